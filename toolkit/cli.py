@@ -1,0 +1,103 @@
+"""Command line (中文帮助): each command parses options, calls one public function, prints.
+
+Errors raised by the core (ToolkitError) become one Chinese line and exit code 1.
+"""
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+
+import click
+
+from . import config as config_mod
+from .errors import ToolkitError
+
+CONFIG_OPTION = click.option("-c", "--config", "config_path", type=click.Path(path_type=Path), default=None,
+                             help="配置文件或其所在文件夹(默认当前文件夹的 config.toml)")
+
+
+def friendly(fn):
+    """Turn domain errors into one readable line (never a traceback)."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ToolkitError as exc:
+            click.secho(f"错误:{exc}", fg="red", err=True)
+            sys.exit(1)
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="zhenggai-toolkit")
+def cli():
+    """整改台账工具:分发模板、汇总报送、统计进度、标记逾期、生成通报。"""
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(path_type=Path), default=Path("."))
+@friendly
+def init(folder):
+    """在 FOLDER 中生成配置文件 config.toml。
+
+    示例: python -m toolkit init 台账
+    """
+    path = config_mod.write_default(folder)
+    click.echo(f"已生成配置文件:{path}。请把台账放到 master/整改台账.xlsx。")
+
+
+@cli.command()
+@CONFIG_OPTION
+@click.option("--unit", "units", multiple=True, help="只分发给这些单位(可重复)")
+@friendly
+def distribute(config_path, units):
+    """分发:按责任单位生成填报模板到 outbox/<期次>/。
+
+    示例: python -m toolkit distribute -c workbooks/demo-run
+    """
+    from .distribute import distribute as run
+    settings = config_mod.load(config_path)
+    done = run(settings, list(units) or None)
+    written = sum(d.written for d in done)
+    click.echo(f"分发完成:{len(done)}个单位,新写入{written}个,未变化{len(done) - written}个。")
+    if done:
+        click.echo(f"模板位置:{done[0].path.parent}")
+
+
+@cli.command()
+@CONFIG_OPTION
+@friendly
+def consolidate(config_path):
+    """汇总:读取 inbox/ 中各单位报送的文件,校验后并入台账,写回执。
+
+    示例: python -m toolkit consolidate -c workbooks/demo-run
+    """
+    from .consolidate import consolidate as run
+    settings = config_mod.load(config_path)
+    for line in run(settings).lines():
+        click.echo(line)
+
+
+@cli.command()
+@click.argument("target", type=click.Path(path_type=Path), default=Path("workbooks/demo-run"))
+@friendly
+def demo(target):
+    """演示:把 workbooks/demo/ 复制到 TARGET,依次分发、汇总、统计、生成通报。
+
+    示例: python -m toolkit demo
+    """
+    from .demo import stage_demo
+    from .nightly import run_once
+    settings = stage_demo(target)
+    click.echo(f"演示数据已复制到 {target.resolve()}")
+    for line in run_once(settings, distribute_first=True).lines():
+        click.echo(line)
+
+
+def main():
+    cli(prog_name="python -m toolkit")
+
+
+if __name__ == "__main__":
+    main()

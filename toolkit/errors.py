@@ -1,0 +1,22 @@
+"""Domain errors: each carries the Chinese message a user reads, naming where and what to fix."""
+from __future__ import annotations
+
+
+class ToolkitError(Exception):
+    """Base of every error the toolkit reports to a user (the CLI prints it as one line)."""
+
+
+class LedgerError(ToolkitError):
+    """The master ledger cannot be read or written as it is."""
+
+
+class ConfigError(ToolkitError):
+    """The configuration file is missing, malformed or names paths that do not exist."""
+
+
+class SubmissionError(ToolkitError):
+    """A unit workbook cannot be taken in at all (not a workbook, wrong template, encrypted…)."""
+
+
+class BusyError(ToolkitError):
+    """Another run holds the lock, or the master is open in Excel/WPS."""

@@ -1,0 +1,258 @@
+"""Read and check one returned unit workbook (untrusted input) without ever raising on bad data.
+
+Every problem becomes a Problem naming file, sheet, row and column with what to fix, in
+Chinese. File-level problems reject the whole file; row-level problems reject only that row.
+Nothing in the file is executed: values are read with calamine, formulas are never evaluated.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import normalize, vocab
+from .config import Settings
+from .distribute import META_TABLE_ROW, canon, row_fingerprint
+from .errors import LedgerError
+from .ledger import Ledger, cell_name, find_header
+
+MAX_UNZIPPED_MB = 200        # a real unit workbook is a few MB unzipped; more is a zip bomb
+MAX_RATIO = 200
+MAX_ROWS = 20000
+
+
+@dataclass
+class Problem:
+    """One thing wrong in a submission, located and explained."""
+    file: str
+    message: str
+    fix: str
+    sheet: str = ""
+    row: int | None = None
+    column: str = ""
+    col_index: int | None = None
+
+    @property
+    def where(self) -> str:
+        parts = [f"文件“{self.file}”"]
+        if self.sheet:
+            parts.append(f"工作表“{self.sheet}”")
+        if self.row:
+            parts.append(f"第{self.row}行")
+        if self.column:
+            ref = f"({cell_name(self.row, self.col_index)})" if self.row and self.col_index else ""
+            parts.append(f"“{self.column}”列{ref}")
+        return "".join(parts)
+
+    def text(self) -> str:
+        return f"{self.where}:{self.message}。{self.fix}"
+
+
+@dataclass
+class RowUpdate:
+    """What a unit reported for one of its measures."""
+    measure_id: str
+    row: int
+    status: str          # '' = unchanged
+    progress: str
+    evidence: str
+    remark: str
+
+
+@dataclass
+class Submission:
+    """One received file, read and judged."""
+    path: Path
+    name: str
+    sha256: str
+    received: dt.datetime
+    unit: str = ""
+    period: str = ""
+    updates: list[RowUpdate] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    rejected: bool = False
+
+    def reject(self, message: str, fix: str, **where) -> "Submission":
+        self.problems.append(Problem(self.name, message, fix, **where))
+        self.rejected = True
+        return self
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _check_container(sub: Submission, settings: Settings) -> bool:
+    """Reject what is not a readable, unencrypted, reasonably sized workbook before parsing it."""
+    path = sub.path
+    size = path.stat().st_size
+    fix_resend = "请用下发的模板重新填写并保存为 .xlsx 后报送"
+    if size == 0:
+        sub.reject("文件是空的(0字节),可能在传输中损坏", fix_resend)
+        return False
+    if size > settings.max_file_mb * 1024 * 1024:
+        sub.reject(f"文件过大({size / 1048576:.1f}MB,上限{settings.max_file_mb:g}MB)", "请删除嵌入的图片等附件后重新报送,佐证材料另行提交")
+        return False
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        import olefile
+        try:
+            ole = olefile.OleFileIO(str(path))
+            streams = {"/".join(s) for s in ole.listdir()}
+            ole.close()
+        except Exception:
+            streams = set()
+        if "EncryptedPackage" in streams:
+            sub.reject("文件设置了打开密码(已加密),无法读取", "请取消密码(文件→信息→保护工作簿→用密码进行加密,清空密码)后重新报送未加密的副本")
+            return False
+        if "Workbook" in streams or "Book" in streams:
+            sub.notes.append("文件为旧版 .xls 格式,已按值读取;今后请保存为 .xlsx")
+            return True
+        sub.reject("文件不是Excel工作簿(可能是Word文档或其他文件改了扩展名)", fix_resend)
+        return False
+    if not head.startswith(b"PK"):
+        kind = "PDF文件" if head.startswith(b"%PDF") else "文本或其他文件"
+        sub.reject(f"文件不是Excel工作簿(看起来是{kind})", fix_resend)
+        return False
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+            names = {i.filename for i in infos}
+            total = sum(i.file_size for i in infos)
+    except (zipfile.BadZipFile, OSError, ValueError):
+        sub.reject("文件已损坏(压缩包不完整),无法打开", fix_resend)
+        return False
+    if total > MAX_UNZIPPED_MB * 1048576 or (size and total / size > MAX_RATIO and total > 20 * 1048576):
+        sub.reject(f"文件解压后过大({total / 1048576:.0f}MB),疑似异常文件,未予读取", fix_resend)
+        return False
+    if "xl/workbook.xml" not in names:
+        if "word/document.xml" in names:
+            sub.reject("文件是Word文档,不是Excel工作簿", fix_resend)
+        elif "content.xml" in names:
+            sub.notes.append("文件为 ODS/ET 格式,已按值读取;今后请保存为 .xlsx")
+            return True
+        else:
+            sub.reject("文件不是Excel工作簿", fix_resend)
+        return False
+    if "xl/vbaProject.bin" in names:
+        sub.notes.append("文件含宏,程序只读取单元格的值,未运行任何宏")
+    if any(n.startswith("xl/externalLinks/") for n in names):
+        sub.notes.append("文件含外部链接,已忽略,只读取单元格中保存的值")
+    return True
+
+
+def read_submission(path: Path, ledger: Ledger, settings: Settings, received: dt.datetime | None = None) -> Submission:
+    """Read one returned workbook and judge every row against the ledger; never raises on bad input."""
+    path = Path(path)
+    received = received or dt.datetime.fromtimestamp(path.stat().st_mtime)
+    sub = Submission(path, path.name, sha256_of(path), received)
+    if not _check_container(sub, settings):
+        return sub
+    from python_calamine import CalamineWorkbook
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+        names = wb.sheet_names
+    except Exception:
+        return sub.reject("文件无法读取(格式损坏或已加密)", "请用下发的模板重新填写并保存为 .xlsx 后报送")
+    if vocab.SHEET_META not in names:
+        return sub.reject(f"缺少模板信息(隐藏工作表“{vocab.SHEET_META}”),不是本期下发的模板",
+                          "请使用办公室下发的本单位模板填写,不要复制内容到新建的工作簿")
+    try:
+        meta_rows = wb.get_sheet_by_name(vocab.SHEET_META).to_python(skip_empty_area=False)
+    except Exception:
+        return sub.reject("模板信息无法读取", "请使用办公室下发的本单位模板重新填写")
+    meta = {normalize.clean_key(r[0]): r[1] for r in meta_rows[:META_TABLE_ROW - 2] if len(r) > 1}
+    version = normalize.clean_key(meta.get(vocab.META_VERSION))
+    sub.unit = normalize.clean_key(meta.get(vocab.META_UNIT))
+    sub.period = normalize.clean_key(meta.get(vocab.META_PERIOD))
+    if version != vocab.TEMPLATE_VERSION:
+        return sub.reject(f"模板版本为“{version or '空'}”,本期要求“{vocab.TEMPLATE_VERSION}”",
+                          "请下载本期模板重新填写", sheet=vocab.SHEET_META)
+    if sub.unit not in ledger.units:
+        return sub.reject(f"模板中的填报单位“{sub.unit}”不是台账中的责任单位", "请使用办公室下发的本单位模板",
+                          sheet=vocab.SHEET_META)
+    period = settings.current_period()
+    if sub.period != period:
+        return sub.reject(f"模板的报送期次为“{sub.period}”,本期为“{period}”", "请使用本期下发的模板填写",
+                          sheet=vocab.SHEET_META)
+    planned = {normalize.clean_key(r[0]): normalize.clean_key(r[1])
+               for r in meta_rows[META_TABLE_ROW - 1:] if len(r) > 1 and normalize.clean_key(r[0])}
+    if vocab.SHEET_LEDGER not in names:
+        return sub.reject(f"找不到工作表“{vocab.SHEET_LEDGER}”", "请勿改动工作表名称,使用下发的模板重新填写")
+    sheet = wb.get_sheet_by_name(vocab.SHEET_LEDGER)
+    if sheet.total_height > MAX_ROWS:
+        return sub.reject(f"工作表有{sheet.total_height}行,远超本单位的{len(planned)}条措施", "请删除多余的行后重新报送",
+                          sheet=vocab.SHEET_LEDGER)
+    rows = sheet.to_python(skip_empty_area=False)
+    try:
+        h, cols = find_header(rows, [vocab.ID] + vocab.LOCKED_COLUMNS[1:] + vocab.UNIT_COLUMNS,
+                              f"文件“{sub.name}”工作表“{vocab.SHEET_LEDGER}”")
+    except LedgerError as exc:
+        return sub.reject(str(exc).split(":", 1)[-1].rstrip("。"), "请勿改动表头,使用下发的模板重新填写",
+                          sheet=vocab.SHEET_LEDGER)
+    _read_rows(sub, rows, h, cols, ledger, planned)
+    return sub
+
+
+def _read_rows(sub: Submission, rows: list[list], h: int, cols: dict[str, int], ledger: Ledger,
+               planned: dict[str, str]) -> None:
+    seen: dict[str, int] = {}
+    sheet = vocab.SHEET_LEDGER
+    for r in range(h + 1, len(rows)):
+        row = rows[r]
+        excel_row = r + 1
+        val = lambda name: row[cols[name]] if cols[name] < len(row) else None
+        if not any(normalize.clean_text(val(n)) for n in vocab.COLUMNS if n in cols):
+            continue
+        problem = lambda name, msg, fix: sub.problems.append(
+            Problem(sub.name, msg, fix, sheet, excel_row, name, cols[name] + 1))
+        mid = normalize.clean_key(val(vocab.ID))
+        if not mid:
+            problem(vocab.ID, "编号为空", "本行未汇总;请勿新增行,如需补充措施请与办公室联系")
+            continue
+        if mid in seen:
+            problem(vocab.ID, f"编号“{mid}”与第{seen[mid]}行重复", "重复行未汇总;请删除重复的行")
+            continue
+        seen[mid] = excel_row
+        if mid not in ledger.measures:
+            problem(vocab.ID, f"编号“{mid}”在台账中不存在", "本行未汇总;请勿新增或改动编号")
+            continue
+        m = ledger.measures[mid]
+        if sub.unit not in m.owners:
+            problem(vocab.ID, f"措施“{mid}”不属于{sub.unit}(牵头单位为{m.lead_unit})", "本行未汇总;只能填报本单位负责的措施")
+            continue
+        if mid not in planned:
+            problem(vocab.ID, f"措施“{mid}”不在下发给本单位的模板中(模板外新增的行)", "本行未汇总;请勿新增行")
+            continue
+        locked = [val(n) for n in vocab.LOCKED_COLUMNS]
+        if row_fingerprint(locked) != planned[mid]:
+            changed = [n for n, v, w in zip(vocab.LOCKED_COLUMNS, locked, m.locked_values()) if canon(v) != canon(w)]
+            name = changed[0] if changed else vocab.MEASURE
+            problem(name, f"锁定的任务内容被改动({'、'.join(changed) or '与下发模板不一致'})",
+                    "本行未汇总;请勿改动锁定列,如任务需调整请书面报办公室")
+            continue
+        raw_status = val(vocab.STATUS)
+        status = normalize.status(raw_status)
+        if status is None:
+            problem(vocab.STATUS, f"“{normalize.clean_text(raw_status)}”不是有效的完成情况",
+                    f"本行未汇总;请从下拉列表选择:{'、'.join(vocab.STATUSES)}")
+            continue
+        texts = {}
+        for name in vocab.TEXT_COLUMNS:
+            text = normalize.clean_text(val(name))
+            if normalize.looks_like_formula(text):
+                sub.notes.append(f"第{excel_row}行“{name}”以“{text[:1]}”开头,已按文字保存,不会作为公式执行")
+            texts[name] = text
+        sub.updates.append(RowUpdate(mid, excel_row, status, texts[vocab.PROGRESS], texts[vocab.EVIDENCE],
+                                     texts[vocab.REMARK]))
+    missing = [mid for mid in planned if mid not in seen]
+    if missing:
+        sub.notes.append(f"{len(missing)}条下发的措施未在文件中出现({'、'.join(missing[:5])}{'等' if len(missing) > 5 else ''}),视为本期未更新")

@@ -1,0 +1,161 @@
+"""Turn what people really type into the ledger's canonical values.
+
+Pure functions: ids and unit names, status synonyms, dates in the forms units type,
+deadline words, and the guard that keeps unit text from ever becoming a formula.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+
+from . import vocab
+
+_SPACES = re.compile(r"\s+")
+_EXCEL_EPOCH = dt.date(1899, 12, 30)  # serial 60 is Excel's phantom 1900-02-29
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def clean_key(value) -> str:
+    """Canonical form of an id, unit name or status word: NFKC, no spaces at all."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = unicodedata.normalize("NFKC", str(value))
+    return _SPACES.sub("", text)
+
+
+def clean_text(value) -> str:
+    """Free text as the unit wrote it, minus surrounding blanks; None → ''."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, (dt.datetime, dt.date)):
+        return format_date(value)
+    return str(value).strip()
+
+
+def split_units(value) -> list[str]:
+    """Split a 配合单位 cell ('A、B，C') into clean unit names, order kept, no repeats."""
+    text = unicodedata.normalize("NFKC", "" if value is None else str(value))
+    parts = re.split("[" + re.escape(vocab.CO_UNIT_SEPARATORS) + "]+", text)
+    seen: list[str] = []
+    for part in parts:
+        name = clean_key(part)
+        if name and name not in seen:
+            seen.append(name)
+    return seen
+
+
+def status(value) -> str | None:
+    """Canonical status word, '' for blank (meaning unchanged), None if not recognised."""
+    key = clean_key(value)
+    if not key:
+        return ""
+    return vocab.STATUS_SYNONYMS.get(key)
+
+
+def least_advanced(statuses) -> str:
+    """The least advanced of several owners' statuses (blank ones ignored)."""
+    known = [s for s in statuses if s in vocab.STATUS_RANK]
+    if not known:
+        return ""
+    return min(known, key=vocab.STATUS_RANK.__getitem__)
+
+
+_DATE_PATTERNS = [
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$"),
+    re.compile(r"^(\d{4})[./\-](\d{1,2})[./\-](\d{1,2})$"),
+    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+]
+_MONTH_END = [re.compile(r"^(\d{4})年(\d{1,2})月(底|末)?$"), re.compile(r"^(\d{4})[./\-](\d{1,2})$")]
+_YEAR_END = re.compile(r"^(\d{4})年(底|末)$")
+_WORD_SYNONYMS = {"长期坚持": vocab.LONG_TERM, "长期": vocab.LONG_TERM, "长期推进": vocab.LONG_TERM,
+                  "持续推进": vocab.ONGOING, "持续": vocab.ONGOING, "持续整改": vocab.ONGOING,
+                  "立行立改": vocab.IMMEDIATE, "立即整改": vocab.IMMEDIATE}
+
+
+def _month_end(year: int, month: int) -> dt.date:
+    nxt = dt.date(year + month // 12, month % 12 + 1, 1)
+    return nxt - dt.timedelta(days=1)
+
+
+def excel_serial_to_date(serial: float) -> dt.date:
+    """Excel's 1900 date system, including its phantom 1900-02-29 (serial 60, refused)."""
+    days = int(serial)
+    if days < 1:
+        raise ValueError(f"日期序号{serial}不是有效日期")
+    if days == 60:
+        raise ValueError("1900年2月29日并不存在(Excel 的历史遗留日期)")
+    if days < 60:  # before Excel's fictitious leap day the epoch is one day later
+        return dt.date(1899, 12, 31) + dt.timedelta(days=days)
+    return _EXCEL_EPOCH + dt.timedelta(days=days)
+
+
+def deadline(value) -> dt.date | str:
+    """A deadline as a date or one of the deadline words; ValueError with a Chinese reason otherwise."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if 20000 <= value <= 80000:
+            return excel_serial_to_date(value)
+        raise ValueError(f"“{value}”不是日期")
+    key = clean_key(value)
+    if not key:
+        raise ValueError("完成时限为空")
+    if key in _WORD_SYNONYMS:
+        return _WORD_SYNONYMS[key]
+    key = key.replace("号", "日")
+    try:
+        for pattern in _DATE_PATTERNS:
+            m = pattern.match(key)
+            if m:
+                return dt.date(int(m[1]), int(m[2]), int(m[3]))
+        for pattern in _MONTH_END:
+            m = pattern.match(key)
+            if m:
+                return _month_end(int(m[1]), int(m[2]))
+        m = _YEAR_END.match(key)
+        if m:
+            return dt.date(int(m[1]), 12, 31)
+    except ValueError:
+        raise ValueError(f"“{value}”不是存在的日期") from None
+    raise ValueError(f"“{value}”既不是日期也不是“长期坚持/持续推进/立行立改”")
+
+
+def format_date(value: dt.date) -> str:
+    """2024年9月4日 — the form Chinese documents use."""
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+_CN_DIGITS = "〇一二三四五六七八九"
+
+
+def format_date_cn(value: dt.date) -> str:
+    """二〇二四年九月四日 — the signature-date form of official documents."""
+    def small(n: int) -> str:
+        if n < 10:
+            return _CN_DIGITS[n]
+        tens, ones = divmod(n, 10)
+        return ("十" if tens == 1 else _CN_DIGITS[tens] + "十") + (_CN_DIGITS[ones] if ones else "")
+    year = "".join(_CN_DIGITS[int(d)] for d in str(value.year))
+    return f"{year}年{small(value.month)}月{small(value.day)}日"
+
+
+def looks_like_formula(text: str) -> bool:
+    """True when spreadsheet software could read the text as a formula or DDE call."""
+    return isinstance(text, str) and text.startswith(FORMULA_PREFIXES)
+
+
+def truncate_cell(text: str) -> str:
+    """Fit text into one Excel cell, marking the cut so nobody mistakes it for the whole."""
+    if len(text) <= vocab.EXCEL_CELL_LIMIT:
+        return text
+    keep = vocab.EXCEL_CELL_LIMIT - len(vocab.TRUNCATION_MARK)
+    return text[:keep] + vocab.TRUNCATION_MARK

@@ -1,0 +1,212 @@
+"""Which measures are late or due soon, on the Chinese working-day calendar.
+
+A measure is overdue when its due date is before the reference date and it is not 已完成;
+due soon when the reference date is within N working days before the due date. In the
+workbooks the same rule is live conditional formatting against the 基准日期 cell.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+
+from openpyxl.formatting.rule import FormulaRule
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from . import normalize, sheets, vocab
+from .config import Settings
+from .ledger import Ledger, Measure
+
+RED = PatternFill("solid", fgColor="FFC7CE", bgColor="FFC7CE")
+AMBER = PatternFill("solid", fgColor="FFEB9C", bgColor="FFEB9C")
+GREEN = PatternFill("solid", fgColor="C6EFCE", bgColor="C6EFCE")
+OVERDUE, DUE_SOON, DONE = "逾期", "临期", "已完成"
+
+
+class CalendarWarning(UserWarning):
+    """The Chinese holiday table does not know a year: plain weekdays are used for it."""
+
+
+class WorkCalendar:
+    """Chinese working days: statutory holidays and make-up workdays, plus the office's additions."""
+
+    def __init__(self, extra_holidays=(), extra_workdays=()):
+        self.extra_holidays = set(extra_holidays)
+        self.extra_workdays = set(extra_workdays)
+        self.unknown_years: set[int] = set()
+
+    def is_workday(self, day: dt.date) -> bool:
+        if day in self.extra_workdays:
+            return True
+        if day in self.extra_holidays:
+            return False
+        known = _official_workday(day)
+        if known is None:
+            if day.year not in self.unknown_years:
+                self.unknown_years.add(day.year)
+                warnings.warn(f"{day.year}年的法定节假日尚未收录,暂按周一至周五计算工作日;"
+                              f"可在配置 [calendar] 中补充该年的节假日与调休上班日。", CalendarWarning)
+            return day.weekday() < 5
+        return known
+
+    def shift(self, day: dt.date, workdays: int) -> dt.date:
+        """The date `workdays` working days before (negative) or after (positive) day."""
+        step = 1 if workdays > 0 else -1
+        left = abs(workdays)
+        while left:
+            day += dt.timedelta(days=step)
+            if self.is_workday(day):
+                left -= 1
+        return day
+
+    def workdays_between(self, start: dt.date, end: dt.date) -> int:
+        """Working days after start up to and including end (0 when end <= start)."""
+        count, day = 0, start
+        while day < end:
+            day += dt.timedelta(days=1)
+            count += self.is_workday(day)
+        return count
+
+
+@lru_cache(maxsize=4096)
+def _official_workday(day: dt.date) -> bool | None:
+    import chinese_calendar
+    try:
+        return chinese_calendar.is_workday(day)
+    except NotImplementedError:
+        return None
+
+
+def calendar_for(settings: Settings) -> WorkCalendar:
+    return WorkCalendar(settings.extra_holidays, settings.extra_workdays)
+
+
+def due_date(m: Measure, settings: Settings) -> dt.date | None:
+    """The date a deadline means: itself, the programme start for 立行立改, None for long-term."""
+    if isinstance(m.deadline, dt.date):
+        return m.deadline
+    if m.deadline == vocab.IMMEDIATE:
+        return settings.programme_start
+    return None
+
+
+@dataclass
+class LateRow:
+    """A measure on the 逾期清单 (or due soon), with how late it is."""
+    measure: Measure
+    state: str
+    due: dt.date
+    days: int            # calendar days overdue (negative: days left)
+    workdays: int        # working days overdue (or left)
+
+
+def classify(m: Measure, due: dt.date | None, today: dt.date, remind_from: dt.date | None) -> str | None:
+    if m.status == vocab.DONE:
+        return DONE
+    if due is None:
+        return None
+    if due < today:
+        return OVERDUE
+    if remind_from is not None and remind_from <= today <= due:
+        return DUE_SOON
+    return None
+
+
+def late_rows(ledger: Ledger, settings: Settings, cal: WorkCalendar | None = None) -> list[LateRow]:
+    """Overdue and due-soon measures at the reference date, most overdue first."""
+    cal = cal or calendar_for(settings)
+    today = settings.today()
+    out = []
+    for m in ledger.measures.values():
+        due = due_date(m, settings)
+        remind = cal.shift(due, -settings.remind_working_days) if due else None
+        state = classify(m, due, today, remind)
+        if state == OVERDUE:
+            out.append(LateRow(m, state, due, (today - due).days, cal.workdays_between(due, today)))
+        elif state == DUE_SOON:
+            out.append(LateRow(m, state, due, -(due - today).days, -cal.workdays_between(today, due)))
+    out.sort(key=lambda r: (r.state != OVERDUE, -r.days, r.measure.id))
+    return out
+
+
+def overdue_ids(ledger: Ledger, settings: Settings) -> set[str]:
+    return {r.measure.id for r in late_rows(ledger, settings) if r.state == OVERDUE}
+
+
+def highlight_rules(ws, first_row: int, last_row: int, last_col: int, status_col: int,
+                    due_col: int, remind_col: int) -> None:
+    """Red overdue, amber due soon, green done: live formulas against the 基准日期 name."""
+    rng = f"A{first_row}:{get_column_letter(last_col)}{max(last_row, first_row)}"
+    s = f"${get_column_letter(status_col)}{first_row}"
+    d = f"${get_column_letter(due_col)}{first_row}"
+    r = f"${get_column_letter(remind_col)}{first_row}"
+    ref = vocab.NAME_REF_DATE
+    ws.conditional_formatting.add(rng, FormulaRule(formula=[f'{s}="{vocab.DONE}"'], fill=GREEN, stopIfTrue=True))
+    ws.conditional_formatting.add(rng, FormulaRule(
+        formula=[f'AND(ISNUMBER({d}),{d}<{ref},{s}<>"{vocab.DONE}")'], fill=RED,
+        font=Font(color="9C0006"), stopIfTrue=True))
+    ws.conditional_formatting.add(rng, FormulaRule(
+        formula=[f'AND(ISNUMBER({r}),{ref}>={r},{ref}<={d},{s}<>"{vocab.DONE}")'], fill=AMBER, stopIfTrue=True))
+
+
+def status_validation(ws, col: int, first_row: int, last_row: int) -> None:
+    """The 完成情况 dropdown, with a Chinese message for anything else typed."""
+    dv = DataValidation(type="list", formula1='"' + ",".join(vocab.STATUSES) + '"', allow_blank=True,
+                        showErrorMessage=True, errorTitle="完成情况", error="请从下拉列表中选择:" + "、".join(vocab.STATUSES),
+                        promptTitle="完成情况", prompt="请选择:" + "、".join(vocab.STATUSES), showInputMessage=True)
+    dv.add(f"{get_column_letter(col)}{first_row}:{get_column_letter(col)}{max(last_row, first_row)}")
+    ws.add_data_validation(dv)
+
+
+def helper_values(m: Measure, settings: Settings, cal: WorkCalendar) -> tuple[dt.date | None, dt.date | None]:
+    due = due_date(m, settings)
+    return due, (cal.shift(due, -settings.remind_working_days) if due else None)
+
+
+def days_overdue_formula(row: int, due_col: int, status_col: int) -> str:
+    d = f"{get_column_letter(due_col)}{row}"
+    s = f"{get_column_letter(status_col)}{row}"
+    ref = vocab.NAME_REF_DATE
+    return f'=IF(AND(ISNUMBER({d}),{d}<{ref},{s}<>"{vocab.DONE}"),{ref}-{d},"")'
+
+
+def decorate_ledger_sheet(ws, ledger: Ledger, settings: Settings) -> None:
+    """Fill the helper columns and (re)apply highlighting and the status dropdown to the ledger sheet."""
+    from openpyxl.formatting.formatting import ConditionalFormattingList
+
+    cal = calendar_for(settings)
+    cols = ledger.columns
+    due_col, remind_col, days_col = cols[vocab.DUE_DATE], cols[vocab.REMIND_FROM], cols[vocab.DAYS_OVERDUE]
+    status_col = cols[vocab.STATUS]
+    for m in ledger.measures.values():
+        due, remind = helper_values(m, settings, cal)
+        for col, value in ((due_col, due), (remind_col, remind)):
+            cell = ws.cell(m.row, col)
+            sheets.put(cell, value)
+        ws.cell(m.row, days_col).value = days_overdue_formula(m.row, due_col, status_col)
+    first = ledger.header_row + 1
+    last = max([m.row for m in ledger.measures.values()] + [first])
+    ws.conditional_formatting = ConditionalFormattingList()
+    highlight_rules(ws, first, last, max(cols.values()), status_col, due_col, remind_col)
+    ws.data_validations.dataValidation = []
+    status_validation(ws, status_col, first, last + 200)
+
+
+def write_overdue_sheet(wb, ledger: Ledger, settings: Settings) -> None:
+    """The 逾期清单 sheet: overdue rows with unit, leader, calendar and working days overdue."""
+    rows = []
+    for r in late_rows(ledger, settings):
+        if r.state != OVERDUE:
+            continue
+        m = r.measure
+        rows.append([m.id, m.lead_unit, "、".join(m.co_units), m.leader, m.key_problem, m.item, m.measure,
+                     m.deadline, r.due, m.status, r.days, r.workdays])
+    ws = sheets.replace_sheet(wb, vocab.SHEET_OVERDUE)
+    headers = [vocab.ID, vocab.LEAD_UNIT, vocab.CO_UNITS, vocab.LEADER, vocab.KEY_PROBLEM, vocab.ITEM,
+               vocab.MEASURE, vocab.DEADLINE, vocab.DUE_DATE, vocab.STATUS, "逾期天数(自然日)", "逾期天数(工作日)"]
+    title = f"逾期清单(基准日期 {normalize.format_date(settings.today())},共{len(rows)}条)"
+    sheets.write_table(ws, headers, rows, title=title,
+                       widths={vocab.KEY_PROBLEM: 24, vocab.ITEM: 24, vocab.MEASURE: 40})

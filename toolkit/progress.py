@@ -1,0 +1,434 @@
+"""Completion statistics: per measure, per problem roll-up, per unit, per category, over time.
+
+Completion % counts only 已完成; progress % weighs each status (configurable, 基本完成 = 1 by
+default: done in substance). In the workbook the figures are COUNTIFS formulas, so a status
+edited by hand updates them; Python computes the same numbers for notices and tests.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from openpyxl.chart import BarChart, Reference
+from openpyxl.utils import get_column_letter
+
+from . import normalize, sheets, vocab
+from .config import Settings
+from .ledger import Ledger, Measure
+from .overdue import calendar_for, due_date, overdue_ids
+
+LONG_TERM = set(vocab.LONG_TERM_WORDS)
+
+
+@dataclass
+class Counts:
+    """How many things are in each status, and the percentages derived from them."""
+    total: int = 0
+    done: int = 0
+    mostly: int = 0
+    in_progress: int = 0
+    not_started: int = 0
+    overdue: int = 0
+
+    def add(self, status: str, overdue: bool = False) -> None:
+        self.total += 1
+        attr = {vocab.DONE: "done", vocab.MOSTLY_DONE: "mostly", vocab.IN_PROGRESS: "in_progress"}.get(status, "not_started")
+        setattr(self, attr, getattr(self, attr) + 1)
+        self.overdue += overdue
+
+    @property
+    def completion(self) -> float:
+        """已完成 / total, as a percentage."""
+        return 100.0 * self.done / self.total if self.total else 0.0
+
+    def progress(self, weights: dict[str, float]) -> float:
+        """Weighted share of work done, as a percentage (基本完成 counts as done by default)."""
+        if not self.total:
+            return 0.0
+        score = (self.done * weights[vocab.DONE] + self.mostly * weights[vocab.MOSTLY_DONE]
+                 + self.in_progress * weights[vocab.IN_PROGRESS] + self.not_started * weights[vocab.NOT_STARTED])
+        return 100.0 * score / self.total
+
+    def row(self) -> list[int]:
+        return [self.total, self.done, self.mostly, self.in_progress, self.not_started, self.overdue]
+
+
+@dataclass
+class Item:
+    """A 具体问题, 举一反三 item or 整改意见 with the status rolled up from its measures."""
+    key_problem: str
+    item: str
+    item_type: str
+    reform: bool
+    computed: str
+    judgment: str = ""
+    measures: Counts = field(default_factory=Counts)
+
+    @property
+    def status(self) -> str:
+        return self.judgment or self.computed
+
+
+def rollup(statuses: list[str], long_term: list[bool]) -> str:
+    """Problem status from its measures: done; mostly done when the rest is long-term or mostly done."""
+    if not statuses:
+        return vocab.NOT_STARTED
+    if all(s == vocab.DONE for s in statuses):
+        return vocab.DONE
+    if all(s in (vocab.DONE, vocab.MOSTLY_DONE) or lt for s, lt in zip(statuses, long_term)):
+        return vocab.MOSTLY_DONE
+    if all(s == vocab.NOT_STARTED for s in statuses):
+        return vocab.NOT_STARTED
+    return vocab.IN_PROGRESS
+
+
+def rollup_items(statuses: list[str]) -> str:
+    """A key problem's status from its problems' statuses."""
+    if not statuses:
+        return vocab.NOT_STARTED
+    if all(s == vocab.DONE for s in statuses):
+        return vocab.DONE
+    if all(s in (vocab.DONE, vocab.MOSTLY_DONE) for s in statuses):
+        return vocab.MOSTLY_DONE
+    if all(s == vocab.NOT_STARTED for s in statuses):
+        return vocab.NOT_STARTED
+    return vocab.IN_PROGRESS
+
+
+@dataclass
+class Summary:
+    """Every figure the statistics sheet and the notices show, computed in Python."""
+    reference_date: dt.date
+    measures: Counts
+    items: list[Item]
+    key_problems: dict[str, str]                     # key problem → rolled-up status
+    key_judged: dict[str, bool]
+    by_unit: dict[str, Counts]
+    by_unit_lead: dict[str, int]
+    by_category: dict[str, Counts]
+    by_key_problem: dict[str, Counts]
+    weights: dict[str, float]
+
+    def level(self, kind: str) -> Counts:
+        """Counts of problems at one level: 重点问题, 具体问题, 举一反三, 整改意见, 推动改革促进发展."""
+        c = Counts()
+        if kind == vocab.KEY_PROBLEM:
+            for s in self.key_problems.values():
+                c.add(s)
+            return c
+        for it in self.items:
+            if (kind == vocab.REFORM and it.reform) or it.item_type == kind:
+                c.add(it.status)
+        return c
+
+    def ranking(self) -> list[tuple[str, Counts]]:
+        """Units by completion, best first (进度靠后 units at the bottom)."""
+        return sorted(self.by_unit.items(), key=lambda kv: (-kv[1].completion, -kv[1].progress(self.weights),
+                                                            kv[1].overdue, kv[0]))
+
+
+def category_of(m: Measure) -> list[str]:
+    cats = {vocab.SPECIFIC: vocab.CATEGORY_KEY, vocab.DRAW_LESSONS: vocab.DRAW_LESSONS,
+            vocab.RECOMMENDATION: vocab.RECOMMENDATION}
+    out = [cats[m.item_type]]
+    if m.reform:
+        out.append(vocab.REFORM)
+    return out
+
+
+def summarise(ledger: Ledger, settings: Settings) -> Summary:
+    """All statistics of a ledger at the settings' reference date."""
+    late = overdue_ids(ledger, settings)
+    measures = Counts()
+    by_category = {c: Counts() for c in vocab.CATEGORIES}
+    by_key: dict[str, Counts] = {}
+    groups: dict[tuple[str, str, str], list[Measure]] = {}
+    for m in ledger.measures.values():
+        measures.add(m.status, m.id in late)
+        for cat in category_of(m):
+            by_category[cat].add(m.status, m.id in late)
+        by_key.setdefault(m.key_problem, Counts()).add(m.status, m.id in late)
+        groups.setdefault((m.key_problem, m.item_type, m.item), []).append(m)
+    items = []
+    for (key, kind, name), ms in groups.items():
+        item = Item(key, name, kind, any(m.reform for m in ms),
+                    rollup([m.status for m in ms], [m.deadline in LONG_TERM for m in ms]),
+                    ledger.judgments.get((key, name), ""))
+        for m in ms:
+            item.measures.add(m.status, m.id in late)
+        items.append(item)
+    key_problems, key_judged = {}, {}
+    for key in by_key:
+        children = [it.status for it in items if it.key_problem == key and it.item_type != vocab.DRAW_LESSONS]
+        judged = ledger.judgments.get((key, ""), "")
+        key_problems[key] = judged or rollup_items(children)
+        key_judged[key] = bool(judged)
+    by_unit: dict[str, Counts] = {}
+    by_unit_lead: dict[str, int] = {}
+    for (mid, unit), entry in ledger.owners.items():
+        by_unit.setdefault(unit, Counts()).add(entry.status, mid in late and entry.status != vocab.DONE)
+        by_unit_lead[unit] = by_unit_lead.get(unit, 0) + (entry.role == vocab.ROLE_LEAD)
+    return Summary(settings.today(), measures, items, key_problems, key_judged, by_unit, by_unit_lead,
+                   by_category, by_key, dict(settings.weights))
+
+
+# ---------------------------------------------------------------- history (月调度)
+
+def history_rows(summary: Summary, period: str) -> list[list]:
+    day = summary.reference_date.isoformat()
+    rows = [[period, day, "总体", "整改措施", *summary.measures.row(), round(summary.measures.completion, 1)]]
+    for cat, c in summary.by_category.items():
+        rows.append([period, day, "类别", cat, *c.row(), round(c.completion, 1)])
+    for unit, c in summary.by_unit.items():
+        rows.append([period, day, "单位", unit, *c.row(), round(c.completion, 1)])
+    return rows
+
+
+def update_history(ledger: Ledger, summary: Summary, period: str) -> None:
+    """Replace this period's rows in the history with the current figures (idempotent)."""
+    kept = [r for r in ledger.history if normalize.clean_text(r[0]) != period]
+    ledger.history = kept + history_rows(summary, period)
+
+
+def previous_figures(ledger: Ledger, period: str) -> dict[tuple[str, str], float]:
+    """Completion % per (scope, name) in the latest period before this one."""
+    earlier = sorted({normalize.clean_text(r[0]) for r in ledger.history if normalize.clean_text(r[0]) < period})
+    if not earlier:
+        return {}
+    last = earlier[-1]
+    return {(normalize.clean_text(r[2]), normalize.clean_text(r[3])): float(r[11] or 0)
+            for r in ledger.history if normalize.clean_text(r[0]) == last}
+
+
+# ---------------------------------------------------------------- workbook sheets
+
+def _crit(text: str) -> str:
+    """A COUNTIFS criterion that matches text literally (wildcards escaped, quotes doubled)."""
+    escaped = text.replace("~", "~~").replace("*", "~*").replace("?", "~?").replace('"', '""')
+    return f'"{escaped}"'
+
+
+class _Ranges:
+    """Absolute ranges of the ledger and owner sheets for COUNTIFS formulas."""
+
+    def __init__(self, ledger: Ledger, judgment_rows: int):
+        first = ledger.header_row + 1
+        last = max([m.row for m in ledger.measures.values()] + [first])
+
+        def col(name):
+            letter = get_column_letter(ledger.columns[name])
+            return f"'{vocab.SHEET_LEDGER}'!${letter}${first}:${letter}${last}"
+        self.status, self.type, self.reform = col(vocab.STATUS), col(vocab.ITEM_TYPE), col(vocab.REFORM)
+        self.key, self.item, self.days = col(vocab.KEY_PROBLEM), col(vocab.ITEM), col(vocab.DAYS_OVERDUE)
+        self.id = col(vocab.ID)
+        n = len(ledger.owners) + 2
+        ocol = lambda i: f"'{vocab.SHEET_OWNERS}'!${get_column_letter(i)}$3:${get_column_letter(i)}${max(n, 3)}"
+        self.o_unit = ocol(vocab.OWNER_COLUMNS.index(vocab.OWNER_UNIT) + 1)
+        self.o_status = ocol(vocab.OWNER_COLUMNS.index(vocab.STATUS) + 1)
+        self.o_due = ocol(len(vocab.OWNER_COLUMNS) + 1)
+        self.o_role = ocol(vocab.OWNER_COLUMNS.index(vocab.OWNER_ROLE) + 1)
+        jn = 2 + max(judgment_rows, 1)
+        self.j_kind = f"'{vocab.SHEET_JUDGMENT}'!$C$3:$C${jn}"
+        self.j_final = f"'{vocab.SHEET_JUDGMENT}'!$H$3:$H${jn}"
+        self.j_reform = f"'{vocab.SHEET_JUDGMENT}'!$D$3:$D${jn}"
+
+
+STAT_HEADERS = ["名称", "总数", vocab.DONE, vocab.MOSTLY_DONE, vocab.IN_PROGRESS, vocab.NOT_STARTED, "逾期",
+                "完成率", "推进率", "较上期完成率变化"]
+
+
+def _count_formulas(base: str, overdue: str, status_range: str, row: int, weights: dict[str, float],
+                    first_col: int = 2) -> list[str]:
+    """Formulas for total, each status, overdue, completion % and weighted progress % of one row
+    whose total sits in column first_col."""
+    sep = "," if base else ""
+    counts = [f"=COUNTIFS({base}{sep}{status_range},\"<>\")" if base else f"=COUNTA({status_range})"]
+    for word in vocab.STATUSES:
+        counts.append(f'=COUNTIFS({base}{sep}{status_range},"{word}")')
+    counts.append(overdue)
+    b, c, d, e, f = (f"{get_column_letter(first_col + i)}{row}" for i in range(5))
+    counts.append(f"=IF({b}=0,0,{c}/{b})")
+    w = [weights[s] for s in vocab.STATUSES]
+    counts.append(f"=IF({b}=0,0,({c}*{w[0]}+{d}*{w[1]}+{e}*{w[2]}+{f}*{w[3]})/{b})")
+    return counts
+
+
+def write_sheets(wb, ledger: Ledger, settings: Settings, summary: Summary) -> None:
+    """Rebuild 问题研判, 整改进度统计 and 历史进度, and add 考核日期 to the owner sheet."""
+    _add_owner_due_dates(wb, ledger, settings)
+    _write_judgment_sheet(wb, summary)
+    _write_stats_sheet(wb, ledger, settings, summary)
+    ws = sheets.replace_sheet(wb, vocab.SHEET_HISTORY)
+    sheets.write_table(ws, vocab.HISTORY_COLUMNS, ledger.history, title="历史进度(每个报送期次一组,月调度对比用)")
+
+
+def _add_owner_due_dates(wb, ledger: Ledger, settings: Settings) -> None:
+    ws = wb[vocab.SHEET_OWNERS]
+    col = len(vocab.OWNER_COLUMNS) + 1
+    sheets.put(ws.cell(2, col), vocab.DUE_DATE)
+    sheets.style_header(ws, 2, col, col)
+    for r, (mid, _unit) in enumerate(ledger.owners, 3):
+        sheets.put(ws.cell(r, col), due_date(ledger.measures[mid], settings))
+    ws.column_dimensions[get_column_letter(col)].width = 12
+    sheets.print_ready(ws, 2, col, len(ledger.owners) + 2)
+
+
+def _write_judgment_sheet(wb, summary: Summary) -> None:
+    ws = sheets.replace_sheet(wb, vocab.SHEET_JUDGMENT)
+    headers = [vocab.KEY_PROBLEM, vocab.ITEM, vocab.ITEM_TYPE, vocab.REFORM, "措施数", "计算状态", "办公室研判", "认定状态"]
+    rows = []
+    for key, status in summary.key_problems.items():
+        judged = status if summary.key_judged[key] else ""
+        computed = rollup_items([it.status for it in summary.items
+                                 if it.key_problem == key and it.item_type != vocab.DRAW_LESSONS])
+        rows.append([key, "", vocab.KEY_PROBLEM, "", summary.by_key_problem[key].total, computed, judged])
+    for it in summary.items:
+        rows.append([it.key_problem, it.item, it.item_type, vocab.YES if it.reform else "", it.measures.total,
+                     it.computed, it.judgment])
+    sheets.write_table(ws, headers, [r + [None] for r in rows],
+                       title="问题研判(“办公室研判”列可填写,填写后优先于计算状态)",
+                       widths={vocab.KEY_PROBLEM: 36, vocab.ITEM: 40})
+    for r in range(3, 3 + len(rows)):
+        ws.cell(r, 8).value = f'=IF(G{r}<>"",G{r},F{r})'
+    from .overdue import status_validation
+    status_validation(ws, 7, 3, 3 + len(rows))
+
+
+def _write_stats_sheet(wb, ledger: Ledger, settings: Settings, summary: Summary) -> None:
+    ws = sheets.replace_sheet(wb, vocab.SHEET_STATS, index=1)
+    rg = _Ranges(ledger, len(summary.key_problems) + len(summary.items))
+    previous = previous_figures(ledger, settings.current_period())
+    w = settings.weights
+    ref = vocab.NAME_REF_DATE
+    put = lambda r, c, v: sheets.put(ws.cell(r, c), v) if not (isinstance(v, str) and v.startswith("=")) \
+        else sheets.put_formula(ws.cell(r, c), v)
+    title = (f"{ledger.title or '整改'}进度统计(报送期次 {settings.current_period()},"
+             f"基准日期 {normalize.format_date(settings.today())})")
+    put(1, 1, title)
+    ws.cell(1, 1).font = sheets.TITLE_FONT
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(STAT_HEADERS))
+    row = 3
+
+    def section(name: str, headers: list[str]) -> int:
+        nonlocal row
+        put(row, 1, name)
+        ws.cell(row, 1).font = sheets.HEADER_FONT
+        row += 1
+        for c, h in enumerate(headers, 1):
+            put(row, c, h)
+        sheets.style_header(ws, row, 1, len(headers))
+        row += 1
+        return row
+
+    def finish_rows(first: int, last: int, ncols: int) -> None:
+        for r in range(first, last + 1):
+            for c in (8, 9):
+                ws.cell(r, c).number_format = "0.0%"
+            ws.cell(r, 10).number_format = '+0.0%;-0.0%;0.0%'
+        sheets.style_body(ws, first, last, 1, ncols)
+
+    # 1. problem levels, as the seed reports them
+    first = section("一、问题整改总体情况(按问题计)", ["层级", "总数", vocab.DONE, vocab.MOSTLY_DONE,
+                                                  vocab.IN_PROGRESS, vocab.NOT_STARTED])
+    levels = [(vocab.KEY_PROBLEM, f'{rg.j_kind},"{vocab.KEY_PROBLEM}"'), (vocab.SPECIFIC, f'{rg.j_kind},"{vocab.SPECIFIC}"'),
+              (vocab.RECOMMENDATION, f'{rg.j_kind},"{vocab.RECOMMENDATION}"'),
+              (vocab.DRAW_LESSONS, f'{rg.j_kind},"{vocab.DRAW_LESSONS}"'), (vocab.REFORM, f'{rg.j_reform},"{vocab.YES}"')]
+    for name, crit in levels:
+        put(row, 1, name)
+        put(row, 2, f"=COUNTIFS({crit})")
+        for c, word in enumerate(vocab.STATUSES, 3):
+            put(row, c, f'=COUNTIFS({crit},{rg.j_final},"{word}")')
+        row += 1
+    sheets.style_body(ws, first, row - 1, 1, 6)
+    row += 1
+
+    # 2. measures overall and by category
+    first = section("二、整改措施完成情况(按类别)", STAT_HEADERS)
+    cats = [("整改措施合计", "", previous.get(("总体", "整改措施")))]
+    cat_crit = {vocab.CATEGORY_KEY: f'{rg.type},"{vocab.SPECIFIC}"', vocab.DRAW_LESSONS: f'{rg.type},"{vocab.DRAW_LESSONS}"',
+                vocab.RECOMMENDATION: f'{rg.type},"{vocab.RECOMMENDATION}"', vocab.REFORM: f'{rg.reform},"{vocab.YES}"'}
+    cats += [(c, cat_crit[c], previous.get(("类别", c))) for c in vocab.CATEGORIES]
+    for name, crit, prev in cats:
+        put(row, 1, name)
+        overdue = f'=COUNTIFS({crit}{"," if crit else ""}{rg.days},">0")'
+        for c, f in enumerate(_count_formulas(crit, overdue, rg.status, row, w), 2):
+            put(row, c, f)
+        put(row, 10, f"=H{row}-{prev / 100}" if prev is not None else "")
+        row += 1
+    finish_rows(first, row - 1, len(STAT_HEADERS))
+    row += 1
+
+    # 3. units ranked by completion (进度靠后 at the bottom)
+    unit_headers = ["排名", "责任单位", "牵头措施数"] + STAT_HEADERS[1:]
+    first = section("三、各责任单位完成情况(按完成率排名,靠后单位在下;每条措施计入牵头及配合单位各一次)", unit_headers)
+    unit_first = row
+    for rank, (unit, _c) in enumerate(summary.ranking(), 1):
+        crit = f"{rg.o_unit},{_crit(unit)}"
+        put(row, 1, rank)
+        put(row, 2, unit)
+        put(row, 3, f'=COUNTIFS({crit},{rg.o_role},"{vocab.ROLE_LEAD}")')
+        formulas = _count_formulas(crit, f'=COUNTIFS({crit},{rg.o_due},"<"&{ref},{rg.o_status},"<>{vocab.DONE}")',
+                                   rg.o_status, row, w, first_col=4)
+        for c, f in enumerate(formulas, 4):
+            put(row, c, f)
+        prev = previous.get(("单位", unit))
+        put(row, 12, f"=J{row}-{prev / 100}" if prev is not None else "")
+        row += 1
+    unit_last = row - 1
+    for r in range(first, unit_last + 1):
+        for c in (10, 11):
+            ws.cell(r, c).number_format = "0.0%"
+        ws.cell(r, 12).number_format = '+0.0%;-0.0%;0.0%'
+    sheets.style_body(ws, first, unit_last, 1, len(unit_headers))
+    if unit_last >= unit_first:
+        chart = BarChart()
+        chart.type = "bar"
+        chart.title = "各责任单位整改完成率"
+        chart.y_axis.title = "完成率"
+        chart.y_axis.number_format = "0%"
+        chart.y_axis.scaling.min = 0
+        chart.y_axis.scaling.max = 1
+        chart.legend = None
+        data = Reference(ws, min_col=10, min_row=unit_first - 1, max_row=unit_last)
+        cats_ref = Reference(ws, min_col=2, min_row=unit_first, max_row=unit_last)
+        chart.add_data(data, titles_from_data=True)
+        chart.set_categories(cats_ref)
+        chart.x_axis.scaling.orientation = "maxMin"  # best unit on top, lagging at the bottom
+        chart.height = max(8, 0.5 * (unit_last - unit_first + 1))
+        chart.width = 16
+        ws.add_chart(chart, f"N{first}")
+    row += 1
+
+    # 4. by key problem
+    first = section("四、各重点问题整改措施完成情况", STAT_HEADERS)
+    for key in summary.by_key_problem:
+        crit = f"{rg.key},{_crit(key)}"
+        put(row, 1, key)
+        overdue = f'=COUNTIFS({crit},{rg.days},">0")'
+        for c, f in enumerate(_count_formulas(crit, overdue, rg.status, row, w), 2):
+            put(row, c, f)
+        row += 1
+    finish_rows(first, row - 1, len(STAT_HEADERS))
+    row += 1
+
+    # 5. by specific problem / item
+    first = section("五、各具体问题(事项)整改措施完成情况", STAT_HEADERS + ["事项类型", "认定状态"])
+    for it in summary.items:
+        crit = f"{rg.key},{_crit(it.key_problem)},{rg.item},{_crit(it.item)}"
+        put(row, 1, it.item)
+        overdue = f'=COUNTIFS({crit},{rg.days},">0")'
+        for c, f in enumerate(_count_formulas(crit, overdue, rg.status, row, w), 2):
+            put(row, c, f)
+        put(row, 11, it.item_type)
+        put(row, 12, it.status + ("(办公室研判)" if it.judgment else ""))
+        row += 1
+    finish_rows(first, row - 1, len(STAT_HEADERS) + 2)
+    sheets.set_widths(ws, {1: 40, 2: 26, **{c: 10 for c in range(3, 13)}})
+    ws.column_dimensions["A"].width = 40
+    ws.freeze_panes = "B3"
+    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+
