@@ -196,7 +196,7 @@ def previous_figures(ledger: Ledger, period: str) -> dict[tuple[str, str], float
     if not earlier:
         return {}
     last = earlier[-1]
-    return {(normalize.clean_text(r[2]), normalize.clean_text(r[3])): float(r[11] or 0)
+    return {(normalize.clean_text(r[2]), normalize.clean_text(r[3])): float(r[10] or 0)
             for r in ledger.history if normalize.clean_text(r[0]) == last}
 
 

@@ -1,0 +1,35 @@
+"""LibreOffice headless: recalculate a workbook or render a workbook/.docx to PDF.
+
+Used to check our files in an independent spreadsheet engine, and by anyone who wants a PDF
+of a notice without Word. Each call uses its own profile folder so parallel runs don't clash.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from .errors import ToolkitError
+
+
+def soffice() -> str | None:
+    """Path of the LibreOffice binary, or None when it is not installed."""
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def convert(path: Path, fmt: str, outdir: Path, timeout: float = 180) -> Path:
+    """Convert path with LibreOffice into outdir (fmt like 'pdf' or 'xlsx'); returns the new file."""
+    exe = soffice()
+    if not exe:
+        raise ToolkitError("未安装 LibreOffice(soffice),无法转换文件。请运行 scripts/install_system_deps.sh。")
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="lo-profile-") as profile:
+        cmd = [exe, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
+               "--convert-to", fmt, "--outdir", str(outdir), str(path)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    target = outdir / (Path(path).stem + "." + fmt.split(":")[0])
+    if proc.returncode != 0 or not target.exists():
+        raise ToolkitError(f"LibreOffice 转换失败:{proc.stderr.strip() or proc.stdout.strip()}")
+    return target
