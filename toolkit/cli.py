@@ -80,6 +80,30 @@ def consolidate(config_path):
 
 
 @cli.command()
+@CONFIG_OPTION
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(["通报", "督办单", "公开"]),
+              help="只生成这些类型(可重复;默认全部)")
+@click.option("--date", "on", type=click.DateTime(["%Y-%m-%d"]), default=None, help="基准日期,如 2024-08-31(默认取配置)")
+@friendly
+def notice(config_path, kinds, on):
+    """通报:按模板生成进展通报、督办单和公开进展段落(文本 + .docx)。
+
+    示例: python -m toolkit notice -c workbooks/demo-run --kind 通报 --date 2024-08-31
+    """
+    from .ledger import read_ledger
+    from .notices import KINDS, write_notices
+    from .progress import summarise
+    settings = config_mod.load(config_path)
+    if on:
+        settings.reference_date = on.date()
+    ledger = read_ledger(settings.master)
+    written = write_notices(ledger, settings, summarise(ledger, settings), kinds or KINDS)
+    click.echo(f"已生成{len(written)}个文件:{written[0].parent if written else ''}")
+    for path in written:
+        click.echo(f"  {path.name}")
+
+
+@cli.command()
 @click.argument("target", type=click.Path(path_type=Path), default=Path("workbooks/demo-run"))
 @friendly
 def demo(target):

@@ -105,7 +105,7 @@ def run_once(settings: Settings, distribute_first: bool = False) -> RunReport:
         ledger = read_ledger(settings.master)
         summary = summarise(ledger, settings)
         late = late_rows(ledger, settings)
-        written = notices.write_notices(ledger, settings, result, summary)
+        written = notices.write_notices(ledger, settings, summary)
     report = RunReport(started, time.perf_counter() - t0, result, summary,
                        sum(r.state == OVERDUE for r in late), sum(r.state != OVERDUE for r in late),
                        distributed, written)

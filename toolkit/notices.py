@@ -35,6 +35,7 @@ def environment(template_dir: Path | None = None) -> jinja2.Environment:
     env.filters["日期"] = normalize.format_date
     env.filters["中文日期"] = normalize.format_date_cn
     env.filters["百分比"] = pct
+    env.filters["序号"] = lambda n: f"({'一二三四五六七八九十'[n - 1]})" if 0 < n <= 10 else f"({n})"
     return env
 
 
@@ -81,6 +82,266 @@ def write_receipts(result: "ConsolidationResult", settings: Settings) -> list[Pa
     return written
 
 
-def write_notices(ledger, settings: Settings, result, summary) -> list[Path]:
-    """All notices for the period (filled in by the notices issue)."""
-    return []
+
+# ---------------------------------------------------------------- notice contexts
+
+def level_figures(summary) -> dict:
+    """The seed's problem-level counts: {层级: {总数, 已完成, 基本完成, 正在推进, 未启动}}."""
+    out = {}
+    for level in (vocab.KEY_PROBLEM, vocab.SPECIFIC, vocab.RECOMMENDATION, vocab.DRAW_LESSONS, vocab.REFORM):
+        c = summary.level(level)
+        out[level] = {"总数": c.total, "已完成": c.done, "基本完成": c.mostly, "正在推进": c.in_progress, "未启动": c.not_started}
+    return out
+
+
+def counts_dict(c, weights) -> dict:
+    return {"总数": c.total, "已完成": c.done, "基本完成": c.mostly, "正在推进": c.in_progress, "未启动": c.not_started,
+            "逾期": c.overdue, "完成率": c.completion, "推进率": c.progress(weights)}
+
+
+def submission_status(ledger, settings: Settings) -> tuple[set[str], list[str]]:
+    """Units whose workbook for the period was taken in, and those of them that sent it late."""
+    period = settings.current_period()
+    first: dict[str, dt.datetime] = {}
+    for r in ledger.log:
+        if normalize.clean_text(r[0]) != period or normalize.clean_text(r[6]) not in vocab.APPLIED_OUTCOMES:
+            continue
+        unit, when = normalize.clean_key(r[1]), dt.datetime.fromisoformat(normalize.clean_text(r[2]))
+        first[unit] = min(first.get(unit, when), when)
+    late = sorted(u for u, when in first.items() if settings.submit_by and when.date() > settings.submit_by)
+    return set(first), late
+
+
+def programme_context(ledger, settings: Settings, summary) -> dict:
+    """Variables shared by 进展通报, 督办单 and 公开进展 (documented in templates/README.md)."""
+    from .overdue import OVERDUE, late_rows
+    ranking = summary.ranking()
+    n = settings.lagging_units
+    lagging = [u for u, c in ranking[-n:] if c.completion < 100][::-1] if ranking else []
+    leading = [u for u, c in ranking[:n] if u not in lagging]
+    overdue_by_unit: dict[str, list] = {}
+    soon = []
+    for r in late_rows(ledger, settings):
+        item = {"编号": r.measure.id, "措施": r.measure.measure, "事项": r.measure.item, "完成时限": r.due,
+                "完成时限文字": r.measure.deadline if isinstance(r.measure.deadline, str) else normalize.format_date(r.due),
+                "逾期天数": r.days, "逾期工作日": r.workdays, "完成情况": r.measure.status,
+                "责任领导": r.measure.leader, "牵头单位": r.measure.lead_unit, "配合单位": "、".join(r.measure.co_units)}
+        if r.state == OVERDUE:
+            for unit in r.measure.owners:
+                own = ledger.owners.get((r.measure.id, unit))
+                if own is None or own.status != vocab.DONE:
+                    overdue_by_unit.setdefault(unit, []).append(dict(item, 本单位角色=own.role if own else ""))
+        else:
+            soon.append(item)
+    submitted, late_units = submission_status(ledger, settings)
+    missing = [u for u in ledger.units if u not in submitted]
+    return {
+        "标题": (ledger.title or settings.title).removesuffix("台账").removesuffix("整改"), "主体": settings.subject, "主送": settings.addressees,
+        "发文单位": settings.organisation, "报送期次": settings.current_period(), "基准日期": summary.reference_date,
+        "问题": level_figures(summary), "措施": counts_dict(summary.measures, summary.weights),
+        "分类": {k: counts_dict(c, summary.weights) for k, c in summary.by_category.items()},
+        "单位排名": [dict(counts_dict(c, summary.weights), 单位=u) for u, c in ranking],
+        "进度靠前单位": leading, "进度靠后单位": lagging,
+        "逾期总数": summary.measures.overdue, "逾期按单位": overdue_by_unit, "临期": soon,
+        "逾期报送单位": late_units, "未报送单位": missing, "回复期限": None,
+    }
+
+
+def public_summary(ledger, settings: Settings, summary) -> str:
+    """The seed-004 style paragraph for public disclosure (公开进展.txt.j2), one line."""
+    return _paragraph(render("公开进展.txt.j2", programme_context(ledger, settings, summary)))
+
+
+def _paragraph(text: str) -> str:
+    return "".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+# ---------------------------------------------------------------- .docx in 公文 layout
+
+def cjk_font() -> str | None:
+    """The first installed font that can draw Chinese labels (scripts/install_system_deps.sh installs Noto CJK)."""
+    from matplotlib import font_manager
+    wanted = ("Noto Sans CJK SC", "Noto Serif CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "SimHei",
+              "Microsoft YaHei", "SimSun", "FangSong")
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    return next((w for w in wanted if w in names), None)
+
+
+def chart_png(summary, path: Path) -> Path | None:
+    """Bar chart of completion by unit (CJK labels in an installed CJK font); None if no such font."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+    font = cjk_font()
+    if font is None:
+        return None
+    ranking = summary.ranking()
+    units = [u for u, _ in ranking][::-1]
+    values = [c.completion for _, c in ranking][::-1]
+    plt.rcParams["font.family"] = font
+    plt.rcParams["axes.unicode_minus"] = False
+    fig, ax = plt.subplots(figsize=(6.3, max(3.0, 0.22 * len(units) + 0.8)), dpi=150)
+    colors = ["#C00000" if v < 60 else "#ED7D31" if v < 90 else "#548235" for v in values]
+    ax.barh(units, values, color=colors)
+    for y, v in enumerate(values):
+        ax.text(v + 1, y, f"{v:.1f}%", va="center", fontsize=7)
+    ax.set_xlim(0, 112)
+    ax.set_xlabel("整改措施完成率(%)")
+    ax.set_title(f"各责任单位整改完成率(截至{normalize.format_date(summary.reference_date)})", fontsize=10)
+    ax.tick_params(axis="y", labelsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def _east_asian(run, name: str) -> None:
+    from docx.oxml.ns import qn
+    run.font.name = name
+    rpr = run._element.get_or_add_rPr()
+    rfonts = rpr.find(qn("w:rFonts"))
+    if rfonts is None:
+        rfonts = rpr.makeelement(qn("w:rFonts"), {})
+        rpr.append(rfonts)
+    for attr in ("w:eastAsia", "w:ascii", "w:hAnsi"):
+        rfonts.set(qn(attr), name)
+
+
+def markdown_to_docx(text: str, path: Path, images: dict[str, Path] | None = None,
+                     title_font: str = "方正小标宋简体", body_font: str = "仿宋_GB2312",
+                     heading_font: str = "黑体") -> Path:
+    """Lay a notice out as a 公文 (GB/T 9704): A4, 37/35/28/26 mm margins, 22 lines × 28 characters,
+    title 二号 小标宋 centred, body 三号 仿宋 with a two-character indent, signature at bottom right."""
+    import io
+    import docx
+    from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
+    from docx.shared import Mm, Pt
+
+    document = docx.Document()
+    section = document.sections[0]
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.top_margin, section.bottom_margin = Mm(37), Mm(35)
+    section.left_margin, section.right_margin = Mm(28), Mm(26)
+    line = Pt(28.95)   # 225 mm of text height / 22 lines
+
+    def paragraph(content: str, font: str, size: float, align=None, indent: bool = False, bold: bool = False):
+        p = document.add_paragraph()
+        fmt = p.paragraph_format
+        fmt.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+        fmt.line_spacing = line
+        fmt.space_before = fmt.space_after = Pt(0)
+        if indent:
+            fmt.first_line_indent = Pt(size * 2)
+        if align is not None:
+            p.alignment = align
+        run = p.add_run(content)
+        run.font.size = Pt(size)
+        run.bold = bold
+        _east_asian(run, font)
+        return p
+
+    signature = False
+    for raw in text.splitlines():
+        s = raw.strip()
+        if not s:
+            continue
+        if s == "---":
+            signature = True
+            paragraph("", body_font, 16)
+            continue
+        if s.startswith("!["):
+            key = s[s.index("(") + 1:s.rindex(")")]
+            image = (images or {}).get(key)
+            if image and Path(image).exists():
+                document.add_picture(str(image), width=Mm(150))
+                document.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
+            continue
+        if s.startswith("# "):
+            paragraph(s[2:], title_font, 22, WD_ALIGN_PARAGRAPH.CENTER)
+            paragraph("", body_font, 16)
+        elif s.startswith("## "):
+            paragraph(s[3:], heading_font, 16, indent=True)
+        elif s.startswith("### "):
+            paragraph(s[4:], "楷体_GB2312", 16, indent=True)
+        elif signature:
+            paragraph(s, body_font, 16, WD_ALIGN_PARAGRAPH.RIGHT)
+        elif s.startswith("主送") or s.endswith(":") and len(s) < 40:
+            paragraph(s.lstrip("*").rstrip("*"), body_font, 16)
+        else:
+            paragraph(s.lstrip("- ").replace("**", ""), body_font, 16, indent=True)
+    footer = section.footer.paragraphs[0]
+    footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _page_number(footer)
+    buf = io.BytesIO()
+    document.save(buf)
+    sheets.atomic_write_bytes(path, buf.getvalue())
+    return path
+
+
+def _page_number(paragraph) -> None:
+    """— 1 — style page numbers in the footer (a PAGE field)."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    paragraph.add_run("— ")
+    run = paragraph.add_run()
+    for kind, text in (("begin", None), (None, "PAGE"), ("end", None)):
+        if kind:
+            el = OxmlElement("w:fldChar")
+            el.set(qn("w:fldCharType"), kind)
+        else:
+            el = OxmlElement("w:instrText")
+            el.set(qn("xml:space"), "preserve")
+            el.text = text
+        run._element.append(el)
+    paragraph.add_run(" —")
+
+
+# ---------------------------------------------------------------- writing every notice
+
+def _write_pair(text: str, md_path: Path, images: dict[str, Path] | None = None) -> list[Path]:
+    """Write the Markdown and, when the text changed, the .docx beside it (reruns rewrite nothing)."""
+    docx_path = md_path.with_suffix(".docx")
+    if md_path.exists() and docx_path.exists() and md_path.read_text(encoding="utf-8") == text:
+        return [md_path, docx_path]
+    markdown_to_docx(text, docx_path, images)
+    sheets.atomic_write_text(md_path, text)
+    return [md_path, docx_path]
+
+
+KINDS = ("通报", "督办单", "公开")
+
+
+def write_notices(ledger, settings: Settings, summary, kinds=KINDS) -> list[Path]:
+    """Write the period's notices into output/<期次>/通报/<基准日期>/ (text + .docx)."""
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown:
+        raise ToolkitError(f"未知的通报类型:{'、'.join(unknown)}(可选:{'、'.join(KINDS)})。")
+    folder = settings.path("output") / settings.current_period() / "通报" / summary.reference_date.isoformat()
+    context = programme_context(ledger, settings, summary)
+    context["公开进展"] = _paragraph(render("公开进展.txt.j2", context))
+    written: list[Path] = []
+    if "公开" in kinds:
+        path = folder / "公开进展段落.txt"
+        text = public_summary(ledger, settings, summary) + "\n"
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            sheets.atomic_write_text(path, text)
+        written.append(path)
+    if "通报" in kinds:
+        chart = folder / "各单位完成率.png"
+        text = render("进展通报.md.j2", dict(context, 图表=chart.name if cjk_font() else ""))
+        md = folder / "进展通报.md"
+        if cjk_font() and (not chart.exists() or not md.exists() or md.read_text(encoding="utf-8") != text):
+            chart_png(summary, chart)
+        written += _write_pair(text, md, {chart.name: chart})
+        if chart.exists():
+            written.append(chart)
+    if "督办单" in kinds:
+        from .overdue import calendar_for
+        reply = calendar_for(settings).shift(summary.reference_date, settings.reply_days)
+        for k, (unit, items) in enumerate(sorted(context["逾期按单位"].items()), 1):
+            slip = dict(context, 单位=unit, 事项=items, 回复期限=reply,
+                        督办编号=f"DB-{settings.current_period().replace('-', '')}-{k:03d}")
+            text = render("督办单.md.j2", slip)
+            written += _write_pair(text, folder / "督办单" / f"{safe_filename(unit)}.md")
+    return written

@@ -1,0 +1,126 @@
+import datetime as dt
+import re
+import subprocess
+
+import docx
+import pytest
+
+from toolkit import demo, master, notices, office, vocab
+from toolkit.errors import ToolkitError
+from toolkit.ledger import read_ledger
+from toolkit.progress import summarise
+from tests.conftest import settings_for, small_ledger
+
+needs_lo = pytest.mark.skipif(office.soffice() is None, reason="LibreOffice 未安装(scripts/install_system_deps.sh 安装失败)")
+SEED_SENTENCE = ("本轮巡视反馈意见共指出市卫生健康委重点问题14个,目前已完成整改7个,基本完成7个;具体问题45个,目前已完成整改34个,"
+                 "基本完成11个;巡视提出整改意见4条,已落实4条。整改期间共查摆“举一反三”整改事项58个,目前已完成整改50个,"
+                 "基本完成8个;明确“推动改革促进发展”整改事项8个,目前已完成整改5个,基本完成3个。共制定整改措施263条,"
+                 "已完成234条,正在推进29条。")
+
+
+def test_public_paragraph_for_a_seed_shaped_ledger_is_the_seed_sentence(tmp_path):
+    settings = settings_for(tmp_path, subject="市卫生健康委")
+    ledger = demo.seed_ledger()
+    text = notices.public_summary(ledger, settings, summarise(ledger, settings))
+    assert re.findall(r"\d+", text) == re.findall(r"\d+", SEED_SENTENCE)
+    assert text == SEED_SENTENCE
+
+
+def test_public_paragraph_leaves_out_zero_clauses_and_mentions_unstarted(tmp_path):
+    settings = settings_for(tmp_path, subject="市卫生健康委")
+    ledger = small_ledger()
+    text = notices.public_summary(ledger, settings, summarise(ledger, settings))
+    assert "0个" not in text and "0条" not in text.replace("10条", "")
+    assert "尚未启动1条" in text and text.startswith("本轮巡视反馈意见共指出市卫生健康委重点问题1个")
+
+
+def test_a_template_using_an_unknown_variable_is_a_clear_error(tmp_path):
+    (tmp_path / "坏模板.txt.j2").write_text("{{ 不存在的变量 }}", encoding="utf-8")
+    with pytest.raises(ToolkitError, match="不存在的变量"):
+        notices.render("坏模板.txt.j2", {}, tmp_path)
+
+
+@pytest.fixture
+def written(workspace):
+    ledger = read_ledger(workspace.master)
+    paths = notices.write_notices(ledger, workspace, summarise(ledger, workspace))
+    return workspace, {p.relative_to(p.parents[1] if p.parent.name == "督办单" else p.parent).as_posix(): p for p in paths}
+
+
+def test_notice_names_lagging_units_overdue_items_and_missing_reports(written):
+    settings, files = written
+    text = files["进展通报.md"].read_text(encoding="utf-8")
+    assert text.startswith("# 关于测试整改进展情况的通报")
+    assert "主送:委机关各处室,委属各单位" in text
+    assert "进度靠后的单位:" in text and "提示提醒" in text
+    assert "ZG-001" in text and "已逾期61天" in text and "**办公室**" in text
+    assert "未报送本期台账的单位(3个)" in text
+    assert text.rstrip().endswith("二〇二四年八月三十日")
+    assert "{{" not in text and "None" not in text
+
+
+def test_one_supervision_slip_per_unit_with_overdue_rows(written):
+    settings, files = written
+    slips = {k: v for k, v in files.items() if k.startswith("督办单/") and k.endswith(".md")}
+    assert set(slips) == {"督办单/办公室.md", "督办单/市人民医院.md"}
+    text = slips["督办单/办公室.md"].read_text(encoding="utf-8")
+    assert "ZG-001" in text and "已逾期61天(其中工作日45天)" in text
+    assert "请于2024年9月6日前书面反馈" in text          # 5 working days after Friday 30 August
+
+
+def test_empty_sections_say_none(tmp_path):
+    settings = settings_for(tmp_path)
+    ledger = small_ledger()
+    for m in ledger.measures.values():
+        m.status = vocab.DONE
+    ledger.owners = __import__("toolkit.ledger", fromlist=["x"]).owners_from_measures(ledger.measures)
+    paths = notices.write_notices(ledger, settings, summarise(ledger, settings))
+    text = next(p for p in paths if p.name == "进展通报.md").read_text(encoding="utf-8")
+    assert "## 四、逾期未完成事项\n\n无。" in text
+    assert not [p for p in paths if "督办单" in p.parts]
+
+
+def test_docx_follows_the_official_document_layout_and_carries_the_chart(written):
+    settings, files = written
+    document = docx.Document(files["进展通报.docx"])
+    section = document.sections[0]
+    assert round(section.top_margin.mm) == 37 and round(section.left_margin.mm) == 28
+    title = document.paragraphs[0]
+    assert title.text.startswith("关于测试整改进展情况的通报") and title.alignment == 1
+    assert title.runs[0].font.size.pt == 22
+    body = next(p for p in document.paragraphs if p.text.startswith("根据巡视整改"))
+    assert body.runs[0].font.size.pt == 16
+    east = body.runs[0]._element.rPr.rFonts.get("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}eastAsia")
+    assert east == "仿宋_GB2312"
+    assert document.paragraphs[-1].text == "二〇二四年八月三十日" and document.paragraphs[-1].alignment == 2
+    if notices.cjk_font():
+        assert len(document.inline_shapes) == 1
+        assert files["各单位完成率.png"].stat().st_size > 5000
+
+
+def test_rerunning_the_notices_rewrites_nothing(written):
+    settings, files = written
+    stamps = {k: p.stat().st_mtime_ns for k, p in files.items()}
+    ledger = read_ledger(settings.master)
+    notices.write_notices(ledger, settings, summarise(ledger, settings))
+    assert {k: p.stat().st_mtime_ns for k, p in files.items()} == stamps
+
+
+@needs_lo
+def test_docx_renders_in_libreoffice_with_its_text(written, tmp_path):
+    settings, files = written
+    pdf = office.convert(files["进展通报.docx"], "pdf", tmp_path / "pdf")
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+    flat = re.sub(r"\s+", "", text)
+    assert "关于测试整改进展情况的通报" in flat and "ZG-001" in flat and "中共某市卫生健康委员会委员会" in flat
+
+
+def test_cli_notice_writes_the_chosen_kind_for_the_given_date(workspace):
+    from click.testing import CliRunner
+    from toolkit.cli import cli
+    (workspace.root / "config.toml").write_text(
+        'title = "测试整改台账"\nperiod = "2024-08"\nreference_date = "2024-08-30"\nsubject = "市卫生健康委"\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["notice", "-c", str(workspace.root), "--kind", "公开", "--date", "2024-09-10"])
+    assert result.exit_code == 0, result.output
+    path = workspace.path("output") / "2024-08" / "通报" / "2024-09-10" / "公开进展段落.txt"
+    assert path.read_text(encoding="utf-8").startswith("本轮巡视反馈意见共指出市卫生健康委")
