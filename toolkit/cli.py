@@ -103,6 +103,56 @@ def notice(config_path, kinds, on):
         click.echo(f"  {path.name}")
 
 
+def _progress():
+    """A progress callback for long runs when attached to a terminal (None otherwise)."""
+    if not sys.stderr.isatty():
+        return None
+
+    def on_file(i, n, name):
+        width = 30
+        done = int(width * i / max(n, 1))
+        click.echo(f"\r[{'#' * done}{'.' * (width - done)}] {i}/{n} {name[:40]:<40}", nl=(i == n), err=True)
+    return on_file
+
+
+@cli.command()
+@CONFIG_OPTION
+@click.option("--distribute/--no-distribute", "distribute_first", default=False, help="汇总前先分发模板")
+@friendly
+def nightly(config_path, distribute_first):
+    """每晚汇总:汇总收件箱、刷新统计与逾期标记、生成通报、写运行报告。
+
+    退出码:0 表示运行完成(即使有退回的文件),非 0 表示运行本身失败。
+    示例: python -m toolkit nightly -c workbooks/demo-run
+    """
+    from .nightly import run_once, setup_logging
+    settings = config_mod.load(config_path)
+    setup_logging(settings, console=False)
+    for line in run_once(settings, distribute_first, on_file=_progress()).lines():
+        click.echo(line)
+
+
+@cli.command(name="schedule")
+@CONFIG_OPTION
+@click.option("--at", "at", default=None, help="每天运行的时间 HH:MM(默认取配置,02:00)")
+@click.option("--every", "every", type=int, default=None, help="改为每隔N分钟运行一次(报送高峰期)")
+@friendly
+def schedule_cmd(config_path, at, every):
+    """定时汇总:常驻运行,按时执行 nightly;Ctrl+C 或 SIGTERM 在两次运行之间安全退出。
+
+    示例: python -m toolkit schedule -c 台账 --at 02:00
+    """
+    from .nightly import Scheduler, setup_logging
+    settings = config_mod.load(config_path)
+    if at:
+        settings.schedule_at = at
+        config_mod.from_dict({"schedule": {"at": at}}, settings.root)  # validates the time
+    if every is not None:
+        settings.schedule_every_minutes = every
+    setup_logging(settings)
+    Scheduler(settings).serve()
+
+
 @cli.command()
 @click.argument("target", type=click.Path(path_type=Path), default=Path("workbooks/demo-run"))
 @friendly

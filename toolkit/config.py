@@ -73,7 +73,7 @@ def _date(value, key: str) -> dt.date | None:
 def load(path: Path | None = None) -> Settings:
     """Read settings from a config.toml (a folder may be given: its config.toml is read)."""
     path = Path(path or CONFIG_NAME)
-    if path.is_dir():
+    if path.is_dir() or path.suffix != ".toml":
         path = path / CONFIG_NAME
     if not path.exists():
         raise ConfigError(f"找不到配置文件 {path}。可先运行 `python -m toolkit init {path.parent}` 生成一份。")

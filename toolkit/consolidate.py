@@ -8,6 +8,7 @@ the master either as before or as after.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from .intake import Submission, read_submission, sha256_of
 from .ledger import Ledger, read_ledger, recompute_measure
 
 IGNORED_PREFIXES = ("~$", ".~", ".")
+log = logging.getLogger("toolkit")
 
 
 @dataclass
@@ -137,15 +139,20 @@ def judge(ledger: Ledger, sub: Submission, settings: Settings, known_hashes: set
     return (vocab.OUTCOME_PARTIAL if sub.problems else vocab.OUTCOME_ACCEPTED), accepted
 
 
-def consolidate(settings: Settings, files: list[Path] | None = None, *, remove_inbox: bool = True) -> ConsolidationResult:
-    """Take in every inbox file (or the given ones), update the master, write receipts."""
+def consolidate(settings: Settings, files: list[Path] | None = None, *, remove_inbox: bool = True,
+                on_file=None) -> ConsolidationResult:
+    """Take in every inbox file (or the given ones), update the master, write receipts.
+
+    on_file(i, n, name) is called before each file (progress bars, Excel's status bar)."""
     period = settings.current_period()
     ledger = read_ledger(settings.master)
     result = ConsolidationResult(period, settings.master)
     paths = inbox_files(settings.path("inbox")) if files is None else [Path(f) for f in files]
     archive_dir = settings.path("archive") / period
     known = {normalize.clean_text(r[5]) for r in ledger.log}
-    for path in paths:
+    for i, path in enumerate(paths, 1):
+        if on_file:
+            on_file(i, len(paths), path.name)
         sub = read_submission(path, ledger, settings)
         archived = archive_copy(sub, archive_dir)
         outcome, accepted = judge(ledger, sub, settings, known)
@@ -157,6 +164,8 @@ def consolidate(settings: Settings, files: list[Path] | None = None, *, remove_i
                                sub.name, str(archived.relative_to(settings.path("archive"))), sub.sha256,
                                outcome, accepted, len(sub.problems)])
         result.files.append(FileOutcome(sub, archived, outcome, accepted, late))
+        log.info("%s:%s(%s),采纳%s条,问题%s处", outcome, sub.name, sub.unit or vocab.UNIDENTIFIED, accepted,
+                 len(sub.problems))
     result.submitted_units = sorted({normalize.clean_key(r[1]) for r in ledger.log
                                      if normalize.clean_text(r[0]) == period
                                      and normalize.clean_text(r[6]) in vocab.APPLIED_OUTCOMES})

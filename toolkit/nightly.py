@@ -4,10 +4,15 @@ keeps runs from overlapping, and the scheduler loop that repeats the run every n
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import logging.handlers
 import os
+import signal
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from . import sheets, vocab
 from .config import Settings
@@ -94,14 +99,45 @@ def lock_for(settings: Settings) -> RunLock:
     return RunLock(settings.master.with_name(".整改台账.lock"), settings.lock_wait_seconds)
 
 
-def run_once(settings: Settings, distribute_first: bool = False) -> RunReport:
+log = logging.getLogger("toolkit")
+
+
+def master_in_use(path: Path) -> str:
+    """Why the master cannot be written now ('' if it can): Excel/WPS owner file, or a Windows file lock."""
+    path = Path(path)
+    owner = path.with_name("~$" + path.name)
+    if owner.exists():
+        return f"发现 Excel/WPS 的占用标记文件 {owner.name},台账正被打开"
+    if path.exists() and os.name == "nt":
+        try:
+            with open(path, "r+b"):
+                pass
+        except PermissionError:
+            return "台账文件被其他程序锁定"
+    return ""
+
+
+def wait_until_free(settings: Settings, sleep: Callable[[float], None] = time.sleep) -> None:
+    """Wait (retrying) while the master is open in Excel/WPS; BusyError when it stays open."""
+    waited = 0.0
+    while reason := master_in_use(settings.master):
+        if waited >= settings.lock_wait_seconds:
+            raise BusyError(f"{reason},已等待{waited:.0f}秒,本次跳过汇总(台账未改动)。请关闭台账后重新运行。")
+        log.info("%s,%s秒后重试", reason, 5)
+        sleep(5)
+        waited += 5
+
+
+def run_once(settings: Settings, distribute_first: bool = False,
+             on_file: Callable[[int, int, str], None] | None = None) -> RunReport:
     """The whole job once: (distribute,) consolidate, refresh statistics, write notices and a report."""
     from . import distribute, notices
     started = dt.datetime.now()
     t0 = time.perf_counter()
     with lock_for(settings):
+        wait_until_free(settings)
         distributed = len(distribute.distribute(settings)) if distribute_first else 0
-        result = consolidate(settings)
+        result = consolidate(settings, on_file=on_file)
         ledger = read_ledger(settings.master)
         summary = summarise(ledger, settings)
         late = late_rows(ledger, settings)
@@ -112,4 +148,83 @@ def run_once(settings: Settings, distribute_first: bool = False) -> RunReport:
     folder = settings.path("output") / settings.current_period() / "运行报告"
     report.report_path = folder / f"{started:%Y%m%d-%H%M%S}.txt"
     sheets.atomic_write_text(report.report_path, "\n".join(report.lines()) + "\n")
+    for line in report.lines():
+        log.info(line)
     return report
+
+
+def setup_logging(settings: Settings, console: bool = True) -> logging.Logger:
+    """Log to logs/toolkit.log (rotating, 5 × 2 MB) and, optionally, to the console."""
+    folder = settings.path("logs")
+    folder.mkdir(parents=True, exist_ok=True)
+    logger = logging.getLogger("toolkit")
+    logger.setLevel(logging.INFO)
+    for h in list(logger.handlers):
+        logger.removeHandler(h)
+        h.close()
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
+    handler = logging.handlers.RotatingFileHandler(folder / "toolkit.log", maxBytes=2_000_000, backupCount=5,
+                                                   encoding="utf-8")
+    handler.setFormatter(fmt)
+    logger.addHandler(handler)
+    if console:
+        stream = logging.StreamHandler(sys.stderr)
+        stream.setFormatter(fmt)
+        logger.addHandler(stream)
+    logger.propagate = False
+    return logger
+
+
+class Scheduler:
+    """Runs the job at the configured time each day (or every N minutes) until told to stop.
+
+    A failed run is logged and the loop goes on; SIGINT/SIGTERM stop it between runs.
+    """
+
+    def __init__(self, settings: Settings, job: Callable[[Settings], object] = run_once):
+        import schedule
+        self.settings = settings
+        self.job = job
+        self.stopping = False
+        self.runs = 0
+        self.failures = 0
+        self.scheduler = schedule.Scheduler()
+        if settings.schedule_every_minutes > 0:
+            self.scheduler.every(settings.schedule_every_minutes).minutes.do(self.run_safely)
+            self.when = f"每{settings.schedule_every_minutes}分钟"
+        else:
+            self.scheduler.every().day.at(settings.schedule_at).do(self.run_safely)
+            self.when = f"每天{settings.schedule_at}"
+
+    def run_safely(self) -> None:
+        self.runs += 1
+        try:
+            self.job(self.settings)
+        except BusyError as exc:
+            log.warning("本次跳过:%s", exc)
+        except Exception as exc:  # the loop must survive any failed run
+            self.failures += 1
+            log.exception("汇总运行失败(将在下次计划时间重试):%s", exc)
+
+    def stop(self, *_args) -> None:
+        self.stopping = True
+        log.info("收到停止信号,当前运行结束后退出")
+
+    def tick(self) -> None:
+        """Run whatever is due now (the loop's one step; tests call it with a faked clock)."""
+        self.scheduler.run_pending()
+
+    def serve(self, sleep: Callable[[float], None] = time.sleep, max_ticks: int | None = None) -> None:
+        previous = {sig: signal.signal(sig, self.stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        log.info("定时汇总已启动:%s运行,下次运行 %s", self.when, self.scheduler.next_run)
+        ticks = 0
+        try:
+            while not self.stopping and (max_ticks is None or ticks < max_ticks):
+                self.tick()
+                ticks += 1
+                if not self.stopping:
+                    sleep(1.0)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            log.info("定时汇总已停止(共运行%s次,失败%s次)", self.runs, self.failures)
