@@ -106,41 +106,36 @@ def _ensure_columns(ws, ledger: Ledger, names: list[str]) -> None:
             ledger.columns[name] = found
 
 
-def _write_owner_sheet(wb, ledger: Ledger) -> None:
-    ws = sheets.replace_sheet(wb, vocab.SHEET_OWNERS)
-    rows = [o.values() for o in ledger.owners.values()]
-    sheets.write_table(ws, vocab.OWNER_COLUMNS, rows, title="各责任单位填报明细(每条措施每个责任单位一行)",
-                       widths={vocab.PROGRESS: 50, vocab.EVIDENCE: 24, vocab.REMARK: 16})
+def owner_table(ledger: Ledger) -> sheets.Table:
+    return sheets.Table("各责任单位填报明细(每条措施每个责任单位一行)", vocab.OWNER_COLUMNS,
+                        [o.values() for o in ledger.owners.values()],
+                        {vocab.PROGRESS: 50, vocab.EVIDENCE: 24, vocab.REMARK: 16})
 
 
-def _write_log_sheet(wb, ledger: Ledger) -> None:
-    ws = sheets.replace_sheet(wb, vocab.SHEET_LOG)
-    sheets.write_table(ws, vocab.LOG_COLUMNS, ledger.log, title="报送记录(每个收到的文件一行,原件见归档文件夹)",
-                       widths={"原文件名": 30, "归档文件": 40, "内容哈希": 20})
+def log_table(ledger: Ledger) -> sheets.Table:
+    return sheets.Table("报送记录(每个收到的文件一行,原件见归档文件夹)", vocab.LOG_COLUMNS, ledger.log,
+                        {"原文件名": 30, "归档文件": 40, "内容哈希": 20})
+
+
+def params_rows(settings: Settings, digest: str) -> list[list]:
+    """The 参数 sheet: the reference date cell (defined name 基准日期) that formulas and highlighting use."""
+    if settings.reference_date:
+        ref, note = settings.reference_date, "固定基准日期(来自配置);改为 =TODAY() 即按当天计算逾期"
+    else:
+        ref, note = sheets.Formula("=TODAY()"), "按当天日期计算逾期与临期,无需重新运行程序"
+    return [["参数", "值", "说明"], [vocab.PARAM_REF_DATE, ref, note],
+            ["报送期次", settings.current_period(), "本期报送期次"],
+            ["整改启动日期", settings.programme_start, "“立行立改”按此日期计算逾期"],
+            ["临期提醒工作日", settings.remind_working_days, "到期前N个工作日标黄"],
+            [vocab.PARAM_DIGEST, digest, "程序用于判断内容是否变化,请勿修改"]]
 
 
 def _write_params_sheet(wb, settings: Settings, digest: str) -> None:
-    """The reference date cell (defined name 基准日期) that live formulas and highlighting use."""
     ws = sheets.replace_sheet(wb, vocab.SHEET_PARAMS)
-    sheets.put(ws.cell(1, 1), "参数")
-    sheets.put(ws.cell(1, 2), "值")
-    sheets.put(ws.cell(1, 3), "说明")
-    sheets.put(ws.cell(2, 1), vocab.PARAM_REF_DATE)
-    if settings.reference_date:
-        sheets.put(ws.cell(2, 2), settings.reference_date)
-        note = "固定基准日期(来自配置);改为 =TODAY() 即按当天计算逾期"
-    else:
-        sheets.put_formula(ws.cell(2, 2), "=TODAY()")
-        ws.cell(2, 2).number_format = sheets.DATE_FORMAT
-        note = "按当天日期计算逾期与临期,无需重新运行程序"
-    sheets.put(ws.cell(2, 3), note)
-    rows = [("报送期次", settings.current_period(), "本期报送期次"),
-            ("整改启动日期", settings.programme_start, "“立行立改”按此日期计算逾期"),
-            ("临期提醒工作日", settings.remind_working_days, "到期前N个工作日标黄"),
-            (vocab.PARAM_DIGEST, digest, "程序用于判断内容是否变化,请勿修改")]
-    for r, values in enumerate(rows, 3):
+    for r, values in enumerate(params_rows(settings, digest), 1):
         for c, v in enumerate(values, 1):
             sheets.put(ws.cell(r, c), v)
+    ws.cell(2, 2).number_format = sheets.DATE_FORMAT
     sheets.style_header(ws, 1, 1, 3)
     sheets.set_widths(ws, {1: 16, 2: 20, 3: 50})
     if vocab.NAME_REF_DATE in wb.defined_names:
@@ -180,10 +175,10 @@ def write_master(ledger: Ledger, settings: Settings, path: Path | None = None) -
     widths = {col: WIDTHS.get(name, 14) for name, col in ledger.columns.items()}
     sheets.set_widths(ws, widths)
     sheets.print_ready(ws, ledger.header_row, last_col, last_row)
-    _write_owner_sheet(wb, ledger)
+    sheets.write(sheets.replace_sheet(wb, vocab.SHEET_OWNERS), owner_table(ledger))
     progress.write_sheets(wb, ledger, settings, summary)
     overdue.write_overdue_sheet(wb, ledger, settings)
-    _write_log_sheet(wb, ledger)
+    sheets.write(sheets.replace_sheet(wb, vocab.SHEET_LOG), log_table(ledger))
     _write_params_sheet(wb, settings, digest)
     wb.active = 0
     backup(path, settings.path("backup"))

@@ -170,7 +170,7 @@ def days_overdue_formula(row: int, due_col: int, status_col: int) -> str:
     d = f"{get_column_letter(due_col)}{row}"
     s = f"{get_column_letter(status_col)}{row}"
     ref = vocab.NAME_REF_DATE
-    return f'=IF(AND(ISNUMBER({d}),{d}<{ref},{s}<>"{vocab.DONE}"),{ref}-{d},"")'
+    return sheets.Formula(f'=IF(AND(ISNUMBER({d}),{d}<{ref},{s}<>"{vocab.DONE}"),{ref}-{d},"")')
 
 
 def decorate_ledger_sheet(ws, ledger: Ledger, settings: Settings) -> None:
@@ -186,7 +186,7 @@ def decorate_ledger_sheet(ws, ledger: Ledger, settings: Settings) -> None:
         for col, value in ((due_col, due), (remind_col, remind)):
             cell = ws.cell(m.row, col)
             sheets.put(cell, value)
-        ws.cell(m.row, days_col).value = days_overdue_formula(m.row, due_col, status_col)
+        sheets.put(ws.cell(m.row, days_col), days_overdue_formula(m.row, due_col, status_col))
     first = ledger.header_row + 1
     last = max([m.row for m in ledger.measures.values()] + [first])
     ws.conditional_formatting = ConditionalFormattingList()
@@ -195,8 +195,8 @@ def decorate_ledger_sheet(ws, ledger: Ledger, settings: Settings) -> None:
     status_validation(ws, status_col, first, last + 200)
 
 
-def write_overdue_sheet(wb, ledger: Ledger, settings: Settings) -> None:
-    """The 逾期清单 sheet: overdue rows with unit, leader, calendar and working days overdue."""
+def overdue_table(ledger: Ledger, settings: Settings) -> sheets.Table:
+    """逾期清单: overdue rows with unit, leader, calendar and working days overdue."""
     rows = []
     for r in late_rows(ledger, settings):
         if r.state != OVERDUE:
@@ -204,9 +204,11 @@ def write_overdue_sheet(wb, ledger: Ledger, settings: Settings) -> None:
         m = r.measure
         rows.append([m.id, m.lead_unit, "、".join(m.co_units), m.leader, m.key_problem, m.item, m.measure,
                      m.deadline, r.due, m.status, r.days, r.workdays])
-    ws = sheets.replace_sheet(wb, vocab.SHEET_OVERDUE)
     headers = [vocab.ID, vocab.LEAD_UNIT, vocab.CO_UNITS, vocab.LEADER, vocab.KEY_PROBLEM, vocab.ITEM,
                vocab.MEASURE, vocab.DEADLINE, vocab.DUE_DATE, vocab.STATUS, "逾期天数(自然日)", "逾期天数(工作日)"]
     title = f"逾期清单(基准日期 {normalize.format_date(settings.today())},共{len(rows)}条)"
-    sheets.write_table(ws, headers, rows, title=title,
-                       widths={vocab.KEY_PROBLEM: 24, vocab.ITEM: 24, vocab.MEASURE: 40})
+    return sheets.Table(title, headers, rows, {vocab.KEY_PROBLEM: 24, vocab.ITEM: 24, vocab.MEASURE: 40})
+
+
+def write_overdue_sheet(wb, ledger: Ledger, settings: Settings) -> None:
+    sheets.write(sheets.replace_sheet(wb, vocab.SHEET_OVERDUE), overdue_table(ledger, settings))

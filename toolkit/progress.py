@@ -253,28 +253,8 @@ def _count_formulas(base: str, overdue: str, status_range: str, row: int, weight
     return counts
 
 
-def write_sheets(wb, ledger: Ledger, settings: Settings, summary: Summary) -> None:
-    """Rebuild 问题研判, 整改进度统计 and 历史进度, and add 考核日期 to the owner sheet."""
-    _add_owner_due_dates(wb, ledger, settings)
-    _write_judgment_sheet(wb, summary)
-    _write_stats_sheet(wb, ledger, settings, summary)
-    ws = sheets.replace_sheet(wb, vocab.SHEET_HISTORY)
-    sheets.write_table(ws, vocab.HISTORY_COLUMNS, ledger.history, title="历史进度(每个报送期次一组,月调度对比用)")
-
-
-def _add_owner_due_dates(wb, ledger: Ledger, settings: Settings) -> None:
-    ws = wb[vocab.SHEET_OWNERS]
-    col = len(vocab.OWNER_COLUMNS) + 1
-    sheets.put(ws.cell(2, col), vocab.DUE_DATE)
-    sheets.style_header(ws, 2, col, col)
-    for r, (mid, _unit) in enumerate(ledger.owners, 3):
-        sheets.put(ws.cell(r, col), due_date(ledger.measures[mid], settings))
-    ws.column_dimensions[get_column_letter(col)].width = 12
-    sheets.print_ready(ws, 2, col, len(ledger.owners) + 2)
-
-
-def _write_judgment_sheet(wb, summary: Summary) -> None:
-    ws = sheets.replace_sheet(wb, vocab.SHEET_JUDGMENT)
+def judgment_table(summary: Summary) -> sheets.Table:
+    """问题研判: every key problem and item, computed status, the office's judgment, the status that counts."""
     headers = [vocab.KEY_PROBLEM, vocab.ITEM, vocab.ITEM_TYPE, vocab.REFORM, "措施数", "计算状态", "办公室研判", "认定状态"]
     rows = []
     for key, status in summary.key_problems.items():
@@ -285,49 +265,94 @@ def _write_judgment_sheet(wb, summary: Summary) -> None:
     for it in summary.items:
         rows.append([it.key_problem, it.item, it.item_type, vocab.YES if it.reform else "", it.measures.total,
                      it.computed, it.judgment])
-    sheets.write_table(ws, headers, [r + [None] for r in rows],
-                       title="问题研判(“办公室研判”列可填写,填写后优先于计算状态)",
-                       widths={vocab.KEY_PROBLEM: 36, vocab.ITEM: 40})
-    for r in range(3, 3 + len(rows)):
-        ws.cell(r, 8).value = f'=IF(G{r}<>"",G{r},F{r})'
+    for r, row in enumerate(rows, 3):
+        row.append(sheets.Formula(f'=IF(G{r}<>"",G{r},F{r})'))
+    return sheets.Table("问题研判(“办公室研判”列可填写,填写后优先于计算状态)", headers, rows,
+                        {vocab.KEY_PROBLEM: 36, vocab.ITEM: 40})
+
+
+def history_table(ledger: Ledger) -> sheets.Table:
+    return sheets.Table("历史进度(每个报送期次一组,月调度对比用)", vocab.HISTORY_COLUMNS, ledger.history)
+
+
+def owner_due_dates(ledger: Ledger, settings: Settings) -> list:
+    """考核日期 of each owner row, in owner-sheet order (per-unit overdue formulas count on it)."""
+    return [due_date(ledger.measures[mid], settings) for mid, _unit in ledger.owners]
+
+
+def write_sheets(wb, ledger: Ledger, settings: Settings, summary: Summary) -> None:
+    """Rebuild 问题研判, 整改进度统计 and 历史进度, and add 考核日期 to the owner sheet."""
+    ws = wb[vocab.SHEET_OWNERS]
+    col = len(vocab.OWNER_COLUMNS) + 1
+    sheets.put(ws.cell(2, col), vocab.DUE_DATE)
+    sheets.style_header(ws, 2, col, col)
+    for r, value in enumerate(owner_due_dates(ledger, settings), 3):
+        sheets.put(ws.cell(r, col), value)
+    ws.column_dimensions[get_column_letter(col)].width = 12
+    sheets.print_ready(ws, 2, col, len(ledger.owners) + 2)
+    ws = sheets.replace_sheet(wb, vocab.SHEET_JUDGMENT)
+    table = judgment_table(summary)
+    sheets.write(ws, table)
     from .overdue import status_validation
-    status_validation(ws, 7, 3, 3 + len(rows))
+    status_validation(ws, 7, 3, 3 + len(table.rows))
+    _write_stats_sheet(wb, stats_layout(ledger, settings, summary))
+    sheets.write(sheets.replace_sheet(wb, vocab.SHEET_HISTORY), history_table(ledger))
 
 
-def _write_stats_sheet(wb, ledger: Ledger, settings: Settings, summary: Summary) -> None:
-    ws = sheets.replace_sheet(wb, vocab.SHEET_STATS, index=1)
+@dataclass
+class StatsLayout:
+    """The statistics sheet as cells plus where its headers, bodies, percentages and chart go."""
+    cells: dict[tuple[int, int], object] = field(default_factory=dict)
+    headers: list[tuple[int, int]] = field(default_factory=list)      # (row, columns)
+    sections: list[int] = field(default_factory=list)                 # section title rows
+    bodies: list[tuple[int, int, int]] = field(default_factory=list)  # (first row, last row, columns)
+    percent: list[tuple[int, int]] = field(default_factory=list)
+    delta: list[tuple[int, int]] = field(default_factory=list)
+    chart: tuple[int, int, int] | None = None                         # (header row, first, last) of the unit table
+    width: int = len(STAT_HEADERS)
+
+    def grid(self) -> list[list]:
+        """The cells as one rectangular block from A1 (for a single bulk write)."""
+        rows = max((r for r, _ in self.cells), default=1)
+        cols = max((c for _, c in self.cells), default=1)
+        out = [[None] * cols for _ in range(rows)]
+        for (r, c), v in self.cells.items():
+            out[r - 1][c - 1] = v
+        return out
+
+
+def stats_layout(ledger: Ledger, settings: Settings, summary: Summary) -> StatsLayout:
+    """Lay out 整改进度统计: problem levels, categories, ranked units, key problems, items."""
+    lay = StatsLayout()
     rg = _Ranges(ledger, len(summary.key_problems) + len(summary.items))
     previous = previous_figures(ledger, settings.current_period())
     w = settings.weights
     ref = vocab.NAME_REF_DATE
-    put = lambda r, c, v: sheets.put(ws.cell(r, c), v) if not (isinstance(v, str) and v.startswith("=")) \
-        else sheets.put_formula(ws.cell(r, c), v)
-    title = (f"{ledger.title or '整改'}进度统计(报送期次 {settings.current_period()},"
-             f"基准日期 {normalize.format_date(settings.today())})")
-    put(1, 1, title)
-    ws.cell(1, 1).font = sheets.TITLE_FONT
-    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(STAT_HEADERS))
+    F = sheets.Formula
+
+    def put(r, c, v):
+        lay.cells[(r, c)] = F(v) if isinstance(v, str) and v.startswith("=") else v
+
+    put(1, 1, f"{ledger.title or '整改'}进度统计(报送期次 {settings.current_period()},"
+              f"基准日期 {normalize.format_date(settings.today())})")
     row = 3
 
     def section(name: str, headers: list[str]) -> int:
         nonlocal row
         put(row, 1, name)
-        ws.cell(row, 1).font = sheets.HEADER_FONT
+        lay.sections.append(row)
         row += 1
         for c, h in enumerate(headers, 1):
             put(row, c, h)
-        sheets.style_header(ws, row, 1, len(headers))
+        lay.headers.append((row, len(headers)))
         row += 1
         return row
 
-    def finish_rows(first: int, last: int, ncols: int) -> None:
-        for r in range(first, last + 1):
-            for c in (8, 9):
-                ws.cell(r, c).number_format = "0.0%"
-            ws.cell(r, 10).number_format = '+0.0%;-0.0%;0.0%'
-        sheets.style_body(ws, first, last, 1, ncols)
+    def count_row(first_col: int, crit: str, overdue: str, status_range: str) -> None:
+        for c, f in enumerate(_count_formulas(crit, overdue, status_range, row, w, first_col), first_col):
+            put(row, c, f)
+        lay.percent += [(row, first_col + 6), (row, first_col + 7)]
 
-    # 1. problem levels, as the seed reports them
     first = section("一、问题整改总体情况(按问题计)", ["层级", "总数", vocab.DONE, vocab.MOSTLY_DONE,
                                                   vocab.IN_PROGRESS, vocab.NOT_STARTED])
     levels = [(vocab.KEY_PROBLEM, f'{rg.j_kind},"{vocab.KEY_PROBLEM}"'), (vocab.SPECIFIC, f'{rg.j_kind},"{vocab.SPECIFIC}"'),
@@ -339,48 +364,80 @@ def _write_stats_sheet(wb, ledger: Ledger, settings: Settings, summary: Summary)
         for c, word in enumerate(vocab.STATUSES, 3):
             put(row, c, f'=COUNTIFS({crit},{rg.j_final},"{word}")')
         row += 1
-    sheets.style_body(ws, first, row - 1, 1, 6)
+    lay.bodies.append((first, row - 1, 6))
     row += 1
 
-    # 2. measures overall and by category
     first = section("二、整改措施完成情况(按类别)", STAT_HEADERS)
-    cats = [("整改措施合计", "", previous.get(("总体", "整改措施")))]
     cat_crit = {vocab.CATEGORY_KEY: f'{rg.type},"{vocab.SPECIFIC}"', vocab.DRAW_LESSONS: f'{rg.type},"{vocab.DRAW_LESSONS}"',
                 vocab.RECOMMENDATION: f'{rg.type},"{vocab.RECOMMENDATION}"', vocab.REFORM: f'{rg.reform},"{vocab.YES}"'}
+    cats = [("整改措施合计", "", previous.get(("总体", "整改措施")))]
     cats += [(c, cat_crit[c], previous.get(("类别", c))) for c in vocab.CATEGORIES]
     for name, crit, prev in cats:
         put(row, 1, name)
-        overdue = f'=COUNTIFS({crit}{"," if crit else ""}{rg.days},">0")'
-        for c, f in enumerate(_count_formulas(crit, overdue, rg.status, row, w), 2):
-            put(row, c, f)
+        count_row(2, crit, f'=COUNTIFS({crit}{"," if crit else ""}{rg.days},">0")', rg.status)
         put(row, 10, f"=H{row}-{prev / 100}" if prev is not None else "")
+        lay.delta.append((row, 10))
         row += 1
-    finish_rows(first, row - 1, len(STAT_HEADERS))
+    lay.bodies.append((first, row - 1, len(STAT_HEADERS)))
     row += 1
 
-    # 3. units ranked by completion (进度靠后 at the bottom)
     unit_headers = ["排名", "责任单位", "牵头措施数"] + STAT_HEADERS[1:]
     first = section("三、各责任单位完成情况(按完成率排名,靠后单位在下;每条措施计入牵头及配合单位各一次)", unit_headers)
-    unit_first = row
     for rank, (unit, _c) in enumerate(summary.ranking(), 1):
         crit = f"{rg.o_unit},{_crit(unit)}"
         put(row, 1, rank)
         put(row, 2, unit)
         put(row, 3, f'=COUNTIFS({crit},{rg.o_role},"{vocab.ROLE_LEAD}")')
-        formulas = _count_formulas(crit, f'=COUNTIFS({crit},{rg.o_due},"<"&{ref},{rg.o_status},"<>{vocab.DONE}")',
-                                   rg.o_status, row, w, first_col=4)
-        for c, f in enumerate(formulas, 4):
-            put(row, c, f)
+        count_row(4, crit, f'=COUNTIFS({crit},{rg.o_due},"<"&{ref},{rg.o_status},"<>{vocab.DONE}")', rg.o_status)
         prev = previous.get(("单位", unit))
         put(row, 12, f"=J{row}-{prev / 100}" if prev is not None else "")
+        lay.delta.append((row, 12))
         row += 1
-    unit_last = row - 1
-    for r in range(first, unit_last + 1):
-        for c in (10, 11):
-            ws.cell(r, c).number_format = "0.0%"
-        ws.cell(r, 12).number_format = '+0.0%;-0.0%;0.0%'
-    sheets.style_body(ws, first, unit_last, 1, len(unit_headers))
-    if unit_last >= unit_first:
+    lay.bodies.append((first, row - 1, len(unit_headers)))
+    if row - 1 >= first:
+        lay.chart = (first - 1, first, row - 1)
+    row += 1
+
+    first = section("四、各重点问题整改措施完成情况", STAT_HEADERS)
+    for key in summary.by_key_problem:
+        crit = f"{rg.key},{_crit(key)}"
+        put(row, 1, key)
+        count_row(2, crit, f'=COUNTIFS({crit},{rg.days},">0")', rg.status)
+        row += 1
+    lay.bodies.append((first, row - 1, len(STAT_HEADERS)))
+    row += 1
+
+    first = section("五、各具体问题(事项)整改措施完成情况", STAT_HEADERS + ["事项类型", "认定状态"])
+    for it in summary.items:
+        crit = f"{rg.key},{_crit(it.key_problem)},{rg.item},{_crit(it.item)}"
+        put(row, 1, it.item)
+        count_row(2, crit, f'=COUNTIFS({crit},{rg.days},">0")', rg.status)
+        put(row, 11, it.item_type)
+        put(row, 12, it.status + ("(办公室研判)" if it.judgment else ""))
+        row += 1
+    lay.bodies.append((first, row - 1, len(STAT_HEADERS) + 2))
+    return lay
+
+
+def _write_stats_sheet(wb, lay: StatsLayout) -> None:
+    ws = sheets.replace_sheet(wb, vocab.SHEET_STATS, index=1)
+    for (r, c), v in lay.cells.items():
+        sheets.put(ws.cell(r, c), v)
+    ws.cell(1, 1).font = sheets.TITLE_FONT
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=lay.width)
+    for r in lay.sections:
+        ws.cell(r, 1).font = sheets.HEADER_FONT
+    for r, n in lay.headers:
+        sheets.style_header(ws, r, 1, n)
+    for first, last, n in lay.bodies:
+        if last >= first:
+            sheets.style_body(ws, first, last, 1, n)
+    for r, c in lay.percent:
+        ws.cell(r, c).number_format = "0.0%"
+    for r, c in lay.delta:
+        ws.cell(r, c).number_format = '+0.0%;-0.0%;0.0%'
+    if lay.chart:
+        header, first, last = lay.chart
         chart = BarChart()
         chart.type = "bar"
         chart.title = "各责任单位整改完成率"
@@ -389,46 +446,16 @@ def _write_stats_sheet(wb, ledger: Ledger, settings: Settings, summary: Summary)
         chart.y_axis.scaling.min = 0
         chart.y_axis.scaling.max = 1
         chart.legend = None
-        data = Reference(ws, min_col=10, min_row=unit_first - 1, max_row=unit_last)
-        cats_ref = Reference(ws, min_col=2, min_row=unit_first, max_row=unit_last)
-        chart.add_data(data, titles_from_data=True)
-        chart.set_categories(cats_ref)
+        chart.add_data(Reference(ws, min_col=10, min_row=header, max_row=last), titles_from_data=True)
+        chart.set_categories(Reference(ws, min_col=2, min_row=first, max_row=last))
         chart.x_axis.scaling.orientation = "maxMin"  # best unit on top, lagging at the bottom
-        chart.height = max(8, 0.5 * (unit_last - unit_first + 1))
+        chart.height = max(8, 0.5 * (last - first + 1))
         chart.width = 16
-        ws.add_chart(chart, f"N{first}")
-    row += 1
-
-    # 4. by key problem
-    first = section("四、各重点问题整改措施完成情况", STAT_HEADERS)
-    for key in summary.by_key_problem:
-        crit = f"{rg.key},{_crit(key)}"
-        put(row, 1, key)
-        overdue = f'=COUNTIFS({crit},{rg.days},">0")'
-        for c, f in enumerate(_count_formulas(crit, overdue, rg.status, row, w), 2):
-            put(row, c, f)
-        row += 1
-    finish_rows(first, row - 1, len(STAT_HEADERS))
-    row += 1
-
-    # 5. by specific problem / item
-    first = section("五、各具体问题(事项)整改措施完成情况", STAT_HEADERS + ["事项类型", "认定状态"])
-    for it in summary.items:
-        crit = f"{rg.key},{_crit(it.key_problem)},{rg.item},{_crit(it.item)}"
-        put(row, 1, it.item)
-        overdue = f'=COUNTIFS({crit},{rg.days},">0")'
-        for c, f in enumerate(_count_formulas(crit, overdue, rg.status, row, w), 2):
-            put(row, c, f)
-        put(row, 11, it.item_type)
-        put(row, 12, it.status + ("(办公室研判)" if it.judgment else ""))
-        row += 1
-    finish_rows(first, row - 1, len(STAT_HEADERS) + 2)
+        ws.add_chart(chart, f"N{header}")
     sheets.set_widths(ws, {1: 40, 2: 26, **{c: 10 for c in range(3, 13)}})
-    ws.column_dimensions["A"].width = 40
     ws.freeze_panes = "B3"
     ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
-

@@ -10,6 +10,7 @@ import datetime as dt
 import os
 import tempfile
 import unicodedata
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
@@ -29,8 +30,15 @@ WRAP = Alignment(wrap_text=True, vertical="top")
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 
 
+class Formula(str):
+    """A formula the toolkit wrote itself; every other string is data and stays text."""
+
+
 def put(cell, value) -> None:
     """Set a cell so text stays text: '=…', '+…', '-…', '@…' are stored as inert strings."""
+    if isinstance(value, Formula):
+        cell.value = str(value)
+        return
     if isinstance(value, dt.datetime):
         value = value.date()
     cell.value = value
@@ -44,7 +52,16 @@ def put(cell, value) -> None:
 
 def put_formula(cell, formula: str) -> None:
     """Set a formula we wrote ourselves (the only way a formula enters our workbooks)."""
-    cell.value = formula
+    cell.value = str(formula)
+
+
+@dataclass
+class Table:
+    """A titled table of values (and Formula objects) that any writer can lay out."""
+    title: str
+    headers: list[str]
+    rows: list[list]
+    widths: dict[str, float] = field(default_factory=dict)
 
 
 def display_width(value) -> int:
@@ -107,6 +124,11 @@ def print_ready(ws: Worksheet, header_row: int, last_col: int, last_row: int | N
     ws.print_options.horizontalCentered = True
     ws.page_margins.left = ws.page_margins.right = 0.4
     ws.page_margins.top = ws.page_margins.bottom = 0.6
+
+
+def write(ws: Worksheet, table: Table) -> int:
+    """Write a Table with write_table's layout; returns the header row number."""
+    return write_table(ws, table.headers, table.rows, title=table.title, widths=table.widths)
 
 
 def write_table(ws: Worksheet, headers: list[str], rows, *, title: str | None = None,

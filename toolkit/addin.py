@@ -1,0 +1,155 @@
+"""Build the Excel add-in (.xlam) and a macro workbook (.xlsm) from the text sources in macros/.
+
+The VBA lives as .bas text and the ribbon as customUI XML; this module compiles the .bas files
+into a vbaProject.bin with ms-ovba (source only, no p-code: Excel compiles it on first load),
+lets xlsxwriter write a macro workbook around it, and adds the ribbon part. The add-in's subs
+only call xlwings' RunPython; the logic is in toolkit.excel.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import uuid
+import zipfile
+from pathlib import Path
+
+from .errors import ToolkitError
+
+MACROS = Path(__file__).resolve().parent.parent / "macros"
+ADDIN_NAME = "整改台账.xlam"
+RIBBON_REL = "http://schemas.microsoft.com/office/2006/relationships/ui/extensibility"
+ADDIN_TYPE = "application/vnd.ms-excel.addin.macroEnabled.main+xml"
+MACRO_TYPE = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
+RUNPYTHON = re.compile(r'Py\s+"import toolkit\.excel as x; x\.(\w+)\(\)"')
+
+
+def button_functions(source: str) -> dict[str, str]:
+    """{VBA sub: Python function} for every ribbon sub in a .bas source."""
+    out = {}
+    for m in re.finditer(r"Public Sub (\w+)\(control As IRibbonControl\)(.*?)End Sub", source, re.S):
+        call = RUNPYTHON.search(m[2])
+        out[m[1]] = call[1] if call else ""
+    return out
+
+
+def compile_vba(modules: list[Path], workdir: Path) -> Path:
+    """vbaProject.bin from .bas modules (plus the ThisWorkbook/Sheet1 document modules Excel expects)."""
+    try:
+        from ms_ovba.Models.Entities.doc_module import DocModule
+        from ms_ovba.Models.Entities.reference import Reference
+        from ms_ovba.Models.Entities.reference_registered import ReferenceRegistered
+        from ms_ovba.Models.Entities.std_module import StdModule
+        from ms_ovba.Models.Fields.libid_reference import LibidReference
+        from ms_ovba.Views.project_ole_file import ProjectOleFile
+        from ms_ovba.vbaProject import VbaProject
+        import ms_ovba
+    except ImportError:
+        raise ToolkitError("缺少 ms-ovba,无法从源码生成 VBA 工程。请运行:pip install -e .[excel]") from None
+    blank = Path(ms_ovba.__file__).parent / "blank_files"
+    project = VbaProject()
+    project.project_id = "{" + str(uuid.UUID("5a9e6c1e-2d3b-4f51-9a0c-7e1d2b3c4d5e")).upper() + "}"
+    for name, guid in (("Sheet1", "0002082000000000C000000000000046"), ("ThisWorkbook", "0002081900000000C000000000000046")):
+        doc = DocModule(name)
+        doc.add_file(str(blank / f"{name}.cls"))
+        doc.add_guid(uuid.UUID(guid))
+        doc.normalize_file()
+        project.add_module(doc)
+    for path in modules:
+        std = StdModule(path.stem)
+        std.add_file(str(path))
+        std.normalize_file()
+        project.add_module(std)
+    for libid, name in ((LibidReference(uuid.UUID("0002043000000000C000000000000046"), "2.0", "0",
+                                        "C:\\Windows\\System32\\stdole2.tlb", "OLE Automation"), "stdole"),
+                        (LibidReference(uuid.UUID("2DF8D04C5BFA101BBDE500AA0044DE52"), "2.0", "0",
+                                        r"C:\Program Files\Common Files\Microsoft Shared\OFFICE16\MSO.DLL",
+                                        "Microsoft Office 16.0 Object Library"), "Office")):
+        project.add_reference(Reference(ReferenceRegistered(libid), name))
+    here = os.getcwd()
+    os.chdir(workdir)   # ms-ovba writes its streams into the current folder
+    try:
+        ProjectOleFile.write_file(project)
+    finally:
+        os.chdir(here)
+    return workdir / "vbaProject.bin"
+
+
+def _macro_workbook(vba: Path, target: Path) -> None:
+    import xlsxwriter
+    wb = xlsxwriter.Workbook(str(target))
+    wb.set_vba_name("ThisWorkbook")
+    ws = wb.add_worksheet("说明")
+    ws.set_vba_name("Sheet1")
+    ws.set_column(0, 0, 90)
+    lines = ["整改台账 Excel 加载项", "安装后功能区出现“整改台账”选项卡:汇总报送、刷新统计、标记逾期、生成通报、分发模板。",
+             "按钮作用于当前打开的台账工作簿;需要已安装 Python、本工具包(pip install zhenggai-toolkit)和 xlwings 加载项(xlwings addin install)。"]
+    for r, text in enumerate(lines):
+        ws.write_string(r, 0, text)
+    wb.add_vba_project(str(vba))
+    wb.close()
+
+
+def _add_ribbon(path: Path, ribbon_xml: bytes, addin: bool) -> None:
+    """Add customUI/customUI.xml with its relationship; for an add-in also switch the main content type."""
+    tmp = path.with_suffix(".tmp")
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "_rels/.rels":
+                rel = (f'<Relationship Id="rIdZgRibbon" Type="{RIBBON_REL}" Target="customUI/customUI.xml"/>'
+                       "</Relationships>").encode()
+                data = data.replace(b"</Relationships>", rel)
+            elif item.filename == "[Content_Types].xml" and addin:
+                data = data.replace(MACRO_TYPE.encode(), ADDIN_TYPE.encode())
+            info = zipfile.ZipInfo(item.filename, date_time=(2024, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(info, data)
+        info = zipfile.ZipInfo("customUI/customUI.xml", date_time=(2024, 1, 1, 0, 0, 0))
+        info.compress_type = zipfile.ZIP_DEFLATED
+        dst.writestr(info, ribbon_xml)
+    os.replace(tmp, path)
+
+
+def build(out_dir: Path, macros: Path = MACROS) -> list[Path]:
+    """Write 整改台账.xlam (the add-in) and 整改台账.xlsm (same macros, as a workbook) into out_dir."""
+    modules = sorted(macros.glob("*.bas"))
+    ribbon = macros / "customUI.xml"
+    if not modules or not ribbon.exists():
+        raise ToolkitError(f"{macros} 中缺少 .bas 模块或 customUI.xml。")
+    check_sources(macros)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    with tempfile.TemporaryDirectory(prefix="zg-vba-") as tmp:
+        vba = compile_vba(modules, Path(tmp))
+        for suffix, addin in ((".xlam", True), (".xlsm", False)):
+            target = out_dir / Path(ADDIN_NAME).with_suffix(suffix).name
+            staging = Path(tmp) / ("book" + suffix)
+            _macro_workbook(vba, staging.with_suffix(".xlsm"))
+            shutil.move(staging.with_suffix(".xlsm"), staging)
+            _add_ribbon(staging, ribbon.read_bytes(), addin)
+            shutil.copy(staging, target)
+            written.append(target)
+    return written
+
+
+def check_sources(macros: Path = MACROS) -> dict[str, str]:
+    """Every ribbon onAction has a sub, and every sub calls an exported toolkit.excel function."""
+    import xml.etree.ElementTree as ET
+    from . import excel
+    source = "\n".join(p.read_text(encoding="ascii") for p in sorted(macros.glob("*.bas")))
+    subs = button_functions(source)
+    try:
+        tree = ET.parse(macros / "customUI.xml")
+    except ET.ParseError as exc:
+        raise ToolkitError(f"customUI.xml 格式有误:{exc}") from None
+    actions = [el.get("onAction") for el in tree.iter() if el.get("onAction")]
+    missing = [a for a in actions if a not in subs]
+    if missing:
+        raise ToolkitError(f"功能区按钮调用的宏不存在:{'、'.join(missing)}")
+    unknown = [f"{sub}→{fn or '?'}" for sub, fn in subs.items() if fn not in excel.__all__]
+    if unknown:
+        raise ToolkitError(f"宏调用了 toolkit.excel 中不存在的函数:{'、'.join(unknown)}")
+    return subs
