@@ -52,11 +52,12 @@ def compile_vba(modules: list[Path], workdir: Path) -> Path:
     project.project_id = "{" + str(uuid.UUID("5a9e6c1e-2d3b-4f51-9a0c-7e1d2b3c4d5e")).upper() + "}"
     for name, guid in (("Sheet1", "0002082000000000C000000000000046"), ("ThisWorkbook", "0002081900000000C000000000000046")):
         doc = DocModule(name)
-        doc.add_file(str(blank / f"{name}.cls"))
+        doc.add_file(str(shutil.copy(blank / f"{name}.cls", workdir / f"{name}.cls")))
         doc.add_guid(uuid.UUID(guid))
         doc.normalize_file()
         project.add_module(doc)
-    for path in modules:
+    for source in modules:   # ms-ovba writes scratch files beside each source: work on copies
+        path = Path(shutil.copy(source, workdir / source.name))
         std = StdModule(path.stem)
         std.add_file(str(path))
         std.normalize_file()
@@ -67,18 +68,23 @@ def compile_vba(modules: list[Path], workdir: Path) -> Path:
                                         r"C:\Program Files\Common Files\Microsoft Shared\OFFICE16\MSO.DLL",
                                         "Microsoft Office 16.0 Object Library"), "Office")):
         project.add_reference(Reference(ReferenceRegistered(libid), name))
-    here = os.getcwd()
+    import random
+    here, state = os.getcwd(), random.getstate()
     os.chdir(workdir)   # ms-ovba writes its streams into the current folder
+    random.seed(20240904)   # its project-protection fields are random: fix them for reproducible bytes
     try:
         ProjectOleFile.write_file(project)
     finally:
         os.chdir(here)
+        random.setstate(state)
     return workdir / "vbaProject.bin"
 
 
 def _macro_workbook(vba: Path, target: Path) -> None:
     import xlsxwriter
+    import datetime as dt
     wb = xlsxwriter.Workbook(str(target))
+    wb.set_properties({"title": "整改台账加载项", "created": dt.datetime(2024, 1, 1)})  # reproducible bytes
     wb.set_vba_name("ThisWorkbook")
     ws = wb.add_worksheet("说明")
     ws.set_vba_name("Sheet1")

@@ -169,6 +169,25 @@ def demo(target):
         click.echo(line)
 
 
+@cli.group()
+def excel():
+    """Excel 加载项:从 macros/ 中的文本源码生成 .xlam/.xlsm。"""
+
+
+@excel.command()
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), default=Path("workbooks/addin"),
+              help="输出文件夹(默认 workbooks/addin)")
+@friendly
+def build(out_dir):
+    """生成“整改台账”加载项(.xlam)和同样宏的工作簿(.xlsm)。
+
+    示例: python -m toolkit excel build -o workbooks/addin
+    """
+    from .addin import build as run
+    for path in run(out_dir):
+        click.echo(f"已生成:{path}")
+
+
 def main():
     cli(prog_name="python -m toolkit")
 

@@ -139,15 +139,10 @@ def judge(ledger: Ledger, sub: Submission, settings: Settings, known_hashes: set
     return (vocab.OUTCOME_PARTIAL if sub.problems else vocab.OUTCOME_ACCEPTED), accepted
 
 
-def consolidate(settings: Settings, files: list[Path] | None = None, *, remove_inbox: bool = True,
-                on_file=None) -> ConsolidationResult:
-    """Take in every inbox file (or the given ones), update the master, write receipts.
-
-    on_file(i, n, name) is called before each file (progress bars, Excel's status bar)."""
+def take_in(ledger: Ledger, settings: Settings, paths: list[Path], on_file=None) -> ConsolidationResult:
+    """Archive, check and merge the given files into the ledger in memory (the master is not written)."""
     period = settings.current_period()
-    ledger = read_ledger(settings.master)
     result = ConsolidationResult(period, settings.master)
-    paths = inbox_files(settings.path("inbox")) if files is None else [Path(f) for f in files]
     archive_dir = settings.path("archive") / period
     known = {normalize.clean_text(r[5]) for r in ledger.log}
     for i, path in enumerate(paths, 1):
@@ -157,8 +152,7 @@ def consolidate(settings: Settings, files: list[Path] | None = None, *, remove_i
         archived = archive_copy(sub, archive_dir)
         outcome, accepted = judge(ledger, sub, settings, known)
         late = bool(settings.submit_by and sub.received.date() > settings.submit_by)
-        if outcome in vocab.APPLIED_OUTCOMES:
-            known.add(sub.sha256)
+        known.add(sub.sha256)
         if outcome != vocab.OUTCOME_DUPLICATE:
             ledger.log.append([period, sub.unit or vocab.UNIDENTIFIED, sub.received.isoformat(timespec="seconds"),
                                sub.name, str(archived.relative_to(settings.path("archive"))), sub.sha256,
@@ -170,10 +164,26 @@ def consolidate(settings: Settings, files: list[Path] | None = None, *, remove_i
                                      if normalize.clean_text(r[0]) == period
                                      and normalize.clean_text(r[6]) in vocab.APPLIED_OUTCOMES})
     result.missing_units = [u for u in ledger.units if u not in result.submitted_units]
+    return result
+
+
+def clear_inbox(result: ConsolidationResult) -> None:
+    """Remove processed files from the inbox — only after the master holding them is safely saved."""
+    for f in result.files:
+        if f.submission.path.exists():
+            f.submission.path.unlink()
+
+
+def consolidate(settings: Settings, files: list[Path] | None = None, *, remove_inbox: bool = True,
+                on_file=None) -> ConsolidationResult:
+    """Take in every inbox file (or the given ones), update the master, write receipts.
+
+    on_file(i, n, name) is called before each file (progress bars, Excel's status bar)."""
+    ledger = read_ledger(settings.master)
+    paths = inbox_files(settings.path("inbox")) if files is None else [Path(f) for f in files]
+    result = take_in(ledger, settings, paths, on_file)
     result.master_changed = master.write_master(ledger, settings)
     result.receipts = notices.write_receipts(result, settings)
     if remove_inbox and files is None:
-        for f in result.files:
-            if f.submission.path.exists():
-                f.submission.path.unlink()
+        clear_inbox(result)
     return result

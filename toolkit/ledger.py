@@ -249,7 +249,7 @@ def parse_judgments(rows: list[list]) -> dict[tuple[str, str], str]:
 
 
 def read_ledger(path: Path) -> Ledger:
-    """Read a master ledger as the office keeps it; LedgerError (Chinese, row+column) if it is wrong."""
+    """Read a master ledger file as the office keeps it; LedgerError (Chinese, row+column) if it is wrong."""
     from python_calamine import CalamineWorkbook
     path = Path(path)
     if not path.exists():
@@ -258,10 +258,17 @@ def read_ledger(path: Path) -> Ledger:
         wb = CalamineWorkbook.from_path(str(path))
     except Exception as exc:
         raise LedgerError(f"无法打开台账文件“{path.name}”:{exc}。请确认它是未加密的 .xlsx 文件。") from None
-    if vocab.SHEET_LEDGER not in wb.sheet_names:
-        raise LedgerError(f"台账文件“{path.name}”中没有工作表“{vocab.SHEET_LEDGER}”(现有:{'、'.join(wb.sheet_names)})。")
-    sheet = lambda name: wb.get_sheet_by_name(name).to_python(skip_empty_area=False) if name in wb.sheet_names else []
-    where = f"“{path.name}”工作表“{vocab.SHEET_LEDGER}”"
+    names = wb.sheet_names
+    return ledger_from_sheets(lambda name: wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+                              if name in names else [], names, path.name)
+
+
+def ledger_from_sheets(rows_of, sheet_names: list[str], name: str) -> Ledger:
+    """A Ledger from sheet contents (rows from A1) — a file read by calamine or a book open in Excel."""
+    if vocab.SHEET_LEDGER not in sheet_names:
+        raise LedgerError(f"台账“{name}”中没有工作表“{vocab.SHEET_LEDGER}”(现有:{'、'.join(sheet_names)})。")
+    sheet = rows_of
+    where = f"“{name}”工作表“{vocab.SHEET_LEDGER}”"
     measures, header_row, columns, title = parse_measures(sheet(vocab.SHEET_LEDGER), where)
     owners = parse_owners(sheet(vocab.SHEET_OWNERS), measures)
     judgments = parse_judgments(sheet(vocab.SHEET_JUDGMENT))

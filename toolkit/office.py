@@ -18,8 +18,11 @@ def soffice() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
-def convert(path: Path, fmt: str, outdir: Path, timeout: float = 180) -> Path:
-    """Convert path with LibreOffice into outdir (fmt like 'pdf' or 'xlsx'); returns the new file."""
+def convert(path: Path, fmt: str, outdir: Path, timeout: float = 180, infilter: str | None = None) -> Path:
+    """Convert path with LibreOffice into outdir (fmt like 'pdf' or 'xlsx'); returns the new file.
+
+    infilter names the import filter when LibreOffice cannot guess it (an .xlam needs
+    'Calc MS Excel 2007 VBA XML')."""
     exe = soffice()
     if not exe:
         raise ToolkitError("未安装 LibreOffice(soffice),无法转换文件。请运行 scripts/install_system_deps.sh。")
@@ -27,6 +30,7 @@ def convert(path: Path, fmt: str, outdir: Path, timeout: float = 180) -> Path:
     outdir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="lo-profile-") as profile:
         cmd = [exe, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
+               *([f"--infilter={infilter}"] if infilter else []),
                "--convert-to", fmt, "--outdir", str(outdir), str(path)]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     target = outdir / (Path(path).stem + "." + fmt.split(":")[0])

@@ -1,0 +1,183 @@
+import inspect
+import zipfile
+import xml.etree.ElementTree as ET
+
+import openpyxl
+import pytest
+import xlwings as xw
+
+from toolkit import addin, excel, office, vocab
+from toolkit.errors import ToolkitError
+from toolkit.ledger import read_ledger
+from tests import xlwings_standin as fake
+from tests.conftest import hand_in
+
+needs_lo = pytest.mark.skipif(office.soffice() is None, reason="LibreOffice 未安装(scripts/install_system_deps.sh 安装失败)")
+
+# (stand-in class, xlwings class, members the buttons use)
+CONTRACT = [
+    (fake.Book, xw.Book, ["caller", "sheets", "names", "app", "fullname", "name", "save"]),
+    (fake.Sheet, xw.Sheet, ["range", "used_range", "clear_contents", "name"]),
+    (fake.Sheets, xw.main.Sheets, ["add", "__getitem__", "__len__", "__iter__"]),
+    (fake.Range, xw.Range, ["options", "value", "last_cell", "row", "column"]),
+    (fake.App, xw.App, ["alert", "status_bar", "books"]),
+    (fake.Books, xw.main.Books, ["active"]),
+    (fake.Names, xw.main.Names, ["add"]),
+]
+
+
+@pytest.mark.parametrize("standin, real, members", CONTRACT, ids=[c[1].__name__ for c in CONTRACT])
+def test_standin_matches_the_installed_xlwings_api(standin, real, members):
+    for member in members:
+        assert hasattr(real, member), f"xlwings.{real.__name__} has no {member}"
+        ours, theirs = getattr(standin, member, None), getattr(real, member)
+        if isinstance(theirs, property):
+            continue
+        if callable(theirs) and callable(ours) and member not in ("__getitem__", "__len__", "__iter__"):
+            mine = [p for p in inspect.signature(ours).parameters if p not in ("self", "cls", "options")]
+            real_params = [p for p in inspect.signature(theirs).parameters if p not in ("self", "cls", "options")]
+            assert mine == real_params[:len(mine)], f"{real.__name__}.{member}: {mine} vs {real_params}"
+
+
+def test_buttons_refuse_clearly_outside_excel():
+    for name in excel.__all__:
+        with pytest.raises(ToolkitError, match="需要在 Excel 中"):
+            getattr(excel, name)()
+
+
+@pytest.fixture
+def open_book(workspace, monkeypatch):
+    """The master open in a stand-in Excel, with config.toml beside it, as the buttons find it."""
+    (workspace.root / "config.toml").write_text(
+        'title = "测试整改台账"\nperiod = "2024-08"\nreference_date = "2024-08-30"\nsubmit_by = "2024-08-25"\n',
+        encoding="utf-8")
+    book = fake.Book(workspace.master)
+    monkeypatch.setattr(xw.Book, "caller", classmethod(lambda cls: book))
+    return workspace, book
+
+
+def cell_of(book, measure_id, column):
+    sheet = book.sheets[vocab.SHEET_LEDGER]
+    header = {v: c for (r, c), v in sheet.cells.items() if r == 2}
+    row = next(r for (r, c), v in sheet.cells.items() if c == 1 and v == measure_id)
+    return row, header[column]
+
+
+def test_consolidate_button_merges_into_the_open_book_saves_it_and_keeps_unsaved_edits(open_book):
+    settings, book = open_book
+    hand_in(settings, "办公室", {"ZG-001": {vocab.STATUS: "已完成", vocab.PROGRESS: "已印发"}})
+    r, c = cell_of(book, "ZG-005", vocab.REMARK)
+    book.sheets[vocab.SHEET_LEDGER].cells[(r, c)] = "办公室手工备注(未保存)"
+    message = excel.consolidate_button()
+    assert "采纳1个" in message and "完成率" in message
+    assert book.app.alerts[-1][0] == "汇总报送完成"
+    assert book.saved == 1 and book.app.status_bar is False
+    assert any("汇总报送:1/1" in str(s) for s in book.app.status_history)
+    ledger = read_ledger(settings.master)
+    assert ledger.measures["ZG-001"].status == vocab.DONE and ledger.measures["ZG-001"].progress == "已印发"
+    assert ledger.measures["ZG-005"].remark == "办公室手工备注(未保存)"
+    assert not list(settings.path("inbox").iterdir()) and list(settings.path("archive").rglob("*.xlsx"))
+    assert (settings.path("output") / "2024-08" / "回执" / "办公室.txt").exists()
+    assert list(settings.path("backup").iterdir())
+
+
+def test_buttons_write_in_bulk_not_cell_by_cell(open_book):
+    settings, book = open_book
+    excel.refresh_button()
+    rows = len(read_ledger(settings.master).measures) + len(read_ledger(settings.master).owners)
+    assert book.app.writes <= 20 and book.app.writes < rows * 4
+
+
+def test_highlight_button_uses_unsaved_statuses_and_does_not_save(open_book):
+    settings, book = open_book
+    before = settings.master.read_bytes()
+    r, c = cell_of(book, "ZG-001", vocab.STATUS)
+    book.sheets[vocab.SHEET_LEDGER].cells[(r, c)] = vocab.DONE
+    message = excel.highlight_button()
+    assert "逾期未完成1条" in message                       # ZG-004 only; ZG-001 was just marked done
+    overdue = book.sheets[vocab.SHEET_OVERDUE].cells
+    assert "ZG-004" in overdue.values() and "ZG-001" not in overdue.values()
+    assert settings.master.read_bytes() == before and book.saved == 0
+
+
+def test_refresh_button_writes_formulas_and_keeps_unit_text_inert(open_book):
+    settings, book = open_book
+    r, c = cell_of(book, "ZG-001", vocab.PROGRESS)
+    book.sheets[vocab.SHEET_LEDGER].cells[(r, c)] = "=1+1 看起来像公式"
+    excel.refresh_button()
+    assert book.sheets[vocab.SHEET_LEDGER].cells[(r, c)] == "'=1+1 看起来像公式"
+    stats = book.sheets[vocab.SHEET_STATS].cells.values()
+    assert any(isinstance(v, str) and v.startswith("=COUNTIFS(") for v in stats)
+
+
+def test_errors_become_a_chinese_message_box_not_a_traceback(open_book, monkeypatch):
+    settings, book = open_book
+    (settings.root / "config.toml").unlink()
+    assert excel.notices_button() is None
+    title, prompt = book.app.alerts[-1]
+    assert title == "生成通报未完成" and "config.toml" in prompt
+    (settings.root / "config.toml").write_text('period = "2024-08"\n', encoding="utf-8")
+    hand_in(settings, "办公室", {"ZG-001": {vocab.STATUS: "已完成"}})
+    monkeypatch.setattr("toolkit.excel.take_in", lambda *a, **k: 1 / 0)
+    before = settings.master.read_bytes()
+    assert excel.consolidate_button() is None
+    assert "意外错误" in book.app.alerts[-1][1] and "Traceback" not in book.app.alerts[-1][1]
+    assert settings.master.read_bytes() == before and book.app.status_bar is False
+
+
+def test_notices_and_distribute_buttons_write_their_files(open_book):
+    settings, book = open_book
+    assert "已生成" in excel.notices_button()
+    assert (settings.path("output") / "2024-08" / "通报" / "2024-08-30" / "进展通报.docx").exists()
+    assert "3个单位" in excel.distribute_button()
+    assert (settings.path("outbox") / "2024-08" / "办公室.xlsx").exists()
+
+
+# ---------------------------------------------------------------- the add-in built from macros/
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    return {p.suffix: p for p in addin.build(tmp_path_factory.mktemp("addin"))}
+
+
+def test_every_ribbon_button_calls_an_exported_python_function():
+    subs = addin.check_sources()
+    tree = ET.parse(addin.MACROS / "customUI.xml")
+    actions = {el.get("onAction") for el in tree.iter() if el.get("onAction")}
+    assert actions == set(subs) and len(actions) == 5
+    assert set(subs.values()) == set(excel.__all__)
+    assert {el.get("label") for el in tree.iter() if el.get("onAction")} == {"汇总报送", "刷新统计", "标记逾期", "生成通报", "分发模板"}
+
+
+def test_addin_is_a_macro_package_with_the_ribbon(built):
+    with zipfile.ZipFile(built[".xlam"]) as z:
+        assert "xl/vbaProject.bin" in z.namelist() and "customUI/customUI.xml" in z.namelist()
+        assert addin.ADDIN_TYPE in z.read("[Content_Types].xml").decode()
+        assert addin.RIBBON_REL in z.read("_rels/.rels").decode()
+        ET.fromstring(z.read("customUI/customUI.xml"))
+    wb = openpyxl.load_workbook(built[".xlsm"], keep_vba=True)
+    assert wb.vba_archive is not None and "xl/vbaProject.bin" in wb.vba_archive.namelist()
+
+
+def test_olevba_extracts_every_button_sub(built):
+    from oletools.olevba import VBA_Parser
+    parser = VBA_Parser(str(built[".xlam"]))
+    code = {stream.split("/")[-1]: text for _, stream, _, text in parser.extract_macros()}
+    parser.close()
+    assert set(addin.button_functions(code["ZhenggaiButtons"])) == set(addin.check_sources())
+
+
+@needs_lo
+def test_libreoffice_loads_the_addin_and_lists_its_vba_module(built, tmp_path):
+    ods = office.convert(built[".xlam"], "ods", tmp_path, infilter="Calc MS Excel 2007 VBA XML")
+    with zipfile.ZipFile(ods) as z:
+        modules = [n for n in z.namelist() if n.startswith("Basic/")]
+        code = z.read("Basic/VBAProject/ZhenggaiButtons.xml").decode()
+    assert "Basic/VBAProject/ZhenggaiButtons.xml" in modules
+    assert "ZG_Consolidate" in code and "consolidate_button" in code
+
+
+def test_addin_build_is_reproducible_from_the_text_sources(built, tmp_path):
+    again = {p.suffix: p for p in addin.build(tmp_path)}
+    assert again[".xlam"].read_bytes() == built[".xlam"].read_bytes()
+    assert not [p for p in addin.MACROS.iterdir() if p.suffix in (".new", ".bin")]

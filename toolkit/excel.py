@@ -1,0 +1,272 @@
+"""Excel buttons (xlwings RunPython): each acts on the ledger workbook open in Excel.
+
+Thin by design: read the open book's sheets as 2-D values, call the core, write the results
+back in bulk (one block per range, never cell by cell) and end with a Chinese message box.
+Colours come from the workbook's own conditional formatting, so nothing is painted here.
+The VBA side (macros/ZhenggaiButtons.bas) only calls these functions through RunPython.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from . import config as config_mod
+from . import master, notices, progress, vocab
+from .consolidate import clear_inbox, inbox_files, take_in
+from .errors import ToolkitError
+from .ledger import Ledger, ledger_from_sheets
+from .normalize import looks_like_formula
+from .overdue import OVERDUE, helper_values, calendar_for, days_overdue_formula, late_rows, overdue_table
+from .sheets import Formula, Table
+
+__all__ = ["consolidate_button", "refresh_button", "highlight_button", "notices_button", "distribute_button"]
+log = logging.getLogger("toolkit")
+OUTSIDE_EXCEL = "这个功能需要在 Excel 中通过“整改台账”选项卡的按钮运行;在命令行中请使用 python -m toolkit 的相应命令。"
+
+
+# ---------------------------------------------------------------- the open book
+
+def caller_book():
+    """The ledger workbook the button acts on: the active book (the caller is the add-in)."""
+    try:
+        import xlwings as xw
+        caller = xw.Book.caller()
+    except Exception:
+        raise ToolkitError(OUTSIDE_EXCEL) from None
+    for book in (caller.app.books.active, caller):
+        if book is not None and vocab.SHEET_LEDGER in [s.name for s in book.sheets]:
+            return book
+    raise ToolkitError(f"当前活动的工作簿不是整改台账(没有“{vocab.SHEET_LEDGER}”工作表)。请先打开台账并切换到它,再点按钮。")
+
+
+def settings_for(book) -> config_mod.Settings:
+    """The config.toml in the ledger's folder or the folders above it; the open book is the master."""
+    path = Path(book.fullname)
+    for folder in [path.parent, *path.parents][:3]:
+        if (folder / config_mod.CONFIG_NAME).exists():
+            settings = config_mod.load(folder)
+            settings.paths["master"] = str(path)
+            return settings
+    raise ToolkitError(f"在台账所在文件夹及其上两级中找不到配置文件 {config_mod.CONFIG_NAME}。"
+                       f"请运行 python -m toolkit init 生成,并把台账放在 master 文件夹中。")
+
+
+def sheet_rows(sheet) -> list[list]:
+    """All values of a sheet from A1 to its last used cell, in one read."""
+    last = sheet.used_range.last_cell
+    return sheet.range((1, 1), (last.row, last.column)).options(ndim=2).value
+
+
+def ledger_from_book(book) -> Ledger:
+    names = [s.name for s in book.sheets]
+    return ledger_from_sheets(lambda n: sheet_rows(book.sheets[n]) if n in names else [], names, book.name)
+
+
+def inert(value):
+    """A value as xlwings must receive it: our formulas as formulas, every other text as text."""
+    if isinstance(value, Formula):
+        return str(value)
+    if isinstance(value, str) and looks_like_formula(value):
+        return "'" + value     # Excel's own marker for 'this is text'
+    return value
+
+
+def _sheet(book, name: str):
+    if name not in [s.name for s in book.sheets]:
+        return book.sheets.add(name, after=book.sheets[len(book.sheets) - 1])
+    return book.sheets[name]
+
+
+def put_block(book, name: str, rows: list[list]) -> None:
+    """Replace a sheet's contents with one rectangular block written in a single call."""
+    sheet = _sheet(book, name)
+    sheet.clear_contents()
+    width = max((len(r) for r in rows), default=1)
+    sheet.range("A1").value = [[inert(v) for v in r] + [None] * (width - len(r)) for r in rows]
+
+
+def put_table(book, name: str, table: Table) -> None:
+    put_block(book, name, [[table.title], table.headers] + table.rows)
+
+
+def _ensure_helper_columns(book, ledger: Ledger) -> None:
+    sheet = book.sheets[vocab.SHEET_LEDGER]
+    header = sheet_rows(sheet)[ledger.header_row - 1]
+    for name in vocab.HELPER_COLUMNS:
+        if name in ledger.columns:
+            continue
+        col = next((i for i, v in enumerate(header, 1) if v == name), None)
+        if col is None:
+            header.append(name)
+            col = len(header)
+            sheet.range((ledger.header_row, col)).value = name
+        ledger.columns[name] = col
+
+
+def put_ledger_columns(book, ledger: Ledger, settings: config_mod.Settings, names: list[str]) -> None:
+    """Write the given ledger columns (fill-in and helper columns) one column block at a time."""
+    _ensure_helper_columns(book, ledger)
+    sheet = book.sheets[vocab.SHEET_LEDGER]
+    first = ledger.header_row + 1
+    last = max([m.row for m in ledger.measures.values()] + [first])
+    cal = calendar_for(settings)
+    helpers = {m.id: helper_values(m, settings, cal) for m in ledger.measures.values()}
+    attr = {vocab.STATUS: "status", vocab.PROGRESS: "progress", vocab.EVIDENCE: "evidence", vocab.REMARK: "remark"}
+    for name in names:
+        col = ledger.columns[name]
+        block = sheet.range((first, col), (last, col)).options(ndim=2).value
+        for m in ledger.measures.values():
+            if name in attr:
+                value = getattr(m, attr[name]) or None
+            elif name == vocab.DUE_DATE:
+                value = helpers[m.id][0]
+            elif name == vocab.REMIND_FROM:
+                value = helpers[m.id][1]
+            else:
+                value = days_overdue_formula(m.row, ledger.columns[vocab.DUE_DATE], ledger.columns[vocab.STATUS])
+            block[m.row - first][0] = inert(value)
+        sheet.range((first, col)).value = block
+
+
+def put_params(book, settings: config_mod.Settings, digest: str) -> None:
+    put_block(book, vocab.SHEET_PARAMS, master.params_rows(settings, digest))
+    if vocab.NAME_REF_DATE not in [n.name for n in book.names]:
+        book.names.add(vocab.NAME_REF_DATE, f"='{vocab.SHEET_PARAMS}'!$B$2")
+
+
+def write_book(book, ledger: Ledger, settings: config_mod.Settings, summary) -> None:
+    """Everything a file-level write would change, written into the open book instead."""
+    put_ledger_columns(book, ledger, settings, vocab.UNIT_COLUMNS + vocab.HELPER_COLUMNS)
+    owners = master.owner_table(ledger)
+    owners.headers = owners.headers + [vocab.DUE_DATE]
+    owners.rows = [r + [d] for r, d in zip(owners.rows, progress.owner_due_dates(ledger, settings))]
+    put_table(book, vocab.SHEET_OWNERS, owners)
+    put_table(book, vocab.SHEET_JUDGMENT, progress.judgment_table(summary))
+    put_block(book, vocab.SHEET_STATS, progress.stats_layout(ledger, settings, summary).grid())
+    put_table(book, vocab.SHEET_OVERDUE, overdue_table(ledger, settings))
+    put_table(book, vocab.SHEET_HISTORY, progress.history_table(ledger))
+    put_table(book, vocab.SHEET_LOG, master.log_table(ledger))
+    put_params(book, settings, master.content_digest(ledger, settings))
+
+
+# ---------------------------------------------------------------- buttons
+
+def _button(title: str, action) -> str | None:
+    """Run one button: status bar while working, a message box at the end, never a traceback dialog."""
+    book = caller_book()          # outside Excel this raises ToolkitError: a clear refusal
+    app = book.app
+    try:
+        app.status_bar = f"{title}:正在运行……"
+        message = action(book)
+        app.alert(message, title=f"{title}完成")
+        return message
+    except ToolkitError as exc:
+        app.alert(str(exc), title=f"{title}未完成")
+    except Exception as exc:   # anything unexpected: logged in full, shown as one readable line
+        log.exception("%s失败", title)
+        app.alert(f"{title}时发生意外错误:{exc}。台账未被改动;详细信息已写入日志。", title=f"{title}未完成")
+    finally:
+        app.status_bar = False
+    return None
+
+
+def _figures(ledger: Ledger, settings, summary) -> str:
+    late = late_rows(ledger, settings)
+    c = summary.measures
+    return (f"整改措施{c.total}条,已完成{c.done}条,完成率{c.completion:.1f}%;"
+            f"逾期未完成{sum(r.state == OVERDUE for r in late)}条。")
+
+
+def _consolidate(book) -> str:
+    settings = settings_for(book)
+    paths = inbox_files(settings.path("inbox"))
+    if not paths:
+        return f"收件箱({settings.path('inbox')})中没有待汇总的文件。"
+    ledger = ledger_from_book(book)
+
+    def status(i, n, name):
+        book.app.status_bar = f"汇总报送:{i}/{n} {name}"
+    result = take_in(ledger, settings, paths, on_file=status)
+    summary = progress.summarise(ledger, settings)
+    progress.update_history(ledger, summary, settings.current_period())
+    master.backup(Path(book.fullname), settings.path("backup"))
+    write_book(book, ledger, settings, summary)
+    book.save()                                   # the inbox is cleared only once the book is saved
+    result.receipts = notices.write_receipts(result, settings)
+    clear_inbox(result)
+    lines = result.lines()
+    return "\n".join([lines[0], _figures(ledger, settings, summary)] + lines[-2:])
+
+
+def _refresh(book) -> str:
+    settings = settings_for(book)
+    ledger = ledger_from_book(book)
+    summary = progress.summarise(ledger, settings)
+    progress.update_history(ledger, summary, settings.current_period())
+    write_book(book, ledger, settings, summary)
+    return "统计已刷新(尚未保存)。" + _figures(ledger, settings, summary)
+
+
+def _highlight(book) -> str:
+    settings = settings_for(book)
+    ledger = ledger_from_book(book)
+    put_ledger_columns(book, ledger, settings, vocab.HELPER_COLUMNS)
+    put_table(book, vocab.SHEET_OVERDUE, overdue_table(ledger, settings))
+    put_params(book, settings, ledger.digest)
+    late = late_rows(ledger, settings)
+    return (f"逾期标记已刷新:逾期未完成{sum(r.state == OVERDUE for r in late)}条(红色),"
+            f"5个工作日内到期{sum(r.state != OVERDUE for r in late)}条(黄色)。")
+
+
+def open_folder(folder: Path) -> None:
+    if sys.platform.startswith("win"):
+        os.startfile(folder)  # noqa: S606 - opening the output folder for the user
+    elif sys.platform == "darwin":
+        subprocess.Popen(["open", str(folder)])
+
+
+def _notices(book) -> str:
+    settings = settings_for(book)
+    ledger = ledger_from_book(book)
+    summary = progress.summarise(ledger, settings)
+    written = notices.write_notices(ledger, settings, summary)
+    folder = written[0].parent if written else settings.path("output")
+    open_folder(folder)
+    return f"已生成{len(written)}个文件,位于 {folder}。" + _figures(ledger, settings, summary)
+
+
+def _distribute(book) -> str:
+    from .distribute import distribute
+    settings = settings_for(book)
+    done = distribute(settings, ledger=ledger_from_book(book))
+    folder = settings.path("outbox") / settings.current_period()
+    open_folder(folder)
+    return f"已为{len(done)}个单位生成填报模板(新写入{sum(d.written for d in done)}个),位于 {folder}。"
+
+
+def consolidate_button():
+    """汇总报送: take in the inbox into the open ledger, save it, write receipts."""
+    return _button("汇总报送", _consolidate)
+
+
+def refresh_button():
+    """刷新统计: recompute statistics from the open ledger (including unsaved edits)."""
+    return _button("刷新统计", _refresh)
+
+
+def highlight_button():
+    """标记逾期: refresh the date helpers the highlighting uses and the 逾期清单 sheet."""
+    return _button("标记逾期", _highlight)
+
+
+def notices_button():
+    """生成通报: write notices from the open ledger and open their folder."""
+    return _button("生成通报", _notices)
+
+
+def distribute_button():
+    """分发模板: write the unit workbooks from the open ledger and open their folder."""
+    return _button("分发模板", _distribute)
