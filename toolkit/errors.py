@@ -10,6 +10,15 @@ class LedgerError(ToolkitError):
     """The master ledger cannot be read or written as it is."""
 
 
+class HeaderError(LedgerError):
+    """A header row was found but some required columns are missing (renamed, deleted or merged)."""
+
+    def __init__(self, message: str, row: int, missing: list[str]):
+        super().__init__(message)
+        self.row = row
+        self.missing = missing
+
+
 class ConfigError(ToolkitError):
     """The configuration file is missing, malformed or names paths that do not exist."""
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from . import normalize, vocab
 from .config import Settings
 from .distribute import META_TABLE_ROW, canon, row_fingerprint
-from .errors import LedgerError
+from .errors import HeaderError, LedgerError
 from .ledger import Ledger, cell_name, find_header
 
 MAX_UNZIPPED_MB = 200        # a real unit workbook is a few MB unzipped; more is a zip bomb
@@ -140,13 +140,49 @@ def _check_container(sub: Submission, settings: Settings) -> bool:
             sub.notes.append("文件为 ODS/ET 格式,已按值读取;今后请保存为 .xlsx")
             return True
         else:
-            sub.reject("文件不是Excel工作簿", fix_resend)
+            sub.reject("文件已损坏或不是Excel工作簿(找不到工作簿内容)", fix_resend)
         return False
     if "xl/vbaProject.bin" in names:
         sub.notes.append("文件含宏,程序只读取单元格的值,未运行任何宏")
     if any(n.startswith("xl/externalLinks/") for n in names):
         sub.notes.append("文件含外部链接,已忽略,只读取单元格中保存的值")
     return True
+
+
+def formula_cells(path: Path, sheet: str) -> dict[tuple[int, int], str]:
+    """{(row, col): '=formula'} of one sheet of an .xlsx/.xlsm, read from its XML (nothing evaluated)."""
+    import re
+    from openpyxl.utils import column_index_from_string
+    try:
+        with zipfile.ZipFile(path) as zf:
+            workbook = zf.read("xl/workbook.xml").decode("utf-8", "replace")
+            rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+            m = re.search(r'<sheet [^>]*name="' + re.escape(sheet) + r'"[^>]*r:id="([^"]+)"', workbook)
+            if not m:
+                return {}
+            target = re.search(r'<Relationship [^>]*Id="' + re.escape(m[1]) + r'"[^>]*Target="([^"]+)"', rels) or \
+                re.search(r'<Relationship [^>]*Target="([^"]+)"[^>]*Id="' + re.escape(m[1]) + '"', rels)
+            if not target:
+                return {}
+            name = target[1].lstrip("/")
+            name = name if name.startswith("xl/") else "xl/" + name
+            xml = zf.read(name).decode("utf-8", "replace")
+    except (KeyError, zipfile.BadZipFile, OSError):
+        return {}
+    from html import unescape
+    out = {}
+    for cm in re.finditer(r'<c r="([A-Z]+)(\d+)"[^>]*>(.*?)</c>', xml, re.S):
+        fm = re.search(r"<f[^>]*>(.*?)</f>", cm[3], re.S)
+        if fm:
+            out[(int(cm[2]), column_index_from_string(cm[1]))] = "=" + unescape(fm[1])
+    return out
+
+
+def _named_unit(filename: str, units: list[str]) -> str:
+    """The longest unit name that the file name mentions ('' if none)."""
+    key = normalize.clean_key(filename)
+    found = [u for u in units if u and u in key]
+    return max(found, key=len) if found else ""
 
 
 def read_submission(path: Path, ledger: Ledger, settings: Settings, received: dt.datetime | None = None) -> Submission:
@@ -179,6 +215,10 @@ def read_submission(path: Path, ledger: Ledger, settings: Settings, received: dt
     if sub.unit not in ledger.units:
         return sub.reject(f"模板中的填报单位“{sub.unit}”不是台账中的责任单位", "请使用办公室下发的本单位模板",
                           sheet=vocab.SHEET_META)
+    named = _named_unit(sub.name, ledger.units)
+    if named and named != sub.unit and sub.unit not in normalize.clean_key(sub.name):
+        return sub.reject(f"文件名表明报送单位是“{named}”,但文件是下发给“{sub.unit}”的模板",
+                          f"请{named}使用本单位的模板填写后重新报送", sheet=vocab.SHEET_META)
     period = settings.current_period()
     if sub.period != period:
         return sub.reject(f"模板的报送期次为“{sub.period}”,本期为“{period}”", "请使用本期下发的模板填写",
@@ -195,15 +235,20 @@ def read_submission(path: Path, ledger: Ledger, settings: Settings, received: dt
     try:
         h, cols = find_header(rows, [vocab.ID] + vocab.LOCKED_COLUMNS[1:] + vocab.UNIT_COLUMNS,
                               f"文件“{sub.name}”工作表“{vocab.SHEET_LEDGER}”")
-    except LedgerError as exc:
-        return sub.reject(str(exc).split(":", 1)[-1].rstrip("。"), "请勿改动表头,使用下发的模板重新填写",
+    except HeaderError as exc:
+        return sub.reject(f"表头缺少列:{'、'.join(exc.missing)}(可能被改名、删除或合并了单元格)",
+                          "请勿改动表头,使用下发的模板重新填写", sheet=vocab.SHEET_LEDGER, row=exc.row,
+                          column=exc.missing[0])
+    except LedgerError:
+        return sub.reject(f"找不到表头(应含“{vocab.ID}”“{vocab.MEASURE}”等列)", "请勿删除表头,使用下发的模板重新填写",
                           sheet=vocab.SHEET_LEDGER)
-    _read_rows(sub, rows, h, cols, ledger, planned)
+    formulas = formula_cells(path, vocab.SHEET_LEDGER) if zipfile.is_zipfile(path) else {}
+    _read_rows(sub, rows, h, cols, ledger, planned, formulas)
     return sub
 
 
 def _read_rows(sub: Submission, rows: list[list], h: int, cols: dict[str, int], ledger: Ledger,
-               planned: dict[str, str]) -> None:
+               planned: dict[str, str], formulas: dict[tuple[int, int], str]) -> None:
     seen: dict[str, int] = {}
     sheet = vocab.SHEET_LEDGER
     for r in range(h + 1, len(rows)):
@@ -248,7 +293,11 @@ def _read_rows(sub: Submission, rows: list[list], h: int, cols: dict[str, int], 
         texts = {}
         for name in vocab.TEXT_COLUMNS:
             text = normalize.clean_text(val(name))
-            if normalize.looks_like_formula(text):
+            formula = formulas.get((excel_row, cols[name] + 1))
+            if formula:   # keep what the unit typed, as text; the cached result may be anything
+                sub.notes.append(f"第{excel_row}行“{name}”是公式,已按文字“{formula[:40]}”保存,不会被执行")
+                text = formula
+            elif normalize.looks_like_formula(text):
                 sub.notes.append(f"第{excel_row}行“{name}”以“{text[:1]}”开头,已按文字保存,不会作为公式执行")
             texts[name] = text
         sub.updates.append(RowUpdate(mid, excel_row, status, texts[vocab.PROGRESS], texts[vocab.EVIDENCE],

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import normalize, vocab
-from .errors import LedgerError
+from .errors import HeaderError, LedgerError
 
 HEADER_SCAN_ROWS = 30
 REQUIRED = [c for c in vocab.COLUMNS]
@@ -112,8 +112,8 @@ def find_header(rows: list[list], required: list[str], where: str) -> tuple[int,
         if required[0] in names and sum(1 for h in required if h in names) >= max(2, len(required) // 2):
             missing = [h for h in required if h not in names]
             if missing:
-                raise LedgerError(f"{where}第{r + 1}行表头缺少列:{'、'.join(missing)}。"
-                                  f"请补上这些列(列名须与模板一致)后再试。")
+                raise HeaderError(f"{where}第{r + 1}行表头缺少列:{'、'.join(missing)}。"
+                                  f"请补上这些列(列名须与模板一致)后再试。", r + 1, missing)
             cols = {}
             for c, v in enumerate(row):
                 key = normalize.clean_key(v)

@@ -20,7 +20,7 @@ from .consolidate import ConsolidationResult, consolidate
 from .errors import BusyError
 from .ledger import read_ledger
 from .progress import Summary, summarise
-from .overdue import late_rows, OVERDUE
+from .overdue import OVERDUE, late_rows, plan_warnings
 
 
 @dataclass
@@ -35,6 +35,7 @@ class RunReport:
     distributed: int = 0
     notices: list[Path] = field(default_factory=list)
     report_path: Path | None = None
+    warnings: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         s = self.summary
@@ -45,8 +46,9 @@ class RunReport:
         out.append(f"总体完成率:{s.measures.completion:.1f}%(整改措施{s.measures.total}条,已完成{s.measures.done}条,"
                    f"基本完成{s.measures.mostly}条,正在推进{s.measures.in_progress}条,未启动{s.measures.not_started}条)")
         out.append(f"逾期未完成:{self.overdue}条;临期(5个工作日内到期):{self.due_soon}条(基准日期 {s.reference_date})")
+        out += [f"提示:{w}" for w in self.warnings]
         if self.notices:
-            out.append(f"通报与督办单({len(self.notices)}份):{self.notices[0].parent}")
+            out.append(f"通报、督办单与公开段落({len(self.notices)}个文件):{self.notices[0].parent}")
         if self.report_path:
             out.append(f"运行报告:{self.report_path}")
         out.append(f"用时 {self.seconds:.2f} 秒。")
@@ -144,7 +146,7 @@ def run_once(settings: Settings, distribute_first: bool = False,
         written = notices.write_notices(ledger, settings, summary)
     report = RunReport(started, time.perf_counter() - t0, result, summary,
                        sum(r.state == OVERDUE for r in late), sum(r.state != OVERDUE for r in late),
-                       distributed, written)
+                       distributed, written, warnings=plan_warnings(ledger, settings))
     folder = settings.path("output") / settings.current_period() / "运行报告"
     report.report_path = folder / f"{started:%Y%m%d-%H%M%S}.txt"
     sheets.atomic_write_text(report.report_path, "\n".join(report.lines()) + "\n")

@@ -132,6 +132,14 @@ def late_rows(ledger: Ledger, settings: Settings, cal: WorkCalendar | None = Non
     return out
 
 
+def plan_warnings(ledger: Ledger, settings: Settings) -> list[str]:
+    """Things in the plan worth a second look: deadlines before the programme even started."""
+    early = [m for m in ledger.measures.values()
+             if isinstance(m.deadline, dt.date) and m.deadline < settings.programme_start]
+    return [f"台账第{m.row}行({m.id})完成时限{normalize.format_date(m.deadline)}早于整改启动日期"
+            f"{normalize.format_date(settings.programme_start)},请核对" for m in early]
+
+
 def overdue_ids(ledger: Ledger, settings: Settings) -> set[str]:
     return {r.measure.id for r in late_rows(ledger, settings) if r.state == OVERDUE}
 
