@@ -188,7 +188,7 @@ def test_a_failure_while_writing_leaves_the_master_and_inbox_as_they_were(worksp
 
     def boom(*a, **k):
         raise RuntimeError("simulated crash mid-merge")
-    monkeypatch.setattr("toolkit.progress.write_sheets", boom)
+    monkeypatch.setattr("toolkit.progress.write_judgments", boom)
     with pytest.raises(RuntimeError):
         consolidate(workspace)
     assert sha(workspace.master) == before and sent.exists()
@@ -204,5 +204,6 @@ def test_extra_office_columns_survive_consolidation(workspace):
     wb.save(workspace.master)
     hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: "已完成"}})
     consolidate(workspace)
-    ws = openpyxl.load_workbook(workspace.master)[vocab.SHEET_LEDGER]
-    assert ws.cell(2, col).value == "科室自用" and ws.cell(3, col).value == "别动我"
+    wb, ws, cols, rows = ledger_sheet(workspace.master)
+    assert ws.cell(rows["ZG-001"], cols["科室自用"]).value == "别动我"
+    assert ws.cell(rows["ZG-001"], cols[vocab.STATUS]).value == vocab.DONE

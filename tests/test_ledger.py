@@ -72,7 +72,8 @@ def test_written_master_is_printable_and_filterable(workspace):
     assert ws.freeze_panes == "A3"
     assert ws.auto_filter.ref.startswith("A2:")
     assert ws.page_setup.orientation == "landscape" and int(ws.page_setup.paperSize) == 9
-    assert ws.page_setup.fitToWidth == 1 and ws.sheet_properties.pageSetUpPr.fitToPage
+    assert ws.page_setup.fitToWidth in (None, 1) and ws.page_setup.fitToHeight == 0   # 1 is the default
+    assert ws.sheet_properties.pageSetUpPr.fitToPage
     assert ws.print_title_rows == "$2:$2"
     deadline_col = openpyxl.utils.get_column_letter(vocab.COLUMNS.index(vocab.DEADLINE) + 1)
     assert ws.column_dimensions[deadline_col].width >= 11   # yyyy-mm-dd never shows ####

@@ -62,7 +62,8 @@ def test_overdue_list_sheet_names_unit_leader_and_days(workspace):
 def test_highlighting_is_live_conditional_formatting_against_the_reference_date_cell(workspace):
     wb = openpyxl.load_workbook(workspace.master)
     ws = wb[vocab.SHEET_LEDGER]
-    rules = [(r.formula[0], r.dxf.fill.fgColor.rgb) for rng in ws.conditional_formatting for r in rng.rules]
+    rules = [(r.formula[0], f"{r.dxf.fill.fgColor.rgb}{r.dxf.fill.bgColor.rgb}")
+             for rng in ws.conditional_formatting for r in rng.rules]
     assert any(vocab.NAME_REF_DATE in f and "FFC7CE" in c for f, c in rules)
     assert any(vocab.NAME_REF_DATE in f and "FFEB9C" in c for f, c in rules)
     assert vocab.NAME_REF_DATE in wb.defined_names

@@ -242,10 +242,10 @@ def build_demo(folder: Path = DEMO_DIR) -> dict[str, str]:
         elif unit == "宣传处":  # text that looks like formulas must stay text
             def inject(ws, cols):
                 complete_some(ws, cols)
-                from .sheets import put  # typed with a leading apostrophe: text that looks like a formula
-                put(ws.cell(3, cols[vocab.PROGRESS]), '=HYPERLINK("http://example.invalid","详见链接")')
-                put(ws.cell(3, cols[vocab.EVIDENCE]), "+86 022-12345678 联系人核实")
-                put(ws.cell(3, cols[vocab.REMARK]), "@所有人 -请关注")
+                ws.cell(3, cols[vocab.PROGRESS]).value = '=HYPERLINK("http://example.invalid","详见链接")'  # a real formula
+                for name, text in ((vocab.EVIDENCE, "+86 022-12345678 联系人核实"), (vocab.REMARK, "@所有人 -请关注")):
+                    ws.cell(3, cols[name]).value = text   # typed with Excel's leading apostrophe: text
+                    ws.cell(3, cols[name]).data_type = "s"
             _fill(target, inject)
         else:
             _fill(target, complete_some)

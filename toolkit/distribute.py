@@ -13,10 +13,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import openpyxl
-from openpyxl.styles import Protection
-from openpyxl.workbook.defined_name import DefinedName
-
 from . import normalize, overdue, sheets, vocab
 from .config import Settings
 from .ledger import Ledger, Measure, read_ledger
@@ -25,7 +21,6 @@ from .master import WIDTHS
 ROLE_COLUMN = "本单位角色"
 UNIT_SHEET_COLUMNS = vocab.COLUMNS + [ROLE_COLUMN] + vocab.HELPER_COLUMNS
 META_TABLE_ROW = 10          # the per-row fingerprint table starts here in 模板信息
-UNLOCKED = Protection(locked=False)
 
 
 def canon(value) -> str:
@@ -99,87 +94,80 @@ def existing_digest(path: Path) -> str:
         return ""
 
 
-def build_unit_workbook(ledger: Ledger, unit: str, settings: Settings, digest: str = "") -> openpyxl.Workbook:
-    """The workbook for one unit (not saved)."""
+GUIDE = ["{unit}:请在“{sheet}”表中填写本单位负责的整改措施进展(报送期次 {period})。",
+         "1. 只填写橙色表头的列:{fill};其余列为下发的整改任务,已锁定,请勿改动。",
+         "2. “{status}”请从下拉列表选择:{statuses}。",
+         "3. “{progress}”写明已采取的措施和取得的成效;“{evidence}”列出文件名称或文号。",
+         "4. 红色行已逾期未完成,黄色行即将到期,绿色行已完成(按当天日期自动计算)。",
+         "5. 请勿增删行、改动表头或删除工作表;填好后保存为 .xlsx 原样报送,文件名可自定。",
+         "6. 牵头与配合单位各自填写本单位承担部分,同一措施以进度最慢的单位为准。"]
+
+
+def write_unit_workbook(ledger: Ledger, unit: str, settings: Settings, path: Path, digest: str = "") -> Path:
+    """The workbook for one unit, written atomically to path."""
     period = settings.current_period()
     rows = unit_rows(ledger, unit)
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = vocab.SHEET_LEDGER
-    title = f"{unit}{ledger.title or '整改台账'}({period}报送)"
     headers = UNIT_SHEET_COLUMNS
-    sheets.put(ws.cell(1, 1), title)
-    ws.cell(1, 1).font = sheets.TITLE_FONT
-    ws.cell(1, 1).alignment = sheets.CENTER
-    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
-    ws.row_dimensions[1].height = 30
-    header_row, first = 2, 3
-    for c, name in enumerate(headers, 1):
-        sheets.put(ws.cell(header_row, c), name)
-    sheets.style_header(ws, header_row, 1, len(headers))
-    cal = overdue.calendar_for(settings)
     col = {name: i for i, name in enumerate(headers, 1)}
-    for r, (m, values) in enumerate(rows, first):
-        for c, v in enumerate(values, 1):
-            sheets.put(ws.cell(r, c), v if v != "" else None)
-        due, remind = overdue.helper_values(m, settings, cal)
-        sheets.put(ws.cell(r, col[vocab.DUE_DATE]), due)
-        sheets.put(ws.cell(r, col[vocab.REMIND_FROM]), remind)
-        ws.cell(r, col[vocab.DAYS_OVERDUE]).value = overdue.days_overdue_formula(r, col[vocab.DUE_DATE], col[vocab.STATUS])
-    last = first + len(rows) - 1
-    sheets.style_body(ws, first, max(last, first), 1, len(headers))
-    for r in range(first, max(last, first) + 1):
-        for name in vocab.UNIT_COLUMNS:
-            ws.cell(r, col[name]).protection = UNLOCKED
-    for name in vocab.UNIT_COLUMNS:  # the columns units fill in get an orange header
-        ws.cell(header_row, col[name]).fill = sheets.PatternFill("solid", fgColor="FCE4D6")
-    sheets.set_widths(ws, {c: WIDTHS.get(name, 10) for name, c in col.items()})
-    sheets.print_ready(ws, header_row, len(headers), max(last, first))
-    overdue.highlight_rules(ws, first, max(last, first), len(headers), col[vocab.STATUS],
-                            col[vocab.DUE_DATE], col[vocab.REMIND_FROM])
-    overdue.status_validation(ws, col[vocab.STATUS], first, max(last, first))
-    ws.protection.sheet = True
-    ws.protection.autoFilter = False      # units may still filter,
-    ws.protection.sort = False            # sort,
-    ws.protection.formatColumns = False   # widen columns
-    ws.protection.formatRows = False      # and rows
-    ws.protection.selectLockedCells = False
+    book = sheets.Book(path)
+    try:
+        ws = book.sheet(vocab.SHEET_LEDGER)
+        sheets.set_widths(ws, {c: WIDTHS.get(name, 10) for name, c in col.items()})
+        book.title_row(ws, f"{unit}{ledger.title or '整改台账'}({period}报送)", len(headers))
+        book.header_row(ws, 2, headers, fill_in=tuple(vocab.UNIT_COLUMNS))
+        locked, unlocked = book.fmt("body"), book.fmt("body", locked=False)
+        unlocked_date = book.fmt("body", locked=False, num_format=sheets.DATE_FORMAT)
+        cal = overdue.calendar_for(settings)
+        first = 3
+        for r, (m, values) in enumerate(rows, first):
+            for c, (name, v) in enumerate(zip(headers, values), 1):
+                editable = name in vocab.UNIT_COLUMNS
+                book.put(ws, r, c, v, unlocked if editable else locked, unlocked_date if editable else None)
+            due, remind = overdue.helper_values(m, settings, cal)
+            book.put(ws, r, col[vocab.DUE_DATE], due, locked)
+            book.put(ws, r, col[vocab.REMIND_FROM], remind, locked)
+            book.put(ws, r, col[vocab.DAYS_OVERDUE],
+                     overdue.days_overdue_formula(r, col[vocab.DUE_DATE], col[vocab.STATUS]), locked)
+        last = max(first, first + len(rows) - 1)
+        sheets.print_ready(ws, 2, len(headers), last)
+        overdue.highlight(book, ws, first, last, len(headers), col[vocab.STATUS], col[vocab.DUE_DATE],
+                          col[vocab.REMIND_FROM])
+        overdue.status_dropdown(ws, col[vocab.STATUS], first, last)
+        ws.protect("", {"autofilter": True, "sort": True, "format_columns": True, "format_rows": True,
+                        "select_locked_cells": True, "select_unlocked_cells": True})
 
-    guide = wb.create_sheet("填报说明")
-    lines = [f"{unit}:请在“{vocab.SHEET_LEDGER}”表中填写本单位负责的整改措施进展(报送期次 {period})。",
-             f"1. 只填写橙色表头的列:{'、'.join(vocab.UNIT_COLUMNS)};其余列为下发的整改任务,已锁定,请勿改动。",
-             f"2. “{vocab.STATUS}”请从下拉列表选择:{'、'.join(vocab.STATUSES)}。",
-             f"3. “{vocab.PROGRESS}”写明已采取的措施和取得的成效;“{vocab.EVIDENCE}”列出文件名称或文号。",
-             "4. 红色行已逾期未完成,黄色行即将到期,绿色行已完成(按当天日期自动计算)。",
-             "5. 请勿增删行、改动表头或删除工作表;填好后保存为 .xlsx 原样报送,文件名可自定。",
-             "6. 牵头与配合单位各自填写本单位承担部分,同一措施以进度最慢的单位为准。"]
-    for r, text in enumerate(lines, 1):
-        sheets.put(guide.cell(r, 1), text)
-        guide.cell(r, 1).alignment = sheets.WRAP
-    guide.column_dimensions["A"].width = 110
-    guide.protection.sheet = True
+        guide = book.sheet("填报说明")
+        guide.set_column(0, 0, 110)
+        words = dict(unit=unit, sheet=vocab.SHEET_LEDGER, period=period, fill="、".join(vocab.UNIT_COLUMNS),
+                     status=vocab.STATUS, statuses="、".join(vocab.STATUSES), progress=vocab.PROGRESS,
+                     evidence=vocab.EVIDENCE)
+        for r, line in enumerate(GUIDE, 1):
+            book.put(guide, r, 1, line.format(**words), book.fmt("plain", text_wrap=True))
+        guide.protect()
 
-    meta = wb.create_sheet(vocab.SHEET_META)
-    fingerprints = [(m.id, row_fingerprint(m.locked_values())) for m, _ in rows]
-    overall = hashlib.sha256("".join(f for _, f in fingerprints).encode()).hexdigest()[:16]
-    info = [(vocab.META_UNIT, unit), (vocab.META_PERIOD, period), (vocab.META_VERSION, vocab.TEMPLATE_VERSION),
-            (vocab.META_FINGERPRINT, overall), (vocab.META_CREATED, dt.date.today().isoformat()),
-            ("内容摘要", digest), (vocab.NAME_REF_DATE, None)]
-    for r, (k, v) in enumerate(info, 1):
-        sheets.put(meta.cell(r, 1), k)
-        sheets.put(meta.cell(r, 2), v)
-    meta.cell(7, 2).value = "=TODAY()"
-    meta.cell(7, 2).number_format = sheets.DATE_FORMAT
-    sheets.put(meta.cell(META_TABLE_ROW - 1, 1), vocab.ID)
-    sheets.put(meta.cell(META_TABLE_ROW - 1, 2), "行指纹")
-    for r, (mid, fp) in enumerate(fingerprints, META_TABLE_ROW):
-        sheets.put(meta.cell(r, 1), mid)
-        sheets.put(meta.cell(r, 2), fp)
-    meta.sheet_state = "veryHidden"
-    meta.protection.sheet = True
-    wb.defined_names[vocab.NAME_REF_DATE] = DefinedName(vocab.NAME_REF_DATE, attr_text=f"'{vocab.SHEET_META}'!$B$7")
-    wb.active = 0
-    return wb
+        meta = book.sheet(vocab.SHEET_META)
+        fingerprints = [(m.id, row_fingerprint(m.locked_values())) for m, _ in rows]
+        overall = hashlib.sha256("".join(f for _, f in fingerprints).encode()).hexdigest()[:16]
+        info = [(vocab.META_UNIT, unit), (vocab.META_PERIOD, period), (vocab.META_VERSION, vocab.TEMPLATE_VERSION),
+                (vocab.META_FINGERPRINT, overall), (vocab.META_CREATED, dt.date.today().isoformat()),
+                ("内容摘要", digest), (vocab.NAME_REF_DATE, sheets.Formula("=TODAY()"))]
+        plain = book.fmt("plain")
+        for r, (k, v) in enumerate(info, 1):
+            book.put(meta, r, 1, k, plain)
+            book.put(meta, r, 2, v, plain, book.fmt("plain", num_format=sheets.DATE_FORMAT))
+        book.put(meta, META_TABLE_ROW - 1, 1, vocab.ID, plain)
+        book.put(meta, META_TABLE_ROW - 1, 2, "行指纹", plain)
+        for r, (mid, fp) in enumerate(fingerprints, META_TABLE_ROW):
+            book.put(meta, r, 1, mid, plain)
+            book.put(meta, r, 2, fp, plain)
+        meta.very_hidden()
+        meta.protect()
+        book.wb.define_name(vocab.NAME_REF_DATE, f"='{vocab.SHEET_META}'!$B$7")
+        ws.activate()
+        return book.close()
+    except BaseException:
+        book.discard()
+        raise
 
 
 def distribute(settings: Settings, units: list[str] | None = None, ledger: Ledger | None = None) -> list[Distributed]:
@@ -200,6 +188,6 @@ def distribute(settings: Settings, units: list[str] | None = None, ledger: Ledge
         if existing_digest(path) == digest:
             out.append(Distributed(unit, path, len(rows), False))
             continue
-        sheets.atomic_save(build_unit_workbook(ledger, unit, settings, digest), path)
+        write_unit_workbook(ledger, unit, settings, path, digest)
         out.append(Distributed(unit, path, len(rows), True))
     return out

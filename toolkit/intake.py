@@ -152,7 +152,12 @@ def _check_container(sub: Submission, settings: Settings) -> bool:
 def formula_cells(path: Path, sheet: str) -> dict[tuple[int, int], str]:
     """{(row, col): '=formula'} of one sheet of an .xlsx/.xlsm, read from its XML (nothing evaluated)."""
     import re
-    from openpyxl.utils import column_index_from_string
+
+    def column_index_from_string(letters: str) -> int:
+        n = 0
+        for ch in letters:
+            n = n * 26 + ord(ch) - 64
+        return n
     try:
         with zipfile.ZipFile(path) as zf:
             workbook = zf.read("xl/workbook.xml").decode("utf-8", "replace")

@@ -35,6 +35,7 @@ class Measure:
     evidence: str = ""
     remark: str = ""
     row: int | None = None  # sheet row in the master, None for rows not yet written
+    extra: dict = field(default_factory=dict)   # the office's own columns, kept as they are
 
     @property
     def owners(self) -> list[str]:
@@ -80,6 +81,8 @@ class Ledger:
     log: list[list] = field(default_factory=list)       # rows of 报送记录 (vocab.LOG_COLUMNS)
     history: list[list] = field(default_factory=list)   # rows of 历史进度
     digest: str = ""                                    # content digest stored at the last write
+    extra_columns: list[str] = field(default_factory=list)          # office columns in the ledger sheet
+    other_sheets: dict[str, list[list]] = field(default_factory=dict)  # office sheets, kept as values
 
     @property
     def units(self) -> list[str]:
@@ -94,15 +97,16 @@ class Ledger:
         return [m for m in self.measures.values() if unit in m.owners]
 
     def copy(self) -> "Ledger":
-        return Ledger({k: replace(m, co_units=list(m.co_units)) for k, m in self.measures.items()},
+        return Ledger({k: replace(m, co_units=list(m.co_units), extra=dict(m.extra)) for k, m in self.measures.items()},
                       {k: replace(o) for k, o in self.owners.items()},
                       dict(self.judgments), self.header_row, dict(self.columns), self.title,
-                      [list(r) for r in self.log], [list(r) for r in self.history], self.digest)
+                      [list(r) for r in self.log], [list(r) for r in self.history], self.digest,
+                      list(self.extra_columns), {k: [list(r) for r in v] for k, v in self.other_sheets.items()})
 
 
 def cell_name(row: int, col: int) -> str:
-    from openpyxl.utils import get_column_letter
-    return f"{get_column_letter(col)}{row}"
+    from .sheets import cell_name as name
+    return name(row, col)
 
 
 def find_header(rows: list[list], required: list[str], where: str) -> tuple[int, dict[str, int]]:
@@ -136,9 +140,11 @@ def read_rows(path: Path, sheet: str) -> list[list]:
     return wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
 
 
-def parse_measures(rows: list[list], where: str) -> tuple[dict[str, Measure], int, dict[str, int], str]:
+def parse_measures(rows: list[list], where: str) -> tuple[dict[str, Measure], int, dict[str, int], str, list[str]]:
     """Measures from raw sheet rows; LedgerError naming row and column for each bad cell."""
     h, cols = find_header(rows, REQUIRED, where)
+    ours = set(vocab.COLUMNS) | set(vocab.HELPER_COLUMNS)
+    extras = [name for name, c in sorted(cols.items(), key=lambda kv: kv[1]) if name not in ours]
     title = next((normalize.clean_text(v) for r in rows[:h] for v in r if normalize.clean_text(v)), "")
     measures: dict[str, Measure] = {}
     problems: list[str] = []
@@ -195,11 +201,12 @@ def parse_measures(rows: list[list], where: str) -> tuple[dict[str, Measure], in
             evidence=normalize.clean_text(get(row, vocab.EVIDENCE)),
             remark=normalize.clean_text(get(row, vocab.REMARK)),
             row=excel_row,
+            extra={name: get(row, name) for name in extras if get(row, name) not in (None, "")},
         )
     if problems:
         shown = "\n".join(problems[:20]) + (f"\n……另有{len(problems) - 20}处" if len(problems) > 20 else "")
         raise LedgerError(f"台账有{len(problems)}处需要先改正:\n{shown}")
-    return measures, h + 1, {k: v + 1 for k, v in cols.items()}, title
+    return measures, h + 1, {k: v + 1 for k, v in cols.items()}, title, extras
 
 
 def owners_from_measures(measures: dict[str, Measure]) -> dict[tuple[str, str], OwnerEntry]:
@@ -269,14 +276,17 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str) -> Ledger:
         raise LedgerError(f"台账“{name}”中没有工作表“{vocab.SHEET_LEDGER}”(现有:{'、'.join(sheet_names)})。")
     sheet = rows_of
     where = f"“{name}”工作表“{vocab.SHEET_LEDGER}”"
-    measures, header_row, columns, title = parse_measures(sheet(vocab.SHEET_LEDGER), where)
+    measures, header_row, columns, title, extras = parse_measures(sheet(vocab.SHEET_LEDGER), where)
     owners = parse_owners(sheet(vocab.SHEET_OWNERS), measures)
     judgments = parse_judgments(sheet(vocab.SHEET_JUDGMENT))
     log = parse_table(sheet(vocab.SHEET_LOG), vocab.LOG_COLUMNS, vocab.SHEET_LOG)
     history = parse_table(sheet(vocab.SHEET_HISTORY), vocab.HISTORY_COLUMNS, vocab.SHEET_HISTORY)
     params = {normalize.clean_key(r[0]): r[1] for r in sheet(vocab.SHEET_PARAMS) if len(r) > 1}
+    ours = {vocab.SHEET_LEDGER, vocab.SHEET_OWNERS, vocab.SHEET_JUDGMENT, vocab.SHEET_STATS, vocab.SHEET_OVERDUE,
+            vocab.SHEET_HISTORY, vocab.SHEET_LOG, vocab.SHEET_PARAMS}
+    others = {name: sheet(name) for name in sheet_names if name not in ours}
     return Ledger(measures, owners, judgments, header_row, columns, title, log, history,
-                  normalize.clean_text(params.get(vocab.PARAM_DIGEST, "")))
+                  normalize.clean_text(params.get(vocab.PARAM_DIGEST, "")), extras, others)
 
 
 def parse_table(rows: list[list], headers: list[str], sheet: str) -> list[list]:

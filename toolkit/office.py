@@ -18,17 +18,30 @@ def soffice() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
-def convert(path: Path, fmt: str, outdir: Path, timeout: float = 180, infilter: str | None = None) -> Path:
+RECALC_ALWAYS = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema">
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="ODFRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+</oor:items>
+"""
+
+
+def convert(path: Path, fmt: str, outdir: Path, timeout: float = 180, infilter: str | None = None,
+            recalc: bool = False) -> Path:
     """Convert path with LibreOffice into outdir (fmt like 'pdf' or 'xlsx'); returns the new file.
 
     infilter names the import filter when LibreOffice cannot guess it (an .xlam needs
-    'Calc MS Excel 2007 VBA XML')."""
+    'Calc MS Excel 2007 VBA XML'). recalc makes LibreOffice recalculate every formula on load
+    instead of trusting the cached values."""
     exe = soffice()
     if not exe:
         raise ToolkitError("未安装 LibreOffice(soffice),无法转换文件。请运行 scripts/install_system_deps.sh。")
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="lo-profile-") as profile:
+        if recalc:
+            (Path(profile) / "user").mkdir(parents=True)
+            (Path(profile) / "user" / "registrymodifications.xcu").write_text(RECALC_ALWAYS, encoding="utf-8")
         cmd = [exe, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
                *([f"--infilter={infilter}"] if infilter else []),
                "--convert-to", fmt, "--outdir", str(outdir), str(path)]

@@ -11,18 +11,10 @@ import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 
-from openpyxl.formatting.rule import FormulaRule
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
-
 from . import normalize, sheets, vocab
 from .config import Settings
 from .ledger import Ledger, Measure
 
-RED = PatternFill("solid", fgColor="FFC7CE", bgColor="FFC7CE")
-AMBER = PatternFill("solid", fgColor="FFEB9C", bgColor="FFEB9C")
-GREEN = PatternFill("solid", fgColor="C6EFCE", bgColor="C6EFCE")
 OVERDUE, DUE_SOON, DONE = "逾期", "临期", "已完成"
 
 
@@ -144,29 +136,31 @@ def overdue_ids(ledger: Ledger, settings: Settings) -> set[str]:
     return {r.measure.id for r in late_rows(ledger, settings) if r.state == OVERDUE}
 
 
-def highlight_rules(ws, first_row: int, last_row: int, last_col: int, status_col: int,
-                    due_col: int, remind_col: int) -> None:
+RED, AMBER, GREEN = "#FFC7CE", "#FFEB9C", "#C6EFCE"
+
+
+def highlight(book, ws, first_row: int, last_row: int, last_col: int, status_col: int,
+              due_col: int, remind_col: int) -> None:
     """Red overdue, amber due soon, green done: live formulas against the 基准日期 name."""
-    rng = f"A{first_row}:{get_column_letter(last_col)}{max(last_row, first_row)}"
-    s = f"${get_column_letter(status_col)}{first_row}"
-    d = f"${get_column_letter(due_col)}{first_row}"
-    r = f"${get_column_letter(remind_col)}{first_row}"
+    s = f"${sheets.col_letter(status_col)}{first_row}"
+    d = f"${sheets.col_letter(due_col)}{first_row}"
+    r = f"${sheets.col_letter(remind_col)}{first_row}"
     ref = vocab.NAME_REF_DATE
-    ws.conditional_formatting.add(rng, FormulaRule(formula=[f'{s}="{vocab.DONE}"'], fill=GREEN, stopIfTrue=True))
-    ws.conditional_formatting.add(rng, FormulaRule(
-        formula=[f'AND(ISNUMBER({d}),{d}<{ref},{s}<>"{vocab.DONE}")'], fill=RED,
-        font=Font(color="9C0006"), stopIfTrue=True))
-    ws.conditional_formatting.add(rng, FormulaRule(
-        formula=[f'AND(ISNUMBER({r}),{ref}>={r},{ref}<={d},{s}<>"{vocab.DONE}")'], fill=AMBER, stopIfTrue=True))
+    rules = [(f'={s}="{vocab.DONE}"', GREEN, None),
+             (f'=AND(ISNUMBER({d}),{d}<{ref},{s}<>"{vocab.DONE}")', RED, "#9C0006"),
+             (f'=AND(ISNUMBER({r}),{ref}>={r},{ref}<={d},{s}<>"{vocab.DONE}")', AMBER, None)]
+    for formula, fill, font in rules:
+        fmt = book.wb.add_format({"bg_color": fill, **({"font_color": font} if font else {})})
+        ws.conditional_format(first_row - 1, 0, max(last_row, first_row) - 1, last_col - 1,
+                              {"type": "formula", "criteria": formula, "format": fmt, "stop_if_true": True})
 
 
-def status_validation(ws, col: int, first_row: int, last_row: int) -> None:
+def status_dropdown(ws, col: int, first_row: int, last_row: int) -> None:
     """The 完成情况 dropdown, with a Chinese message for anything else typed."""
-    dv = DataValidation(type="list", formula1='"' + ",".join(vocab.STATUSES) + '"', allow_blank=True,
-                        showErrorMessage=True, errorTitle="完成情况", error="请从下拉列表中选择:" + "、".join(vocab.STATUSES),
-                        promptTitle="完成情况", prompt="请选择:" + "、".join(vocab.STATUSES), showInputMessage=True)
-    dv.add(f"{get_column_letter(col)}{first_row}:{get_column_letter(col)}{max(last_row, first_row)}")
-    ws.add_data_validation(dv)
+    ws.data_validation(first_row - 1, col - 1, max(last_row, first_row) - 1, col - 1, {
+        "validate": "list", "source": list(vocab.STATUSES), "ignore_blank": True,
+        "input_title": "完成情况", "input_message": "请选择:" + "、".join(vocab.STATUSES),
+        "error_title": "完成情况", "error_message": "请从下拉列表中选择:" + "、".join(vocab.STATUSES)})
 
 
 def helper_values(m: Measure, settings: Settings, cal: WorkCalendar) -> tuple[dt.date | None, dt.date | None]:
@@ -174,33 +168,16 @@ def helper_values(m: Measure, settings: Settings, cal: WorkCalendar) -> tuple[dt
     return due, (cal.shift(due, -settings.remind_working_days) if due else None)
 
 
-def days_overdue_formula(row: int, due_col: int, status_col: int) -> str:
-    d = f"{get_column_letter(due_col)}{row}"
-    s = f"{get_column_letter(status_col)}{row}"
+def days_overdue_formula(row: int, due_col: int, status_col: int, value=None) -> str:
+    d = f"{sheets.col_letter(due_col)}{row}"
+    s = f"{sheets.col_letter(status_col)}{row}"
     ref = vocab.NAME_REF_DATE
-    return sheets.Formula(f'=IF(AND(ISNUMBER({d}),{d}<{ref},{s}<>"{vocab.DONE}"),{ref}-{d},"")')
+    return sheets.Formula(f'=IF(AND(ISNUMBER({d}),{d}<{ref},{s}<>"{vocab.DONE}"),{ref}-{d},"")', value)
 
 
-def decorate_ledger_sheet(ws, ledger: Ledger, settings: Settings) -> None:
-    """Fill the helper columns and (re)apply highlighting and the status dropdown to the ledger sheet."""
-    from openpyxl.formatting.formatting import ConditionalFormattingList
-
-    cal = calendar_for(settings)
-    cols = ledger.columns
-    due_col, remind_col, days_col = cols[vocab.DUE_DATE], cols[vocab.REMIND_FROM], cols[vocab.DAYS_OVERDUE]
-    status_col = cols[vocab.STATUS]
-    for m in ledger.measures.values():
-        due, remind = helper_values(m, settings, cal)
-        for col, value in ((due_col, due), (remind_col, remind)):
-            cell = ws.cell(m.row, col)
-            sheets.put(cell, value)
-        sheets.put(ws.cell(m.row, days_col), days_overdue_formula(m.row, due_col, status_col))
-    first = ledger.header_row + 1
-    last = max([m.row for m in ledger.measures.values()] + [first])
-    ws.conditional_formatting = ConditionalFormattingList()
-    highlight_rules(ws, first, last, max(cols.values()), status_col, due_col, remind_col)
-    ws.data_validations.dataValidation = []
-    status_validation(ws, status_col, first, last + 200)
+def days_overdue(m: Measure, due: dt.date | None, today: dt.date) -> int | str:
+    """What the 逾期天数 formula shows for a measure: calendar days late, or blank."""
+    return (today - due).days if due and due < today and m.status != vocab.DONE else ""
 
 
 def overdue_table(ledger: Ledger, settings: Settings) -> sheets.Table:
@@ -217,6 +194,3 @@ def overdue_table(ledger: Ledger, settings: Settings) -> sheets.Table:
     title = f"逾期清单(基准日期 {normalize.format_date(settings.today())},共{len(rows)}条)"
     return sheets.Table(title, headers, rows, {vocab.KEY_PROBLEM: 24, vocab.ITEM: 24, vocab.MEASURE: 40})
 
-
-def write_overdue_sheet(wb, ledger: Ledger, settings: Settings) -> None:
-    sheets.write(sheets.replace_sheet(wb, vocab.SHEET_OVERDUE), overdue_table(ledger, settings))

@@ -9,9 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from openpyxl.chart import BarChart, Reference
-from openpyxl.utils import get_column_letter
-
 from . import normalize, sheets, vocab
 from .config import Settings
 from .ledger import Ledger, Measure
@@ -216,13 +213,13 @@ class _Ranges:
         last = max([m.row for m in ledger.measures.values()] + [first])
 
         def col(name):
-            letter = get_column_letter(ledger.columns[name])
+            letter = sheets.col_letter(ledger.columns[name])
             return f"'{vocab.SHEET_LEDGER}'!${letter}${first}:${letter}${last}"
         self.status, self.type, self.reform = col(vocab.STATUS), col(vocab.ITEM_TYPE), col(vocab.REFORM)
         self.key, self.item, self.days = col(vocab.KEY_PROBLEM), col(vocab.ITEM), col(vocab.DAYS_OVERDUE)
         self.id = col(vocab.ID)
         n = len(ledger.owners) + 2
-        ocol = lambda i: f"'{vocab.SHEET_OWNERS}'!${get_column_letter(i)}$3:${get_column_letter(i)}${max(n, 3)}"
+        ocol = lambda i: f"'{vocab.SHEET_OWNERS}'!${sheets.col_letter(i)}$3:${sheets.col_letter(i)}${max(n, 3)}"
         self.o_unit = ocol(vocab.OWNER_COLUMNS.index(vocab.OWNER_UNIT) + 1)
         self.o_status = ocol(vocab.OWNER_COLUMNS.index(vocab.STATUS) + 1)
         self.o_due = ocol(len(vocab.OWNER_COLUMNS) + 1)
@@ -238,19 +235,20 @@ STAT_HEADERS = ["名称", "总数", vocab.DONE, vocab.MOSTLY_DONE, vocab.IN_PROG
 
 
 def _count_formulas(base: str, overdue: str, status_range: str, row: int, weights: dict[str, float],
-                    first_col: int = 2) -> list[str]:
+                    first_col: int, counts: Counts) -> list[sheets.Formula]:
     """Formulas for total, each status, overdue, completion % and weighted progress % of one row
-    whose total sits in column first_col."""
+    whose total sits in column first_col, each carrying the value Python computed."""
+    F = sheets.Formula
     sep = "," if base else ""
-    counts = [f"=COUNTIFS({base}{sep}{status_range},\"<>\")" if base else f"=COUNTA({status_range})"]
-    for word in vocab.STATUSES:
-        counts.append(f'=COUNTIFS({base}{sep}{status_range},"{word}")')
-    counts.append(overdue)
-    b, c, d, e, f = (f"{get_column_letter(first_col + i)}{row}" for i in range(5))
-    counts.append(f"=IF({b}=0,0,{c}/{b})")
+    out = [F(f"=COUNTIFS({base}{sep}{status_range},\"<>\")" if base else f"=COUNTA({status_range})", counts.total)]
+    for word, n in zip(vocab.STATUSES, counts.row()[1:5]):
+        out.append(F(f'=COUNTIFS({base}{sep}{status_range},"{word}")', n))
+    out.append(F(overdue, counts.overdue))
+    b, c, d, e, f = (f"{sheets.col_letter(first_col + i)}{row}" for i in range(5))
+    out.append(F(f"=IF({b}=0,0,{c}/{b})", counts.completion / 100))
     w = [weights[s] for s in vocab.STATUSES]
-    counts.append(f"=IF({b}=0,0,({c}*{w[0]}+{d}*{w[1]}+{e}*{w[2]}+{f}*{w[3]})/{b})")
-    return counts
+    out.append(F(f"=IF({b}=0,0,({c}*{w[0]}+{d}*{w[1]}+{e}*{w[2]}+{f}*{w[3]})/{b})", counts.progress(weights) / 100))
+    return out
 
 
 def judgment_table(summary: Summary) -> sheets.Table:
@@ -266,7 +264,7 @@ def judgment_table(summary: Summary) -> sheets.Table:
         rows.append([it.key_problem, it.item, it.item_type, vocab.YES if it.reform else "", it.measures.total,
                      it.computed, it.judgment])
     for r, row in enumerate(rows, 3):
-        row.append(sheets.Formula(f'=IF(G{r}<>"",G{r},F{r})'))
+        row.append(sheets.Formula(f'=IF(G{r}<>"",G{r},F{r})', row[6] or row[5]))
     return sheets.Table("问题研判(“办公室研判”列可填写,填写后优先于计算状态)", headers, rows,
                         {vocab.KEY_PROBLEM: 36, vocab.ITEM: 40})
 
@@ -280,23 +278,13 @@ def owner_due_dates(ledger: Ledger, settings: Settings) -> list:
     return [due_date(ledger.measures[mid], settings) for mid, _unit in ledger.owners]
 
 
-def write_sheets(wb, ledger: Ledger, settings: Settings, summary: Summary) -> None:
-    """Rebuild 问题研判, 整改进度统计 and 历史进度, and add 考核日期 to the owner sheet."""
-    ws = wb[vocab.SHEET_OWNERS]
-    col = len(vocab.OWNER_COLUMNS) + 1
-    sheets.put(ws.cell(2, col), vocab.DUE_DATE)
-    sheets.style_header(ws, 2, col, col)
-    for r, value in enumerate(owner_due_dates(ledger, settings), 3):
-        sheets.put(ws.cell(r, col), value)
-    ws.column_dimensions[get_column_letter(col)].width = 12
-    sheets.print_ready(ws, 2, col, len(ledger.owners) + 2)
-    ws = sheets.replace_sheet(wb, vocab.SHEET_JUDGMENT)
+def write_judgments(book, summary: Summary) -> None:
+    """问题研判 sheet, with the status dropdown on the office's judgment column."""
+    from .overdue import status_dropdown
+    ws = book.sheet(vocab.SHEET_JUDGMENT)
     table = judgment_table(summary)
-    sheets.write(ws, table)
-    from .overdue import status_validation
-    status_validation(ws, 7, 3, 3 + len(table.rows))
-    _write_stats_sheet(wb, stats_layout(ledger, settings, summary))
-    sheets.write(sheets.replace_sheet(wb, vocab.SHEET_HISTORY), history_table(ledger))
+    book.table(ws, table)
+    status_dropdown(ws, 7, 3, 3 + len(table.rows))
 
 
 @dataclass
@@ -330,8 +318,8 @@ def stats_layout(ledger: Ledger, settings: Settings, summary: Summary) -> StatsL
     ref = vocab.NAME_REF_DATE
     F = sheets.Formula
 
-    def put(r, c, v):
-        lay.cells[(r, c)] = F(v) if isinstance(v, str) and v.startswith("=") else v
+    def put(r, c, v, value=None):
+        lay.cells[(r, c)] = F(v, value) if isinstance(v, str) and v.startswith("=") else v
 
     put(1, 1, f"{ledger.title or '整改'}进度统计(报送期次 {settings.current_period()},"
               f"基准日期 {normalize.format_date(settings.today())})")
@@ -348,9 +336,9 @@ def stats_layout(ledger: Ledger, settings: Settings, summary: Summary) -> StatsL
         row += 1
         return row
 
-    def count_row(first_col: int, crit: str, overdue: str, status_range: str) -> None:
-        for c, f in enumerate(_count_formulas(crit, overdue, status_range, row, w, first_col), first_col):
-            put(row, c, f)
+    def count_row(first_col: int, crit: str, overdue: str, status_range: str, counts: Counts) -> None:
+        for c, f in enumerate(_count_formulas(crit, overdue, status_range, row, w, first_col, counts), first_col):
+            lay.cells[(row, c)] = f
         lay.percent += [(row, first_col + 6), (row, first_col + 7)]
 
     first = section("一、问题整改总体情况(按问题计)", ["层级", "总数", vocab.DONE, vocab.MOSTLY_DONE,
@@ -359,10 +347,11 @@ def stats_layout(ledger: Ledger, settings: Settings, summary: Summary) -> StatsL
               (vocab.RECOMMENDATION, f'{rg.j_kind},"{vocab.RECOMMENDATION}"'),
               (vocab.DRAW_LESSONS, f'{rg.j_kind},"{vocab.DRAW_LESSONS}"'), (vocab.REFORM, f'{rg.j_reform},"{vocab.YES}"')]
     for name, crit in levels:
+        counts = summary.level(name)
         put(row, 1, name)
-        put(row, 2, f"=COUNTIFS({crit})")
-        for c, word in enumerate(vocab.STATUSES, 3):
-            put(row, c, f'=COUNTIFS({crit},{rg.j_final},"{word}")')
+        put(row, 2, f"=COUNTIFS({crit})", counts.total)
+        for c, (word, n) in enumerate(zip(vocab.STATUSES, counts.row()[1:5]), 3):
+            put(row, c, f'=COUNTIFS({crit},{rg.j_final},"{word}")', n)
         row += 1
     lay.bodies.append((first, row - 1, 6))
     row += 1
@@ -370,12 +359,12 @@ def stats_layout(ledger: Ledger, settings: Settings, summary: Summary) -> StatsL
     first = section("二、整改措施完成情况(按类别)", STAT_HEADERS)
     cat_crit = {vocab.CATEGORY_KEY: f'{rg.type},"{vocab.SPECIFIC}"', vocab.DRAW_LESSONS: f'{rg.type},"{vocab.DRAW_LESSONS}"',
                 vocab.RECOMMENDATION: f'{rg.type},"{vocab.RECOMMENDATION}"', vocab.REFORM: f'{rg.reform},"{vocab.YES}"'}
-    cats = [("整改措施合计", "", previous.get(("总体", "整改措施")))]
-    cats += [(c, cat_crit[c], previous.get(("类别", c))) for c in vocab.CATEGORIES]
-    for name, crit, prev in cats:
+    cats = [("整改措施合计", "", previous.get(("总体", "整改措施")), summary.measures)]
+    cats += [(c, cat_crit[c], previous.get(("类别", c)), summary.by_category[c]) for c in vocab.CATEGORIES]
+    for name, crit, prev, counts in cats:
         put(row, 1, name)
-        count_row(2, crit, f'=COUNTIFS({crit}{"," if crit else ""}{rg.days},">0")', rg.status)
-        put(row, 10, f"=H{row}-{prev / 100}" if prev is not None else "")
+        count_row(2, crit, f'=COUNTIFS({crit}{"," if crit else ""}{rg.days},">0")', rg.status, counts)
+        put(row, 10, f"=H{row}-{prev / 100}" if prev is not None else "", (counts.completion - (prev or 0)) / 100)
         lay.delta.append((row, 10))
         row += 1
     lay.bodies.append((first, row - 1, len(STAT_HEADERS)))
@@ -383,14 +372,15 @@ def stats_layout(ledger: Ledger, settings: Settings, summary: Summary) -> StatsL
 
     unit_headers = ["排名", "责任单位", "牵头措施数"] + STAT_HEADERS[1:]
     first = section("三、各责任单位完成情况(按完成率排名,靠后单位在下;每条措施计入牵头及配合单位各一次)", unit_headers)
-    for rank, (unit, _c) in enumerate(summary.ranking(), 1):
+    for rank, (unit, counts) in enumerate(summary.ranking(), 1):
         crit = f"{rg.o_unit},{_crit(unit)}"
         put(row, 1, rank)
         put(row, 2, unit)
-        put(row, 3, f'=COUNTIFS({crit},{rg.o_role},"{vocab.ROLE_LEAD}")')
-        count_row(4, crit, f'=COUNTIFS({crit},{rg.o_due},"<"&{ref},{rg.o_status},"<>{vocab.DONE}")', rg.o_status)
+        put(row, 3, f'=COUNTIFS({crit},{rg.o_role},"{vocab.ROLE_LEAD}")', summary.by_unit_lead.get(unit, 0))
+        count_row(4, crit, f'=COUNTIFS({crit},{rg.o_due},"<"&{ref},{rg.o_status},"<>{vocab.DONE}")', rg.o_status,
+                  counts)
         prev = previous.get(("单位", unit))
-        put(row, 12, f"=J{row}-{prev / 100}" if prev is not None else "")
+        put(row, 12, f"=J{row}-{prev / 100}" if prev is not None else "", (counts.completion - (prev or 0)) / 100)
         lay.delta.append((row, 12))
         row += 1
     lay.bodies.append((first, row - 1, len(unit_headers)))
@@ -399,10 +389,10 @@ def stats_layout(ledger: Ledger, settings: Settings, summary: Summary) -> StatsL
     row += 1
 
     first = section("四、各重点问题整改措施完成情况", STAT_HEADERS)
-    for key in summary.by_key_problem:
+    for key, counts in summary.by_key_problem.items():
         crit = f"{rg.key},{_crit(key)}"
         put(row, 1, key)
-        count_row(2, crit, f'=COUNTIFS({crit},{rg.days},">0")', rg.status)
+        count_row(2, crit, f'=COUNTIFS({crit},{rg.days},">0")', rg.status, counts)
         row += 1
     lay.bodies.append((first, row - 1, len(STAT_HEADERS)))
     row += 1
@@ -411,7 +401,7 @@ def stats_layout(ledger: Ledger, settings: Settings, summary: Summary) -> StatsL
     for it in summary.items:
         crit = f"{rg.key},{_crit(it.key_problem)},{rg.item},{_crit(it.item)}"
         put(row, 1, it.item)
-        count_row(2, crit, f'=COUNTIFS({crit},{rg.days},">0")', rg.status)
+        count_row(2, crit, f'=COUNTIFS({crit},{rg.days},">0")', rg.status, it.measures)
         put(row, 11, it.item_type)
         put(row, 12, it.status + ("(办公室研判)" if it.judgment else ""))
         row += 1
@@ -419,43 +409,54 @@ def stats_layout(ledger: Ledger, settings: Settings, summary: Summary) -> StatsL
     return lay
 
 
-def _write_stats_sheet(wb, lay: StatsLayout) -> None:
-    ws = sheets.replace_sheet(wb, vocab.SHEET_STATS, index=1)
-    for (r, c), v in lay.cells.items():
-        sheets.put(ws.cell(r, c), v)
-    ws.cell(1, 1).font = sheets.TITLE_FONT
-    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=lay.width)
-    for r in lay.sections:
-        ws.cell(r, 1).font = sheets.HEADER_FONT
-    for r, n in lay.headers:
-        sheets.style_header(ws, r, 1, n)
+def write_stats(book, ledger: Ledger, settings: Settings, summary: Summary) -> None:
+    """整改进度统计 sheet: the layout's cells in row order, styles, and the completion bar chart."""
+    lay = stats_layout(ledger, settings, summary)
+    ws = book.sheet(vocab.SHEET_STATS)
+    sheets.set_widths(ws, {1: 40, 2: 26, **{c: 10 for c in range(3, 13)}})
+    header_rows = {r: n for r, n in lay.headers}
+    body_cols = {}
     for first, last, n in lay.bodies:
-        if last >= first:
-            sheets.style_body(ws, first, last, 1, n)
-    for r, c in lay.percent:
-        ws.cell(r, c).number_format = "0.0%"
-    for r, c in lay.delta:
-        ws.cell(r, c).number_format = '+0.0%;-0.0%;0.0%'
+        for r in range(first, last + 1):
+            body_cols[r] = n
+    percent, delta = set(lay.percent), set(lay.delta)
+    body = book.fmt("body")
+    pct = book.fmt("body", num_format="0.0%")
+    dlt = book.fmt("body", num_format="+0.0%;-0.0%;0.0%")
+    book.title_row(ws, lay.cells.get((1, 1), ""), lay.width)
+    rows: dict[int, dict[int, object]] = {}
+    for (r, c), v in lay.cells.items():
+        if r > 1:
+            rows.setdefault(r, {})[c] = v
+    last_row = max(list(rows) + [1])
+    for r in range(2, last_row + 1):
+        cells = rows.get(r, {})
+        if r in header_rows:
+            book.header_row(ws, r, [cells.get(c, "") for c in range(1, header_rows[r] + 1)])
+            continue
+        width = body_cols.get(r, 0)
+        for c in range(1, max([width] + list(cells)) + 1):
+            v = cells.get(c)
+            if r in lay.sections:
+                if v is not None:
+                    book.put(ws, r, c, v, book.fmt("section"))
+                continue
+            fmt = pct if (r, c) in percent else dlt if (r, c) in delta else body
+            if c <= width or v is not None:
+                book.put(ws, r, c, v, fmt)
     if lay.chart:
         header, first, last = lay.chart
-        chart = BarChart()
-        chart.type = "bar"
-        chart.title = "各责任单位整改完成率"
-        chart.y_axis.title = "完成率"
-        chart.y_axis.number_format = "0%"
-        chart.y_axis.scaling.min = 0
-        chart.y_axis.scaling.max = 1
-        chart.legend = None
-        chart.add_data(Reference(ws, min_col=10, min_row=header, max_row=last), titles_from_data=True)
-        chart.set_categories(Reference(ws, min_col=2, min_row=first, max_row=last))
-        chart.x_axis.scaling.orientation = "maxMin"  # best unit on top, lagging at the bottom
-        chart.height = max(8, 0.5 * (last - first + 1))
-        chart.width = 16
-        ws.add_chart(chart, f"N{header}")
-    sheets.set_widths(ws, {1: 40, 2: 26, **{c: 10 for c in range(3, 13)}})
-    ws.freeze_panes = "B3"
-    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+        chart = book.wb.add_chart({"type": "bar"})
+        chart.add_series({"name": "完成率", "categories": [vocab.SHEET_STATS, first - 1, 1, last - 1, 1],
+                          "values": [vocab.SHEET_STATS, first - 1, 9, last - 1, 9],
+                          "fill": {"color": "#5B9BD5"}, "data_labels": {"value": True, "num_format": "0%"}})
+        chart.set_title({"name": "各责任单位整改完成率"})
+        chart.set_x_axis({"min": 0, "max": 1, "num_format": "0%"})
+        chart.set_y_axis({"reverse": True})     # best unit on top, lagging units at the bottom
+        chart.set_legend({"none": True})
+        chart.set_size({"width": 640, "height": max(320, 18 * (last - first + 1) + 80)})
+        ws.insert_chart(header - 1, 13, chart)
+    ws.freeze_panes(2, 1)
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)

@@ -1,8 +1,9 @@
-"""Writing workbooks the office can print and units can trust.
+"""Writing workbooks the office can print and units can trust (xlsxwriter, whole sheets at once).
 
-Shared by every sheet we write: inert text (never a formula), header styling, frozen
-header, filters, widths that show dates and Chinese text, wrap, A4 landscape print set-up,
-and the atomic save (temp file, then replace) that never leaves a half-written file.
+Shared by every workbook we write: inert text (only our own Formula objects become formulas),
+header styling, frozen header, filters, widths that show dates and Chinese text, wrap, A4
+landscape print set-up, and the atomic save (temp file, then replace) that never leaves a
+half-written file. Sheets are generated whole, row by row, so memory stays flat.
 """
 from __future__ import annotations
 
@@ -13,46 +14,25 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
-
-from .normalize import looks_like_formula
+import xlsxwriter
+from xlsxwriter.utility import xl_col_to_name
 
 DATE_FORMAT = "yyyy-mm-dd"
-HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-TITLE_FONT = Font(name="宋体", size=14, bold=True)
-HEADER_FONT = Font(name="宋体", size=11, bold=True)
-BODY_FONT = Font(name="宋体", size=10)
-THIN = Side(style="thin", color="A6A6A6")
-BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
-WRAP = Alignment(wrap_text=True, vertical="top")
-CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
+HEADER_BG = "#DDEBF7"
+FILL_IN_BG = "#FCE4D6"   # header of the columns units fill in
+FONT = "宋体"
 
 
 class Formula(str):
-    """A formula the toolkit wrote itself; every other string is data and stays text."""
+    """A formula the toolkit wrote itself; every other string is data and stays text.
 
+    value is the result Python computed for it, stored as the cell's cached value so that
+    viewers which never recalculate (previews, phones, calamine) still show the right number."""
 
-def put(cell, value) -> None:
-    """Set a cell so text stays text: '=…', '+…', '-…', '@…' are stored as inert strings."""
-    if isinstance(value, Formula):
-        cell.value = str(value)
-        return
-    if isinstance(value, dt.datetime):
-        value = value.date()
-    cell.value = value
-    if isinstance(value, str):
-        if looks_like_formula(value):
-            cell.data_type = "s"
-            cell.quotePrefix = True
-    elif isinstance(value, dt.date):
-        cell.number_format = DATE_FORMAT
-
-
-def put_formula(cell, formula: str) -> None:
-    """Set a formula we wrote ourselves (the only way a formula enters our workbooks)."""
-    cell.value = str(formula)
+    def __new__(cls, text: str, value=None):
+        obj = super().__new__(cls, text)
+        obj.value = value
+        return obj
 
 
 @dataclass
@@ -62,6 +42,15 @@ class Table:
     headers: list[str]
     rows: list[list]
     widths: dict[str, float] = field(default_factory=dict)
+
+
+def col_letter(col: int) -> str:
+    """Column letter of a 1-based column number."""
+    return xl_col_to_name(col - 1)
+
+
+def cell_name(row: int, col: int) -> str:
+    return f"{col_letter(col)}{row}"
 
 
 def display_width(value) -> int:
@@ -74,116 +63,143 @@ def display_width(value) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def set_widths(ws: Worksheet, widths: dict[int, float]) -> None:
+class Book:
+    """An xlsxwriter workbook being generated, with the formats every sheet shares."""
+
+    def __init__(self, path: Path, constant_memory: bool = True):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".~tmp-", suffix=self.path.suffix, dir=self.path.parent)
+        os.close(fd)
+        self.tmp = Path(tmp)
+        self.wb = xlsxwriter.Workbook(str(self.tmp), {"constant_memory": constant_memory, "strings_to_formulas": False,
+                                                      "strings_to_numbers": False, "strings_to_urls": False})
+        self.wb.set_properties({"created": dt.datetime(2024, 1, 1)})   # same content, same bytes
+        self._formats: dict[tuple, object] = {}
+
+    def fmt(self, kind: str = "body", **extra):
+        """Shared cell formats: title, header, fill_in_header, body, plus date/percent/unlocked variants."""
+        key = (kind, tuple(sorted(extra.items())))
+        if key not in self._formats:
+            base = {"font_name": FONT, "font_size": 10, "valign": "top", "text_wrap": True, "border": 1,
+                    "border_color": "#A6A6A6"}
+            if kind == "title":
+                base = {"font_name": FONT, "font_size": 14, "bold": True, "align": "center", "valign": "vcenter"}
+            elif kind in ("header", "fill_in_header"):
+                base.update(bold=True, font_size=11, align="center", valign="vcenter",
+                            bg_color=HEADER_BG if kind == "header" else FILL_IN_BG)
+            elif kind == "section":
+                base = {"font_name": FONT, "font_size": 11, "bold": True}
+            elif kind == "plain":
+                base = {"font_name": FONT, "font_size": 10}
+            base.update(extra)
+            self._formats[key] = self.wb.add_format(base)
+        return self._formats[key]
+
+    def sheet(self, name: str):
+        return self.wb.add_worksheet(name)
+
+    def put(self, ws, row: int, col: int, value, fmt=None, date_fmt=None) -> None:
+        """Write one value at 1-based (row, col): our Formula as a formula, any str as inert text."""
+        r, c = row - 1, col - 1
+        if isinstance(value, Formula):
+            cached = value.value
+            if isinstance(cached, (dt.date, dt.datetime)):
+                cached = (dt.date(cached.year, cached.month, cached.day) - dt.date(1899, 12, 30)).days
+            ws.write_formula(r, c, str(value), fmt, "" if cached is None else cached)
+        elif isinstance(value, str):
+            if value == "":
+                ws.write_blank(r, c, None, fmt)
+            else:
+                ws.write_string(r, c, value, fmt)
+        elif isinstance(value, bool):
+            ws.write_boolean(r, c, value, fmt)
+        elif isinstance(value, (int, float)):
+            ws.write_number(r, c, value, fmt)
+        elif isinstance(value, (dt.date, dt.datetime)):
+            if isinstance(value, dt.datetime):
+                value = value.date()
+            ws.write_datetime(r, c, dt.datetime(value.year, value.month, value.day), date_fmt or self.fmt(
+                "body", num_format=DATE_FORMAT))
+        elif value is None:
+            ws.write_blank(r, c, None, fmt)
+        else:
+            ws.write_string(r, c, str(value), fmt)
+
+    def title_row(self, ws, text: str, ncols: int, row: int = 1) -> None:
+        ws.set_row(row - 1, 28)
+        if ncols > 1:
+            ws.merge_range(row - 1, 0, row - 1, ncols - 1, text, self.fmt("title"))
+        else:
+            ws.write_string(row - 1, 0, text, self.fmt("title"))
+
+    def header_row(self, ws, row: int, headers: list[str], fill_in: tuple[str, ...] = ()) -> None:
+        ws.set_row(row - 1, 30)
+        for c, name in enumerate(headers, 1):
+            self.put(ws, row, c, name, self.fmt("fill_in_header" if name in fill_in else "header"))
+
+    def table(self, ws, table: Table, widths: dict[str, float] | None = None) -> int:
+        """A titled, styled, printable table from A1; returns the header row number."""
+        ncols = max(len(table.headers), 1)
+        set_widths(ws, fit_widths(table, widths))
+        self.title_row(ws, table.title, ncols)
+        self.header_row(ws, 2, table.headers)
+        body = self.fmt("body")
+        for r, values in enumerate(table.rows, 3):
+            for c, value in enumerate(values, 1):
+                self.put(ws, r, c, value, body)
+        print_ready(ws, 2, ncols, 2 + len(table.rows))
+        return 2
+
+    def close(self) -> Path:
+        """Finish the file and move it into place atomically."""
+        try:
+            self.wb.close()
+            with open(self.tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(self.tmp, self.path)
+        except BaseException:
+            self.discard()
+            raise
+        return self.path
+
+    def discard(self) -> None:
+        if self.tmp.exists():
+            self.tmp.unlink()
+
+
+def fit_widths(table: Table, widths: dict[str, float] | None = None, sample: int = 300,
+               max_width: float = 50) -> dict[int, float]:
+    """Column widths from header and a sample of values (dates never show ####)."""
+    out = {}
+    for c, name in enumerate(table.headers, 1):
+        best = display_width(name) + 2
+        for row in table.rows[:sample]:
+            if c - 1 < len(row):
+                best = max(best, display_width(row[c - 1]) + 2)
+        out[c] = float(min(max(best, 8), max_width))
+    for name, width in (widths or table.widths or {}).items():
+        if name in table.headers:
+            out[table.headers.index(name) + 1] = width
+    return out
+
+
+def set_widths(ws, widths: dict[int, float]) -> None:
     for col, width in widths.items():
-        ws.column_dimensions[get_column_letter(col)].width = width
+        ws.set_column(col - 1, col - 1, width)
 
 
-def fit_widths(ws: Worksheet, header_row: int, first_col: int, last_col: int,
-               max_width: float = 60, sample: int = 500) -> dict[int, float]:
-    """Width per column from header and a sample of values: dates never show ####."""
-    widths = {}
-    last = min(ws.max_row, header_row + sample)
-    for col in range(first_col, last_col + 1):
-        best = display_width(ws.cell(header_row, col).value) + 2
-        for row in range(header_row + 1, last + 1):
-            best = max(best, display_width(ws.cell(row, col).value) + 2)
-        widths[col] = float(min(max(best, 8), max_width))
-    set_widths(ws, widths)
-    return widths
-
-
-def style_header(ws: Worksheet, row: int, first_col: int, last_col: int) -> None:
-    for col in range(first_col, last_col + 1):
-        cell = ws.cell(row, col)
-        cell.font = HEADER_FONT
-        cell.fill = HEADER_FILL
-        cell.alignment = CENTER
-        cell.border = BORDER
-
-
-def style_body(ws: Worksheet, first_row: int, last_row: int, first_col: int, last_col: int) -> None:
-    for row in ws.iter_rows(min_row=first_row, max_row=last_row, min_col=first_col, max_col=last_col):
-        for cell in row:
-            cell.font = BODY_FONT
-            cell.alignment = WRAP
-            cell.border = BORDER
-
-
-def print_ready(ws: Worksheet, header_row: int, last_col: int, last_row: int | None = None) -> None:
+def print_ready(ws, header_row: int, last_col: int, last_row: int | None = None) -> None:
     """Frozen header, filter, A4 landscape fit to width, header repeated on each page."""
-    last_row = max(last_row or ws.max_row, header_row)
-    ws.freeze_panes = ws.cell(header_row + 1, 1)
-    ws.auto_filter.ref = f"A{header_row}:{get_column_letter(last_col)}{last_row}"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_title_rows = f"{header_row}:{header_row}"
-    ws.print_options.horizontalCentered = True
-    ws.page_margins.left = ws.page_margins.right = 0.4
-    ws.page_margins.top = ws.page_margins.bottom = 0.6
-
-
-def write(ws: Worksheet, table: Table) -> int:
-    """Write a Table with write_table's layout; returns the header row number."""
-    return write_table(ws, table.headers, table.rows, title=table.title, widths=table.widths)
-
-
-def write_table(ws: Worksheet, headers: list[str], rows, *, title: str | None = None,
-                widths: dict[str, float] | None = None) -> int:
-    """Write a titled, styled, printable table; returns the header row number."""
-    header_row = 1
-    if title:
-        put(ws.cell(1, 1), title)
-        ws.cell(1, 1).font = TITLE_FONT
-        ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=max(len(headers), 1))
-        ws.cell(1, 1).alignment = Alignment(horizontal="center", vertical="center")
-        ws.row_dimensions[1].height = 28
-        header_row = 2
-    for col, name in enumerate(headers, 1):
-        put(ws.cell(header_row, col), name)
-    n = 0
-    for n, values in enumerate(rows, 1):
-        for col, value in enumerate(values, 1):
-            put(ws.cell(header_row + n, col), value)
-    style_header(ws, header_row, 1, len(headers))
-    style_body(ws, header_row + 1, header_row + n, 1, len(headers))
-    fitted = fit_widths(ws, header_row, 1, len(headers))
-    for col, name in enumerate(headers, 1):
-        if widths and name in widths:
-            fitted[col] = widths[name]
-    set_widths(ws, fitted)
-    print_ready(ws, header_row, len(headers), header_row + n)
-    return header_row
-
-
-def replace_sheet(wb, name: str, index: int | None = None) -> Worksheet:
-    """A fresh empty sheet called name, at the old sheet's position if it existed."""
-    if name in wb.sheetnames:
-        old = wb[name]
-        index = wb.sheetnames.index(name) if index is None else index
-        wb.remove(old)
-    ws = wb.create_sheet(name, index)
-    return ws
-
-
-def atomic_save(wb, path: Path) -> None:
-    """Save to a temp file in the same folder, fsync, then replace: never a half file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".~tmp-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        wb.save(tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    last_row = max(last_row or header_row, header_row)
+    ws.freeze_panes(header_row, 0)
+    ws.autofilter(header_row - 1, 0, last_row - 1, max(last_col, 1) - 1)
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(header_row - 1)
+    ws.center_horizontally()
+    ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -205,3 +221,12 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """Write only when the content differs: reruns leave files (and their times) alone."""
+    path = Path(path)
+    if path.exists() and path.stat().st_size == len(data) and path.read_bytes() == data:
+        return False
+    atomic_write_bytes(path, data)
+    return True
