@@ -26,9 +26,15 @@ def test_two_runs_in_a_row_give_identical_outputs(workspace):
     assert first.consolidation.count(vocab.OUTCOME_ACCEPTED) == 1
     before = digest_tree(workspace.root)
     second = run_once(workspace)
-    assert not second.consolidation.files and not second.consolidation.master_changed
+    assert second.quick and not second.consolidation.files and not second.consolidation.master_changed
+    assert second.figures == first.figures
     assert digest_tree(workspace.root) == before
     assert second.report_path.exists()
+    for path in [workspace.master] + first.notices:     # a quick rerun touched none of them
+        assert path.exists()
+    first.notices[0].unlink()                          # a missing output makes the next run complete again
+    third = run_once(workspace)
+    assert not third.quick and first.notices[0].exists()
 
 
 def test_a_run_with_one_more_file_changes_only_that_unit(workspace):

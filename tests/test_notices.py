@@ -124,3 +124,15 @@ def test_cli_notice_writes_the_chosen_kind_for_the_given_date(workspace):
     assert result.exit_code == 0, result.output
     path = workspace.path("output") / "2024-08" / "通报" / "2024-09-10" / "公开进展段落.txt"
     assert path.read_text(encoding="utf-8").startswith("本轮巡视反馈意见共指出市卫生健康委")
+
+
+def test_supervision_slip_docx_is_valid_and_the_same_bytes_every_time(written, tmp_path):
+    from toolkit import gongwen
+    settings, files = written
+    text = files["督办单/办公室.md"].read_text(encoding="utf-8")
+    data = gongwen.render(text)
+    assert data == gongwen.render(text) == files["督办单/办公室.docx"].read_bytes()
+    document = docx.Document(files["督办单/办公室.docx"])
+    assert document.paragraphs[0].text == "巡视整改督办单" and document.paragraphs[0].runs[0].font.size.pt == 22
+    assert any("ZG-001" in p.text for p in document.paragraphs)
+    assert round(document.sections[0].top_margin.mm) == 37

@@ -48,6 +48,7 @@ class ConsolidationResult:
     receipts: list[Path] = field(default_factory=list)
     submitted_units: list[str] = field(default_factory=list)
     missing_units: list[str] = field(default_factory=list)
+    ledger: Ledger | None = field(default=None, repr=False)   # the ledger as merged and written
 
     def count(self, *outcomes: str) -> int:
         return sum(1 for f in self.files if f.outcome in outcomes)
@@ -182,6 +183,7 @@ def consolidate(settings: Settings, files: list[Path] | None = None, *, remove_i
     ledger = read_ledger(settings.master)
     paths = inbox_files(settings.path("inbox")) if files is None else [Path(f) for f in files]
     result = take_in(ledger, settings, paths, on_file)
+    result.ledger = ledger
     result.master_changed = master.write_master(ledger, settings)
     result.receipts = notices.write_receipts(result, settings)
     if remove_inbox and files is None:

@@ -140,10 +140,7 @@ def put_params(book, settings: config_mod.Settings, digest: str) -> None:
 def write_book(book, ledger: Ledger, settings: config_mod.Settings, summary) -> None:
     """Everything a file-level write would change, written into the open book instead."""
     put_ledger_columns(book, ledger, settings, vocab.UNIT_COLUMNS + vocab.HELPER_COLUMNS)
-    owners = master.owner_table(ledger)
-    owners.headers = owners.headers + [vocab.DUE_DATE]
-    owners.rows = [r + [d] for r, d in zip(owners.rows, progress.owner_due_dates(ledger, settings))]
-    put_table(book, vocab.SHEET_OWNERS, owners)
+    put_table(book, vocab.SHEET_OWNERS, master.owner_table(ledger, progress.owner_due_dates(ledger, settings)))
     put_table(book, vocab.SHEET_JUDGMENT, progress.judgment_table(summary))
     put_block(book, vocab.SHEET_STATS, progress.stats_layout(ledger, settings, summary).grid())
     put_table(book, vocab.SHEET_OVERDUE, overdue_table(ledger, settings))

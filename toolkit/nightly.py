@@ -18,9 +18,28 @@ from . import sheets, vocab
 from .config import Settings
 from .consolidate import ConsolidationResult, consolidate
 from .errors import BusyError
-from .ledger import read_ledger
 from .progress import Summary, summarise
 from .overdue import OVERDUE, late_rows, plan_warnings
+
+
+@dataclass
+class Figures:
+    """The headline figures a run reports (kept in the state file for quick reruns)."""
+    reference_date: str
+    total: int
+    done: int
+    mostly: int
+    in_progress: int
+    not_started: int
+    completion: float
+    overdue: int
+    due_soon: int
+
+    @classmethod
+    def of(cls, summary: Summary, late) -> "Figures":
+        m = summary.measures
+        return cls(summary.reference_date.isoformat(), m.total, m.done, m.mostly, m.in_progress, m.not_started,
+                   m.completion, sum(r.state == OVERDUE for r in late), sum(r.state != OVERDUE for r in late))
 
 
 @dataclass
@@ -29,23 +48,25 @@ class RunReport:
     started: dt.datetime
     seconds: float
     consolidation: ConsolidationResult
-    summary: Summary
-    overdue: int
-    due_soon: int
+    figures: Figures
     distributed: int = 0
     notices: list[Path] = field(default_factory=list)
     report_path: Path | None = None
     warnings: list[str] = field(default_factory=list)
+    quick: bool = False
 
     def lines(self) -> list[str]:
-        s = self.summary
+        f = self.figures
         out = []
         if self.distributed:
             out.append(f"分发:已为{self.distributed}个单位生成填报模板。")
-        out += self.consolidation.lines()
-        out.append(f"总体完成率:{s.measures.completion:.1f}%(整改措施{s.measures.total}条,已完成{s.measures.done}条,"
-                   f"基本完成{s.measures.mostly}条,正在推进{s.measures.in_progress}条,未启动{s.measures.not_started}条)")
-        out.append(f"逾期未完成:{self.overdue}条;临期(5个工作日内到期):{self.due_soon}条(基准日期 {s.reference_date})")
+        if self.quick:
+            out.append(f"收件箱没有新文件,台账与通报自上次运行以来无变化,未做任何改动({self.consolidation.master})。")
+        else:
+            out += self.consolidation.lines()
+        out.append(f"总体完成率:{f.completion:.1f}%(整改措施{f.total}条,已完成{f.done}条,"
+                   f"基本完成{f.mostly}条,正在推进{f.in_progress}条,未启动{f.not_started}条)")
+        out.append(f"逾期未完成:{f.overdue}条;临期(5个工作日内到期):{f.due_soon}条(基准日期 {f.reference_date})")
         out += [f"提示:{w}" for w in self.warnings]
         if self.notices:
             out.append(f"通报、督办单与公开段落({len(self.notices)}个文件):{self.notices[0].parent}")
@@ -130,25 +151,75 @@ def wait_until_free(settings: Settings, sleep: Callable[[float], None] = time.sl
         waited += 5
 
 
+def _state_path(settings: Settings) -> Path:
+    return settings.master.with_name(f".{settings.master.stem}.state.json")
+
+
+def _fingerprint(settings: Settings) -> dict:
+    """What a quick rerun must find unchanged: the master file, the inbox, the settings that shape outputs."""
+    stat = settings.master.stat() if settings.master.exists() else None
+    from .consolidate import inbox_files
+    inbox = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in inbox_files(settings.path("inbox"))]
+    return {"master": [stat.st_size, stat.st_mtime_ns] if stat else None, "inbox": inbox,
+            "settings": [settings.current_period(), str(settings.today()), str(settings.reference_date),
+                         str(settings.programme_start), settings.remind_working_days, settings.reply_days,
+                         settings.lagging_units, sorted(settings.weights.items()), settings.title,
+                         settings.organisation, settings.subject, settings.addressees,
+                         [str(d) for d in settings.extra_holidays + settings.extra_workdays]]}
+
+
+def _quick_report(settings: Settings, started: dt.datetime, t0: float) -> RunReport | None:
+    """When nothing changed since the last complete run, report its figures without reading anything."""
+    import json
+    path = _state_path(settings)
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if state.get("fingerprint") != json.loads(json.dumps(_fingerprint(settings), default=str)):
+        return None
+    result = ConsolidationResult(settings.current_period(), settings.master,
+                                 missing_units=state.get("missing", []))
+    notices = [Path(p) for p in state.get("notices", [])]
+    if not all(p.exists() for p in notices):
+        return None      # someone removed an output: regenerate
+    return RunReport(started, time.perf_counter() - t0, result, Figures(**state["figures"]), notices=notices,
+                     warnings=state.get("warnings", []), quick=True)
+
+
+def _save_state(settings: Settings, report: RunReport) -> None:
+    import json
+    from dataclasses import asdict
+    state = {"fingerprint": _fingerprint(settings), "figures": asdict(report.figures),
+             "missing": report.consolidation.missing_units, "warnings": report.warnings,
+             "notices": [str(p) for p in report.notices]}
+    sheets.atomic_write_text(_state_path(settings), json.dumps(state, ensure_ascii=False, default=str))
+
+
 def run_once(settings: Settings, distribute_first: bool = False,
              on_file: Callable[[int, int, str], None] | None = None) -> RunReport:
-    """The whole job once: (distribute,) consolidate, refresh statistics, write notices and a report."""
+    """The whole job once: (distribute,) consolidate, refresh statistics, write notices and a report.
+
+    A rerun that finds the master, the inbox and the settings exactly as the last run left them
+    reads and writes nothing (figures come from the state file beside the master)."""
     from . import distribute, notices
     started = dt.datetime.now()
     t0 = time.perf_counter()
     with lock_for(settings):
         wait_until_free(settings)
-        distributed = len(distribute.distribute(settings)) if distribute_first else 0
-        result = consolidate(settings, on_file=on_file)
-        ledger = read_ledger(settings.master)
-        summary = summarise(ledger, settings)
-        late = late_rows(ledger, settings)
-        written = notices.write_notices(ledger, settings, summary)
-    report = RunReport(started, time.perf_counter() - t0, result, summary,
-                       sum(r.state == OVERDUE for r in late), sum(r.state != OVERDUE for r in late),
-                       distributed, written, warnings=plan_warnings(ledger, settings))
+        report = None if distribute_first else _quick_report(settings, started, t0)
+        if report is None:
+            distributed = len(distribute.distribute(settings)) if distribute_first else 0
+            result = consolidate(settings, on_file=on_file)
+            ledger = result.ledger
+            summary = summarise(ledger, settings)
+            late = late_rows(ledger, settings)
+            written = notices.write_notices(ledger, settings, summary)
+            report = RunReport(started, time.perf_counter() - t0, result, Figures.of(summary, late),
+                               distributed, written, warnings=plan_warnings(ledger, settings))
+            _save_state(settings, report)
     folder = settings.path("output") / settings.current_period() / "运行报告"
-    report.report_path = folder / f"{started:%Y%m%d-%H%M%S}.txt"
+    report.report_path = folder / f"{started:%Y%m%d-%H%M%S}-{os.getpid()}.txt"
     sheets.atomic_write_text(report.report_path, "\n".join(report.lines()) + "\n")
     for line in report.lines():
         log.info(line)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import jinja2
 
-from . import normalize, sheets, vocab
+from . import gongwen, normalize, sheets, vocab
 from .config import Settings
 from .distribute import safe_filename
 from .errors import ToolkitError
@@ -156,7 +156,7 @@ def _paragraph(text: str) -> str:
     return "".join(line.strip() for line in text.splitlines() if line.strip())
 
 
-# ---------------------------------------------------------------- .docx in 公文 layout
+# ---------------------------------------------------------------- chart for the 通报
 
 def cjk_font() -> str | None:
     """The first installed font that can draw Chinese labels (scripts/install_system_deps.sh installs Noto CJK)."""
@@ -196,107 +196,6 @@ def chart_png(summary, path: Path) -> Path | None:
     return path
 
 
-def _east_asian(run, name: str) -> None:
-    from docx.oxml.ns import qn
-    run.font.name = name
-    rpr = run._element.get_or_add_rPr()
-    rfonts = rpr.find(qn("w:rFonts"))
-    if rfonts is None:
-        rfonts = rpr.makeelement(qn("w:rFonts"), {})
-        rpr.append(rfonts)
-    for attr in ("w:eastAsia", "w:ascii", "w:hAnsi"):
-        rfonts.set(qn(attr), name)
-
-
-def markdown_to_docx(text: str, path: Path, images: dict[str, Path] | None = None,
-                     title_font: str = "方正小标宋简体", body_font: str = "仿宋_GB2312",
-                     heading_font: str = "黑体") -> Path:
-    """Lay a notice out as a 公文 (GB/T 9704): A4, 37/35/28/26 mm margins, 22 lines × 28 characters,
-    title 二号 小标宋 centred, body 三号 仿宋 with a two-character indent, signature at bottom right."""
-    import io
-    import docx
-    from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
-    from docx.shared import Mm, Pt
-
-    document = docx.Document()
-    section = document.sections[0]
-    section.page_width, section.page_height = Mm(210), Mm(297)
-    section.top_margin, section.bottom_margin = Mm(37), Mm(35)
-    section.left_margin, section.right_margin = Mm(28), Mm(26)
-    line = Pt(28.95)   # 225 mm of text height / 22 lines
-
-    def paragraph(content: str, font: str, size: float, align=None, indent: bool = False, bold: bool = False):
-        p = document.add_paragraph()
-        fmt = p.paragraph_format
-        fmt.line_spacing_rule = WD_LINE_SPACING.EXACTLY
-        fmt.line_spacing = line
-        fmt.space_before = fmt.space_after = Pt(0)
-        if indent:
-            fmt.first_line_indent = Pt(size * 2)
-        if align is not None:
-            p.alignment = align
-        run = p.add_run(content)
-        run.font.size = Pt(size)
-        run.bold = bold
-        _east_asian(run, font)
-        return p
-
-    signature = False
-    for raw in text.splitlines():
-        s = raw.strip()
-        if not s:
-            continue
-        if s == "---":
-            signature = True
-            paragraph("", body_font, 16)
-            continue
-        if s.startswith("!["):
-            key = s[s.index("(") + 1:s.rindex(")")]
-            image = (images or {}).get(key)
-            if image and Path(image).exists():
-                document.add_picture(str(image), width=Mm(150))
-                document.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
-            continue
-        if s.startswith("# "):
-            paragraph(s[2:], title_font, 22, WD_ALIGN_PARAGRAPH.CENTER)
-            paragraph("", body_font, 16)
-        elif s.startswith("## "):
-            paragraph(s[3:], heading_font, 16, indent=True)
-        elif s.startswith("### "):
-            paragraph(s[4:], "楷体_GB2312", 16, indent=True)
-        elif signature:
-            paragraph(s, body_font, 16, WD_ALIGN_PARAGRAPH.RIGHT)
-        elif s.startswith("主送") or s.endswith(":") and len(s) < 40:
-            paragraph(s.lstrip("*").rstrip("*"), body_font, 16)
-        else:
-            paragraph(s.lstrip("- ").replace("**", ""), body_font, 16, indent=True)
-    footer = section.footer.paragraphs[0]
-    footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    _page_number(footer)
-    buf = io.BytesIO()
-    document.save(buf)
-    sheets.atomic_write_bytes(path, buf.getvalue())
-    return path
-
-
-def _page_number(paragraph) -> None:
-    """— 1 — style page numbers in the footer (a PAGE field)."""
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
-    paragraph.add_run("— ")
-    run = paragraph.add_run()
-    for kind, text in (("begin", None), (None, "PAGE"), ("end", None)):
-        if kind:
-            el = OxmlElement("w:fldChar")
-            el.set(qn("w:fldCharType"), kind)
-        else:
-            el = OxmlElement("w:instrText")
-            el.set(qn("xml:space"), "preserve")
-            el.text = text
-        run._element.append(el)
-    paragraph.add_run(" —")
-
-
 # ---------------------------------------------------------------- writing every notice
 
 def _write_pair(text: str, md_path: Path, images: dict[str, Path] | None = None) -> list[Path]:
@@ -304,7 +203,7 @@ def _write_pair(text: str, md_path: Path, images: dict[str, Path] | None = None)
     docx_path = md_path.with_suffix(".docx")
     if md_path.exists() and docx_path.exists() and md_path.read_text(encoding="utf-8") == text:
         return [md_path, docx_path]
-    markdown_to_docx(text, docx_path, images)
+    sheets.atomic_write_bytes(docx_path, gongwen.render(text, images))
     sheets.atomic_write_text(md_path, text)
     return [md_path, docx_path]
 
