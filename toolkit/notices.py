@@ -10,9 +10,11 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from functools import lru_cache
+
 import jinja2
 
-from . import gongwen, normalize, sheets, vocab
+from . import chart, gongwen, normalize, sheets, vocab
 from .config import Settings
 from .distribute import safe_filename
 from .errors import ToolkitError
@@ -28,7 +30,10 @@ def pct(value: float) -> str:
     return f"{value:.1f}%"
 
 
+@lru_cache(maxsize=8)
 def environment(template_dir: Path | None = None) -> jinja2.Environment:
+    """One environment per template folder: each template is compiled once per process
+    (jinja2 still reloads a template whose file changed)."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_dir or TEMPLATE_DIR)),
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                              trim_blocks=True, lstrip_blocks=True, autoescape=False)
@@ -159,40 +164,18 @@ def _paragraph(text: str) -> str:
 # ---------------------------------------------------------------- chart for the 通报
 
 def cjk_font() -> str | None:
-    """The first installed font that can draw Chinese labels (scripts/install_system_deps.sh installs Noto CJK)."""
-    from matplotlib import font_manager
-    wanted = ("Noto Sans CJK SC", "Noto Serif CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "SimHei",
-              "Microsoft YaHei", "SimSun", "FangSong")
-    names = {f.name for f in font_manager.fontManager.ttflist}
-    return next((w for w in wanted if w in names), None)
+    """A font file that can draw Chinese labels (scripts/install_system_deps.sh installs Noto CJK)."""
+    return chart.cjk_font_file()
 
 
 def chart_png(summary, path: Path) -> Path | None:
-    """Bar chart of completion by unit (CJK labels in an installed CJK font); None if no such font."""
-    import matplotlib
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-    font = cjk_font()
-    if font is None:
-        return None
+    """Bar chart of completion by unit, best on top; None when no CJK font is installed."""
     ranking = summary.ranking()
-    units = [u for u, _ in ranking][::-1]
-    values = [c.completion for _, c in ranking][::-1]
-    plt.rcParams["font.family"] = font
-    plt.rcParams["axes.unicode_minus"] = False
-    fig, ax = plt.subplots(figsize=(6.3, max(3.0, 0.22 * len(units) + 0.8)), dpi=150)
-    colors = ["#C00000" if v < 60 else "#ED7D31" if v < 90 else "#548235" for v in values]
-    ax.barh(units, values, color=colors)
-    for y, v in enumerate(values):
-        ax.text(v + 1, y, f"{v:.1f}%", va="center", fontsize=7)
-    ax.set_xlim(0, 112)
-    ax.set_xlabel("整改措施完成率(%)")
-    ax.set_title(f"各责任单位整改完成率(截至{normalize.format_date(summary.reference_date)})", fontsize=10)
-    ax.tick_params(axis="y", labelsize=7)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
+    title = f"各责任单位整改完成率(截至{normalize.format_date(summary.reference_date)})"
+    data = chart.bar_chart_png([(u, c.completion) for u, c in ranking], title, "整改措施完成率")
+    if data is None:
+        return None
+    sheets.atomic_write_bytes(path, data)
     return path
 
 
