@@ -21,14 +21,33 @@ def test_chinese_calendar_knows_holidays_and_make_up_workdays():
     assert cal.shift(dt.date(2024, 10, 8), -5) == dt.date(2024, 9, 25)
 
 
-def test_unknown_years_fall_back_to_weekdays_with_a_warning_and_accept_office_additions():
+def test_unknown_years_fall_back_to_weekdays_with_a_warning():
+    cal = WorkCalendar()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert cal.is_workday(dt.date(2098, 1, 2))         # a Thursday
+        assert not cal.is_workday(dt.date(2098, 1, 4))     # a Saturday
+        assert cal.shift(dt.date(2098, 1, 6), -1) == dt.date(2098, 1, 3)   # Monday → the Friday before
+    messages = [str(w.message) for w in caught if issubclass(w.category, CalendarWarning)]
+    assert len(messages) == 1 and "2098" in messages[0] and "[calendar]" in messages[0]
+
+
+def test_office_supplied_holidays_for_a_new_year_are_used_without_warning():
     cal = WorkCalendar(extra_holidays=[dt.date(2099, 1, 1)], extra_workdays=[dt.date(2099, 1, 3)])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        assert cal.is_workday(dt.date(2099, 1, 2))         # a Friday
-        assert not cal.is_workday(dt.date(2099, 1, 4))     # a Sunday
-    assert any(issubclass(w.category, CalendarWarning) and "2099" in str(w.message) for w in caught)
-    assert not cal.is_workday(dt.date(2099, 1, 1)) and cal.is_workday(dt.date(2099, 1, 3))
+        assert not cal.is_workday(dt.date(2099, 1, 1)) and cal.is_workday(dt.date(2099, 1, 3))
+        assert cal.workdays_between(dt.date(2098, 12, 31), dt.date(2099, 1, 4)) == 2   # 2 Jan and 3 Jan
+    assert not [w for w in caught if "2099" in str(w.message)]
+
+
+def test_a_run_reports_calendar_gaps_in_its_report(tmp_path):
+    from toolkit.nightly import run_once
+    settings = settings_for(tmp_path, reference_date="2098-03-02")
+    master.write_master(small_ledger(), settings)
+    report = run_once(settings)
+    assert any("2098年的法定节假日尚未收录" in w for w in report.warnings)
+    assert "2098年的法定节假日尚未收录" in report.report_path.read_text(encoding="utf-8")
 
 
 def test_overdue_due_soon_long_term_and_immediate_rules(tmp_path):

@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -19,7 +20,7 @@ from .config import Settings
 from .consolidate import ConsolidationResult, consolidate
 from .errors import BusyError
 from .progress import Summary, summarise
-from .overdue import OVERDUE, late_rows, plan_warnings
+from .overdue import OVERDUE, CalendarWarning, late_rows, plan_warnings
 
 
 @dataclass
@@ -209,14 +210,17 @@ def run_once(settings: Settings, distribute_first: bool = False,
         wait_until_free(settings)
         report = None if distribute_first else _quick_report(settings, started, t0)
         if report is None:
-            distributed = len(distribute.distribute(settings)) if distribute_first else 0
-            result = consolidate(settings, on_file=on_file)
-            ledger = result.ledger
-            summary = summarise(ledger, settings)
-            late = late_rows(ledger, settings)
-            written = notices.write_notices(ledger, settings, summary)
+            with warnings.catch_warnings(record=True) as noted:   # calendar gaps go into the report
+                warnings.simplefilter("always", CalendarWarning)
+                distributed = len(distribute.distribute(settings)) if distribute_first else 0
+                result = consolidate(settings, on_file=on_file)
+                ledger = result.ledger
+                summary = summarise(ledger, settings)
+                late = late_rows(ledger, settings)
+                written = notices.write_notices(ledger, settings, summary)
+            calendar = sorted({str(w.message) for w in noted if issubclass(w.category, CalendarWarning)})
             report = RunReport(started, time.perf_counter() - t0, result, Figures.of(summary, late),
-                               distributed, written, warnings=plan_warnings(ledger, settings))
+                               distributed, written, warnings=calendar + plan_warnings(ledger, settings))
             _save_state(settings, report)
     folder = settings.path("output") / settings.current_period() / "运行报告"
     report.report_path = folder / f"{started:%Y%m%d-%H%M%S}-{os.getpid()}.txt"

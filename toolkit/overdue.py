@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -29,38 +30,66 @@ class WorkCalendar:
         self.extra_holidays = set(extra_holidays)
         self.extra_workdays = set(extra_workdays)
         self.unknown_years: set[int] = set()
+        self._years: tuple[int, int] | None = None
+        self._workdays: list[int] = []          # ordinals of every working day in the covered years
+
+    def _cover(self, *days: dt.date) -> None:
+        """Index every working day of the years around the given days (once), for O(log n) arithmetic."""
+        lo, hi = min(d.year for d in days) - 1, max(d.year for d in days) + 1
+        if self._years and self._years[0] <= lo and hi <= self._years[1]:
+            return
+        if self._years:
+            lo, hi = min(lo, self._years[0]), max(hi, self._years[1])
+        day, end = dt.date(lo, 1, 1), dt.date(hi, 12, 31)
+        ordinals = []
+        while day <= end:
+            if self._workday(day):
+                ordinals.append(day.toordinal())
+            day += dt.timedelta(days=1)
+        self._years, self._workdays = (lo, hi), ordinals
 
     def is_workday(self, day: dt.date) -> bool:
+        self._warn_if_unknown(day)
+        return self._workday(day)
+
+    def _workday(self, day: dt.date) -> bool:
         if day in self.extra_workdays:
             return True
         if day in self.extra_holidays:
             return False
         known = _official_workday(day)
-        if known is None:
-            if day.year not in self.unknown_years:
-                self.unknown_years.add(day.year)
-                warnings.warn(f"{day.year}年的法定节假日尚未收录,暂按周一至周五计算工作日;"
-                              f"可在配置 [calendar] 中补充该年的节假日与调休上班日。", CalendarWarning)
-            return day.weekday() < 5
-        return known
+        return day.weekday() < 5 if known is None else known
+
+    def _warn_if_unknown(self, *days: dt.date) -> None:
+        """Say so (once per year) when a date falls in a year the holiday table does not know."""
+        for day in days:
+            if day.year in self.unknown_years or _official_workday(dt.date(day.year, 6, 1)) is not None:
+                continue
+            if any(d.year == day.year for d in self.extra_holidays | self.extra_workdays):
+                continue   # the office supplied this year's holidays
+            self.unknown_years.add(day.year)
+            warnings.warn(f"{day.year}年的法定节假日尚未收录,暂按周一至周五计算工作日;"
+                          f"可在配置 [calendar] 中补充该年的节假日与调休上班日。", CalendarWarning)
 
     def shift(self, day: dt.date, workdays: int) -> dt.date:
         """The date `workdays` working days before (negative) or after (positive) day."""
-        step = 1 if workdays > 0 else -1
-        left = abs(workdays)
-        while left:
-            day += dt.timedelta(days=step)
-            if self.is_workday(day):
-                left -= 1
-        return day
+        if workdays == 0:
+            return day
+        self._cover(day, day + dt.timedelta(days=3 * workdays))
+        if workdays < 0:
+            result = dt.date.fromordinal(self._workdays[bisect_left(self._workdays, day.toordinal()) + workdays])
+        else:
+            result = dt.date.fromordinal(self._workdays[bisect_right(self._workdays, day.toordinal()) + workdays - 1])
+        self._warn_if_unknown(day, result)
+        return result
 
     def workdays_between(self, start: dt.date, end: dt.date) -> int:
         """Working days after start up to and including end (0 when end <= start)."""
-        count, day = 0, start
-        while day < end:
-            day += dt.timedelta(days=1)
-            count += self.is_workday(day)
-        return count
+        if end <= start:
+            return 0
+        self._cover(start, end)
+        self._warn_if_unknown(start, end)
+        return bisect_right(self._workdays, end.toordinal()) - bisect_right(self._workdays, start.toordinal())
 
 
 @lru_cache(maxsize=4096)

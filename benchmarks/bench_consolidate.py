@@ -1,0 +1,276 @@
+"""Consolidation at provincial scale: our full run against the naive way and the parse floor.
+
+    python benchmarks/bench_consolidate.py                 # N=1000 units × R=30 rows (30,000-row master)
+    python benchmarks/bench_consolidate.py --rows 300      # stress point
+    python benchmarks/bench_consolidate.py --scaling       # N = 100, 1000, 5000 and R = 30, 300
+
+Steps, each in its own process so peak memory is its own:
+  (a) naive   a loop of pandas.read_excel (openpyxl), concat, merge, to_excel (openpyxl)
+  (b) floor   python-calamine reads the same sheets, xlsxwriter (constant_memory) writes the same cells
+  (c) ours    the full nightly run: read, validate, merge, statistics, write master, notices
+  (d) rerun   the same run again with no new files
+  (e) city    the 33-unit demo as a whole CLI process (python -m toolkit nightly), wall time
+Generated files go to benchmarks/out/ (not committed).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from toolkit import config, vocab  # noqa: E402
+from toolkit.ledger import Ledger, Measure, owners_from_measures  # noqa: E402
+
+PHRASES = ["制定专项整改工作方案,明确责任分工、时间节点和工作要求", "召开专题会议研究部署,逐项细化任务清单、责任清单",
+           "修订完善相关管理制度,建立长效工作机制", "开展专项督导检查,对发现的问题建立台账、限期整改",
+           "组织专题培训,提升干部职工业务能力和政策水平", "建立定期调度和通报机制,每月跟踪推进情况"]
+PROGRESS = ["已印发实施方案并组织落实,召开推进会议3次,完成阶段目标,相关制度已修订完善并印发执行,后续将持续跟踪问效。",
+            "已完成前期调研,形成调研报告1份,正在起草相关文件,预计按期完成;已建立工作台账,每周调度一次推进情况。"]
+
+
+def settings_for(root: Path) -> config.Settings:
+    return config.from_dict({"title": "省级巡视整改台账", "period": "2024-08", "reference_date": "2024-08-31",
+                             "programme_start": "2024-03-01", "submit_by": "2024-08-25",
+                             "organisation": "中共某省卫生健康委员会委员会", "subject": "省卫生健康委"}, root)
+
+
+def synthetic_ledger(units: int, rows: int, seed: int = 1) -> Ledger:
+    rng = random.Random(seed)
+    measures = {}
+    for u in range(units):
+        unit = f"第{u + 1:04d}号责任单位"
+        for r in range(rows):
+            n = len(measures) + 1
+            kp = n % 40
+            measures[f"ZG-{n:06d}"] = Measure(
+                id=f"ZG-{n:06d}", theme=f"关于第{kp % 4 + 1}方面问题", key_problem=f"{kp + 1}.关于重点问题{kp + 1}的整改",
+                item=f"({n % 300 + 1})针对具体问题{n % 300 + 1}存在的短板和不足问题", item_type=vocab.SPECIFIC
+                if n % 5 else vocab.DRAW_LESSONS, reform=n % 37 == 0, measure=rng.choice(PHRASES) + "。",
+                leader="李××(副主任)", lead_unit=unit, co_units=[], status=vocab.IN_PROGRESS,
+                deadline=vocab.LONG_TERM if n % 11 == 0 else dt.date(2024, 3, 1) + dt.timedelta(days=rng.randrange(60, 300)),
+                progress=PROGRESS[1])
+    ledger = Ledger(measures, {}, title="省级巡视整改台账")
+    ledger.owners = owners_from_measures(measures)
+    return ledger
+
+
+def _write_units(args):
+    root, units, rows, chunk = args
+    from toolkit.distribute import write_unit_workbook
+    settings = settings_for(Path(root))
+    ledger = filled_ledger(units, rows)
+    for unit in chunk:
+        write_unit_workbook(ledger, unit, settings, Path(root) / "inbox" / f"{unit}.xlsx")
+
+
+def filled_ledger(units: int, rows: int) -> Ledger:
+    """The ledger as the units report it back: 60% done, new progress text."""
+    ledger = synthetic_ledger(units, rows)
+    rng = random.Random(2)
+    for entry in ledger.owners.values():
+        entry.status = vocab.DONE if rng.random() < 0.6 else vocab.IN_PROGRESS
+        entry.progress = PROGRESS[0] if entry.status == vocab.DONE else PROGRESS[1]
+    return ledger
+
+
+def prepare(root: Path, units: int, rows: int) -> Path:
+    """A folder with the master and one filled workbook per unit in the inbox (reused when present)."""
+    from multiprocessing import Pool
+    from toolkit import master
+    marker = root / "prepared.json"
+    if marker.exists():
+        return root
+    shutil.rmtree(root, ignore_errors=True)
+    (root / "inbox").mkdir(parents=True)
+    settings = settings_for(root)
+    ledger = synthetic_ledger(units, rows)
+    master.write_master(ledger, settings)
+    names = ledger.units
+    chunks = [names[i::4] for i in range(4)]
+    with Pool(2) as pool:
+        pool.map(_write_units, [(str(root), units, rows, c) for c in chunks])
+    base = dt.datetime(2024, 8, 20, 9).timestamp()
+    for i, p in enumerate(sorted((root / "inbox").iterdir())):
+        os.utime(p, (base + i, base + i))
+    marker.write_text(json.dumps({"units": units, "rows": rows}))
+    return root
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# ---------------------------------------------------------------- steps (run in child processes)
+
+def step_naive(root: Path) -> dict:
+    import pandas as pd
+    t0 = time.perf_counter()
+    frames = [pd.read_excel(p, sheet_name=vocab.SHEET_LEDGER, header=1, engine="openpyxl")
+              for p in sorted((root / "inbox").glob("*.xlsx"))]
+    reported = pd.concat(frames, ignore_index=True)[[vocab.ID, vocab.STATUS, vocab.PROGRESS, vocab.EVIDENCE]]
+    master = pd.read_excel(root / "master" / "整改台账.xlsx", sheet_name=vocab.SHEET_LEDGER, header=1, engine="openpyxl")
+    merged = master.drop(columns=[vocab.STATUS, vocab.PROGRESS, vocab.EVIDENCE]).merge(reported, on=vocab.ID, how="left")
+    merged.to_excel(root / "naive.xlsx", index=False, engine="openpyxl")
+    return {"seconds": time.perf_counter() - t0, "rows": len(reported)}
+
+
+def step_floor(root: Path) -> dict:
+    import xlsxwriter
+    from python_calamine import CalamineWorkbook
+    t0 = time.perf_counter()
+    rows = []
+    for p in sorted((root / "inbox").glob("*.xlsx")):
+        rows += CalamineWorkbook.from_path(str(p)).get_sheet_by_name(vocab.SHEET_LEDGER).to_python()[2:]
+    wb = xlsxwriter.Workbook(str(root / "floor.xlsx"), {"constant_memory": True})
+    ws = wb.add_worksheet(vocab.SHEET_LEDGER)
+    for r, row in enumerate(rows):
+        for c, v in enumerate(row[:len(vocab.COLUMNS)]):
+            if isinstance(v, str):
+                ws.write_string(r, c, v)
+            elif isinstance(v, (int, float)):
+                ws.write_number(r, c, v)
+            elif isinstance(v, (dt.date, dt.datetime)):
+                ws.write_datetime(r, c, dt.datetime(v.year, v.month, v.day))
+    wb.close()
+    return {"seconds": time.perf_counter() - t0, "rows": len(rows)}
+
+
+PHASES = [("读取台账", "toolkit.consolidate", "read_ledger"), ("读取并校验报送", "toolkit.consolidate", "read_submission"),
+          ("归档", "toolkit.consolidate", "archive_copy"), ("合并", "toolkit.consolidate", "merge"),
+          ("统计", "toolkit.progress", "summarise"), ("写台账", "toolkit.master", "write_master"),
+          ("通报", "toolkit.notices", "write_notices"), ("回执", "toolkit.notices", "write_receipts")]
+
+
+def _instrument() -> dict[str, float]:
+    """Wrap the phase functions to add up where the time goes."""
+    import importlib
+    spent: dict[str, float] = {}
+    for label, module, name in PHASES:
+        mod = importlib.import_module(module)
+        fn = getattr(mod, name)
+
+        def timed(*a, __fn=fn, __label=label, **k):
+            t = time.perf_counter()
+            try:
+                return __fn(*a, **k)
+            finally:
+                spent[__label] = spent.get(__label, 0.0) + time.perf_counter() - t
+        setattr(mod, name, timed)
+    return spent
+
+
+def step_ours(root: Path, work: Path) -> dict:
+    from toolkit.nightly import run_once
+    spent = _instrument()
+    settings = settings_for(work)
+    t0 = time.perf_counter()
+    report = run_once(settings)
+    seconds = time.perf_counter() - t0
+    return {"seconds": seconds, "rows": report.consolidation.accepted_rows,
+            "accepted": report.consolidation.count(vocab.OUTCOME_ACCEPTED), "phases": spent}
+
+
+def step_rerun(root: Path, work: Path) -> dict:
+    from toolkit.nightly import run_once
+    t0 = time.perf_counter()
+    report = run_once(settings_for(work))
+    return {"seconds": time.perf_counter() - t0, "rows": 0, "quick": report.quick}
+
+
+def child(step: str, root: str, work: str | None) -> None:
+    root_p = Path(root)
+    out = {"naive": lambda: step_naive(root_p), "floor": lambda: step_floor(root_p),
+           "ours": lambda: step_ours(root_p, Path(work)), "rerun": lambda: step_rerun(root_p, Path(work))}[step]()
+    out["peak_mb"] = peak_mb()
+    print(json.dumps(out, ensure_ascii=False))
+
+
+def run_child(step: str, root: Path, work: Path | None = None) -> dict:
+    cmd = [sys.executable, __file__, "--child", step, "--dir", str(root)] + (["--work", str(work)] if work else [])
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode:
+        raise SystemExit(f"{step} failed:\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def city_wall(out: Path) -> dict:
+    from toolkit import demo
+    stage = out / "city"
+    demo.stage_demo(stage)
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "toolkit", "nightly", "-c", str(stage)], capture_output=True,
+                          text=True, cwd=ROOT)
+    if proc.returncode:
+        raise SystemExit(proc.stderr)
+    return {"seconds": time.perf_counter() - t0, "rows": 263, "peak_mb": float("nan")}
+
+
+def measure(units: int, rows: int, out: Path, naive: bool = True) -> dict:
+    root = prepare(out / f"n{units}-r{rows}", units, rows)
+    work = out / f"n{units}-r{rows}-work"
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(root, work, ignore=shutil.ignore_patterns("naive.xlsx", "floor.xlsx"))
+    results = {}
+    if naive:
+        results["(a) naive"] = run_child("naive", root)
+    results["(b) floor"] = run_child("floor", root)
+    results["(c) ours"] = run_child("ours", root, work)
+    results["(d) rerun"] = run_child("rerun", root, work)
+    return results
+
+
+def table(results: dict, title: str) -> str:
+    lines = [f"### {title}", "", "| step | seconds | rows/s | peak MB |", "|---|---:|---:|---:|"]
+    for name, r in results.items():
+        rate = f"{r['rows'] / r['seconds']:,.0f}" if r.get("rows") and r["seconds"] else "–"
+        peak = "–" if r["peak_mb"] != r["peak_mb"] else f"{r['peak_mb']:.0f}"
+        lines.append(f"| {name} | {r['seconds']:.2f} | {rate} | {peak} |")
+    c, b, a = results.get("(c) ours"), results.get("(b) floor"), results.get("(a) naive")
+    if c and b:
+        lines.append(f"\n(c)/(b) = {c['seconds'] / b['seconds']:.2f}  (target ≤ 1.5)")
+    if a and c:
+        lines.append(f"(a)/(c) = {a['seconds'] / c['seconds']:.2f}  (how much faster than the naive way)")
+    if c and c.get("phases"):
+        total = sum(c["phases"].values())
+        lines.append("\nwhere (c) spends its time: " + ", ".join(
+            f"{k} {v:.2f}s" for k, v in sorted(c["phases"].items(), key=lambda kv: -kv[1])) + f" (sum {total:.2f}s)")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--units", type=int, default=1000)
+    parser.add_argument("--rows", type=int, default=30)
+    parser.add_argument("--scaling", action="store_true")
+    parser.add_argument("--no-naive", action="store_true", help="skip the (slow) naive step")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out")
+    parser.add_argument("--child")
+    parser.add_argument("--dir")
+    parser.add_argument("--work")
+    args = parser.parse_args()
+    if args.child:
+        return child(args.child, args.dir, args.work)
+    args.out.mkdir(parents=True, exist_ok=True)
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    results = measure(args.units, args.rows, args.out, naive=not args.no_naive)
+    results["(e) city demo CLI (wall)"] = city_wall(args.out)
+    print(table(results, f"N={args.units} units × R={args.rows} rows ({args.units * args.rows:,} measures)"))
+    if args.scaling:
+        for n, r in ((100, 30), (5000, 30), (100, 300)):
+            print()
+            print(table(measure(n, r, args.out, naive=False), f"N={n} × R={r} ({n * r:,} measures)"))
+
+
+if __name__ == "__main__":
+    main()
