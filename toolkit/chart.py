@@ -67,5 +67,5 @@ def bar_chart_png(values: list[tuple[str, float]], title: str, axis: str) -> byt
                   fill="#222222", anchor="lm")
     draw.text((left + plot_w / 2, height - 16 * scale), axis, font=small, fill="#555555", anchor="mt")
     out = io.BytesIO()
-    image.save(out, "PNG", optimize=False)
+    image.save(out, "PNG", compress_level=3)
     return out.getvalue()

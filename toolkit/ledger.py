@@ -84,17 +84,26 @@ class Ledger:
     extra_columns: list[str] = field(default_factory=list)          # office columns in the ledger sheet
     other_sheets: dict[str, list[list]] = field(default_factory=dict)  # office sheets, kept as values
 
+    def _by_unit(self) -> dict[str, list[Measure]]:
+        """{unit: its measures}, rebuilt only when the set of measures changed."""
+        key = (id(self.measures), len(self.measures))
+        cache = self.__dict__.get("_unit_index")
+        if cache is None or cache[0] != key:
+            index: dict[str, list[Measure]] = {}
+            for m in self.measures.values():
+                for u in m.owners:
+                    index.setdefault(u, []).append(m)
+            cache = (key, index)
+            self.__dict__["_unit_index"] = cache
+        return cache[1]
+
     @property
     def units(self) -> list[str]:
         """Every owner unit, in order of first appearance."""
-        seen: dict[str, None] = {}
-        for m in self.measures.values():
-            for u in m.owners:
-                seen.setdefault(u, None)
-        return list(seen)
+        return list(self._by_unit())
 
     def rows_of(self, unit: str) -> list[Measure]:
-        return [m for m in self.measures.values() if unit in m.owners]
+        return list(self._by_unit().get(unit, []))
 
     def copy(self) -> "Ledger":
         return Ledger({k: replace(m, co_units=list(m.co_units), extra=dict(m.extra)) for k, m in self.measures.items()},
