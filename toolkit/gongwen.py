@@ -9,9 +9,9 @@ title 二号 (22 pt) 小标宋 centred, body 三号 (16 pt) 仿宋 with a two-ch
 headings 黑体/楷体, page numbers '— 1 —' centred in the footer. Fonts are named, not embedded:
 Word/WPS on an office PC has them; elsewhere the viewer substitutes a CJK font by name.
 
-Documents without pictures are assembled from a cached skeleton (built once by python-docx with
-the very same paragraph code) in about a millisecond each, with fixed zip timestamps, so the
-same notice always has the same bytes; a document with a picture goes through python-docx.
+Documents are assembled from a cached skeleton (built once by python-docx with the very same
+paragraph code) in well under a millisecond each, with fixed zip timestamps, so the same notice
+always has the same bytes.
 """
 from __future__ import annotations
 
@@ -161,15 +161,33 @@ def _zip(members: list[tuple[bytes, int, bytes, int]]) -> bytes:
     return out.getvalue()
 
 
+IMAGE_MARK = "zz-image-zz.png"
+MEDIA = "word/media/image1.png"
+
+
+def _placeholder_png() -> bytes:
+    from PIL import Image
+    out = io.BytesIO()
+    Image.new("RGB", (400, 300), "white").save(out, "PNG")
+    return out.getvalue()
+
+
 @lru_cache(maxsize=1)
-def _skeleton() -> tuple[list, str, str, dict[str, str]]:
-    """(static zip members, document.xml before the body's paragraphs, after them, paragraph XML per kind)."""
+def _skeleton() -> tuple[list, str, str, dict[str, str], dict[str, bytes]]:
+    """(static zip members, document.xml before the body's paragraphs, after them, paragraph XML per kind,
+    the parts a picture needs). Built once by python-docx with the same layout code as any document."""
+    import tempfile
     marks = {kind: f"ZZ{kind.upper()}ZZ" for kind in KINDS}
-    document = _document([Part(kind, marks[kind]) for kind in KINDS])
-    buf = io.BytesIO()
-    document.save(buf)
+    with tempfile.TemporaryDirectory() as tmp:
+        png = Path(tmp) / IMAGE_MARK
+        png.write_bytes(_placeholder_png())
+        parts = [Part(kind, marks[kind]) for kind in KINDS] + [Part("image", IMAGE_MARK)]
+        document = _document(parts, {IMAGE_MARK: png})
+        buf = io.BytesIO()
+        document.save(buf)
     with zipfile.ZipFile(buf) as z:
         files = {name: z.read(name) for name in z.namelist()}
+    picture = {name: files.pop(name) for name in [n for n in files if n.startswith("word/media/")]}
     xml = files.pop("word/document.xml").decode("utf-8")
     body_start = xml.index("<w:body>") + len("<w:body>")
     body_end = xml.index("<w:sectPr")
@@ -179,24 +197,52 @@ def _skeleton() -> tuple[list, str, str, dict[str, str]]:
         start = xml.rindex("<w:p>", 0, at) if "<w:p>" in xml[:at] else xml.rindex("<w:p ", 0, at)
         end = xml.index("</w:p>", at) + len("</w:p>")
         templates[kind] = xml[start:end].replace(mark, "\x00")
+    at = xml.index("<w:drawing>")
+    start, end = xml.rindex("<w:p>", 0, at) if "<w:p>" in xml[:at] else xml.rindex("<w:p ", 0, at), \
+        xml.index("</w:p>", at) + len("</w:p>")
+    templates["image"] = xml[start:end]
     order = ["[Content_Types].xml"] + sorted(n for n in files if n != "[Content_Types].xml")
-    return [_deflated(n, files[n]) for n in order], xml[:body_start], xml[body_end:], templates
+    return [_deflated(n, files[n]) for n in order], xml[:body_start], xml[body_end:], templates, picture
 
 
-def to_bytes(parts: list[Part]) -> bytes:
-    """A .docx from text-only parts via the cached skeleton (same input, same bytes)."""
-    static, head, tail, templates = _skeleton()
-    body = "".join(templates[p.kind].replace("\x00", escape(p.text)) for p in parts if p.kind != "image")
-    return _zip(static + [_deflated("word/document.xml", (head + body + tail).encode("utf-8"))])
+def _picture(template: str, png: bytes) -> str:
+    """The skeleton's picture paragraph resized to this PNG's aspect ratio (150 mm wide)."""
+    import re
+    import struct as st
+    w, h = st.unpack(">II", png[16:24])           # PNG IHDR width and height
+    cx = 150 * 36000                              # EMU per mm
+    cy = int(cx * h / max(w, 1))
+    return re.sub(r'cx="\d+" cy="\d+"', f'cx="{cx}" cy="{cy}"', template)
+
+
+def to_bytes(parts: list[Part], images: dict[str, Path] | None = None) -> bytes:
+    """A .docx via the cached skeleton (same input, same bytes); at most one picture is placed."""
+    static, head, tail, templates, picture = _skeleton()
+    chunks, media = [], None
+    for p in parts:
+        if p.kind != "image":
+            chunks.append(templates[p.kind].replace("\x00", escape(p.text)))
+        elif media is None and (images or {}).get(p.text) and Path(images[p.text]).exists():
+            media = Path(images[p.text]).read_bytes()
+            chunks.append(_picture(templates["image"], media))
+    members = list(static)
+    if media is not None:
+        members.append(_deflated(MEDIA, media))
+    else:   # no picture: drop its relationship so the package stays consistent
+        members = [m for m in members if m[0] != b"word/_rels/document.xml.rels"] + [
+            _deflated("word/_rels/document.xml.rels", _rels_without_media())]
+    return _zip(members + [_deflated("word/document.xml", (head + "".join(chunks) + tail).encode("utf-8"))])
+
+
+@lru_cache(maxsize=1)
+def _rels_without_media() -> bytes:
+    import re
+    static = {m[0]: m for m in _skeleton()[0]}
+    name, crc, data, size = static[b"word/_rels/document.xml.rels"]
+    xml = zlib.decompress(data, -15).decode("utf-8")
+    return re.sub(r'<Relationship [^>]*Target="media/[^"]+"[^>]*/>', "", xml).encode("utf-8")
 
 
 def render(text: str, images: dict[str, Path] | None = None) -> bytes:
     """The .docx bytes of a Markdown notice."""
-    parts = parse(text)
-    wanted = [p for p in parts if p.kind == "image" and (images or {}).get(p.text)
-              and Path(images[p.text]).exists()]
-    if not wanted:
-        return to_bytes(parts)
-    buf = io.BytesIO()
-    _document(parts, images).save(buf)
-    return buf.getvalue()
+    return to_bytes(parse(text), images)
