@@ -140,16 +140,39 @@ def judge(ledger: Ledger, sub: Submission, settings: Settings, known_hashes: set
     return (vocab.OUTCOME_PARTIAL if sub.problems else vocab.OUTCOME_ACCEPTED), accepted
 
 
+PARALLEL_FROM = 64      # files; below this a second process costs more than it saves
+_shared: tuple | None = None
+
+
+def _read_one(path: Path) -> Submission:
+    ledger, settings = _shared
+    return read_submission(path, ledger, settings)
+
+
+def read_all(paths: list[Path], ledger: Ledger, settings: Settings) -> list[Submission]:
+    """Read and check every file; on both cores when there are many (a forked worker shares the
+    ledger without copying it; where fork is unavailable, e.g. Windows, one process reads them all)."""
+    import multiprocessing as mp
+    global _shared
+    if len(paths) < PARALLEL_FROM or "fork" not in mp.get_all_start_methods() or (os.cpu_count() or 1) < 2:
+        return [read_submission(p, ledger, settings) for p in paths]
+    _shared = (ledger, settings)
+    try:
+        with mp.get_context("fork").Pool(2) as pool:
+            return pool.map(_read_one, paths, chunksize=max(1, len(paths) // 16))
+    finally:
+        _shared = None
+
+
 def take_in(ledger: Ledger, settings: Settings, paths: list[Path], on_file=None) -> ConsolidationResult:
     """Archive, check and merge the given files into the ledger in memory (the master is not written)."""
     period = settings.current_period()
     result = ConsolidationResult(period, settings.master)
     archive_dir = settings.path("archive") / period
     known = {normalize.clean_text(r[5]) for r in ledger.log}
-    for i, path in enumerate(paths, 1):
+    for i, sub in enumerate(read_all(paths, ledger, settings), 1):
         if on_file:
-            on_file(i, len(paths), path.name)
-        sub = read_submission(path, ledger, settings)
+            on_file(i, len(paths), sub.path.name)
         archived = archive_copy(sub, archive_dir)
         outcome, accepted = judge(ledger, sub, settings, known)
         late = bool(settings.submit_by and sub.received.date() > settings.submit_by)

@@ -219,14 +219,16 @@ def parse_measures(rows: list[list], where: str) -> tuple[dict[str, Measure], in
 
 
 def owners_from_measures(measures: dict[str, Measure]) -> dict[tuple[str, str], OwnerEntry]:
-    """Initial per-owner state: every owner starts from the measure's own status."""
+    """Initial per-owner state: every owner starts from the measure's own status; a sole owner's
+    texts are the measure's texts."""
     owners = {}
     for m in measures.values():
+        sole = not m.co_units
         for unit in m.owners:
             lead = unit == m.lead_unit
             owners[(m.id, unit)] = OwnerEntry(m.id, unit, vocab.ROLE_LEAD if lead else vocab.ROLE_CO,
                                               m.status, m.progress if lead else "",
-                                              m.evidence if lead else "")
+                                              m.evidence if lead else "", m.remark if sole else "")
     return owners
 
 
@@ -243,10 +245,11 @@ def parse_owners(rows: list[list], measures: dict[str, Measure]) -> dict[tuple[s
             continue  # the plan changed: this unit no longer owns that measure
         entry = owners[key]
         entry.status = normalize.status(val(vocab.STATUS)) or entry.status
-        entry.progress = normalize.clean_text(val(vocab.PROGRESS))
-        entry.evidence = normalize.clean_text(val(vocab.EVIDENCE))
-        entry.remark = normalize.clean_text(val(vocab.REMARK))
         entry.submitted_at = normalize.clean_text(val(vocab.SUBMITTED_AT))
+        if measures[key[0]].co_units:   # a sole owner's texts live in the ledger sheet only
+            entry.progress = normalize.clean_text(val(vocab.PROGRESS))
+            entry.evidence = normalize.clean_text(val(vocab.EVIDENCE))
+            entry.remark = normalize.clean_text(val(vocab.REMARK))
     return owners
 
 

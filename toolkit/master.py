@@ -64,10 +64,18 @@ def backup(path: Path, backup_dir: Path) -> Path | None:
 
 def owner_table(ledger: Ledger, due_dates: list | None = None) -> sheets.Table:
     headers = vocab.OWNER_COLUMNS + ([vocab.DUE_DATE] if due_dates is not None else [])
-    rows = [o.values() for o in ledger.owners.values()]
+    shared = [vocab.OWNER_COLUMNS.index(n) for n in (vocab.PROGRESS, vocab.EVIDENCE, vocab.REMARK)]
+    rows = []
+    for o in ledger.owners.values():
+        row = o.values()
+        if not ledger.measures[o.measure_id].co_units:
+            for i in shared:          # a sole owner's texts are the ledger sheet's: not written twice
+                row[i] = ""
+        rows.append(row)
     if due_dates is not None:
         rows = [r + [d] for r, d in zip(rows, due_dates)]
-    return sheets.Table("各责任单位填报明细(每条措施每个责任单位一行)", headers, rows,
+    return sheets.Table("各责任单位填报明细(每条措施每个责任单位一行;只有一个责任单位的措施,进展等文字见“整改台账”表)",
+                        headers, rows,
                         {vocab.PROGRESS: 50, vocab.EVIDENCE: 24, vocab.REMARK: 16, vocab.DUE_DATE: 12})
 
 
@@ -107,20 +115,16 @@ def _write_ledger_sheet(book: sheets.Book, ledger: Ledger, settings: Settings) -
     sheets.set_widths(ws, {c: WIDTHS.get(name, 14) for name, c in cols.items()})
     book.title_row(ws, ledger.title or "整改台账", len(vocab.COLUMNS))
     book.header_row(ws, 2, headers)
-    body = book.fmt("body")
     cal = calendar_for(settings)
     today = settings.today()
     due_col, status_col = cols[vocab.DUE_DATE], cols[vocab.STATUS]
-    for m in ledger.measures.values():
-        for c, value in enumerate(m.values(), 1):
-            book.put(ws, m.row, c, value, body)
-        for name in ledger.extra_columns:
-            book.put(ws, m.row, cols[name], m.extra.get(name), body)
-        due, remind = helper_values(m, settings, cal)
-        book.put(ws, m.row, due_col, due, body)
-        book.put(ws, m.row, cols[vocab.REMIND_FROM], remind, body)
-        book.put(ws, m.row, cols[vocab.DAYS_OVERDUE],
-                 days_overdue_formula(m.row, due_col, status_col, days_overdue(m, due, today)), body)
+
+    def rows():
+        for m in ledger.measures.values():
+            due, remind = helper_values(m, settings, cal)
+            yield (m.values() + [m.extra.get(name) for name in ledger.extra_columns]
+                   + [due, remind, days_overdue_formula(m.row, due_col, status_col, days_overdue(m, due, today))])
+    book.rows(ws, 3, rows(), [book.fmt("body")] * len(headers))
     last = max(3, 2 + len(ledger.measures))
     highlight(book, ws, 3, last, len(headers), status_col, due_col, cols[vocab.REMIND_FROM])
     status_dropdown(ws, status_col, 3, last + 200)
