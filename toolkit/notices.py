@@ -168,10 +168,18 @@ def cjk_font() -> str | None:
     return chart.cjk_font_file()
 
 
+CHART_UNITS = 40   # more bars than this are unreadable on an A4 page: show the lagging ones
+
+
 def chart_png(summary, path: Path) -> Path | None:
-    """Bar chart of completion by unit, best on top; None when no CJK font is installed."""
+    """Bar chart of completion by unit, best on top (with many units, the CHART_UNITS lowest);
+    None when no CJK font is installed."""
     ranking = summary.ranking()
-    title = f"各责任单位整改完成率(截至{normalize.format_date(summary.reference_date)})"
+    day = normalize.format_date(summary.reference_date)
+    title = f"各责任单位整改完成率(截至{day})"
+    if len(ranking) > CHART_UNITS:
+        ranking = ranking[-CHART_UNITS:]
+        title = f"整改完成率最低的{CHART_UNITS}个责任单位(截至{day})"
     data = chart.bar_chart_png([(u, c.completion) for u, c in ranking], title, "整改措施完成率")
     if data is None:
         return None
@@ -205,19 +213,19 @@ def write_notices(ledger, settings: Settings, summary, kinds=KINDS) -> list[Path
     written: list[Path] = []
     if "公开" in kinds:
         path = folder / "公开进展段落.txt"
-        text = public_summary(ledger, settings, summary) + "\n"
+        text = context["公开进展"] + "\n"
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             sheets.atomic_write_text(path, text)
         written.append(path)
     if "通报" in kinds:
-        chart = folder / "各单位完成率.png"
-        text = render("进展通报.md.j2", dict(context, 图表=chart.name if cjk_font() else ""))
+        chart_file = folder / "各单位完成率.png"
+        text = render("进展通报.md.j2", dict(context, 图表=chart_file.name if cjk_font() else ""))
         md = folder / "进展通报.md"
-        if cjk_font() and (not chart.exists() or not md.exists() or md.read_text(encoding="utf-8") != text):
-            chart_png(summary, chart)
-        written += _write_pair(text, md, {chart.name: chart})
-        if chart.exists():
-            written.append(chart)
+        if cjk_font() and (not chart_file.exists() or not md.exists() or md.read_text(encoding="utf-8") != text):
+            chart_png(summary, chart_file)
+        written += _write_pair(text, md, {chart_file.name: chart_file})
+        if chart_file.exists():
+            written.append(chart_file)
     if "督办单" in kinds:
         from .overdue import calendar_for
         reply = calendar_for(settings).shift(summary.reference_date, settings.reply_days)
