@@ -108,6 +108,13 @@ def prepare(root: Path, units: int, rows: int) -> Path:
 
 
 def peak_mb() -> float:
+    """This process's own peak resident memory (VmHWM; ru_maxrss would include the parent's at fork)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

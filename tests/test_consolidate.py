@@ -7,7 +7,7 @@ import pytest
 from toolkit import vocab
 from toolkit.consolidate import consolidate
 from toolkit.ledger import read_ledger
-from tests.conftest import fill, hand_in, ledger_sheet
+from tests.conftest import hand_in, ledger_sheet
 
 
 def sha(path):

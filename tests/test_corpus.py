@@ -1,7 +1,5 @@
 """Every hostile or broken submission: the run completes, the receipt says where and what to fix,
 the file is archived untouched, and a rejected file changes nothing in the master."""
-import hashlib
-import os
 import random
 import shutil
 import signal

@@ -8,7 +8,6 @@ from click.testing import CliRunner
 
 from toolkit import vocab
 from toolkit.cli import cli
-from toolkit.consolidate import consolidate
 from toolkit.errors import BusyError
 from toolkit.ledger import read_ledger
 from toolkit.nightly import RunLock, Scheduler, lock_for, run_once, setup_logging

@@ -1,11 +1,10 @@
-import datetime as dt
 import re
 import subprocess
 
 import docx
 import pytest
 
-from toolkit import demo, master, notices, office, vocab
+from toolkit import demo, notices, office, vocab
 from toolkit.errors import ToolkitError
 from toolkit.ledger import read_ledger
 from toolkit.progress import summarise

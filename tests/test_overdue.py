@@ -6,7 +6,6 @@ import openpyxl
 import pytest
 
 from toolkit import master, office, vocab
-from toolkit.ledger import read_ledger
 from toolkit.overdue import DUE_SOON, OVERDUE, CalendarWarning, WorkCalendar, late_rows
 from tests.conftest import settings_for, small_ledger
 

@@ -1,5 +1,3 @@
-import datetime as dt
-import shutil
 
 import openpyxl
 import pytest

@@ -7,7 +7,6 @@ the master either as before or as after.
 """
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
 import shutil
@@ -17,7 +16,8 @@ from pathlib import Path
 from . import master, normalize, notices, vocab
 from .config import Settings
 from .distribute import safe_filename
-from .intake import Submission, read_submission, sha256_of
+from .intake import Submission, read_submission
+from .utils import file_sha256
 from .ledger import Ledger, read_ledger, recompute_measure
 
 IGNORED_PREFIXES = ("~$", ".~", ".")
@@ -82,23 +82,35 @@ def inbox_files(inbox: Path) -> list[Path]:
     return sorted(files, key=lambda p: (p.stat().st_mtime, p.name))
 
 
-def archive_copy(sub: Submission, archive_dir: Path) -> Path:
+def archived_files(archive_dir: Path) -> dict[str, Path]:
+    """{short hash + suffix: archived file} of one period's archive (read once per run)."""
+    out: dict[str, Path] = {}
+    if archive_dir.exists():
+        for p in sorted(archive_dir.iterdir()):
+            if not p.name.startswith("."):
+                out.setdefault(p.stem.rsplit("_", 1)[-1] + p.suffix, p)
+    return out
+
+
+def archive_copy(sub: Submission, archive_dir: Path, index: dict[str, Path] | None = None) -> Path:
     """Copy the file untouched into the archive (once per content), named unit_time_hash."""
     archive_dir.mkdir(parents=True, exist_ok=True)
     short = sub.sha256[:12]
-    existing = sorted(archive_dir.glob(f"*_{short}{sub.path.suffix.lower()}"))
-    if existing:
-        return existing[0]
+    index = archived_files(archive_dir) if index is None else index
+    key = short + sub.path.suffix.lower()
+    if key in index:
+        return index[key]
     unit = safe_filename(sub.unit) if sub.unit else f"{vocab.UNIDENTIFIED}_{safe_filename(sub.path.stem)[:40]}"
     target = archive_dir / f"{unit}_{sub.received:%Y%m%d-%H%M%S}_{short}{sub.path.suffix.lower()}"
     tmp = target.with_name(".~" + target.name)
     shutil.copy2(sub.path, tmp)
-    if sha256_of(tmp) != sub.sha256:
+    if file_sha256(tmp) != sub.sha256:
         tmp.unlink()
         raise OSError(f"归档文件{target.name}校验失败")
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, target)
+    index[key] = target
     return target
 
 
@@ -170,10 +182,11 @@ def take_in(ledger: Ledger, settings: Settings, paths: list[Path], on_file=None)
     result = ConsolidationResult(period, settings.master)
     archive_dir = settings.path("archive") / period
     known = {normalize.clean_text(r[5]) for r in ledger.log}
+    index = archived_files(archive_dir)
     for i, sub in enumerate(read_all(paths, ledger, settings), 1):
         if on_file:
             on_file(i, len(paths), sub.path.name)
-        archived = archive_copy(sub, archive_dir)
+        archived = archive_copy(sub, archive_dir, index)
         outcome, accepted = judge(ledger, sub, settings, known)
         late = bool(settings.submit_by and sub.received.date() > settings.submit_by)
         known.add(sub.sha256)

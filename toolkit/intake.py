@@ -7,7 +7,6 @@ Nothing in the file is executed: values are read with calamine, formulas are nev
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from .config import Settings
 from .distribute import META_TABLE_ROW, canon, row_fingerprint
 from .errors import HeaderError, LedgerError
 from .ledger import Ledger, cell_name, find_header
+from .utils import file_sha256
 
 MAX_UNZIPPED_MB = 200        # a real unit workbook is a few MB unzipped; more is a zip bomb
 MAX_RATIO = 200
@@ -81,14 +81,6 @@ class Submission:
         return self
 
 
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _check_container(sub: Submission, settings: Settings) -> bool:
     """Reject what is not a readable, unencrypted, reasonably sized workbook before parsing it."""
     path = sub.path
@@ -149,8 +141,9 @@ def _check_container(sub: Submission, settings: Settings) -> bool:
     return True
 
 
-def formula_cells(path: Path, sheet: str) -> dict[tuple[int, int], str]:
-    """{(row, col): '=formula'} of one sheet of an .xlsx/.xlsm, read from its XML (nothing evaluated)."""
+def formula_cells(path: Path, sheet: str, columns: set[int] | None = None) -> dict[tuple[int, int], str]:
+    """{(row, col): '=formula'} of one sheet of an .xlsx/.xlsm (only the given columns), read from
+    its XML: nothing is evaluated."""
     import re
 
     def column_index_from_string(letters: str) -> int:
@@ -175,8 +168,10 @@ def formula_cells(path: Path, sheet: str) -> dict[tuple[int, int], str]:
     except (KeyError, zipfile.BadZipFile, OSError):
         return {}
     from html import unescape
+    from .sheets import col_letter
+    letters = "|".join(col_letter(c) for c in sorted(columns)) if columns else "[A-Z]+"
     out = {}
-    for cm in re.finditer(r'<c r="([A-Z]+)(\d+)"[^>]*>(.*?)</c>', xml, re.S):
+    for cm in re.finditer(r'<c r="(' + letters + r')(\d+)"[^>]*>(.*?)</c>', xml, re.S):
         fm = re.search(r"<f[^>]*>(.*?)</f>", cm[3], re.S)
         if fm:
             out[(int(cm[2]), column_index_from_string(cm[1]))] = "=" + unescape(fm[1])
@@ -194,7 +189,7 @@ def read_submission(path: Path, ledger: Ledger, settings: Settings, received: dt
     """Read one returned workbook and judge every row against the ledger; never raises on bad input."""
     path = Path(path)
     received = received or dt.datetime.fromtimestamp(path.stat().st_mtime)
-    sub = Submission(path, path.name, sha256_of(path), received)
+    sub = Submission(path, path.name, file_sha256(path), received)
     if not _check_container(sub, settings):
         return sub
     from python_calamine import CalamineWorkbook
@@ -247,7 +242,8 @@ def read_submission(path: Path, ledger: Ledger, settings: Settings, received: dt
     except LedgerError:
         return sub.reject(f"找不到表头(应含“{vocab.ID}”“{vocab.MEASURE}”等列)", "请勿删除表头,使用下发的模板重新填写",
                           sheet=vocab.SHEET_LEDGER)
-    formulas = formula_cells(path, vocab.SHEET_LEDGER) if zipfile.is_zipfile(path) else {}
+    text_columns = {cols[name] + 1 for name in vocab.TEXT_COLUMNS}
+    formulas = formula_cells(path, vocab.SHEET_LEDGER, text_columns) if zipfile.is_zipfile(path) else {}
     _read_rows(sub, rows, h, cols, ledger, planned, formulas)
     return sub
 

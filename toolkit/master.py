@@ -13,6 +13,7 @@ import json
 import shutil
 from pathlib import Path
 
+from .utils import file_sha256
 from . import normalize, sheets, vocab
 from .config import Settings
 from .ledger import Ledger
@@ -21,14 +22,6 @@ WIDTHS = {vocab.ID: 10, vocab.THEME: 24, vocab.KEY_PROBLEM: 28, vocab.ITEM: 30, 
           vocab.REFORM: 10, vocab.MEASURE: 44, vocab.LEADER: 12, vocab.LEAD_UNIT: 16, vocab.CO_UNITS: 18,
           vocab.DEADLINE: 12, vocab.STATUS: 10, vocab.PROGRESS: 44, vocab.EVIDENCE: 24, vocab.REMARK: 16,
           vocab.DUE_DATE: 12, vocab.REMIND_FROM: 12, vocab.DAYS_OVERDUE: 10}
-
-
-def file_hash(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def content_digest(ledger: Ledger, settings: Settings) -> str:
@@ -51,7 +44,7 @@ def backup(path: Path, backup_dir: Path) -> Path | None:
     """Copy the master into the backup folder (once per content) before it is changed."""
     if not path.exists():
         return None
-    digest = file_hash(path)[:12]
+    digest = file_sha256(path)[:12]
     existing = list(backup_dir.glob(f"{path.stem}_*_{digest}{path.suffix}"))
     if existing:
         return existing[0]

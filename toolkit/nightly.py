@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import sheets, vocab
+from . import utils
 from .config import Settings
 from .consolidate import ConsolidationResult, consolidate
 from .errors import BusyError
@@ -194,7 +194,7 @@ def _save_state(settings: Settings, report: RunReport) -> None:
     state = {"fingerprint": _fingerprint(settings), "figures": asdict(report.figures),
              "missing": report.consolidation.missing_units, "warnings": report.warnings,
              "notices": [str(p) for p in report.notices]}
-    sheets.atomic_write_text(_state_path(settings), json.dumps(state, ensure_ascii=False, default=str))
+    utils.atomic_write_text(_state_path(settings), json.dumps(state, ensure_ascii=False, default=str))
 
 
 def run_once(settings: Settings, distribute_first: bool = False,
@@ -224,7 +224,7 @@ def run_once(settings: Settings, distribute_first: bool = False,
             _save_state(settings, report)
     folder = settings.path("output") / settings.current_period() / "运行报告"
     report.report_path = folder / f"{started:%Y%m%d-%H%M%S}-{os.getpid()}.txt"
-    sheets.atomic_write_text(report.report_path, "\n".join(report.lines()) + "\n")
+    utils.atomic_write_text(report.report_path, "\n".join(report.lines()) + "\n")
     for line in report.lines():
         log.info(line)
     return report

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import jinja2
 
-from . import chart, gongwen, normalize, sheets, vocab
+from . import chart, gongwen, normalize, utils, vocab
 from .config import Settings
 from .distribute import safe_filename
 from .errors import ToolkitError
@@ -82,7 +82,7 @@ def write_receipts(result: "ConsolidationResult", settings: Settings) -> list[Pa
     for key, outcomes in groups.items():
         text = render("回执.txt.j2", receipt_context(key, outcomes, settings))
         path = folder / f"{safe_filename(key)}.txt"
-        sheets.atomic_write_text(path, text)
+        utils.atomic_write_text(path, text)
         written.append(path)
     return written
 
@@ -183,7 +183,7 @@ def chart_png(summary, path: Path) -> Path | None:
     data = chart.bar_chart_png([(u, c.completion) for u, c in ranking], title, "整改措施完成率")
     if data is None:
         return None
-    sheets.atomic_write_bytes(path, data)
+    utils.atomic_write_bytes(path, data)
     return path
 
 
@@ -194,8 +194,8 @@ def _write_pair(text: str, md_path: Path, images: dict[str, Path] | None = None)
     docx_path = md_path.with_suffix(".docx")
     if md_path.exists() and docx_path.exists() and md_path.read_text(encoding="utf-8") == text:
         return [md_path, docx_path]
-    sheets.atomic_write_bytes(docx_path, gongwen.render(text, images))
-    sheets.atomic_write_text(md_path, text)
+    utils.atomic_write_bytes(docx_path, gongwen.render(text, images))
+    utils.atomic_write_text(md_path, text)
     return [md_path, docx_path]
 
 
@@ -215,7 +215,7 @@ def write_notices(ledger, settings: Settings, summary, kinds=KINDS) -> list[Path
         path = folder / "公开进展段落.txt"
         text = context["公开进展"] + "\n"
         if not path.exists() or path.read_text(encoding="utf-8") != text:
-            sheets.atomic_write_text(path, text)
+            utils.atomic_write_text(path, text)
         written.append(path)
     if "通报" in kinds:
         chart_file = folder / "各单位完成率.png"

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from . import normalize, sheets, vocab
 from .config import Settings
 from .ledger import Ledger, Measure
-from .overdue import calendar_for, due_date, overdue_ids
+from .overdue import due_date, overdue_ids
 
 LONG_TERM = set(vocab.LONG_TERM_WORDS)
 

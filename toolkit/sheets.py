@@ -281,35 +281,3 @@ def print_ready(ws, header_row: int, last_col: int, last_row: int | None = None)
     ws.repeat_rows(header_row - 1)
     ws.center_horizontally()
     ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
-
-
-def atomic_write_bytes(path: Path, data: bytes, durable: bool = False) -> None:
-    """Write bytes atomically: readers see the old file or the new one, never half of one.
-    durable also fsyncs (for files that cannot be regenerated; notices and receipts can)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".~tmp-", suffix=path.suffix, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            if durable:
-                os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def write_if_changed(path: Path, data: bytes) -> bool:
-    """Write only when the content differs: reruns leave files (and their times) alone."""
-    path = Path(path)
-    if path.exists() and path.stat().st_size == len(data) and path.read_bytes() == data:
-        return False
-    atomic_write_bytes(path, data)
-    return True

@@ -10,7 +10,7 @@ import datetime as dt
 import io
 import shutil
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
