@@ -114,11 +114,14 @@ def archive_copy(sub: Submission, archive_dir: Path, index: dict[str, Path] | No
     return target
 
 
-def _applied_before(ledger: Ledger, unit: str, period: str) -> list[tuple[str, str]]:
-    """(received, hash) of files of this unit and period already merged."""
-    return [(normalize.clean_text(r[2]), normalize.clean_text(r[5])) for r in ledger.log
-            if normalize.clean_text(r[0]) == period and normalize.clean_key(r[1]) == unit
-            and normalize.clean_text(r[6]) in vocab.APPLIED_OUTCOMES]
+def latest_applied(ledger: Ledger, period: str) -> dict[str, str]:
+    """{unit: receipt time of its newest file merged for the period} (from the 报送记录)."""
+    latest: dict[str, str] = {}
+    for r in ledger.log:
+        if normalize.clean_text(r[0]) == period and normalize.clean_text(r[6]) in vocab.APPLIED_OUTCOMES:
+            unit, when = normalize.clean_key(r[1]), normalize.clean_text(r[2])
+            latest[unit] = max(latest.get(unit, ""), when)
+    return latest
 
 
 def merge(ledger: Ledger, sub: Submission) -> int:
@@ -137,18 +140,20 @@ def merge(ledger: Ledger, sub: Submission) -> int:
     return len(sub.updates)
 
 
-def judge(ledger: Ledger, sub: Submission, settings: Settings, known_hashes: set[str]) -> tuple[str, int]:
-    """Decide a file's outcome and merge it when it is the newest valid one for its unit."""
+def judge(ledger: Ledger, sub: Submission, known_hashes: set[str], latest: dict[str, str]) -> tuple[str, int]:
+    """Decide a file's outcome and merge it when it is the newest valid one for its unit
+    (latest: {unit: newest merged receipt time}, updated here)."""
     if sub.sha256 in known_hashes:
         return vocab.OUTCOME_DUPLICATE, 0
     if sub.rejected:
         return vocab.OUTCOME_REJECTED, 0
     received = sub.received.isoformat(timespec="seconds")
-    if any(r > received for r, _ in _applied_before(ledger, sub.unit, sub.period)):
+    if latest.get(sub.unit, "") > received:
         return vocab.OUTCOME_SUPERSEDED, 0
     if not sub.updates:
         return (vocab.OUTCOME_REJECTED if sub.problems else vocab.OUTCOME_ACCEPTED), 0
     accepted = merge(ledger, sub)
+    latest[sub.unit] = max(latest.get(sub.unit, ""), received)
     return (vocab.OUTCOME_PARTIAL if sub.problems else vocab.OUTCOME_ACCEPTED), accepted
 
 
@@ -183,11 +188,12 @@ def take_in(ledger: Ledger, settings: Settings, paths: list[Path], on_file=None)
     archive_dir = settings.path("archive") / period
     known = {normalize.clean_text(r[5]) for r in ledger.log}
     index = archived_files(archive_dir)
+    latest = latest_applied(ledger, period)
     for i, sub in enumerate(read_all(paths, ledger, settings), 1):
         if on_file:
             on_file(i, len(paths), sub.path.name)
         archived = archive_copy(sub, archive_dir, index)
-        outcome, accepted = judge(ledger, sub, settings, known)
+        outcome, accepted = judge(ledger, sub, known, latest)
         late = bool(settings.submit_by and sub.received.date() > settings.submit_by)
         known.add(sub.sha256)
         if outcome != vocab.OUTCOME_DUPLICATE:
@@ -200,7 +206,8 @@ def take_in(ledger: Ledger, settings: Settings, paths: list[Path], on_file=None)
     result.submitted_units = sorted({normalize.clean_key(r[1]) for r in ledger.log
                                      if normalize.clean_text(r[0]) == period
                                      and normalize.clean_text(r[6]) in vocab.APPLIED_OUTCOMES})
-    result.missing_units = [u for u in ledger.units if u not in result.submitted_units]
+    submitted = set(result.submitted_units)
+    result.missing_units = [u for u in ledger.units if u not in submitted]
     return result
 
 

@@ -176,7 +176,7 @@ def distribute(settings: Settings, units: list[str] | None = None, ledger: Ledge
     period = settings.current_period()
     folder = settings.path("outbox") / period
     wanted = ledger.units if units is None else units
-    unknown = [u for u in wanted if u not in ledger.units]
+    unknown = [u for u in wanted if not ledger.has_unit(u)]
     if unknown:
         from .errors import LedgerError
         raise LedgerError(f"台账中没有这些责任单位:{'、'.join(unknown)}。")

@@ -178,11 +178,14 @@ def formula_cells(path: Path, sheet: str, columns: set[int] | None = None) -> di
     return out
 
 
-def _named_unit(filename: str, units: list[str]) -> str:
+def _named_unit(filename: str, ledger: Ledger) -> str:
     """The longest unit name that the file name mentions ('' if none)."""
-    key = normalize.clean_key(filename)
-    found = [u for u in units if u and u in key]
-    return max(found, key=len) if found else ""
+    key = normalize.clean_key(Path(filename).stem)[:60]
+    for size in range(len(key), 1, -1):          # longest first; a few hundred look-ups at most
+        for start in range(len(key) - size + 1):
+            if ledger.has_unit(key[start:start + size]):
+                return key[start:start + size]
+    return ""
 
 
 def read_submission(path: Path, ledger: Ledger, settings: Settings, received: dt.datetime | None = None) -> Submission:
@@ -212,10 +215,10 @@ def read_submission(path: Path, ledger: Ledger, settings: Settings, received: dt
     if version != vocab.TEMPLATE_VERSION:
         return sub.reject(f"模板版本为“{version or '空'}”,本期要求“{vocab.TEMPLATE_VERSION}”",
                           "请下载本期模板重新填写", sheet=vocab.SHEET_META)
-    if sub.unit not in ledger.units:
+    if not ledger.has_unit(sub.unit):
         return sub.reject(f"模板中的填报单位“{sub.unit}”不是台账中的责任单位", "请使用办公室下发的本单位模板",
                           sheet=vocab.SHEET_META)
-    named = _named_unit(sub.name, ledger.units)
+    named = _named_unit(sub.name, ledger)
     if named and named != sub.unit and sub.unit not in normalize.clean_key(sub.name):
         return sub.reject(f"文件名表明报送单位是“{named}”,但文件是下发给“{sub.unit}”的模板",
                           f"请{named}使用本单位的模板填写后重新报送", sheet=vocab.SHEET_META)

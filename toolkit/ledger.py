@@ -102,6 +102,9 @@ class Ledger:
         """Every owner unit, in order of first appearance."""
         return list(self._by_unit())
 
+    def has_unit(self, unit: str) -> bool:
+        return unit in self._by_unit()
+
     def rows_of(self, unit: str) -> list[Measure]:
         return list(self._by_unit().get(unit, []))
 

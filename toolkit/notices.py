@@ -139,7 +139,7 @@ def programme_context(ledger, settings: Settings, summary) -> dict:
         else:
             soon.append(item)
     submitted, late_units = submission_status(ledger, settings)
-    missing = [u for u in ledger.units if u not in submitted]
+    missing = [u for u in ledger.units if u not in submitted]   # submitted is a set
     return {
         "标题": (ledger.title or settings.title).removesuffix("台账").removesuffix("整改"), "主体": settings.subject, "主送": settings.addressees,
         "发文单位": settings.organisation, "报送期次": settings.current_period(), "基准日期": summary.reference_date,
