@@ -207,3 +207,10 @@ def test_extra_office_columns_survive_consolidation(workspace):
     wb, ws, cols, rows = ledger_sheet(workspace.master)
     assert ws.cell(rows["ZG-001"], cols["科室自用"]).value == "别动我"
     assert ws.cell(rows["ZG-001"], cols[vocab.STATUS]).value == vocab.DONE
+
+
+def test_receipt_says_how_typed_status_words_were_registered(workspace):
+    hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: "完成"}, "ZG-005": {vocab.STATUS: "推进中"}})
+    consolidate(workspace)
+    receipt = (workspace.path("output") / "2024-08" / "回执" / "办公室.txt").read_text(encoding="utf-8")
+    assert "“完成”→“已完成”" in receipt and "“推进中”→“正在推进”" in receipt

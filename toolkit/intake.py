@@ -254,6 +254,7 @@ def read_submission(path: Path, ledger: Ledger, settings: Settings, received: dt
 def _read_rows(sub: Submission, rows: list[list], h: int, cols: dict[str, int], ledger: Ledger,
                planned: dict[str, str], formulas: dict[tuple[int, int], str]) -> None:
     seen: dict[str, int] = {}
+    synonyms: dict[str, str] = {}
     sheet = vocab.SHEET_LEDGER
     for r in range(h + 1, len(rows)):
         row = rows[r]
@@ -290,6 +291,8 @@ def _read_rows(sub: Submission, rows: list[list], h: int, cols: dict[str, int], 
             continue
         raw_status = val(vocab.STATUS)
         status = normalize.status(raw_status)
+        if status and normalize.clean_text(raw_status) != status:
+            synonyms.setdefault(normalize.clean_text(raw_status), status)
         if status is None:
             problem(vocab.STATUS, f"“{normalize.clean_text(raw_status)}”不是有效的完成情况",
                     f"本行未汇总;请从下拉列表选择:{'、'.join(vocab.STATUSES)}")
@@ -306,6 +309,8 @@ def _read_rows(sub: Submission, rows: list[list], h: int, cols: dict[str, int], 
             texts[name] = text
         sub.updates.append(RowUpdate(mid, excel_row, status, texts[vocab.PROGRESS], texts[vocab.EVIDENCE],
                                      texts[vocab.REMARK]))
+    if synonyms:
+        sub.notes.append("完成情况按规范用语登记:" + "、".join(f"“{a}”→“{b}”" for a, b in synonyms.items()))
     missing = [mid for mid in planned if mid not in seen]
     if missing:
         sub.notes.append(f"{len(missing)}条下发的措施未在文件中出现({'、'.join(missing[:5])}{'等' if len(missing) > 5 else ''}),视为本期未更新")
