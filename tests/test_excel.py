@@ -159,6 +159,7 @@ def test_addin_is_a_macro_package_with_the_ribbon(built):
     assert wb.vba_archive is not None and "xl/vbaProject.bin" in wb.vba_archive.namelist()
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # olevba leaves a zip to the GC
 def test_olevba_extracts_every_button_sub(built):
     from oletools.olevba import VBA_Parser
     parser = VBA_Parser(str(built[".xlam"]))
