@@ -160,3 +160,12 @@ def test_bad_config_is_a_clear_error_at_start_up(tmp_path):
     (tmp_path / "config.toml").write_text('reference_date = "下周"\n', encoding="utf-8")
     result = CliRunner().invoke(cli, ["nightly", "-c", str(tmp_path)])
     assert result.exit_code == 1 and "reference_date" in result.output and "Traceback" not in result.output
+
+
+def test_init_writes_a_commented_config_and_the_folders_without_overwriting(tmp_path):
+    result = CliRunner().invoke(cli, ["init", str(tmp_path / "台账")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "台账" / "config.toml").read_text(encoding="utf-8").startswith("# 整改台账工具配置")
+    assert all((tmp_path / "台账" / name).is_dir() for name in ("master", "inbox", "outbox", "archive", "output"))
+    again = CliRunner().invoke(cli, ["init", str(tmp_path / "台账")])
+    assert again.exit_code == 1 and "已存在" in again.output

@@ -43,8 +43,14 @@ def init(folder):
 
     示例: python -m toolkit init 台账
     """
+    if (Path(folder) / config_mod.CONFIG_NAME).exists():
+        raise config_mod.ConfigError(f"{Path(folder) / config_mod.CONFIG_NAME} 已存在,未覆盖。")
     path = config_mod.write_default(folder)
-    click.echo(f"已生成配置文件:{path}。请把台账放到 master/整改台账.xlsx。")
+    settings = config_mod.load(path)
+    for name in settings.paths:
+        target = settings.path(name)
+        (target.parent if name == "master" else target).mkdir(parents=True, exist_ok=True)
+    click.echo(f"已生成配置文件 {path} 和文件夹 {'、'.join(settings.paths)}。请把台账放到 {settings.master}。")
 
 
 @cli.command()
