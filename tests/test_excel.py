@@ -118,7 +118,7 @@ def test_errors_become_a_chinese_message_box_not_a_traceback(open_book, monkeypa
     assert title == "生成通报未完成" and "config.toml" in prompt
     (settings.root / "config.toml").write_text('period = "2024-08"\n', encoding="utf-8")
     hand_in(settings, "办公室", {"ZG-001": {vocab.STATUS: "已完成"}})
-    monkeypatch.setattr("toolkit.excel.take_in", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr("toolkit.consolidate.take_in", lambda *a, **k: 1 / 0)
     before = settings.master.read_bytes()
     assert excel.consolidate_button() is None
     assert "意外错误" in book.app.alerts[-1][1] and "Traceback" not in book.app.alerts[-1][1]

@@ -219,15 +219,17 @@ def clear_inbox(result: ConsolidationResult) -> None:
 
 
 def consolidate(settings: Settings, files: list[Path] | None = None, *, remove_inbox: bool = True,
-                on_file=None) -> ConsolidationResult:
+                on_file=None, ledger: Ledger | None = None, write=None) -> ConsolidationResult:
     """Take in every inbox file (or the given ones), update the master, write receipts.
 
-    on_file(i, n, name) is called before each file (progress bars, Excel's status bar)."""
-    ledger = read_ledger(settings.master)
+    on_file(i, n, name) is called before each file (progress bars, Excel's status bar). By default
+    the master file is read and written; the Excel button passes the open book's ledger and a
+    write(ledger, settings) that puts the result into the open book and saves it."""
+    ledger = read_ledger(settings.master) if ledger is None else ledger
     paths = inbox_files(settings.path("inbox")) if files is None else [Path(f) for f in files]
     result = take_in(ledger, settings, paths, on_file)
     result.ledger = ledger
-    result.master_changed = master.write_master(ledger, settings)
+    result.master_changed = (write or master.write_master)(ledger, settings)
     result.receipts = notices.write_receipts(result, settings)
     if remove_inbox and files is None:
         clear_inbox(result)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import config as config_mod
 from . import master, notices, progress, vocab
-from .consolidate import clear_inbox, inbox_files, take_in
+from .consolidate import consolidate, inbox_files
 from .errors import ToolkitError
 from .ledger import Ledger, ledger_from_sheets
 from .normalize import looks_like_formula
@@ -179,30 +179,27 @@ def _figures(ledger: Ledger, settings, summary) -> str:
 
 def _consolidate(book) -> str:
     settings = settings_for(book)
-    paths = inbox_files(settings.path("inbox"))
-    if not paths:
+    if not inbox_files(settings.path("inbox")):
         return f"收件箱({settings.path('inbox')})中没有待汇总的文件。"
-    ledger = ledger_from_book(book)
 
     def status(i, n, name):
         book.app.status_bar = f"汇总报送:{i}/{n} {name}"
-    result = take_in(ledger, settings, paths, on_file=status)
-    summary = progress.summarise(ledger, settings)
-    progress.update_history(ledger, summary, settings.current_period())
-    master.backup(Path(book.fullname), settings.path("backup"))
-    write_book(book, ledger, settings, summary)
-    book.save()                                   # the inbox is cleared only once the book is saved
-    result.receipts = notices.write_receipts(result, settings)
-    clear_inbox(result)
+
+    def into_book(ledger, settings):   # the core clears the inbox only after this has saved the book
+        master.backup(Path(book.fullname), settings.path("backup"))
+        write_book(book, ledger, settings, master.prepare(ledger, settings))
+        book.save()
+        return True
+    result = consolidate(settings, ledger=ledger_from_book(book), write=into_book, on_file=status)
     lines = result.lines()
-    return "\n".join([lines[0], _figures(ledger, settings, summary)] + lines[-2:])
+    summary = progress.summarise(result.ledger, settings)
+    return "\n".join([lines[0], _figures(result.ledger, settings, summary)] + lines[-2:])
 
 
 def _refresh(book) -> str:
     settings = settings_for(book)
     ledger = ledger_from_book(book)
-    summary = progress.summarise(ledger, settings)
-    progress.update_history(ledger, summary, settings.current_period())
+    summary = master.prepare(ledger, settings)
     write_book(book, ledger, settings, summary)
     return "统计已刷新(尚未保存)。" + _figures(ledger, settings, summary)
 

@@ -142,13 +142,20 @@ def _write_params_sheet(book: sheets.Book, settings: Settings, digest: str) -> N
     book.wb.define_name(vocab.NAME_REF_DATE, f"='{vocab.SHEET_PARAMS}'!$B$2")
 
 
+def prepare(ledger: Ledger, settings: Settings):
+    """Figures for a write: the summary, with this period's row of 历史进度 brought up to date."""
+    from . import progress
+    summary = progress.summarise(ledger, settings)
+    progress.update_history(ledger, summary, settings.current_period())
+    return summary
+
+
 def write_master(ledger: Ledger, settings: Settings, path: Path | None = None) -> bool:
     """Write the ledger into the master (backup first, atomic); False when nothing changed."""
     from . import overdue, progress
 
     path = Path(path or settings.master)
-    summary = progress.summarise(ledger, settings)
-    progress.update_history(ledger, summary, settings.current_period())
+    summary = prepare(ledger, settings)
     digest = content_digest(ledger, settings)
     if path.exists() and digest == ledger.digest:
         return False
