@@ -112,7 +112,8 @@ def write_unit_workbook(ledger: Ledger, unit: str, settings: Settings, path: Pat
     book = sheets.Book(path)
     try:
         ws = book.sheet(vocab.SHEET_LEDGER)
-        sheets.set_widths(ws, {c: WIDTHS.get(name, 10) for name, c in col.items()})
+        widths = {c: WIDTHS.get(name, 10) for name, c in col.items()}
+        sheets.set_widths(ws, widths)
         book.title_row(ws, f"{unit}{ledger.title or '整改台账'}({period}报送)", len(headers))
         book.header_row(ws, 2, headers, fill_in=tuple(vocab.UNIT_COLUMNS))
         locked, unlocked = book.fmt("body"), book.fmt("body", locked=False)
@@ -120,6 +121,9 @@ def write_unit_workbook(ledger: Ledger, unit: str, settings: Settings, path: Pat
         cal = overdue.calendar_for(settings)
         first = 3
         for r, (m, values) in enumerate(rows, first):
+            height = sheets.row_height(values, [widths[c] for c in range(1, len(values) + 1)])
+            if height:
+                ws.set_row(r - 1, height)
             for c, (name, v) in enumerate(zip(headers, values), 1):
                 editable = name in vocab.UNIT_COLUMNS
                 book.put(ws, r, c, v, unlocked if editable else locked, unlocked_date if editable else None)

@@ -105,7 +105,8 @@ def _write_ledger_sheet(book: sheets.Book, ledger: Ledger, settings: Settings) -
     headers = layout_ledger(ledger)
     ws = book.sheet(vocab.SHEET_LEDGER)
     cols = ledger.columns
-    sheets.set_widths(ws, {c: WIDTHS.get(name, 14) for name, c in cols.items()})
+    widths = {c: WIDTHS.get(name, 14) for name, c in cols.items()}
+    sheets.set_widths(ws, widths)
     book.title_row(ws, ledger.title or "整改台账", len(vocab.COLUMNS))
     book.header_row(ws, 2, headers)
     cal = calendar_for(settings)
@@ -117,7 +118,7 @@ def _write_ledger_sheet(book: sheets.Book, ledger: Ledger, settings: Settings) -
             due, remind = helper_values(m, settings, cal)
             yield (m.values() + [m.extra.get(name) for name in ledger.extra_columns]
                    + [due, remind, days_overdue_formula(m.row, due_col, status_col, days_overdue(m, due, today))])
-    book.rows(ws, 3, rows(), [book.fmt("body")] * len(headers))
+    book.rows(ws, 3, rows(), [book.fmt("body")] * len(headers), widths=[widths[c] for c in range(1, len(headers) + 1)])
     last = max(3, 2 + len(ledger.measures))
     highlight(book, ws, 3, last, len(headers), status_col, due_col, cols[vocab.REMIND_FROM])
     status_dropdown(ws, status_col, 3, last + 200)

@@ -55,7 +55,7 @@ def cell_name(row: int, col: int) -> str:
 
 
 def display_width(value) -> int:
-    """Width of a value in Excel character units (CJK characters count two)."""
+    """Width of a value's first line in Excel character units (CJK characters count two)."""
     if value is None:
         return 0
     if isinstance(value, (dt.date, dt.datetime)):
@@ -131,10 +131,13 @@ class Book:
         else:
             ws.write_string(r, c, str(value), fmt)
 
-    def rows(self, ws, first_row: int, rows, fmts: list, date_fmts: list | None = None) -> int:
+    def rows(self, ws, first_row: int, rows, fmts: list, date_fmts: list | None = None,
+             widths: list[float] | None = None) -> int:
         """Write many rows from first_row on, fast: the row XML is generated here and streamed into
         xlsxwriter's constant-memory row file (the same XML its own cell writers produce, at a
-        tenth of the cost). fmts/date_fmts give each column's format. Returns the last row written."""
+        tenth of the cost). fmts/date_fmts give each column's format; with the column widths, each
+        row gets the height its wrapped text needs (Excel does not grow rows by itself when it
+        opens a file, and offices print these sheets). Returns the last row written."""
         if not getattr(ws, "constant_memory", False) or not hasattr(ws, "_write_single_row"):
             last = first_row - 1
             for last, values in enumerate(rows, first_row):
@@ -149,7 +152,8 @@ class Book:
         out = ws.fh
         last, width = first_row - 1, 0
         for last, values in enumerate(rows, first_row):
-            parts = [f'<row r="{last}">']
+            height = row_height(values, widths) if widths else 0
+            parts = [f'<row r="{last}" ht="{height}" customHeight="1">' if height else f'<row r="{last}">']
             for i, v in enumerate(values):
                 ref = f'{letters[i]}{last}'
                 parts.append(_cell_xml(ref, v, style[i], dstyle[i]))
@@ -176,10 +180,11 @@ class Book:
     def table(self, ws, table: Table, widths: dict[str, float] | None = None) -> int:
         """A titled, styled, printable table from A1; returns the header row number."""
         ncols = max(len(table.headers), 1)
-        set_widths(ws, fit_widths(table, widths))
+        fitted = fit_widths(table, widths)
+        set_widths(ws, fitted)
         self.title_row(ws, table.title, ncols)
         self.header_row(ws, 2, table.headers)
-        self.rows(ws, 3, table.rows, [self.fmt("body")] * ncols)
+        self.rows(ws, 3, table.rows, [self.fmt("body")] * ncols, widths=[fitted[c] for c in range(1, ncols + 1)])
         print_ready(ws, 2, ncols, 2 + len(table.rows))
         return 2
 
@@ -263,6 +268,20 @@ def fit_widths(table: Table, widths: dict[str, float] | None = None, sample: int
         if name in table.headers:
             out[table.headers.index(name) + 1] = width
     return out
+
+
+LINE_HEIGHT = 13.5   # points per line of 10-point 宋体
+
+
+def row_height(values: list, widths: list[float], max_lines: int = 12) -> float:
+    """Height in points that shows every wrapped line of the row (0: the default height will do)."""
+    lines = 1
+    for value, width in zip(values, widths):
+        if isinstance(value, str) and value and not isinstance(value, Formula):
+            usable = max(width - 1, 4)
+            count = sum(max(1, -(-display_width(part) // int(usable))) for part in value.split("\n"))
+            lines = max(lines, min(count, max_lines))
+    return 0 if lines == 1 else round(lines * LINE_HEIGHT + 3, 1)
 
 
 def set_widths(ws, widths: dict[int, float]) -> None:
