@@ -61,8 +61,9 @@ def receipt_context(unit: str, outcomes: list, settings: Settings, when: dt.date
     files = []
     for f in outcomes:
         s = f.submission
+        taken = [f"{u.measure_id}({u.status or '完成情况未改'})" for u in s.updates] if f.accepted else []
         files.append({"文件名": s.name, "收件时间": s.received.strftime("%Y-%m-%d %H:%M"), "结果": f.outcome,
-                      "采纳条数": f.accepted, "逾期报送": f.late, "归档文件": f.archived.name,
+                      "采纳条数": f.accepted, "采纳措施": taken, "逾期报送": f.late, "归档文件": f.archived.name,
                       "问题": [p.text() for p in s.problems], "说明": list(s.notes)})
     identified = not unit.startswith(vocab.UNIDENTIFIED)
     return {"单位": unit if identified else f"文件“{outcomes[0].submission.name}”的报送单位",
