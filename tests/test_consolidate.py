@@ -189,7 +189,7 @@ def test_a_failure_while_writing_leaves_the_master_and_inbox_as_they_were(worksp
 
     def boom(*a, **k):
         raise RuntimeError("simulated crash mid-merge")
-    monkeypatch.setattr("toolkit.progress.write_judgments", boom)
+    monkeypatch.setattr("toolkit.progress.judgment_table", boom)
     with pytest.raises(RuntimeError):
         consolidate(workspace)
     assert sha(workspace.master) == before and sent.exists()

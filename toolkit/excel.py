@@ -140,12 +140,9 @@ def put_params(book, settings: config_mod.Settings, digest: str) -> None:
 def write_book(book, ledger: Ledger, settings: config_mod.Settings, summary) -> None:
     """Everything a file-level write would change, written into the open book instead."""
     put_ledger_columns(book, ledger, settings, vocab.UNIT_COLUMNS + vocab.HELPER_COLUMNS)
-    put_table(book, vocab.SHEET_OWNERS, master.owner_table(ledger, progress.owner_due_dates(ledger, settings)))
-    put_table(book, vocab.SHEET_JUDGMENT, progress.judgment_table(summary))
     put_block(book, vocab.SHEET_STATS, progress.stats_layout(ledger, settings, summary).grid())
-    put_table(book, vocab.SHEET_OVERDUE, overdue_table(ledger, settings))
-    put_table(book, vocab.SHEET_HISTORY, progress.history_table(ledger))
-    put_table(book, vocab.SHEET_LOG, master.log_table(ledger))
+    for name, table in master.derived_tables(ledger, settings, summary).items():
+        put_table(book, name, table)
     put_params(book, settings, master.content_digest(ledger, settings))
 
 

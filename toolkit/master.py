@@ -77,6 +77,17 @@ def log_table(ledger: Ledger) -> sheets.Table:
                         {"原文件名": 30, "归档文件": 40, "内容哈希": 20})
 
 
+def derived_tables(ledger: Ledger, settings: Settings, summary) -> dict[str, sheets.Table]:
+    """The plain tables every master carries, in sheet order: the file writer and the Excel
+    buttons both lay out exactly these (the statistics sheet and 参数 have layouts of their own)."""
+    from . import overdue, progress
+    return {vocab.SHEET_OWNERS: owner_table(ledger, progress.owner_due_dates(ledger, settings)),
+            vocab.SHEET_JUDGMENT: progress.judgment_table(summary),
+            vocab.SHEET_HISTORY: progress.history_table(ledger),
+            vocab.SHEET_OVERDUE: overdue.overdue_table(ledger, settings),
+            vocab.SHEET_LOG: log_table(ledger)}
+
+
 def params_rows(settings: Settings, digest: str) -> list[list]:
     """The 参数 sheet: the reference date cell (defined name 基准日期) that formulas and highlighting use."""
     if settings.reference_date:
@@ -164,12 +175,11 @@ def write_master(ledger: Ledger, settings: Settings, path: Path | None = None) -
     try:
         _write_ledger_sheet(book, ledger, settings)
         progress.write_stats(book, ledger, settings, summary)
-        owners = owner_table(ledger, progress.owner_due_dates(ledger, settings))
-        book.table(book.sheet(vocab.SHEET_OWNERS), owners)
-        progress.write_judgments(book, summary)
-        book.table(book.sheet(vocab.SHEET_HISTORY), progress.history_table(ledger))
-        book.table(book.sheet(vocab.SHEET_OVERDUE), overdue.overdue_table(ledger, settings))
-        book.table(book.sheet(vocab.SHEET_LOG), log_table(ledger))
+        for name, table in derived_tables(ledger, settings, summary).items():
+            ws = book.sheet(name)
+            book.table(ws, table)
+            if name == vocab.SHEET_JUDGMENT:   # the office records its judgment from a dropdown
+                overdue.status_dropdown(ws, table.headers.index("办公室研判") + 1, 3, 3 + len(table.rows))
         _write_params_sheet(book, settings, digest)
         for name, rows in ledger.other_sheets.items():
             _write_other_sheet(book, name, rows)

@@ -278,15 +278,6 @@ def owner_due_dates(ledger: Ledger, settings: Settings) -> list:
     return [due_date(ledger.measures[mid], settings) for mid, _unit in ledger.owners]
 
 
-def write_judgments(book, summary: Summary) -> None:
-    """问题研判 sheet, with the status dropdown on the office's judgment column."""
-    from .overdue import status_dropdown
-    ws = book.sheet(vocab.SHEET_JUDGMENT)
-    table = judgment_table(summary)
-    book.table(ws, table)
-    status_dropdown(ws, 7, 3, 3 + len(table.rows))
-
-
 @dataclass
 class StatsLayout:
     """The statistics sheet as cells plus where its headers, bodies, percentages and chart go."""
