@@ -24,3 +24,15 @@ def test_demo_replaces_an_empty_folder_or_its_own_earlier_run(tmp_path):
     (target / "output" / "old.txt").write_text("from the last demo")
     settings = stage_demo(target)
     assert not (target / "output").exists() and settings.root == target.resolve()
+
+
+def test_demo_recognises_a_run_from_before_the_marker_but_not_a_lookalike(tmp_path):
+    target = tmp_path / "demo-run"
+    stage_demo(target)
+    (target / DEMO_MARKER).unlink()                   # an older version's run: the demo's layout and config
+    stage_demo(target)
+    (target / DEMO_MARKER).unlink()
+    with open(target / "config.toml", "a", encoding="utf-8") as fh:
+        fh.write("# 我改过的配置\n")
+    result = CliRunner().invoke(cli, ["demo", str(target)])
+    assert result.exit_code == 1 and "我改过的配置" in (target / "config.toml").read_text(encoding="utf-8")

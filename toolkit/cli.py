@@ -34,7 +34,7 @@ click_zh.install()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="zhenggai-toolkit", help="显示版本号并退出。")
+@click.version_option(package_name="zhenggai-toolkit")
 def cli():
     """整改台账工具:分发模板、汇总报送、统计进度、标记逾期、生成通报。"""
 

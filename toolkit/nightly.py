@@ -12,7 +12,7 @@ from typing import Callable
 
 from .app import run_once
 from .config import Settings
-from .errors import BusyError
+from .errors import BusyError, ToolkitError
 
 log = logging.getLogger("toolkit")
 
@@ -66,6 +66,9 @@ class Scheduler:
             self.job(self.settings)
         except BusyError as exc:
             log.warning("本次跳过:%s", exc)
+        except ToolkitError as exc:      # a problem the message explains: one line, no traceback
+            self.failures += 1
+            log.error("汇总运行未完成(将在下次计划时间重试):%s", exc)
         except Exception as exc:  # the loop must survive any failed run
             self.failures += 1
             log.exception("汇总运行失败(将在下次计划时间重试):%s", exc)
