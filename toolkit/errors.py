@@ -29,3 +29,7 @@ class SubmissionError(ToolkitError):
 
 class BusyError(ToolkitError):
     """Another run holds the lock, or the master is open in Excel/WPS."""
+
+
+class HistoryError(ToolkitError):
+    """The change history cannot be opened or rebuilt (damaged database, archived file missing)."""
