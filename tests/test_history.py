@@ -182,6 +182,46 @@ def test_diff_ledgers_attributes_owner_changes_to_the_submission(workspace):
     assert changes[2].old == vocab.LONG_TERM
 
 
+def test_the_live_hook_uses_the_submissions_in_memory_and_gives_the_archive_rows(workspace, tmp_path):
+    from toolkit.consolidate import inbox_files, take_in
+    with history.open_history(workspace) as db:
+        for period, when, rows in PERIODS:
+            workspace.period = period
+            hand_in(workspace, "市人民医院", rows, when=when)
+            before = read_ledger(workspace.master)
+            ledger = before.copy()
+            result = take_in(ledger, workspace, inbox_files(workspace.path("inbox")))
+            archive = workspace.path("archive")
+            archive.rename(tmp_path / "away")              # nothing is read again from the archive
+            with history.recording(db, workspace, before, ledger,
+                                   submissions=[f.submission for f in result.files]):
+                master.write_master(ledger, workspace)
+            (tmp_path / "away").rename(archive)
+            for f in result.files:
+                f.submission.path.unlink()
+        assert key(db.changes()) == key(history.rebuild_changes(workspace))
+        assert [c.new for c in db.changes("ZG-004") if c.field == vocab.STATUS] == [
+            vocab.NOT_STARTED, vocab.IN_PROGRESS, vocab.DONE]
+
+
+def test_a_failed_master_write_leaves_nothing_pending(workspace):
+    from toolkit.errors import BusyError
+    with history.open_history(workspace) as db:
+        before = read_ledger(workspace.master)
+        after = before.copy()
+        after.measures["ZG-004"].status = vocab.DONE
+        with pytest.raises(BusyError):
+            with history.recording(db, workspace, before, after):
+                raise BusyError("台账正在 Excel 中打开")
+        assert db.pending() == 0 and db.is_empty()
+
+
+def test_a_damaged_database_is_reported_with_the_way_out(workspace):
+    history.db_path(workspace).write_bytes(b"not a database" * 100)
+    with pytest.raises(history.HistoryError, match="history --rebuild"):
+        history.open_history(workspace)
+
+
 def _pending_run(workspace, db, status):
     before = read_ledger(workspace.master)
     after = before.copy()

@@ -111,7 +111,7 @@ CREATE TABLE IF NOT EXISTS changes (
     run INTEGER NOT NULL REFERENCES runs(id),
     measure TEXT NOT NULL, unit TEXT NOT NULL, field TEXT NOT NULL,
     old TEXT NOT NULL, new TEXT NOT NULL, source TEXT NOT NULL, time TEXT NOT NULL, period TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS changes_measure ON changes(measure);
+CREATE INDEX IF NOT EXISTS changes_key ON changes(measure, unit, field);
 """
 PENDING, COMMITTED = "pending", "committed"
 COMMITTED_ROWS = f"SELECT c.* FROM changes c JOIN runs r ON r.id = c.run WHERE r.state = '{COMMITTED}'"
@@ -190,14 +190,12 @@ class HistoryDB:
         return [Change(*r[2:]) for r in cur]
 
     def state(self) -> Snapshot:
-        """What the committed changes say the ledger holds now."""
-        out: Snapshot = {}
-        for c in self.changes():
-            if c.new:
-                out[(c.measure, c.unit, c.field)] = c.new
-            else:
-                out.pop((c.measure, c.unit, c.field), None)
-        return out
+        """What the committed changes say the ledger holds now (each field's newest value)."""
+        cur = self.conn.execute(
+            "SELECT c.measure, c.unit, c.field, c.new FROM changes c JOIN "
+            f"(SELECT MAX(c.id) AS id FROM ({COMMITTED_ROWS}) c GROUP BY c.measure, c.unit, c.field) last "
+            "ON last.id = c.id ORDER BY c.id")
+        return {(m, u, f): new for m, u, f, new in cur if new}
 
 
 def _row(c: Change) -> tuple:
@@ -293,7 +291,7 @@ def run_changes(db: HistoryDB, settings: Settings, before: Ledger, after: Ledger
         out = diff_snapshots(db.state(), snapshot(before), vocab.SOURCE_OFFICE, stamp, period)
     subs = {s.sha256: s for s in submissions or []}
     out += replay(current, after.log[len(before.log):], settings, subs)
-    return out + diff_snapshots(snapshot(current), snapshot(after), source, _now(), period)
+    return out + diff_ledgers(current, after, source, _now(), period)
 
 
 def record(db: HistoryDB, settings: Settings, before: Ledger, after: Ledger, source: str = vocab.SOURCE_OFFICE,
@@ -345,7 +343,8 @@ def rebuild(db: HistoryDB, settings: Settings) -> int:
     cannot tell (办公室修改, 销号审核) are kept. Returns the number of rows rebuilt."""
     rows = rebuild_changes(settings)
     with db.transaction() as conn:
-        conn.execute("DELETE FROM changes WHERE source = ? OR length(source) = 64", (vocab.SOURCE_INITIAL,))
+        conn.execute("DELETE FROM changes WHERE source = ? OR (length(source) = 64 AND source NOT GLOB '*[^0-9a-f]*')",
+                     (vocab.SOURCE_INITIAL,))
         run = conn.execute("INSERT INTO runs (digest, state, time) VALUES (?, ?, ?)",
                            (master_digest(settings.master), COMMITTED, _now())).lastrowid
         conn.executemany("INSERT INTO changes (run, measure, unit, field, old, new, source, time, period) "
@@ -396,13 +395,15 @@ def period_counts(db: HistoryDB) -> list[tuple[str, dict[str, int]]]:
     """Month over month: for each 报送期次, how many measures stood at each status at its end."""
     status: dict[str, str] = {}
     out = []
-    every = db.changes()
-    periods = sorted({c.period for c in every if c.period})     # every period the history has heard of
-    changes = sorted((c for c in every if not c.unit and c.field == vocab.STATUS), key=lambda c: c.period)
+    periods = [p for (p,) in db.conn.execute(f"SELECT DISTINCT period FROM ({COMMITTED_ROWS}) WHERE period != '' "
+                                              "ORDER BY period")]
+    changes = [Change(*r[2:]) for r in db.conn.execute(f"{COMMITTED_ROWS} AND c.unit = '' AND c.field = ? "
+                                                        "ORDER BY c.period, c.id", (vocab.STATUS,))]
     i = 0
     for period in periods:
         while i < len(changes) and changes[i].period <= period:
             status[changes[i].measure] = changes[i].new
             i += 1
-        out.append((period, {s: sum(1 for v in status.values() if v == s) for s in vocab.STATUSES}))
+        words = vocab.STATUSES + sorted({v for v in status.values() if v and v not in vocab.STATUSES})
+        out.append((period, {w: sum(1 for v in status.values() if v == w) for w in words}))
     return out
