@@ -157,7 +157,10 @@ def test_office_hand_edits_are_recorded_as_such(workspace):
         before = read_ledger(workspace.master)
         after = before.copy()
         after.measures["ZG-001"].deadline = dt.date(2024, 10, 31)
-        with history.recording(db, workspace, before, after, source=vocab.SOURCE_REVIEW):
+        with history.recording(db, workspace, before, after, source=vocab.SOURCE_REVIEW) as run:
+            # the 变更记录 sheet written with this master shows this run's changes, still pending
+            assert history.recent_changes_table(db, 1, run).rows[0][2] == "ZG-001"
+            assert history.recent_changes_table(db, 1).rows[0][2] != "ZG-001"
             master.write_master(after, workspace)
         new = [(c.measure, c.field, c.new, c.source) for c in db.changes() if c.source != vocab.SOURCE_INITIAL]
     assert new == [("ZG-006", vocab.REMARK, "经审核已办结", vocab.SOURCE_OFFICE),

@@ -45,6 +45,33 @@ class Change:
         return bool(FILE_HASH.fullmatch(self.source))
 
 
+@dataclass(frozen=True)
+class Receipt:
+    """One row of the master's 报送记录 (vocab.LOG_COLUMNS order), as text."""
+    period: str
+    unit: str
+    received: str
+    name: str
+    archived: str
+    sha256: str
+    outcome: str
+
+    @classmethod
+    def of(cls, row: list) -> "Receipt":
+        period, unit, received, name, archived, sha, outcome = (normalize.clean_text(v) for v in row[:7])
+        return cls(period, normalize.clean_key(unit), received, name, archived, sha, outcome)
+
+    @property
+    def applied(self) -> bool:
+        return self.outcome in vocab.APPLIED_OUTCOMES
+
+
+def new_receipts(before_log: list[list], after_log: list[list]) -> list[Receipt]:
+    """The files a run took in: 报送记录 rows of after whose hash before does not list, in order."""
+    seen = {Receipt.of(r).sha256 for r in before_log}
+    return [rec for rec in map(Receipt.of, after_log) if rec.sha256 not in seen]
+
+
 # ---------------------------------------------------------------- comparing ledgers (pure)
 
 def snapshot(ledger: Ledger, ids=None) -> Snapshot:
@@ -74,13 +101,12 @@ def diff_snapshots(before: Snapshot, after: Snapshot, source: str, time: str, pe
             for k in keys if before.get(k, "") != after.get(k, "")]
 
 
-def diff_ledgers(before: Ledger, after: Ledger, source: str = vocab.SOURCE_OFFICE, time: str = "",
+def diff_ledgers(before: Ledger, after: Ledger, source: str = vocab.SOURCE_OFFICE, time: str | None = None,
                  period: str = "") -> list[Change]:
     """Changes between two ledgers. An owner's change carries the hash and receipt time of the file
     it came from (its new 报送时间 matched in the 报送记录); a measure's change carries its newest such
-    owner's; everything else carries source/time/period."""
-    files = {(normalize.clean_key(r[1]), normalize.clean_text(r[2])): (normalize.clean_text(r[5]), normalize.clean_text(r[0]))
-             for r in after.log if normalize.clean_text(r[6]) in vocab.APPLIED_OUTCOMES}
+    owner's; everything else carries source/time (default now)/period."""
+    files = {(rec.unit, rec.received): (rec.sha256, rec.period) for rec in map(Receipt.of, after.log) if rec.applied}
     origin: dict[tuple[str, str], tuple[str, str, str]] = {}   # (measure, unit) → (time, hash, period)
     for key, entry in after.owners.items():
         old = before.owners.get(key)
@@ -92,7 +118,7 @@ def diff_ledgers(before: Ledger, after: Ledger, source: str = vocab.SOURCE_OFFIC
     for (mid, unit), o in origin.items():
         newest[mid] = max(newest.get(mid, o), o)
     out = []
-    for c in diff_snapshots(snapshot(before), snapshot(after), source, time, period):
+    for c in diff_snapshots(snapshot(before), snapshot(after), source, time or _now(), period):
         o = origin.get((c.measure, c.unit)) if c.unit else newest.get(c.measure)
         out.append(replace(c, time=o[0], source=o[1], period=o[2]) if o else c)
     return out
@@ -115,6 +141,7 @@ CREATE INDEX IF NOT EXISTS changes_key ON changes(measure, unit, field);
 """
 PENDING, COMMITTED = "pending", "committed"
 COMMITTED_ROWS = f"SELECT c.* FROM changes c JOIN runs r ON r.id = c.run WHERE r.state = '{COMMITTED}'"
+ROWS_WITH_RUN = f"SELECT c.* FROM changes c JOIN runs r ON r.id = c.run WHERE (r.state = '{COMMITTED}' OR r.id = ?)"
 
 
 class HistoryDB:
@@ -182,11 +209,13 @@ class HistoryDB:
     def is_empty(self) -> bool:
         return self.conn.execute("SELECT 1 FROM changes LIMIT 1").fetchone() is None
 
-    def changes(self, measure: str | None = None, newest_first: bool = False, limit: int | None = None) -> list[Change]:
-        """Committed changes in the order they were applied (of one measure, or all)."""
-        sql = COMMITTED_ROWS + (" AND c.measure = ?" if measure else "") + \
+    def changes(self, measure: str | None = None, newest_first: bool = False, limit: int | None = None,
+                run: int | None = None) -> list[Change]:
+        """Committed changes (and the given run's, pending or not) in the order they were applied,
+        of one measure or all."""
+        sql = ROWS_WITH_RUN + (" AND c.measure = ?" if measure else "") + \
             f" ORDER BY c.id {'DESC' if newest_first else 'ASC'}" + (f" LIMIT {int(limit)}" if limit else "")
-        cur = self.conn.execute(sql, (measure,) if measure else ())
+        cur = self.conn.execute(sql, (run if run is not None else -1,) + ((measure,) if measure else ()))
         return [Change(*r[2:]) for r in cur]
 
     def state(self) -> Snapshot:
@@ -248,32 +277,29 @@ def expected_digest(after: Ledger, settings: Settings) -> str:
     return master.content_digest(after, settings)
 
 
-def replay(ledger: Ledger, log_rows: list[list], settings: Settings, submissions: dict | None = None) -> list[Change]:
-    """Apply the applied files among the given 报送记录 rows to the ledger, one at a time, and return
-    each file's changes (source its hash, time its receipt). Files come from `submissions`
+def replay(ledger: Ledger, receipts: list[Receipt], settings: Settings, submissions: dict | None = None) -> list[Change]:
+    """Merge the applied files among the receipts into the ledger, one at a time, and return each
+    file's changes (source its hash, time its receipt). Files come from `submissions`
     ({sha256: Submission}) or else are read again from the archive."""
     from .consolidate import merge
     from .intake import read_submission
     out = []
-    for row in log_rows:
-        ledger.log.append(list(row))
-        if normalize.clean_text(row[6]) not in vocab.APPLIED_OUTCOMES:
-            continue
-        period, received, sha = normalize.clean_text(row[0]), normalize.clean_text(row[2]), normalize.clean_text(row[5])
-        sub = (submissions or {}).get(sha)
+    for rec in filter(lambda r: r.applied, receipts):
+        sub = (submissions or {}).get(rec.sha256)
         if sub is None:
-            path = settings.path("archive") / normalize.clean_text(row[4])
+            path = settings.path("archive") / rec.archived
             if not path.exists():
-                raise HistoryError(f"归档文件“{path}”不存在（报送记录：{row[1]}，{received}），无法重建变更记录。"
-                                   f"请从备份恢复该文件后重试。")
-            sub = read_submission(path, ledger, replace(settings, period=period), dt.datetime.fromisoformat(received))
-            if sub.sha256 != sha:
+                raise HistoryError(f"归档文件“{path}”不存在（报送记录：{rec.unit}，{rec.received}），"
+                                   f"无法重建变更记录。请从备份恢复该文件后重试。")
+            sub = read_submission(path, ledger, replace(settings, period=rec.period),
+                                  dt.datetime.fromisoformat(rec.received))
+            if sub.sha256 != rec.sha256:
                 raise HistoryError(f"归档文件“{path.name}”的内容与报送记录中的哈希不一致，可能被改动过。"
                                    f"请从备份恢复原件后重试。")
         ids = list(dict.fromkeys(u.measure_id for u in sub.updates))
         pre = snapshot(ledger, ids)
         merge(ledger, sub)
-        out += diff_snapshots(pre, snapshot(ledger, ids), sha, received, period)
+        out += diff_snapshots(pre, snapshot(ledger, ids), rec.sha256, rec.received, rec.period)
     return out
 
 
@@ -289,8 +315,7 @@ def run_changes(db: HistoryDB, settings: Settings, before: Ledger, after: Ledger
         out = diff_snapshots({}, snapshot(before), vocab.SOURCE_INITIAL, stamp, "")
     else:
         out = diff_snapshots(db.state(), snapshot(before), vocab.SOURCE_OFFICE, stamp, period)
-    subs = {s.sha256: s for s in submissions or []}
-    out += replay(current, after.log[len(before.log):], settings, subs)
+    out += replay(current, new_receipts(before.log, after.log), settings, {s.sha256: s for s in submissions or []})
     return out + diff_ledgers(current, after, source, _now(), period)
 
 
@@ -335,7 +360,7 @@ def rebuild_changes(settings: Settings) -> list[Change]:
                            f"不能重建变更记录。")
     base = read_ledger(first) if first else current
     out = diff_snapshots({}, snapshot(base), vocab.SOURCE_INITIAL, _mtime(first or settings.master), "")
-    return out + replay(base, current.log[len(base.log):], settings)
+    return out + replay(base, new_receipts(base.log, current.log), settings)
 
 
 def rebuild(db: HistoryDB, settings: Settings) -> int:
@@ -355,12 +380,12 @@ def rebuild(db: HistoryDB, settings: Settings) -> int:
 
 # ---------------------------------------------------------------- reading it back
 
-def source_text(c: Change, files: dict[str, list] | None = None) -> str:
+def source_text(c: Change, files: dict[str, Receipt] | None = None) -> str:
     """Where a change came from, in words: the unit's file (from the 报送记录) or the label."""
     if not c.from_file:
         return c.source
-    row = (files or {}).get(c.source)
-    name = f"{normalize.clean_text(row[1])}报送“{normalize.clean_text(row[3])}”" if row else "单位报送文件"
+    rec = (files or {}).get(c.source)
+    name = f"{rec.unit}报送“{rec.name}”" if rec else "单位报送文件"
     return f"{name}（哈希{c.source[:12]}）"
 
 
@@ -371,7 +396,7 @@ def story_lines(db: HistoryDB, measure_id: str, ledger: Ledger | None = None) ->
     m = ledger.measures.get(mid) if ledger else None
     if not changes and m is None:
         raise HistoryError(f"变更记录中没有措施“{mid}”。请核对编号（见台账“{vocab.ID}”列）。")
-    files = {normalize.clean_text(r[5]): r for r in (ledger.log if ledger else [])}
+    files = {rec.sha256: rec for rec in map(Receipt.of, ledger.log if ledger else [])}
     out = [f"措施{mid}：{m.measure}（牵头单位：{m.lead_unit}）" if m else f"措施{mid}"]
     out.append(f"共{len(changes)}条变更记录：")
     for c in changes:
@@ -382,10 +407,11 @@ def story_lines(db: HistoryDB, measure_id: str, ledger: Ledger | None = None) ->
     return out
 
 
-def recent_changes_table(db: HistoryDB, n: int = 200) -> sheets.Table:
-    """The master's read-only 变更记录 sheet: the latest n changes, newest first."""
+def recent_changes_table(db: HistoryDB, n: int = 200, run: int | None = None) -> sheets.Table:
+    """The master's read-only 变更记录 sheet: the latest n changes, newest first (with the changes of
+    the run being written, pending until the master is in place)."""
     rows = [[c.time.replace("T", " "), c.period, c.measure, c.unit, c.field, c.old, c.new,
-             c.source[:12] if c.from_file else c.source] for c in db.changes(newest_first=True, limit=n)]
+             c.source[:12] if c.from_file else c.source] for c in db.changes(newest_first=True, limit=n, run=run)]
     return sheets.Table(f"变更记录（最近{n}条，最新在前；只读，完整记录见{vocab.HISTORY_DB}，"
                         f"可用 python -m toolkit history 编号 查询）", vocab.CHANGE_COLUMNS, rows,
                         {"原值": 30, "新值": 30, "来源": 14})
