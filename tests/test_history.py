@@ -301,3 +301,13 @@ def test_sigkill_at_random_points_leaves_history_and_master_consistent(workspace
             assert db.pending() == 0
             assert db.state() == history.snapshot(read_ledger(workspace.master))
     print(f"{kills} kills: {outcomes}")
+
+
+def test_a_write_without_changes_adds_no_run(workspace):
+    with history.open_history(workspace) as db:
+        for expected in (True, False):
+            ledger = read_ledger(workspace.master)
+            with history.recording(db, workspace, ledger, ledger.copy()) as run:
+                master.write_master(ledger, workspace)
+            assert (run is not None) == expected
+        assert db.conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 1

@@ -8,6 +8,7 @@ content digest: a crash between the two writes leaves both before or both after.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import sqlite3
 from contextlib import contextmanager
@@ -178,8 +179,10 @@ class HistoryDB:
             raise
         self.conn.execute("COMMIT")
 
-    def add(self, changes: list[Change], digest: str, state: str = PENDING) -> int:
-        """Store a run's changes in one transaction; returns the run id."""
+    def add(self, changes: list[Change], digest: str, state: str = PENDING) -> int | None:
+        """Store a run's changes in one transaction; returns the run id (None: nothing to store)."""
+        if not changes:
+            return None
         with self.transaction() as conn:
             run = conn.execute("INSERT INTO runs (digest, state, time) VALUES (?, ?, ?)",
                                (digest, state, _now())).lastrowid
@@ -187,7 +190,9 @@ class HistoryDB:
                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [(run, *_row(c)) for c in changes])
         return run
 
-    def commit(self, run: int) -> None:
+    def commit(self, run: int | None) -> None:
+        if run is None:
+            return
         with self.transaction() as conn:
             conn.execute("UPDATE runs SET state = ? WHERE id = ?", (COMMITTED, run))
 
@@ -320,9 +325,9 @@ def run_changes(db: HistoryDB, settings: Settings, before: Ledger, after: Ledger
 
 
 def record(db: HistoryDB, settings: Settings, before: Ledger, after: Ledger, source: str = vocab.SOURCE_OFFICE,
-           submissions=None) -> int:
+           submissions=None) -> int | None:
     """Step 1 of a recorded write: store the run's changes as pending under the digest of the master
-    about to be written. Returns the run id for commit()."""
+    about to be written. Returns the run id for commit() (None when nothing changed)."""
     return db.add(run_changes(db, settings, before, after, source, submissions), expected_digest(after, settings))
 
 
@@ -338,7 +343,17 @@ def recording(db: HistoryDB, settings: Settings, before: Ledger, after: Ledger, 
     except BaseException:
         db.recover(master_digest(settings.master))
         raise
+    _sync_folder(settings.master.parent)    # the master's rename is on disk before the run is committed
     db.commit(run)
+
+
+def _sync_folder(folder: Path) -> None:
+    if os.name == "posix":
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 # ---------------------------------------------------------------- rebuilding from the archive
