@@ -182,6 +182,29 @@ def build(out_dir):
         click.echo(f"已生成:{path}")
 
 
+@cli.command()
+@CONFIG_OPTION
+@click.argument("measure_id", required=False)
+@click.option("--rebuild", is_flag=True, help="按归档文件重新生成变更记录")
+@friendly
+def history(config_path, measure_id, rebuild):
+    """变更记录：打印一条措施的全部变化（--rebuild 先按归档文件重建）。
+
+    示例: python -m toolkit history ZG-001 -c 台账
+    """
+    from . import history as hist
+    from .ledger import read_ledger
+    settings = config_mod.load(config_path)
+    with hist.open_history(settings) as db:
+        if rebuild:
+            click.echo(f"已按归档文件重建变更记录{hist.rebuild(db, settings)}条。")
+        if measure_id:
+            for line in hist.story_lines(db, measure_id, read_ledger(settings.master)):
+                click.echo(line)
+        elif not rebuild:
+            raise click.UsageError("请给出措施编号，如 history ZG-001；或用 --rebuild 重建。")
+
+
 def main():
     cli(prog_name="python -m toolkit")
 

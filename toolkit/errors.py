@@ -33,3 +33,7 @@ class BusyError(ToolkitError):
 
 class FileAccessError(ToolkitError):
     """A file or folder cannot be read or written (permissions, a full disk, a missing drive)."""
+
+
+class HistoryError(ToolkitError):
+    """The change history cannot be opened or rebuilt (damaged database, archived file missing)."""
