@@ -20,7 +20,7 @@ from typing import Callable, Iterator
 
 import filelock
 
-from . import config, master, notices, utils
+from . import config, history, master, notices, utils
 from .config import Settings
 from .consolidate import ConsolidationResult, consolidate, inbox_files
 from .distribute import Distributed, distribute
@@ -258,7 +258,26 @@ class Workspace:
         """Take in the inbox. An Excel button passes the open book's ledger and a write() saving that
         book: the book is open by definition, so only the lock is taken, not the master's open-check."""
         with self.guarded(*([] if write else [self.settings.master])):
-            return consolidate(self.settings, on_file=on_file, ledger=ledger, write=write)
+            return self._consolidate(on_file, ledger, write)
+
+    def _consolidate(self, on_file, ledger: Ledger | None, write) -> ConsolidationResult:
+        """Consolidate with every change recorded in the history, committed only once the master is in place."""
+        with history.open_history(self.settings) as db:
+            before = ledger if ledger is not None else read_ledger(self.settings.master)
+            base = write or master.write_master
+
+            def recorded_write(after: Ledger, settings: Settings):
+                with history.recording(db, settings, before, after):
+                    return base(after, settings)
+            return consolidate(self.settings, on_file=on_file, ledger=before.copy(), write=recorded_write)
+
+    def history(self, measure_id: str | None = None, rebuild: bool = False) -> tuple[int | None, list[str]]:
+        """A measure's whole story from the history (rebuilt from the archive first when asked):
+        (rows rebuilt or None, lines)."""
+        with self.guarded(), history.open_history(self.settings) as db:
+            rebuilt = history.rebuild(db, self.settings) if rebuild else None
+            lines = history.story_lines(db, measure_id, read_ledger(self.settings.master)) if measure_id else []
+            return rebuilt, lines
 
     def notices(self, kinds=notices.KINDS, on: dt.date | None = None, ledger: Ledger | None = None) -> list[Path]:
         """Write the notices (at date on, default the configured reference date) from the master or ledger."""
@@ -306,7 +325,7 @@ class Workspace:
         with warnings.catch_warnings(record=True) as noted:   # calendar gaps go into the report
             warnings.simplefilter("always", CalendarWarning)
             distributed = len(distribute(s)) if distribute_first else 0
-            result = consolidate(s, on_file=on_file)
+            result = self._consolidate(on_file, None, None)
             ledger = result.ledger
             summary = summarise(ledger, s)
             late = late_rows(ledger, s)

@@ -192,17 +192,13 @@ def history(config_path, measure_id, rebuild):
 
     示例: python -m toolkit history ZG-001 -c 台账
     """
-    from . import history as hist
-    from .ledger import read_ledger
-    settings = config_mod.load(config_path)
-    with hist.open_history(settings) as db:
-        if rebuild:
-            click.echo(f"已按归档文件重建变更记录{hist.rebuild(db, settings)}条。")
-        if measure_id:
-            for line in hist.story_lines(db, measure_id, read_ledger(settings.master)):
-                click.echo(line)
-        elif not rebuild:
-            raise click.UsageError("请给出措施编号，如 history ZG-001；或用 --rebuild 重建。")
+    if not measure_id and not rebuild:
+        raise click.UsageError("请给出措施编号，如 history ZG-001；或用 --rebuild 重建。")
+    rebuilt, lines = Workspace.open(config_path).history(measure_id, rebuild)
+    if rebuilt is not None:
+        click.echo(f"已按归档文件重建变更记录{rebuilt}条。")
+    for line in lines:
+        click.echo(line)
 
 
 def main():
