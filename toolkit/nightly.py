@@ -204,6 +204,7 @@ def run_once(settings: Settings, distribute_first: bool = False,
     A rerun that finds the master, the inbox and the settings exactly as the last run left them
     reads and writes nothing (figures come from the state file beside the master)."""
     from . import distribute, notices
+    from . import dashboard  # issue 15
     started = dt.datetime.now()
     t0 = time.perf_counter()
     with lock_for(settings):
@@ -218,6 +219,7 @@ def run_once(settings: Settings, distribute_first: bool = False,
                 summary = summarise(ledger, settings)
                 late = late_rows(ledger, settings)
                 written = notices.write_notices(ledger, settings, summary)
+                written += dashboard.write_outputs(ledger, settings, summary)  # issue 15: 看板.html + 领导调度单
             calendar = sorted({str(w.message) for w in noted if issubclass(w.category, CalendarWarning)})
             report = RunReport(started, time.perf_counter() - t0, result, Figures.of(summary, late),
                                distributed, written, warnings=calendar + plan_warnings(ledger, settings))
