@@ -142,15 +142,15 @@ def _short(text: str, limit: int = 26) -> str:
 
 def line_svg(points: list[trend.Point]) -> str:
     """Inline SVG of the overall completion % per period (a note instead when there is one period)."""
-    w, h, left, right, top, bottom = 640, 220, 44, 20, 24, 36
+    w, h, left, right, top, bottom, inset = 560, 230, 44, 16, 26, 36, 36
     pw, ph = w - left - right, h - top - bottom
     parts = [f'<svg class="trend" viewBox="0 0 {w} {h}" role="img" aria-label="总体完成率变化趋势">']
     for tick in range(0, 101, 25):
         y = top + ph * (1 - tick / 100)
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{w - right}" y2="{y:.1f}" class="grid"/>'
                      f'<text x="{left - 6}" y="{y + 4:.1f}" class="tick" text-anchor="end">{tick}%</text>')
-    step = pw / max(len(points) - 1, 1)
-    xy = [(left + (step * i if len(points) > 1 else pw / 2), top + ph * (1 - p.completion / 100))
+    step = (pw - 2 * inset) / max(len(points) - 1, 1)
+    xy = [(left + inset + (step * i if len(points) > 1 else pw / 2 - inset), top + ph * (1 - p.completion / 100))
           for i, p in enumerate(points)]
     if len(xy) > 1:
         parts.append('<polyline class="line" points="' + " ".join(f"{x:.1f},{y:.1f}" for x, y in xy) + '"/>')
