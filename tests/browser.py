@@ -42,12 +42,13 @@ def _page_requests(net_log: Path) -> list[str]:
     return out
 
 
-def visit(url: str, budget_ms: int = 3000, screenshot: Path | None = None, size: str = "1280,2400") -> Visit:
-    """Open url offline, let scripts run for budget_ms of virtual time, return DOM, console and requests."""
+def visit(url: str, budget_ms: int | None = 3000, screenshot: Path | None = None, size: str = "1280,2400") -> Visit:
+    """Open url offline, let scripts run for budget_ms of virtual time (None: real time, until the
+    load event), return DOM, console and requests."""
     with tempfile.TemporaryDirectory() as tmp:
         net = Path(tmp) / "net.json"
-        args = [CHROMIUM, *OFFLINE, f"--user-data-dir={tmp}/profile", f"--log-net-log={net}",
-                f"--virtual-time-budget={budget_ms}", f"--window-size={size}"]
+        args = [CHROMIUM, *OFFLINE, f"--user-data-dir={tmp}/profile", f"--log-net-log={net}", f"--window-size={size}"]
+        args += [f"--virtual-time-budget={budget_ms}"] if budget_ms else []
         args += [f"--screenshot={screenshot}"] if screenshot else ["--dump-dom"]
         proc = subprocess.run(args + [url], capture_output=True, text=True, timeout=180)
         console = [line for line in proc.stderr.splitlines() if re.search(r":CONSOLE[:(]", line)]
