@@ -63,16 +63,18 @@ def test_the_series_reads_the_history_and_takes_this_period_from_the_live_figure
 
 
 @needs_font
-def test_the_trend_chart_is_a_png_with_one_point_per_period():
+def test_the_trend_chart_is_a_png_with_one_point_per_period(tmp_path):
     from PIL import Image
-    points = [trend.Point(p, "", 263, d, 0, 263 - d, 0, 0, round(100 * d / 263, 1))
-              for p, d in (("2024-06", 120), ("2024-07", 150), ("2024-08", 196))]
-    data = trend.line_chart_png(points, "整改措施完成率逐月变化")
-    image = Image.open(io.BytesIO(data))
+    settings = settings_for(tmp_path)
+    ledger = small_ledger()
+    ledger.history = [history_row("2024-06", 6, 0), history_row("2024-07", 6, 1)]
+    path = trend.write_trend_chart(ledger.history, summarise(ledger, settings), "2024-08", tmp_path / "趋势.png")
+    image = Image.open(path)
     assert image.format == "PNG" and image.size == (1280, 640)
-    line = sum(1 for x in range(image.width) for y in range(0, image.height, 4)
-               if image.getpixel((x, y)) == (0x1F, 0x4E, 0x79))
-    assert line > 200                                      # the line and its points are drawn
+    line = [(x, y) for x in range(0, image.width, 2) for y in range(0, image.height, 2)
+            if image.getpixel((x, y)) == (0x1F, 0x4E, 0x79)]
+    assert len(line) > 1000                                 # a line across the plot, rising to the right
+    assert max(y for x, y in line if x < 300) > min(y for x, y in line if x > 1000)
     assert trend.line_chart_png([], "空") is None
 
 

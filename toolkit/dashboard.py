@@ -17,6 +17,7 @@ import jinja2
 
 from . import leaders, normalize, notices, trend, utils, vocab
 from .config import Settings
+from .errors import ToolkitError
 from .ledger import Ledger
 from .overdue import OVERDUE, late_rows
 from .progress import Counts, Summary, previous_figures
@@ -190,7 +191,7 @@ def render(board: Dashboard, template_dir: Path | None = None) -> str:
         return environment(template_dir or notices.TEMPLATE_DIR).get_template("看板.html.j2").render(
             d=board, vocab=vocab, OVERDUE=OVERDUE)
     except jinja2.TemplateError as exc:
-        raise notices.ToolkitError(f"看板模板“看板.html.j2”有误:{exc}") from None
+        raise ToolkitError(f"看板模板“看板.html.j2”有误:{exc}") from None
 
 
 def write_dashboard(ledger: Ledger, settings: Settings, summary: Summary) -> Path:

@@ -8,7 +8,9 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-from . import chart, normalize
+from pathlib import Path
+
+from . import chart, normalize, utils
 from .progress import Summary, history_rows
 
 OVERALL = ("总体", "整改措施")
@@ -106,8 +108,9 @@ def line_chart_png(points: list[Point], title: str) -> bytes | None:
         y = top + plot_h * (1 - tick / 100)
         draw.line([(left, y), (left + plot_w, y)], fill="#DDDDDD", width=s)
         draw.text((left - 6 * s, y), f"{tick}%", font=small, fill="#555555", anchor="rm")
-    step = plot_w / max(len(points) - 1, 1)
-    xy = [(left + (step * i if len(points) > 1 else plot_w / 2), top + plot_h * (1 - p.completion / 100))
+    inset = 40 * s                                         # room for the first and last labels
+    step = (plot_w - 2 * inset) / max(len(points) - 1, 1)
+    xy = [(left + inset + (step * i if len(points) > 1 else plot_w / 2 - inset), top + plot_h * (1 - p.completion / 100))
           for i, p in enumerate(points)]
     if len(xy) > 1:
         draw.line(xy, fill="#1F4E79", width=3 * s, joint="curve")
@@ -118,3 +121,13 @@ def line_chart_png(points: list[Point], title: str) -> bytes | None:
     out = io.BytesIO()
     image.save(out, "PNG", compress_level=3)
     return out.getvalue()
+
+
+def write_trend_chart(history: list[list], summary: Summary, period: str, path: Path) -> Path | None:
+    """The 通报's month-over-month chart of overall completion as a PNG file; None without a CJK font."""
+    points = series(history, OVERALL, summary, period)
+    data = line_chart_png(points, f"整改措施完成率逐月变化(截至{normalize.format_date(summary.reference_date)})")
+    if data is None:
+        return None
+    utils.atomic_write_bytes(path, data)
+    return path
