@@ -217,7 +217,7 @@ def test_the_browser_shows_the_statistics_offline_without_errors_or_requests(dem
 
 
 @needs_browser
-def test_the_leader_filter_in_the_address_shows_only_that_leaders_part(demo_run):
+def test_the_filters_in_the_address_show_only_that_leaders_or_units_part(demo_run):
     settings, page, ledger, summary = demo_run
     leader = "杨××(副主任)"
     seen = visit(page.as_uri() + "#" + quote(f"领导={leader}"))
@@ -235,6 +235,11 @@ def test_the_leader_filter_in_the_address_shows_only_that_leaders_part(demo_run)
             and "hidden" not in t}
     assert bars == units
     assert f"当前筛选 责任领导:{leader}" in seen.dom
+    unit = "市急救中心"
+    tags = Elements(visit(page.as_uri() + "#" + quote(f"单位={unit}")).dom).tags
+    visible = [t for t in tags if t.get("class") in ("overdue", "soon") and "data-units" in t and "hidden" not in t]
+    assert len(visible) == sum(unit in r.measure.owners for r in late_rows(ledger, settings)) > 0
+    assert all(unit in t["data-units"].split("|") for t in visible)
 
 
 @needs_browser

@@ -19,7 +19,6 @@ class Line:
     """One measure on a leader's page."""
     id: str
     measure: str
-    item: str
     unit: str
     co_units: str
     status: str
@@ -89,7 +88,7 @@ def views(ledger: Ledger, late: list[LateRow]) -> list[LeaderView]:
     for m in ledger.measures.values():
         leader = m.leader or "(未填写责任领导)"
         r = state.get(m.id)
-        line = Line(m.id, m.measure, m.item, m.lead_unit, "、".join(m.co_units), m.status,
+        line = Line(m.id, m.measure, m.lead_unit, "、".join(m.co_units), m.status,
                     normalize.format_date(m.deadline) if not isinstance(m.deadline, str) else m.deadline,
                     r.state if r and r.state != vocab.DONE else "", r.days if r else None)
         groups = by_leader.setdefault(leader, {})
