@@ -20,7 +20,7 @@ from typing import Callable, Iterator
 
 import filelock
 
-from . import config, history, master, notices, utils
+from . import config, dashboard, history, leaders, master, notices, utils
 from .config import Settings
 from .consolidate import ConsolidationResult, consolidate, inbox_files
 from .distribute import Distributed, distribute
@@ -308,7 +308,8 @@ class Workspace:
         s = self.settings
         started, t0 = dt.datetime.now(), time.perf_counter()
         outbox = files_under(self.outbox_folder()) if distribute_first else []
-        with self.guarded(s.master, *files_under(self.notice_folder()), *outbox):
+        slips = files_under(s.path("output") / s.current_period() / leaders.FOLDER)
+        with self.guarded(s.master, *files_under(self.notice_folder()), *slips, *outbox):
             report = None if distribute_first else self._quick_report(started, t0)
             if report is None:
                 report = self._full_run(distribute_first, on_file, started, t0)
@@ -330,6 +331,7 @@ class Workspace:
             summary = summarise(ledger, s)
             late = late_rows(ledger, s)
             written = notices.write_notices(ledger, s, summary)
+            written += dashboard.write_outputs(ledger, s, summary)   # 看板.html and the 领导调度单
         calendar = sorted({str(w.message) for w in noted if issubclass(w.category, CalendarWarning)})
         return RunReport(started, time.perf_counter() - t0, result, Figures.of(summary, late),
                          distributed, written, warnings=calendar + plan_warnings(ledger, s))
