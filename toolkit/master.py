@@ -64,7 +64,7 @@ def backup(path: Path, backup_dir: Path) -> Path | None:
     try:
         copy_hashed(path, tmp)
         if not _whole(tmp, full):
-            raise LedgerError(f"台账备份 {target} 校验失败(磁盘已满或文件在备份时被改动),台账未改动。请检查磁盘空间后重新运行。")
+            raise LedgerError(f"台账备份 {target} 校验失败（磁盘已满或文件在备份时被改动），台账未改动。请检查磁盘空间后重新运行。")
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)

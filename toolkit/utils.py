@@ -69,8 +69,8 @@ def atomic_write_text(path: Path, text: str) -> None:
 def fit_name(stem: str, tail: str = "", limit: int = NAME_MAX) -> str:
     """stem + tail as a file name of at most limit bytes in UTF-8, cutting the stem at a character
     boundary (tail, e.g. '_20240820-100000_ab12cd34ef56.xlsx', is kept whole)."""
-    room = limit - len(tail.encode("utf-8"))
-    data = stem.encode("utf-8")
+    room = limit - len(tail.encode("utf-8", "ignore"))
+    data = stem.encode("utf-8", "ignore")
     if len(data) > room:
         stem = data[:max(room, 0)].decode("utf-8", "ignore")
     return stem + tail
