@@ -229,3 +229,16 @@ def test_the_signing_key_lives_in_the_workspace_only(workspace):
         with zipfile.ZipFile(d.path) as zf:
             blob = b"".join(zf.read(n) for n in zf.namelist())
         assert key.hex().encode() not in blob and key not in blob
+
+
+def test_a_very_long_file_name_never_makes_a_name_too_long_for_the_disk(workspace):
+    name = "关于巡视整改落实情况的报告" * 6 + "附件.xlsx"            # 248 bytes: unit unknown, receipt named after it
+    broken = workspace.path("inbox") / name
+    broken.write_bytes(b"not a workbook")
+    os.utime(broken, (dt.datetime(2024, 8, 20, 9).timestamp(),) * 2)
+    hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: "已完成"}})
+    result = consolidate(workspace)
+    assert sorted(f.outcome for f in result.files) == sorted([vocab.OUTCOME_REJECTED, vocab.OUTCOME_ACCEPTED])
+    for p in result.receipts + [f.archived for f in result.files]:
+        assert p.exists() and len(p.name.encode()) <= 255
+    assert not broken.exists()

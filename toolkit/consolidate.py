@@ -522,7 +522,10 @@ def clear_inbox(result: ConsolidationResult) -> None:
         if path is None or f.archived is None or not os.path.lexists(path):
             continue
         if _same_bytes(path, f.submission.sha256):
-            path.unlink()
+            try:
+                path.unlink()
+            except OSError as exc:
+                result.kept.append(Skipped(f.submission.name, f"已汇总，但无法从收件箱删除（{exc.strerror or exc}）"))
         else:
             result.kept.append(Skipped(f.submission.name, "文件在汇总期间被改动，留待下次汇总"))
 
