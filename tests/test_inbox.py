@@ -62,6 +62,7 @@ def test_a_file_growing_while_it_is_copied_is_deferred(workspace, monkeypatch):
     assert sent.exists() and not list((workspace.path("archive") / "2024-08").glob("*.xlsx"))
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX: symlinks and FIFOs")
 def test_items_that_are_not_submissions_are_listed_never_followed_or_opened(workspace, tmp_path):
     inbox = workspace.path("inbox")
     hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: "已完成"}})
@@ -84,6 +85,7 @@ def test_items_that_are_not_submissions_are_listed_never_followed_or_opened(work
     assert sorted(p.name for p in inbox.iterdir()) == sorted(reasons)
 
 
+@pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX permissions")
 def test_an_unreadable_file_is_rejected_with_a_receipt_and_the_rest_is_consolidated(workspace, monkeypatch):
     locked = hand_in(workspace, "医政处", {"ZG-003": {vocab.STATUS: "已完成"}}, when=dt.datetime(2024, 8, 19, 9))
     hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: "已完成"}})
@@ -108,6 +110,7 @@ def test_an_unreadable_file_is_rejected_with_a_receipt_and_the_rest_is_consolida
     assert "未能归档" in receipt and "已正常汇总" not in receipt
 
 
+@pytest.mark.skipif("fork" not in __import__("multiprocessing").get_all_start_methods(), reason="reader processes need fork")
 def test_a_reader_that_crashes_or_hangs_rejects_only_its_file(workspace, monkeypatch):
     workspace.read_timeout_seconds = 1
     sent = hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: "已完成"}}, when=dt.datetime(2024, 8, 20, 12))
@@ -242,3 +245,14 @@ def test_a_very_long_file_name_never_makes_a_name_too_long_for_the_disk(workspac
     for p in result.receipts + [f.archived for f in result.files]:
         assert p.exists() and len(p.name.encode()) <= 255
     assert not broken.exists()
+
+
+def test_without_fork_the_files_are_read_in_this_process(workspace, monkeypatch):
+    import multiprocessing
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])   # as on Windows
+    hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: "已完成"}})
+    broken = workspace.path("inbox") / "坏.xlsx"
+    broken.write_bytes(b"PK\x03\x04")
+    os.utime(broken, (dt.datetime(2024, 8, 20, 9).timestamp(),) * 2)
+    result = consolidate(workspace)
+    assert sorted(f.outcome for f in result.files) == sorted([vocab.OUTCOME_ACCEPTED, vocab.OUTCOME_REJECTED])

@@ -22,7 +22,7 @@ from .config import Settings
 from .distribute import ensure_secret, safe_filename
 from .errors import SubmissionError
 from .intake import Submission, read_submission
-from .utils import copy_hashed, file_sha256, fit_name
+from .utils import copy_hashed, file_sha256, fit_name, open_regular
 from .ledger import Ledger, read_ledger, recompute_measure
 
 IGNORED_PREFIXES = ("~$", ".~", ".")
@@ -500,17 +500,13 @@ def take_in(ledger: Ledger, settings: Settings, entries: list, on_file=None, aga
 def _same_bytes(path: Path, sha256: str) -> bool:
     """The file (not followed if a link) still holds exactly the bytes hashed as sha256."""
     import hashlib
+    h = hashlib.sha256()
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-                     | getattr(os, "O_BINARY", 0))
+        with open_regular(path) as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
     except OSError:
         return False
-    h = hashlib.sha256()
-    with open(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return False
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
     return h.hexdigest() == sha256
 
 

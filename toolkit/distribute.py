@@ -85,7 +85,7 @@ def ensure_secret(settings: Settings) -> bytes:
     return key
 
 
-def row_fingerprint(values: list, key: bytes = b"", unit: str = "", period: str = "") -> str:
+def row_fingerprint(values: list, key: bytes, unit: str, period: str) -> str:
     """Fingerprint of one row's locked cells, keyed with the workspace secret and bound to the
     unit and period the template was issued for."""
     payload = json.dumps([normalize.clean_key(unit), normalize.clean_key(period), [canon(v) for v in values]],

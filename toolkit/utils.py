@@ -76,20 +76,25 @@ def fit_name(stem: str, tail: str = "", limit: int = NAME_MAX) -> str:
     return stem + tail
 
 
-def copy_hashed(source: Path, target: Path) -> tuple[str, os.stat_result]:
-    """Copy a regular file's bytes to a new file target (created with the umask's mode, fsynced);
-    return their SHA-256 and the source's status after the copy. Symlinks are not followed and a
-    FIFO is never waited on (O_NOFOLLOW, O_NONBLOCK): such a source raises OSError."""
+def open_regular(path: Path):
+    """Open a regular file for reading without following a symlink or waiting on a FIFO
+    (O_NOFOLLOW, O_NONBLOCK where the system has them); OSError for anything else."""
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-    fd = os.open(source, flags)
+    fd = os.open(path, flags)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(f"{path} 不是普通文件")
+    return open(fd, "rb")
+
+
+def copy_hashed(source: Path, target: Path) -> tuple[str, os.stat_result]:
+    """Copy a regular file's bytes (see open_regular) to a new file target (created with the
+    umask's mode, fsynced); return their SHA-256 and the source's status after the copy."""
     h = hashlib.sha256()
-    with open(fd, "rb") as src:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(f"{source} 不是普通文件")
-        with open(target, "xb") as dst:
-            for block in iter(lambda: src.read(1 << 20), b""):
-                h.update(block)
-                dst.write(block)
-            dst.flush()
-            os.fsync(dst.fileno())
-        return h.hexdigest(), os.fstat(fd)
+    with open_regular(source) as src, open(target, "xb") as dst:
+        for block in iter(lambda: src.read(1 << 20), b""):
+            h.update(block)
+            dst.write(block)
+        dst.flush()
+        os.fsync(dst.fileno())
+        return h.hexdigest(), os.fstat(src.fileno())
