@@ -42,6 +42,7 @@ def settings_for(root: Path, **extra) -> config.Settings:
 def workspace(tmp_path) -> config.Settings:
     """A folder with config paths and a freshly written master holding small_ledger()."""
     settings = settings_for(tmp_path)
+    settings.settle_seconds = 0      # files dropped by a test have finished arriving (tests/test_inbox.py tests the wait)
     master.write_master(small_ledger(), settings)
     settings.path("inbox").mkdir(parents=True)
     return settings

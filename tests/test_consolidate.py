@@ -40,7 +40,9 @@ def test_processed_files_are_archived_untouched_and_leave_the_inbox(workspace):
 def test_receipt_lists_what_was_accepted_and_where_each_problem_is(workspace):
     hand_in(workspace, "医政处", {"ZG-002": {vocab.STATUS: "差不多了"}, "ZG-003": {vocab.STATUS: "推进中"}})
     result = consolidate(workspace)
-    receipt = (workspace.path("output") / "2024-08" / "回执" / "医政处.txt").read_text(encoding="utf-8")
+    (path,) = result.receipts
+    assert path.parent == workspace.path("output") / "2024-08" / "回执" and path.name.startswith("医政处_20240820-100000_")
+    receipt = path.read_text(encoding="utf-8")
     assert result.receipts and "部分采纳" in receipt and "采纳1条" in receipt
     assert "已汇总的措施:ZG-003(正在推进)" in receipt
     assert "工作表“整改台账”第3行“完成情况”列(L3)" in receipt and "差不多了" in receipt
@@ -141,11 +143,16 @@ def test_resubmitting_the_same_file_changes_nothing(workspace):
     sent = hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: "已完成"}})
     copy = sent.read_bytes()
     consolidate(workspace)
-    before = sha(workspace.master)
+    measures = [m.values() for m in read_ledger(workspace.master).measures.values()]
     (workspace.path("inbox") / "again.xlsx").write_bytes(copy)
     result = consolidate(workspace)
     assert result.files[0].outcome == vocab.OUTCOME_DUPLICATE
-    assert sha(workspace.master) == before
+    after = read_ledger(workspace.master)
+    assert [m.values() for m in after.measures.values()] == measures
+    assert [r[3] for r in after.log] == ["办公室.xlsx", "again.xlsx"]       # every received file is recorded
+    assert after.log[-1][6] == vocab.OUTCOME_DUPLICATE
+    receipt = result.receipts[0].read_text(encoding="utf-8")
+    assert "内容完全相同" in receipt and "已正常汇总" not in receipt
 
 
 def test_master_is_backed_up_before_it_changes(workspace):
@@ -212,6 +219,40 @@ def test_extra_office_columns_survive_consolidation(workspace):
 
 def test_receipt_says_how_typed_status_words_were_registered(workspace):
     hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: "完成"}, "ZG-005": {vocab.STATUS: "推进中"}})
-    consolidate(workspace)
-    receipt = (workspace.path("output") / "2024-08" / "回执" / "办公室.txt").read_text(encoding="utf-8")
+    receipt = consolidate(workspace).receipts[0].read_text(encoding="utf-8")
     assert "“完成”→“已完成”" in receipt and "“推进中”→“正在推进”" in receipt
+
+
+def test_a_truncated_backup_of_the_same_name_is_replaced_not_trusted(workspace):
+    hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: "已完成"}})
+    before = workspace.master.read_bytes()
+    consolidate(workspace)
+    (backup,) = [p for p in workspace.path("backup").iterdir() if p.read_bytes() == before]
+    backup.write_bytes(before[: len(before) // 2])          # a crash or a full disk cut it short
+    workspace.master.write_bytes(before)                   # the office restores the old master
+    hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: "已完成", vocab.PROGRESS: "再报"}}, name="再报.xlsx",
+            when=dt.datetime(2024, 8, 21, 9))
+    consolidate(workspace)
+    wholes = [p for p in workspace.path("backup").iterdir() if p.read_bytes() == before]
+    assert len(wholes) == 1
+    assert not list(workspace.path("backup").glob(".~tmp-*"))
+    import zipfile
+    for p in workspace.path("backup").iterdir():
+        assert zipfile.ZipFile(p).testzip() is None, p.name
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "getuid"), reason="POSIX file modes")
+def test_rewritten_master_keeps_its_mode_and_new_outputs_follow_the_umask(workspace):
+    import os
+    import stat
+    os.chmod(workspace.master, 0o664)
+    hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: "已完成"}})
+    old = os.umask(0o022)
+    try:
+        result = consolidate(workspace)
+    finally:
+        os.umask(old)
+    assert result.master_changed
+    assert stat.S_IMODE(workspace.master.stat().st_mode) == 0o664
+    for p in result.receipts + [f.archived for f in result.files] + list(workspace.path("backup").iterdir()):
+        assert stat.S_IMODE(p.stat().st_mode) == 0o644, p

@@ -1,5 +1,6 @@
 """Every hostile or broken submission: the run completes, the receipt says where and what to fix,
 the file is archived untouched, and a rejected file changes nothing in the master."""
+import os
 import random
 import shutil
 import signal
@@ -57,7 +58,8 @@ def test_sigkill_at_random_points_never_leaves_a_mixed_master(tmp_path):
     (template / "config.toml").write_text(
         'title = "测试整改台账"\nperiod = "2024-08"\nreference_date = "2024-08-30"\nprogramme_start = "2024-03-01"\n',
         encoding="utf-8")
-    good(settings, settings.path("inbox"))
+    sent = good(settings, settings.path("inbox"))
+    os.utime(sent, (time.time() - 60, time.time() - 60))     # arrived a minute ago, not still being written
     before = ledger_state(settings.master)
     done = tmp_path / "done"
     shutil.copytree(template, done)

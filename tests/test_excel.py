@@ -77,7 +77,7 @@ def test_consolidate_button_merges_into_the_open_book_saves_it_and_keeps_unsaved
     assert ledger.measures["ZG-001"].status == vocab.DONE and ledger.measures["ZG-001"].progress == "已印发"
     assert ledger.measures["ZG-005"].remark == "办公室手工备注(未保存)"
     assert not list(settings.path("inbox").iterdir()) and list(settings.path("archive").rglob("*.xlsx"))
-    assert (settings.path("output") / "2024-08" / "回执" / "办公室.txt").exists()
+    assert list((settings.path("output") / "2024-08" / "回执").glob("办公室_*.txt"))
     assert list(settings.path("backup").iterdir())
 
 

@@ -186,7 +186,7 @@ def test_diff_ledgers_attributes_owner_changes_to_the_submission(workspace):
 
 
 def test_the_live_hook_uses_the_submissions_in_memory_and_gives_the_archive_rows(workspace, tmp_path):
-    from toolkit.consolidate import inbox_files, take_in
+    from toolkit.consolidate import clear_inbox, inbox_files, take_in
     with history.open_history(workspace) as db:
         for period, when, rows in PERIODS:
             workspace.period = period
@@ -200,8 +200,7 @@ def test_the_live_hook_uses_the_submissions_in_memory_and_gives_the_archive_rows
                                    submissions=[f.submission for f in result.files]):
                 master.write_master(ledger, workspace)
             (tmp_path / "away").rename(archive)
-            for f in result.files:
-                f.submission.path.unlink()
+            clear_inbox(result)
         assert key(db.changes()) == key(history.rebuild_changes(workspace))
         assert [c.new for c in db.changes("ZG-004") if c.field == vocab.STATUS] == [
             vocab.NOT_STARTED, vocab.IN_PROGRESS, vocab.DONE]

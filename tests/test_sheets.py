@@ -39,3 +39,31 @@ def test_fast_rows_read_back_identically_to_xlsxwriters_own_cells(tmp_path):
     assert fast["A4"].value == '=IF(A1="x","是","否")' and fast["A5"].value == "之后的行"
     cached = CalamineWorkbook.from_path(str(tmp_path / "fast.xlsx")).get_sheet_by_name("表").to_python()
     assert cached[3][1] == 2 and cached[3][0] == "否" and cached[2][4] == dt.date(2024, 2, 29)
+
+
+def test_text_that_starts_like_a_formula_is_quote_prefixed_in_every_sheet(tmp_path):
+    """Unit names, 重点问题 and 事项 from anywhere stay text with Excel's quote prefix, in the ledger,
+    the statistics sheet and the derived tables; only the toolkit's own formulas are formulas."""
+    from tests.conftest import settings_for, small_ledger
+    from toolkit import master, vocab
+    from toolkit.ledger import owners_from_measures
+    ledger = small_ledger()
+    m = ledger.measures["ZG-001"]
+    m.lead_unit, m.key_problem, m.item, m.measure = "=HYPERLINK(\"x\")", "+重点问题", "-事项", "@措施"
+    ledger.owners = owners_from_measures(ledger.measures)
+    settings = settings_for(tmp_path)
+    master.write_master(ledger, settings)
+    wb = openpyxl.load_workbook(settings.master)
+    seen = {}
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and cell.value.startswith(("=HYPERLINK", "+重点", "-事项", "@措施")):
+                    seen.setdefault(ws.title, []).append(cell)
+    assert {vocab.SHEET_LEDGER, vocab.SHEET_STATS} <= set(seen)
+    for cells in seen.values():
+        for cell in cells:
+            assert cell.data_type == "s" and cell.quotePrefix, (cell.parent.title, cell.coordinate, cell.value)
+    stats = wb[vocab.SHEET_STATS]
+    assert any(c.data_type == "f" for row in stats.iter_rows() for c in row)   # our own formulas still formulas
+    assert {"+重点问题", "-事项", "=HYPERLINK(\"x\")"} <= {c.value for c in seen[vocab.SHEET_STATS]}

@@ -22,8 +22,8 @@ import filelock
 
 from . import config, dashboard, history, leaders, master, notices, utils
 from .config import Settings
-from .consolidate import ConsolidationResult, consolidate, inbox_files
-from .distribute import Distributed, distribute
+from .consolidate import ConsolidationResult, consolidate, inbox_fingerprint
+from .distribute import Distributed, distribute, ensure_secret
 from .errors import BusyError, ConfigError, FileAccessError
 from .ledger import Ledger, read_ledger
 from .overdue import OVERDUE, CalendarWarning, LateRow, late_rows, plan_warnings
@@ -226,6 +226,7 @@ class Workspace:
             raise ConfigError(f"{path} 已存在,未覆盖。")
         with file_errors():
             settings = config.load(config.write_default(folder))
+            ensure_secret(settings)             # the key that signs this workspace's templates
             for name in settings.paths:
                 target = settings.path(name)
                 (target.parent if name == "master" else target).mkdir(parents=True, exist_ok=True)
@@ -254,13 +255,15 @@ class Workspace:
         with self.guarded(*files_under(self.outbox_folder())):
             return distribute(self.settings, units, ledger)
 
-    def consolidate(self, on_file=None, *, ledger: Ledger | None = None, write=None) -> ConsolidationResult:
-        """Take in the inbox. An Excel button passes the open book's ledger and a write() saving that
-        book: the book is open by definition, so only the lock is taken, not the master's open-check."""
+    def consolidate(self, on_file=None, *, ledger: Ledger | None = None, write=None,
+                    again: list[Path] | None = None) -> ConsolidationResult:
+        """Take in the inbox (and again: files rejected earlier for an office-side mistake, now fixed).
+        An Excel button passes the open book's ledger and a write() saving that book: the book is
+        open by definition, so only the lock is taken, not the master's open-check."""
         with self.guarded(*([] if write else [self.settings.master])):
-            return self._consolidate(on_file, ledger, write)
+            return self._consolidate(on_file, ledger, write, again)
 
-    def _consolidate(self, on_file, ledger: Ledger | None, write) -> ConsolidationResult:
+    def _consolidate(self, on_file, ledger: Ledger | None, write, again=None) -> ConsolidationResult:
         """Consolidate with every change recorded in the history, committed only once the master is in place."""
         with history.open_history(self.settings) as db:
             before = ledger if ledger is not None else read_ledger(self.settings.master)
@@ -269,7 +272,8 @@ class Workspace:
             def recorded_write(after: Ledger, settings: Settings):
                 with history.recording(db, settings, before, after):
                     return base(after, settings)
-            return consolidate(self.settings, on_file=on_file, ledger=before.copy(), write=recorded_write)
+            return consolidate(self.settings, on_file=on_file, ledger=before.copy(), write=recorded_write,
+                               again=again)
 
     def history(self, measure_id: str | None = None, rebuild: bool = False) -> tuple[int | None, list[str]]:
         """A measure's whole story from the history (rebuilt from the archive first when asked):
@@ -346,7 +350,7 @@ class Workspace:
         every setting (normalised, with today's date when the reference date is 'today') and the templates."""
         s = self.settings
         if inbox is None:
-            inbox = [[p.name, *(_stat(p) or [])] for p in inbox_files(s.path("inbox"))]
+            inbox = [list(e) for e in inbox_fingerprint(s.path("inbox"))]
         settings = json.dumps([asdict(s), s.today()], default=str, sort_keys=True, ensure_ascii=False)
         return {"master": _stat(s.master), "inbox": inbox,
                 "settings": hashlib.sha256(settings.encode()).hexdigest(),

@@ -70,13 +70,15 @@ def distribute(config_path, units):
 
 @cli.command()
 @CONFIG_OPTION
+@click.option("--again", "again", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="办公室更正台账或配置后，重新汇总此前被退回的文件（可重复；通常是归档文件夹中的文件）")
 @friendly
-def consolidate(config_path):
+def consolidate(config_path, again):
     """汇总:读取 inbox/ 中各单位报送的文件,校验后并入台账,写回执。
 
     示例: python -m toolkit consolidate -c workbooks/demo-run
     """
-    for line in Workspace.open(config_path).consolidate().lines():
+    for line in Workspace.open(config_path).consolidate(again=[Path(p) for p in again]).lines():
         click.echo(line)
 
 

@@ -40,6 +40,8 @@ class Settings:
     schedule_every_minutes: int = 0
     max_file_mb: float = 20.0
     lock_wait_seconds: float = 30.0
+    settle_seconds: float = 2.0                  # a file changed this recently may still be arriving
+    read_timeout_seconds: float = 120.0          # one submission's reader is stopped after this long
     unit_map: dict[str, list[str]] = field(default_factory=dict)   # [units]: collective name or alias → units
     paths: dict[str, str] = field(default_factory=lambda: {
         "master": "master/整改台账.xlsx", "outbox": "outbox", "inbox": "inbox",
@@ -157,6 +159,8 @@ SCHEMA: dict[tuple[str, str], tuple] = {
     ("schedule", "every_minutes"): (_count, "schedule_every_minutes"),
     ("limits", "max_file_mb"): (_positive, "max_file_mb"),
     ("limits", "lock_wait_seconds"): (_number, "lock_wait_seconds"),
+    ("limits", "settle_seconds"): (_number, "settle_seconds"),
+    ("limits", "read_timeout_seconds"): (_positive, "read_timeout_seconds"),
 }
 TABLES = ("calendar", "schedule", "limits", "paths")
 
@@ -267,6 +271,8 @@ every_minutes = 0               # 大于0时改为每隔N分钟汇总一次(报�
 [limits]
 max_file_mb = 20                # 单个报送文件的大小上限(MB)
 lock_wait_seconds = 30          # 另一个操作正在运行、或台账/通报正被打开时,最多等待的秒数
+settle_seconds = 2              # 收件箱中最近几秒内仍在变化的文件视为正在复制,留待下次汇总
+read_timeout_seconds = 120      # 单个报送文件读取超时(秒),超时的文件退回,其余照常汇总
 
 [units]                         # 单位名称对照:集体名称 = ["单位1", "单位2"];别名 = "规范名称"
 # "委属各单位" = ["市第一中心医院", "市人民医院"]

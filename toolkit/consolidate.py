@@ -1,37 +1,63 @@
-"""Consolidation (汇总): inbox → archive → validate → merge → master, receipts per unit.
+"""Consolidation (汇总): inbox → archive → validate → merge → master, receipts per file.
 
-Order matters for never losing a submission: every file is first copied untouched into the
-archive, then the master is backed up and replaced atomically, then receipts are written,
-and only then are the inbox files removed. A crash at any point leaves the inbox intact and
-the master either as before or as after.
+Order matters for never losing a submission: every inbox file is first copied into the archive
+and verified (a snapshot; only the archived copy is read), then the master is backed up and
+replaced atomically, then receipts are written, and only then are inbox files removed — each
+only if its bytes still equal the archived ones. A crash at any point leaves the inbox intact
+and the master either as before or as after.
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
-import shutil
+import stat
+import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import master, normalize, notices, vocab
 from .config import Settings
-from .distribute import safe_filename
+from .distribute import ensure_secret, safe_filename
+from .errors import SubmissionError
 from .intake import Submission, read_submission
-from .utils import file_sha256
+from .utils import copy_hashed, file_sha256, fit_name, open_regular
 from .ledger import Ledger, read_ledger, recompute_measure
 
 IGNORED_PREFIXES = ("~$", ".~", ".")
+SETTLE_SECONDS = 2.0       # a file changed more recently than this may still be arriving
 log = logging.getLogger("toolkit")
+
+
+@dataclass
+class InboxEntry:
+    """One regular file found in the inbox, as the scan saw it."""
+    path: Path
+    size: int
+    mtime_ns: int
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+@dataclass
+class Skipped:
+    """An inbox item this run did not take in (or left in the inbox), and why."""
+    name: str
+    reason: str
 
 
 @dataclass
 class FileOutcome:
     """What became of one received file."""
     submission: Submission
-    archived: Path
+    archived: Path | None           # None: the file could not even be read
     outcome: str
     accepted: int = 0
     late: bool = False
+    source: Path | None = None      # the inbox file (None: a file given explicitly, e.g. --again)
 
     @property
     def unit(self) -> str:
@@ -49,6 +75,13 @@ class ConsolidationResult:
     submitted_units: list[str] = field(default_factory=list)
     missing_units: list[str] = field(default_factory=list)
     ledger: Ledger | None = field(default=None, repr=False)   # the ledger as merged and written
+    ignored: list[Skipped] = field(default_factory=list)     # directories, hidden files, links, pipes
+    deferred: list[Skipped] = field(default_factory=list)    # still being written: next run
+    kept: list[Skipped] = field(default_factory=list)        # changed during the run: left in the inbox
+    # (name, size, mtime_ns) of the inbox files this run started from, deferred ones left out: the
+    # quick no-op check compares inbox_fingerprint() with it, so a file that arrived during the run,
+    # or was deferred, is looked at again next time
+    inbox_seen: list[tuple[str, int, int]] = field(default_factory=list)
 
     def count(self, *outcomes: str) -> int:
         return sum(1 for f in self.files if f.outcome in outcomes)
@@ -66,6 +99,9 @@ class ConsolidationResult:
         for f in self.files:
             flag = "(逾期报送)" if f.late else ""
             out.append(f"  {f.outcome}{flag}:{f.submission.name} → {f.unit},采纳{f.accepted}条,问题{len(f.submission.problems)}处")
+        for title, items in (("留待下次汇总", self.deferred + self.kept), ("忽略的项目", self.ignored)):
+            if items:
+                out.append(f"{title}（{len(items)}个）：" + "；".join(f"{i.name}（{i.reason}）" for i in items))
         out.append(f"台账{'已更新' if self.master_changed else '无变化'}:{self.master}")
         if self.missing_units:
             out.append(f"本期尚未报送({len(self.missing_units)}个):{'、'.join(self.missing_units)}")
@@ -74,12 +110,44 @@ class ConsolidationResult:
         return out
 
 
+def scan_inbox(inbox: Path) -> tuple[list[InboxEntry], list[Skipped]]:
+    """The inbox's regular files, oldest first, and every other item with the reason it is not a
+    submission. Nothing is followed or opened: a symlink is never read, a FIFO never waited on."""
+    entries: list[InboxEntry] = []
+    ignored: list[Skipped] = []
+    if not inbox.is_dir():
+        return entries, ignored
+    with os.scandir(inbox) as it:
+        for e in it:
+            try:
+                st = e.stat(follow_symlinks=False)
+            except OSError:
+                continue                     # gone since the listing
+            if stat.S_ISLNK(st.st_mode):
+                ignored.append(Skipped(e.name, "快捷方式（符号链接），不读取其指向的文件"))
+            elif stat.S_ISDIR(st.st_mode):
+                ignored.append(Skipped(e.name, "文件夹，不读取其中的文件；请把报送文件直接放入收件箱"))
+            elif not stat.S_ISREG(st.st_mode):
+                ignored.append(Skipped(e.name, "不是普通文件（如管道），未打开"))
+            elif e.name.startswith(("~$", ".~lock.")):
+                ignored.append(Skipped(e.name, "Excel/WPS 或 LibreOffice 的占用标记文件"))
+            elif e.name.startswith(IGNORED_PREFIXES):
+                ignored.append(Skipped(e.name, "隐藏文件"))
+            else:
+                entries.append(InboxEntry(Path(e.path), st.st_size, st.st_mtime_ns))
+    entries.sort(key=lambda x: (x.mtime_ns, x.name))
+    ignored.sort(key=lambda x: x.name)
+    return entries, ignored
+
+
 def inbox_files(inbox: Path) -> list[Path]:
-    """Received files, oldest first (Excel's ~$ owner files and our temp files are not submissions)."""
-    if not inbox.exists():
-        return []
-    files = [p for p in inbox.iterdir() if p.is_file() and not p.name.startswith(IGNORED_PREFIXES)]
-    return sorted(files, key=lambda p: (p.stat().st_mtime, p.name))
+    """Received files, oldest first (see scan_inbox for what is not a submission)."""
+    return [e.path for e in scan_inbox(inbox)[0]]
+
+
+def inbox_fingerprint(inbox: Path) -> list[tuple[str, int, int]]:
+    """(name, size, mtime_ns) of the inbox's files now, to compare with a result's inbox_seen."""
+    return sorted((e.name, e.size, e.mtime_ns) for e in scan_inbox(inbox)[0])
 
 
 def archived_files(archive_dir: Path) -> dict[str, Path]:
@@ -92,25 +160,75 @@ def archived_files(archive_dir: Path) -> dict[str, Path]:
     return out
 
 
-def archive_copy(sub: Submission, archive_dir: Path, index: dict[str, Path] | None = None) -> Path:
-    """Copy the file untouched into the archive (once per content), named unit_time_hash."""
+@dataclass
+class Snapshot:
+    """One received file copied into the archive and verified; the run reads only the copy."""
+    entry: InboxEntry
+    name: str
+    archived: Path | None        # None: the file could not be read (see error)
+    sha256: str
+    received: dt.datetime
+    notes: list[str] = field(default_factory=list)
+    error: str = ""
+    again: bool = False
+    fresh: bool = False          # archived by this run (named after the file until it has been read)
+
+
+def _archive_name(stem: str, received: dt.datetime, sha256: str, suffix: str) -> str:
+    """unit-or-name_time_hash.suffix, cut to the file system's name limit."""
+    return fit_name(safe_filename(stem), f"_{received:%Y%m%d-%H%M%S}_{sha256[:12]}{suffix}")
+
+
+def archive_copy(entry: InboxEntry, archive_dir: Path, index: dict[str, Path], received: dt.datetime,
+                 settle: float = SETTLE_SECONDS) -> Snapshot | Skipped:
+    """Copy one inbox file into the archive and verify the copy (once per content: an archived
+    copy of the same bytes is reused after its hash is checked). A file whose size or time
+    changes while it is copied, or that changed less than settle seconds ago, is still being
+    written: Skipped, for the next run."""
+    name = entry.name
+    age = time.time() - entry.mtime_ns / 1e9
+    if 0 <= age < settle:
+        return Skipped(name, f"文件{age:.0f}秒前仍有改动，可能尚未传完")
     archive_dir.mkdir(parents=True, exist_ok=True)
-    short = sub.sha256[:12]
-    index = archived_files(archive_dir) if index is None else index
-    key = short + sub.path.suffix.lower()
-    if key in index:
-        return index[key]
-    unit = safe_filename(sub.unit) if sub.unit else f"{vocab.UNIDENTIFIED}_{safe_filename(sub.path.stem)[:40]}"
-    target = archive_dir / f"{unit}_{sub.received:%Y%m%d-%H%M%S}_{short}{sub.path.suffix.lower()}"
-    tmp = target.with_name(".~" + target.name)
-    shutil.copy2(sub.path, tmp)
-    if file_sha256(tmp) != sub.sha256:
+    suffix = Path(name).suffix.lower()
+    suffix = suffix if len(suffix) <= 8 else ""
+    tmp = archive_dir / f".~tmp-{os.getpid()}{suffix}"
+    tmp.unlink(missing_ok=True)
+    try:
+        sha, st = copy_hashed(entry.path, tmp)
+    except FileNotFoundError:
+        tmp.unlink(missing_ok=True)
+        return Skipped(name, "文件在汇总开始后被移走")
+    except PermissionError:
+        tmp.unlink(missing_ok=True)
+        return Snapshot(entry, name, None, "", received, error="没有读取该文件的权限")
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        return Skipped(name, f"复制到归档文件夹时出错（{exc.strerror or exc}），原件留在收件箱")
+    if (st.st_size, st.st_mtime_ns) != (entry.size, entry.mtime_ns) or file_sha256(tmp) != sha:
+        tmp.unlink(missing_ok=True)
+        return Skipped(name, "文件在复制时仍在变化，可能尚未传完")
+    key = sha[:12] + suffix
+    existing = index.get(key)
+    if existing is not None and existing.exists() and file_sha256(existing) == sha:
         tmp.unlink()
-        raise OSError(f"归档文件{target.name}校验失败")
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, target)
+        return Snapshot(entry, name, existing, sha, received)
+    target = existing or archive_dir / _archive_name(Path(name).stem, received, sha, suffix)
+    os.replace(tmp, target)          # a damaged copy of the same name is replaced, never trusted
     index[key] = target
+    return Snapshot(entry, name, target, sha, received, fresh=True)
+
+
+def file_under_unit(snap: Snapshot, sub: Submission, index: dict[str, Path]) -> Path:
+    """Name a copy archived by this run after the unit the workbook says it is from (it was named
+    after the file until it had been read); a copy archived earlier keeps its name."""
+    if not snap.fresh:
+        return index.get(snap.sha256[:12] + snap.archived.suffix, snap.archived)
+    stem = sub.unit or f"{vocab.UNIDENTIFIED}_{Path(snap.name).stem[:40]}"
+    target = snap.archived.with_name(_archive_name(stem, snap.received, snap.sha256, snap.archived.suffix))
+    if target != snap.archived:
+        os.replace(snap.archived, target)
+        index[snap.sha256[:12] + snap.archived.suffix] = target
     return target
 
 
@@ -157,50 +275,216 @@ def judge(ledger: Ledger, sub: Submission, known_hashes: set[str], latest: dict[
     return (vocab.OUTCOME_PARTIAL if sub.problems else vocab.OUTCOME_ACCEPTED), accepted
 
 
-PARALLEL_FROM = 64      # files; below this a second process costs more than it saves
-_shared: tuple | None = None
+PARALLEL_FROM = 64      # files; below this one reader process is enough
+_FIX_RESEND = "请用下发的模板重新填写并保存为 .xlsx 后报送"
 
 
-def _read_one(path: Path) -> Submission:
-    ledger, settings = _shared
-    return read_submission(path, ledger, settings)
-
-
-def read_all(paths: list[Path], ledger: Ledger, settings: Settings) -> list[Submission]:
-    """Read and check every file; on both cores when there are many (a forked worker shares the
-    ledger without copying it; where fork is unavailable, e.g. Windows, one process reads them all)."""
-    import multiprocessing as mp
-    global _shared
-    if len(paths) < PARALLEL_FROM or "fork" not in mp.get_all_start_methods() or (os.cpu_count() or 1) < 2:
-        return [read_submission(p, ledger, settings) for p in paths]
-    _shared = (ledger, settings)
+def _read_safely(job: tuple, ledger: Ledger, settings: Settings, key: bytes) -> Submission:
+    path, name, sha, received = job
     try:
-        with mp.get_context("fork").Pool(2) as pool:
-            return pool.map(_read_one, paths, chunksize=max(1, len(paths) // 16))
+        return read_submission(path, ledger, settings, received, name, sha, key=key)
+    except Exception as exc:       # a reader bug must not stop the run: this file is rejected
+        log.exception("读取 %s 时出错", name)
+        return Submission(path, name, sha, received).reject(
+            f"读取文件时出错（{type(exc).__name__}），文件可能构造异常", _FIX_RESEND)
+
+
+def _reader(conn, others: list, ledger: Ledger, settings: Settings, key: bytes) -> None:
+    """A reader process: read each (path, name, sha, received) it is sent, send back the Submission.
+    The parent's ends of the pipes are closed here, so that the parent's death ends the reader."""
+    for other in others:
+        other.close()
+    try:
+        while (job := conn.recv()) is not None:
+            conn.send(_read_safely(job, ledger, settings, key))
+    except (EOFError, OSError, KeyboardInterrupt):
+        pass
     finally:
-        _shared = None
+        os._exit(0)
 
 
-def take_in(ledger: Ledger, settings: Settings, paths: list[Path], on_file=None) -> ConsolidationResult:
-    """Archive, check and merge the given files into the ledger in memory (the master is not written)."""
+class _Readers:
+    """Reader processes (forked: they share the ledger without copying it), each file with a time
+    limit; a reader that dies or overruns is replaced and its file rejected."""
+
+    def __init__(self, count: int, ledger: Ledger, settings: Settings, key: bytes):
+        import multiprocessing as mp
+        self.ctx = mp.get_context("fork")
+        self.ledger, self.settings, self.key = ledger, settings, key
+        self.slots: list[list] = []
+        for _ in range(count):
+            self.slots.append(self._start())
+
+    def _start(self) -> list:
+        parent, child = self.ctx.Pipe()
+        others = [parent] + [s[1] for s in self.slots if not s[1].closed]
+        proc = self.ctx.Process(target=_reader, args=(child, others, self.ledger, self.settings, self.key),
+                                daemon=True)
+        proc.start()
+        child.close()
+        return [proc, parent, None, 0.0]          # process, pipe, (index, job) in hand, deadline
+
+    def _replace(self, slot: list) -> None:
+        slot[0].kill()
+        slot[0].join()
+        slot[1].close()
+        slot[:] = self._start()
+
+    def run(self, jobs: list[tuple], timeout: float, done) -> None:
+        from multiprocessing.connection import wait
+        todo = deque(enumerate(jobs))
+        try:
+            while True:
+                for slot in self.slots:
+                    if slot[2] is None and todo:
+                        slot[2], slot[3] = todo.popleft(), time.monotonic() + timeout
+                        slot[1].send(slot[2][1])
+                busy = [s for s in self.slots if s[2] is not None]
+                if not busy:
+                    return
+                left = min(s[3] for s in busy) - time.monotonic()
+                ready = wait([s[1] for s in busy], max(left, 0))
+                for slot in busy:
+                    (i, job), failure = slot[2], ""
+                    if slot[1] in ready:
+                        try:
+                            done(i, slot[1].recv())
+                        except (EOFError, OSError):
+                            failure = "读取文件时读取程序意外退出，文件可能已损坏或构造异常"
+                    elif time.monotonic() >= slot[3]:
+                        failure = f"读取文件超过{timeout:g}秒仍未完成，文件可能构造异常，已停止读取"
+                    else:
+                        continue
+                    slot[2] = None
+                    if failure:
+                        log.warning("%s:%s", job[1], failure)
+                        self._replace(slot)
+                        done(i, Submission(job[0], job[1], job[2], job[3]).reject(failure, _FIX_RESEND))
+        finally:
+            for proc, conn, _, _ in self.slots:
+                try:
+                    conn.send(None)
+                except OSError:
+                    pass
+            for proc, conn, _, _ in self.slots:
+                proc.join(1)
+                if proc.is_alive():
+                    proc.kill()
+                    proc.join()
+                conn.close()
+
+
+def read_all(jobs: list[tuple], ledger: Ledger, settings: Settings, on_file=None,
+             key: bytes | None = None) -> list[Submission]:
+    """Read and check every (archived path, name as received, sha256, received) job, in reader
+    processes with a time limit per file (two of them when there are many files); where fork is
+    unavailable, e.g. Windows, in this process and without a time limit."""
+    import multiprocessing as mp
+    key = ensure_secret(settings) if key is None else key
+    out: list[Submission | None] = [None] * len(jobs)
+    count = [0]
+
+    def done(i: int, sub: Submission) -> None:
+        out[i] = sub
+        count[0] += 1
+        if on_file:
+            on_file(count[0], len(jobs), sub.name)
+    if not jobs:
+        return []
+    if "fork" not in mp.get_all_start_methods():
+        for i, job in enumerate(jobs):
+            done(i, _read_safely(job, ledger, settings, key))
+        return out
+    workers = 2 if len(jobs) >= PARALLEL_FROM and (os.cpu_count() or 1) >= 2 else 1
+    _Readers(workers, ledger, settings, key).run(jobs, float(settings.read_timeout_seconds),
+                                            done)
+    return out
+
+
+def _received(entry: InboxEntry, now: dt.datetime) -> tuple[dt.datetime, list[str]]:
+    """The time of receipt: the file's modification time, unless that lies in the future (another
+    PC's clock), when the time it was found here counts instead."""
+    when = dt.datetime.fromtimestamp(entry.mtime_ns / 1e9).replace(microsecond=0)
+    if when <= now:
+        return when, []
+    return now, [f"文件的修改时间（{when:%Y-%m-%d %H:%M}）晚于本机当前时间（报送电脑的时钟可能不准），"
+                 f"按实际收件时间{now:%Y-%m-%d %H:%M}登记"]
+
+
+def _entry(path: Path) -> InboxEntry:
+    st = os.stat(path, follow_symlinks=False)
+    return InboxEntry(Path(path), st.st_size, st.st_mtime_ns)
+
+
+def take_in(ledger: Ledger, settings: Settings, entries: list, on_file=None, again: list | None = None,
+            ignored: list[Skipped] | None = None) -> ConsolidationResult:
+    """Archive, check and merge the given inbox entries (or paths) into the ledger in memory (the
+    master is not written). again: files rejected earlier for an office-side mistake, taken in
+    once more as if first received (never called duplicates)."""
     period = settings.current_period()
-    result = ConsolidationResult(period, settings.master)
+    result = ConsolidationResult(period, settings.master, ignored=list(ignored or []))
     archive_dir = settings.path("archive") / period
-    known = {normalize.clean_text(r[5]) for r in ledger.log}
+    settle = float(settings.settle_seconds)
+    logged: dict[str, list] = {}
+    for r in ledger.log:
+        logged.setdefault(normalize.clean_text(r[5]), r)
+    known = {h for h in logged if h}          # '' is a file that could not be read
+    done_before = {(normalize.clean_text(r[5]), normalize.clean_text(r[3]), normalize.clean_text(r[2])): r
+                   for r in ledger.log}
     index = archived_files(archive_dir)
     latest = latest_applied(ledger, period)
-    for i, sub in enumerate(read_all(paths, ledger, settings), 1):
-        if on_file:
-            on_file(i, len(paths), sub.path.name)
-        archived = archive_copy(sub, archive_dir, index)
-        outcome, accepted = judge(ledger, sub, known, latest)
+    now = dt.datetime.now().replace(microsecond=0)
+    snaps: list[Snapshot] = []
+    for e in (x if isinstance(x, InboxEntry) else _entry(Path(x)) for x in entries):
+        received, notes = _received(e, now)
+        snap = archive_copy(e, archive_dir, index, received, settle)
+        if isinstance(snap, Skipped):
+            result.deferred.append(snap)
+            continue
+        snap.notes = notes
+        snaps.append(snap)
+        result.inbox_seen.append((e.name, e.size, e.mtime_ns))
+    for path in again or []:
+        if not Path(path).is_file():
+            raise SubmissionError(f"找不到要重新汇总的文件 {path}。请给出归档文件夹中该文件的位置。")
+        snap = archive_copy(_entry(Path(path)), archive_dir, index, now, 0)
+        if isinstance(snap, Skipped):
+            result.deferred.append(snap)
+            continue
+        first = logged.get(snap.sha256)
+        if first is not None:         # the file as first received: its name and time of receipt
+            snap.name = normalize.clean_text(first[3]) or snap.name
+            snap.received = dt.datetime.fromisoformat(normalize.clean_text(first[2]))
+        snap.again = True
+        snaps.append(snap)
+    readable = [s for s in snaps if s.archived is not None]
+    jobs = [(s.archived, s.name, s.sha256, s.received) for s in readable]
+    subs = iter(read_all(jobs, ledger, settings, on_file, ensure_secret(settings)))
+    for snap in snaps:
+        if snap.archived is None:
+            sub = Submission(snap.entry.path, snap.name, "", snap.received).reject(
+                f"文件无法读取（{snap.error}）", "请报送单位重新发送，或由办公室调整文件权限后重新汇总")
+        else:
+            sub = next(subs)
+            snap.archived = sub.path = file_under_unit(snap, sub, index)
+        sub.notes[:0] = snap.notes
+        if snap.again:
+            sub.notes.insert(0, "办公室更正后重新汇总此前收到的文件")
+        stamp = sub.received.isoformat(timespec="seconds")
+        recovered = None if snap.again else done_before.get((sub.sha256, sub.name, stamp))
+        if recovered is not None:     # recorded by a run that stopped before clearing the inbox
+            outcome, accepted = normalize.clean_text(recovered[6]), int(float(recovered[7] or 0))
+        else:
+            outcome, accepted = judge(ledger, sub, set() if snap.again else known, latest)
         late = bool(settings.submit_by and sub.received.date() > settings.submit_by)
-        known.add(sub.sha256)
-        if outcome != vocab.OUTCOME_DUPLICATE:
-            ledger.log.append([period, sub.unit or vocab.UNIDENTIFIED, sub.received.isoformat(timespec="seconds"),
-                               sub.name, str(archived.relative_to(settings.path("archive"))), sub.sha256,
+        if sub.sha256:
+            known.add(sub.sha256)
+        if recovered is None:
+            archived = str(snap.archived.relative_to(settings.path("archive"))) if snap.archived else ""
+            ledger.log.append([period, sub.unit or vocab.UNIDENTIFIED, stamp, sub.name, archived, sub.sha256,
                                outcome, accepted, len(sub.problems)])
-        result.files.append(FileOutcome(sub, archived, outcome, accepted, late))
+        result.files.append(FileOutcome(sub, snap.archived, outcome, accepted, late,
+                                        None if snap.again else snap.entry.path))
         log.info("%s:%s(%s),采纳%s条,问题%s处", outcome, sub.name, sub.unit or vocab.UNIDENTIFIED, accepted,
                  len(sub.problems))
     result.submitted_units = sorted({normalize.clean_key(r[1]) for r in ledger.log
@@ -208,26 +492,56 @@ def take_in(ledger: Ledger, settings: Settings, paths: list[Path], on_file=None)
                                      and normalize.clean_text(r[6]) in vocab.APPLIED_OUTCOMES})
     submitted = set(result.submitted_units)
     result.missing_units = [u for u in ledger.units if u not in submitted]
+    result.inbox_seen.sort()
     return result
 
 
+def _same_bytes(path: Path, sha256: str) -> bool:
+    """The file (not followed if a link) still holds exactly the bytes hashed as sha256."""
+    import hashlib
+    h = hashlib.sha256()
+    try:
+        with open_regular(path) as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    except OSError:
+        return False
+    return h.hexdigest() == sha256
+
+
 def clear_inbox(result: ConsolidationResult) -> None:
-    """Remove processed files from the inbox — only after the master holding them is safely saved."""
+    """Remove processed files from the inbox — only after the master holding them is safely saved,
+    and only a file whose bytes are still those archived; any other is left for the next run."""
     for f in result.files:
-        if f.submission.path.exists():
-            f.submission.path.unlink()
+        path = f.source
+        if path is None or f.archived is None or not os.path.lexists(path):
+            continue
+        if _same_bytes(path, f.submission.sha256):
+            try:
+                path.unlink()
+            except OSError as exc:
+                result.kept.append(Skipped(f.submission.name, f"已汇总，但无法从收件箱删除（{exc.strerror or exc}）"))
+        else:
+            result.kept.append(Skipped(f.submission.name, "文件在汇总期间被改动，留待下次汇总"))
 
 
-def consolidate(settings: Settings, files: list[Path] | None = None, *, remove_inbox: bool = True,
-                on_file=None, ledger: Ledger | None = None, write=None) -> ConsolidationResult:
+def consolidate(settings: Settings, files: list[Path] | None = None, *, again: list[Path] | None = None,
+                remove_inbox: bool = True, on_file=None, ledger: Ledger | None = None,
+                write=None) -> ConsolidationResult:
     """Take in every inbox file (or the given ones), update the master, write receipts.
 
-    on_file(i, n, name) is called before each file (progress bars, Excel's status bar). By default
-    the master file is read and written; the Excel button passes the open book's ledger and a
-    write(ledger, settings) that puts the result into the open book and saves it."""
+    again: files rejected earlier because of an office-side mistake (e.g. a unit missing from the
+    ledger), to take in once more now that it is fixed. on_file(i, n, name) is called as each
+    file has been read (progress bars, Excel's status bar). By default the master file is read
+    and written; the Excel button passes the open book's ledger and a write(ledger, settings)
+    that puts the result into the open book and saves it."""
+    ensure_secret(settings)
     ledger = read_ledger(settings.master) if ledger is None else ledger
-    paths = inbox_files(settings.path("inbox")) if files is None else [Path(f) for f in files]
-    result = take_in(ledger, settings, paths, on_file)
+    if files is None:
+        entries, ignored = scan_inbox(settings.path("inbox"))
+    else:
+        entries, ignored = [_entry(Path(f)) for f in files], []
+    result = take_in(ledger, settings, entries, on_file, again, ignored)
     result.ledger = ledger
     result.master_changed = (write or master.write_master)(ledger, settings)
     result.receipts = notices.write_receipts(result, settings)

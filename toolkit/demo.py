@@ -273,7 +273,7 @@ def build_demo(folder: Path = DEMO_DIR) -> dict[str, str]:
 
 DEMO_MARKER = ".整改台账演示"
 DEMO_LAYOUT = {config.CONFIG_NAME, DEMO_MARKER, ".整改台账.lock", "master", "inbox", "outbox", "archive", "output",
-               "backup", "logs"}
+               "backup", "logs", ".zhenggai", vocab.HISTORY_DB, vocab.HISTORY_DB + "-wal", vocab.HISTORY_DB + "-shm"}
 
 
 def _earlier_demo(target: Path, source: Path) -> bool:
@@ -301,6 +301,11 @@ def stage_demo(target: Path, source: Path = DEMO_DIR) -> config.Settings:
     shutil.copy(source / config.CONFIG_NAME, target / config.CONFIG_NAME)
     shutil.copytree(source / "master", target / "master")
     shutil.copytree(source / "inbox", target / "inbox")
+    from .distribute import SECRET_FILE
+    secret = Path(SECRET_FILE)                    # the demo's templates were signed with the demo's key
+    (target / secret).parent.mkdir(parents=True)
+    shutil.copy(source / secret, target / secret)
+    os.chmod(target / secret, 0o600)
     times = json.loads((source / "inbox_times.json").read_text(encoding="utf-8"))
     for name, when in times.items():
         stamp = dt.datetime.fromisoformat(when).timestamp()

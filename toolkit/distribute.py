@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 import re
 from dataclasses import dataclass
@@ -42,9 +43,62 @@ def canon(value) -> str:
         return key
 
 
-def row_fingerprint(values: list) -> str:
-    """Fingerprint of one row's locked cells."""
-    return hashlib.sha256(json.dumps([canon(v) for v in values], ensure_ascii=False).encode()).hexdigest()[:16]
+SECRET_FILE = ".zhenggai/secret.key"   # in the workspace folder, never in any workbook
+
+
+def secret_path(settings: Settings) -> Path:
+    return Path(settings.root) / SECRET_FILE
+
+
+def ensure_secret(settings: Settings) -> bytes:
+    """The workspace's signing key (32 random bytes), created with mode 0600 on first use. Template
+    fingerprints are keyed with it, so a workbook built by anyone else from the master's content
+    cannot pass as one the office issued."""
+    path = secret_path(settings)
+    if not path.exists():
+        import os
+        import secrets
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".~{path.name}.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(secrets.token_hex(32) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)          # fails if another process created it first: theirs is kept
+        except FileExistsError:
+            pass
+        except OSError:                 # a file system without hard links
+            if not path.exists():
+                os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+    try:
+        key = bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except (OSError, ValueError, UnicodeDecodeError):
+        key = b""
+    if len(key) != 32:
+        from .errors import ConfigError
+        raise ConfigError(f"模板签名密钥文件 {path} 已损坏。请从备份恢复该文件；如无备份，删除它后重新分发本期模板"
+                          f"（此前下发的模板将不再被接受）。")
+    return key
+
+
+def row_fingerprint(values: list, key: bytes, unit: str, period: str) -> str:
+    """Fingerprint of one row's locked cells, keyed with the workspace secret and bound to the
+    unit and period the template was issued for."""
+    payload = json.dumps([normalize.clean_key(unit), normalize.clean_key(period), [canon(v) for v in values]],
+                         ensure_ascii=False).encode()
+    return hmac.new(key, payload, hashlib.sha256).hexdigest()[:32]
+
+
+def template_signature(key: bytes, unit: str, period: str, fingerprints: list[tuple[str, str]]) -> str:
+    """Signature over a template's 模板信息: unit, period, version and every row's fingerprint."""
+    rows = [[normalize.clean_key(mid), normalize.clean_key(fp)] for mid, fp in fingerprints]
+    payload = json.dumps([normalize.clean_key(unit), normalize.clean_key(period), vocab.TEMPLATE_VERSION, rows],
+                         ensure_ascii=False).encode()
+    return hmac.new(key, payload, hashlib.sha256).hexdigest()
 
 
 def safe_filename(name: str) -> str:
@@ -77,8 +131,9 @@ def unit_rows(ledger: Ledger, unit: str) -> list[tuple[Measure, list]]:
 
 
 def _content_digest(unit: str, period: str, rows: list[list], settings: Settings) -> str:
+    key_id = hashlib.sha256(ensure_secret(settings)).hexdigest()[:8]     # a new key re-signs every template
     payload = [unit, period, vocab.TEMPLATE_VERSION, settings.remind_working_days, str(settings.programme_start),
-               [[canon(v) for v in r] for r in rows]]
+               key_id, [[canon(v) for v in r] for r in rows]]
     return hashlib.sha256(json.dumps(payload, ensure_ascii=False, default=str).encode()).hexdigest()[:16]
 
 
@@ -150,11 +205,13 @@ def write_unit_workbook(ledger: Ledger, unit: str, settings: Settings, path: Pat
         guide.protect()
 
         meta = book.sheet(vocab.SHEET_META)
-        fingerprints = [(m.id, row_fingerprint(m.locked_values())) for m, _ in rows]
+        key = ensure_secret(settings)
+        fingerprints = [(m.id, row_fingerprint(m.locked_values(), key, unit, period)) for m, _ in rows]
         overall = hashlib.sha256("".join(f for _, f in fingerprints).encode()).hexdigest()[:16]
         info = [(vocab.META_UNIT, unit), (vocab.META_PERIOD, period), (vocab.META_VERSION, vocab.TEMPLATE_VERSION),
                 (vocab.META_FINGERPRINT, overall), (vocab.META_CREATED, dt.date.today().isoformat()),
-                ("内容摘要", digest), (vocab.NAME_REF_DATE, sheets.Formula("=TODAY()"))]
+                ("内容摘要", digest), (vocab.NAME_REF_DATE, sheets.Formula("=TODAY()")),
+                (vocab.META_SIGNATURE, template_signature(key, unit, period, fingerprints))]
         plain = book.fmt("plain")
         for r, (k, v) in enumerate(info, 1):
             book.put(meta, r, 1, k, plain)

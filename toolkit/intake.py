@@ -7,13 +7,14 @@ Nothing in the file is executed: values are read with calamine, formulas are nev
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import normalize, vocab
 from .config import Settings
-from .distribute import META_TABLE_ROW, canon, row_fingerprint
+from .distribute import META_TABLE_ROW, canon, ensure_secret, row_fingerprint, template_signature
 from .errors import HeaderError, LedgerError
 from .ledger import Ledger, cell_name, find_header
 from .utils import file_sha256
@@ -21,6 +22,7 @@ from .utils import file_sha256
 MAX_UNZIPPED_MB = 200        # a real unit workbook is a few MB unzipped; more is a zip bomb
 MAX_RATIO = 200
 MAX_ROWS = 20000
+MAX_COLUMNS = 256            # the template has about twenty columns
 
 
 @dataclass
@@ -145,25 +147,11 @@ def formula_cells(path: Path, sheet: str, columns: set[int] | None = None) -> di
     """{(row, col): '=formula'} of one sheet of an .xlsx/.xlsm (only the given columns), read from
     its XML: nothing is evaluated."""
     import re
-
-    def column_index_from_string(letters: str) -> int:
-        n = 0
-        for ch in letters:
-            n = n * 26 + ord(ch) - 64
-        return n
     try:
         with zipfile.ZipFile(path) as zf:
-            workbook = zf.read("xl/workbook.xml").decode("utf-8", "replace")
-            rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
-            m = re.search(r'<sheet [^>]*name="' + re.escape(sheet) + r'"[^>]*r:id="([^"]+)"', workbook)
-            if not m:
+            name = _sheet_member(zf, sheet)
+            if name is None:
                 return {}
-            target = re.search(r'<Relationship [^>]*Id="' + re.escape(m[1]) + r'"[^>]*Target="([^"]+)"', rels) or \
-                re.search(r'<Relationship [^>]*Target="([^"]+)"[^>]*Id="' + re.escape(m[1]) + '"', rels)
-            if not target:
-                return {}
-            name = target[1].lstrip("/")
-            name = name if name.startswith("xl/") else "xl/" + name
             xml = zf.read(name).decode("utf-8", "replace")
     except (KeyError, zipfile.BadZipFile, OSError):
         return {}
@@ -174,7 +162,7 @@ def formula_cells(path: Path, sheet: str, columns: set[int] | None = None) -> di
     for cm in re.finditer(r'<c r="(' + letters + r')(\d+)"[^>]*>(.*?)</c>', xml, re.S):
         fm = re.search(r"<f[^>]*>(.*?)</f>", cm[3], re.S)
         if fm:
-            out[(int(cm[2]), column_index_from_string(cm[1]))] = "=" + unescape(fm[1])
+            out[(int(cm[2]), _column_number(cm[1]))] = "=" + unescape(fm[1])
     return out
 
 
@@ -188,12 +176,88 @@ def _named_unit(filename: str, ledger: Ledger) -> str:
     return ""
 
 
-def read_submission(path: Path, ledger: Ledger, settings: Settings, received: dt.datetime | None = None) -> Submission:
-    """Read one returned workbook and judge every row against the ledger; never raises on bad input."""
+def _sheet_member(zf: zipfile.ZipFile, sheet: str) -> str | None:
+    """The zip member holding the named worksheet's XML (None if there is none)."""
+    import re
+    workbook = zf.read("xl/workbook.xml").decode("utf-8", "replace")
+    rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+    m = re.search(r'<sheet [^>]*name="' + re.escape(sheet) + r'"[^>]*r:id="([^"]+)"', workbook)
+    if not m:
+        return None
+    target = re.search(r'<Relationship [^>]*Id="' + re.escape(m[1]) + r'"[^>]*Target="([^"]+)"', rels) or \
+        re.search(r'<Relationship [^>]*Target="([^"]+)"[^>]*Id="' + re.escape(m[1]) + '"', rels)
+    if not target:
+        return None
+    name = target[1].lstrip("/")
+    return name if name.startswith("xl/") else "xl/" + name
+
+
+def _column_number(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def declared_size(zf: zipfile.ZipFile, member: str) -> tuple[int, int]:
+    """(rows, columns) a worksheet claims, from its <dimension> and every cell reference, streamed
+    from the XML: a reader would allocate rows × columns cells."""
+    import re
+    cell = re.compile(rb'<(?:\w+:)?c r="([A-Z]{1,3})([0-9]{1,7})"|<(?:\w+:)?row r="([0-9]{1,7})"')
+    rows = cols = 0
+    seen_dimension = False
+    tail = b""
+    with zf.open(member) as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            data = tail + chunk
+            if not seen_dimension:
+                m = re.search(rb'<(?:\w+:)?dimension ref="([A-Z]*)([0-9]*):?([A-Z]*)([0-9]*)"', data)
+                if m:
+                    seen_dimension = True
+                    cols = max(cols, _column_number((m[3] or m[1]).decode()))
+                    rows = max(rows, int(m[4] or m[2] or 0))
+            for m in cell.finditer(data):
+                if m[3]:
+                    rows = max(rows, int(m[3]))
+                else:
+                    cols = max(cols, _column_number(m[1].decode()))
+                    rows = max(rows, int(m[2]))
+            tail = data[-64:]
+    return rows, cols
+
+
+def _check_sizes(sub: Submission) -> bool:
+    """Reject a sheet that claims far more cells than a template has, before any reader allocates them."""
+    try:
+        with zipfile.ZipFile(sub.path) as zf:
+            for sheet in (vocab.SHEET_META, vocab.SHEET_LEDGER):
+                member = _sheet_member(zf, sheet)
+                if member is None:
+                    continue
+                rows, cols = declared_size(zf, member)
+                if rows > MAX_ROWS or cols > MAX_COLUMNS:
+                    from .sheets import col_letter
+                    span = f"A1:{col_letter(max(cols, 1))}{max(rows, 1)}"
+                    sub.reject(f"工作表“{sheet}”的范围为{span}（{rows}行×{cols}列），远超模板的大小，未予读取",
+                               "请删除表格右侧和下方多余的内容（或将有内容的区域复制到下发的模板中）后重新报送",
+                               sheet=sheet)
+                    return False
+    except (KeyError, zipfile.BadZipFile, OSError, ValueError):
+        return True         # not an .xlsx layout we can inspect: the reader decides
+    return True
+
+
+def read_submission(path: Path, ledger: Ledger, settings: Settings, received: dt.datetime | None = None,
+                    name: str | None = None, sha256: str | None = None, key: bytes | None = None) -> Submission:
+    """Read one returned workbook and judge every row against the ledger; never raises on bad input.
+    The consolidation reads the archived copy (name: the file's name as received) and passes the
+    workspace key it loaded (key), so reader processes never touch the workspace."""
     path = Path(path)
     received = received or dt.datetime.fromtimestamp(path.stat().st_mtime)
-    sub = Submission(path, path.name, file_sha256(path), received)
+    sub = Submission(path, name or path.name, sha256 or file_sha256(path), received)
     if not _check_container(sub, settings):
+        return sub
+    if zipfile.is_zipfile(path) and not _check_sizes(sub):
         return sub
     from python_calamine import CalamineWorkbook
     try:
@@ -215,6 +279,16 @@ def read_submission(path: Path, ledger: Ledger, settings: Settings, received: dt
     if version != vocab.TEMPLATE_VERSION:
         return sub.reject(f"模板版本为“{version or '空'}”,本期要求“{vocab.TEMPLATE_VERSION}”",
                           "请下载本期模板重新填写", sheet=vocab.SHEET_META)
+    key = ensure_secret(settings) if key is None else key
+    listed = [(normalize.clean_key(r[0]), normalize.clean_key(r[1]))
+              for r in meta_rows[META_TABLE_ROW - 1:] if len(r) > 1 and normalize.clean_key(r[0])]
+    signature = normalize.clean_key(meta.get(vocab.META_SIGNATURE))
+    if not signature:
+        return sub.reject("模板没有办公室的签名（是旧版模板，或不是办公室下发的模板）", "请使用本期下发的模板填写后重新报送",
+                          sheet=vocab.SHEET_META)
+    if not hmac.compare_digest(signature, template_signature(key, sub.unit, sub.period, listed)):
+        return sub.reject("模板签名不符，不是本办公室下发的模板（可能是按台账内容自行制作的表格，或模板信息被改动）",
+                          "请使用办公室下发给本单位的本期模板填写后重新报送", sheet=vocab.SHEET_META)
     if not ledger.has_unit(sub.unit):
         return sub.reject(f"模板中的填报单位“{sub.unit}”不是台账中的责任单位", "请使用办公室下发的本单位模板",
                           sheet=vocab.SHEET_META)
@@ -226,8 +300,7 @@ def read_submission(path: Path, ledger: Ledger, settings: Settings, received: dt
     if sub.period != period:
         return sub.reject(f"模板的报送期次为“{sub.period}”,本期为“{period}”", "请使用本期下发的模板填写",
                           sheet=vocab.SHEET_META)
-    planned = {normalize.clean_key(r[0]): normalize.clean_key(r[1])
-               for r in meta_rows[META_TABLE_ROW - 1:] if len(r) > 1 and normalize.clean_key(r[0])}
+    planned = dict(listed)
     if vocab.SHEET_LEDGER not in names:
         return sub.reject(f"找不到工作表“{vocab.SHEET_LEDGER}”", "请勿改动工作表名称,使用下发的模板重新填写")
     sheet = wb.get_sheet_by_name(vocab.SHEET_LEDGER)
@@ -247,12 +320,12 @@ def read_submission(path: Path, ledger: Ledger, settings: Settings, received: dt
                           sheet=vocab.SHEET_LEDGER)
     text_columns = {cols[name] + 1 for name in vocab.TEXT_COLUMNS}
     formulas = formula_cells(path, vocab.SHEET_LEDGER, text_columns) if zipfile.is_zipfile(path) else {}
-    _read_rows(sub, rows, h, cols, ledger, planned, formulas)
+    _read_rows(sub, rows, h, cols, ledger, planned, formulas, key)
     return sub
 
 
 def _read_rows(sub: Submission, rows: list[list], h: int, cols: dict[str, int], ledger: Ledger,
-               planned: dict[str, str], formulas: dict[tuple[int, int], str]) -> None:
+               planned: dict[str, str], formulas: dict[tuple[int, int], str], key: bytes) -> None:
     seen: dict[str, int] = {}
     synonyms: dict[str, str] = {}
     sheet = vocab.SHEET_LEDGER
@@ -283,7 +356,7 @@ def _read_rows(sub: Submission, rows: list[list], h: int, cols: dict[str, int], 
             problem(vocab.ID, f"措施“{mid}”不在下发给本单位的模板中(模板外新增的行)", "本行未汇总;请勿新增行")
             continue
         locked = [val(n) for n in vocab.LOCKED_COLUMNS]
-        if row_fingerprint(locked) != planned[mid]:
+        if not hmac.compare_digest(row_fingerprint(locked, key, sub.unit, sub.period), planned[mid]):
             changed = [n for n, v, w in zip(vocab.LOCKED_COLUMNS, locked, m.locked_values()) if canon(v) != canon(w)]
             name = changed[0] if changed else vocab.MEASURE
             problem(name, f"锁定的任务内容被改动({'、'.join(changed) or '与下发模板不一致'})",

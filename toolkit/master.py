@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import shutil
+import os
 from pathlib import Path
 
-from .utils import file_sha256
+from .errors import LedgerError
+from .utils import copy_hashed, file_sha256
 from . import normalize, sheets, vocab
 from .config import Settings
 from .ledger import Ledger
@@ -41,18 +42,45 @@ def content_digest(ledger: Ledger, settings: Settings) -> str:
 
 
 def backup(path: Path, backup_dir: Path) -> Path | None:
-    """Copy the master into the backup folder (once per content) before it is changed."""
+    """Copy the master into the backup folder (once per content) before it is changed. The copy is
+    written under a temp name, checked (same hash, opens as a zip) and only then named; a backup
+    of that name that is not whole (e.g. truncated by a crash or a full disk) is replaced."""
     if not path.exists():
         return None
-    digest = file_sha256(path)[:12]
-    existing = list(backup_dir.glob(f"{path.stem}_*_{digest}{path.suffix}"))
-    if existing:
-        return existing[0]
+    full = file_sha256(path)
+    digest = full[:12]
+    tail = f"_{digest}{path.suffix}"
+    if backup_dir.exists():
+        for existing in sorted(backup_dir.iterdir()):
+            if existing.name.startswith(path.stem + "_") and existing.name.endswith(tail):
+                if _whole(existing, full):
+                    return existing
+                existing.unlink()
     backup_dir.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    target = backup_dir / f"{path.stem}_{stamp}_{digest}{path.suffix}"
-    shutil.copy2(path, target)
+    target = backup_dir / f"{path.stem}_{stamp}{tail}"
+    tmp = backup_dir / f".~tmp-{target.name}"
+    tmp.unlink(missing_ok=True)
+    try:
+        copy_hashed(path, tmp)
+        if not _whole(tmp, full):
+            raise LedgerError(f"台账备份 {target} 校验失败（磁盘已满或文件在备份时被改动），台账未改动。请检查磁盘空间后重新运行。")
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
     return target
+
+
+def _whole(path: Path, sha256: str) -> bool:
+    """The file holds exactly the bytes hashed as sha256 and opens as a complete zip."""
+    import zipfile
+    try:
+        if file_sha256(path) != sha256:
+            return False
+        with zipfile.ZipFile(path) as zf:
+            return zf.testzip() is None
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return False
 
 
 def owner_table(ledger: Ledger, due_dates: list | None = None) -> sheets.Table:

@@ -73,20 +73,23 @@ def receipt_context(unit: str, outcomes: list, settings: Settings, when: dt.date
 
 
 def write_receipts(result: "ConsolidationResult", settings: Settings) -> list[Path]:
-    """One 回执 per unit that sent files in this run (unidentified files get one each)."""
+    """One 回执 per received file, named unit_time_hash (a unit's second file never overwrites the
+    first one's receipt; the same file always gets the same name, so a rerun rewrites it)."""
+    from dataclasses import replace
     folder = settings.path("output") / result.period / "回执"
-    groups: dict[str, list] = {}
-    for f in result.files:
-        key = f.submission.unit or f"{vocab.UNIDENTIFIED}_{f.submission.name}"
-        groups.setdefault(key, []).append(f)
     written = []
-    for key, outcomes in groups.items():
-        text = render("回执.txt.j2", receipt_context(key, outcomes, settings))
-        path = folder / f"{safe_filename(key)}.txt"
-        utils.atomic_write_text(path, text)
+    for f in result.files:
+        s = f.submission
+        key = s.unit or f"{vocab.UNIDENTIFIED}_{s.name}"
+        shown = f if f.archived is not None else replace(f, archived=Path(""))
+        context = receipt_context(key, [shown], settings)
+        for item in context["文件"]:
+            item["已汇总"] = f.outcome in vocab.APPLIED_OUTCOMES
+        tail = f"_{s.received:%Y%m%d-%H%M%S}_{(s.sha256 or '0' * 8)[:8]}.txt"
+        path = folder / utils.fit_name(safe_filename(key), tail)
+        utils.atomic_write_text(path, render("回执.txt.j2", context))
         written.append(path)
     return written
-
 
 
 # ---------------------------------------------------------------- notice contexts

@@ -312,8 +312,8 @@ def stats_layout(ledger: Ledger, settings: Settings, summary: Summary) -> StatsL
     def put(r, c, v, value=None):
         lay.cells[(r, c)] = F(v, value) if isinstance(v, str) and v.startswith("=") else v
 
-    put(1, 1, f"{ledger.title or '整改'}进度统计(报送期次 {settings.current_period()},"
-              f"基准日期 {normalize.format_date(settings.today())})")
+    lay.cells[(1, 1)] = (f"{ledger.title or '整改'}进度统计(报送期次 {settings.current_period()},"
+                         f"基准日期 {normalize.format_date(settings.today())})")
     row = 3
 
     def section(name: str, headers: list[str]) -> int:
@@ -366,7 +366,7 @@ def stats_layout(ledger: Ledger, settings: Settings, summary: Summary) -> StatsL
     for rank, (unit, counts) in enumerate(summary.ranking(), 1):
         crit = f"{rg.o_unit},{_crit(unit)}"
         put(row, 1, rank)
-        put(row, 2, unit)
+        lay.cells[(row, 2)] = unit          # data: stays text, whatever it starts with
         put(row, 3, f'=COUNTIFS({crit},{rg.o_role},"{vocab.ROLE_LEAD}")', summary.by_unit_lead.get(unit, 0))
         count_row(4, crit, f'=COUNTIFS({crit},{rg.o_due},"<"&{ref},{rg.o_status},"<>{vocab.DONE}")', rg.o_status,
                   counts)
@@ -382,7 +382,7 @@ def stats_layout(ledger: Ledger, settings: Settings, summary: Summary) -> StatsL
     first = section("四、各重点问题整改措施完成情况", STAT_HEADERS)
     for key, counts in summary.by_key_problem.items():
         crit = f"{rg.key},{_crit(key)}"
-        put(row, 1, key)
+        lay.cells[(row, 1)] = key
         count_row(2, crit, f'=COUNTIFS({crit},{rg.days},">0")', rg.status, counts)
         row += 1
     lay.bodies.append((first, row - 1, len(STAT_HEADERS)))
@@ -391,9 +391,9 @@ def stats_layout(ledger: Ledger, settings: Settings, summary: Summary) -> StatsL
     first = section("五、各具体问题(事项)整改措施完成情况", STAT_HEADERS + ["事项类型", "认定状态"])
     for it in summary.items:
         crit = f"{rg.key},{_crit(it.key_problem)},{rg.item},{_crit(it.item)}"
-        put(row, 1, it.item)
+        lay.cells[(row, 1)] = it.item
         count_row(2, crit, f'=COUNTIFS({crit},{rg.days},">0")', rg.status, it.measures)
-        put(row, 11, it.item_type)
+        lay.cells[(row, 11)] = it.item_type
         put(row, 12, it.status + ("(办公室研判)" if it.judgment else ""))
         row += 1
     lay.bodies.append((first, row - 1, len(STAT_HEADERS) + 2))

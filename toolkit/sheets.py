@@ -18,10 +18,13 @@ from pathlib import Path
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
+from .utils import adopt_mode
+
 DATE_FORMAT = "yyyy-mm-dd"
 HEADER_BG = "#DDEBF7"
 FILL_IN_BG = "#FCE4D6"   # header of the columns units fill in
 FONT = "宋体"
+FORMULA_START = ("=", "+", "-", "@")   # text Excel would turn into a formula when the cell is edited
 
 
 class Formula(str):
@@ -77,6 +80,7 @@ class Book:
                                                       "strings_to_numbers": False, "strings_to_urls": False})
         self.wb.set_properties({"created": dt.datetime(2024, 1, 1)})   # same content, same bytes
         self._formats: dict[tuple, object] = {}
+        self._keys: dict[int, tuple] = {}       # id(format) -> its key in _formats
 
     def fmt(self, kind: str = "body", **extra):
         """Shared cell formats: title, header, fill_in_header, body, plus date/percent/unlocked variants."""
@@ -93,9 +97,17 @@ class Book:
                 base = {"font_name": FONT, "font_size": 11, "bold": True}
             elif kind == "plain":
                 base = {"font_name": FONT, "font_size": 10}
+            elif kind == "bare":
+                base = {}
             base.update(extra)
             self._formats[key] = self.wb.add_format(base)
+            self._keys[id(self._formats[key])] = key
         return self._formats[key]
+
+    def quoted(self, fmt):
+        """fmt with Excel's quote prefix: the cell shows text and stays text when it is edited."""
+        kind, extra = self._keys.get(id(fmt), ("bare", ()))
+        return self.fmt(kind, **dict(extra, quote_prefix=True))
 
     def sheet(self, name: str):
         ws = self.wb.add_worksheet(name)
@@ -116,7 +128,7 @@ class Book:
             if value == "":
                 ws.write_blank(r, c, None, fmt)
             else:
-                ws.write_string(r, c, value, fmt)
+                ws.write_string(r, c, value, self.quoted(fmt) if value.startswith(FORMULA_START) else fmt)
         elif isinstance(value, bool):
             ws.write_boolean(r, c, value, fmt)
         elif isinstance(value, (int, float)):
@@ -149,6 +161,7 @@ class Book:
         dstyle = [f' s="{f._get_xf_index()}"' if f is not None else "" for f in
                   (date_fmts or [self.fmt("body", num_format=DATE_FORMAT)] * len(fmts))]
         letters = [col_letter(c) for c in range(1, len(fmts) + 1)]
+        quoted: dict[int, str] = {}
         out = ws.fh
         last, width = first_row - 1, 0
         for last, values in enumerate(rows, first_row):
@@ -156,7 +169,12 @@ class Book:
             parts = [f'<row r="{last}" ht="{height}" customHeight="1">' if height else f'<row r="{last}">']
             for i, v in enumerate(values):
                 ref = f'{letters[i]}{last}'
-                parts.append(_cell_xml(ref, v, style[i], dstyle[i]))
+                st = style[i]
+                if type(v) is str and v.startswith(FORMULA_START):
+                    if i not in quoted:
+                        quoted[i] = f' s="{self.quoted(fmts[i])._get_xf_index()}"'
+                    st = quoted[i]
+                parts.append(_cell_xml(ref, v, st, dstyle[i]))
             width = max(width, len(values))
             parts.append("</row>")
             out.write("".join(parts))
@@ -167,10 +185,11 @@ class Book:
 
     def title_row(self, ws, text: str, ncols: int, row: int = 1) -> None:
         ws.set_row(row - 1, 28)
+        fmt = self.fmt("title", quote_prefix=True) if str(text).startswith(FORMULA_START) else self.fmt("title")
         if ncols > 1:
-            ws.merge_range(row - 1, 0, row - 1, ncols - 1, text, self.fmt("title"))
+            ws.merge_range(row - 1, 0, row - 1, ncols - 1, text, fmt)
         else:
-            ws.write_string(row - 1, 0, text, self.fmt("title"))
+            ws.write_string(row - 1, 0, text, fmt)
 
     def header_row(self, ws, row: int, headers: list[str], fill_in: tuple[str, ...] = ()) -> None:
         ws.set_row(row - 1, 30)
@@ -194,6 +213,7 @@ class Book:
             self.wb.close()
             with open(self.tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
+            adopt_mode(self.tmp, self.path)
             os.replace(self.tmp, self.path)
         except BaseException:
             self.discard()

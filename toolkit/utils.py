@@ -1,10 +1,13 @@
-"""Small file helpers shared by the core: content hashes and atomic writes."""
+"""Small file helpers shared by the core: content hashes, atomic writes, safe names, verified copies."""
 from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import tempfile
 from pathlib import Path
+
+NAME_MAX = 255          # bytes of one file name on the usual file systems (ext4, NTFS counts UTF-16 units)
 
 
 def file_sha256(path: Path) -> str:
@@ -14,6 +17,29 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def umask_mode(base: int = 0o666) -> int:
+    """The mode a newly created file gets under the process umask (0644 under the usual 022)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return base & ~mask
+
+
+def adopt_mode(tmp: Path, target: Path) -> None:
+    """Give a temp file about to replace target the target's mode and group (a new file: the umask's).
+    mkstemp creates 0600 files, which colleagues on a shared folder could not open."""
+    try:
+        st = os.stat(target)
+    except OSError:
+        os.chmod(tmp, umask_mode())
+        return
+    os.chmod(tmp, st.st_mode & 0o7777)
+    if hasattr(os, "chown") and os.stat(tmp).st_gid != st.st_gid:
+        try:
+            os.chown(tmp, -1, st.st_gid)
+        except OSError:
+            pass          # not a member of that group: the mode is still kept
 
 
 def atomic_write_bytes(path: Path, data: bytes, durable: bool = False) -> None:
@@ -28,6 +54,7 @@ def atomic_write_bytes(path: Path, data: bytes, durable: bool = False) -> None:
             fh.flush()
             if durable:
                 os.fsync(fh.fileno())
+        adopt_mode(Path(tmp), path)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -37,3 +64,37 @@ def atomic_write_bytes(path: Path, data: bytes, durable: bool = False) -> None:
 
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def fit_name(stem: str, tail: str = "", limit: int = NAME_MAX) -> str:
+    """stem + tail as a file name of at most limit bytes in UTF-8, cutting the stem at a character
+    boundary (tail, e.g. '_20240820-100000_ab12cd34ef56.xlsx', is kept whole)."""
+    room = limit - len(tail.encode("utf-8", "ignore"))
+    data = stem.encode("utf-8", "ignore")
+    if len(data) > room:
+        stem = data[:max(room, 0)].decode("utf-8", "ignore")
+    return stem + tail
+
+
+def open_regular(path: Path):
+    """Open a regular file for reading without following a symlink or waiting on a FIFO
+    (O_NOFOLLOW, O_NONBLOCK where the system has them); OSError for anything else."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(f"{path} 不是普通文件")
+    return open(fd, "rb")
+
+
+def copy_hashed(source: Path, target: Path) -> tuple[str, os.stat_result]:
+    """Copy a regular file's bytes (see open_regular) to a new file target (created with the
+    umask's mode, fsynced); return their SHA-256 and the source's status after the copy."""
+    h = hashlib.sha256()
+    with open_regular(source) as src, open(target, "xb") as dst:
+        for block in iter(lambda: src.read(1 << 20), b""):
+            h.update(block)
+            dst.write(block)
+        dst.flush()
+        os.fsync(dst.fileno())
+        return h.hexdigest(), os.fstat(src.fileno())

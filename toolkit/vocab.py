@@ -88,6 +88,7 @@ META_UNIT = "填报单位"
 META_PERIOD = "报送期次"
 META_VERSION = "模板版本"
 META_FINGERPRINT = "锁定内容指纹"
+META_SIGNATURE = "模板签名"           # keyed signature of unit, period and row fingerprints
 META_CREATED = "生成时间"
 TEMPLATE_VERSION = "ZG-1"
 

@@ -62,6 +62,63 @@ def raw(data: bytes, name: str):
     return make
 
 
+def last_period(settings, inbox):
+    """A genuine template of the previous period (signed by the office for 2024-07)."""
+    import copy
+    old = copy.copy(settings)
+    old.period, old.paths = "2024-07", dict(settings.paths, outbox="outbox-old")
+    edited(old, inbox / "办公室.xlsx", filled)
+
+
+def forged(settings, inbox):
+    """A workbook built from the master's content by someone without the office's key: the
+    fingerprints are computed the way the toolkit computes them, with a guessed key."""
+    from toolkit.distribute import row_fingerprint, template_signature
+
+    def edit(wb, ws, cols):
+        filled(wb, ws, cols)
+        meta = wb[vocab.SHEET_META]
+        guess = b"\0" * 32
+        from toolkit.distribute import META_TABLE_ROW
+        from toolkit.ledger import read_ledger
+        ledger = read_ledger(settings.master)
+        fps = []
+        for r in range(META_TABLE_ROW, meta.max_row + 1):
+            mid = meta.cell(r, 1).value
+            meta.cell(r, 2).value = row_fingerprint(ledger.measures[mid].locked_values(), guess, "办公室", "2024-08")
+            fps.append((mid, meta.cell(r, 2).value))
+        meta.cell(8, 2).value = template_signature(guess, "办公室", "2024-08", fps)
+    edited(settings, inbox / "办公室.xlsx", edit)
+
+
+def huge_cell(settings, inbox):
+    def edit(wb, ws, cols):
+        filled(wb, ws, cols)
+        ws["XFD20000"] = "x"          # one value far away: a reader would allocate 16384 × 20000 cells
+    edited(settings, inbox / "办公室.xlsx", edit)
+
+
+def huge_dimension(settings, inbox):
+    source = good(settings, inbox.parent / "tmp", "d.xlsx")
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(inbox / "办公室.xlsx", "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename.startswith("xl/worksheets/sheet1"):
+                import re
+                data = re.sub(rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1:XFD1048576"/>', data)
+            dst.writestr(item, data)
+
+
+def long_name(settings, inbox):
+    good(settings, inbox, "办公室" + "关于巡视整改落实情况的报告" * 6 + ".xlsx")   # 246 bytes
+
+
+def check_long_name(settings, result):
+    (f,) = result.files
+    assert len(f.archived.name.encode()) <= 255 and f.archived.name.startswith("办公室_")
+    assert all(len(p.name.encode()) <= 255 for p in result.receipts)
+
+
 def docx_bytes() -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
@@ -133,7 +190,7 @@ def meta_edit(key, value):
     def edit(wb, ws, cols):
         filled(wb, ws, cols)
         meta = wb[vocab.SHEET_META]
-        row = next(r for r in range(1, 8) if meta.cell(r, 1).value == key)
+        row = next(r for r in range(1, 9) if meta.cell(r, 1).value == key)
         meta.cell(row, 2).value = value
     return lambda settings, inbox: edited(settings, inbox / "办公室.xlsx", edit)
 
@@ -305,7 +362,13 @@ CASES = [
     Case("ods", "另存为 .ods(WPS/LibreOffice)", via_libreoffice("ods", "办公室.ods"), A, "ODS", needs_lo=True),
     Case("encrypted", "设置了打开密码", encrypted, R, "取消密码"),
     Case("wrong_version", "模板版本不符", meta_edit(vocab.META_VERSION, "ZG-0"), R, "模板版本"),
-    Case("wrong_period", "上期模板", meta_edit(vocab.META_PERIOD, "2024-07"), R, "报送期次"),
+    Case("wrong_period", "上期模板", last_period, R, "报送期次"),
+    Case("edited_unit", "把模板信息中的单位改成另一单位", meta_edit(vocab.META_UNIT, "医政处"), R, "不是本办公室下发的模板"),
+    Case("forged", "按台账内容自行制作并伪造指纹的表格", forged, R, "不是本办公室下发的模板"),
+    Case("unsigned", "旧版(无签名)模板", meta_edit(vocab.META_SIGNATURE, None), R, "请使用本期下发的模板"),
+    Case("huge_cell", "在 XFD20000 填了一个值", huge_cell, R, "远超模板的大小"),
+    Case("huge_dimension", "声明范围为 A1:XFD1048576", huge_dimension, R, "远超模板的大小"),
+    Case("long_name", "文件名长达 246 字节", long_name, A, "", check=check_long_name),
     Case("missing_meta", "复制到新工作簿(无模板信息)", missing_meta, R, "缺少模板信息"),
     Case("renamed_column", "改了列名", edit_case(rename_header), R, "整改进展"),
     Case("reordered_columns", "调换了列的顺序", edit_case(reorder), A),
