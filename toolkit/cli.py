@@ -102,7 +102,7 @@ def notice(config_path, kinds, on):
     settings = config_mod.load(config_path)
     if on:
         settings.reference_date = on.date()
-    ledger = read_ledger(settings.master)
+    ledger = read_ledger(settings.master, settings)
     written = write_notices(ledger, settings, summarise(ledger, settings), kinds or KINDS)
     click.echo(f"已生成{len(written)}个文件:{written[0].parent if written else ''}")
     for path in written:

@@ -9,7 +9,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import vocab
+from . import normalize, vocab
 from .errors import ConfigError
 
 CONFIG_NAME = "config.toml"
@@ -38,6 +38,7 @@ class Settings:
     schedule_every_minutes: int = 0
     max_file_mb: float = 20.0
     lock_wait_seconds: float = 30.0
+    unit_map: dict[str, list[str]] = field(default_factory=dict)   # [units]: collective name or alias → units
     paths: dict[str, str] = field(default_factory=lambda: {
         "master": "master/整改台账.xlsx", "outbox": "outbox", "inbox": "inbox",
         "archive": "archive", "output": "output", "backup": "backup", "logs": "logs"})
@@ -88,13 +89,19 @@ def from_dict(data: dict, root: Path, where: str = "配置") -> Settings:
     s = Settings(root=Path(root))
     known = {"title", "organisation", "subject", "addressees", "period", "reference_date",
              "programme_start", "submit_by", "remind_working_days", "reply_days", "lagging_units",
-             "weights", "calendar", "schedule", "paths", "limits"}
+             "weights", "calendar", "schedule", "paths", "limits", "units"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(f"{where} 中有未知的配置项:{'、'.join(unknown)}。")
     for key in ("title", "organisation", "subject", "addressees", "period"):
         if key in data:
             setattr(s, key, str(data[key]))
+    s.period = normalize.period(s.period)
+    for name, units in data.get("units", {}).items():
+        units = [units] if isinstance(units, str) else units
+        if not isinstance(units, list) or not units or not all(isinstance(u, str) and u.strip() for u in units):
+            raise ConfigError(f"配置 [units] 中“{name}”应写成单位名称或单位名称列表,如 \"{name}\" = [\"单位甲\", \"单位乙\"]。")
+        s.unit_map[name] = units
     s.reference_date = _date(data.get("reference_date"), "reference_date")
     s.programme_start = _date(data.get("programme_start"), "programme_start") or s.programme_start
     s.submit_by = _date(data.get("submit_by"), "submit_by")

@@ -225,7 +225,7 @@ def consolidate(settings: Settings, files: list[Path] | None = None, *, remove_i
     on_file(i, n, name) is called before each file (progress bars, Excel's status bar). By default
     the master file is read and written; the Excel button passes the open book's ledger and a
     write(ledger, settings) that puts the result into the open book and saves it."""
-    ledger = read_ledger(settings.master) if ledger is None else ledger
+    ledger = read_ledger(settings.master, settings) if ledger is None else ledger
     paths = inbox_files(settings.path("inbox")) if files is None else [Path(f) for f in files]
     result = take_in(ledger, settings, paths, on_file)
     result.ledger = ledger

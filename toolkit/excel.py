@@ -60,9 +60,9 @@ def sheet_rows(sheet) -> list[list]:
     return sheet.range((1, 1), (last.row, last.column)).options(ndim=2).value
 
 
-def ledger_from_book(book) -> Ledger:
+def ledger_from_book(book, settings=None) -> Ledger:
     names = [s.name for s in book.sheets]
-    return ledger_from_sheets(lambda n: sheet_rows(book.sheets[n]) if n in names else [], names, book.name)
+    return ledger_from_sheets(lambda n: sheet_rows(book.sheets[n]) if n in names else [], names, book.name, settings)
 
 
 def inert(value):
@@ -187,7 +187,7 @@ def _consolidate(book) -> str:
         write_book(book, ledger, settings, master.prepare(ledger, settings))
         book.save()
         return True
-    result = consolidate(settings, ledger=ledger_from_book(book), write=into_book, on_file=status)
+    result = consolidate(settings, ledger=ledger_from_book(book, settings), write=into_book, on_file=status)
     lines = result.lines()
     summary = progress.summarise(result.ledger, settings)
     return "\n".join([lines[0], _figures(result.ledger, settings, summary)] + lines[-2:])
@@ -195,7 +195,7 @@ def _consolidate(book) -> str:
 
 def _refresh(book) -> str:
     settings = settings_for(book)
-    ledger = ledger_from_book(book)
+    ledger = ledger_from_book(book, settings)
     summary = master.prepare(ledger, settings)
     write_book(book, ledger, settings, summary)
     return "统计已刷新(尚未保存)。" + _figures(ledger, settings, summary)
@@ -203,7 +203,7 @@ def _refresh(book) -> str:
 
 def _highlight(book) -> str:
     settings = settings_for(book)
-    ledger = ledger_from_book(book)
+    ledger = ledger_from_book(book, settings)
     put_ledger_columns(book, ledger, settings, vocab.HELPER_COLUMNS)
     put_table(book, vocab.SHEET_OVERDUE, overdue_table(ledger, settings))
     put_params(book, settings, ledger.digest)
@@ -221,7 +221,7 @@ def open_folder(folder: Path) -> None:
 
 def _notices(book) -> str:
     settings = settings_for(book)
-    ledger = ledger_from_book(book)
+    ledger = ledger_from_book(book, settings)
     summary = progress.summarise(ledger, settings)
     written = notices.write_notices(ledger, settings, summary)
     folder = written[0].parent if written else settings.path("output")
@@ -232,7 +232,7 @@ def _notices(book) -> str:
 def _distribute(book) -> str:
     from .distribute import distribute
     settings = settings_for(book)
-    done = distribute(settings, ledger=ledger_from_book(book))
+    done = distribute(settings, ledger=ledger_from_book(book, settings))
     folder = settings.path("outbox") / settings.current_period()
     open_folder(folder)
     return f"已为{len(done)}个单位生成填报模板(新写入{sum(d.written for d in done)}个),位于 {folder}。"

@@ -220,7 +220,8 @@ def run_once(settings: Settings, distribute_first: bool = False,
                 written = notices.write_notices(ledger, settings, summary)
             calendar = sorted({str(w.message) for w in noted if issubclass(w.category, CalendarWarning)})
             report = RunReport(started, time.perf_counter() - t0, result, Figures.of(summary, late),
-                               distributed, written, warnings=calendar + plan_warnings(ledger, settings))
+                               distributed, written,
+                               warnings=calendar + plan_warnings(ledger, settings) + ledger.report_notes())
             _save_state(settings, report)
     folder = settings.path("output") / settings.current_period() / "运行报告"
     report.report_path = folder / f"{started:%Y%m%d-%H%M%S}-{os.getpid()}.txt"
