@@ -226,3 +226,10 @@ def test_ids_that_look_like_date_serials_stay_ids(tmp_path):
                                              ("2024年08月份", "2024-08"), ("2024-08", "2024-08"), ("2024年第三季度", "2024年第三季度")])
 def test_period_written_the_chinese_way_is_normalised(tmp_path, typed, expected):
     assert config.from_dict({"period": typed}, tmp_path).current_period() == expected
+
+
+def test_item_types_typed_with_quotes_and_spaces(tmp_path):
+    book = edited(office_workbook(tmp_path / "m.xlsx", small_ledger()),
+                  {("ZG-004", "事项\n类型"): "“举一反三”", ("ZG-006", "事项\n类型"): " 巡视整改意见 "})
+    ms = read_ledger(book).measures
+    assert (ms["ZG-004"].item_type, ms["ZG-006"].item_type) == (vocab.DRAW_LESSONS, vocab.RECOMMENDATION)
