@@ -249,16 +249,16 @@ def _fill_merged(rows: list[list], merged: list, h: int, cols: dict[str, int]) -
     return sorted(filled, key=lambda ref: (re.sub(r"\d", "", ref), int(re.search(r"\d+", ref)[0])))
 
 
-def _units(value, where: str, unit_map: dict[str, list[str]], problems: list[str], notes: list[str]) -> list[str]:
+def _units(value, where, unit_map: dict[str, list[str]], problems: list[str], notes: list[str]) -> list[str]:
     """Unit names in a 牵头单位/配合单位 cell, aliases and collective names replaced by the [units] mapping;
-    a collective name without a mapping is a problem (no template is ever made for it)."""
+    a collective name without a mapping is a problem at where() (no template is ever made for it)."""
     out: list[str] = []
     for name in normalize.split_units(value):
         if name in unit_map:
             mapped = [normalize.clean_key(u) for u in unit_map[name]]
             notes.append(f"“{name}”按配置[units]读作{'、'.join(mapped)}")
         elif normalize.is_collective(name):
-            problems.append(f"{where}“{name}”是对多个单位的统称,不是一个责任单位。请改为具体单位名称,"
+            problems.append(f"{where()}“{name}”是对多个单位的统称,不是一个责任单位。请改为具体单位名称,"
                             f"或在配置文件[units]中写明它指哪些单位,如:\"{name}\" = [\"单位甲\", \"单位乙\"]。")
             continue
         else:
@@ -325,10 +325,11 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
         for name in (vocab.KEY_PROBLEM, vocab.ITEM):
             if not normalize.clean_text(get(row, name)):
                 found.append(f"{at(name)}为空:每条措施须写明所属{name}(与上一行相同时可合并单元格)。")
-        units = _units(get(row, vocab.LEAD_UNIT), at(vocab.LEAD_UNIT), unit_map, found, notes)
+        units = _units(get(row, vocab.LEAD_UNIT), lambda: at(vocab.LEAD_UNIT), unit_map, found, notes)
         if not units and len(found) == before:
             found.append(f"{at(vocab.LEAD_UNIT)}为空:每条措施须有牵头单位。")
-        co = _units(get(row, vocab.CO_UNITS), at(vocab.CO_UNITS), unit_map, found, notes) if vocab.CO_UNITS in cols else []
+        co = (_units(get(row, vocab.CO_UNITS), lambda: at(vocab.CO_UNITS), unit_map, found, notes)
+              if vocab.CO_UNITS in cols else [])
         item_type = normalize.item_type(get(row, vocab.ITEM_TYPE))
         if item_type is None:
             found.append(f"{at(vocab.ITEM_TYPE)}“{normalize.clean_text(get(row, vocab.ITEM_TYPE))}”应为"
@@ -435,9 +436,11 @@ def read_ledger(path: Path, settings=None, problems: list[str] | None = None) ->
         raise LedgerError(f"无法打开台账文件“{path.name}”:{exc}。请确认它是未加密的 .xlsx 文件。") from None
     names = wb.sheet_names
     saved = dt.datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
-    return ledger_from_sheets(lambda name: wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
-                              if name in names else [], names, path.name, settings,
-                              lambda name: wb.get_sheet_by_name(name).merged_cell_ranges or [], saved, problems)
+    ledger_sheet = wb.get_sheet_by_name(vocab.SHEET_LEDGER) if vocab.SHEET_LEDGER in names else None
+    sheet = lambda name: ledger_sheet if name == vocab.SHEET_LEDGER else wb.get_sheet_by_name(name)
+    return ledger_from_sheets(lambda name: sheet(name).to_python(skip_empty_area=False) if name in names else [],
+                              names, path.name, settings, lambda name: sheet(name).merged_cell_ranges or [],
+                              saved, problems)
 
 
 def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None, merged_of=None,

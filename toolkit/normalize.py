@@ -94,20 +94,22 @@ def unknown_status_message(value) -> tuple[str, str]:
             f"请从下拉列表选择:{'、'.join(vocab.STATUSES)}")
 
 
+_NO_QUOTES = {ord(q): None for q in vocab.HEADER_QUOTES}
+_REFORM_YES = {w.upper() for w in vocab.REFORM_YES}
+_REFORM_NO = {w.upper() for w in vocab.REFORM_NO}
+
+
 def clean_header(value) -> str:
     """A header cell as compared with the vocabulary: NFKC, no spaces, line breaks or quotes."""
-    key = clean_key(value)
-    return key.translate({ord(q): None for q in vocab.HEADER_QUOTES})
+    return clean_key(value).translate(_NO_QUOTES)
 
 
 def reform_mark(value) -> bool | None:
     """True/False for a 推动改革促进发展 mark (是, Y, 1, √, ★, “推动改革”…), None when unreadable."""
-    key = clean_header(value).upper()
-    if key in {w.upper() for w in vocab.REFORM_YES}:
-        return True
-    if key in {w.upper() for w in vocab.REFORM_NO}:
+    if value is None or value == "":
         return False
-    return None
+    key = clean_header(value).upper()
+    return True if key in _REFORM_YES else False if key in _REFORM_NO else None
 
 
 def item_type(value) -> str | None:
