@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import config, normalize, sheets, vocab
 from .errors import LedgerError, ToolkitError
-from .ledger import Ledger, ReadLayout, read_ledger
+from .ledger import Ledger, ReadLayout, merged_note, read_ledger
 
 
 @dataclass
@@ -93,7 +93,8 @@ def check(path: Path, settings: config.Settings) -> CheckReport:
     except LedgerError as exc:           # no header, no ledger sheet, not a workbook: nothing more to say
         report.problems.append(str(exc))
         return report
-    report.layout, report.notes = ledger.layout, list(ledger.read_notes)
+    report.layout = ledger.layout
+    report.notes = [n for n in ledger.read_notes if n != merged_note(ledger.layout.merged)]   # shown in 一 already
     summary = progress.summarise(ledger, settings)
     report.counts = {"主题": len({m.theme for m in ledger.measures.values() if m.theme}),
                      vocab.MEASURE: len(ledger.measures), "单位": len(ledger.units),
@@ -117,8 +118,11 @@ def suspicious(ledger: Ledger) -> list[str]:
                 blank.setdefault(name, []).append(sheets.cell_name(m.row, cols[name]))
     for name, cells in blank.items():
         out.append(f"“{name}”列有{len(cells)}个空白单元格({'、'.join(cells[:6])}{'等' if len(cells) > 6 else ''})。")
-    out += [f"责任单位“{a}”与“{b}”可能是同一单位的不同写法:如是,请统一写法,或在配置[units]中写 \"{b}\" = \"{a}\"。"
-            for a, b in spelling_pairs(ledger.units)]
+    uses = Counter(u for m in ledger.measures.values() for u in m.owners)
+    for pair in spelling_pairs(ledger.units):
+        common, rare = sorted(pair, key=lambda u: -uses[u])     # suggest the rarer spelling as the alias
+        out.append(f"责任单位“{pair[0]}”与“{pair[1]}”可能是同一单位的不同写法:如是,请统一写法,"
+                   f"或在配置[units]中写 \"{rare}\" = \"{common}\"。")
     kinds: dict[tuple[str, str], set[str]] = {}
     parents: dict[str, set[str]] = {}
     for m in ledger.measures.values():

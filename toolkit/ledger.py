@@ -267,6 +267,11 @@ def _units(value, where, unit_map: dict[str, list[str]], problems: list[str], no
     return out
 
 
+def merged_note(filled: list[str]) -> str:
+    return (f"台账中有{len(filled)}处合并单元格({'、'.join(filled[:5])}{'等' if len(filled) > 5 else ''}),"
+            f"已按合并值读入所覆盖的每一行。")
+
+
 REQUIRED = [c for c in vocab.COLUMNS if c not in vocab.OPTIONAL_COLUMNS]
 
 
@@ -367,8 +372,7 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
         raise LedgerError(f"台账有{len(found)}处需要先改正:\n{shown}")
     notes = list(dict.fromkeys(notes))
     if filled:
-        notes.insert(0, f"台账中有{len(filled)}处合并单元格({'、'.join(filled[:5])}{'等' if len(filled) > 5 else ''}),"
-                        f"已按合并值读入所覆盖的每一行。")
+        notes.insert(0, merged_note(filled))
     return measures, layout, {k: v + 1 for k, v in cols.items()}, extras, notes
 
 
