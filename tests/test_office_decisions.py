@@ -116,3 +116,39 @@ def test_an_unknown_status_refuses_only_that_cell_and_names_the_word_to_use(work
 def test_status_hints(typed, hint):
     from toolkit.normalize import status_hint
     assert status_hint(typed) == hint
+
+
+def test_the_nightly_report_notes_that_merged_cells_were_read(workspace):
+    from toolkit.nightly import run_once
+    wb, ws, cols, rows = ledger_sheet(workspace.master)
+    ws.merge_cells(start_row=3, start_column=cols[vocab.THEME], end_row=8, end_column=cols[vocab.THEME])
+    wb.save(workspace.master)
+    text = run_once(workspace).report_path.read_text(encoding="utf-8")
+    assert "合并单元格(B3:B8)" in text
+
+
+def test_the_public_paragraph_keeps_muqian_when_nothing_is_finished_yet(workspace):
+    ledger = read_ledger(workspace.master, workspace)
+    for m in ledger.measures.values():
+        m.status = vocab.IN_PROGRESS
+    text = notices.public_summary(ledger, workspace, summarise(ledger, workspace))
+    assert "重点问题1个,目前正在推进1个;具体问题2个,目前正在推进2个" in text
+    assert "共制定整改措施6条,正在推进6条" in text
+
+
+@pytest.mark.skipif(__import__("toolkit.office").office.soffice() is None, reason="LibreOffice 未安装")
+def test_libreoffice_recalculation_follows_the_office_decision_too(workspace, tmp_path):
+    from python_calamine import CalamineWorkbook
+    from toolkit import office
+    from tests.test_progress import strip_cached_values
+    office_sets(workspace, "ZG-001", vocab.DONE)
+    hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: vocab.IN_PROGRESS}})
+    consolidate(workspace)
+    s = summarise(read_ledger(workspace.master, workspace), workspace)
+    out = office.convert(strip_cached_values(workspace.master, tmp_path / "nocache.xlsx"), "xlsx", tmp_path / "lo",
+                         recalc=True)
+    rows = CalamineWorkbook.from_path(str(out)).get_sheet_by_name(vocab.SHEET_STATS).to_python()
+    units = {r[1]: r for r in rows if r and isinstance(r[1], str) and r[1] in s.by_unit}
+    assert [int(v) for v in units["办公室"][3:9]] == s.by_unit["办公室"].row() == [3, 3, 0, 0, 0, 0]
+    total = next(r for r in rows if r and r[0] == "整改措施合计")
+    assert [int(v) for v in total[1:7]] == s.measures.row()
