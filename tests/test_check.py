@@ -70,8 +70,8 @@ def test_check_with_a_config_folder_uses_its_master_and_units(workspace):
     from click.testing import CliRunner
     from toolkit import config
     path = config.write_default(workspace.root, period="2024年8月")
-    path.write_text(path.read_text(encoding="utf-8") + '\n[units]\n"委属各单位" = ["市人民医院", "医政处"]\n',
-                    encoding="utf-8")
+    text = path.read_text(encoding="utf-8").replace("[units]", '[units]\n"委属各单位" = ["市人民医院", "医政处"]', 1)
+    path.write_text(text, encoding="utf-8")
     wb = openpyxl.load_workbook(workspace.master)
     wb[vocab.SHEET_LEDGER].cell(5, vocab.COLUMNS.index(vocab.CO_UNITS) + 1).value = "委属各单位"
     wb.save(workspace.master)

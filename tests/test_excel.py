@@ -133,6 +133,43 @@ def test_notices_and_distribute_buttons_write_their_files(open_book):
     assert (settings.path("outbox") / "2024-08" / "办公室.xlsx").exists()
 
 
+def test_every_button_takes_the_run_lock_and_changes_nothing_while_another_run_holds_it(open_book):
+    from toolkit.app import Workspace
+    settings, book = open_book
+    with open(settings.root / "config.toml", "a", encoding="utf-8") as fh:
+        fh.write("[limits]\nlock_wait_seconds = 0\n")
+    hand_in(settings, "办公室", {"ZG-001": {vocab.STATUS: "已完成"}})
+    before = settings.master.read_bytes()
+    outbox = sorted(p.name for p in settings.path("outbox").rglob("*"))
+    with Workspace.open(settings.root).lock:                 # a nightly run is under way
+        for name in excel.__all__:
+            assert getattr(excel, name)() is None
+            title, prompt = book.app.alerts[-1]
+            assert title.endswith("未完成") and "另一个操作" in prompt
+    assert settings.master.read_bytes() == before and book.saved == 0
+    assert list(settings.path("inbox").iterdir())
+    assert sorted(p.name for p in settings.path("outbox").rglob("*")) == outbox and not settings.path("output").exists()
+
+
+def test_the_consolidate_button_writes_its_own_open_book_despite_excels_owner_file(open_book):
+    settings, book = open_book
+    settings.master.with_name("~$" + settings.master.name).write_bytes(b"Excel")   # the book is open: of course
+    hand_in(settings, "办公室", {"ZG-001": {vocab.STATUS: "已完成"}})
+    assert "采纳1个" in excel.consolidate_button()
+    assert read_ledger(settings.master).measures["ZG-001"].status == vocab.DONE
+
+
+def test_the_notices_button_does_not_overwrite_a_notice_open_in_word(open_book):
+    settings, book = open_book
+    with open(settings.root / "config.toml", "a", encoding="utf-8") as fh:
+        fh.write("[limits]\nlock_wait_seconds = 0\n")
+    excel.notices_button()
+    folder = settings.path("output") / "2024-08" / "通报" / "2024-08-30"
+    (folder / "~$进展通报.docx").write_bytes(b"Word")
+    assert excel.notices_button() is None
+    assert "进展通报.docx 正被打开" in book.app.alerts[-1][1]
+
+
 # ---------------------------------------------------------------- the add-in built from macros/
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,8 @@ from toolkit import vocab
 from toolkit.cli import cli
 from toolkit.errors import BusyError
 from toolkit.ledger import read_ledger
-from toolkit.nightly import RunLock, Scheduler, lock_for, run_once, setup_logging
+from toolkit.app import Workspace, run_once
+from toolkit.nightly import Scheduler, setup_logging
 from tests.conftest import hand_in
 
 
@@ -52,20 +53,12 @@ def test_a_run_with_one_more_file_changes_only_that_unit(workspace):
 
 def test_a_second_run_while_one_holds_the_lock_stops_with_the_lock_message(workspace):
     workspace.lock_wait_seconds = 0.3
-    with lock_for(workspace):
-        with pytest.raises(BusyError, match="另一个汇总正在运行"):
+    with Workspace(workspace).lock:
+        with pytest.raises(BusyError, match="另一个操作"):
             run_once(workspace)
         (workspace.root / "config.toml").write_text('period = "2024-08"\n[limits]\nlock_wait_seconds = 0.2\n', encoding="utf-8")
         result = CliRunner().invoke(cli, ["nightly", "-c", str(workspace.root)])
-        assert result.exit_code == 1 and "另一个汇总正在运行" in result.output
-
-
-def test_a_stale_lock_from_a_dead_process_is_taken_over(tmp_path):
-    lock = tmp_path / "x.lock"
-    lock.write_text("999999999 2024-01-01T00:00:00\n")
-    with RunLock(lock):
-        assert lock.read_text().split()[0] == str(os.getpid())
-    assert not lock.exists()
+        assert result.exit_code == 1 and "另一个操作" in result.output
 
 
 def test_master_open_in_excel_is_waited_for_then_skipped_without_writing(workspace, monkeypatch):
@@ -73,7 +66,7 @@ def test_master_open_in_excel_is_waited_for_then_skipped_without_writing(workspa
     owner.write_bytes(b"owner")
     hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: "已完成"}})
     before = workspace.master.read_bytes()
-    monkeypatch.setattr("toolkit.nightly.time.sleep", lambda s: None)
+    monkeypatch.setattr("toolkit.app.time.sleep", lambda s: None)
     workspace.lock_wait_seconds = 10
     with pytest.raises(BusyError, match="正被打开"):
         run_once(workspace)
@@ -94,7 +87,8 @@ def test_a_crash_mid_merge_leaves_the_master_byte_identical(workspace, monkeypat
     with pytest.raises(RuntimeError):
         run_once(workspace)
     assert calls and workspace.master.read_bytes() == before
-    assert not lock_for(workspace).path.exists()
+    with Workspace(workspace).lock:     # released: another run can take it at once
+        pass
 
 
 class FakeClock:

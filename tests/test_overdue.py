@@ -42,7 +42,7 @@ def test_office_supplied_holidays_for_a_new_year_are_used_without_warning():
 
 @pytest.mark.filterwarnings("ignore::toolkit.overdue.CalendarWarning")   # the set-up write warns too
 def test_a_run_reports_calendar_gaps_in_its_report(tmp_path):
-    from toolkit.nightly import run_once
+    from toolkit.app import run_once
     settings = settings_for(tmp_path, reference_date="2098-03-02")
     master.write_master(small_ledger(), settings)
     report = run_once(settings)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import click
 
-from . import config as config_mod
+from . import click_zh
+from .app import Workspace
 from .errors import ToolkitError
 
 CONFIG_OPTION = click.option("-c", "--config", "config_path", type=click.Path(path_type=Path), default=None,
@@ -29,6 +30,9 @@ def friendly(fn):
     return wrapper
 
 
+click_zh.install()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="zhenggai-toolkit")
 def cli():
@@ -43,14 +47,9 @@ def init(folder):
 
     示例: python -m toolkit init 台账
     """
-    if (Path(folder) / config_mod.CONFIG_NAME).exists():
-        raise config_mod.ConfigError(f"{Path(folder) / config_mod.CONFIG_NAME} 已存在,未覆盖。")
-    path = config_mod.write_default(folder)
-    settings = config_mod.load(path)
-    for name in settings.paths:
-        target = settings.path(name)
-        (target.parent if name == "master" else target).mkdir(parents=True, exist_ok=True)
-    click.echo(f"已生成配置文件 {path} 和文件夹 {'、'.join(settings.paths)}。请把台账放到 {settings.master}。")
+    settings = Workspace.init(folder).settings
+    click.echo(f"已生成配置文件 {Path(folder) / 'config.toml'} 和文件夹 {'、'.join(settings.paths)}。"
+               f"请把台账放到 {settings.master}。")
 
 
 @cli.command()
@@ -62,9 +61,7 @@ def distribute(config_path, units):
 
     示例: python -m toolkit distribute -c workbooks/demo-run
     """
-    from .distribute import distribute as run
-    settings = config_mod.load(config_path)
-    done = run(settings, list(units) or None)
+    done = Workspace.open(config_path).distribute(list(units) or None)
     written = sum(d.written for d in done)
     click.echo(f"分发完成:{len(done)}个单位,新写入{written}个,未变化{len(done) - written}个。")
     if done:
@@ -79,9 +76,7 @@ def consolidate(config_path):
 
     示例: python -m toolkit consolidate -c workbooks/demo-run
     """
-    from .consolidate import consolidate as run
-    settings = config_mod.load(config_path)
-    for line in run(settings).lines():
+    for line in Workspace.open(config_path).consolidate().lines():
         click.echo(line)
 
 
@@ -96,14 +91,8 @@ def notice(config_path, kinds, on):
 
     示例: python -m toolkit notice -c workbooks/demo-run --kind 通报 --date 2024-08-31
     """
-    from .ledger import read_ledger
-    from .notices import KINDS, write_notices
-    from .progress import summarise
-    settings = config_mod.load(config_path)
-    if on:
-        settings.reference_date = on.date()
-    ledger = read_ledger(settings.master, settings)
-    written = write_notices(ledger, settings, summarise(ledger, settings), kinds or KINDS)
+    from .notices import KINDS
+    written = Workspace.open(config_path).notices(kinds or KINDS, on.date() if on else None)
     click.echo(f"已生成{len(written)}个文件:{written[0].parent if written else ''}")
     for path in written:
         click.echo(f"  {path.name}")
@@ -150,10 +139,10 @@ def nightly(config_path, distribute_first):
     退出码:0 表示运行完成(即使有退回的文件),非 0 表示运行本身失败。
     示例: python -m toolkit nightly -c workbooks/demo-run
     """
-    from .nightly import run_once, setup_logging
-    settings = config_mod.load(config_path)
-    setup_logging(settings, console=False)
-    for line in run_once(settings, distribute_first, on_file=_progress()).lines():
+    from .nightly import setup_logging
+    workspace = Workspace.open(config_path)
+    setup_logging(workspace.settings, console=False)
+    for line in workspace.run_once(distribute_first, on_file=_progress()).lines():
         click.echo(line)
 
 
@@ -167,11 +156,11 @@ def schedule_cmd(config_path, at, every):
 
     示例: python -m toolkit schedule -c 台账 --at 02:00
     """
+    from .config import from_dict
     from .nightly import Scheduler, setup_logging
-    settings = config_mod.load(config_path)
+    settings = Workspace.open(config_path).settings
     if at:
-        settings.schedule_at = at
-        config_mod.from_dict({"schedule": {"at": at}}, settings.root)  # validates the time
+        settings.schedule_at = from_dict({"schedule": {"at": at}}, settings.root, "--at").schedule_at
     if every is not None:
         settings.schedule_every_minutes = every
     setup_logging(settings)
@@ -187,10 +176,9 @@ def demo(target):
     示例: python -m toolkit demo
     """
     from .demo import stage_demo
-    from .nightly import run_once
-    settings = stage_demo(target)
+    workspace = Workspace(stage_demo(target))
     click.echo(f"演示数据已复制到 {target.resolve()}")
-    for line in run_once(settings, distribute_first=True).lines():
+    for line in workspace.run_once(distribute_first=True).lines():
         click.echo(line)
 
 
@@ -211,6 +199,25 @@ def build(out_dir):
     from .addin import build as run
     for path in run(out_dir):
         click.echo(f"已生成:{path}")
+
+
+@cli.command()
+@CONFIG_OPTION
+@click.argument("measure_id", required=False)
+@click.option("--rebuild", is_flag=True, help="按归档文件重新生成变更记录")
+@friendly
+def history(config_path, measure_id, rebuild):
+    """变更记录：打印一条措施的全部变化（--rebuild 先按归档文件重建）。
+
+    示例: python -m toolkit history ZG-001 -c 台账
+    """
+    if not measure_id and not rebuild:
+        raise click.UsageError("请给出措施编号，如 history ZG-001；或用 --rebuild 重建。")
+    rebuilt, lines = Workspace.open(config_path).history(measure_id, rebuild)
+    if rebuilt is not None:
+        click.echo(f"已按归档文件重建变更记录{rebuilt}条。")
+    for line in lines:
+        click.echo(line)
 
 
 def main():

@@ -5,6 +5,8 @@ Paths are relative to the file's folder; a bad value stops start-up with a clear
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,9 +68,120 @@ def _date(value, key: str) -> dt.date | None:
     if isinstance(value, dt.date):
         return value
     try:
-        return dt.date.fromisoformat(str(value))
+        return dt.date.fromisoformat(value) if isinstance(value, str) else _wrong(key, value, "日期")
     except ValueError:
         raise ConfigError(f"配置项 {key} 的值“{value}”不是日期,应写成 2024-08-31 或 today。") from None
+
+
+def _wrong(key: str, value, what: str):
+    raise ConfigError(f"配置项 {key} 的值“{value}”无效:应为{what}。")
+
+
+def _text(value, key: str) -> str:
+    return value if isinstance(value, str) else _wrong(key, value, "文字(用英文双引号括起,如 \"2024-08\")")
+
+
+def _count(value, key: str) -> int:
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return value if ok else _wrong(key, value, "非负整数,如 5")
+
+
+def _number(value, key: str) -> float:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
+    return float(value) if ok else _wrong(key, value, "非负数,如 30")
+
+
+def _positive(value, key: str) -> float:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+    return float(value) if ok else _wrong(key, value, "大于0的数,如 20")
+
+
+def _dates(value, key: str) -> list[dt.date]:
+    if not isinstance(value, list):
+        _wrong(key, value, "日期列表,如 [2025-10-08]")
+    return [_date(d, key) or _wrong(key, d, "日期") for d in value]
+
+
+def _clock(value, key: str) -> str:
+    try:
+        dt.time.fromisoformat(_text(value, key))
+    except ValueError:
+        raise ConfigError(f"配置项 {key} = “{value}”应为 HH:MM,例如 02:00。") from None
+    return value
+
+
+def _table(value, key: str) -> dict:
+    return value if isinstance(value, dict) else _wrong(key, value, f"表格(以 [{key}] 开头的一节)")
+
+
+def _unknown(key: str, valid, table: str = "") -> ConfigError:
+    """An unknown key, named with the nearest valid one (a typo is the usual cause)."""
+    name = f"[{table}] 中的“{key}”" if table else f"“{key}”"
+    near = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.4)
+    hint = f"是否想写“{near[0]}”?" if near else ""
+    return ConfigError(f"配置中有未知的配置项 {name}。{hint}可用的有:{'、'.join(valid)}。")
+
+
+def _weights(value, key: str) -> dict[str, float]:
+    out = {}
+    for word, weight in _table(value, key).items():
+        if word not in vocab.STATUS_RANK:
+            raise _unknown(word, list(vocab.STATUS_RANK), key)
+        out[word] = _number(weight, f"{key}.{word}")
+        if out[word] > 1:
+            _wrong(f"{key}.{word}", weight, "0到1之间的数")
+    return out
+
+
+def _period(value, key: str) -> str:
+    """报送期次 as YYYY-MM, however it was typed (“2024年8月” → 2024-08)."""
+    return normalize.period(_text(value, key))
+
+
+def _unit_map(value, key: str) -> dict[str, list[str]]:
+    """[units]: a collective name → its units (a list), or an alias → the canonical name (a text)."""
+    out = {}
+    for name, target in _table(value, key).items():
+        names = [target] if isinstance(target, str) else target
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) and n.strip() for n in names):
+            _wrong(f"{key}.{name}", target, "单位名称(文字)或单位名称列表,如 [\"办公室\", \"医政处\"]")
+        out[name] = [n.strip() for n in names]
+    return out
+
+
+# every key a config file may hold: (table, key) → (check, Settings attribute)
+SCHEMA: dict[tuple[str, str], tuple] = {
+    **{("", k): (_text, k) for k in ("title", "organisation", "subject", "addressees")},
+    ("", "period"): (_period, "period"),
+    **{("", k): (_date, k) for k in ("reference_date", "programme_start", "submit_by")},
+    **{("", k): (_count, k) for k in ("remind_working_days", "reply_days", "lagging_units")},
+    ("", "weights"): (_weights, "weights"),
+    ("", "units"): (_unit_map, "unit_map"),
+    ("calendar", "extra_holidays"): (_dates, "extra_holidays"),
+    ("calendar", "extra_workdays"): (_dates, "extra_workdays"),
+    ("schedule", "at"): (_clock, "schedule_at"),
+    ("schedule", "every_minutes"): (_count, "schedule_every_minutes"),
+    ("limits", "max_file_mb"): (_positive, "max_file_mb"),
+    ("limits", "lock_wait_seconds"): (_number, "lock_wait_seconds"),
+}
+TABLES = ("calendar", "schedule", "limits", "paths")
+
+
+def _decode(raw: bytes, path: Path) -> str:
+    """The file's text: UTF-8 (with or without BOM), else GBK as Notepad on Chinese Windows saves it."""
+    for encoding in ("utf-8-sig", "gbk"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ConfigError(f"配置文件 {path} 的编码无法识别。请用记事本打开,另存为时编码选“UTF-8”。")
+
+
+def _toml_error(exc: tomllib.TOMLDecodeError) -> str:
+    where = re.search(r"line (\d+), column (\d+)", str(exc))
+    at = f"第{where[1]}行第{where[2]}列附近" if where else ""
+    return (f"{at}不符合 TOML 格式。常见原因:文字没有用英文双引号括起、用了中文引号或全角等号、"
+            f"同一配置项写了两次。")
 
 
 def load(path: Path | None = None) -> Settings:
@@ -79,59 +192,54 @@ def load(path: Path | None = None) -> Settings:
     if not path.exists():
         raise ConfigError(f"找不到配置文件 {path}。可先运行 `python -m toolkit init {path.parent}` 生成一份。")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"配置文件 {path} 格式有误:{exc}") from None
+        data = tomllib.loads(_decode(path.read_bytes(), path))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"配置文件 {path} {_toml_error(exc)}") from None
+    except OSError as exc:
+        raise ConfigError(f"无法读取配置文件 {path}:{exc.strerror}。") from None
     return from_dict(data, path.parent.resolve(), str(path))
 
 
 def from_dict(data: dict, root: Path, where: str = "配置") -> Settings:
+    """Settings from parsed TOML; any unknown key or wrong type is a ConfigError naming it."""
     s = Settings(root=Path(root))
-    known = {"title", "organisation", "subject", "addressees", "period", "reference_date",
-             "programme_start", "submit_by", "remind_working_days", "reply_days", "lagging_units",
-             "weights", "calendar", "schedule", "paths", "limits", "units"}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ConfigError(f"{where} 中有未知的配置项:{'、'.join(unknown)}。")
-    for key in ("title", "organisation", "subject", "addressees", "period"):
-        if key in data:
-            setattr(s, key, str(data[key]))
-    s.period = normalize.period(s.period)
-    for name, units in data.get("units", {}).items():
-        units = [units] if isinstance(units, str) else units
-        if not isinstance(units, list) or not units or not all(isinstance(u, str) and u.strip() for u in units):
-            raise ConfigError(f"配置 [units] 中“{name}”应写成单位名称或单位名称列表,如 \"{name}\" = [\"单位甲\", \"单位乙\"]。")
-        s.unit_map[name] = units
-    s.reference_date = _date(data.get("reference_date"), "reference_date")
-    s.programme_start = _date(data.get("programme_start"), "programme_start") or s.programme_start
-    s.submit_by = _date(data.get("submit_by"), "submit_by")
-    for key in ("remind_working_days", "reply_days", "lagging_units"):
-        if key in data:
-            if not isinstance(data[key], int) or data[key] < 0:
-                raise ConfigError(f"配置项 {key} 应为非负整数,现为“{data[key]}”。")
-            setattr(s, key, data[key])
-    for word, weight in data.get("weights", {}).items():
-        if word not in vocab.STATUS_RANK or not isinstance(weight, (int, float)) or not 0 <= weight <= 1:
-            raise ConfigError(f"配置 [weights] 中“{word} = {weight}”无效:键应为完成情况,值在0到1之间。")
-        s.weights[word] = float(weight)
-    cal = data.get("calendar", {})
-    s.extra_holidays = [_date(d, "calendar.extra_holidays") for d in cal.get("extra_holidays", [])]
-    s.extra_workdays = [_date(d, "calendar.extra_workdays") for d in cal.get("extra_workdays", [])]
-    sched = data.get("schedule", {})
-    s.schedule_at = str(sched.get("at", s.schedule_at))
+    top = [k for t, k in SCHEMA if not t] + list(TABLES)
     try:
-        dt.time.fromisoformat(s.schedule_at)
-    except ValueError:
-        raise ConfigError(f"配置 [schedule] at = “{s.schedule_at}”应为 HH:MM,例如 02:00。") from None
-    s.schedule_every_minutes = int(sched.get("every_minutes", 0))
-    limits = data.get("limits", {})
-    s.max_file_mb = float(limits.get("max_file_mb", s.max_file_mb))
-    s.lock_wait_seconds = float(limits.get("lock_wait_seconds", s.lock_wait_seconds))
-    for key, value in data.get("paths", {}).items():
-        if key not in s.paths:
-            raise ConfigError(f"配置 [paths] 中未知的路径项“{key}”(可用:{'、'.join(s.paths)})。")
-        s.paths[key] = str(value)
+        for key, value in data.items():
+            if key in TABLES:
+                _section(s, key, _table(value, key))
+            elif ("", key) in SCHEMA:
+                check, attr = SCHEMA[("", key)]
+                _assign(s, attr, check(value, key))
+            else:
+                raise _unknown(key, top)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}:{exc}") from None
     return s
+
+
+def _section(s: Settings, table: str, values: dict) -> None:
+    if table == "paths":
+        for key, value in values.items():
+            if key not in s.paths:
+                raise _unknown(key, list(s.paths), table)
+            s.paths[key] = _text(value, f"paths.{key}")
+        return
+    valid = [k for t, k in SCHEMA if t == table]
+    for key, value in values.items():
+        if (table, key) not in SCHEMA:
+            raise _unknown(key, valid, table)
+        check, attr = SCHEMA[(table, key)]
+        _assign(s, attr, check(value, f"{table}.{key}"))
+
+
+def _assign(s: Settings, attr: str, value) -> None:
+    if attr == "weights":
+        s.weights.update(value)
+    elif attr == "programme_start":
+        s.programme_start = value or s.programme_start
+    else:
+        setattr(s, attr, value)
 
 
 DEFAULT_TOML = """\
@@ -161,6 +269,14 @@ extra_workdays = []
 [schedule]
 at = "02:00"                    # 每晚汇总时间
 every_minutes = 0               # 大于0时改为每隔N分钟汇总一次(报送高峰期)
+
+[limits]
+max_file_mb = 20                # 单个报送文件的大小上限(MB)
+lock_wait_seconds = 30          # 另一个操作正在运行、或台账/通报正被打开时,最多等待的秒数
+
+[units]                         # 单位名称对照:集体名称 = ["单位1", "单位2"];别名 = "规范名称"
+# "委属各单位" = ["市第一中心医院", "市人民医院"]
+# "一中心" = "市第一中心医院"
 
 [paths]
 master = "master/整改台账.xlsx"

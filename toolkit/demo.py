@@ -16,6 +16,7 @@ import zipfile
 from pathlib import Path
 
 from . import config, vocab
+from .errors import ToolkitError
 from .ledger import Ledger, Measure, owners_from_measures
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -270,11 +271,33 @@ def build_demo(folder: Path = DEMO_DIR) -> dict[str, str]:
     return times
 
 
+DEMO_MARKER = ".整改台账演示"
+DEMO_LAYOUT = {config.CONFIG_NAME, DEMO_MARKER, ".整改台账.lock", "master", "inbox", "outbox", "archive", "output",
+               "backup", "logs"}
+
+
+def _earlier_demo(target: Path, source: Path) -> bool:
+    """An empty folder, or one demo made: it holds the marker (or, from before the marker, nothing
+    but the demo's layout with the demo's own config)."""
+    if not target.is_dir():
+        return False
+    names = {p.name for p in target.iterdir()}
+    config_file = target / config.CONFIG_NAME
+    return not names or DEMO_MARKER in names or (
+        names <= DEMO_LAYOUT and config_file.is_file()
+        and config_file.read_bytes() == (source / config.CONFIG_NAME).read_bytes())
+
+
 def stage_demo(target: Path, source: Path = DEMO_DIR) -> config.Settings:
-    """Copy the demo (config, master, inbox) into target, fresh, with the files' receipt times."""
+    """Copy the demo (config, master, inbox) into target, fresh, with the files' receipt times.
+    Only an empty folder or an earlier demo run (it holds DEMO_MARKER) is ever replaced."""
     target = Path(target)
+    if target.exists() and not _earlier_demo(target, source):
+        raise ToolkitError(f"{target.resolve()} 不是空文件夹,也不是之前的演示目录。为免删除其中的文件,演示未运行;"
+                           f"请指定一个新的或空的文件夹,例如 python -m toolkit demo 演示台账。")
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
+    (target / DEMO_MARKER).write_text("本文件夹由 python -m toolkit demo 生成,再次运行演示会整个替换它。\n", encoding="utf-8")
     shutil.copy(source / config.CONFIG_NAME, target / config.CONFIG_NAME)
     shutil.copytree(source / "master", target / "master")
     shutil.copytree(source / "inbox", target / "inbox")

@@ -29,3 +29,11 @@ class SubmissionError(ToolkitError):
 
 class BusyError(ToolkitError):
     """Another run holds the lock, or the master is open in Excel/WPS."""
+
+
+class FileAccessError(ToolkitError):
+    """A file or folder cannot be read or written (permissions, a full disk, a missing drive)."""
+
+
+class HistoryError(ToolkitError):
+    """The change history cannot be opened or rebuilt (damaged database, archived file missing)."""

@@ -14,8 +14,9 @@ import sys
 from pathlib import Path
 
 from . import config as config_mod
-from . import master, notices, progress, vocab
-from .consolidate import consolidate, inbox_files
+from . import master, progress, vocab
+from .app import Workspace
+from .consolidate import inbox_files
 from .errors import ToolkitError
 from .ledger import Ledger, ledger_from_sheets
 from .normalize import looks_like_formula
@@ -42,16 +43,9 @@ def caller_book():
     raise ToolkitError(f"当前活动的工作簿不是整改台账(没有“{vocab.SHEET_LEDGER}”工作表)。请先打开台账并切换到它,再点按钮。")
 
 
-def settings_for(book) -> config_mod.Settings:
-    """The config.toml in the ledger's folder or the folders above it; the open book is the master."""
-    path = Path(book.fullname)
-    for folder in [path.parent, *path.parents][:3]:
-        if (folder / config_mod.CONFIG_NAME).exists():
-            settings = config_mod.load(folder)
-            settings.paths["master"] = str(path)
-            return settings
-    raise ToolkitError(f"在台账所在文件夹及其上两级中找不到配置文件 {config_mod.CONFIG_NAME}。"
-                       f"请运行 python -m toolkit init 生成,并把台账放在 master 文件夹中。")
+def workspace_for(book) -> Workspace:
+    """The workspace whose config.toml is in the ledger's folder or above; the open book is its master."""
+    return Workspace.for_master(book.fullname)
 
 
 def sheet_rows(sheet) -> list[list]:
@@ -175,7 +169,8 @@ def _figures(ledger: Ledger, settings, summary) -> str:
 
 
 def _consolidate(book) -> str:
-    settings = settings_for(book)
+    workspace = workspace_for(book)
+    settings = workspace.settings
     if not inbox_files(settings.path("inbox")):
         return f"收件箱({settings.path('inbox')})中没有待汇总的文件。"
 
@@ -187,27 +182,30 @@ def _consolidate(book) -> str:
         write_book(book, ledger, settings, master.prepare(ledger, settings))
         book.save()
         return True
-    result = consolidate(settings, ledger=ledger_from_book(book, settings), write=into_book, on_file=status)
+    result = workspace.consolidate(status, ledger=ledger_from_book(book, settings), write=into_book)
     lines = result.lines()
     summary = progress.summarise(result.ledger, settings)
     return "\n".join([lines[0], _figures(result.ledger, settings, summary)] + lines[-2:])
 
 
 def _refresh(book) -> str:
-    settings = settings_for(book)
+    workspace = workspace_for(book)
+    settings = workspace.settings
     ledger = ledger_from_book(book, settings)
-    summary = master.prepare(ledger, settings)
-    write_book(book, ledger, settings, summary)
+    summary = workspace.refresh(ledger, lambda summary: write_book(book, ledger, settings, summary))
     return "统计已刷新(尚未保存)。" + _figures(ledger, settings, summary)
 
 
 def _highlight(book) -> str:
-    settings = settings_for(book)
+    workspace = workspace_for(book)
+    settings = workspace.settings
     ledger = ledger_from_book(book, settings)
-    put_ledger_columns(book, ledger, settings, vocab.HELPER_COLUMNS)
-    put_table(book, vocab.SHEET_OVERDUE, overdue_table(ledger, settings))
-    put_params(book, settings, ledger.digest)
-    late = late_rows(ledger, settings)
+
+    def into_book():
+        put_ledger_columns(book, ledger, settings, vocab.HELPER_COLUMNS)
+        put_table(book, vocab.SHEET_OVERDUE, overdue_table(ledger, settings))
+        put_params(book, settings, ledger.digest)
+    late = workspace.highlight(ledger, into_book)
     return (f"逾期标记已刷新:逾期未完成{sum(r.state == OVERDUE for r in late)}条(红色),"
             f"5个工作日内到期{sum(r.state != OVERDUE for r in late)}条(黄色)。")
 
@@ -220,19 +218,20 @@ def open_folder(folder: Path) -> None:
 
 
 def _notices(book) -> str:
-    settings = settings_for(book)
+    workspace = workspace_for(book)
+    settings = workspace.settings
     ledger = ledger_from_book(book, settings)
+    written = workspace.notices(ledger=ledger)
     summary = progress.summarise(ledger, settings)
-    written = notices.write_notices(ledger, settings, summary)
     folder = written[0].parent if written else settings.path("output")
     open_folder(folder)
     return f"已生成{len(written)}个文件,位于 {folder}。" + _figures(ledger, settings, summary)
 
 
 def _distribute(book) -> str:
-    from .distribute import distribute
-    settings = settings_for(book)
-    done = distribute(settings, ledger=ledger_from_book(book, settings))
+    workspace = workspace_for(book)
+    settings = workspace.settings
+    done = workspace.distribute(ledger=ledger_from_book(book, settings))
     folder = settings.path("outbox") / settings.current_period()
     open_folder(folder)
     return f"已为{len(done)}个单位生成填报模板(新写入{sum(d.written for d in done)}个),位于 {folder}。"

@@ -167,3 +167,11 @@ OUTCOME_DUPLICATE = "重复报送"
 OUTCOME_SUPERSEDED = "已被新报送取代"
 APPLIED_OUTCOMES = [OUTCOME_ACCEPTED, OUTCOME_PARTIAL]
 UNIDENTIFIED = "未识别"
+
+# ---- change history (history.sqlite and the master's read-only 变更记录 sheet) ----
+HISTORY_DB = "history.sqlite"
+SHEET_CHANGES = "变更记录"
+CHANGE_COLUMNS = ["变更时间", "报送期次", ID, OWNER_UNIT, "字段", "原值", "新值", "来源"]
+SOURCE_OFFICE = "办公室修改"
+SOURCE_REVIEW = "销号审核"
+SOURCE_INITIAL = "初始导入"

@@ -1,0 +1,383 @@
+"""The application layer: one Workspace through which every front end (CLI, Excel buttons, scheduler)
+runs the operations that write. Each runs under the workspace's run lock, an OS lock that dies with
+its process, and only once none of the files it replaces is open in Excel, WPS, Word or LibreOffice.
+File-system errors leave here as one Chinese message naming the file.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import errno
+import hashlib
+import json
+import logging
+import os
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import filelock
+
+from . import config, dashboard, history, leaders, master, notices, utils
+from .config import Settings
+from .consolidate import ConsolidationResult, consolidate, inbox_files
+from .distribute import Distributed, distribute
+from .errors import BusyError, ConfigError, FileAccessError
+from .ledger import Ledger, read_ledger
+from .overdue import OVERDUE, CalendarWarning, LateRow, late_rows, plan_warnings
+from .progress import Summary, summarise
+
+log = logging.getLogger("toolkit")
+LOCK_NAME = ".整改台账.lock"
+POLL_SECONDS = 1.0
+
+
+# ---------------------------------------------------------------- the run lock
+
+class RunLock:
+    """One writing operation at a time per workspace: an OS file lock (flock, LockFileEx) that the
+    operating system releases when its process ends, however it ends. Re-entrant within one Workspace."""
+
+    def __init__(self, path: Path, wait_seconds: float = 0.0):
+        self.path = Path(path)
+        self.wait_seconds = wait_seconds
+        self._lock = filelock.FileLock(str(self.path), timeout=wait_seconds, thread_local=False)
+
+    def __enter__(self) -> "RunLock":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._lock.acquire()
+        except filelock.Timeout:
+            raise BusyError(f"另一个操作(汇总、分发或生成通报)正在运行,已等待{self.wait_seconds:g}秒仍未结束"
+                            f"(锁文件 {self.path})。请稍后再试。") from None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._lock.release()
+
+
+# ---------------------------------------------------------------- files open in an office program
+
+def owner_files(path: Path) -> list[Path]:
+    """The markers an office program keeps beside a document it has open: Excel/WPS/Word's ~$ owner
+    file (Word shortens long names: ~$ replaces their first one or two characters) and LibreOffice's .~lock.NAME#."""
+    path = Path(path)
+    found = [m for m in [path.with_name(f".~lock.{path.name}#")] if m.exists()]
+    for owner in path.parent.glob("~$*"):
+        tail = owner.name[2:]
+        if tail and len(tail) >= len(path.name) - 2 and path.name.endswith(tail):
+            found.append(owner)
+    return found
+
+
+def in_use(path: Path) -> str:
+    """Why a file cannot be replaced now ('' if it can): an owner marker, or a Windows sharing violation."""
+    if markers := owner_files(path):
+        return f"{path.name} 正被打开(发现占用标记文件 {markers[0].name})"
+    if os.name == "nt" and path.is_file():
+        try:
+            with open(path, "r+b"):
+                pass
+        except PermissionError:
+            return f"{path.name} 正被其他程序占用"
+    return ""
+
+
+def files_under(folder: Path) -> list[Path]:
+    """The files a writer may replace inside a folder (markers and our temp files excluded)."""
+    if not folder.is_dir():
+        return []
+    return [p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(("~$", ".~"))]
+
+
+def wait_until_free(paths: list[Path], wait_seconds: float) -> None:
+    """Wait (retrying) while any of paths is open; BusyError naming it when it stays open."""
+    waited = 0.0
+    while reasons := [r for p in paths if (r := in_use(p))]:
+        if waited >= wait_seconds:
+            raise BusyError(f"{reasons[0]},已等待{waited:.0f}秒,本次未写入任何文件。请关闭该文件后重新运行。")
+        log.info("%s,%s秒后重试", reasons[0], POLL_SECONDS)
+        time.sleep(POLL_SECONDS)
+        waited += POLL_SECONDS
+
+
+@contextlib.contextmanager
+def file_errors() -> Iterator[None]:
+    """Turn an operating-system error into one Chinese message naming the file (never a traceback)."""
+    try:
+        yield
+    except OSError as exc:
+        name = exc.filename or exc.filename2 or "文件"
+        log.warning("文件操作失败:%r", exc)
+        if isinstance(exc, PermissionError):
+            raise FileAccessError(f"没有权限读写 {name}(文件可能正被其他程序打开,或所在文件夹是只读的)。"
+                                  f"请关闭占用它的程序或检查文件夹权限后重试。") from None
+        if exc.errno == errno.ENOSPC:
+            raise FileAccessError(f"磁盘空间不足,无法写入 {name}。请清理磁盘后重试。") from None
+        raise FileAccessError(f"无法读写 {name}:{exc.strerror or exc}。请检查该路径后重试。") from None
+
+
+# ---------------------------------------------------------------- what a run reports
+
+@dataclass
+class Figures:
+    """The headline figures a run reports (kept in the state file for quick reruns)."""
+    reference_date: str
+    total: int
+    done: int
+    mostly: int
+    in_progress: int
+    not_started: int
+    completion: float
+    overdue: int
+    due_soon: int
+
+    @classmethod
+    def of(cls, summary: Summary, late) -> "Figures":
+        m = summary.measures
+        return cls(summary.reference_date.isoformat(), m.total, m.done, m.mostly, m.in_progress, m.not_started,
+                   m.completion, sum(r.state == OVERDUE for r in late), sum(r.state != OVERDUE for r in late))
+
+
+@dataclass
+class RunReport:
+    """What one run did; lines() is the text of the run report file and the log."""
+    started: dt.datetime
+    seconds: float
+    consolidation: ConsolidationResult
+    figures: Figures
+    distributed: int = 0
+    notices: list[Path] = field(default_factory=list)
+    report_path: Path | None = None
+    warnings: list[str] = field(default_factory=list)
+    quick: bool = False
+
+    def lines(self) -> list[str]:
+        f = self.figures
+        out = []
+        if self.distributed:
+            out.append(f"分发:已为{self.distributed}个单位生成填报模板。")
+        if self.quick:
+            out.append(f"收件箱没有新文件,台账与通报自上次运行以来无变化,未做任何改动({self.consolidation.master})。")
+        else:
+            out += self.consolidation.lines()
+        out.append(f"总体完成率:{f.completion:.1f}%(整改措施{f.total}条,已完成{f.done}条,"
+                   f"基本完成{f.mostly}条,正在推进{f.in_progress}条,未启动{f.not_started}条)")
+        out.append(f"逾期未完成:{f.overdue}条;临期(5个工作日内到期):{f.due_soon}条(基准日期 {f.reference_date})")
+        out += [f"提示:{w}" for w in self.warnings]
+        if self.notices:
+            out.append(f"通报、督办单与公开段落({len(self.notices)}个文件):{self.notices[0].parent}")
+        if self.report_path:
+            out.append(f"运行报告:{self.report_path}")
+        out.append(f"用时 {self.seconds:.2f} 秒。")
+        return out
+
+
+def tree_digest(folder: Path) -> str:
+    """SHA-256 over a folder's file names and contents (the notice templates)."""
+    h = hashlib.sha256()
+    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+        h.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _stat(path: Path) -> list[int] | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
+# ---------------------------------------------------------------- the workspace
+
+class Workspace:
+    """A workspace (config, master, inbox, outputs) and the operations on it, each run under the run lock."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.lock = RunLock(settings.root / LOCK_NAME, settings.lock_wait_seconds)
+
+    @classmethod
+    def open(cls, path: Path | str | None = None) -> "Workspace":
+        """The workspace of a config.toml, or of the folder holding one (default: the current folder)."""
+        return cls(config.load(Path(path) if path else None))
+
+    @classmethod
+    def for_master(cls, path: Path | str) -> "Workspace":
+        """The workspace of a ledger open in Excel: the config.toml in its folder or up to two above;
+        that ledger is the master."""
+        path = Path(path)
+        for folder in [path.parent, *path.parents][:3]:
+            if (folder / config.CONFIG_NAME).exists():
+                settings = config.load(folder)
+                settings.paths["master"] = str(path)
+                return cls(settings)
+        raise ConfigError(f"在台账所在文件夹及其上两级中找不到配置文件 {config.CONFIG_NAME}。"
+                          f"请运行 python -m toolkit init 生成,并把台账放在 master 文件夹中。")
+
+    @classmethod
+    def init(cls, folder: Path | str) -> "Workspace":
+        """Write a commented config.toml and the folders it names into folder (an existing config is kept)."""
+        path = Path(folder) / config.CONFIG_NAME
+        if path.exists():
+            raise ConfigError(f"{path} 已存在,未覆盖。")
+        with file_errors():
+            settings = config.load(config.write_default(folder))
+            for name in settings.paths:
+                target = settings.path(name)
+                (target.parent if name == "master" else target).mkdir(parents=True, exist_ok=True)
+        return cls(settings)
+
+    # -- guards
+
+    @contextlib.contextmanager
+    def guarded(self, *targets: Path) -> Iterator[None]:
+        """Hold the run lock, wait until none of targets is open, and report file errors in Chinese."""
+        with file_errors(), self.lock:
+            wait_until_free(list(targets), self.settings.lock_wait_seconds)
+            yield
+
+    def notice_folder(self) -> Path:
+        s = self.settings
+        return s.path("output") / s.current_period() / "通报" / s.today().isoformat()
+
+    def outbox_folder(self) -> Path:
+        return self.settings.path("outbox") / self.settings.current_period()
+
+    # -- operations
+
+    def distribute(self, units: list[str] | None = None, ledger: Ledger | None = None) -> list[Distributed]:
+        """Write the unit workbooks into outbox/<period>/ (from the master, or from the given ledger)."""
+        with self.guarded(*files_under(self.outbox_folder())):
+            return distribute(self.settings, units, ledger)
+
+    def consolidate(self, on_file=None, *, ledger: Ledger | None = None, write=None) -> ConsolidationResult:
+        """Take in the inbox. An Excel button passes the open book's ledger and a write() saving that
+        book: the book is open by definition, so only the lock is taken, not the master's open-check."""
+        with self.guarded(*([] if write else [self.settings.master])):
+            return self._consolidate(on_file, ledger, write)
+
+    def _consolidate(self, on_file, ledger: Ledger | None, write) -> ConsolidationResult:
+        """Consolidate with every change recorded in the history, committed only once the master is in place."""
+        with history.open_history(self.settings) as db:
+            before = ledger if ledger is not None else read_ledger(self.settings.master, self.settings)
+            base = write or master.write_master
+
+            def recorded_write(after: Ledger, settings: Settings):
+                with history.recording(db, settings, before, after):
+                    return base(after, settings)
+            return consolidate(self.settings, on_file=on_file, ledger=before.copy(), write=recorded_write)
+
+    def history(self, measure_id: str | None = None, rebuild: bool = False) -> tuple[int | None, list[str]]:
+        """A measure's whole story from the history (rebuilt from the archive first when asked):
+        (rows rebuilt or None, lines)."""
+        with self.guarded(), history.open_history(self.settings) as db:
+            rebuilt = history.rebuild(db, self.settings) if rebuild else None
+            lines = history.story_lines(db, measure_id, read_ledger(self.settings.master, self.settings)) if measure_id else []
+            return rebuilt, lines
+
+    def notices(self, kinds=notices.KINDS, on: dt.date | None = None, ledger: Ledger | None = None) -> list[Path]:
+        """Write the notices (at date on, default the configured reference date) from the master or ledger."""
+        if on:
+            self.settings.reference_date = on
+        with self.guarded(*files_under(self.notice_folder())):
+            ledger = ledger or read_ledger(self.settings.master, self.settings)
+            return notices.write_notices(ledger, self.settings, summarise(ledger, self.settings), kinds)
+
+    def refresh(self, ledger: Ledger, write: Callable[[Summary], None]) -> Summary:
+        """Excel 刷新统计: the figures of the open book, written into it by write(summary) under the lock."""
+        with self.guarded():
+            summary = master.prepare(ledger, self.settings)
+            write(summary)
+            return summary
+
+    def highlight(self, ledger: Ledger, write: Callable[[], None]) -> list[LateRow]:
+        """Excel 标记逾期: write() refreshes the open book's date helpers under the lock; the late rows come back."""
+        with self.guarded():
+            write()
+            return late_rows(ledger, self.settings)
+
+    def run_once(self, distribute_first: bool = False, on_file=None) -> RunReport:
+        """The whole job once: (distribute,) consolidate, refresh statistics, write notices and a report.
+
+        A rerun that finds an empty inbox and the master, settings and templates as the last run left
+        them reads and writes nothing (figures come from the state file beside the master)."""
+        s = self.settings
+        started, t0 = dt.datetime.now(), time.perf_counter()
+        outbox = files_under(self.outbox_folder()) if distribute_first else []
+        slips = files_under(s.path("output") / s.current_period() / leaders.FOLDER)
+        with self.guarded(s.master, *files_under(self.notice_folder()), *slips, *outbox):
+            report = None if distribute_first else self._quick_report(started, t0)
+            if report is None:
+                report = self._full_run(distribute_first, on_file, started, t0)
+                self._save_state(report)
+            folder = s.path("output") / s.current_period() / "运行报告"
+            report.report_path = folder / f"{started:%Y%m%d-%H%M%S}-{os.getpid()}.txt"
+            utils.atomic_write_text(report.report_path, "\n".join(report.lines()) + "\n")
+        for line in report.lines():
+            log.info(line)
+        return report
+
+    def _full_run(self, distribute_first: bool, on_file, started: dt.datetime, t0: float) -> RunReport:
+        s = self.settings
+        with warnings.catch_warnings(record=True) as noted:   # calendar gaps go into the report
+            warnings.simplefilter("always", CalendarWarning)
+            distributed = len(distribute(s)) if distribute_first else 0
+            result = self._consolidate(on_file, None, None)
+            ledger = result.ledger
+            summary = summarise(ledger, s)
+            late = late_rows(ledger, s)
+            written = notices.write_notices(ledger, s, summary)
+            written += dashboard.write_outputs(ledger, s, summary)   # 看板.html and the 领导调度单
+        calendar = sorted({str(w.message) for w in noted if issubclass(w.category, CalendarWarning)})
+        return RunReport(started, time.perf_counter() - t0, result, Figures.of(summary, late),
+                         distributed, written, warnings=calendar + plan_warnings(ledger, s) + ledger.report_notes())
+
+    # -- the quick no-op rerun
+
+    def state_path(self) -> Path:
+        return self.settings.master.with_name(f".{self.settings.master.stem}.state.json")
+
+    def fingerprint(self, inbox: list | None = None) -> dict:
+        """What a quick rerun must find unchanged: the master file, the inbox (listed now unless given),
+        every setting (normalised, with today's date when the reference date is 'today') and the templates."""
+        s = self.settings
+        if inbox is None:
+            inbox = [[p.name, *(_stat(p) or [])] for p in inbox_files(s.path("inbox"))]
+        settings = json.dumps([asdict(s), s.today()], default=str, sort_keys=True, ensure_ascii=False)
+        return {"master": _stat(s.master), "inbox": inbox,
+                "settings": hashlib.sha256(settings.encode()).hexdigest(),
+                "templates": tree_digest(notices.TEMPLATE_DIR)}
+
+    def _quick_report(self, started: dt.datetime, t0: float) -> RunReport | None:
+        """When nothing changed since the last complete run, its figures, without reading anything else."""
+        try:
+            state = json.loads(self.state_path().read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if state.get("fingerprint") != json.loads(json.dumps(self.fingerprint(), default=str)):
+            return None
+        written = [Path(p) for p in state.get("notices", [])]
+        if not all(p.exists() for p in written):
+            return None      # someone removed an output: regenerate
+        result = ConsolidationResult(self.settings.current_period(), self.settings.master,
+                                     missing_units=state.get("missing", []))
+        return RunReport(started, time.perf_counter() - t0, result, Figures(**state["figures"]), notices=written,
+                         warnings=state.get("warnings", []), quick=True)
+
+    def _save_state(self, report: RunReport) -> None:
+        # The inbox a clean run leaves is empty: anything in it next time (arrived during this run,
+        # deferred, left because it changed) makes that run a complete one.
+        state = {"fingerprint": self.fingerprint(inbox=[]), "figures": asdict(report.figures),
+                 "missing": report.consolidation.missing_units, "warnings": report.warnings,
+                 "notices": [str(p) for p in report.notices]}
+        utils.atomic_write_text(self.state_path(), json.dumps(state, ensure_ascii=False, default=str))
+
+
+def run_once(settings: Settings, distribute_first: bool = False, on_file=None) -> RunReport:
+    """The scheduler's job: one complete run of the workspace these settings describe."""
+    return Workspace(settings).run_once(distribute_first, on_file)
+

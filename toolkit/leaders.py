@@ -1,0 +1,134 @@
+"""Per 责任领导 views: the measures each leader is responsible for, grouped by 牵头单位, with what is
+overdue or due soon — the page a 分管领导 takes into a 调度会 (dashboard section and .md/.docx slip).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import gongwen, normalize, utils, vocab
+from .config import Settings
+from .distribute import safe_filename
+from .ledger import Ledger
+from .overdue import OVERDUE, LateRow
+from .progress import Counts
+
+FOLDER = "领导调度单"     # output/<期次>/领导调度单/
+
+
+@dataclass(frozen=True)
+class Line:
+    """One measure on a leader's page."""
+    id: str
+    measure: str
+    unit: str
+    co_units: str
+    status: str
+    deadline: str          # as the ledger words it: a date or 长期坚持 etc.
+    state: str             # 逾期 / 临期 / ""
+    days: int | None       # days late (positive) or left (negative) when state is set
+
+    @property
+    def note(self) -> str:
+        """“已逾期12天” / “还有3天到期” / ""."""
+        if self.state == OVERDUE:
+            return f"已逾期{self.days}天"
+        return f"还有{-self.days}天到期" if self.state else ""
+
+
+@dataclass
+class UnitGroup:
+    unit: str
+    lines: list[Line] = field(default_factory=list)
+
+    @property
+    def overdue(self) -> int:
+        return sum(line.state == OVERDUE for line in self.lines)
+
+    @property
+    def done(self) -> int:
+        return sum(line.status == vocab.DONE for line in self.lines)
+
+    @property
+    def units(self) -> list[str]:
+        """The lead unit and every co-owner of its measures (what the unit filter matches)."""
+        return list(dict.fromkeys([self.unit] + [u for line in self.lines for u in line.co_units.split("、") if u]))
+
+
+@dataclass
+class LeaderView:
+    """Everything under one 责任领导."""
+    leader: str
+    counts: Counts
+    groups: list[UnitGroup]
+
+    @property
+    def overdue(self) -> int:
+        return sum(g.overdue for g in self.groups)
+
+    @property
+    def due_soon(self) -> int:
+        return sum(line.state not in ("", OVERDUE) for g in self.groups for line in g.lines)
+
+    @property
+    def units(self) -> list[str]:
+        """Every unit with a share in the leader's measures (lead or co-owner), for the filters."""
+        return list(dict.fromkeys(u for g in self.groups for u in g.units))
+
+
+def _rank(line: Line) -> tuple:
+    """Overdue (most late first), due soon, open, done."""
+    order = 0 if line.state == OVERDUE else 1 if line.state else 2 if line.status != vocab.DONE else 3
+    return order, -(line.days or 0), line.id
+
+
+def views(ledger: Ledger, late: list[LateRow]) -> list[LeaderView]:
+    """One view per 责任领导 (ledger order), units with the most overdue first."""
+    state = {r.measure.id: r for r in late}
+    by_leader: dict[str, dict[str, UnitGroup]] = {}
+    counts: dict[str, Counts] = {}
+    for m in ledger.measures.values():
+        leader = m.leader or "(未填写责任领导)"
+        r = state.get(m.id)
+        line = Line(m.id, m.measure, m.lead_unit, "、".join(m.co_units), m.status,
+                    normalize.format_date(m.deadline) if not isinstance(m.deadline, str) else m.deadline,
+                    r.state if r and r.state != vocab.DONE else "", r.days if r else None)
+        groups = by_leader.setdefault(leader, {})
+        groups.setdefault(m.lead_unit, UnitGroup(m.lead_unit)).lines.append(line)
+        counts.setdefault(leader, Counts()).add(m.status, line.state == OVERDUE)
+    out = []
+    for leader, groups in by_leader.items():
+        for g in groups.values():
+            g.lines.sort(key=_rank)
+        ordered = sorted(groups.values(), key=lambda g: (-g.overdue, -sum(bool(x.state) for x in g.lines),
+                                                         -(len(g.lines) - g.done)))
+        out.append(LeaderView(leader, counts[leader], ordered))
+    return out
+
+
+def slip_context(view: LeaderView, settings: Settings, reference_date) -> dict:
+    """Variables of templates/领导调度单.md.j2."""
+    c = view.counts
+    return {"责任领导": view.leader, "报送期次": settings.current_period(), "基准日期": reference_date,
+            "发文单位": settings.organisation, "提醒工作日": settings.remind_working_days,
+            "合计": {"总数": c.total, "已完成": c.done, "基本完成": c.mostly, "正在推进": c.in_progress,
+                   "未启动": c.not_started, "完成率": c.completion},
+            "逾期数": view.overdue, "临期数": view.due_soon,
+            "单位": [{"单位": g.unit, "总数": len(g.lines), "已完成": g.done, "逾期": g.overdue,
+                    "未完成措施": [line for line in g.lines if line.status != vocab.DONE]} for g in view.groups]}
+
+
+def write_slips(ledger: Ledger, settings: Settings, summary, late: list[LateRow]) -> list[Path]:
+    """output/<期次>/领导调度单/<责任领导>.md and .docx, rewritten only when the text changed."""
+    from .notices import render
+    folder = settings.path("output") / settings.current_period() / FOLDER
+    written = []
+    for view in views(ledger, late):
+        text = render("领导调度单.md.j2", slip_context(view, settings, summary.reference_date))
+        md = folder / f"{safe_filename(view.leader)}.md"
+        docx = md.with_suffix(".docx")
+        if not (md.exists() and docx.exists() and md.read_text(encoding="utf-8") == text):
+            utils.atomic_write_bytes(docx, gongwen.render(text))
+            utils.atomic_write_text(md, text)
+        written += [md, docx]
+    return written
