@@ -276,7 +276,8 @@ class Workspace:
         (rows rebuilt or None, lines)."""
         with self.guarded(), history.open_history(self.settings) as db:
             rebuilt = history.rebuild(db, self.settings) if rebuild else None
-            lines = history.story_lines(db, measure_id, read_ledger(self.settings.master, self.settings)) if measure_id else []
+            current = read_ledger(self.settings.master, self.settings) if measure_id else None
+            lines = history.story_lines(db, measure_id, current) if measure_id else []
             return rebuilt, lines
 
     def notices(self, kinds=notices.KINDS, on: dt.date | None = None, ledger: Ledger | None = None) -> list[Path]:
