@@ -152,3 +152,11 @@ def test_libreoffice_recalculation_follows_the_office_decision_too(workspace, tm
     assert [int(v) for v in units["办公室"][3:9]] == s.by_unit["办公室"].row() == [3, 3, 0, 0, 0, 0]
     total = next(r for r in rows if r and r[0] == "整改措施合计")
     assert [int(v) for v in total[1:7]] == s.measures.row()
+
+
+def test_check_shows_standing_office_decisions(workspace):
+    from toolkit.check import check
+    office_sets(workspace, "ZG-001", vocab.DONE)
+    master.write_master(read_ledger(workspace.master, workspace), workspace)
+    text = "\n".join(check(workspace.master, workspace).lines())
+    assert "办公室认定:措施“ZG-001”完成情况为“已完成”" in text and "责任单位填报汇总为“正在推进”" in text

@@ -94,7 +94,7 @@ def check(path: Path, settings: config.Settings) -> CheckReport:
         report.problems.append(str(exc))
         return report
     report.layout = ledger.layout
-    report.notes = [n for n in ledger.read_notes if n != merged_note(ledger.layout.merged)]   # shown in 一 already
+    report.notes = [n for n in ledger.report_notes() if n != merged_note(ledger.layout.merged)]   # merged: in 一
     summary = progress.summarise(ledger, settings)
     report.counts = {"主题": len({m.theme for m in ledger.measures.values() if m.theme}),
                      vocab.MEASURE: len(ledger.measures), "单位": len(ledger.units),
