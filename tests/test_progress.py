@@ -93,7 +93,7 @@ def test_history_keeps_one_set_of_figures_per_period_and_shows_the_change(tmp_pa
     assert [r[0] for r in overall] == ["2024-07", "2024-08"]
     ws = openpyxl.load_workbook(august.master)[vocab.SHEET_STATS]
     total_row = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == "整改措施合计")
-    assert ws.cell(total_row, 10).value.startswith(f"=H{total_row}-")
+    assert ws.cell(total_row, 10).value.startswith(f"=ROUND(H{total_row}-")   # 0.1-point steps: no ±0.0%
     cached = CalamineWorkbook.from_path(str(august.master)).get_sheet_by_name(vocab.SHEET_STATS).to_python()
     assert cached[total_row - 1][9] == pytest.approx(1 / 263, abs=1e-3)   # one more done than in July (history keeps 0.1%)
 

@@ -266,7 +266,7 @@ class Workspace:
     def _consolidate(self, on_file, ledger: Ledger | None, write, again=None) -> ConsolidationResult:
         """Consolidate with every change recorded in the history, committed only once the master is in place."""
         with history.open_history(self.settings) as db:
-            before = ledger if ledger is not None else read_ledger(self.settings.master)
+            before = ledger if ledger is not None else read_ledger(self.settings.master, self.settings)
             base = write or master.write_master
 
             def recorded_write(after: Ledger, settings: Settings):
@@ -280,7 +280,8 @@ class Workspace:
         (rows rebuilt or None, lines)."""
         with self.guarded(), history.open_history(self.settings) as db:
             rebuilt = history.rebuild(db, self.settings) if rebuild else None
-            lines = history.story_lines(db, measure_id, read_ledger(self.settings.master)) if measure_id else []
+            current = read_ledger(self.settings.master, self.settings) if measure_id else None
+            lines = history.story_lines(db, measure_id, current) if measure_id else []
             return rebuilt, lines
 
     def notices(self, kinds=notices.KINDS, on: dt.date | None = None, ledger: Ledger | None = None) -> list[Path]:
@@ -288,7 +289,7 @@ class Workspace:
         if on:
             self.settings.reference_date = on
         with self.guarded(*files_under(self.notice_folder())):
-            ledger = ledger or read_ledger(self.settings.master)
+            ledger = ledger or read_ledger(self.settings.master, self.settings)
             return notices.write_notices(ledger, self.settings, summarise(ledger, self.settings), kinds)
 
     def refresh(self, ledger: Ledger, write: Callable[[Summary], None]) -> Summary:
@@ -338,7 +339,7 @@ class Workspace:
             written += dashboard.write_outputs(ledger, s, summary)   # 看板.html and the 领导调度单
         calendar = sorted({str(w.message) for w in noted if issubclass(w.category, CalendarWarning)})
         return RunReport(started, time.perf_counter() - t0, result, Figures.of(summary, late),
-                         distributed, written, warnings=calendar + plan_warnings(ledger, s))
+                         distributed, written, warnings=calendar + plan_warnings(ledger, s) + ledger.report_notes())
 
     # -- the quick no-op rerun
 

@@ -100,6 +100,25 @@ def notice(config_path, kinds, on):
         click.echo(f"  {path.name}")
 
 
+@cli.command()
+@click.argument("ledger_file", type=click.Path(path_type=Path), required=False)
+@CONFIG_OPTION
+@friendly
+def check(ledger_file, config_path):
+    """体检:读取台账,显示读取方式、层级统计、公开进展段落和可疑之处;不写任何文件。
+
+    有须改正之处时退出码为 1。
+    示例: python -m toolkit check -c workbooks/demo-run    或    python -m toolkit check 台账.xlsx
+    """
+    from .check import check as run, settings_for
+    path, settings = settings_for(ledger_file, config_path)
+    report = run(path, settings)
+    for line in report.lines():
+        click.echo(line)
+    if not report.ok:
+        sys.exit(1)
+
+
 def _progress():
     """A progress callback for long runs when attached to a terminal (None otherwise)."""
     if not sys.stderr.isatty():

@@ -11,7 +11,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import vocab
+from . import normalize, vocab
 from .errors import ConfigError
 
 CONFIG_NAME = "config.toml"
@@ -135,6 +135,11 @@ def _weights(value, key: str) -> dict[str, float]:
     return out
 
 
+def _period(value, key: str) -> str:
+    """报送期次 as YYYY-MM, however it was typed (“2024年8月” → 2024-08)."""
+    return normalize.period(_text(value, key))
+
+
 def _unit_map(value, key: str) -> dict[str, list[str]]:
     """[units]: a collective name → its units (a list), or an alias → the canonical name (a text)."""
     out = {}
@@ -148,7 +153,8 @@ def _unit_map(value, key: str) -> dict[str, list[str]]:
 
 # every key a config file may hold: (table, key) → (check, Settings attribute)
 SCHEMA: dict[tuple[str, str], tuple] = {
-    **{("", k): (_text, k) for k in ("title", "organisation", "subject", "addressees", "period")},
+    **{("", k): (_text, k) for k in ("title", "organisation", "subject", "addressees")},
+    ("", "period"): (_period, "period"),
     **{("", k): (_date, k) for k in ("reference_date", "programme_start", "submit_by")},
     **{("", k): (_count, k) for k in ("remind_working_days", "reply_days", "lagging_units")},
     ("", "weights"): (_weights, "weights"),

@@ -536,7 +536,7 @@ def consolidate(settings: Settings, files: list[Path] | None = None, *, again: l
     and written; the Excel button passes the open book's ledger and a write(ledger, settings)
     that puts the result into the open book and saves it."""
     ensure_secret(settings)
-    ledger = read_ledger(settings.master) if ledger is None else ledger
+    ledger = read_ledger(settings.master, settings) if ledger is None else ledger
     if files is None:
         entries, ignored = scan_inbox(settings.path("inbox"))
     else:

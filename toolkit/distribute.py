@@ -121,7 +121,7 @@ def unit_rows(ledger: Ledger, unit: str) -> list[tuple[Measure, list]]:
         own = ledger.owners.get((m.id, unit))
         values = m.values()
         if own:
-            values[vocab.COLUMNS.index(vocab.STATUS)] = own.status
+            values[vocab.COLUMNS.index(vocab.STATUS)] = ledger.counted_status(m.id, unit)
             values[vocab.COLUMNS.index(vocab.PROGRESS)] = own.progress
             values[vocab.COLUMNS.index(vocab.EVIDENCE)] = own.evidence
             values[vocab.COLUMNS.index(vocab.REMARK)] = own.remark
@@ -233,7 +233,7 @@ def write_unit_workbook(ledger: Ledger, unit: str, settings: Settings, path: Pat
 
 def distribute(settings: Settings, units: list[str] | None = None, ledger: Ledger | None = None) -> list[Distributed]:
     """Write outbox/<period>/<unit>.xlsx for every unit (or the given ones); unchanged files are left alone."""
-    ledger = ledger or read_ledger(settings.master)
+    ledger = ledger or read_ledger(settings.master, settings)
     period = settings.current_period()
     folder = settings.path("outbox") / period
     wanted = ledger.units if units is None else units

@@ -54,9 +54,9 @@ def sheet_rows(sheet) -> list[list]:
     return sheet.range((1, 1), (last.row, last.column)).options(ndim=2).value
 
 
-def ledger_from_book(book) -> Ledger:
+def ledger_from_book(book, settings=None) -> Ledger:
     names = [s.name for s in book.sheets]
-    return ledger_from_sheets(lambda n: sheet_rows(book.sheets[n]) if n in names else [], names, book.name)
+    return ledger_from_sheets(lambda n: sheet_rows(book.sheets[n]) if n in names else [], names, book.name, settings)
 
 
 def inert(value):
@@ -182,7 +182,7 @@ def _consolidate(book) -> str:
         write_book(book, ledger, settings, master.prepare(ledger, settings))
         book.save()
         return True
-    result = workspace.consolidate(status, ledger=ledger_from_book(book), write=into_book)
+    result = workspace.consolidate(status, ledger=ledger_from_book(book, settings), write=into_book)
     lines = result.lines()
     summary = progress.summarise(result.ledger, settings)
     return "\n".join([lines[0], _figures(result.ledger, settings, summary)] + lines[-2:])
@@ -191,7 +191,7 @@ def _consolidate(book) -> str:
 def _refresh(book) -> str:
     workspace = workspace_for(book)
     settings = workspace.settings
-    ledger = ledger_from_book(book)
+    ledger = ledger_from_book(book, settings)
     summary = workspace.refresh(ledger, lambda summary: write_book(book, ledger, settings, summary))
     return "统计已刷新(尚未保存)。" + _figures(ledger, settings, summary)
 
@@ -199,7 +199,7 @@ def _refresh(book) -> str:
 def _highlight(book) -> str:
     workspace = workspace_for(book)
     settings = workspace.settings
-    ledger = ledger_from_book(book)
+    ledger = ledger_from_book(book, settings)
 
     def into_book():
         put_ledger_columns(book, ledger, settings, vocab.HELPER_COLUMNS)
@@ -220,7 +220,7 @@ def open_folder(folder: Path) -> None:
 def _notices(book) -> str:
     workspace = workspace_for(book)
     settings = workspace.settings
-    ledger = ledger_from_book(book)
+    ledger = ledger_from_book(book, settings)
     written = workspace.notices(ledger=ledger)
     summary = progress.summarise(ledger, settings)
     folder = written[0].parent if written else settings.path("output")
@@ -231,7 +231,7 @@ def _notices(book) -> str:
 def _distribute(book) -> str:
     workspace = workspace_for(book)
     settings = workspace.settings
-    done = workspace.distribute(ledger=ledger_from_book(book))
+    done = workspace.distribute(ledger=ledger_from_book(book, settings))
     folder = settings.path("outbox") / settings.current_period()
     open_folder(folder)
     return f"已为{len(done)}个单位生成填报模板(新写入{sum(d.written for d in done)}个),位于 {folder}。"

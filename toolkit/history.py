@@ -368,12 +368,12 @@ def oldest_backup(settings: Settings) -> Path | None:
 def rebuild_changes(settings: Settings) -> list[Change]:
     """The history as the archive tells it: the first master backup as 初始导入, then every file the
     报送记录 says was taken in, replayed in the order it was received."""
-    current = read_ledger(settings.master)
+    current = read_ledger(settings.master, settings)
     first = oldest_backup(settings)
     if first is None and current.log:
         raise HistoryError(f"备份文件夹“{settings.path('backup')}”中找不到台账的最早备份，无法确定初始状态，"
                            f"不能重建变更记录。")
-    base = read_ledger(first) if first else current
+    base = read_ledger(first, settings) if first else current
     out = diff_snapshots({}, snapshot(base), vocab.SOURCE_INITIAL, _mtime(first or settings.master), "")
     return out + replay(base, new_receipts(base.log, current.log), settings)
 

@@ -367,9 +367,8 @@ def _read_rows(sub: Submission, rows: list[list], h: int, cols: dict[str, int], 
         if status and normalize.clean_text(raw_status) != status:
             synonyms.setdefault(normalize.clean_text(raw_status), status)
         if status is None:
-            problem(vocab.STATUS, f"“{normalize.clean_text(raw_status)}”不是有效的完成情况",
-                    f"本行未汇总;请从下拉列表选择:{'、'.join(vocab.STATUSES)}")
-            continue
+            problem(vocab.STATUS, *normalize.unknown_status_message(raw_status))
+            status = ""     # only this cell is refused: the row's texts are still taken
         texts = {}
         for name in vocab.TEXT_COLUMNS:
             text = normalize.clean_text(val(name))

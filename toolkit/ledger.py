@@ -6,6 +6,7 @@ updates the ledger sheet in place (extra columns untouched) and keeps it printab
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -13,7 +14,6 @@ from . import normalize, vocab
 from .errors import HeaderError, LedgerError
 
 HEADER_SCAN_ROWS = 30
-REQUIRED = [c for c in vocab.COLUMNS]
 
 
 @dataclass
@@ -83,6 +83,32 @@ class Ledger:
     digest: str = ""                                    # content digest stored at the last write
     extra_columns: list[str] = field(default_factory=list)          # office columns in the ledger sheet
     other_sheets: dict[str, list[list]] = field(default_factory=dict)  # office sheets, kept as values
+    decisions: dict[str, "Decision"] = field(default_factory=dict)   # 办公室认定 per measure id
+    layout: "ReadLayout | None" = None                               # how the ledger sheet was read
+    read_notes: list[str] = field(default_factory=list)              # what reading did that a person should know
+
+    def counted_status(self, measure_id: str, unit: str) -> str:
+        """The one status rule: the office's decision for the measure if any, else the owner's own status."""
+        decision = self.decisions.get(measure_id)
+        if decision:
+            return decision.status
+        entry = self.owners.get((measure_id, unit))
+        return entry.status if entry else self.measures[measure_id].status
+
+    def owners_status(self, measure_id: str) -> str:
+        """The measure's status rolled up from its owners (least advanced), ignoring any decision."""
+        m = self.measures[measure_id]
+        return normalize.least_advanced(self.owners[(m.id, u)].status for u in m.owners
+                                        if (m.id, u) in self.owners) or m.status
+
+    def report_notes(self) -> list[str]:
+        """Lines for a run report: what reading noticed, and every standing office decision."""
+        out = list(self.read_notes)
+        for d in self.decisions.values():
+            units = self.owners_status(d.measure_id)
+            out.append(f"办公室认定:措施“{d.measure_id}”完成情况为“{d.status}”(自{d.at}起,原为“{d.previous}”;"
+                       f"责任单位填报汇总为“{units}”),统计、通报与单位模板均按办公室认定。")
+        return out
 
     def _by_unit(self) -> dict[str, list[Measure]]:
         """{unit: its measures}, rebuilt only when the set of measures changed."""
@@ -113,7 +139,30 @@ class Ledger:
                       {k: replace(o) for k, o in self.owners.items()},
                       dict(self.judgments), self.header_row, dict(self.columns), self.title,
                       [list(r) for r in self.log], [list(r) for r in self.history], self.digest,
-                      list(self.extra_columns), {k: [list(r) for r in v] for k, v in self.other_sheets.items()})
+                      list(self.extra_columns), {k: [list(r) for r in v] for k, v in self.other_sheets.items()},
+                      {k: replace(d) for k, d in self.decisions.items()}, self.layout, list(self.read_notes))
+
+
+@dataclass
+class Decision:
+    """The office's own 完成情况 for a measure (typed into 整改台账 by hand): wins over the units' roll-up."""
+    measure_id: str
+    status: str
+    previous: str      # the status the sheet showed before the office changed it
+    at: str            # when the change was first seen (the master file's save time)
+
+    def values(self, measure: "Measure", units_status: str) -> list:
+        return [self.measure_id, measure.measure, self.status, self.previous, units_status, self.at]
+
+
+@dataclass
+class ReadLayout:
+    """How an office's ledger sheet was read: for `check` and the run report."""
+    header_row: int                                   # 1-based
+    mapped: dict[str, str]                            # header as typed → column it was read as
+    absent: list[str]                                 # optional columns the sheet does not have
+    merged: list[str]                                 # merged ranges whose value was filled down (A3:A7)
+    title: str = ""
 
 
 def cell_name(row: int, col: int) -> str:
@@ -121,22 +170,50 @@ def cell_name(row: int, col: int) -> str:
     return name(row, col)
 
 
-def find_header(rows: list[list], required: list[str], where: str) -> tuple[int, dict[str, int]]:
-    """Locate the header row among the first rows; returns (0-based index, {header: 0-based col})."""
+def _header_names(row: list, aliases: dict[str, str]) -> dict[str, int]:
+    """{canonical header: 0-based col} of one row (first occurrence wins)."""
+    cols: dict[str, int] = {}
+    for c, v in enumerate(row):
+        key = normalize.clean_header(v)
+        if key:
+            cols.setdefault(aliases.get(key, key), c)
+    return cols
+
+
+def header_aliases(required: list[str]) -> dict[str, str]:
+    """{variant: canonical header} for the columns asked for (vocab.HEADER_ALIASES)."""
+    out = {}
+    for name in required:
+        for variant in vocab.HEADER_ALIASES.get(name, [name]):
+            out.setdefault(normalize.clean_header(variant), name)
+    return out
+
+
+def find_header(rows: list[list], required: list[str], where: str,
+                optional: list[str] | None = None) -> tuple[int, dict[str, int]]:
+    """Locate the header row among the first rows; returns (0-based index, {header: 0-based col}).
+
+    With `optional` given (an office's ledger), header variants (vocab.HEADER_ALIASES) are accepted
+    and 序号 is the id when there is no 编号 column; spaces, line breaks and quotes never matter.
+    The row that matches most required columns is the header; if it lacks some, HeaderError names
+    them and the row."""
+    aliases = header_aliases(list(required) + list(optional)) if optional is not None else {}
+    best, best_hits = None, 0
     for r, row in enumerate(rows[:HEADER_SCAN_ROWS]):
-        names = {normalize.clean_key(v): c for c, v in enumerate(row) if normalize.clean_key(v)}
-        if required[0] in names and sum(1 for h in required if h in names) >= max(2, len(required) // 2):
-            missing = [h for h in required if h not in names]
-            if missing:
-                raise HeaderError(f"{where}第{r + 1}行表头缺少列:{'、'.join(missing)}。"
-                                  f"请补上这些列(列名须与模板一致)后再试。", r + 1, missing)
-            cols = {}
-            for c, v in enumerate(row):
-                key = normalize.clean_key(v)
-                if key and key not in cols:
-                    cols[key] = c
-            return r, cols
-    raise LedgerError(f"{where}前{HEADER_SCAN_ROWS}行中找不到表头(应含“{vocab.ID}”“{vocab.MEASURE}”等列)。"
+        names = _header_names(row, aliases)
+        if aliases and vocab.ID in required and vocab.ID not in names and vocab.ROW_NUMBER in names:
+            names[vocab.ID] = names.pop(vocab.ROW_NUMBER)
+        hits = sum(1 for h in required if h in names)
+        if hits == len(required):
+            return r, names
+        if hits > best_hits:
+            best, best_hits = (r, names), hits
+    if best and best_hits >= max(2, len(required) // 2):
+        r, names = best
+        missing = [h for h in required if h not in names]
+        raise HeaderError(f"{where}第{r + 1}行表头缺少列:{'、'.join(missing)}。"
+                          f"请补上这些列(列名须与模板一致,常见别名见使用说明)后再试。", r + 1, missing)
+    raise LedgerError(f"{where}前{HEADER_SCAN_ROWS}行中找不到表头(应含{'、'.join(f'“{h}”' for h in required)}等列)。"
                       f"请确认工作表未被改名或表头未被删除。")
 
 
@@ -152,61 +229,134 @@ def read_rows(path: Path, sheet: str) -> list[list]:
     return wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
 
 
-def parse_measures(rows: list[list], where: str) -> tuple[dict[str, Measure], int, dict[str, int], str, list[str]]:
-    """Measures from raw sheet rows; LedgerError naming row and column for each bad cell."""
-    h, cols = find_header(rows, REQUIRED, where)
+def _fill_merged(rows: list[list], merged: list, h: int, cols: dict[str, int]) -> list[str]:
+    """Give every row of a vertically merged hierarchy cell the merged value; returns the ranges filled."""
+    fill_cols = {cols[n] for n in vocab.MERGE_FILL_COLUMNS if n in cols}
+    filled = []
+    for (r0, c0), (r1, c1) in merged:
+        if r1 <= r0 or r0 <= h or not any(c in fill_cols for c in range(c0, c1 + 1)):
+            continue
+        while len(rows) <= r1:
+            rows.append([])
+        for r in range(r0, r1 + 1):
+            if len(rows[r]) <= c1:
+                rows[r] = list(rows[r]) + [None] * (c1 + 1 - len(rows[r]))
+        for c in range(c0, c1 + 1):
+            if c in fill_cols:
+                for r in range(r0 + 1, r1 + 1):
+                    rows[r][c] = rows[r0][c]
+        filled.append(f"{cell_name(r0 + 1, c0 + 1)}:{cell_name(r1 + 1, c1 + 1)}")
+    return sorted(filled, key=lambda ref: (re.sub(r"\d", "", ref), int(re.search(r"\d+", ref)[0])))
+
+
+def _units(value, where, unit_map: dict[str, list[str]], problems: list[str], notes: list[str]) -> list[str]:
+    """Unit names in a 牵头单位/配合单位 cell, aliases and collective names replaced by the [units] mapping;
+    a collective name without a mapping is a problem at where() (no template is ever made for it)."""
+    out: list[str] = []
+    for name in normalize.split_units(value):
+        if name in unit_map:
+            mapped = [normalize.clean_key(u) for u in unit_map[name]]
+            notes.append(f"“{name}”按配置[units]读作{'、'.join(mapped)}")
+        elif normalize.is_collective(name):
+            problems.append(f"{where()}“{name}”是对多个单位的统称,不是一个责任单位。请改为具体单位名称,"
+                            f"或在配置文件[units]中写明它指哪些单位,如:\"{name}\" = [\"单位甲\", \"单位乙\"]。")
+            continue
+        else:
+            mapped = [name]
+        out += [u for u in mapped if u and u not in out]
+    return out
+
+
+def merged_note(filled: list[str]) -> str:
+    return (f"台账中有{len(filled)}处合并单元格({'、'.join(filled[:5])}{'等' if len(filled) > 5 else ''}),"
+            f"已按合并值读入所覆盖的每一行。")
+
+
+REQUIRED = [c for c in vocab.COLUMNS if c not in vocab.OPTIONAL_COLUMNS]
+
+
+def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: dict | None = None,
+                   problems: list[str] | None = None) -> tuple[dict[str, Measure], ReadLayout, dict[str, int], list[str], list[str]]:
+    """Measures from raw sheet rows as an office keeps them (title rows, header variants, merged
+    hierarchy cells, collective unit names mapped by config). Every bad cell is named by row and column:
+    LedgerError, or appended to `problems` when given (rows with problems are left out)."""
+    h, cols = find_header(rows, REQUIRED, where, vocab.OPTIONAL_COLUMNS)
     ours = set(vocab.COLUMNS) | set(vocab.HELPER_COLUMNS)
     extras = [name for name, c in sorted(cols.items(), key=lambda kv: kv[1]) if name not in ours]
+    aliases = header_aliases(vocab.COLUMNS)
+    mapped = {}
+    for c, v in enumerate(rows[h]):
+        typed = normalize.clean_text(v)
+        key = normalize.clean_header(v)
+        name = vocab.ID if c == cols.get(vocab.ID) else aliases.get(key, key)
+        if typed and cols.get(name) == c and name in vocab.COLUMNS:
+            mapped[typed.replace("\n", "")] = name
+    rows = [list(r) for r in rows]
+    filled = _fill_merged(rows, merged, h, cols)
     title = next((normalize.clean_text(v) for r in rows[:h] for v in r if normalize.clean_text(v)), "")
+    layout = ReadLayout(h + 1, mapped, [c for c in vocab.OPTIONAL_COLUMNS if c not in cols], filled, title)
+    unit_map = {normalize.clean_key(k): v for k, v in (unit_map or {}).items()}
     measures: dict[str, Measure] = {}
-    problems: list[str] = []
+    found: list[str] = []
+    notes: list[str] = []
 
     def get(row, name):
-        c = cols[name]
-        return row[c] if c < len(row) else None
+        c = cols.get(name)
+        return row[c] if c is not None and c < len(row) else None
 
     for r in range(h + 1, len(rows)):
         row = rows[r]
         if not any(normalize.clean_text(v) for v in row):
             continue
         excel_row = r + 1
-        mid = normalize.clean_key(get(row, vocab.ID))
         at = lambda name: f"{where}第{excel_row}行“{name}”列({cell_name(excel_row, cols[name] + 1)})"
+        before = len(found)
+        mid = normalize.measure_id(get(row, vocab.ID))
         if not mid:
-            problems.append(f"{at(vocab.ID)}为空:每条措施须有唯一编号。")
+            found.append(f"{at(vocab.ID)}为空:每条措施须有唯一编号。")
             continue
         if mid in measures:
-            problems.append(f"{at(vocab.ID)}“{mid}”与第{measures[mid].row}行重复:编号须唯一。")
+            found.append(f"{at(vocab.ID)}“{mid}”与第{measures[mid].row}行重复:编号须唯一。")
             continue
         try:
             deadline = normalize.deadline(get(row, vocab.DEADLINE))
         except ValueError as exc:
-            problems.append(f"{at(vocab.DEADLINE)}{exc}。")
-            continue
+            found.append(f"{at(vocab.DEADLINE)}{exc}。")
+            deadline = None
         status = normalize.status(get(row, vocab.STATUS))
         if status is None:
-            problems.append(f"{at(vocab.STATUS)}“{get(row, vocab.STATUS)}”无法识别,应为"
-                            f"{'/'.join(vocab.STATUSES)}之一。")
+            found.append(f"{at(vocab.STATUS)}“{normalize.clean_text(get(row, vocab.STATUS))}”无法识别,应为"
+                         f"{'/'.join(vocab.STATUSES)}之一。")
+        for name in (vocab.KEY_PROBLEM, vocab.ITEM):
+            if not normalize.clean_text(get(row, name)):
+                found.append(f"{at(name)}为空:每条措施须写明所属{name}(与上一行相同时可合并单元格)。")
+        units = _units(get(row, vocab.LEAD_UNIT), lambda: at(vocab.LEAD_UNIT), unit_map, found, notes)
+        if not units and len(found) == before:
+            found.append(f"{at(vocab.LEAD_UNIT)}为空:每条措施须有牵头单位。")
+        co = (_units(get(row, vocab.CO_UNITS), lambda: at(vocab.CO_UNITS), unit_map, found, notes)
+              if vocab.CO_UNITS in cols else [])
+        item_type = normalize.item_type(get(row, vocab.ITEM_TYPE))
+        if item_type is None:
+            found.append(f"{at(vocab.ITEM_TYPE)}“{normalize.clean_text(get(row, vocab.ITEM_TYPE))}”应为"
+                         f"{'/'.join(vocab.ITEM_TYPES)}之一。")
+        reform = normalize.reform_mark(get(row, vocab.REFORM))
+        if reform is None:
+            found.append(f"{at(vocab.REFORM)}“{normalize.clean_text(get(row, vocab.REFORM))}”无法判断是否属于"
+                         f"推动改革促进发展事项:请填“{vocab.YES}”或留空。")
+        if len(found) > before:
             continue
-        lead = normalize.clean_key(get(row, vocab.LEAD_UNIT))
-        if not lead:
-            problems.append(f"{at(vocab.LEAD_UNIT)}为空:每条措施须有牵头单位。")
-            continue
-        item_type = normalize.clean_key(get(row, vocab.ITEM_TYPE)) or vocab.SPECIFIC
-        if item_type not in vocab.ITEM_TYPES:
-            problems.append(f"{at(vocab.ITEM_TYPE)}“{item_type}”应为{'/'.join(vocab.ITEM_TYPES)}之一。")
-            continue
+        lead = units[0]
         measures[mid] = Measure(
             id=mid,
             theme=normalize.clean_text(get(row, vocab.THEME)),
             key_problem=normalize.clean_text(get(row, vocab.KEY_PROBLEM)),
             item=normalize.clean_text(get(row, vocab.ITEM)),
-            item_type=item_type,
-            reform=normalize.clean_key(get(row, vocab.REFORM)) in (vocab.YES, "Y", "y", "1", "√"),
+            item_type=item_type or vocab.SPECIFIC,
+            reform=reform,
             measure=normalize.clean_text(get(row, vocab.MEASURE)),
             leader=normalize.clean_text(get(row, vocab.LEADER)),
             lead_unit=lead,
-            co_units=[u for u in normalize.split_units(get(row, vocab.CO_UNITS)) if u != lead],
+            co_units=[u for u in units[1:] + co if u != lead],
             deadline=deadline,
             status=status or vocab.NOT_STARTED,
             progress=normalize.clean_text(get(row, vocab.PROGRESS)),
@@ -215,10 +365,15 @@ def parse_measures(rows: list[list], where: str) -> tuple[dict[str, Measure], in
             row=excel_row,
             extra={name: get(row, name) for name in extras if get(row, name) not in (None, "")},
         )
-    if problems:
-        shown = "\n".join(problems[:20]) + (f"\n……另有{len(problems) - 20}处" if len(problems) > 20 else "")
-        raise LedgerError(f"台账有{len(problems)}处需要先改正:\n{shown}")
-    return measures, h + 1, {k: v + 1 for k, v in cols.items()}, title, extras
+    if problems is not None:
+        problems += found
+    elif found:
+        shown = "\n".join(found[:20]) + (f"\n……另有{len(found) - 20}处" if len(found) > 20 else "")
+        raise LedgerError(f"台账有{len(found)}处需要先改正:\n{shown}")
+    notes = list(dict.fromkeys(notes))
+    if filled:
+        notes.insert(0, merged_note(filled))
+    return measures, layout, {k: v + 1 for k, v in cols.items()}, extras, notes
 
 
 def owners_from_measures(measures: dict[str, Measure]) -> dict[tuple[str, str], OwnerEntry]:
@@ -270,8 +425,11 @@ def parse_judgments(rows: list[list]) -> dict[tuple[str, str], str]:
     return out
 
 
-def read_ledger(path: Path) -> Ledger:
-    """Read a master ledger file as the office keeps it; LedgerError (Chinese, row+column) if it is wrong."""
+def read_ledger(path: Path, settings=None, problems: list[str] | None = None) -> Ledger:
+    """Read a master ledger file as the office keeps it; LedgerError (Chinese, row+column) if it is wrong.
+
+    settings supplies the [units] mapping (unit_map); with a `problems` list, bad rows are
+    collected there and left out instead of stopping the read (used by `check`)."""
     from python_calamine import CalamineWorkbook
     path = Path(path)
     if not path.exists():
@@ -281,27 +439,69 @@ def read_ledger(path: Path) -> Ledger:
     except Exception as exc:
         raise LedgerError(f"无法打开台账文件“{path.name}”:{exc}。请确认它是未加密的 .xlsx 文件。") from None
     names = wb.sheet_names
-    return ledger_from_sheets(lambda name: wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
-                              if name in names else [], names, path.name)
+    saved = dt.datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
+    ledger_sheet = wb.get_sheet_by_name(vocab.SHEET_LEDGER) if vocab.SHEET_LEDGER in names else None
+    sheet = lambda name: ledger_sheet if name == vocab.SHEET_LEDGER else wb.get_sheet_by_name(name)
+    return ledger_from_sheets(lambda name: sheet(name).to_python(skip_empty_area=False) if name in names else [],
+                              names, path.name, settings, lambda name: sheet(name).merged_cell_ranges or [],
+                              saved, problems)
 
 
-def ledger_from_sheets(rows_of, sheet_names: list[str], name: str) -> Ledger:
-    """A Ledger from sheet contents (rows from A1) — a file read by calamine or a book open in Excel."""
+def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None, merged_of=None,
+                       saved: str = "", problems: list[str] | None = None) -> Ledger:
+    """A Ledger from sheet contents (rows from A1) — a file read by calamine or a book open in Excel.
+    merged_of(sheet) gives its merged ranges ((r0, c0), (r1, c1)), 0-based."""
     if vocab.SHEET_LEDGER not in sheet_names:
         raise LedgerError(f"台账“{name}”中没有工作表“{vocab.SHEET_LEDGER}”(现有:{'、'.join(sheet_names)})。")
     sheet = rows_of
     where = f"“{name}”工作表“{vocab.SHEET_LEDGER}”"
-    measures, header_row, columns, title, extras = parse_measures(sheet(vocab.SHEET_LEDGER), where)
+    merged = merged_of(vocab.SHEET_LEDGER) if merged_of else []
+    unit_map = getattr(settings, "unit_map", {}) or {}
+    measures, layout, columns, extras, notes = parse_measures(sheet(vocab.SHEET_LEDGER), where, merged, unit_map,
+                                                              problems)
     owners = parse_owners(sheet(vocab.SHEET_OWNERS), measures)
     judgments = parse_judgments(sheet(vocab.SHEET_JUDGMENT))
     log = parse_table(sheet(vocab.SHEET_LOG), vocab.LOG_COLUMNS, vocab.SHEET_LOG)
     history = parse_table(sheet(vocab.SHEET_HISTORY), vocab.HISTORY_COLUMNS, vocab.SHEET_HISTORY)
     params = {normalize.clean_key(r[0]): r[1] for r in sheet(vocab.SHEET_PARAMS) if len(r) > 1}
     ours = {vocab.SHEET_LEDGER, vocab.SHEET_OWNERS, vocab.SHEET_JUDGMENT, vocab.SHEET_STATS, vocab.SHEET_OVERDUE,
-            vocab.SHEET_HISTORY, vocab.SHEET_LOG, vocab.SHEET_PARAMS}
+            vocab.SHEET_HISTORY, vocab.SHEET_LOG, vocab.SHEET_PARAMS, vocab.SHEET_DECISIONS}
     others = {name: sheet(name) for name in sheet_names if name not in ours}
-    return Ledger(measures, owners, judgments, header_row, columns, title, log, history,
-                  normalize.clean_text(params.get(vocab.PARAM_DIGEST, "")), extras, others)
+    ledger = Ledger(measures, owners, judgments, layout.header_row, columns, layout.title, log, history,
+                    normalize.clean_text(params.get(vocab.PARAM_DIGEST, "")), extras, others,
+                    parse_decisions(sheet(vocab.SHEET_DECISIONS), measures), layout, notes)
+    notice_decisions(ledger, saved or dt.datetime.now().strftime("%Y-%m-%d %H:%M"))
+    return ledger
+
+
+def parse_decisions(rows: list[list], measures: dict[str, Measure]) -> dict[str, Decision]:
+    """The office decisions kept in sheet 办公室认定 (for measures still in the plan)."""
+    out = {}
+    for row in parse_table(rows, vocab.DECISION_COLUMNS, vocab.SHEET_DECISIONS):
+        mid, status = normalize.clean_key(row[0]), normalize.status(row[2])
+        if mid in measures and status:
+            out[mid] = Decision(mid, status, normalize.status(row[3]) or normalize.clean_text(row[3]),
+                                normalize.clean_text(row[5]))
+    return out
+
+
+def notice_decisions(ledger: Ledger, when: str) -> None:
+    """A 完成情况 in 整改台账 that differs from what the rule gives (the office's decision, else the
+    owners' roll-up) was typed by the office: it becomes (or replaces) the measure's decision.
+    Setting it back to the owners' roll-up withdraws the decision."""
+    for m in ledger.measures.values():
+        units = ledger.owners_status(m.id)
+        decision = ledger.decisions.get(m.id)
+        expected = decision.status if decision else units
+        if m.status == expected:
+            continue
+        if m.status == units:
+            del ledger.decisions[m.id]
+            ledger.read_notes.append(f"措施“{m.id}”的完成情况改回“{units}”(与责任单位填报一致),办公室认定“{expected}”已撤销。")
+            continue
+        ledger.decisions[m.id] = Decision(m.id, m.status, expected, when)
+        ledger.read_notes.append(f"发现办公室在台账中改动措施“{m.id}”的完成情况:“{expected}”→“{m.status}”"
+                                 f"(文件保存于{when}),已记为办公室认定,单位再次报送也不会覆盖。")
 
 
 def parse_table(rows: list[list], headers: list[str], sheet: str) -> list[list]:
@@ -328,10 +528,12 @@ def combine_texts(entries: list[OwnerEntry], attr: str, several: bool) -> str:
 
 
 def recompute_measure(ledger: Ledger, measure_id: str) -> None:
-    """A measure's status is its least advanced owner's; its texts gather every owner's."""
+    """A measure's status is the office's decision if any, else its least advanced owner's;
+    its texts gather every owner's."""
     m = ledger.measures[measure_id]
     entries = [ledger.owners[(m.id, u)] for u in m.owners if (m.id, u) in ledger.owners]
-    m.status = normalize.least_advanced(e.status for e in entries) or m.status
+    decision = ledger.decisions.get(measure_id)
+    m.status = decision.status if decision else normalize.least_advanced(e.status for e in entries) or m.status
     several = len(entries) > 1
     for attr in ("progress", "evidence"):
         text = combine_texts(entries, attr, several)

@@ -84,20 +84,31 @@ def _whole(path: Path, sha256: str) -> bool:
 
 
 def owner_table(ledger: Ledger, due_dates: list | None = None) -> sheets.Table:
-    headers = vocab.OWNER_COLUMNS + ([vocab.DUE_DATE] if due_dates is not None else [])
+    headers = vocab.OWNER_VIEW_COLUMNS + ([vocab.DUE_DATE] if due_dates is not None else [])
     shared = [vocab.OWNER_COLUMNS.index(n) for n in (vocab.PROGRESS, vocab.EVIDENCE, vocab.REMARK)]
+    own, office = (sheets.col_letter(vocab.OWNER_VIEW_COLUMNS.index(n) + 1) for n in (vocab.STATUS, vocab.OFFICE_STATUS))
     rows = []
-    for o in ledger.owners.values():
+    for r, o in enumerate(ledger.owners.values(), 3):
         row = o.values()
         if not ledger.measures[o.measure_id].co_units:
             for i in shared:          # a sole owner's texts are the ledger sheet's: not written twice
                 row[i] = ""
-        rows.append(row)
+        decision = ledger.decisions.get(o.measure_id)
+        rows.append(row + [decision.status if decision else "",   # the one rule: ledger.counted_status
+                           sheets.Formula(f'=IF({office}{r}<>"",{office}{r},{own}{r})',
+                                          ledger.counted_status(o.measure_id, o.unit))])
     if due_dates is not None:
         rows = [r + [d] for r, d in zip(rows, due_dates)]
     return sheets.Table("各责任单位填报明细(每条措施每个责任单位一行;只有一个责任单位的措施,进展等文字见“整改台账”表)",
                         headers, rows,
                         {vocab.PROGRESS: 50, vocab.EVIDENCE: 24, vocab.REMARK: 16, vocab.DUE_DATE: 12})
+
+
+def decision_table(ledger: Ledger) -> sheets.Table:
+    """办公室认定: the 完成情况 the office typed into 整改台账, kept over the units' roll-up."""
+    rows = [d.values(ledger.measures[mid], ledger.owners_status(mid)) for mid, d in ledger.decisions.items()]
+    return sheets.Table("办公室认定(在“整改台账”中手工改动的完成情况,优先于责任单位填报;把完成情况改回单位汇总状态即撤销)",
+                        vocab.DECISION_COLUMNS, rows, {vocab.MEASURE: 44, "认定时间": 18})
 
 
 def log_table(ledger: Ledger) -> sheets.Table:
@@ -113,6 +124,7 @@ def derived_tables(ledger: Ledger, settings: Settings, summary) -> dict[str, she
             vocab.SHEET_JUDGMENT: progress.judgment_table(summary),
             vocab.SHEET_HISTORY: progress.history_table(ledger),
             vocab.SHEET_OVERDUE: overdue.overdue_table(ledger, settings),
+            vocab.SHEET_DECISIONS: decision_table(ledger),
             vocab.SHEET_LOG: log_table(ledger)}
 
 

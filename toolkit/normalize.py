@@ -49,12 +49,101 @@ def split_units(value) -> list[str]:
     return seen
 
 
+_TRAILING = re.compile(r"[。.,，;；!！、:：~～]+$")
+_PERCENT = re.compile(r"^(?P<prefix>\D*?)(?P<n>\d{1,3}(?:\.\d+)?)%$")
+
+
 def status(value) -> str | None:
-    """Canonical status word, '' for blank (meaning unchanged), None if not recognised."""
+    """Canonical status word, '' for blank (meaning unchanged), None if not recognised.
+
+    Trailing punctuation is ignored (“已完成。”); a typed percentage counts as 已完成 at 100,
+    未启动 at 0 and 正在推进 in between (“完成80%”)."""
+    key = _TRAILING.sub("", clean_key(value))
+    if not key:
+        return "" if not clean_key(value) else None
+    if key in vocab.STATUS_SYNONYMS:
+        return vocab.STATUS_SYNONYMS[key]
+    m = _PERCENT.match(key)
+    if m and m["prefix"] in vocab.STATUS_PERCENT_PREFIXES:
+        n = float(m["n"])
+        if n > 100:
+            return None
+        return vocab.DONE if n == 100 else vocab.NOT_STARTED if n == 0 else vocab.IN_PROGRESS
+    return None
+
+
+def status_hint(value) -> str:
+    """Which status word a unit most likely meant by an unknown one (for the receipt's fix)."""
     key = clean_key(value)
+    for word in (vocab.NOT_STARTED, vocab.MOSTLY_DONE):
+        if word in key or ("未" in key and word == vocab.NOT_STARTED):
+            return word
+    if "推进" in key or "中" in key or "%" in key:
+        return vocab.IN_PROGRESS
+    if "完成" in key or "结" in key:
+        return vocab.DONE
+    return ""
+
+
+def unknown_status_message(value) -> tuple[str, str]:
+    """(message, fix) for a status word nobody can read: only that cell is refused."""
+    hint = status_hint(value)
+    guess = f"如指“{hint}”,请填写“{hint}”;其他情况" if hint else ""
+    return (f"“{clean_text(value)}”不是有效的完成情况",
+            f"该格未采纳(本行进展等文字已采纳,完成情况保持原值);{guess}"
+            f"请从下拉列表选择:{'、'.join(vocab.STATUSES)}")
+
+
+_NO_QUOTES = {ord(q): None for q in vocab.HEADER_QUOTES}
+_REFORM_YES = {w.upper() for w in vocab.REFORM_YES}
+_REFORM_NO = {w.upper() for w in vocab.REFORM_NO}
+
+
+def clean_header(value) -> str:
+    """A header cell as compared with the vocabulary: NFKC, no spaces, line breaks or quotes."""
+    return clean_key(value).translate(_NO_QUOTES)
+
+
+def reform_mark(value) -> bool | None:
+    """True/False for a 推动改革促进发展 mark (是, Y, 1, √, ★, “推动改革”…), None when unreadable."""
+    if value is None or value == "":
+        return False
+    key = clean_header(value).upper()
+    return True if key in _REFORM_YES else False if key in _REFORM_NO else None
+
+
+def item_type(value) -> str | None:
+    """Canonical 事项类型 ('' for blank), None if not recognised; quotes and spaces ignored."""
+    key = clean_header(value)
     if not key:
         return ""
-    return vocab.STATUS_SYNONYMS.get(key)
+    return key if key in vocab.ITEM_TYPES else vocab.ITEM_TYPE_SYNONYMS.get(key)
+
+
+def is_collective(unit: str) -> bool:
+    """True for a name that stands for a group of units (委属各单位, 相关处室, 各区卫生健康局…)."""
+    return (unit in vocab.COLLECTIVE_UNIT_WORDS or unit.startswith(vocab.COLLECTIVE_UNIT_PREFIXES)
+            or unit.endswith(vocab.COLLECTIVE_UNIT_SUFFIXES))
+
+
+def measure_id(value) -> str:
+    """An id as text; a number the sheet formats as a date (45123 shown as 2023-07-17) stays the number."""
+    if isinstance(value, (dt.datetime, dt.date)):
+        day = value.date() if isinstance(value, dt.datetime) else value
+        return str((day - _EXCEL_EPOCH).days)
+    return clean_key(value)
+
+
+_PERIOD = re.compile(r"^(\d{4})(?:年|[-./])(\d{1,2})(?:月(?:份)?)?$")
+
+
+def period(value) -> str:
+    """A reporting period as YYYY-MM ('2024年8月' → '2024-08'); other labels are kept as typed."""
+    key = clean_key(value)
+    m = _PERIOD.match(key)
+    if m and 1 <= int(m[2]) <= 12:
+        return f"{m[1]}-{int(m[2]):02d}"
+    return key
 
 
 def least_advanced(statuses) -> str:

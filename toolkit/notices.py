@@ -138,14 +138,14 @@ def programme_context(ledger, settings: Settings, summary) -> dict:
         if r.state == OVERDUE:
             for unit in r.measure.owners:
                 own = ledger.owners.get((r.measure.id, unit))
-                if own is None or own.status != vocab.DONE:
+                if ledger.counted_status(r.measure.id, unit) != vocab.DONE:
                     overdue_by_unit.setdefault(unit, []).append(dict(item, 本单位角色=own.role if own else ""))
         else:
             soon.append(item)
     submitted, late_units = submission_status(ledger, settings)
     missing = [u for u in ledger.units if u not in submitted]   # submitted is a set
     return {
-        "标题": (ledger.title or settings.title).removesuffix("台账").removesuffix("整改"), "主体": settings.subject, "主送": settings.addressees,
+        "标题": settings.title.removesuffix("台账").removesuffix("整改"), "主体": settings.subject, "主送": settings.addressees,
         "发文单位": settings.organisation, "报送期次": settings.current_period(), "基准日期": summary.reference_date,
         "问题": level_figures(summary), "措施": counts_dict(summary.measures, summary.weights),
         "分类": {k: counts_dict(c, summary.weights) for k, c in summary.by_category.items()},

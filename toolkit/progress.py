@@ -163,7 +163,8 @@ def summarise(ledger: Ledger, settings: Settings) -> Summary:
     by_unit: dict[str, Counts] = {}
     by_unit_lead: dict[str, int] = {}
     for (mid, unit), entry in ledger.owners.items():
-        by_unit.setdefault(unit, Counts()).add(entry.status, mid in late and entry.status != vocab.DONE)
+        status = ledger.counted_status(mid, unit)
+        by_unit.setdefault(unit, Counts()).add(status, mid in late and status != vocab.DONE)
         by_unit_lead[unit] = by_unit_lead.get(unit, 0) + (entry.role == vocab.ROLE_LEAD)
     return Summary(settings.today(), measures, items, key_problems, key_judged, by_unit, by_unit_lead,
                    by_category, by_key, dict(settings.weights))
@@ -221,13 +222,22 @@ class _Ranges:
         n = len(ledger.owners) + 2
         ocol = lambda i: f"'{vocab.SHEET_OWNERS}'!${sheets.col_letter(i)}$3:${sheets.col_letter(i)}${max(n, 3)}"
         self.o_unit = ocol(vocab.OWNER_COLUMNS.index(vocab.OWNER_UNIT) + 1)
-        self.o_status = ocol(vocab.OWNER_COLUMNS.index(vocab.STATUS) + 1)
-        self.o_due = ocol(len(vocab.OWNER_COLUMNS) + 1)
+        self.o_status = ocol(vocab.OWNER_VIEW_COLUMNS.index(vocab.COUNTED_STATUS) + 1)
+        self.o_due = ocol(len(vocab.OWNER_VIEW_COLUMNS) + 1)
         self.o_role = ocol(vocab.OWNER_COLUMNS.index(vocab.OWNER_ROLE) + 1)
         jn = 2 + max(judgment_rows, 1)
         self.j_kind = f"'{vocab.SHEET_JUDGMENT}'!$C$3:$C${jn}"
         self.j_final = f"'{vocab.SHEET_JUDGMENT}'!$H$3:$H${jn}"
         self.j_reform = f"'{vocab.SHEET_JUDGMENT}'!$D$3:$D${jn}"
+
+
+def _delta(cell: str, prev: float | None) -> str:
+    """Change of completion since the last period, rounded to 0.1 point so an unchanged rate reads 持平."""
+    return f"=ROUND({cell}-{round(prev / 100, 6)},3)" if prev is not None else ""
+
+
+def _delta_value(counts: Counts, prev: float | None) -> float:
+    return round((counts.completion - (prev or 0)) / 100, 3) + 0.0   # never -0.0
 
 
 STAT_HEADERS = ["名称", "总数", vocab.DONE, vocab.MOSTLY_DONE, vocab.IN_PROGRESS, vocab.NOT_STARTED, "逾期",
@@ -355,7 +365,7 @@ def stats_layout(ledger: Ledger, settings: Settings, summary: Summary) -> StatsL
     for name, crit, prev, counts in cats:
         put(row, 1, name)
         count_row(2, crit, f'=COUNTIFS({crit}{"," if crit else ""}{rg.days},">0")', rg.status, counts)
-        put(row, 10, f"=H{row}-{prev / 100}" if prev is not None else "", (counts.completion - (prev or 0)) / 100)
+        put(row, 10, _delta(f"H{row}", prev), _delta_value(counts, prev))
         lay.delta.append((row, 10))
         row += 1
     lay.bodies.append((first, row - 1, len(STAT_HEADERS)))
@@ -371,7 +381,7 @@ def stats_layout(ledger: Ledger, settings: Settings, summary: Summary) -> StatsL
         count_row(4, crit, f'=COUNTIFS({crit},{rg.o_due},"<"&{ref},{rg.o_status},"<>{vocab.DONE}")', rg.o_status,
                   counts)
         prev = previous.get(("单位", unit))
-        put(row, 12, f"=J{row}-{prev / 100}" if prev is not None else "", (counts.completion - (prev or 0)) / 100)
+        put(row, 12, _delta(f"J{row}", prev), _delta_value(counts, prev))
         lay.delta.append((row, 12))
         row += 1
     lay.bodies.append((first, row - 1, len(unit_headers)))
@@ -413,7 +423,7 @@ def write_stats(book, ledger: Ledger, settings: Settings, summary: Summary) -> N
     percent, delta = set(lay.percent), set(lay.delta)
     body = book.fmt("body")
     pct = book.fmt("body", num_format="0.0%")
-    dlt = book.fmt("body", num_format="+0.0%;-0.0%;0.0%")
+    dlt = book.fmt("body", num_format='+0.0%;-0.0%;"持平"')
     book.title_row(ws, lay.cells.get((1, 1), ""), lay.width)
     rows: dict[int, dict[int, object]] = {}
     for (r, c), v in lay.cells.items():

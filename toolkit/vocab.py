@@ -51,7 +51,38 @@ STATUS_SYNONYMS = {
     "正在推进": IN_PROGRESS, "推进中": IN_PROGRESS, "正在整改": IN_PROGRESS,
     "整改中": IN_PROGRESS, "进行中": IN_PROGRESS, "持续推进中": IN_PROGRESS,
     "未启动": NOT_STARTED, "未开始": NOT_STARTED, "尚未启动": NOT_STARTED,
+    "正在推进中": IN_PROGRESS, "推进中的": IN_PROGRESS, "正在进行": IN_PROGRESS, "持续推进": IN_PROGRESS,
+    "整改推进中": IN_PROGRESS, "已基本完成": MOSTLY_DONE, "基本完成中": MOSTLY_DONE, "基本整改完成": MOSTLY_DONE,
+    "已全部完成": DONE, "全部完成": DONE, "已完成整改工作": DONE, "已整改完成": DONE, "完成100%": DONE,
+    "暂未启动": NOT_STARTED, "未推进": NOT_STARTED, "尚未开始": NOT_STARTED,
 }
+# A typed percentage ("完成80%", "80%"): 100 → 已完成, anything less → 正在推进 (0 → 未启动).
+STATUS_PERCENT_PREFIXES = ["已完成", "完成", "完成了", "进度", "完成进度", "已推进", ""]
+
+# ---- header variants an office uses (after removing spaces, line breaks and quotes) ----
+HEADER_ALIASES = {
+    ID: ["编号", "措施编号", "序号编号", "整改编号"],
+    THEME: ["主题", "问题主题", "反馈问题主题", "方面"],
+    KEY_PROBLEM: ["重点问题", "重点问题名称", "反馈重点问题"],
+    ITEM: ["事项", "具体问题", "问题事项", "整改事项", "具体问题/举一反三事项", "问题", "问题清单"],
+    ITEM_TYPE: ["事项类型", "问题类型", "类型", "事项类别"],
+    REFORM: ["推动改革促进发展", "是否推动改革促进发展", "推动改革促进发展事项", "推动改革"],
+    MEASURE: ["整改措施", "措施", "具体措施", "整改措施内容"],
+    LEADER: ["责任领导", "分管领导", "牵头领导", "责任委领导"],
+    LEAD_UNIT: ["牵头单位", "责任单位", "牵头部门", "责任部门", "牵头处室", "牵头单位(部门)"],
+    CO_UNITS: ["配合单位", "配合部门", "协同单位", "配合处室"],
+    DEADLINE: ["完成时限", "完成时间", "整改时限", "整改期限", "时限", "完成期限"],
+    STATUS: ["完成情况", "整改状态", "完成状态", "整改完成情况", "状态"],
+    PROGRESS: ["整改进展", "进展情况", "整改进展情况", "工作进展", "整改情况"],
+    EVIDENCE: ["佐证材料", "佐证", "证明材料", "佐证材料名称"],
+    REMARK: ["备注"],
+}
+ROW_NUMBER = "序号"   # a row number: the id only when the sheet has no 编号 column
+# Columns an office ledger may leave out (filled with blanks).
+OPTIONAL_COLUMNS = [EVIDENCE, REMARK, CO_UNITS, LEADER, REFORM]
+# Hierarchy columns whose vertically merged cells mean "the same for every row below".
+MERGE_FILL_COLUMNS = [THEME, KEY_PROBLEM, ITEM, ITEM_TYPE, REFORM, LEADER, LEAD_UNIT]
+HEADER_QUOTES = "“”\"'‘’「」『』《》"
 
 # ---- deadline words ----
 LONG_TERM = "长期坚持"
@@ -68,6 +99,13 @@ ITEM_TYPES = [SPECIFIC, DRAW_LESSONS, RECOMMENDATION]
 CATEGORY_KEY = "重点问题整改"
 CATEGORIES = [CATEGORY_KEY, DRAW_LESSONS, REFORM, RECOMMENDATION]
 YES = "是"
+ITEM_TYPE_SYNONYMS = {"具体问题": SPECIFIC, "问题": SPECIFIC, "反馈问题": SPECIFIC, "举一反三": DRAW_LESSONS,
+                      "举一反三事项": DRAW_LESSONS, "举一反三问题": DRAW_LESSONS, "整改意见": RECOMMENDATION,
+                      "巡视整改意见": RECOMMENDATION, "巡视意见": RECOMMENDATION, "意见建议": RECOMMENDATION}
+# 推动改革促进发展 marks: yes / no (compared after removing spaces and quotes).
+REFORM_YES = [YES, "Y", "YES", "1", "√", "✓", "✔", "★", "☆", "●", "○", "*", "推动改革", "推动改革促进发展",
+              "属于", "是的", "T", "TRUE", "对"]
+REFORM_NO = ["", "否", "N", "NO", "0", "×", "✗", "-", "—", "/", "无", "不是", "F", "FALSE"]
 
 # ---- sheet names ----
 SHEET_LEDGER = "整改台账"
@@ -78,7 +116,8 @@ SHEET_OVERDUE = "逾期清单"
 SHEET_HISTORY = "历史进度"
 SHEET_LOG = "报送记录"
 SHEET_PARAMS = "参数"
-SHEET_META = "模板信息"          # hidden sheet in unit workbooks
+SHEET_META = "模板信息"
+SHEET_DECISIONS = "办公室认定"    # the office's own 完成情况 for a measure, kept over the units' roll-up          # hidden sheet in unit workbooks
 
 # Defined name of the reference date cell that conditional formatting compares with.
 NAME_REF_DATE = "基准日期"
@@ -99,6 +138,10 @@ ROLE_LEAD = "牵头"
 ROLE_CO = "配合"
 SUBMITTED_AT = "报送时间"
 OWNER_COLUMNS = [ID, OWNER_UNIT, OWNER_ROLE, STATUS, PROGRESS, EVIDENCE, REMARK, SUBMITTED_AT]
+OFFICE_STATUS = "办公室认定"      # the measure's status as the office set it (blank: none)
+COUNTED_STATUS = "计入状态"       # what the statistics count: the office's status, else the unit's own
+OWNER_VIEW_COLUMNS = OWNER_COLUMNS + [OFFICE_STATUS, COUNTED_STATUS]
+DECISION_COLUMNS = [ID, MEASURE, OFFICE_STATUS, "原状态", "单位汇总状态", "认定时间"]
 
 # ---- submission log columns ----
 LOG_COLUMNS = ["报送期次", "单位", "收件时间", "原文件名", "归档文件", "内容哈希", "结果", "采纳行数", "问题数"]
@@ -108,6 +151,12 @@ PARAM_DIGEST = "内容摘要"
 PARAM_REF_DATE = "基准日期"
 
 CO_UNIT_SEPARATORS = "、,，;；/ \n"
+# Names that stand for a group of units, not a unit: they need a [units] mapping in config.
+COLLECTIVE_UNIT_WORDS = ["委属各单位", "各处室", "相关单位", "有关单位", "各单位", "相关处室", "有关处室",
+                         "各区卫生健康局", "各区卫生健康委", "各区", "委机关各处室", "各医疗机构", "相关部门",
+                         "有关部门", "各部门", "各直属单位", "全体", "所有单位"]
+COLLECTIVE_UNIT_PREFIXES = ("各", "相关", "有关", "全体", "所有")
+COLLECTIVE_UNIT_SUFFIXES = ("等单位", "等部门", "等处室")
 EXCEL_CELL_LIMIT = 32767
 TRUNCATION_MARK = "…(内容过长已截断,全文见归档文件)"
 

@@ -1,0 +1,194 @@
+"""体检 (check): read a ledger and say how it was read, what it counts and what looks wrong — writing nothing.
+
+An office runs it before the first distribution or whenever the figures look odd: the layout
+found, the hierarchy counts, the public paragraph as it would be published, and every
+suspicious cell. Also the empty master `init` gives a new office, so it starts from our layout.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import config, normalize, sheets, vocab
+from .errors import LedgerError, ToolkitError
+from .ledger import Ledger, ReadLayout, merged_note, read_ledger
+
+
+@dataclass
+class CheckReport:
+    """What `check` found in one ledger file."""
+    path: Path
+    layout: ReadLayout | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    paragraph: str = ""
+    problems: list[str] = field(default_factory=list)      # each stops a run until fixed
+    suspicious: list[str] = field(default_factory=list)    # worth a look, does not stop a run
+    notes: list[str] = field(default_factory=list)         # what reading did (merged cells, [units] mapping…)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def lines(self) -> list[str]:
+        out = [f"台账体检:{self.path}(只读,未写任何文件)"]
+        if self.layout:
+            lay = self.layout
+            out.append("一、读取方式")
+            if lay.title:
+                out.append(f"  标题行:{lay.title}(通报标题取配置 title,不取此行)")
+            out.append(f"  表头在第{lay.header_row}行;列对应:"
+                       + "、".join(f"{typed}→{name}" if typed != name else name for typed, name in lay.mapped.items()))
+            if lay.absent:
+                out.append(f"  未设的可选列(按空白处理):{'、'.join(lay.absent)}")
+            if lay.merged:
+                shown = "、".join(lay.merged[:8]) + ("等" if len(lay.merged) > 8 else "")
+                out.append(f"  合并单元格:{len(lay.merged)}处已按合并值填入所覆盖的每一行({shown})")
+            else:
+                out.append("  合并单元格:无")
+        if self.counts:
+            c = self.counts
+            out.append("二、层级统计")
+            out.append(f"  主题{c['主题']}个;重点问题{c[vocab.KEY_PROBLEM]}个;具体问题{c[vocab.SPECIFIC]}个;"
+                       f"“举一反三”事项{c[vocab.DRAW_LESSONS]}个;整改意见{c[vocab.RECOMMENDATION]}条;"
+                       f"推动改革促进发展事项{c[vocab.REFORM]}个;整改措施{c[vocab.MEASURE]}条;责任单位{c['单位']}个")
+        if self.paragraph:
+            out.append("三、公开进展段落(按台账现有数据计算" + (",有问题的行未计入,仅供参考" if self.problems else "") + ")")
+            out.append(f"  {self.paragraph}")
+        if self.notes:
+            out.append("读取说明:")
+            out += [f"  - {n}" for n in self.notes]
+        found = [("须改正", p) for p in self.problems] + [("请核实", s) for s in self.suspicious]
+        out.append(f"四、需要注意的地方({len(found)}处)" if found else "四、需要注意的地方:无")
+        out += [f"  {i}. 【{kind}】{text}" for i, (kind, text) in enumerate(found, 1)]
+        out.append(f"结论:有{len(self.problems)}处须先改正,否则汇总、统计和通报会在读台账时停止。" if self.problems
+                   else "结论:台账可以正常使用。")
+        return out
+
+
+def settings_for(target: Path | None, config_path: Path | None) -> tuple[Path, config.Settings]:
+    """The ledger to check and the settings to read it with: -c's config (its master unless a file is
+    given), else a config.toml beside the file or one folder up, else the defaults."""
+    if config_path:
+        settings = config.load(config_path)
+        return Path(target or settings.master), settings
+    if target is None:
+        settings = config.load(None)
+        return settings.master, settings
+    target = Path(target)
+    for folder in (target.parent, target.parent.parent):
+        if (folder / config.CONFIG_NAME).exists():
+            return target, config.load(folder)
+    return target, config.from_dict({}, target.parent)
+
+
+def check(path: Path, settings: config.Settings) -> CheckReport:
+    """Read the ledger at path without writing anything and report on it."""
+    from . import notices, progress
+    report = CheckReport(Path(path))
+    try:
+        ledger = read_ledger(path, settings, report.problems)
+    except LedgerError as exc:           # no header, no ledger sheet, not a workbook: nothing more to say
+        report.problems.append(str(exc))
+        return report
+    report.layout = ledger.layout
+    report.notes = [n for n in ledger.report_notes() if n != merged_note(ledger.layout.merged)]   # merged: in 一
+    summary = progress.summarise(ledger, settings)
+    report.counts = {"主题": len({m.theme for m in ledger.measures.values() if m.theme}),
+                     vocab.MEASURE: len(ledger.measures), "单位": len(ledger.units),
+                     **{k: summary.level(k).total for k in (vocab.KEY_PROBLEM, vocab.SPECIFIC, vocab.DRAW_LESSONS,
+                                                            vocab.RECOMMENDATION, vocab.REFORM)}}
+    if ledger.measures:
+        report.paragraph = notices.public_summary(ledger, settings, summary)
+    report.suspicious = suspicious(ledger)
+    return report
+
+
+def suspicious(ledger: Ledger) -> list[str]:
+    """What is legal but probably a mistake: blank cells that should say something, one unit spelt
+    several ways, an item under two types or problems, a title row that says something else."""
+    out = []
+    cols = ledger.columns
+    blank: dict[str, list[str]] = {}
+    for m in ledger.measures.values():
+        for name, value in ((vocab.THEME, m.theme), (vocab.MEASURE, m.measure), (vocab.LEADER, m.leader)):
+            if name in cols and not value:
+                blank.setdefault(name, []).append(sheets.cell_name(m.row, cols[name]))
+    for name, cells in blank.items():
+        out.append(f"“{name}”列有{len(cells)}个空白单元格({'、'.join(cells[:6])}{'等' if len(cells) > 6 else ''})。")
+    uses = Counter(u for m in ledger.measures.values() for u in m.owners)
+    for pair in spelling_pairs(ledger.units):
+        common, rare = sorted(pair, key=lambda u: -uses[u])     # suggest the rarer spelling as the alias
+        out.append(f"责任单位“{pair[0]}”与“{pair[1]}”可能是同一单位的不同写法:如是,请统一写法,"
+                   f"或在配置[units]中写 \"{rare}\" = \"{common}\"。")
+    kinds: dict[tuple[str, str], set[str]] = {}
+    parents: dict[str, set[str]] = {}
+    for m in ledger.measures.values():
+        kinds.setdefault((m.key_problem, m.item), set()).add(m.item_type)
+        parents.setdefault(m.item, set()).add(m.key_problem)
+    for (key, item), types in kinds.items():
+        if len(types) > 1:
+            out.append(f"事项“{item[:30]}”的事项类型不一致({'、'.join(sorted(types))}):同一事项会被分开计数。")
+    for item, keys in parents.items():
+        if len(keys) > 1:
+            out.append(f"事项“{item[:30]}”出现在{len(keys)}个重点问题下:会按{len(keys)}个事项计数。")
+    return out
+
+
+_PLACE = re.compile(r"^(天津市|天津|市|委)")
+
+
+def spelling_pairs(units: list[str]) -> list[tuple[str, str]]:
+    """Pairs of unit names that probably mean one unit (one contains the other, or they differ only by 市)."""
+    pairs = []
+    by_core = {}
+    for u in units:
+        core = _PLACE.sub("", u)
+        if core in by_core and by_core[core] != u:
+            pairs.append((by_core[core], u))
+            continue
+        by_core[core] = u
+    names = sorted(set(units), key=len)
+    seen = {frozenset(p) for p in pairs}
+    for i, short in enumerate(names):
+        if len(short) < 3:
+            continue
+        for long in names[i + 1:]:
+            if short in long and frozenset((short, long)) not in seen and len(long) - len(short) <= 4:
+                pairs.append((long, short))
+                seen.add(frozenset((short, long)))
+    return pairs
+
+
+EXAMPLE_ROW = {vocab.ID: "ZG-001", vocab.THEME: "(一)关于××××方面的问题", vocab.KEY_PROBLEM: "1.关于××××的问题",
+               vocab.ITEM: "(1)××××问题", vocab.ITEM_TYPE: vocab.SPECIFIC, vocab.REFORM: "",
+               vocab.MEASURE: "制定专项整改工作方案,明确责任分工和时间节点(示例行,可直接改写或删除)",
+               vocab.LEADER: "王××", vocab.LEAD_UNIT: "办公室", vocab.CO_UNITS: "组织处、人事处",
+               vocab.DEADLINE: dt.date(2024, 12, 31), vocab.STATUS: vocab.NOT_STARTED, vocab.PROGRESS: "",
+               vocab.EVIDENCE: "", vocab.REMARK: "每条措施一行;上下相同的主题、重点问题、事项可以合并单元格"}
+
+
+def write_empty_master(path: Path) -> Path:
+    """An empty master for a new office: title, our headers and one example row (never overwrites)."""
+    from .master import WIDTHS
+    from .overdue import status_dropdown
+    path = Path(path)
+    if path.exists():
+        raise ToolkitError(f"{path} 已存在,未覆盖。")
+    book = sheets.Book(path)
+    try:
+        ws = book.sheet(vocab.SHEET_LEDGER)
+        sheets.set_widths(ws, {c: WIDTHS.get(name, 14) for c, name in enumerate(vocab.COLUMNS, 1)})
+        book.title_row(ws, "整改台账(请在第3行起逐条填写整改措施)", len(vocab.COLUMNS))
+        book.header_row(ws, 2, vocab.COLUMNS)
+        for c, name in enumerate(vocab.COLUMNS, 1):
+            book.put(ws, 3, c, EXAMPLE_ROW[name], book.fmt("body"), book.fmt("body", num_format=sheets.DATE_FORMAT))
+        status_dropdown(ws, vocab.COLUMNS.index(vocab.STATUS) + 1, 3, 1000)
+        ws.freeze_panes(2, 0)
+        book.close()
+    except BaseException:
+        book.discard()
+        raise
+    return path
