@@ -42,8 +42,8 @@ def test_receipt_lists_what_was_accepted_and_where_each_problem_is(workspace):
     result = consolidate(workspace)
     receipt = (workspace.path("output") / "2024-08" / "回执" / "医政处.txt").read_text(encoding="utf-8")
     assert result.receipts and "部分采纳" in receipt and "采纳1条" in receipt
-    assert "已汇总的措施:ZG-003(正在推进)" in receipt
-    assert "工作表“整改台账”第3行“完成情况”列(L3)" in receipt and "差不多了" in receipt
+    assert "已汇总的措施：ZG-003（正在推进）" in receipt
+    assert "工作表“整改台账”第3行“完成情况”列（L3）" in receipt and "差不多了" in receipt
     assert "请从下拉列表选择" in receipt
 
 

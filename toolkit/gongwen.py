@@ -241,8 +241,9 @@ def _column_widths(rows: tuple) -> list[int]:
     wanted = sum(natural[i] for i in others)
     if wanted > budget:
         floor = {i: natural[i] if all(ord(c) < 0x2E80 for r in rows[1:] for c in (r[i] if i < len(r) else ""))
-                 else max(_width(rows[0][i] if i < len(rows[0]) else "", TABLE_SIZE), 2 * TABLE_SIZE * 10) + PADDING + 60
-                 for i in others}   # ids and numbers never wrap
+                 else min(natural[i], max(_width(rows[0][i] if i < len(rows[0]) else "", TABLE_SIZE),
+                                          5 * TABLE_SIZE * 10) + PADDING + 60)
+                 for i in others}   # ids and numbers never wrap; texts and dates wrap at five characters
         spare = max(budget - sum(floor.values()), 0)
         excess = sum(natural[i] - floor[i] for i in others) or 1
         for i in others:
@@ -269,7 +270,7 @@ def _table(rows: tuple, fonts: Fonts) -> str:
             short = _width(text, TABLE_SIZE) <= w - PADDING
             runs = _run(text, fonts.heading if header else fonts.body, TABLE_SIZE)
             out.append(f'<w:tc><w:tcPr><w:tcW w:w="{w}" w:type="dxa"/><w:vAlign w:val="center"/></w:tcPr>'
-                       + _para(runs, align="center" if header or short else "both", line=TABLE_LINE) + "</w:tc>")
+                       + _para(runs, align="center" if header or short else "left", line=TABLE_LINE) + "</w:tc>")
         out.append("</w:tr>")
     return "".join(out) + "</w:tbl>"
 
