@@ -203,3 +203,15 @@ def test_without_a_chinese_font_the_chart_is_left_out_and_the_font_to_install_na
     with pytest.warns(notices.NoticeWarning, match="fonts-noto-cjk"):
         paths = notices.write_notices(ledger, settings, summarise(ledger, settings), ("通报",))
     assert "![" not in next(p for p in paths if p.suffix == ".md").read_text(encoding="utf-8")
+
+
+def test_wechat_text_is_plain_and_within_the_configured_length(programme):
+    settings, ledger, paths = programme
+    text = next(p for p in paths if p.name == "微信通报.txt").read_text(encoding="utf-8").strip()
+    assert text.startswith("【十二届市委第三轮第一批巡视反馈意见整改进展】截至2024年8月31日，本轮巡视")
+    assert not re.search(r"[#*|!\[\]`]", text) and not punct.halfwidth_marks(text) and len(text) <= 500
+    context = notices.programme_context(ledger, settings, summarise(ledger, settings))
+    context["公开进展"] = notices.public_summary(ledger, settings, summarise(ledger, settings))
+    short = notices.wechat_text(context, 200)
+    assert len(short) <= 200 and "共制定整改措施263条，已完成164条，整改措施完成率62.4%" in short
+    assert "重点问题14个" not in short

@@ -209,6 +209,20 @@ def public_summary(ledger, settings: Settings, summary) -> str:
     return _paragraph(render("公开进展.txt.j2", programme_context(ledger, settings, summary)))
 
 
+WECHAT_CHARS = 500
+
+
+def wechat_text(context: dict, limit: int = WECHAT_CHARS) -> str:
+    """The 通报 summary as plain text for a group chat or SMS (微信通报.txt.j2), at most limit characters:
+    the full summary when it fits, else the short one, else cut after the last full sentence that fits."""
+    text = _paragraph(render("微信通报.txt.j2", dict(context, 简要=False)))
+    if len(text) > limit:
+        text = _paragraph(render("微信通报.txt.j2", dict(context, 简要=True)))
+    if len(text) > limit:
+        text = text[:text.rfind("。", 0, limit) + 1] or text[:limit]
+    return text
+
+
 def _paragraph(text: str) -> str:
     return "".join(line.strip() for line in text.splitlines() if line.strip())
 
@@ -324,11 +338,13 @@ def write_notices(ledger, settings: Settings, summary, kinds=KINDS) -> list[Path
         if rewritten:
             changed.add(paths[1])
     if "公开" in kinds:
-        path = folder / "公开进展段落.txt"
-        text = context["公开进展"] + "\n"
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            utils.atomic_write_text(path, text)
-        written.append(path)
+        texts = {"公开进展段落.txt": context["公开进展"] + "\n",
+                 "微信通报.txt": wechat_text(context, getattr(settings, "wechat_chars", WECHAT_CHARS)) + "\n"}
+        for name, text in texts.items():
+            path = folder / name
+            if not path.exists() or path.read_text(encoding="utf-8") != text:
+                utils.atomic_write_text(path, text)
+            written.append(path)
     if "通报" in kinds:
         chart_file = folder / "各单位完成率.png"
         font = cjk_font(settings)
