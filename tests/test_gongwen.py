@@ -215,3 +215,24 @@ def test_wechat_text_is_plain_and_within_the_configured_length(programme):
     short = notices.wechat_text(context, 200)
     assert len(short) <= 200 and "共制定整改措施263条，已完成164条，整改措施完成率62.4%" in short
     assert "重点问题14个" not in short
+
+
+def slip_markdown(programme, count: int) -> str:
+    """A 督办单 for one unit with count overdue items (the demo's longest texts, repeated)."""
+    settings, ledger, paths = programme
+    context = notices.programme_context(ledger, settings, summarise(ledger, settings))
+    items = sorted((i for v in context["逾期按单位"].values() for i in v), key=lambda i: -len(i["措施"]))
+    return notices.render("督办单.md.j2", dict(context, 单位="市中医药研究院附属医院", 事项=(items * 9)[:count],
+                                              回复期限=dt.date(2024, 9, 6), 督办编号="DB-202408-001"))
+
+
+@needs_lo
+@pytest.mark.parametrize("count", [10, 30])
+def test_a_slip_of_ten_items_fits_one_page_and_a_longer_one_never_leaves_the_signature_alone(programme, count,
+                                                                                             tmp_path):
+    settings = programme[0]
+    docx = tmp_path / "督办单.docx"
+    docx.write_bytes(gongwen.render(slip_markdown(programme, count), author=settings.organisation))
+    pages = pdf_pages(office.convert(docx, "pdf", tmp_path))
+    assert (len(pages) == 1) == (count <= 10)
+    assert settings.organisation in pages[-1] and "请于2024年9月6日前书面反馈" in pages[-1]

@@ -1,10 +1,11 @@
 """Notices as 公文 laid out per GB/T 9704-2012, from our Markdown, as a hand-built .docx package.
 
 Markdown conventions: '# ' title (the first is the document's; after an 附件N line, that
-attachment's), '## ' / '### ' headings, a short line ending in '：' an unindented lead-in (主送,
-a slip's addressee), '|' rows a table (first row the header), '![说明](file.png)' a picture,
+attachment's), '## ' / '### ' headings, the first short line ending in '：' (before any body
+text) the unindented 主送 (a slip's addressee), '|' rows a table (first row the header), '![说明](file.png)' a picture,
 '附件：1.名称' with following '2.名称' lines the attachment list, '---' then two lines the 署名
-and 成文日期, a line '附件1' alone starts that attachment on a new page.
+and 成文日期, a line '附件1' alone starts that attachment on a new page, an '编号：' line right
+after the title the document's number (right-aligned, in place of the blank line under the title).
 
 Layout: A4, margins 37/35/28/26 mm (text block 156 × 225 mm), 22 lines at an exact 28.95 pt
 pitch, title 二号 小标宋 centred and broken between words, body 三号 仿宋 with a two-character
@@ -67,6 +68,7 @@ class Part:
 ANNEX_LIST = re.compile(r"^附件：\s*1\.")
 ANNEX_MORE = re.compile(r"^\d+\.\S")
 ANNEX_LABEL = re.compile(r"^附件\d+$")
+DOC_NUMBER = re.compile(r"^\S{0,4}编号：\S+$")
 
 
 def parse(text: str) -> list[Part]:
@@ -96,6 +98,8 @@ def parse(text: str) -> list[Part]:
                 parts.append(Part("signature", s, keep=True))
             else:
                 parts.append(Part("date", s))
+        elif DOC_NUMBER.match(s) and len(parts) > 1 and parts[-1].kind == "blank" and parts[-2].kind == "title":
+            parts[-1] = Part("number", s, keep=True)
         elif s.startswith("!["):
             parts.append(Part("image", s[s.index("(") + 1:s.rindex(")")]))
         elif s.startswith("# "):
@@ -115,7 +119,7 @@ def parse(text: str) -> list[Part]:
             mode = "annex-list"
         elif mode == "annex-list" and ANNEX_MORE.match(s):
             parts.append(Part("annex-list", s))
-        elif s.endswith("：") and len(s) < 40:
+        elif s.endswith("：") and len(s) < 40 and not any(p.kind in ("body", "heading", "lead") for p in parts):
             parts.append(Part("lead", s.replace("**", ""), keep=True))
         else:
             mode = "body" if mode == "annex-list" else mode
@@ -189,7 +193,7 @@ R = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationship
 TEXT_WIDTH = 8844               # twips: 156 mm
 CHAR = 320                      # twips: one 三号 (16 pt) character
 LINE = 579                      # twips: 28.95 pt, 22 lines in 225 mm
-TABLE_SIZE, TABLE_LINE = 24, 360   # 小四 (12 pt) at 18 pt in tables
+TABLE_SIZE, TABLE_LINE = 24, 300   # 小四 (12 pt) at 15 pt in tables
 
 
 def _run(text: str, font: tuple[str, str], size: int, bold: bool = False) -> str:
@@ -317,6 +321,8 @@ def body_xml(parts: list[Part], fonts: Fonts, png: bytes | None = None) -> str:
             out.append(_para(_run(p.text, fonts.heading, 32), first=2 * CHAR, keep=True, keep_lines=True))
         elif k == "subheading":
             out.append(_para(_run(p.text, fonts.subheading, 32), first=2 * CHAR, keep=True, keep_lines=True))
+        elif k == "number":
+            out.append(_para(_run(p.text, fonts.body, 32), align="right", keep=True))
         elif k == "lead":
             out.append(_para(_run(p.text, fonts.body, 32), keep=True))
         elif k == "body":
