@@ -236,3 +236,21 @@ def test_a_slip_of_ten_items_fits_one_page_and_a_longer_one_never_leaves_the_sig
     pages = pdf_pages(office.convert(docx, "pdf", tmp_path))
     assert (len(pages) == 1) == (count <= 10)
     assert settings.organisation in pages[-1] and "请于2024年9月6日前书面反馈" in pages[-1]
+
+
+@needs_lo
+def test_rerunning_rewrites_no_pdf(demo_run):
+    settings, written = demo_run
+    pdfs = {p: p.stat().st_mtime_ns for p in written if p.suffix == ".pdf"}
+    ledger = __import__("toolkit.ledger", fromlist=["read_ledger"]).read_ledger(settings.master)
+    again = notices.write_notices(ledger, settings, summarise(ledger, settings))
+    assert {p: p.stat().st_mtime_ns for p in again if p.suffix == ".pdf"} == pdfs
+
+
+def test_a_damaged_slip_register_stops_with_the_fix(tmp_path):
+    settings = demo.demo_settings(tmp_path)
+    register = settings.path("output") / "督办编号.json"
+    register.parent.mkdir(parents=True)
+    register.write_text("{坏", encoding="utf-8")
+    with pytest.raises(notices.ToolkitError, match="督办编号登记文件.*已损坏.*从备份恢复"):
+        notices.slip_numbers(settings, "2024-08", ["办公室"])
