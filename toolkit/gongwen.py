@@ -451,20 +451,25 @@ def _core(title: str, author: str) -> str:
 DOS_TIME, DOS_DATE = 0, (2024 - 1980) << 9 | 1 << 5 | 1   # 2024-01-01 00:00: fixed, so bytes repeat
 
 
-def _deflated(name: str, data: bytes) -> tuple[bytes, int, bytes, int]:
-    """(name, crc, raw-deflated data, size) of one zip member, compressed once."""
+def _deflated(name: str, data: bytes) -> tuple[bytes, int, bytes, int, int]:
+    """(name, crc, raw-deflated data, size, method 8) of one zip member, compressed once."""
     co = zlib.compressobj(6, zlib.DEFLATED, -15)
-    return name.encode(), zlib.crc32(data), co.compress(data) + co.flush(), len(data)
+    return name.encode(), zlib.crc32(data), co.compress(data) + co.flush(), len(data), 8
 
 
-def _zip(members: list[tuple[bytes, int, bytes, int]]) -> bytes:
+def _stored(name: str, data: bytes) -> tuple[bytes, int, bytes, int, int]:
+    """A zip member stored as is (a PNG is compressed already; deflating it again costs time for nothing)."""
+    return name.encode(), zlib.crc32(data), data, len(data), 0
+
+
+def _zip(members: list[tuple[bytes, int, bytes, int, int]]) -> bytes:
     """A zip archive from already-deflated members (the fixed parts of a .docx are compressed once)."""
     out, central = io.BytesIO(), io.BytesIO()
-    for name, crc, data, size in members:
+    for name, crc, data, size, method in members:
         offset = out.tell()
-        out.write(struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0x800, 8, DOS_TIME, DOS_DATE, crc, len(data), size,
+        out.write(struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0x800, method, DOS_TIME, DOS_DATE, crc, len(data), size,
                               len(name), 0) + name + data)
-        central.write(struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0x800, 8, DOS_TIME, DOS_DATE, crc, len(data),
+        central.write(struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0x800, method, DOS_TIME, DOS_DATE, crc, len(data),
                                   size, len(name), 0, 0, 0, 0, 0, offset) + name)
     start = out.tell()
     out.write(central.getvalue())
@@ -496,7 +501,7 @@ def to_bytes(parts: list[Part], images: dict[str, Path] | None = None, fonts: Fo
     members = list(static) + [rels[png is not None], _deflated("docProps/core.xml", _core(title, author).encode()),
                               _deflated("word/document.xml", document.encode("utf-8"))]
     if png is not None:
-        members.append(_deflated("word/media/image1.png", png))
+        members.append(_stored("word/media/image1.png", png))
     return _zip(members)
 
 
