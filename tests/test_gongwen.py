@@ -1,6 +1,7 @@
 """公文 form of the notices: full-width punctuation, GB/T 9704 layout, attachments, PDF, stable 督办编号, fonts."""
 import datetime as dt
 import re
+import shutil
 import subprocess
 import zipfile
 
@@ -9,7 +10,8 @@ import pytest
 from toolkit import demo, gongwen, nightly, notices, office, punct
 from toolkit.progress import summarise
 
-needs_lo = pytest.mark.skipif(office.soffice() is None, reason="LibreOffice 未安装")
+needs_lo = pytest.mark.skipif(office.soffice() is None or shutil.which("pdftotext") is None,
+                              reason="LibreOffice 或 poppler-utils 未安装（scripts/install_system_deps.sh）")
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 

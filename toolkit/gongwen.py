@@ -374,7 +374,7 @@ PACKAGE_RELS = (
     '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties" Target="docProps/core.xml"/>'
     f'<Relationship Id="rId3" Type="{REL}/extended-properties" Target="docProps/app.xml"/></Relationships>')
 SETTINGS = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<w:settings {W}><w:zoom w:percent="100"/>'
-            '<w:evenAndOddHeaders/><w:defaultTabStop w:val="640"/><w:characterSpacingControl w:val="compressPunctuation"/>'
+            '<w:defaultTabStop w:val="640"/><w:evenAndOddHeaders/><w:characterSpacingControl w:val="compressPunctuation"/>'
             '<w:compat><w:compatSetting w:name="compatibilityMode" w:uri="http://schemas.microsoft.com/office/word" w:val="15"/>'
             '</w:compat></w:settings>')
 APP = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Properties '
@@ -432,7 +432,7 @@ def _footer(fonts: Fonts, odd: bool) -> str:
         name = escape(fonts.number[0], {'"': "&quot;"})
         return (f'<w:r><w:rPr><w:rFonts w:ascii="{name}" w:hAnsi="{name}" w:eastAsia="{name}" w:cs="{name}" '
                 f'w:hint="eastAsia"/><w:sz w:val="28"/><w:szCs w:val="28"/></w:rPr>{inner}</w:r>')
-    side = f'<w:jc w:val="right"/><w:ind w:right="280"/>' if odd else '<w:jc w:val="left"/><w:ind w:left="280"/>'
+    side = '<w:ind w:right="280"/><w:jc w:val="right"/>' if odd else '<w:ind w:left="280"/><w:jc w:val="left"/>'
     runs = run("— ") + run(field="begin") + run(field=" PAGE ") + run(field="separate") + run("1") + \
         run(field="end") + run(" —")
     return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<w:ftr {W} {R}><w:p><w:pPr>{side}</w:pPr>'
