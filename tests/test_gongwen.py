@@ -256,3 +256,15 @@ def test_a_damaged_slip_register_stops_with_the_fix(tmp_path):
     register.write_text("{坏", encoding="utf-8")
     with pytest.raises(notices.ToolkitError, match="督办编号登记文件.*已损坏.*从备份恢复"):
         notices.slip_numbers(settings, "2024-08", ["办公室"])
+
+
+def test_a_failing_libreoffice_leaves_the_docx_and_says_why(tmp_path, monkeypatch):
+    def broken(paths, fmt, outdir, timeout=600):
+        raise notices.ToolkitError("LibreOffice 转换失败：测试")
+    monkeypatch.setattr(office, "soffice", lambda: "/usr/bin/soffice")
+    monkeypatch.setattr(office, "convert_many", broken)
+    settings = demo.demo_settings(tmp_path)
+    ledger = demo.demo_ledger()
+    with pytest.warns(notices.NoticeWarning, match="PDF 未能生成.*LibreOffice 转换失败"):
+        paths = notices.write_notices(ledger, settings, summarise(ledger, settings), ("通报",))
+    assert [p.suffix for p in paths if p.stem == "进展通报"] == [".md", ".docx"]

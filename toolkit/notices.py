@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import os
 import re
+import subprocess
 import tempfile
 import warnings
 from functools import lru_cache
@@ -301,7 +302,8 @@ NO_FONT = ("未找到能显示中文的字体，进展通报未附完成率图�
 
 def write_pdfs(docx_files: list[Path], changed: set[Path]) -> list[Path]:
     """A PDF beside each .docx (LibreOffice, one process per folder), redone only where the .docx was
-    rewritten or the PDF is missing; without LibreOffice, a NoticeWarning and no PDFs."""
+    rewritten or the PDF is missing; without LibreOffice, or when it fails, a NoticeWarning and no PDFs
+    (the .docx notices stand)."""
     if not docx_files:
         return []
     if office.soffice() is None:
@@ -313,9 +315,15 @@ def write_pdfs(docx_files: list[Path], changed: set[Path]) -> list[Path]:
             todo.setdefault(d.parent, []).append(d)
     for folder, files in todo.items():
         with tempfile.TemporaryDirectory(prefix=".~pdf-", dir=folder) as tmp:   # moved into place whole
-            for pdf in office.convert_many(files, "pdf", Path(tmp)):
+            try:
+                made = office.convert_many(files, "pdf", Path(tmp))
+            except (ToolkitError, subprocess.SubprocessError) as exc:
+                warnings.warn(f"PDF 未能生成（{folder}）：{exc}。.docx 已写好，可稍后重新生成通报。", NoticeWarning,
+                              stacklevel=3)
+                continue
+            for pdf in made:
                 os.replace(pdf, folder / pdf.name)
-    return [d.with_suffix(".pdf") for d in docx_files]
+    return [p for p in (d.with_suffix(".pdf") for d in docx_files) if p.exists()]
 
 
 def write_notices(ledger, settings: Settings, summary, kinds=KINDS) -> list[Path]:
