@@ -31,7 +31,10 @@ def _masked(text: str) -> tuple[str, list[str]]:
 
 
 def _unmasked(text: str, names: list[str]) -> str:
-    return re.sub("[\ue000-\uf8ff]", lambda m: names[ord(m.group(0)) - 0xE000], text)
+    def name(m: re.Match) -> str:
+        k = ord(m.group(0)) - 0xE000
+        return names[k] if k < len(names) else m.group(0)
+    return re.sub("[\ue000-\uf8ff]", name, text)
 
 
 def _chinese_pair(text: str, m: re.Match) -> bool:
