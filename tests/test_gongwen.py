@@ -268,3 +268,16 @@ def test_a_failing_libreoffice_leaves_the_docx_and_says_why(tmp_path, monkeypatc
     with pytest.warns(notices.NoticeWarning, match="PDF 未能生成.*LibreOffice 转换失败"):
         paths = notices.write_notices(ledger, settings, summarise(ledger, settings), ("通报",))
     assert [p.suffix for p in paths if p.stem == "进展通报"] == [".md", ".docx"]
+
+
+def test_the_chart_font_can_be_named_in_config(tmp_path):
+    font = notices.chart.cjk_font_file()
+    if font is None:
+        pytest.skip("本机没有中文字体")
+    copy = tmp_path / "我的字体.ttc"
+    copy.write_bytes(open(font, "rb").read())
+    settings = demo.demo_settings(tmp_path)
+    settings.fonts = {"chart": str(copy)}
+    assert notices.cjk_font(settings) == str(copy)
+    settings.fonts = {"chart": str(tmp_path / "不存在.ttf")}
+    assert notices.cjk_font(settings) == font
