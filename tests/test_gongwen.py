@@ -172,6 +172,11 @@ def test_pdfs_keep_the_body_within_three_pages_and_the_signature_with_text(which
     assert 2 <= sign + 1 <= 3                                    # the body: two to three pages
     assert "附件：1.逾期未完成整改措施清单" in pages[sign] and "三是" in pages[sign]   # text stands with the signature
     assert pages[sign + 1].startswith("附件1") and len(pages) > sign + 1
+    text = subprocess.run(["pdftotext", str(next(p for p in pdfs if p.stem == "进展通报")), "-"],
+                          capture_output=True, text=True).stdout
+    for page in text.split("\f")[:sign + 1]:                   # no heading stands last on a page
+        lines = [x.strip() for x in page.splitlines() if x.strip() and not x.strip().startswith("—")]
+        assert not re.match(r"^[一二三四五六]、|^（[一二三四]）\S{0,12}$", lines[-1]), lines[-1]
     for pdf in (p for p in pdfs if p.parent.name == "督办单"):
         slip = pdf_pages(pdf)
         items = len(re.findall(r"^\| \d+ \|", pdf.with_suffix(".md").read_text(encoding="utf-8"), re.M))
