@@ -28,7 +28,7 @@ def test_check_reports_layout_counts_paragraph_and_writes_nothing(tmp_path):
                              vocab.RECOMMENDATION: 4, vocab.REFORM: 8, vocab.MEASURE: 263, "单位": 33}
     text = "\n".join(report.lines())
     assert "表头在第3行" in text and "责任单位→牵头单位" in text and "完成时间→完成时限" in text
-    assert "合并单元格:" in text and "重点问题14个,目前已完成整改7个" in text and "结论:台账可以正常使用" in text
+    assert "合并单元格:" in text and "重点问题14个，目前已完成整改7个" in text and "结论:台账可以正常使用" in text
 
 
 def test_check_lists_every_suspicious_thing_instead_of_stopping_at_the_first(tmp_path):

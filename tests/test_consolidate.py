@@ -45,9 +45,9 @@ def test_receipt_lists_what_was_accepted_and_where_each_problem_is(workspace):
     receipt = path.read_text(encoding="utf-8")
     assert result.receipts and "部分采纳" in receipt and "采纳2条" in receipt
     # only the unreadable cell is refused: ZG-002's row is taken with its status unchanged
-    assert "已汇总的措施:ZG-002(完成情况未改)、ZG-003(正在推进)" in receipt
+    assert "已汇总的措施：ZG-002（完成情况未改）、ZG-003（正在推进）" in receipt
     assert "本行进展等文字已采纳" in receipt
-    assert "工作表“整改台账”第3行“完成情况”列(L3)" in receipt and "差不多了" in receipt
+    assert "工作表“整改台账”第3行“完成情况”列（L3）" in receipt and "差不多了" in receipt
     assert "请从下拉列表选择" in receipt
 
 

@@ -95,15 +95,15 @@ def test_each_leader_gets_a_slip_of_their_unfinished_measures_grouped_by_unit(tm
     folder = tmp_path / "output" / "2024-08" / "领导调度单"
     assert sorted(p.name for p in paths) == sorted(["李××.md", "李××.docx", "王××(副主任).md", "王××(副主任).docx"])
     li = (folder / "李××.md").read_text(encoding="utf-8")
-    assert "整改措施共4条,已完成2条,正在推进1条,未启动1条,完成率50.0%" in li
+    assert "整改措施共4条，已完成2条，正在推进1条，未启动1条，完成率50.0%" in li
     assert "其中2条已超过完成时限仍未完成" in li
-    office = li.index("1.办公室(牵头3条,已完成2条,逾期1条)")
-    hospital = li.index("2.市人民医院(牵头1条,已完成0条,逾期1条)")
+    office = li.index("1.办公室（牵头3条，已完成2条，逾期1条）")
+    hospital = li.index("2.市人民医院（牵头1条，已完成0条，逾期1条）")
     assert office < li.index("ZG-001") < hospital < li.index("ZG-004")     # measures under their unit
-    assert "ZG-001 措施1:制定工作方案(完成时限:2024年6月30日;当前正在推进;已逾期61天)" in li
+    assert "ZG-001 措施1：制定工作方案（完成时限：2024年6月30日；当前正在推进；已逾期61天）" in li
     assert "ZG-005" not in li and "ZG-006" not in li                          # done: counted, not listed
     wang = (folder / "王××(副主任).md").read_text(encoding="utf-8")
-    assert "ZG-002" in wang and "还有4天到期" in wang and "配合单位:市人民医院" in wang and "ZG-001" not in wang
+    assert "ZG-002" in wang and "还有4天到期" in wang and "配合单位：市人民医院" in wang and "ZG-001" not in wang
     text = "\n".join(p.text for p in docx.Document(folder / "李××.docx").paragraphs)
     assert "整改措施调度单" in text and "已逾期61天" in text and "中共某市卫生健康委员会委员会" in text
     before = {p: p.stat().st_mtime_ns for p in paths}

@@ -4,25 +4,26 @@ import subprocess
 import docx
 import pytest
 
-from toolkit import demo, notices, office, vocab
+from toolkit import demo, notices, office, punct, vocab
 from toolkit.errors import ToolkitError
 from toolkit.ledger import read_ledger
 from toolkit.progress import summarise
 from tests.conftest import settings_for, small_ledger
 
 needs_lo = pytest.mark.skipif(office.soffice() is None, reason="LibreOffice 未安装(scripts/install_system_deps.sh 安装失败)")
-SEED_SENTENCE = ("本轮巡视反馈意见共指出市卫生健康委重点问题14个,目前已完成整改7个,基本完成7个;具体问题45个,目前已完成整改34个,"
+SEED_TEXT = ("本轮巡视反馈意见共指出市卫生健康委重点问题14个,目前已完成整改7个,基本完成7个;具体问题45个,目前已完成整改34个,"
                  "基本完成11个;巡视提出整改意见4条,已落实4条。整改期间共查摆“举一反三”整改事项58个,目前已完成整改50个,"
                  "基本完成8个;明确“推动改革促进发展”整改事项8个,目前已完成整改5个,基本完成3个。共制定整改措施263条,"
                  "已完成234条,正在推进29条。")
+SEED_SENTENCE = punct.fullwidth(SEED_TEXT)   # the seed as published, in the full-width punctuation of a 公文
 
 
 def test_public_paragraph_for_a_seed_shaped_ledger_is_the_seed_sentence(tmp_path):
     settings = settings_for(tmp_path, subject="市卫生健康委")
     ledger = demo.seed_ledger()
     text = notices.public_summary(ledger, settings, summarise(ledger, settings))
-    assert re.findall(r"\d+", text) == re.findall(r"\d+", SEED_SENTENCE)
-    assert text == SEED_SENTENCE
+    assert re.findall(r"\d+", text) == re.findall(r"\d+", SEED_TEXT)
+    assert text == SEED_SENTENCE and "，" in text and "," not in text
 
 
 def test_public_paragraph_leaves_out_zero_clauses_and_mentions_unstarted(tmp_path):
@@ -42,6 +43,7 @@ def test_a_template_using_an_unknown_variable_is_a_clear_error(tmp_path):
 @pytest.fixture
 def written(workspace):
     ledger = read_ledger(workspace.master)
+    workspace.notice_pdf = False     # PDFs: tests/test_gongwen.py
     paths = notices.write_notices(ledger, workspace, summarise(ledger, workspace))
     return workspace, {p.relative_to(p.parents[1] if p.parent.name == "督办单" else p.parent).as_posix(): p for p in paths}
 
@@ -50,11 +52,12 @@ def test_notice_names_lagging_units_overdue_items_and_missing_reports(written):
     settings, files = written
     text = files["进展通报.md"].read_text(encoding="utf-8")
     assert text.startswith("# 关于测试整改进展情况的通报")
-    assert "主送:委机关各处室,委属各单位" in text
-    assert "进度靠后的单位:" in text and "提示提醒" in text
-    assert "ZG-001" in text and "已逾期61天" in text and "**办公室**" in text
-    assert "未报送本期台账的单位(3个)" in text
-    assert text.rstrip().endswith("二〇二四年八月三十日")
+    assert "\n委机关各处室，委属各单位：\n" in text and "主送" not in text
+    assert "进度靠后的单位：" in text and "提示提醒" in text
+    assert "附件：1.逾期未完成整改措施清单" in text and "| 1 | 办公室 | ZG-001 | 措施1：制定工作方案 |" in text
+    assert "| 61天 |" in text and "报送期次" in text and "2024年8月报送期次" in text
+    assert "本期尚无单位报送台账（共3个单位）" in text
+    assert text.split("---")[1].strip().startswith("中共某市卫生健康委员会委员会\n2024年8月30日\n\n附件1")
     assert "{{" not in text and "None" not in text
 
 
@@ -63,12 +66,13 @@ def test_one_supervision_slip_per_unit_with_overdue_rows(written):
     slips = {k: v for k, v in files.items() if k.startswith("督办单/") and k.endswith(".md")}
     assert set(slips) == {"督办单/办公室.md", "督办单/市人民医院.md"}
     text = slips["督办单/办公室.md"].read_text(encoding="utf-8")
-    assert "ZG-001" in text and "已逾期61天(其中工作日45天)" in text
+    assert "| 1 | ZG-001 | 措施1：制定工作方案 | 2024年6月30日 | 61天 | 正在推进 |" in text
     assert "请于2024年9月6日前书面反馈" in text          # 5 working days after Friday 30 August
 
 
 def test_empty_sections_say_none(tmp_path):
     settings = settings_for(tmp_path)
+    settings.notice_pdf = False
     ledger = small_ledger()
     for m in ledger.measures.values():
         m.status = vocab.DONE
@@ -91,7 +95,8 @@ def test_docx_follows_the_official_document_layout_and_carries_the_chart(written
     assert body.runs[0].font.size.pt == 16
     east = body.runs[0]._element.rPr.rFonts.get("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}eastAsia")
     assert east == "仿宋_GB2312"
-    assert document.paragraphs[-1].text == "二〇二四年八月三十日" and document.paragraphs[-1].alignment == 2
+    date = next(p for p in document.paragraphs if p.text == "2024年8月30日")
+    assert date.paragraph_format.left_indent > docx.shared.Mm(60)
     if notices.cjk_font():
         assert len(document.inline_shapes) == 1
         assert files["各单位完成率.png"].stat().st_size > 5000
@@ -129,9 +134,9 @@ def test_supervision_slip_docx_is_valid_and_the_same_bytes_every_time(written, t
     from toolkit import gongwen
     settings, files = written
     text = files["督办单/办公室.md"].read_text(encoding="utf-8")
-    data = gongwen.render(text)
-    assert data == gongwen.render(text) == files["督办单/办公室.docx"].read_bytes()
+    data = gongwen.render(text, author=settings.organisation)
+    assert data == gongwen.render(text, author=settings.organisation) == files["督办单/办公室.docx"].read_bytes()
     document = docx.Document(files["督办单/办公室.docx"])
     assert document.paragraphs[0].text == "巡视整改督办单" and document.paragraphs[0].runs[0].font.size.pt == 22
-    assert any("ZG-001" in p.text for p in document.paragraphs)
+    assert document.tables[0].cell(1, 1).text == "ZG-001"
     assert round(document.sections[0].top_margin.mm) == 37

@@ -133,8 +133,8 @@ def test_the_public_paragraph_keeps_muqian_when_nothing_is_finished_yet(workspac
     for m in ledger.measures.values():
         m.status = vocab.IN_PROGRESS
     text = notices.public_summary(ledger, workspace, summarise(ledger, workspace))
-    assert "重点问题1个,目前正在推进1个;具体问题2个,目前正在推进2个" in text
-    assert "共制定整改措施6条,正在推进6条" in text
+    assert "重点问题1个，目前正在推进1个；具体问题2个，目前正在推进2个" in text
+    assert "共制定整改措施6条，正在推进6条" in text
 
 
 @pytest.mark.skipif(__import__("toolkit.office").office.soffice() is None, reason="LibreOffice 未安装")

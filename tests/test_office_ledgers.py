@@ -15,8 +15,8 @@ from tests.office_books import office_workbook
 from tests.test_progress import strip_cached_values
 
 needs_lo = pytest.mark.skipif(office.soffice() is None, reason="LibreOffice 未安装")
-SEED_FIGURES = ["重点问题14个,目前已完成整改7个,基本完成7个", "具体问题45个,目前已完成整改34个,基本完成11个",
-                "“推动改革促进发展”整改事项8个,目前已完成整改5个,基本完成3个", "共制定整改措施263条,已完成234条,正在推进29条"]
+SEED_FIGURES = ["重点问题14个，目前已完成整改7个，基本完成7个", "具体问题45个，目前已完成整改34个，基本完成11个",
+                "“推动改革促进发展”整改事项8个，目前已完成整改5个，基本完成3个", "共制定整改措施263条，已完成234条，正在推进29条"]
 
 
 def paragraph(path, settings):

@@ -21,9 +21,12 @@ CANDIDATES = [
 ]
 
 
-@lru_cache(maxsize=1)
-def cjk_font_file() -> str | None:
-    """Path of an installed font with Chinese glyphs (fontconfig first, then well-known places)."""
+@lru_cache(maxsize=4)
+def cjk_font_file(preferred: str | None = None) -> str | None:
+    """Path of a font with Chinese glyphs: preferred (a file path from config) when it exists, else
+    fontconfig's choice for Chinese, else well-known places on Linux, Windows and macOS."""
+    if preferred and Path(preferred).exists():
+        return str(preferred)
     if shutil.which("fc-match"):
         try:
             out = subprocess.run(["fc-match", "-f", "%{file}", ":lang=zh"], capture_output=True, text=True,
@@ -35,37 +38,44 @@ def cjk_font_file() -> str | None:
     return next((p for p in CANDIDATES if Path(p).exists()), None)
 
 
-def bar_chart_png(values: list[tuple[str, float]], title: str, axis: str) -> bytes | None:
-    """PNG bytes of a horizontal bar chart of percentages (first item on top); None without a CJK font."""
+def bar_chart_png(values: list[tuple[str, float]], title: str, axis: str, font: str | None = None) -> bytes | None:
+    """PNG bytes of a horizontal bar chart of percentages (first item on top; more than 12 items in two
+    panels side by side, so the picture stays wide and short on an A4 page); None without a CJK font."""
     from PIL import Image, ImageDraw, ImageFont
-    font_file = cjk_font_file()
+    font_file = font or cjk_font_file()
     if font_file is None:
         return None
-    scale = 2
+    scale = 3
     label = ImageFont.truetype(font_file, 13 * scale)
     small = ImageFont.truetype(font_file, 11 * scale)
     heading = ImageFont.truetype(font_file, 16 * scale)
+    panels = 2 if len(values) > 12 else 1
+    per = -(-len(values) // panels) if values else 0
+    columns = [values[k * per:(k + 1) * per] for k in range(panels)]
     names = [n for n, _ in values]
-    left = (max((label.getlength(n) for n in names), default=0) + 16 * scale)
-    bar_h, gap, top = 18 * scale, 6 * scale, 48 * scale
-    width = int(left + 420 * scale)
-    plot_w = width - left - 60 * scale
-    height = int(top + len(values) * (bar_h + gap) + 46 * scale)
+    left = max((label.getlength(n) for n in names), default=0) + 10 * scale
+    plot_w = (340 if panels == 2 else 420) * scale
+    panel_w = left + plot_w + 48 * scale
+    bar_h, gap, top = 13 * scale, 4 * scale, 40 * scale
+    width = int(panel_w * panels + 10 * scale)
+    height = int(top + per * (bar_h + gap) + 44 * scale)
     image = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(image)
-    draw.text((width / 2, 16 * scale), title, font=heading, fill="#222222", anchor="mt")
-    for tick in range(0, 101, 20):
-        x = left + plot_w * tick / 100
-        draw.line([(x, top - 4 * scale), (x, height - 40 * scale)], fill="#DDDDDD", width=scale)
-        draw.text((x, height - 36 * scale), f"{tick}%", font=small, fill="#555555", anchor="mt")
-    for i, (name, value) in enumerate(values):
-        y = top + i * (bar_h + gap)
-        color = "#C00000" if value < 60 else "#ED7D31" if value < 90 else "#548235"
-        draw.text((left - 8 * scale, y + bar_h / 2), name, font=label, fill="#222222", anchor="rm")
-        draw.rectangle([left, y, left + plot_w * max(value, 0) / 100, y + bar_h], fill=color)
-        draw.text((left + plot_w * value / 100 + 4 * scale, y + bar_h / 2), f"{value:.1f}%", font=small,
-                  fill="#222222", anchor="lm")
-    draw.text((left + plot_w / 2, height - 16 * scale), axis, font=small, fill="#555555", anchor="mt")
+    draw.text((width / 2, 12 * scale), title, font=heading, fill="#222222", anchor="mt")
+    for k, column in enumerate(columns):
+        x0 = 5 * scale + k * panel_w + left
+        for tick in range(0, 101, 20 if panels == 1 else 25):
+            x = x0 + plot_w * tick / 100
+            draw.line([(x, top - 4 * scale), (x, height - 38 * scale)], fill="#DDDDDD", width=scale)
+            draw.text((x, height - 34 * scale), f"{tick}%", font=small, fill="#555555", anchor="mt")
+        for i, (name, value) in enumerate(column):
+            y = top + i * (bar_h + gap)
+            color = "#C00000" if value < 60 else "#ED7D31" if value < 90 else "#548235"
+            draw.text((x0 - 6 * scale, y + bar_h / 2), name, font=label, fill="#222222", anchor="rm")
+            draw.rectangle([x0, y, x0 + plot_w * max(value, 0) / 100, y + bar_h], fill=color)
+            draw.text((x0 + plot_w * value / 100 + 4 * scale, y + bar_h / 2), f"{value:.1f}%", font=small,
+                      fill="#222222", anchor="lm")
+    draw.text((width / 2, height - 15 * scale), axis, font=small, fill="#555555", anchor="mt")
     out = io.BytesIO()
     image.save(out, "PNG", compress_level=3)
     return out.getvalue()

@@ -1,158 +1,475 @@
-"""Notices as 公文 (official documents, GB/T 9704 as far as .docx allows), from our Markdown.
+"""Notices as 公文 laid out per GB/T 9704-2012, from our Markdown, as a hand-built .docx package.
 
-Markdown conventions: '# ' title, '## ' first-level heading, '### ' second-level, '---' starts
-the signature block (issuing body and date, right-aligned), '![说明](file.png)' a picture, a
-short line ending in ':' an unindented lead-in, anything else a body paragraph.
+Markdown conventions: '# ' title (the first is the document's; after an 附件N line, that
+attachment's), '## ' / '### ' headings, the first short line ending in '：' (before any body
+text) the unindented 主送 (a slip's addressee), '|' rows a table (first row the header), '![说明](file.png)' a picture,
+'附件：1.名称' with following '2.名称' lines the attachment list, '---' then two lines the 署名
+and 成文日期, a line '附件1' alone starts that attachment on a new page, an '编号：' line right
+after the title the document's number (right-aligned, in place of the blank line under the title).
 
-Layout: A4, margins 37/35/28/26 mm, 22 lines of 28 characters (exact 28.95 pt line pitch),
-title 二号 (22 pt) 小标宋 centred, body 三号 (16 pt) 仿宋 with a two-character first-line indent,
-headings 黑体/楷体, page numbers '— 1 —' centred in the footer. Fonts are named, not embedded:
-Word/WPS on an office PC has them; elsewhere the viewer substitutes a CJK font by name.
+Layout: A4, margins 37/35/28/26 mm (text block 156 × 225 mm), 22 lines at an exact 28.95 pt
+pitch, title 二号 小标宋 centred and broken between words, body 三号 仿宋 with a two-character
+indent, headings 黑体 / 楷体 kept with the next paragraph, 署名 right-indented two characters
+with the date below it two characters further right (unsealed document), the last body
+paragraph kept with the signature, page numbers '— 1 —' in 四号 宋体 at the outer side (odd
+pages right, even pages left). Fonts are named as the standard wants, each with a fallback
+name and GB2312 charset in the font table so Word/WPS substitute a Chinese font.
 
-Documents are assembled from a cached skeleton (built once by python-docx with the very same
-paragraph code) in well under a millisecond each, with fixed zip timestamps, so the same notice
-always has the same bytes.
+The package's fixed parts are built and compressed once per font choice; zip timestamps are
+fixed, so the same notice always has the same bytes.
 """
 from __future__ import annotations
 
 import io
+import re
 import struct
-import zipfile
 import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-TITLE_FONT, BODY_FONT, HEADING_FONT, SUBHEADING_FONT = "方正小标宋简体", "仿宋_GB2312", "黑体", "楷体_GB2312"
-KINDS = ("title", "blank", "heading", "subheading", "lead", "body", "signature")
+# ---------------------------------------------------------------- fonts
 
 
 @dataclass(frozen=True)
+class Fonts:
+    """Font per role as (name the standard wants, fallback name Word/WPS/LibreOffice use when it is missing)."""
+    title: tuple[str, str] = ("方正小标宋简体", "宋体")
+    body: tuple[str, str] = ("仿宋_GB2312", "仿宋")
+    heading: tuple[str, str] = ("黑体", "SimHei")
+    subheading: tuple[str, str] = ("楷体_GB2312", "楷体")
+    number: tuple[str, str] = ("宋体", "SimSun")
+
+    @classmethod
+    def from_config(cls, table: dict | None) -> "Fonts":
+        """Fonts from config [fonts]: role = "name" or ["name", "fallback"] (roles: title body heading
+        subheading number); unnamed roles keep the standard's fonts."""
+        chosen = {}
+        for role, value in (table or {}).items():
+            if role not in cls.__dataclass_fields__:
+                continue
+            names = [value] if isinstance(value, str) else [str(v) for v in value]
+            default = getattr(cls(), role)
+            chosen[role] = (names[0], names[1] if len(names) > 1 else default[1])
+        return cls(**chosen)
+
+
+# ---------------------------------------------------------------- parsing our Markdown
+
+@dataclass(frozen=True)
 class Part:
-    kind: str          # one of KINDS, or "image"
-    text: str
+    kind: str          # title, blank, heading, subheading, lead, body, annex-list, signature, date,
+    text: str          # annex-label, annex-title, image, table
+    rows: tuple = ()   # table rows (tuples of cell texts), header first
+    keep: bool = False  # keep with the next paragraph
+
+
+ANNEX_LIST = re.compile(r"^附件：\s*1\.")
+ANNEX_MORE = re.compile(r"^\d+\.\S")
+ANNEX_LABEL = re.compile(r"^附件\d+$")
+DOC_NUMBER = re.compile(r"^\S{0,4}编号：\S+$")
 
 
 def parse(text: str) -> list[Part]:
-    """Our Markdown as a list of typed paragraphs."""
-    parts, signature = [], False
+    """Our Markdown as a list of typed parts, with the keep-with-next chains the layout needs."""
+    parts: list[Part] = []
+    mode, title_seen = "body", False
     for raw in text.splitlines():
         s = raw.strip()
         if not s:
             continue
-        if s == "---":
-            signature = True
-            parts.append(Part("blank", ""))
+        if s.startswith("|"):
+            cells = tuple(c.strip().replace("**", "") for c in s.strip("|").split("|"))
+            if all(set(c) <= set("-: ") for c in cells):
+                continue
+            if parts and parts[-1].kind == "table":
+                parts[-1] = Part("table", "", parts[-1].rows + (cells,))
+            else:
+                parts.append(Part("table", "", (cells,)))
+        elif s == "---":
+            parts = _keep_tail(parts) + [Part("blank", "", keep=True)]
+            mode = "signature"
+        elif ANNEX_LABEL.match(s):
+            parts.append(Part("annex-label", s, keep=True))
+            mode = "annex"
+        elif mode == "signature":
+            if parts[-1].kind == "blank":
+                parts.append(Part("signature", s, keep=True))
+            else:
+                parts.append(Part("date", s))
+        elif DOC_NUMBER.match(s) and len(parts) > 1 and parts[-1].kind == "blank" and parts[-2].kind == "title":
+            parts[-1] = Part("number", s, keep=True)
         elif s.startswith("!["):
             parts.append(Part("image", s[s.index("(") + 1:s.rindex(")")]))
         elif s.startswith("# "):
-            parts += [Part("title", s[2:]), Part("blank", "")]
+            if mode == "annex":
+                parts += [Part("annex-title", s[2:], keep=True), Part("blank", "", keep=True)]
+            elif not title_seen:
+                parts += [Part("title", s[2:], keep=True), Part("blank", "", keep=True)]
+                title_seen = True
+            else:
+                parts.append(Part("heading", s[2:], keep=True))
         elif s.startswith("## "):
-            parts.append(Part("heading", s[3:]))
+            parts.append(Part("heading", s[3:], keep=True))
         elif s.startswith("### "):
-            parts.append(Part("subheading", s[4:]))
-        elif signature:
-            parts.append(Part("signature", s))
-        elif s.startswith("主送") or (s.endswith(":") and len(s) < 40):
-            parts.append(Part("lead", s.replace("**", "")))
+            parts.append(Part("subheading", s[4:], keep=True))
+        elif ANNEX_LIST.match(s):
+            parts += [Part("blank", ""), Part("annex-list", s.replace("附件：", "", 1).strip())]
+            mode = "annex-list"
+        elif mode == "annex-list" and ANNEX_MORE.match(s):
+            parts.append(Part("annex-list", s))
+        elif s.endswith("：") and len(s) < 40 and not any(p.kind in ("body", "heading", "lead") for p in parts):
+            parts.append(Part("lead", s.replace("**", ""), keep=True))
         else:
-            parts.append(Part("body", s.lstrip("- ").replace("**", "")))
+            mode = "body" if mode == "annex-list" else mode
+            parts.append(Part("body", s.removeprefix("- ").replace("**", "")))
     return parts
 
 
-def _east_asian(run, name: str) -> None:
-    from docx.oxml.ns import qn
-    run.font.name = name
-    rpr = run._element.get_or_add_rPr()
-    rfonts = rpr.find(qn("w:rFonts"))
-    if rfonts is None:
-        rfonts = rpr.makeelement(qn("w:rFonts"), {})
-        rpr.append(rfonts)
-    for attr in ("w:eastAsia", "w:ascii", "w:hAnsi"):
-        rfonts.set(qn(attr), name)
+def _keep_tail(parts: list[Part]) -> list[Part]:
+    """Mark the end of the body (back to and including its last body paragraph) keep-with-next,
+    so 署名 and 成文日期 never stand alone at the top of a page."""
+    out = list(parts)
+    for i in range(len(out) - 1, -1, -1):
+        p = out[i]
+        if p.kind in ("table", "image"):
+            break
+        out[i] = Part(p.kind, p.text, p.rows, True)
+        if p.kind in ("body", "lead"):
+            break
+    return out
 
 
-def _page_number(paragraph) -> None:
-    """— 1 — style page numbers in the footer (a PAGE field)."""
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
-    paragraph.add_run("— ")
-    run = paragraph.add_run()
-    for kind, text in (("begin", None), (None, "PAGE"), ("end", None)):
-        if kind:
-            el = OxmlElement("w:fldChar")
-            el.set(qn("w:fldCharType"), kind)
-        else:
-            el = OxmlElement("w:instrText")
-            el.set(qn("xml:space"), "preserve")
-            el.text = text
-        run._element.append(el)
-    paragraph.add_run(" —")
+# ---------------------------------------------------------------- title line breaks
+
+TITLE_CHARS = 20                 # 二号 (22 pt) characters on a 156 mm line
+WORDS = ("关于", "巡视", "反馈", "意见", "整改", "进展", "情况", "通报", "督办", "事项", "清单", "工作", "落实",
+         "问题", "单位", "市委", "省委", "完成率", "排名")
+BREAK_AFTER = ("关于", "届", "轮", "批", "意见", "反馈意见", "巡视", "工作")
+BREAK_BEFORE = ("整改", "进展情况", "情况", "的通报", "督办单", "巡视", "工作", "落实", "问题")
 
 
-def _document(parts: list[Part], images: dict[str, Path] | None = None):
-    """A python-docx Document laid out as a 公文."""
-    import docx
-    from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
-    from docx.shared import Mm, Pt
+def title_breaks(title: str) -> list[int]:
+    """Offsets where a title line may end: after or before the words in BREAK_AFTER/BREAK_BEFORE,
+    never inside any word of WORDS (so 整改 stays whole)."""
+    spots = set()
+    for word in BREAK_AFTER:
+        spots |= {m.end() for m in re.finditer(re.escape(word), title)}
+    for word in BREAK_BEFORE:
+        spots |= {m.start() for m in re.finditer(re.escape(word), title)}
+    inside = {i for word in WORDS for m in re.finditer(re.escape(word), title) for i in range(m.start() + 1, m.end())}
+    return sorted(s for s in spots - inside if 0 < s < len(title))
 
-    document = docx.Document()
-    document.core_properties.title = next((p.text for p in parts if p.kind == "title"), "")
-    section = document.sections[0]
-    section.page_width, section.page_height = Mm(210), Mm(297)
-    section.top_margin, section.bottom_margin = Mm(37), Mm(35)
-    section.left_margin, section.right_margin = Mm(28), Mm(26)
-    styles = {"title": (TITLE_FONT, 22, WD_ALIGN_PARAGRAPH.CENTER, False),
-              "blank": (BODY_FONT, 16, None, False),
-              "heading": (HEADING_FONT, 16, None, True),
-              "subheading": (SUBHEADING_FONT, 16, None, True),
-              "lead": (BODY_FONT, 16, None, False),
-              "body": (BODY_FONT, 16, WD_ALIGN_PARAGRAPH.JUSTIFY, True),
-              "signature": (BODY_FONT, 16, WD_ALIGN_PARAGRAPH.RIGHT, False)}
-    for part in parts:
-        if part.kind == "image":
-            image = (images or {}).get(part.text)
-            if image and Path(image).exists():
-                document.add_picture(str(image), width=Mm(150))
-                document.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
+
+def title_lines(title: str, width: int = TITLE_CHARS) -> list[str]:
+    """The title in the fewest lines of at most width characters, broken only at title_breaks,
+    lines as even as possible (a pyramid: a longer line is put last); one line when it fits."""
+    if len(title) <= width:
+        return [title]
+    cuts = title_breaks(title)
+    best: tuple | None = None
+
+    def search(start: int, chosen: list[int]):
+        nonlocal best
+        if len(title) - start <= width:
+            lines = [title[a:b] for a, b in zip([0] + chosen, chosen + [len(title)])]
+            lengths = [len(x) for x in lines]
+            key = (len(lines), max(lengths) - min(lengths), lengths[0] > lengths[-1])
+            if best is None or key < best[0]:
+                best = (key, lines)
+            return
+        for c in cuts:
+            if start < c <= start + width and len(chosen) < 4:
+                search(c, chosen + [c])
+    search(0, [])
+    return best[1] if best else [title[i:i + width] for i in range(0, len(title), width)]
+
+
+# ---------------------------------------------------------------- XML of the body
+
+W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+R = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
+TEXT_WIDTH = 8844               # twips: 156 mm
+CHAR = 320                      # twips: one 三号 (16 pt) character
+LINE = 579                      # twips: 28.95 pt, 22 lines in 225 mm
+TABLE_SIZE, TABLE_LINE = 24, 300   # 小四 (12 pt) at 15 pt in tables
+
+
+def _run(text: str, font: tuple[str, str], size: int, bold: bool = False) -> str:
+    name = escape(font[0], {'"': "&quot;"})
+    return (f'<w:r><w:rPr><w:rFonts w:ascii="{name}" w:hAnsi="{name}" w:eastAsia="{name}" w:cs="{name}" '
+            f'w:hint="eastAsia"/>{"<w:b/>" if bold else ""}<w:sz w:val="{size}"/><w:szCs w:val="{size}"/></w:rPr>'
+            f'<w:t xml:space="preserve">{escape(text)}</w:t></w:r>')
+
+
+def _para(runs: str, *, align: str = "both", first: int = 0, left: int = 0, hanging: int = 0, keep: bool = False,
+          page_break: bool = False, line: int = LINE, keep_lines: bool = False) -> str:
+    ind = f'<w:ind w:left="{left}"' + (f' w:hanging="{hanging}"' if hanging else f' w:firstLine="{first}"') + "/>"
+    return (f'<w:p><w:pPr>{"<w:keepNext/>" if keep else ""}{"<w:keepLines/>" if keep_lines else ""}'
+            f'{"<w:pageBreakBefore/>" if page_break else ""}<w:widowControl/>'
+            f'<w:spacing w:before="0" w:after="0" w:line="{line}" w:lineRule="exact"/>{ind}'
+            f'<w:jc w:val="{align}"/></w:pPr>{runs}</w:p>')
+
+
+def _width(text: str, size: int = 32) -> int:
+    """Twips the text takes at size (half-points; 32 is 三号): Chinese characters one em, ASCII at most 0.65 em
+    (digits are half an em in 仿宋, wider in the Latin fonts a viewer may substitute)."""
+    return sum(size * 13 // 2 if ord(c) < 0x2E80 else size * 10 for c in text)
+
+
+def _signature(name: str, date: str) -> tuple[int, int]:
+    """Left indents of 署名 and 成文日期 (unsealed document): 署名 right-indented two characters,
+    the date on the next line starting two characters right of the 署名's first character; a date
+    too long for that moves both left so the date is right-indented two characters."""
+    sign = TEXT_WIDTH - 2 * CHAR - _width(name)
+    day = sign + 2 * CHAR
+    if day + _width(date) > TEXT_WIDTH - 2 * CHAR:
+        day = TEXT_WIDTH - 2 * CHAR - _width(date)
+        sign = day - 2 * CHAR
+    return max(sign, 0), max(day, 0)
+
+
+PADDING = 114                   # twips of cell margins per column
+
+
+def _column_widths(rows: tuple) -> list[int]:
+    """Twips per column: each column as wide as its longest text, except that the widest column (a
+    measure's text) keeps at least 40% of the table; the others then wrap, down to their header's width."""
+    n = max(len(r) for r in rows)
+    natural = [max(_width(r[i], TABLE_SIZE) if i < len(r) else 0 for r in rows) + PADDING + 60 for i in range(n)]
+    main = max(range(n), key=lambda i: natural[i])
+    others = [i for i in range(n) if i != main]
+    budget = TEXT_WIDTH - min(natural[main], max(TEXT_WIDTH * 2 // 5, TEXT_WIDTH - sum(natural[i] for i in others)))
+    widths = list(natural)
+    wanted = sum(natural[i] for i in others)
+    if wanted > budget:
+        floor = {i: natural[i] if all(ord(c) < 0x2E80 for r in rows[1:] for c in (r[i] if i < len(r) else ""))
+                 else min(natural[i], max(_width(rows[0][i] if i < len(rows[0]) else "", TABLE_SIZE),
+                                          5 * TABLE_SIZE * 10) + PADDING + 60)
+                 for i in others}   # ids and numbers never wrap; texts and dates wrap at five characters
+        spare = max(budget - sum(floor.values()), 0)
+        excess = sum(natural[i] - floor[i] for i in others) or 1
+        for i in others:
+            widths[i] = floor[i] + (natural[i] - floor[i]) * spare // excess
+    widths[main] = TEXT_WIDTH - sum(widths[i] for i in others)
+    return widths
+
+
+def _table(rows: tuple, fonts: Fonts) -> str:
+    """A bordered table across the text width: the header row repeats on each page, rows never split."""
+    widths = _column_widths(rows)
+    grid = "".join(f'<w:gridCol w:w="{w}"/>' for w in widths)
+    border = "".join(f'<w:{side} w:val="single" w:sz="4" w:space="0" w:color="000000"/>'
+                     for side in ("top", "left", "bottom", "right", "insideH", "insideV"))
+    out = [f'<w:tbl><w:tblPr><w:tblW w:w="{TEXT_WIDTH}" w:type="dxa"/><w:jc w:val="center"/>'
+           f'<w:tblBorders>{border}</w:tblBorders><w:tblLayout w:type="fixed"/>'
+           f'<w:tblCellMar><w:left w:w="57" w:type="dxa"/><w:right w:w="57" w:type="dxa"/></w:tblCellMar>'
+           f'</w:tblPr><w:tblGrid>{grid}</w:tblGrid>']
+    for k, row in enumerate(rows):
+        header = k == 0
+        out.append(f'<w:tr><w:trPr><w:cantSplit/>{"<w:tblHeader/>" if header else ""}</w:trPr>')
+        for i, w in enumerate(widths):
+            text = row[i] if i < len(row) else ""
+            short = _width(text, TABLE_SIZE) <= w - PADDING
+            runs = _run(text, fonts.heading if header else fonts.body, TABLE_SIZE)
+            out.append(f'<w:tc><w:tcPr><w:tcW w:w="{w}" w:type="dxa"/><w:vAlign w:val="center"/></w:tcPr>'
+                       + _para(runs, align="center" if header or short else "left", line=TABLE_LINE) + "</w:tc>")
+        out.append("</w:tr>")
+    return "".join(out) + "</w:tbl>"
+
+
+IMAGE_WIDTH_MM, IMAGE_HEIGHT_MM = 156, 200
+EMU_MM = 36000
+
+
+def _picture(png: bytes) -> str:
+    """An inline picture (relationship rIdImg) as large as fits the text block, aspect kept, centred."""
+    w, h = struct.unpack(">II", png[16:24])        # PNG IHDR width and height
+    cx = IMAGE_WIDTH_MM * EMU_MM
+    cy = cx * h // max(w, 1)
+    if cy > IMAGE_HEIGHT_MM * EMU_MM:
+        cx, cy = cx * IMAGE_HEIGHT_MM * EMU_MM // cy, IMAGE_HEIGHT_MM * EMU_MM
+    pic = ('xmlns:pic="http://schemas.openxmlformats.org/drawingml/2006/picture"')
+    a = 'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"'
+    drawing = (f'<w:drawing><wp:inline distT="0" distB="0" distL="0" distR="0"><wp:extent cx="{cx}" cy="{cy}"/>'
+               f'<wp:docPr id="1" name="图表 1"/><wp:cNvGraphicFramePr><a:graphicFrameLocks {a} noChangeAspect="1"/>'
+               f'</wp:cNvGraphicFramePr><a:graphic {a}><a:graphicData uri="http://schemas.openxmlformats.org/drawingml/2006/picture">'
+               f'<pic:pic {pic}><pic:nvPicPr><pic:cNvPr id="0" name="chart.png"/><pic:cNvPicPr/></pic:nvPicPr>'
+               f'<pic:blipFill><a:blip r:embed="rIdImg"/><a:stretch><a:fillRect/></a:stretch></pic:blipFill>'
+               f'<pic:spPr><a:xfrm><a:off x="0" y="0"/><a:ext cx="{cx}" cy="{cy}"/></a:xfrm>'
+               f'<a:prstGeom prst="rect"><a:avLst/></a:prstGeom></pic:spPr></pic:pic></a:graphicData></a:graphic>'
+               f'</wp:inline></w:drawing>')
+    return (f'<w:p><w:pPr><w:spacing w:before="120" w:after="120"/><w:jc w:val="center"/></w:pPr>'
+            f'<w:r>{drawing}</w:r></w:p>')
+
+
+def body_xml(parts: list[Part], fonts: Fonts, png: bytes | None = None) -> str:
+    """The paragraphs and tables of the document body."""
+    out = []
+    signature = next((p.text for p in parts if p.kind == "signature"), "")
+    date = next((p.text for p in parts if p.kind == "date"), "")
+    sign_left, date_left = _signature(signature, date)
+    for p in parts:
+        k = p.kind
+        if k == "title" or k == "annex-title":
+            runs = "<w:r><w:br/></w:r>".join(_run(line, fonts.title, 44) for line in title_lines(p.text))
+            out.append(_para(runs, align="center", keep=True, keep_lines=True))
+        elif k == "blank":
+            out.append(_para("", keep=p.keep))
+        elif k == "heading":
+            out.append(_para(_run(p.text, fonts.heading, 32), first=2 * CHAR, keep=True, keep_lines=True))
+        elif k == "subheading":
+            out.append(_para(_run(p.text, fonts.subheading, 32), first=2 * CHAR, keep=True, keep_lines=True))
+        elif k == "number":
+            out.append(_para(_run(p.text, fonts.body, 32), align="right", keep=True))
+        elif k == "lead":
+            out.append(_para(_run(p.text, fonts.body, 32), keep=True))
+        elif k == "body":
+            out.append(_para(_run(p.text, fonts.body, 32), first=2 * CHAR, keep=p.keep))
+        elif k == "annex-list":
+            first = p.text.startswith("1.")
+            label = "附件：" if first else ""
+            number = _width(p.text.split(".")[0] + ".")
+            out.append(_para(_run(label + p.text, fonts.body, 32), align="left", left=5 * CHAR + number,
+                             hanging=(3 * CHAR if first else 0) + number, keep=True))
+        elif k == "signature":
+            out.append(_para(_run(p.text, fonts.body, 32), align="left", left=sign_left, keep=True))
+        elif k == "date":
+            out.append(_para(_run(p.text, fonts.body, 32), align="left", left=date_left))
+        elif k == "annex-label":
+            out.append(_para(_run(p.text, fonts.heading, 32), align="left", page_break=True, keep=True))
+        elif k == "table":
+            out.append(_table(p.rows, fonts))
+        elif k == "image" and png is not None:
+            out.append(_picture(png))
+    return "".join(out)
+
+
+# ---------------------------------------------------------------- the package
+
+NS_DOC = (f'{W} {R} xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing"')
+SECTION = ('<w:sectPr><w:footerReference w:type="default" r:id="rIdF1"/><w:footerReference w:type="even" r:id="rIdF2"/>'
+           '<w:pgSz w:w="11906" w:h="16838"/><w:pgMar w:top="2098" w:right="1474" w:bottom="1984" w:left="1588" '
+           'w:header="851" w:footer="1304" w:gutter="0"/></w:sectPr>')
+CONTENT_TYPES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/><Default Extension="png" ContentType="image/png"/>'
+    '<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/>'
+    '<Override PartName="/word/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.styles+xml"/>'
+    '<Override PartName="/word/settings.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.settings+xml"/>'
+    '<Override PartName="/word/fontTable.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.fontTable+xml"/>'
+    '<Override PartName="/word/footer1.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.footer+xml"/>'
+    '<Override PartName="/word/footer2.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.footer+xml"/>'
+    '<Override PartName="/docProps/core.xml" ContentType="application/vnd.openxmlformats-package.core-properties+xml"/>'
+    '<Override PartName="/docProps/app.xml" ContentType="application/vnd.openxmlformats-officedocument.extended-properties+xml"/>'
+    '</Types>')
+RELS_NS = 'xmlns="http://schemas.openxmlformats.org/package/2006/relationships"'
+REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PACKAGE_RELS = (
+    f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships {RELS_NS}>'
+    f'<Relationship Id="rId1" Type="{REL}/officeDocument" Target="word/document.xml"/>'
+    '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties" Target="docProps/core.xml"/>'
+    f'<Relationship Id="rId3" Type="{REL}/extended-properties" Target="docProps/app.xml"/></Relationships>')
+SETTINGS = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<w:settings {W}><w:zoom w:percent="100"/>'
+            '<w:defaultTabStop w:val="640"/><w:evenAndOddHeaders/><w:characterSpacingControl w:val="compressPunctuation"/>'
+            '<w:compat><w:compatSetting w:name="compatibilityMode" w:uri="http://schemas.microsoft.com/office/word" w:val="15"/>'
+            '</w:compat></w:settings>')
+APP = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Properties '
+       'xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties">'
+       '<Application>整改台账工具</Application></Properties>')
+
+
+def _doc_rels(with_image: bool) -> str:
+    image = f'<Relationship Id="rIdImg" Type="{REL}/image" Target="media/image1.png"/>' if with_image else ""
+    return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships {RELS_NS}>'
+            f'<Relationship Id="rIdS" Type="{REL}/styles" Target="styles.xml"/>'
+            f'<Relationship Id="rIdT" Type="{REL}/settings" Target="settings.xml"/>'
+            f'<Relationship Id="rIdN" Type="{REL}/fontTable" Target="fontTable.xml"/>'
+            f'<Relationship Id="rIdF1" Type="{REL}/footer" Target="footer1.xml"/>'
+            f'<Relationship Id="rIdF2" Type="{REL}/footer" Target="footer2.xml"/>{image}</Relationships>')
+
+
+def _styles(fonts: Fonts) -> str:
+    name = escape(fonts.body[0], {'"': "&quot;"})
+    return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<w:styles {W}><w:docDefaults><w:rPrDefault><w:rPr>'
+            f'<w:rFonts w:ascii="{name}" w:hAnsi="{name}" w:eastAsia="{name}" w:cs="{name}" w:hint="eastAsia"/>'
+            '<w:kern w:val="2"/><w:sz w:val="32"/><w:szCs w:val="32"/><w:lang w:val="en-US" w:eastAsia="zh-CN" w:bidi="ar-SA"/>'
+            '</w:rPr></w:rPrDefault><w:pPrDefault><w:pPr><w:widowControl/><w:spacing w:before="0" w:after="0"/></w:pPr>'
+            '</w:pPrDefault></w:docDefaults><w:style w:type="paragraph" w:default="1" w:styleId="Normal">'
+            '<w:name w:val="Normal"/><w:qFormat/></w:style><w:style w:type="table" w:default="1" w:styleId="TableNormal">'
+            '<w:name w:val="Normal Table"/><w:tblPr><w:tblInd w:w="0" w:type="dxa"/><w:tblCellMar>'
+            '<w:top w:w="0" w:type="dxa"/><w:left w:w="108" w:type="dxa"/><w:bottom w:w="0" w:type="dxa"/>'
+            '<w:right w:w="108" w:type="dxa"/></w:tblCellMar></w:tblPr></w:style></w:styles>')
+
+
+FAMILY = {"title": "roman", "body": "modern", "heading": "modern", "subheading": "script", "number": "roman"}
+
+
+def _font_table(fonts: Fonts) -> str:
+    """Each named font with its fallback (altName) and the GB2312 charset, so a PC lacking it substitutes a
+    Chinese font of the same kind rather than a Latin one."""
+    out, seen = [], set()
+    for role in FAMILY:
+        name, alt = getattr(fonts, role)
+        if name in seen:
             continue
-        font, size, align, indent = styles[part.kind]
-        p = document.add_paragraph()
-        fmt = p.paragraph_format
-        fmt.line_spacing_rule = WD_LINE_SPACING.EXACTLY
-        fmt.line_spacing = Pt(28.95)          # 225 mm of text height / 22 lines
-        fmt.space_before = fmt.space_after = Pt(0)
-        if indent:
-            fmt.first_line_indent = Pt(size * 2)
-        if align is not None:
-            p.alignment = align
-        run = p.add_run(part.text)
-        run.font.size = Pt(size)
-        _east_asian(run, font)
-    footer = section.footer.paragraphs[0]
-    footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    _page_number(footer)
-    return document
+        seen.add(name)
+        q = {'"': "&quot;"}
+        out.append(f'<w:font w:name="{escape(name, q)}"><w:altName w:val="{escape(alt, q)}"/><w:charset w:val="86"/>'
+                   f'<w:family w:val="{FAMILY[role]}"/><w:pitch w:val="variable"/></w:font>')
+    return f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<w:fonts {W}>{"".join(out)}</w:fonts>'
+
+
+def _footer(fonts: Fonts, odd: bool) -> str:
+    """'— 1 —' in 四号 宋体, one character in from the outer edge (right on odd pages, left on even)."""
+    def run(text: str = "", field: str = "") -> str:
+        inner = (f'<w:fldChar w:fldCharType="{field}"/>' if field in ("begin", "separate", "end") else
+                 f'<w:instrText xml:space="preserve">{field}</w:instrText>' if field else
+                 f'<w:t xml:space="preserve">{text}</w:t>')
+        name = escape(fonts.number[0], {'"': "&quot;"})
+        return (f'<w:r><w:rPr><w:rFonts w:ascii="{name}" w:hAnsi="{name}" w:eastAsia="{name}" w:cs="{name}" '
+                f'w:hint="eastAsia"/><w:sz w:val="28"/><w:szCs w:val="28"/></w:rPr>{inner}</w:r>')
+    side = '<w:ind w:right="280"/><w:jc w:val="right"/>' if odd else '<w:ind w:left="280"/><w:jc w:val="left"/>'
+    runs = run("— ") + run(field="begin") + run(field=" PAGE ") + run(field="separate") + run("1") + \
+        run(field="end") + run(" —")
+    return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<w:ftr {W} {R}><w:p><w:pPr>{side}</w:pPr>'
+            f'{runs}</w:p></w:ftr>')
+
+
+def _core(title: str, author: str) -> str:
+    q = {'"': "&quot;"}
+    return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<cp:coreProperties '
+            'xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
+            'xmlns:dc="http://purl.org/dc/elements/1.1/">'
+            f'<dc:title>{escape(title, q)}</dc:title><dc:creator>{escape(author, q)}</dc:creator>'
+            f'<cp:lastModifiedBy>{escape(author, q)}</cp:lastModifiedBy></cp:coreProperties>')
 
 
 DOS_TIME, DOS_DATE = 0, (2024 - 1980) << 9 | 1 << 5 | 1   # 2024-01-01 00:00: fixed, so bytes repeat
 
 
-def _deflated(name: str, data: bytes) -> tuple[bytes, int, bytes, int]:
-    """(name, crc, raw-deflated data, size) of one zip member, compressed once."""
+def _deflated(name: str, data: bytes) -> tuple[bytes, int, bytes, int, int]:
+    """(name, crc, raw-deflated data, size, method 8) of one zip member, compressed once."""
     co = zlib.compressobj(6, zlib.DEFLATED, -15)
-    return name.encode(), zlib.crc32(data), co.compress(data) + co.flush(), len(data)
+    return name.encode(), zlib.crc32(data), co.compress(data) + co.flush(), len(data), 8
 
 
-def _zip(members: list[tuple[bytes, int, bytes, int]]) -> bytes:
-    """A zip archive from already-deflated members (the static parts of a .docx are compressed once)."""
+def _stored(name: str, data: bytes) -> tuple[bytes, int, bytes, int, int]:
+    """A zip member stored as is (a PNG is compressed already; deflating it again costs time for nothing)."""
+    return name.encode(), zlib.crc32(data), data, len(data), 0
+
+
+def _zip(members: list[tuple[bytes, int, bytes, int, int]]) -> bytes:
+    """A zip archive from already-deflated members (the fixed parts of a .docx are compressed once)."""
     out, central = io.BytesIO(), io.BytesIO()
-    for name, crc, data, size in members:
+    for name, crc, data, size, method in members:
         offset = out.tell()
-        out.write(struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 8, DOS_TIME, DOS_DATE, crc, len(data), size,
+        out.write(struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0x800, method, DOS_TIME, DOS_DATE, crc, len(data), size,
                               len(name), 0) + name + data)
-        central.write(struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, 8, DOS_TIME, DOS_DATE, crc, len(data),
+        central.write(struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0x800, method, DOS_TIME, DOS_DATE, crc, len(data),
                                   size, len(name), 0, 0, 0, 0, 0, offset) + name)
     start = out.tell()
     out.write(central.getvalue())
@@ -161,88 +478,33 @@ def _zip(members: list[tuple[bytes, int, bytes, int]]) -> bytes:
     return out.getvalue()
 
 
-IMAGE_MARK = "zz-image-zz.png"
-MEDIA = "word/media/image1.png"
+@lru_cache(maxsize=4)
+def _fixed(fonts: Fonts) -> tuple[tuple, dict[bool, tuple]]:
+    """The parts every document shares (compressed once per font choice), and the two document.xml.rels."""
+    parts = {"[Content_Types].xml": CONTENT_TYPES, "_rels/.rels": PACKAGE_RELS, "docProps/app.xml": APP,
+             "word/styles.xml": _styles(fonts), "word/settings.xml": SETTINGS, "word/fontTable.xml": _font_table(fonts),
+             "word/footer1.xml": _footer(fonts, odd=True), "word/footer2.xml": _footer(fonts, odd=False)}
+    static = tuple(_deflated(name, text.encode("utf-8")) for name, text in parts.items())
+    rels = {flag: _deflated("word/_rels/document.xml.rels", _doc_rels(flag).encode("utf-8")) for flag in (True, False)}
+    return static, rels
 
 
-def _placeholder_png() -> bytes:
-    from PIL import Image
-    out = io.BytesIO()
-    Image.new("RGB", (400, 300), "white").save(out, "PNG")
-    return out.getvalue()
+def to_bytes(parts: list[Part], images: dict[str, Path] | None = None, fonts: Fonts = Fonts(),
+             author: str = "") -> bytes:
+    """A .docx of the parts (same input, same bytes); at most one picture is placed."""
+    png = next((Path(images[p.text]).read_bytes() for p in parts if p.kind == "image"
+                and (images or {}).get(p.text) and Path(images[p.text]).exists()), None)
+    static, rels = _fixed(fonts)
+    title = next((p.text for p in parts if p.kind == "title"), "")
+    document = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<w:document {NS_DOC}><w:body>'
+                f'{body_xml(parts, fonts, png)}{SECTION}</w:body></w:document>')
+    members = list(static) + [rels[png is not None], _deflated("docProps/core.xml", _core(title, author).encode()),
+                              _deflated("word/document.xml", document.encode("utf-8"))]
+    if png is not None:
+        members.append(_stored("word/media/image1.png", png))
+    return _zip(members)
 
 
-@lru_cache(maxsize=1)
-def _skeleton() -> tuple[list, str, str, dict[str, str], dict[str, bytes]]:
-    """(static zip members, document.xml before the body's paragraphs, after them, paragraph XML per kind,
-    the parts a picture needs). Built once by python-docx with the same layout code as any document."""
-    import tempfile
-    marks = {kind: f"ZZ{kind.upper()}ZZ" for kind in KINDS}
-    with tempfile.TemporaryDirectory() as tmp:
-        png = Path(tmp) / IMAGE_MARK
-        png.write_bytes(_placeholder_png())
-        parts = [Part(kind, marks[kind]) for kind in KINDS] + [Part("image", IMAGE_MARK)]
-        document = _document(parts, {IMAGE_MARK: png})
-        buf = io.BytesIO()
-        document.save(buf)
-    with zipfile.ZipFile(buf) as z:
-        files = {name: z.read(name) for name in z.namelist()}
-    picture = {name: files.pop(name) for name in [n for n in files if n.startswith("word/media/")]}
-    xml = files.pop("word/document.xml").decode("utf-8")
-    body_start = xml.index("<w:body>") + len("<w:body>")
-    body_end = xml.index("<w:sectPr")
-    templates = {}
-    for kind, mark in marks.items():
-        at = xml.index(mark)
-        start = xml.rindex("<w:p>", 0, at) if "<w:p>" in xml[:at] else xml.rindex("<w:p ", 0, at)
-        end = xml.index("</w:p>", at) + len("</w:p>")
-        templates[kind] = xml[start:end].replace(mark, "\x00")
-    at = xml.index("<w:drawing>")
-    start, end = xml.rindex("<w:p>", 0, at) if "<w:p>" in xml[:at] else xml.rindex("<w:p ", 0, at), \
-        xml.index("</w:p>", at) + len("</w:p>")
-    templates["image"] = xml[start:end]
-    order = ["[Content_Types].xml"] + sorted(n for n in files if n != "[Content_Types].xml")
-    return [_deflated(n, files[n]) for n in order], xml[:body_start], xml[body_end:], templates, picture
-
-
-def _picture(template: str, png: bytes) -> str:
-    """The skeleton's picture paragraph resized to this PNG's aspect ratio (150 mm wide)."""
-    import re
-    import struct as st
-    w, h = st.unpack(">II", png[16:24])           # PNG IHDR width and height
-    cx = 150 * 36000                              # EMU per mm
-    cy = int(cx * h / max(w, 1))
-    return re.sub(r'cx="\d+" cy="\d+"', f'cx="{cx}" cy="{cy}"', template)
-
-
-def to_bytes(parts: list[Part], images: dict[str, Path] | None = None) -> bytes:
-    """A .docx via the cached skeleton (same input, same bytes); at most one picture is placed."""
-    static, head, tail, templates, picture = _skeleton()
-    chunks, media = [], None
-    for p in parts:
-        if p.kind != "image":
-            chunks.append(templates[p.kind].replace("\x00", escape(p.text)))
-        elif media is None and (images or {}).get(p.text) and Path(images[p.text]).exists():
-            media = Path(images[p.text]).read_bytes()
-            chunks.append(_picture(templates["image"], media))
-    members = list(static)
-    if media is not None:
-        members.append(_deflated(MEDIA, media))
-    else:   # no picture: drop its relationship so the package stays consistent
-        members = [m for m in members if m[0] != b"word/_rels/document.xml.rels"] + [
-            _deflated("word/_rels/document.xml.rels", _rels_without_media())]
-    return _zip(members + [_deflated("word/document.xml", (head + "".join(chunks) + tail).encode("utf-8"))])
-
-
-@lru_cache(maxsize=1)
-def _rels_without_media() -> bytes:
-    import re
-    static = {m[0]: m for m in _skeleton()[0]}
-    name, crc, data, size = static[b"word/_rels/document.xml.rels"]
-    xml = zlib.decompress(data, -15).decode("utf-8")
-    return re.sub(r'<Relationship [^>]*Target="media/[^"]+"[^>]*/>', "", xml).encode("utf-8")
-
-
-def render(text: str, images: dict[str, Path] | None = None) -> bytes:
+def render(text: str, images: dict[str, Path] | None = None, fonts: Fonts = Fonts(), author: str = "") -> bytes:
     """The .docx bytes of a Markdown notice."""
-    return to_bytes(parse(text), images)
+    return to_bytes(parse(text), images, fonts, author)

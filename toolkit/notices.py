@@ -7,14 +7,19 @@ an error (StrictUndefined), never a silent blank.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+import re
+import subprocess
+import tempfile
+import warnings
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from functools import lru_cache
-
 import jinja2
 
-from . import chart, gongwen, normalize, utils, vocab
+from . import chart, gongwen, normalize, office, punct, utils, vocab
 from .config import Settings
 from .distribute import safe_filename
 from .errors import ToolkitError
@@ -23,6 +28,11 @@ if TYPE_CHECKING:
     from .consolidate import ConsolidationResult
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+class NoticeWarning(UserWarning):
+    """Something a notice run could not do (no LibreOffice for PDFs, no Chinese font for the chart);
+    the notices themselves are still written."""
 
 
 def pct(value: float) -> str:
@@ -40,20 +50,36 @@ def environment(template_dir: Path | None = None) -> jinja2.Environment:
     env.filters["日期"] = normalize.format_date
     env.filters["中文日期"] = normalize.format_date_cn
     env.filters["百分比"] = pct
-    env.filters["序号"] = lambda n: f"({'一二三四五六七八九十'[n - 1]})" if 0 < n <= 10 else f"({n})"
+    env.filters["期次"] = period_text
+    env.filters["序号"] = lambda n: f"（{'一二三四五六七八九十'[n - 1]}）" if 0 < n <= 10 else f"（{n}）"
     return env
+
+
+def period_text(period: str) -> str:
+    """2024-08 → 2024年8月, as a period reads in a sentence (other forms pass unchanged)."""
+    m = re.fullmatch(r"(\d{4})-(\d{1,2})", period.strip())
+    return f"{m.group(1)}年{int(m.group(2))}月" if m else period
+
+
+IMAGE_LINE = re.compile(r"^!\[.*\]\(.*\)$")
+
+
+def chinese(text: str) -> str:
+    """Rendered text with full-width punctuation in its Chinese sentences (data and config values included);
+    Markdown picture lines keep their syntax."""
+    return "\n".join(line if IMAGE_LINE.match(line.strip()) else punct.fullwidth(line) for line in text.split("\n"))
 
 
 def render(name: str, context: dict, template_dir: Path | None = None) -> str:
     """Render one template; a variable the template uses but the context lacks is a clear error."""
     try:
-        return environment(template_dir).get_template(name).render(**context)
+        return chinese(environment(template_dir).get_template(name).render(**context))
     except jinja2.UndefinedError as exc:
-        raise ToolkitError(f"模板“{name}”使用了未提供的变量:{exc.message}。可用变量见 templates/README.md。") from None
+        raise ToolkitError(f"模板“{name}”使用了未提供的变量：{exc.message}。可用变量见 templates/README.md。") from None
     except jinja2.TemplateNotFound:
-        raise ToolkitError(f"找不到模板“{name}”(模板文件夹:{template_dir or TEMPLATE_DIR})。") from None
+        raise ToolkitError(f"找不到模板“{name}”（模板文件夹：{template_dir or TEMPLATE_DIR}）。") from None
     except jinja2.TemplateSyntaxError as exc:
-        raise ToolkitError(f"模板“{name}”第{exc.lineno}行语法有误:{exc.message}") from None
+        raise ToolkitError(f"模板“{name}”第{exc.lineno}行语法有误：{exc.message}") from None
 
 
 def receipt_context(unit: str, outcomes: list, settings: Settings, when: dt.datetime | None = None) -> dict:
@@ -61,7 +87,7 @@ def receipt_context(unit: str, outcomes: list, settings: Settings, when: dt.date
     files = []
     for f in outcomes:
         s = f.submission
-        taken = [f"{u.measure_id}({u.status or '完成情况未改'})" for u in s.updates] if f.accepted else []
+        taken = [f"{u.measure_id}（{u.status or '完成情况未改'}）" for u in s.updates] if f.accepted else []
         files.append({"文件名": s.name, "收件时间": s.received.strftime("%Y-%m-%d %H:%M"), "结果": f.outcome,
                       "采纳条数": f.accepted, "采纳措施": taken, "逾期报送": f.late, "归档文件": f.archived.name,
                       "问题": [p.text() for p in s.problems], "说明": list(s.notes)})
@@ -144,6 +170,8 @@ def programme_context(ledger, settings: Settings, summary) -> dict:
             soon.append(item)
     submitted, late_units = submission_status(ledger, settings)
     missing = [u for u in ledger.units if u not in submitted]   # submitted is a set
+    annexes = attachments(ranking, overdue_by_unit, soon)
+    reform = summary.by_category.get(vocab.REFORM)
     return {
         "标题": settings.title.removesuffix("台账").removesuffix("整改"), "主体": settings.subject, "主送": settings.addressees,
         "发文单位": settings.organisation, "报送期次": settings.current_period(), "基准日期": summary.reference_date,
@@ -152,13 +180,51 @@ def programme_context(ledger, settings: Settings, summary) -> dict:
         "单位排名": [dict(counts_dict(c, summary.weights), 单位=u) for u, c in ranking],
         "进度靠前单位": leading, "进度靠后单位": lagging,
         "逾期总数": summary.measures.overdue, "逾期按单位": overdue_by_unit, "临期": soon,
+        "逾期条目数": sum(len(v) for v in overdue_by_unit.values()),
+        "分类重叠": vocab.REFORM if reform and reform.total else "",
         "逾期报送单位": late_units, "未报送单位": missing, "回复期限": None,
+        "附件": annexes, "附件序号": {a["键"]: k for k, a in enumerate(annexes, 1)},
     }
+
+
+def attachments(ranking, overdue_by_unit: dict, soon: list) -> list[dict]:
+    """The 通报's long lists as attachment tables (header row first): overdue entries by unit, the completion
+    ranking, measures falling due; empty lists are left out (the ranking always stays)."""
+    out = []
+    if overdue_by_unit:
+        rows = [["序号", "责任单位", "编号", "整改措施", "完成时限", "已逾期", "当前状态"]]
+        entries = [(unit, i) for unit, items in sorted(overdue_by_unit.items()) for i in items]
+        rows += [[str(k), unit, i["编号"], i["措施"], i["完成时限文字"], f"{i['逾期天数']}天", i["完成情况"]]
+                 for k, (unit, i) in enumerate(entries, 1)]
+        out.append({"键": "逾期", "名称": "逾期未完成整改措施清单", "表格": rows})
+    rows = [["名次", "责任单位", "措施数", "已完成", "完成率", "逾期"]]
+    rows += [[str(k), u, str(c.total), str(c.done), pct(c.completion), str(c.overdue)]
+             for k, (u, c) in enumerate(ranking, 1)]
+    out.append({"键": "排名", "名称": "各单位整改完成率排名", "表格": rows})
+    if soon:
+        rows = [["序号", "编号", "整改措施", "牵头单位", "完成时限"]]
+        rows += [[str(k), i["编号"], i["措施"], i["牵头单位"], i["完成时限文字"]] for k, i in enumerate(soon, 1)]
+        out.append({"键": "临期", "名称": "5个工作日内到期的整改措施", "表格": rows})
+    return out
 
 
 def public_summary(ledger, settings: Settings, summary) -> str:
     """The seed-004 style paragraph for public disclosure (公开进展.txt.j2), one line."""
     return _paragraph(render("公开进展.txt.j2", programme_context(ledger, settings, summary)))
+
+
+WECHAT_CHARS = 500
+
+
+def wechat_text(context: dict, limit: int = WECHAT_CHARS) -> str:
+    """The 通报 summary as plain text for a group chat or SMS (微信通报.txt.j2), at most limit characters:
+    the full summary when it fits, else the short one, else cut after the last full sentence that fits."""
+    text = _paragraph(render("微信通报.txt.j2", dict(context, 简要=False)))
+    if len(text) > limit:
+        text = _paragraph(render("微信通报.txt.j2", dict(context, 简要=True)))
+    if len(text) > limit:
+        text = text[:text.rfind("。", 0, limit) + 1] or text[:limit]
+    return text
 
 
 def _paragraph(text: str) -> str:
@@ -167,75 +233,148 @@ def _paragraph(text: str) -> str:
 
 # ---------------------------------------------------------------- chart for the 通报
 
-def cjk_font() -> str | None:
-    """A font file that can draw Chinese labels (scripts/install_system_deps.sh installs Noto CJK)."""
-    return chart.cjk_font_file()
+def cjk_font(settings: Settings | None = None) -> str | None:
+    """A font file that can draw Chinese labels: config [fonts] chart = "path" first, else one found on the
+    machine (scripts/install_system_deps.sh installs Noto CJK)."""
+    return chart.cjk_font_file(_fonts_table(settings).get("chart"))
+
+
+def _fonts_table(settings: Settings | None) -> dict:
+    return dict(getattr(settings, "fonts", None) or {})
 
 
 CHART_UNITS = 40   # more bars than this are unreadable on an A4 page: show the lagging ones
 
 
-def chart_png(summary, path: Path) -> Path | None:
+def chart_png(summary, path: Path, font: str | None = None) -> Path | None:
     """Bar chart of completion by unit, best on top (with many units, the CHART_UNITS lowest);
     None when no CJK font is installed."""
     ranking = summary.ranking()
     day = normalize.format_date(summary.reference_date)
-    title = f"各责任单位整改完成率(截至{day})"
+    title = f"各责任单位整改完成率（截至{day}）"
     if len(ranking) > CHART_UNITS:
         ranking = ranking[-CHART_UNITS:]
-        title = f"整改完成率最低的{CHART_UNITS}个责任单位(截至{day})"
-    data = chart.bar_chart_png([(u, c.completion) for u, c in ranking], title, "整改措施完成率")
+        title = f"整改完成率最低的{CHART_UNITS}个责任单位（截至{day}）"
+    data = chart.bar_chart_png([(u, c.completion) for u, c in ranking], title, "整改措施完成率", font)
     if data is None:
         return None
     utils.atomic_write_bytes(path, data)
     return path
 
 
+# ---------------------------------------------------------------- 督办编号 register
+
+def slip_numbers(settings: Settings, period: str, units: list[str]) -> dict[str, str]:
+    """督办编号 per unit for the period, kept in output/督办编号.json (期次 → 单位 → 序号): a unit keeps its
+    number across reruns and dates; a unit new to the register gets the next free number (in name order)."""
+    path = settings.path("output") / "督办编号.json"
+    try:
+        register = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ToolkitError(f"督办编号登记文件 {path} 已损坏，无法读取。请从备份恢复该文件；"
+                           f"删除它会使督办单重新编号。") from None
+    numbers = register.setdefault(period, {})
+    new = sorted(u for u in units if u not in numbers)
+    for unit in new:
+        numbers[unit] = max(numbers.values(), default=0) + 1
+    if new:
+        utils.atomic_write_text(path, json.dumps(register, ensure_ascii=False, indent=1, sort_keys=True) + "\n")
+    stem = period.replace("-", "")
+    return {u: f"DB-{stem}-{numbers[u]:03d}" for u in units}
+
+
 # ---------------------------------------------------------------- writing every notice
 
-def _write_pair(text: str, md_path: Path, images: dict[str, Path] | None = None) -> list[Path]:
-    """Write the Markdown and, when the text changed, the .docx beside it (reruns rewrite nothing)."""
+def _write_pair(text: str, md_path: Path, images: dict[str, Path] | None, fonts: gongwen.Fonts,
+                author: str) -> tuple[list[Path], bool]:
+    """Write the Markdown and, when the text changed, the .docx beside it (reruns rewrite nothing);
+    returns the paths and whether the .docx was (re)written."""
     docx_path = md_path.with_suffix(".docx")
     if md_path.exists() and docx_path.exists() and md_path.read_text(encoding="utf-8") == text:
-        return [md_path, docx_path]
-    utils.atomic_write_bytes(docx_path, gongwen.render(text, images))
+        return [md_path, docx_path], False
+    utils.atomic_write_bytes(docx_path, gongwen.render(text, images, fonts, author))
     utils.atomic_write_text(md_path, text)
-    return [md_path, docx_path]
+    return [md_path, docx_path], True
 
 
 KINDS = ("通报", "督办单", "公开")
+NO_OFFICE = "未安装 LibreOffice，通报和督办单只生成了 .docx，未另存 PDF（安装方法见 scripts/install_system_deps.sh）。"
+NO_FONT = ("未找到能显示中文的字体，进展通报未附完成率图表。请安装中文字体：Debian/Ubuntu 运行"
+           " sudo apt-get install fonts-noto-cjk，或在配置 [fonts] 中用 chart = \"字体文件路径\" 指定。")
+
+
+def write_pdfs(docx_files: list[Path], changed: set[Path]) -> list[Path]:
+    """A PDF beside each .docx (LibreOffice, one process per folder), redone only where the .docx was
+    rewritten or the PDF is missing; without LibreOffice, or when it fails, a NoticeWarning and no PDFs
+    (the .docx notices stand)."""
+    if not docx_files:
+        return []
+    if office.soffice() is None:
+        warnings.warn(NO_OFFICE, NoticeWarning, stacklevel=3)
+        return []
+    todo: dict[Path, list[Path]] = {}
+    for d in docx_files:
+        if d in changed or not d.with_suffix(".pdf").exists():
+            todo.setdefault(d.parent, []).append(d)
+    for folder, files in todo.items():
+        with tempfile.TemporaryDirectory(prefix=".~pdf-", dir=folder) as tmp:   # moved into place whole
+            try:
+                made = office.convert_many(files, "pdf", Path(tmp))
+            except (ToolkitError, subprocess.SubprocessError) as exc:
+                warnings.warn(f"PDF 未能生成（{folder}）：{exc}。.docx 已写好，可稍后重新生成通报。", NoticeWarning,
+                              stacklevel=3)
+                continue
+            for pdf in made:
+                os.replace(pdf, folder / pdf.name)
+    return [p for p in (d.with_suffix(".pdf") for d in docx_files) if p.exists()]
 
 
 def write_notices(ledger, settings: Settings, summary, kinds=KINDS) -> list[Path]:
-    """Write the period's notices into output/<期次>/通报/<基准日期>/ (text + .docx)."""
+    """Write the period's notices into output/<期次>/通报/<基准日期>/ (text, .docx and, where LibreOffice
+    is installed and config notice_pdf is on, PDF). Things left out are said once as a NoticeWarning."""
     unknown = [k for k in kinds if k not in KINDS]
     if unknown:
-        raise ToolkitError(f"未知的通报类型:{'、'.join(unknown)}(可选:{'、'.join(KINDS)})。")
+        raise ToolkitError(f"未知的通报类型：{'、'.join(unknown)}（可选：{'、'.join(KINDS)}）。")
     folder = settings.path("output") / settings.current_period() / "通报" / summary.reference_date.isoformat()
     context = programme_context(ledger, settings, summary)
     context["公开进展"] = _paragraph(render("公开进展.txt.j2", context))
+    fonts, author = gongwen.Fonts.from_config(_fonts_table(settings)), settings.organisation
     written: list[Path] = []
+    docx_files, changed = [], set()
+
+    def pair(text: str, md: Path, images=None) -> None:
+        paths, rewritten = _write_pair(text, md, images, fonts, author)
+        written.extend(paths)
+        docx_files.append(paths[1])
+        if rewritten:
+            changed.add(paths[1])
     if "公开" in kinds:
-        path = folder / "公开进展段落.txt"
-        text = context["公开进展"] + "\n"
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            utils.atomic_write_text(path, text)
-        written.append(path)
+        texts = {"公开进展段落.txt": context["公开进展"] + "\n",
+                 "微信通报.txt": wechat_text(context, getattr(settings, "wechat_chars", WECHAT_CHARS)) + "\n"}
+        for name, text in texts.items():
+            path = folder / name
+            if not path.exists() or path.read_text(encoding="utf-8") != text:
+                utils.atomic_write_text(path, text)
+            written.append(path)
     if "通报" in kinds:
         chart_file = folder / "各单位完成率.png"
-        text = render("进展通报.md.j2", dict(context, 图表=chart_file.name if cjk_font() else ""))
+        font = cjk_font(settings)
+        if font is None:
+            warnings.warn(NO_FONT, NoticeWarning, stacklevel=2)
+        text = render("进展通报.md.j2", dict(context, 图表=chart_file.name if font else ""))
         md = folder / "进展通报.md"
-        if cjk_font() and (not chart_file.exists() or not md.exists() or md.read_text(encoding="utf-8") != text):
-            chart_png(summary, chart_file)
-        written += _write_pair(text, md, {chart_file.name: chart_file})
-        if chart_file.exists():
+        if font and (not chart_file.exists() or not md.exists() or md.read_text(encoding="utf-8") != text):
+            chart_png(summary, chart_file, font)
+        pair(text, md, {chart_file.name: chart_file})
+        if font and chart_file.exists():
             written.append(chart_file)
     if "督办单" in kinds:
         from .overdue import calendar_for
         reply = calendar_for(settings).shift(summary.reference_date, settings.reply_days)
-        for k, (unit, items) in enumerate(sorted(context["逾期按单位"].items()), 1):
-            slip = dict(context, 单位=unit, 事项=items, 回复期限=reply,
-                        督办编号=f"DB-{settings.current_period().replace('-', '')}-{k:03d}")
-            text = render("督办单.md.j2", slip)
-            written += _write_pair(text, folder / "督办单" / f"{safe_filename(unit)}.md")
+        numbers = slip_numbers(settings, settings.current_period(), sorted(context["逾期按单位"]))
+        for unit, items in sorted(context["逾期按单位"].items()):
+            slip = dict(context, 单位=unit, 事项=items, 回复期限=reply, 督办编号=numbers[unit])
+            pair(render("督办单.md.j2", slip), folder / "督办单" / f"{safe_filename(unit)}.md")
+    if getattr(settings, "notice_pdf", True):
+        written += write_pdfs(docx_files, changed)
     return written

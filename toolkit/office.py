@@ -50,3 +50,21 @@ def convert(path: Path, fmt: str, outdir: Path, timeout: float = 180, infilter: 
     if proc.returncode != 0 or not target.exists():
         raise ToolkitError(f"LibreOffice 转换失败:{proc.stderr.strip() or proc.stdout.strip()}")
     return target
+
+
+def convert_many(paths: list[Path], fmt: str, outdir: Path, timeout: float = 600) -> list[Path]:
+    """Convert several files with one LibreOffice process (starting it costs seconds); returns the new files."""
+    exe = soffice()
+    if not exe:
+        raise ToolkitError("未安装 LibreOffice（soffice），无法转换文件。请运行 scripts/install_system_deps.sh。")
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="lo-profile-") as profile:
+        cmd = [exe, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
+               "--convert-to", fmt, "--outdir", str(outdir), *map(str, paths)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    targets = [outdir / (Path(p).stem + "." + fmt.split(":")[0]) for p in paths]
+    missing = [t.name for t in targets if not t.exists()]
+    if proc.returncode != 0 or missing:
+        raise ToolkitError(f"LibreOffice 转换失败（{'、'.join(missing)}）：{proc.stderr.strip() or proc.stdout.strip()}")
+    return targets
