@@ -2,15 +2,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import docx
 import pytest
 from click.testing import CliRunner
 
-from toolkit import config, master, reminders, vocab
+from toolkit import config, demo, master, reminders, vocab
 from toolkit.app import Workspace
 from toolkit.cli import cli
 from toolkit.errors import BusyError, ToolkitError
+from toolkit.ledger import read_ledger
+from toolkit.overdue import late_rows
 from tests.conftest import hand_in, settings_for, small_ledger
 
 # submit_by 2024-08-25 is a Sunday: three working days before it is Wednesday 2024-08-21.
@@ -144,3 +147,19 @@ def test_the_remind_command_writes_reminders_and_refuses_an_unconsolidated_inbox
 def test_a_negative_remind_submit_days_is_a_config_error(tmp_path):
     with pytest.raises(ToolkitError, match="remind_submit_days"):
         config.from_dict({"remind_submit_days": -1}, tmp_path)
+
+
+def test_the_demo_three_days_before_the_deadline_reminds_exactly_the_units_that_have_not_reported(tmp_path):
+    settings = demo.stage_demo(tmp_path / "demo")
+    settings.reference_date = dt.date(2024, 8, 22)
+    report = Workspace(settings).run_once()
+    missing = report.consolidation.missing_units
+    assert missing and report.consolidation.submitted_units                     # the demo has both kinds
+    assert sorted(p.stem for p in folder(settings).glob("*.md")) == sorted(missing)
+    assert f"催报：已为{len(missing)}个尚未报送的单位生成催报（截止日期2024年8月25日）。" in report.lines()
+    ledger = read_ledger(settings.master)
+    for unit in missing:
+        text = (folder(settings) / f"{unit}.md").read_text(encoding="utf-8")
+        own = [r.measure.id for r in late_rows(ledger, settings) if unit in r.measure.owners
+               and ledger.owners[(r.measure.id, unit)].status != vocab.DONE]
+        assert sorted(re.findall(r"^\d+\. (ZG-\d+) ", text, re.M)) == sorted(own)

@@ -104,7 +104,7 @@ def due_by_unit(ledger: Ledger, late: list[LateRow]) -> dict[str, list[Due]]:
 
 
 def context(unit: str, items: list[Due], ledger: Ledger, settings: Settings, cal: WorkCalendar) -> dict:
-    """Variables of templates/催报.md.j2 (documented in templates/README.md)."""
+    """Variables of templates/催报.md.j2 (listed in its header comment)."""
     today, deadline = settings.today(), settings.submit_by
     title = (ledger.title or settings.title).removesuffix("台账").removesuffix("整改")
     return {"单位": unit, "标题": title, "报送期次": settings.current_period(), "基准日期": today,
