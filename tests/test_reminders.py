@@ -112,6 +112,16 @@ def test_a_unit_that_reports_later_loses_its_reminder_and_a_rerun_rewrites_nothi
     assert quick.quick and "催报：已为1个尚未报送的单位生成催报（截止日期2024年8月25日）。" in quick.lines()
 
 
+def test_when_every_unit_has_reported_no_reminder_remains_and_the_report_says_so(tmp_path):
+    settings = workspace_on(tmp_path, "2024-08-22")
+    Workspace(settings).run_once()
+    for unit, mid in (("办公室", "ZG-001"), ("医政处", "ZG-002"), ("市人民医院", "ZG-004")):
+        hand_in(settings, unit, {mid: {vocab.STATUS: vocab.IN_PROGRESS}}, when=dt.datetime(2024, 8, 22, 9, 0))
+    report = Workspace(settings).run_once()
+    assert not report.reminders and not list(folder(settings).iterdir())
+    assert "催报：各单位本期均已报送，无需催报（截止日期2024年8月25日）。" in report.lines()
+
+
 def test_a_reminder_open_in_word_is_never_overwritten(tmp_path, monkeypatch):
     settings = workspace_on(tmp_path, "2024-08-22")
     Workspace(settings).run_once()
@@ -162,4 +172,4 @@ def test_the_demo_three_days_before_the_deadline_reminds_exactly_the_units_that_
         text = (folder(settings) / f"{unit}.md").read_text(encoding="utf-8")
         own = [r.measure.id for r in late_rows(ledger, settings) if unit in r.measure.owners
                and ledger.owners[(r.measure.id, unit)].status != vocab.DONE]
-        assert sorted(re.findall(r"^\d+\. (ZG-\d+) ", text, re.M)) == sorted(own)
+        assert sorted(re.findall(r"^\d+\. (ZG-\d+) ", text, re.MULTILINE)) == sorted(own)

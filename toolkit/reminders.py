@@ -61,8 +61,8 @@ class Reminders:
         if not self.opens:
             return ["催报：配置 remind_submit_days 为0，不生成催报。"]
         if not self.active:
-            return [f"催报：基准日期{normalize.format_date(self.reference_date)}不在催报时段"
-                    f"（{normalize.format_date(self.opens)}至{normalize.format_date(self.deadline)}）内，未生成催报。"]
+            day, opens, deadline = (normalize.format_date(d) for d in (self.reference_date, self.opens, self.deadline))
+            return [f"催报：基准日期{day}不在催报时段（{opens}至{deadline}）内，未生成催报。"]
         out = [summary_line(len(self.units), self.deadline)]
         if self.paths:
             out.append(f"催报文件：{self.paths[0].parent}")
