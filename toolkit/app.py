@@ -20,11 +20,11 @@ from typing import Callable, Iterator
 
 import filelock
 
-from . import config, dashboard, history, leaders, master, notices, utils
+from . import config, dashboard, history, leaders, master, notices, reminders, utils
 from .config import Settings
 from .consolidate import ConsolidationResult, consolidate, inbox_fingerprint
 from .distribute import Distributed, distribute, ensure_secret
-from .errors import BusyError, ConfigError, FileAccessError
+from .errors import BusyError, ConfigError, FileAccessError, ToolkitError
 from .ledger import Ledger, read_ledger
 from .overdue import OVERDUE, CalendarWarning, LateRow, late_rows, plan_warnings
 from .progress import Summary, summarise
@@ -153,6 +153,8 @@ class RunReport:
     report_path: Path | None = None
     warnings: list[str] = field(default_factory=list)
     quick: bool = False
+    reminders: list[Path] = field(default_factory=list)
+    remind_by: dt.date | None = None       # submit_by, when the run fell in the 催报 window
 
     def lines(self) -> list[str]:
         f = self.figures
@@ -169,6 +171,8 @@ class RunReport:
         out += [f"提示:{w}" for w in self.warnings]
         if self.notices:
             out.append(f"通报、督办单与公开段落({len(self.notices)}个文件):{self.notices[0].parent}")
+        if self.remind_by:
+            out.append(reminders.summary_line(sum(p.suffix == ".md" for p in self.reminders), self.remind_by))
         if self.report_path:
             out.append(f"运行报告:{self.report_path}")
         out.append(f"用时 {self.seconds:.2f} 秒。")
@@ -292,6 +296,21 @@ class Workspace:
             ledger = ledger or read_ledger(self.settings.master, self.settings)
             return notices.write_notices(ledger, self.settings, summarise(ledger, self.settings), kinds)
 
+    def remind(self, on: dt.date | None = None, ledger: Ledger | None = None) -> reminders.Reminders:
+        """催报 now (at date on, default the configured reference date), from the master or the open book's
+        ledger. Refused while the inbox holds files not yet consolidated: their units may have reported."""
+        s = self.settings
+        if on:
+            s.reference_date = on
+        with self.guarded(*files_under(reminders.folder(s))):
+            if pending := inbox_fingerprint(s.path("inbox")):
+                raise ToolkitError(f"收件箱中还有{len(pending)}个文件尚未汇总（如 {pending[0][0]}），"
+                                   f"其单位可能已经报送。请先汇总，再生成催报。")
+            ledger = read_ledger(s.master, s) if ledger is None else ledger
+            submitted, _ = notices.submission_status(ledger, s)
+            missing = [u for u in ledger.units if u not in submitted]
+            return reminders.write_reminders(ledger, s, missing, late_rows(ledger, s))
+
     def refresh(self, ledger: Ledger, write: Callable[[Summary], None]) -> Summary:
         """Excel 刷新统计: the figures of the open book, written into it by write(summary) under the lock."""
         with self.guarded():
@@ -314,6 +333,7 @@ class Workspace:
         started, t0 = dt.datetime.now(), time.perf_counter()
         outbox = files_under(self.outbox_folder()) if distribute_first else []
         slips = files_under(s.path("output") / s.current_period() / leaders.FOLDER)
+        slips += files_under(reminders.folder(s))          # and the 催报
         with self.guarded(s.master, *files_under(self.notice_folder()), *slips, *outbox):
             report = None if distribute_first else self._quick_report(started, t0)
             if report is None:
@@ -337,9 +357,11 @@ class Workspace:
             late = late_rows(ledger, s)
             written = notices.write_notices(ledger, s, summary)
             written += dashboard.write_outputs(ledger, s, summary)   # 看板.html and the 领导调度单
+            reminded = reminders.write_reminders(ledger, s, result.missing_units, late)
         calendar = sorted({str(w.message) for w in noted if issubclass(w.category, CalendarWarning)})
         return RunReport(started, time.perf_counter() - t0, result, Figures.of(summary, late),
-                         distributed, written, warnings=calendar + plan_warnings(ledger, s) + ledger.report_notes())
+                         distributed, written, warnings=calendar + plan_warnings(ledger, s) + ledger.report_notes(),
+                         reminders=reminded.paths, remind_by=s.submit_by if reminded.active else None)
 
     # -- the quick no-op rerun
 
@@ -366,19 +388,22 @@ class Workspace:
         if state.get("fingerprint") != json.loads(json.dumps(self.fingerprint(), default=str)):
             return None
         written = [Path(p) for p in state.get("notices", [])]
-        if not all(p.exists() for p in written):
+        reminded = [Path(p) for p in state.get("reminders", [])]
+        if not all(p.exists() for p in written + reminded):
             return None      # someone removed an output: regenerate
         result = ConsolidationResult(self.settings.current_period(), self.settings.master,
                                      missing_units=state.get("missing", []))
+        remind_by = dt.date.fromisoformat(state["remind_by"]) if state.get("remind_by") else None
         return RunReport(started, time.perf_counter() - t0, result, Figures(**state["figures"]), notices=written,
-                         warnings=state.get("warnings", []), quick=True)
+                         warnings=state.get("warnings", []), quick=True, reminders=reminded, remind_by=remind_by)
 
     def _save_state(self, report: RunReport) -> None:
         # The inbox a clean run leaves is empty: anything in it next time (arrived during this run,
         # deferred, left because it changed) makes that run a complete one.
         state = {"fingerprint": self.fingerprint(inbox=[]), "figures": asdict(report.figures),
                  "missing": report.consolidation.missing_units, "warnings": report.warnings,
-                 "notices": [str(p) for p in report.notices]}
+                 "notices": [str(p) for p in report.notices], "reminders": [str(p) for p in report.reminders],
+                 "remind_by": report.remind_by}
         utils.atomic_write_text(self.state_path(), json.dumps(state, ensure_ascii=False, default=str))
 
 

@@ -119,6 +119,19 @@ def check(ledger_file, config_path):
         sys.exit(1)
 
 
+@cli.command()
+@CONFIG_OPTION
+@click.option("--date", "on", type=click.DateTime(["%Y-%m-%d"]), default=None, help="基准日期，如 2024-08-22（默认取配置）")
+@friendly
+def remind(config_path, on):
+    """催报：报送截止日前，为本期尚未报送的单位生成催报（文本 + .docx）。
+
+    示例: python -m toolkit remind -c workbooks/demo-run --date 2024-08-22
+    """
+    for line in Workspace.open(config_path).remind(on.date() if on else None).lines():
+        click.echo(line)
+
+
 def _progress():
     """A progress callback for long runs when attached to a terminal (None otherwise)."""
     if not sys.stderr.isatty():

@@ -29,6 +29,7 @@ class Settings:
     reference_date: dt.date | None = None        # None: today (the workbook cell holds =TODAY())
     programme_start: dt.date = dt.date(2024, 3, 1)
     submit_by: dt.date | None = None
+    remind_submit_days: int = 3                   # 催报 from this many working days before submit_by (0: never)
     remind_working_days: int = 5
     reply_days: int = 5
     lagging_units: int = 5
@@ -156,7 +157,7 @@ SCHEMA: dict[tuple[str, str], tuple] = {
     **{("", k): (_text, k) for k in ("title", "organisation", "subject", "addressees")},
     ("", "period"): (_period, "period"),
     **{("", k): (_date, k) for k in ("reference_date", "programme_start", "submit_by")},
-    **{("", k): (_count, k) for k in ("remind_working_days", "reply_days", "lagging_units")},
+    **{("", k): (_count, k) for k in ("remind_working_days", "remind_submit_days", "reply_days", "lagging_units")},
     ("", "weights"): (_weights, "weights"),
     ("", "units"): (_unit_map, "unit_map"),
     ("calendar", "extra_holidays"): (_dates, "extra_holidays"),
@@ -256,6 +257,7 @@ period = "{period}"            # 报送期次,如 2024-08
 reference_date = "{reference_date}"    # 基准日期:today 表示每天的当天日期
 programme_start = "{programme_start}"   # 整改启动日期;“立行立改”按此日期计算逾期
 submit_by = "{submit_by}"         # 本期报送截止日,之后收到的算“逾期报送”
+remind_submit_days = 3          # 截止日前几个工作日起，每晚为尚未报送的单位生成催报（0 表示不催报）
 remind_working_days = 5         # 到期前几个工作日标黄提醒
 reply_days = 5                  # 督办单要求几个工作日内回复
 lagging_units = 5               # 通报中点名进度靠后的单位数
