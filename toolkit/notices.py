@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import jinja2
 
-from . import chart, gongwen, normalize, utils, vocab
+from . import chart, gongwen, normalize, resources, utils, vocab
 from .config import Settings
 from .distribute import safe_filename
 from .errors import ToolkitError
@@ -22,7 +22,7 @@ from .errors import ToolkitError
 if TYPE_CHECKING:
     from .consolidate import ConsolidationResult
 
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATE_DIR = resources.folder("templates")
 
 
 def pct(value: float) -> str:
