@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 
 import openpyxl
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_INPUTS = ["setup.py", "setup.cfg", "pyproject.toml", "README.md", "toolkit", "templates", "macros",
@@ -23,6 +24,7 @@ def run(args: list, cwd: Path, env: dict | None = None) -> str:
     return done.stdout
 
 
+@pytest.mark.packaging
 def test_wheel_installed_in_a_fresh_venv_runs_the_demo(tmp_path):
     # build from a clean copy: setuptools' build/ folder in the checkout may hold stale modules
     src = tmp_path / "src"
