@@ -4,8 +4,6 @@ The dashboard is opened in headless Chromium with the network cut off: the numbe
 equal the toolkit's statistics, and the page must neither log an error nor ask for anything."""
 from __future__ import annotations
 
-import datetime as dt
-import io
 import re
 from html.parser import HTMLParser
 from urllib.parse import quote
@@ -13,7 +11,7 @@ from urllib.parse import quote
 import docx
 import pytest
 
-from toolkit import chart, config, dashboard, demo, leaders, master, trend, vocab
+from toolkit import chart, dashboard, demo, leaders, trend, vocab
 from toolkit.ledger import read_ledger
 from toolkit.nightly import run_once
 from toolkit.notices import level_figures, pct, submission_status

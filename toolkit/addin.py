@@ -15,9 +15,10 @@ import uuid
 import zipfile
 from pathlib import Path
 
+from . import resources
 from .errors import ToolkitError
 
-MACROS = Path(__file__).resolve().parent.parent / "macros"
+MACROS = resources.folder("macros")
 ADDIN_NAME = "整改台账.xlam"
 RIBBON_REL = "http://schemas.microsoft.com/office/2006/relationships/ui/extensibility"
 ADDIN_TYPE = "application/vnd.ms-excel.addin.macroEnabled.main+xml"

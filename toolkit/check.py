@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import config, normalize, sheets, vocab
+from . import config, sheets, vocab
 from .errors import LedgerError, ToolkitError
 from .ledger import Ledger, ReadLayout, merged_note, read_ledger
 

@@ -15,12 +15,11 @@ import shutil
 import zipfile
 from pathlib import Path
 
-from . import config, vocab
+from . import config, resources, vocab
 from .errors import ToolkitError
 from .ledger import Ledger, Measure, owners_from_measures
 
-ROOT = Path(__file__).resolve().parent.parent
-DEMO_DIR = ROOT / "workbooks" / "demo"
+DEMO_DIR = resources.folder("demo_data")
 STRUCTURE = DEMO_DIR / "source" / "seed004_structure.json"
 PERIOD = "2024-08"
 REFERENCE = dt.date(2024, 8, 31)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import jinja2
 
-from . import chart, gongwen, normalize, office, punct, utils, vocab
+from . import chart, gongwen, normalize, office, punct, resources, utils, vocab
 from .config import Settings
 from .distribute import safe_filename
 from .errors import ToolkitError
@@ -27,7 +27,7 @@ from .errors import ToolkitError
 if TYPE_CHECKING:
     from .consolidate import ConsolidationResult
 
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATE_DIR = resources.folder("templates")
 
 
 class NoticeWarning(UserWarning):

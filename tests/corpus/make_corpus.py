@@ -16,7 +16,7 @@ from typing import Callable
 
 import openpyxl
 
-from toolkit import office, vocab
+from toolkit import intake, office, vocab
 from toolkit.distribute import distribute
 
 WHEN = dt.datetime(2024, 8, 20, 10, 0)
@@ -150,12 +150,13 @@ def zip_bomb(settings, inbox):
 
 
 def enormous(settings, inbox):
+    """A ledger sheet one row over intake's limit (header row plus MAX_ROWS rows of data)."""
     import xlsxwriter
     src = openpyxl.load_workbook(unit_file(settings))
-    wb = xlsxwriter.Workbook(str(inbox / "十万行.xlsx"), {"constant_memory": True})
+    wb = xlsxwriter.Workbook(str(inbox / "超多行.xlsx"), {"constant_memory": True})
     ws = wb.add_worksheet(vocab.SHEET_LEDGER)
     ws.write_row(1, 0, [c.value for c in src[vocab.SHEET_LEDGER][2]])
-    for r in range(2, 120_002):
+    for r in range(2, intake.MAX_ROWS + 2):
         ws.write_row(r, 0, [f"ZG-{r}", "主题", "问题"])
     meta = wb.add_worksheet(vocab.SHEET_META)
     for r, row in enumerate(src[vocab.SHEET_META].iter_rows(values_only=True)):
@@ -356,7 +357,7 @@ CASES = [
     Case("corrupt", "内容被破坏的压缩包", corrupt, R, ""),
     Case("empty", "0 字节文件", raw(b"", "空.xlsx"), R, "空的"),
     Case("zip_bomb", "解压后 260MB 的“压缩炸弹”", zip_bomb, R, "解压后过大"),
-    Case("enormous", "12 万行的工作表", enormous, R, "行"),
+    Case("enormous", "行数超过上限的工作表", enormous, R, "行"),
     Case("legacy_xls", "另存为旧版 .xls", via_libreoffice("xls", "办公室.xls"), A, "旧版 .xls", needs_lo=True),
     Case("macros", "带宏的 .xlsm", with_macros, A, "含宏"),
     Case("ods", "另存为 .ods(WPS/LibreOffice)", via_libreoffice("ods", "办公室.ods"), A, "ODS", needs_lo=True),

@@ -1,0 +1,59 @@
+"""toolkit/sheets.py streams rows into xlsxwriter 3.x's constant-memory row file and swaps its
+formula preparation: these checks fail with a plain message if an xlsxwriter upgrade moves them."""
+import inspect
+
+import pytest
+import xlsxwriter
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
+
+from toolkit import sheets
+
+PINNED_MAJOR = 3   # setup.cfg: xlsxwriter>=3.1,<4
+UPGRADE = ("toolkit/sheets.py relies on xlsxwriter {major}.x internals; {what}. Re-check Book.rows, "
+           "Book.sheet and _cell_xml against the new xlsxwriter before moving the pin in setup.cfg.")
+
+
+def params(func) -> list[str]:
+    return list(inspect.signature(func).parameters)
+
+
+def test_xlsxwriter_is_the_pinned_major_version():
+    major = int(xlsxwriter.__version__.split(".")[0])
+    assert major == PINNED_MAJOR, UPGRADE.format(major=PINNED_MAJOR, what=f"xlsxwriter {xlsxwriter.__version__} "
+                                                                         "is installed")
+
+
+@pytest.mark.parametrize("owner, name, expected", [
+    (Worksheet, "_prepare_formula", ["self", "formula", "expand_future_functions"]),
+    (Worksheet, "_write_single_row", ["self", "current_row_num"]),
+    (Worksheet, "_check_dimensions", ["self", "row", "col"]),
+    (Format, "_get_xf_index", ["self"]),
+])
+def test_private_methods_sheets_uses_keep_their_signatures(owner, name, expected):
+    func = getattr(owner, name, None)
+    assert func is not None, UPGRADE.format(major=PINNED_MAJOR, what=f"{owner.__name__}.{name} is gone")
+    assert params(func)[:len(expected)] == expected, UPGRADE.format(
+        major=PINNED_MAJOR, what=f"{owner.__name__}.{name}{inspect.signature(func)} changed its parameters")
+
+
+def test_formulas_still_pass_through_prepare_formula():
+    source = inspect.getsource(Worksheet._write_formula)
+    assert "self._prepare_formula(formula)" in source, UPGRADE.format(
+        major=PINNED_MAJOR, what="write_formula no longer calls self._prepare_formula, which Book.sheet replaces")
+
+
+def test_constant_memory_sheet_exposes_the_row_file_and_fast_rows_use_it(tmp_path, monkeypatch):
+    book = sheets.Book(tmp_path / "表.xlsx")
+    ws = book.sheet("表")
+    for attr in ("constant_memory", "fh", "previous_row"):
+        assert hasattr(ws, attr), UPGRADE.format(major=PINNED_MAJOR, what=f"Worksheet.{attr} is gone")
+    assert ws.constant_memory and hasattr(ws.fh, "write"), UPGRADE.format(
+        major=PINNED_MAJOR, what="a constant-memory worksheet no longer streams rows into Worksheet.fh")
+
+    def slow_path(*args, **kwargs):
+        raise AssertionError(UPGRADE.format(major=PINNED_MAJOR, what="Book.rows fell back to cell-by-cell writes"))
+    monkeypatch.setattr(sheets.Book, "put", slow_path)
+    assert book.rows(ws, 1, [["甲", 1], ["乙", 2]], [book.fmt("body")] * 2) == 2
+    assert ws.previous_row == 1 and (ws.dim_rowmax, ws.dim_colmax) == (1, 1)
+    book.close()
