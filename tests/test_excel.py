@@ -21,7 +21,7 @@ CONTRACT = [
     (fake.Sheets, xw.main.Sheets, ["add", "__getitem__", "__len__", "__iter__"]),
     (fake.Range, xw.Range, ["options", "value", "last_cell", "row", "column"]),
     (fake.App, xw.App, ["alert", "status_bar", "books"]),
-    (fake.Books, xw.main.Books, ["active"]),
+    (fake.Books, xw.main.Books, ["active", "__iter__"]),
     (fake.Names, xw.main.Names, ["add"]),
 ]
 
@@ -123,6 +123,45 @@ def test_errors_become_a_chinese_message_box_not_a_traceback(open_book, monkeypa
     assert excel.consolidate_button() is None
     assert "意外错误" in book.app.alerts[-1][1] and "Traceback" not in book.app.alerts[-1][1]
     assert settings.master.read_bytes() == before and book.app.status_bar is False
+
+
+def other_book(tmp_path, app, name="报表.xlsx"):
+    """A workbook that is not a ledger, opened in the same stand-in Excel (it becomes the active one)."""
+    path = tmp_path / name
+    openpyxl.Workbook().save(path)
+    return fake.Book(path, app=app)
+
+
+@pytest.mark.parametrize("button", excel.__all__)
+def test_a_button_pressed_on_another_workbook_names_the_open_ledger(open_book, tmp_path, monkeypatch, button):
+    settings, ledger_book = open_book
+    other = other_book(tmp_path, ledger_book.app)
+    monkeypatch.setattr(xw.Book, "caller", classmethod(lambda cls: other))
+    before = settings.master.read_bytes()
+    assert getattr(excel, button)() is None                  # a message box, not an exception (a traceback)
+    title, prompt = ledger_book.app.alerts[-1]
+    assert title.endswith("未完成") and "“报表.xlsx”不是整改台账" in prompt and "“整改台账.xlsx”" in prompt
+    assert settings.master.read_bytes() == before and ledger_book.saved == 0 and other.sheets[0].cells == {}
+
+
+def test_no_ledger_open_unsaved_ledger_and_missing_config_each_say_what_to_do(open_book, tmp_path, monkeypatch):
+    settings, book = open_book
+    from tests.xlwings_standin import App
+    alone = other_book(tmp_path, App())
+    monkeypatch.setattr(xw.Book, "caller", classmethod(lambda cls: alone))
+    assert excel.refresh_button() is None
+    assert "没有“整改台账”工作表" in alone.app.alerts[-1][1] and "master" in alone.app.alerts[-1][1]
+
+    monkeypatch.setattr(xw.Book, "caller", classmethod(lambda cls: book))
+    book.saved_to_disk = False                                 # a new ledger never saved: Excel calls it 整改台账
+    assert excel.consolidate_button() is None
+    assert "尚未保存" in book.app.alerts[-1][1] and "Traceback" not in book.app.alerts[-1][1]
+
+    book.saved_to_disk = True
+    (settings.root / "config.toml").unlink()
+    assert excel.highlight_button() is None
+    assert "config.toml" in book.app.alerts[-1][1] and "init" in book.app.alerts[-1][1]
+    assert book.app.status_bar is False
 
 
 def test_notices_and_distribute_buttons_write_their_files(open_book):
