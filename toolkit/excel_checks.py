@@ -34,3 +34,16 @@ def refusal(book) -> str | None:
     except ToolkitError as exc:
         return str(exc)
     return None
+
+
+def press(addin_version: str, button: str):
+    """Entry point of the add-in's buttons (macros/ZhenggaiButtons.bas): refuse an add-in built
+    for another toolkit version, whose buttons may call functions this toolkit lacks, then run it."""
+    from . import __version__, excel
+    if addin_version != __version__ or button not in excel.__all__:
+        excel.caller_book().app.alert(
+            f"“整改台账”加载项的版本（{addin_version}）与本机工具包的版本（{__version__}）不一致。"
+            f"请在命令行运行 python -m toolkit excel build 重新生成加载项，在 Excel 中重新加载 整改台账.xlam 后再点按钮。",
+            title="整改台账加载项版本不符")
+        return None
+    return getattr(excel, button)()
