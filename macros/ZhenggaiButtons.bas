@@ -1,30 +1,45 @@
 Attribute VB_Name = "ZhenggaiButtons"
 
 ' Ribbon buttons of the ZhengGai (rectification ledger) add-in.
-' Each sub only hands over to Python through the xlwings add-in's RunPython;
-' all logic lives in the Python package (toolkit.excel). Keep this file ASCII.
+' Each button runs Preflight (ZhenggaiChecks: a saved workbook is active, the xlwings add-in and
+' the Python interpreter are there), then hands over to Python through xlwings' RunPython,
+' trapping its failure; every other check and all logic live in toolkit.excel_checks and
+' toolkit.excel. Chinese text only inside string literals (see ZhenggaiChecks).
 Option Explicit
 
-Private Sub Py(ByVal command As String)
-    Application.Run "xlwings.xlam!RunPython", command
+Private Sub Press(ByVal button As String, ByVal title As String)
+    ' Runs toolkit.excel_checks.press, which compares ADDIN_VERSION with the toolkit's version.
+    Dim problem As String, caption As String
+    caption = title & "未完成"
+    problem = Preflight()
+    If problem <> "" Then
+        MsgBox problem, vbExclamation, caption
+        Exit Sub
+    End If
+    On Error GoTo Failed
+    Application.Run "xlwings.xlam!RunPython", "import toolkit.excel_checks as g; g.press('" & ADDIN_VERSION & "', '" & button & "')"
+    Exit Sub
+Failed:
+    problem = "无法启动 Python（" & Err.Description & "）。请确认已运行 xlwings addin install；若单位禁止 Office 启动其他程序，请改用工作文件夹中的“" & title & ".cmd”。"
+    MsgBox problem, vbExclamation, caption
 End Sub
 
 Public Sub ZG_Consolidate(control As IRibbonControl)
-    Py "import toolkit.excel as x; x.consolidate_button()"
+    Press "consolidate_button", "汇总报送"
 End Sub
 
 Public Sub ZG_Refresh(control As IRibbonControl)
-    Py "import toolkit.excel as x; x.refresh_button()"
+    Press "refresh_button", "刷新统计"
 End Sub
 
 Public Sub ZG_Highlight(control As IRibbonControl)
-    Py "import toolkit.excel as x; x.highlight_button()"
+    Press "highlight_button", "标记逾期"
 End Sub
 
 Public Sub ZG_Notices(control As IRibbonControl)
-    Py "import toolkit.excel as x; x.notices_button()"
+    Press "notices_button", "生成通报"
 End Sub
 
 Public Sub ZG_Distribute(control As IRibbonControl)
-    Py "import toolkit.excel as x; x.distribute_button()"
+    Press "distribute_button", "分发模板"
 End Sub

@@ -1,4 +1,5 @@
 import inspect
+import shutil
 import zipfile
 import xml.etree.ElementTree as ET
 
@@ -21,7 +22,7 @@ CONTRACT = [
     (fake.Sheets, xw.main.Sheets, ["add", "__getitem__", "__len__", "__iter__"]),
     (fake.Range, xw.Range, ["options", "value", "last_cell", "row", "column"]),
     (fake.App, xw.App, ["alert", "status_bar", "books"]),
-    (fake.Books, xw.main.Books, ["active"]),
+    (fake.Books, xw.main.Books, ["active", "__iter__"]),
     (fake.Names, xw.main.Names, ["add"]),
 ]
 
@@ -125,6 +126,57 @@ def test_errors_become_a_chinese_message_box_not_a_traceback(open_book, monkeypa
     assert settings.master.read_bytes() == before and book.app.status_bar is False
 
 
+def other_book(tmp_path, app, name="报表.xlsx"):
+    """A workbook that is not a ledger, opened in the same stand-in Excel (it becomes the active one)."""
+    path = tmp_path / name
+    openpyxl.Workbook().save(path)
+    return fake.Book(path, app=app)
+
+
+@pytest.mark.parametrize("button", excel.__all__)
+def test_a_button_pressed_on_another_workbook_names_the_open_ledger(open_book, tmp_path, monkeypatch, button):
+    settings, ledger_book = open_book
+    other = other_book(tmp_path, ledger_book.app)
+    monkeypatch.setattr(xw.Book, "caller", classmethod(lambda cls: other))
+    before = settings.master.read_bytes()
+    assert getattr(excel, button)() is None                  # a message box, not an exception (a traceback)
+    title, prompt = ledger_book.app.alerts[-1]
+    assert title.endswith("未完成") and "“报表.xlsx”不是整改台账" in prompt and "“整改台账.xlsx”" in prompt
+    assert settings.master.read_bytes() == before and ledger_book.saved == 0 and other.sheets[0].cells == {}
+
+
+def test_no_ledger_open_unsaved_ledger_and_missing_config_each_say_what_to_do(open_book, tmp_path, monkeypatch):
+    settings, book = open_book
+    from tests.xlwings_standin import App
+    alone = other_book(tmp_path, App())
+    monkeypatch.setattr(xw.Book, "caller", classmethod(lambda cls: alone))
+    assert excel.refresh_button() is None
+    assert "没有“整改台账”工作表" in alone.app.alerts[-1][1] and "master" in alone.app.alerts[-1][1]
+
+    monkeypatch.setattr(xw.Book, "caller", classmethod(lambda cls: book))
+    book.saved_to_disk = False                                 # a new ledger never saved: Excel calls it 整改台账
+    assert excel.consolidate_button() is None
+    assert "尚未保存" in book.app.alerts[-1][1] and "Traceback" not in book.app.alerts[-1][1]
+
+    book.saved_to_disk = True
+    (settings.root / "config.toml").unlink()
+    assert excel.highlight_button() is None
+    assert "config.toml" in book.app.alerts[-1][1] and "init" in book.app.alerts[-1][1]
+    assert book.app.status_bar is False
+
+
+def test_the_addin_passes_its_version_and_a_mismatch_is_refused_before_anything_runs(open_book):
+    settings, book = open_book
+    from toolkit import __version__, excel_checks
+    assert "统计已刷新" in excel_checks.press(__version__, "refresh_button")
+    before = settings.master.read_bytes()
+    for version, button in (("0.0.9", "consolidate_button"), (__version__, "retired_button")):
+        assert excel_checks.press(version, button) is None
+        title, prompt = book.app.alerts[-1]
+        assert title == "整改台账加载项版本不符" and f"（{version}）" in prompt and "excel build" in prompt
+    assert settings.master.read_bytes() == before and book.saved == 0
+
+
 def test_notices_and_distribute_buttons_write_their_files(open_book):
     settings, book = open_book
     assert "已生成" in excel.notices_button()
@@ -188,10 +240,10 @@ def test_every_ribbon_button_calls_an_exported_python_function():
 
 def test_addin_is_a_macro_package_with_the_ribbon(built):
     with zipfile.ZipFile(built[".xlam"]) as z:
-        assert "xl/vbaProject.bin" in z.namelist() and "customUI/customUI.xml" in z.namelist()
+        assert "xl/vbaProject.bin" in z.namelist() and addin.RIBBON_PART in z.namelist()
         assert addin.ADDIN_TYPE in z.read("[Content_Types].xml").decode()
         assert addin.RIBBON_REL in z.read("_rels/.rels").decode()
-        ET.fromstring(z.read("customUI/customUI.xml"))
+        assert ET.fromstring(z.read(addin.RIBBON_PART)).tag == f"{{{addin.RIBBON_NS}}}customUI"
     wb = openpyxl.load_workbook(built[".xlsm"], keep_vba=True)
     assert wb.vba_archive is not None and "xl/vbaProject.bin" in wb.vba_archive.namelist()
 
@@ -205,14 +257,110 @@ def test_olevba_extracts_every_button_sub(built):
     assert set(addin.button_functions(code["ZhenggaiButtons"])) == set(addin.check_sources())
 
 
+def _strict_decompress(container: bytes) -> bytes:
+    """MS-OVBA decompression exactly as LibreOffice does it (bit count from the chunk position)."""
+    out, pos = b"", 1
+    while pos < len(container):
+        header = int.from_bytes(container[pos:pos + 2], "little")
+        pos += 2
+        end, chunk = pos + (header & 0xFFF) + 1, bytearray()
+        while pos < end:
+            flags, pos = container[pos], pos + 1
+            for bit in range(8):
+                if pos >= end:
+                    break
+                if flags >> bit & 1:
+                    token, pos = int.from_bytes(container[pos:pos + 2], "little"), pos + 2
+                    bits = max(4, (len(chunk) - 1).bit_length())
+                    length, offset = (token & (0xFFFF >> bits)) + 3, (token >> (16 - bits)) + 1
+                    assert offset <= len(chunk) and len(chunk) + length <= 4096, "bad copy token"
+                    for _ in range(length):
+                        chunk.append(chunk[-offset])
+                else:
+                    chunk.append(container[pos])
+                    pos += 1
+        out += chunk
+    return bytes(out)
+
+
+def test_vba_modules_decompress_exactly_as_office_reads_them(built):
+    """ms-ovba-compression 1.0.1 garbles source past ~1 KB (wrong maximum copy length); addin fixes it."""
+    import io
+    import olefile
+    with zipfile.ZipFile(built[".xlam"]) as z:
+        ole = olefile.OleFileIO(io.BytesIO(z.read("xl/vbaProject.bin")))
+    for bas in sorted(addin.MACROS.glob("*.bas")):
+        source = addin.vba_source(bas.read_text(encoding="utf-8"), "x")
+        text = _strict_decompress(ole.openstream(f"VBA/{bas.stem}").read()).decode("ascii")
+        body = source.split("Option Explicit", 1)[1].split("ADDIN_VERSION As String")[1].split("\n", 1)[1]
+        assert len(text) > 2000 and body.replace("\r\n", "\n")[:-200] in text.replace("\r\n", "\n")
+
+
+@pytest.fixture(scope="module")
+def lo_profile(tmp_path_factory):
+    from tests import vba_compile
+    return vba_compile.profile(tmp_path_factory.mktemp("lo-basic"))
+
+
+def uncompiled(profile, workbook, workdir, macros=addin.MACROS) -> dict[str, list[str]]:
+    """{module: procedures LibreOffice did not compile} for every .bas module."""
+    from tests import vba_compile
+    out = {}
+    for bas in sorted(macros.glob("*.bas")):
+        image = vba_compile.compiled_image(profile, workbook, workdir / bas.stem, bas.stem)
+        names = list(addin.procedures(bas.read_text(encoding="utf-8"))) + [bas.stem + "Version"]
+        out[bas.stem] = [n for n in names if not vba_compile.has_procedure(image, n)]
+    return out
+
+
 @needs_lo
-def test_libreoffice_loads_the_addin_and_lists_its_vba_module(built, tmp_path):
-    ods = office.convert(built[".xlam"], "ods", tmp_path, infilter="Calc MS Excel 2007 VBA XML")
-    with zipfile.ZipFile(ods) as z:
-        modules = [n for n in z.namelist() if n.startswith("Basic/")]
-        code = z.read("Basic/VBAProject/ZhenggaiButtons.xml").decode()
-    assert "Basic/VBAProject/ZhenggaiButtons.xml" in modules
-    assert "ZG_Consolidate" in code and "consolidate_button" in code
+def test_libreoffice_compiles_every_vba_module_of_the_addin(built, lo_profile, tmp_path):
+    assert uncompiled(lo_profile, built[".xlsm"], tmp_path) == {"ZhenggaiButtons": [], "ZhenggaiChecks": []}
+
+
+@needs_lo
+def test_libreoffice_compile_check_fails_on_a_syntax_error(lo_profile, tmp_path):
+    macros = tmp_path / "macros"
+    shutil.copytree(addin.MACROS, macros)
+    bas = macros / "ZhenggaiButtons.bas"
+    bas.write_text(bas.read_text(encoding="utf-8").replace(
+        '    Press "refresh_button"', '    If x = = 1 Then\n    Press "refresh_button"'), encoding="utf-8")
+    workbook = {p.suffix: p for p in addin.build(tmp_path / "addin", macros)}[".xlsm"]
+    missing = uncompiled(lo_profile, workbook, tmp_path / "lo", macros)
+    assert "ZhenggaiButtonsVersion" in missing["ZhenggaiButtons"] and missing["ZhenggaiChecks"] == []
+
+
+@needs_lo
+def test_the_vba_preflight_runs_in_libreoffice_and_speaks_chinese(built, lo_profile, tmp_path):
+    from tests import vba_compile
+    from toolkit import __version__
+    log = vba_compile.run(lo_profile, built[".xlsm"], tmp_path,
+                          "ZhenggaiChecks.Preflight,ZhenggaiButtons.ZhenggaiButtonsVersion")
+    assert "Preflight=没有找到 xlwings 加载项。请运行 xlwings addin install" in log    # no xlwings.xlam here
+    assert f"ZhenggaiButtonsVersion={__version__}" in log
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda x, b: (x.replace("2009/07/customui", "2006/01/customui"), b), "命名空间"),
+    (lambda x, b: (x.replace('id="zgRefresh"', 'id="zgConsolidate"'), b), "id 重复：zgConsolidate"),
+    (lambda x, b: (x, b.replace("ZG_Notices(control As IRibbonControl)", "ZG_Notices()")), "ZG_Notices"),
+    (lambda x, b: (x.replace('onAction="ZG_Distribute"', 'onAction="ZG_Gone"'), b), "不存在：ZG_Gone"),
+], ids=["namespace", "duplicate-id", "signature", "missing-sub"])
+def test_ribbon_rules_that_office_enforces_are_checked(tmp_path, change, message):
+    macros = tmp_path / "macros"
+    shutil.copytree(addin.MACROS, macros)
+    xml, bas = change((macros / "customUI.xml").read_text(encoding="utf-8"),
+                      (macros / "ZhenggaiButtons.bas").read_text(encoding="utf-8"))
+    (macros / "customUI.xml").write_text(xml, encoding="utf-8")
+    (macros / "ZhenggaiButtons.bas").write_text(bas, encoding="utf-8")
+    with pytest.raises(ToolkitError, match=message):
+        addin.check_sources(macros)
+
+
+def test_chinese_in_vba_is_escaped_and_comments_stay_ascii():
+    assert addin.vba_source('Attribute VB_Name = "M"\nOption Explicit\nx = "汇总"', "1") .count('Zh("\\u6c47\\u603b")') == 1
+    with pytest.raises(ToolkitError, match="第3行"):
+        addin.vba_source('Attribute VB_Name = "M"\nOption Explicit\n\' 中文注释', "1")
 
 
 def test_addin_build_is_reproducible_from_the_text_sources(built, tmp_path):

@@ -121,6 +121,9 @@ class Books:
         self.items = []
         self.active = None
 
+    def __iter__(self):
+        return iter(self.items)
+
 
 class App:
     def __init__(self):
@@ -150,6 +153,7 @@ class Book:
         self.sheets = Sheets(self)
         self.names = Names()
         self.saved = 0
+        self.saved_to_disk = True
         wb = openpyxl.load_workbook(self.path)
         for ws in wb.worksheets:
             cells = {(c.row, c.column): c.value for row in ws.iter_rows() for c in row if c.value is not None}
@@ -162,7 +166,7 @@ class Book:
 
     @property
     def fullname(self):
-        return str(self.path)
+        return str(self.path) if self.saved_to_disk else self.path.stem   # Excel: "工作簿1" until saved
 
     def save(self, path=None):
         """Write every sheet's values into the file, as Excel's save would (formulas as formulas)."""

@@ -20,19 +20,78 @@ from .errors import ToolkitError
 
 MACROS = resources.folder("macros")
 ADDIN_NAME = "整改台账.xlam"
-RIBBON_REL = "http://schemas.microsoft.com/office/2006/relationships/ui/extensibility"
+RIBBON_REL = "http://schemas.microsoft.com/office/2007/relationships/ui/extensibility"   # Office 2010+ ribbon
+RIBBON_PART = "customUI/customUI14.xml"
+RIBBON_NS = "http://schemas.microsoft.com/office/2009/07/customui"
 ADDIN_TYPE = "application/vnd.ms-excel.addin.macroEnabled.main+xml"
 MACRO_TYPE = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
-RUNPYTHON = re.compile(r'Py\s+"import toolkit\.excel as x; x\.(\w+)\(\)"')
+PRESS = re.compile(r'Press\s+"(\w+)"')
+PROCEDURE = re.compile(r"^(?:Public |Private )?(Sub|Function) (\w+)\(([^)]*)\)", re.M)
 
 
 def button_functions(source: str) -> dict[str, str]:
     """{VBA sub: Python function} for every ribbon sub in a .bas source."""
     out = {}
     for m in re.finditer(r"Public Sub (\w+)\(control As IRibbonControl\)(.*?)End Sub", source, re.S):
-        call = RUNPYTHON.search(m[2])
+        call = PRESS.search(m[2])
         out[m[1]] = call[1] if call else ""
     return out
+
+
+def procedures(source: str) -> dict[str, str]:
+    """{name: parameter list} of every Sub and Function in a VBA source."""
+    return {m[2]: m[3].strip() for m in PROCEDURE.finditer(source)}
+
+
+def _escape_literal(literal: str) -> str:
+    """A VBA string literal with Chinese text, as Zh("\\uXXXX") calls the module decodes at run time."""
+    text = literal[1:-1]
+    if "\\u" in text:
+        raise ToolkitError(f"VBA 字符串中不能出现 \\u（会被当作转义）：{literal}")
+    escaped = "".join(c if ord(c) < 128 else f"\\u{ord(c):04x}" for c in text)
+    pieces = re.findall(r"(?:\\u[0-9a-f]{4}|[^\\]){1,40}", escaped)   # short literals: LibreOffice's limit is 255
+    return " & ".join(f'Zh("{p}")' for p in pieces)
+
+
+def vba_source(source: str, version: str) -> str:
+    """The module as it goes into the add-in: Chinese literals escaped to ASCII, the version declared.
+
+    ADDIN_VERSION goes after Option Explicit; <Module>Version comes last on purpose: a syntax
+    error anywhere above it stops the compiler before it, which is how the LibreOffice test
+    tells a compiled module from a broken one."""
+    out = []
+    for number, line in enumerate(source.splitlines(), 1):
+        code, comment, in_string = line, "", False
+        for i, c in enumerate(line):
+            if c == '"':
+                in_string = not in_string
+            elif c == "'" and not in_string:
+                code, comment = line[:i], line[i:]
+                break
+        code = re.sub(r'"(?:[^"]|"")*"', lambda m: m[0] if m[0].isascii() else _escape_literal(m[0]), code)
+        if not (code + comment).isascii():
+            raise ToolkitError(f"VBA 源码第{number}行：中文只能写在字符串中（注释用英文）。")
+        out.append(code + comment)
+        if line.strip() == "Option Explicit":
+            out.append(f'Private Const ADDIN_VERSION As String = "{version}"')
+    name = re.search(r'Attribute VB_Name = "(\w+)"', source)[1]
+    out += ["", f"Public Function {name}Version() As String",
+            "    ' Written by toolkit/addin.py: the toolkit version this add-in was built with.",
+            f"    {name}Version = ADDIN_VERSION", "End Function", ""]
+    return "\r\n".join(out)
+
+
+def _copytoken_help(difference: int) -> dict:
+    """MS-OVBA 2.4.1.3.19.1 CopyToken Help, with MaximumLength = (0xFFFF >> BitCount) + 3.
+
+    ms-ovba-compression 1.0.1 computes 0xFFFF << (BitCount + 3), so a long match past the first
+    1 KB of a chunk overflows into the offset bits and Excel/LibreOffice read garbled source."""
+    bit_count = 4
+    while 2 ** bit_count < difference:
+        bit_count += 1
+    length_mask = 0xFFFF >> bit_count
+    return {"lengthMask": length_mask, "offsetMask": ~length_mask & 0xFFFF, "bitCount": bit_count,
+            "maxLength": length_mask + 3}
 
 
 def compile_vba(modules: list[Path], workdir: Path) -> Path:
@@ -46,6 +105,7 @@ def compile_vba(modules: list[Path], workdir: Path) -> Path:
         from ms_ovba.Views.project_ole_file import ProjectOleFile
         from ms_ovba.vbaProject import VbaProject
         import ms_ovba
+        from ms_ovba_compression.ms_ovba import MsOvba
     except ImportError:
         raise ToolkitError("缺少 ms-ovba,无法从源码生成 VBA 工程。请运行:pip install -e .[excel]") from None
     blank = Path(ms_ovba.__file__).parent / "blank_files"
@@ -70,6 +130,7 @@ def compile_vba(modules: list[Path], workdir: Path) -> Path:
                                         "Microsoft Office 16.0 Object Library"), "Office")):
         project.add_reference(Reference(ReferenceRegistered(libid), name))
     import random
+    MsOvba.copytoken_help = staticmethod(_copytoken_help)
     here, state = os.getcwd(), random.getstate()
     os.chdir(workdir)   # ms-ovba writes its streams into the current folder
     random.seed(20240904)   # its project-protection fields are random: fix them for reproducible bytes
@@ -99,13 +160,13 @@ def _macro_workbook(vba: Path, target: Path) -> None:
 
 
 def _add_ribbon(path: Path, ribbon_xml: bytes, addin: bool) -> None:
-    """Add customUI/customUI.xml with its relationship; for an add-in also switch the main content type."""
+    """Add customUI/customUI14.xml with its relationship; for an add-in also switch the main content type."""
     tmp = path.with_suffix(".tmp")
     with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
         for item in src.infolist():
             data = src.read(item.filename)
             if item.filename == "_rels/.rels":
-                rel = (f'<Relationship Id="rIdZgRibbon" Type="{RIBBON_REL}" Target="customUI/customUI.xml"/>'
+                rel = (f'<Relationship Id="rIdZgRibbon" Type="{RIBBON_REL}" Target="{RIBBON_PART}"/>'
                        "</Relationships>").encode()
                 data = data.replace(b"</Relationships>", rel)
             elif item.filename == "[Content_Types].xml" and addin:
@@ -113,7 +174,7 @@ def _add_ribbon(path: Path, ribbon_xml: bytes, addin: bool) -> None:
             info = zipfile.ZipInfo(item.filename, date_time=(2024, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             dst.writestr(info, data)
-        info = zipfile.ZipInfo("customUI/customUI.xml", date_time=(2024, 1, 1, 0, 0, 0))
+        info = zipfile.ZipInfo(RIBBON_PART, date_time=(2024, 1, 1, 0, 0, 0))
         info.compress_type = zipfile.ZIP_DEFLATED
         dst.writestr(info, ribbon_xml)
     os.replace(tmp, path)
@@ -121,6 +182,7 @@ def _add_ribbon(path: Path, ribbon_xml: bytes, addin: bool) -> None:
 
 def build(out_dir: Path, macros: Path = MACROS) -> list[Path]:
     """Write 整改台账.xlam (the add-in) and 整改台账.xlsm (same macros, as a workbook) into out_dir."""
+    from . import __version__
     modules = sorted(macros.glob("*.bas"))
     ribbon = macros / "customUI.xml"
     if not modules or not ribbon.exists():
@@ -130,7 +192,11 @@ def build(out_dir: Path, macros: Path = MACROS) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     with tempfile.TemporaryDirectory(prefix="zg-vba-") as tmp:
-        vba = compile_vba(modules, Path(tmp))
+        (Path(tmp) / "src").mkdir()
+        sources = [Path(tmp) / "src" / m.name for m in modules]
+        for module, source in zip(modules, sources):
+            source.write_bytes(vba_source(module.read_text(encoding="utf-8"), __version__).encode("ascii"))
+        vba = compile_vba(sources, Path(tmp))
         for suffix, addin in ((".xlam", True), (".xlsm", False)):
             target = out_dir / Path(ADDIN_NAME).with_suffix(suffix).name
             staging = Path(tmp) / ("book" + suffix)
@@ -143,20 +209,33 @@ def build(out_dir: Path, macros: Path = MACROS) -> list[Path]:
 
 
 def check_sources(macros: Path = MACROS) -> dict[str, str]:
-    """Every ribbon onAction has a sub, and every sub calls an exported toolkit.excel function."""
+    """The ribbon and the VBA agree, by the customUI rules Office enforces when it loads the add-in.
+
+    The 2009 customUI namespace (Office 2010+), unique control ids, every callback a Public Sub
+    taking (control As IRibbonControl), and every button sub pressing an exported toolkit.excel function."""
     import xml.etree.ElementTree as ET
     from . import excel
-    source = "\n".join(p.read_text(encoding="ascii") for p in sorted(macros.glob("*.bas")))
+    source = "\n".join(p.read_text(encoding="utf-8") for p in sorted(macros.glob("*.bas")))
     subs = button_functions(source)
     try:
         tree = ET.parse(macros / "customUI.xml")
     except ET.ParseError as exc:
-        raise ToolkitError(f"customUI.xml 格式有误:{exc}") from None
-    actions = [el.get("onAction") for el in tree.iter() if el.get("onAction")]
-    missing = [a for a in actions if a not in subs]
+        raise ToolkitError(f"customUI.xml 格式有误：{exc}") from None
+    if tree.getroot().tag != f"{{{RIBBON_NS}}}customUI":
+        raise ToolkitError(f"customUI.xml 的根元素须为 {RIBBON_NS} 命名空间中的 customUI（Office 2010 及以上）。")
+    ids = [el.get("id") for el in tree.iter() if el.get("id")]
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    if twice:
+        raise ToolkitError(f"customUI.xml 中控件 id 重复：{'、'.join(twice)}")
+    declared = procedures(source)
+    callbacks = [v for el in tree.iter() for k, v in el.attrib.items() if k.startswith(("on", "get"))]
+    missing = [a for a in callbacks if a not in declared]
     if missing:
-        raise ToolkitError(f"功能区按钮调用的宏不存在:{'、'.join(missing)}")
+        raise ToolkitError(f"功能区按钮调用的宏不存在：{'、'.join(missing)}")
+    wrong = [a for a in callbacks if declared[a] != "control As IRibbonControl" or a not in subs]
+    if wrong:
+        raise ToolkitError(f"功能区回调须为 Public Sub 名称(control As IRibbonControl)：{'、'.join(wrong)}")
     unknown = [f"{sub}→{fn or '?'}" for sub, fn in subs.items() if fn not in excel.__all__]
     if unknown:
-        raise ToolkitError(f"宏调用了 toolkit.excel 中不存在的函数:{'、'.join(unknown)}")
+        raise ToolkitError(f"宏调用了 toolkit.excel 中不存在的函数：{'、'.join(unknown)}")
     return subs

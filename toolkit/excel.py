@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from . import config as config_mod
-from . import master, progress, vocab
+from . import excel_checks, master, progress, vocab
 from .app import Workspace
 from .consolidate import inbox_files
 from .errors import ToolkitError
@@ -31,16 +31,13 @@ OUTSIDE_EXCEL = "这个功能需要在 Excel 中通过“整改台账”选项�
 # ---------------------------------------------------------------- the open book
 
 def caller_book():
-    """The ledger workbook the button acts on: the active book (the caller is the add-in)."""
+    """The workbook the button acts on: the active book (RunPython's caller)."""
     try:
         import xlwings as xw
         caller = xw.Book.caller()
     except Exception:
         raise ToolkitError(OUTSIDE_EXCEL) from None
-    for book in (caller.app.books.active, caller):
-        if book is not None and vocab.SHEET_LEDGER in [s.name for s in book.sheets]:
-            return book
-    raise ToolkitError(f"当前活动的工作簿不是整改台账(没有“{vocab.SHEET_LEDGER}”工作表)。请先打开台账并切换到它,再点按钮。")
+    return caller.app.books.active or caller     # excel_checks.refusal says whether it is a ledger
 
 
 def workspace_for(book) -> Workspace:
@@ -146,6 +143,10 @@ def _button(title: str, action) -> str | None:
     """Run one button: status bar while working, a message box at the end, never a traceback dialog."""
     book = caller_book()          # outside Excel this raises ToolkitError: a clear refusal
     app = book.app
+    problem = excel_checks.refusal(book)   # wrong, unsaved or unconfigured book: say so, change nothing
+    if problem:
+        app.alert(problem, title=f"{title}未完成")
+        return None
     try:
         app.status_bar = f"{title}:正在运行……"
         message = action(book)
