@@ -130,7 +130,7 @@ def test_file_errors_become_one_chinese_line_naming_the_file(workspace):
     workspace.path("output").write_text("not a folder")         # what root cannot be kept out of
     result = CliRunner().invoke(cli, ["notice", "-c", str(workspace.root)])
     assert result.exit_code == 1 and "Traceback" not in result.output
-    assert "错误:无法读写" in result.output and "output" in result.output
+    assert "错误：无法读写" in result.output and "output" in result.output
 
 
 def test_permission_denied_while_writing_the_master_names_it(workspace, monkeypatch):
@@ -163,7 +163,7 @@ def test_a_rerun_notices_changed_templates(workspace, monkeypatch, tmp_path):
     Workspace(workspace).run_once()
     assert Workspace(workspace).run_once().quick
     path = templates / "进展通报.md.j2"
-    path.write_text(path.read_text(encoding="utf-8") + "\n(本期新增说明)\n", encoding="utf-8")
+    path.write_text(path.read_text(encoding="utf-8") + "\n（本期新增说明）\n", encoding="utf-8")
     again = Workspace(workspace).run_once()
     assert not again.quick
     md = next(p for p in again.notices if p.name == "进展通报.md")

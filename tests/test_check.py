@@ -28,7 +28,7 @@ def test_check_reports_layout_counts_paragraph_and_writes_nothing(tmp_path):
                              vocab.RECOMMENDATION: 4, vocab.REFORM: 8, vocab.MEASURE: 263, "单位": 33}
     text = "\n".join(report.lines())
     assert "表头在第3行" in text and "责任单位→牵头单位" in text and "完成时间→完成时限" in text
-    assert "合并单元格:" in text and "重点问题14个，目前已完成整改7个" in text and "结论:台账可以正常使用" in text
+    assert "合并单元格：" in text and "重点问题14个，目前已完成整改7个" in text and "结论：台账可以正常使用" in text
 
 
 def test_check_lists_every_suspicious_thing_instead_of_stopping_at_the_first(tmp_path):
@@ -40,7 +40,7 @@ def test_check_lists_every_suspicious_thing_instead_of_stopping_at_the_first(tmp
     text = "\n".join(report.lines())
     assert not report.ok and len(report.problems) == 5
     for expected in ("“ZG-001”与第4行重复", "“相关单位”是对多个单位的统称", "“待定”无法判断", "“差不多”无法识别",
-                     "“事项”列(E7)为空", "“主题”列有1个空白单元格(C4)",
+                     "“事项”列（E7）为空", "“主题”列有1个空白单元格（C4）",
                      "“市人民医院”与“天津市人民医院”可能是同一单位的不同写法"):
         assert expected in text, expected
     assert "有5处须先改正" in text

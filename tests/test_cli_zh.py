@@ -13,25 +13,25 @@ def run(*args):
 
 def test_help_is_chinese():
     out = run("--help").output
-    assert out.startswith("用法:") and "选项:" in out and "命令:" in out and "显示本帮助并退出。" in out
+    assert out.startswith("用法：") and "选项：" in out and "命令：" in out and "显示本帮助并退出。" in out
     assert "Usage" not in out and "Options" not in out and "Show this" not in out
 
 
 @pytest.mark.parametrize("args, says", [
-    (["nightlly"], "错误:没有命令 'nightlly'。"),
+    (["nightlly"], "错误：没有命令 'nightlly'。"),
     (["nightlly"], "是否想输入 'nightly'?"),
-    (["consolidate", "--confg", "x"], "错误:没有选项 '--confg'。"),
-    (["notice", "--kind", "周报"], "'--kind' 的值无效:'周报' 不在可选值 '通报', '督办单', '公开' 中。"),
-    (["notice", "--date", "8月"], "'--date' 的值无效:'8月' 不符合格式 '%Y-%m-%d'。"),
-    (["schedule", "--every", "z"], "'--every' 的值无效:'z' 不是有效的数字。"),
-    (["init", "a", "b"], "多余的参数(b)"),
+    (["consolidate", "--confg", "x"], "错误：没有选项 '--confg'。"),
+    (["notice", "--kind", "周报"], "'--kind' 的值无效：'周报' 不在可选值 '通报', '督办单', '公开' 中。"),
+    (["notice", "--date", "8月"], "'--date' 的值无效：'8月' 不符合格式 '%Y-%m-%d'。"),
+    (["schedule", "--every", "z"], "'--every' 的值无效：'z' 不是有效的数字。"),
+    (["init", "a", "b"], "多余的参数（b）"),
     (["consolidate", "-c"], "选项 '-c' 需要一个值。"),
 ])
 def test_usage_errors_are_chinese(args, says):
     result = run(*args)
     assert result.exit_code == 2 and says in result.output
     assert "Usage" not in result.output and "Error" not in result.output and "Try" not in result.output
-    assert result.output.count("错误:") == 1
+    assert result.output.count("错误：") == 1
 
 
 def test_a_missing_argument_is_chinese():
@@ -42,7 +42,7 @@ def test_a_missing_argument_is_chinese():
     def needs(folder):
         """A command with a required argument."""
     result = CliRunner().invoke(needs, [])
-    assert "错误:缺少参数 'FOLDER'" in result.output
+    assert "错误：缺少参数 'FOLDER'" in result.output
 
 
 def test_every_message_in_the_table_is_one_click_still_uses():

@@ -23,17 +23,17 @@ def test_an_undecodable_file_is_rejected_in_chinese(tmp_path):
 
 
 @pytest.mark.parametrize("text, says", [
-    ("weights = 1\n", "weights 的值“1”无效:应为表格"),
-    ('schedule = "x"\n', "schedule 的值“x”无效:应为表格"),
-    ('[limits]\nmax_file_mb = "a"\n', "limits.max_file_mb 的值“a”无效:应为大于0的数"),
+    ("weights = 1\n", "weights 的值“1”无效：应为表格"),
+    ('schedule = "x"\n', "schedule 的值“x”无效：应为表格"),
+    ('[limits]\nmax_file_mb = "a"\n', "limits.max_file_mb 的值“a”无效：应为大于0的数"),
     ("[limits]\nlock_wait_seconds = -1\n", "limits.lock_wait_seconds 的值“-1”无效"),
     ('[schedule]\nat = "25:99"\n', "schedule.at = “25:99”应为 HH:MM"),
-    ("[schedule]\nevery_minutes = 1.5\n", "schedule.every_minutes 的值“1.5”无效:应为非负整数"),
-    ("reply_days = true\n", "reply_days 的值“True”无效:应为非负整数"),
-    ("title = 3\n", "title 的值“3”无效:应为文字"),
-    ('[calendar]\nextra_holidays = "2024-10-01"\n', "calendar.extra_holidays 的值“2024-10-01”无效:应为日期列表"),
-    ('[weights]\n"已完成" = 2\n', "weights.已完成 的值“2”无效:应为0到1之间的数"),
-    ('[units]\n"委属各单位" = 3\n', "units.委属各单位 的值“3”无效:应为单位名称"),
+    ("[schedule]\nevery_minutes = 1.5\n", "schedule.every_minutes 的值“1.5”无效：应为非负整数"),
+    ("reply_days = true\n", "reply_days 的值“True”无效：应为非负整数"),
+    ("title = 3\n", "title 的值“3”无效：应为文字"),
+    ('[calendar]\nextra_holidays = "2024-10-01"\n', "calendar.extra_holidays 的值“2024-10-01”无效：应为日期列表"),
+    ('[weights]\n"已完成" = 2\n', "weights.已完成 的值“2”无效：应为0到1之间的数"),
+    ('[units]\n"委属各单位" = 3\n', "units.委属各单位 的值“3”无效：应为单位名称"),
     ('[units]\n"委属各单位" = []\n', "units.委属各单位 的值“[]”无效"),
 ])
 def test_wrong_types_name_the_key_and_what_it_should_be(tmp_path, text, says):
@@ -44,11 +44,11 @@ def test_wrong_types_name_the_key_and_what_it_should_be(tmp_path, text, says):
 
 
 @pytest.mark.parametrize("text, says", [
-    ('titel = "x"\n', "未知的配置项 “titel”。是否想写“title”?"),
-    ("[limits]\nmax_fle_mb = 3\n", "[limits] 中的“max_fle_mb”。是否想写“max_file_mb”?"),
-    ('[schedule]\nevery_minute = 3\n', "是否想写“every_minutes”?"),
-    ('[paths]\nmastr = "a.xlsx"\n', "[paths] 中的“mastr”。是否想写“master”?"),
-    ('[weights]\n"已完" = 1\n', "[weights] 中的“已完”。是否想写“已完成”?"),
+    ('titel = "x"\n', "未知的配置项 “titel”。是否想写“title”？"),
+    ("[limits]\nmax_fle_mb = 3\n", "[limits] 中的“max_fle_mb”。是否想写“max_file_mb”？"),
+    ('[schedule]\nevery_minute = 3\n', "是否想写“every_minutes”？"),
+    ('[paths]\nmastr = "a.xlsx"\n', "[paths] 中的“mastr”。是否想写“master”？"),
+    ('[weights]\n"已完" = 1\n', "[weights] 中的“已完”。是否想写“已完成”？"),
     ('[calendar]\nholidays = []\n', "[calendar] 中的“holidays”"),
 ])
 def test_unknown_keys_anywhere_suggest_the_nearest_valid_one(tmp_path, text, says):
@@ -76,4 +76,4 @@ def test_the_default_config_loads_and_every_mistake_reaches_the_cli_as_one_line(
     (tmp_path / "config.toml").write_text("[limits]\nlock_wait_second = 1\n", encoding="utf-8")
     result = CliRunner().invoke(cli, ["consolidate", "-c", str(tmp_path)])
     assert result.exit_code == 1 and "Traceback" not in result.output
-    assert result.output.startswith("错误:") and "lock_wait_seconds" in result.output
+    assert result.output.startswith("错误：") and "lock_wait_seconds" in result.output

@@ -20,20 +20,20 @@ from toolkit.progress import summarise
 from tests.browser import CHROMIUM, visit
 from tests.conftest import hand_in, settings_for, small_ledger
 
-needs_browser = pytest.mark.skipif(CHROMIUM is None, reason="未安装 Chromium(scripts/install_system_deps.sh 安装失败),跳过浏览器测试")
-needs_font = pytest.mark.skipif(chart.cjk_font_file() is None, reason="未安装中文字体,无法绘制趋势图")
+needs_browser = pytest.mark.skipif(CHROMIUM is None, reason="未安装 Chromium（scripts/install_system_deps.sh 安装失败），跳过浏览器测试")
+needs_font = pytest.mark.skipif(chart.cjk_font_file() is None, reason="未安装中文字体，无法绘制趋势图")
 
 
 # ---------------------------------------------------------------- trend sentence and series
 
 @pytest.mark.parametrize("now, before, period, before_period, expected", [
-    (74.5, 71.3, "2024-08", "2024-07", "总体完成率为74.5%,较上月提高3.2个百分点"),
-    (70.0, 72.45, "2024-08", "2024-07", "总体完成率为70.0%,较上月下降2.5个百分点"),
-    (62.4, 62.4, "2024-08", "2024-07", "总体完成率为62.4%,与上月持平"),
-    (62.44, 62.36, "2024-08", "2024-07", "总体完成率为62.4%,与上月持平"),       # same when printed
-    (80.0, 75.0, "2024-08", "2024-05", "总体完成率为80.0%,较上期(2024-05)提高5.0个百分点"),
-    (80.0, 75.0, "2025-01", "2024-12", "总体完成率为80.0%,较上月提高5.0个百分点"),
-    (62.4, None, "2024-08", "", "总体完成率为62.4%(此前各期无统计数据,暂无法比较)"),
+    (74.5, 71.3, "2024-08", "2024-07", "总体完成率为74.5%，较上月提高3.2个百分点"),
+    (70.0, 72.45, "2024-08", "2024-07", "总体完成率为70.0%，较上月下降2.5个百分点"),
+    (62.4, 62.4, "2024-08", "2024-07", "总体完成率为62.4%，与上月持平"),
+    (62.44, 62.36, "2024-08", "2024-07", "总体完成率为62.4%，与上月持平"),       # same when printed
+    (80.0, 75.0, "2024-08", "2024-05", "总体完成率为80.0%，较上期（2024-05）提高5.0个百分点"),
+    (80.0, 75.0, "2025-01", "2024-12", "总体完成率为80.0%，较上月提高5.0个百分点"),
+    (62.4, None, "2024-08", "", "总体完成率为62.4%（此前各期无统计数据，暂无法比较）"),
 ])
 def test_the_trend_sentence_words_the_change_naturally(now, before, period, before_period, expected):
     assert trend.sentence(now, before, period, before_period) == expected
@@ -54,10 +54,10 @@ def test_the_series_reads_the_history_and_takes_this_period_from_the_live_figure
     points = trend.series(ledger.history, trend.OVERALL, summary, "2024-08")
     assert [(p.period, p.done, p.completion) for p in points] == \
            [("2024-06", 0, 0.0), ("2024-07", 1, 16.7), ("2024-08", 2, 33.3)]
-    assert trend.trend_sentence(ledger.history, summary, "2024-08") == "总体完成率为33.3%,较上月提高16.6个百分点"
+    assert trend.trend_sentence(ledger.history, summary, "2024-08") == "总体完成率为33.3%，较上月提高16.6个百分点"
     unit = trend.series(ledger.history, ("单位", "办公室"), summary, "2024-08")
     assert [p.period for p in unit] == ["2024-07", "2024-08"] and unit[-1].total == 3
-    assert trend.trend_sentence([], summary, "2024-08").endswith("暂无法比较)")
+    assert trend.trend_sentence([], summary, "2024-08").endswith("暂无法比较）")
 
 
 @needs_font
@@ -145,7 +145,7 @@ def test_a_run_writes_a_self_contained_dashboard_next_to_the_notices(workspace):
     assert page in report.notices and (page.parent / "领导调度单" / "李××.docx") in report.notices
     html = page.read_text(encoding="utf-8")
     assert_self_contained(html)
-    assert "<title>测试整改工作看板(2024-08)</title>" in html and "<script>" in html
+    assert "<title>测试整改工作看板（2024-08）</title>" in html and "<script>" in html
     shown = Elements(html).figures
     assert shown["措施.完成率"] == "50.0%" and shown["措施.逾期"] == "1" and shown["临期"] == "1"
     assert shown["未报送单位数"] == "2" and "未报送.医政处" in shown and "未报送.办公室" not in shown
@@ -162,7 +162,7 @@ def test_the_change_since_last_period_comes_from_the_history(tmp_path):
                       history_row("2024-07", 2, 0, "类别", vocab.DRAW_LESSONS)]
     board = dashboard.build(ledger, settings, summarise(ledger, settings))
     assert board.overall_delta == 16.6 and board.previous_period == "2024-07"
-    assert board.trend_sentence == "总体完成率为33.3%,较上月提高16.6个百分点"
+    assert board.trend_sentence == "总体完成率为33.3%，较上月提高16.6个百分点"
     assert {b.key: b.delta for b in board.units} == {"办公室": 0.0, "医政处": None, "市人民医院": None}
     shown = Elements(dashboard.render(board)).figures
     assert shown["措施.完成率变化"] == "+16.6" and shown["趋势.2024-07"] == "16.7%" and shown["趋势.2024-08"] == "33.3%"
@@ -232,7 +232,7 @@ def test_the_filters_in_the_address_show_only_that_leaders_or_units_part(demo_ru
     bars = {t["data-units"] for t in tags if (t.get("class") or "").startswith("row") and "data-units" in t
             and "hidden" not in t}
     assert bars == units
-    assert f"当前筛选 责任领导:{leader}" in seen.dom
+    assert f"当前筛选 责任领导：{leader}" in seen.dom
     unit = "市急救中心"
     tags = Elements(visit(page.as_uri() + "#" + quote(f"单位={unit}")).dom).tags
     visible = [t for t in tags if t.get("class") in ("overdue", "soon") and "data-units" in t and "hidden" not in t]

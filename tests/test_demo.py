@@ -10,7 +10,7 @@ def test_demo_refuses_a_folder_holding_other_files(tmp_path):
     target.mkdir()
     (target / "整改台账.xlsx").write_bytes(b"the office's real ledger")
     result = CliRunner().invoke(cli, ["demo", str(target)])
-    assert result.exit_code == 1 and "不是空文件夹,也不是之前的演示目录" in result.output
+    assert result.exit_code == 1 and "不是空文件夹，也不是之前的演示目录" in result.output
     assert (target / "整改台账.xlsx").read_bytes() == b"the office's real ledger"
     assert [p.name for p in target.iterdir()] == ["整改台账.xlsx"]
 

@@ -13,7 +13,7 @@ from toolkit.ledger import read_ledger
 from tests import xlwings_standin as fake
 from tests.conftest import hand_in
 
-needs_lo = pytest.mark.skipif(office.soffice() is None, reason="LibreOffice 未安装(scripts/install_system_deps.sh 安装失败)")
+needs_lo = pytest.mark.skipif(office.soffice() is None, reason="LibreOffice 未安装（scripts/install_system_deps.sh 安装失败）")
 
 # (stand-in class, xlwings class, members the buttons use)
 CONTRACT = [
@@ -68,15 +68,15 @@ def test_consolidate_button_merges_into_the_open_book_saves_it_and_keeps_unsaved
     settings, book = open_book
     hand_in(settings, "办公室", {"ZG-001": {vocab.STATUS: "已完成", vocab.PROGRESS: "已印发"}})
     r, c = cell_of(book, "ZG-005", vocab.REMARK)
-    book.sheets[vocab.SHEET_LEDGER].cells[(r, c)] = "办公室手工备注(未保存)"
+    book.sheets[vocab.SHEET_LEDGER].cells[(r, c)] = "办公室手工备注（未保存）"
     message = excel.consolidate_button()
     assert "采纳1个" in message and "完成率" in message
     assert book.app.alerts[-1][0] == "汇总报送完成"
     assert book.saved == 1 and book.app.status_bar is False
-    assert any("汇总报送:1/1" in str(s) for s in book.app.status_history)
+    assert any("汇总报送：1/1" in str(s) for s in book.app.status_history)
     ledger = read_ledger(settings.master)
     assert ledger.measures["ZG-001"].status == vocab.DONE and ledger.measures["ZG-001"].progress == "已印发"
-    assert ledger.measures["ZG-005"].remark == "办公室手工备注(未保存)"
+    assert ledger.measures["ZG-005"].remark == "办公室手工备注（未保存）"
     assert not list(settings.path("inbox").iterdir()) and list(settings.path("archive").rglob("*.xlsx"))
     assert list((settings.path("output") / "2024-08" / "回执").glob("办公室_*.txt"))
     assert list(settings.path("backup").iterdir())

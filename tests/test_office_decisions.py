@@ -77,15 +77,15 @@ def test_the_nightly_report_shows_office_decisions(workspace):
     office_sets(workspace, "ZG-004", vocab.DONE)
     report = run_once(workspace)
     text = report.report_path.read_text(encoding="utf-8")
-    assert "办公室认定:措施“ZG-004”完成情况为“已完成”" in text
+    assert "办公室认定：措施“ZG-004”完成情况为“已完成”" in text
 
 
 def test_the_notice_title_comes_from_config_never_from_the_ledger_title_row(workspace):
     wb, ws, _, _ = ledger_sheet(workspace.master)
-    ws.cell(1, 1).value = "科室内部工作台账(勿外传)"
+    ws.cell(1, 1).value = "科室内部工作台账（勿外传）"
     wb.save(workspace.master)
     ledger = read_ledger(workspace.master, workspace)
-    assert ledger.title == "科室内部工作台账(勿外传)"
+    assert ledger.title == "科室内部工作台账（勿外传）"
     written = notices.write_notices(ledger, workspace, summarise(ledger, workspace), ["通报"])
     text = next(p for p in written if p.suffix == ".md").read_text(encoding="utf-8")
     assert text.splitlines()[0] == "# 关于测试整改进展情况的通报" and "勿外传" not in text
@@ -125,7 +125,7 @@ def test_the_nightly_report_notes_that_merged_cells_were_read(workspace):
     ws.merge_cells(start_row=3, start_column=cols[vocab.THEME], end_row=8, end_column=cols[vocab.THEME])
     wb.save(workspace.master)
     text = run_once(workspace).report_path.read_text(encoding="utf-8")
-    assert "合并单元格(B3:B8)" in text
+    assert "合并单元格（B3:B8）" in text
 
 
 def test_the_public_paragraph_keeps_muqian_when_nothing_is_finished_yet(workspace):
@@ -160,4 +160,4 @@ def test_check_shows_standing_office_decisions(workspace):
     office_sets(workspace, "ZG-001", vocab.DONE)
     master.write_master(read_ledger(workspace.master, workspace), workspace)
     text = "\n".join(check(workspace.master, workspace).lines())
-    assert "办公室认定:措施“ZG-001”完成情况为“已完成”" in text and "责任单位填报汇总为“正在推进”" in text
+    assert "办公室认定：措施“ZG-001”完成情况为“已完成”" in text and "责任单位填报汇总为“正在推进”" in text

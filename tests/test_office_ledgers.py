@@ -145,7 +145,7 @@ def test_an_unreadable_mark_stops_the_read_at_its_cell(tmp_path):
     with pytest.raises(LedgerError) as err:
         read_ledger(book)
     col = openpyxl.utils.get_column_letter(2 + vocab.COLUMNS.index(vocab.REFORM))
-    assert f"({col}6)" in str(err.value) and "待定" in str(err.value)
+    assert f"（{col}6）" in str(err.value) and "待定" in str(err.value)
 
 
 def edited(book, edits):
@@ -168,7 +168,7 @@ def test_units_split_on_every_separator_and_collective_names_need_a_mapping(tmp_
         read_ledger(book)
     text = str(err.value)
     assert "“委属各单位”是对多个单位的统称" in text and "各区卫生健康局" in text and "[units]" in text
-    assert "(K6)" in text and "(J8)" in text
+    assert "（K6）" in text and "（J8）" in text
     (tmp_path / "config.toml").write_text(
         '[units]\n"委属各单位" = ["市人民医院", "市第一中心医院"]\n"各区卫生健康局" = ["和平区卫生健康委"]\n',
         encoding="utf-8")

@@ -9,7 +9,7 @@ from toolkit import master, office, vocab
 from toolkit.overdue import DUE_SOON, OVERDUE, CalendarWarning, WorkCalendar, late_rows
 from tests.conftest import settings_for, small_ledger
 
-needs_lo = pytest.mark.skipif(office.soffice() is None, reason="LibreOffice 未安装(scripts/install_system_deps.sh 安装失败)")
+needs_lo = pytest.mark.skipif(office.soffice() is None, reason="LibreOffice 未安装（scripts/install_system_deps.sh 安装失败）")
 
 
 def test_chinese_calendar_knows_holidays_and_make_up_workdays():
@@ -75,7 +75,7 @@ def test_overdue_list_sheet_names_unit_leader_and_days(workspace):
     assert header[:4] == [vocab.ID, vocab.LEAD_UNIT, vocab.CO_UNITS, vocab.LEADER]
     assert [r[0] for r in rows] == ["ZG-004", "ZG-001"]
     by_id = {r[0]: dict(zip(header, r)) for r in rows}
-    assert by_id["ZG-001"]["逾期天数(自然日)"] == 61 and by_id["ZG-001"]["逾期天数(工作日)"] == 45
+    assert by_id["ZG-001"]["逾期天数（自然日）"] == 61 and by_id["ZG-001"]["逾期天数（工作日）"] == 45
 
 
 def test_highlighting_is_live_conditional_formatting_against_the_reference_date_cell(workspace):

@@ -9,7 +9,7 @@ from toolkit.ledger import read_ledger
 from toolkit.progress import Counts, rollup, summarise
 from tests.conftest import hand_in, settings_for
 
-needs_lo = pytest.mark.skipif(office.soffice() is None, reason="LibreOffice 未安装(scripts/install_system_deps.sh 安装失败)")
+needs_lo = pytest.mark.skipif(office.soffice() is None, reason="LibreOffice 未安装（scripts/install_system_deps.sh 安装失败）")
 LT, DONE, MOSTLY, ING, NOT = vocab.LONG_TERM, vocab.DONE, vocab.MOSTLY_DONE, vocab.IN_PROGRESS, vocab.NOT_STARTED
 
 
@@ -65,7 +65,7 @@ def test_office_judgment_wins_over_the_computed_status_and_is_shown(workspace):
     assert item.computed == ING and item.status == MOSTLY
     master.write_master(ledger, workspace)
     stats = CalamineWorkbook.from_path(str(workspace.master)).get_sheet_by_name(vocab.SHEET_STATS).to_python()
-    assert any("基本完成(办公室研判)" in str(v) for r in stats for v in r)
+    assert any("基本完成（办公室研判）" in str(v) for r in stats for v in r)
 
 
 def test_statistics_sheet_has_formulas_a_ranking_and_a_chart(workspace):

@@ -107,7 +107,7 @@ def compile_vba(modules: list[Path], workdir: Path) -> Path:
         import ms_ovba
         from ms_ovba_compression.ms_ovba import MsOvba
     except ImportError:
-        raise ToolkitError("缺少 ms-ovba,无法从源码生成 VBA 工程。请运行:pip install -e .[excel]") from None
+        raise ToolkitError("缺少 ms-ovba，无法从源码生成 VBA 工程。请运行：pip install -e .[excel]") from None
     blank = Path(ms_ovba.__file__).parent / "blank_files"
     project = VbaProject()
     project.project_id = "{" + str(uuid.UUID("5a9e6c1e-2d3b-4f51-9a0c-7e1d2b3c4d5e")).upper() + "}"
@@ -151,8 +151,8 @@ def _macro_workbook(vba: Path, target: Path) -> None:
     ws = wb.add_worksheet("说明")
     ws.set_vba_name("Sheet1")
     ws.set_column(0, 0, 90)
-    lines = ["整改台账 Excel 加载项", "安装后功能区出现“整改台账”选项卡:汇总报送、刷新统计、标记逾期、生成通报、分发模板。",
-             "按钮作用于当前打开的台账工作簿;需要已安装 Python、本工具包(pip install zhenggai-toolkit)和 xlwings 加载项(xlwings addin install)。"]
+    lines = ["整改台账 Excel 加载项", "安装后功能区出现“整改台账”选项卡：汇总报送、刷新统计、标记逾期、生成通报、分发模板。",
+             "按钮作用于当前打开的台账工作簿；需要已安装 Python、本工具包（pip install zhenggai-toolkit）和 xlwings 加载项（xlwings addin install）。"]
     for r, text in enumerate(lines):
         ws.write_string(r, 0, text)
     wb.add_vba_project(str(vba))
@@ -234,7 +234,7 @@ def check_sources(macros: Path = MACROS) -> dict[str, str]:
         raise ToolkitError(f"功能区按钮调用的宏不存在：{'、'.join(missing)}")
     wrong = [a for a in callbacks if declared[a] != "control As IRibbonControl" or a not in subs]
     if wrong:
-        raise ToolkitError(f"功能区回调须为 Public Sub 名称(control As IRibbonControl)：{'、'.join(wrong)}")
+        raise ToolkitError(f"功能区回调须为 Public Sub 名称（control As IRibbonControl）：{'、'.join(wrong)}")
     unknown = [f"{sub}→{fn or '?'}" for sub, fn in subs.items() if fn not in excel.__all__]
     if unknown:
         raise ToolkitError(f"宏调用了 toolkit.excel 中不存在的函数：{'、'.join(unknown)}")

@@ -50,8 +50,8 @@ class RunLock:
         try:
             self._lock.acquire()
         except filelock.Timeout:
-            raise BusyError(f"另一个操作(汇总、分发或生成通报)正在运行,已等待{self.wait_seconds:g}秒仍未结束"
-                            f"(锁文件 {self.path})。请稍后再试。") from None
+            raise BusyError(f"另一个操作（汇总、分发或生成通报）正在运行，已等待{self.wait_seconds:g}秒仍未结束"
+                            f"（锁文件 {self.path}）。请稍后再试。") from None
         return self
 
     def __exit__(self, *exc) -> None:
@@ -75,7 +75,7 @@ def owner_files(path: Path) -> list[Path]:
 def in_use(path: Path) -> str:
     """Why a file cannot be replaced now ('' if it can): an owner marker, or a Windows sharing violation."""
     if markers := owner_files(path):
-        return f"{path.name} 正被打开(发现占用标记文件 {markers[0].name})"
+        return f"{path.name} 正被打开（发现占用标记文件 {markers[0].name}）"
     if os.name == "nt" and path.is_file():
         try:
             with open(path, "r+b"):
@@ -97,7 +97,7 @@ def wait_until_free(paths: list[Path], wait_seconds: float) -> None:
     waited = 0.0
     while reasons := [r for p in paths if (r := in_use(p))]:
         if waited >= wait_seconds:
-            raise BusyError(f"{reasons[0]},已等待{waited:.0f}秒,本次未写入任何文件。请关闭该文件后重新运行。")
+            raise BusyError(f"{reasons[0]}，已等待{waited:.0f}秒，本次未写入任何文件。请关闭该文件后重新运行。")
         log.info("%s,%s秒后重试", reasons[0], POLL_SECONDS)
         time.sleep(POLL_SECONDS)
         waited += POLL_SECONDS
@@ -110,12 +110,12 @@ def file_errors() -> Iterator[None]:
         yield
     except OSError as exc:
         name = exc.filename or exc.filename2 or "文件"
-        log.warning("文件操作失败:%r", exc)
+        log.warning("文件操作失败：%r", exc)
         if isinstance(exc, PermissionError):
-            raise FileAccessError(f"没有权限读写 {name}(文件可能正被其他程序打开,或所在文件夹是只读的)。"
+            raise FileAccessError(f"没有权限读写 {name}（文件可能正被其他程序打开，或所在文件夹是只读的）。"
                                   f"请关闭占用它的程序或检查文件夹权限后重试。") from None
         if exc.errno == errno.ENOSPC:
-            raise FileAccessError(f"磁盘空间不足,无法写入 {name}。请清理磁盘后重试。") from None
+            raise FileAccessError(f"磁盘空间不足，无法写入 {name}。请清理磁盘后重试。") from None
         raise FileAccessError(f"无法读写 {name}:{exc.strerror or exc}。请检查该路径后重试。") from None
 
 
@@ -160,21 +160,21 @@ class RunReport:
         f = self.figures
         out = []
         if self.distributed:
-            out.append(f"分发:已为{self.distributed}个单位生成填报模板。")
+            out.append(f"分发：已为{self.distributed}个单位生成填报模板。")
         if self.quick:
-            out.append(f"收件箱没有新文件,台账与通报自上次运行以来无变化,未做任何改动({self.consolidation.master})。")
+            out.append(f"收件箱没有新文件，台账与通报自上次运行以来无变化，未做任何改动（{self.consolidation.master}）。")
         else:
             out += self.consolidation.lines()
-        out.append(f"总体完成率:{f.completion:.1f}%(整改措施{f.total}条,已完成{f.done}条,"
-                   f"基本完成{f.mostly}条,正在推进{f.in_progress}条,未启动{f.not_started}条)")
-        out.append(f"逾期未完成:{f.overdue}条;临期(5个工作日内到期):{f.due_soon}条(基准日期 {f.reference_date})")
-        out += [f"提示:{w}" for w in self.warnings]
+        out.append(f"总体完成率：{f.completion:.1f}%（整改措施{f.total}条，已完成{f.done}条，"
+                   f"基本完成{f.mostly}条，正在推进{f.in_progress}条，未启动{f.not_started}条）")
+        out.append(f"逾期未完成：{f.overdue}条；临期（5个工作日内到期）：{f.due_soon}条（基准日期 {f.reference_date}）")
+        out += [f"提示：{w}" for w in self.warnings]
         if self.notices:
-            out.append(f"通报、督办单与公开段落({len(self.notices)}个文件):{self.notices[0].parent}")
+            out.append(f"通报、督办单与公开段落（{len(self.notices)}个文件）：{self.notices[0].parent}")
         if self.remind_by:
             out.append(reminders.summary_line(sum(p.suffix == ".md" for p in self.reminders), self.remind_by))
         if self.report_path:
-            out.append(f"运行报告:{self.report_path}")
+            out.append(f"运行报告：{self.report_path}")
         out.append(f"用时 {self.seconds:.2f} 秒。")
         return out
 
@@ -220,14 +220,14 @@ class Workspace:
                 settings.paths["master"] = str(path)
                 return cls(settings)
         raise ConfigError(f"在台账所在文件夹及其上两级中找不到配置文件 {config.CONFIG_NAME}。"
-                          f"请运行 python -m toolkit init 生成,并把台账放在 master 文件夹中。")
+                          f"请运行 python -m toolkit init 生成，并把台账放在 master 文件夹中。")
 
     @classmethod
     def init(cls, folder: Path | str) -> "Workspace":
         """Write a commented config.toml and the folders it names into folder (an existing config is kept)."""
         path = Path(folder) / config.CONFIG_NAME
         if path.exists():
-            raise ConfigError(f"{path} 已存在,未覆盖。")
+            raise ConfigError(f"{path} 已存在，未覆盖。")
         with file_errors():
             settings = config.load(config.write_default(folder))
             ensure_secret(settings)             # the key that signs this workspace's templates

@@ -33,38 +33,38 @@ class CheckReport:
         return not self.problems
 
     def lines(self) -> list[str]:
-        out = [f"台账体检:{self.path}(只读,未写任何文件)"]
+        out = [f"台账体检：{self.path}（只读，未写任何文件）"]
         if self.layout:
             lay = self.layout
             out.append("一、读取方式")
             if lay.title:
-                out.append(f"  标题行:{lay.title}(通报标题取配置 title,不取此行)")
-            out.append(f"  表头在第{lay.header_row}行;列对应:"
+                out.append(f"  标题行：{lay.title}（通报标题取配置 title，不取此行）")
+            out.append(f"  表头在第{lay.header_row}行；列对应："
                        + "、".join(f"{typed}→{name}" if typed != name else name for typed, name in lay.mapped.items()))
             if lay.absent:
-                out.append(f"  未设的可选列(按空白处理):{'、'.join(lay.absent)}")
+                out.append(f"  未设的可选列（按空白处理）：{'、'.join(lay.absent)}")
             if lay.merged:
                 shown = "、".join(lay.merged[:8]) + ("等" if len(lay.merged) > 8 else "")
-                out.append(f"  合并单元格:{len(lay.merged)}处已按合并值填入所覆盖的每一行({shown})")
+                out.append(f"  合并单元格：{len(lay.merged)}处已按合并值填入所覆盖的每一行（{shown}）")
             else:
-                out.append("  合并单元格:无")
+                out.append("  合并单元格：无")
         if self.counts:
             c = self.counts
             out.append("二、层级统计")
-            out.append(f"  主题{c['主题']}个;重点问题{c[vocab.KEY_PROBLEM]}个;具体问题{c[vocab.SPECIFIC]}个;"
-                       f"“举一反三”事项{c[vocab.DRAW_LESSONS]}个;整改意见{c[vocab.RECOMMENDATION]}条;"
-                       f"推动改革促进发展事项{c[vocab.REFORM]}个;整改措施{c[vocab.MEASURE]}条;责任单位{c['单位']}个")
+            out.append(f"  主题{c['主题']}个；重点问题{c[vocab.KEY_PROBLEM]}个；具体问题{c[vocab.SPECIFIC]}个；"
+                       f"“举一反三”事项{c[vocab.DRAW_LESSONS]}个；整改意见{c[vocab.RECOMMENDATION]}条；"
+                       f"推动改革促进发展事项{c[vocab.REFORM]}个；整改措施{c[vocab.MEASURE]}条；责任单位{c['单位']}个")
         if self.paragraph:
-            out.append("三、公开进展段落(按台账现有数据计算" + (",有问题的行未计入,仅供参考" if self.problems else "") + ")")
+            out.append("三、公开进展段落（按台账现有数据计算" + ("，有问题的行未计入，仅供参考" if self.problems else "") + "）")
             out.append(f"  {self.paragraph}")
         if self.notes:
-            out.append("读取说明:")
+            out.append("读取说明：")
             out += [f"  - {n}" for n in self.notes]
         found = [("须改正", p) for p in self.problems] + [("请核实", s) for s in self.suspicious]
-        out.append(f"四、需要注意的地方({len(found)}处)" if found else "四、需要注意的地方:无")
+        out.append(f"四、需要注意的地方（{len(found)}处）" if found else "四、需要注意的地方：无")
         out += [f"  {i}. 【{kind}】{text}" for i, (kind, text) in enumerate(found, 1)]
-        out.append(f"结论:有{len(self.problems)}处须先改正,否则汇总、统计和通报会在读台账时停止。" if self.problems
-                   else "结论:台账可以正常使用。")
+        out.append(f"结论：有{len(self.problems)}处须先改正，否则汇总、统计和通报会在读台账时停止。" if self.problems
+                   else "结论：台账可以正常使用。")
         return out
 
 
@@ -117,11 +117,11 @@ def suspicious(ledger: Ledger) -> list[str]:
             if name in cols and not value:
                 blank.setdefault(name, []).append(sheets.cell_name(m.row, cols[name]))
     for name, cells in blank.items():
-        out.append(f"“{name}”列有{len(cells)}个空白单元格({'、'.join(cells[:6])}{'等' if len(cells) > 6 else ''})。")
+        out.append(f"“{name}”列有{len(cells)}个空白单元格（{'、'.join(cells[:6])}{'等' if len(cells) > 6 else ''}）。")
     uses = Counter(u for m in ledger.measures.values() for u in m.owners)
     for pair in spelling_pairs(ledger.units):
         common, rare = sorted(pair, key=lambda u: -uses[u])     # suggest the rarer spelling as the alias
-        out.append(f"责任单位“{pair[0]}”与“{pair[1]}”可能是同一单位的不同写法:如是,请统一写法,"
+        out.append(f"责任单位“{pair[0]}”与“{pair[1]}”可能是同一单位的不同写法：如是，请统一写法，"
                    f"或在配置[units]中写 \"{rare}\" = \"{common}\"。")
     kinds: dict[tuple[str, str], set[str]] = {}
     parents: dict[str, set[str]] = {}
@@ -130,10 +130,10 @@ def suspicious(ledger: Ledger) -> list[str]:
         parents.setdefault(m.item, set()).add(m.key_problem)
     for (key, item), types in kinds.items():
         if len(types) > 1:
-            out.append(f"事项“{item[:30]}”的事项类型不一致({'、'.join(sorted(types))}):同一事项会被分开计数。")
+            out.append(f"事项“{item[:30]}”的事项类型不一致（{'、'.join(sorted(types))}）：同一事项会被分开计数。")
     for item, keys in parents.items():
         if len(keys) > 1:
-            out.append(f"事项“{item[:30]}”出现在{len(keys)}个重点问题下:会按{len(keys)}个事项计数。")
+            out.append(f"事项“{item[:30]}”出现在{len(keys)}个重点问题下：会按{len(keys)}个事项计数。")
     return out
 
 
@@ -162,12 +162,12 @@ def spelling_pairs(units: list[str]) -> list[tuple[str, str]]:
     return pairs
 
 
-EXAMPLE_ROW = {vocab.ID: "ZG-001", vocab.THEME: "(一)关于××××方面的问题", vocab.KEY_PROBLEM: "1.关于××××的问题",
+EXAMPLE_ROW = {vocab.ID: "ZG-001", vocab.THEME: "（一）关于××××方面的问题", vocab.KEY_PROBLEM: "1.关于××××的问题",
                vocab.ITEM: "(1)××××问题", vocab.ITEM_TYPE: vocab.SPECIFIC, vocab.REFORM: "",
-               vocab.MEASURE: "制定专项整改工作方案,明确责任分工和时间节点(示例行,可直接改写或删除)",
+               vocab.MEASURE: "制定专项整改工作方案，明确责任分工和时间节点（示例行，可直接改写或删除）",
                vocab.LEADER: "王××", vocab.LEAD_UNIT: "办公室", vocab.CO_UNITS: "组织处、人事处",
                vocab.DEADLINE: dt.date(2024, 12, 31), vocab.STATUS: vocab.NOT_STARTED, vocab.PROGRESS: "",
-               vocab.EVIDENCE: "", vocab.REMARK: "每条措施一行;上下相同的主题、重点问题、事项可以合并单元格"}
+               vocab.EVIDENCE: "", vocab.REMARK: "每条措施一行；上下相同的主题、重点问题、事项可以合并单元格"}
 
 
 def write_empty_master(path: Path) -> Path:
@@ -176,12 +176,12 @@ def write_empty_master(path: Path) -> Path:
     from .overdue import status_dropdown
     path = Path(path)
     if path.exists():
-        raise ToolkitError(f"{path} 已存在,未覆盖。")
+        raise ToolkitError(f"{path} 已存在，未覆盖。")
     book = sheets.Book(path)
     try:
         ws = book.sheet(vocab.SHEET_LEDGER)
         sheets.set_widths(ws, {c: WIDTHS.get(name, 14) for c, name in enumerate(vocab.COLUMNS, 1)})
-        book.title_row(ws, "整改台账(请在第3行起逐条填写整改措施)", len(vocab.COLUMNS))
+        book.title_row(ws, "整改台账（请在第3行起逐条填写整改措施）", len(vocab.COLUMNS))
         book.header_row(ws, 2, vocab.COLUMNS)
         for c, name in enumerate(vocab.COLUMNS, 1):
             book.put(ws, 3, c, EXAMPLE_ROW[name], book.fmt("body"), book.fmt("body", num_format=sheets.DATE_FORMAT))

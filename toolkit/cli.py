@@ -1,4 +1,4 @@
-"""Command line (中文帮助): each command parses options, calls one public function, prints.
+"""Command line (Chinese help): each command parses options, calls one public function, prints.
 
 Errors raised by the core (ToolkitError) become one Chinese line and exit code 1.
 """
@@ -15,7 +15,7 @@ from .app import Workspace
 from .errors import ToolkitError
 
 CONFIG_OPTION = click.option("-c", "--config", "config_path", type=click.Path(path_type=Path), default=None,
-                             help="配置文件或其所在文件夹(默认当前文件夹的 config.toml)")
+                             help="配置文件或其所在文件夹（默认当前文件夹的 config.toml）")
 
 
 def friendly(fn):
@@ -25,7 +25,7 @@ def friendly(fn):
         try:
             return fn(*args, **kwargs)
         except ToolkitError as exc:
-            click.secho(f"错误:{exc}", fg="red", err=True)
+            click.secho(f"错误：{exc}", fg="red", err=True)
             sys.exit(1)
     return wrapper
 
@@ -36,7 +36,7 @@ click_zh.install()
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="zhenggai-toolkit")
 def cli():
-    """整改台账工具:分发模板、汇总报送、统计进度、标记逾期、生成通报。"""
+    """整改台账工具：分发模板、汇总报送、统计进度、标记逾期、生成通报。"""
 
 
 @cli.command()
@@ -45,7 +45,7 @@ def cli():
 def init(folder):
     """在 FOLDER 中生成配置文件 config.toml。
 
-    示例: python -m toolkit init 台账
+    示例：python -m toolkit init 台账
     """
     settings = Workspace.init(folder).settings
     click.echo(f"已生成配置文件 {Path(folder) / 'config.toml'} 和文件夹 {'、'.join(settings.paths)}。"
@@ -54,18 +54,18 @@ def init(folder):
 
 @cli.command()
 @CONFIG_OPTION
-@click.option("--unit", "units", multiple=True, help="只分发给这些单位(可重复)")
+@click.option("--unit", "units", multiple=True, help="只分发给这些单位（可重复）")
 @friendly
 def distribute(config_path, units):
-    """分发:按责任单位生成填报模板到 outbox/<期次>/。
+    """分发：按责任单位生成填报模板到 outbox/<期次>/。
 
-    示例: python -m toolkit distribute -c workbooks/demo-run
+    示例：python -m toolkit distribute -c workbooks/demo-run
     """
     done = Workspace.open(config_path).distribute(list(units) or None)
     written = sum(d.written for d in done)
-    click.echo(f"分发完成:{len(done)}个单位,新写入{written}个,未变化{len(done) - written}个。")
+    click.echo(f"分发完成：{len(done)}个单位，新写入{written}个，未变化{len(done) - written}个。")
     if done:
-        click.echo(f"模板位置:{done[0].path.parent}")
+        click.echo(f"模板位置：{done[0].path.parent}")
 
 
 @cli.command()
@@ -74,9 +74,9 @@ def distribute(config_path, units):
               help="办公室更正台账或配置后，重新汇总此前被退回的文件（可重复；通常是归档文件夹中的文件）")
 @friendly
 def consolidate(config_path, again):
-    """汇总:读取 inbox/ 中各单位报送的文件,校验后并入台账,写回执。
+    """汇总：读取 inbox/ 中各单位报送的文件，校验后并入台账，写回执。
 
-    示例: python -m toolkit consolidate -c workbooks/demo-run
+    示例：python -m toolkit consolidate -c workbooks/demo-run
     """
     for line in Workspace.open(config_path).consolidate(again=[Path(p) for p in again]).lines():
         click.echo(line)
@@ -85,17 +85,17 @@ def consolidate(config_path, again):
 @cli.command()
 @CONFIG_OPTION
 @click.option("--kind", "kinds", multiple=True, type=click.Choice(["通报", "督办单", "公开"]),
-              help="只生成这些类型(可重复;默认全部)")
-@click.option("--date", "on", type=click.DateTime(["%Y-%m-%d"]), default=None, help="基准日期,如 2024-08-31(默认取配置)")
+              help="只生成这些类型（可重复；默认全部）")
+@click.option("--date", "on", type=click.DateTime(["%Y-%m-%d"]), default=None, help="基准日期，如 2024-08-31（默认取配置）")
 @friendly
 def notice(config_path, kinds, on):
-    """通报:按模板生成进展通报、督办单和公开进展段落(文本 + .docx)。
+    """通报：按模板生成进展通报、督办单和公开进展段落（文本 + .docx）。
 
-    示例: python -m toolkit notice -c workbooks/demo-run --kind 通报 --date 2024-08-31
+    示例：python -m toolkit notice -c workbooks/demo-run --kind 通报 --date 2024-08-31
     """
     from .notices import KINDS
     written = Workspace.open(config_path).notices(kinds or KINDS, on.date() if on else None)
-    click.echo(f"已生成{len(written)}个文件:{written[0].parent if written else ''}")
+    click.echo(f"已生成{len(written)}个文件：{written[0].parent if written else ''}")
     for path in written:
         click.echo(f"  {path.name}")
 
@@ -105,10 +105,10 @@ def notice(config_path, kinds, on):
 @CONFIG_OPTION
 @friendly
 def check(ledger_file, config_path):
-    """体检:读取台账,显示读取方式、层级统计、公开进展段落和可疑之处;不写任何文件。
+    """体检：读取台账，显示读取方式、层级统计、公开进展段落和可疑之处；不写任何文件。
 
     有须改正之处时退出码为 1。
-    示例: python -m toolkit check -c workbooks/demo-run    或    python -m toolkit check 台账.xlsx
+    示例：python -m toolkit check -c workbooks/demo-run    或    python -m toolkit check 台账.xlsx
     """
     from .check import check as run, settings_for
     path, settings = settings_for(ledger_file, config_path)
@@ -126,7 +126,7 @@ def check(ledger_file, config_path):
 def remind(config_path, on):
     """催报：报送截止日前，为本期尚未报送的单位生成催报（文本 + .docx）。
 
-    示例: python -m toolkit remind -c workbooks/demo-run --date 2024-08-22
+    示例：python -m toolkit remind -c workbooks/demo-run --date 2024-08-22
     """
     for line in Workspace.open(config_path).remind(on.date() if on else None).lines():
         click.echo(line)
@@ -149,10 +149,10 @@ def _progress():
 @click.option("--distribute/--no-distribute", "distribute_first", default=False, help="汇总前先分发模板")
 @friendly
 def nightly(config_path, distribute_first):
-    """每晚汇总:汇总收件箱、刷新统计与逾期标记、生成通报、写运行报告。
+    """每晚汇总：汇总收件箱、刷新统计与逾期标记、生成通报、写运行报告。
 
-    退出码:0 表示运行完成(即使有退回的文件),非 0 表示运行本身失败。
-    示例: python -m toolkit nightly -c workbooks/demo-run
+    退出码：0 表示运行完成（即使有退回的文件），非 0 表示运行本身失败。
+    示例：python -m toolkit nightly -c workbooks/demo-run
     """
     from .nightly import setup_logging
     workspace = Workspace.open(config_path)
@@ -163,13 +163,13 @@ def nightly(config_path, distribute_first):
 
 @cli.command(name="schedule")
 @CONFIG_OPTION
-@click.option("--at", "at", default=None, help="每天运行的时间 HH:MM(默认取配置,02:00)")
-@click.option("--every", "every", type=int, default=None, help="改为每隔N分钟运行一次(报送高峰期)")
+@click.option("--at", "at", default=None, help="每天运行的时间 HH:MM（默认取配置，02:00）")
+@click.option("--every", "every", type=int, default=None, help="改为每隔N分钟运行一次（报送高峰期）")
 @friendly
 def schedule_cmd(config_path, at, every):
-    """定时汇总:常驻运行,按时执行 nightly;Ctrl+C 或 SIGTERM 在两次运行之间安全退出。
+    """定时汇总：常驻运行，按时执行 nightly;Ctrl+C 或 SIGTERM 在两次运行之间安全退出。
 
-    示例: python -m toolkit schedule -c 台账 --at 02:00
+    示例：python -m toolkit schedule -c 台账 --at 02:00
     """
     from .config import from_dict
     from .nightly import Scheduler, setup_logging
@@ -186,9 +186,9 @@ def schedule_cmd(config_path, at, every):
 @click.argument("target", type=click.Path(path_type=Path), default=Path("workbooks/demo-run"))
 @friendly
 def demo(target):
-    """演示:把 workbooks/demo/ 复制到 TARGET,依次分发、汇总、统计、生成通报。
+    """演示：把 workbooks/demo/ 复制到 TARGET，依次分发、汇总、统计、生成通报。
 
-    示例: python -m toolkit demo
+    示例：python -m toolkit demo
     """
     from .demo import stage_demo
     workspace = Workspace(stage_demo(target))
@@ -199,21 +199,21 @@ def demo(target):
 
 @cli.group()
 def excel():
-    """Excel 加载项:从 macros/ 中的文本源码生成 .xlam/.xlsm。"""
+    """Excel 加载项：从 macros/ 中的文本源码生成 .xlam/.xlsm。"""
 
 
 @excel.command()
 @click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), default=Path("workbooks/addin"),
-              help="输出文件夹(默认 workbooks/addin)")
+              help="输出文件夹（默认 workbooks/addin）")
 @friendly
 def build(out_dir):
-    """生成“整改台账”加载项(.xlam)和同样宏的工作簿(.xlsm)。
+    """生成“整改台账”加载项（.xlam）和同样宏的工作簿（.xlsm）。
 
-    示例: python -m toolkit excel build -o workbooks/addin
+    示例：python -m toolkit excel build -o workbooks/addin
     """
     from .addin import build as run
     for path in run(out_dir):
-        click.echo(f"已生成:{path}")
+        click.echo(f"已生成：{path}")
 
 
 @cli.command()
@@ -224,7 +224,7 @@ def build(out_dir):
 def history(config_path, measure_id, rebuild):
     """变更记录：打印一条措施的全部变化（--rebuild 先按归档文件重建）。
 
-    示例: python -m toolkit history ZG-001 -c 台账
+    示例：python -m toolkit history ZG-001 -c 台账
     """
     if not measure_id and not rebuild:
         raise click.UsageError("请给出措施编号，如 history ZG-001；或用 --rebuild 重建。")

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import importlib
 
+import click.formatting
+
 MODULES = ("core", "decorators", "exceptions", "formatting", "parser", "termui", "types")
 
 MESSAGES = {
-    "Usage:": "用法:",
+    "Usage:": "用法：",
     "Options": "选项",
     "Commands": "命令",
     "Show this message and exit.": "显示本帮助并退出。",
     "Show the version and exit.": "显示版本号并退出。",
-    "%(prog)s, version %(version)s": "%(prog)s,版本 %(version)s",
-    "Error: {message}": "错误:{message}",
+    "%(prog)s, version %(version)s": "%(prog)s，版本 %(version)s",
+    "Error: {message}": "错误：{message}",
     "Try '{command} {option}' for help.": "运行“{command} {option}”查看帮助。",
     "No such command {name!r}.": "没有命令 {name!r}。",
     "No such option {name!r}.": "没有选项 {name!r}。",
@@ -25,24 +27,24 @@ MESSAGES = {
     "Missing argument": "缺少参数",
     "Missing option": "缺少选项",
     "Missing parameter": "缺少参数",
-    "Missing parameter: {param_name}": "缺少参数:{param_name}",
-    "Invalid value for {param_hint}: {message}": "{param_hint} 的值无效:{message}",
-    "Invalid value: {message}": "值无效:{message}",
+    "Missing parameter: {param_name}": "缺少参数：{param_name}",
+    "Invalid value for {param_hint}: {message}": "{param_hint} 的值无效：{message}",
+    "Invalid value: {message}": "值无效：{message}",
     "Option {name!r} does not take a value.": "选项 {name!r} 不接受值。",
-    "Aborted!": "已中止!",
-    "default: {default}": "默认:{default}",
+    "Aborted!": "已中止！",
+    "default: {default}": "默认：{default}",
     "{value!r} is not a valid {number_type}.": "{value!r} 不是有效的数字。",
     "{name} {filename!r} does not exist.": "{name} {filename!r} 不存在。",
-    "{name} {filename!r} is a file.": "{name} {filename!r} 是文件,不是文件夹。",
-    "{name} {filename!r} is a directory.": "{name} {filename!r} 是文件夹,不是文件。",
+    "{name} {filename!r} is a file.": "{name} {filename!r} 是文件，不是文件夹。",
+    "{name} {filename!r} is a directory.": "{name} {filename!r} 是文件夹，不是文件。",
     "file": "文件",
     "directory": "文件夹",
     "path": "路径",
 }
 
 PLURALS = {   # singular English form → (Chinese for one, Chinese for several)
-    "Got unexpected extra argument ({args})": ("多余的参数({args})",) * 2,
-    "Did you mean {possibility}?": ("是否想输入 {possibility}?", "是否想输入以下之一:{possibilities}?"),
+    "Got unexpected extra argument ({args})": ("多余的参数（{args}）",) * 2,
+    "Did you mean {possibility}?": ("是否想输入 {possibility}?", "是否想输入以下之一：{possibilities}?"),
     "Option {name!r} requires an argument.": ("选项 {name!r} 需要一个值。", "选项 {name!r} 需要 {nargs} 个值。"),
     "{value!r} is not {choice}.": ("{value!r} 不是可选值 {choice}。", "{value!r} 不在可选值 {choices} 中。"),
     "{value!r} does not match the format {format}.": ("{value!r} 不符合格式 {format}。", "{value!r} 不符合格式 {formats}。"),
@@ -58,8 +60,14 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return one if n == 1 else several
 
 
+def _write_heading(self, heading: str) -> None:
+    """Section headings of --help end in a full-width colon (选项：, 命令：)."""
+    self.write(f"{'':>{self.current_indent}}{heading}：\n")
+
+
 def install() -> None:
     """Rebind click's message lookups to the Chinese table (idempotent)."""
+    click.formatting.HelpFormatter.write_heading = _write_heading
     for name in MODULES:
         module = importlib.import_module(f"click.{name}")
         if hasattr(module, "_"):

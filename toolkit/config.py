@@ -24,7 +24,7 @@ class Settings:
     title: str = "巡视整改"
     organisation: str = "中共某市卫生健康委员会委员会"
     subject: str = "市卫生健康委"
-    addressees: str = "委机关各处室,委属各单位"
+    addressees: str = "委机关各处室，委属各单位"
     period: str = ""
     reference_date: dt.date | None = None        # None: today (the workbook cell holds =TODAY())
     programme_start: dt.date = dt.date(2024, 3, 1)
@@ -73,35 +73,35 @@ def _date(value, key: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value) if isinstance(value, str) else _wrong(key, value, "日期")
     except ValueError:
-        raise ConfigError(f"配置项 {key} 的值“{value}”不是日期,应写成 2024-08-31 或 today。") from None
+        raise ConfigError(f"配置项 {key} 的值“{value}”不是日期，应写成 2024-08-31 或 today。") from None
 
 
 def _wrong(key: str, value, what: str):
-    raise ConfigError(f"配置项 {key} 的值“{value}”无效:应为{what}。")
+    raise ConfigError(f"配置项 {key} 的值“{value}”无效：应为{what}。")
 
 
 def _text(value, key: str) -> str:
-    return value if isinstance(value, str) else _wrong(key, value, "文字(用英文双引号括起,如 \"2024-08\")")
+    return value if isinstance(value, str) else _wrong(key, value, "文字（用英文双引号括起，如 \"2024-08\"）")
 
 
 def _count(value, key: str) -> int:
     ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
-    return value if ok else _wrong(key, value, "非负整数,如 5")
+    return value if ok else _wrong(key, value, "非负整数，如 5")
 
 
 def _number(value, key: str) -> float:
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
-    return float(value) if ok else _wrong(key, value, "非负数,如 30")
+    return float(value) if ok else _wrong(key, value, "非负数，如 30")
 
 
 def _positive(value, key: str) -> float:
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
-    return float(value) if ok else _wrong(key, value, "大于0的数,如 20")
+    return float(value) if ok else _wrong(key, value, "大于0的数，如 20")
 
 
 def _dates(value, key: str) -> list[dt.date]:
     if not isinstance(value, list):
-        _wrong(key, value, "日期列表,如 [2025-10-08]")
+        _wrong(key, value, "日期列表，如 [2025-10-08]")
     return [_date(d, key) or _wrong(key, d, "日期") for d in value]
 
 
@@ -109,20 +109,20 @@ def _clock(value, key: str) -> str:
     try:
         dt.time.fromisoformat(_text(value, key))
     except ValueError:
-        raise ConfigError(f"配置项 {key} = “{value}”应为 HH:MM,例如 02:00。") from None
+        raise ConfigError(f"配置项 {key} = “{value}”应为 HH:MM，例如 02:00。") from None
     return value
 
 
 def _table(value, key: str) -> dict:
-    return value if isinstance(value, dict) else _wrong(key, value, f"表格(以 [{key}] 开头的一节)")
+    return value if isinstance(value, dict) else _wrong(key, value, f"表格（以 [{key}] 开头的一节）")
 
 
 def _unknown(key: str, valid, table: str = "") -> ConfigError:
     """An unknown key, named with the nearest valid one (a typo is the usual cause)."""
     name = f"[{table}] 中的“{key}”" if table else f"“{key}”"
     near = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.4)
-    hint = f"是否想写“{near[0]}”?" if near else ""
-    return ConfigError(f"配置中有未知的配置项 {name}。{hint}可用的有:{'、'.join(valid)}。")
+    hint = f"是否想写“{near[0]}”？" if near else ""
+    return ConfigError(f"配置中有未知的配置项 {name}。{hint}可用的有：{'、'.join(valid)}。")
 
 
 def _weights(value, key: str) -> dict[str, float]:
@@ -147,7 +147,7 @@ def _unit_map(value, key: str) -> dict[str, list[str]]:
     for name, target in _table(value, key).items():
         names = [target] if isinstance(target, str) else target
         if not isinstance(names, list) or not names or not all(isinstance(n, str) and n.strip() for n in names):
-            _wrong(f"{key}.{name}", target, "单位名称(文字)或单位名称列表,如 [\"办公室\", \"医政处\"]")
+            _wrong(f"{key}.{name}", target, "单位名称（文字）或单位名称列表，如 [\"办公室\", \"医政处\"]")
         out[name] = [n.strip() for n in names]
     return out
 
@@ -179,13 +179,13 @@ def _decode(raw: bytes, path: Path) -> str:
             return raw.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise ConfigError(f"配置文件 {path} 的编码无法识别。请用记事本打开,另存为时编码选“UTF-8”。")
+    raise ConfigError(f"配置文件 {path} 的编码无法识别。请用记事本打开，另存为时编码选“UTF-8”。")
 
 
 def _toml_error(exc: tomllib.TOMLDecodeError) -> str:
     where = re.search(r"line (\d+), column (\d+)", str(exc))
     at = f"第{where[1]}行第{where[2]}列附近" if where else ""
-    return (f"{at}不符合 TOML 格式。常见原因:文字没有用英文双引号括起、用了中文引号或全角等号、"
+    return (f"{at}不符合 TOML 格式。常见原因：文字没有用英文双引号括起、用了中文引号或全角等号、"
             f"同一配置项写了两次。")
 
 
@@ -252,17 +252,17 @@ DEFAULT_TOML = """\
 title = "{title}"
 organisation = "{organisation}"
 subject = "{subject}"
-addressees = "委机关各处室,委属各单位"
-period = "{period}"            # 报送期次,如 2024-08
-reference_date = "{reference_date}"    # 基准日期:today 表示每天的当天日期
-programme_start = "{programme_start}"   # 整改启动日期;“立行立改”按此日期计算逾期
-submit_by = "{submit_by}"         # 本期报送截止日,之后收到的算“逾期报送”
+addressees = "委机关各处室，委属各单位"
+period = "{period}"            # 报送期次，如 2024-08
+reference_date = "{reference_date}"    # 基准日期：today 表示每天的当天日期
+programme_start = "{programme_start}"   # 整改启动日期；“立行立改”按此日期计算逾期
+submit_by = "{submit_by}"         # 本期报送截止日，之后收到的算“逾期报送”
 remind_submit_days = 3          # 截止日前几个工作日起，每晚为尚未报送的单位生成催报（0 表示不催报）
 remind_working_days = 5         # 到期前几个工作日标黄提醒
 reply_days = 5                  # 督办单要求几个工作日内回复
 lagging_units = 5               # 通报中点名进度靠后的单位数
 
-[weights]                       # 推进率中各状态的权重(完成率只计“已完成”)
+[weights]                       # 推进率中各状态的权重（完成率只计“已完成”）
 "已完成" = 1.0
 "基本完成" = 1.0
 "正在推进" = 0.0
@@ -274,15 +274,15 @@ extra_workdays = []
 
 [schedule]
 at = "02:00"                    # 每晚汇总时间
-every_minutes = 0               # 大于0时改为每隔N分钟汇总一次(报送高峰期)
+every_minutes = 0               # 大于0时改为每隔N分钟汇总一次（报送高峰期）
 
 [limits]
-max_file_mb = 20                # 单个报送文件的大小上限(MB)
-lock_wait_seconds = 30          # 另一个操作正在运行、或台账/通报正被打开时,最多等待的秒数
-settle_seconds = 2              # 收件箱中最近几秒内仍在变化的文件视为正在复制,留待下次汇总
-read_timeout_seconds = 120      # 单个报送文件读取超时(秒),超时的文件退回,其余照常汇总
+max_file_mb = 20                # 单个报送文件的大小上限（MB）
+lock_wait_seconds = 30          # 另一个操作正在运行、或台账/通报正被打开时，最多等待的秒数
+settle_seconds = 2              # 收件箱中最近几秒内仍在变化的文件视为正在复制，留待下次汇总
+read_timeout_seconds = 120      # 单个报送文件读取超时（秒），超时的文件退回，其余照常汇总
 
-[units]                         # 单位名称对照:集体名称 = ["单位1", "单位2"];别名 = "规范名称"
+[units]                         # 单位名称对照：集体名称 = ["单位1", "单位2"]；别名 = "规范名称"
 # "委属各单位" = ["市第一中心医院", "市人民医院"]
 # "一中心" = "市第一中心医院"
 

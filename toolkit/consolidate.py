@@ -92,21 +92,21 @@ class ConsolidationResult:
 
     def lines(self) -> list[str]:
         """What a person wants to read after a consolidation, one line each."""
-        out = [f"汇总({self.period}):收到{len(self.files)}个文件,采纳{self.count(*vocab.APPLIED_OUTCOMES)}个"
-               f"(其中部分采纳{self.count(vocab.OUTCOME_PARTIAL)}个),退回{self.count(vocab.OUTCOME_REJECTED)}个,"
-               f"重复{self.count(vocab.OUTCOME_DUPLICATE)}个,被取代{self.count(vocab.OUTCOME_SUPERSEDED)}个;"
+        out = [f"汇总（{self.period}）：收到{len(self.files)}个文件，采纳{self.count(*vocab.APPLIED_OUTCOMES)}个"
+               f"（其中部分采纳{self.count(vocab.OUTCOME_PARTIAL)}个），退回{self.count(vocab.OUTCOME_REJECTED)}个，"
+               f"重复{self.count(vocab.OUTCOME_DUPLICATE)}个，被取代{self.count(vocab.OUTCOME_SUPERSEDED)}个；"
                f"更新措施{self.accepted_rows}条。"]
         for f in self.files:
-            flag = "(逾期报送)" if f.late else ""
-            out.append(f"  {f.outcome}{flag}:{f.submission.name} → {f.unit},采纳{f.accepted}条,问题{len(f.submission.problems)}处")
+            flag = "（逾期报送）" if f.late else ""
+            out.append(f"  {f.outcome}{flag}:{f.submission.name} → {f.unit}，采纳{f.accepted}条，问题{len(f.submission.problems)}处")
         for title, items in (("留待下次汇总", self.deferred + self.kept), ("忽略的项目", self.ignored)):
             if items:
                 out.append(f"{title}（{len(items)}个）：" + "；".join(f"{i.name}（{i.reason}）" for i in items))
         out.append(f"台账{'已更新' if self.master_changed else '无变化'}:{self.master}")
         if self.missing_units:
-            out.append(f"本期尚未报送({len(self.missing_units)}个):{'、'.join(self.missing_units)}")
+            out.append(f"本期尚未报送（{len(self.missing_units)}个）：{'、'.join(self.missing_units)}")
         if self.receipts:
-            out.append(f"回执({len(self.receipts)}份):{self.receipts[0].parent}")
+            out.append(f"回执（{len(self.receipts)}份）：{self.receipts[0].parent}")
         return out
 
 
@@ -485,7 +485,7 @@ def take_in(ledger: Ledger, settings: Settings, entries: list, on_file=None, aga
                                outcome, accepted, len(sub.problems)])
         result.files.append(FileOutcome(sub, snap.archived, outcome, accepted, late,
                                         None if snap.again else snap.entry.path))
-        log.info("%s:%s(%s),采纳%s条,问题%s处", outcome, sub.name, sub.unit or vocab.UNIDENTIFIED, accepted,
+        log.info("%s：%s（%s），采纳%s条，问题%s处", outcome, sub.name, sub.unit or vocab.UNIDENTIFIED, accepted,
                  len(sub.problems))
     result.submitted_units = sorted({normalize.clean_key(r[1]) for r in ledger.log
                                      if normalize.clean_text(r[0]) == period

@@ -157,7 +157,7 @@ def line_svg(points: list[trend.Point]) -> str:
         parts.append('<polyline class="line" points="' + " ".join(f"{x:.1f},{y:.1f}" for x, y in xy) + '"/>')
     for (x, y), p in zip(xy, points):
         parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" class="dot"><title>{escape(p.period)}:'
-                     f'完成率{p.completion:.1f}%,已完成{p.done}条/共{p.total}条</title></circle>'
+                     f'完成率{p.completion:.1f}%，已完成{p.done}条/共{p.total}条</title></circle>'
                      f'<text x="{x:.1f}" y="{y - 9:.1f}" text-anchor="middle" class="val" data-k="趋势.{escape(p.period)}">'
                      f'{p.completion:.1f}%</text>'
                      f'<text x="{x:.1f}" y="{h - 12}" text-anchor="middle" class="tick">{escape(p.period)}</text>')
@@ -191,7 +191,7 @@ def render(board: Dashboard, template_dir: Path | None = None) -> str:
         return environment(template_dir or notices.TEMPLATE_DIR).get_template("看板.html.j2").render(
             d=board, vocab=vocab, OVERDUE=OVERDUE)
     except jinja2.TemplateError as exc:
-        raise ToolkitError(f"看板模板“看板.html.j2”有误:{exc}") from None
+        raise ToolkitError(f"看板模板“看板.html.j2”有误：{exc}") from None
 
 
 def write_dashboard(ledger: Ledger, settings: Settings, summary: Summary) -> Path:

@@ -35,25 +35,25 @@ DIRECT = ["市第一中心医院", "市人民医院", "市第二人民医院", "
           "市卫生健康监督所", "市卫生健康信息中心", "市中医药研究院附属医院", "市妇女儿童保健中心",
           "市口腔医院", "市肿瘤医院", "市胸科医院", "市眼科医院", "市综合服务中心", "市卫生健康促进中心"]
 UNITS = OFFICES + DIRECT
-LEADERS = ["王××(党委书记、主任)", "李××(副主任)", "张××(副主任)", "刘××(副主任)", "陈××(驻委纪检监察组组长)",
-           "杨××(副主任)", "赵××(一级巡视员)"]
+LEADERS = ["王××（党委书记、主任）", "李××（副主任）", "张××（副主任）", "刘××（副主任）", "陈××（驻委纪检监察组组长）",
+           "杨××（副主任）", "赵××（一级巡视员）"]
 MEASURE_TEXTS = [
-    "制定专项整改工作方案,明确责任分工、时间节点和工作要求",
-    "召开专题会议研究部署,逐项细化任务清单、责任清单",
-    "修订完善相关管理制度,建立长效工作机制",
-    "开展专项督导检查,对发现的问题建立台账、限期整改",
-    "组织专题培训,提升干部职工业务能力和政策水平",
-    "建立定期调度和通报机制,每月跟踪推进情况",
-    "开展调查研究,形成专题调研报告并提出改进措施",
-    "将相关工作纳入年度绩效考核,强化结果运用",
-    "印发指导意见,推动各区、各单位抓好贯彻落实",
-    "建立部门协同联动机制,定期会商解决重点难点问题",
-    "开展“回头看”,巩固整改成果,防止问题反弹",
-    "加强宣传引导,及时总结推广典型经验做法",
+    "制定专项整改工作方案，明确责任分工、时间节点和工作要求",
+    "召开专题会议研究部署，逐项细化任务清单、责任清单",
+    "修订完善相关管理制度，建立长效工作机制",
+    "开展专项督导检查，对发现的问题建立台账、限期整改",
+    "组织专题培训，提升干部职工业务能力和政策水平",
+    "建立定期调度和通报机制，每月跟踪推进情况",
+    "开展调查研究，形成专题调研报告并提出改进措施",
+    "将相关工作纳入年度绩效考核，强化结果运用",
+    "印发指导意见，推动各区、各单位抓好贯彻落实",
+    "建立部门协同联动机制，定期会商解决重点难点问题",
+    "开展“回头看”，巩固整改成果，防止问题反弹",
+    "加强宣传引导，及时总结推广典型经验做法",
 ]
-PROGRESS_DONE = ["已印发实施方案并组织落实,相关工作按期完成。", "已召开专题会议部署,建立工作台账,完成阶段目标。",
-                 "已修订完善制度2项,形成长效机制。", "已完成专项检查,发现问题均已整改到位。"]
-PROGRESS_ONGOING = ["已制定工作方案,正在按计划推进。", "已完成前期调研,正在起草相关文件。", "按长效机制持续推进,定期调度。"]
+PROGRESS_DONE = ["已印发实施方案并组织落实，相关工作按期完成。", "已召开专题会议部署，建立工作台账，完成阶段目标。",
+                 "已修订完善制度2项，形成长效机制。", "已完成专项检查，发现问题均已整改到位。"]
+PROGRESS_ONGOING = ["已制定工作方案，正在按计划推进。", "已完成前期调研，正在起草相关文件。", "按长效机制持续推进，定期调度。"]
 
 
 def structure() -> dict:
@@ -67,7 +67,7 @@ def _items(data: dict) -> list[dict]:
         for k, kp in enumerate(theme["key_problems"]):
             if k == 0:
                 out.append({"theme": theme["title"], "kp": kp["title"], "type": vocab.RECOMMENDATION, "reform": False,
-                            "title": f"巡视整改意见:针对{theme['title'].removeprefix('关于')[:40]},认真抓好整改落实"})
+                            "title": f"巡视整改意见：针对{theme['title'].removeprefix('关于')[:40]}，认真抓好整改落实"})
             for p in kp["problems"]:
                 out.append({"theme": theme["title"], "kp": kp["title"], "type": vocab.SPECIFIC, "reform": p["reform"],
                             "title": f"({p['no']}){p['title']}", "no": p["no"]})
@@ -227,7 +227,7 @@ def build_demo(folder: Path = DEMO_DIR) -> dict[str, str]:
                 words = ["完成", " 推进中", "已整改 ", "整改中", "已完成整改"]
                 for i, r in enumerate(range(3, ws.max_row + 1)):
                     ws.cell(r, cols[vocab.STATUS]).value = words[i % len(words)]
-                    ws.cell(r, cols[vocab.PROGRESS]).value = "  已于2024.8.15召开专题会议,2024/8/20印发方案。 "
+                    ws.cell(r, cols[vocab.PROGRESS]).value = "  已于2024.8.15召开专题会议，2024/8/20印发方案。 "
                     d = ws.cell(r, cols[vocab.DEADLINE]).value
                     if isinstance(d, (dt.date, dt.datetime)):
                         ws.cell(r, cols[vocab.DEADLINE]).value = f"{d.year}年{d.month}月{d.day}日"
@@ -237,12 +237,12 @@ def build_demo(folder: Path = DEMO_DIR) -> dict[str, str]:
                 complete_some(ws, cols)
                 ws.cell(3, cols[vocab.DEADLINE]).value = dt.date(2024, 12, 31)
                 if ws.max_row >= 4:
-                    ws.cell(4, cols[vocab.MEASURE]).value = "(已调整)" + str(ws.cell(4, cols[vocab.MEASURE]).value)
+                    ws.cell(4, cols[vocab.MEASURE]).value = "（已调整）" + str(ws.cell(4, cols[vocab.MEASURE]).value)
             _fill(target, tamper)
         elif unit == "宣传处":  # text that looks like formulas must stay text
             def inject(ws, cols):
                 complete_some(ws, cols)
-                ws.cell(3, cols[vocab.PROGRESS]).value = '=HYPERLINK("http://example.invalid","详见链接")'  # a real formula
+                ws.cell(3, cols[vocab.PROGRESS]).value = '=HYPERLINK（"http://example.invalid","详见链接"）'  # a real formula
                 for name, text in ((vocab.EVIDENCE, "+86 022-12345678 联系人核实"), (vocab.REMARK, "@所有人 -请关注")):
                     ws.cell(3, cols[name]).value = text   # typed with Excel's leading apostrophe: text
                     ws.cell(3, cols[name]).data_type = "s"
@@ -253,7 +253,7 @@ def build_demo(folder: Path = DEMO_DIR) -> dict[str, str]:
             day = dt.datetime(2024, 8, 28, 16, 30)   # after the 25 August deadline
         times[name] = day.isoformat()
         if unit == "财务处":  # the same file sent again a day later under another name
-            again = inbox / f"{unit}8月整改台账(重发).xlsx"
+            again = inbox / f"{unit}8月整改台账（重发）.xlsx"
             shutil.copy(target, again)
             times[again.name] = (day + dt.timedelta(days=1)).isoformat()
     broken = inbox / "市胸科医院附件.xlsx"    # a Word file renamed .xlsx
@@ -261,7 +261,7 @@ def build_demo(folder: Path = DEMO_DIR) -> dict[str, str]:
         zf.writestr("[Content_Types].xml", "<Types/>")
         zf.writestr("word/document.xml", "<w:document/>")
     times[broken.name] = dt.datetime(2024, 8, 22, 10, 5).isoformat()
-    truncated = inbox / "市急救中心整改台账(损坏).xlsx"
+    truncated = inbox / "市急救中心整改台账（损坏）.xlsx"
     data = handed["市急救中心"].read_bytes()
     truncated.write_bytes(data[: len(data) // 2])
     times[truncated.name] = dt.datetime(2024, 8, 21, 15, 0).isoformat()
@@ -292,11 +292,11 @@ def stage_demo(target: Path, source: Path = DEMO_DIR) -> config.Settings:
     Only an empty folder or an earlier demo run (it holds DEMO_MARKER) is ever replaced."""
     target = Path(target)
     if target.exists() and not _earlier_demo(target, source):
-        raise ToolkitError(f"{target.resolve()} 不是空文件夹,也不是之前的演示目录。为免删除其中的文件,演示未运行;"
-                           f"请指定一个新的或空的文件夹,例如 python -m toolkit demo 演示台账。")
+        raise ToolkitError(f"{target.resolve()} 不是空文件夹，也不是之前的演示目录。为免删除其中的文件，演示未运行；"
+                           f"请指定一个新的或空的文件夹，例如 python -m toolkit demo 演示台账。")
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
-    (target / DEMO_MARKER).write_text("本文件夹由 python -m toolkit demo 生成,再次运行演示会整个替换它。\n", encoding="utf-8")
+    (target / DEMO_MARKER).write_text("本文件夹由 python -m toolkit demo 生成，再次运行演示会整个替换它。\n", encoding="utf-8")
     shutil.copy(source / config.CONFIG_NAME, target / config.CONFIG_NAME)
     shutil.copytree(source / "master", target / "master")
     shutil.copytree(source / "inbox", target / "inbox")

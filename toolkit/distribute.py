@@ -149,13 +149,13 @@ def existing_digest(path: Path) -> str:
         return ""
 
 
-GUIDE = ["{unit}:请在“{sheet}”表中填写本单位负责的整改措施进展(报送期次 {period})。",
-         "1. 只填写橙色表头的列:{fill};其余列为下发的整改任务,已锁定,请勿改动。",
-         "2. “{status}”请从下拉列表选择:{statuses}。",
-         "3. “{progress}”写明已采取的措施和取得的成效;“{evidence}”列出文件名称或文号。",
-         "4. 红色行已逾期未完成,黄色行即将到期,绿色行已完成(按当天日期自动计算)。",
-         "5. 请勿增删行、改动表头或删除工作表;填好后保存为 .xlsx 原样报送,文件名可自定。",
-         "6. 牵头与配合单位各自填写本单位承担部分,同一措施以进度最慢的单位为准。"]
+GUIDE = ["{unit}：请在“{sheet}”表中填写本单位负责的整改措施进展（报送期次 {period}）。",
+         "1. 只填写橙色表头的列：{fill}；其余列为下发的整改任务，已锁定，请勿改动。",
+         "2. “{status}”请从下拉列表选择：{statuses}。",
+         "3. “{progress}”写明已采取的措施和取得的成效；“{evidence}”列出文件名称或文号。",
+         "4. 红色行已逾期未完成，黄色行即将到期，绿色行已完成（按当天日期自动计算）。",
+         "5. 请勿增删行、改动表头或删除工作表；填好后保存为 .xlsx 原样报送，文件名可自定。",
+         "6. 牵头与配合单位各自填写本单位承担部分，同一措施以进度最慢的单位为准。"]
 
 
 def write_unit_workbook(ledger: Ledger, unit: str, settings: Settings, path: Path, digest: str = "") -> Path:
@@ -169,7 +169,7 @@ def write_unit_workbook(ledger: Ledger, unit: str, settings: Settings, path: Pat
         ws = book.sheet(vocab.SHEET_LEDGER)
         widths = {c: WIDTHS.get(name, 10) for name, c in col.items()}
         sheets.set_widths(ws, widths)
-        book.title_row(ws, f"{unit}{ledger.title or '整改台账'}({period}报送)", len(headers))
+        book.title_row(ws, f"{unit}{ledger.title or '整改台账'}（{period}报送）", len(headers))
         book.header_row(ws, 2, headers, fill_in=tuple(vocab.UNIT_COLUMNS))
         locked, unlocked = book.fmt("body"), book.fmt("body", locked=False)
         unlocked_date = book.fmt("body", locked=False, num_format=sheets.DATE_FORMAT)
@@ -240,7 +240,7 @@ def distribute(settings: Settings, units: list[str] | None = None, ledger: Ledge
     unknown = [u for u in wanted if not ledger.has_unit(u)]
     if unknown:
         from .errors import LedgerError
-        raise LedgerError(f"台账中没有这些责任单位:{'、'.join(unknown)}。")
+        raise LedgerError(f"台账中没有这些责任单位：{'、'.join(unknown)}。")
     out = []
     for unit in wanted:
         rows = [values for _, values in unit_rows(ledger, unit)]

@@ -25,7 +25,7 @@ from .sheets import Formula, Table
 
 __all__ = ["consolidate_button", "refresh_button", "highlight_button", "notices_button", "distribute_button"]
 log = logging.getLogger("toolkit")
-OUTSIDE_EXCEL = "这个功能需要在 Excel 中通过“整改台账”选项卡的按钮运行;在命令行中请使用 python -m toolkit 的相应命令。"
+OUTSIDE_EXCEL = "这个功能需要在 Excel 中通过“整改台账”选项卡的按钮运行；在命令行中请使用 python -m toolkit 的相应命令。"
 
 
 # ---------------------------------------------------------------- the open book
@@ -148,7 +148,7 @@ def _button(title: str, action) -> str | None:
         app.alert(problem, title=f"{title}未完成")
         return None
     try:
-        app.status_bar = f"{title}:正在运行……"
+        app.status_bar = f"{title}：正在运行……"
         message = action(book)
         app.alert(message, title=f"{title}完成")
         return message
@@ -156,7 +156,7 @@ def _button(title: str, action) -> str | None:
         app.alert(str(exc), title=f"{title}未完成")
     except Exception as exc:   # anything unexpected: logged in full, shown as one readable line
         log.exception("%s失败", title)
-        app.alert(f"{title}时发生意外错误:{exc}。台账未被改动;详细信息已写入日志。", title=f"{title}未完成")
+        app.alert(f"{title}时发生意外错误：{exc}。台账未被改动；详细信息已写入日志。", title=f"{title}未完成")
     finally:
         app.status_bar = False
     return None
@@ -165,7 +165,7 @@ def _button(title: str, action) -> str | None:
 def _figures(ledger: Ledger, settings, summary) -> str:
     late = late_rows(ledger, settings)
     c = summary.measures
-    return (f"整改措施{c.total}条,已完成{c.done}条,完成率{c.completion:.1f}%;"
+    return (f"整改措施{c.total}条，已完成{c.done}条，完成率{c.completion:.1f}%;"
             f"逾期未完成{sum(r.state == OVERDUE for r in late)}条。")
 
 
@@ -173,10 +173,10 @@ def _consolidate(book) -> str:
     workspace = workspace_for(book)
     settings = workspace.settings
     if not inbox_files(settings.path("inbox")):
-        return f"收件箱({settings.path('inbox')})中没有待汇总的文件。"
+        return f"收件箱（{settings.path('inbox')}）中没有待汇总的文件。"
 
     def status(i, n, name):
-        book.app.status_bar = f"汇总报送:{i}/{n} {name}"
+        book.app.status_bar = f"汇总报送：{i}/{n} {name}"
 
     def into_book(ledger, settings):   # the core clears the inbox only after this has saved the book
         master.backup(Path(book.fullname), settings.path("backup"))
@@ -194,7 +194,7 @@ def _refresh(book) -> str:
     settings = workspace.settings
     ledger = ledger_from_book(book, settings)
     summary = workspace.refresh(ledger, lambda summary: write_book(book, ledger, settings, summary))
-    return "统计已刷新(尚未保存)。" + _figures(ledger, settings, summary)
+    return "统计已刷新（尚未保存）。" + _figures(ledger, settings, summary)
 
 
 def _highlight(book) -> str:
@@ -207,8 +207,8 @@ def _highlight(book) -> str:
         put_table(book, vocab.SHEET_OVERDUE, overdue_table(ledger, settings))
         put_params(book, settings, ledger.digest)
     late = workspace.highlight(ledger, into_book)
-    return (f"逾期标记已刷新:逾期未完成{sum(r.state == OVERDUE for r in late)}条(红色),"
-            f"5个工作日内到期{sum(r.state != OVERDUE for r in late)}条(黄色)。")
+    return (f"逾期标记已刷新：逾期未完成{sum(r.state == OVERDUE for r in late)}条（红色），"
+            f"5个工作日内到期{sum(r.state != OVERDUE for r in late)}条（黄色）。")
 
 
 def open_folder(folder: Path) -> None:
@@ -226,7 +226,7 @@ def _notices(book) -> str:
     summary = progress.summarise(ledger, settings)
     folder = written[0].parent if written else settings.path("output")
     open_folder(folder)
-    return f"已生成{len(written)}个文件,位于 {folder}。" + _figures(ledger, settings, summary)
+    return f"已生成{len(written)}个文件，位于 {folder}。" + _figures(ledger, settings, summary)
 
 
 def _distribute(book) -> str:
@@ -235,7 +235,7 @@ def _distribute(book) -> str:
     done = workspace.distribute(ledger=ledger_from_book(book, settings))
     folder = settings.path("outbox") / settings.current_period()
     open_folder(folder)
-    return f"已为{len(done)}个单位生成填报模板(新写入{sum(d.written for d in done)}个),位于 {folder}。"
+    return f"已为{len(done)}个单位生成填报模板（新写入{sum(d.written for d in done)}个），位于 {folder}。"
 
 
 def consolidate_button():

@@ -89,10 +89,10 @@ def _check_container(sub: Submission, settings: Settings) -> bool:
     size = path.stat().st_size
     fix_resend = "请用下发的模板重新填写并保存为 .xlsx 后报送"
     if size == 0:
-        sub.reject("文件是空的(0字节),可能在传输中损坏", fix_resend)
+        sub.reject("文件是空的（0字节），可能在传输中损坏", fix_resend)
         return False
     if size > settings.max_file_mb * 1024 * 1024:
-        sub.reject(f"文件过大({size / 1048576:.1f}MB,上限{settings.max_file_mb:g}MB)", "请删除嵌入的图片等附件后重新报送,佐证材料另行提交")
+        sub.reject(f"文件过大（{size / 1048576:.1f}MB，上限{settings.max_file_mb:g}MB）", "请删除嵌入的图片等附件后重新报送，佐证材料另行提交")
         return False
     with open(path, "rb") as fh:
         head = fh.read(8)
@@ -105,16 +105,16 @@ def _check_container(sub: Submission, settings: Settings) -> bool:
         except Exception:
             streams = set()
         if "EncryptedPackage" in streams:
-            sub.reject("文件设置了打开密码(已加密),无法读取", "请取消密码(文件→信息→保护工作簿→用密码进行加密,清空密码)后重新报送未加密的副本")
+            sub.reject("文件设置了打开密码（已加密），无法读取", "请取消密码（文件→信息→保护工作簿→用密码进行加密，清空密码）后重新报送未加密的副本")
             return False
         if "Workbook" in streams or "Book" in streams:
-            sub.notes.append("文件为旧版 .xls 格式,已按值读取;今后请保存为 .xlsx")
+            sub.notes.append("文件为旧版 .xls 格式，已按值读取；今后请保存为 .xlsx")
             return True
-        sub.reject("文件不是Excel工作簿(可能是Word文档或其他文件改了扩展名)", fix_resend)
+        sub.reject("文件不是Excel工作簿（可能是Word文档或其他文件改了扩展名）", fix_resend)
         return False
     if not head.startswith(b"PK"):
         kind = "PDF文件" if head.startswith(b"%PDF") else "文本或其他文件"
-        sub.reject(f"文件不是Excel工作簿(看起来是{kind})", fix_resend)
+        sub.reject(f"文件不是Excel工作簿（看起来是{kind}）", fix_resend)
         return False
     try:
         with zipfile.ZipFile(path) as zf:
@@ -122,24 +122,24 @@ def _check_container(sub: Submission, settings: Settings) -> bool:
             names = {i.filename for i in infos}
             total = sum(i.file_size for i in infos)
     except (zipfile.BadZipFile, OSError, ValueError):
-        sub.reject("文件已损坏(压缩包不完整),无法打开", fix_resend)
+        sub.reject("文件已损坏（压缩包不完整），无法打开", fix_resend)
         return False
     if total > MAX_UNZIPPED_MB * 1048576 or (size and total / size > MAX_RATIO and total > 20 * 1048576):
-        sub.reject(f"文件解压后过大({total / 1048576:.0f}MB),疑似异常文件,未予读取", fix_resend)
+        sub.reject(f"文件解压后过大（{total / 1048576:.0f}MB），疑似异常文件，未予读取", fix_resend)
         return False
     if "xl/workbook.xml" not in names:
         if "word/document.xml" in names:
-            sub.reject("文件是Word文档,不是Excel工作簿", fix_resend)
+            sub.reject("文件是Word文档，不是Excel工作簿", fix_resend)
         elif "content.xml" in names:
-            sub.notes.append("文件为 ODS/ET 格式,已按值读取;今后请保存为 .xlsx")
+            sub.notes.append("文件为 ODS/ET 格式，已按值读取；今后请保存为 .xlsx")
             return True
         else:
-            sub.reject("文件已损坏或不是Excel工作簿(找不到工作簿内容)", fix_resend)
+            sub.reject("文件已损坏或不是Excel工作簿（找不到工作簿内容）", fix_resend)
         return False
     if "xl/vbaProject.bin" in names:
-        sub.notes.append("文件含宏,程序只读取单元格的值,未运行任何宏")
+        sub.notes.append("文件含宏，程序只读取单元格的值，未运行任何宏")
     if any(n.startswith("xl/externalLinks/") for n in names):
-        sub.notes.append("文件含外部链接,已忽略,只读取单元格中保存的值")
+        sub.notes.append("文件含外部链接，已忽略，只读取单元格中保存的值")
     return True
 
 
@@ -264,10 +264,10 @@ def read_submission(path: Path, ledger: Ledger, settings: Settings, received: dt
         wb = CalamineWorkbook.from_path(str(path))
         names = wb.sheet_names
     except Exception:
-        return sub.reject("文件无法读取(格式损坏或已加密)", "请用下发的模板重新填写并保存为 .xlsx 后报送")
+        return sub.reject("文件无法读取（格式损坏或已加密）", "请用下发的模板重新填写并保存为 .xlsx 后报送")
     if vocab.SHEET_META not in names:
-        return sub.reject(f"缺少模板信息(隐藏工作表“{vocab.SHEET_META}”),不是本期下发的模板",
-                          "请使用办公室下发的本单位模板填写,不要复制内容到新建的工作簿")
+        return sub.reject(f"缺少模板信息（隐藏工作表“{vocab.SHEET_META}”），不是本期下发的模板",
+                          "请使用办公室下发的本单位模板填写，不要复制内容到新建的工作簿")
     try:
         meta_rows = wb.get_sheet_by_name(vocab.SHEET_META).to_python(skip_empty_area=False)
     except Exception:
@@ -277,7 +277,7 @@ def read_submission(path: Path, ledger: Ledger, settings: Settings, received: dt
     sub.unit = normalize.clean_key(meta.get(vocab.META_UNIT))
     sub.period = normalize.clean_key(meta.get(vocab.META_PERIOD))
     if version != vocab.TEMPLATE_VERSION:
-        return sub.reject(f"模板版本为“{version or '空'}”,本期要求“{vocab.TEMPLATE_VERSION}”",
+        return sub.reject(f"模板版本为“{version or '空'}”，本期要求“{vocab.TEMPLATE_VERSION}”",
                           "请下载本期模板重新填写", sheet=vocab.SHEET_META)
     key = ensure_secret(settings) if key is None else key
     listed = [(normalize.clean_key(r[0]), normalize.clean_key(r[1]))
@@ -294,29 +294,29 @@ def read_submission(path: Path, ledger: Ledger, settings: Settings, received: dt
                           sheet=vocab.SHEET_META)
     named = _named_unit(sub.name, ledger)
     if named and named != sub.unit and sub.unit not in normalize.clean_key(sub.name):
-        return sub.reject(f"文件名表明报送单位是“{named}”,但文件是下发给“{sub.unit}”的模板",
+        return sub.reject(f"文件名表明报送单位是“{named}”，但文件是下发给“{sub.unit}”的模板",
                           f"请{named}使用本单位的模板填写后重新报送", sheet=vocab.SHEET_META)
     period = settings.current_period()
     if sub.period != period:
-        return sub.reject(f"模板的报送期次为“{sub.period}”,本期为“{period}”", "请使用本期下发的模板填写",
+        return sub.reject(f"模板的报送期次为“{sub.period}”，本期为“{period}”", "请使用本期下发的模板填写",
                           sheet=vocab.SHEET_META)
     planned = dict(listed)
     if vocab.SHEET_LEDGER not in names:
-        return sub.reject(f"找不到工作表“{vocab.SHEET_LEDGER}”", "请勿改动工作表名称,使用下发的模板重新填写")
+        return sub.reject(f"找不到工作表“{vocab.SHEET_LEDGER}”", "请勿改动工作表名称，使用下发的模板重新填写")
     sheet = wb.get_sheet_by_name(vocab.SHEET_LEDGER)
     if sheet.total_height > MAX_ROWS:
-        return sub.reject(f"工作表有{sheet.total_height}行,远超本单位的{len(planned)}条措施", "请删除多余的行后重新报送",
+        return sub.reject(f"工作表有{sheet.total_height}行，远超本单位的{len(planned)}条措施", "请删除多余的行后重新报送",
                           sheet=vocab.SHEET_LEDGER)
     rows = sheet.to_python(skip_empty_area=False)
     try:
         h, cols = find_header(rows, [vocab.ID] + vocab.LOCKED_COLUMNS[1:] + vocab.UNIT_COLUMNS,
                               f"文件“{sub.name}”工作表“{vocab.SHEET_LEDGER}”")
     except HeaderError as exc:
-        return sub.reject(f"表头缺少列:{'、'.join(exc.missing)}(可能被改名、删除或合并了单元格)",
-                          "请勿改动表头,使用下发的模板重新填写", sheet=vocab.SHEET_LEDGER, row=exc.row,
+        return sub.reject(f"表头缺少列：{'、'.join(exc.missing)}（可能被改名、删除或合并了单元格）",
+                          "请勿改动表头，使用下发的模板重新填写", sheet=vocab.SHEET_LEDGER, row=exc.row,
                           column=exc.missing[0])
     except LedgerError:
-        return sub.reject(f"找不到表头(应含“{vocab.ID}”“{vocab.MEASURE}”等列)", "请勿删除表头,使用下发的模板重新填写",
+        return sub.reject(f"找不到表头（应含“{vocab.ID}”“{vocab.MEASURE}”等列）", "请勿删除表头，使用下发的模板重新填写",
                           sheet=vocab.SHEET_LEDGER)
     text_columns = {cols[name] + 1 for name in vocab.TEXT_COLUMNS}
     formulas = formula_cells(path, vocab.SHEET_LEDGER, text_columns) if zipfile.is_zipfile(path) else {}
@@ -339,28 +339,28 @@ def _read_rows(sub: Submission, rows: list[list], h: int, cols: dict[str, int], 
             Problem(sub.name, msg, fix, sheet, excel_row, name, cols[name] + 1))
         mid = normalize.clean_key(val(vocab.ID))
         if not mid:
-            problem(vocab.ID, "编号为空", "本行未汇总;请勿新增行,如需补充措施请与办公室联系")
+            problem(vocab.ID, "编号为空", "本行未汇总；请勿新增行，如需补充措施请与办公室联系")
             continue
         if mid in seen:
-            problem(vocab.ID, f"编号“{mid}”与第{seen[mid]}行重复", "重复行未汇总;请删除重复的行")
+            problem(vocab.ID, f"编号“{mid}”与第{seen[mid]}行重复", "重复行未汇总；请删除重复的行")
             continue
         seen[mid] = excel_row
         if mid not in ledger.measures:
-            problem(vocab.ID, f"编号“{mid}”在台账中不存在", "本行未汇总;请勿新增或改动编号")
+            problem(vocab.ID, f"编号“{mid}”在台账中不存在", "本行未汇总；请勿新增或改动编号")
             continue
         m = ledger.measures[mid]
         if sub.unit not in m.owners:
-            problem(vocab.ID, f"措施“{mid}”不属于{sub.unit}(牵头单位为{m.lead_unit})", "本行未汇总;只能填报本单位负责的措施")
+            problem(vocab.ID, f"措施“{mid}”不属于{sub.unit}（牵头单位为{m.lead_unit}）", "本行未汇总；只能填报本单位负责的措施")
             continue
         if mid not in planned:
-            problem(vocab.ID, f"措施“{mid}”不在下发给本单位的模板中(模板外新增的行)", "本行未汇总;请勿新增行")
+            problem(vocab.ID, f"措施“{mid}”不在下发给本单位的模板中（模板外新增的行）", "本行未汇总；请勿新增行")
             continue
         locked = [val(n) for n in vocab.LOCKED_COLUMNS]
         if not hmac.compare_digest(row_fingerprint(locked, key, sub.unit, sub.period), planned[mid]):
             changed = [n for n, v, w in zip(vocab.LOCKED_COLUMNS, locked, m.locked_values()) if canon(v) != canon(w)]
             name = changed[0] if changed else vocab.MEASURE
-            problem(name, f"锁定的任务内容被改动({'、'.join(changed) or '与下发模板不一致'})",
-                    "本行未汇总;请勿改动锁定列,如任务需调整请书面报办公室")
+            problem(name, f"锁定的任务内容被改动（{'、'.join(changed) or '与下发模板不一致'}）",
+                    "本行未汇总；请勿改动锁定列，如任务需调整请书面报办公室")
             continue
         raw_status = val(vocab.STATUS)
         status = normalize.status(raw_status)
@@ -374,15 +374,15 @@ def _read_rows(sub: Submission, rows: list[list], h: int, cols: dict[str, int], 
             text = normalize.clean_text(val(name))
             formula = formulas.get((excel_row, cols[name] + 1))
             if formula:   # keep what the unit typed, as text; the cached result may be anything
-                sub.notes.append(f"第{excel_row}行“{name}”是公式,已按文字“{formula[:40]}”保存,不会被执行")
+                sub.notes.append(f"第{excel_row}行“{name}”是公式，已按文字“{formula[:40]}”保存，不会被执行")
                 text = formula
             elif normalize.looks_like_formula(text):
-                sub.notes.append(f"第{excel_row}行“{name}”以“{text[:1]}”开头,已按文字保存,不会作为公式执行")
+                sub.notes.append(f"第{excel_row}行“{name}”以“{text[:1]}”开头，已按文字保存，不会作为公式执行")
             texts[name] = text
         sub.updates.append(RowUpdate(mid, excel_row, status, texts[vocab.PROGRESS], texts[vocab.EVIDENCE],
                                      texts[vocab.REMARK]))
     if synonyms:
-        sub.notes.append("完成情况按规范用语登记:" + "、".join(f"“{a}”→“{b}”" for a, b in synonyms.items()))
+        sub.notes.append("完成情况按规范用语登记：" + "、".join(f"“{a}”→“{b}”" for a, b in synonyms.items()))
     missing = [mid for mid in planned if mid not in seen]
     if missing:
-        sub.notes.append(f"{len(missing)}条下发的措施未在文件中出现({'、'.join(missing[:5])}{'等' if len(missing) > 5 else ''}),视为本期未更新")
+        sub.notes.append(f"{len(missing)}条下发的措施未在文件中出现（{'、'.join(missing[:5])}{'等' if len(missing) > 5 else ''}），视为本期未更新")

@@ -88,7 +88,7 @@ def views(ledger: Ledger, late: list[LateRow]) -> list[LeaderView]:
     by_leader: dict[str, dict[str, UnitGroup]] = {}
     counts: dict[str, Counts] = {}
     for m in ledger.measures.values():
-        leader = m.leader or "(未填写责任领导)"
+        leader = m.leader or "（未填写责任领导）"
         r = state.get(m.id)
         line = Line(m.id, m.measure, m.lead_unit, "、".join(m.co_units), m.status,
                     normalize.format_date(m.deadline) if not isinstance(m.deadline, str) else m.deadline,

@@ -106,8 +106,8 @@ class Ledger:
         out = list(self.read_notes)
         for d in self.decisions.values():
             units = self.owners_status(d.measure_id)
-            out.append(f"办公室认定:措施“{d.measure_id}”完成情况为“{d.status}”(自{d.at}起,原为“{d.previous}”;"
-                       f"责任单位填报汇总为“{units}”),统计、通报与单位模板均按办公室认定。")
+            out.append(f"办公室认定：措施“{d.measure_id}”完成情况为“{d.status}”（自{d.at}起，原为“{d.previous}”；"
+                       f"责任单位填报汇总为“{units}”），统计、通报与单位模板均按办公室认定。")
         return out
 
     def _by_unit(self) -> dict[str, list[Measure]]:
@@ -211,9 +211,9 @@ def find_header(rows: list[list], required: list[str], where: str,
     if best and best_hits >= max(2, len(required) // 2):
         r, names = best
         missing = [h for h in required if h not in names]
-        raise HeaderError(f"{where}第{r + 1}行表头缺少列:{'、'.join(missing)}。"
-                          f"请补上这些列(列名须与模板一致,常见别名见使用说明)后再试。", r + 1, missing)
-    raise LedgerError(f"{where}前{HEADER_SCAN_ROWS}行中找不到表头(应含{'、'.join(f'“{h}”' for h in required)}等列)。"
+        raise HeaderError(f"{where}第{r + 1}行表头缺少列：{'、'.join(missing)}。"
+                          f"请补上这些列（列名须与模板一致，常见别名见使用说明）后再试。", r + 1, missing)
+    raise LedgerError(f"{where}前{HEADER_SCAN_ROWS}行中找不到表头（应含{'、'.join(f'“{h}”' for h in required)}等列）。"
                       f"请确认工作表未被改名或表头未被删除。")
 
 
@@ -223,7 +223,7 @@ def read_rows(path: Path, sheet: str) -> list[list]:
     try:
         wb = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises several types for broken files
-        raise LedgerError(f"无法打开台账文件“{Path(path).name}”:{exc}") from None
+        raise LedgerError(f"无法打开台账文件“{Path(path).name}”：{exc}") from None
     if sheet not in wb.sheet_names:
         raise LedgerError(f"台账文件“{Path(path).name}”中没有工作表“{sheet}”。")
     return wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
@@ -258,8 +258,8 @@ def _units(value, where, unit_map: dict[str, list[str]], problems: list[str], no
             mapped = [normalize.clean_key(u) for u in unit_map[name]]
             notes.append(f"“{name}”按配置[units]读作{'、'.join(mapped)}")
         elif normalize.is_collective(name):
-            problems.append(f"{where()}“{name}”是对多个单位的统称,不是一个责任单位。请改为具体单位名称,"
-                            f"或在配置文件[units]中写明它指哪些单位,如:\"{name}\" = [\"单位甲\", \"单位乙\"]。")
+            problems.append(f"{where()}“{name}”是对多个单位的统称，不是一个责任单位。请改为具体单位名称，"
+                            f"或在配置文件[units]中写明它指哪些单位，如：\"{name}\" = [\"单位甲\", \"单位乙\"]。")
             continue
         else:
             mapped = [name]
@@ -268,7 +268,7 @@ def _units(value, where, unit_map: dict[str, list[str]], problems: list[str], no
 
 
 def merged_note(filled: list[str]) -> str:
-    return (f"台账中有{len(filled)}处合并单元格({'、'.join(filled[:5])}{'等' if len(filled) > 5 else ''}),"
+    return (f"台账中有{len(filled)}处合并单元格（{'、'.join(filled[:5])}{'等' if len(filled) > 5 else ''}），"
             f"已按合并值读入所覆盖的每一行。")
 
 
@@ -309,14 +309,14 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
         if not any(normalize.clean_text(v) for v in row):
             continue
         excel_row = r + 1
-        at = lambda name: f"{where}第{excel_row}行“{name}”列({cell_name(excel_row, cols[name] + 1)})"
+        at = lambda name: f"{where}第{excel_row}行“{name}”列（{cell_name(excel_row, cols[name] + 1)}）"
         before = len(found)
         mid = normalize.measure_id(get(row, vocab.ID))
         if not mid:
-            found.append(f"{at(vocab.ID)}为空:每条措施须有唯一编号。")
+            found.append(f"{at(vocab.ID)}为空：每条措施须有唯一编号。")
             continue
         if mid in measures:
-            found.append(f"{at(vocab.ID)}“{mid}”与第{measures[mid].row}行重复:编号须唯一。")
+            found.append(f"{at(vocab.ID)}“{mid}”与第{measures[mid].row}行重复：编号须唯一。")
             continue
         try:
             deadline = normalize.deadline(get(row, vocab.DEADLINE))
@@ -325,14 +325,14 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
             deadline = None
         status = normalize.status(get(row, vocab.STATUS))
         if status is None:
-            found.append(f"{at(vocab.STATUS)}“{normalize.clean_text(get(row, vocab.STATUS))}”无法识别,应为"
+            found.append(f"{at(vocab.STATUS)}“{normalize.clean_text(get(row, vocab.STATUS))}”无法识别，应为"
                          f"{'/'.join(vocab.STATUSES)}之一。")
         for name in (vocab.KEY_PROBLEM, vocab.ITEM):
             if not normalize.clean_text(get(row, name)):
-                found.append(f"{at(name)}为空:每条措施须写明所属{name}(与上一行相同时可合并单元格)。")
+                found.append(f"{at(name)}为空：每条措施须写明所属{name}（与上一行相同时可合并单元格）。")
         units = _units(get(row, vocab.LEAD_UNIT), lambda: at(vocab.LEAD_UNIT), unit_map, found, notes)
         if not units and len(found) == before:
-            found.append(f"{at(vocab.LEAD_UNIT)}为空:每条措施须有牵头单位。")
+            found.append(f"{at(vocab.LEAD_UNIT)}为空：每条措施须有牵头单位。")
         co = (_units(get(row, vocab.CO_UNITS), lambda: at(vocab.CO_UNITS), unit_map, found, notes)
               if vocab.CO_UNITS in cols else [])
         item_type = normalize.item_type(get(row, vocab.ITEM_TYPE))
@@ -342,7 +342,7 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
         reform = normalize.reform_mark(get(row, vocab.REFORM))
         if reform is None:
             found.append(f"{at(vocab.REFORM)}“{normalize.clean_text(get(row, vocab.REFORM))}”无法判断是否属于"
-                         f"推动改革促进发展事项:请填“{vocab.YES}”或留空。")
+                         f"推动改革促进发展事项：请填“{vocab.YES}”或留空。")
         if len(found) > before:
             continue
         lead = units[0]
@@ -369,7 +369,7 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
         problems += found
     elif found:
         shown = "\n".join(found[:20]) + (f"\n……另有{len(found) - 20}处" if len(found) > 20 else "")
-        raise LedgerError(f"台账有{len(found)}处需要先改正:\n{shown}")
+        raise LedgerError(f"台账有{len(found)}处需要先改正：\n{shown}")
     notes = list(dict.fromkeys(notes))
     if filled:
         notes.insert(0, merged_note(filled))
@@ -433,11 +433,11 @@ def read_ledger(path: Path, settings=None, problems: list[str] | None = None) ->
     from python_calamine import CalamineWorkbook
     path = Path(path)
     if not path.exists():
-        raise LedgerError(f"找不到台账文件:{path}")
+        raise LedgerError(f"找不到台账文件：{path}")
     try:
         wb = CalamineWorkbook.from_path(str(path))
     except Exception as exc:
-        raise LedgerError(f"无法打开台账文件“{path.name}”:{exc}。请确认它是未加密的 .xlsx 文件。") from None
+        raise LedgerError(f"无法打开台账文件“{path.name}”：{exc}。请确认它是未加密的 .xlsx 文件。") from None
     names = wb.sheet_names
     saved = dt.datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
     ledger_sheet = wb.get_sheet_by_name(vocab.SHEET_LEDGER) if vocab.SHEET_LEDGER in names else None
@@ -452,7 +452,7 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None
     """A Ledger from sheet contents (rows from A1) — a file read by calamine or a book open in Excel.
     merged_of(sheet) gives its merged ranges ((r0, c0), (r1, c1)), 0-based."""
     if vocab.SHEET_LEDGER not in sheet_names:
-        raise LedgerError(f"台账“{name}”中没有工作表“{vocab.SHEET_LEDGER}”(现有:{'、'.join(sheet_names)})。")
+        raise LedgerError(f"台账“{name}”中没有工作表“{vocab.SHEET_LEDGER}”（现有：{'、'.join(sheet_names)}）。")
     sheet = rows_of
     where = f"“{name}”工作表“{vocab.SHEET_LEDGER}”"
     merged = merged_of(vocab.SHEET_LEDGER) if merged_of else []
@@ -497,11 +497,11 @@ def notice_decisions(ledger: Ledger, when: str) -> None:
             continue
         if m.status == units:
             del ledger.decisions[m.id]
-            ledger.read_notes.append(f"措施“{m.id}”的完成情况改回“{units}”(与责任单位填报一致),办公室认定“{expected}”已撤销。")
+            ledger.read_notes.append(f"措施“{m.id}”的完成情况改回“{units}”（与责任单位填报一致），办公室认定“{expected}”已撤销。")
             continue
         ledger.decisions[m.id] = Decision(m.id, m.status, expected, when)
-        ledger.read_notes.append(f"发现办公室在台账中改动措施“{m.id}”的完成情况:“{expected}”→“{m.status}”"
-                                 f"(文件保存于{when}),已记为办公室认定,单位再次报送也不会覆盖。")
+        ledger.read_notes.append(f"发现办公室在台账中改动措施“{m.id}”的完成情况：“{expected}”→“{m.status}”"
+                                 f"（文件保存于{when}），已记为办公室认定，单位再次报送也不会覆盖。")
 
 
 def parse_table(rows: list[list], headers: list[str], sheet: str) -> list[list]:

@@ -99,7 +99,7 @@ def owner_table(ledger: Ledger, due_dates: list | None = None) -> sheets.Table:
                                           ledger.counted_status(o.measure_id, o.unit))])
     if due_dates is not None:
         rows = [r + [d] for r, d in zip(rows, due_dates)]
-    return sheets.Table("各责任单位填报明细(每条措施每个责任单位一行;只有一个责任单位的措施,进展等文字见“整改台账”表)",
+    return sheets.Table("各责任单位填报明细（每条措施每个责任单位一行；只有一个责任单位的措施，进展等文字见“整改台账”表）",
                         headers, rows,
                         {vocab.PROGRESS: 50, vocab.EVIDENCE: 24, vocab.REMARK: 16, vocab.DUE_DATE: 12})
 
@@ -107,12 +107,12 @@ def owner_table(ledger: Ledger, due_dates: list | None = None) -> sheets.Table:
 def decision_table(ledger: Ledger) -> sheets.Table:
     """办公室认定: the 完成情况 the office typed into 整改台账, kept over the units' roll-up."""
     rows = [d.values(ledger.measures[mid], ledger.owners_status(mid)) for mid, d in ledger.decisions.items()]
-    return sheets.Table("办公室认定(在“整改台账”中手工改动的完成情况,优先于责任单位填报;把完成情况改回单位汇总状态即撤销)",
+    return sheets.Table("办公室认定（在“整改台账”中手工改动的完成情况，优先于责任单位填报；把完成情况改回单位汇总状态即撤销）",
                         vocab.DECISION_COLUMNS, rows, {vocab.MEASURE: 44, "认定时间": 18})
 
 
 def log_table(ledger: Ledger) -> sheets.Table:
-    return sheets.Table("报送记录(每个收到的文件一行,原件见归档文件夹)", vocab.LOG_COLUMNS, ledger.log,
+    return sheets.Table("报送记录（每个收到的文件一行，原件见归档文件夹）", vocab.LOG_COLUMNS, ledger.log,
                         {"原文件名": 30, "归档文件": 40, "内容哈希": 20})
 
 
@@ -131,14 +131,14 @@ def derived_tables(ledger: Ledger, settings: Settings, summary) -> dict[str, she
 def params_rows(settings: Settings, digest: str) -> list[list]:
     """The 参数 sheet: the reference date cell (defined name 基准日期) that formulas and highlighting use."""
     if settings.reference_date:
-        ref, note = settings.reference_date, "固定基准日期(来自配置);改为 =TODAY() 即按当天计算逾期"
+        ref, note = settings.reference_date, "固定基准日期（来自配置）；改为 =TODAY() 即按当天计算逾期"
     else:
-        ref, note = sheets.Formula("=TODAY()", dt.date.today()), "按当天日期计算逾期与临期,无需重新运行程序"
+        ref, note = sheets.Formula("=TODAY()", dt.date.today()), "按当天日期计算逾期与临期，无需重新运行程序"
     return [["参数", "值", "说明"], [vocab.PARAM_REF_DATE, ref, note],
             ["报送期次", settings.current_period(), "本期报送期次"],
             ["整改启动日期", settings.programme_start, "“立行立改”按此日期计算逾期"],
             ["临期提醒工作日", settings.remind_working_days, "到期前N个工作日标黄"],
-            [vocab.PARAM_DIGEST, digest, "程序用于判断内容是否变化,请勿修改"]]
+            [vocab.PARAM_DIGEST, digest, "程序用于判断内容是否变化，请勿修改"]]
 
 
 def layout_ledger(ledger: Ledger) -> list[str]:

@@ -65,17 +65,17 @@ class Scheduler:
         try:
             self.job(self.settings)
         except BusyError as exc:
-            log.warning("本次跳过:%s", exc)
+            log.warning("本次跳过：%s", exc)
         except ToolkitError as exc:      # a problem the message explains: one line, no traceback
             self.failures += 1
-            log.error("汇总运行未完成(将在下次计划时间重试):%s", exc)
+            log.error("汇总运行未完成（将在下次计划时间重试）：%s", exc)
         except Exception as exc:  # the loop must survive any failed run
             self.failures += 1
-            log.exception("汇总运行失败(将在下次计划时间重试):%s", exc)
+            log.exception("汇总运行失败（将在下次计划时间重试）：%s", exc)
 
     def stop(self, *_args) -> None:
         self.stopping = True
-        log.info("收到停止信号,当前运行结束后退出")
+        log.info("收到停止信号，当前运行结束后退出")
 
     def tick(self) -> None:
         """Run whatever is due now (the loop's one step; tests call it with a faked clock)."""
@@ -83,7 +83,7 @@ class Scheduler:
 
     def serve(self, sleep: Callable[[float], None] = time.sleep, max_ticks: int | None = None) -> None:
         previous = {sig: signal.signal(sig, self.stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-        log.info("定时汇总已启动:%s运行,下次运行 %s", self.when, self.scheduler.next_run)
+        log.info("定时汇总已启动：%s运行，下次运行 %s", self.when, self.scheduler.next_run)
         ticks = 0
         try:
             while not self.stopping and (max_ticks is None or ticks < max_ticks):
@@ -94,4 +94,4 @@ class Scheduler:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-            log.info("定时汇总已停止(共运行%s次,失败%s次)", self.runs, self.failures)
+            log.info("定时汇总已停止（共运行%s次，失败%s次）", self.runs, self.failures)

@@ -88,10 +88,10 @@ def status_hint(value) -> str:
 def unknown_status_message(value) -> tuple[str, str]:
     """(message, fix) for a status word nobody can read: only that cell is refused."""
     hint = status_hint(value)
-    guess = f"如指“{hint}”,请填写“{hint}”;其他情况" if hint else ""
+    guess = f"如指“{hint}”，请填写“{hint}”；其他情况" if hint else ""
     return (f"“{clean_text(value)}”不是有效的完成情况",
-            f"该格未采纳(本行进展等文字已采纳,完成情况保持原值);{guess}"
-            f"请从下拉列表选择:{'、'.join(vocab.STATUSES)}")
+            f"该格未采纳（本行进展等文字已采纳，完成情况保持原值）；{guess}"
+            f"请从下拉列表选择：{'、'.join(vocab.STATUSES)}")
 
 
 _NO_QUOTES = {ord(q): None for q in vocab.HEADER_QUOTES}
@@ -177,7 +177,7 @@ def excel_serial_to_date(serial: float) -> dt.date:
     if days < 1:
         raise ValueError(f"日期序号{serial}不是有效日期")
     if days == 60:
-        raise ValueError("1900年2月29日并不存在(Excel 的历史遗留日期)")
+        raise ValueError("1900年2月29日并不存在（Excel 的历史遗留日期）")
     if days < 60:  # before Excel's fictitious leap day the epoch is one day later
         return dt.date(1899, 12, 31) + dt.timedelta(days=days)
     return _EXCEL_EPOCH + dt.timedelta(days=days)

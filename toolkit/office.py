@@ -35,7 +35,7 @@ def convert(path: Path, fmt: str, outdir: Path, timeout: float = 180, infilter: 
     instead of trusting the cached values."""
     exe = soffice()
     if not exe:
-        raise ToolkitError("未安装 LibreOffice(soffice),无法转换文件。请运行 scripts/install_system_deps.sh。")
+        raise ToolkitError("未安装 LibreOffice（soffice），无法转换文件。请运行 scripts/install_system_deps.sh。")
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="lo-profile-") as profile:
@@ -48,7 +48,7 @@ def convert(path: Path, fmt: str, outdir: Path, timeout: float = 180, infilter: 
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     target = outdir / (Path(path).stem + "." + fmt.split(":")[0])
     if proc.returncode != 0 or not target.exists():
-        raise ToolkitError(f"LibreOffice 转换失败:{proc.stderr.strip() or proc.stdout.strip()}")
+        raise ToolkitError(f"LibreOffice 转换失败：{proc.stderr.strip() or proc.stdout.strip()}")
     return target
 
 

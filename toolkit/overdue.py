@@ -68,7 +68,7 @@ class WorkCalendar:
             if any(d.year == day.year for d in self.extra_holidays | self.extra_workdays):
                 continue   # the office supplied this year's holidays
             self.unknown_years.add(day.year)
-            warnings.warn(f"{day.year}年的法定节假日尚未收录,暂按周一至周五计算工作日;"
+            warnings.warn(f"{day.year}年的法定节假日尚未收录，暂按周一至周五计算工作日；"
                           f"可在配置 [calendar] 中补充该年的节假日与调休上班日。", CalendarWarning)
 
     def shift(self, day: dt.date, workdays: int) -> dt.date:
@@ -157,8 +157,8 @@ def plan_warnings(ledger: Ledger, settings: Settings) -> list[str]:
     """Things in the plan worth a second look: deadlines before the programme even started."""
     early = [m for m in ledger.measures.values()
              if isinstance(m.deadline, dt.date) and m.deadline < settings.programme_start]
-    return [f"台账第{m.row}行({m.id})完成时限{normalize.format_date(m.deadline)}早于整改启动日期"
-            f"{normalize.format_date(settings.programme_start)},请核对" for m in early]
+    return [f"台账第{m.row}行（{m.id}）完成时限{normalize.format_date(m.deadline)}早于整改启动日期"
+            f"{normalize.format_date(settings.programme_start)}，请核对" for m in early]
 
 
 def overdue_ids(ledger: Ledger, settings: Settings) -> set[str]:
@@ -188,8 +188,8 @@ def status_dropdown(ws, col: int, first_row: int, last_row: int) -> None:
     """The 完成情况 dropdown, with a Chinese message for anything else typed."""
     ws.data_validation(first_row - 1, col - 1, max(last_row, first_row) - 1, col - 1, {
         "validate": "list", "source": list(vocab.STATUSES), "ignore_blank": True,
-        "input_title": "完成情况", "input_message": "请选择:" + "、".join(vocab.STATUSES),
-        "error_title": "完成情况", "error_message": "请从下拉列表中选择:" + "、".join(vocab.STATUSES)})
+        "input_title": "完成情况", "input_message": "请选择：" + "、".join(vocab.STATUSES),
+        "error_title": "完成情况", "error_message": "请从下拉列表中选择：" + "、".join(vocab.STATUSES)})
 
 
 def helper_values(m: Measure, settings: Settings, cal: WorkCalendar) -> tuple[dt.date | None, dt.date | None]:
@@ -219,7 +219,7 @@ def overdue_table(ledger: Ledger, settings: Settings) -> sheets.Table:
         rows.append([m.id, m.lead_unit, "、".join(m.co_units), m.leader, m.key_problem, m.item, m.measure,
                      m.deadline, r.due, m.status, r.days, r.workdays])
     headers = [vocab.ID, vocab.LEAD_UNIT, vocab.CO_UNITS, vocab.LEADER, vocab.KEY_PROBLEM, vocab.ITEM,
-               vocab.MEASURE, vocab.DEADLINE, vocab.DUE_DATE, vocab.STATUS, "逾期天数(自然日)", "逾期天数(工作日)"]
-    title = f"逾期清单(基准日期 {normalize.format_date(settings.today())},共{len(rows)}条)"
+               vocab.MEASURE, vocab.DEADLINE, vocab.DUE_DATE, vocab.STATUS, "逾期天数（自然日）", "逾期天数（工作日）"]
+    title = f"逾期清单（基准日期 {normalize.format_date(settings.today())}，共{len(rows)}条）"
     return sheets.Table(title, headers, rows, {vocab.KEY_PROBLEM: 24, vocab.ITEM: 24, vocab.MEASURE: 40})
 

@@ -275,12 +275,12 @@ def judgment_table(summary: Summary) -> sheets.Table:
                      it.computed, it.judgment])
     for r, row in enumerate(rows, 3):
         row.append(sheets.Formula(f'=IF(G{r}<>"",G{r},F{r})', row[6] or row[5]))
-    return sheets.Table("问题研判(“办公室研判”列可填写,填写后优先于计算状态)", headers, rows,
+    return sheets.Table("问题研判（“办公室研判”列可填写，填写后优先于计算状态）", headers, rows,
                         {vocab.KEY_PROBLEM: 36, vocab.ITEM: 40})
 
 
 def history_table(ledger: Ledger) -> sheets.Table:
-    return sheets.Table("历史进度(每个报送期次一组,月调度对比用)", vocab.HISTORY_COLUMNS, ledger.history)
+    return sheets.Table("历史进度（每个报送期次一组，月调度对比用）", vocab.HISTORY_COLUMNS, ledger.history)
 
 
 def owner_due_dates(ledger: Ledger, settings: Settings) -> list:
@@ -322,8 +322,8 @@ def stats_layout(ledger: Ledger, settings: Settings, summary: Summary) -> StatsL
     def put(r, c, v, value=None):
         lay.cells[(r, c)] = F(v, value) if isinstance(v, str) and v.startswith("=") else v
 
-    lay.cells[(1, 1)] = (f"{ledger.title or '整改'}进度统计(报送期次 {settings.current_period()},"
-                         f"基准日期 {normalize.format_date(settings.today())})")
+    lay.cells[(1, 1)] = (f"{ledger.title or '整改'}进度统计（报送期次 {settings.current_period()}，"
+                         f"基准日期 {normalize.format_date(settings.today())}）")
     row = 3
 
     def section(name: str, headers: list[str]) -> int:
@@ -342,7 +342,7 @@ def stats_layout(ledger: Ledger, settings: Settings, summary: Summary) -> StatsL
             lay.cells[(row, c)] = f
         lay.percent += [(row, first_col + 6), (row, first_col + 7)]
 
-    first = section("一、问题整改总体情况(按问题计)", ["层级", "总数", vocab.DONE, vocab.MOSTLY_DONE,
+    first = section("一、问题整改总体情况（按问题计）", ["层级", "总数", vocab.DONE, vocab.MOSTLY_DONE,
                                                   vocab.IN_PROGRESS, vocab.NOT_STARTED])
     levels = [(vocab.KEY_PROBLEM, f'{rg.j_kind},"{vocab.KEY_PROBLEM}"'), (vocab.SPECIFIC, f'{rg.j_kind},"{vocab.SPECIFIC}"'),
               (vocab.RECOMMENDATION, f'{rg.j_kind},"{vocab.RECOMMENDATION}"'),
@@ -357,7 +357,7 @@ def stats_layout(ledger: Ledger, settings: Settings, summary: Summary) -> StatsL
     lay.bodies.append((first, row - 1, 6))
     row += 1
 
-    first = section("二、整改措施完成情况(按类别)", STAT_HEADERS)
+    first = section("二、整改措施完成情况（按类别）", STAT_HEADERS)
     cat_crit = {vocab.CATEGORY_KEY: f'{rg.type},"{vocab.SPECIFIC}"', vocab.DRAW_LESSONS: f'{rg.type},"{vocab.DRAW_LESSONS}"',
                 vocab.RECOMMENDATION: f'{rg.type},"{vocab.RECOMMENDATION}"', vocab.REFORM: f'{rg.reform},"{vocab.YES}"'}
     cats = [("整改措施合计", "", previous.get(("总体", "整改措施")), summary.measures)]
@@ -372,7 +372,7 @@ def stats_layout(ledger: Ledger, settings: Settings, summary: Summary) -> StatsL
     row += 1
 
     unit_headers = ["排名", "责任单位", "牵头措施数"] + STAT_HEADERS[1:]
-    first = section("三、各责任单位完成情况(按完成率排名,靠后单位在下;每条措施计入牵头及配合单位各一次)", unit_headers)
+    first = section("三、各责任单位完成情况（按完成率排名，靠后单位在下；每条措施计入牵头及配合单位各一次）", unit_headers)
     for rank, (unit, counts) in enumerate(summary.ranking(), 1):
         crit = f"{rg.o_unit},{_crit(unit)}"
         put(row, 1, rank)
@@ -398,13 +398,13 @@ def stats_layout(ledger: Ledger, settings: Settings, summary: Summary) -> StatsL
     lay.bodies.append((first, row - 1, len(STAT_HEADERS)))
     row += 1
 
-    first = section("五、各具体问题(事项)整改措施完成情况", STAT_HEADERS + ["事项类型", "认定状态"])
+    first = section("五、各具体问题（事项）整改措施完成情况", STAT_HEADERS + ["事项类型", "认定状态"])
     for it in summary.items:
         crit = f"{rg.key},{_crit(it.key_problem)},{rg.item},{_crit(it.item)}"
         lay.cells[(row, 1)] = it.item
         count_row(2, crit, f'=COUNTIFS({crit},{rg.days},">0")', rg.status, it.measures)
         lay.cells[(row, 11)] = it.item_type
-        put(row, 12, it.status + ("(办公室研判)" if it.judgment else ""))
+        put(row, 12, it.status + ("（办公室研判）" if it.judgment else ""))
         row += 1
     lay.bodies.append((first, row - 1, len(STAT_HEADERS) + 2))
     return lay

@@ -70,14 +70,14 @@ def sentence(current: float, previous: float | None, period: str = "", previous_
              label: str = "总体完成率") -> str:
     """"总体完成率较上月提高3.2个百分点" (or 下降 / 持平); without last period's figure, says so plainly."""
     if previous is None:
-        return f"{label}为{current:.1f}%(此前各期无统计数据,暂无法比较)"
+        return f"{label}为{current:.1f}%（此前各期无统计数据，暂无法比较）"
     since = "上月" if _months_apart(previous_period, period) == 1 or not previous_period else \
-        f"上期({previous_period})"
+        f"上期（{previous_period}）"
     change = round(current, 1) - round(previous, 1)
     if abs(change) < 0.05:
-        return f"{label}为{current:.1f}%,与{since}持平"
+        return f"{label}为{current:.1f}%，与{since}持平"
     word = "提高" if change > 0 else "下降"
-    return f"{label}为{current:.1f}%,较{since}{word}{abs(change):.1f}个百分点"
+    return f"{label}为{current:.1f}%，较{since}{word}{abs(change):.1f}个百分点"
 
 
 def trend_sentence(history: list[list], summary: Summary, period: str, scope: tuple[str, str] = OVERALL,
@@ -126,7 +126,7 @@ def line_chart_png(points: list[Point], title: str) -> bytes | None:
 def write_trend_chart(history: list[list], summary: Summary, period: str, path: Path) -> Path | None:
     """The 通报's month-over-month chart of overall completion as a PNG file; None without a CJK font."""
     points = series(history, OVERALL, summary, period)
-    data = line_chart_png(points, f"整改措施完成率逐月变化(截至{normalize.format_date(summary.reference_date)})")
+    data = line_chart_png(points, f"整改措施完成率逐月变化（截至{normalize.format_date(summary.reference_date)}）")
     if data is None:
         return None
     utils.atomic_write_bytes(path, data)
