@@ -229,3 +229,37 @@ def test_killing_a_cli_consolidate_lets_the_waiting_nightly_finish_the_job(works
     assert ledger.owners[("ZG-004", "市人民医院")].status == vocab.IN_PROGRESS
     assert not list(workspace.path("inbox").iterdir())
     assert len(list(workspace.path("archive").rglob("*.xlsx"))) == 2
+
+
+def test_a_notice_run_without_libreoffice_says_so_as_one_chinese_hint(workspace, monkeypatch):
+    from click.testing import CliRunner
+    from toolkit import office
+    from toolkit.cli import cli
+    monkeypatch.setattr(office, "soffice", lambda: None)
+    (workspace.root / "config.toml").write_text('period = "2024-08"\nreference_date = "2024-08-30"\n',
+                                                encoding="utf-8")
+    result = CliRunner().invoke(cli, ["notice", "-c", str(workspace.root / "config.toml")])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("提示：未安装 LibreOffice") == 1 and "Warning" not in result.output
+    assert not list((workspace.path("output")).rglob("*.pdf"))
+
+
+def test_the_nightly_report_names_what_the_notices_could_not_do(workspace, monkeypatch):
+    from toolkit import office
+    from toolkit.app import Workspace
+    monkeypatch.setattr(office, "soffice", lambda: None)
+    report = Workspace(workspace).run_once()
+    assert any(w.startswith("未安装 LibreOffice") for w in report.warnings)
+    assert "提示：未安装 LibreOffice" in report.report_path.read_text(encoding="utf-8")
+
+
+def test_font_and_pdf_settings_are_read_and_checked(tmp_path):
+    from toolkit import config
+    s = config.from_dict({"notice_pdf": False, "wechat_chars": 300,
+                          "fonts": {"body": ["仿宋", "宋体"], "chart": "/x/simhei.ttf"}}, tmp_path)
+    assert s.notice_pdf is False and s.wechat_chars == 300
+    assert s.fonts == {"body": ["仿宋", "宋体"], "chart": "/x/simhei.ttf"}
+    with pytest.raises(config.ConfigError, match="fonts.body"):
+        config.from_dict({"fonts": {"body": 3}}, tmp_path)
+    with pytest.raises(config.ConfigError, match="是否想写“body”"):
+        config.from_dict({"fonts": {"bdy": "仿宋"}}, tmp_path)

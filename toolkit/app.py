@@ -197,6 +197,30 @@ def _stat(path: Path) -> list[int] | None:
 
 # ---------------------------------------------------------------- the workspace
 
+class Written(list):
+    """Files an operation wrote, with the warnings (Chinese sentences) of what it could not do."""
+
+    def __init__(self, paths, warnings_: list[str] = ()):
+        super().__init__(paths)
+        self.warnings = list(warnings_)
+
+
+@contextlib.contextmanager
+def noted_warnings() -> Iterator[list[str]]:
+    """Collect the toolkit's own warnings (calendar gaps, notices without PDF or chart) as sentences,
+    each once, instead of letting Python print them."""
+    noted: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CalendarWarning)
+        warnings.simplefilter("always", notices.NoticeWarning)
+        yield noted
+    kinds = (CalendarWarning, notices.NoticeWarning)
+    noted += sorted({str(w.message) for w in caught if issubclass(w.category, kinds)})
+    for w in caught:
+        if not issubclass(w.category, kinds):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
 class Workspace:
     """A workspace (config, master, inbox, outputs) and the operations on it, each run under the run lock."""
 
@@ -288,13 +312,15 @@ class Workspace:
             lines = history.story_lines(db, measure_id, current) if measure_id else []
             return rebuilt, lines
 
-    def notices(self, kinds=notices.KINDS, on: dt.date | None = None, ledger: Ledger | None = None) -> list[Path]:
-        """Write the notices (at date on, default the configured reference date) from the master or ledger."""
+    def notices(self, kinds=notices.KINDS, on: dt.date | None = None, ledger: Ledger | None = None) -> "Written":
+        """Write the notices (at date on, default the configured reference date) from the master or ledger;
+        what could not be done (no LibreOffice for PDFs, no Chinese font) comes back in .warnings."""
         if on:
             self.settings.reference_date = on
-        with self.guarded(*files_under(self.notice_folder())):
+        with self.guarded(*files_under(self.notice_folder())), noted_warnings() as noted:
             ledger = ledger or read_ledger(self.settings.master, self.settings)
-            return notices.write_notices(ledger, self.settings, summarise(ledger, self.settings), kinds)
+            paths = notices.write_notices(ledger, self.settings, summarise(ledger, self.settings), kinds)
+        return Written(paths, noted)
 
     def remind(self, on: dt.date | None = None, ledger: Ledger | None = None) -> reminders.Reminders:
         """催报 now (at date on, default the configured reference date), from the master or the open book's
@@ -348,8 +374,7 @@ class Workspace:
 
     def _full_run(self, distribute_first: bool, on_file, started: dt.datetime, t0: float) -> RunReport:
         s = self.settings
-        with warnings.catch_warnings(record=True) as noted:   # calendar gaps go into the report
-            warnings.simplefilter("always", CalendarWarning)
+        with noted_warnings() as noted:   # calendar gaps, missing PDF converter or font: into the report
             distributed = len(distribute(s)) if distribute_first else 0
             result = self._consolidate(on_file, None, None)
             ledger = result.ledger
@@ -358,9 +383,8 @@ class Workspace:
             written = notices.write_notices(ledger, s, summary)
             written += dashboard.write_outputs(ledger, s, summary)   # 看板.html and the 领导调度单
             reminded = reminders.write_reminders(ledger, s, result.missing_units, late)
-        calendar = sorted({str(w.message) for w in noted if issubclass(w.category, CalendarWarning)})
         return RunReport(started, time.perf_counter() - t0, result, Figures.of(summary, late),
-                         distributed, written, warnings=calendar + plan_warnings(ledger, s) + ledger.report_notes(),
+                         distributed, written, warnings=noted + plan_warnings(ledger, s) + ledger.report_notes(),
                          reminders=reminded.paths, remind_by=s.submit_by if reminded.active else None)
 
     # -- the quick no-op rerun

@@ -98,6 +98,8 @@ def notice(config_path, kinds, on):
     click.echo(f"已生成{len(written)}个文件：{written[0].parent if written else ''}")
     for path in written:
         click.echo(f"  {path.name}")
+    for warning in written.warnings:
+        click.echo(f"提示：{warning}")
 
 
 @cli.command()

@@ -44,6 +44,9 @@ class Settings:
     settle_seconds: float = 2.0                  # a file changed this recently may still be arriving
     read_timeout_seconds: float = 120.0          # one submission's reader is stopped after this long
     unit_map: dict[str, list[str]] = field(default_factory=dict)   # [units]: collective name or alias → units
+    notice_pdf: bool = True                      # also write each notice as PDF (needs LibreOffice)
+    wechat_chars: int = 500                      # longest 微信通报 text
+    fonts: dict[str, object] = field(default_factory=dict)   # [fonts]: role → name or [name, fallback]; chart → file
     paths: dict[str, str] = field(default_factory=lambda: {
         "master": "master/整改台账.xlsx", "outbox": "outbox", "inbox": "inbox",
         "archive": "archive", "output": "output", "backup": "backup", "logs": "logs"})
@@ -136,6 +139,17 @@ def _weights(value, key: str) -> dict[str, float]:
     return out
 
 
+def _bool(value, key: str) -> bool:
+    return value if isinstance(value, bool) else _wrong(key, value, "true 或 false")
+
+
+def _font(value, key: str):
+    """A font role: "名称" or ["名称", "替代名称"]."""
+    ok = isinstance(value, str) and value.strip() or (
+        isinstance(value, list) and 1 <= len(value) <= 2 and all(isinstance(v, str) and v.strip() for v in value))
+    return value if ok else _wrong(key, value, "字体名称，或 [\"字体名称\", \"替代字体名称\"]")
+
+
 def _period(value, key: str) -> str:
     """报送期次 as YYYY-MM, however it was typed (“2024年8月” → 2024-08)."""
     return normalize.period(_text(value, key))
@@ -168,8 +182,12 @@ SCHEMA: dict[tuple[str, str], tuple] = {
     ("limits", "lock_wait_seconds"): (_number, "lock_wait_seconds"),
     ("limits", "settle_seconds"): (_number, "settle_seconds"),
     ("limits", "read_timeout_seconds"): (_positive, "read_timeout_seconds"),
+    ("", "notice_pdf"): (_bool, "notice_pdf"),
+    ("", "wechat_chars"): (_count, "wechat_chars"),
+    **{("fonts", role): (_font, f"fonts.{role}") for role in ("title", "body", "heading", "subheading", "number")},
+    ("fonts", "chart"): (_text, "fonts.chart"),
 }
-TABLES = ("calendar", "schedule", "limits", "paths")
+TABLES = ("calendar", "schedule", "limits", "fonts", "paths")
 
 
 def _decode(raw: bytes, path: Path) -> str:
@@ -239,7 +257,9 @@ def _section(s: Settings, table: str, values: dict) -> None:
 
 
 def _assign(s: Settings, attr: str, value) -> None:
-    if attr == "weights":
+    if attr.startswith("fonts."):
+        s.fonts[attr.split(".", 1)[1]] = value
+    elif attr == "weights":
         s.weights.update(value)
     elif attr == "programme_start":
         s.programme_start = value or s.programme_start
@@ -261,6 +281,8 @@ remind_submit_days = 3          # 截止日前几个工作日起，每晚为尚�
 remind_working_days = 5         # 到期前几个工作日标黄提醒
 reply_days = 5                  # 督办单要求几个工作日内回复
 lagging_units = 5               # 通报中点名进度靠后的单位数
+notice_pdf = true               # 通报、督办单同时输出 PDF（需安装 LibreOffice）
+wechat_chars = 500              # 微信通报摘要的最多字数
 
 [weights]                       # 推进率中各状态的权重（完成率只计“已完成”）
 "已完成" = 1.0
@@ -281,6 +303,14 @@ max_file_mb = 20                # 单个报送文件的大小上限（MB）
 lock_wait_seconds = 30          # 另一个操作正在运行、或台账/通报正被打开时，最多等待的秒数
 settle_seconds = 2              # 收件箱中最近几秒内仍在变化的文件视为正在复制，留待下次汇总
 read_timeout_seconds = 120      # 单个报送文件读取超时（秒），超时的文件退回，其余照常汇总
+
+[fonts]                         # 公文字体：名称，或 ["名称", "电脑上没有时的替代字体"]
+title = ["方正小标宋简体", "宋体"]
+body = ["仿宋_GB2312", "仿宋"]
+heading = ["黑体", "SimHei"]
+subheading = ["楷体_GB2312", "楷体"]
+number = ["宋体", "SimSun"]
+# chart = "C:/Windows/Fonts/simhei.ttf"   # 图表用的中文字体文件（默认自动查找）
 
 [units]                         # 单位名称对照：集体名称 = ["单位1", "单位2"]；别名 = "规范名称"
 # "委属各单位" = ["市第一中心医院", "市人民医院"]

@@ -226,7 +226,8 @@ def _notices(book) -> str:
     summary = progress.summarise(ledger, settings)
     folder = written[0].parent if written else settings.path("output")
     open_folder(folder)
-    return f"已生成{len(written)}个文件，位于 {folder}。" + _figures(ledger, settings, summary)
+    hints = "".join(f"\n提示：{w}" for w in written.warnings)
+    return f"已生成{len(written)}个文件，位于 {folder}。" + _figures(ledger, settings, summary) + hints
 
 
 def _distribute(book) -> str:

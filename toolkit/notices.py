@@ -240,7 +240,7 @@ def cjk_font(settings: Settings | None = None) -> str | None:
 
 
 def _fonts_table(settings: Settings | None) -> dict:
-    return dict(getattr(settings, "fonts", None) or {})
+    return dict(settings.fonts) if settings else {}
 
 
 CHART_UNITS = 40   # more bars than this are unreadable on an A4 page: show the lagging ones
@@ -350,7 +350,7 @@ def write_notices(ledger, settings: Settings, summary, kinds=KINDS) -> list[Path
             changed.add(paths[1])
     if "公开" in kinds:
         texts = {"公开进展段落.txt": context["公开进展"] + "\n",
-                 "微信通报.txt": wechat_text(context, getattr(settings, "wechat_chars", WECHAT_CHARS)) + "\n"}
+                 "微信通报.txt": wechat_text(context, settings.wechat_chars) + "\n"}
         for name, text in texts.items():
             path = folder / name
             if not path.exists() or path.read_text(encoding="utf-8") != text:
@@ -375,6 +375,6 @@ def write_notices(ledger, settings: Settings, summary, kinds=KINDS) -> list[Path
         for unit, items in sorted(context["逾期按单位"].items()):
             slip = dict(context, 单位=unit, 事项=items, 回复期限=reply, 督办编号=numbers[unit])
             pair(render("督办单.md.j2", slip), folder / "督办单" / f"{safe_filename(unit)}.md")
-    if getattr(settings, "notice_pdf", True):
+    if settings.notice_pdf:
         written += write_pdfs(docx_files, changed)
     return written
