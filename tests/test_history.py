@@ -129,18 +129,26 @@ def test_month_over_month_counts_come_from_the_history(recorded):
     assert counts["2024-08"] == {vocab.DONE: 3, vocab.MOSTLY_DONE: 0, vocab.IN_PROGRESS: 3, vocab.NOT_STARTED: 0}
 
 
-def test_recent_changes_table_lists_the_newest_first(recorded, tmp_path):
+def test_recent_rows_list_the_newest_first(recorded):
     settings, db = recorded
-    table = history.recent_changes_table(db, 3)
-    assert table.headers == vocab.CHANGE_COLUMNS and len(table.rows) == 3
-    assert table.rows[0][:3] == ["2024-08-20 16:05:00", "2024-08", "ZG-004"]
-    assert len(table.rows[0][7]) == 12            # a file's hash, shortened as in archive names
-    from toolkit import sheets
-    book = sheets.Book(tmp_path / "变更记录.xlsx")
-    book.table(book.sheet(vocab.SHEET_CHANGES), table)
-    book.close()
-    ws = openpyxl.load_workbook(tmp_path / "变更记录.xlsx")[vocab.SHEET_CHANGES]
+    rows = history.recent_rows(db, 3)
+    assert len(rows) == 3 and rows[0][:3] == ["2024-08-20 16:05:00", "2024-08", "ZG-004"]
+    assert len(rows[0][7]) == 12            # a file's hash, shortened as in archive names
+
+
+def test_a_consolidation_writes_its_changes_into_the_masters_read_only_sheet(workspace):
+    from toolkit.app import Workspace
+    hand_in(workspace, "市人民医院", {"ZG-004": {vocab.STATUS: vocab.IN_PROGRESS}})
+    Workspace(workspace).consolidate()
+    ws = openpyxl.load_workbook(workspace.master)[vocab.SHEET_CHANGES]
     assert [c.value for c in ws[2]] == vocab.CHANGE_COLUMNS
+    rows = [[c.value for c in r] for r in ws.iter_rows(min_row=3)]
+    assert any(r[2] == "ZG-004" and r[4] == vocab.STATUS and r[5] == vocab.NOT_STARTED
+               and r[6] == vocab.IN_PROGRESS for r in rows)
+    again = read_ledger(workspace.master)            # read back as ours, not as an office sheet
+    assert vocab.SHEET_CHANGES not in again.other_sheets and again.recent_changes
+    master.write_master(again, workspace)            # and a plain rewrite keeps it
+    assert openpyxl.load_workbook(workspace.master)[vocab.SHEET_CHANGES].max_row == ws.max_row
 
 
 def test_office_hand_edits_are_recorded_as_such(workspace):
@@ -159,8 +167,8 @@ def test_office_hand_edits_are_recorded_as_such(workspace):
         after.measures["ZG-001"].deadline = dt.date(2024, 10, 31)
         with history.recording(db, workspace, before, after, source=vocab.SOURCE_REVIEW) as run:
             # the 变更记录 sheet written with this master shows this run's changes, still pending
-            assert history.recent_changes_table(db, 1, run).rows[0][2] == "ZG-001"
-            assert history.recent_changes_table(db, 1).rows[0][2] != "ZG-001"
+            assert history.recent_rows(db, 1, run)[0][2] == "ZG-001"
+            assert history.recent_rows(db, 1)[0][2] != "ZG-001"
             master.write_master(after, workspace)
         new = [(c.measure, c.field, c.new, c.source) for c in db.changes() if c.source != vocab.SOURCE_INITIAL]
     assert new == [("ZG-006", vocab.REMARK, "经审核已办结", vocab.SOURCE_OFFICE),

@@ -298,7 +298,8 @@ class Workspace:
             base = write or master.write_master
 
             def recorded_write(after: Ledger, settings: Settings):
-                with history.recording(db, settings, before, after):
+                with history.recording(db, settings, before, after) as run:
+                    after.recent_changes = history.recent_rows(db, master.CHANGES_SHOWN, run)
                     return base(after, settings)
             return consolidate(self.settings, on_file=on_file, ledger=before.copy(), write=recorded_write,
                                again=again)

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import normalize, sheets, vocab
+from . import normalize, vocab
 from .config import Settings
 from .errors import HistoryError
 from .ledger import Ledger, read_ledger
@@ -422,14 +422,11 @@ def story_lines(db: HistoryDB, measure_id: str, ledger: Ledger | None = None) ->
     return out
 
 
-def recent_changes_table(db: HistoryDB, n: int = 200, run: int | None = None) -> sheets.Table:
-    """The master's read-only 变更记录 sheet: the latest n changes, newest first (with the changes of
-    the run being written, pending until the master is in place)."""
-    rows = [[c.time.replace("T", " "), c.period, c.measure, c.unit, c.field, c.old, c.new,
+def recent_rows(db: HistoryDB, n: int = 200, run: int | None = None) -> list[list]:
+    """Rows of the master's read-only 变更记录 sheet: the latest n changes, newest first (with the changes
+    of the run being written, pending until the master is in place)."""
+    return [[c.time.replace("T", " "), c.period, c.measure, c.unit, c.field, c.old, c.new,
              c.source[:12] if c.from_file else c.source] for c in db.changes(newest_first=True, limit=n, run=run)]
-    return sheets.Table(f"变更记录（最近{n}条，最新在前；只读，完整记录见{vocab.HISTORY_DB}，"
-                        f"可用 python -m toolkit history 编号 查询）", vocab.CHANGE_COLUMNS, rows,
-                        {"原值": 30, "新值": 30, "来源": 14})
 
 
 def period_counts(db: HistoryDB) -> list[tuple[str, dict[str, int]]]:

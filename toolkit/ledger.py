@@ -86,6 +86,7 @@ class Ledger:
     decisions: dict[str, "Decision"] = field(default_factory=dict)   # 办公室认定 per measure id
     layout: "ReadLayout | None" = None                               # how the ledger sheet was read
     read_notes: list[str] = field(default_factory=list)              # what reading did that a person should know
+    recent_changes: list[list] = field(default_factory=list)         # rows of 变更记录 (from the history)
 
     def counted_status(self, measure_id: str, unit: str) -> str:
         """The one status rule: the office's decision for the measure if any, else the owner's own status."""
@@ -465,11 +466,12 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None
     history = parse_table(sheet(vocab.SHEET_HISTORY), vocab.HISTORY_COLUMNS, vocab.SHEET_HISTORY)
     params = {normalize.clean_key(r[0]): r[1] for r in sheet(vocab.SHEET_PARAMS) if len(r) > 1}
     ours = {vocab.SHEET_LEDGER, vocab.SHEET_OWNERS, vocab.SHEET_JUDGMENT, vocab.SHEET_STATS, vocab.SHEET_OVERDUE,
-            vocab.SHEET_HISTORY, vocab.SHEET_LOG, vocab.SHEET_PARAMS, vocab.SHEET_DECISIONS}
+            vocab.SHEET_HISTORY, vocab.SHEET_LOG, vocab.SHEET_PARAMS, vocab.SHEET_DECISIONS, vocab.SHEET_CHANGES}
     others = {name: sheet(name) for name in sheet_names if name not in ours}
+    changes = parse_table(sheet(vocab.SHEET_CHANGES), vocab.CHANGE_COLUMNS, vocab.SHEET_CHANGES)
     ledger = Ledger(measures, owners, judgments, layout.header_row, columns, layout.title, log, history,
                     normalize.clean_text(params.get(vocab.PARAM_DIGEST, "")), extras, others,
-                    parse_decisions(sheet(vocab.SHEET_DECISIONS), measures), layout, notes)
+                    parse_decisions(sheet(vocab.SHEET_DECISIONS), measures), layout, notes, changes)
     notice_decisions(ledger, saved or dt.datetime.now().strftime("%Y-%m-%d %H:%M"))
     return ledger
 

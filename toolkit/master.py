@@ -116,6 +116,16 @@ def log_table(ledger: Ledger) -> sheets.Table:
                         {"原文件名": 30, "归档文件": 40, "内容哈希": 20})
 
 
+def changes_table(ledger: Ledger) -> sheets.Table:
+    """变更记录: the latest changes from the history database, read-only (history.recent_rows fills them)."""
+    return sheets.Table(f"变更记录（最近{CHANGES_SHOWN}条，最新在前；只读，完整记录见{vocab.HISTORY_DB}，"
+                        f"可用 python -m toolkit history 编号 查询）", vocab.CHANGE_COLUMNS, ledger.recent_changes,
+                        {"原值": 30, "新值": 30, "来源": 14})
+
+
+CHANGES_SHOWN = 200
+
+
 def derived_tables(ledger: Ledger, settings: Settings, summary) -> dict[str, sheets.Table]:
     """The plain tables every master carries, in sheet order: the file writer and the Excel
     buttons both lay out exactly these (the statistics sheet and 参数 have layouts of their own)."""
@@ -125,7 +135,8 @@ def derived_tables(ledger: Ledger, settings: Settings, summary) -> dict[str, she
             vocab.SHEET_HISTORY: progress.history_table(ledger),
             vocab.SHEET_OVERDUE: overdue.overdue_table(ledger, settings),
             vocab.SHEET_DECISIONS: decision_table(ledger),
-            vocab.SHEET_LOG: log_table(ledger)}
+            vocab.SHEET_LOG: log_table(ledger),
+            vocab.SHEET_CHANGES: changes_table(ledger)}
 
 
 def params_rows(settings: Settings, digest: str) -> list[list]:
