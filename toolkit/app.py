@@ -116,7 +116,7 @@ def file_errors() -> Iterator[None]:
                                   f"请关闭占用它的程序或检查文件夹权限后重试。") from None
         if exc.errno == errno.ENOSPC:
             raise FileAccessError(f"磁盘空间不足，无法写入 {name}。请清理磁盘后重试。") from None
-        raise FileAccessError(f"无法读写 {name}:{exc.strerror or exc}。请检查该路径后重试。") from None
+        raise FileAccessError(f"无法读写 {name}：{exc.strerror or exc}。请检查该路径后重试。") from None
 
 
 # ---------------------------------------------------------------- what a run reports

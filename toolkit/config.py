@@ -219,7 +219,7 @@ def load(path: Path | None = None) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"配置文件 {path} {_toml_error(exc)}") from None
     except OSError as exc:
-        raise ConfigError(f"无法读取配置文件 {path}:{exc.strerror}。") from None
+        raise ConfigError(f"无法读取配置文件 {path}：{exc.strerror}。") from None
     return from_dict(data, path.parent.resolve(), str(path))
 
 

@@ -98,11 +98,11 @@ class ConsolidationResult:
                f"更新措施{self.accepted_rows}条。"]
         for f in self.files:
             flag = "（逾期报送）" if f.late else ""
-            out.append(f"  {f.outcome}{flag}:{f.submission.name} → {f.unit}，采纳{f.accepted}条，问题{len(f.submission.problems)}处")
+            out.append(f"  {f.outcome}{flag}：{f.submission.name} → {f.unit}，采纳{f.accepted}条，问题{len(f.submission.problems)}处")
         for title, items in (("留待下次汇总", self.deferred + self.kept), ("忽略的项目", self.ignored)):
             if items:
                 out.append(f"{title}（{len(items)}个）：" + "；".join(f"{i.name}（{i.reason}）" for i in items))
-        out.append(f"台账{'已更新' if self.master_changed else '无变化'}:{self.master}")
+        out.append(f"台账{'已更新' if self.master_changed else '无变化'}：{self.master}")
         if self.missing_units:
             out.append(f"本期尚未报送（{len(self.missing_units)}个）：{'、'.join(self.missing_units)}")
         if self.receipts:
