@@ -140,3 +140,25 @@ def test_supervision_slip_docx_is_valid_and_the_same_bytes_every_time(written, t
     assert document.paragraphs[0].text == "巡视整改督办单" and document.paragraphs[0].runs[0].font.size.pt == 22
     assert document.tables[0].cell(1, 1).text == "ZG-001"
     assert round(document.sections[0].top_margin.mm) == 37
+
+
+def test_the_notice_states_the_trend_and_charts_it_once_there_is_an_earlier_period(tmp_path):
+    import zipfile
+    from tests.test_dashboard import history_row
+    settings = settings_for(tmp_path, notice_pdf=False)
+    ledger = small_ledger()
+    first = notices.write_notices(ledger, settings, summarise(ledger, settings), ["通报"])
+    md = next(p for p in first if p.name == "进展通报.md").read_text(encoding="utf-8")
+    assert "整改措施完成率为33.3%（此前各期无统计数据，暂无法比较）" in md and "逐月变化" not in md
+    ledger.history = [history_row("2024-06", 6, 0), history_row("2024-07", 6, 1)]
+    written = notices.write_notices(ledger, settings, summarise(ledger, settings), ["通报"])
+    md = next(p for p in written if p.name == "进展通报.md").read_text(encoding="utf-8")
+    assert "整改措施完成率为33.3%，较上月提高16.6个百分点" in md
+    assert "![整改措施完成率逐月变化](完成率逐月变化.png)" in md
+    with zipfile.ZipFile(next(p for p in written if p.name == "进展通报.docx")) as z:
+        media = sorted(n for n in z.namelist() if n.startswith("word/media/"))
+        rels = z.read("word/_rels/document.xml.rels").decode()
+    assert media == ["word/media/image1.png", "word/media/image2.png"]
+    assert 'Id="rIdImg1"' in rels and 'Id="rIdImg2"' in rels
+    text = "\n".join(p.text for p in docx.Document(next(p for p in written if p.suffix == ".docx")).paragraphs)
+    assert "较上月提高16.6个百分点" in text

@@ -283,8 +283,8 @@ IMAGE_WIDTH_MM, IMAGE_HEIGHT_MM = 156, 200
 EMU_MM = 36000
 
 
-def _picture(png: bytes) -> str:
-    """An inline picture (relationship rIdImg) as large as fits the text block, aspect kept, centred."""
+def _picture(png: bytes, n: int = 1) -> str:
+    """The n-th inline picture (relationship rIdImg<n>) as large as fits the text block, aspect kept, centred."""
     w, h = struct.unpack(">II", png[16:24])        # PNG IHDR width and height
     cx = IMAGE_WIDTH_MM * EMU_MM
     cy = cx * h // max(w, 1)
@@ -293,10 +293,10 @@ def _picture(png: bytes) -> str:
     pic = ('xmlns:pic="http://schemas.openxmlformats.org/drawingml/2006/picture"')
     a = 'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"'
     drawing = (f'<w:drawing><wp:inline distT="0" distB="0" distL="0" distR="0"><wp:extent cx="{cx}" cy="{cy}"/>'
-               f'<wp:docPr id="1" name="图表 1"/><wp:cNvGraphicFramePr><a:graphicFrameLocks {a} noChangeAspect="1"/>'
+               f'<wp:docPr id="{n}" name="图表 {n}"/><wp:cNvGraphicFramePr><a:graphicFrameLocks {a} noChangeAspect="1"/>'
                f'</wp:cNvGraphicFramePr><a:graphic {a}><a:graphicData uri="http://schemas.openxmlformats.org/drawingml/2006/picture">'
                f'<pic:pic {pic}><pic:nvPicPr><pic:cNvPr id="0" name="chart.png"/><pic:cNvPicPr/></pic:nvPicPr>'
-               f'<pic:blipFill><a:blip r:embed="rIdImg"/><a:stretch><a:fillRect/></a:stretch></pic:blipFill>'
+               f'<pic:blipFill><a:blip r:embed="rIdImg{n}"/><a:stretch><a:fillRect/></a:stretch></pic:blipFill>'
                f'<pic:spPr><a:xfrm><a:off x="0" y="0"/><a:ext cx="{cx}" cy="{cy}"/></a:xfrm>'
                f'<a:prstGeom prst="rect"><a:avLst/></a:prstGeom></pic:spPr></pic:pic></a:graphicData></a:graphic>'
                f'</wp:inline></w:drawing>')
@@ -304,13 +304,15 @@ def _picture(png: bytes) -> str:
             f'<w:r>{drawing}</w:r></w:p>')
 
 
-def body_xml(parts: list[Part], fonts: Fonts, png: bytes | None = None) -> str:
-    """The paragraphs and tables of the document body."""
+def body_xml(parts: list[Part], fonts: Fonts, pngs: dict[int, bytes] | None = None) -> str:
+    """The paragraphs and tables of the document body; pngs: {index of an image part: its bytes}."""
+    pngs = pngs or {}
+    numbers = {i: n for n, i in enumerate(sorted(pngs), 1)}
     out = []
     signature = next((p.text for p in parts if p.kind == "signature"), "")
     date = next((p.text for p in parts if p.kind == "date"), "")
     sign_left, date_left = _signature(signature, date)
-    for p in parts:
+    for i, p in enumerate(parts):
         k = p.kind
         if k == "title" or k == "annex-title":
             runs = "<w:r><w:br/></w:r>".join(_run(line, fonts.title, 44) for line in title_lines(p.text))
@@ -341,8 +343,8 @@ def body_xml(parts: list[Part], fonts: Fonts, png: bytes | None = None) -> str:
             out.append(_para(_run(p.text, fonts.heading, 32), align="left", page_break=True, keep=True))
         elif k == "table":
             out.append(_table(p.rows, fonts))
-        elif k == "image" and png is not None:
-            out.append(_picture(png))
+        elif k == "image" and i in pngs:
+            out.append(_picture(pngs[i], numbers[i]))
     return "".join(out)
 
 
@@ -382,8 +384,9 @@ APP = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Properties '
        '<Application>整改台账工具</Application></Properties>')
 
 
-def _doc_rels(with_image: bool) -> str:
-    image = f'<Relationship Id="rIdImg" Type="{REL}/image" Target="media/image1.png"/>' if with_image else ""
+def _doc_rels(images: int) -> str:
+    image = "".join(f'<Relationship Id="rIdImg{n}" Type="{REL}/image" Target="media/image{n}.png"/>'
+                    for n in range(1, images + 1))
     return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships {RELS_NS}>'
             f'<Relationship Id="rIdS" Type="{REL}/styles" Target="styles.xml"/>'
             f'<Relationship Id="rIdT" Type="{REL}/settings" Target="settings.xml"/>'
@@ -479,29 +482,29 @@ def _zip(members: list[tuple[bytes, int, bytes, int, int]]) -> bytes:
 
 
 @lru_cache(maxsize=4)
-def _fixed(fonts: Fonts) -> tuple[tuple, dict[bool, tuple]]:
-    """The parts every document shares (compressed once per font choice), and the two document.xml.rels."""
+def _fixed(fonts: Fonts) -> tuple[tuple, dict[int, tuple]]:
+    """The parts every document shares (compressed once per font choice), and document.xml.rels for 0–3 pictures."""
     parts = {"[Content_Types].xml": CONTENT_TYPES, "_rels/.rels": PACKAGE_RELS, "docProps/app.xml": APP,
              "word/styles.xml": _styles(fonts), "word/settings.xml": SETTINGS, "word/fontTable.xml": _font_table(fonts),
              "word/footer1.xml": _footer(fonts, odd=True), "word/footer2.xml": _footer(fonts, odd=False)}
     static = tuple(_deflated(name, text.encode("utf-8")) for name, text in parts.items())
-    rels = {flag: _deflated("word/_rels/document.xml.rels", _doc_rels(flag).encode("utf-8")) for flag in (True, False)}
+    rels = {n: _deflated("word/_rels/document.xml.rels", _doc_rels(n).encode("utf-8")) for n in range(4)}
     return static, rels
 
 
 def to_bytes(parts: list[Part], images: dict[str, Path] | None = None, fonts: Fonts = Fonts(),
              author: str = "") -> bytes:
-    """A .docx of the parts (same input, same bytes); at most one picture is placed."""
-    png = next((Path(images[p.text]).read_bytes() for p in parts if p.kind == "image"
-                and (images or {}).get(p.text) and Path(images[p.text]).exists()), None)
+    """A .docx of the parts (same input, same bytes), with each picture whose file exists (up to three)."""
+    pngs = {i: Path(images[p.text]).read_bytes() for i, p in enumerate(parts) if p.kind == "image"
+            and (images or {}).get(p.text) and Path(images[p.text]).exists()}
+    pngs = dict(list(pngs.items())[:3])
     static, rels = _fixed(fonts)
     title = next((p.text for p in parts if p.kind == "title"), "")
     document = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<w:document {NS_DOC}><w:body>'
-                f'{body_xml(parts, fonts, png)}{SECTION}</w:body></w:document>')
-    members = list(static) + [rels[png is not None], _deflated("docProps/core.xml", _core(title, author).encode()),
+                f'{body_xml(parts, fonts, pngs)}{SECTION}</w:body></w:document>')
+    members = list(static) + [rels[len(pngs)], _deflated("docProps/core.xml", _core(title, author).encode()),
                               _deflated("word/document.xml", document.encode("utf-8"))]
-    if png is not None:
-        members.append(_stored("word/media/image1.png", png))
+    members += [_stored(f"word/media/image{n}.png", png) for n, png in enumerate(pngs.values(), 1)]
     return _zip(members)
 
 

@@ -248,3 +248,9 @@ def truncate_cell(text: str) -> str:
         return text
     keep = vocab.EXCEL_CELL_LIMIT - len(vocab.TRUNCATION_MARK)
     return text[:keep] + vocab.TRUNCATION_MARK
+
+
+def period_text(period: str) -> str:
+    """2024-08 → 2024年8月, as a period reads in a sentence or on a chart (other forms pass unchanged)."""
+    m = re.fullmatch(r"(\d{4})-(\d{1,2})", period.strip())
+    return f"{m.group(1)}年{int(m.group(2))}月" if m else period

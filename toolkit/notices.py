@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import jinja2
 
-from . import chart, gongwen, normalize, office, punct, resources, utils, vocab
+from . import chart, gongwen, normalize, office, punct, resources, trend, utils, vocab
 from .config import Settings
 from .distribute import safe_filename
 from .errors import ToolkitError
@@ -50,15 +50,9 @@ def environment(template_dir: Path | None = None) -> jinja2.Environment:
     env.filters["日期"] = normalize.format_date
     env.filters["中文日期"] = normalize.format_date_cn
     env.filters["百分比"] = pct
-    env.filters["期次"] = period_text
+    env.filters["期次"] = normalize.period_text
     env.filters["序号"] = lambda n: f"（{'一二三四五六七八九十'[n - 1]}）" if 0 < n <= 10 else f"（{n}）"
     return env
-
-
-def period_text(period: str) -> str:
-    """2024-08 → 2024年8月, as a period reads in a sentence (other forms pass unchanged)."""
-    m = re.fullmatch(r"(\d{4})-(\d{1,2})", period.strip())
-    return f"{m.group(1)}年{int(m.group(2))}月" if m else period
 
 
 IMAGE_LINE = re.compile(r"^!\[.*\]\(.*\)$")
@@ -338,6 +332,7 @@ def write_notices(ledger, settings: Settings, summary, kinds=KINDS) -> list[Path
     folder = settings.path("output") / settings.current_period() / "通报" / summary.reference_date.isoformat()
     context = programme_context(ledger, settings, summary)
     context["公开进展"] = _paragraph(render("公开进展.txt.j2", context))
+    context["趋势"] = trend.trend_sentence(ledger.history, summary, settings.current_period(), label="完成率")
     fonts, author = gongwen.Fonts.from_config(_fonts_table(settings)), settings.organisation
     written: list[Path] = []
     docx_files, changed = [], set()
@@ -361,13 +356,18 @@ def write_notices(ledger, settings: Settings, summary, kinds=KINDS) -> list[Path
         font = cjk_font(settings)
         if font is None:
             warnings.warn(NO_FONT, NoticeWarning, stacklevel=2)
-        text = render("进展通报.md.j2", dict(context, 图表=chart_file.name if font else ""))
+        trend_file = folder / "完成率逐月变化.png"
+        with_trend = bool(font) and len(trend.series(ledger.history, trend.OVERALL, summary,
+                                                     settings.current_period())) >= 2
+        text = render("进展通报.md.j2", dict(context, 图表=chart_file.name if font else "",
+                                            趋势图=trend_file.name if with_trend else ""))
         md = folder / "进展通报.md"
         if font and (not chart_file.exists() or not md.exists() or md.read_text(encoding="utf-8") != text):
             chart_png(summary, chart_file, font)
-        pair(text, md, {chart_file.name: chart_file})
-        if font and chart_file.exists():
-            written.append(chart_file)
+            if with_trend:
+                trend.write_trend_chart(ledger.history, summary, settings.current_period(), trend_file)
+        pair(text, md, {chart_file.name: chart_file, trend_file.name: trend_file})
+        written += [p for p in (chart_file, trend_file) if font and p.exists() and p.name in text]
     if "督办单" in kinds:
         from .overdue import calendar_for
         reply = calendar_for(settings).shift(summary.reference_date, settings.reply_days)

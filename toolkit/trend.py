@@ -98,7 +98,7 @@ def line_chart_png(points: list[Point], title: str) -> bytes | None:
         return None
     s = 2
     label, small, heading = (ImageFont.truetype(font_file, n * s) for n in (13, 11, 16))
-    width, height = 640 * s, 320 * s
+    width, height = 640 * s, 250 * s                      # wide and low: it sits in the 通报's body
     left, right, top, bottom = 56 * s, 24 * s, 52 * s, 48 * s
     plot_w, plot_h = width - left - right, height - top - bottom
     image = Image.new("RGB", (width, height), "white")
@@ -117,7 +117,7 @@ def line_chart_png(points: list[Point], title: str) -> bytes | None:
     for (x, y), p in zip(xy, points):
         draw.ellipse([x - 4 * s, y - 4 * s, x + 4 * s, y + 4 * s], fill="#1F4E79")
         draw.text((x, y - 8 * s), f"{p.completion:.1f}%", font=label, fill="#222222", anchor="mb")
-        draw.text((x, top + plot_h + 10 * s), p.period, font=small, fill="#555555", anchor="mt")
+        draw.text((x, top + plot_h + 10 * s), normalize.period_text(p.period), font=small, fill="#555555", anchor="mt")
     out = io.BytesIO()
     image.save(out, "PNG", compress_level=3)
     return out.getvalue()
