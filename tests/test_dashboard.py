@@ -68,7 +68,7 @@ def test_the_trend_chart_is_a_png_with_one_point_per_period(tmp_path):
     ledger.history = [history_row("2024-06", 6, 0), history_row("2024-07", 6, 1)]
     path = trend.write_trend_chart(ledger.history, summarise(ledger, settings), "2024-08", tmp_path / "趋势.png")
     image = Image.open(path)
-    assert image.format == "PNG" and image.size == (1280, 500)
+    assert image.format == "PNG" and image.size == (1280, 352)
     line = [(x, y) for x in range(0, image.width, 2) for y in range(0, image.height, 2)
             if image.getpixel((x, y)) == (0x1F, 0x4E, 0x79)]
     assert len(line) > 1000                                 # a line across the plot, rising to the right

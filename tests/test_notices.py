@@ -153,7 +153,7 @@ def test_the_notice_states_the_trend_and_charts_it_once_there_is_an_earlier_peri
     ledger.history = [history_row("2024-06", 6, 0), history_row("2024-07", 6, 1)]
     written = notices.write_notices(ledger, settings, summarise(ledger, settings), ["通报"])
     md = next(p for p in written if p.name == "进展通报.md").read_text(encoding="utf-8")
-    assert "整改措施完成率为33.3%，较上月提高16.6个百分点" in md
+    assert "整改措施完成率为33.3%，较上月提高16.6个百分点（逐月变化见附件" in md
     assert "![整改措施完成率逐月变化](完成率逐月变化.png)" in md
     with zipfile.ZipFile(next(p for p in written if p.name == "进展通报.docx")) as z:
         media = sorted(n for n in z.namelist() if n.startswith("word/media/"))

@@ -98,7 +98,7 @@ def line_chart_png(points: list[Point], title: str) -> bytes | None:
         return None
     s = 2
     label, small, heading = (ImageFont.truetype(font_file, n * s) for n in (13, 11, 16))
-    width, height = 640 * s, 250 * s                      # wide and low: it sits in the 通报's body
+    width, height = 640 * s, 176 * s                      # wide and low: it sits in the 通报 body
     left, right, top, bottom = 56 * s, 24 * s, 52 * s, 48 * s
     plot_w, plot_h = width - left - right, height - top - bottom
     image = Image.new("RGB", (width, height), "white")
