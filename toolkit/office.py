@@ -33,6 +33,12 @@ def convert(path: Path, fmt: str, outdir: Path, timeout: float = 180, infilter: 
     infilter names the import filter when LibreOffice cannot guess it (an .xlam needs
     'Calc MS Excel 2007 VBA XML'). recalc makes LibreOffice recalculate every formula on load
     instead of trusting the cached values."""
+    return convert_many([path], fmt, outdir, timeout, infilter, recalc)[0]
+
+
+def convert_many(paths: list[Path], fmt: str, outdir: Path, timeout: float = 600, infilter: str | None = None,
+                 recalc: bool = False) -> list[Path]:
+    """Convert several files with one LibreOffice process (starting it costs seconds); returns the new files."""
     exe = soffice()
     if not exe:
         raise ToolkitError("未安装 LibreOffice（soffice），无法转换文件。请运行 scripts/install_system_deps.sh。")
@@ -44,23 +50,6 @@ def convert(path: Path, fmt: str, outdir: Path, timeout: float = 180, infilter: 
             (Path(profile) / "user" / "registrymodifications.xcu").write_text(RECALC_ALWAYS, encoding="utf-8")
         cmd = [exe, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
                *([f"--infilter={infilter}"] if infilter else []),
-               "--convert-to", fmt, "--outdir", str(outdir), str(path)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    target = outdir / (Path(path).stem + "." + fmt.split(":")[0])
-    if proc.returncode != 0 or not target.exists():
-        raise ToolkitError(f"LibreOffice 转换失败：{proc.stderr.strip() or proc.stdout.strip()}")
-    return target
-
-
-def convert_many(paths: list[Path], fmt: str, outdir: Path, timeout: float = 600) -> list[Path]:
-    """Convert several files with one LibreOffice process (starting it costs seconds); returns the new files."""
-    exe = soffice()
-    if not exe:
-        raise ToolkitError("未安装 LibreOffice（soffice），无法转换文件。请运行 scripts/install_system_deps.sh。")
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="lo-profile-") as profile:
-        cmd = [exe, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
                "--convert-to", fmt, "--outdir", str(outdir), *map(str, paths)]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     targets = [outdir / (Path(p).stem + "." + fmt.split(":")[0]) for p in paths]
