@@ -10,7 +10,7 @@ from . import gongwen, normalize, utils, vocab
 from .config import Settings
 from .distribute import safe_filename
 from .ledger import Ledger
-from .overdue import OVERDUE, LateRow
+from .overdue import OVERDUE, LateRow, due_note
 from .progress import Counts
 
 FOLDER = "领导调度单"     # output/<期次>/领导调度单/
@@ -30,10 +30,7 @@ class Line:
 
     @property
     def note(self) -> str:
-        """“已逾期12天” / “还有3天到期” / ""."""
-        if self.state == OVERDUE:
-            return f"已逾期{self.days}天"
-        return f"还有{-self.days}天到期" if self.state else ""
+        return due_note(self.state, self.days)
 
 
 @dataclass

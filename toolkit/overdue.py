@@ -223,3 +223,12 @@ def overdue_table(ledger: Ledger, settings: Settings) -> sheets.Table:
     title = f"逾期清单（基准日期 {normalize.format_date(settings.today())}，共{len(rows)}条）"
     return sheets.Table(title, headers, rows, {vocab.KEY_PROBLEM: 24, vocab.ITEM: 24, vocab.MEASURE: 40})
 
+
+
+def due_note(state: str, days: int | None) -> str:
+    """How a late or due-soon measure reads in a slip: “已逾期12天” / “还有3天到期” / “今天到期” / ""."""
+    if state == OVERDUE:
+        return f"已逾期{days}天"
+    if not state:
+        return ""
+    return f"还有{-days}天到期" if days else "今天到期"

@@ -14,7 +14,7 @@ from . import gongwen, normalize, utils, vocab
 from .config import Settings
 from .distribute import safe_filename
 from .ledger import Ledger
-from .overdue import OVERDUE, LateRow, WorkCalendar, calendar_for
+from .overdue import OVERDUE, LateRow, WorkCalendar, calendar_for, due_note
 
 FOLDER = "催报"          # output/<期次>/催报/
 TEMPLATE = "催报.md.j2"
@@ -34,10 +34,7 @@ class Due:
 
     @property
     def note(self) -> str:
-        """“已逾期12天” / “还有3天到期” / “今天到期”."""
-        if self.state == OVERDUE:
-            return f"已逾期{self.days}天"
-        return f"还有{-self.days}天到期" if self.days else "今天到期"
+        return due_note(self.state, self.days)
 
 
 @dataclass
