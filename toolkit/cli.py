@@ -43,13 +43,19 @@ def cli():
 @click.argument("folder", type=click.Path(path_type=Path), default=Path("."))
 @friendly
 def init(folder):
-    """在 FOLDER 中生成配置文件 config.toml。
+    """在 FOLDER 中生成配置文件 config.toml、文件夹、空白台账和双击运行的快捷方式。
 
     示例：python -m toolkit init 台账
     """
-    settings = Workspace.init(folder).settings
-    click.echo(f"已生成配置文件 {Path(folder) / 'config.toml'} 和文件夹 {'、'.join(settings.paths)}。"
-               f"请把台账放到 {settings.master}。")
+    workspace = Workspace.init(folder)
+    settings = workspace.settings
+    click.echo(f"已在 {settings.root} 中生成：")
+    for path in workspace.created:
+        click.echo(f"  {path.relative_to(settings.root)}")
+    click.echo(f"以及文件夹 {'、'.join(settings.paths)}。")
+    if settings.master in workspace.created:
+        click.echo(f"台账 {settings.master} 是空白台账（含表头和一行示例）：可直接填写，或用本单位的台账替换它（文件名不变）。")
+    click.echo("双击 .cmd（Windows）或 .sh（Linux）快捷方式即可汇总、刷新统计、生成通报、分发模板。")
 
 
 @cli.command()
@@ -129,6 +135,19 @@ def remind(config_path, on):
     示例：python -m toolkit remind -c workbooks/demo-run --date 2024-08-22
     """
     for line in Workspace.open(config_path).remind(on.date() if on else None).lines():
+        click.echo(line)
+
+
+@cli.command()
+@CONFIG_OPTION
+@click.option("--date", "on", type=click.DateTime(["%Y-%m-%d"]), default=None, help="基准日期，如 2024-08-31（默认取配置）")
+@friendly
+def refresh(config_path, on):
+    """刷新统计：按台账本身重算统计、逾期标记和本期历史进度；不读取收件箱。
+
+    示例：python -m toolkit refresh -c 台账
+    """
+    for line in Workspace.open(config_path).refresh_master(on.date() if on else None).lines():
         click.echo(line)
 
 
