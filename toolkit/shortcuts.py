@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 # shortcut name → CLI command
-COMMANDS = {"汇总报送": "consolidate", "生成通报": "notice", "分发模板": "distribute", "刷新统计": "refresh"}
+COMMANDS = {"汇总报送": "consolidate", "生成通报": "notice", "分发模板": "distribute", "刷新统计": "refresh",
+            "催报": "remind"}
 
 
 def cmd_text(title: str, command: str, python: str) -> str:
