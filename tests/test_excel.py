@@ -173,7 +173,7 @@ def test_the_addin_passes_its_version_and_a_mismatch_is_refused_before_anything_
     for version, button in (("0.0.9", "consolidate_button"), (__version__, "retired_button")):
         assert excel_checks.press(version, button) is None
         title, prompt = book.app.alerts[-1]
-        assert title == "整改台账加载项版本不符" and f"（{version}）" in prompt and "excel build" in prompt
+        assert title == "整改台账加载项版本不符" and f"（{version}）" in prompt and "excel install" in prompt
     assert settings.master.read_bytes() == before and book.saved == 0
 
 

@@ -218,7 +218,7 @@ def demo(target):
 
 @cli.group()
 def excel():
-    """Excel 加载项：从 macros/ 中的文本源码生成 .xlam/.xlsm。"""
+    """Excel 加载项：从 macros/ 中的文本源码生成 .xlam/.xlsm，并安装到本机 Excel。"""
 
 
 @excel.command()
@@ -233,6 +233,26 @@ def build(out_dir):
     from .addin import build as run
     for path in run(out_dir):
         click.echo(f"已生成：{path}")
+
+
+@excel.command()
+@click.option("--dest", "dest", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="加载项复制到的文件夹（默认 Windows 的 %APPDATA%\\Microsoft\\AddIns）")
+@friendly
+def install(dest):
+    """安装按钮（每台电脑一次）：xlwings 加载项、整改台账.xlam、受信任位置，并显示做了什么。
+
+    示例：python -m toolkit excel install
+    """
+    from .addin import install as run
+    done = run(dest)
+    for line in done.lines:
+        click.echo(line)
+    if not done.ok:
+        click.echo("安装未全部完成：请按上面的提示处理后重新运行。")
+        sys.exit(1)
+    if done.addin:
+        click.echo("安装完成。请重新打开 Excel，功能区会出现“整改台账”选项卡。")
 
 
 @cli.command()
