@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 import toolkit
-from toolkit import vocab
+from toolkit import shortcuts, vocab
 from toolkit.app import RunLock, Workspace, owner_files
 from toolkit.cli import cli
 from toolkit.errors import BusyError, FileAccessError
@@ -240,7 +240,8 @@ def test_init_writes_config_folders_shortcuts_an_empty_master_and_the_key_and_re
     for name in ("config.toml", ".zhenggai/secret.key", "master/整改台账.xlsx", "刷新统计.cmd", "刷新统计.sh"):
         assert (folder / name).is_file() and name in result.output
     assert all((folder / d).is_dir() for d in ("inbox", "outbox", "archive", "output", "backup"))
-    assert sorted(p.name for p in folder.glob("*.cmd")) == ["分发模板.cmd", "刷新统计.cmd", "汇总报送.cmd", "生成通报.cmd"]
+    assert len(shortcuts.COMMANDS) == 5
+    assert sorted(p.name for p in folder.glob("*.cmd")) == sorted(f"{t}.cmd" for t in shortcuts.COMMANDS)
     assert os.access(folder / "汇总报送.sh", os.X_OK)
     ws = openpyxl.load_workbook(folder / "master" / "整改台账.xlsx")[vocab.SHEET_LEDGER]
     assert [c.value for c in ws[2]][:len(vocab.COLUMNS)] == vocab.COLUMNS and ws.cell(3, 1).value

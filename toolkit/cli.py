@@ -55,7 +55,7 @@ def init(folder):
     click.echo(f"以及文件夹 {'、'.join(settings.paths)}。")
     if settings.master in workspace.created:
         click.echo(f"台账 {settings.master} 是空白台账（含表头和一行示例）：可直接填写，或用本单位的台账替换它（文件名不变）。")
-    click.echo("双击 .cmd（Windows）或 .sh（Linux）快捷方式即可汇总、刷新统计、生成通报、分发模板。")
+    click.echo("双击 .cmd（Windows）或 .sh（Linux）快捷方式即可汇总报送、刷新统计、生成通报、分发模板、催报（不需要 Excel 宏）。")
 
 
 @cli.command()
