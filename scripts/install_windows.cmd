@@ -9,8 +9,8 @@ if errorlevel 1 (
   echo 找不到 Python。请先安装 Python 3.11 或更高版本（安装时勾选“Add python.exe to PATH”），再双击本文件。
   goto failed
 )
-echo 第1步：安装工具包（pip install .[excel]）……
-python -m pip install --upgrade ".[excel]"
+echo 第1步：安装工具包（pip install -e .[excel]，本文件夹请保留在本机）……
+python -m pip install -e ".[excel]"
 if errorlevel 1 goto failed
 echo.
 echo 第2步：安装 Excel 加载项（python -m toolkit excel install）……

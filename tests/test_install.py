@@ -95,7 +95,7 @@ def test_install_windows_cmd_is_crlf_utf8_and_stops_on_every_error():
     data = (ROOT / "scripts" / "install_windows.cmd").read_bytes()
     assert data.startswith(b"@chcp 65001 >nul\r\n") and data.count(b"\n") == data.count(b"\r\n")
     text = data.decode("utf-8")
-    assert 'python -m pip install --upgrade ".[excel]"' in text and "python -m toolkit excel install" in text
+    assert 'cd /d "%~dp0.."' in text and 'python -m pip install -e ".[excel]"' in text and "python -m toolkit excel install" in text
     assert text.count("goto failed") == 3 and text.count("if errorlevel 1") == 3
     failed = text.split(":failed", 1)[1]
     assert "安装未完成" in failed and "pause" in failed and "exit /b 1" in failed

@@ -33,8 +33,8 @@ PROCEDURE = re.compile(r"^(?:Public |Private )?(Sub|Function) (\w+)\(([^)]*)\)",
 # The install steps: the add-in's 说明 sheet shows them, README's Excel section says the same.
 INSTALL_STEPS = [
     "安装 Python 3.11 或更高版本（安装时勾选“Add python.exe to PATH”）。",
-    "双击工具包 scripts 文件夹中的 install_windows.cmd（或在工具包文件夹的命令行中运行 pip install .[excel]，"
-    "再运行 python -m toolkit excel install）。",
+    "把工具包文件夹复制到本机并保留（模板从这里读取），双击其中 scripts 文件夹里的 install_windows.cmd"
+    "（或在工具包文件夹的命令行中运行 pip install -e .[excel]，再运行 python -m toolkit excel install）。",
     "它安装 xlwings 加载项，把 整改台账.xlam 复制到 %APPDATA%\\Microsoft\\AddIns 并设为随 Excel 启动加载，"
     "单位策略允许时把该文件夹登记为受信任位置，并逐项显示做了什么。",
     "重新打开 Excel，功能区出现“整改台账”选项卡；打开工作文件夹 master 中的台账，再点按钮。",
