@@ -88,7 +88,7 @@ def test_install_without_excel_says_how_to_add_the_addin_by_hand(tmp_path):
     registry = FakeRegistry()
     del registry.keys[addin.OFFICE_KEY]
     done = addin.install(tmp_path, windows=True, registry=registry, run=xlwings_ok([]))
-    assert "没有找到 Excel 2016" in done.lines[-1] and not registry.keys
+    assert not done.ok and "没有找到 Excel 2016" in done.lines[-1] and not registry.keys
 
 
 def test_install_windows_cmd_is_crlf_utf8_and_stops_on_every_error():

@@ -349,16 +349,19 @@ def install(dest: Path | None = None, windows: bool | None = None, registry=None
         done.lines.append("不是 Windows：跳过受信任位置和随 Excel 启动加载的登记（在 Windows 上会写入注册表 "
                           f"HKCU\\{TRUSTED_KEY} 和 HKCU\\{OPTIONS_KEY}）。")
         return done
-    done.lines += register(registry or WinRegistry(), target)
+    registry = registry or WinRegistry()
+    if not registry.exists(OFFICE_KEY):
+        done.ok = False
+        done.lines.append(f"没有找到 Excel 2016 或更高版本（注册表中无 HKCU\\{OFFICE_KEY}）：未登记加载项。"
+                          f"请先打开一次 Excel 再重新运行；或在 Excel 中 文件 → 选项 → 加载项 → 转到 → 浏览，选中 {target}。")
+        return done
+    done.lines += register(registry, target)
     return done
 
 
 def register(registry, target: Path) -> list[str]:
     """Load target at Excel's start (an OPENn value, as ticking it in the add-ins dialog does) and
     make its folder a trusted location unless policy forbids user locations; one line per step."""
-    if not registry.exists(OFFICE_KEY):
-        return [f"没有找到 Excel 2016 或更高版本（注册表中无 HKCU\\{OFFICE_KEY}）：未登记加载项。"
-                f"请先打开一次 Excel 再重新运行；或在 Excel 中 文件 → 选项 → 加载项 → 转到 → 浏览，选中 {target}。"]
     lines = []
     opened = {n: v for n, v in registry.values(OPTIONS_KEY).items() if n.upper().startswith("OPEN")}
     if any(ADDIN_NAME in str(v) for v in opened.values()):
