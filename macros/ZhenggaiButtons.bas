@@ -43,3 +43,7 @@ End Sub
 Public Sub ZG_Distribute(control As IRibbonControl)
     Press "distribute_button", "分发模板"
 End Sub
+
+Public Sub ZG_Remind(control As IRibbonControl)
+    Press "remind_button", "催报"
+End Sub

@@ -1,5 +1,6 @@
 """The application layer: one run at a time (an OS lock that dies with its process), an open master
 or notice is never overwritten, file errors speak Chinese, a rerun notices what matters."""
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -10,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 import toolkit
-from toolkit import vocab
+from toolkit import shortcuts, vocab
 from toolkit.app import RunLock, Workspace, owner_files
 from toolkit.cli import cli
 from toolkit.errors import BusyError, FileAccessError
@@ -263,3 +264,62 @@ def test_font_and_pdf_settings_are_read_and_checked(tmp_path):
         config.from_dict({"fonts": {"body": 3}}, tmp_path)
     with pytest.raises(config.ConfigError, match="是否想写“body”"):
         config.from_dict({"fonts": {"bdy": "仿宋"}}, tmp_path)
+
+
+def test_init_writes_config_folders_shortcuts_an_empty_master_and_the_key_and_refuses_twice(tmp_path):
+    import openpyxl
+    folder = tmp_path / "台账"
+    result = CliRunner().invoke(cli, ["init", str(folder)])
+    assert result.exit_code == 0, result.output
+    for name in ("config.toml", ".zhenggai/secret.key", "master/整改台账.xlsx", "刷新统计.cmd", "刷新统计.sh"):
+        assert (folder / name).is_file() and name in result.output
+    assert all((folder / d).is_dir() for d in ("inbox", "outbox", "archive", "output", "backup"))
+    assert len(shortcuts.COMMANDS) == 5
+    assert sorted(p.name for p in folder.glob("*.cmd")) == sorted(f"{t}.cmd" for t in shortcuts.COMMANDS)
+    assert os.access(folder / "汇总报送.sh", os.X_OK)
+    ws = openpyxl.load_workbook(folder / "master" / "整改台账.xlsx")[vocab.SHEET_LEDGER]
+    assert [c.value for c in ws[2]][:len(vocab.COLUMNS)] == vocab.COLUMNS and ws.cell(3, 1).value
+    key = (folder / ".zhenggai" / "secret.key").read_bytes()
+    again = CliRunner().invoke(cli, ["init", str(folder)])
+    assert again.exit_code == 1 and "已存在" in again.output and "Traceback" not in again.output
+    assert (folder / ".zhenggai" / "secret.key").read_bytes() == key
+
+
+def test_init_keeps_a_master_the_office_put_there_first(tmp_path):
+    (tmp_path / "master").mkdir()
+    (tmp_path / "master" / "整改台账.xlsx").write_bytes(b"ours")
+    result = CliRunner().invoke(cli, ["init", str(tmp_path)])
+    assert result.exit_code == 0 and (tmp_path / "master" / "整改台账.xlsx").read_bytes() == b"ours"
+    assert "master/整改台账.xlsx" not in result.output
+
+
+def test_refresh_rewrites_the_derived_sheets_from_the_master_alone(workspace):
+    import openpyxl
+    from toolkit.normalize import format_date
+    (workspace.root / "config.toml").write_text(
+        'title = "测试整改台账"\nperiod = "2024-08"\nreference_date = "2024-09-10"\n', encoding="utf-8")
+    hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: "已完成"}})        # waits in the inbox, untouched
+    before = read_ledger(workspace.master)
+    result = CliRunner().invoke(cli, ["refresh", "-c", str(workspace.root)])
+    assert result.exit_code == 0, result.output
+    assert "已刷新" in result.output and "基准日期 2024-09-10" in result.output
+    after = read_ledger(workspace.master)
+    assert [m.values() for m in after.measures.values()] == [m.values() for m in before.measures.values()]
+    assert [p.name for p in workspace.path("inbox").iterdir()] == ["办公室.xlsx"]
+    wb = openpyxl.load_workbook(workspace.master)
+    assert f"基准日期 {format_date(dt.date(2024, 9, 10))}" in wb[vocab.SHEET_STATS]["A1"].value
+    overdue = [c.value for c in wb[vocab.SHEET_OVERDUE]["A"]]
+    assert "ZG-002" in overdue                                   # due 2024-09-03: overdue on 09-10, not on 08-30
+    assert any(str(r[0].value) == "2024-08" for r in wb[vocab.SHEET_HISTORY].iter_rows(min_row=3))
+    again = CliRunner().invoke(cli, ["refresh", "-c", str(workspace.root)])
+    assert again.exit_code == 0 and "未改动文件" in again.output
+
+
+def test_refresh_does_not_overwrite_a_master_open_in_excel(workspace):
+    (workspace.root / "config.toml").write_text(
+        'period = "2024-08"\nreference_date = "2024-09-10"\n[limits]\nlock_wait_seconds = 0\n', encoding="utf-8")
+    workspace.master.with_name("~$" + workspace.master.name).write_bytes(b"Excel")
+    before = workspace.master.read_bytes()
+    result = CliRunner().invoke(cli, ["refresh", "-c", str(workspace.root)])
+    assert result.exit_code == 1 and "正被打开" in result.output
+    assert workspace.master.read_bytes() == before

@@ -173,7 +173,7 @@ def test_the_addin_passes_its_version_and_a_mismatch_is_refused_before_anything_
     for version, button in (("0.0.9", "consolidate_button"), (__version__, "retired_button")):
         assert excel_checks.press(version, button) is None
         title, prompt = book.app.alerts[-1]
-        assert title == "整改台账加载项版本不符" and f"（{version}）" in prompt and "excel build" in prompt
+        assert title == "整改台账加载项版本不符" and f"（{version}）" in prompt and "excel install" in prompt
     assert settings.master.read_bytes() == before and book.saved == 0
 
 
@@ -183,6 +183,24 @@ def test_notices_and_distribute_buttons_write_their_files(open_book):
     assert (settings.path("output") / "2024-08" / "通报" / "2024-08-30" / "进展通报.docx").exists()
     assert "3个单位" in excel.distribute_button()
     assert (settings.path("outbox") / "2024-08" / "办公室.xlsx").exists()
+
+
+def test_the_remind_button_writes_reminders_for_units_that_have_not_reported(open_book):
+    settings, book = open_book
+    config = settings.root / "config.toml"
+    assert "不在催报时段" in excel.remind_button()           # 2024-08-30 is after submit_by
+    assert book.app.alerts[-1][0] == "催报完成" and not (settings.path("output") / "2024-08" / "催报").exists()
+    config.write_text(config.read_text(encoding="utf-8").replace("2024-08-30", "2024-08-23"), encoding="utf-8")
+    assert "已为3个尚未报送的单位生成催报" in excel.remind_button()
+    assert (settings.path("output") / "2024-08" / "催报" / "办公室.docx").exists() and book.saved == 0
+
+
+def test_the_remind_button_refuses_while_the_inbox_waits_to_be_consolidated(open_book):
+    settings, book = open_book
+    hand_in(settings, "办公室", {"ZG-001": {vocab.STATUS: "已完成"}})
+    assert excel.remind_button() is None
+    title, prompt = book.app.alerts[-1]
+    assert title == "催报未完成" and "请先汇总" in prompt and "Traceback" not in prompt
 
 
 def test_every_button_takes_the_run_lock_and_changes_nothing_while_another_run_holds_it(open_book):
@@ -233,9 +251,10 @@ def test_every_ribbon_button_calls_an_exported_python_function():
     subs = addin.check_sources()
     tree = ET.parse(addin.MACROS / "customUI.xml")
     actions = {el.get("onAction") for el in tree.iter() if el.get("onAction")}
-    assert actions == set(subs) and len(actions) == 5
+    assert actions == set(subs) and len(actions) == 6
     assert set(subs.values()) == set(excel.__all__)
-    assert {el.get("label") for el in tree.iter() if el.get("onAction")} == {"汇总报送", "刷新统计", "标记逾期", "生成通报", "分发模板"}
+    assert {el.get("label") for el in tree.iter() if el.get("onAction")} == {"汇总报送", "刷新统计", "标记逾期", "生成通报",
+                                                                              "分发模板", "催报"}
 
 
 def test_addin_is_a_macro_package_with_the_ribbon(built):

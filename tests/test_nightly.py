@@ -149,7 +149,7 @@ def test_runs_are_logged_to_a_rotating_file(workspace):
     hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: "已完成"}})
     run_once(workspace)
     text = (workspace.path("logs") / "toolkit.log").read_text(encoding="utf-8")
-    assert "已采纳:办公室.xlsx" in text and "总体完成率" in text
+    assert "已采纳：办公室.xlsx" in text and "总体完成率" in text
 
 
 def test_bad_config_is_a_clear_error_at_start_up(tmp_path):

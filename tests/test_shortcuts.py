@@ -14,7 +14,7 @@ CONFIG = ('title = "测试整改台账"\nperiod = "2024-08"\nreference_date = "2
 def test_every_operation_gets_a_cmd_and_an_executable_sh(tmp_path):
     written = write_shortcuts(tmp_path)
     assert sorted(p.name for p in written) == sorted(
-        f"{t}{s}" for t in ("汇总报送", "生成通报", "分发模板", "刷新统计") for s in (".cmd", ".sh"))
+        f"{t}{s}" for t in ("汇总报送", "生成通报", "分发模板", "刷新统计", "催报") for s in (".cmd", ".sh"))
     for path in written:
         if path.suffix == ".sh":
             assert os.access(path, os.X_OK) and b"\r" not in path.read_bytes()
@@ -29,7 +29,9 @@ def test_cmd_files_are_crlf_utf8_after_chcp_and_quote_the_folder_safely(tmp_path
     assert '"C:\\Program Files\\Python311\\python.exe" -m toolkit consolidate -c "%~dp0."' in text
     assert "汇总报送未完成" in text and text.count("pause") == 2
     assert "-m toolkit notice " in (tmp_path / "生成通报.cmd").read_text(encoding="utf-8")
-    assert set(COMMANDS.values()) <= {"consolidate", "notice", "distribute", "nightly", "refresh"}
+    assert "-m toolkit refresh " in (tmp_path / "刷新统计.cmd").read_text(encoding="utf-8")
+    assert "-m toolkit remind " in (tmp_path / "催报.cmd").read_text(encoding="utf-8")
+    assert set(COMMANDS.values()) <= {"consolidate", "notice", "distribute", "refresh", "remind"}
 
 
 def test_the_sh_shortcut_consolidates_the_workspace_it_sits_in(workspace):
@@ -50,3 +52,17 @@ def test_a_failing_sh_shortcut_says_so_in_chinese_and_exits_non_zero(tmp_path):
                           env=os.environ, stdin=subprocess.DEVNULL, timeout=120)
     assert proc.returncode != 0
     assert "分发模板未完成" in proc.stdout and "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_the_refresh_shortcut_rewrites_statistics_and_leaves_the_inbox_alone(workspace):
+    import openpyxl
+    (workspace.root / "config.toml").write_text(CONFIG.replace("2024-08-30", "2024-09-10"), encoding="utf-8")
+    hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: "已完成"}})
+    write_shortcuts(workspace.root)
+    proc = subprocess.run([str(workspace.root / "刷新统计.sh")], cwd="/", capture_output=True, text=True,
+                          env=os.environ, stdin=subprocess.DEVNULL, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "已刷新" in proc.stdout and "刷新统计完成" in proc.stdout
+    assert "2024年9月10日" in openpyxl.load_workbook(workspace.master)[vocab.SHEET_STATS]["A1"].value
+    assert read_ledger(workspace.master).measures["ZG-001"].status == vocab.IN_PROGRESS
+    assert list(workspace.path("inbox").iterdir())

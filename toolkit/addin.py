@@ -10,9 +10,12 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
+import sys
 import tempfile
 import uuid
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import resources
@@ -27,6 +30,16 @@ ADDIN_TYPE = "application/vnd.ms-excel.addin.macroEnabled.main+xml"
 MACRO_TYPE = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
 PRESS = re.compile(r'Press\s+"(\w+)"')
 PROCEDURE = re.compile(r"^(?:Public |Private )?(Sub|Function) (\w+)\(([^)]*)\)", re.M)
+# The install steps: the add-in's 说明 sheet shows them, README's Excel section says the same.
+INSTALL_STEPS = [
+    "安装 Python 3.11 或更高版本（安装时勾选“Add python.exe to PATH”）。",
+    "把工具包文件夹复制到本机并保留（模板从这里读取），双击其中 scripts 文件夹里的 install_windows.cmd"
+    "（或在工具包文件夹的命令行中运行 pip install -e .[excel]，再运行 python -m toolkit excel install）。",
+    "它安装 xlwings 加载项，把 整改台账.xlam 复制到 %APPDATA%\\Microsoft\\AddIns 并设为随 Excel 启动加载，"
+    "单位策略允许时把该文件夹登记为受信任位置，并逐项显示做了什么。",
+    "重新打开 Excel，功能区出现“整改台账”选项卡；打开工作文件夹 master 中的台账，再点按钮。",
+    "单位策略禁止宏或禁止 Office 启动其他程序时，双击工作文件夹中的 .cmd 快捷方式（汇总报送、刷新统计、生成通报、分发模板、催报）。",
+]
 
 
 def button_functions(source: str) -> dict[str, str]:
@@ -151,8 +164,9 @@ def _macro_workbook(vba: Path, target: Path) -> None:
     ws = wb.add_worksheet("说明")
     ws.set_vba_name("Sheet1")
     ws.set_column(0, 0, 90)
-    lines = ["整改台账 Excel 加载项", "安装后功能区出现“整改台账”选项卡：汇总报送、刷新统计、标记逾期、生成通报、分发模板。",
-             "按钮作用于当前打开的台账工作簿；需要已安装 Python、本工具包（pip install zhenggai-toolkit）和 xlwings 加载项（xlwings addin install）。"]
+    lines = ["整改台账 Excel 加载项", "安装后功能区出现“整改台账”选项卡：汇总报送、刷新统计、标记逾期、生成通报、分发模板、催报。",
+             "按钮作用于当前打开的台账工作簿。安装步骤（每台电脑一次）："]
+    lines += [f"{i}. {step}" for i, step in enumerate(INSTALL_STEPS, 1)]
     for r, text in enumerate(lines):
         ws.write_string(r, 0, text)
     wb.add_vba_project(str(vba))
@@ -239,3 +253,129 @@ def check_sources(macros: Path = MACROS) -> dict[str, str]:
     if unknown:
         raise ToolkitError(f"宏调用了 toolkit.excel 中不存在的函数：{'、'.join(unknown)}")
     return subs
+
+
+# ---------------------------------------------------------------- install on an office PC
+
+OFFICE_KEY = r"Software\Microsoft\Office\16.0\Excel"             # Excel 2016, 2019, 2021 and 365
+TRUSTED_KEY = OFFICE_KEY + r"\Security\Trusted Locations\ZhenggaiToolkit"
+OPTIONS_KEY = OFFICE_KEY + r"\Options"                           # OPEN, OPEN1, ...: add-ins loaded at start
+POLICY_COMMON = r"Software\Policies\Microsoft\Office\16.0\Common\Security\Trusted Locations"
+POLICY_EXCEL = r"Software\Policies\Microsoft\Office\16.0\Excel\Security\Trusted Locations"
+
+
+class WinRegistry:
+    """The few HKEY_CURRENT_USER operations the install needs (Windows only; tests pass a stand-in)."""
+
+    def __init__(self):
+        import winreg
+        self.reg = winreg
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.reg.CloseKey(self.reg.OpenKey(self.reg.HKEY_CURRENT_USER, key))
+            return True
+        except OSError:
+            return False
+
+    def values(self, key: str) -> dict:
+        try:
+            handle = self.reg.OpenKey(self.reg.HKEY_CURRENT_USER, key)
+        except OSError:
+            return {}
+        out, i = {}, 0
+        with handle:
+            while True:
+                try:
+                    name, value, _ = self.reg.EnumValue(handle, i)
+                except OSError:
+                    return out
+                out[name] = value
+                i += 1
+
+    def set(self, key: str, name: str, value: str | int) -> None:
+        kind = self.reg.REG_DWORD if isinstance(value, int) else self.reg.REG_SZ
+        with self.reg.CreateKey(self.reg.HKEY_CURRENT_USER, key) as handle:
+            self.reg.SetValueEx(handle, name, 0, kind, value)
+
+
+@dataclass
+class Installed:
+    """What `excel install` did, one Chinese line per step; ok is False when a step failed."""
+    lines: list[str] = field(default_factory=list)
+    ok: bool = True
+    addin: Path | None = None
+
+
+def default_dest() -> Path:
+    """The user's Excel add-in folder: %APPDATA%\\Microsoft\\AddIns."""
+    return Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming") / "Microsoft" / "AddIns"
+
+
+def install(dest: Path | None = None, windows: bool | None = None, registry=None, run=subprocess.run) -> Installed:
+    """Install the buttons for this user: the xlwings add-in, 整改台账.xlam copied into the add-in folder
+    and loaded at Excel's start, its folder a trusted location where policy allows. Off Windows the
+    Windows-only steps are skipped with a line saying what they would do; dest (--dest) still gets the copy."""
+    windows = sys.platform.startswith("win") if windows is None else windows
+    done = Installed()
+    if windows:
+        proc = run([sys.executable, "-c", "from xlwings.cli import main; main()", "addin", "install"],
+                   capture_output=True, text=True)
+        if proc.returncode == 0:
+            done.lines.append("已安装 xlwings 加载项（xlwings addin install）。")
+        else:
+            reason = (proc.stderr or proc.stdout or "").strip().splitlines()[-1:] or ["未知原因"]
+            done.ok = False
+            done.lines.append(f"xlwings 加载项安装失败（{reason[0]}）。请关闭 Excel 后重新运行，或手动运行 xlwings addin install。")
+    else:
+        done.lines.append("不是 Windows：跳过 xlwings 加载项（在 Windows 上会运行 xlwings addin install）。")
+    if dest is None and not windows:
+        done.lines.append(f"不是 Windows 且未指定 --dest：未复制加载项（在 Windows 上会复制到 "
+                          f"%APPDATA%\\Microsoft\\AddIns\\{ADDIN_NAME}）。")
+        return done
+    dest = Path(dest or default_dest())
+    target = dest / ADDIN_NAME
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="zg-addin-") as tmp:
+            built = next(p for p in build(Path(tmp)) if p.suffix == ".xlam")
+            shutil.copyfile(built, target)
+    except OSError as exc:
+        raise ToolkitError(f"无法写入 {target}（{exc.strerror or exc}）：Excel 可能正打开着它。"
+                           f"请关闭 Excel 后重新运行 python -m toolkit excel install。") from None
+    done.addin = target
+    done.lines.append(f"已把加载项复制到 {target}。")
+    if not windows:
+        done.lines.append("不是 Windows：跳过受信任位置和随 Excel 启动加载的登记（在 Windows 上会写入注册表 "
+                          f"HKCU\\{TRUSTED_KEY} 和 HKCU\\{OPTIONS_KEY}）。")
+        return done
+    registry = registry or WinRegistry()
+    if not registry.exists(OFFICE_KEY):
+        done.ok = False
+        done.lines.append(f"没有找到 Excel 2016 或更高版本（注册表中无 HKCU\\{OFFICE_KEY}）：未登记加载项。"
+                          f"请先打开一次 Excel 再重新运行；或在 Excel 中 文件 → 选项 → 加载项 → 转到 → 浏览，选中 {target}。")
+        return done
+    done.lines += register(registry, target)
+    return done
+
+
+def register(registry, target: Path) -> list[str]:
+    """Load target at Excel's start (an OPENn value, as ticking it in the add-ins dialog does) and
+    make its folder a trusted location unless policy forbids user locations; one line per step."""
+    lines = []
+    opened = {n: v for n, v in registry.values(OPTIONS_KEY).items() if n.upper().startswith("OPEN")}
+    if any(ADDIN_NAME in str(v) for v in opened.values()):
+        lines.append("加载项已设为随 Excel 启动加载。")
+    else:
+        name = next(n for n in ["OPEN"] + [f"OPEN{i}" for i in range(1, 100)] if n not in opened)
+        registry.set(OPTIONS_KEY, name, f'/R "{target}"')
+        lines.append(f"已设为随 Excel 启动加载（HKCU\\{OPTIONS_KEY} 中的 {name}）。")
+    if registry.values(POLICY_COMMON).get("Allow User Locations") == 0 or \
+            registry.values(POLICY_EXCEL).get("AllLocationsDisabled") == 1:
+        lines.append(f"单位策略不允许自行添加受信任位置：未登记。请信息部门把 {target.parent} 设为受信任位置，"
+                     f"或在 Excel 提示时对加载项点“启用内容”。")
+        return lines
+    registry.set(TRUSTED_KEY, "Path", str(target.parent) + "\\")
+    registry.set(TRUSTED_KEY, "Description", "整改台账加载项")
+    lines.append(f"已把 {target.parent} 登记为 Excel 受信任位置（HKCU\\{TRUSTED_KEY}）。")
+    return lines

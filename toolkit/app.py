@@ -20,10 +20,11 @@ from typing import Callable, Iterator
 
 import filelock
 
-from . import config, dashboard, history, leaders, master, notices, reminders, utils
+from . import config, dashboard, history, leaders, master, notices, reminders, shortcuts, utils
+from .check import write_empty_master
 from .config import Settings
 from .consolidate import ConsolidationResult, consolidate, inbox_fingerprint
-from .distribute import Distributed, distribute, ensure_secret
+from .distribute import Distributed, distribute, ensure_secret, secret_path
 from .errors import BusyError, ConfigError, FileAccessError, ToolkitError
 from .ledger import Ledger, read_ledger
 from .overdue import OVERDUE, CalendarWarning, LateRow, late_rows, plan_warnings
@@ -179,6 +180,21 @@ class RunReport:
         return out
 
 
+@dataclass
+class Refreshed:
+    """What 刷新统计 on the master did: whether it rewrote the file, and the figures."""
+    master: Path
+    written: bool
+    figures: Figures
+
+    def lines(self) -> list[str]:
+        f = self.figures
+        done = "统计、逾期标记和历史进度已刷新" if self.written else "统计已是最新，未改动文件"
+        return [f"{done}（{self.master}，基准日期 {f.reference_date}）。",
+                f"总体完成率：{f.completion:.1f}%（整改措施{f.total}条，已完成{f.done}条）；"
+                f"逾期未完成{f.overdue}条，临期{f.due_soon}条。"]
+
+
 def tree_digest(folder: Path) -> str:
     """SHA-256 over a folder's file names and contents (the notice templates)."""
     h = hashlib.sha256()
@@ -227,6 +243,7 @@ class Workspace:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.lock = RunLock(settings.root / LOCK_NAME, settings.lock_wait_seconds)
+        self.created: list[Path] = []       # what init wrote
 
     @classmethod
     def open(cls, path: Path | str | None = None) -> "Workspace":
@@ -248,17 +265,24 @@ class Workspace:
 
     @classmethod
     def init(cls, folder: Path | str) -> "Workspace":
-        """Write a commented config.toml and the folders it names into folder (an existing config is kept)."""
+        """Write a commented config.toml, the folders it names, the signing key, the double-click
+        shortcuts and an empty master (an existing config or master is kept); .created lists them."""
         path = Path(folder) / config.CONFIG_NAME
         if path.exists():
             raise ConfigError(f"{path} 已存在，未覆盖。")
         with file_errors():
             settings = config.load(config.write_default(folder))
             ensure_secret(settings)             # the key that signs this workspace's templates
+            created = [settings.root / config.CONFIG_NAME, secret_path(settings)]
             for name in settings.paths:
                 target = settings.path(name)
                 (target.parent if name == "master" else target).mkdir(parents=True, exist_ok=True)
-        return cls(settings)
+            created += shortcuts.write_shortcuts(settings.root)
+            if not settings.master.exists():
+                created.append(write_empty_master(settings.master))
+        workspace = cls(settings)
+        workspace.created = created
+        return workspace
 
     # -- guards
 
@@ -344,6 +368,18 @@ class Workspace:
             summary = master.prepare(ledger, self.settings)
             write(summary)
             return summary
+
+    def refresh_master(self, on: dt.date | None = None) -> "Refreshed":
+        """刷新统计 on the file: rewrite the master's statistics, overdue marks and this period's history
+        row from the master itself (at date on, default the configured reference date); no inbox."""
+        s = self.settings
+        if on:
+            s.reference_date = on
+        with self.guarded(s.master):
+            ledger = read_ledger(s.master, s)
+            written = master.write_master(ledger, s)
+            summary = summarise(ledger, s)
+            return Refreshed(s.master, written, Figures.of(summary, late_rows(ledger, s)))
 
     def highlight(self, ledger: Ledger, write: Callable[[], None]) -> list[LateRow]:
         """Excel 标记逾期: write() refreshes the open book's date helpers under the lock; the late rows come back."""

@@ -43,13 +43,19 @@ def cli():
 @click.argument("folder", type=click.Path(path_type=Path), default=Path("."))
 @friendly
 def init(folder):
-    """在 FOLDER 中生成配置文件 config.toml。
+    """在 FOLDER 中生成配置文件 config.toml、文件夹、空白台账和双击运行的快捷方式。
 
     示例：python -m toolkit init 台账
     """
-    settings = Workspace.init(folder).settings
-    click.echo(f"已生成配置文件 {Path(folder) / 'config.toml'} 和文件夹 {'、'.join(settings.paths)}。"
-               f"请把台账放到 {settings.master}。")
+    workspace = Workspace.init(folder)
+    settings = workspace.settings
+    click.echo(f"已在 {settings.root} 中生成：")
+    for path in workspace.created:
+        click.echo(f"  {path.relative_to(settings.root)}")
+    click.echo(f"以及文件夹 {'、'.join(settings.paths)}。")
+    if settings.master in workspace.created:
+        click.echo(f"台账 {settings.master} 是空白台账（含表头和一行示例）：可直接填写，或用本单位的台账替换它（文件名不变）。")
+    click.echo("双击 .cmd（Windows）或 .sh（Linux）快捷方式即可汇总报送、刷新统计、生成通报、分发模板、催报（不需要 Excel 宏）。")
 
 
 @cli.command()
@@ -134,6 +140,19 @@ def remind(config_path, on):
         click.echo(line)
 
 
+@cli.command()
+@CONFIG_OPTION
+@click.option("--date", "on", type=click.DateTime(["%Y-%m-%d"]), default=None, help="基准日期，如 2024-08-31（默认取配置）")
+@friendly
+def refresh(config_path, on):
+    """刷新统计：按台账本身重算统计、逾期标记和本期历史进度；不读取收件箱。
+
+    示例：python -m toolkit refresh -c 台账
+    """
+    for line in Workspace.open(config_path).refresh_master(on.date() if on else None).lines():
+        click.echo(line)
+
+
 def _progress():
     """A progress callback for long runs when attached to a terminal (None otherwise)."""
     if not sys.stderr.isatty():
@@ -201,7 +220,7 @@ def demo(target):
 
 @cli.group()
 def excel():
-    """Excel 加载项：从 macros/ 中的文本源码生成 .xlam/.xlsm。"""
+    """Excel 加载项：从 macros/ 中的文本源码生成 .xlam/.xlsm，并安装到本机 Excel。"""
 
 
 @excel.command()
@@ -216,6 +235,26 @@ def build(out_dir):
     from .addin import build as run
     for path in run(out_dir):
         click.echo(f"已生成：{path}")
+
+
+@excel.command()
+@click.option("--dest", "dest", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="加载项复制到的文件夹（默认 Windows 的 %APPDATA%\\Microsoft\\AddIns）")
+@friendly
+def install(dest):
+    """安装按钮（每台电脑一次）：xlwings 加载项、整改台账.xlam、受信任位置，并显示做了什么。
+
+    示例：python -m toolkit excel install
+    """
+    from .addin import install as run
+    done = run(dest)
+    for line in done.lines:
+        click.echo(line)
+    if not done.ok:
+        click.echo("安装未全部完成：请按上面的提示处理后重新运行。")
+        sys.exit(1)
+    if done.addin:
+        click.echo("安装完成。请重新打开 Excel，功能区会出现“整改台账”选项卡。")
 
 
 @cli.command()

@@ -23,7 +23,8 @@ from .normalize import looks_like_formula
 from .overdue import OVERDUE, helper_values, calendar_for, days_overdue_formula, late_rows, overdue_table
 from .sheets import Formula, Table
 
-__all__ = ["consolidate_button", "refresh_button", "highlight_button", "notices_button", "distribute_button"]
+__all__ = ["consolidate_button", "refresh_button", "highlight_button", "notices_button", "distribute_button",
+           "remind_button"]
 log = logging.getLogger("toolkit")
 OUTSIDE_EXCEL = "这个功能需要在 Excel 中通过“整改台账”选项卡的按钮运行；在命令行中请使用 python -m toolkit 的相应命令。"
 
@@ -239,6 +240,14 @@ def _distribute(book) -> str:
     return f"已为{len(done)}个单位生成填报模板（新写入{sum(d.written for d in done)}个），位于 {folder}。"
 
 
+def _remind(book) -> str:
+    workspace = workspace_for(book)
+    done = workspace.remind(ledger=ledger_from_book(book, workspace.settings))
+    if done.paths:
+        open_folder(done.paths[0].parent)
+    return "\n".join(done.lines())
+
+
 def consolidate_button():
     """汇总报送: take in the inbox into the open ledger, save it, write receipts."""
     return _button("汇总报送", _consolidate)
@@ -262,3 +271,8 @@ def notices_button():
 def distribute_button():
     """分发模板: write the unit workbooks from the open ledger and open their folder."""
     return _button("分发模板", _distribute)
+
+
+def remind_button():
+    """催报: in the days before submit_by, write reminders for the units that have not reported and open their folder."""
+    return _button("催报", _remind)

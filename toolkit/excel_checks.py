@@ -43,7 +43,7 @@ def press(addin_version: str, button: str):
     if addin_version != __version__ or button not in excel.__all__:
         excel.caller_book().app.alert(
             f"“整改台账”加载项的版本（{addin_version}）与本机工具包的版本（{__version__}）不一致。"
-            f"请在命令行运行 python -m toolkit excel build 重新生成加载项，在 Excel 中重新加载 整改台账.xlam 后再点按钮。",
+            f"请关闭 Excel，在命令行运行 python -m toolkit excel install 重新安装加载项，再打开 Excel 点按钮。",
             title="整改台账加载项版本不符")
         return None
     return getattr(excel, button)()

@@ -10,9 +10,9 @@ import shlex
 import sys
 from pathlib import Path
 
-# shortcut name → CLI command. 刷新统计 has no file-level command of its own yet: nightly
-# recomputes statistics and overdue marks (it also takes in the inbox and writes notices).
-COMMANDS = {"汇总报送": "consolidate", "生成通报": "notice", "分发模板": "distribute", "刷新统计": "nightly"}
+# shortcut name → CLI command
+COMMANDS = {"汇总报送": "consolidate", "生成通报": "notice", "分发模板": "distribute", "刷新统计": "refresh",
+            "催报": "remind"}
 
 
 def cmd_text(title: str, command: str, python: str) -> str:
