@@ -43,6 +43,7 @@ class Settings:
     lock_wait_seconds: float = 30.0
     settle_seconds: float = 2.0                  # a file changed this recently may still be arriving
     read_timeout_seconds: float = 120.0          # one submission's reader is stopped after this long
+    print_paper: str = "A4"                      # [print] paper: A4, A3, or auto (A4 when the columns fit as they are)
     unit_map: dict[str, list[str]] = field(default_factory=dict)   # [units]: collective name or alias → units
     paths: dict[str, str] = field(default_factory=lambda: {
         "master": "master/整改台账.xlsx", "outbox": "outbox", "inbox": "inbox",
@@ -141,6 +142,14 @@ def _period(value, key: str) -> str:
     return normalize.period(_text(value, key))
 
 
+def _paper(value, key: str) -> str:
+    """[print] paper: A4, A3 or auto, however it was cased."""
+    word = _text(value, key).strip().upper()
+    if word not in ("A4", "A3", "AUTO"):
+        raise ConfigError(f"配置项 {key} = “{value}”应为 \"A4\"、\"A3\" 或 \"auto\"。")
+    return word.replace("AUTO", "auto")
+
+
 def _unit_map(value, key: str) -> dict[str, list[str]]:
     """[units]: a collective name → its units (a list), or an alias → the canonical name (a text)."""
     out = {}
@@ -168,8 +177,9 @@ SCHEMA: dict[tuple[str, str], tuple] = {
     ("limits", "lock_wait_seconds"): (_number, "lock_wait_seconds"),
     ("limits", "settle_seconds"): (_number, "settle_seconds"),
     ("limits", "read_timeout_seconds"): (_positive, "read_timeout_seconds"),
+    ("print", "paper"): (_paper, "print_paper"),
 }
-TABLES = ("calendar", "schedule", "limits", "paths")
+TABLES = ("calendar", "schedule", "limits", "print", "paths")
 
 
 def _decode(raw: bytes, path: Path) -> str:
@@ -281,6 +291,9 @@ max_file_mb = 20                # 单个报送文件的大小上限（MB）
 lock_wait_seconds = 30          # 另一个操作正在运行、或台账/通报正被打开时，最多等待的秒数
 settle_seconds = 2              # 收件箱中最近几秒内仍在变化的文件视为正在复制，留待下次汇总
 read_timeout_seconds = 120      # 单个报送文件读取超时（秒），超时的文件退回，其余照常汇总
+
+[print]
+paper = "A4"                    # 台账打印纸张：A4（横向，收窄长文字列使正文不小于9磅）、A3，或 auto（原列宽放得下用A4，否则A3）
 
 [units]                         # 单位名称对照：集体名称 = ["单位1", "单位2"]；别名 = "规范名称"
 # "委属各单位" = ["市第一中心医院", "市人民医院"]
