@@ -13,8 +13,18 @@ from toolkit.consolidate import consolidate
 from toolkit.errors import ConfigError
 from tests.conftest import fill, settings_for, small_ledger
 
+def calibri_metrics() -> bool:
+    """Calibri, or Carlito with its widths, is what LibreOffice will measure column widths with."""
+    if shutil.which("fc-match") is None:
+        return False
+    name = subprocess.run(["fc-match", "Calibri"], capture_output=True, text=True).stdout
+    return "Carlito" in name or "Calibri" in name
+
+
 needs_lo = pytest.mark.skipif(office.soffice() is None or shutil.which("pdftotext") is None
                               or shutil.which("pdfinfo") is None, reason="LibreOffice 或 poppler-utils 未安装")
+needs_calibri = pytest.mark.skipif(not calibri_metrics(), reason="未安装 Carlito 字体（列宽按 Calibri 字符计），"
+                                   "请运行 scripts/install_system_deps.sh")
 CJK_WORD = re.compile(r"^[\u4e00-\u9fff]{2,}$")
 WORD = re.compile(r'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>')
 
@@ -121,6 +131,7 @@ def test_the_two_line_title_keeps_intake_working(workspace):
 
 
 @needs_lo
+@needs_calibri
 def test_demo_master_and_unit_workbook_print_legibly_through_libreoffice(tmp_path):
     settings = demo.demo_settings(tmp_path)
     ledger = demo.demo_ledger()
