@@ -43,6 +43,7 @@ class Settings:
     lock_wait_seconds: float = 30.0
     settle_seconds: float = 2.0                  # a file changed this recently may still be arriving
     read_timeout_seconds: float = 120.0          # one submission's reader is stopped after this long
+    print_paper: str = "A4"                      # [print] paper: A4, A3, or auto (A4 when the columns fit as they are)
     unit_map: dict[str, list[str]] = field(default_factory=dict)   # [units]: collective name or alias → units
     notice_pdf: bool = True                      # also write each notice as PDF (needs LibreOffice)
     wechat_chars: int = 500                      # longest 微信通报 text
@@ -155,6 +156,14 @@ def _period(value, key: str) -> str:
     return normalize.period(_text(value, key))
 
 
+def _paper(value, key: str) -> str:
+    """[print] paper: A4, A3 or auto, however it was cased."""
+    word = _text(value, key).strip().upper()
+    if word not in ("A4", "A3", "AUTO"):
+        raise ConfigError(f"配置项 {key} = “{value}”应为 \"A4\"、\"A3\" 或 \"auto\"。")
+    return word.replace("AUTO", "auto")
+
+
 def _unit_map(value, key: str) -> dict[str, list[str]]:
     """[units]: a collective name → its units (a list), or an alias → the canonical name (a text)."""
     out = {}
@@ -186,8 +195,9 @@ SCHEMA: dict[tuple[str, str], tuple] = {
     ("", "wechat_chars"): (_count, "wechat_chars"),
     **{("fonts", role): (_font, f"fonts.{role}") for role in ("title", "body", "heading", "subheading", "number")},
     ("fonts", "chart"): (_text, "fonts.chart"),
+    ("print", "paper"): (_paper, "print_paper"),
 }
-TABLES = ("calendar", "schedule", "limits", "fonts", "paths")
+TABLES = ("calendar", "schedule", "limits", "fonts", "print", "paths")
 
 
 def _decode(raw: bytes, path: Path) -> str:
@@ -311,6 +321,9 @@ heading = ["黑体", "SimHei"]
 subheading = ["楷体_GB2312", "楷体"]
 number = ["宋体", "SimSun"]
 # chart = "C:/Windows/Fonts/simhei.ttf"   # 图表用的中文字体文件（默认自动查找）
+
+[print]
+paper = "A4"                    # 台账打印纸张：A4（横向，收窄长文字列使正文不小于9磅）、A3，或 auto（原列宽放得下用A4，否则A3）
 
 [units]                         # 单位名称对照：集体名称 = ["单位1", "单位2"]；别名 = "规范名称"
 # "委属各单位" = ["市第一中心医院", "市人民医院"]

@@ -133,7 +133,7 @@ def unit_rows(ledger: Ledger, unit: str) -> list[tuple[Measure, list]]:
 def _content_digest(unit: str, period: str, rows: list[list], settings: Settings) -> str:
     key_id = hashlib.sha256(ensure_secret(settings)).hexdigest()[:8]     # a new key re-signs every template
     payload = [unit, period, vocab.TEMPLATE_VERSION, settings.remind_working_days, str(settings.programme_start),
-               key_id, [[canon(v) for v in r] for r in rows]]
+               str(settings.submit_by), settings.print_paper, key_id, [[canon(v) for v in r] for r in rows]]
     return hashlib.sha256(json.dumps(payload, ensure_ascii=False, default=str).encode()).hexdigest()[:16]
 
 
@@ -158,6 +158,12 @@ GUIDE = ["{unit}：请在“{sheet}”表中填写本单位负责的整改措施
          "6. 牵头与配合单位各自填写本单位承担部分，同一措施以进度最慢的单位为准。"]
 
 
+def submit_line(settings: Settings) -> str:
+    """The line under a unit workbook's title saying by when to hand it in."""
+    d = settings.submit_by
+    return f"报送截止日：{d.year}年{d.month}月{d.day}日" if d else "报送截止日：请按通知要求时间报送"
+
+
 def write_unit_workbook(ledger: Ledger, unit: str, settings: Settings, path: Path, digest: str = "") -> Path:
     """The workbook for one unit, written atomically to path."""
     period = settings.current_period()
@@ -167,9 +173,12 @@ def write_unit_workbook(ledger: Ledger, unit: str, settings: Settings, path: Pat
     book = sheets.Book(path)
     try:
         ws = book.sheet(vocab.SHEET_LEDGER)
-        widths = {c: WIDTHS.get(name, 10) for name, c in col.items()}
+        printed = len(headers) - len(vocab.HELPER_COLUMNS)      # the helper columns are for the screen
+        fit = sheets.fit_print({c: WIDTHS.get(name, 10) for name, c in col.items()}, printed,
+                               sheets.print_floors(headers[:printed], [v for _, v in rows]), settings.print_paper)
+        widths = fit.widths
         sheets.set_widths(ws, widths)
-        book.title_row(ws, f"{unit}{ledger.title or '整改台账'}（{period}报送）", len(headers))
+        book.title_row(ws, f"{unit}{ledger.title or '整改台账'}（{period}报送）\n{submit_line(settings)}", printed)
         book.header_row(ws, 2, headers, fill_in=tuple(vocab.UNIT_COLUMNS))
         locked, unlocked = book.fmt("body"), book.fmt("body", locked=False)
         unlocked_date = book.fmt("body", locked=False, num_format=sheets.DATE_FORMAT)
@@ -188,7 +197,7 @@ def write_unit_workbook(ledger: Ledger, unit: str, settings: Settings, path: Pat
             book.put(ws, r, col[vocab.DAYS_OVERDUE],
                      overdue.days_overdue_formula(r, col[vocab.DUE_DATE], col[vocab.STATUS]), locked)
         last = max(first, first + len(rows) - 1)
-        sheets.print_ready(ws, 2, len(headers), last)
+        sheets.print_ready(ws, 2, len(headers), last, fit.paper, printed)
         overdue.highlight(book, ws, first, last, len(headers), col[vocab.STATUS], col[vocab.DUE_DATE],
                           col[vocab.REMIND_FROM])
         overdue.status_dropdown(ws, col[vocab.STATUS], first, last)

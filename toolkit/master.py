@@ -36,7 +36,7 @@ def content_digest(ledger: Ledger, settings: Settings) -> str:
     state = [sorted(ledger.judgments.items()), rows(ledger.log), rows(ledger.history), ledger.title,
              settings.current_period(), str(settings.today()), str(settings.reference_date),
              str(settings.programme_start), settings.remind_working_days, sorted(settings.weights.items()),
-             [str(d) for d in settings.extra_holidays + settings.extra_workdays]]
+             [str(d) for d in settings.extra_holidays + settings.extra_workdays], settings.print_paper]
     h.update(json.dumps(state, default=str, ensure_ascii=False).encode())
     return h.hexdigest()[:16]
 
@@ -167,7 +167,11 @@ def _write_ledger_sheet(book: sheets.Book, ledger: Ledger, settings: Settings) -
     headers = layout_ledger(ledger)
     ws = book.sheet(vocab.SHEET_LEDGER)
     cols = ledger.columns
-    widths = {c: WIDTHS.get(name, 14) for name, c in cols.items()}
+    printed = len(headers) - len(vocab.HELPER_COLUMNS)      # the helper columns are for the screen
+    sample = [m.values() + [m.extra.get(n) for n in ledger.extra_columns] for m in list(ledger.measures.values())[:300]]
+    fit = sheets.fit_print({c: WIDTHS.get(name, 14) for name, c in cols.items()}, printed,
+                           sheets.print_floors(headers[:printed], sample), settings.print_paper)
+    widths = fit.widths
     sheets.set_widths(ws, widths)
     book.title_row(ws, ledger.title or "整改台账", len(vocab.COLUMNS))
     book.header_row(ws, 2, headers)
@@ -184,7 +188,7 @@ def _write_ledger_sheet(book: sheets.Book, ledger: Ledger, settings: Settings) -
     last = max(3, 2 + len(ledger.measures))
     highlight(book, ws, 3, last, len(headers), status_col, due_col, cols[vocab.REMIND_FROM])
     status_dropdown(ws, status_col, 3, last + 200)
-    sheets.print_ready(ws, 2, len(headers), last)
+    sheets.print_ready(ws, 2, len(headers), last, fit.paper, printed)
 
 
 def _write_other_sheet(book: sheets.Book, name: str, rows: list[list]) -> None:
@@ -223,6 +227,7 @@ def write_master(ledger: Ledger, settings: Settings, path: Path | None = None) -
     if path.exists() and digest == ledger.digest:
         return False
     book = sheets.Book(path)
+    book.paper = settings.print_paper
     try:
         _write_ledger_sheet(book, ledger, settings)
         progress.write_stats(book, ledger, settings, summary)

@@ -414,7 +414,11 @@ def write_stats(book, ledger: Ledger, settings: Settings, summary: Summary) -> N
     """整改进度统计 sheet: the layout's cells in row order, styles, and the completion bar chart."""
     lay = stats_layout(ledger, settings, summary)
     ws = book.sheet(vocab.SHEET_STATS)
-    sheets.set_widths(ws, {1: 40, 2: 26, **{c: 10 for c in range(3, 13)}})
+    grid = lay.grid()
+    printed = max([len(r) for r in grid] + [lay.width])      # the chart right of these stays on screen
+    fit = sheets.fit_print({1: 40, 2: 26, **{c: 10 for c in range(3, 13)}}, min(printed, 12),
+                           sheets.print_floors([""] * 12, grid[2:]), settings.print_paper)
+    sheets.set_widths(ws, fit.widths)
     header_rows = {r: n for r, n in lay.headers}
     body_cols = {}
     for first, last, n in lay.bodies:
@@ -458,6 +462,4 @@ def write_stats(book, ledger: Ledger, settings: Settings, summary: Summary) -> N
         chart.set_size({"width": 640, "height": max(320, 18 * (last - first + 1) + 80)})
         ws.insert_chart(header - 1, 13, chart)
     ws.freeze_panes(2, 1)
-    ws.set_landscape()
-    ws.set_paper(9)
-    ws.fit_to_pages(1, 0)
+    sheets.page_setup(ws, 0, min(printed, 12), last_row, fit.paper)

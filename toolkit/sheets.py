@@ -81,6 +81,7 @@ class Book:
         self.wb.set_properties({"created": dt.datetime(2024, 1, 1)})   # same content, same bytes
         self._formats: dict[tuple, object] = {}
         self._keys: dict[int, tuple] = {}       # id(format) -> its key in _formats
+        self.paper = "A4"                       # [print] paper for the tables laid out here
 
     def fmt(self, kind: str = "body", **extra):
         """Shared cell formats: title, header, fill_in_header, body, plus date/percent/unlocked variants."""
@@ -184,8 +185,11 @@ class Book:
         return last
 
     def title_row(self, ws, text: str, ncols: int, row: int = 1) -> None:
-        ws.set_row(row - 1, 28)
-        fmt = self.fmt("title", quote_prefix=True) if str(text).startswith(FORMULA_START) else self.fmt("title")
+        """The sheet's title merged across ncols columns; a text with line breaks gets a line each."""
+        lines = str(text).count("\n") + 1
+        ws.set_row(row - 1, 28 if lines == 1 else 22 * lines)
+        wrap = {"text_wrap": True} if lines > 1 else {}
+        fmt = self.fmt("title", quote_prefix=True, **wrap) if str(text).startswith(FORMULA_START) else self.fmt("title", **wrap)
         if ncols > 1:
             ws.merge_range(row - 1, 0, row - 1, ncols - 1, text, fmt)
         else:
@@ -199,12 +203,14 @@ class Book:
     def table(self, ws, table: Table, widths: dict[str, float] | None = None) -> int:
         """A titled, styled, printable table from A1; returns the header row number."""
         ncols = max(len(table.headers), 1)
-        fitted = fit_widths(table, widths)
+        fit = fit_print(fit_widths(table, widths), len(table.headers), print_floors(table.headers, table.rows),
+                        self.paper)
+        fitted = fit.widths
         set_widths(ws, fitted)
         self.title_row(ws, table.title, ncols)
         self.header_row(ws, 2, table.headers)
         self.rows(ws, 3, table.rows, [self.fmt("body")] * ncols, widths=[fitted[c] for c in range(1, ncols + 1)])
-        print_ready(ws, 2, ncols, 2 + len(table.rows))
+        print_ready(ws, 2, ncols, 2 + len(table.rows), fit.paper)
         return 2
 
     def close(self) -> Path:
@@ -309,14 +315,94 @@ def set_widths(ws, widths: dict[int, float]) -> None:
         ws.set_column(col - 1, col - 1, width)
 
 
-def print_ready(ws, header_row: int, last_col: int, last_row: int | None = None) -> None:
-    """Frozen header, filter, A4 landscape fit to width, header repeated on each page."""
+def print_ready(ws, header_row: int, last_col: int, last_row: int | None = None, paper: str = "A4",
+                printed_cols: int | None = None) -> None:
+    """Frozen header, filter, and the page set-up (see page_setup) for the first printed_cols columns."""
     last_row = max(last_row or header_row, header_row)
     ws.freeze_panes(header_row, 0)
     ws.autofilter(header_row - 1, 0, last_row - 1, max(last_col, 1) - 1)
+    page_setup(ws, header_row, printed_cols or last_col, last_row, paper)
+
+
+# ---- printing: landscape, one page wide, body text never below MIN_BODY_PT ----
+PAPERS = {"A4": (9, 841.89), "A3": (8, 1190.55)}   # xlsxwriter paper code, landscape page width in points
+SIDE_MARGIN = 0.4          # inches, left and right
+MIN_BODY_PT = 9.0          # smallest printed body text accepted (body cells are 10 pt)
+CHAR_PT = 5.6              # printed width of one column-width unit (Calibri 11 digit, as Excel and LibreOffice measure)
+PAD_PT = 4.0               # cell padding Excel adds to every column
+MIN_PRINT_WIDTH = 6.0      # three Chinese characters a line: narrower columns are never made
+FOOTER = "&C第 &P 页 共 &N 页"
+
+
+@dataclass
+class PrintFit:
+    """Column widths and paper for printing a sheet one page wide, with the scale that results."""
+    widths: dict[int, float]
+    paper: str
+    scale: float
+
+
+def print_scale(widths: list[float], paper: str) -> float:
+    """Scale (at most 1) at which columns of these widths print one landscape page wide."""
+    usable = PAPERS[paper][1] - 2 * SIDE_MARGIN * 72
+    return min(1.0, usable / max(sum(w * CHAR_PT + PAD_PT for w in widths), 1))
+
+
+def print_floors(headers: list[str], rows: list[list], sample: int = 300) -> dict[int, float]:
+    """The narrowest each column may print: its header in two lines, dates, numbers and
+    unbreakable Latin words (ids, file hashes) whole; Chinese text wraps anywhere."""
+    floors = {}
+    for c, name in enumerate(headers, 1):
+        best = max(MIN_PRINT_WIDTH, -(-display_width(name) // 2) + 1)
+        for row in rows[:sample]:
+            v = row[c - 1] if c - 1 < len(row) else None
+            if isinstance(v, (dt.date, dt.datetime)):
+                best = max(best, 12)
+            elif isinstance(v, (int, float)) and not isinstance(v, bool):
+                best = max(best, len(f"{v:g}") + 2)
+            elif isinstance(v, str) and v and not isinstance(v, Formula):
+                words = [w for w in re.split(r"\s+", v) if w.isascii()]
+                best = max([best] + [min(len(w), 24) + 2 for w in words])
+        floors[c] = float(best)
+    return floors
+
+
+def fit_print(widths: dict[int, float], printed: int, floors: dict[int, float], paper: str = "A4",
+              body_pt: float = 10) -> PrintFit:
+    """Widths and paper on which the first `printed` columns print one page wide with body text of
+    at least MIN_BODY_PT: wide columns are narrowed (their text wraps) towards their floors. paper
+    "A4" or "A3" narrows to fit that paper, falling back to A3 when even the floors are too wide
+    for A4; "auto" keeps the widths on A4 when they fit, else uses A3."""
+    need = MIN_BODY_PT / body_pt + 0.04     # renderers measure columns a little differently
+    cols = list(range(1, printed + 1))
+    if paper == "auto":
+        paper = "A4" if print_scale([widths[c] for c in cols], "A4") >= need else "A3"
+    lowest = {c: min(widths[c], floors.get(c, MIN_PRINT_WIDTH)) for c in cols}
+    if paper == "A4" and print_scale(list(lowest.values()), "A4") < need:
+        paper = "A3"
+    narrowed = lambda f: {c: max(lowest[c], round(widths[c] * f * 2) / 2) for c in cols}
+    lo, hi = 0.0, 1.0
+    if print_scale(list(narrowed(1.0).values()), paper) < need:
+        for _ in range(30):          # the largest factor that still fits
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if print_scale(list(narrowed(mid).values()), paper) >= need else (lo, mid)
+        fitted = narrowed(lo)
+    else:
+        fitted = narrowed(1.0)
+    out = {**widths, **fitted}
+    return PrintFit(out, paper, print_scale([out[c] for c in cols], paper))
+
+
+def page_setup(ws, header_row: int, printed_cols: int, last_row: int, paper: str = "A4") -> None:
+    """Landscape on paper, the first printed_cols columns one page wide, header row (if any, else 0)
+    repeated on every page, gridlines, and "第 N 页 共 M 页" in the footer."""
     ws.set_landscape()
-    ws.set_paper(9)
+    ws.set_paper(PAPERS.get(paper, PAPERS["A4"])[0])
+    ws.print_area(0, 0, max(last_row, header_row, 1) - 1, max(printed_cols, 1) - 1)
     ws.fit_to_pages(1, 0)
-    ws.repeat_rows(header_row - 1)
+    if header_row:
+        ws.repeat_rows(header_row - 1)
+    ws.hide_gridlines(0)
+    ws.set_footer(FOOTER)
     ws.center_horizontally()
-    ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+    ws.set_margins(left=SIDE_MARGIN, right=SIDE_MARGIN, top=0.6, bottom=0.7)

@@ -231,7 +231,8 @@ def extra_column(wb, ws, cols):
 
 def header_down(wb, ws, cols):
     filled(wb, ws, cols)
-    ws.unmerge_cells(start_row=1, start_column=1, end_row=1, end_column=ws.max_column)
+    for title in [r for r in ws.merged_cells.ranges if r.min_row == 1]:
+        ws.unmerge_cells(str(title))
     ws.insert_rows(1, 3)
 
 
