@@ -20,7 +20,7 @@ from typing import Callable, Iterator
 
 import filelock
 
-from . import config, dashboard, history, leaders, master, notices, reminders, utils
+from . import config, dashboard, history, leaders, master, notices, reminders, review, utils, vocab
 from .config import Settings
 from .consolidate import ConsolidationResult, consolidate, inbox_fingerprint
 from .distribute import Distributed, distribute, ensure_secret
@@ -273,8 +273,11 @@ class Workspace:
             before = ledger if ledger is not None else read_ledger(self.settings.master, self.settings)
             base = write or master.write_master
 
+            # what differs beyond the files' own changes is then the office's 销号审核 decisions
+            source = vocab.SOURCE_REVIEW if review.decisions_due(before) else vocab.SOURCE_OFFICE
+
             def recorded_write(after: Ledger, settings: Settings):
-                with history.recording(db, settings, before, after):
+                with history.recording(db, settings, before, after, source):
                     return base(after, settings)
             return consolidate(self.settings, on_file=on_file, ledger=before.copy(), write=recorded_write,
                                again=again)

@@ -44,6 +44,7 @@ class Settings:
     settle_seconds: float = 2.0                  # a file changed this recently may still be arriving
     read_timeout_seconds: float = 120.0          # one submission's reader is stopped after this long
     unit_map: dict[str, list[str]] = field(default_factory=dict)   # [units]: collective name or alias → units
+    review_required: bool = False                # [review] required: a unit's 已完成 waits for the office's 销号审核
     paths: dict[str, str] = field(default_factory=lambda: {
         "master": "master/整改台账.xlsx", "outbox": "outbox", "inbox": "inbox",
         "archive": "archive", "output": "output", "backup": "backup", "logs": "logs"})
@@ -97,6 +98,10 @@ def _number(value, key: str) -> float:
 def _positive(value, key: str) -> float:
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
     return float(value) if ok else _wrong(key, value, "大于0的数，如 20")
+
+
+def _flag(value, key: str) -> bool:
+    return value if isinstance(value, bool) else _wrong(key, value, "true 或 false（不加引号）")
 
 
 def _dates(value, key: str) -> list[dt.date]:
@@ -168,8 +173,9 @@ SCHEMA: dict[tuple[str, str], tuple] = {
     ("limits", "lock_wait_seconds"): (_number, "lock_wait_seconds"),
     ("limits", "settle_seconds"): (_number, "settle_seconds"),
     ("limits", "read_timeout_seconds"): (_positive, "read_timeout_seconds"),
+    ("review", "required"): (_flag, "review_required"),
 }
-TABLES = ("calendar", "schedule", "limits", "paths")
+TABLES = ("calendar", "schedule", "limits", "review", "paths")
 
 
 def _decode(raw: bytes, path: Path) -> str:
@@ -281,6 +287,9 @@ max_file_mb = 20                # 单个报送文件的大小上限（MB）
 lock_wait_seconds = 30          # 另一个操作正在运行、或台账/通报正被打开时，最多等待的秒数
 settle_seconds = 2              # 收件箱中最近几秒内仍在变化的文件视为正在复制，留待下次汇总
 read_timeout_seconds = 120      # 单个报送文件读取超时（秒），超时的文件退回，其余照常汇总
+
+[review]                        # 销号审核
+required = false                # true：单位报“已完成”后先记为“申请销号”，经办公室在台账“销号审核”表同意后才算完成
 
 [units]                         # 单位名称对照：集体名称 = ["单位1", "单位2"]；别名 = "规范名称"
 # "委属各单位" = ["市第一中心医院", "市人民医院"]

@@ -34,6 +34,7 @@ def content_digest(ledger: Ledger, settings: Settings) -> str:
         h.update(repr(o.values()).encode())
     rows = lambda table: [[normalize.clean_text(v) for v in r] for r in table]  # 1 and 1.0 read back alike
     state = [sorted(ledger.judgments.items()), rows(ledger.log), rows(ledger.history), ledger.title,
+             [r.values() for r in ledger.reviews.values()], settings.review_required,
              settings.current_period(), str(settings.today()), str(settings.reference_date),
              str(settings.programme_start), settings.remind_working_days, sorted(settings.weights.items()),
              [str(d) for d in settings.extra_holidays + settings.extra_workdays]]
@@ -125,7 +126,14 @@ def derived_tables(ledger: Ledger, settings: Settings, summary) -> dict[str, she
             vocab.SHEET_HISTORY: progress.history_table(ledger),
             vocab.SHEET_OVERDUE: overdue.overdue_table(ledger, settings),
             vocab.SHEET_DECISIONS: decision_table(ledger),
+            **review_tables(ledger, settings),
             vocab.SHEET_LOG: log_table(ledger)}
+
+
+def review_tables(ledger: Ledger, settings: Settings) -> dict[str, sheets.Table]:
+    """The 销号审核 sheet, when review is required or requests are still on record."""
+    from . import review
+    return {vocab.SHEET_REVIEW: review.review_table(ledger)} if settings.review_required or ledger.reviews else {}
 
 
 def params_rows(settings: Settings, digest: str) -> list[list]:
@@ -220,6 +228,9 @@ def write_master(ledger: Ledger, settings: Settings, path: Path | None = None) -
             book.table(ws, table)
             if name == vocab.SHEET_JUDGMENT:   # the office records its judgment from a dropdown
                 overdue.status_dropdown(ws, table.headers.index("办公室研判") + 1, 3, 3 + len(table.rows))
+            if name == vocab.SHEET_REVIEW:     # and its close-out decisions likewise
+                from .review import conclusion_dropdown
+                conclusion_dropdown(ws, len(table.rows))
         _write_params_sheet(book, settings, digest)
         for name, rows in ledger.other_sheets.items():
             _write_other_sheet(book, name, rows)

@@ -82,12 +82,18 @@ def render(name: str, context: dict, template_dir: Path | None = None) -> str:
         raise ToolkitError(f"模板“{name}”第{exc.lineno}行语法有误：{exc.message}") from None
 
 
-def receipt_context(unit: str, outcomes: list, settings: Settings, when: dt.datetime | None = None) -> dict:
-    """Variables of 回执.txt.j2: one unit's files this run, with every problem located."""
+def receipt_context(unit: str, outcomes: list, settings: Settings, when: dt.datetime | None = None,
+                    ledger=None) -> dict:
+    """Variables of 回执.txt.j2: one unit's files this run, with every problem located, and (under
+    销号审核, given the merged ledger) the unit's requests awaiting review and those returned."""
+    reviews = ledger.reviews if ledger is not None else {}
     files = []
     for f in outcomes:
         s = f.submission
-        taken = [f"{u.measure_id}（{u.status or '完成情况未改'}）" for u in s.updates] if f.accepted else []
+        asked = lambda u: (u.status == vocab.DONE and reviews.get((u.measure_id, s.unit)) is not None
+                           and reviews[(u.measure_id, s.unit)].state == vocab.REVIEW_PENDING)
+        taken = [f"{u.measure_id}（{vocab.APPLIED_CLOSE + '，待办公室审核' if asked(u) else u.status or '完成情况未改'}）"
+                 for u in s.updates] if f.accepted else []
         files.append({"文件名": s.name, "收件时间": s.received.strftime("%Y-%m-%d %H:%M"), "结果": f.outcome,
                       "采纳条数": f.accepted, "采纳措施": taken, "逾期报送": f.late, "归档文件": f.archived.name,
                       "问题": [p.text() for p in s.problems], "说明": list(s.notes)})
@@ -95,7 +101,9 @@ def receipt_context(unit: str, outcomes: list, settings: Settings, when: dt.date
     return {"单位": unit if identified else f"文件“{outcomes[0].submission.name}”的报送单位",
             "已识别": identified, "报送期次": settings.current_period(), "文件": files,
             "发文单位": settings.organisation, "日期": (when or dt.datetime.now()).date(),
-            "截止日期": settings.submit_by}
+            "截止日期": settings.submit_by,
+            "退回补充": [f"措施“{r.measure_id}”（{r.decided}退回）：{r.opinion or '请补充佐证材料'}"
+                      for r in reviews.values() if r.unit == unit and r.state == vocab.REVIEW_RETURNED]}
 
 
 def write_receipts(result: "ConsolidationResult", settings: Settings) -> list[Path]:
@@ -108,7 +116,7 @@ def write_receipts(result: "ConsolidationResult", settings: Settings) -> list[Pa
         s = f.submission
         key = s.unit or f"{vocab.UNIDENTIFIED}_{s.name}"
         shown = f if f.archived is not None else replace(f, archived=Path(""))
-        context = receipt_context(key, [shown], settings)
+        context = receipt_context(key, [shown], settings, ledger=result.ledger)
         for item in context["文件"]:
             item["已汇总"] = f.outcome in vocab.APPLIED_OUTCOMES
         tail = f"_{s.received:%Y%m%d-%H%M%S}_{(s.sha256 or '0' * 8)[:8]}.txt"
@@ -184,7 +192,14 @@ def programme_context(ledger, settings: Settings, summary) -> dict:
         "分类重叠": vocab.REFORM if reform and reform.total else "",
         "逾期报送单位": late_units, "未报送单位": missing, "回复期限": None,
         "附件": annexes, "附件序号": {a["键"]: k for k, a in enumerate(annexes, 1)},
+        "销号": review_figures(summary),
     }
+
+
+def review_figures(summary) -> dict | None:
+    """{已销号, 待审核, 退回} when close-out review is on (None otherwise)."""
+    r = summary.review
+    return {"已销号": r.closed, "待审核": r.pending, "退回": r.returned} if r else None
 
 
 def attachments(ranking, overdue_by_unit: dict, soon: list) -> list[dict]:
