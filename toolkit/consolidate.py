@@ -17,7 +17,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import master, normalize, notices, review, vocab
+from . import evidence, master, normalize, notices, review, vocab
 from .config import Settings
 from .distribute import ensure_secret, safe_filename
 from .errors import SubmissionError
@@ -485,6 +485,9 @@ def take_in(ledger: Ledger, settings: Settings, entries: list, on_file=None, aga
         else:
             outcome, accepted = judge(ledger, sub, set() if snap.again else known, latest,
                                       settings.review_required)
+        if sub.evidence and outcome in vocab.APPLIED_OUTCOMES:     # stored untouched, with hashes
+            sub.evidence = evidence.store(snap.archived, sub.evidence,
+                                          archive_dir / evidence.FOLDER / evidence.safe_part(sub.unit))
         late = bool(settings.submit_by and sub.received.date() > settings.submit_by)
         if sub.sha256:
             known.add(sub.sha256)

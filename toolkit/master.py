@@ -177,11 +177,29 @@ def _write_ledger_sheet(book: sheets.Book, ledger: Ledger, settings: Settings) -
             due, remind = helper_values(m, settings, cal)
             yield (m.values() + [m.extra.get(name) for name in ledger.extra_columns]
                    + [due, remind, days_overdue_formula(m.row, due_col, status_col, days_overdue(m, due, today))])
+    _link_evidence(ws, ledger, settings, book.path)
     book.rows(ws, 3, rows(), [book.fmt("body")] * len(headers), widths=[widths[c] for c in range(1, len(headers) + 1)])
     last = max(3, 2 + len(ledger.measures))
     highlight(book, ws, 3, last, len(headers), status_col, due_col, cols[vocab.REMIND_FROM])
     status_dropdown(ws, status_col, 3, last + 200)
     sheets.print_ready(ws, 2, len(headers), last)
+
+
+def _link_evidence(ws, ledger: Ledger, settings: Settings, path: Path) -> None:
+    """Make each 佐证材料 cell a relative hyperlink to its measure's newest evidence folder. Called
+    before the rows are streamed, and only the link is stored (the rows write the text): xlsxwriter's
+    ignore_write_string (3.x, pinned; tests/test_evidence.py holds the seam)."""
+    from .evidence import folders
+    found = folders(settings.path("archive"))
+    col = ledger.columns[vocab.EVIDENCE] - 1
+    ws.ignore_write_string = True
+    try:
+        for m in ledger.measures.values():
+            if m.id in found:
+                link = os.path.relpath(found[m.id], path.parent).replace("/", "\\")
+                ws.write_url(m.row - 1, col, f"external:{link}", tip="打开本措施的佐证材料文件夹")
+    finally:
+        ws.ignore_write_string = False
 
 
 def _write_other_sheet(book: sheets.Book, name: str, rows: list[list]) -> None:

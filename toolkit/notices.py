@@ -96,7 +96,9 @@ def receipt_context(unit: str, outcomes: list, settings: Settings, when: dt.date
                  for u in s.updates] if f.accepted else []
         files.append({"文件名": s.name, "收件时间": s.received.strftime("%Y-%m-%d %H:%M"), "结果": f.outcome,
                       "采纳条数": f.accepted, "采纳措施": taken, "逾期报送": f.late, "归档文件": f.archived.name,
-                      "问题": [p.text() for p in s.problems], "说明": list(s.notes)})
+                      "问题": [p.text() for p in s.problems], "说明": list(s.notes),
+                      "佐证": evidence_lines(s.evidence) if f.outcome in vocab.APPLIED_OUTCOMES else [],
+                      "拒收佐证": [f"“{e.name}”{e.reason}" for e in s.evidence if e.reason]})
     identified = not unit.startswith(vocab.UNIDENTIFIED)
     return {"单位": unit if identified else f"文件“{outcomes[0].submission.name}”的报送单位",
             "已识别": identified, "报送期次": settings.current_period(), "文件": files,
@@ -104,6 +106,15 @@ def receipt_context(unit: str, outcomes: list, settings: Settings, when: dt.date
             "截止日期": settings.submit_by,
             "退回补充": [f"措施“{r.measure_id}”（{r.decided}退回）：{r.opinion or '请补充佐证材料'}"
                       for r in reviews.values() if r.unit == unit and r.state == vocab.REVIEW_RETURNED]}
+
+
+def evidence_lines(files: list) -> list[str]:
+    """Per measure, the evidence files stored from a package (name and the start of its SHA-256)."""
+    by_measure: dict[str, list[str]] = {}
+    for e in files:
+        if not e.reason:
+            by_measure.setdefault(e.measure_id, []).append(f"{Path(e.name).name}（SHA-256 {e.sha256[:12]}）")
+    return [f"{mid}：{'、'.join(names)}" for mid, names in by_measure.items()]
 
 
 def write_receipts(result: "ConsolidationResult", settings: Settings) -> list[Path]:
