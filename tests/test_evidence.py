@@ -11,6 +11,7 @@ import openpyxl
 from toolkit import vocab
 from toolkit.app import Workspace
 from toolkit.distribute import distribute
+from toolkit.evidence import entry_name, match
 from tests.conftest import fill, ledger_sheet
 
 SCAN = b"%PDF-1.4 scan of the notice"
@@ -47,7 +48,8 @@ def test_a_zip_brings_evidence_per_measure_and_unsafe_entries_are_refused_by_nam
         "ZG-004/setup.exe": b"MZ\x90\x00",                           # executable
         "ZG-004/run.ps1": b"Remove-Item -Recurse C:\\",              # script
         "/etc/cron.d/x.pdf": b"%PDF absolute",                       # absolute path
-        "散落照片.jpg": b"\xff\xd8 unmatched"},                       # no measure to put it under
+        "散落照片.jpg": b"\xff\xd8 unmatched",                        # no measure to put it under
+        "__MACOSX/ZG-004/._会议照片.png": b"resource fork"},             # a Mac's hidden companion file
         links=["ZG-004/link.pdf"])
     result = Workspace(s).consolidate()
     (f,) = result.files
@@ -65,10 +67,11 @@ def test_a_zip_brings_evidence_per_measure_and_unsafe_entries_are_refused_by_nam
     receipt = result.receipts[0].read_text(encoding="utf-8")
     assert f"ZG-004：整改通知扫描件.pdf（SHA-256 {hashlib.sha256(SCAN).hexdigest()[:12]}）" in receipt
     assert "ZG-002：培训通知.pdf" in receipt
-    refused = receipt[receipt.index("未接收的佐证材料（6个）"):]
+    refused = receipt[receipt.index("未接收的佐证材料（7个）"):]
     for entry, why in [("../../逃逸.pdf", "“..”"), ("ZG-004/setup.exe", "可执行程序或脚本（.exe）"),
                        ("ZG-004/run.ps1", "（.ps1）"), ("/etc/cron.d/x.pdf", "绝对路径"),
-                       ("ZG-004/link.pdf", "符号链接"), ("散落照片.jpg", "无法对应到措施")]:
+                       ("ZG-004/link.pdf", "符号链接"), ("散落照片.jpg", "无法对应到措施"),
+                       ("__MACOSX/ZG-004/._会议照片.png", "隐藏文件")]:
         assert f"“{entry}”" in refused and why in refused.split(f"“{entry}”")[1].splitlines()[0]
 
     wb, ws, cols, at = ledger_sheet(s.master)
@@ -87,3 +90,11 @@ def test_a_zip_bomb_is_refused_whole_and_nothing_is_unpacked(workspace):
     assert "压缩比异常" in result.receipts[0].read_text(encoding="utf-8")
     assert not (s.path("archive") / "2024-08" / "佐证").exists()
     assert openpyxl.load_workbook(s.master)[vocab.SHEET_LEDGER] is not None
+
+
+def test_an_entry_named_in_gbk_by_a_chinese_windows_zip_tool_keeps_its_chinese_name():
+    info = zipfile.ZipInfo("ZG-004/整改通知.pdf".encode("gbk").decode("cp437"))
+    info.flag_bits = 0                       # no UTF-8 flag: the name bytes are the system's code page
+    assert entry_name(info) == "ZG-004/整改通知.pdf"
+    (f,) = match([info], ["ZG-004"], {})
+    assert (f.name, f.measure_id, f.reason) == ("ZG-004/整改通知.pdf", "ZG-004", "")

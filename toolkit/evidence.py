@@ -36,10 +36,22 @@ SUMS = "SHA256SUMS.txt"
 @dataclass(frozen=True)
 class EvidenceFile:
     """One evidence entry of a package, matched to a measure (stored) or refused with the reason."""
-    name: str                 # the entry's path in the package
+    name: str                 # the entry's path as the sender named it
+    member: str               # the entry's name in the zip directory (to read it by)
     measure_id: str = ""
     reason: str = ""          # why it was refused ('' : accepted)
     sha256: str = ""          # filled in once stored
+
+
+def entry_name(info: zipfile.ZipInfo) -> str:
+    """The entry's path as the sender's system wrote it: zip tools on Chinese Windows store GBK names
+    without the UTF-8 flag, which Python reads as cp437."""
+    if info.flag_bits & 0x800:
+        return info.filename
+    try:
+        return info.filename.encode("cp437").decode("gbk")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return info.filename
 
 
 class PackageError(ValueError):
@@ -57,13 +69,15 @@ def is_package(path: Path) -> bool:
 
 def _unsafe(info: zipfile.ZipInfo) -> str:
     """Why an entry may not be unpacked ('' when it may)."""
-    name = info.filename.replace("\\", "/")
+    name = entry_name(info).replace("\\", "/")
     if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
         return "使用绝对路径，可能覆盖本机文件，已拒收"
     if ".." in PurePosixPath(name).parts:
         return "路径含“..”（指向包外的位置），已拒收"
     if stat.S_ISLNK(info.external_attr >> 16):
         return "是快捷方式（符号链接），已拒收"
+    if "__MACOSX" in PurePosixPath(name).parts or PurePosixPath(name).name.startswith((".", "~$")):
+        return "是系统生成的隐藏文件或临时文件，未保存"
     suffix = PurePosixPath(name).suffix.lower()
     if suffix in EXECUTABLE_SUFFIXES:
         return f"是可执行程序或脚本（{suffix}），已拒收"
@@ -116,15 +130,17 @@ def match(infos: list[zipfile.ZipInfo], own_ids: list[str], evidence_texts: dict
     ids = {normalize.clean_key(i): i for i in own_ids}
     out = []
     for info in infos:
+        name = entry_name(info)
         if reason := _unsafe(info):
-            out.append(EvidenceFile(info.filename, reason=reason))
+            out.append(EvidenceFile(name, info.filename, reason=reason))
             continue
-        path = PurePosixPath(info.filename)
+        path = PurePosixPath(name.replace("\\", "/"))
         mid = next((ids[normalize.clean_key(p)] for p in path.parts[:-1] if normalize.clean_key(p) in ids), "")
         if not mid:
-            mid = next((m for m, text in evidence_texts.items() if path.name in text or (len(path.stem) >= 4 and path.stem in text)), "")
-        out.append(EvidenceFile(info.filename, mid) if mid else EvidenceFile(
-            info.filename, reason="未放在以编号命名的文件夹中，佐证材料中也未写明此文件名，无法对应到措施，未保存"))
+            mid = next((m for m, text in evidence_texts.items()
+                        if path.name in text or (len(path.stem) >= 4 and path.stem in text)), "")
+        out.append(EvidenceFile(name, info.filename, mid) if mid else EvidenceFile(
+            name, info.filename, reason="未放在以编号命名的文件夹中，佐证材料中也未写明此文件名，无法对应到措施，未保存"))
     return out
 
 
@@ -139,8 +155,8 @@ def store(package: Path, files: list[EvidenceFile], folder: Path) -> list[Eviden
                 continue
             target_dir = folder / safe_part(f.measure_id)
             target_dir.mkdir(parents=True, exist_ok=True)
-            name = safe_part(PurePosixPath(f.name).name)
-            data = zf.read(f.name)
+            name = safe_part(PurePosixPath(f.name.replace("\\", "/")).name)
+            data = zf.read(f.member)
             sha = hashlib.sha256(data).hexdigest()
             target = target_dir / name
             if target.exists() and hashlib.sha256(target.read_bytes()).hexdigest() != sha:
@@ -154,7 +170,7 @@ def store(package: Path, files: list[EvidenceFile], folder: Path) -> list[Eviden
             listed = sums.read_text(encoding="utf-8") if sums.exists() else ""
             if line not in listed:
                 sums.write_text(listed + line, encoding="utf-8")
-            out.append(EvidenceFile(f.name, f.measure_id, sha256=sha))
+            out.append(EvidenceFile(f.name, f.member, f.measure_id, sha256=sha))
     return out
 
 

@@ -90,9 +90,7 @@ def receipt_context(unit: str, outcomes: list, settings: Settings, when: dt.date
     files = []
     for f in outcomes:
         s = f.submission
-        asked = lambda u: (u.status == vocab.DONE and reviews.get((u.measure_id, s.unit)) is not None
-                           and reviews[(u.measure_id, s.unit)].state == vocab.REVIEW_PENDING)
-        taken = [f"{u.measure_id}（{vocab.APPLIED_CLOSE + '，待办公室审核' if asked(u) else u.status or '完成情况未改'}）"
+        taken = [f"{u.measure_id}（{reviewed_status(u, reviews.get((u.measure_id, s.unit)))}）"
                  for u in s.updates] if f.accepted else []
         files.append({"文件名": s.name, "收件时间": s.received.strftime("%Y-%m-%d %H:%M"), "结果": f.outcome,
                       "采纳条数": f.accepted, "采纳措施": taken, "逾期报送": f.late, "归档文件": f.archived.name,
@@ -108,12 +106,22 @@ def receipt_context(unit: str, outcomes: list, settings: Settings, when: dt.date
                       for r in reviews.values() if r.unit == unit and r.state == vocab.REVIEW_RETURNED]}
 
 
+def reviewed_status(update, review) -> str:
+    """How a receipt names a row's 完成情况: under 销号审核 an 已完成 is a request, pending, returned or closed."""
+    if update.status != vocab.DONE or review is None:
+        return update.status or "完成情况未改"
+    return {vocab.REVIEW_PENDING: f"{vocab.APPLIED_CLOSE}，待办公室审核",
+            vocab.REVIEW_RETURNED: "销号申请已退回，请按下文审核意见补充后再报已完成",
+            vocab.CLOSED: vocab.CLOSED}[review.state]
+
+
 def evidence_lines(files: list) -> list[str]:
     """Per measure, the evidence files stored from a package (name and the start of its SHA-256)."""
     by_measure: dict[str, list[str]] = {}
     for e in files:
         if not e.reason:
-            by_measure.setdefault(e.measure_id, []).append(f"{Path(e.name).name}（SHA-256 {e.sha256[:12]}）")
+            name = e.name.replace("\\", "/").rsplit("/", 1)[-1]
+            by_measure.setdefault(e.measure_id, []).append(f"{name}（SHA-256 {e.sha256[:12]}）")
     return [f"{mid}：{'、'.join(names)}" for mid, names in by_measure.items()]
 
 
