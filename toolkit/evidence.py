@@ -179,13 +179,11 @@ def safe_part(name: str) -> str:
     return re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", name).strip(" .") or "_"
 
 
-def folders(archive: Path) -> dict[str, Path]:
-    """{编号: its newest evidence folder} over every period of the archive (lead unit's first when
-    several units sent evidence in the same period)."""
-    out: dict[str, Path] = {}
+def folders(archive: Path) -> dict[str, dict[str, Path]]:
+    """{编号: {单位: its newest evidence folder}} over every period of the archive."""
+    out: dict[str, dict[str, Path]] = {}
     for period in sorted(p for p in Path(archive).glob(f"*/{FOLDER}") if p.is_dir()):
-        for unit in sorted(period.iterdir()):
-            for measure in sorted(unit.iterdir()) if unit.is_dir() else []:
-                if measure.is_dir():
-                    out[measure.name] = measure
+        for unit in sorted(u for u in period.iterdir() if u.is_dir()):
+            for measure in sorted(m for m in unit.iterdir() if m.is_dir()):
+                out.setdefault(measure.name, {})[unit.name] = measure
     return out

@@ -195,8 +195,10 @@ def _link_evidence(ws, ledger: Ledger, settings: Settings, path: Path) -> None:
     ws.ignore_write_string = True
     try:
         for m in ledger.measures.values():
-            if m.id in found:
-                link = os.path.relpath(found[m.id], path.parent).replace("/", "\\")
+            by_unit = found.get(m.id, {})           # the lead unit's folder, else a co-owner's
+            folder = by_unit.get(m.lead_unit) or next(iter(by_unit.values()), None)
+            if folder:
+                link = os.path.relpath(folder, path.parent).replace("/", "\\")
                 ws.write_url(m.row - 1, col, f"external:{link}", tip="打开本措施的佐证材料文件夹")
     finally:
         ws.ignore_write_string = False
