@@ -135,3 +135,24 @@ def test_a_returned_request_shows_its_opinion_in_the_next_template_and_receipt(r
     assert row[2:7] == ["2024-08-30", "某文〔2024〕9号及盖章扫描件", None, "请补充整改通知的盖章扫描件",
                         vocab.REVIEW_PENDING]
     assert status_of(s, "ZG-004") == vocab.IN_PROGRESS
+
+
+def test_history_tells_a_measure_from_not_started_to_closed_across_three_periods(reviewed):
+    s = reviewed
+    for period, when, status in [("2024-06", dt.datetime(2024, 6, 20, 10), "未启动"),
+                                 ("2024-07", dt.datetime(2024, 7, 19, 9), "推进中"),
+                                 ("2024-08", dt.datetime(2024, 8, 20, 16), "已完成")]:
+        s.period = period
+        hand_in(s, "市人民医院", {"ZG-004": {vocab.STATUS: status, vocab.PROGRESS: f"{period}进展"}}, when=when)
+        Workspace(s).consolidate()
+    decide(s, vocab.REVIEW_APPROVE)
+    Workspace(s).consolidate()
+    _, lines = Workspace(s).history("ZG-004")
+    story = [line for line in lines if "完成情况" in line or "销号审核" in line]
+    assert len(story) == 5
+    assert story[1].startswith("2024-07-19 09:00:00（2024-07期）") and story[2].startswith("2024-08-20 16:00:00（2024-08期）")
+    assert "完成情况：未启动；来源：初始导入" in story[0]
+    assert "完成情况：未启动 → 正在推进" in story[1]
+    assert "【市人民医院】销号审核：（空） → 申请销号" in story[2]
+    assert "完成情况：正在推进 → 已完成；来源：销号审核" in story[3]
+    assert "【市人民医院】销号审核：申请销号 → 已销号；来源：销号审核" in story[4]
