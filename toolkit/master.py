@@ -63,7 +63,8 @@ def backup(path: Path, backup_dir: Path) -> Path | None:
     tmp = backup_dir / f".~tmp-{target.name}"
     tmp.unlink(missing_ok=True)
     try:
-        copy_hashed(path, tmp)
+        _, st = copy_hashed(path, tmp)
+        os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))   # the backup keeps the master's save time
         if not _whole(tmp, full):
             raise LedgerError(f"台账备份 {target} 校验失败（磁盘已满或文件在备份时被改动），台账未改动。请检查磁盘空间后重新运行。")
         os.replace(tmp, target)
