@@ -139,11 +139,6 @@ def counts(ledger: Ledger) -> ReviewCounts:
                         states.count(vocab.REVIEW_RETURNED))
 
 
-def returned_for(ledger: Ledger, unit: str) -> list[Review]:
-    """The unit's returned requests: what it still has to add."""
-    return [r for r in ledger.reviews.values() if r.unit == unit and r.state == vocab.REVIEW_RETURNED]
-
-
 def review_table(ledger: Ledger) -> sheets.Table:
     """销号审核: pending requests first, then the decided ones, each in the order they were made."""
     order = {vocab.REVIEW_PENDING: 0, vocab.REVIEW_RETURNED: 1, vocab.CLOSED: 2}
