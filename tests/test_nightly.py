@@ -79,7 +79,7 @@ def test_a_crash_mid_merge_leaves_the_master_byte_identical(workspace, monkeypat
     before = workspace.master.read_bytes()
     calls = []
 
-    def crash(ledger, sub):
+    def crash(ledger, sub, *_):
         calls.append(sub.name)
         ledger.measures["ZG-001"].status = "已完成"   # half-applied in memory…
         raise RuntimeError("simulated crash")          # …then the process dies

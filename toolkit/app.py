@@ -20,7 +20,7 @@ from typing import Callable, Iterator
 
 import filelock
 
-from . import config, dashboard, history, leaders, master, notices, reminders, shortcuts, utils
+from . import config, dashboard, history, leaders, master, notices, reminders, review, shortcuts, utils, vocab
 from .check import write_empty_master
 from .config import Settings
 from .consolidate import ConsolidationResult, consolidate, inbox_fingerprint
@@ -321,8 +321,11 @@ class Workspace:
             before = ledger if ledger is not None else read_ledger(self.settings.master, self.settings)
             base = write or master.write_master
 
+            # what differs beyond the files' own changes is then the office's 销号审核 decisions
+            source = vocab.SOURCE_REVIEW if review.decisions_due(before) else vocab.SOURCE_OFFICE
+
             def recorded_write(after: Ledger, settings: Settings):
-                with history.recording(db, settings, before, after) as run:
+                with history.recording(db, settings, before, after, source) as run:
                     after.recent_changes = history.recent_rows(db, master.CHANGES_SHOWN, run)
                     return base(after, settings)
             return consolidate(self.settings, on_file=on_file, ledger=before.copy(), write=recorded_write,

@@ -48,6 +48,7 @@ class Settings:
     notice_pdf: bool = True                      # also write each notice as PDF (needs LibreOffice)
     wechat_chars: int = 500                      # longest 微信通报 text
     fonts: dict[str, object] = field(default_factory=dict)   # [fonts]: role → name or [name, fallback]; chart → file
+    review_required: bool = False                # [review] required: a unit's 已完成 waits for the office's 销号审核
     paths: dict[str, str] = field(default_factory=lambda: {
         "master": "master/整改台账.xlsx", "outbox": "outbox", "inbox": "inbox",
         "archive": "archive", "output": "output", "backup": "backup", "logs": "logs"})
@@ -101,6 +102,10 @@ def _number(value, key: str) -> float:
 def _positive(value, key: str) -> float:
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
     return float(value) if ok else _wrong(key, value, "大于0的数，如 20")
+
+
+def _flag(value, key: str) -> bool:
+    return value if isinstance(value, bool) else _wrong(key, value, "true 或 false（不加引号）")
 
 
 def _dates(value, key: str) -> list[dt.date]:
@@ -196,8 +201,9 @@ SCHEMA: dict[tuple[str, str], tuple] = {
     **{("fonts", role): (_font, f"fonts.{role}") for role in ("title", "body", "heading", "subheading", "number")},
     ("fonts", "chart"): (_text, "fonts.chart"),
     ("print", "paper"): (_paper, "print_paper"),
+    ("review", "required"): (_flag, "review_required"),
 }
-TABLES = ("calendar", "schedule", "limits", "fonts", "print", "paths")
+TABLES = ("calendar", "schedule", "limits", "fonts", "print", "review", "paths")
 
 
 def _decode(raw: bytes, path: Path) -> str:
@@ -324,6 +330,9 @@ number = ["宋体", "SimSun"]
 
 [print]
 paper = "A4"                    # 台账打印纸张：A4（横向，收窄长文字列使正文不小于9磅）、A3，或 auto（原列宽放得下用A4，否则A3）
+
+[review]                        # 销号审核
+required = false                # true：单位报“已完成”后先记为“申请销号”，经办公室在台账“销号审核”表同意后才算完成
 
 [units]                         # 单位名称对照：集体名称 = ["单位1", "单位2"]；别名 = "规范名称"
 # "委属各单位" = ["市第一中心医院", "市人民医院"]

@@ -17,7 +17,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import master, normalize, notices, vocab
+from . import evidence, master, normalize, notices, review, vocab
 from .config import Settings
 from .distribute import ensure_secret, safe_filename
 from .errors import SubmissionError
@@ -242,12 +242,19 @@ def latest_applied(ledger: Ledger, period: str) -> dict[str, str]:
     return latest
 
 
-def merge(ledger: Ledger, sub: Submission) -> int:
-    """Apply a submission's rows to the unit's own entries and recompute those measures."""
+def merge(ledger: Ledger, sub: Submission, review_required: bool = False) -> int:
+    """Apply a submission's rows to the unit's own entries and recompute those measures (under
+    close-out review, an 已完成 becomes a 申请销号 until the office agrees)."""
     stamp = sub.received.isoformat(timespec="seconds")
     for u in sub.updates:
         entry = ledger.owners[(u.measure_id, sub.unit)]
-        if u.status:
+        if u.status and review_required:
+            if u.status == vocab.DONE:
+                entry.status = review.request(ledger, entry, u.evidence, stamp)
+            else:
+                review.withdraw(ledger, entry)
+                entry.status = u.status
+        elif u.status:
             entry.status = u.status
         for attr in ("progress", "evidence", "remark"):
             text = getattr(u, attr)
@@ -258,7 +265,8 @@ def merge(ledger: Ledger, sub: Submission) -> int:
     return len(sub.updates)
 
 
-def judge(ledger: Ledger, sub: Submission, known_hashes: set[str], latest: dict[str, str]) -> tuple[str, int]:
+def judge(ledger: Ledger, sub: Submission, known_hashes: set[str], latest: dict[str, str],
+          review_required: bool = False) -> tuple[str, int]:
     """Decide a file's outcome and merge it when it is the newest valid one for its unit
     (latest: {unit: newest merged receipt time}, updated here)."""
     if sub.sha256 in known_hashes:
@@ -270,7 +278,7 @@ def judge(ledger: Ledger, sub: Submission, known_hashes: set[str], latest: dict[
         return vocab.OUTCOME_SUPERSEDED, 0
     if not sub.updates:
         return (vocab.OUTCOME_REJECTED if sub.problems else vocab.OUTCOME_ACCEPTED), 0
-    accepted = merge(ledger, sub)
+    accepted = merge(ledger, sub, review_required)
     latest[sub.unit] = max(latest.get(sub.unit, ""), received)
     return (vocab.OUTCOME_PARTIAL if sub.problems else vocab.OUTCOME_ACCEPTED), accepted
 
@@ -475,7 +483,11 @@ def take_in(ledger: Ledger, settings: Settings, entries: list, on_file=None, aga
         if recovered is not None:     # recorded by a run that stopped before clearing the inbox
             outcome, accepted = normalize.clean_text(recovered[6]), int(float(recovered[7] or 0))
         else:
-            outcome, accepted = judge(ledger, sub, set() if snap.again else known, latest)
+            outcome, accepted = judge(ledger, sub, set() if snap.again else known, latest,
+                                      settings.review_required)
+        if sub.evidence and outcome in vocab.APPLIED_OUTCOMES:     # stored untouched, with hashes
+            sub.evidence = evidence.store(snap.archived, sub.evidence,
+                                          archive_dir / evidence.FOLDER / evidence.safe_part(sub.unit))
         late = bool(settings.submit_by and sub.received.date() > settings.submit_by)
         if sub.sha256:
             known.add(sub.sha256)
@@ -541,6 +553,7 @@ def consolidate(settings: Settings, files: list[Path] | None = None, *, again: l
         entries, ignored = scan_inbox(settings.path("inbox"))
     else:
         entries, ignored = [_entry(Path(f)) for f in files], []
+    review.apply_decisions(ledger, settings.today())     # the office's 销号审核 since the last run
     result = take_in(ledger, settings, entries, on_file, again, ignored)
     result.ledger = ledger
     result.master_changed = (write or master.write_master)(ledger, settings)

@@ -121,7 +121,9 @@ def unit_rows(ledger: Ledger, unit: str) -> list[tuple[Measure, list]]:
         own = ledger.owners.get((m.id, unit))
         values = m.values()
         if own:
-            values[vocab.COLUMNS.index(vocab.STATUS)] = ledger.counted_status(m.id, unit)
+            pending = ledger.reviews.get((m.id, unit))        # a request awaiting 销号审核 shows as asked
+            values[vocab.COLUMNS.index(vocab.STATUS)] = (
+                vocab.DONE if pending and pending.state == vocab.REVIEW_PENDING else ledger.counted_status(m.id, unit))
             values[vocab.COLUMNS.index(vocab.PROGRESS)] = own.progress
             values[vocab.COLUMNS.index(vocab.EVIDENCE)] = own.evidence
             values[vocab.COLUMNS.index(vocab.REMARK)] = own.remark
@@ -164,17 +166,33 @@ def submit_line(settings: Settings) -> str:
     return f"报送截止日：{d.year}年{d.month}月{d.day}日" if d else "报送截止日：请按通知要求时间报送"
 
 
+REVIEW_GUIDE = ("7. 报“{done}”即向办公室申请销号，请在“{evidence}”中列明材料；经办公室审核同意后才计为完成，"
+                "“{column}”列显示审核情况，退回补充的请按意见补充后再报“{done}”。")
+
+
+def review_notes(ledger: Ledger, unit: str, settings: Settings) -> dict[str, str]:
+    """{measure id: the 销号审核 note the unit's template shows} (empty when review is off)."""
+    if not settings.review_required:
+        return {}
+    return {mid: r.unit_note() for (mid, u), r in ledger.reviews.items() if u == unit}
+
+
 def write_unit_workbook(ledger: Ledger, unit: str, settings: Settings, path: Path, digest: str = "") -> Path:
     """The workbook for one unit, written atomically to path."""
     period = settings.current_period()
     rows = unit_rows(ledger, unit)
-    headers = UNIT_SHEET_COLUMNS
+    notes = review_notes(ledger, unit, settings)
+    headers = (vocab.COLUMNS + [ROLE_COLUMN] + ([vocab.UNIT_REVIEW_COLUMN] if settings.review_required else [])
+               + vocab.HELPER_COLUMNS)       # the helper columns last: they are not printed
     col = {name: i for i, name in enumerate(headers, 1)}
     book = sheets.Book(path)
     try:
         ws = book.sheet(vocab.SHEET_LEDGER)
         printed = len(headers) - len(vocab.HELPER_COLUMNS)      # the helper columns are for the screen
-        fit = sheets.fit_print({c: WIDTHS.get(name, 10) for name, c in col.items()}, printed,
+        base = {c: WIDTHS.get(name, 10) for name, c in col.items()}
+        if settings.review_required:
+            base[col[vocab.UNIT_REVIEW_COLUMN]] = 36
+        fit = sheets.fit_print(base, printed,
                                sheets.print_floors(headers[:printed], [v for _, v in rows]), settings.print_paper)
         widths = fit.widths
         sheets.set_widths(ws, widths)
@@ -196,6 +214,8 @@ def write_unit_workbook(ledger: Ledger, unit: str, settings: Settings, path: Pat
             book.put(ws, r, col[vocab.REMIND_FROM], remind, locked)
             book.put(ws, r, col[vocab.DAYS_OVERDUE],
                      overdue.days_overdue_formula(r, col[vocab.DUE_DATE], col[vocab.STATUS]), locked)
+            if settings.review_required:
+                book.put(ws, r, col[vocab.UNIT_REVIEW_COLUMN], notes.get(m.id, ""), locked)
         last = max(first, first + len(rows) - 1)
         sheets.print_ready(ws, 2, len(headers), last, fit.paper, printed)
         overdue.highlight(book, ws, first, last, len(headers), col[vocab.STATUS], col[vocab.DUE_DATE],
@@ -209,7 +229,9 @@ def write_unit_workbook(ledger: Ledger, unit: str, settings: Settings, path: Pat
         words = dict(unit=unit, sheet=vocab.SHEET_LEDGER, period=period, fill="、".join(vocab.UNIT_COLUMNS),
                      status=vocab.STATUS, statuses="、".join(vocab.STATUSES), progress=vocab.PROGRESS,
                      evidence=vocab.EVIDENCE)
-        for r, line in enumerate(GUIDE, 1):
+        lines = GUIDE + ([REVIEW_GUIDE] if settings.review_required else [])
+        words.update(done=vocab.DONE, column=vocab.UNIT_REVIEW_COLUMN)
+        for r, line in enumerate(lines, 1):
             book.put(guide, r, 1, line.format(**words), book.fmt("plain", text_wrap=True))
         guide.protect()
 
@@ -252,7 +274,8 @@ def distribute(settings: Settings, units: list[str] | None = None, ledger: Ledge
         raise LedgerError(f"台账中没有这些责任单位：{'、'.join(unknown)}。")
     out = []
     for unit in wanted:
-        rows = [values for _, values in unit_rows(ledger, unit)]
+        notes = review_notes(ledger, unit, settings)
+        rows = [values + ([notes.get(m.id, "")] if settings.review_required else []) for m, values in unit_rows(ledger, unit)]
         digest = _content_digest(unit, period, rows, settings)
         path = folder / f"{safe_filename(unit)}.xlsx"
         if existing_digest(path) == digest:

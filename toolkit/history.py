@@ -92,6 +92,9 @@ def snapshot(ledger: Ledger, ids=None) -> Snapshot:
                     value = normalize.clean_text(getattr(entry, attr)) if entry else ""
                     if value:
                         out[(mid, unit, name)] = value
+    for (mid, unit), r in ledger.reviews.items():      # 申请销号 → 已销号 / 退回补充, per unit
+        if ids is None or mid in ids:
+            out[(mid, unit, vocab.REVIEW_FIELD)] = r.history_value()
     return out
 
 
@@ -303,7 +306,7 @@ def replay(ledger: Ledger, receipts: list[Receipt], settings: Settings, submissi
                                    f"请从备份恢复原件后重试。")
         ids = list(dict.fromkeys(u.measure_id for u in sub.updates))
         pre = snapshot(ledger, ids)
-        merge(ledger, sub)
+        merge(ledger, sub, settings.review_required)
         out += diff_snapshots(pre, snapshot(ledger, ids), rec.sha256, rec.received, rec.period)
     return out
 

@@ -12,7 +12,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import normalize, vocab
+from . import evidence, normalize, vocab
 from .config import Settings
 from .distribute import META_TABLE_ROW, canon, ensure_secret, row_fingerprint, template_signature
 from .errors import HeaderError, LedgerError
@@ -76,6 +76,7 @@ class Submission:
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     rejected: bool = False
+    evidence: list = field(default_factory=list)     # EvidenceFile per entry of a .zip package
 
     def reject(self, message: str, fix: str, **where) -> "Submission":
         self.problems.append(Problem(self.name, message, fix, **where))
@@ -255,6 +256,8 @@ def read_submission(path: Path, ledger: Ledger, settings: Settings, received: dt
     path = Path(path)
     received = received or dt.datetime.fromtimestamp(path.stat().st_mtime)
     sub = Submission(path, name or path.name, sha256 or file_sha256(path), received)
+    if zipfile.is_zipfile(path) and evidence.is_package(path):
+        return _read_package(sub, ledger, settings, key)
     if not _check_container(sub, settings):
         return sub
     if zipfile.is_zipfile(path) and not _check_sizes(sub):
@@ -322,6 +325,29 @@ def read_submission(path: Path, ledger: Ledger, settings: Settings, received: dt
     formulas = formula_cells(path, vocab.SHEET_LEDGER, text_columns) if zipfile.is_zipfile(path) else {}
     _read_rows(sub, rows, h, cols, ledger, planned, formulas, key)
     return sub
+
+
+def _read_package(sub: Submission, ledger: Ledger, settings: Settings, key: bytes | None) -> Submission:
+    """A .zip of the workbook and its evidence: the workbook read as if sent alone, each other
+    entry matched to one of the unit's measures or refused by name (evidence.match)."""
+    import tempfile
+    fix = "请把填报的工作簿放在压缩包最外层、佐证材料按编号分文件夹放好，重新打包为 .zip 后报送"
+    try:
+        member, entries = evidence.open_package(sub.path)
+        with tempfile.TemporaryDirectory() as tmp:
+            book = Path(tmp) / f"workbook{Path(member).suffix.lower()}"
+            evidence.extract_workbook(sub.path, member, book)
+            inner = read_submission(book, ledger, settings, sub.received, sub.name, sub.sha256, key)
+    except evidence.PackageError as exc:
+        return sub.reject(str(exc), fix)
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return sub.reject("压缩包中的工作簿无法解压", fix)
+    inner.path = sub.path
+    inner.notes.insert(0, f"已从压缩包中读取工作簿“{member}”")
+    if not inner.rejected:
+        texts = {u.measure_id: u.evidence for u in inner.updates}
+        inner.evidence = evidence.match(entries, [m.id for m in ledger.rows_of(inner.unit)], texts)
+    return inner
 
 
 def _read_rows(sub: Submission, rows: list[list], h: int, cols: dict[str, int], ledger: Ledger,

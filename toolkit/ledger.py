@@ -9,9 +9,13 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import normalize, vocab
 from .errors import HeaderError, LedgerError
+
+if TYPE_CHECKING:
+    from .review import Review
 
 HEADER_SCAN_ROWS = 30
 
@@ -87,6 +91,7 @@ class Ledger:
     layout: "ReadLayout | None" = None                               # how the ledger sheet was read
     read_notes: list[str] = field(default_factory=list)              # what reading did that a person should know
     recent_changes: list[list] = field(default_factory=list)         # rows of 变更记录 (from the history)
+    reviews: dict[tuple[str, str], "Review"] = field(default_factory=dict)   # 销号审核 per (measure id, unit)
 
     def counted_status(self, measure_id: str, unit: str) -> str:
         """The one status rule: the office's decision for the measure if any, else the owner's own status."""
@@ -141,7 +146,8 @@ class Ledger:
                       dict(self.judgments), self.header_row, dict(self.columns), self.title,
                       [list(r) for r in self.log], [list(r) for r in self.history], self.digest,
                       list(self.extra_columns), {k: [list(r) for r in v] for k, v in self.other_sheets.items()},
-                      {k: replace(d) for k, d in self.decisions.items()}, self.layout, list(self.read_notes))
+                      {k: replace(d) for k, d in self.decisions.items()}, self.layout, list(self.read_notes),
+                      [list(r) for r in self.recent_changes], {k: replace(r) for k, r in self.reviews.items()})
 
 
 @dataclass
@@ -466,12 +472,16 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None
     history = parse_table(sheet(vocab.SHEET_HISTORY), vocab.HISTORY_COLUMNS, vocab.SHEET_HISTORY)
     params = {normalize.clean_key(r[0]): r[1] for r in sheet(vocab.SHEET_PARAMS) if len(r) > 1}
     ours = {vocab.SHEET_LEDGER, vocab.SHEET_OWNERS, vocab.SHEET_JUDGMENT, vocab.SHEET_STATS, vocab.SHEET_OVERDUE,
-            vocab.SHEET_HISTORY, vocab.SHEET_LOG, vocab.SHEET_PARAMS, vocab.SHEET_DECISIONS, vocab.SHEET_CHANGES}
+            vocab.SHEET_HISTORY, vocab.SHEET_LOG, vocab.SHEET_PARAMS, vocab.SHEET_DECISIONS, vocab.SHEET_CHANGES,
+            vocab.SHEET_REVIEW}
     others = {name: sheet(name) for name in sheet_names if name not in ours}
     changes = parse_table(sheet(vocab.SHEET_CHANGES), vocab.CHANGE_COLUMNS, vocab.SHEET_CHANGES)
     ledger = Ledger(measures, owners, judgments, layout.header_row, columns, layout.title, log, history,
                     normalize.clean_text(params.get(vocab.PARAM_DIGEST, "")), extras, others,
                     parse_decisions(sheet(vocab.SHEET_DECISIONS), measures), layout, notes, changes)
+    from .review import parse_reviews
+    ledger.reviews, review_notes = parse_reviews(sheet(vocab.SHEET_REVIEW), measures)
+    ledger.read_notes += review_notes
     notice_decisions(ledger, saved or dt.datetime.now().strftime("%Y-%m-%d %H:%M"))
     return ledger
 

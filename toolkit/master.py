@@ -34,6 +34,7 @@ def content_digest(ledger: Ledger, settings: Settings) -> str:
         h.update(repr(o.values()).encode())
     rows = lambda table: [[normalize.clean_text(v) for v in r] for r in table]  # 1 and 1.0 read back alike
     state = [sorted(ledger.judgments.items()), rows(ledger.log), rows(ledger.history), ledger.title,
+             [r.values() for r in ledger.reviews.values()], settings.review_required,
              settings.current_period(), str(settings.today()), str(settings.reference_date),
              str(settings.programme_start), settings.remind_working_days, sorted(settings.weights.items()),
              [str(d) for d in settings.extra_holidays + settings.extra_workdays], settings.print_paper]
@@ -62,7 +63,8 @@ def backup(path: Path, backup_dir: Path) -> Path | None:
     tmp = backup_dir / f".~tmp-{target.name}"
     tmp.unlink(missing_ok=True)
     try:
-        copy_hashed(path, tmp)
+        _, st = copy_hashed(path, tmp)
+        os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))   # the backup keeps the master's save time
         if not _whole(tmp, full):
             raise LedgerError(f"台账备份 {target} 校验失败（磁盘已满或文件在备份时被改动），台账未改动。请检查磁盘空间后重新运行。")
         os.replace(tmp, target)
@@ -135,8 +137,15 @@ def derived_tables(ledger: Ledger, settings: Settings, summary) -> dict[str, she
             vocab.SHEET_HISTORY: progress.history_table(ledger),
             vocab.SHEET_OVERDUE: overdue.overdue_table(ledger, settings),
             vocab.SHEET_DECISIONS: decision_table(ledger),
+            **review_tables(ledger, settings),
             vocab.SHEET_LOG: log_table(ledger),
             vocab.SHEET_CHANGES: changes_table(ledger)}
+
+
+def review_tables(ledger: Ledger, settings: Settings) -> dict[str, sheets.Table]:
+    """The 销号审核 sheet, when review is required or requests are still on record."""
+    from . import review
+    return {vocab.SHEET_REVIEW: review.review_table(ledger)} if settings.review_required or ledger.reviews else {}
 
 
 def params_rows(settings: Settings, digest: str) -> list[list]:
@@ -184,11 +193,31 @@ def _write_ledger_sheet(book: sheets.Book, ledger: Ledger, settings: Settings) -
             due, remind = helper_values(m, settings, cal)
             yield (m.values() + [m.extra.get(name) for name in ledger.extra_columns]
                    + [due, remind, days_overdue_formula(m.row, due_col, status_col, days_overdue(m, due, today))])
+    _link_evidence(ws, ledger, settings, book.path)
     book.rows(ws, 3, rows(), [book.fmt("body")] * len(headers), widths=[widths[c] for c in range(1, len(headers) + 1)])
     last = max(3, 2 + len(ledger.measures))
     highlight(book, ws, 3, last, len(headers), status_col, due_col, cols[vocab.REMIND_FROM])
     status_dropdown(ws, status_col, 3, last + 200)
     sheets.print_ready(ws, 2, len(headers), last, fit.paper, printed)
+
+
+def _link_evidence(ws, ledger: Ledger, settings: Settings, path: Path) -> None:
+    """Make each 佐证材料 cell a relative hyperlink to its measure's newest evidence folder. Called
+    before the rows are streamed, and only the link is stored (the rows write the text): xlsxwriter's
+    ignore_write_string (3.x, pinned; tests/test_evidence.py holds the seam)."""
+    from .evidence import folders
+    found = folders(settings.path("archive"))
+    col = ledger.columns[vocab.EVIDENCE] - 1
+    ws.ignore_write_string = True
+    try:
+        for m in ledger.measures.values():
+            by_unit = found.get(m.id, {})           # the lead unit's folder, else a co-owner's
+            folder = by_unit.get(m.lead_unit) or next(iter(by_unit.values()), None)
+            if folder:
+                link = os.path.relpath(folder, path.parent).replace("/", "\\")
+                ws.write_url(m.row - 1, col, f"external:{link}", tip="打开本措施的佐证材料文件夹")
+    finally:
+        ws.ignore_write_string = False
 
 
 def _write_other_sheet(book: sheets.Book, name: str, rows: list[list]) -> None:
@@ -236,6 +265,9 @@ def write_master(ledger: Ledger, settings: Settings, path: Path | None = None) -
             book.table(ws, table)
             if name == vocab.SHEET_JUDGMENT:   # the office records its judgment from a dropdown
                 overdue.status_dropdown(ws, table.headers.index("办公室研判") + 1, 3, 3 + len(table.rows))
+            if name == vocab.SHEET_REVIEW:     # and its close-out decisions likewise
+                from .review import conclusion_dropdown
+                conclusion_dropdown(ws, len(table.rows))
         _write_params_sheet(book, settings, digest)
         for name, rows in ledger.other_sheets.items():
             _write_other_sheet(book, name, rows)

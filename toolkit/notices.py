@@ -76,20 +76,47 @@ def render(name: str, context: dict, template_dir: Path | None = None) -> str:
         raise ToolkitError(f"模板“{name}”第{exc.lineno}行语法有误：{exc.message}") from None
 
 
-def receipt_context(unit: str, outcomes: list, settings: Settings, when: dt.datetime | None = None) -> dict:
-    """Variables of 回执.txt.j2: one unit's files this run, with every problem located."""
+def receipt_context(unit: str, outcomes: list, settings: Settings, when: dt.datetime | None = None,
+                    ledger=None) -> dict:
+    """Variables of 回执.txt.j2: one unit's files this run, with every problem located, and (under
+    销号审核, given the merged ledger) the unit's requests awaiting review and those returned."""
+    reviews = ledger.reviews if ledger is not None else {}
     files = []
     for f in outcomes:
         s = f.submission
-        taken = [f"{u.measure_id}（{u.status or '完成情况未改'}）" for u in s.updates] if f.accepted else []
+        taken = [f"{u.measure_id}（{reviewed_status(u, reviews.get((u.measure_id, s.unit)))}）"
+                 for u in s.updates] if f.accepted else []
         files.append({"文件名": s.name, "收件时间": s.received.strftime("%Y-%m-%d %H:%M"), "结果": f.outcome,
                       "采纳条数": f.accepted, "采纳措施": taken, "逾期报送": f.late, "归档文件": f.archived.name,
-                      "问题": [p.text() for p in s.problems], "说明": list(s.notes)})
+                      "问题": [p.text() for p in s.problems], "说明": list(s.notes),
+                      "佐证": evidence_lines(s.evidence) if f.outcome in vocab.APPLIED_OUTCOMES else [],
+                      "拒收佐证": [f"“{e.name}”{e.reason}" for e in s.evidence if e.reason]})
     identified = not unit.startswith(vocab.UNIDENTIFIED)
     return {"单位": unit if identified else f"文件“{outcomes[0].submission.name}”的报送单位",
             "已识别": identified, "报送期次": settings.current_period(), "文件": files,
             "发文单位": settings.organisation, "日期": (when or dt.datetime.now()).date(),
-            "截止日期": settings.submit_by}
+            "截止日期": settings.submit_by,
+            "退回补充": [f"措施“{r.measure_id}”（{r.decided}退回）：{r.opinion or '请补充佐证材料'}"
+                      for r in reviews.values() if r.unit == unit and r.state == vocab.REVIEW_RETURNED]}
+
+
+def reviewed_status(update, review) -> str:
+    """How a receipt names a row's 完成情况: under 销号审核 an 已完成 is a request, pending, returned or closed."""
+    if update.status != vocab.DONE or review is None:
+        return update.status or "完成情况未改"
+    return {vocab.REVIEW_PENDING: f"{vocab.APPLIED_CLOSE}，待办公室审核",
+            vocab.REVIEW_RETURNED: "销号申请已退回，请按下文审核意见补充后再报已完成",
+            vocab.CLOSED: vocab.CLOSED}[review.state]
+
+
+def evidence_lines(files: list) -> list[str]:
+    """Per measure, the evidence files stored from a package (name and the start of its SHA-256)."""
+    by_measure: dict[str, list[str]] = {}
+    for e in files:
+        if not e.reason:
+            name = e.name.replace("\\", "/").rsplit("/", 1)[-1]
+            by_measure.setdefault(e.measure_id, []).append(f"{name}（SHA-256 {e.sha256[:12]}）")
+    return [f"{mid}：{'、'.join(names)}" for mid, names in by_measure.items()]
 
 
 def write_receipts(result: "ConsolidationResult", settings: Settings) -> list[Path]:
@@ -102,7 +129,7 @@ def write_receipts(result: "ConsolidationResult", settings: Settings) -> list[Pa
         s = f.submission
         key = s.unit or f"{vocab.UNIDENTIFIED}_{s.name}"
         shown = f if f.archived is not None else replace(f, archived=Path(""))
-        context = receipt_context(key, [shown], settings)
+        context = receipt_context(key, [shown], settings, ledger=result.ledger)
         for item in context["文件"]:
             item["已汇总"] = f.outcome in vocab.APPLIED_OUTCOMES
         tail = f"_{s.received:%Y%m%d-%H%M%S}_{(s.sha256 or '0' * 8)[:8]}.txt"
@@ -178,7 +205,14 @@ def programme_context(ledger, settings: Settings, summary) -> dict:
         "分类重叠": vocab.REFORM if reform and reform.total else "",
         "逾期报送单位": late_units, "未报送单位": missing, "回复期限": None,
         "附件": annexes, "附件序号": {a["键"]: k for k, a in enumerate(annexes, 1)},
+        "销号": review_figures(summary),
     }
+
+
+def review_figures(summary) -> dict | None:
+    """{已销号, 待审核, 退回} when close-out review is on (None otherwise)."""
+    r = summary.review
+    return {"已销号": r.closed, "待审核": r.pending, "退回": r.returned} if r else None
 
 
 def attachments(ranking, overdue_by_unit: dict, soon: list) -> list[dict]:

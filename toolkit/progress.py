@@ -13,6 +13,7 @@ from . import normalize, sheets, vocab
 from .config import Settings
 from .ledger import Ledger, Measure
 from .overdue import due_date, overdue_ids
+from .review import ReviewCounts, counts as review_counts
 
 LONG_TERM = set(vocab.LONG_TERM_WORDS)
 
@@ -105,6 +106,7 @@ class Summary:
     by_category: dict[str, Counts]
     by_key_problem: dict[str, Counts]
     weights: dict[str, float]
+    review: ReviewCounts | None = None               # 销号审核 figures, when review is on
 
     def level(self, kind: str) -> Counts:
         """Counts of problems at one level: 重点问题, 具体问题, 举一反三, 整改意见, 推动改革促进发展."""
@@ -167,7 +169,8 @@ def summarise(ledger: Ledger, settings: Settings) -> Summary:
         by_unit.setdefault(unit, Counts()).add(status, mid in late and status != vocab.DONE)
         by_unit_lead[unit] = by_unit_lead.get(unit, 0) + (entry.role == vocab.ROLE_LEAD)
     return Summary(settings.today(), measures, items, key_problems, key_judged, by_unit, by_unit_lead,
-                   by_category, by_key, dict(settings.weights))
+                   by_category, by_key, dict(settings.weights),
+                   review_counts(ledger) if settings.review_required else None)
 
 
 # ---------------------------------------------------------------- history (月调度)
@@ -407,7 +410,20 @@ def stats_layout(ledger: Ledger, settings: Settings, summary: Summary) -> StatsL
         put(row, 12, it.status + ("（办公室研判）" if it.judgment else ""))
         row += 1
     lay.bodies.append((first, row - 1, len(STAT_HEADERS) + 2))
+    if summary.review is not None:
+        row += 1
+        first = section("六、销号审核情况（按单位的销号申请计；待审核、退回的不计入已完成）", REVIEW_HEADERS)
+        states = f"'{vocab.SHEET_REVIEW}'!{sheets.col_letter(vocab.REVIEW_COLUMNS.index(vocab.REVIEW_STATE) + 1)}:" \
+                 f"{sheets.col_letter(vocab.REVIEW_COLUMNS.index(vocab.REVIEW_STATE) + 1)}"
+        r = summary.review
+        for c, (state, n) in enumerate(zip(vocab.REVIEW_STATES, (r.pending, r.closed, r.returned)), 1):
+            put(row, c, f'=COUNTIF({states},"{state}")', n)
+        row += 1
+        lay.bodies.append((first, row - 1, len(REVIEW_HEADERS)))
     return lay
+
+
+REVIEW_HEADERS = [vocab.REVIEW_PENDING, vocab.CLOSED, "退回"]
 
 
 def write_stats(book, ledger: Ledger, settings: Settings, summary: Summary) -> None:

@@ -176,3 +176,26 @@ CHANGE_COLUMNS = ["变更时间", "报送期次", ID, OWNER_UNIT, "字段", "原
 SOURCE_OFFICE = "办公室修改"
 SOURCE_REVIEW = "销号审核"
 SOURCE_INITIAL = "初始导入"
+
+# ---- close-out review (销号审核, [review] required = true) ----
+SHEET_REVIEW = "销号审核"
+APPLIED_CLOSE = "申请销号"        # a unit's 已完成 while the office has not yet decided
+CLOSED = "已销号"                 # the office agreed: counts as 已完成 in every figure
+REVIEW_APPROVE = "同意销号"
+REVIEW_RETURN = "退回补充"
+REVIEW_CONCLUSIONS = [REVIEW_APPROVE, REVIEW_RETURN]
+REVIEW_CONCLUSION_WORDS = {REVIEW_APPROVE: REVIEW_APPROVE, "同意": REVIEW_APPROVE, "予以销号": REVIEW_APPROVE,
+                           REVIEW_RETURN: REVIEW_RETURN, "退回": REVIEW_RETURN, "不同意": REVIEW_RETURN}
+REVIEW_PENDING = "待审核"
+REVIEW_RETURNED = "已退回"
+REVIEW_STATES = [REVIEW_PENDING, CLOSED, REVIEW_RETURNED]
+REVIEW_FIELD = "销号审核"          # the history field of a request and its decision
+REVIEW_APPLIED_AT = "申请日期"
+REVIEW_EVIDENCE = "佐证"
+REVIEW_CONCLUSION = "审核结论"
+REVIEW_OPINION = "审核意见"
+REVIEW_STATE = "办理情况"          # written by the toolkit: 待审核 / 已销号 / 已退回
+REVIEW_DECIDED_AT = "办理日期"
+REVIEW_COLUMNS = [ID, OWNER_UNIT, REVIEW_APPLIED_AT, REVIEW_EVIDENCE, REVIEW_CONCLUSION, REVIEW_OPINION,
+                  REVIEW_STATE, REVIEW_DECIDED_AT]
+UNIT_REVIEW_COLUMN = "销号审核意见"  # shown (read-only) in a unit's template when review is on

@@ -1,0 +1,158 @@
+"""Close-out review (销号审核): a unit's 已完成 waits for the office's decision in the master when
+[review] required = true; with review off nothing changes."""
+import datetime as dt
+
+import openpyxl
+import pytest
+
+from toolkit import config, notices, vocab
+from toolkit.app import Workspace
+from toolkit.distribute import distribute
+from toolkit.errors import ConfigError
+from toolkit.ledger import read_ledger
+from toolkit.progress import summarise
+from tests.conftest import hand_in, ledger_sheet
+
+DONE_ZG4 = {"ZG-004": {vocab.STATUS: "已完成", vocab.PROGRESS: "已整改到位", vocab.EVIDENCE: "某文〔2024〕9号"}}
+
+
+def status_of(settings, mid):
+    wb, ws, cols, rows = ledger_sheet(settings.master)
+    return ws.cell(rows[mid], cols[vocab.STATUS]).value
+
+
+def review_rows(settings):
+    ws = openpyxl.load_workbook(settings.master)[vocab.SHEET_REVIEW]
+    assert [c.value for c in ws[2]] == vocab.REVIEW_COLUMNS
+    return [[c.value for c in row] for row in ws.iter_rows(min_row=3) if row[0].value]
+
+
+def decide(settings, conclusion, opinion=None):
+    """The office's hand edit: choose the 审核结论 (and write an opinion) in 销号审核, save."""
+    wb = openpyxl.load_workbook(settings.master)
+    ws = wb[vocab.SHEET_REVIEW]
+    ws.cell(3, vocab.REVIEW_COLUMNS.index(vocab.REVIEW_CONCLUSION) + 1).value = conclusion
+    if opinion:
+        ws.cell(3, vocab.REVIEW_COLUMNS.index(vocab.REVIEW_OPINION) + 1).value = opinion
+    wb.save(settings.master)
+
+
+def unit_template_notes(settings, unit):
+    (d,) = distribute(settings, [unit])
+    ws = openpyxl.load_workbook(d.path)[vocab.SHEET_LEDGER]
+    cols = {ws.cell(2, c).value: c for c in range(1, ws.max_column + 1)}
+    return {ws.cell(r, cols[vocab.ID]).value: (ws.cell(r, cols[vocab.STATUS]).value,
+                                               ws.cell(r, cols[vocab.UNIT_REVIEW_COLUMN]).value)
+            for r in range(3, ws.max_row + 1)}
+
+
+@pytest.fixture
+def reviewed(workspace):
+    workspace.review_required = True
+    return workspace
+
+
+def test_review_is_off_by_default_and_a_bad_value_is_named(tmp_path):
+    assert config.load(config.write_default(tmp_path)).review_required is False
+    assert config.from_dict({"review": {"required": True}}, tmp_path).review_required is True
+    with pytest.raises(ConfigError, match="review.required"):
+        config.from_dict({"review": {"required": "是"}}, tmp_path)
+
+
+def test_with_review_off_a_done_report_closes_the_measure_at_once(workspace):
+    hand_in(workspace, "市人民医院", DONE_ZG4)
+    Workspace(workspace).consolidate()
+    assert status_of(workspace, "ZG-004") == vocab.DONE
+    assert vocab.SHEET_REVIEW not in openpyxl.load_workbook(workspace.master).sheetnames
+    ledger = read_ledger(workspace.master, workspace)
+    summary = summarise(ledger, workspace)
+    assert (summary.measures.done, summary.review) == (3, None)
+    assert "销号" not in notices.public_summary(ledger, workspace, summary)
+    assert vocab.UNIT_REVIEW_COLUMN not in [c.value for c in openpyxl.load_workbook(
+        distribute(workspace, ["市人民医院"])[0].path)[vocab.SHEET_LEDGER][2]]
+
+
+def test_a_done_report_is_a_request_until_the_office_agrees(reviewed):
+    s = reviewed
+    hand_in(s, "市人民医院", DONE_ZG4)
+    result = Workspace(s).consolidate()
+    assert status_of(s, "ZG-004") == vocab.IN_PROGRESS            # not counted as 已完成 yet
+    assert review_rows(s) == [["ZG-004", "市人民医院", "2024-08-20", "某文〔2024〕9号", None, None,
+                               vocab.REVIEW_PENDING, None]]
+    ledger = read_ledger(s.master, s)
+    summary = summarise(ledger, s)
+    assert summary.measures.done == 2 and (summary.review.pending, summary.review.closed) == (1, 0)
+    public = notices.public_summary(ledger, s, summary)
+    assert "已完成2条" in public and "另有1条已申请销号、正在审核" in public
+    receipt = result.receipts[0].read_text(encoding="utf-8")
+    assert "ZG-004（申请销号，待办公室审核）" in receipt
+    status, note = unit_template_notes(s, "市人民医院")["ZG-004"]
+    assert status == vocab.DONE and "申请销号，待办公室审核" in note    # the unit sees what it asked
+
+    decide(s, vocab.REVIEW_APPROVE)
+    Workspace(s).consolidate()                                      # the next run reads the decision back
+    assert status_of(s, "ZG-004") == vocab.DONE
+    (row,) = review_rows(s)
+    assert row[4:8] == [vocab.REVIEW_APPROVE, None, vocab.CLOSED, s.today().isoformat()]
+    ledger = read_ledger(s.master, s)
+    summary = summarise(ledger, s)
+    assert summary.measures.done == 3 and (summary.review.pending, summary.review.closed) == (0, 1)
+    context = notices.programme_context(ledger, s, summary)
+    assert context["销号"] == {"已销号": 1, "待审核": 0, "退回": 0}
+    stats = openpyxl.load_workbook(s.master)[vocab.SHEET_STATS]
+    heads = [r for r in range(1, stats.max_row + 1) if str(stats.cell(r, 1).value or "").startswith("六、销号审核")]
+    assert heads and [stats.cell(heads[0] + 1, c).value for c in (1, 2, 3)] == ["待审核", "已销号", "退回"]
+    assert stats.cell(heads[0] + 2, 2).value.startswith("=COUNTIF(")
+
+    _, lines = Workspace(s).history("ZG-004")
+    story = "\n".join(lines)
+    assert vocab.SOURCE_REVIEW in story and vocab.CLOSED in story and vocab.APPLIED_CLOSE in story
+
+
+def test_a_returned_request_shows_its_opinion_in_the_next_template_and_receipt(reviewed):
+    s = reviewed
+    hand_in(s, "市人民医院", DONE_ZG4)
+    Workspace(s).consolidate()
+    decide(s, vocab.REVIEW_RETURN, "请补充整改通知的盖章扫描件")
+    # a file the unit sent before the return was taken in (its ZG-004 still 已完成) does not ask again
+    hand_in(s, "市人民医院", {"ZG-002": {vocab.PROGRESS: "已开展第二轮培训"}},
+            name="市人民医院-补报.xlsx", when=dt.datetime(2024, 8, 22, 9, 0))
+    result = Workspace(s).consolidate()
+    assert status_of(s, "ZG-004") == vocab.IN_PROGRESS
+    (row,) = review_rows(s)
+    assert row[4:7] == [vocab.REVIEW_RETURN, "请补充整改通知的盖章扫描件", vocab.REVIEW_RETURNED]
+    receipt = result.receipts[0].read_text(encoding="utf-8")
+    assert "销号申请经办公室审核退回" in receipt and "措施“ZG-004”" in receipt and "盖章扫描件" in receipt
+    status, note = unit_template_notes(s, "市人民医院")["ZG-004"]
+    assert status == vocab.IN_PROGRESS and "退回补充" in note and "请补充整改通知的盖章扫描件" in note
+    summary = summarise(read_ledger(s.master, s), s)
+    assert summary.measures.done == 2 and summary.review.returned == 1
+
+    hand_in(s, "市人民医院", {"ZG-004": {vocab.STATUS: "已完成", vocab.EVIDENCE: "某文〔2024〕9号及盖章扫描件"}},
+            name="市人民医院-再报.xlsx", when=dt.datetime(2024, 8, 30, 9, 0))
+    Workspace(s).consolidate()                       # asked again: pending, the last opinion kept for the office
+    (row,) = review_rows(s)
+    assert row[2:7] == ["2024-08-30", "某文〔2024〕9号及盖章扫描件", None, "请补充整改通知的盖章扫描件",
+                        vocab.REVIEW_PENDING]
+    assert status_of(s, "ZG-004") == vocab.IN_PROGRESS
+
+
+def test_history_tells_a_measure_from_not_started_to_closed_across_three_periods(reviewed):
+    s = reviewed
+    for period, when, status in [("2024-06", dt.datetime(2024, 6, 20, 10), "未启动"),
+                                 ("2024-07", dt.datetime(2024, 7, 19, 9), "推进中"),
+                                 ("2024-08", dt.datetime(2024, 8, 20, 16), "已完成")]:
+        s.period = period
+        hand_in(s, "市人民医院", {"ZG-004": {vocab.STATUS: status, vocab.PROGRESS: f"{period}进展"}}, when=when)
+        Workspace(s).consolidate()
+    decide(s, vocab.REVIEW_APPROVE)
+    Workspace(s).consolidate()
+    _, lines = Workspace(s).history("ZG-004")
+    story = [line for line in lines if "完成情况" in line or "销号审核" in line]
+    assert len(story) == 5
+    assert story[1].startswith("2024-07-19 09:00:00（2024-07期）") and story[2].startswith("2024-08-20 16:00:00（2024-08期）")
+    assert "完成情况：未启动；来源：初始导入" in story[0]
+    assert "完成情况：未启动 → 正在推进" in story[1]
+    assert "【市人民医院】销号审核：（空） → 申请销号" in story[2]
+    assert "完成情况：正在推进 → 已完成；来源：销号审核" in story[3]
+    assert "【市人民医院】销号审核：申请销号 → 已销号；来源：销号审核" in story[4]

@@ -1,0 +1,161 @@
+"""Close-out review (销号审核): with `[review] required = true` a unit's 已完成 is a request (申请销号) that
+counts as done only once the office writes 同意销号 against it in the master's 销号审核 sheet; 退回补充
+sends the measure back to 正在推进, with the office's opinion in the unit's next template and receipt.
+
+The owners' statuses stay the four canonical words (a pending request keeps its last status below
+已完成), so every figure and formula counts a measure as 已完成 only once it is closed (已销号).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from . import normalize, sheets, vocab
+from .ledger import Ledger, OwnerEntry, parse_table, recompute_measure
+
+
+@dataclass
+class Review:
+    """One unit's request to close a measure, and the office's decision on it."""
+    measure_id: str
+    unit: str
+    applied: str                      # 申请日期: the receipt date of the file that asked
+    evidence: str = ""                # 佐证 as the unit wrote it
+    conclusion: str = ""              # 同意销号 / 退回补充 as the office chose ('' undecided)
+    opinion: str = ""                 # 审核意见: what to add, when returned
+    state: str = vocab.REVIEW_PENDING
+    decided: str = ""                 # 办理日期: when the toolkit took the decision in
+
+    def values(self) -> list:
+        return [self.measure_id, self.unit, self.applied, self.evidence, self.conclusion, self.opinion,
+                self.state, self.decided]
+
+    @property
+    def due(self) -> bool:
+        """The office has decided and the toolkit has not yet acted on it."""
+        return self.state == vocab.REVIEW_PENDING and bool(self.conclusion)
+
+    def history_value(self) -> str:
+        """The 销号审核 field of the change history."""
+        if self.state == vocab.REVIEW_PENDING:
+            return vocab.APPLIED_CLOSE
+        if self.state == vocab.REVIEW_RETURNED:
+            return f"{vocab.REVIEW_RETURN}：{self.opinion}" if self.opinion else vocab.REVIEW_RETURN
+        return vocab.CLOSED
+
+    def unit_note(self) -> str:
+        """What the unit's template shows beside the measure."""
+        if self.state == vocab.REVIEW_PENDING:
+            return f"已于{self.applied}申请销号，待办公室审核（请保持“{vocab.DONE}”）"
+        if self.state == vocab.REVIEW_RETURNED:
+            return f"销号申请已退回补充（{self.decided}）：{self.opinion or '请补充佐证材料'}"
+        return f"已销号（{self.decided}）"
+
+
+def conclusion(value) -> str:
+    """The office's 审核结论 as one of vocab.REVIEW_CONCLUSIONS ('' when blank or not recognised)."""
+    return vocab.REVIEW_CONCLUSION_WORDS.get(normalize.clean_key(value), "")
+
+
+def parse_reviews(rows: list[list], measures: dict) -> tuple[dict[tuple[str, str], Review], list[str]]:
+    """The requests kept in sheet 销号审核 (for measures still in the plan), and a note for each
+    审核结论 that is not a word the toolkit knows."""
+    out, notes = {}, []
+    for row in parse_table(rows, vocab.REVIEW_COLUMNS, vocab.SHEET_REVIEW):
+        mid, unit = normalize.clean_key(row[0]), normalize.clean_key(row[1])
+        if mid not in measures or not unit:
+            continue
+        typed, word = normalize.clean_text(row[4]), conclusion(row[4])
+        if typed and not word:
+            notes.append(f"“{vocab.SHEET_REVIEW}”表中措施“{mid}”（{unit}）的审核结论“{typed}”无法识别，"
+                         f"应为{'/'.join(vocab.REVIEW_CONCLUSIONS)}之一，本次未处理。")
+        state = normalize.clean_text(row[6])
+        out[(mid, unit)] = Review(mid, unit, normalize.clean_text(row[2]), normalize.clean_text(row[3]), word,
+                                  normalize.clean_text(row[5]),
+                                  state if state in vocab.REVIEW_STATES else vocab.REVIEW_PENDING,
+                                  normalize.clean_text(row[7]))
+    return out, notes
+
+
+def request(ledger: Ledger, entry: OwnerEntry, evidence: str, received: str) -> str:
+    """The status a unit's 已完成 stands for under review: 已完成 once closed (or when it was done
+    before review was required); else a request is filed (a returned one renewed by a file received
+    from the day of the return on, its opinion kept) and the unit keeps its last status below 已完成,
+    at least 正在推进."""
+    key = (entry.measure_id, entry.unit)
+    r = ledger.reviews.get(key)
+    if (r and r.state == vocab.CLOSED) or (r is None and entry.status == vocab.DONE):
+        return vocab.DONE
+    if r and r.state == vocab.REVIEW_RETURNED and received[:10] < r.decided:
+        return entry.status          # a file sent before the return was decided does not ask again
+    if r is None or r.state == vocab.REVIEW_RETURNED:
+        ledger.reviews[key] = Review(entry.measure_id, entry.unit, received[:10], evidence or entry.evidence,
+                                     opinion=r.opinion if r else "")
+    else:
+        r.evidence = evidence or r.evidence
+    return entry.status if entry.status in (vocab.IN_PROGRESS, vocab.MOSTLY_DONE) else vocab.IN_PROGRESS
+
+
+def withdraw(ledger: Ledger, entry: OwnerEntry) -> None:
+    """A unit that reports less than 已完成 withdraws its pending request (or reopens a closed measure);
+    a returned request stays, so its opinion keeps showing until the unit asks again."""
+    r = ledger.reviews.get((entry.measure_id, entry.unit))
+    if r and r.state != vocab.REVIEW_RETURNED:
+        del ledger.reviews[(entry.measure_id, entry.unit)]
+
+
+def apply_decisions(ledger: Ledger, today: dt.date) -> list[Review]:
+    """Act on every decision the office wrote in 销号审核 since the last run: 同意销号 → 已销号 (the
+    unit's status 已完成), 退回补充 → 已退回 (the unit's status 正在推进). Returns the decisions taken."""
+    taken = []
+    for r in ledger.reviews.values():
+        entry = ledger.owners.get((r.measure_id, r.unit))
+        if not r.due or entry is None:
+            continue
+        approved = r.conclusion == vocab.REVIEW_APPROVE
+        r.state = vocab.CLOSED if approved else vocab.REVIEW_RETURNED
+        r.decided = today.isoformat()
+        entry.status = vocab.DONE if approved else vocab.IN_PROGRESS
+        recompute_measure(ledger, r.measure_id)
+        taken.append(r)
+    return taken
+
+
+def decisions_due(ledger: Ledger) -> bool:
+    return any(r.due for r in ledger.reviews.values())
+
+
+@dataclass(frozen=True)
+class ReviewCounts:
+    """Requests by state (one per unit and measure): for the statistics and the 通报."""
+    closed: int
+    pending: int
+    returned: int
+
+
+def counts(ledger: Ledger) -> ReviewCounts:
+    states = [r.state for r in ledger.reviews.values()]
+    return ReviewCounts(states.count(vocab.CLOSED), states.count(vocab.REVIEW_PENDING),
+                        states.count(vocab.REVIEW_RETURNED))
+
+
+def review_table(ledger: Ledger) -> sheets.Table:
+    """销号审核: pending requests first, then the decided ones, each in the order they were made."""
+    order = {vocab.REVIEW_PENDING: 0, vocab.REVIEW_RETURNED: 1, vocab.CLOSED: 2}
+    rows = [r.values() for r in sorted(ledger.reviews.values(), key=lambda r: order[r.state])]
+    return sheets.Table(f"销号审核（单位报“{vocab.DONE}”后在此审核：在“{vocab.REVIEW_CONCLUSION}”列选择"
+                        f"{'或'.join(vocab.REVIEW_CONCLUSIONS)}，退回时在“{vocab.REVIEW_OPINION}”写明需补充的材料；"
+                        f"下次汇总时生效，“{vocab.REVIEW_STATE}”由程序填写）",
+                        vocab.REVIEW_COLUMNS, rows,
+                        {vocab.REVIEW_EVIDENCE: 30, vocab.REVIEW_OPINION: 40, vocab.REVIEW_APPLIED_AT: 12,
+                         vocab.REVIEW_DECIDED_AT: 12})
+
+
+def conclusion_dropdown(ws, rows: int) -> None:
+    """The 审核结论 dropdown of the 销号审核 sheet (data from row 3), room left for no new rows."""
+    col = vocab.REVIEW_COLUMNS.index(vocab.REVIEW_CONCLUSION)
+    words = vocab.REVIEW_CONCLUSIONS
+    ws.data_validation(2, col, max(rows, 1) + 1, col, {
+        "validate": "list", "source": list(words), "ignore_blank": True,
+        "input_title": vocab.REVIEW_CONCLUSION, "input_message": "请选择：" + "、".join(words),
+        "error_title": vocab.REVIEW_CONCLUSION, "error_message": "请从下拉列表中选择：" + "、".join(words)})
