@@ -145,7 +145,7 @@ def test_a_run_writes_a_self_contained_dashboard_next_to_the_notices(workspace):
     assert page in report.notices and (page.parent / "领导调度单" / "李××.docx") in report.notices
     html = page.read_text(encoding="utf-8")
     assert_self_contained(html)
-    assert "<title>测试整改工作看板（2024-08）</title>" in html and "<script>" in html
+    assert "<title>测试整改工作看板（2024年8月）</title>" in html and "<script>" in html
     shown = Elements(html).figures
     assert shown["措施.完成率"] == "50.0%" and shown["措施.逾期"] == "1" and shown["临期"] == "1"
     assert shown["未报送单位数"] == "2" and "未报送.医政处" in shown and "未报送.办公室" not in shown
@@ -217,7 +217,7 @@ def test_the_browser_shows_the_statistics_offline_without_errors_or_requests(dem
 @needs_browser
 def test_the_filters_in_the_address_show_only_that_leaders_or_units_part(demo_run):
     settings, page, ledger, summary = demo_run
-    leader = "杨××(副主任)"
+    leader = "杨××（副主任）"
     seen = visit(page.as_uri() + "#" + quote(f"领导={leader}"))
     assert seen.console == [] and seen.requests == []
     tags = Elements(seen.dom).tags

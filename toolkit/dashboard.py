@@ -156,11 +156,11 @@ def line_svg(points: list[trend.Point]) -> str:
     if len(xy) > 1:
         parts.append('<polyline class="line" points="' + " ".join(f"{x:.1f},{y:.1f}" for x, y in xy) + '"/>')
     for (x, y), p in zip(xy, points):
-        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" class="dot"><title>{escape(p.period)}:'
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" class="dot"><title>{escape(normalize.period_text(p.period))}：'
                      f'完成率{p.completion:.1f}%，已完成{p.done}条/共{p.total}条</title></circle>'
                      f'<text x="{x:.1f}" y="{y - 9:.1f}" text-anchor="middle" class="val" data-k="趋势.{escape(p.period)}">'
                      f'{p.completion:.1f}%</text>'
-                     f'<text x="{x:.1f}" y="{h - 12}" text-anchor="middle" class="tick">{escape(p.period)}</text>')
+                     f'<text x="{x:.1f}" y="{h - 12}" text-anchor="middle" class="tick">{escape(normalize.period_text(p.period))}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -179,6 +179,7 @@ def environment(template_dir: Path) -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_dir)), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["日期"] = normalize.format_date
+    env.filters["期次"] = normalize.period_text
     env.filters["百分比"] = notices.pct
     env.filters["变化"] = _signed
     env.filters["竖线"] = lambda names: "|".join(names)
