@@ -93,3 +93,28 @@ def test_empty_master_has_our_headers_and_one_example_row_that_reads(tmp_path):
         assert "已存在" in str(exc)
     else:
         raise AssertionError("an existing master was overwritten")
+
+
+def test_a_merged_status_counts_for_every_row_and_a_blank_one_is_named(workspace):
+    wb = openpyxl.load_workbook(workspace.master)
+    ws = wb[vocab.SHEET_LEDGER]
+    cols = {ws.cell(2, c).value: c for c in range(1, ws.max_column + 1)}
+    rows = {ws.cell(r, 1).value: r for r in range(3, ws.max_row + 1)}
+    status = cols[vocab.STATUS]
+    ws.cell(rows["ZG-005"], status).value = vocab.DONE          # ZG-005 and ZG-006 are both 已完成: one merged cell
+    ws.cell(rows["ZG-006"], status).value = None
+    ws.merge_cells(start_row=rows["ZG-005"], start_column=status, end_row=rows["ZG-006"], end_column=status)
+    ws.cell(rows["ZG-003"], status).value = None                # left blank by the office
+    wb.save(workspace.master)
+    ledger = read_ledger(workspace.master, workspace)
+    assert ledger.measures["ZG-006"].status == vocab.DONE
+    report = check(workspace.master, workspace)
+    text = "\n".join(report.lines())
+    letter = openpyxl.utils.get_column_letter(status)
+    assert f"“完成情况”列有1个空白单元格（{letter}{rows['ZG-003']}）" in text and "按“未启动”统计" in text
+    assert "【请核实】" in text
+
+
+def test_a_unit_mistyped_once_by_one_character_is_questioned():
+    uses = {"办公室": 5, "办工室": 1, "医政处": 4, "药政处": 6}
+    assert [set(p) for p in spelling_pairs(list(uses), uses)] == [{"办工室", "办公室"}]   # 医政处, 药政处: two units

@@ -118,8 +118,9 @@ def suspicious(ledger: Ledger) -> list[str]:
                 blank.setdefault(name, []).append(sheets.cell_name(m.row, cols[name]))
     for name, cells in blank.items():
         out.append(f"“{name}”列有{len(cells)}个空白单元格（{'、'.join(cells[:6])}{'等' if len(cells) > 6 else ''}）。")
+    out += [n for n in ledger.read_notes if n.startswith(f"“{vocab.STATUS}”列有")]   # blank 完成情况 counts as 未启动
     uses = Counter(u for m in ledger.measures.values() for u in m.owners)
-    for pair in spelling_pairs(ledger.units):
+    for pair in spelling_pairs(ledger.units, uses):
         common, rare = sorted(pair, key=lambda u: -uses[u])     # suggest the rarer spelling as the alias
         out.append(f"责任单位“{pair[0]}”与“{pair[1]}”可能是同一单位的不同写法：如是，请统一写法，"
                    f"或在配置[units]中写 \"{rare}\" = \"{common}\"。")
@@ -140,8 +141,9 @@ def suspicious(ledger: Ledger) -> list[str]:
 _PLACE = re.compile(r"^(天津市|天津|市|委)")
 
 
-def spelling_pairs(units: list[str]) -> list[tuple[str, str]]:
-    """Pairs of unit names that probably mean one unit (one contains the other, or they differ only by 市)."""
+def spelling_pairs(units: list[str], uses: dict[str, int] | None = None) -> list[tuple[str, str]]:
+    """Pairs of unit names that probably mean one unit: one contains the other, they differ only by 市,
+    or (with uses, how often each is named) one character differs and one of them is named only once."""
     pairs = []
     by_core = {}
     for u in units:
@@ -150,7 +152,7 @@ def spelling_pairs(units: list[str]) -> list[tuple[str, str]]:
             pairs.append((by_core[core], u))
             continue
         by_core[core] = u
-    names = sorted(set(units), key=len)
+    names = sorted(set(units), key=lambda u: (len(u), u))
     seen = {frozenset(p) for p in pairs}
     for i, short in enumerate(names):
         if len(short) < 3:
@@ -159,6 +161,14 @@ def spelling_pairs(units: list[str]) -> list[tuple[str, str]]:
             if short in long and frozenset((short, long)) not in seen and len(long) - len(short) <= 4:
                 pairs.append((long, short))
                 seen.add(frozenset((short, long)))
+    for i, a in enumerate(names if uses else []):   # one character mistyped once: 办公室 / 办工室
+        for b in names[i + 1:]:
+            if len(b) != len(a):
+                break
+            if (len(a) >= 3 and min(uses.get(a, 0), uses.get(b, 0)) == 1
+                    and sum(x != y for x, y in zip(a, b)) == 1 and frozenset((a, b)) not in seen):
+                pairs.append((a, b))
+                seen.add(frozenset((a, b)))
     return pairs
 
 

@@ -237,8 +237,9 @@ def read_rows(path: Path, sheet: str) -> list[list]:
 
 
 def _fill_merged(rows: list[list], merged: list, h: int, cols: dict[str, int]) -> list[str]:
-    """Give every row of a vertically merged hierarchy cell the merged value; returns the ranges filled."""
-    fill_cols = {cols[n] for n in vocab.MERGE_FILL_COLUMNS if n in cols}
+    """Give every row of a vertically merged cell the merged value (any column but 编号: an office merges
+    cells whose rows share the value, be it 主题 or 完成情况); returns the ranges filled."""
+    fill_cols = {c for n, c in cols.items() if n != vocab.ID}
     filled = []
     for (r0, c0), (r1, c1) in merged:
         if r1 <= r0 or r0 <= h or not any(c in fill_cols for c in range(c0, c1 + 1)):
@@ -306,6 +307,7 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
     measures: dict[str, Measure] = {}
     found: list[str] = []
     notes: list[str] = []
+    blank_status: list[str] = []
 
     def get(row, name):
         c = cols.get(name)
@@ -331,6 +333,8 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
             found.append(f"{at(vocab.DEADLINE)}{exc}。")
             deadline = None
         status = normalize.status(get(row, vocab.STATUS))
+        if status == "":
+            blank_status.append(cell_name(excel_row, cols[vocab.STATUS] + 1))
         if status is None:
             found.append(f"{at(vocab.STATUS)}“{normalize.clean_text(get(row, vocab.STATUS))}”无法识别，应为"
                          f"{'/'.join(vocab.STATUSES)}之一。")
@@ -378,6 +382,9 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
         shown = "\n".join(found[:20]) + (f"\n……另有{len(found) - 20}处" if len(found) > 20 else "")
         raise LedgerError(f"台账有{len(found)}处需要先改正：\n{shown}")
     notes = list(dict.fromkeys(notes))
+    if blank_status:
+        notes.append(f"“{vocab.STATUS}”列有{len(blank_status)}个空白单元格（{'、'.join(blank_status[:5])}"
+                     f"{'等' if len(blank_status) > 5 else ''}），按“{vocab.NOT_STARTED}”统计；已经开展的请填写完成情况。")
     if filled:
         notes.insert(0, merged_note(filled))
     return measures, layout, {k: v + 1 for k, v in cols.items()}, extras, notes
