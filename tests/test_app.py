@@ -323,3 +323,31 @@ def test_refresh_does_not_overwrite_a_master_open_in_excel(workspace):
     result = CliRunner().invoke(cli, ["refresh", "-c", str(workspace.root)])
     assert result.exit_code == 1 and "正被打开" in result.output
     assert workspace.master.read_bytes() == before
+
+
+def test_file_errors_of_every_kind_become_one_chinese_sentence_naming_the_place(tmp_path):
+    import errno
+    import sqlite3
+    import xlsxwriter.exceptions
+    from toolkit.app import file_errors
+    from toolkit.errors import FileAccessError
+    cases = [
+        (xlsxwriter.exceptions.FileCreateError(OSError(errno.ENOSPC, "No space left on device", "/x/台账.xlsx")),
+         "磁盘空间不足，无法写入 /x/台账.xlsx"),
+        (OSError(errno.EROFS, "Read-only file system", "/x/回执/.~tmp-abc.txt"), "无法读写 /x/回执：所在位置是只读的"),
+        (OSError(errno.EEXIST, "File exists", "/x/a"), "已有同名的文件"),
+        (sqlite3.OperationalError("database or disk is full"), "变更记录数据库：磁盘空间不足"),
+    ]
+    for exc, says in cases:
+        with pytest.raises(FileAccessError) as err:
+            with file_errors(tmp_path):
+                raise exc
+        assert says in str(err.value) and not any(w in str(err.value) for w in ("Errno", "File exists", "Read-only"))
+
+
+def test_a_cli_command_outside_the_workspace_reports_a_bad_path_in_chinese(tmp_path):
+    from click.testing import CliRunner
+    from toolkit.cli import cli
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["excel", "build", "-o", str(tmp_path / "a-file" / "x")])
+    assert result.exit_code == 1 and "错误：无法读写" in result.output and "Traceback" not in result.output

@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import os
+import sqlite3
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -105,19 +106,43 @@ def wait_until_free(paths: list[Path], wait_seconds: float) -> None:
 
 
 @contextlib.contextmanager
-def file_errors() -> Iterator[None]:
+def file_errors(root: Path | None = None) -> Iterator[None]:
     """Turn an operating-system error into one Chinese message naming the file (never a traceback)."""
+    import xlsxwriter.exceptions
     try:
         yield
-    except OSError as exc:
-        name = exc.filename or exc.filename2 or "文件"
+    except sqlite3.OperationalError as exc:             # the history database's disk or folder
+        log.warning("变更记录写入失败：%r", exc)
+        raise FileAccessError(f"无法写入变更记录数据库：{history.sqlite_reason(exc)}。"
+                              f"请清理磁盘或检查文件夹权限后重试。") from None
+    except (OSError, xlsxwriter.exceptions.FileCreateError) as caught:
+        exc = caught.args[0] if not isinstance(caught, OSError) and caught.args else caught
+        if not isinstance(exc, OSError):
+            exc = OSError(errno.EIO, str(exc))
         log.warning("文件操作失败：%r", exc)
-        if isinstance(exc, PermissionError):
-            raise FileAccessError(f"没有权限读写 {name}（文件可能正被其他程序打开，或所在文件夹是只读的）。"
-                                  f"请关闭占用它的程序或检查文件夹权限后重试。") from None
-        if exc.errno == errno.ENOSPC:
-            raise FileAccessError(f"磁盘空间不足，无法写入 {name}。请清理磁盘后重试。") from None
-        raise FileAccessError(f"无法读写 {name}：{exc.strerror or exc}。请检查该路径后重试。") from None
+        raise FileAccessError(os_error_text(exc, root)) from None
+
+
+OS_ERRORS = {errno.ENOSPC: "磁盘空间不足", errno.EROFS: "所在位置是只读的", errno.EEXIST: "已有同名的文件",
+             errno.ENOTDIR: "路径中有一段是文件而不是文件夹", errno.ENOENT: "找不到该文件或文件夹",
+             errno.EISDIR: "这是一个文件夹", errno.EIO: "读写出错（磁盘或网络共享故障）",
+             errno.ENAMETOOLONG: "文件名太长"}
+
+
+def os_error_text(exc: OSError, root: Path | None = None) -> str:
+    """One Chinese sentence for an OS error: what went wrong, on which file (our temporary files are named
+    by their folder), and what to do."""
+    name = exc.filename or exc.filename2
+    if name and Path(str(name)).name.startswith((".~tmp-", ".~")):
+        name = Path(str(name)).parent
+    where = f" {name}" if name else (f"工作文件夹 {root} 中的文件" if root else "文件")
+    if isinstance(exc, PermissionError):
+        return (f"没有权限读写{where}（文件可能正被其他程序打开，或所在文件夹是只读的）。"
+                f"请关闭占用它的程序或检查文件夹权限后重试。")
+    if exc.errno == errno.ENOSPC:
+        return f"磁盘空间不足，无法写入{where}。请清理磁盘后重试。"
+    reason = OS_ERRORS.get(exc.errno, "无法读写")
+    return f"无法读写{where}：{reason}。请检查该路径后重试。"
 
 
 # ---------------------------------------------------------------- what a run reports
@@ -289,7 +314,7 @@ class Workspace:
     @contextlib.contextmanager
     def guarded(self, *targets: Path) -> Iterator[None]:
         """Hold the run lock, wait until none of targets is open, and report file errors in Chinese."""
-        with file_errors(), self.lock:
+        with file_errors(self.settings.root), self.lock:
             wait_until_free(list(targets), self.settings.lock_wait_seconds)
             yield
 

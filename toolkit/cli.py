@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from . import click_zh
-from .app import Workspace
+from .app import Workspace, file_errors
 from .errors import ToolkitError
 
 CONFIG_OPTION = click.option("-c", "--config", "config_path", type=click.Path(path_type=Path), default=None,
@@ -23,7 +23,8 @@ def friendly(fn):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
-            return fn(*args, **kwargs)
+            with file_errors():        # a file error outside the workspace's guard: still one Chinese line
+                return fn(*args, **kwargs)
         except ToolkitError as exc:
             click.secho(f"错误：{exc}", fg="red", err=True)
             sys.exit(1)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import normalize, vocab
 from .config import Settings
-from .errors import HistoryError
+from .errors import FileAccessError, HistoryError
 from .ledger import Ledger, read_ledger
 
 MEASURE_FIELDS = {vocab.STATUS: "status", vocab.DEADLINE: "deadline", vocab.PROGRESS: "progress",
@@ -148,6 +148,18 @@ COMMITTED_ROWS = f"SELECT c.* FROM changes c JOIN runs r ON r.id = c.run WHERE r
 ROWS_WITH_RUN = f"SELECT c.* FROM changes c JOIN runs r ON r.id = c.run WHERE (r.state = '{COMMITTED}' OR r.id = ?)"
 
 
+def sqlite_reason(exc: sqlite3.Error) -> str:
+    """SQLite's reason in Chinese: a full disk, a read-only folder, or a read/write fault."""
+    text = str(exc).lower()
+    if "full" in text:
+        return "磁盘空间不足"
+    if "readonly" in text or "read-only" in text:
+        return "所在位置是只读的"
+    if "unable to open" in text:
+        return "无法创建或打开该文件"
+    return "磁盘空间不足或读写出错"
+
+
 class HistoryDB:
     """The history database (WAL mode, every transaction synced): changes grouped in runs, each
     run pending until the master it belongs to has replaced the old one."""
@@ -159,8 +171,11 @@ class HistoryDB:
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=FULL")
             self.conn.executescript(SCHEMA)
+        except sqlite3.OperationalError as exc:     # the disk or the folder, not the database itself
+            raise FileAccessError(f"无法写入变更记录数据库 {self.path}：{sqlite_reason(exc)}。"
+                                  f"请清理磁盘或检查文件夹权限后重试（数据库本身无需处理）。") from None
         except sqlite3.DatabaseError as exc:
-            raise HistoryError(f"变更记录数据库“{self.path.name}”无法打开（{exc}）。"
+            raise HistoryError(f"变更记录数据库“{self.path.name}”已损坏，无法打开（{exc}）。"
                                f"可将它移走后运行 `python -m toolkit history --rebuild` 按归档文件重建。") from None
 
     def close(self) -> None:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 import warnings
@@ -348,8 +350,11 @@ def write_pdfs(docx_files: list[Path], changed: set[Path]) -> list[Path]:
         with tempfile.TemporaryDirectory(prefix=".~pdf-", dir=folder) as tmp:   # moved into place whole
             try:
                 made = office.convert_many(files, "pdf", Path(tmp))
-            except (ToolkitError, subprocess.SubprocessError) as exc:
-                warnings.warn(f"PDF 未能生成（{folder}）：{exc}。.docx 已写好，可稍后重新生成通报。", NoticeWarning,
+            except (ToolkitError, subprocess.SubprocessError) as exc:   # LibreOffice's own words go to the log
+                logging.getLogger("toolkit").warning("PDF 转换失败（%s）：%s", folder, exc)
+                free = shutil.disk_usage(folder).free
+                why = "磁盘空间不足" if free < 50 * 2 ** 20 else "LibreOffice 转换失败，详情见日志"
+                warnings.warn(f"PDF 未能生成（{folder}）：{why}。.docx 已写好，可稍后重新生成通报。", NoticeWarning,
                               stacklevel=3)
                 continue
             for pdf in made:
