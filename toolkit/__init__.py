@@ -7,6 +7,10 @@ highlight overdue measures and write notices. See README.md.
 
 __version__ = "0.1.0"
 
+import logging  # noqa: E402
+
+logging.getLogger("toolkit").addHandler(logging.NullHandler())   # a library prints nothing unless asked
+
 from .app import RunReport, Workspace  # noqa: E402
 from .config import Settings  # noqa: E402
 from .errors import BusyError, ConfigError, FileAccessError, ToolkitError  # noqa: E402

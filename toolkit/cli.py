@@ -260,7 +260,7 @@ def install(dest):
 
 @cli.command()
 @CONFIG_OPTION
-@click.argument("measure_id", required=False)
+@click.argument("measure_id", required=False, metavar="[编号]")
 @click.option("--rebuild", is_flag=True, help="按归档文件重新生成变更记录")
 @friendly
 def history(config_path, measure_id, rebuild):

@@ -253,7 +253,7 @@ def from_dict(data: dict, root: Path, where: str = "配置") -> Settings:
             else:
                 raise _unknown(key, top)
     except ConfigError as exc:
-        raise ConfigError(f"{where}:{exc}") from None
+        raise ConfigError(f"{where}：{exc}") from None
     return s
 
 

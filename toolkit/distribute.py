@@ -196,7 +196,8 @@ def write_unit_workbook(ledger: Ledger, unit: str, settings: Settings, path: Pat
                                sheets.print_floors(headers[:printed], [v for _, v in rows]), settings.print_paper)
         widths = fit.widths
         sheets.set_widths(ws, widths)
-        book.title_row(ws, f"{unit}{ledger.title or '整改台账'}（{period}报送）\n{submit_line(settings)}", printed)
+        title = f"{unit}{ledger.title or '整改台账'}（{normalize.period_text(period)}报送）"
+        book.title_row(ws, f"{title}\n{submit_line(settings)}", printed)
         book.header_row(ws, 2, headers, fill_in=tuple(vocab.UNIT_COLUMNS))
         locked, unlocked = book.fmt("body"), book.fmt("body", locked=False)
         unlocked_date = book.fmt("body", locked=False, num_format=sheets.DATE_FORMAT)

@@ -450,8 +450,9 @@ def read_ledger(path: Path, settings=None, problems: list[str] | None = None) ->
         raise LedgerError(f"找不到台账文件：{path}")
     try:
         wb = CalamineWorkbook.from_path(str(path))
-    except Exception as exc:
-        raise LedgerError(f"无法打开台账文件“{path.name}”：{exc}。请确认它是未加密的 .xlsx 文件。") from None
+    except Exception:         # calamine's reasons are English: say what it means
+        what = "这是一个文件夹" if path.is_dir() else "它不是 Excel 工作簿，或已损坏、加密"
+        raise LedgerError(f"无法打开台账文件“{path.name}”：{what}。请指定未加密的 .xlsx 台账文件。") from None
     names = wb.sheet_names
     saved = dt.datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
     ledger_sheet = wb.get_sheet_by_name(vocab.SHEET_LEDGER) if vocab.SHEET_LEDGER in names else None
