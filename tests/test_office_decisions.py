@@ -113,7 +113,9 @@ def test_an_unknown_status_refuses_only_that_cell_and_names_the_word_to_use(work
 
 
 @pytest.mark.parametrize("typed, hint", [("推进了一半", vocab.IN_PROGRESS), ("尚未动工", vocab.NOT_STARTED),
-                                         ("基本完成了吧", vocab.MOSTLY_DONE), ("已结束", vocab.DONE), ("不清楚", "")])
+                                         ("基本完成了吧", vocab.MOSTLY_DONE), ("已结束", vocab.DONE), ("不清楚", ""),
+                                         ("部分完成", vocab.IN_PROGRESS), ("尚未完成", ""), ("未完成", ""),
+                                         ("不再推进", "")])
 def test_status_hints(typed, hint):
     from toolkit.normalize import status_hint
     assert status_hint(typed) == hint

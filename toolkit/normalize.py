@@ -73,12 +73,16 @@ def status(value) -> str | None:
 
 
 def status_hint(value) -> str:
-    """Which status word a unit most likely meant by an unknown one (for the receipt's fix)."""
+    """Which status word a unit most likely meant by an unknown one (for the receipt's fix); "" when the
+    word could mean two things (未完成: not started, or under way?) or says something else (不再推进)."""
     key = clean_key(value)
-    for word in (vocab.NOT_STARTED, vocab.MOSTLY_DONE):
-        if word in key or ("未" in key and word == vocab.NOT_STARTED):
-            return word
-    if "推进" in key or "中" in key or "%" in key:
+    if any(w in key for w in ("不再", "停止", "暂停", "不清楚")):
+        return ""
+    if vocab.MOSTLY_DONE in key:
+        return vocab.MOSTLY_DONE
+    if "未" in key or "没" in key:
+        return vocab.NOT_STARTED if any(w in key for w in ("启动", "开始", "动", "开展")) else ""
+    if any(w in key for w in ("部分", "推进", "中", "%", "一半")):
         return vocab.IN_PROGRESS
     if "完成" in key or "结" in key:
         return vocab.DONE
