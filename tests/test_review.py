@@ -156,3 +156,22 @@ def test_history_tells_a_measure_from_not_started_to_closed_across_three_periods
     assert "【市人民医院】销号审核：（空） → 申请销号" in story[2]
     assert "完成情况：正在推进 → 已完成；来源：销号审核" in story[3]
     assert "【市人民医院】销号审核：申请销号 → 已销号；来源：销号审核" in story[4]
+
+
+def test_a_closed_measure_is_not_reopened_by_a_units_older_template(reviewed):
+    s = reviewed
+    hand_in(s, "市人民医院", DONE_ZG4)
+    Workspace(s).consolidate()
+    decide(s, vocab.REVIEW_APPROVE)
+    Workspace(s).consolidate()
+    assert status_of(s, "ZG-004") == vocab.DONE
+    # the unit fills a template it kept from before the decision: 正在推进, with new progress text
+    hand_in(s, "市人民医院", {"ZG-004": {vocab.STATUS: vocab.IN_PROGRESS, vocab.PROGRESS: "继续巩固"}},
+            name="市人民医院-旧模板.xlsx", when=dt.datetime(2024, 8, 22, 9, 0))
+    result = Workspace(s).consolidate()
+    assert status_of(s, "ZG-004") == vocab.DONE
+    (row,) = review_rows(s)
+    assert row[6] == vocab.CLOSED                                   # the audit row stays
+    receipt = result.receipts[-1].read_text(encoding="utf-8")
+    assert "措施ZG-004已经办公室审核销号" in receipt and "未采纳" in receipt
+    assert summarise(read_ledger(s.master, s), s).measures.done == 3

@@ -248,7 +248,12 @@ def merge(ledger: Ledger, sub: Submission, review_required: bool = False) -> int
     stamp = sub.received.isoformat(timespec="seconds")
     for u in sub.updates:
         entry = ledger.owners[(u.measure_id, sub.unit)]
-        if u.status and review_required:
+        closed = ledger.reviews.get((u.measure_id, sub.unit))
+        if u.status and review_required and closed and closed.state == vocab.CLOSED and u.status != vocab.DONE:
+            # a 销号 is the office's decision: a unit's older template cannot reopen it
+            sub.notes.append(f"措施{u.measure_id}已经办公室审核销号，本次填报的“{u.status}”未采纳，仍为已销号；"
+                             f"如确需重新整改，请与办公室联系。")
+        elif u.status and review_required:
             if u.status == vocab.DONE:
                 entry.status = review.request(ledger, entry, u.evidence, stamp)
             else:

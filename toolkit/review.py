@@ -97,8 +97,9 @@ def request(ledger: Ledger, entry: OwnerEntry, evidence: str, received: str) -> 
 
 
 def withdraw(ledger: Ledger, entry: OwnerEntry) -> None:
-    """A unit that reports less than 已完成 withdraws its pending request (or reopens a closed measure);
-    a returned request stays, so its opinion keeps showing until the unit asks again."""
+    """A unit that reports less than 已完成 withdraws its pending request (a closed measure is never
+    reopened by a unit: consolidate.merge keeps it); a returned request stays, so its opinion keeps
+    showing until the unit asks again."""
     r = ledger.reviews.get((entry.measure_id, entry.unit))
     if r and r.state != vocab.REVIEW_RETURNED:
         del ledger.reviews[(entry.measure_id, entry.unit)]
