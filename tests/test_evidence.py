@@ -49,6 +49,7 @@ def test_a_zip_brings_evidence_per_measure_and_unsafe_entries_are_refused_by_nam
         "ZG-004/run.ps1": b"Remove-Item -Recurse C:\\",              # script
         "/etc/cron.d/x.pdf": b"%PDF absolute",                       # absolute path
         "散落照片.jpg": b"\xff\xd8 unmatched",                        # no measure to put it under
+        "ZG-001/别人的.pdf": b"%PDF someone else's",                  # ZG-001 is not 市人民医院's
         "__MACOSX/ZG-004/._会议照片.png": b"resource fork"},             # a Mac's hidden companion file
         links=["ZG-004/link.pdf"])
     result = Workspace(s).consolidate()
@@ -67,11 +68,12 @@ def test_a_zip_brings_evidence_per_measure_and_unsafe_entries_are_refused_by_nam
     receipt = result.receipts[0].read_text(encoding="utf-8")
     assert f"ZG-004：整改通知扫描件.pdf（SHA-256 {hashlib.sha256(SCAN).hexdigest()[:12]}）" in receipt
     assert "ZG-002：培训通知.pdf" in receipt
-    refused = receipt[receipt.index("未接收的佐证材料（7个）"):]
+    refused = receipt[receipt.index("未接收的佐证材料（8个）"):]
     for entry, why in [("../../逃逸.pdf", "“..”"), ("ZG-004/setup.exe", "可执行程序或脚本（.exe）"),
                        ("ZG-004/run.ps1", "（.ps1）"), ("/etc/cron.d/x.pdf", "绝对路径"),
                        ("ZG-004/link.pdf", "符号链接"), ("散落照片.jpg", "无法对应到措施"),
-                       ("__MACOSX/ZG-004/._会议照片.png", "隐藏文件")]:
+                       ("__MACOSX/ZG-004/._会议照片.png", "隐藏文件"),
+                       ("ZG-001/别人的.pdf", "“ZG-001”不是本单位承担的措施编号")]:
         assert f"“{entry}”" in refused and why in refused.split(f"“{entry}”")[1].splitlines()[0]
 
     wb, ws, cols, at = ledger_sheet(s.master)

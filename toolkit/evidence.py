@@ -43,6 +43,9 @@ class EvidenceFile:
     sha256: str = ""          # filled in once stored
 
 
+_ID_LIKE = re.compile(r"[A-Za-z]{1,6}[-_]?\d{1,6}")     # folder names that look like a measure's 编号
+
+
 def entry_name(info: zipfile.ZipInfo) -> str:
     """The entry's path as the sender's system wrote it: zip tools on Chinese Windows store GBK names
     without the UTF-8 flag, which Python reads as cp437."""
@@ -139,8 +142,15 @@ def match(infos: list[zipfile.ZipInfo], own_ids: list[str], evidence_texts: dict
         if not mid:
             mid = next((m for m, text in evidence_texts.items()
                         if path.name in text or (len(path.stem) >= 4 and path.stem in text)), "")
-        out.append(EvidenceFile(name, info.filename, mid) if mid else EvidenceFile(
-            name, info.filename, reason="未放在以编号命名的文件夹中，佐证材料中也未写明此文件名，无法对应到措施，未保存"))
+        folders = [p for p in path.parts[:-1] if _ID_LIKE.fullmatch(normalize.clean_key(p))]
+        if mid:
+            out.append(EvidenceFile(name, info.filename, mid))
+        elif folders:      # a folder named like an 编号, but not one of this unit's measures
+            out.append(EvidenceFile(name, info.filename, reason=f"文件夹“{folders[0]}”不是本单位承担的措施编号，"
+                                                                 f"无法对应到措施，未保存"))
+        else:
+            out.append(EvidenceFile(name, info.filename, reason="未放在以编号命名的文件夹中，佐证材料中也未写明"
+                                                                 "此文件名，无法对应到措施，未保存"))
     return out
 
 
