@@ -8,7 +8,7 @@ export DEBIAN_FRONTEND=noninteractive
 if ! command -v chromium >/dev/null 2>&1; then   # on its own: a failure here must not block LibreOffice
   $SUDO apt-get update -qq >/dev/null 2>&1 || true
   $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 \
-    || echo "警告:未能安装 chromium,看板的浏览器测试将跳过" >&2
+    || echo "警告：未能安装 chromium，看板的浏览器测试将跳过" >&2
 fi
 need=()
 command -v soffice >/dev/null 2>&1 || need+=(libreoffice-calc libreoffice-writer)
@@ -20,4 +20,4 @@ command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 [ ${#need[@]} -eq 0 ] && exit 0
 $SUDO apt-get update -qq >/dev/null 2>&1 || true
 $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null 2>&1 \
-  || { echo "警告:未能安装 ${need[*]},依赖 LibreOffice 的测试将跳过" >&2; exit 0; }
+  || { echo "警告：未能安装 ${need[*]}，依赖 LibreOffice 的测试将跳过" >&2; exit 0; }
