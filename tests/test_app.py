@@ -351,3 +351,16 @@ def test_a_cli_command_outside_the_workspace_reports_a_bad_path_in_chinese(tmp_p
     (tmp_path / "a-file").write_text("x", encoding="utf-8")
     result = CliRunner().invoke(cli, ["excel", "build", "-o", str(tmp_path / "a-file" / "x")])
     assert result.exit_code == 1 and "错误：无法读写" in result.output and "Traceback" not in result.output
+
+
+def test_an_unwritable_output_folder_stops_a_consolidation_before_the_master_changes(workspace):
+    from toolkit.app import Workspace
+    from toolkit.errors import FileAccessError
+    hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: "已完成"}})
+    workspace.path("output").rmdir() if workspace.path("output").exists() else None
+    workspace.path("output").write_text("not a folder", encoding="utf-8")     # as a read-only share would
+    before = workspace.master.read_bytes()
+    with pytest.raises(FileAccessError, match="output"):
+        Workspace(workspace).consolidate()
+    assert workspace.master.read_bytes() == before
+    assert [p.name for p in workspace.path("inbox").iterdir()] == ["办公室.xlsx"]

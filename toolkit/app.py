@@ -342,6 +342,7 @@ class Workspace:
 
     def _consolidate(self, on_file, ledger: Ledger | None, write, again=None) -> ConsolidationResult:
         """Consolidate with every change recorded in the history, committed only once the master is in place."""
+        self._check_writable("archive", "backup", "output")
         with history.open_history(self.settings) as db:
             before = ledger if ledger is not None else read_ledger(self.settings.master, self.settings)
             base = write or master.write_master
@@ -355,6 +356,16 @@ class Workspace:
                     return base(after, settings)
             return consolidate(self.settings, on_file=on_file, ledger=before.copy(), write=recorded_write,
                                again=again)
+
+    def _check_writable(self, *names: str) -> None:
+        """Find a folder we cannot write (read-only share, a file in its place) before anything changes,
+        not halfway through a run after the master has been replaced."""
+        for name in names:
+            folder = self.settings.path(name)
+            folder.mkdir(parents=True, exist_ok=True)
+            probe = folder / f".~tmp-probe-{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
 
     def history(self, measure_id: str | None = None, rebuild: bool = False) -> tuple[int | None, list[str]]:
         """A measure's whole story from the history (rebuilt from the archive first when asked):
