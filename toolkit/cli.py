@@ -189,7 +189,7 @@ def nightly(config_path, distribute_first):
 @click.option("--every", "every", type=int, default=None, help="改为每隔N分钟运行一次（报送高峰期）")
 @friendly
 def schedule_cmd(config_path, at, every):
-    """定时汇总：常驻运行，按时执行 nightly;Ctrl+C 或 SIGTERM 在两次运行之间安全退出。
+    """定时汇总：常驻运行，按时执行 nightly；Ctrl+C 或 SIGTERM 在两次运行之间安全退出。
 
     示例：python -m toolkit schedule -c 台账 --at 02:00
     """
