@@ -55,3 +55,19 @@ def test_every_message_in_the_table_is_one_click_still_uses():
     for name in click_zh.MODULES:
         module = importlib.import_module(f"click.{name}")
         assert getattr(module, "_", click_zh.gettext) is click_zh.gettext
+
+
+def test_a_file_that_fails_to_close_at_exit_does_not_print_a_second_english_traceback():
+    import subprocess
+    import sys
+    code = ("import sys, toolkit.cli as c\n"
+            "sys.unraisablehook = c._quiet_unraisable\n"
+            "class Handle:\n"
+            "    def __del__(self):\n"
+            "        raise OSError(28, 'No space left on device')\n"
+            "h = Handle(); del h\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0 and "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
+    plain = subprocess.run([sys.executable, "-c", code.replace("sys.unraisablehook = c._quiet_unraisable\n", "")],
+                           capture_output=True, text=True)
+    assert "Exception ignored" in plain.stderr                  # what the hook keeps off the console

@@ -277,7 +277,15 @@ def history(config_path, measure_id, rebuild):
         click.echo(line)
 
 
+def _quiet_unraisable(unraisable) -> None:
+    """A file handle that fails to close while Python tidies up (a full disk after the error was already
+    reported) goes to the log, not to the console as a second, English traceback."""
+    import logging
+    logging.getLogger("toolkit").warning("清理时关闭文件失败：%r", unraisable.exc_value)
+
+
 def main():
+    sys.unraisablehook = _quiet_unraisable
     cli(prog_name="python -m toolkit")
 
 
