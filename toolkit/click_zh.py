@@ -60,6 +60,14 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return one if n == 1 else several
 
 
+_click_write_usage = click.formatting.HelpFormatter.write_usage
+
+
+def _write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+    """“用法：python -m toolkit …”: the full-width colon needs no space after it."""
+    _click_write_usage(self, prog, args, "用法：" if prefix is None else prefix)
+
+
 def _write_heading(self, heading: str) -> None:
     """Section headings of --help end in a full-width colon (选项：, 命令：)."""
     self.write(f"{'':>{self.current_indent}}{heading}：\n")
@@ -68,6 +76,7 @@ def _write_heading(self, heading: str) -> None:
 def install() -> None:
     """Rebind click's message lookups to the Chinese table (idempotent)."""
     click.formatting.HelpFormatter.write_heading = _write_heading
+    click.formatting.HelpFormatter.write_usage = _write_usage
     for name in MODULES:
         module = importlib.import_module(f"click.{name}")
         if hasattr(module, "_"):
