@@ -13,7 +13,7 @@ def run(*args):
 
 def test_help_is_chinese():
     out = run("--help").output
-    assert out.startswith("用法：python -m toolkit") and "选项：" in out and "命令：" in out and "显示本帮助并退出。" in out
+    assert out.startswith("用法：cli [OPTIONS]") and "选项：" in out and "命令：" in out and "显示本帮助并退出。" in out
     assert "Usage" not in out and "Options" not in out and "Show this" not in out
 
 
