@@ -22,7 +22,7 @@ from .config import Settings
 from .distribute import ensure_secret, safe_filename
 from .errors import SubmissionError
 from .intake import Submission, read_submission
-from .utils import copy_hashed, file_sha256, fit_name, open_regular
+from .utils import copy_hashed, file_sha256, fit_name
 from .ledger import Ledger, read_ledger, recompute_measure
 
 IGNORED_PREFIXES = ("~$", ".~", ".")
@@ -515,15 +515,10 @@ def take_in(ledger: Ledger, settings: Settings, entries: list, on_file=None, aga
 
 def _same_bytes(path: Path, sha256: str) -> bool:
     """The file (not followed if a link) still holds exactly the bytes hashed as sha256."""
-    import hashlib
-    h = hashlib.sha256()
     try:
-        with open_regular(path) as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
+        return file_sha256(path, regular_only=True) == sha256
     except OSError:
         return False
-    return h.hexdigest() == sha256
 
 
 def clear_inbox(result: ConsolidationResult) -> None:

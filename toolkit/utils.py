@@ -10,10 +10,11 @@ from pathlib import Path
 NAME_MAX = 255          # bytes of one file name on the usual file systems (ext4, NTFS counts UTF-16 units)
 
 
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes, read in 1 MB blocks."""
+def file_sha256(path: Path, regular_only: bool = False) -> str:
+    """SHA-256 of a file's bytes, read in 1 MB blocks (regular_only: never through a link or a FIFO,
+    see open_regular)."""
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with (open_regular(path) if regular_only else open(path, "rb")) as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
