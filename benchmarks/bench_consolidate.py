@@ -30,7 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from toolkit import config, vocab  # noqa: E402
-from toolkit.ledger import Ledger, Measure, owners_from_measures  # noqa: E402
+from toolkit.model import Ledger, Measure
+from toolkit.io.ledger_file import owners_from_measures
 
 PHRASES = ["制定专项整改工作方案,明确责任分工、时间节点和工作要求", "召开专题会议研究部署,逐项细化任务清单、责任清单",
            "修订完善相关管理制度,建立长效工作机制", "开展专项督导检查,对发现的问题建立台账、限期整改",
@@ -87,7 +88,7 @@ def filled_ledger(units: int, rows: int) -> Ledger:
 def prepare(root: Path, units: int, rows: int) -> Path:
     """A folder with the master and one filled workbook per unit in the inbox (reused when present)."""
     from multiprocessing import Pool
-    from toolkit import master
+    from toolkit.io import master_file
     marker = root / "prepared.json"
     if marker.exists():
         return root
@@ -95,7 +96,7 @@ def prepare(root: Path, units: int, rows: int) -> Path:
     (root / "inbox").mkdir(parents=True)
     settings = settings_for(root)
     ledger = synthetic_ledger(units, rows)
-    master.write_master(ledger, settings)
+    master_file.write_master(ledger, settings)
     names = ledger.units
     chunks = [names[i::4] for i in range(4)]
     with Pool(2) as pool:
@@ -155,8 +156,8 @@ def step_floor(root: Path) -> dict:
 
 PHASES = [("读取台账", "toolkit.consolidate", "read_ledger"), ("读取并校验报送", "toolkit.consolidate", "read_submission"),
           ("归档", "toolkit.consolidate", "archive_copy"), ("合并", "toolkit.consolidate", "merge"),
-          ("统计", "toolkit.progress", "summarise"), ("写台账", "toolkit.master", "write_master"),
-          ("通报", "toolkit.notices", "write_notices"), ("回执", "toolkit.notices", "write_receipts")]
+          ("统计", "toolkit.rules.stats", "summarise"), ("写台账", "toolkit.io.master_file", "write_master"),
+          ("通报", "toolkit.documents.notices", "write_notices"), ("回执", "toolkit.documents.notices", "write_receipts")]
 
 
 def _instrument() -> dict[str, float]:

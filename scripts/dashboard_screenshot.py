@@ -18,8 +18,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.browser import CHROMIUM, OFFLINE, visit  # noqa: E402
-from toolkit import demo, master, progress  # noqa: E402
-from toolkit.ledger import read_ledger  # noqa: E402
+from toolkit import demo
+from toolkit.io import master_file
+from toolkit.rules import stats
+from toolkit.io.ledger_file import read_ledger
 from toolkit.nightly import run_once  # noqa: E402
 
 
@@ -27,8 +29,8 @@ def staged_dashboard(folder: Path) -> Path:
     """Run the demo once, with last month's figures in 历史进度; the dashboard's path."""
     settings = demo.stage_demo(folder)
     ledger = read_ledger(settings.master)
-    ledger.history = progress.history_rows(progress.summarise(ledger, settings), "2024-07")
-    master.write_master(ledger, settings)
+    ledger.history = stats.history_rows(stats.summarise(ledger, settings), "2024-07")
+    master_file.write_master(ledger, settings)
     run_once(settings)
     return settings.path("output") / settings.current_period() / "看板.html"
 

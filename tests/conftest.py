@@ -8,8 +8,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from toolkit import config, master, vocab
-from toolkit.ledger import Ledger, Measure, owners_from_measures
+from toolkit import config, vocab
+from toolkit.io import master_file
+from toolkit.model import Ledger, Measure
+from toolkit.io.ledger_file import owners_from_measures
 
 REF = dt.date(2024, 8, 30)  # a Friday
 
@@ -43,7 +45,7 @@ def workspace(tmp_path) -> config.Settings:
     """A folder with config paths and a freshly written master holding small_ledger()."""
     settings = settings_for(tmp_path)
     settings.settle_seconds = 0      # files dropped by a test have finished arriving (tests/test_inbox.py tests the wait)
-    master.write_master(small_ledger(), settings)
+    master_file.write_master(small_ledger(), settings)
     settings.path("inbox").mkdir(parents=True)
     return settings
 

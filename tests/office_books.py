@@ -8,7 +8,7 @@ from pathlib import Path
 import openpyxl
 
 from toolkit import vocab
-from toolkit.ledger import Ledger
+from toolkit.model import Ledger
 
 # The header words one office really uses (line breaks and quotes included).
 OFFICE_HEADERS = {vocab.ID: "编号", vocab.THEME: "主题", vocab.KEY_PROBLEM: "重点问题", vocab.ITEM: "事项",

@@ -15,7 +15,7 @@ from toolkit import shortcuts, vocab
 from toolkit.app import RunLock, Workspace, owner_files
 from toolkit.cli import cli
 from toolkit.errors import BusyError, FileAccessError
-from toolkit.ledger import read_ledger
+from toolkit.io.ledger_file import read_ledger
 from tests.conftest import hand_in
 
 RACER = """
@@ -139,7 +139,7 @@ def test_permission_denied_while_writing_the_master_names_it(workspace, monkeypa
 
     def denied(self):
         raise PermissionError(13, "Permission denied", str(workspace.master))
-    monkeypatch.setattr("toolkit.sheets.Book.close", denied)
+    monkeypatch.setattr("toolkit.io.sheets.Book.close", denied)
     with pytest.raises(FileAccessError, match="没有权限读写 .*整改台账.xlsx"):
         Workspace(workspace).consolidate()
     assert list(workspace.path("inbox").iterdir())
@@ -156,7 +156,7 @@ def test_a_rerun_notices_a_changed_setting(workspace):
 
 def test_a_rerun_notices_changed_templates(workspace, monkeypatch, tmp_path):
     import shutil
-    from toolkit import notices
+    from toolkit.documents import notices
     templates = tmp_path / "templates"
     shutil.copytree(notices.TEMPLATE_DIR, templates)
     monkeypatch.setattr(notices, "TEMPLATE_DIR", templates)
@@ -173,7 +173,7 @@ def test_a_rerun_notices_changed_templates(workspace, monkeypatch, tmp_path):
 
 
 def test_a_file_arriving_during_a_run_is_taken_in_by_the_next(workspace, monkeypatch):
-    from toolkit import notices
+    from toolkit.documents import notices
     write_notices = notices.write_notices
     arrived = []
 
@@ -234,7 +234,7 @@ def test_killing_a_cli_consolidate_lets_the_waiting_nightly_finish_the_job(works
 
 def test_a_notice_run_without_libreoffice_says_so_as_one_chinese_hint(workspace, monkeypatch):
     from click.testing import CliRunner
-    from toolkit import office
+    from toolkit.io import office
     from toolkit.cli import cli
     monkeypatch.setattr(office, "soffice", lambda: None)
     (workspace.root / "config.toml").write_text('period = "2024-08"\nreference_date = "2024-08-30"\n',
@@ -246,7 +246,7 @@ def test_a_notice_run_without_libreoffice_says_so_as_one_chinese_hint(workspace,
 
 
 def test_the_nightly_report_names_what_the_notices_could_not_do(workspace, monkeypatch):
-    from toolkit import office
+    from toolkit.io import office
     from toolkit.app import Workspace
     monkeypatch.setattr(office, "soffice", lambda: None)
     report = Workspace(workspace).run_once()
@@ -295,7 +295,7 @@ def test_init_keeps_a_master_the_office_put_there_first(tmp_path):
 
 def test_refresh_rewrites_the_derived_sheets_from_the_master_alone(workspace):
     import openpyxl
-    from toolkit.normalize import format_date
+    from toolkit.rules.normalize import format_date
     (workspace.root / "config.toml").write_text(
         'title = "测试整改台账"\nperiod = "2024-08"\nreference_date = "2024-09-10"\n', encoding="utf-8")
     hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: "已完成"}})        # waits in the inbox, untouched

@@ -8,7 +8,7 @@ import openpyxl
 from toolkit import demo, vocab
 from toolkit.check import check, spelling_pairs, write_empty_master
 from toolkit.cli import cli
-from toolkit.ledger import read_ledger
+from toolkit.io.ledger_file import read_ledger
 from tests.conftest import settings_for, small_ledger
 from tests.office_books import office_workbook
 from tests.test_office_ledgers import edited

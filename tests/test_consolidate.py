@@ -6,7 +6,7 @@ import pytest
 
 from toolkit import vocab
 from toolkit.consolidate import consolidate
-from toolkit.ledger import read_ledger
+from toolkit.io.ledger_file import read_ledger
 from tests.conftest import hand_in, ledger_sheet
 
 
@@ -198,7 +198,7 @@ def test_a_failure_while_writing_leaves_the_master_and_inbox_as_they_were(worksp
 
     def boom(*a, **k):
         raise RuntimeError("simulated crash mid-merge")
-    monkeypatch.setattr("toolkit.progress.judgment_table", boom)
+    monkeypatch.setattr("toolkit.io.stats_sheet.judgment_table", boom)
     with pytest.raises(RuntimeError):
         consolidate(workspace)
     assert sha(workspace.master) == before and sent.exists()

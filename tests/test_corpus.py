@@ -1,5 +1,5 @@
 """Every hostile or broken submission: the run completes, the receipt says where and what to fix,
-the file is archived untouched, and a rejected file changes nothing in the master."""
+the file is archived untouched, and a rejected file changes nothing in the master_file."""
 import os
 import random
 import shutil
@@ -10,8 +10,9 @@ import time
 
 import pytest
 
-from toolkit import office, vocab
-from toolkit.ledger import read_ledger
+from toolkit.io import office
+from toolkit import vocab
+from toolkit.io.ledger_file import read_ledger
 from tests.corpus.make_corpus import CASES, run_case
 
 
@@ -50,10 +51,10 @@ def test_sigkill_at_random_points_never_leaves_a_mixed_master(tmp_path):
     exactly the state before or exactly the state after."""
     from tests.corpus.make_corpus import good
     from tests.conftest import settings_for, small_ledger
-    from toolkit import master
+    from toolkit.io import master_file
     template = tmp_path / "template"
     settings = settings_for(template)
-    master.write_master(small_ledger(), settings)
+    master_file.write_master(small_ledger(), settings)
     settings.path("inbox").mkdir(parents=True)
     (template / "config.toml").write_text(
         'title = "测试整改台账"\nperiod = "2024-08"\nreference_date = "2024-08-30"\nprogramme_start = "2024-03-01"\n',

@@ -11,12 +11,13 @@ from urllib.parse import quote
 import docx
 import pytest
 
-from toolkit import chart, dashboard, demo, leaders, trend, vocab
-from toolkit.ledger import read_ledger
+from toolkit.documents import chart, dashboard, leaders, trend
+from toolkit import demo, vocab
+from toolkit.io.ledger_file import read_ledger
 from toolkit.nightly import run_once
-from toolkit.notices import level_figures, pct, submission_status
-from toolkit.overdue import OVERDUE, late_rows
-from toolkit.progress import summarise
+from toolkit.documents.notices import level_figures, pct, submission_status
+from toolkit.rules.deadlines import OVERDUE, late_rows
+from toolkit.rules.stats import summarise
 from tests.browser import CHROMIUM, visit
 from tests.conftest import hand_in, settings_for, small_ledger
 

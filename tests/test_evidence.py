@@ -11,7 +11,7 @@ import openpyxl
 from toolkit import vocab
 from toolkit.app import Workspace
 from toolkit.distribute import distribute
-from toolkit.evidence import entry_name, match
+from toolkit.io.evidence import entry_name, match
 from tests.conftest import fill, ledger_sheet
 
 SCAN = b"%PDF-1.4 scan of the notice"

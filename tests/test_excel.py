@@ -7,9 +7,10 @@ import openpyxl
 import pytest
 import xlwings as xw
 
-from toolkit import addin, excel, office, vocab
+from toolkit import addin, excel, vocab
+from toolkit.io import office
 from toolkit.errors import ToolkitError
-from toolkit.ledger import read_ledger
+from toolkit.io.ledger_file import read_ledger
 from tests import xlwings_standin as fake
 from tests.conftest import hand_in
 

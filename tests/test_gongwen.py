@@ -7,8 +7,11 @@ import zipfile
 
 import pytest
 
-from toolkit import demo, gongwen, nightly, notices, office, punct
-from toolkit.progress import summarise
+from toolkit import demo, nightly
+from toolkit.documents import gongwen, notices
+from toolkit.io import office
+from toolkit.rules import punct
+from toolkit.rules.stats import summarise
 
 needs_lo = pytest.mark.skipif(office.soffice() is None or shutil.which("pdftotext") is None,
                               reason="LibreOffice 或 poppler-utils 未安装（scripts/install_system_deps.sh）")
@@ -250,7 +253,7 @@ def test_a_slip_of_ten_items_fits_one_page_and_a_longer_one_never_leaves_the_sig
 def test_rerunning_rewrites_no_pdf(demo_run):
     settings, written = demo_run
     pdfs = {p: p.stat().st_mtime_ns for p in written if p.suffix == ".pdf"}
-    ledger = __import__("toolkit.ledger", fromlist=["read_ledger"]).read_ledger(settings.master)
+    ledger = __import__("toolkit.io.ledger_file", fromlist=["read_ledger"]).read_ledger(settings.master)
     again = notices.write_notices(ledger, settings, summarise(ledger, settings))
     assert {p: p.stat().st_mtime_ns for p in again if p.suffix == ".pdf"} == pdfs
 

@@ -11,11 +11,12 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from toolkit import config, history, master, vocab
+from toolkit import config, history, vocab
+from toolkit.io import master_file
 from toolkit.cli import cli
 from toolkit.consolidate import consolidate
 from toolkit.history import Change, HistoryDB
-from toolkit.ledger import read_ledger
+from toolkit.io.ledger_file import read_ledger
 from tests.conftest import hand_in, small_ledger
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,7 +38,7 @@ def consolidate_recorded(settings, db):
 
     def write(ledger, s):
         with history.recording(db, s, before, ledger):
-            return master.write_master(ledger, s)
+            return master_file.write_master(ledger, s)
     return consolidate(settings, ledger=before.copy(), write=write)
 
 
@@ -147,7 +148,7 @@ def test_a_consolidation_writes_its_changes_into_the_masters_read_only_sheet(wor
                and r[6] == vocab.IN_PROGRESS for r in rows)
     again = read_ledger(workspace.master)            # read back as ours, not as an office sheet
     assert vocab.SHEET_CHANGES not in again.other_sheets and again.recent_changes
-    master.write_master(again, workspace)            # and a plain rewrite keeps it
+    master_file.write_master(again, workspace)            # and a plain rewrite keeps it
     assert openpyxl.load_workbook(workspace.master)[vocab.SHEET_CHANGES].max_row == ws.max_row
 
 
@@ -155,7 +156,7 @@ def test_office_hand_edits_are_recorded_as_such(workspace):
     with history.open_history(workspace) as db:
         ledger = read_ledger(workspace.master)
         with history.recording(db, workspace, ledger, ledger.copy()):
-            master.write_master(ledger, workspace)      # the first write records the initial state
+            master_file.write_master(ledger, workspace)      # the first write records the initial state
         wb = openpyxl.load_workbook(workspace.master)    # the office edits the master in Excel
         ws = wb[vocab.SHEET_LEDGER]
         cols = {ws.cell(2, c).value: c for c in range(1, ws.max_column + 1)}
@@ -169,7 +170,7 @@ def test_office_hand_edits_are_recorded_as_such(workspace):
             # the 变更记录 sheet written with this master shows this run's changes, still pending
             assert history.recent_rows(db, 1, run)[0][2] == "ZG-001"
             assert history.recent_rows(db, 1)[0][2] != "ZG-001"
-            master.write_master(after, workspace)
+            master_file.write_master(after, workspace)
         new = [(c.measure, c.field, c.new, c.source) for c in db.changes() if c.source != vocab.SOURCE_INITIAL]
     assert new == [("ZG-006", vocab.REMARK, "经审核已办结", vocab.SOURCE_OFFICE),
                    ("ZG-001", vocab.DEADLINE, "2024年10月31日", vocab.SOURCE_REVIEW)]
@@ -206,7 +207,7 @@ def test_the_live_hook_uses_the_submissions_in_memory_and_gives_the_archive_rows
             archive.rename(tmp_path / "away")              # nothing is read again from the archive
             with history.recording(db, workspace, before, ledger,
                                    submissions=[f.submission for f in result.files]):
-                master.write_master(ledger, workspace)
+                master_file.write_master(ledger, workspace)
             (tmp_path / "away").rename(archive)
             clear_inbox(result)
         assert key(db.changes()) == key(history.rebuild_changes(workspace))
@@ -250,7 +251,7 @@ def test_a_crash_before_the_master_is_replaced_discards_the_pending_changes(work
 def test_a_crash_after_the_master_is_replaced_commits_the_pending_changes(workspace):
     with history.open_history(workspace) as db:
         run, after = _pending_run(workspace, db, vocab.DONE)
-        master.write_master(after, workspace)                 # crash before commit()
+        master_file.write_master(after, workspace)                 # crash before commit()
     with history.open_history(workspace) as db:
         assert db.pending() == 0
         assert db.state() == history.snapshot(read_ledger(workspace.master))
@@ -261,8 +262,9 @@ WRITER = """
 import sys, uuid
 from pathlib import Path
 from tests.conftest import settings_for
-from toolkit import history, master
-from toolkit.ledger import read_ledger
+from toolkit import history
+from toolkit.io import master_file
+from toolkit.io.ledger_file import read_ledger
 settings = settings_for(Path(sys.argv[1]))
 db = history.open_history(settings)
 print("ready", flush=True)
@@ -273,7 +275,7 @@ while True:
     after.measures["ZG-004"].progress = "进展" + token
     after.owners[("ZG-002", "市人民医院")].progress = "配合" + token
     with history.recording(db, settings, before, after, source="测试"):
-        master.write_master(after, settings)
+        master_file.write_master(after, settings)
 """
 
 
@@ -284,7 +286,7 @@ def test_sigkill_at_random_points_leaves_history_and_master_consistent(workspace
     with history.open_history(workspace) as db:           # the initial state, recorded once
         ledger = read_ledger(workspace.master)
         with history.recording(db, workspace, ledger, ledger.copy()):
-            master.write_master(ledger, workspace)
+            master_file.write_master(ledger, workspace)
         assert not db.is_empty()
     rng = random.Random(16)
     outcomes = {"committed": 0, "discarded": 0, "settled": 0}
@@ -315,6 +317,6 @@ def test_a_write_without_changes_adds_no_run(workspace):
         for expected in (True, False):
             ledger = read_ledger(workspace.master)
             with history.recording(db, workspace, ledger, ledger.copy()) as run:
-                master.write_master(ledger, workspace)
+                master_file.write_master(ledger, workspace)
             assert (run is not None) == expected
         assert db.conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 1

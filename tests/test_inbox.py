@@ -11,20 +11,20 @@ import pytest
 
 from toolkit import vocab
 from toolkit.consolidate import consolidate, inbox_fingerprint
-from toolkit.ledger import read_ledger
+from toolkit.io.ledger_file import read_ledger
 from tests.conftest import hand_in
 
 
 def test_only_the_archived_copy_is_read_and_a_file_changed_during_the_run_stays(workspace, monkeypatch):
     sent = hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: "已完成"}})
     original = sent.read_bytes()
-    from toolkit import master
-    write = master.write_master
+    from toolkit.io import master_file
+    write = master_file.write_master
 
     def unit_saves_again(ledger, settings):     # the unit overwrites its file while we consolidate
         sent.write_bytes(original + b"\0")
         return write(ledger, settings)
-    monkeypatch.setattr(master, "write_master", unit_saves_again)
+    monkeypatch.setattr(master_file, "write_master", unit_saves_again)
     result = consolidate(workspace)
     (f,) = result.files
     assert f.submission.path == f.archived and f.archived.parent == workspace.path("archive") / "2024-08"
@@ -204,7 +204,7 @@ def test_cli_consolidate_again(workspace, tmp_path):
 
 def test_a_rerun_after_a_crash_before_the_inbox_was_cleared_is_not_a_duplicate(workspace, monkeypatch):
     sent = hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: "已完成"}})
-    from toolkit import notices
+    from toolkit.documents import notices
     write = notices.write_receipts
 
     def crash(*a, **k):

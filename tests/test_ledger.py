@@ -5,7 +5,7 @@ import pytest
 
 from toolkit import vocab
 from toolkit.errors import LedgerError
-from toolkit.ledger import read_ledger
+from toolkit.io.ledger_file import read_ledger
 from tests.conftest import small_ledger
 
 

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from toolkit import vocab
 from toolkit.cli import cli
 from toolkit.errors import BusyError
-from toolkit.ledger import read_ledger
+from toolkit.io.ledger_file import read_ledger
 from toolkit.app import Workspace, run_once
 from toolkit.nightly import Scheduler, setup_logging
 from tests.conftest import hand_in

@@ -2,7 +2,9 @@ import datetime as dt
 
 import pytest
 
-from toolkit import normalize, vocab
+from toolkit.rules import normalize
+from toolkit import vocab
+from toolkit import model
 
 
 @pytest.mark.parametrize("typed, expected", [
@@ -41,8 +43,8 @@ def test_excel_1900_leap_year_bug_is_honoured():
 
 
 def test_least_advanced_owner_status_wins():
-    assert normalize.least_advanced([vocab.DONE, vocab.IN_PROGRESS, ""]) == vocab.IN_PROGRESS
-    assert normalize.least_advanced([vocab.DONE, vocab.MOSTLY_DONE]) == vocab.MOSTLY_DONE
+    assert model.least_advanced([vocab.DONE, vocab.IN_PROGRESS, ""]) == vocab.IN_PROGRESS
+    assert model.least_advanced([vocab.DONE, vocab.MOSTLY_DONE]) == vocab.MOSTLY_DONE
 
 
 def test_co_units_split_on_every_separator_people_use():

@@ -4,10 +4,13 @@ import subprocess
 import docx
 import pytest
 
-from toolkit import demo, notices, office, punct, vocab
+from toolkit import demo, vocab
+from toolkit.documents import notices
+from toolkit.io import office
+from toolkit.rules import punct
 from toolkit.errors import ToolkitError
-from toolkit.ledger import read_ledger
-from toolkit.progress import summarise
+from toolkit.io.ledger_file import read_ledger
+from toolkit.rules.stats import summarise
 from tests.conftest import settings_for, small_ledger
 
 needs_lo = pytest.mark.skipif(office.soffice() is None, reason="LibreOffice 未安装(scripts/install_system_deps.sh 安装失败)")
@@ -76,7 +79,7 @@ def test_empty_sections_say_none(tmp_path):
     ledger = small_ledger()
     for m in ledger.measures.values():
         m.status = vocab.DONE
-    ledger.owners = __import__("toolkit.ledger", fromlist=["x"]).owners_from_measures(ledger.measures)
+    ledger.owners = __import__("toolkit.io.ledger_file", fromlist=["x"]).owners_from_measures(ledger.measures)
     paths = notices.write_notices(ledger, settings, summarise(ledger, settings))
     text = next(p for p in paths if p.name == "进展通报.md").read_text(encoding="utf-8")
     assert "## 四、逾期未完成事项\n\n无。" in text
@@ -131,7 +134,7 @@ def test_cli_notice_writes_the_chosen_kind_for_the_given_date(workspace):
 
 
 def test_supervision_slip_docx_is_valid_and_the_same_bytes_every_time(written, tmp_path):
-    from toolkit import gongwen
+    from toolkit.documents import gongwen
     settings, files = written
     text = files["督办单/办公室.md"].read_text(encoding="utf-8")
     data = gongwen.render(text, author=settings.organisation)

@@ -3,11 +3,13 @@ office-facing rules: notice title from config, 持平 for an unchanged rate, one
 import openpyxl
 import pytest
 
-from toolkit import master, notices, vocab
+from toolkit.io import master_file
+from toolkit.documents import notices
+from toolkit import vocab
 from toolkit.consolidate import consolidate
 from toolkit.distribute import distribute
-from toolkit.ledger import read_ledger
-from toolkit.progress import summarise
+from toolkit.io.ledger_file import read_ledger
+from toolkit.rules.stats import summarise
 from tests.conftest import hand_in, ledger_sheet
 
 
@@ -29,7 +31,7 @@ def test_a_hand_edit_becomes_an_office_decision_kept_recorded_and_shown(workspac
     d = ledger.decisions["ZG-001"]
     assert (d.status, d.previous) == (vocab.DONE, vocab.IN_PROGRESS) and d.at
     assert any("“正在推进”→“已完成”" in n for n in ledger.read_notes)
-    master.write_master(ledger, workspace)
+    master_file.write_master(ledger, workspace)
     decisions = sheet_rows(workspace.master, vocab.SHEET_DECISIONS)
     assert decisions[0] == vocab.DECISION_COLUMNS
     assert decisions[1][:5] == ["ZG-001", "措施1:制定工作方案", vocab.DONE, vocab.IN_PROGRESS, vocab.IN_PROGRESS]
@@ -66,7 +68,7 @@ def test_a_unit_reporting_again_does_not_revert_the_office_decision(workspace):
 
 def test_setting_the_status_back_to_the_units_roll_up_withdraws_the_decision(workspace):
     office_sets(workspace, "ZG-001", vocab.DONE)
-    master.write_master(read_ledger(workspace.master, workspace), workspace)
+    master_file.write_master(read_ledger(workspace.master, workspace), workspace)
     office_sets(workspace, "ZG-001", vocab.IN_PROGRESS)
     ledger = read_ledger(workspace.master, workspace)
     assert "ZG-001" not in ledger.decisions and any("已撤销" in n for n in ledger.read_notes)
@@ -92,7 +94,8 @@ def test_the_notice_title_comes_from_config_never_from_the_ledger_title_row(work
 
 
 def test_an_unchanged_completion_rate_reads_flat_not_plus_minus_zero(workspace):
-    from toolkit.progress import _delta_value, Counts
+    from toolkit.io.stats_sheet import _delta_value
+    from toolkit.rules.stats import Counts
     c = Counts(total=3, done=1)
     assert _delta_value(c, round(c.completion, 1)) == 0.0 and str(_delta_value(c, 33.35)) == "0.0"   # never -0.0
     wb = openpyxl.load_workbook(workspace.master)
@@ -117,7 +120,7 @@ def test_an_unknown_status_refuses_only_that_cell_and_names_the_word_to_use(work
                                          ("部分完成", vocab.IN_PROGRESS), ("尚未完成", ""), ("未完成", ""),
                                          ("不再推进", "")])
 def test_status_hints(typed, hint):
-    from toolkit.normalize import status_hint
+    from toolkit.rules.normalize import status_hint
     assert status_hint(typed) == hint
 
 
@@ -139,10 +142,10 @@ def test_the_public_paragraph_keeps_muqian_when_nothing_is_finished_yet(workspac
     assert "共制定整改措施6条，正在推进6条" in text
 
 
-@pytest.mark.skipif(__import__("toolkit.office").office.soffice() is None, reason="LibreOffice 未安装")
+@pytest.mark.skipif(__import__("toolkit.io.office").io.office.soffice() is None, reason="LibreOffice 未安装")
 def test_libreoffice_recalculation_follows_the_office_decision_too(workspace, tmp_path):
     from python_calamine import CalamineWorkbook
-    from toolkit import office
+    from toolkit.io import office
     from tests.test_progress import strip_cached_values
     office_sets(workspace, "ZG-001", vocab.DONE)
     hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: vocab.IN_PROGRESS}})
@@ -160,6 +163,6 @@ def test_libreoffice_recalculation_follows_the_office_decision_too(workspace, tm
 def test_check_shows_standing_office_decisions(workspace):
     from toolkit.check import check
     office_sets(workspace, "ZG-001", vocab.DONE)
-    master.write_master(read_ledger(workspace.master, workspace), workspace)
+    master_file.write_master(read_ledger(workspace.master, workspace), workspace)
     text = "\n".join(check(workspace.master, workspace).lines())
     assert "办公室认定：措施“ZG-001”完成情况为“已完成”" in text and "责任单位填报汇总为“正在推进”" in text

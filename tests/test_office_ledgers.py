@@ -6,10 +6,13 @@ import openpyxl
 import pytest
 from python_calamine import CalamineWorkbook
 
-from toolkit import config, demo, master, normalize, notices, office, vocab
+from toolkit import config, demo, vocab
+from toolkit.io import master_file, office
+from toolkit.rules import normalize
+from toolkit.documents import notices
 from toolkit.errors import HeaderError, LedgerError
-from toolkit.ledger import read_ledger
-from toolkit.progress import summarise
+from toolkit.io.ledger_file import read_ledger
+from toolkit.rules.stats import summarise
 from tests.conftest import settings_for, small_ledger
 from tests.office_books import office_workbook
 from tests.test_progress import strip_cached_values
@@ -59,7 +62,7 @@ def test_master_rewritten_from_a_merged_ledger_keeps_the_figures(demo_books, tmp
     folder, _, merged = demo_books
     settings = demo.demo_settings(tmp_path)
     before, ledger = paragraph(merged, settings)
-    master.write_master(ledger, settings)
+    master_file.write_master(ledger, settings)
     after, _ = paragraph(settings.master, settings)
     assert after == before
 
@@ -77,7 +80,7 @@ def test_statistics_recomputed_by_libreoffice_equal_python_for_the_merged_ledger
     _, _, merged = demo_books
     settings = demo.demo_settings(tmp_path)
     ledger = read_ledger(merged, settings)
-    master.write_master(ledger, settings)
+    master_file.write_master(ledger, settings)
     s = summarise(read_ledger(settings.master, settings), settings)
     blank = strip_cached_values(settings.master, tmp_path / "nocache.xlsx")
     out = office.convert(blank, "xlsx", tmp_path / "lo", recalc=True)

@@ -5,8 +5,9 @@ import warnings
 import openpyxl
 import pytest
 
-from toolkit import master, office, vocab
-from toolkit.overdue import DUE_SOON, OVERDUE, CalendarWarning, WorkCalendar, late_rows
+from toolkit.io import master_file, office
+from toolkit import vocab
+from toolkit.rules.deadlines import DUE_SOON, OVERDUE, CalendarWarning, WorkCalendar, late_rows
 from tests.conftest import settings_for, small_ledger
 
 needs_lo = pytest.mark.skipif(office.soffice() is None, reason="LibreOffice 未安装（scripts/install_system_deps.sh 安装失败）")
@@ -40,11 +41,11 @@ def test_office_supplied_holidays_for_a_new_year_are_used_without_warning():
     assert not [w for w in caught if "2099" in str(w.message)]
 
 
-@pytest.mark.filterwarnings("ignore::toolkit.overdue.CalendarWarning")   # the set-up write warns too
+@pytest.mark.filterwarnings("ignore::toolkit.rules.deadlines.CalendarWarning")   # the set-up write warns too
 def test_a_run_reports_calendar_gaps_in_its_report(tmp_path):
     from toolkit.app import run_once
     settings = settings_for(tmp_path, reference_date="2098-03-02")
-    master.write_master(small_ledger(), settings)
+    master_file.write_master(small_ledger(), settings)
     report = run_once(settings)
     assert any("2098年的法定节假日尚未收录" in w for w in report.warnings)
     assert "2098年的法定节假日尚未收录" in report.report_path.read_text(encoding="utf-8")
@@ -91,7 +92,7 @@ def test_highlighting_is_live_conditional_formatting_against_the_reference_date_
 
 def test_without_a_fixed_reference_date_the_workbook_uses_today(tmp_path):
     settings = settings_for(tmp_path, reference_date="today")
-    master.write_master(small_ledger(), settings)
+    master_file.write_master(small_ledger(), settings)
     assert openpyxl.load_workbook(settings.master)[vocab.SHEET_PARAMS]["B2"].value == "=TODAY()"
 
 
@@ -108,9 +109,9 @@ def red_pixels(pdf, tmp_path) -> int:
 @pytest.mark.skipif(subprocess.run(["which", "pdftoppm"], capture_output=True).returncode, reason="poppler-utils 未安装")
 def test_overdue_rows_are_actually_painted_red_when_libreoffice_renders_the_master(tmp_path):
     late = settings_for(tmp_path / "late")
-    master.write_master(small_ledger(), late)
+    master_file.write_master(small_ledger(), late)
     early = settings_for(tmp_path / "early", reference_date="2024-03-01", programme_start="2024-03-01")
-    master.write_master(small_ledger(), early)
+    master_file.write_master(small_ledger(), early)
     painted = red_pixels(office.convert(late.master, "pdf", tmp_path / "pdf-late"), tmp_path / "pdf-late")
     clean = red_pixels(office.convert(early.master, "pdf", tmp_path / "pdf-early"), tmp_path / "pdf-early")
     assert painted > 200 and clean == 0

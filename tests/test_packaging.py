@@ -53,7 +53,7 @@ def test_wheel_installed_in_a_fresh_venv_runs_the_demo(tmp_path):
 
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    found = run([python, "-c", "import toolkit.notices as n; print(n.__file__); print(n.TEMPLATE_DIR)"],
+    found = run([python, "-c", "import toolkit.documents.notices as n; print(n.__file__); print(n.TEMPLATE_DIR)"],
                 cwd=elsewhere, env=env).split()
     assert all(Path(p).resolve().is_relative_to(venv.resolve()) for p in found), found
 

@@ -8,7 +8,8 @@ import subprocess
 import openpyxl
 import pytest
 
-from toolkit import config, demo, distribute, master, office, sheets, vocab
+from toolkit import config, demo, distribute, vocab
+from toolkit.io import master_file, office, sheets
 from toolkit.consolidate import consolidate
 from toolkit.errors import ConfigError
 from tests.conftest import fill, settings_for, small_ledger
@@ -97,7 +98,7 @@ def test_master_and_unit_workbooks_carry_the_page_setup(workspace):
 
 def test_a3_from_config_reaches_every_printed_sheet(tmp_path):
     settings = settings_for(tmp_path, print={"paper": "A3"})
-    master.write_master(small_ledger(), settings)
+    master_file.write_master(small_ledger(), settings)
     wb = openpyxl.load_workbook(settings.master)
     assert {int(wb[n].page_setup.paperSize) for n in (vocab.SHEET_LEDGER, vocab.SHEET_STATS, vocab.SHEET_OWNERS)} == {8}
     unit = distribute.distribute(settings)[0].path
@@ -106,7 +107,7 @@ def test_a3_from_config_reaches_every_printed_sheet(tmp_path):
 
 def test_unit_without_a_submit_date_is_told_to_follow_the_notice(tmp_path):
     settings = settings_for(tmp_path, submit_by="")
-    master.write_master(small_ledger(), settings)
+    master_file.write_master(small_ledger(), settings)
     unit = distribute.distribute(settings, ["办公室"])[0].path
     assert openpyxl.load_workbook(unit)[vocab.SHEET_LEDGER]["A1"].value.endswith("报送截止日：请按通知要求时间报送")
 
@@ -135,7 +136,7 @@ def test_the_two_line_title_keeps_intake_working(workspace):
 def test_demo_master_and_unit_workbook_print_legibly_through_libreoffice(tmp_path):
     settings = demo.demo_settings(tmp_path)
     ledger = demo.demo_ledger()
-    master.write_master(ledger, settings)
+    master_file.write_master(ledger, settings)
     units = distribute.distribute(settings, ledger=ledger)
     unit = max(units, key=lambda d: d.rows)
     pdf_master, pdf_unit = office.convert_many([settings.master, unit.path], "pdf", tmp_path / "pdf")

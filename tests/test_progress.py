@@ -3,10 +3,12 @@ import openpyxl
 import pytest
 from python_calamine import CalamineWorkbook
 
-from toolkit import demo, master, office, vocab
+from toolkit import demo, vocab
+from toolkit.io import master_file, office
 from toolkit.consolidate import consolidate
-from toolkit.ledger import read_ledger
-from toolkit.progress import Counts, rollup, summarise
+from toolkit.io.ledger_file import read_ledger
+from toolkit.rules.stats import Counts, summarise
+from toolkit.rules.rollup import rollup
 from tests.conftest import hand_in, settings_for
 
 needs_lo = pytest.mark.skipif(office.soffice() is None, reason="LibreOffice 未安装（scripts/install_system_deps.sh 安装失败）")
@@ -63,7 +65,7 @@ def test_office_judgment_wins_over_the_computed_status_and_is_shown(workspace):
     s = summarise(ledger, workspace)
     item = next(i for i in s.items if i.item == "(1)学习宣传不及时问题")
     assert item.computed == ING and item.status == MOSTLY
-    master.write_master(ledger, workspace)
+    master_file.write_master(ledger, workspace)
     stats = CalamineWorkbook.from_path(str(workspace.master)).get_sheet_by_name(vocab.SHEET_STATS).to_python()
     assert any("基本完成（办公室研判）" in str(v) for r in stats for v in r)
 
@@ -82,12 +84,12 @@ def test_history_keeps_one_set_of_figures_per_period_and_shows_the_change(tmp_pa
     july = settings_for(tmp_path, period="2024-07")
     ledger = demo.seed_ledger()
     ledger.measures["ZG-001"].status = vocab.IN_PROGRESS
-    master.write_master(ledger, july)
+    master_file.write_master(ledger, july)
     august = settings_for(tmp_path, period="2024-08")
     ledger = read_ledger(august.master)
     ledger.measures["ZG-001"].status = vocab.DONE
-    master.write_master(ledger, august)
-    master.write_master(read_ledger(august.master), august)          # again: no duplicate rows
+    master_file.write_master(ledger, august)
+    master_file.write_master(read_ledger(august.master), august)          # again: no duplicate rows
     ledger = read_ledger(august.master)
     overall = [r for r in ledger.history if r[2] == "总体"]
     assert [r[0] for r in overall] == ["2024-07", "2024-08"]

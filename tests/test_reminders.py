@@ -8,12 +8,14 @@ import docx
 import pytest
 from click.testing import CliRunner
 
-from toolkit import config, demo, master, reminders, vocab
+from toolkit import config, demo, vocab
+from toolkit.io import master_file
+from toolkit.documents import reminders
 from toolkit.app import Workspace
 from toolkit.cli import cli
 from toolkit.errors import BusyError, ToolkitError
-from toolkit.ledger import read_ledger
-from toolkit.overdue import late_rows
+from toolkit.io.ledger_file import read_ledger
+from toolkit.rules.deadlines import late_rows
 from tests.conftest import hand_in, settings_for, small_ledger
 
 # submit_by 2024-08-25 is a Sunday: three working days before it is Wednesday 2024-08-21.
@@ -22,7 +24,7 @@ from tests.conftest import hand_in, settings_for, small_ledger
 def workspace_on(tmp_path, day: str, **extra) -> config.Settings:
     """The conftest workspace at reference date day; ZG-002 (due 9月3日) counts as due soon from 8月20日."""
     settings = settings_for(tmp_path, **{"reference_date": day, "remind_working_days": 10, **extra})
-    master.write_master(small_ledger(), settings)
+    master_file.write_master(small_ledger(), settings)
     settings.path("inbox").mkdir(parents=True)
     return settings
 

@@ -5,12 +5,13 @@ import datetime as dt
 import openpyxl
 import pytest
 
-from toolkit import config, notices, vocab
+from toolkit import config, vocab
+from toolkit.documents import notices
 from toolkit.app import Workspace
 from toolkit.distribute import distribute
 from toolkit.errors import ConfigError
-from toolkit.ledger import read_ledger
-from toolkit.progress import summarise
+from toolkit.io.ledger_file import read_ledger
+from toolkit.rules.stats import summarise
 from tests.conftest import hand_in, ledger_sheet
 
 DONE_ZG4 = {"ZG-004": {vocab.STATUS: "已完成", vocab.PROGRESS: "已整改到位", vocab.EVIDENCE: "某文〔2024〕9号"}}

@@ -4,7 +4,7 @@ import datetime as dt
 import openpyxl
 from python_calamine import CalamineWorkbook
 
-from toolkit import sheets
+from toolkit.io import sheets
 
 TRICKY = [["a&b<c>d", " 前后有空格 ", "控制\x01字符", "_x0041_ 字面量", "=看起来像公式", "+1", "@x", ""],
           [1, 2.5, -3, True, dt.date(2024, 2, 29), dt.datetime(1900, 3, 1), None, "多行\n文字"],
@@ -45,14 +45,15 @@ def test_text_that_starts_like_a_formula_is_quote_prefixed_in_every_sheet(tmp_pa
     """Unit names, 重点问题 and 事项 from anywhere stay text with Excel's quote prefix, in the ledger,
     the statistics sheet and the derived tables; only the toolkit's own formulas are formulas."""
     from tests.conftest import settings_for, small_ledger
-    from toolkit import master, vocab
-    from toolkit.ledger import owners_from_measures
+    from toolkit.io import master_file
+    from toolkit import vocab
+    from toolkit.io.ledger_file import owners_from_measures
     ledger = small_ledger()
     m = ledger.measures["ZG-001"]
     m.lead_unit, m.key_problem, m.item, m.measure = "=HYPERLINK(\"x\")", "+重点问题", "-事项", "@措施"
     ledger.owners = owners_from_measures(ledger.measures)
     settings = settings_for(tmp_path)
-    master.write_master(ledger, settings)
+    master_file.write_master(ledger, settings)
     wb = openpyxl.load_workbook(settings.master)
     seen = {}
     for ws in wb.worksheets:

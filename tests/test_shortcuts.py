@@ -3,7 +3,7 @@ import subprocess
 import sys
 
 from toolkit import vocab
-from toolkit.ledger import read_ledger
+from toolkit.io.ledger_file import read_ledger
 from toolkit.shortcuts import COMMANDS, write_shortcuts
 from tests.conftest import hand_in
 

@@ -7,7 +7,7 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from toolkit import sheets
+from toolkit.io import sheets
 
 PINNED_MAJOR = 3   # setup.cfg: xlsxwriter>=3.1,<4
 UPGRADE = ("toolkit/sheets.py relies on xlsxwriter {major}.x internals; {what}. Re-check Book.rows, "

@@ -21,15 +21,19 @@ from typing import Callable, Iterator
 
 import filelock
 
-from . import config, dashboard, history, leaders, master, notices, reminders, review, shortcuts, utils, vocab
+from . import config, history, shortcuts, vocab
+from .documents import dashboard, leaders, notices, reminders
+from .io import master_file, fileio
+from .rules import review
 from .check import write_empty_master
 from .config import Settings
 from .consolidate import ConsolidationResult, consolidate, inbox_fingerprint
 from .distribute import Distributed, distribute, ensure_secret, secret_path
 from .errors import BusyError, ConfigError, FileAccessError, ToolkitError
-from .ledger import Ledger, read_ledger
-from .overdue import OVERDUE, CalendarWarning, LateRow, late_rows, plan_warnings
-from .progress import Summary, summarise
+from .model import Ledger
+from .io.ledger_file import read_ledger
+from .rules.deadlines import OVERDUE, CalendarWarning, LateRow, late_rows, plan_warnings
+from .rules.stats import Summary, summarise
 
 log = logging.getLogger("toolkit")
 LOCK_NAME = ".整改台账.lock"
@@ -278,7 +282,7 @@ class Workspace:
     @classmethod
     def for_master(cls, path: Path | str) -> "Workspace":
         """The workspace of a ledger open in Excel: the config.toml in its folder or up to two above;
-        that ledger is the master."""
+        that ledger is the master_file."""
         path = Path(path)
         for folder in [path.parent, *path.parents][:3]:
             if (folder / config.CONFIG_NAME).exists():
@@ -345,14 +349,14 @@ class Workspace:
         self._check_writable("archive", "backup", "output")
         with history.open_history(self.settings) as db:
             before = ledger if ledger is not None else read_ledger(self.settings.master, self.settings)
-            base = write or master.write_master
+            base = write or master_file.write_master
 
             # what differs beyond the files' own changes is then the office's 销号审核 decisions
             source = vocab.SOURCE_REVIEW if review.decisions_due(before) else vocab.SOURCE_OFFICE
 
             def recorded_write(after: Ledger, settings: Settings):
                 with history.recording(db, settings, before, after, source) as run:
-                    after.recent_changes = history.recent_rows(db, master.CHANGES_SHOWN, run)
+                    after.recent_changes = history.recent_rows(db, master_file.CHANGES_SHOWN, run)
                     return base(after, settings)
             return consolidate(self.settings, on_file=on_file, ledger=before.copy(), write=recorded_write,
                                again=again)
@@ -404,7 +408,7 @@ class Workspace:
     def refresh(self, ledger: Ledger, write: Callable[[Summary], None]) -> Summary:
         """Excel 刷新统计: the figures of the open book, written into it by write(summary) under the lock."""
         with self.guarded():
-            summary = master.prepare(ledger, self.settings)
+            summary = master_file.prepare(ledger, self.settings)
             write(summary)
             return summary
 
@@ -416,7 +420,7 @@ class Workspace:
             s.reference_date = on
         with self.guarded(s.master):
             ledger = read_ledger(s.master, s)
-            written = master.write_master(ledger, s)
+            written = master_file.write_master(ledger, s)
             summary = summarise(ledger, s)
             return Refreshed(s.master, written, Figures.of(summary, late_rows(ledger, s)))
 
@@ -443,7 +447,7 @@ class Workspace:
                 self._save_state(report)
             folder = s.path("output") / s.current_period() / "运行报告"
             report.report_path = folder / f"{started:%Y%m%d-%H%M%S}-{os.getpid()}.txt"
-            utils.atomic_write_text(report.report_path, "\n".join(report.lines()) + "\n")
+            fileio.atomic_write_text(report.report_path, "\n".join(report.lines()) + "\n")
         for line in report.lines():
             log.info(line)
         return report
@@ -504,7 +508,7 @@ class Workspace:
                  "missing": report.consolidation.missing_units, "warnings": report.warnings,
                  "notices": [str(p) for p in report.notices], "reminders": [str(p) for p in report.reminders],
                  "remind_by": report.remind_by}
-        utils.atomic_write_text(self.state_path(), json.dumps(state, ensure_ascii=False, default=str))
+        fileio.atomic_write_text(self.state_path(), json.dumps(state, ensure_ascii=False, default=str))
 
 
 def run_once(settings: Settings, distribute_first: bool = False, on_file=None) -> RunReport:

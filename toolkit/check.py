@@ -12,9 +12,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import config, sheets, vocab
+from . import config, vocab
+from .io import sheets
 from .errors import LedgerError, ToolkitError
-from .ledger import Ledger, ReadLayout, merged_note, read_ledger
+from .model import Ledger, ReadLayout
+from .io.ledger_file import merged_note, read_ledger
 
 
 @dataclass
@@ -86,7 +88,8 @@ def settings_for(target: Path | None, config_path: Path | None) -> tuple[Path, c
 
 def check(path: Path, settings: config.Settings) -> CheckReport:
     """Read the ledger at path without writing anything and report on it."""
-    from . import notices, progress
+    from .documents import notices
+    from .rules import stats
     report = CheckReport(Path(path))
     try:
         ledger = read_ledger(path, settings, report.problems)
@@ -95,7 +98,7 @@ def check(path: Path, settings: config.Settings) -> CheckReport:
         return report
     report.layout = ledger.layout
     report.notes = [n for n in ledger.report_notes() if n != merged_note(ledger.layout.merged)]   # merged: in 一
-    summary = progress.summarise(ledger, settings)
+    summary = stats.summarise(ledger, settings)
     report.counts = {"主题": len({m.theme for m in ledger.measures.values() if m.theme}),
                      vocab.MEASURE: len(ledger.measures), "单位": len(ledger.units),
                      **{k: summary.level(k).total for k in (vocab.KEY_PROBLEM, vocab.SPECIFIC, vocab.DRAW_LESSONS,
@@ -182,8 +185,8 @@ EXAMPLE_ROW = {vocab.ID: "ZG-001", vocab.THEME: "（一）关于××××方面�
 
 def write_empty_master(path: Path) -> Path:
     """An empty master for a new office: title, our headers and one example row (never overwrites)."""
-    from .master import WIDTHS
-    from .overdue import status_dropdown
+    from .io.master_file import WIDTHS
+    from .io.ledger_sheets import status_dropdown
     path = Path(path)
     if path.exists():
         raise ToolkitError(f"{path} 已存在，未覆盖。")

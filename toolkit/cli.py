@@ -100,7 +100,7 @@ def notice(config_path, kinds, on):
 
     示例：python -m toolkit notice -c workbooks/demo-run --kind 通报 --date 2024-08-31
     """
-    from .notices import KINDS
+    from .documents.notices import KINDS
     written = Workspace.open(config_path).notices(kinds or KINDS, on.date() if on else None)
     click.echo(f"已生成{len(written)}个文件：{written[0].parent if written else ''}")
     for path in written:

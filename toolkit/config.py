@@ -11,7 +11,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import normalize, vocab
+from .rules import normalize
+from . import vocab
 from .errors import ConfigError
 
 CONFIG_NAME = "config.toml"

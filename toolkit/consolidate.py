@@ -17,13 +17,20 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import evidence, master, normalize, notices, review, vocab
+from . import vocab
+from .io import evidence
+from .io import master_file
+from .rules import normalize, review
+from .documents import notices
 from .config import Settings
-from .distribute import ensure_secret, safe_filename
+from .distribute import ensure_secret
+from .io.fileio import safe_filename
 from .errors import SubmissionError
 from .intake import Submission, read_submission
-from .utils import copy_hashed, file_sha256, fit_name
-from .ledger import Ledger, read_ledger, recompute_measure
+from .io.fileio import copy_hashed, file_sha256, fit_name
+from .model import Ledger
+from .io.ledger_file import read_ledger
+from .rules.rollup import recompute_measure
 
 IGNORED_PREFIXES = ("~$", ".~", ".")
 SETTLE_SECONDS = 2.0       # a file changed more recently than this may still be arriving
@@ -556,7 +563,7 @@ def consolidate(settings: Settings, files: list[Path] | None = None, *, again: l
     review.apply_decisions(ledger, settings.today())     # the office's 销号审核 since the last run
     result = take_in(ledger, settings, entries, on_file, again, ignored)
     result.ledger = ledger
-    result.master_changed = (write or master.write_master)(ledger, settings)
+    result.master_changed = (write or master_file.write_master)(ledger, settings)
     result.receipts = notices.write_receipts(result, settings)
     if remove_inbox and files is None:
         clear_inbox(result)

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from . import config, resources, vocab
 from .errors import ToolkitError
-from .ledger import Ledger, Measure, owners_from_measures
+from .model import Ledger, Measure
+from .io.ledger_file import owners_from_measures
 
 DEMO_DIR = resources.folder("demo_data")
 STRUCTURE = DEMO_DIR / "source" / "seed004_structure.json"
@@ -184,7 +185,8 @@ def _fill(path: Path, edits) -> None:
 
 def build_demo(folder: Path = DEMO_DIR) -> dict[str, str]:
     """Write the demo master, config and one period of unit submissions into folder."""
-    from . import distribute, master
+    from . import distribute
+    from .io import master_file
     folder = Path(folder)
     for sub in ("master", "inbox"):
         shutil.rmtree(folder / sub, ignore_errors=True)
@@ -193,7 +195,7 @@ def build_demo(folder: Path = DEMO_DIR) -> dict[str, str]:
                          submit_by=SUBMIT_BY.isoformat())
     settings = config.load(folder)
     ledger = demo_ledger()
-    master.write_master(ledger, settings)
+    master_file.write_master(ledger, settings)
     scratch = folder / ".outbox-build"
     settings.paths["outbox"] = str(scratch)
     handed = {d.unit: d.path for d in distribute.distribute(settings, ledger=ledger)}

@@ -10,14 +10,17 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import normalize, overdue, sheets, vocab
+from .rules import normalize, deadlines
+from .io import ledger_sheets, sheets
+from . import vocab
 from .config import Settings
-from .ledger import Ledger, Measure, read_ledger
-from .master import WIDTHS
+from .model import Ledger, Measure
+from .io.ledger_file import read_ledger
+from .io.fileio import safe_filename
+from .io.master_file import WIDTHS
 
 ROLE_COLUMN = "本单位角色"
 UNIT_SHEET_COLUMNS = vocab.COLUMNS + [ROLE_COLUMN] + vocab.HELPER_COLUMNS
@@ -101,8 +104,6 @@ def template_signature(key: bytes, unit: str, period: str, fingerprints: list[tu
     return hmac.new(key, payload, hashlib.sha256).hexdigest()
 
 
-def safe_filename(name: str) -> str:
-    return re.sub(r'[\\/:*?"<>|\s]+', "_", name).strip("._") or "未命名单位"
 
 
 @dataclass
@@ -201,7 +202,7 @@ def write_unit_workbook(ledger: Ledger, unit: str, settings: Settings, path: Pat
         book.header_row(ws, 2, headers, fill_in=tuple(vocab.UNIT_COLUMNS))
         locked, unlocked = book.fmt("body"), book.fmt("body", locked=False)
         unlocked_date = book.fmt("body", locked=False, num_format=sheets.DATE_FORMAT)
-        cal = overdue.calendar_for(settings)
+        cal = deadlines.calendar_for(settings)
         first = 3
         for r, (m, values) in enumerate(rows, first):
             height = sheets.row_height(values, [widths[c] for c in range(1, len(values) + 1)])
@@ -210,18 +211,18 @@ def write_unit_workbook(ledger: Ledger, unit: str, settings: Settings, path: Pat
             for c, (name, v) in enumerate(zip(headers, values), 1):
                 editable = name in vocab.UNIT_COLUMNS
                 book.put(ws, r, c, v, unlocked if editable else locked, unlocked_date if editable else None)
-            due, remind = overdue.helper_values(m, settings, cal)
+            due, remind = deadlines.helper_values(m, settings, cal)
             book.put(ws, r, col[vocab.DUE_DATE], due, locked)
             book.put(ws, r, col[vocab.REMIND_FROM], remind, locked)
             book.put(ws, r, col[vocab.DAYS_OVERDUE],
-                     overdue.days_overdue_formula(r, col[vocab.DUE_DATE], col[vocab.STATUS]), locked)
+                     ledger_sheets.days_overdue_formula(r, col[vocab.DUE_DATE], col[vocab.STATUS]), locked)
             if settings.review_required:
                 book.put(ws, r, col[vocab.UNIT_REVIEW_COLUMN], notes.get(m.id, ""), locked)
         last = max(first, first + len(rows) - 1)
         sheets.print_ready(ws, 2, len(headers), last, fit.paper, printed)
-        overdue.highlight(book, ws, first, last, len(headers), col[vocab.STATUS], col[vocab.DUE_DATE],
+        ledger_sheets.highlight(book, ws, first, last, len(headers), col[vocab.STATUS], col[vocab.DUE_DATE],
                           col[vocab.REMIND_FROM])
-        overdue.status_dropdown(ws, col[vocab.STATUS], first, last)
+        ledger_sheets.status_dropdown(ws, col[vocab.STATUS], first, last)
         ws.protect("", {"autofilter": True, "sort": True, "format_columns": True, "format_rows": True,
                         "select_locked_cells": True, "select_unlocked_cells": True})
 

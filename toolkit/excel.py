@@ -14,14 +14,18 @@ import sys
 from pathlib import Path
 
 from . import config as config_mod
-from . import excel_checks, master, progress, vocab
+from . import excel_checks, vocab
+from .io import master_file, stats_sheet
+from .rules import stats
 from .app import Workspace
 from .consolidate import inbox_files
 from .errors import ToolkitError
-from .ledger import Ledger, ledger_from_sheets
-from .normalize import looks_like_formula
-from .overdue import OVERDUE, helper_values, calendar_for, days_overdue_formula, late_rows, overdue_table
-from .sheets import Formula, Table
+from .model import Ledger
+from .io.ledger_file import ledger_from_sheets
+from .rules.normalize import looks_like_formula
+from .rules.deadlines import OVERDUE, helper_values, calendar_for, late_rows
+from .io.ledger_sheets import days_overdue_formula, overdue_table
+from .io.sheets import Formula, Table
 
 __all__ = ["consolidate_button", "refresh_button", "highlight_button", "notices_button", "distribute_button",
            "remind_button"]
@@ -42,7 +46,7 @@ def caller_book():
 
 
 def workspace_for(book) -> Workspace:
-    """The workspace whose config.toml is in the ledger's folder or above; the open book is its master."""
+    """The workspace whose config.toml is in the ledger's folder or above; the open book is its master_file."""
     return Workspace.for_master(book.fullname)
 
 
@@ -124,7 +128,7 @@ def put_ledger_columns(book, ledger: Ledger, settings: config_mod.Settings, name
 
 
 def put_params(book, settings: config_mod.Settings, digest: str) -> None:
-    put_block(book, vocab.SHEET_PARAMS, master.params_rows(settings, digest))
+    put_block(book, vocab.SHEET_PARAMS, master_file.params_rows(settings, digest))
     if vocab.NAME_REF_DATE not in [n.name for n in book.names]:
         book.names.add(vocab.NAME_REF_DATE, f"='{vocab.SHEET_PARAMS}'!$B$2")
 
@@ -132,10 +136,10 @@ def put_params(book, settings: config_mod.Settings, digest: str) -> None:
 def write_book(book, ledger: Ledger, settings: config_mod.Settings, summary) -> None:
     """Everything a file-level write would change, written into the open book instead."""
     put_ledger_columns(book, ledger, settings, vocab.UNIT_COLUMNS + vocab.HELPER_COLUMNS)
-    put_block(book, vocab.SHEET_STATS, progress.stats_layout(ledger, settings, summary).grid())
-    for name, table in master.derived_tables(ledger, settings, summary).items():
+    put_block(book, vocab.SHEET_STATS, stats_sheet.stats_layout(ledger, settings, summary).grid())
+    for name, table in master_file.derived_tables(ledger, settings, summary).items():
         put_table(book, name, table)
-    put_params(book, settings, master.content_digest(ledger, settings))
+    put_params(book, settings, master_file.content_digest(ledger, settings))
 
 
 # ---------------------------------------------------------------- buttons
@@ -180,13 +184,13 @@ def _consolidate(book) -> str:
         book.app.status_bar = f"汇总报送：{i}/{n} {name}"
 
     def into_book(ledger, settings):   # the core clears the inbox only after this has saved the book
-        master.backup(Path(book.fullname), settings.path("backup"))
-        write_book(book, ledger, settings, master.prepare(ledger, settings))
+        master_file.backup(Path(book.fullname), settings.path("backup"))
+        write_book(book, ledger, settings, master_file.prepare(ledger, settings))
         book.save()
         return True
     result = workspace.consolidate(status, ledger=ledger_from_book(book, settings), write=into_book)
     lines = result.lines()
-    summary = progress.summarise(result.ledger, settings)
+    summary = stats.summarise(result.ledger, settings)
     return "\n".join([lines[0], _figures(result.ledger, settings, summary)] + lines[-2:])
 
 
@@ -224,7 +228,7 @@ def _notices(book) -> str:
     settings = workspace.settings
     ledger = ledger_from_book(book, settings)
     written = workspace.notices(ledger=ledger)
-    summary = progress.summarise(ledger, settings)
+    summary = stats.summarise(ledger, settings)
     folder = written[0].parent if written else settings.path("output")
     open_folder(folder)
     hints = "".join(f"\n提示：{w}" for w in written.warnings)

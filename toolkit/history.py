@@ -1,4 +1,4 @@
-"""Change history (变更记录): every change to a measure, kept in an SQLite database beside the master.
+"""Change history (变更记录): every change to a measure, kept in an SQLite database beside the master_file.
 
 The database is the audit trail, never a second place to edit: its rows are derived by comparing
 ledgers (before and after a run, one received file at a time) and can be rebuilt from the archive.
@@ -15,10 +15,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import normalize, vocab
+from .rules import normalize
+from . import vocab
 from .config import Settings
 from .errors import FileAccessError, HistoryError
-from .ledger import Ledger, read_ledger
+from .model import Ledger
+from .io.ledger_file import read_ledger
 
 MEASURE_FIELDS = {vocab.STATUS: "status", vocab.DEADLINE: "deadline", vocab.PROGRESS: "progress",
                   vocab.EVIDENCE: "evidence", vocab.REMARK: "remark"}
@@ -283,7 +285,7 @@ def master_digest(path: Path) -> str:
 
 
 def open_history(settings: Settings) -> HistoryDB:
-    """Open the workspace's history and settle any run a crash left pending against the master."""
+    """Open the workspace's history and settle any run a crash left pending against the master_file."""
     db = HistoryDB(db_path(settings))
     if db.pending():
         db.recover(master_digest(settings.master))
@@ -295,9 +297,9 @@ def open_history(settings: Settings) -> HistoryDB:
 def expected_digest(after: Ledger, settings: Settings) -> str:
     """The digest write_master will store for this ledger (it brings 历史进度 up to date first, as
     write_master does; that step is idempotent)."""
-    from . import master
-    master.prepare(after, settings)
-    return master.content_digest(after, settings)
+    from .io import master_file
+    master_file.prepare(after, settings)
+    return master_file.content_digest(after, settings)
 
 
 def replay(ledger: Ledger, receipts: list[Receipt], settings: Settings, submissions: dict | None = None) -> list[Change]:

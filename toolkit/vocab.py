@@ -42,6 +42,8 @@ IN_PROGRESS = "正在推进"
 NOT_STARTED = "未启动"
 STATUSES = [DONE, MOSTLY_DONE, IN_PROGRESS, NOT_STARTED]
 STATUS_RANK = {NOT_STARTED: 0, IN_PROGRESS: 1, MOSTLY_DONE: 2, DONE: 3}
+OVERDUE = "逾期"                  # past its due date and not 已完成
+DUE_SOON = "临期"                 # due within the reminder window (config remind_working_days)
 IMPLEMENTED = "已落实"  # how the seed reports a finished 整改意见
 
 STATUS_SYNONYMS = {

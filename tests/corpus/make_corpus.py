@@ -16,7 +16,8 @@ from typing import Callable
 
 import openpyxl
 
-from toolkit import intake, office, vocab
+from toolkit import intake, vocab
+from toolkit.io import office
 from toolkit.distribute import distribute
 
 WHEN = dt.datetime(2024, 8, 20, 10, 0)
@@ -80,7 +81,7 @@ def forged(settings, inbox):
         meta = wb[vocab.SHEET_META]
         guess = b"\0" * 32
         from toolkit.distribute import META_TABLE_ROW
-        from toolkit.ledger import read_ledger
+        from toolkit.io.ledger_file import read_ledger
         ledger = read_ledger(settings.master)
         fps = []
         for r in range(META_TABLE_ROW, meta.max_row + 1):
@@ -343,7 +344,7 @@ def check_long(settings, result):
 
 
 def check_latest(settings, result):
-    from toolkit.ledger import read_ledger
+    from toolkit.io.ledger_file import read_ledger
     m = read_ledger(settings.master).measures["ZG-001"]
     assert m.status == vocab.DONE and m.progress == "已完成整改"
     assert len({f.archived for f in result.files}) == 2
@@ -398,10 +399,10 @@ def run_case(case: Case, root: Path):
     """Build a fresh workspace in root, drop the case's files in its inbox, consolidate."""
     import os
     from tests.conftest import settings_for, small_ledger
-    from toolkit import master
+    from toolkit.io import master_file
     from toolkit.consolidate import consolidate
     settings = settings_for(root)
-    master.write_master(small_ledger(), settings)
+    master_file.write_master(small_ledger(), settings)
     inbox = settings.path("inbox")
     inbox.mkdir(parents=True)
     case.make(settings, inbox)

@@ -150,7 +150,7 @@ def stale_addin(folder: Path) -> Path:
 def happy_path(app, addin: Path, settings, book) -> list[tuple[str, bool]]:
     """Each button once on the demo master, checked by what it leaves behind."""
     from toolkit import vocab
-    from toolkit.ledger import read_ledger
+    from toolkit.io.ledger_file import read_ledger
     results = []
     inbox_before = len(list(settings.path("inbox").iterdir()))
     click(app, addin, "ZG_Consolidate")

@@ -6,12 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import gongwen, normalize, utils, vocab
-from .config import Settings
-from .distribute import safe_filename
-from .ledger import Ledger
-from .overdue import OVERDUE, LateRow, due_note
-from .progress import Counts
+from . import gongwen
+from ..rules import normalize
+from ..io import fileio
+from .. import vocab
+from ..config import Settings
+from ..io.fileio import safe_filename
+from ..model import Ledger
+from ..rules.deadlines import OVERDUE, LateRow, due_note
+from ..rules.stats import Counts
 
 FOLDER = "领导调度单"     # output/<期次>/领导调度单/
 
@@ -125,7 +128,7 @@ def write_slips(ledger: Ledger, settings: Settings, summary, late: list[LateRow]
         md = folder / f"{safe_filename(view.leader)}.md"
         docx = md.with_suffix(".docx")
         if not (md.exists() and docx.exists() and md.read_text(encoding="utf-8") == text):
-            utils.atomic_write_bytes(docx, gongwen.render(text))
-            utils.atomic_write_text(md, text)
+            fileio.atomic_write_bytes(docx, gongwen.render(text))
+            fileio.atomic_write_text(md, text)
         written += [md, docx]
     return written

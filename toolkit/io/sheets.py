@@ -18,7 +18,7 @@ from pathlib import Path
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
-from .utils import adopt_mode
+from .fileio import adopt_mode
 
 DATE_FORMAT = "yyyy-mm-dd"
 HEADER_BG = "#DDEBF7"

@@ -21,13 +21,16 @@ from typing import TYPE_CHECKING
 
 import jinja2
 
-from . import chart, gongwen, normalize, office, punct, resources, trend, utils, vocab
-from .config import Settings
-from .distribute import safe_filename
-from .errors import ToolkitError
+from . import chart, gongwen, trend
+from ..rules import normalize, punct
+from ..io import office, fileio
+from .. import resources, vocab
+from ..config import Settings
+from ..io.fileio import safe_filename
+from ..errors import ToolkitError
 
 if TYPE_CHECKING:
-    from .consolidate import ConsolidationResult
+    from ..consolidate import ConsolidationResult
 
 TEMPLATE_DIR = resources.folder("templates")
 
@@ -135,8 +138,8 @@ def write_receipts(result: "ConsolidationResult", settings: Settings) -> list[Pa
         for item in context["文件"]:
             item["已汇总"] = f.outcome in vocab.APPLIED_OUTCOMES
         tail = f"_{s.received:%Y%m%d-%H%M%S}_{(s.sha256 or '0' * 8)[:8]}.txt"
-        path = folder / utils.fit_name(safe_filename(key), tail)
-        utils.atomic_write_text(path, render("回执.txt.j2", context))
+        path = folder / fileio.fit_name(safe_filename(key), tail)
+        fileio.atomic_write_text(path, render("回执.txt.j2", context))
         written.append(path)
     return written
 
@@ -172,7 +175,7 @@ def submission_status(ledger, settings: Settings) -> tuple[set[str], list[str]]:
 
 def programme_context(ledger, settings: Settings, summary) -> dict:
     """Variables shared by 进展通报, 督办单 and 公开进展 (documented in templates/README.md)."""
-    from .overdue import OVERDUE, late_rows
+    from ..rules.deadlines import OVERDUE, late_rows
     ranking = summary.ranking()
     n = settings.lagging_units
     lagging = [u for u, c in ranking[-n:] if c.completion < 100][::-1] if ranking else []
@@ -288,7 +291,7 @@ def chart_png(summary, path: Path, font: str | None = None) -> Path | None:
     data = chart.bar_chart_png([(u, c.completion) for u, c in ranking], title, "整改措施完成率", font)
     if data is None:
         return None
-    utils.atomic_write_bytes(path, data)
+    fileio.atomic_write_bytes(path, data)
     return path
 
 
@@ -308,7 +311,7 @@ def slip_numbers(settings: Settings, period: str, units: list[str]) -> dict[str,
     for unit in new:
         numbers[unit] = max(numbers.values(), default=0) + 1
     if new:
-        utils.atomic_write_text(path, json.dumps(register, ensure_ascii=False, indent=1, sort_keys=True) + "\n")
+        fileio.atomic_write_text(path, json.dumps(register, ensure_ascii=False, indent=1, sort_keys=True) + "\n")
     stem = period.replace("-", "")
     return {u: f"DB-{stem}-{numbers[u]:03d}" for u in units}
 
@@ -322,8 +325,8 @@ def _write_pair(text: str, md_path: Path, images: dict[str, Path] | None, fonts:
     docx_path = md_path.with_suffix(".docx")
     if md_path.exists() and docx_path.exists() and md_path.read_text(encoding="utf-8") == text:
         return [md_path, docx_path], False
-    utils.atomic_write_bytes(docx_path, gongwen.render(text, images, fonts, author))
-    utils.atomic_write_text(md_path, text)
+    fileio.atomic_write_bytes(docx_path, gongwen.render(text, images, fonts, author))
+    fileio.atomic_write_text(md_path, text)
     return [md_path, docx_path], True
 
 
@@ -388,7 +391,7 @@ def write_notices(ledger, settings: Settings, summary, kinds=KINDS) -> list[Path
         for name, text in texts.items():
             path = folder / name
             if not path.exists() or path.read_text(encoding="utf-8") != text:
-                utils.atomic_write_text(path, text)
+                fileio.atomic_write_text(path, text)
             written.append(path)
     if "通报" in kinds:
         chart_file = folder / "各单位完成率.png"
@@ -408,7 +411,7 @@ def write_notices(ledger, settings: Settings, summary, kinds=KINDS) -> list[Path
         pair(text, md, {chart_file.name: chart_file, trend_file.name: trend_file})
         written += [p for p in (chart_file, trend_file) if font and p.exists() and p.name in text]
     if "督办单" in kinds:
-        from .overdue import calendar_for
+        from ..rules.deadlines import calendar_for
         reply = calendar_for(settings).shift(summary.reference_date, settings.reply_days)
         numbers = slip_numbers(settings, settings.current_period(), sorted(context["逾期按单位"]))
         for unit, items in sorted(context["逾期按单位"].items()):

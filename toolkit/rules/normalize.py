@@ -9,7 +9,7 @@ import datetime as dt
 import re
 import unicodedata
 
-from . import vocab
+from .. import vocab
 
 _SPACES = re.compile(r"\s+")
 _EXCEL_EPOCH = dt.date(1899, 12, 30)  # serial 60 is Excel's phantom 1900-02-29
@@ -150,12 +150,6 @@ def period(value) -> str:
     return key
 
 
-def least_advanced(statuses) -> str:
-    """The least advanced of several owners' statuses (blank ones ignored)."""
-    known = [s for s in statuses if s in vocab.STATUS_RANK]
-    if not known:
-        return ""
-    return min(known, key=vocab.STATUS_RANK.__getitem__)
 
 
 _DATE_PATTERNS = [

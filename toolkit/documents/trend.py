@@ -10,8 +10,10 @@ from dataclasses import dataclass
 
 from pathlib import Path
 
-from . import chart, normalize, utils
-from .progress import Summary, history_rows
+from . import chart
+from ..rules import normalize
+from ..io import fileio
+from ..rules.stats import Summary, history_rows
 
 OVERALL = ("总体", "整改措施")
 
@@ -129,5 +131,5 @@ def write_trend_chart(history: list[list], summary: Summary, period: str, path: 
     data = line_chart_png(points, f"整改措施完成率逐月变化（截至{normalize.format_date(summary.reference_date)}）")
     if data is None:
         return None
-    utils.atomic_write_bytes(path, data)
+    fileio.atomic_write_bytes(path, data)
     return path

@@ -16,7 +16,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from . import normalize
+from ..rules import normalize
 
 MAX_PACKAGE_MB = 200          # a package's size on disk
 MAX_UNPACKED_MB = 500         # all its entries unpacked

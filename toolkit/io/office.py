@@ -10,7 +10,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .errors import ToolkitError
+from ..errors import ToolkitError
 
 
 def soffice() -> str | None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat
 import tempfile
 from pathlib import Path
@@ -99,3 +100,8 @@ def copy_hashed(source: Path, target: Path) -> tuple[str, os.stat_result]:
         dst.flush()
         os.fsync(dst.fileno())
         return h.hexdigest(), os.fstat(src.fileno())
+
+
+def safe_filename(name: str) -> str:
+    """A unit or leader name made safe as a file name on Windows and Linux."""
+    return re.sub(r'[\\/:*?"<>|\s]+', "_", name).strip("._") or "未命名单位"

@@ -10,11 +10,14 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import gongwen, normalize, utils, vocab
-from .config import Settings
-from .distribute import safe_filename
-from .ledger import Ledger
-from .overdue import OVERDUE, LateRow, WorkCalendar, calendar_for, due_note
+from . import gongwen
+from ..rules import normalize
+from ..io import fileio
+from .. import vocab
+from ..config import Settings
+from ..io.fileio import safe_filename
+from ..model import Ledger
+from ..rules.deadlines import OVERDUE, LateRow, WorkCalendar, calendar_for, due_note
 
 FOLDER = "催报"          # output/<期次>/催报/
 TEMPLATE = "催报.md.j2"
@@ -125,8 +128,8 @@ def write_reminders(ledger: Ledger, settings: Settings, missing_units: list[str]
         md = target / f"{safe_filename(unit)}.md"
         docx = md.with_suffix(".docx")
         if not (md.exists() and docx.exists() and md.read_text(encoding="utf-8") == text):
-            utils.atomic_write_bytes(docx, gongwen.render(text))
-            utils.atomic_write_text(md, text)
+            fileio.atomic_write_bytes(docx, gongwen.render(text))
+            fileio.atomic_write_text(md, text)
         result.units.append(unit)
         result.paths += [md, docx]
     keep = set(result.paths)

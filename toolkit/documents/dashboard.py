@@ -15,12 +15,15 @@ from pathlib import Path
 
 import jinja2
 
-from . import leaders, normalize, notices, trend, utils, vocab
-from .config import Settings
-from .errors import ToolkitError
-from .ledger import Ledger
-from .overdue import OVERDUE, late_rows
-from .progress import Counts, Summary, previous_figures
+from . import leaders, notices, trend
+from ..rules import normalize
+from ..io import fileio
+from .. import vocab
+from ..config import Settings
+from ..errors import ToolkitError
+from ..model import Ledger
+from ..rules.deadlines import OVERDUE, late_rows
+from ..rules.stats import Counts, Summary, previous_figures
 
 FILE_NAME = "看板.html"
 
@@ -200,7 +203,7 @@ def write_dashboard(ledger: Ledger, settings: Settings, summary: Summary) -> Pat
     path = settings.path("output") / settings.current_period() / FILE_NAME
     text = render(build(ledger, settings, summary))
     if not path.exists() or path.read_text(encoding="utf-8") != text:
-        utils.atomic_write_text(path, text)
+        fileio.atomic_write_text(path, text)
     return path
 
 

@@ -7,169 +7,26 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from . import normalize, vocab
-from .errors import HeaderError, LedgerError
+from ..rules import normalize
+from .. import vocab
+from ..model import Decision, Ledger, Measure, OwnerEntry, ReadLayout, Review
+from ..rules.review import conclusion
+from ..errors import HeaderError, LedgerError
 
-if TYPE_CHECKING:
-    from .review import Review
 
 HEADER_SCAN_ROWS = 30
 
 
-@dataclass
-class Measure:
-    """One 整改措施 row of the master."""
-    id: str
-    theme: str
-    key_problem: str
-    item: str
-    item_type: str
-    reform: bool
-    measure: str
-    leader: str
-    lead_unit: str
-    co_units: list[str]
-    deadline: dt.date | str
-    status: str
-    progress: str = ""
-    evidence: str = ""
-    remark: str = ""
-    row: int | None = None  # sheet row in the master, None for rows not yet written
-    extra: dict = field(default_factory=dict)   # the office's own columns, kept as they are
-
-    @property
-    def owners(self) -> list[str]:
-        return [self.lead_unit] + [u for u in self.co_units if u != self.lead_unit]
-
-    def values(self) -> list:
-        """Cell values in vocab.COLUMNS order."""
-        return [self.id, self.theme, self.key_problem, self.item, self.item_type,
-                vocab.YES if self.reform else "", self.measure, self.leader, self.lead_unit,
-                "、".join(self.co_units), self.deadline, self.status, self.progress,
-                self.evidence, self.remark]
-
-    def locked_values(self) -> list:
-        return self.values()[: len(vocab.LOCKED_COLUMNS)]
 
 
-@dataclass
-class OwnerEntry:
-    """One owner's own status and texts for a measure (lead or co-owner)."""
-    measure_id: str
-    unit: str
-    role: str
-    status: str
-    progress: str = ""
-    evidence: str = ""
-    remark: str = ""
-    submitted_at: str = ""
-
-    def values(self) -> list:
-        return [self.measure_id, self.unit, self.role, self.status, self.progress,
-                self.evidence, self.remark, self.submitted_at]
 
 
-@dataclass
-class Ledger:
-    """Everything the toolkit knows about a master: measures, per-owner state, layout."""
-    measures: dict[str, Measure]
-    owners: dict[tuple[str, str], OwnerEntry]
-    judgments: dict[tuple[str, str], str] = field(default_factory=dict)
-    header_row: int = 2
-    columns: dict[str, int] = field(default_factory=dict)
-    title: str = ""
-    log: list[list] = field(default_factory=list)       # rows of 报送记录 (vocab.LOG_COLUMNS)
-    history: list[list] = field(default_factory=list)   # rows of 历史进度
-    digest: str = ""                                    # content digest stored at the last write
-    extra_columns: list[str] = field(default_factory=list)          # office columns in the ledger sheet
-    other_sheets: dict[str, list[list]] = field(default_factory=dict)  # office sheets, kept as values
-    decisions: dict[str, "Decision"] = field(default_factory=dict)   # 办公室认定 per measure id
-    layout: "ReadLayout | None" = None                               # how the ledger sheet was read
-    read_notes: list[str] = field(default_factory=list)              # what reading did that a person should know
-    recent_changes: list[list] = field(default_factory=list)         # rows of 变更记录 (from the history)
-    reviews: dict[tuple[str, str], "Review"] = field(default_factory=dict)   # 销号审核 per (measure id, unit)
-
-    def counted_status(self, measure_id: str, unit: str) -> str:
-        """The one status rule: the office's decision for the measure if any, else the owner's own status."""
-        decision = self.decisions.get(measure_id)
-        if decision:
-            return decision.status
-        entry = self.owners.get((measure_id, unit))
-        return entry.status if entry else self.measures[measure_id].status
-
-    def owners_status(self, measure_id: str) -> str:
-        """The measure's status rolled up from its owners (least advanced), ignoring any decision."""
-        m = self.measures[measure_id]
-        return normalize.least_advanced(self.owners[(m.id, u)].status for u in m.owners
-                                        if (m.id, u) in self.owners) or m.status
-
-    def report_notes(self) -> list[str]:
-        """Lines for a run report: what reading noticed, and every standing office decision."""
-        out = list(self.read_notes)
-        for d in self.decisions.values():
-            units = self.owners_status(d.measure_id)
-            out.append(f"办公室认定：措施“{d.measure_id}”完成情况为“{d.status}”（自{d.at}起，原为“{d.previous}”；"
-                       f"责任单位填报汇总为“{units}”），统计、通报与单位模板均按办公室认定。")
-        return out
-
-    def _by_unit(self) -> dict[str, list[Measure]]:
-        """{unit: its measures}, rebuilt only when the set of measures changed."""
-        key = (id(self.measures), len(self.measures))
-        cache = self.__dict__.get("_unit_index")
-        if cache is None or cache[0] != key:
-            index: dict[str, list[Measure]] = {}
-            for m in self.measures.values():
-                for u in m.owners:
-                    index.setdefault(u, []).append(m)
-            cache = (key, index)
-            self.__dict__["_unit_index"] = cache
-        return cache[1]
-
-    @property
-    def units(self) -> list[str]:
-        """Every owner unit, in order of first appearance."""
-        return list(self._by_unit())
-
-    def has_unit(self, unit: str) -> bool:
-        return unit in self._by_unit()
-
-    def rows_of(self, unit: str) -> list[Measure]:
-        return list(self._by_unit().get(unit, []))
-
-    def copy(self) -> "Ledger":
-        return Ledger({k: replace(m, co_units=list(m.co_units), extra=dict(m.extra)) for k, m in self.measures.items()},
-                      {k: replace(o) for k, o in self.owners.items()},
-                      dict(self.judgments), self.header_row, dict(self.columns), self.title,
-                      [list(r) for r in self.log], [list(r) for r in self.history], self.digest,
-                      list(self.extra_columns), {k: [list(r) for r in v] for k, v in self.other_sheets.items()},
-                      {k: replace(d) for k, d in self.decisions.items()}, self.layout, list(self.read_notes),
-                      [list(r) for r in self.recent_changes], {k: replace(r) for k, r in self.reviews.items()})
 
 
-@dataclass
-class Decision:
-    """The office's own 完成情况 for a measure (typed into 整改台账 by hand): wins over the units' roll-up."""
-    measure_id: str
-    status: str
-    previous: str      # the status the sheet showed before the office changed it
-    at: str            # when the change was first seen (the master file's save time)
-
-    def values(self, measure: "Measure", units_status: str) -> list:
-        return [self.measure_id, measure.measure, self.status, self.previous, units_status, self.at]
 
 
-@dataclass
-class ReadLayout:
-    """How an office's ledger sheet was read: for `check` and the run report."""
-    header_row: int                                   # 1-based
-    mapped: dict[str, str]                            # header as typed → column it was read as
-    absent: list[str]                                 # optional columns the sheet does not have
-    merged: list[str]                                 # merged ranges whose value was filled down (A3:A7)
-    title: str = ""
 
 
 def cell_name(row: int, col: int) -> str:
@@ -487,7 +344,7 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None
     ledger = Ledger(measures, owners, judgments, layout.header_row, columns, layout.title, log, history,
                     normalize.clean_text(params.get(vocab.PARAM_DIGEST, "")), extras, others,
                     parse_decisions(sheet(vocab.SHEET_DECISIONS), measures), layout, notes, changes)
-    from .review import parse_reviews
+    from .ledger_file import parse_reviews
     ledger.reviews, review_notes = parse_reviews(sheet(vocab.SHEET_REVIEW), measures)
     ledger.read_notes += review_notes
     notice_decisions(ledger, saved or dt.datetime.now().strftime("%Y-%m-%d %H:%M"))
@@ -537,28 +394,25 @@ def parse_table(rows: list[list], headers: list[str], sheet: str) -> list[list]:
     return out
 
 
-def combine_texts(entries: list[OwnerEntry], attr: str, several: bool) -> str:
-    """One cell from several owners' texts: '【单位】text' per owner when more than one wrote."""
-    parts = [(e.unit, getattr(e, attr)) for e in entries if getattr(e, attr)]
-    if not parts:
-        return ""
-    if len(parts) == 1 and not several:
-        return parts[0][1]
-    return normalize.truncate_cell("\n".join(f"【{u}】{t}" for u, t in parts))
 
 
-def recompute_measure(ledger: Ledger, measure_id: str) -> None:
-    """A measure's status is the office's decision if any, else its least advanced owner's;
-    its texts gather every owner's."""
-    m = ledger.measures[measure_id]
-    entries = [ledger.owners[(m.id, u)] for u in m.owners if (m.id, u) in ledger.owners]
-    decision = ledger.decisions.get(measure_id)
-    m.status = decision.status if decision else normalize.least_advanced(e.status for e in entries) or m.status
-    several = len(entries) > 1
-    for attr in ("progress", "evidence"):
-        text = combine_texts(entries, attr, several)
-        if text:
-            setattr(m, attr, text)
-    remark = combine_texts(entries, "remark", several)
-    if remark:
-        m.remark = remark
+
+
+def parse_reviews(rows: list[list], measures: dict) -> tuple[dict[tuple[str, str], Review], list[str]]:
+    """The requests kept in sheet 销号审核 (for measures still in the plan), and a note for each
+    审核结论 that is not a word the toolkit knows."""
+    out, notes = {}, []
+    for row in parse_table(rows, vocab.REVIEW_COLUMNS, vocab.SHEET_REVIEW):
+        mid, unit = normalize.clean_key(row[0]), normalize.clean_key(row[1])
+        if mid not in measures or not unit:
+            continue
+        typed, word = normalize.clean_text(row[4]), conclusion(row[4])
+        if typed and not word:
+            notes.append(f"“{vocab.SHEET_REVIEW}”表中措施“{mid}”（{unit}）的审核结论“{typed}”无法识别，"
+                         f"应为{'/'.join(vocab.REVIEW_CONCLUSIONS)}之一，本次未处理。")
+        state = normalize.clean_text(row[6])
+        out[(mid, unit)] = Review(mid, unit, normalize.clean_text(row[2]), normalize.clean_text(row[3]), word,
+                                  normalize.clean_text(row[5]),
+                                  state if state in vocab.REVIEW_STATES else vocab.REVIEW_PENDING,
+                                  normalize.clean_text(row[7]))
+    return out, notes

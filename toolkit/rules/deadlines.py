@@ -12,9 +12,10 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
-from . import normalize, sheets, vocab
-from .config import Settings
-from .ledger import Ledger, Measure
+from . import normalize
+from .. import vocab
+from ..config import Settings
+from ..model import Ledger, Measure
 
 OVERDUE, DUE_SOON, DONE = "逾期", "临期", "已完成"
 
@@ -165,31 +166,10 @@ def overdue_ids(ledger: Ledger, settings: Settings) -> set[str]:
     return {r.measure.id for r in late_rows(ledger, settings) if r.state == OVERDUE}
 
 
-RED, AMBER, GREEN = "#FFC7CE", "#FFEB9C", "#C6EFCE"
 
 
-def highlight(book, ws, first_row: int, last_row: int, last_col: int, status_col: int,
-              due_col: int, remind_col: int) -> None:
-    """Red overdue, amber due soon, green done: live formulas against the 基准日期 name."""
-    s = f"${sheets.col_letter(status_col)}{first_row}"
-    d = f"${sheets.col_letter(due_col)}{first_row}"
-    r = f"${sheets.col_letter(remind_col)}{first_row}"
-    ref = vocab.NAME_REF_DATE
-    rules = [(f'={s}="{vocab.DONE}"', GREEN, None),
-             (f'=AND(ISNUMBER({d}),{d}<{ref},{s}<>"{vocab.DONE}")', RED, "#9C0006"),
-             (f'=AND(ISNUMBER({r}),{ref}>={r},{ref}<={d},{s}<>"{vocab.DONE}")', AMBER, None)]
-    for formula, fill, font in rules:
-        fmt = book.wb.add_format({"bg_color": fill, **({"font_color": font} if font else {})})
-        ws.conditional_format(first_row - 1, 0, max(last_row, first_row) - 1, last_col - 1,
-                              {"type": "formula", "criteria": formula, "format": fmt, "stop_if_true": True})
 
 
-def status_dropdown(ws, col: int, first_row: int, last_row: int) -> None:
-    """The 完成情况 dropdown, with a Chinese message for anything else typed."""
-    ws.data_validation(first_row - 1, col - 1, max(last_row, first_row) - 1, col - 1, {
-        "validate": "list", "source": list(vocab.STATUSES), "ignore_blank": True,
-        "input_title": "完成情况", "input_message": "请选择：" + "、".join(vocab.STATUSES),
-        "error_title": "完成情况", "error_message": "请从下拉列表中选择：" + "、".join(vocab.STATUSES)})
 
 
 def helper_values(m: Measure, settings: Settings, cal: WorkCalendar) -> tuple[dt.date | None, dt.date | None]:
@@ -197,11 +177,6 @@ def helper_values(m: Measure, settings: Settings, cal: WorkCalendar) -> tuple[dt
     return due, (cal.shift(due, -settings.remind_working_days) if due else None)
 
 
-def days_overdue_formula(row: int, due_col: int, status_col: int, value=None) -> str:
-    d = f"{sheets.col_letter(due_col)}{row}"
-    s = f"{sheets.col_letter(status_col)}{row}"
-    ref = vocab.NAME_REF_DATE
-    return sheets.Formula(f'=IF(AND(ISNUMBER({d}),{d}<{ref},{s}<>"{vocab.DONE}"),{ref}-{d},"")', value)
 
 
 def days_overdue(m: Measure, due: dt.date | None, today: dt.date) -> int | str:
@@ -209,19 +184,6 @@ def days_overdue(m: Measure, due: dt.date | None, today: dt.date) -> int | str:
     return (today - due).days if due and due < today and m.status != vocab.DONE else ""
 
 
-def overdue_table(ledger: Ledger, settings: Settings) -> sheets.Table:
-    """逾期清单: overdue rows with unit, leader, calendar and working days overdue."""
-    rows = []
-    for r in late_rows(ledger, settings):
-        if r.state != OVERDUE:
-            continue
-        m = r.measure
-        rows.append([m.id, m.lead_unit, "、".join(m.co_units), m.leader, m.key_problem, m.item, m.measure,
-                     m.deadline, r.due, m.status, r.days, r.workdays])
-    headers = [vocab.ID, vocab.LEAD_UNIT, vocab.CO_UNITS, vocab.LEADER, vocab.KEY_PROBLEM, vocab.ITEM,
-               vocab.MEASURE, vocab.DEADLINE, vocab.DUE_DATE, vocab.STATUS, "逾期天数（自然日）", "逾期天数（工作日）"]
-    title = f"逾期清单（基准日期 {normalize.format_date(settings.today())}，共{len(rows)}条）"
-    return sheets.Table(title, headers, rows, {vocab.KEY_PROBLEM: 24, vocab.ITEM: 24, vocab.MEASURE: 40})
 
 
 

@@ -13,11 +13,18 @@ import json
 import os
 from pathlib import Path
 
-from .errors import LedgerError
-from .utils import copy_hashed, file_sha256
-from . import normalize, sheets, vocab
-from .config import Settings
-from .ledger import Ledger
+from ..errors import LedgerError
+from .fileio import copy_hashed, file_sha256
+from ..rules import normalize
+from . import sheets
+from .. import vocab
+from ..config import Settings
+from ..model import Ledger
+from ..rules import stats
+from ..rules.deadlines import calendar_for, days_overdue, helper_values
+from . import ledger_sheets, stats_sheet
+from .evidence import folders
+from .ledger_sheets import days_overdue_formula, highlight, status_dropdown
 
 WIDTHS = {vocab.ID: 10, vocab.THEME: 24, vocab.KEY_PROBLEM: 28, vocab.ITEM: 30, vocab.ITEM_TYPE: 10,
           vocab.REFORM: 10, vocab.MEASURE: 44, vocab.LEADER: 12, vocab.LEAD_UNIT: 16, vocab.CO_UNITS: 18,
@@ -131,11 +138,10 @@ CHANGES_SHOWN = 200
 def derived_tables(ledger: Ledger, settings: Settings, summary) -> dict[str, sheets.Table]:
     """The plain tables every master carries, in sheet order: the file writer and the Excel
     buttons both lay out exactly these (the statistics sheet and 参数 have layouts of their own)."""
-    from . import overdue, progress
-    return {vocab.SHEET_OWNERS: owner_table(ledger, progress.owner_due_dates(ledger, settings)),
-            vocab.SHEET_JUDGMENT: progress.judgment_table(summary),
-            vocab.SHEET_HISTORY: progress.history_table(ledger),
-            vocab.SHEET_OVERDUE: overdue.overdue_table(ledger, settings),
+    return {vocab.SHEET_OWNERS: owner_table(ledger, stats_sheet.owner_due_dates(ledger, settings)),
+            vocab.SHEET_JUDGMENT: stats_sheet.judgment_table(summary),
+            vocab.SHEET_HISTORY: stats_sheet.history_table(ledger),
+            vocab.SHEET_OVERDUE: ledger_sheets.overdue_table(ledger, settings),
             vocab.SHEET_DECISIONS: decision_table(ledger),
             **review_tables(ledger, settings),
             vocab.SHEET_LOG: log_table(ledger),
@@ -144,8 +150,7 @@ def derived_tables(ledger: Ledger, settings: Settings, summary) -> dict[str, she
 
 def review_tables(ledger: Ledger, settings: Settings) -> dict[str, sheets.Table]:
     """The 销号审核 sheet, when review is required or requests are still on record."""
-    from . import review
-    return {vocab.SHEET_REVIEW: review.review_table(ledger)} if settings.review_required or ledger.reviews else {}
+    return {vocab.SHEET_REVIEW: ledger_sheets.review_table(ledger)} if settings.review_required or ledger.reviews else {}
 
 
 def params_rows(settings: Settings, digest: str) -> list[list]:
@@ -172,7 +177,6 @@ def layout_ledger(ledger: Ledger) -> list[str]:
 
 
 def _write_ledger_sheet(book: sheets.Book, ledger: Ledger, settings: Settings) -> None:
-    from .overdue import calendar_for, days_overdue, days_overdue_formula, helper_values, highlight, status_dropdown
     headers = layout_ledger(ledger)
     ws = book.sheet(vocab.SHEET_LEDGER)
     cols = ledger.columns
@@ -205,7 +209,6 @@ def _link_evidence(ws, ledger: Ledger, settings: Settings, path: Path) -> None:
     """Make each 佐证材料 cell a relative hyperlink to its measure's newest evidence folder. Called
     before the rows are streamed, and only the link is stored (the rows write the text): xlsxwriter's
     ignore_write_string (3.x, pinned; tests/test_evidence.py holds the seam)."""
-    from .evidence import folders
     found = folders(settings.path("archive"))
     col = ledger.columns[vocab.EVIDENCE] - 1
     ws.ignore_write_string = True
@@ -240,15 +243,13 @@ def _write_params_sheet(book: sheets.Book, settings: Settings, digest: str) -> N
 
 def prepare(ledger: Ledger, settings: Settings):
     """Figures for a write: the summary, with this period's row of 历史进度 brought up to date."""
-    from . import progress
-    summary = progress.summarise(ledger, settings)
-    progress.update_history(ledger, summary, settings.current_period())
+    summary = stats.summarise(ledger, settings)
+    stats.update_history(ledger, summary, settings.current_period())
     return summary
 
 
 def write_master(ledger: Ledger, settings: Settings, path: Path | None = None) -> bool:
     """Write the ledger into the master (backup first, atomic); False when nothing changed."""
-    from . import overdue, progress
 
     path = Path(path or settings.master)
     summary = prepare(ledger, settings)
@@ -259,15 +260,14 @@ def write_master(ledger: Ledger, settings: Settings, path: Path | None = None) -
     book.paper = settings.print_paper
     try:
         _write_ledger_sheet(book, ledger, settings)
-        progress.write_stats(book, ledger, settings, summary)
+        stats_sheet.write_stats(book, ledger, settings, summary)
         for name, table in derived_tables(ledger, settings, summary).items():
             ws = book.sheet(name)
             book.table(ws, table)
             if name == vocab.SHEET_JUDGMENT:   # the office records its judgment from a dropdown
-                overdue.status_dropdown(ws, table.headers.index("办公室研判") + 1, 3, 3 + len(table.rows))
+                status_dropdown(ws, table.headers.index("办公室研判") + 1, 3, 3 + len(table.rows))
             if name == vocab.SHEET_REVIEW:     # and its close-out decisions likewise
-                from .review import conclusion_dropdown
-                conclusion_dropdown(ws, len(table.rows))
+                ledger_sheets.conclusion_dropdown(ws, len(table.rows))
         _write_params_sheet(book, settings, digest)
         for name, rows in ledger.other_sheets.items():
             _write_other_sheet(book, name, rows)

@@ -1,0 +1,245 @@
+"""The records every layer shares: statuses and item types as enums, measures, owners, the ledger.
+
+Pure data and the one status rule (`Ledger.counted_status`); no file is read or written here.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from . import vocab
+
+
+class Status(StrEnum):
+    """The four 完成情况 words, in the order of the seed's statistics."""
+    DONE = vocab.DONE
+    MOSTLY_DONE = vocab.MOSTLY_DONE
+    IN_PROGRESS = vocab.IN_PROGRESS
+    NOT_STARTED = vocab.NOT_STARTED
+
+    @property
+    def rank(self) -> int:
+        """How far along: 未启动 0 … 已完成 3."""
+        return vocab.STATUS_RANK[self.value]
+
+
+class ItemType(StrEnum):
+    """What a measure answers: a 具体问题, a 举一反三 item or an 整改意见."""
+    SPECIFIC = vocab.SPECIFIC
+    DRAW_LESSONS = vocab.DRAW_LESSONS
+    RECOMMENDATION = vocab.RECOMMENDATION
+
+
+class Lateness(StrEnum):
+    """A measure's place against its due date at the reference date."""
+    OVERDUE = vocab.OVERDUE
+    DUE_SOON = vocab.DUE_SOON
+    DONE = vocab.DONE
+
+
+class ReviewState(StrEnum):
+    """Where a 销号 request stands."""
+    PENDING = vocab.REVIEW_PENDING
+    CLOSED = vocab.CLOSED
+    RETURNED = vocab.REVIEW_RETURNED
+
+
+@dataclass
+class Measure:
+    """One 整改措施 row of the master."""
+    id: str
+    theme: str
+    key_problem: str
+    item: str
+    item_type: str
+    reform: bool
+    measure: str
+    leader: str
+    lead_unit: str
+    co_units: list[str]
+    deadline: dt.date | str
+    status: str
+    progress: str = ""
+    evidence: str = ""
+    remark: str = ""
+    row: int | None = None  # sheet row in the master, None for rows not yet written
+    extra: dict = field(default_factory=dict)   # the office's own columns, kept as they are
+
+    @property
+    def owners(self) -> list[str]:
+        return [self.lead_unit] + [u for u in self.co_units if u != self.lead_unit]
+
+    def values(self) -> list:
+        """Cell values in vocab.COLUMNS order."""
+        return [self.id, self.theme, self.key_problem, self.item, self.item_type,
+                vocab.YES if self.reform else "", self.measure, self.leader, self.lead_unit,
+                "、".join(self.co_units), self.deadline, self.status, self.progress,
+                self.evidence, self.remark]
+
+    def locked_values(self) -> list:
+        return self.values()[: len(vocab.LOCKED_COLUMNS)]
+
+
+@dataclass
+class OwnerEntry:
+    """One owner's own status and texts for a measure (lead or co-owner)."""
+    measure_id: str
+    unit: str
+    role: str
+    status: str
+    progress: str = ""
+    evidence: str = ""
+    remark: str = ""
+    submitted_at: str = ""
+
+    def values(self) -> list:
+        return [self.measure_id, self.unit, self.role, self.status, self.progress,
+                self.evidence, self.remark, self.submitted_at]
+
+
+@dataclass
+class Ledger:
+    """Everything the toolkit knows about a master: measures, per-owner state, layout."""
+    measures: dict[str, Measure]
+    owners: dict[tuple[str, str], OwnerEntry]
+    judgments: dict[tuple[str, str], str] = field(default_factory=dict)
+    header_row: int = 2
+    columns: dict[str, int] = field(default_factory=dict)
+    title: str = ""
+    log: list[list] = field(default_factory=list)       # rows of 报送记录 (vocab.LOG_COLUMNS)
+    history: list[list] = field(default_factory=list)   # rows of 历史进度
+    digest: str = ""                                    # content digest stored at the last write
+    extra_columns: list[str] = field(default_factory=list)          # office columns in the ledger sheet
+    other_sheets: dict[str, list[list]] = field(default_factory=dict)  # office sheets, kept as values
+    decisions: dict[str, "Decision"] = field(default_factory=dict)   # 办公室认定 per measure id
+    layout: "ReadLayout | None" = None                               # how the ledger sheet was read
+    read_notes: list[str] = field(default_factory=list)              # what reading did that a person should know
+    recent_changes: list[list] = field(default_factory=list)         # rows of 变更记录 (from the history)
+    reviews: dict[tuple[str, str], "Review"] = field(default_factory=dict)   # 销号审核 per (measure id, unit)
+
+    def counted_status(self, measure_id: str, unit: str) -> str:
+        """The one status rule: the office's decision for the measure if any, else the owner's own status."""
+        decision = self.decisions.get(measure_id)
+        if decision:
+            return decision.status
+        entry = self.owners.get((measure_id, unit))
+        return entry.status if entry else self.measures[measure_id].status
+
+    def owners_status(self, measure_id: str) -> str:
+        """The measure's status rolled up from its owners (least advanced), ignoring any decision."""
+        m = self.measures[measure_id]
+        return least_advanced(self.owners[(m.id, u)].status for u in m.owners
+                                        if (m.id, u) in self.owners) or m.status
+
+    def report_notes(self) -> list[str]:
+        """Lines for a run report: what reading noticed, and every standing office decision."""
+        out = list(self.read_notes)
+        for d in self.decisions.values():
+            units = self.owners_status(d.measure_id)
+            out.append(f"办公室认定：措施“{d.measure_id}”完成情况为“{d.status}”（自{d.at}起，原为“{d.previous}”；"
+                       f"责任单位填报汇总为“{units}”），统计、通报与单位模板均按办公室认定。")
+        return out
+
+    def _by_unit(self) -> dict[str, list[Measure]]:
+        """{unit: its measures}, rebuilt only when the set of measures changed."""
+        key = (id(self.measures), len(self.measures))
+        cache = self.__dict__.get("_unit_index")
+        if cache is None or cache[0] != key:
+            index: dict[str, list[Measure]] = {}
+            for m in self.measures.values():
+                for u in m.owners:
+                    index.setdefault(u, []).append(m)
+            cache = (key, index)
+            self.__dict__["_unit_index"] = cache
+        return cache[1]
+
+    @property
+    def units(self) -> list[str]:
+        """Every owner unit, in order of first appearance."""
+        return list(self._by_unit())
+
+    def has_unit(self, unit: str) -> bool:
+        return unit in self._by_unit()
+
+    def rows_of(self, unit: str) -> list[Measure]:
+        return list(self._by_unit().get(unit, []))
+
+    def copy(self) -> "Ledger":
+        """An independent copy: the run works on it while the original stays the \"before\" of the history."""
+        return Ledger({k: replace(m, co_units=list(m.co_units), extra=dict(m.extra)) for k, m in self.measures.items()},
+                      {k: replace(o) for k, o in self.owners.items()},
+                      dict(self.judgments), self.header_row, dict(self.columns), self.title,
+                      [list(r) for r in self.log], [list(r) for r in self.history], self.digest,
+                      list(self.extra_columns), {k: [list(r) for r in v] for k, v in self.other_sheets.items()},
+                      {k: replace(d) for k, d in self.decisions.items()}, self.layout, list(self.read_notes),
+                      [list(r) for r in self.recent_changes], {k: replace(r) for k, r in self.reviews.items()})
+
+
+
+@dataclass
+class Decision:
+    """The office's own 完成情况 for a measure (typed into 整改台账 by hand): wins over the units' roll-up."""
+    measure_id: str
+    status: str
+    previous: str      # the status the sheet showed before the office changed it
+    at: str            # when the change was first seen (the master file's save time)
+
+    def values(self, measure: "Measure", units_status: str) -> list:
+        return [self.measure_id, measure.measure, self.status, self.previous, units_status, self.at]
+
+
+@dataclass
+class ReadLayout:
+    """How an office's ledger sheet was read: for `check` and the run report."""
+    header_row: int                                   # 1-based
+    mapped: dict[str, str]                            # header as typed → column it was read as
+    absent: list[str]                                 # optional columns the sheet does not have
+    merged: list[str]                                 # merged ranges whose value was filled down (A3:A7)
+    title: str = ""
+
+
+@dataclass
+class Review:
+    """One unit's request to close a measure, and the office's decision on it."""
+    measure_id: str
+    unit: str
+    applied: str                      # 申请日期: the receipt date of the file that asked
+    evidence: str = ""                # 佐证 as the unit wrote it
+    conclusion: str = ""              # 同意销号 / 退回补充 as the office chose ('' undecided)
+    opinion: str = ""                 # 审核意见: what to add, when returned
+    state: str = vocab.REVIEW_PENDING
+    decided: str = ""                 # 办理日期: when the toolkit took the decision in
+
+    def values(self) -> list:
+        return [self.measure_id, self.unit, self.applied, self.evidence, self.conclusion, self.opinion,
+                self.state, self.decided]
+
+    @property
+    def due(self) -> bool:
+        """The office has decided and the toolkit has not yet acted on it."""
+        return self.state == vocab.REVIEW_PENDING and bool(self.conclusion)
+
+    def history_value(self) -> str:
+        """The 销号审核 field of the change history."""
+        if self.state == vocab.REVIEW_PENDING:
+            return vocab.APPLIED_CLOSE
+        if self.state == vocab.REVIEW_RETURNED:
+            return f"{vocab.REVIEW_RETURN}：{self.opinion}" if self.opinion else vocab.REVIEW_RETURN
+        return vocab.CLOSED
+
+    def unit_note(self) -> str:
+        """What the unit's template shows beside the measure."""
+        if self.state == vocab.REVIEW_PENDING:
+            return f"已于{self.applied}申请销号，待办公室审核（请保持“{vocab.DONE}”）"
+        if self.state == vocab.REVIEW_RETURNED:
+            return f"销号申请已退回补充（{self.decided}）：{self.opinion or '请补充佐证材料'}"
+        return f"已销号（{self.decided}）"
+
+
+def least_advanced(statuses) -> str:
+    """The least advanced of several owners' statuses (blank ones ignored)."""
+    known = [s for s in statuses if s in vocab.STATUS_RANK]
+    if not known:
+        return ""
+    return min(known, key=vocab.STATUS_RANK.__getitem__)

@@ -1,0 +1,92 @@
+"""Close-out review (销号审核): with `[review] required = true` a unit's 已完成 is a request (申请销号) that
+counts as done only once the office writes 同意销号 against it in the master's 销号审核 sheet; 退回补充
+sends the measure back to 正在推进, with the office's opinion in the unit's next template and receipt.
+
+The owners' statuses stay the four canonical words (a pending request keeps its last status below
+已完成), so every figure and formula counts a measure as 已完成 only once it is closed (已销号).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from . import normalize
+from .. import vocab
+from ..model import Ledger, OwnerEntry, Review
+from .rollup import recompute_measure
+
+
+
+
+def conclusion(value) -> str:
+    """The office's 审核结论 as one of vocab.REVIEW_CONCLUSIONS ('' when blank or not recognised)."""
+    return vocab.REVIEW_CONCLUSION_WORDS.get(normalize.clean_key(value), "")
+
+
+
+
+def request(ledger: Ledger, entry: OwnerEntry, evidence: str, received: str) -> str:
+    """The status a unit's 已完成 stands for under review: 已完成 once closed (or when it was done
+    before review was required); else a request is filed (a returned one renewed by a file received
+    from the day of the return on, its opinion kept) and the unit keeps its last status below 已完成,
+    at least 正在推进."""
+    key = (entry.measure_id, entry.unit)
+    r = ledger.reviews.get(key)
+    if (r and r.state == vocab.CLOSED) or (r is None and entry.status == vocab.DONE):
+        return vocab.DONE
+    if r and r.state == vocab.REVIEW_RETURNED and received[:10] < r.decided:
+        return entry.status          # a file sent before the return was decided does not ask again
+    if r is None or r.state == vocab.REVIEW_RETURNED:
+        ledger.reviews[key] = Review(entry.measure_id, entry.unit, received[:10], evidence or entry.evidence,
+                                     opinion=r.opinion if r else "")
+    else:
+        r.evidence = evidence or r.evidence
+    return entry.status if entry.status in (vocab.IN_PROGRESS, vocab.MOSTLY_DONE) else vocab.IN_PROGRESS
+
+
+def withdraw(ledger: Ledger, entry: OwnerEntry) -> None:
+    """A unit that reports less than 已完成 withdraws its pending request (a closed measure is never
+    reopened by a unit: consolidate.merge keeps it); a returned request stays, so its opinion keeps
+    showing until the unit asks again."""
+    r = ledger.reviews.get((entry.measure_id, entry.unit))
+    if r and r.state != vocab.REVIEW_RETURNED:
+        del ledger.reviews[(entry.measure_id, entry.unit)]
+
+
+def apply_decisions(ledger: Ledger, today: dt.date) -> list[Review]:
+    """Act on every decision the office wrote in 销号审核 since the last run: 同意销号 → 已销号 (the
+    unit's status 已完成), 退回补充 → 已退回 (the unit's status 正在推进). Returns the decisions taken."""
+    taken = []
+    for r in ledger.reviews.values():
+        entry = ledger.owners.get((r.measure_id, r.unit))
+        if not r.due or entry is None:
+            continue
+        approved = r.conclusion == vocab.REVIEW_APPROVE
+        r.state = vocab.CLOSED if approved else vocab.REVIEW_RETURNED
+        r.decided = today.isoformat()
+        entry.status = vocab.DONE if approved else vocab.IN_PROGRESS
+        recompute_measure(ledger, r.measure_id)
+        taken.append(r)
+    return taken
+
+
+def decisions_due(ledger: Ledger) -> bool:
+    return any(r.due for r in ledger.reviews.values())
+
+
+@dataclass(frozen=True)
+class ReviewCounts:
+    """Requests by state (one per unit and measure): for the statistics and the 通报."""
+    closed: int
+    pending: int
+    returned: int
+
+
+def counts(ledger: Ledger) -> ReviewCounts:
+    states = [r.state for r in ledger.reviews.values()]
+    return ReviewCounts(states.count(vocab.CLOSED), states.count(vocab.REVIEW_PENDING),
+                        states.count(vocab.REVIEW_RETURNED))
+
+
+
+

@@ -1,0 +1,181 @@
+"""Completion statistics: per measure, per problem roll-up, per unit, per category, over time.
+
+Completion % counts only 已完成; progress % weighs each status (configurable, 基本完成 = 1 by
+default: done in substance). In the workbook the figures are COUNTIFS formulas, so a status
+edited by hand updates them; Python computes the same numbers for notices and tests.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from . import normalize
+from .. import vocab
+from ..config import Settings
+from ..model import Ledger, Measure
+from .deadlines import overdue_ids
+from .rollup import rollup, rollup_items
+from .review import ReviewCounts, counts as review_counts
+
+LONG_TERM = set(vocab.LONG_TERM_WORDS)
+
+
+@dataclass
+class Counts:
+    """How many things are in each status, and the percentages derived from them."""
+    total: int = 0
+    done: int = 0
+    mostly: int = 0
+    in_progress: int = 0
+    not_started: int = 0
+    overdue: int = 0
+
+    def add(self, status: str, overdue: bool = False) -> None:
+        self.total += 1
+        attr = {vocab.DONE: "done", vocab.MOSTLY_DONE: "mostly", vocab.IN_PROGRESS: "in_progress"}.get(status, "not_started")
+        setattr(self, attr, getattr(self, attr) + 1)
+        self.overdue += overdue
+
+    @property
+    def completion(self) -> float:
+        """已完成 / total, as a percentage."""
+        return 100.0 * self.done / self.total if self.total else 0.0
+
+    def progress(self, weights: dict[str, float]) -> float:
+        """Weighted share of work done, as a percentage (基本完成 counts as done by default)."""
+        if not self.total:
+            return 0.0
+        score = (self.done * weights[vocab.DONE] + self.mostly * weights[vocab.MOSTLY_DONE]
+                 + self.in_progress * weights[vocab.IN_PROGRESS] + self.not_started * weights[vocab.NOT_STARTED])
+        return 100.0 * score / self.total
+
+    def row(self) -> list[int]:
+        return [self.total, self.done, self.mostly, self.in_progress, self.not_started, self.overdue]
+
+
+@dataclass
+class Item:
+    """A 具体问题, 举一反三 item or 整改意见 with the status rolled up from its measures."""
+    key_problem: str
+    item: str
+    item_type: str
+    reform: bool
+    computed: str
+    judgment: str = ""
+    measures: Counts = field(default_factory=Counts)
+
+    @property
+    def status(self) -> str:
+        return self.judgment or self.computed
+
+
+
+
+
+
+@dataclass
+class Summary:
+    """Every figure the statistics sheet and the notices show, computed in Python."""
+    reference_date: dt.date
+    measures: Counts
+    items: list[Item]
+    key_problems: dict[str, str]                     # key problem → rolled-up status
+    key_judged: dict[str, bool]
+    by_unit: dict[str, Counts]
+    by_unit_lead: dict[str, int]
+    by_category: dict[str, Counts]
+    by_key_problem: dict[str, Counts]
+    weights: dict[str, float]
+    review: ReviewCounts | None = None               # 销号审核 figures, when review is on
+
+    def level(self, kind: str) -> Counts:
+        """Counts of problems at one level: 重点问题, 具体问题, 举一反三, 整改意见, 推动改革促进发展."""
+        c = Counts()
+        if kind == vocab.KEY_PROBLEM:
+            for s in self.key_problems.values():
+                c.add(s)
+            return c
+        for it in self.items:
+            if (kind == vocab.REFORM and it.reform) or it.item_type == kind:
+                c.add(it.status)
+        return c
+
+    def ranking(self) -> list[tuple[str, Counts]]:
+        """Units by completion, best first (进度靠后 units at the bottom)."""
+        return sorted(self.by_unit.items(), key=lambda kv: (-kv[1].completion, -kv[1].progress(self.weights),
+                                                            kv[1].overdue, kv[0]))
+
+
+def category_of(m: Measure) -> list[str]:
+    cats = {vocab.SPECIFIC: vocab.CATEGORY_KEY, vocab.DRAW_LESSONS: vocab.DRAW_LESSONS,
+            vocab.RECOMMENDATION: vocab.RECOMMENDATION}
+    out = [cats[m.item_type]]
+    if m.reform:
+        out.append(vocab.REFORM)
+    return out
+
+
+def summarise(ledger: Ledger, settings: Settings) -> Summary:
+    """All statistics of a ledger at the settings' reference date."""
+    late = overdue_ids(ledger, settings)
+    measures = Counts()
+    by_category = {c: Counts() for c in vocab.CATEGORIES}
+    by_key: dict[str, Counts] = {}
+    groups: dict[tuple[str, str, str], list[Measure]] = {}
+    for m in ledger.measures.values():
+        measures.add(m.status, m.id in late)
+        for cat in category_of(m):
+            by_category[cat].add(m.status, m.id in late)
+        by_key.setdefault(m.key_problem, Counts()).add(m.status, m.id in late)
+        groups.setdefault((m.key_problem, m.item_type, m.item), []).append(m)
+    items = []
+    for (key, kind, name), ms in groups.items():
+        item = Item(key, name, kind, any(m.reform for m in ms),
+                    rollup([m.status for m in ms], [m.deadline in LONG_TERM for m in ms]),
+                    ledger.judgments.get((key, name), ""))
+        for m in ms:
+            item.measures.add(m.status, m.id in late)
+        items.append(item)
+    key_problems, key_judged = {}, {}
+    for key in by_key:
+        children = [it.status for it in items if it.key_problem == key and it.item_type != vocab.DRAW_LESSONS]
+        judged = ledger.judgments.get((key, ""), "")
+        key_problems[key] = judged or rollup_items(children)
+        key_judged[key] = bool(judged)
+    by_unit: dict[str, Counts] = {}
+    by_unit_lead: dict[str, int] = {}
+    for (mid, unit), entry in ledger.owners.items():
+        status = ledger.counted_status(mid, unit)
+        by_unit.setdefault(unit, Counts()).add(status, mid in late and status != vocab.DONE)
+        by_unit_lead[unit] = by_unit_lead.get(unit, 0) + (entry.role == vocab.ROLE_LEAD)
+    return Summary(settings.today(), measures, items, key_problems, key_judged, by_unit, by_unit_lead,
+                   by_category, by_key, dict(settings.weights),
+                   review_counts(ledger) if settings.review_required else None)
+
+
+# ---------------------------------------------------------------- history (月调度)
+
+def history_rows(summary: Summary, period: str) -> list[list]:
+    day = summary.reference_date.isoformat()
+    rows = [[period, day, "总体", "整改措施", *summary.measures.row(), round(summary.measures.completion, 1)]]
+    for cat, c in summary.by_category.items():
+        rows.append([period, day, "类别", cat, *c.row(), round(c.completion, 1)])
+    for unit, c in summary.by_unit.items():
+        rows.append([period, day, "单位", unit, *c.row(), round(c.completion, 1)])
+    return rows
+
+
+def update_history(ledger: Ledger, summary: Summary, period: str) -> None:
+    """Replace this period's rows in the history with the current figures (idempotent)."""
+    kept = [r for r in ledger.history if normalize.clean_text(r[0]) != period]
+    ledger.history = kept + history_rows(summary, period)
+
+
+def previous_figures(ledger: Ledger, period: str) -> dict[tuple[str, str], float]:
+    """Completion % per (scope, name) in the latest period before this one."""
+    earlier = sorted({normalize.clean_text(r[0]) for r in ledger.history if normalize.clean_text(r[0]) < period})
+    if not earlier:
+        return {}
+    last = earlier[-1]
+    return {(normalize.clean_text(r[2]), normalize.clean_text(r[3])): float(r[10] or 0)
+            for r in ledger.history if normalize.clean_text(r[0]) == last}
