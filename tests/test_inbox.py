@@ -204,16 +204,16 @@ def test_cli_consolidate_again(workspace, tmp_path):
 
 def test_a_rerun_after_a_crash_before_the_inbox_was_cleared_is_not_a_duplicate(workspace, monkeypatch):
     sent = hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: "已完成"}})
-    from toolkit.documents import notices
-    write = notices.write_receipts
+    from toolkit.documents import receipts
+    write = receipts.write_receipts
 
     def crash(*a, **k):
         raise RuntimeError("断电")
-    monkeypatch.setattr(notices, "write_receipts", crash)
+    monkeypatch.setattr(receipts, "write_receipts", crash)
     with pytest.raises(RuntimeError):
         consolidate(workspace)
     assert sent.exists() and read_ledger(workspace.master).measures["ZG-001"].status == vocab.DONE
-    monkeypatch.setattr(notices, "write_receipts", write)
+    monkeypatch.setattr(receipts, "write_receipts", write)
     result = consolidate(workspace)
     assert result.files[0].outcome == vocab.OUTCOME_ACCEPTED and not sent.exists()
     assert len(read_ledger(workspace.master).log) == 1

@@ -20,6 +20,8 @@ from pathlib import Path
 
 from . import resources
 from .errors import ToolkitError
+from . import excel
+from . import __version__
 
 MACROS = resources.folder("macros")
 ADDIN_NAME = "整改台账.xlam"
@@ -196,7 +198,6 @@ def _add_ribbon(path: Path, ribbon_xml: bytes, addin: bool) -> None:
 
 def build(out_dir: Path, macros: Path = MACROS) -> list[Path]:
     """Write 整改台账.xlam (the add-in) and 整改台账.xlsm (same macros, as a workbook) into out_dir."""
-    from . import __version__
     modules = sorted(macros.glob("*.bas"))
     ribbon = macros / "customUI.xml"
     if not modules or not ribbon.exists():
@@ -228,7 +229,6 @@ def check_sources(macros: Path = MACROS) -> dict[str, str]:
     The 2009 customUI namespace (Office 2010+), unique control ids, every callback a Public Sub
     taking (control As IRibbonControl), and every button sub pressing an exported toolkit.excel function."""
     import xml.etree.ElementTree as ET
-    from . import excel
     source = "\n".join(p.read_text(encoding="utf-8") for p in sorted(macros.glob("*.bas")))
     subs = button_functions(source)
     try:

@@ -17,6 +17,10 @@ from .io import sheets
 from .errors import LedgerError, ToolkitError
 from .model import Ledger, ReadLayout
 from .io.ledger_file import merged_note, read_ledger
+from .io.ledger_sheets import status_dropdown
+from .io.master_file import WIDTHS
+from .rules import stats
+from .documents import notices
 
 
 @dataclass
@@ -88,8 +92,6 @@ def settings_for(target: Path | None, config_path: Path | None) -> tuple[Path, c
 
 def check(path: Path, settings: config.Settings) -> CheckReport:
     """Read the ledger at path without writing anything and report on it."""
-    from .documents import notices
-    from .rules import stats
     report = CheckReport(Path(path))
     try:
         ledger = read_ledger(path, settings, report.problems)
@@ -185,8 +187,6 @@ EXAMPLE_ROW = {vocab.ID: "ZG-001", vocab.THEME: "（一）关于××××方面�
 
 def write_empty_master(path: Path) -> Path:
     """An empty master for a new office: title, our headers and one example row (never overwrites)."""
-    from .io.master_file import WIDTHS
-    from .io.ledger_sheets import status_dropdown
     path = Path(path)
     if path.exists():
         raise ToolkitError(f"{path} 已存在，未覆盖。")

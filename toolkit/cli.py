@@ -10,7 +10,12 @@ from pathlib import Path
 
 import click
 
-from . import click_zh
+from . import addin, click_zh
+from . import check as health
+from .config import from_dict
+from .demo import stage_demo
+from .documents.notices import KINDS
+from .nightly import Scheduler, setup_logging
 from .app import Workspace, file_errors
 from .errors import ToolkitError
 
@@ -100,7 +105,6 @@ def notice(config_path, kinds, on):
 
     示例：python -m toolkit notice -c workbooks/demo-run --kind 通报 --date 2024-08-31
     """
-    from .documents.notices import KINDS
     written = Workspace.open(config_path).notices(kinds or KINDS, on.date() if on else None)
     click.echo(f"已生成{len(written)}个文件：{written[0].parent if written else ''}")
     for path in written:
@@ -119,9 +123,8 @@ def check(ledger_file, config_path):
     有须改正之处时退出码为 1。
     示例：python -m toolkit check -c workbooks/demo-run    或    python -m toolkit check 台账.xlsx
     """
-    from .check import check as run, settings_for
-    path, settings = settings_for(ledger_file, config_path)
-    report = run(path, settings)
+    path, settings = health.settings_for(ledger_file, config_path)
+    report = health.check(path, settings)
     for line in report.lines():
         click.echo(line)
     if not report.ok:
@@ -176,7 +179,6 @@ def nightly(config_path, distribute_first):
     退出码：0 表示运行完成（即使有退回的文件），非 0 表示运行本身失败。
     示例：python -m toolkit nightly -c workbooks/demo-run
     """
-    from .nightly import setup_logging
     workspace = Workspace.open(config_path)
     setup_logging(workspace.settings, console=False)
     for line in workspace.run_once(distribute_first, on_file=_progress()).lines():
@@ -193,8 +195,6 @@ def schedule_cmd(config_path, at, every):
 
     示例：python -m toolkit schedule -c 台账 --at 02:00
     """
-    from .config import from_dict
-    from .nightly import Scheduler, setup_logging
     settings = Workspace.open(config_path).settings
     if at:
         settings.schedule_at = from_dict({"schedule": {"at": at}}, settings.root, "--at").schedule_at
@@ -212,7 +212,6 @@ def demo(target):
 
     示例：python -m toolkit demo
     """
-    from .demo import stage_demo
     workspace = Workspace(stage_demo(target))
     click.echo(f"演示数据已复制到 {target.resolve()}")
     for line in workspace.run_once(distribute_first=True).lines():
@@ -233,8 +232,7 @@ def build(out_dir):
 
     示例：python -m toolkit excel build -o workbooks/addin
     """
-    from .addin import build as run
-    for path in run(out_dir):
+    for path in addin.build(out_dir):
         click.echo(f"已生成：{path}")
 
 
@@ -247,8 +245,7 @@ def install(dest):
 
     示例：python -m toolkit excel install
     """
-    from .addin import install as run
-    done = run(dest)
+    done = addin.install(dest)
     for line in done.lines:
         click.echo(line)
     if not done.ok:

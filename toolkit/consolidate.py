@@ -21,7 +21,7 @@ from . import vocab
 from .io import evidence
 from .io import master_file
 from .rules import normalize, review
-from .documents import notices
+from .documents import receipts
 from .config import Settings
 from .distribute import ensure_secret
 from .io.fileio import safe_filename
@@ -564,7 +564,7 @@ def consolidate(settings: Settings, files: list[Path] | None = None, *, again: l
     result = take_in(ledger, settings, entries, on_file, again, ignored)
     result.ledger = ledger
     result.master_changed = (write or master_file.write_master)(ledger, settings)
-    result.receipts = notices.write_receipts(result, settings)
+    result.receipts = receipts.write_receipts(result.files, result.ledger, result.period, settings)
     if remove_inbox and files is None:
         clear_inbox(result)
     return result

@@ -19,6 +19,9 @@ from . import config, resources, vocab
 from .errors import ToolkitError
 from .model import Ledger, Measure
 from .io.ledger_file import owners_from_measures
+from .distribute import SECRET_FILE
+from .io import master_file
+from . import distribute
 
 DEMO_DIR = resources.folder("demo_data")
 STRUCTURE = DEMO_DIR / "source" / "seed004_structure.json"
@@ -185,8 +188,6 @@ def _fill(path: Path, edits) -> None:
 
 def build_demo(folder: Path = DEMO_DIR) -> dict[str, str]:
     """Write the demo master, config and one period of unit submissions into folder."""
-    from . import distribute
-    from .io import master_file
     folder = Path(folder)
     for sub in ("master", "inbox"):
         shutil.rmtree(folder / sub, ignore_errors=True)
@@ -302,7 +303,6 @@ def stage_demo(target: Path, source: Path = DEMO_DIR) -> config.Settings:
     shutil.copy(source / config.CONFIG_NAME, target / config.CONFIG_NAME)
     shutil.copytree(source / "master", target / "master")
     shutil.copytree(source / "inbox", target / "inbox")
-    from .distribute import SECRET_FILE
     secret = Path(SECRET_FILE)                    # the demo's templates were signed with the demo's key
     (target / secret).parent.mkdir(parents=True)
     shutil.copy(source / secret, target / secret)

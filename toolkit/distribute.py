@@ -21,6 +21,8 @@ from .model import Ledger, Measure
 from .io.ledger_file import read_ledger
 from .io.fileio import safe_filename
 from .io.master_file import WIDTHS
+from .errors import LedgerError
+from .errors import ConfigError
 
 ROLE_COLUMN = "本单位角色"
 UNIT_SHEET_COLUMNS = vocab.COLUMNS + [ROLE_COLUMN] + vocab.HELPER_COLUMNS
@@ -82,7 +84,6 @@ def ensure_secret(settings: Settings) -> bytes:
     except (OSError, ValueError, UnicodeDecodeError):
         key = b""
     if len(key) != 32:
-        from .errors import ConfigError
         raise ConfigError(f"模板签名密钥文件 {path} 已损坏。请从备份恢复该文件；如无备份，删除它后重新分发本期模板"
                           f"（此前下发的模板将不再被接受）。")
     return key
@@ -272,7 +273,6 @@ def distribute(settings: Settings, units: list[str] | None = None, ledger: Ledge
     wanted = ledger.units if units is None else units
     unknown = [u for u in wanted if not ledger.has_unit(u)]
     if unknown:
-        from .errors import LedgerError
         raise LedgerError(f"台账中没有这些责任单位：{'、'.join(unknown)}。")
     out = []
     for unit in wanted:

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from . import config as config_mod
-from . import excel_checks, vocab
+from . import vocab
 from .io import master_file, stats_sheet
 from .rules import stats
 from .app import Workspace
@@ -42,7 +42,7 @@ def caller_book():
         caller = xw.Book.caller()
     except Exception:
         raise ToolkitError(OUTSIDE_EXCEL) from None
-    return caller.app.books.active or caller     # excel_checks.refusal says whether it is a ledger
+    return caller.app.books.active or caller     # refusal says whether it is a ledger
 
 
 def workspace_for(book) -> Workspace:
@@ -148,7 +148,7 @@ def _button(title: str, action) -> str | None:
     """Run one button: status bar while working, a message box at the end, never a traceback dialog."""
     book = caller_book()          # outside Excel this raises ToolkitError: a clear refusal
     app = book.app
-    problem = excel_checks.refusal(book)   # wrong, unsaved or unconfigured book: say so, change nothing
+    problem = refusal(book)   # wrong, unsaved or unconfigured book: say so, change nothing
     if problem:
         app.alert(problem, title=f"{title}未完成")
         return None
@@ -280,3 +280,27 @@ def distribute_button():
 def remind_button():
     """催报: in the days before submit_by, write reminders for the units that have not reported and open their folder."""
     return _button("催报", _remind)
+
+
+def _sheet_names(book) -> list[str]:
+    return [s.name for s in book.sheets]
+
+
+def refusal(book) -> str | None:
+    """Why a button must not run on this book (not a ledger, unsaved, no config.toml), or None."""
+    if vocab.SHEET_LEDGER not in _sheet_names(book):
+        ledgers = [b.name for b in book.app.books if b is not book and vocab.SHEET_LEDGER in _sheet_names(b)]
+        if ledgers:
+            return (f"当前活动的工作簿“{book.name}”不是整改台账。请先切换到已打开的台账“{ledgers[0]}”"
+                    f"（视图 → 切换窗口），再点按钮。")
+        return (f"当前活动的工作簿“{book.name}”不是整改台账（没有“{vocab.SHEET_LEDGER}”工作表）。"
+                f"请先打开工作文件夹 master 中的台账，并切换到它，再点按钮。")
+    path = Path(book.fullname)
+    if not path.is_absolute() or not path.exists():
+        return (f"台账“{book.name}”尚未保存到本机文件夹（或在 OneDrive/SharePoint 网址上）。"
+                f"请先把它保存到工作文件夹的 master 文件夹中，再点按钮。")
+    try:
+        workspace_for(book)
+    except ToolkitError as exc:
+        return str(exc)
+    return None

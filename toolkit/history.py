@@ -21,6 +21,9 @@ from .config import Settings
 from .errors import FileAccessError, HistoryError
 from .model import Ledger
 from .io.ledger_file import read_ledger
+from .intake import read_submission
+from .consolidate import merge
+from .io import master_file
 
 MEASURE_FIELDS = {vocab.STATUS: "status", vocab.DEADLINE: "deadline", vocab.PROGRESS: "progress",
                   vocab.EVIDENCE: "evidence", vocab.REMARK: "remark"}
@@ -297,7 +300,6 @@ def open_history(settings: Settings) -> HistoryDB:
 def expected_digest(after: Ledger, settings: Settings) -> str:
     """The digest write_master will store for this ledger (it brings 历史进度 up to date first, as
     write_master does; that step is idempotent)."""
-    from .io import master_file
     master_file.prepare(after, settings)
     return master_file.content_digest(after, settings)
 
@@ -306,8 +308,6 @@ def replay(ledger: Ledger, receipts: list[Receipt], settings: Settings, submissi
     """Merge the applied files among the receipts into the ledger, one at a time, and return each
     file's changes (source its hash, time its receipt). Files come from `submissions`
     ({sha256: Submission}) or else are read again from the archive."""
-    from .consolidate import merge
-    from .intake import read_submission
     out = []
     for rec in filter(lambda r: r.applied, receipts):
         sub = (submissions or {}).get(rec.sha256)

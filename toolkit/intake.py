@@ -21,6 +21,7 @@ from .errors import HeaderError, LedgerError
 from .model import Ledger
 from .io.ledger_file import cell_name, find_header
 from .io.fileio import file_sha256
+from .io.sheets import col_letter
 
 MAX_UNZIPPED_MB = 200        # a real unit workbook is a few MB unzipped; more is a zip bomb
 MAX_RATIO = 200
@@ -160,7 +161,6 @@ def formula_cells(path: Path, sheet: str, columns: set[int] | None = None) -> di
     except (KeyError, zipfile.BadZipFile, OSError):
         return {}
     from html import unescape
-    from .io.sheets import col_letter
     letters = "|".join(col_letter(c) for c in sorted(columns)) if columns else "[A-Z]+"
     out = {}
     for cm in re.finditer(r'<c r="(' + letters + r')(\d+)"[^>]*>(.*?)</c>', xml, re.S):
@@ -240,7 +240,6 @@ def _check_sizes(sub: Submission) -> bool:
                     continue
                 rows, cols = declared_size(zf, member)
                 if rows > MAX_ROWS or cols > MAX_COLUMNS:
-                    from .io.sheets import col_letter
                     span = f"A1:{col_letter(max(cols, 1))}{max(rows, 1)}"
                     sub.reject(f"工作表“{sheet}”的范围为{span}（{rows}行×{cols}列），远超模板的大小，未予读取",
                                "请删除表格右侧和下方多余的内容（或将有内容的区域复制到下发的模板中）后重新报送",

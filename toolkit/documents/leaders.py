@@ -15,6 +15,7 @@ from ..io.fileio import safe_filename
 from ..model import Ledger
 from ..rules.deadlines import OVERDUE, LateRow, due_note
 from ..rules.stats import Counts
+from .notices import render
 
 FOLDER = "领导调度单"     # output/<期次>/领导调度单/
 
@@ -120,7 +121,6 @@ def slip_context(view: LeaderView, settings: Settings, reference_date) -> dict:
 
 def write_slips(ledger: Ledger, settings: Settings, summary, late: list[LateRow]) -> list[Path]:
     """output/<期次>/领导调度单/<责任领导>.md and .docx, rewritten only when the text changed."""
-    from .notices import render
     folder = settings.path("output") / settings.current_period() / FOLDER
     written = []
     for view in views(ledger, late):

@@ -17,7 +17,6 @@ import tempfile
 import warnings
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import jinja2
 
@@ -28,9 +27,8 @@ from .. import resources, vocab
 from ..config import Settings
 from ..io.fileio import safe_filename
 from ..errors import ToolkitError
-
-if TYPE_CHECKING:
-    from ..consolidate import ConsolidationResult
+from ..rules.deadlines import calendar_for
+from ..rules.deadlines import OVERDUE, late_rows
 
 TEMPLATE_DIR = resources.folder("templates")
 
@@ -81,67 +79,12 @@ def render(name: str, context: dict, template_dir: Path | None = None) -> str:
         raise ToolkitError(f"模板“{name}”第{exc.lineno}行语法有误：{exc.message}") from None
 
 
-def receipt_context(unit: str, outcomes: list, settings: Settings, when: dt.datetime | None = None,
-                    ledger=None) -> dict:
-    """Variables of 回执.txt.j2: one unit's files this run, with every problem located, and (under
-    销号审核, given the merged ledger) the unit's requests awaiting review and those returned."""
-    reviews = ledger.reviews if ledger is not None else {}
-    files = []
-    for f in outcomes:
-        s = f.submission
-        taken = [f"{u.measure_id}（{reviewed_status(u, reviews.get((u.measure_id, s.unit)))}）"
-                 for u in s.updates] if f.accepted else []
-        files.append({"文件名": s.name, "收件时间": s.received.strftime("%Y-%m-%d %H:%M"), "结果": f.outcome,
-                      "采纳条数": f.accepted, "采纳措施": taken, "逾期报送": f.late, "归档文件": f.archived.name,
-                      "问题": [p.text() for p in s.problems], "说明": list(s.notes),
-                      "佐证": evidence_lines(s.evidence) if f.outcome in vocab.APPLIED_OUTCOMES else [],
-                      "拒收佐证": [f"“{e.name}”{e.reason}" for e in s.evidence if e.reason]})
-    identified = not unit.startswith(vocab.UNIDENTIFIED)
-    return {"单位": unit if identified else f"文件“{outcomes[0].submission.name}”的报送单位",
-            "已识别": identified, "报送期次": settings.current_period(), "文件": files,
-            "发文单位": settings.organisation, "日期": (when or dt.datetime.now()).date(),
-            "截止日期": settings.submit_by,
-            "退回补充": [f"措施“{r.measure_id}”（{r.decided}退回）：{r.opinion or '请补充佐证材料'}"
-                      for r in reviews.values() if r.unit == unit and r.state == vocab.REVIEW_RETURNED]}
 
 
-def reviewed_status(update, review) -> str:
-    """How a receipt names a row's 完成情况: under 销号审核 an 已完成 is a request, pending, returned or closed."""
-    if update.status != vocab.DONE or review is None:
-        return update.status or "完成情况未改"
-    return {vocab.REVIEW_PENDING: f"{vocab.APPLIED_CLOSE}，待办公室审核",
-            vocab.REVIEW_RETURNED: "销号申请已退回，请按下文审核意见补充后再报已完成",
-            vocab.CLOSED: vocab.CLOSED}[review.state]
 
 
-def evidence_lines(files: list) -> list[str]:
-    """Per measure, the evidence files stored from a package (name and the start of its SHA-256)."""
-    by_measure: dict[str, list[str]] = {}
-    for e in files:
-        if not e.reason:
-            name = e.name.replace("\\", "/").rsplit("/", 1)[-1]
-            by_measure.setdefault(e.measure_id, []).append(f"{name}（SHA-256 {e.sha256[:12]}）")
-    return [f"{mid}：{'、'.join(names)}" for mid, names in by_measure.items()]
 
 
-def write_receipts(result: "ConsolidationResult", settings: Settings) -> list[Path]:
-    """One 回执 per received file, named unit_time_hash (a unit's second file never overwrites the
-    first one's receipt; the same file always gets the same name, so a rerun rewrites it)."""
-    from dataclasses import replace
-    folder = settings.path("output") / result.period / "回执"
-    written = []
-    for f in result.files:
-        s = f.submission
-        key = s.unit or f"{vocab.UNIDENTIFIED}_{s.name}"
-        shown = f if f.archived is not None else replace(f, archived=Path(""))
-        context = receipt_context(key, [shown], settings, ledger=result.ledger)
-        for item in context["文件"]:
-            item["已汇总"] = f.outcome in vocab.APPLIED_OUTCOMES
-        tail = f"_{s.received:%Y%m%d-%H%M%S}_{(s.sha256 or '0' * 8)[:8]}.txt"
-        path = folder / fileio.fit_name(safe_filename(key), tail)
-        fileio.atomic_write_text(path, render("回执.txt.j2", context))
-        written.append(path)
-    return written
 
 
 # ---------------------------------------------------------------- notice contexts
@@ -175,7 +118,6 @@ def submission_status(ledger, settings: Settings) -> tuple[set[str], list[str]]:
 
 def programme_context(ledger, settings: Settings, summary) -> dict:
     """Variables shared by 进展通报, 督办单 and 公开进展 (documented in templates/README.md)."""
-    from ..rules.deadlines import OVERDUE, late_rows
     ranking = summary.ranking()
     n = settings.lagging_units
     lagging = [u for u, c in ranking[-n:] if c.completion < 100][::-1] if ranking else []
@@ -411,7 +353,6 @@ def write_notices(ledger, settings: Settings, summary, kinds=KINDS) -> list[Path
         pair(text, md, {chart_file.name: chart_file, trend_file.name: trend_file})
         written += [p for p in (chart_file, trend_file) if font and p.exists() and p.name in text]
     if "督办单" in kinds:
-        from ..rules.deadlines import calendar_for
         reply = calendar_for(settings).shift(summary.reference_date, settings.reply_days)
         numbers = slip_numbers(settings, settings.current_period(), sorted(context["逾期按单位"]))
         for unit, items in sorted(context["逾期按单位"].items()):

@@ -18,6 +18,7 @@ from ..config import Settings
 from ..io.fileio import safe_filename
 from ..model import Ledger
 from ..rules.deadlines import OVERDUE, LateRow, WorkCalendar, calendar_for, due_note
+from .notices import render
 
 FOLDER = "催报"          # output/<期次>/催报/
 TEMPLATE = "催报.md.j2"
@@ -116,7 +117,6 @@ def context(unit: str, items: list[Due], ledger: Ledger, settings: Settings, cal
 def write_reminders(ledger: Ledger, settings: Settings, missing_units: list[str], late: list[LateRow]) -> Reminders:
     """Inside the window: output/<期次>/催报/<单位>.md and .docx for each unit in missing_units (rewritten only
     when the text changed), and the reminders of units that have reported since removed. Outside: nothing."""
-    from .notices import render
     cal = calendar_for(settings)
     result = Reminders(settings.today(), settings.submit_by, window_start(settings, cal))
     if not result.active:

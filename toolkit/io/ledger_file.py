@@ -14,6 +14,7 @@ from .. import vocab
 from ..model import Decision, Ledger, Measure, OwnerEntry, ReadLayout, Review
 from ..rules.review import conclusion
 from ..errors import HeaderError, LedgerError
+from .sheets import cell_name
 
 
 HEADER_SCAN_ROWS = 30
@@ -27,11 +28,6 @@ HEADER_SCAN_ROWS = 30
 
 
 
-
-
-def cell_name(row: int, col: int) -> str:
-    from .sheets import cell_name as name
-    return name(row, col)
 
 
 def _header_names(row: list, aliases: dict[str, str]) -> dict[str, int]:
@@ -344,7 +340,6 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None
     ledger = Ledger(measures, owners, judgments, layout.header_row, columns, layout.title, log, history,
                     normalize.clean_text(params.get(vocab.PARAM_DIGEST, "")), extras, others,
                     parse_decisions(sheet(vocab.SHEET_DECISIONS), measures), layout, notes, changes)
-    from .ledger_file import parse_reviews
     ledger.reviews, review_notes = parse_reviews(sheet(vocab.SHEET_REVIEW), measures)
     ledger.read_notes += review_notes
     notice_decisions(ledger, saved or dt.datetime.now().strftime("%Y-%m-%d %H:%M"))
