@@ -11,7 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 import toolkit
-from toolkit import shortcuts, vocab
+from toolkit import vocab
+from toolkit.io import shortcuts
 from toolkit.app import RunLock, Workspace, owner_files
 from toolkit.cli import cli
 from toolkit.errors import BusyError, FileAccessError

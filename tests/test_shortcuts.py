@@ -4,7 +4,7 @@ import sys
 
 from toolkit import vocab
 from toolkit.io.ledger_file import read_ledger
-from toolkit.shortcuts import COMMANDS, write_shortcuts
+from toolkit.io.shortcuts import COMMANDS, write_shortcuts
 from tests.conftest import hand_in
 
 CONFIG = ('title = "测试整改台账"\nperiod = "2024-08"\nreference_date = "2024-08-30"\n'

@@ -21,12 +21,13 @@ from typing import Callable, Iterator
 
 import filelock
 
-from . import config, history, shortcuts, vocab
+from . import config, history, vocab
+from .io import shortcuts
 from .documents import dashboard, leaders, notices, reminders
 from .io import master_file, fileio
 from .rules import review
 from .check import write_empty_master
-from .config import Settings
+from .model import Settings
 from .consolidate import ConsolidationResult, consolidate, inbox_fingerprint
 from .distribute import Distributed, distribute, ensure_secret, secret_path
 from .errors import BusyError, ConfigError, FileAccessError, ToolkitError

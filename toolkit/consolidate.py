@@ -22,7 +22,7 @@ from .io import evidence
 from .io import master_file
 from .rules import normalize, review
 from .documents import receipts
-from .config import Settings
+from .model import Settings
 from .distribute import ensure_secret
 from .io.fileio import safe_filename
 from .errors import SubmissionError

@@ -16,7 +16,7 @@ from pathlib import Path
 from .rules import normalize, deadlines
 from .io import ledger_sheets, sheets
 from . import vocab
-from .config import Settings
+from .model import Settings
 from .model import Ledger, Measure
 from .io.ledger_file import read_ledger
 from .io.fileio import safe_filename

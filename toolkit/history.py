@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .rules import normalize
 from . import vocab
-from .config import Settings
+from .model import Settings
 from .errors import FileAccessError, HistoryError
 from .model import Ledger
 from .io.ledger_file import read_ledger

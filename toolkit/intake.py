@@ -15,7 +15,7 @@ from pathlib import Path
 from . import vocab
 from .io import evidence
 from .rules import normalize
-from .config import Settings
+from .model import Settings
 from .distribute import META_TABLE_ROW, canon, ensure_secret, row_fingerprint, template_signature
 from .errors import HeaderError, LedgerError
 from .model import Ledger

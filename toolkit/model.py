@@ -1,12 +1,14 @@
-"""The records every layer shares: statuses and item types as enums, measures, owners, the ledger.
+"""The records every layer shares: statuses and item types as enums, settings, measures, owners, the ledger.
 
-Pure data and the one status rule (`Ledger.counted_status`); no file is read or written here.
+Pure data and the one status rule (`Ledger.counted_status`); no file is read or written here
+(config.py loads the settings, io/ reads and writes the ledger).
 """
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from pathlib import Path
 
 from . import vocab
 
@@ -243,3 +245,54 @@ def least_advanced(statuses) -> str:
     if not known:
         return ""
     return min(known, key=vocab.STATUS_RANK.__getitem__)
+
+
+@dataclass
+class Settings:
+    """Everything a run needs to know besides the files themselves."""
+    root: Path
+    title: str = "巡视整改"
+    organisation: str = "中共某市卫生健康委员会委员会"
+    subject: str = "市卫生健康委"
+    addressees: str = "委机关各处室，委属各单位"
+    period: str = ""
+    reference_date: dt.date | None = None        # None: today (the workbook cell holds =TODAY())
+    programme_start: dt.date = dt.date(2024, 3, 1)
+    submit_by: dt.date | None = None
+    remind_submit_days: int = 3                   # 催报 from this many working days before submit_by (0: never)
+    remind_working_days: int = 5
+    reply_days: int = 5
+    lagging_units: int = 5
+    weights: dict[str, float] = field(default_factory=lambda: {
+        vocab.DONE: 1.0, vocab.MOSTLY_DONE: 1.0, vocab.IN_PROGRESS: 0.0, vocab.NOT_STARTED: 0.0})
+    extra_holidays: list[dt.date] = field(default_factory=list)
+    extra_workdays: list[dt.date] = field(default_factory=list)
+    schedule_at: str = "02:00"
+    schedule_every_minutes: int = 0
+    max_file_mb: float = 20.0
+    lock_wait_seconds: float = 30.0
+    settle_seconds: float = 2.0                  # a file changed this recently may still be arriving
+    read_timeout_seconds: float = 120.0          # one submission's reader is stopped after this long
+    print_paper: str = "A4"                      # [print] paper: A4, A3, or auto (A4 when the columns fit as they are)
+    unit_map: dict[str, list[str]] = field(default_factory=dict)   # [units]: collective name or alias → units
+    notice_pdf: bool = True                      # also write each notice as PDF (needs LibreOffice)
+    wechat_chars: int = 500                      # longest 微信通报 text
+    fonts: dict[str, object] = field(default_factory=dict)   # [fonts]: role → name or [name, fallback]; chart → file
+    review_required: bool = False                # [review] required: a unit's 已完成 waits for the office's 销号审核
+    paths: dict[str, str] = field(default_factory=lambda: {
+        "master": "master/整改台账.xlsx", "outbox": "outbox", "inbox": "inbox",
+        "archive": "archive", "output": "output", "backup": "backup", "logs": "logs"})
+
+    def path(self, name: str) -> Path:
+        return (self.root / self.paths[name]).resolve()
+
+    @property
+    def master(self) -> Path:
+        return self.path("master")
+
+    def today(self) -> dt.date:
+        """The reference date: the configured one, else the calendar date."""
+        return self.reference_date or dt.date.today()
+
+    def current_period(self) -> str:
+        return self.period or self.today().strftime("%Y-%m")

@@ -11,7 +11,7 @@ import time
 from typing import Callable
 
 from .app import run_once
-from .config import Settings
+from .model import Settings
 from .errors import BusyError, ToolkitError
 
 log = logging.getLogger("toolkit")

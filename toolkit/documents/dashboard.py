@@ -19,7 +19,7 @@ from . import leaders, notices, trend
 from ..rules import normalize
 from ..io import fileio
 from .. import vocab
-from ..config import Settings
+from ..model import Settings
 from ..errors import ToolkitError
 from ..model import Ledger
 from ..rules.deadlines import OVERDUE, late_rows

@@ -24,7 +24,7 @@ from . import chart, gongwen, trend
 from ..rules import normalize, punct
 from ..io import office, fileio
 from .. import resources, vocab
-from ..config import Settings
+from ..model import Settings
 from ..io.fileio import safe_filename
 from ..errors import ToolkitError
 from ..rules.deadlines import calendar_for

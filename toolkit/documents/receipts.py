@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from .. import vocab
-from ..config import Settings
+from ..model import Settings
 from ..io import fileio
 from ..io.fileio import safe_filename
 from ..model import Ledger

@@ -14,7 +14,7 @@ from . import gongwen
 from ..rules import normalize
 from ..io import fileio
 from .. import vocab
-from ..config import Settings
+from ..model import Settings
 from ..io.fileio import safe_filename
 from ..model import Ledger
 from ..rules.deadlines import OVERDUE, LateRow, WorkCalendar, calendar_for, due_note

@@ -3,7 +3,7 @@ highlighting and dropdowns they carry (conditional formats against the 基准日
 from __future__ import annotations
 
 from .. import vocab
-from ..config import Settings
+from ..model import Settings
 from ..model import Ledger
 from ..rules import normalize
 from ..rules.deadlines import OVERDUE, late_rows

@@ -18,7 +18,7 @@ from .fileio import copy_hashed, file_sha256
 from ..rules import normalize
 from . import sheets
 from .. import vocab
-from ..config import Settings
+from ..model import Settings
 from ..model import Ledger
 from ..rules import stats
 from ..rules.deadlines import calendar_for, days_overdue, helper_values

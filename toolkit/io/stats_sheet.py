@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .. import vocab
-from ..config import Settings
+from ..model import Settings
 from ..model import Ledger
 from ..rules import normalize
 from ..rules.deadlines import due_date

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from . import normalize
 from .. import vocab
-from ..config import Settings
+from ..model import Settings
 from ..model import Ledger, Measure
 
 OVERDUE, DUE_SOON, DONE = "逾期", "临期", "已完成"

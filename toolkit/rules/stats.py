@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from . import normalize
 from .. import vocab
-from ..config import Settings
+from ..model import Settings
 from ..model import Ledger, Measure
 from .deadlines import overdue_ids
 from .rollup import rollup, rollup_items
