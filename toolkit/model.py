@@ -6,11 +6,15 @@ Pure data and the one status rule (`Ledger.counted_status`); no file is read or 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 
 from . import vocab
+
+
+Row = list[object]          # one sheet row as cell values (text, number, date or None)
 
 
 class Status(StrEnum):
@@ -66,20 +70,20 @@ class Measure:
     evidence: str = ""
     remark: str = ""
     row: int | None = None  # sheet row in the master, None for rows not yet written
-    extra: dict = field(default_factory=dict)   # the office's own columns, kept as they are
+    extra: dict[str, object] = field(default_factory=dict)   # the office's own columns, kept as they are
 
     @property
     def owners(self) -> list[str]:
         return [self.lead_unit] + [u for u in self.co_units if u != self.lead_unit]
 
-    def values(self) -> list:
+    def values(self) -> Row:
         """Cell values in vocab.COLUMNS order."""
         return [self.id, self.theme, self.key_problem, self.item, self.item_type,
                 vocab.YES if self.reform else "", self.measure, self.leader, self.lead_unit,
                 "、".join(self.co_units), self.deadline, self.status, self.progress,
                 self.evidence, self.remark]
 
-    def locked_values(self) -> list:
+    def locked_values(self) -> Row:
         return self.values()[: len(vocab.LOCKED_COLUMNS)]
 
 
@@ -95,7 +99,7 @@ class OwnerEntry:
     remark: str = ""
     submitted_at: str = ""
 
-    def values(self) -> list:
+    def values(self) -> Row:
         return [self.measure_id, self.unit, self.role, self.status, self.progress,
                 self.evidence, self.remark, self.submitted_at]
 
@@ -109,15 +113,15 @@ class Ledger:
     header_row: int = 2
     columns: dict[str, int] = field(default_factory=dict)
     title: str = ""
-    log: list[list] = field(default_factory=list)       # rows of 报送记录 (vocab.LOG_COLUMNS)
-    history: list[list] = field(default_factory=list)   # rows of 历史进度
+    log: list[Row] = field(default_factory=list)       # rows of 报送记录 (vocab.LOG_COLUMNS)
+    history: list[Row] = field(default_factory=list)   # rows of 历史进度
     digest: str = ""                                    # content digest stored at the last write
     extra_columns: list[str] = field(default_factory=list)          # office columns in the ledger sheet
-    other_sheets: dict[str, list[list]] = field(default_factory=dict)  # office sheets, kept as values
+    other_sheets: dict[str, list[Row]] = field(default_factory=dict)  # office sheets, kept as values
     decisions: dict[str, "Decision"] = field(default_factory=dict)   # 办公室认定 per measure id
     layout: "ReadLayout | None" = None                               # how the ledger sheet was read
     read_notes: list[str] = field(default_factory=list)              # what reading did that a person should know
-    recent_changes: list[list] = field(default_factory=list)         # rows of 变更记录 (from the history)
+    recent_changes: list[Row] = field(default_factory=list)         # rows of 变更记录 (from the history)
     reviews: dict[tuple[str, str], "Review"] = field(default_factory=dict)   # 销号审核 per (measure id, unit)
 
     def counted_status(self, measure_id: str, unit: str) -> str:
@@ -187,7 +191,7 @@ class Decision:
     previous: str      # the status the sheet showed before the office changed it
     at: str            # when the change was first seen (the master file's save time)
 
-    def values(self, measure: "Measure", units_status: str) -> list:
+    def values(self, measure: "Measure", units_status: str) -> Row:
         return [self.measure_id, measure.measure, self.status, self.previous, units_status, self.at]
 
 
@@ -213,7 +217,7 @@ class Review:
     state: str = vocab.REVIEW_PENDING
     decided: str = ""                 # 办理日期: when the toolkit took the decision in
 
-    def values(self) -> list:
+    def values(self) -> Row:
         return [self.measure_id, self.unit, self.applied, self.evidence, self.conclusion, self.opinion,
                 self.state, self.decided]
 
@@ -239,12 +243,12 @@ class Review:
         return f"已销号（{self.decided}）"
 
 
-def least_advanced(statuses) -> str:
+def least_advanced(statuses: Iterable[str]) -> str:
     """The least advanced of several owners' statuses (blank ones ignored)."""
     known = [s for s in statuses if s in vocab.STATUS_RANK]
     if not known:
         return ""
-    return min(known, key=vocab.STATUS_RANK.__getitem__)
+    return min(known, key=lambda s: vocab.STATUS_RANK[s])
 
 
 @dataclass

@@ -9,13 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import warnings
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
 from . import normalize
 from .. import vocab
-from ..model import Settings
-from ..model import Ledger, Measure
+
+from ..model import Ledger, Measure, Settings
 
 OVERDUE, DUE_SOON, DONE = "逾期", "临期", "已完成"
 
@@ -27,7 +28,7 @@ class CalendarWarning(UserWarning):
 class WorkCalendar:
     """Chinese working days: statutory holidays and make-up workdays, plus the office's additions."""
 
-    def __init__(self, extra_holidays=(), extra_workdays=()):
+    def __init__(self, extra_holidays: Iterable[dt.date] = (), extra_workdays: Iterable[dt.date] = ()) -> None:
         self.extra_holidays = set(extra_holidays)
         self.extra_workdays = set(extra_workdays)
         self.unknown_years: set[int] = set()
@@ -97,7 +98,7 @@ class WorkCalendar:
 def _official_workday(day: dt.date) -> bool | None:
     import chinese_calendar
     try:
-        return chinese_calendar.is_workday(day)
+        return bool(chinese_calendar.is_workday(day))
     except NotImplementedError:
         return None
 
@@ -146,6 +147,8 @@ def late_rows(ledger: Ledger, settings: Settings, cal: WorkCalendar | None = Non
         due = due_date(m, settings)
         remind = cal.shift(due, -settings.remind_working_days) if due else None
         state = classify(m, due, today, remind)
+        if due is None:
+            continue
         if state == OVERDUE:
             out.append(LateRow(m, state, due, (today - due).days, cal.workdays_between(due, today)))
         elif state == DUE_SOON:
@@ -159,7 +162,8 @@ def plan_warnings(ledger: Ledger, settings: Settings) -> list[str]:
     early = [m for m in ledger.measures.values()
              if isinstance(m.deadline, dt.date) and m.deadline < settings.programme_start]
     return [f"台账第{m.row}行（{m.id}）完成时限{normalize.format_date(m.deadline)}早于整改启动日期"
-            f"{normalize.format_date(settings.programme_start)}，请核对" for m in early]
+            f"{normalize.format_date(settings.programme_start)}，请核对" for m in early
+            if isinstance(m.deadline, dt.date)]
 
 
 def overdue_ids(ledger: Ledger, settings: Settings) -> set[str]:

@@ -16,7 +16,7 @@ _EXCEL_EPOCH = dt.date(1899, 12, 30)  # serial 60 is Excel's phantom 1900-02-29
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
-def clean_key(value) -> str:
+def clean_key(value: object) -> str:
     """Canonical form of an id, unit name or status word: NFKC, no spaces at all."""
     if value is None:
         return ""
@@ -26,7 +26,7 @@ def clean_key(value) -> str:
     return _SPACES.sub("", text)
 
 
-def clean_text(value) -> str:
+def clean_text(value: object) -> str:
     """Free text as the unit wrote it, minus surrounding blanks; None → ''."""
     if value is None:
         return ""
@@ -37,7 +37,7 @@ def clean_text(value) -> str:
     return str(value).strip()
 
 
-def split_units(value) -> list[str]:
+def split_units(value: object) -> list[str]:
     """Split a 配合单位 cell ('A、B，C') into clean unit names, order kept, no repeats."""
     text = unicodedata.normalize("NFKC", "" if value is None else str(value))
     parts = re.split("[" + re.escape(vocab.CO_UNIT_SEPARATORS) + "]+", text)
@@ -53,7 +53,7 @@ _TRAILING = re.compile(r"[。.,，;；!！、:：~～]+$")
 _PERCENT = re.compile(r"^(?P<prefix>\D*?)(?P<n>\d{1,3}(?:\.\d+)?)%$")
 
 
-def status(value) -> str | None:
+def status(value: object) -> str | None:
     """Canonical status word, '' for blank (meaning unchanged), None if not recognised.
 
     Trailing punctuation is ignored (“已完成。”); a typed percentage counts as 已完成 at 100,
@@ -72,7 +72,7 @@ def status(value) -> str | None:
     return None
 
 
-def status_hint(value) -> str:
+def status_hint(value: object) -> str:
     """Which status word a unit most likely meant by an unknown one (for the receipt's fix); "" when the
     word could mean two things (未完成: not started, or under way?) or says something else (不再推进)."""
     key = clean_key(value)
@@ -89,7 +89,7 @@ def status_hint(value) -> str:
     return ""
 
 
-def unknown_status_message(value) -> tuple[str, str]:
+def unknown_status_message(value: object) -> tuple[str, str]:
     """(message, fix) for a status word nobody can read: only that cell is refused."""
     hint = status_hint(value)
     guess = f"如指“{hint}”，请填写“{hint}”；其他情况" if hint else ""
@@ -103,12 +103,12 @@ _REFORM_YES = {w.upper() for w in vocab.REFORM_YES}
 _REFORM_NO = {w.upper() for w in vocab.REFORM_NO}
 
 
-def clean_header(value) -> str:
+def clean_header(value: object) -> str:
     """A header cell as compared with the vocabulary: NFKC, no spaces, line breaks or quotes."""
     return clean_key(value).translate(_NO_QUOTES)
 
 
-def reform_mark(value) -> bool | None:
+def reform_mark(value: object) -> bool | None:
     """True/False for a 推动改革促进发展 mark (是, Y, 1, √, ★, “推动改革”…), None when unreadable."""
     if value is None or value == "":
         return False
@@ -116,7 +116,7 @@ def reform_mark(value) -> bool | None:
     return True if key in _REFORM_YES else False if key in _REFORM_NO else None
 
 
-def item_type(value) -> str | None:
+def item_type(value: object) -> str | None:
     """Canonical 事项类型 ('' for blank), None if not recognised; quotes and spaces ignored."""
     key = clean_header(value)
     if not key:
@@ -130,7 +130,7 @@ def is_collective(unit: str) -> bool:
             or unit.endswith(vocab.COLLECTIVE_UNIT_SUFFIXES))
 
 
-def measure_id(value) -> str:
+def measure_id(value: object) -> str:
     """An id as text; a number the sheet formats as a date (45123 shown as 2023-07-17) stays the number."""
     if isinstance(value, (dt.datetime, dt.date)):
         day = value.date() if isinstance(value, dt.datetime) else value
@@ -141,7 +141,7 @@ def measure_id(value) -> str:
 _PERIOD = re.compile(r"^(\d{4})(?:年|[-./])(\d{1,2})(?:月(?:份)?)?$")
 
 
-def period(value) -> str:
+def period(value: object) -> str:
     """A reporting period as YYYY-MM ('2024年8月' → '2024-08'); other labels are kept as typed."""
     key = clean_key(value)
     m = _PERIOD.match(key)
@@ -181,7 +181,7 @@ def excel_serial_to_date(serial: float) -> dt.date:
     return _EXCEL_EPOCH + dt.timedelta(days=days)
 
 
-def deadline(value) -> dt.date | str:
+def deadline(value: object) -> dt.date | str:
     """A deadline as a date or one of the deadline words; ValueError with a Chinese reason otherwise."""
     if isinstance(value, dt.datetime):
         return value.date()

@@ -24,20 +24,20 @@ def _masked(text: str) -> tuple[str, list[str]]:
     """Text with file names replaced by placeholders (private-use characters), and the names."""
     names: list[str] = []
 
-    def keep(m: re.Match) -> str:
+    def keep(m: re.Match[str]) -> str:
         names.append(m.group(0))
         return chr(0xE000 + len(names) - 1)
     return FILE_NAME.sub(keep, text), names
 
 
 def _unmasked(text: str, names: list[str]) -> str:
-    def name(m: re.Match) -> str:
+    def name(m: re.Match[str]) -> str:
         k = ord(m.group(0)) - 0xE000
         return names[k] if k < len(names) else m.group(0)
     return re.sub("[\ue000-\uf8ff]", name, text)
 
 
-def _chinese_pair(text: str, m: re.Match) -> bool:
+def _chinese_pair(text: str, m: re.Match[str]) -> bool:
     before = text[m.start() - 1] if m.start() else ""
     after = text[m.end()] if m.end() < len(text) else ""
     return bool(_CJK.search(m.group(1)) or _CJK.match(before) or _CJK.match(after))

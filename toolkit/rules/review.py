@@ -18,7 +18,7 @@ from .rollup import recompute_measure
 
 
 
-def conclusion(value) -> str:
+def conclusion(value: object) -> str:
     """The office's 审核结论 as one of vocab.REVIEW_CONCLUSIONS ('' when blank or not recognised)."""
     return vocab.REVIEW_CONCLUSION_WORDS.get(normalize.clean_key(value), "")
 

@@ -38,7 +38,7 @@ def combine_texts(entries: list[OwnerEntry], attr: str, several: bool) -> str:
     if not parts:
         return ""
     if len(parts) == 1 and not several:
-        return parts[0][1]
+        return str(parts[0][1])
     return normalize.truncate_cell("\n".join(f"【{u}】{t}" for u, t in parts))
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from . import normalize
 from .. import vocab
 from ..model import Settings
-from ..model import Ledger, Measure
+from ..model import Ledger, Measure, Row
 from .deadlines import overdue_ids
 from .rollup import rollup, rollup_items
 from .review import ReviewCounts, counts as review_counts
@@ -155,7 +155,7 @@ def summarise(ledger: Ledger, settings: Settings) -> Summary:
 
 # ---------------------------------------------------------------- history (月调度)
 
-def history_rows(summary: Summary, period: str) -> list[list]:
+def history_rows(summary: Summary, period: str) -> list[Row]:
     day = summary.reference_date.isoformat()
     rows = [[period, day, "总体", "整改措施", *summary.measures.row(), round(summary.measures.completion, 1)]]
     for cat, c in summary.by_category.items():
@@ -177,5 +177,5 @@ def previous_figures(ledger: Ledger, period: str) -> dict[tuple[str, str], float
     if not earlier:
         return {}
     last = earlier[-1]
-    return {(normalize.clean_text(r[2]), normalize.clean_text(r[3])): float(r[10] or 0)
+    return {(normalize.clean_text(r[2]), normalize.clean_text(r[3])): float(str(r[10] or 0))
             for r in ledger.history if normalize.clean_text(r[0]) == last}
