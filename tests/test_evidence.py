@@ -273,3 +273,12 @@ def test_the_toolkits_own_folders_inside_the_inbox_are_not_submissions(workspace
     result = Workspace(s).consolidate()
     assert result.files == [] and [(i.name, i.reason) for i in result.ignored] == [
         ("输出", "本工具自己的文件夹（归档、输出等），不是报送材料")]
+
+
+def test_entries_nested_too_deep_or_with_too_long_a_name_are_refused_in_a_zip_too():
+    from toolkit import evidence
+    deep = zipfile.ZipInfo("/".join(["ZG-004"] * evidence.MAX_DEPTH) + "/照片.jpg")
+    long = zipfile.ZipInfo("ZG-004/" + "长" * 70 + ".pdf")              # 210 bytes in UTF-8
+    fine = zipfile.ZipInfo("ZG-004/" + "长" * 60 + ".pdf")
+    out = match([deep, long, fine], ["ZG-004"], {})
+    assert [f.reason[:6] for f in out] == ["所在文件夹层", "文件名过长（", ""]
