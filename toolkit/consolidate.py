@@ -256,9 +256,6 @@ def _file_away(tmp: Path, snap: Snapshot, index: dict[str, Path], suffix: str) -
     return snap
 
 
-FOLDER_FIX = "请把填报的工作簿放在文件夹最外层、佐证材料按编号分文件夹放好后，重新报送整个文件夹"
-
-
 def archive_folder(entry: InboxEntry, archive_dir: Path, index: dict[str, Path], received: dt.datetime,
                    settle: float = SETTLE_SECONDS) -> Snapshot | Skipped:
     """Snapshot a folder sent whole into a stored .zip in the archive (evidence.snapshot_folder), to be
@@ -278,6 +275,9 @@ def archive_folder(entry: InboxEntry, archive_dir: Path, index: dict[str, Path],
     except evidence.FolderChanging as exc:
         tmp.unlink(missing_ok=True)
         return Skipped(name, str(exc))
+    except FileNotFoundError:
+        tmp.unlink(missing_ok=True)
+        return Skipped(name, "文件夹在汇总开始后被移走")
     except evidence.PackageError as exc:
         tmp.unlink(missing_ok=True)
         return Snapshot(entry, name, None, "", received, error=str(exc))
@@ -550,7 +550,7 @@ def take_in(ledger: Ledger, settings: Settings, entries: list, on_file=None, aga
     subs = iter(read_all(jobs, ledger, settings, on_file, ensure_secret(settings)))
     for snap in snaps:
         if snap.archived is None and snap.entry.folder:
-            sub = Submission(snap.entry.path, snap.name, "", snap.received).reject(snap.error, FOLDER_FIX)
+            sub = Submission(snap.entry.path, snap.name, "", snap.received).reject(snap.error, evidence.FOLDER_FIX)
         elif snap.archived is None:
             sub = Submission(snap.entry.path, snap.name, "", snap.received).reject(
                 f"文件无法读取（{snap.error}）", "请报送单位重新发送，或由办公室调整文件权限后重新汇总")

@@ -29,6 +29,7 @@ MAX_EVIDENCE_MB = 100         # one evidence file
 MAX_DEPTH = 8                 # folder levels inside a package (a sub-folder per 编号 needs one)
 MAX_NAME_BYTES = 200          # one file name in UTF-8 (leaves room for the _hash the store may append)
 SNAPSHOT_COMMENT = "整改台账工具：收件箱中文件夹的存档".encode("utf-8")   # marks a folder's snapshot .zip
+FOLDER_FIX = "请把填报的工作簿放在文件夹最外层、佐证材料按编号分文件夹放好后，重新报送整个文件夹"
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".et", ".ods"}
 ALLOWED_SUFFIXES = {".pdf", ".ofd", ".doc", ".docx", ".wps", ".rtf", ".txt", ".odt", ".xls", ".xlsx", ".et", ".ods",
                     ".ppt", ".pptx", ".dps", ".odp", ".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff",

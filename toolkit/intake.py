@@ -336,7 +336,7 @@ def _read_package(sub: Submission, ledger: Ledger, settings: Settings, key: byte
         with zipfile.ZipFile(sub.path) as zf:
             word = evidence.kind_word(zf)
         if word == "文件夹":
-            fix = "请把填报的工作簿放在文件夹最外层、佐证材料按编号分文件夹放好后，重新报送整个文件夹"
+            fix = evidence.FOLDER_FIX
         member, entries = evidence.open_package(sub.path)
         with tempfile.TemporaryDirectory() as tmp:
             book = Path(tmp) / f"workbook{Path(member).suffix.lower()}"
