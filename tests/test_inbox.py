@@ -70,19 +70,27 @@ def test_items_that_are_not_submissions_are_listed_never_followed_or_opened(work
     elsewhere = tmp_path / "别处.xlsx"
     shutil.move(outside, elsewhere)
     (inbox / "医政处.xlsx").symlink_to(elsewhere)
-    (inbox / "子文件夹").mkdir()
-    shutil.copy(elsewhere, inbox / "子文件夹" / "医政处2.xlsx")
+    (inbox / ".同步").mkdir()                      # a hidden folder: never a submission
+    shutil.copy(elsewhere, inbox / ".同步" / "医政处2.xlsx")
+    (inbox / "空文件夹").mkdir()
+    (inbox / "子文件夹").mkdir()                   # a folder is a submission: this one has no workbook
+    (inbox / "子文件夹" / "说明.pdf").write_bytes(b"%PDF note")
     (inbox / ".DS_Store").write_bytes(b"x")
     (inbox / "~$办公室.xlsx").write_bytes(b"owner")
     os.mkfifo(inbox / "管道.xlsx")
     result = consolidate(workspace)
-    assert [f.submission.name for f in result.files] == ["办公室.xlsx"]
+    assert [f.submission.name for f in result.files] == ["办公室.xlsx", "子文件夹"]
+    folder = result.files[1]
+    assert folder.outcome == vocab.OUTCOME_REJECTED and "最外层应有且只有一个填报的工作簿，没有找到" in \
+        folder.submission.problems[0].message
+    assert any("“子文件夹”" in p.read_text(encoding="utf-8") for p in result.receipts)
     reasons = {i.name: i.reason for i in result.ignored}
-    assert set(reasons) == {"医政处.xlsx", "子文件夹", ".DS_Store", "~$办公室.xlsx", "管道.xlsx"}
-    assert "符号链接" in reasons["医政处.xlsx"] and "管道" in reasons["管道.xlsx"] and "文件夹" in reasons["子文件夹"]
-    assert any(line.startswith("忽略的项目（5个）") for line in result.lines())
-    assert read_ledger(workspace.master).measures["ZG-003"].status == vocab.IN_PROGRESS   # the link was not read
-    assert sorted(p.name for p in inbox.iterdir()) == sorted(reasons)
+    assert set(reasons) == {"医政处.xlsx", ".同步", "空文件夹", ".DS_Store", "~$办公室.xlsx", "管道.xlsx"}
+    assert "符号链接" in reasons["医政处.xlsx"] and "管道" in reasons["管道.xlsx"]
+    assert reasons[".同步"] == "隐藏文件夹" and reasons["空文件夹"] == "文件夹中没有文件"
+    assert any(line.startswith("忽略的项目（6个）") for line in result.lines())
+    assert read_ledger(workspace.master).measures["ZG-003"].status == vocab.IN_PROGRESS   # neither was read
+    assert sorted(p.name for p in inbox.iterdir()) == sorted(reasons)     # the rejected folder is archived
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX permissions")

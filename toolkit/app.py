@@ -28,7 +28,7 @@ from .io import master_file, fileio
 from .rules import review
 from .check import write_empty_master
 from .model import Settings
-from .consolidate import ConsolidationResult, consolidate, inbox_fingerprint
+from .consolidate import ConsolidationResult, consolidate, inbox_fingerprint, own_folders
 from .distribute import Distributed, distribute, ensure_secret, secret_path
 from .errors import BusyError, ConfigError, FileAccessError, ToolkitError
 from .model import Ledger
@@ -398,7 +398,7 @@ class Workspace:
         if on:
             s.reference_date = on
         with self.guarded(*files_under(reminders.folder(s))):
-            if pending := inbox_fingerprint(s.path("inbox")):
+            if pending := inbox_fingerprint(s.path("inbox"), own_folders(s)):
                 raise ToolkitError(f"收件箱中还有{len(pending)}个文件尚未汇总（如 {pending[0][0]}），"
                                    f"其单位可能已经报送。请先汇总，再生成催报。")
             ledger = read_ledger(s.master, s) if ledger is None else ledger
@@ -478,7 +478,7 @@ class Workspace:
         every setting (normalised, with today's date when the reference date is 'today') and the templates."""
         s = self.settings
         if inbox is None:
-            inbox = [list(e) for e in inbox_fingerprint(s.path("inbox"))]
+            inbox = [list(e) for e in inbox_fingerprint(s.path("inbox"), own_folders(s))]
         settings = json.dumps([asdict(s), s.today()], default=str, sort_keys=True, ensure_ascii=False)
         return {"master": _stat(s.master), "inbox": inbox,
                 "settings": hashlib.sha256(settings.encode()).hexdigest(),

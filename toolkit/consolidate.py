@@ -39,10 +39,12 @@ log = logging.getLogger("toolkit")
 
 @dataclass
 class InboxEntry:
-    """One regular file found in the inbox, as the scan saw it."""
+    """One regular file found in the inbox, or a folder sent whole (size: its files' total, mtime_ns:
+    the newest of its items), as the scan saw it."""
     path: Path
     size: int
     mtime_ns: int
+    folder: bool = False
 
     @property
     def name(self) -> str:
@@ -117,9 +119,29 @@ class ConsolidationResult:
         return out
 
 
-def scan_inbox(inbox: Path) -> tuple[list[InboxEntry], list[Skipped]]:
-    """The inbox's regular files, oldest first, and every other item with the reason it is not a
-    submission. Nothing is followed or opened: a symlink is never read, a FIFO never waited on."""
+def own_folders(settings: Settings) -> set[Path]:
+    """The toolkit's own folders: never a submission, even when configured inside the inbox."""
+    return {settings.path(k) for k in settings.paths if k != "master"} | {settings.master.parent}
+
+
+def _folder_entry(path: Path, st: os.stat_result) -> InboxEntry | Skipped:
+    """A folder sent whole (a workbook with its evidence), summed up by lstat alone; one that cannot
+    be listed is still an entry, so that archive_folder says why it is refused or deferred."""
+    try:
+        items = evidence.list_folder(path)
+    except (OSError, evidence.PackageError):
+        return InboxEntry(path, 0, st.st_mtime_ns, folder=True)
+    files = [i for i in items if i.kind == "file"]
+    if not files:
+        return Skipped(path.name, "文件夹中没有文件")
+    return InboxEntry(path, sum(i.size for i in files), max([st.st_mtime_ns] + [i.mtime_ns for i in items]),
+                      folder=True)
+
+
+def scan_inbox(inbox: Path, own: set[Path] = frozenset()) -> tuple[list[InboxEntry], list[Skipped]]:
+    """The inbox's regular files and folders (each folder one submission with its evidence), oldest
+    first, and every other item with the reason it is not a submission. Nothing is followed or
+    opened: a symlink is never read, a FIFO never waited on."""
     entries: list[InboxEntry] = []
     ignored: list[Skipped] = []
     if not inbox.is_dir():
@@ -132,8 +154,13 @@ def scan_inbox(inbox: Path) -> tuple[list[InboxEntry], list[Skipped]]:
                 continue                     # gone since the listing
             if stat.S_ISLNK(st.st_mode):
                 ignored.append(Skipped(e.name, "快捷方式（符号链接），不读取其指向的文件"))
+            elif stat.S_ISDIR(st.st_mode) and e.name.startswith("."):
+                ignored.append(Skipped(e.name, "隐藏文件夹"))
+            elif stat.S_ISDIR(st.st_mode) and Path(e.path).resolve() in own:
+                ignored.append(Skipped(e.name, "本工具自己的文件夹（归档、输出等），不是报送材料"))
             elif stat.S_ISDIR(st.st_mode):
-                ignored.append(Skipped(e.name, "文件夹，不读取其中的文件；请把报送文件直接放入收件箱"))
+                folder = _folder_entry(Path(e.path), st)
+                (ignored if isinstance(folder, Skipped) else entries).append(folder)
             elif not stat.S_ISREG(st.st_mode):
                 ignored.append(Skipped(e.name, "不是普通文件（如管道），未打开"))
             elif e.name.startswith(("~$", ".~lock.")):
@@ -148,13 +175,13 @@ def scan_inbox(inbox: Path) -> tuple[list[InboxEntry], list[Skipped]]:
 
 
 def inbox_files(inbox: Path) -> list[Path]:
-    """Received files, oldest first (see scan_inbox for what is not a submission)."""
+    """Received files and folders, oldest first (see scan_inbox for what is not a submission)."""
     return [e.path for e in scan_inbox(inbox)[0]]
 
 
-def inbox_fingerprint(inbox: Path) -> list[tuple[str, int, int]]:
-    """(name, size, mtime_ns) of the inbox's files now, to compare with a result's inbox_seen."""
-    return sorted((e.name, e.size, e.mtime_ns) for e in scan_inbox(inbox)[0])
+def inbox_fingerprint(inbox: Path, own: set[Path] = frozenset()) -> list[tuple[str, int, int]]:
+    """(name, size, mtime_ns) of the inbox's files and folders now, to compare with a result's inbox_seen."""
+    return sorted((e.name, e.size, e.mtime_ns) for e in scan_inbox(inbox, own)[0])
 
 
 def archived_files(archive_dir: Path) -> dict[str, Path]:
@@ -179,6 +206,7 @@ class Snapshot:
     error: str = ""
     again: bool = False
     fresh: bool = False          # archived by this run (named after the file until it has been read)
+    refused: list = field(default_factory=list)    # a folder's links and FIFOs, never opened (EvidenceFile)
 
 
 def _archive_name(stem: str, received: dt.datetime, sha256: str, suffix: str) -> str:
@@ -215,15 +243,57 @@ def archive_copy(entry: InboxEntry, archive_dir: Path, index: dict[str, Path], r
     if (st.st_size, st.st_mtime_ns) != (entry.size, entry.mtime_ns) or file_sha256(tmp) != sha:
         tmp.unlink(missing_ok=True)
         return Skipped(name, "文件在复制时仍在变化，可能尚未传完")
+    return _file_away(tmp, Snapshot(entry, name, tmp, sha, received), index, suffix)
+
+
+def _file_away(tmp: Path, snap: Snapshot, index: dict[str, Path], suffix: str) -> Snapshot:
+    """Move a verified copy into the archive under its name (once per content: an archived copy of
+    the same bytes is reused after its hash is checked)."""
+    sha, archive_dir = snap.sha256, tmp.parent
     key = sha[:12] + suffix
     existing = index.get(key)
     if existing is not None and existing.exists() and file_sha256(existing) == sha:
         tmp.unlink()
-        return Snapshot(entry, name, existing, sha, received)
-    target = existing or archive_dir / _archive_name(Path(name).stem, received, sha, suffix)
+        snap.archived = existing
+        return snap
+    target = existing or archive_dir / _archive_name(Path(snap.name).stem, snap.received, sha, suffix)
     os.replace(tmp, target)          # a damaged copy of the same name is replaced, never trusted
     index[key] = target
-    return Snapshot(entry, name, target, sha, received, fresh=True)
+    snap.archived, snap.fresh = target, True
+    return snap
+
+
+def archive_folder(entry: InboxEntry, archive_dir: Path, index: dict[str, Path], received: dt.datetime,
+                   settle: float = SETTLE_SECONDS) -> Snapshot | Skipped:
+    """Snapshot a folder sent whole into a stored .zip in the archive (evidence.snapshot_folder), to be
+    taken in like a .zip package. A folder changed less than settle seconds ago, or changing during
+    the snapshot, is still being copied: Skipped, untouched, for the next run. One too large or too
+    deep is refused without a copy (error) and stays in the inbox."""
+    name = entry.name
+    age = time.time() - entry.mtime_ns / 1e9
+    if 0 <= age < settle:
+        return Skipped(name, f"文件夹中的文件{age:.0f}秒前仍有改动，可能尚未复制完")
+    archive_dir.mkdir(parents=True, exist_ok=True)
+    tmp = archive_dir / f".~tmp-{os.getpid()}.zip"
+    tmp.unlink(missing_ok=True)
+    try:
+        refused = evidence.snapshot_folder(entry.path, tmp)
+        sha = file_sha256(tmp)
+    except evidence.FolderChanging as exc:
+        tmp.unlink(missing_ok=True)
+        return Skipped(name, str(exc))
+    except FileNotFoundError:
+        tmp.unlink(missing_ok=True)
+        return Skipped(name, "文件夹在汇总开始后被移走")
+    except evidence.PackageError as exc:
+        tmp.unlink(missing_ok=True)
+        return Snapshot(entry, name, None, "", received, error=str(exc))
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        return Skipped(name, f"存档文件夹时出错（{exc.strerror or exc}），原文件夹留在收件箱")
+    snap = _file_away(tmp, Snapshot(entry, name, tmp, sha, received, refused=refused), index, ".zip")
+    snap.notes.append(f"以文件夹“{name}”报送，其中的文件已原样存档为一个压缩包")
+    return snap
 
 
 def file_under_unit(snap: Snapshot, sub: Submission, index: dict[str, Path]) -> Path:
@@ -431,8 +501,10 @@ def _received(entry: InboxEntry, now: dt.datetime) -> tuple[dt.datetime, list[st
                  f"按实际收件时间{now:%Y-%m-%d %H:%M}登记"]
 
 
-def _entry(path: Path) -> InboxEntry:
+def _entry(path: Path) -> InboxEntry | Skipped:
     st = os.stat(path, follow_symlinks=False)
+    if stat.S_ISDIR(st.st_mode):
+        return _folder_entry(Path(path), st)
     return InboxEntry(Path(path), st.st_size, st.st_mtime_ns)
 
 
@@ -456,12 +528,15 @@ def take_in(ledger: Ledger, settings: Settings, entries: list, on_file=None, aga
     now = dt.datetime.now().replace(microsecond=0)
     snaps: list[Snapshot] = []
     for e in (x if isinstance(x, InboxEntry) else _entry(Path(x)) for x in entries):
+        if isinstance(e, Skipped):
+            result.ignored.append(e)
+            continue
         received, notes = _received(e, now)
-        snap = archive_copy(e, archive_dir, index, received, settle)
+        snap = (archive_folder if e.folder else archive_copy)(e, archive_dir, index, received, settle)
         if isinstance(snap, Skipped):
             result.deferred.append(snap)
             continue
-        snap.notes = notes
+        snap.notes[:0] = notes
         snaps.append(snap)
         result.inbox_seen.append((e.name, e.size, e.mtime_ns))
     for path in again or []:
@@ -481,13 +556,16 @@ def take_in(ledger: Ledger, settings: Settings, entries: list, on_file=None, aga
     jobs = [(s.archived, s.name, s.sha256, s.received) for s in readable]
     subs = iter(read_all(jobs, ledger, settings, on_file, ensure_secret(settings)))
     for snap in snaps:
-        if snap.archived is None:
+        if snap.archived is None and snap.entry.folder:
+            sub = Submission(snap.entry.path, snap.name, "", snap.received).reject(snap.error, evidence.FOLDER_FIX)
+        elif snap.archived is None:
             sub = Submission(snap.entry.path, snap.name, "", snap.received).reject(
                 f"文件无法读取（{snap.error}）", "请报送单位重新发送，或由办公室调整文件权限后重新汇总")
         else:
             sub = next(subs)
             snap.archived = sub.path = file_under_unit(snap, sub, index)
         sub.notes[:0] = snap.notes
+        sub.evidence[:0] = snap.refused
         if snap.again:
             sub.notes.insert(0, "办公室更正后重新汇总此前收到的文件")
         stamp = sub.received.isoformat(timespec="seconds")
@@ -535,7 +613,10 @@ def clear_inbox(result: ConsolidationResult) -> None:
         path = f.source
         if path is None or f.archived is None or not os.path.lexists(path):
             continue
-        if _same_bytes(path, f.submission.sha256):
+        if stat.S_ISDIR(os.lstat(path).st_mode):
+            if reason := evidence.remove_folder(path, f.archived):
+                result.kept.append(Skipped(f.submission.name, reason))
+        elif _same_bytes(path, f.submission.sha256):
             try:
                 path.unlink()
             except OSError as exc:
@@ -557,7 +638,7 @@ def consolidate(settings: Settings, files: list[Path] | None = None, *, again: l
     ensure_secret(settings)
     ledger = read_ledger(settings.master, settings) if ledger is None else ledger
     if files is None:
-        entries, ignored = scan_inbox(settings.path("inbox"))
+        entries, ignored = scan_inbox(settings.path("inbox"), own_folders(settings))
     else:
         entries, ignored = [_entry(Path(f)) for f in files], []
     review.apply_decisions(ledger, settings.today())     # the office's 销号审核 since the last run

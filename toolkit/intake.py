@@ -335,6 +335,10 @@ def _read_package(sub: Submission, ledger: Ledger, settings: Settings, key: byte
     import tempfile
     fix = "请把填报的工作簿放在压缩包最外层、佐证材料按编号分文件夹放好，重新打包为 .zip 后报送"
     try:
+        with zipfile.ZipFile(sub.path) as zf:
+            word = evidence.kind_word(zf)
+        if word == "文件夹":
+            fix = evidence.FOLDER_FIX
         member, entries = evidence.open_package(sub.path)
         with tempfile.TemporaryDirectory() as tmp:
             book = Path(tmp) / f"workbook{Path(member).suffix.lower()}"
@@ -345,7 +349,7 @@ def _read_package(sub: Submission, ledger: Ledger, settings: Settings, key: byte
     except (zipfile.BadZipFile, OSError, ValueError):
         return sub.reject("压缩包中的工作簿无法解压", fix)
     inner.path = sub.path
-    inner.notes.insert(0, f"已从压缩包中读取工作簿“{member}”")
+    inner.notes.insert(0, f"已从{word}中读取工作簿“{member}”")
     if not inner.rejected:
         texts = {u.measure_id: u.evidence for u in inner.updates}
         inner.evidence = evidence.match(entries, [m.id for m in ledger.rows_of(inner.unit)], texts)

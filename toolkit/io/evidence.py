@@ -1,4 +1,5 @@
-"""Evidence files (佐证材料) sent with the workbook in one .zip: the workbook is read as usual, each
+"""Evidence files (佐证材料) sent with the workbook in one .zip (or a plain folder, snapshotted into a
+stored .zip first, see snapshot_folder): the workbook is read as usual, each
 other file is matched to a measure (a sub-folder named by its 编号, or its name written in the row's
 佐证材料) and stored untouched under archive/<期次>/佐证/<单位>/<编号>/ with its SHA-256.
 
@@ -8,6 +9,7 @@ image, PDF or Office file is refused by name; everything else is copied byte for
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -17,12 +19,17 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from ..rules import normalize
+from .fileio import open_regular
 
 MAX_PACKAGE_MB = 200          # a package's size on disk
 MAX_UNPACKED_MB = 500         # all its entries unpacked
 MAX_RATIO = 100               # unpacked / packed, for any entry over 1 MB unpacked
 MAX_ENTRIES = 1000
 MAX_EVIDENCE_MB = 100         # one evidence file
+MAX_DEPTH = 8                 # folder levels inside a package (a sub-folder per 编号 needs one)
+MAX_NAME_BYTES = 200          # one file name in UTF-8 (leaves room for the _hash the store may append)
+SNAPSHOT_COMMENT = "整改台账工具：收件箱中文件夹的存档".encode("utf-8")   # marks a folder's snapshot .zip
+FOLDER_FIX = "请把填报的工作簿放在文件夹最外层、佐证材料按编号分文件夹放好后，重新报送整个文件夹"
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".et", ".ods"}
 ALLOWED_SUFFIXES = {".pdf", ".ofd", ".doc", ".docx", ".wps", ".rtf", ".txt", ".odt", ".xls", ".xlsx", ".et", ".ods",
                     ".ppt", ".pptx", ".dps", ".odp", ".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff",
@@ -62,10 +69,11 @@ class PackageError(ValueError):
 
 
 def is_package(path: Path) -> bool:
-    """A .zip that is not itself an Office file: a workbook with its evidence."""
+    """A .zip that is not itself an Office file, or a folder's snapshot: a workbook with its evidence."""
     try:
         with zipfile.ZipFile(path) as zf:
-            return "[Content_Types].xml" not in zf.namelist() and "mimetype" not in zf.namelist()
+            return zf.comment == SNAPSHOT_COMMENT or (
+                "[Content_Types].xml" not in zf.namelist() and "mimetype" not in zf.namelist())
     except (zipfile.BadZipFile, OSError, ValueError):
         return False
 
@@ -81,6 +89,10 @@ def _unsafe(info: zipfile.ZipInfo) -> str:
         return "是快捷方式（符号链接），已拒收"
     if "__MACOSX" in PurePosixPath(name).parts or PurePosixPath(name).name.startswith((".", "~$")):
         return "是系统生成的隐藏文件或临时文件，未保存"
+    if len(PurePosixPath(name).parts) > MAX_DEPTH:
+        return f"所在文件夹层级过深（超过{MAX_DEPTH}层），已拒收"
+    if len(PurePosixPath(name).name.encode("utf-8")) > MAX_NAME_BYTES:
+        return f"文件名过长（超过{MAX_NAME_BYTES}字节），已拒收"
     suffix = PurePosixPath(name).suffix.lower()
     if suffix in EXECUTABLE_SUFFIXES:
         return f"是可执行程序或脚本（{suffix}），已拒收"
@@ -99,6 +111,7 @@ def open_package(path: Path) -> tuple[str, list[zipfile.ZipInfo]]:
     try:
         with zipfile.ZipFile(path) as zf:
             infos = [i for i in zf.infolist() if not i.is_dir()]
+            word = kind_word(zf)
     except (zipfile.BadZipFile, OSError, ValueError):
         raise PackageError("压缩包已损坏，无法打开") from None
     total = sum(i.file_size for i in infos)
@@ -112,7 +125,7 @@ def open_package(path: Path) -> tuple[str, list[zipfile.ZipInfo]]:
                                                                              for b in books)]
     if len(books) != 1:
         found = "、".join(i.filename for i in books)
-        raise PackageError(f"压缩包最外层应有且只有一个填报的工作簿，{'发现' + found if found else '没有找到'}")
+        raise PackageError(f"{word}最外层应有且只有一个填报的工作簿，{'发现' + found if found else '没有找到'}")
     return books[0].filename, [i for i in infos if i is not books[0]]
 
 
@@ -197,3 +210,176 @@ def folders(archive: Path) -> dict[str, dict[str, Path]]:
             for measure in sorted(m for m in unit.iterdir() if m.is_dir()):
                 out.setdefault(measure.name, {})[unit.name] = measure
     return out
+
+
+def kind_word(zf: zipfile.ZipFile) -> str:
+    """How messages name a package: 文件夹 for a folder's snapshot, else 压缩包."""
+    return "文件夹" if zf.comment == SNAPSHOT_COMMENT else "压缩包"
+
+
+# ---------------------------------------------------------------- a plain folder sent in the inbox
+
+class FolderChanging(Exception):
+    """The folder is still being copied (a file changed, appeared or vanished): try again next run."""
+
+
+@dataclass(frozen=True)
+class FolderItem:
+    """One item under a folder as lstat saw it (nothing followed or opened)."""
+    path: str                 # relative, '/'-separated
+    kind: str                 # file, dir, link or other (FIFO, device, socket)
+    size: int
+    mtime_ns: int
+
+
+def list_folder(root: Path) -> list[FolderItem]:
+    """Every item under root, sorted, by lstat only: a link is listed, never followed. PackageError
+    when the folder nests deeper than MAX_DEPTH or holds far too many items."""
+    out: list[FolderItem] = []
+    stack = [(Path(root), "", 1)]
+    while stack:
+        folder, rel, depth = stack.pop()
+        with os.scandir(folder) as it:
+            for e in it:
+                st = e.stat(follow_symlinks=False)
+                path = rel + e.name
+                if stat.S_ISDIR(st.st_mode):
+                    if depth >= MAX_DEPTH:
+                        raise PackageError(f"文件夹层级过深（超过{MAX_DEPTH}层，如“{path}”）")
+                    out.append(FolderItem(path, "dir", 0, st.st_mtime_ns))
+                    stack.append((Path(e.path), path + "/", depth + 1))
+                else:
+                    kind = "file" if stat.S_ISREG(st.st_mode) else "link" if stat.S_ISLNK(st.st_mode) else "other"
+                    out.append(FolderItem(path, kind, st.st_size if kind == "file" else 0, st.st_mtime_ns))
+                if len(out) > 2 * MAX_ENTRIES:
+                    raise PackageError(f"文件夹中的文件过多（超过{MAX_ENTRIES}个）")
+    return sorted(out, key=lambda i: i.path)
+
+
+def _open_dir(root: Path, parts: list[str]) -> int:
+    """A descriptor of root/parts…, no level of it followed if a link (O_NOFOLLOW per component)."""
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(root, flags)
+    try:
+        for part in parts:
+            inner = os.open(part, flags, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+_DIR_FD = {os.open, os.unlink, os.rmdir} <= os.supports_dir_fd
+
+
+def _open_inside(root: Path, rel: str):
+    """Open the regular file root/rel for reading, following no link at any level and waiting on no FIFO
+    (by path where the system has no dir_fd, e.g. Windows, which has no FIFOs either)."""
+    if not _DIR_FD:
+        return open_regular(Path(root) / rel)
+    *dirs, name = rel.split("/")
+    parent = _open_dir(root, dirs)
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=parent)
+    finally:
+        os.close(parent)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.ELOOP, f"{rel} 不是普通文件")
+    return open(fd, "rb")
+
+
+def _refused_item(item: FolderItem) -> EvidenceFile:
+    reason = ("是快捷方式（符号链接），未读取其指向的内容，已拒收" if item.kind == "link"
+              else "不是普通文件（如管道、设备），未打开，已拒收")
+    return EvidenceFile(item.path, "", reason=reason)
+
+
+def snapshot_folder(root: Path, target: Path) -> list[EvidenceFile]:
+    """Copy every regular file under root, each read once and byte for byte, into a new stored .zip
+    target (names relative to root, fixed times: the same folder always gives the same bytes), which
+    is then taken in as a package. Links, FIFOs and devices are never opened: they come back refused.
+    FolderChanging when anything changes, appears or vanishes meanwhile; PackageError when the
+    folder is too large or too deep, or a file cannot be read."""
+    items = list_folder(root)
+    files = [i for i in items if i.kind == "file"]
+    total = sum(i.size for i in files)
+    if len(files) > MAX_ENTRIES or total > MAX_PACKAGE_MB * 1048576:
+        raise PackageError(f"文件夹过大（{len(files)}个文件，共{total / 1048576:.0f}MB；"
+                           f"上限{MAX_ENTRIES}个文件、{MAX_PACKAGE_MB}MB）")
+    with zipfile.ZipFile(target, "x", zipfile.ZIP_STORED) as zf:
+        zf.comment = SNAPSHOT_COMMENT
+        for item in files:
+            info = zipfile.ZipInfo(item.path, date_time=(1980, 1, 1, 0, 0, 0))
+            info.create_system, info.external_attr, info.file_size = 3, (stat.S_IFREG | 0o644) << 16, item.size
+            try:
+                with _open_inside(root, item.path) as src, zf.open(info, "w") as out:
+                    before = os.fstat(src.fileno())
+                    copied = 0
+                    for block in iter(lambda: src.read(1 << 20), b""):
+                        copied += len(block)
+                        out.write(block)
+                    after = os.fstat(src.fileno())
+            except PermissionError:
+                raise PackageError(f"文件夹中的“{item.path}”没有读取权限") from None
+            except OSError as exc:      # vanished, or a level replaced by a link since it was listed
+                raise FolderChanging(f"文件夹中的“{item.path}”在存档时被移走或替换（{exc.strerror or exc}），"
+                                     f"可能尚未复制完") from None
+            if {(s.st_size, s.st_mtime_ns) for s in (before, after)} != {(item.size, item.mtime_ns)} \
+                    or copied != item.size:
+                raise FolderChanging(f"文件夹中的“{item.path}”在存档时仍在变化，可能尚未复制完")
+    try:
+        unchanged = list_folder(root) == items
+    except OSError:
+        unchanged = False
+    if not unchanged:
+        raise FolderChanging("文件夹中的文件在存档时有增减或改动，可能尚未复制完")
+    return [_refused_item(i) for i in items if i.kind in ("link", "other")]
+
+
+def remove_folder(root: Path, package: Path) -> str:
+    """Remove a folder taken in as package, only if its regular files are exactly those archived there,
+    each with the same bytes; '' when removed, else why it was kept. Links and FIFOs are unlinked,
+    never followed."""
+    try:
+        items = list_folder(root)
+        with zipfile.ZipFile(package) as zf:
+            archived = {i.filename: i for i in zf.infolist()}
+            files = [i for i in items if i.kind == "file"]
+            if {i.path for i in files} != set(archived):
+                return "文件夹中的文件在汇总期间有增减，留待下次汇总"
+            for item in files:
+                with zf.open(archived[item.path]) as stored, _open_inside(root, item.path) as now:
+                    if _stream_sha256(stored) != _stream_sha256(now):
+                        return "文件夹中的文件在汇总期间被改动，留待下次汇总"
+    except (OSError, PackageError, zipfile.BadZipFile):
+        return "文件夹在汇总期间有改动，留待下次汇总"
+    try:
+        for item in sorted(items, key=lambda i: (-i.path.count("/"), i.kind == "dir", i.path)):
+            _remove(root, item)
+        os.rmdir(root)
+    except OSError as exc:
+        return f"已汇总，但文件夹未能完全删除（{exc.strerror or exc}；其中可能出现了新的文件）"
+    return ""
+
+
+def _stream_sha256(fh) -> str:
+    h = hashlib.sha256()
+    for block in iter(lambda: fh.read(1 << 20), b""):
+        h.update(block)
+    return h.hexdigest()
+
+
+def _remove(root: Path, item: FolderItem) -> None:
+    """Unlink (or rmdir) one listed item, through no link at any level."""
+    if not _DIR_FD:
+        (os.rmdir if item.kind == "dir" else os.unlink)(Path(root) / item.path)
+        return
+    *dirs, name = item.path.split("/")
+    parent = _open_dir(root, dirs)
+    try:
+        (os.rmdir if item.kind == "dir" else os.unlink)(name, dir_fd=parent)
+    finally:
+        os.close(parent)
