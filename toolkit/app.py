@@ -164,12 +164,14 @@ class Figures:
     completion: float
     overdue: int
     due_soon: int
+    soon_days: int       # the reminder window (config remind_working_days) the due-soon count used
 
     @classmethod
-    def of(cls, summary: Summary, late) -> "Figures":
+    def of(cls, summary: Summary, late, soon_days: int) -> "Figures":
         m = summary.measures
         return cls(summary.reference_date.isoformat(), m.total, m.done, m.mostly, m.in_progress, m.not_started,
-                   m.completion, sum(r.state == OVERDUE for r in late), sum(r.state != OVERDUE for r in late))
+                   m.completion, sum(r.state == OVERDUE for r in late), sum(r.state != OVERDUE for r in late),
+                   soon_days)
 
 
 @dataclass
@@ -198,7 +200,7 @@ class RunReport:
             out += self.consolidation.lines()
         out.append(f"总体完成率：{f.completion:.1f}%（整改措施{f.total}条，已完成{f.done}条，"
                    f"基本完成{f.mostly}条，正在推进{f.in_progress}条，未启动{f.not_started}条）")
-        out.append(f"逾期未完成：{f.overdue}条；临期（5个工作日内到期）：{f.due_soon}条（基准日期 {f.reference_date}）")
+        out.append(f"逾期未完成：{f.overdue}条；临期（{f.soon_days}个工作日内到期）：{f.due_soon}条（基准日期 {f.reference_date}）")
         out += [f"提示：{w}" for w in self.warnings]
         if self.notices:
             out.append(f"通报、督办单与公开段落（{len(self.notices)}个文件）：{self.notices[0].parent}")
@@ -423,7 +425,7 @@ class Workspace:
             ledger = read_ledger(s.master, s)
             written = master_file.write_master(ledger, s)
             summary = summarise(ledger, s)
-            return Refreshed(s.master, written, Figures.of(summary, late_rows(ledger, s)))
+            return Refreshed(s.master, written, Figures.of(summary, late_rows(ledger, s), s.remind_working_days))
 
     def highlight(self, ledger: Ledger, write: Callable[[], None]) -> list[LateRow]:
         """Excel 标记逾期: write() refreshes the open book's date helpers under the lock; the late rows come back."""
@@ -464,7 +466,7 @@ class Workspace:
             written = notices.write_notices(ledger, s, summary)
             written += dashboard.write_outputs(ledger, s, summary)   # 看板.html and the 领导调度单
             reminded = reminders.write_reminders(ledger, s, result.missing_units, late)
-        return RunReport(started, time.perf_counter() - t0, result, Figures.of(summary, late),
+        return RunReport(started, time.perf_counter() - t0, result, Figures.of(summary, late, self.settings.remind_working_days),
                          distributed, written, warnings=noted + plan_warnings(ledger, s) + ledger.report_notes(),
                          reminders=reminded.paths, remind_by=s.submit_by if reminded.active else None)
 
@@ -499,7 +501,8 @@ class Workspace:
         result = ConsolidationResult(self.settings.current_period(), self.settings.master,
                                      missing_units=state.get("missing", []))
         remind_by = dt.date.fromisoformat(state["remind_by"]) if state.get("remind_by") else None
-        return RunReport(started, time.perf_counter() - t0, result, Figures(**state["figures"]), notices=written,
+        figures = Figures(**{"soon_days": self.settings.remind_working_days, **state["figures"]})
+        return RunReport(started, time.perf_counter() - t0, result, figures, notices=written,
                          warnings=state.get("warnings", []), quick=True, reminders=reminded, remind_by=remind_by)
 
     def _save_state(self, report: RunReport) -> None:

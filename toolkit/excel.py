@@ -130,7 +130,7 @@ def put_ledger_columns(book, ledger: Ledger, settings: config_mod.Settings, name
 def put_params(book, settings: config_mod.Settings, digest: str) -> None:
     put_block(book, vocab.SHEET_PARAMS, master_file.params_rows(settings, digest))
     if vocab.NAME_REF_DATE not in [n.name for n in book.names]:
-        book.names.add(vocab.NAME_REF_DATE, f"='{vocab.SHEET_PARAMS}'!$B$2")
+        book.names.add(vocab.NAME_REF_DATE, master_file.REF_DATE_CELL)
 
 
 def write_book(book, ledger: Ledger, settings: config_mod.Settings, summary) -> None:
@@ -213,7 +213,7 @@ def _highlight(book) -> str:
         put_params(book, settings, ledger.digest)
     late = workspace.highlight(ledger, into_book)
     return (f"逾期标记已刷新：逾期未完成{sum(r.state == OVERDUE for r in late)}条（红色），"
-            f"5个工作日内到期{sum(r.state != OVERDUE for r in late)}条（黄色）。")
+            f"{settings.remind_working_days}个工作日内到期{sum(r.state != OVERDUE for r in late)}条（黄色）。")
 
 
 def open_folder(folder: Path) -> None:

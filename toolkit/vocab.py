@@ -44,7 +44,6 @@ STATUSES = [DONE, MOSTLY_DONE, IN_PROGRESS, NOT_STARTED]
 STATUS_RANK = {NOT_STARTED: 0, IN_PROGRESS: 1, MOSTLY_DONE: 2, DONE: 3}
 OVERDUE = "逾期"                  # past its due date and not 已完成
 DUE_SOON = "临期"                 # due within the reminder window (config remind_working_days)
-IMPLEMENTED = "已落实"  # how the seed reports a finished 整改意见
 
 STATUS_SYNONYMS = {
     "完成": DONE, "已完成": DONE, "已完成整改": DONE, "已整改": DONE, "整改完成": DONE,
@@ -91,7 +90,6 @@ LONG_TERM = "长期坚持"
 ONGOING = "持续推进"
 IMMEDIATE = "立行立改"
 LONG_TERM_WORDS = [LONG_TERM, ONGOING]
-DEADLINE_WORDS = [LONG_TERM, ONGOING, IMMEDIATE]
 
 # ---- item types and categories ----
 SPECIFIC = "具体问题"
@@ -118,6 +116,7 @@ SHEET_OVERDUE = "逾期清单"
 SHEET_HISTORY = "历史进度"
 SHEET_LOG = "报送记录"
 SHEET_PARAMS = "参数"
+JUDGMENT = "办公室研判"            # the column of 问题研判 where the office sets a problem's status
 SHEET_META = "模板信息"
 SHEET_DECISIONS = "办公室认定"    # the office's own 完成情况 for a measure, kept over the units' roll-up          # hidden sheet in unit workbooks
 

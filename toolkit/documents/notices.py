@@ -138,7 +138,7 @@ def programme_context(ledger, settings: Settings, summary) -> dict:
             soon.append(item)
     submitted, late_units = submission_status(ledger, settings)
     missing = [u for u in ledger.units if u not in submitted]   # submitted is a set
-    annexes = attachments(ranking, overdue_by_unit, soon)
+    annexes = attachments(ranking, overdue_by_unit, soon, settings.remind_working_days)
     reform = summary.by_category.get(vocab.REFORM)
     return {
         "标题": settings.title.removesuffix("台账").removesuffix("整改"), "主体": settings.subject, "主送": settings.addressees,
@@ -162,7 +162,7 @@ def review_figures(summary) -> dict | None:
     return {"已销号": r.closed, "待审核": r.pending, "退回": r.returned} if r else None
 
 
-def attachments(ranking, overdue_by_unit: dict, soon: list) -> list[dict]:
+def attachments(ranking, overdue_by_unit: dict, soon: list, soon_days: int) -> list[dict]:
     """The 通报's long lists as attachment tables (header row first): overdue entries by unit, the completion
     ranking, measures falling due; empty lists are left out (the ranking always stays)."""
     out = []
@@ -179,7 +179,7 @@ def attachments(ranking, overdue_by_unit: dict, soon: list) -> list[dict]:
     if soon:
         rows = [["序号", "编号", "整改措施", "牵头单位", "完成时限"]]
         rows += [[str(k), i["编号"], i["措施"], i["牵头单位"], i["完成时限文字"]] for k, i in enumerate(soon, 1)]
-        out.append({"键": "临期", "名称": "5个工作日内到期的整改措施", "表格": rows})
+        out.append({"键": "临期", "名称": f"{soon_days}个工作日内到期的整改措施", "表格": rows})
     return out
 
 

@@ -77,16 +77,6 @@ def find_header(rows: list[list], required: list[str], where: str,
                       f"请确认工作表未被改名或表头未被删除。")
 
 
-def read_rows(path: Path, sheet: str) -> list[list]:
-    """All cell values of one sheet from A1, via calamine (fast, never evaluates anything)."""
-    from python_calamine import CalamineWorkbook
-    try:
-        wb = CalamineWorkbook.from_path(str(path))
-    except Exception as exc:  # calamine raises several types for broken files
-        raise LedgerError(f"无法打开台账文件“{Path(path).name}”：{exc}") from None
-    if sheet not in wb.sheet_names:
-        raise LedgerError(f"台账文件“{Path(path).name}”中没有工作表“{sheet}”。")
-    return wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
 
 
 def _fill_merged(rows: list[list], merged: list, h: int, cols: dict[str, int]) -> list[str]:
@@ -282,11 +272,11 @@ def parse_judgments(rows: list[list]) -> dict[tuple[str, str], str]:
     """The office's own status judgments per problem (sheet 问题研判); they win over the roll-up."""
     if not rows:
         return {}
-    h, cols = find_header(rows, [vocab.KEY_PROBLEM, vocab.ITEM, "办公室研判"], f"工作表“{vocab.SHEET_JUDGMENT}”")
+    h, cols = find_header(rows, [vocab.KEY_PROBLEM, vocab.ITEM, vocab.JUDGMENT], f"工作表“{vocab.SHEET_JUDGMENT}”")
     out = {}
     for row in rows[h + 1:]:
         val = lambda name: row[cols[name]] if cols[name] < len(row) else None
-        status = normalize.status(val("办公室研判"))
+        status = normalize.status(val(vocab.JUDGMENT))
         if status:
             out[(normalize.clean_text(val(vocab.KEY_PROBLEM)), normalize.clean_text(val(vocab.ITEM)))] = status
     return out

@@ -153,6 +153,9 @@ def review_tables(ledger: Ledger, settings: Settings) -> dict[str, sheets.Table]
     return {vocab.SHEET_REVIEW: ledger_sheets.review_table(ledger)} if settings.review_required or ledger.reviews else {}
 
 
+REF_DATE_CELL = f"='{vocab.SHEET_PARAMS}'!$B$2"   # params_rows puts the reference date in row 2, column B
+
+
 def params_rows(settings: Settings, digest: str) -> list[list]:
     """The 参数 sheet: the reference date cell (defined name 基准日期) that formulas and highlighting use."""
     if settings.reference_date:
@@ -238,7 +241,7 @@ def _write_params_sheet(book: sheets.Book, settings: Settings, digest: str) -> N
     for r, values in enumerate(params_rows(settings, digest), 1):
         for c, v in enumerate(values, 1):
             book.put(ws, r, c, v, book.fmt("header") if r == 1 else book.fmt("body"))
-    book.wb.define_name(vocab.NAME_REF_DATE, f"='{vocab.SHEET_PARAMS}'!$B$2")
+    book.wb.define_name(vocab.NAME_REF_DATE, REF_DATE_CELL)
 
 
 def prepare(ledger: Ledger, settings: Settings):
@@ -265,7 +268,7 @@ def write_master(ledger: Ledger, settings: Settings, path: Path | None = None) -
             ws = book.sheet(name)
             book.table(ws, table)
             if name == vocab.SHEET_JUDGMENT:   # the office records its judgment from a dropdown
-                status_dropdown(ws, table.headers.index("办公室研判") + 1, 3, 3 + len(table.rows))
+                status_dropdown(ws, table.headers.index(vocab.JUDGMENT) + 1, 3, 3 + len(table.rows))
             if name == vocab.SHEET_REVIEW:     # and its close-out decisions likewise
                 ledger_sheets.conclusion_dropdown(ws, len(table.rows))
         _write_params_sheet(book, settings, digest)

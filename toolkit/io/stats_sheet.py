@@ -77,7 +77,7 @@ def _count_formulas(base: str, overdue: str, status_range: str, row: int, weight
 
 def judgment_table(summary: Summary) -> sheets.Table:
     """问题研判: every key problem and item, computed status, the office's judgment, the status that counts."""
-    headers = [vocab.KEY_PROBLEM, vocab.ITEM, vocab.ITEM_TYPE, vocab.REFORM, "措施数", "计算状态", "办公室研判", "认定状态"]
+    headers = [vocab.KEY_PROBLEM, vocab.ITEM, vocab.ITEM_TYPE, vocab.REFORM, "措施数", "计算状态", vocab.JUDGMENT, "认定状态"]
     rows = []
     for key, status in summary.key_problems.items():
         judged = status if summary.key_judged[key] else ""
@@ -89,7 +89,7 @@ def judgment_table(summary: Summary) -> sheets.Table:
                      it.computed, it.judgment])
     for r, row in enumerate(rows, 3):
         row.append(sheets.Formula(f'=IF(G{r}<>"",G{r},F{r})', row[6] or row[5]))
-    return sheets.Table("问题研判（“办公室研判”列可填写，填写后优先于计算状态）", headers, rows,
+    return sheets.Table(f"问题研判（“{vocab.JUDGMENT}”列可填写，填写后优先于计算状态）", headers, rows,
                         {vocab.KEY_PROBLEM: 36, vocab.ITEM: 40})
 
 
@@ -218,7 +218,7 @@ def stats_layout(ledger: Ledger, settings: Settings, summary: Summary) -> StatsL
         lay.cells[(row, 1)] = it.item
         count_row(2, crit, f'=COUNTIFS({crit},{rg.days},">0")', rg.status, it.measures)
         lay.cells[(row, 11)] = it.item_type
-        put(row, 12, it.status + ("（办公室研判）" if it.judgment else ""))
+        put(row, 12, it.status + (f"（{vocab.JUDGMENT}）" if it.judgment else ""))
         row += 1
     lay.bodies.append((first, row - 1, len(STAT_HEADERS) + 2))
     if summary.review is not None:
