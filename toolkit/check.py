@@ -15,10 +15,9 @@ from pathlib import Path
 from . import config, vocab
 from .io import sheets
 from .errors import LedgerError, ToolkitError
-from .model import Ledger, ReadLayout
+from .model import WIDTHS, Ledger, ReadLayout
 from .io.ledger_file import merged_note, read_ledger
 from .io.ledger_sheets import status_dropdown
-from .io.master_file import WIDTHS
 from .rules import stats
 from .documents import notices
 

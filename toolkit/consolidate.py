@@ -28,7 +28,7 @@ from .io.fileio import safe_filename
 from .errors import SubmissionError
 from .intake import Submission, read_submission
 from .io.fileio import copy_hashed, file_sha256, fit_name
-from .model import Ledger
+from .model import TEXT_ATTRS, Ledger
 from .io.ledger_file import read_ledger
 from .rules.rollup import recompute_measure
 
@@ -338,7 +338,7 @@ def merge(ledger: Ledger, sub: Submission, review_required: bool = False) -> int
                 entry.status = u.status
         elif u.status:
             entry.status = u.status
-        for attr in ("progress", "evidence", "remark"):
+        for attr in TEXT_ATTRS:
             text = getattr(u, attr)
             if text:
                 setattr(entry, attr, normalize.truncate_cell(text))

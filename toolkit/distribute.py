@@ -16,11 +16,10 @@ from pathlib import Path
 from .rules import normalize, deadlines
 from .io import ledger_sheets, sheets
 from . import vocab
-from .model import Settings
+from .model import WIDTHS, Settings
 from .model import Ledger, Measure
 from .io.ledger_file import read_ledger
 from .io.fileio import safe_filename
-from .io.master_file import WIDTHS
 from .errors import LedgerError
 from .errors import ConfigError
 

@@ -20,7 +20,7 @@ from .rules import stats
 from .app import Workspace
 from .consolidate import inbox_files
 from .errors import ToolkitError
-from .model import Ledger
+from .model import Ledger, UNIT_ATTRS
 from .io.ledger_file import ledger_from_sheets
 from .rules.normalize import looks_like_formula
 from .rules.deadlines import OVERDUE, helper_values, calendar_for, late_rows
@@ -110,13 +110,12 @@ def put_ledger_columns(book, ledger: Ledger, settings: config_mod.Settings, name
     last = max([m.row for m in ledger.measures.values()] + [first])
     cal = calendar_for(settings)
     helpers = {m.id: helper_values(m, settings, cal) for m in ledger.measures.values()}
-    attr = {vocab.STATUS: "status", vocab.PROGRESS: "progress", vocab.EVIDENCE: "evidence", vocab.REMARK: "remark"}
     for name in names:
         col = ledger.columns[name]
         block = sheet.range((first, col), (last, col)).options(ndim=2).value
         for m in ledger.measures.values():
-            if name in attr:
-                value = getattr(m, attr[name]) or None
+            if name in UNIT_ATTRS:
+                value = getattr(m, UNIT_ATTRS[name]) or None
             elif name == vocab.DUE_DATE:
                 value = helpers[m.id][0]
             elif name == vocab.REMIND_FROM:

@@ -19,16 +19,15 @@ from .rules import normalize
 from . import vocab
 from .model import Settings
 from .errors import FileAccessError, HistoryError
-from .model import Ledger
+from .model import Ledger, UNIT_ATTRS
 from .io.ledger_file import read_ledger
 from .intake import read_submission
 from .consolidate import merge
 from .io import master_file
 
-MEASURE_FIELDS = {vocab.STATUS: "status", vocab.DEADLINE: "deadline", vocab.PROGRESS: "progress",
-                  vocab.EVIDENCE: "evidence", vocab.REMARK: "remark"}
-OWNER_FIELDS = {vocab.STATUS: "status", vocab.PROGRESS: "progress", vocab.EVIDENCE: "evidence",
-                vocab.REMARK: "remark"}
+MEASURE_FIELDS = {vocab.STATUS: "status", vocab.DEADLINE: "deadline", **{h: a for h, a in UNIT_ATTRS.items()
+                                                                        if h != vocab.STATUS}}
+OWNER_FIELDS = dict(UNIT_ATTRS)
 FILE_HASH = re.compile(r"[0-9a-f]{64}")
 
 Snapshot = dict[tuple[str, str, str], str]   # {(measure id, unit or '', field): value}, blanks left out

@@ -51,6 +51,45 @@ class ReviewState(StrEnum):
     RETURNED = vocab.REVIEW_RETURNED
 
 
+@dataclass(frozen=True)
+class Column:
+    """One column of the ledger sheet: its header, the Measure attribute it holds, its width, and whether a
+    unit may edit it (locked columns are planned by the office)."""
+    header: str
+    attr: str
+    width: float
+    locked: bool
+    optional: bool          # an office ledger may leave it out
+
+
+_ATTRS = {vocab.ID: "id", vocab.THEME: "theme", vocab.KEY_PROBLEM: "key_problem", vocab.ITEM: "item",
+          vocab.ITEM_TYPE: "item_type", vocab.REFORM: "reform", vocab.MEASURE: "measure", vocab.LEADER: "leader",
+          vocab.LEAD_UNIT: "lead_unit", vocab.CO_UNITS: "co_units", vocab.DEADLINE: "deadline",
+          vocab.STATUS: "status", vocab.PROGRESS: "progress", vocab.EVIDENCE: "evidence", vocab.REMARK: "remark"}
+_WIDTHS = {vocab.ID: 10, vocab.THEME: 24, vocab.KEY_PROBLEM: 28, vocab.ITEM: 30, vocab.ITEM_TYPE: 10,
+           vocab.REFORM: 10, vocab.MEASURE: 44, vocab.LEADER: 12, vocab.LEAD_UNIT: 16, vocab.CO_UNITS: 18,
+           vocab.DEADLINE: 12, vocab.STATUS: 10, vocab.PROGRESS: 44, vocab.EVIDENCE: 24, vocab.REMARK: 16}
+# The one column schema readers and writers share, in sheet order (headers: vocab.COLUMNS).
+LEDGER_COLUMNS = tuple(Column(h, _ATTRS[h], _WIDTHS[h], h in vocab.LOCKED_COLUMNS, h in vocab.OPTIONAL_COLUMNS)
+                       for h in vocab.COLUMNS)
+# The attribute of every column a unit reports (also on OwnerEntry): 完成情况 and its three texts.
+UNIT_ATTRS = {c.header: c.attr for c in LEDGER_COLUMNS if c.header in vocab.UNIT_COLUMNS}
+TEXT_ATTRS = tuple(UNIT_ATTRS[h] for h in vocab.TEXT_COLUMNS)
+# Display widths of every column the toolkit writes in the ledger sheet, the computed helper columns included.
+WIDTHS: dict[str, float] = {**{c.header: c.width for c in LEDGER_COLUMNS},
+                            vocab.DUE_DATE: 12, vocab.REMIND_FROM: 12, vocab.DAYS_OVERDUE: 10}
+
+
+def cell_value(m: "Measure", column: Column) -> object:
+    """What a measure shows in one column: units joined with 、, the reform mark as 是 or blank."""
+    value = getattr(m, column.attr)
+    if column.attr == "co_units":
+        return "、".join(value)
+    if column.attr == "reform":
+        return vocab.YES if value else ""
+    return value
+
+
 @dataclass
 class Measure:
     """One 整改措施 row of the master."""
@@ -78,13 +117,11 @@ class Measure:
 
     def values(self) -> Row:
         """Cell values in vocab.COLUMNS order."""
-        return [self.id, self.theme, self.key_problem, self.item, self.item_type,
-                vocab.YES if self.reform else "", self.measure, self.leader, self.lead_unit,
-                "、".join(self.co_units), self.deadline, self.status, self.progress,
-                self.evidence, self.remark]
+        return [cell_value(self, c) for c in LEDGER_COLUMNS]
 
     def locked_values(self) -> Row:
-        return self.values()[: len(vocab.LOCKED_COLUMNS)]
+        """The values of the columns the office plans (a unit changing one is tampering)."""
+        return [cell_value(self, c) for c in LEDGER_COLUMNS if c.locked]
 
 
 @dataclass

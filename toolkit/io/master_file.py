@@ -19,18 +19,12 @@ from ..rules import normalize
 from . import sheets
 from .. import vocab
 from ..model import Settings
-from ..model import Ledger
+from ..model import WIDTHS, Ledger
 from ..rules import stats
 from ..rules.deadlines import calendar_for, days_overdue, helper_values
 from . import ledger_sheets, stats_sheet
 from .evidence import folders
 from .ledger_sheets import days_overdue_formula, highlight, status_dropdown
-
-WIDTHS = {vocab.ID: 10, vocab.THEME: 24, vocab.KEY_PROBLEM: 28, vocab.ITEM: 30, vocab.ITEM_TYPE: 10,
-          vocab.REFORM: 10, vocab.MEASURE: 44, vocab.LEADER: 12, vocab.LEAD_UNIT: 16, vocab.CO_UNITS: 18,
-          vocab.DEADLINE: 12, vocab.STATUS: 10, vocab.PROGRESS: 44, vocab.EVIDENCE: 24, vocab.REMARK: 16,
-          vocab.DUE_DATE: 12, vocab.REMIND_FROM: 12, vocab.DAYS_OVERDUE: 10}
-
 
 def content_digest(ledger: Ledger, settings: Settings) -> str:
     """A digest of everything a write depends on: equal digests mean nothing to rewrite."""
