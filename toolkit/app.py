@@ -220,6 +220,21 @@ class Refreshed:
                 f"逾期未完成{f.overdue}条，临期{f.due_soon}条。"]
 
 
+@dataclass
+class Decided:
+    """What a 销号审核 decision from a button or the command line did: the requests decided, the figures."""
+    taken: list[review.Review]
+    figures: Figures
+
+    def lines(self) -> list[str]:
+        f = self.figures
+        out = [f"已办理销号审核{len(self.taken)}项："]
+        out += [f"  {r.measure_id}（{r.unit}）：{r.conclusion} → {r.state}" + (f"；意见：{r.opinion}" if r.opinion else "")
+                for r in self.taken]
+        out.append(f"总体完成率：{f.completion:.1f}%（整改措施{f.total}条，已完成{f.done}条）。")
+        return out
+
+
 def tree_digest(folder: Path) -> str:
     """SHA-256 over a folder's file names and contents (the notice templates)."""
     h = hashlib.sha256()
@@ -366,6 +381,25 @@ class Workspace:
             probe = folder / f".~tmp-probe-{os.getpid()}"
             probe.write_bytes(b"")
             probe.unlink()
+
+    def decide(self, targets: list[tuple[str, str]], conclusion: str, opinion: str = "", *,
+               ledger: Ledger | None = None, write=None) -> Decided:
+        """销号审核 from a button or the command line: decide the pending requests of targets ((编号, 单位),
+        单位 '' for all), refresh the figures and record the decision (source 销号审核) with the master write.
+        An Excel button passes the open book's ledger and a write() saving that book."""
+        s = self.settings
+        if not s.review_required:
+            raise ConfigError(f"销号审核未启用。如需启用，请在 {config.CONFIG_NAME} 中写入 [review] required = true。")
+        with self.guarded(*([] if write else [s.master])):
+            self._check_writable("backup")
+            with history.open_history(s) as db:
+                before = ledger if ledger is not None else read_ledger(s.master, s)
+                after = before.copy()
+                taken = review.decide(after, targets, conclusion, opinion, s.today())
+                with history.recording(db, s, before, after, vocab.SOURCE_REVIEW) as run:
+                    after.recent_changes = history.recent_rows(db, master.CHANGES_SHOWN, run)
+                    (write or master.write_master)(after, s)
+            return Decided(taken, Figures.of(summarise(after, s), late_rows(after, s)))
 
     def history(self, measure_id: str | None = None, rebuild: bool = False) -> tuple[int | None, list[str]]:
         """A measure's whole story from the history (rebuilt from the archive first when asked):
