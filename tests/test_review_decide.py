@@ -84,3 +84,67 @@ def test_without_review_required_the_command_says_how_to_turn_it_on(workspace):
     result = review_cli(workspace, "ZG-004", "--agree")
     assert result.exit_code == 1 and "[review] required = true" in result.output
     assert review_cli(workspace, "ZG-004").exit_code == 2     # no conclusion: a usage error
+
+
+# ---------------------------------------------------------------- the 同意销号 / 退回补充 buttons
+
+@pytest.fixture
+def book(applied, monkeypatch):
+    """The master open in a stand-in Excel (tests/xlwings_standin.py), with 销号审核 pending for ZG-004."""
+    import xlwings as xw
+    from tests import xlwings_standin as fake
+    opened = fake.Book(applied.master)
+    monkeypatch.setattr(xw.Book, "caller", classmethod(lambda cls: opened))
+    return applied, opened
+
+
+def book_status(book, mid):
+    """完成情况 of a measure as the open book shows it (what the statistics formulas count)."""
+    from tests.test_excel import cell_of
+    return book.sheets[vocab.SHEET_LEDGER].cells[cell_of(book, mid, vocab.STATUS)]
+
+
+def test_the_agree_button_closes_the_selected_review_rows_and_the_figures_change(book):
+    from toolkit import excel
+    s, opened = book
+    assert book_status(opened, "ZG-004") == vocab.IN_PROGRESS
+    opened.selection = opened.sheets[vocab.SHEET_REVIEW].range("B3", "C3")
+    excel.agree_button()
+    title, text = opened.app.alerts[-1]
+    assert title == "同意销号完成" and "ZG-004（市人民医院）：同意销号 → 已销号" in text, text
+    assert opened.saved == 1 and status_of(s, "ZG-004") == vocab.DONE
+    assert review_rows(s)[0][6] == vocab.CLOSED
+    assert book_status(opened, "ZG-004") == vocab.DONE                 # the book's figures count it now
+    assert summarise(read_ledger(s.master, s), s).measures.done == 3
+    _, lines = Workspace(s).history("ZG-004")
+    assert any("申请销号 → 已销号；来源：销号审核" in line for line in lines)
+
+
+def test_the_return_button_takes_the_opinion_from_the_addin_on_a_selected_ledger_row(book):
+    from toolkit import __version__, excel, excel_checks
+    s, opened = book
+    ledger = read_ledger(s.master, s)
+    row = ledger.measures["ZG-004"].row
+    opened.selection = opened.sheets[vocab.SHEET_LEDGER].range(f"C{row - 1}", f"C{row}")   # ZG-003 has no request
+    opinion = "请补充“盖章”扫描件'); import os; ('"
+    excel_checks.press(__version__, "return_button", opinion.encode("utf-16-be").hex().upper())
+    title, text = opened.app.alerts[-1]
+    assert title == "退回补充未完成" and "“ZG-003”（未申请销号）" in text and opened.saved == 0
+    opened.selection = opened.sheets[vocab.SHEET_LEDGER].range(f"A{row}")
+    excel_checks.press(__version__, "return_button", opinion.encode("utf-16-be").hex().upper())
+    assert opened.app.alerts[-1][0] == "退回补充完成"
+    assert review_rows(s)[0][4:7] == [vocab.REVIEW_RETURN, opinion, vocab.REVIEW_RETURNED]
+    assert status_of(s, "ZG-004") == vocab.IN_PROGRESS
+
+
+def test_the_return_button_refuses_an_empty_opinion_and_a_selection_elsewhere(book):
+    from toolkit import excel
+    s, opened = book
+    before = s.master.read_bytes()
+    opened.selection = opened.sheets[vocab.SHEET_REVIEW].range("A3")
+    excel.return_button("")                                    # InputBox left empty or cancelled
+    assert opened.app.alerts[-1] == ("退回补充未完成", "退回补充须写明审核意见（单位需补充的材料），本次未作任何修改。")
+    opened.selection = opened.sheets[vocab.SHEET_STATS].range("A3")
+    excel.agree_button()
+    assert "请先在“销号审核”表" in opened.app.alerts[-1][1]
+    assert s.master.read_bytes() == before and opened.saved == 0

@@ -388,9 +388,9 @@ class Workspace:
         单位 '' for all), refresh the figures and record the decision (source 销号审核) with the master write.
         An Excel button passes the open book's ledger and a write() saving that book."""
         s = self.settings
-        if not s.review_required:
-            raise ConfigError(f"销号审核未启用。如需启用，请在 {config.CONFIG_NAME} 中写入 [review] required = true。")
         with self.guarded(*([] if write else [s.master])):
+            if not s.review_required:
+                raise ConfigError(f"销号审核未启用。如需启用，请在 {config.CONFIG_NAME} 中写入 [review] required = true。")
             self._check_writable("backup")
             with history.open_history(s) as db:
                 before = ledger if ledger is not None else read_ledger(s.master, s)
