@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import normalize, vocab
 from .config import Settings
-from .errors import FileAccessError, HistoryError
+from .errors import FileAccessError, HistoryError, ToolkitError
 from .ledger import Ledger, read_ledger
 
 MEASURE_FIELDS = {vocab.STATUS: "status", vocab.DEADLINE: "deadline", vocab.PROGRESS: "progress",
@@ -164,10 +164,13 @@ class HistoryDB:
     """The history database (WAL mode, every transaction synced): changes grouped in runs, each
     run pending until the master it belongs to has replaced the old one."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, read_only: bool = False):
+        """Open (creating if need be) the database; read_only: only read what is there (no schema, no pragmas)."""
         self.path = Path(path)
         try:
             self.conn = sqlite3.connect(str(self.path), isolation_level=None)
+            if read_only:
+                return
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=FULL")
             self.conn.executescript(SCHEMA)
@@ -447,19 +450,90 @@ def recent_rows(db: HistoryDB, n: int = 200, run: int | None = None) -> list[lis
              c.source[:12] if c.from_file else c.source] for c in db.changes(newest_first=True, limit=n, run=run)]
 
 
-def period_counts(db: HistoryDB) -> list[tuple[str, dict[str, int]]]:
-    """Month over month: for each 报送期次, how many measures stood at each status at its end."""
-    status: dict[str, str] = {}
+def period_snapshots(db: HistoryDB, also: set[str] = frozenset()) -> list[tuple[str, Snapshot]]:
+    """Month over month: for each 报送期次 the history knows (and each of `also` after its first), the
+    recorded fields at its end, replayed from the committed changes (a period's snapshot = each field's
+    latest change of that period or before; the 初始导入, of no period, comes before all)."""
+    rows = db.conn.execute(f"{COMMITTED_ROWS} ORDER BY c.period, c.time, c.id").fetchall()
+    changes = [Change(*r[2:]) for r in rows]        # by period and time: a rebuild renumbers file rows
+    periods = {c.period for c in changes if c.period}
+    periods |= {p for p in also if periods and p > min(periods)}
     out = []
-    periods = [p for (p,) in db.conn.execute(f"SELECT DISTINCT period FROM ({COMMITTED_ROWS}) WHERE period != '' "
-                                              "ORDER BY period")]
-    changes = [Change(*r[2:]) for r in db.conn.execute(f"{COMMITTED_ROWS} AND c.unit = '' AND c.field = ? "
-                                                        "ORDER BY c.period, c.id", (vocab.STATUS,))]
-    i = 0
-    for period in periods:
-        while i < len(changes) and changes[i].period <= period:
-            status[changes[i].measure] = changes[i].new
-            i += 1
-        words = vocab.STATUSES + sorted({v for v in status.values() if v and v not in vocab.STATUSES})
+    for period in sorted(periods):
+        state: Snapshot = {}
+        for c in changes:
+            if c.period <= period:
+                state[(c.measure, c.unit, c.field)] = c.new
+        out.append((period, {k: v for k, v in state.items() if v}))
+    return out
+
+
+def period_counts(db: HistoryDB) -> list[tuple[str, dict[str, int]]]:
+    """For each 报送期次, how many measures stood at each status at its end."""
+    out = []
+    for period, state in period_snapshots(db):
+        status = {m: v for (m, u, f), v in state.items() if not u and f == vocab.STATUS}
+        words = vocab.STATUSES + sorted({v for v in status.values() if v not in vocab.STATUSES})
         out.append((period, {w: sum(1 for v in status.values() if v == w) for w in words}))
     return out
+
+
+def period_end(period: str, settings: Settings) -> dt.date:
+    """The day a past period's figures are taken at: its month's last day ('YYYY-MM'), never after today."""
+    try:
+        year, month = (int(x) for x in period.split("-")[:2])
+        end = dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
+    except ValueError:
+        return settings.today()
+    return min(end, settings.today())
+
+
+def as_of(ledger: Ledger, state: Snapshot, day: dt.date) -> Ledger:
+    """The ledger's measures as a period's snapshot left them: statuses (and each co-owner's) replayed;
+    a measure the history did not know then is left out; deadlines and the plan are today's."""
+    past = ledger.copy()
+    known = {m for m, _, _ in state}
+    past.measures = {mid: m for mid, m in past.measures.items() if mid in known}
+    for mid, m in past.measures.items():
+        m.status = state.get((mid, "", vocab.STATUS), "")
+        for unit in m.owners:
+            entry = past.owners.get((mid, unit))
+            if entry:
+                entry.status = state.get((mid, unit, vocab.STATUS), m.status) if m.co_units else m.status
+    past.owners = {k: o for k, o in past.owners.items() if k[0] in past.measures}
+    past.decisions = {k: d for k, d in past.decisions.items() if k in past.measures and d.at[:10] <= day.isoformat()}
+    return past
+
+
+def period_history(db: HistoryDB, ledger: Ledger, settings: Settings) -> list[list]:
+    """历史进度 rows of every period the history knows before the current one, each computed from the
+    ledger as its snapshot left it at the period's end (progress.history_rows, same figures as live)."""
+    from .progress import history_rows, summarise
+    out = []
+    seen = {normalize.clean_text(r[0]) for r in ledger.history + ledger.log if r and normalize.clean_text(r[0])}
+    for period, state in period_snapshots(db, seen):
+        if period >= settings.current_period():
+            continue
+        day = period_end(period, settings)
+        out += history_rows(summarise(as_of(ledger, state, day), replace(settings, reference_date=day)), period)
+    return out
+
+
+def load_figures(ledger: Ledger, settings: Settings) -> None:
+    """Replace the master's 历史进度 rows of the periods the history knows (before the current one) by the
+    figures replayed from it; rows of periods before the history began are kept. Without a database,
+    or one that cannot be read, the sheet's rows stay (the next recorded run reports the trouble)."""
+    path = db_path(settings)
+    if not path.exists():
+        return
+    try:
+        with HistoryDB(path, read_only=True) as db:
+            rows = period_history(db, ledger, settings)
+            first = db.conn.execute(f"SELECT MIN(c.period) FROM ({COMMITTED_ROWS} AND c.period != '') c").fetchone()[0]
+    except (sqlite3.Error, ToolkitError):
+        return
+    if first is None:
+        return
+    current = settings.current_period()
+    kept = [r for r in ledger.history if not first <= normalize.clean_text(r[0]) < current]
+    ledger.history = sorted(kept + rows, key=lambda r: normalize.clean_text(r[0]))

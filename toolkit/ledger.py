@@ -491,6 +491,9 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None
     ledger.reviews, review_notes = parse_reviews(sheet(vocab.SHEET_REVIEW), measures)
     ledger.read_notes += review_notes
     notice_decisions(ledger, saved or dt.datetime.now().strftime("%Y-%m-%d %H:%M"))
+    if getattr(settings, "root", None) is not None:     # earlier periods' figures: from the change history
+        from .history import load_figures
+        load_figures(ledger, settings)
     return ledger
 
 
