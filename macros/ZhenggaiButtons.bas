@@ -21,7 +21,7 @@ Private Sub Press(ByVal button As String, ByVal title As String, Optional ByVal 
     Application.Run "xlwings.xlam!RunPython", "import toolkit.excel_checks as g; g.press('" & ADDIN_VERSION & "', '" & button & "'" & Extra(text) & ")"
     Exit Sub
 Failed:
-    problem = "无法启动 Python（" & Err.Description & "）。请确认已运行 xlwings addin install；若单位禁止 Office 启动其他程序，请改用工作文件夹中的“" & title & ".cmd”。"
+    problem = "无法启动 Python（" & Err.Description & "）。请确认已运行 xlwings addin install；若单位禁止 Office 启动其他程序，请改用工作文件夹中的 .cmd 快捷方式或命令 python -m toolkit（" & title & "）。"
     MsgBox problem, vbExclamation, caption
 End Sub
 
