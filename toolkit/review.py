@@ -153,8 +153,7 @@ def decide(ledger: Ledger, targets: list[tuple[str, str]], word: str, opinion: s
     for r in pending:
         r.conclusion = chosen
         r.opinion = opinion or r.opinion
-    taken = apply_decisions(ledger, today)
-    return [r for r in taken if r in pending] + [r for r in taken if r not in pending]
+    return apply_decisions(ledger, today)     # with any decision typed into 销号审核 since the last run
 
 
 def decisions_due(ledger: Ledger) -> bool:
