@@ -34,7 +34,7 @@ needs_font = pytest.mark.skipif(chart.cjk_font_file() is None, reason="未安装
     (62.44, 62.36, "2024-08", "2024-07", "总体完成率为62.4%，与上月持平"),       # same when printed
     (80.0, 75.0, "2024-08", "2024-05", "总体完成率为80.0%，较上期（2024-05）提高5.0个百分点"),
     (80.0, 75.0, "2025-01", "2024-12", "总体完成率为80.0%，较上月提高5.0个百分点"),
-    (62.4, None, "2024-08", "", "总体完成率为62.4%（此前各期无统计数据，暂无法比较）"),
+    (62.4, None, "2024-08", "", "总体完成率为62.4%（无上期数据）"),
 ])
 def test_the_trend_sentence_words_the_change_naturally(now, before, period, before_period, expected):
     assert trend.sentence(now, before, period, before_period) == expected
@@ -58,7 +58,7 @@ def test_the_series_reads_the_history_and_takes_this_period_from_the_live_figure
     assert trend.trend_sentence(ledger.history, summary, "2024-08") == "总体完成率为33.3%，较上月提高16.6个百分点"
     unit = trend.series(ledger.history, ("单位", "办公室"), summary, "2024-08")
     assert [p.period for p in unit] == ["2024-07", "2024-08"] and unit[-1].total == 3
-    assert trend.trend_sentence([], summary, "2024-08").endswith("暂无法比较）")
+    assert trend.trend_sentence([], summary, "2024-08").endswith("（无上期数据）")
 
 
 @needs_font

@@ -18,10 +18,10 @@ needs_lo = pytest.mark.skipif(office.soffice() is None, reason="LibreOffice 未�
 
 # (stand-in class, xlwings class, members the buttons use)
 CONTRACT = [
-    (fake.Book, xw.Book, ["caller", "sheets", "names", "app", "fullname", "name", "save"]),
+    (fake.Book, xw.Book, ["caller", "sheets", "names", "app", "fullname", "name", "save", "selection"]),
     (fake.Sheet, xw.Sheet, ["range", "used_range", "clear_contents", "name"]),
     (fake.Sheets, xw.main.Sheets, ["add", "__getitem__", "__len__", "__iter__"]),
-    (fake.Range, xw.Range, ["options", "value", "last_cell", "row", "column"]),
+    (fake.Range, xw.Range, ["options", "value", "last_cell", "row", "column", "sheet", "address"]),
     (fake.App, xw.App, ["alert", "status_bar", "books"]),
     (fake.Books, xw.main.Books, ["active", "__iter__"]),
     (fake.Names, xw.main.Names, ["add"]),
@@ -252,10 +252,10 @@ def test_every_ribbon_button_calls_an_exported_python_function():
     subs = addin.check_sources()
     tree = ET.parse(addin.MACROS / "customUI.xml")
     actions = {el.get("onAction") for el in tree.iter() if el.get("onAction")}
-    assert actions == set(subs) and len(actions) == 6
+    assert actions == set(subs) and len(actions) == 8
     assert set(subs.values()) == set(excel.__all__)
     assert {el.get("label") for el in tree.iter() if el.get("onAction")} == {"汇总报送", "刷新统计", "标记逾期", "生成通报",
-                                                                              "分发模板", "催报"}
+                                                                              "分发模板", "催报", "同意销号", "退回补充"}
 
 
 def test_addin_is_a_macro_package_with_the_ribbon(built):

@@ -15,9 +15,10 @@ from toolkit import config, history, vocab
 from toolkit.io import master_file
 from toolkit.cli import cli
 from toolkit.consolidate import consolidate
-from toolkit.history import Change, HistoryDB
+from toolkit.io.history_db import Change, HistoryDB
 from toolkit.io.ledger_file import read_ledger
 from tests.conftest import hand_in, small_ledger
+from toolkit.io import history_db
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -55,7 +56,7 @@ def key(changes):
 
 @pytest.fixture
 def recorded(workspace):
-    with history.open_history(workspace) as db:
+    with history_db.open_history(workspace) as db:
         run_three_periods(workspace, db)
         yield workspace, db
 
@@ -77,7 +78,7 @@ def test_three_periods_of_real_workbooks_are_recorded_with_their_files(recorded)
     assert ("", vocab.STATUS, vocab.DONE) not in zg2
     # nothing was mistaken for an office hand edit, and the database agrees with the master on disk
     assert not [c for c in db.changes() if c.source == vocab.SOURCE_OFFICE]
-    assert db.state() == history.snapshot(read_ledger(settings.master))
+    assert db.state() == history_db.snapshot(read_ledger(settings.master))
     assert db.pending() == 0
 
 
@@ -112,7 +113,7 @@ def test_rebuild_from_the_archive_gives_the_rows_recorded_live(recorded, tmp_pat
 def test_rebuild_keeps_office_rows_and_refuses_a_changed_archive_file(recorded):
     settings, db = recorded
     db.add([Change("ZG-001", "", vocab.STATUS, vocab.IN_PROGRESS, vocab.DONE, vocab.SOURCE_OFFICE,
-                   "2024-08-29T08:00:00", "2024-08")], "x", history.COMMITTED)
+                   "2024-08-29T08:00:00", "2024-08")], "x", history_db.COMMITTED)
     history.rebuild(db, settings)
     assert [c.new for c in db.changes("ZG-001") if c.source == vocab.SOURCE_OFFICE] == [vocab.DONE]
     archived = next((settings.path("archive") / "2024-07").glob("*.xlsx"))
@@ -123,7 +124,7 @@ def test_rebuild_keeps_office_rows_and_refuses_a_changed_archive_file(recorded):
 
 def test_month_over_month_counts_come_from_the_history(recorded):
     settings, db = recorded
-    counts = dict(history.period_counts(db))
+    counts = dict(history_db.period_counts(db))
     assert list(counts) == ["2024-06", "2024-07", "2024-08"]
     assert counts["2024-06"] == {vocab.DONE: 2, vocab.MOSTLY_DONE: 0, vocab.IN_PROGRESS: 3, vocab.NOT_STARTED: 1}
     assert counts["2024-07"] == {vocab.DONE: 2, vocab.MOSTLY_DONE: 0, vocab.IN_PROGRESS: 4, vocab.NOT_STARTED: 0}
@@ -132,7 +133,7 @@ def test_month_over_month_counts_come_from_the_history(recorded):
 
 def test_recent_rows_list_the_newest_first(recorded):
     settings, db = recorded
-    rows = history.recent_rows(db, 3)
+    rows = history_db.recent_rows(db, 3)
     assert len(rows) == 3 and rows[0][:3] == ["2024-08-20 16:05:00", "2024-08", "ZG-004"]
     assert len(rows[0][7]) == 12            # a file's hash, shortened as in archive names
 
@@ -153,7 +154,7 @@ def test_a_consolidation_writes_its_changes_into_the_masters_read_only_sheet(wor
 
 
 def test_office_hand_edits_are_recorded_as_such(workspace):
-    with history.open_history(workspace) as db:
+    with history_db.open_history(workspace) as db:
         ledger = read_ledger(workspace.master)
         with history.recording(db, workspace, ledger, ledger.copy()):
             master_file.write_master(ledger, workspace)      # the first write records the initial state
@@ -168,8 +169,8 @@ def test_office_hand_edits_are_recorded_as_such(workspace):
         after.measures["ZG-001"].deadline = dt.date(2024, 10, 31)
         with history.recording(db, workspace, before, after, source=vocab.SOURCE_REVIEW) as run:
             # the 变更记录 sheet written with this master shows this run's changes, still pending
-            assert history.recent_rows(db, 1, run)[0][2] == "ZG-001"
-            assert history.recent_rows(db, 1)[0][2] != "ZG-001"
+            assert history_db.recent_rows(db, 1, run)[0][2] == "ZG-001"
+            assert history_db.recent_rows(db, 1)[0][2] != "ZG-001"
             master_file.write_master(after, workspace)
         new = [(c.measure, c.field, c.new, c.source) for c in db.changes() if c.source != vocab.SOURCE_INITIAL]
     assert new == [("ZG-006", vocab.REMARK, "经审核已办结", vocab.SOURCE_OFFICE),
@@ -186,7 +187,7 @@ def test_diff_ledgers_attributes_owner_changes_to_the_submission(workspace):
     after.log.append(["2024-08", "市人民医院", "2024-08-20T10:00:00", "a.xlsx", "2024-08/a.xlsx", sha,
                       vocab.OUTCOME_ACCEPTED, 1, 0])
     after.measures["ZG-003"].deadline = dt.date(2024, 12, 31)
-    changes = history.diff_ledgers(before, after, time="2024-08-21T09:00:00", period="2024-08")
+    changes = history_db.diff_ledgers(before, after, time="2024-08-21T09:00:00", period="2024-08")
     assert [(c.measure, c.unit, c.field, c.source, c.time) for c in changes] == [
         ("ZG-002", "", vocab.PROGRESS, sha, "2024-08-20T10:00:00"),
         ("ZG-002", "市人民医院", vocab.STATUS, sha, "2024-08-20T10:00:00"),
@@ -196,7 +197,7 @@ def test_diff_ledgers_attributes_owner_changes_to_the_submission(workspace):
 
 def test_the_live_hook_uses_the_submissions_in_memory_and_gives_the_archive_rows(workspace, tmp_path):
     from toolkit.consolidate import clear_inbox, inbox_files, take_in
-    with history.open_history(workspace) as db:
+    with history_db.open_history(workspace) as db:
         for period, when, rows in PERIODS:
             workspace.period = period
             hand_in(workspace, "市人民医院", rows, when=when)
@@ -217,7 +218,7 @@ def test_the_live_hook_uses_the_submissions_in_memory_and_gives_the_archive_rows
 
 def test_a_failed_master_write_leaves_nothing_pending(workspace):
     from toolkit.errors import BusyError
-    with history.open_history(workspace) as db:
+    with history_db.open_history(workspace) as db:
         before = read_ledger(workspace.master)
         after = before.copy()
         after.measures["ZG-004"].status = vocab.DONE
@@ -228,9 +229,9 @@ def test_a_failed_master_write_leaves_nothing_pending(workspace):
 
 
 def test_a_damaged_database_is_reported_with_the_way_out(workspace):
-    history.db_path(workspace).write_bytes(b"not a database" * 100)
+    history_db.db_path(workspace).write_bytes(b"not a database" * 100)
     with pytest.raises(history.HistoryError, match="history --rebuild"):
-        history.open_history(workspace)
+        history_db.open_history(workspace)
 
 
 def _pending_run(workspace, db, status):
@@ -241,20 +242,20 @@ def _pending_run(workspace, db, status):
 
 
 def test_a_crash_before_the_master_is_replaced_discards_the_pending_changes(workspace):
-    with history.open_history(workspace) as db:
+    with history_db.open_history(workspace) as db:
         _pending_run(workspace, db, vocab.DONE)              # crash: the master was never written
-    with history.open_history(workspace) as db:
+    with history_db.open_history(workspace) as db:
         assert db.pending() == 0 and db.is_empty()
         assert db.state() == {}
 
 
 def test_a_crash_after_the_master_is_replaced_commits_the_pending_changes(workspace):
-    with history.open_history(workspace) as db:
+    with history_db.open_history(workspace) as db:
         run, after = _pending_run(workspace, db, vocab.DONE)
         master_file.write_master(after, workspace)                 # crash before commit()
-    with history.open_history(workspace) as db:
+    with history_db.open_history(workspace) as db:
         assert db.pending() == 0
-        assert db.state() == history.snapshot(read_ledger(workspace.master))
+        assert db.state() == history_db.snapshot(read_ledger(workspace.master))
         assert db.state()[("ZG-004", "", vocab.STATUS)] == vocab.DONE
 
 
@@ -263,10 +264,10 @@ import sys, uuid
 from pathlib import Path
 from tests.conftest import settings_for
 from toolkit import history
-from toolkit.io import master_file
+from toolkit.io import history_db, master_file
 from toolkit.io.ledger_file import read_ledger
 settings = settings_for(Path(sys.argv[1]))
-db = history.open_history(settings)
+db = history_db.open_history(settings)
 print("ready", flush=True)
 while True:
     before = read_ledger(settings.master)
@@ -283,7 +284,7 @@ def test_sigkill_at_random_points_leaves_history_and_master_consistent(workspace
     script = tmp_path / "writer.py"
     script.write_text(WRITER, encoding="utf-8")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    with history.open_history(workspace) as db:           # the initial state, recorded once
+    with history_db.open_history(workspace) as db:           # the initial state, recorded once
         ledger = read_ledger(workspace.master)
         with history.recording(db, workspace, ledger, ledger.copy()):
             master_file.write_master(ledger, workspace)
@@ -301,19 +302,19 @@ def test_sigkill_at_random_points_leaves_history_and_master_consistent(workspace
         proc.wait()
         proc.stdout.close()
         kills += 1
-        with HistoryDB(history.db_path(workspace)) as db:
+        with HistoryDB(history_db.db_path(workspace)) as db:
             pending = db.pending()
-            done, gone = db.recover(history.master_digest(workspace.master))
+            done, gone = db.recover(history_db.master_digest(workspace.master))
             outcomes["committed"] += done
             outcomes["discarded"] += gone
             outcomes["settled"] += pending == 0
             assert db.pending() == 0
-            assert db.state() == history.snapshot(read_ledger(workspace.master))
+            assert db.state() == history_db.snapshot(read_ledger(workspace.master))
     print(f"{kills} kills: {outcomes}")
 
 
 def test_a_write_without_changes_adds_no_run(workspace):
-    with history.open_history(workspace) as db:
+    with history_db.open_history(workspace) as db:
         for expected in (True, False):
             ledger = read_ledger(workspace.master)
             with history.recording(db, workspace, ledger, ledger.copy()) as run:

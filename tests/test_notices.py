@@ -152,7 +152,7 @@ def test_the_notice_states_the_trend_and_charts_it_once_there_is_an_earlier_peri
     ledger = small_ledger()
     first = notices.write_notices(ledger, settings, summarise(ledger, settings), ["通报"])
     md = next(p for p in first if p.name == "进展通报.md").read_text(encoding="utf-8")
-    assert "整改措施完成率为33.3%（此前各期无统计数据，暂无法比较）" in md and "逐月变化" not in md
+    assert "整改措施完成率为33.3%（无上期数据）" in md and "逐月变化" not in md
     ledger.history = [history_row("2024-06", 6, 0), history_row("2024-07", 6, 1)]
     written = notices.write_notices(ledger, settings, summarise(ledger, settings), ["通报"])
     md = next(p for p in written if p.name == "进展通报.md").read_text(encoding="utf-8")

@@ -31,7 +31,7 @@ def test_off_windows_it_says_it_needs_excel_and_exits(smoke, capsys):
 
 def test_it_clicks_every_ribbon_button(smoke):
     labels = [label for label, _ in smoke.buttons()]
-    assert labels == ["汇总报送", "刷新统计", "标记逾期", "生成通报", "分发模板", "催报"]
+    assert labels == ["汇总报送", "刷新统计", "标记逾期", "生成通报", "分发模板", "催报", "同意销号", "退回补充"]
     assert {sub for _, sub in smoke.buttons()} == set(addin.check_sources())
 
 
@@ -57,10 +57,10 @@ def test_the_table_passes_the_refusals_the_standin_shows_for_wrong_book_and_old_
             excel_checks.press(version, python_of[sub])
             title, prompt = ledger.app.alerts[-1]
             clicks.append(smoke.Click(label, situation, [f"{title}\n{prompt}"], smoke.snapshot(workspace) != before))
-    assert [c.problem for c in clicks] == [""] * 12
+    assert [c.problem for c in clicks] == [""] * 16
     text = smoke.table(clicks)
     assert text.splitlines()[0] == "| 按钮 | 别的工作簿 | 版本不符 |"
-    assert "| 催报 | 通过 | 通过 |" in text and text.endswith("共12次点击，通过12次，失败0次。")
+    assert "| 催报 | 通过 | 通过 |" in text and text.endswith("共16次点击，通过16次，失败0次。")
 
 
 def test_the_table_names_each_failure_and_what_did_not_run(smoke):

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import openpyxl
-from openpyxl.utils import column_index_from_string
+from openpyxl.utils import column_index_from_string, get_column_letter
 
 
 def _cell(ref):
@@ -41,6 +41,11 @@ class Range:
     @property
     def last_cell(self):
         return Range(self.sheet, self.second or self.first)
+
+    @property
+    def address(self):
+        (r1, c1), (r2, c2) = self.first, self.second or self.first
+        return f"${get_column_letter(c1)}${r1}" + (f":${get_column_letter(c2)}${r2}" if self.second else "")
 
     @property
     def value(self):
@@ -154,6 +159,7 @@ class Book:
         self.names = Names()
         self.saved = 0
         self.saved_to_disk = True
+        self.selection = None           # a Range, set by a test as the user's selection
         wb = openpyxl.load_workbook(self.path)
         for ws in wb.worksheets:
             cells = {(c.row, c.column): c.value for row in ws.iter_rows() for c in row if c.value is not None}

@@ -35,6 +35,8 @@ from .model import Ledger
 from .io.ledger_file import read_ledger
 from .rules.deadlines import OVERDUE, CalendarWarning, LateRow, late_rows, plan_warnings
 from .rules.stats import Summary, summarise
+from . import model
+from .io import history_db
 
 log = logging.getLogger("toolkit")
 LOCK_NAME = ".整改台账.lock"
@@ -118,7 +120,7 @@ def file_errors(root: Path | None = None) -> Iterator[None]:
         yield
     except sqlite3.OperationalError as exc:             # the history database's disk or folder
         log.warning("变更记录写入失败：%r", exc)
-        raise FileAccessError(f"无法写入变更记录数据库：{history.sqlite_reason(exc)}。"
+        raise FileAccessError(f"无法写入变更记录数据库：{history_db.sqlite_reason(exc)}。"
                               f"请清理磁盘或检查文件夹权限后重试。") from None
     except (OSError, xlsxwriter.exceptions.FileCreateError) as caught:
         exc = caught.args[0] if not isinstance(caught, OSError) and caught.args else caught
@@ -227,6 +229,21 @@ class Refreshed:
                 f"逾期未完成{f.overdue}条，临期{f.due_soon}条。"]
 
 
+@dataclass
+class Decided:
+    """What a 销号审核 decision from a button or the command line did: the requests decided, the figures."""
+    taken: list[model.Review]
+    figures: Figures
+
+    def lines(self) -> list[str]:
+        f = self.figures
+        out = [f"已办理销号审核{len(self.taken)}项："]
+        out += [f"  {r.measure_id}（{r.unit}）：{r.conclusion} → {r.state}" + (f"；意见：{r.opinion}" if r.opinion else "")
+                for r in self.taken]
+        out.append(f"总体完成率：{f.completion:.1f}%（整改措施{f.total}条，已完成{f.done}条）。")
+        return out
+
+
 def tree_digest(folder: Path) -> str:
     """SHA-256 over a folder's file names and contents (the notice templates)."""
     h = hashlib.sha256()
@@ -285,7 +302,7 @@ class Workspace:
     @classmethod
     def for_master(cls, path: Path | str) -> "Workspace":
         """The workspace of a ledger open in Excel: the config.toml in its folder or up to two above;
-        that ledger is the master_file."""
+        that ledger is the master."""
         path = Path(path)
         for folder in [path.parent, *path.parents][:3]:
             if (folder / config.CONFIG_NAME).exists():
@@ -350,7 +367,7 @@ class Workspace:
     def _consolidate(self, on_file, ledger: Ledger | None, write, again=None) -> ConsolidationResult:
         """Consolidate with every change recorded in the history, committed only once the master is in place."""
         self._check_writable("archive", "backup", "output")
-        with history.open_history(self.settings) as db:
+        with history_db.open_history(self.settings) as db:
             before = ledger if ledger is not None else read_ledger(self.settings.master, self.settings)
             base = write or master_file.write_master
 
@@ -359,7 +376,7 @@ class Workspace:
 
             def recorded_write(after: Ledger, settings: Settings):
                 with history.recording(db, settings, before, after, source) as run:
-                    after.recent_changes = history.recent_rows(db, master_file.CHANGES_SHOWN, run)
+                    after.recent_changes = history_db.recent_rows(db, master_file.CHANGES_SHOWN, run)
                     return base(after, settings)
             return consolidate(self.settings, on_file=on_file, ledger=before.copy(), write=recorded_write,
                                again=again)
@@ -374,13 +391,32 @@ class Workspace:
             probe.write_bytes(b"")
             probe.unlink()
 
+    def decide(self, targets: list[tuple[str, str]], conclusion: str, opinion: str = "", *,
+               ledger: Ledger | None = None, write=None) -> Decided:
+        """销号审核 from a button or the command line: decide the pending requests of targets ((编号, 单位),
+        单位 '' for all), refresh the figures and record the decision (source 销号审核) with the master write.
+        An Excel button passes the open book's ledger and a write() saving that book."""
+        s = self.settings
+        with self.guarded(*([] if write else [s.master])):
+            if not s.review_required:
+                raise ConfigError(f"销号审核未启用。如需启用，请在 {config.CONFIG_NAME} 中写入 [review] required = true。")
+            self._check_writable("backup")
+            with history_db.open_history(s) as db:
+                before = ledger if ledger is not None else read_ledger(s.master, s)
+                after = before.copy()
+                taken = review.decide(after, targets, conclusion, opinion, s.today())
+                with history.recording(db, s, before, after, vocab.SOURCE_REVIEW) as run:
+                    after.recent_changes = history_db.recent_rows(db, master_file.CHANGES_SHOWN, run)
+                    (write or master_file.write_master)(after, s)
+            return Decided(taken, Figures.of(summarise(after, s), late_rows(after, s), s.remind_working_days))
+
     def history(self, measure_id: str | None = None, rebuild: bool = False) -> tuple[int | None, list[str]]:
         """A measure's whole story from the history (rebuilt from the archive first when asked):
         (rows rebuilt or None, lines)."""
-        with self.guarded(), history.open_history(self.settings) as db:
+        with self.guarded(), history_db.open_history(self.settings) as db:
             rebuilt = history.rebuild(db, self.settings) if rebuild else None
             current = read_ledger(self.settings.master, self.settings) if measure_id else None
-            lines = history.story_lines(db, measure_id, current) if measure_id else []
+            lines = history_db.story_lines(db, measure_id, current) if measure_id else []
             return rebuilt, lines
 
     def notices(self, kinds=notices.KINDS, on: dt.date | None = None, ledger: Ledger | None = None) -> "Written":

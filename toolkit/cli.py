@@ -16,6 +16,7 @@ from .config import from_dict
 from .demo import stage_demo
 from .documents.notices import KINDS
 from .nightly import Scheduler, setup_logging
+from . import vocab
 from .app import Workspace, file_errors
 from .errors import ToolkitError
 
@@ -271,6 +272,26 @@ def history(config_path, measure_id, rebuild):
     if rebuilt is not None:
         click.echo(f"已按归档文件重建变更记录{rebuilt}条。")
     for line in lines:
+        click.echo(line)
+
+
+@cli.command(name="review")
+@CONFIG_OPTION
+@click.argument("measure_ids", nargs=-1, required=True, metavar="编号…")
+@click.option("--agree", "conclusion", flag_value=vocab.REVIEW_APPROVE, help="同意销号")
+@click.option("--return", "conclusion", flag_value=vocab.REVIEW_RETURN, help="退回补充（须用 --opinion 写明意见）")
+@click.option("--opinion", default="", help="审核意见：退回时写明需补充的材料")
+@friendly
+def review_cmd(config_path, measure_ids, conclusion, opinion):
+    """销号审核：对单位已申请销号的措施同意销号或退回补充，刷新统计并记入变更记录。
+
+    示例：python -m toolkit review ZG-004 --agree -c 台账
+          python -m toolkit review ZG-004 --return --opinion "请补充盖章扫描件" -c 台账
+    """
+    if not conclusion:
+        raise click.UsageError("请用 --agree（同意销号）或 --return（退回补充）给出审核结论。")
+    done = Workspace.open(config_path).decide([(mid, "") for mid in measure_ids], conclusion, opinion)
+    for line in done.lines():
         click.echo(line)
 
 

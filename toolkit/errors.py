@@ -37,3 +37,7 @@ class FileAccessError(ToolkitError):
 
 class HistoryError(ToolkitError):
     """The change history cannot be opened or rebuilt (damaged database, archived file missing)."""
+
+
+class ReviewError(ToolkitError):
+    """A close-out decision (销号审核) cannot be taken as asked: the row is not pending, the opinion is missing."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -28,7 +29,7 @@ from .io.ledger_sheets import days_overdue_formula, overdue_table
 from .io.sheets import Formula, Table
 
 __all__ = ["consolidate_button", "refresh_button", "highlight_button", "notices_button", "distribute_button",
-           "remind_button"]
+           "remind_button", "agree_button", "return_button"]
 log = logging.getLogger("toolkit")
 OUTSIDE_EXCEL = "这个功能需要在 Excel 中通过“整改台账”选项卡的按钮运行；在命令行中请使用 python -m toolkit 的相应命令。"
 
@@ -251,6 +252,57 @@ def _remind(book) -> str:
     return "\n".join(done.lines())
 
 
+def selected_rows(address: str) -> list[int]:
+    """Row numbers of an Excel address, several areas included ("$A$3:$H$4,$A$7" → 3, 4, 7)."""
+    rows = set()
+    for part in address.split(","):
+        numbers = [int(n) for n in re.findall(r"\$?[A-Z]*\$?(\d+)", part.upper())]
+        if numbers:
+            rows.update(range(min(numbers), max(numbers) + 1))
+    return sorted(rows)
+
+
+def selected_targets(book, ledger: Ledger) -> list[tuple[str, str]]:
+    """(编号, 单位) of the selected rows: a row of 销号审核 names one unit's request, a measure row of
+    台账 every request of that measure (单位 ''). Other sheets are refused with what to select."""
+    selection = book.selection
+    if selection is None:               # a chart or a shape is selected, not cells
+        return []
+    sheet = selection.sheet
+    rows = selected_rows(selection.address)
+    if sheet.name == vocab.SHEET_REVIEW:
+        values = sheet_rows(sheet)
+        picked = [values[r - 1][:2] for r in rows if 2 < r <= len(values)]
+        return [(mid, unit or "") for mid, unit in picked if mid]
+    if sheet.name == vocab.SHEET_LEDGER:
+        by_row = {m.row: m.id for m in ledger.measures.values()}
+        return [(by_row[r], "") for r in rows if r in by_row]
+    raise ToolkitError(f"请先在“{vocab.SHEET_REVIEW}”表（或“{vocab.SHEET_LEDGER}”表）中选中要审核的措施所在的行，"
+                       f"再点按钮（当前选中的是“{sheet.name}”表）。")
+
+
+def _decide(book, conclusion: str, opinion: str = "") -> str:
+    workspace = workspace_for(book)
+    settings = workspace.settings
+    ledger = ledger_from_book(book, settings)
+    targets = selected_targets(book, ledger)
+
+    def into_book(after, settings):     # saved: the history is committed against the master on disk
+        master_file.backup(Path(book.fullname), settings.path("backup"))
+        write_book(book, after, settings, master_file.prepare(after, settings))
+        book.save()
+        return True
+    return "\n".join(workspace.decide(targets, conclusion, opinion, ledger=ledger, write=into_book).lines())
+
+
+def from_hex(text: str) -> str:
+    """The VBA side's Hexed(): UTF-16 code units as 4 hex digits each, so any opinion arrives intact."""
+    try:
+        return bytes.fromhex(text).decode("utf-16-be")
+    except ValueError:
+        raise ToolkitError("审核意见传递出错，请重新输入（或在命令行使用 python -m toolkit review）。") from None
+
+
 def consolidate_button():
     """汇总报送: take in the inbox into the open ledger, save it, write receipts."""
     return _button("汇总报送", _consolidate)
@@ -303,3 +355,13 @@ def refusal(book) -> str | None:
     except ToolkitError as exc:
         return str(exc)
     return None
+
+
+def agree_button():
+    """同意销号: close the requests of the selected rows (销号审核 or 台账), refresh and save the open book."""
+    return _button(vocab.REVIEW_APPROVE, lambda book: _decide(book, vocab.REVIEW_APPROVE))
+
+
+def return_button(opinion_hex: str = ""):
+    """退回补充: return the selected requests with the opinion the add-in asked for (hex-encoded by VBA)."""
+    return _button(vocab.REVIEW_RETURN, lambda book: _decide(book, vocab.REVIEW_RETURN, from_hex(opinion_hex)))

@@ -72,7 +72,7 @@ def sentence(current: float, previous: float | None, period: str = "", previous_
              label: str = "总体完成率") -> str:
     """"总体完成率较上月提高3.2个百分点" (or 下降 / 持平); without last period's figure, says so plainly."""
     if previous is None:
-        return f"{label}为{current:.1f}%（此前各期无统计数据，暂无法比较）"
+        return f"{label}为{current:.1f}%（无上期数据）"
     since = "上月" if _months_apart(previous_period, period) == 1 or not previous_period else \
         f"上期（{previous_period}）"
     change = round(current, 1) - round(previous, 1)

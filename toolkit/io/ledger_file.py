@@ -14,6 +14,7 @@ from .. import vocab
 from ..model import Decision, Ledger, Measure, OwnerEntry, ReadLayout, Review
 from ..rules.review import conclusion
 from ..errors import HeaderError, LedgerError
+from . import history_db
 from .sheets import cell_name
 
 
@@ -333,6 +334,8 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None
     ledger.reviews, review_notes = parse_reviews(sheet(vocab.SHEET_REVIEW), measures)
     ledger.read_notes += review_notes
     notice_decisions(ledger, saved or dt.datetime.now().strftime("%Y-%m-%d %H:%M"))
+    if getattr(settings, "root", None) is not None:     # earlier periods' figures: from the change history
+        history_db.load_figures(ledger, settings)
     return ledger
 
 

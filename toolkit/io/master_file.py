@@ -120,7 +120,7 @@ def log_table(ledger: Ledger) -> sheets.Table:
 
 
 def changes_table(ledger: Ledger) -> sheets.Table:
-    """变更记录: the latest changes from the history database, read-only (history.recent_rows fills them)."""
+    """变更记录: the latest changes from the history database, read-only (history_db.recent_rows fills them)."""
     return sheets.Table(f"变更记录（最近{CHANGES_SHOWN}条，最新在前；只读，完整记录见{vocab.HISTORY_DB}，"
                         f"可用 python -m toolkit history 编号 查询）", vocab.CHANGE_COLUMNS, ledger.recent_changes,
                         {"原值": 30, "新值": 30, "来源": 14})

@@ -47,7 +47,7 @@ class _Ranges:
 
 def _delta(cell: str, prev: float | None) -> str:
     """Change of completion since the last period, rounded to 0.1 point so an unchanged rate reads 持平."""
-    return f"=ROUND({cell}-{round(prev / 100, 6)},3)" if prev is not None else ""
+    return f"=ROUND({cell}-{round(prev / 100, 6)},3)" if prev is not None else "无上期数据"
 
 
 def _delta_value(counts: Counts, prev: float | None) -> float:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from . import normalize
 from .. import vocab
+from ..errors import ReviewError
 from ..model import Ledger, OwnerEntry, Review
 from .rollup import recompute_measure
 
@@ -68,6 +69,39 @@ def apply_decisions(ledger: Ledger, today: dt.date) -> list[Review]:
         recompute_measure(ledger, r.measure_id)
         taken.append(r)
     return taken
+
+
+def decide(ledger: Ledger, targets: list[tuple[str, str]], word: str, opinion: str, today: dt.date) -> list[Review]:
+    """The office's decision taken from a button or the command line: write the conclusion (and opinion)
+    against each pending request of the targets ((编号, 单位); 单位 '' for every unit of the measure),
+    then act on it as on a hand-typed one. All or nothing: a target without a pending request, or
+    退回补充 without an opinion, is refused (ReviewError) and nothing is changed."""
+    chosen = conclusion(word)
+    if not chosen:
+        raise ReviewError(f"审核结论“{word}”无法识别，应为{'/'.join(vocab.REVIEW_CONCLUSIONS)}之一。")
+    opinion = normalize.clean_text(opinion)
+    if chosen == vocab.REVIEW_RETURN and not opinion:
+        raise ReviewError(f"{vocab.REVIEW_RETURN}须写明{vocab.REVIEW_OPINION}（单位需补充的材料），本次未作任何修改。")
+    if not targets:
+        raise ReviewError(f"没有选中任何措施。请在“{vocab.SHEET_REVIEW}”表（或台账）中选中要审核的行，再操作。")
+    pending, refused = [], []
+    for mid, unit in targets:
+        mid, unit = normalize.clean_key(mid), normalize.clean_key(unit)
+        found = [r for r in ledger.reviews.values() if r.measure_id == mid and unit in ("", r.unit)]
+        waiting = [r for r in found if r.state == vocab.REVIEW_PENDING]
+        pending += [r for r in waiting if r not in pending]
+        if not waiting:
+            who = f"{unit}，" if unit else ""
+            why = ("台账中没有该编号" if mid not in ledger.measures else
+                   "；".join(f"{r.unit}，{r.state}" for r in found) if found else f"{who}未申请销号")
+            refused.append(f"“{mid}”（{why}）")
+    if refused:
+        raise ReviewError(f"以下措施没有待审核的销号申请：{'、'.join(refused)}。只有“{vocab.REVIEW_STATE}”为"
+                          f"“{vocab.REVIEW_PENDING}”（单位已申请销号）的行可以审核；本次未作任何修改。")
+    for r in pending:
+        r.conclusion = chosen
+        r.opinion = opinion or r.opinion
+    return apply_decisions(ledger, today)     # with any decision typed into 销号审核 since the last run
 
 
 def decisions_due(ledger: Ledger) -> bool:

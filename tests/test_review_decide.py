@@ -1,0 +1,150 @@
+"""销号审核 from the command line and the Excel buttons: the office decides the selected requests,
+the figures and 已销号 update at once, and the history records the decision (source 销号审核)."""
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from toolkit import vocab
+from toolkit.app import Workspace
+from toolkit.cli import cli
+from toolkit.distribute import distribute
+from toolkit.io.ledger_file import read_ledger
+from toolkit.rules.stats import summarise
+from tests.conftest import hand_in
+from tests.test_review import DONE_ZG4, review_rows, status_of
+
+CONFIG = ('title = "测试整改台账"\nperiod = "2024-08"\nreference_date = "2024-08-30"\nsubmit_by = "2024-08-25"\n'
+          '[review]\nrequired = true\n')
+
+
+@pytest.fixture
+def applied(workspace):
+    """市人民医院 has asked to close ZG-004 (已完成 with evidence); the office has not decided yet."""
+    (workspace.root / "config.toml").write_text(CONFIG, encoding="utf-8")
+    workspace.review_required = True
+    hand_in(workspace, "市人民医院", DONE_ZG4)
+    Workspace(workspace).consolidate()
+    assert review_rows(workspace)[0][6] == vocab.REVIEW_PENDING
+    return workspace
+
+
+def review_cli(s, *args):
+    return CliRunner().invoke(cli, ["review", *args, "-c", str(s.root)])
+
+
+def test_the_review_command_agrees_and_the_figures_and_history_follow(applied):
+    s = applied
+    assert summarise(read_ledger(s.master, s), s).measures.done == 2
+    result = review_cli(s, "ZG-004", "--agree")
+    assert result.exit_code == 0, result.output
+    assert "ZG-004（市人民医院）：同意销号 → 已销号" in result.output and "已完成3条" in result.output
+    assert status_of(s, "ZG-004") == vocab.DONE
+    (row,) = review_rows(s)
+    assert row[4:8] == [vocab.REVIEW_APPROVE, None, vocab.CLOSED, "2024-08-30"]
+    stats = summarise(read_ledger(s.master, s), s)
+    assert stats.measures.done == 3 and (stats.review.closed, stats.review.pending) == (1, 0)
+    _, lines = Workspace(s).history("ZG-004")
+    assert any("【市人民医院】销号审核：申请销号 → 已销号；来源：销号审核" in line for line in lines)
+    assert any("完成情况：正在推进 → 已完成；来源：销号审核" in line for line in lines)
+
+
+def test_a_return_needs_an_opinion_which_reaches_the_units_next_template(applied):
+    s = applied
+    before = s.master.read_bytes()
+    refused = review_cli(s, "ZG-004", "--return")
+    assert refused.exit_code == 1 and "退回补充须写明审核意见" in refused.output
+    assert s.master.read_bytes() == before                         # nothing changed
+    result = review_cli(s, "ZG-004", "--return", "--opinion", "请补充盖章扫描件")
+    assert result.exit_code == 0, result.output
+    assert status_of(s, "ZG-004") == vocab.IN_PROGRESS
+    (row,) = review_rows(s)
+    assert row[4:7] == [vocab.REVIEW_RETURN, "请补充盖章扫描件", vocab.REVIEW_RETURNED]
+    (d,) = distribute(s, ["市人民医院"])
+    ws = openpyxl.load_workbook(d.path)[vocab.SHEET_LEDGER]
+    assert any("请补充盖章扫描件" in str(c.value) for row in ws.iter_rows() for c in row if c.value)
+    _, lines = Workspace(s).history("ZG-004")
+    assert any("销号审核：申请销号 → 退回补充：请补充盖章扫描件；来源：销号审核" in line for line in lines)
+
+
+def test_a_row_that_is_not_pending_is_named_and_nothing_changes(applied):
+    s = applied
+    before = s.master.read_bytes()
+    result = review_cli(s, "ZG-004", "ZG-001", "ZG-999", "--agree")
+    assert result.exit_code == 1
+    assert "“ZG-001”（未申请销号）" in result.output and "“ZG-999”（台账中没有该编号）" in result.output
+    assert "本次未作任何修改" in result.output and "Traceback" not in result.output
+    assert s.master.read_bytes() == before and review_rows(s)[0][6] == vocab.REVIEW_PENDING
+    assert review_cli(s, "ZG-004", "--agree").exit_code == 0
+    again = review_cli(s, "ZG-004", "--return", "--opinion", "补充")
+    assert again.exit_code == 1 and "“ZG-004”（市人民医院，已销号）" in again.output
+
+
+def test_without_review_required_the_command_says_how_to_turn_it_on(workspace):
+    (workspace.root / "config.toml").write_text(CONFIG.replace("true", "false"), encoding="utf-8")
+    result = review_cli(workspace, "ZG-004", "--agree")
+    assert result.exit_code == 1 and "[review] required = true" in result.output
+    assert review_cli(workspace, "ZG-004").exit_code == 2     # no conclusion: a usage error
+
+
+# ---------------------------------------------------------------- the 同意销号 / 退回补充 buttons
+
+@pytest.fixture
+def book(applied, monkeypatch):
+    """The master open in a stand-in Excel (tests/xlwings_standin.py), with 销号审核 pending for ZG-004."""
+    import xlwings as xw
+    from tests import xlwings_standin as fake
+    opened = fake.Book(applied.master)
+    monkeypatch.setattr(xw.Book, "caller", classmethod(lambda cls: opened))
+    return applied, opened
+
+
+def book_status(book, mid):
+    """完成情况 of a measure as the open book shows it (what the statistics formulas count)."""
+    from tests.test_excel import cell_of
+    return book.sheets[vocab.SHEET_LEDGER].cells[cell_of(book, mid, vocab.STATUS)]
+
+
+def test_the_agree_button_closes_the_selected_review_rows_and_the_figures_change(book):
+    from toolkit import excel
+    s, opened = book
+    assert book_status(opened, "ZG-004") == vocab.IN_PROGRESS
+    opened.selection = opened.sheets[vocab.SHEET_REVIEW].range("B3", "C3")
+    excel.agree_button()
+    title, text = opened.app.alerts[-1]
+    assert title == "同意销号完成" and "ZG-004（市人民医院）：同意销号 → 已销号" in text, text
+    assert opened.saved == 1 and status_of(s, "ZG-004") == vocab.DONE
+    assert review_rows(s)[0][6] == vocab.CLOSED
+    assert book_status(opened, "ZG-004") == vocab.DONE                 # the book's figures count it now
+    assert summarise(read_ledger(s.master, s), s).measures.done == 3
+    _, lines = Workspace(s).history("ZG-004")
+    assert any("申请销号 → 已销号；来源：销号审核" in line for line in lines)
+
+
+def test_the_return_button_takes_the_opinion_from_the_addin_on_a_selected_ledger_row(book):
+    from toolkit import __version__, excel_checks
+    s, opened = book
+    ledger = read_ledger(s.master, s)
+    row = ledger.measures["ZG-004"].row
+    opened.selection = opened.sheets[vocab.SHEET_LEDGER].range(f"C{row - 1}", f"C{row}")   # ZG-003 has no request
+    opinion = "请补充“盖章”扫描件'); import os; ('"
+    excel_checks.press(__version__, "return_button", opinion.encode("utf-16-be").hex().upper())
+    title, text = opened.app.alerts[-1]
+    assert title == "退回补充未完成" and "“ZG-003”（未申请销号）" in text and opened.saved == 0
+    opened.selection = opened.sheets[vocab.SHEET_LEDGER].range(f"A{row}")
+    excel_checks.press(__version__, "return_button", opinion.encode("utf-16-be").hex().upper())
+    assert opened.app.alerts[-1][0] == "退回补充完成"
+    assert review_rows(s)[0][4:7] == [vocab.REVIEW_RETURN, opinion, vocab.REVIEW_RETURNED]
+    assert status_of(s, "ZG-004") == vocab.IN_PROGRESS
+
+
+def test_the_return_button_refuses_an_empty_opinion_and_a_selection_elsewhere(book):
+    from toolkit import excel
+    s, opened = book
+    before = s.master.read_bytes()
+    opened.selection = opened.sheets[vocab.SHEET_REVIEW].range("A3")
+    excel.return_button("")                                    # InputBox left empty or cancelled
+    assert opened.app.alerts[-1] == ("退回补充未完成", "退回补充须写明审核意见（单位需补充的材料），本次未作任何修改。")
+    opened.selection = opened.sheets[vocab.SHEET_STATS].range("A3")
+    excel.agree_button()
+    assert "请先在“销号审核”表" in opened.app.alerts[-1][1]
+    assert s.master.read_bytes() == before and opened.saved == 0

@@ -1,0 +1,429 @@
+"""The change history's database (history.sqlite): its schema, the pending → committed protocol, and
+reading it back (a measure's story, the latest changes, each period's figures replayed from the changes).
+
+The rows are derived by comparing ledgers (before and after a run, one received file at a time); the
+database is the audit trail, never a second place to edit. It stays consistent with the master through a
+pending → committed protocol keyed on the master's content digest: a crash between the two writes leaves
+both before or both after.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from .. import vocab
+from ..errors import FileAccessError, HistoryError, ToolkitError
+from ..model import UNIT_ATTRS, Ledger, Settings
+from ..rules import normalize
+from ..rules.stats import history_rows, summarise
+
+MEASURE_FIELDS = {vocab.STATUS: "status", vocab.DEADLINE: "deadline", **{h: a for h, a in UNIT_ATTRS.items()
+                                                                        if h != vocab.STATUS}}
+OWNER_FIELDS = dict(UNIT_ATTRS)
+FILE_HASH = re.compile(r"[0-9a-f]{64}")
+
+Snapshot = dict[tuple[str, str, str], str]   # {(measure id, unit or '', field): value}, blanks left out
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field of one measure (unit '') or of one owner's entry going from old to new."""
+    measure: str
+    unit: str
+    field: str
+    old: str
+    new: str
+    source: str      # sha256 of the received file, or 办公室修改 / 销号审核 / 初始导入 …
+    time: str        # ISO, to the second
+    period: str      # 报送期次 ('' for the initial import)
+
+    @property
+    def from_file(self) -> bool:
+        return bool(FILE_HASH.fullmatch(self.source))
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """One row of the master's 报送记录 (vocab.LOG_COLUMNS order), as text."""
+    period: str
+    unit: str
+    received: str
+    name: str
+    archived: str
+    sha256: str
+    outcome: str
+
+    @classmethod
+    def of(cls, row: list) -> "Receipt":
+        period, unit, received, name, archived, sha, outcome = (normalize.clean_text(v) for v in row[:7])
+        return cls(period, normalize.clean_key(unit), received, name, archived, sha, outcome)
+
+    @property
+    def applied(self) -> bool:
+        return self.outcome in vocab.APPLIED_OUTCOMES
+
+
+def new_receipts(before_log: list[list], after_log: list[list]) -> list[Receipt]:
+    """The files a run took in: 报送记录 rows of after whose hash before does not list, in order."""
+    seen = {Receipt.of(r).sha256 for r in before_log}
+    return [rec for rec in map(Receipt.of, after_log) if rec.sha256 not in seen]
+
+
+# ---------------------------------------------------------------- comparing ledgers (pure)
+
+def snapshot(ledger: Ledger, ids=None) -> Snapshot:
+    """The recorded fields of a ledger (or of the given measures), as text. Owner entries are kept
+    only for measures with several owners: a sole owner's state is the measure's own."""
+    out: Snapshot = {}
+    for mid in (ledger.measures if ids is None else ids):
+        m = ledger.measures[mid]
+        for name, attr in MEASURE_FIELDS.items():
+            value = normalize.clean_text(getattr(m, attr))
+            if value:
+                out[(mid, "", name)] = value
+        if m.co_units:
+            for unit in m.owners:
+                entry = ledger.owners.get((mid, unit))
+                for name, attr in OWNER_FIELDS.items():
+                    value = normalize.clean_text(getattr(entry, attr)) if entry else ""
+                    if value:
+                        out[(mid, unit, name)] = value
+    for (mid, unit), r in ledger.reviews.items():      # 申请销号 → 已销号 / 退回补充, per unit
+        if ids is None or mid in ids:
+            out[(mid, unit, vocab.REVIEW_FIELD)] = r.history_value()
+    return out
+
+
+def diff_snapshots(before: Snapshot, after: Snapshot, source: str, time: str, period: str) -> list[Change]:
+    """Changes from one snapshot to the next, in the after ledger's order (vanished keys last)."""
+    keys = list(after) + [k for k in before if k not in after]
+    return [Change(*k, before.get(k, ""), after.get(k, ""), source, time, period)
+            for k in keys if before.get(k, "") != after.get(k, "")]
+
+
+def diff_ledgers(before: Ledger, after: Ledger, source: str = vocab.SOURCE_OFFICE, time: str | None = None,
+                 period: str = "") -> list[Change]:
+    """Changes between two ledgers. An owner's change carries the hash and receipt time of the file
+    it came from (its new 报送时间 matched in the 报送记录); a measure's change carries its newest such
+    owner's; everything else carries source/time (default now)/period."""
+    files = {(rec.unit, rec.received): (rec.sha256, rec.period) for rec in map(Receipt.of, after.log) if rec.applied}
+    origin: dict[tuple[str, str], tuple[str, str, str]] = {}   # (measure, unit) → (time, hash, period)
+    for key, entry in after.owners.items():
+        old = before.owners.get(key)
+        if entry.submitted_at and (old is None or old.submitted_at != entry.submitted_at):
+            found = files.get((entry.unit, entry.submitted_at))
+            if found:
+                origin[key] = (entry.submitted_at, *found)
+    newest = {}
+    for (mid, unit), o in origin.items():
+        newest[mid] = max(newest.get(mid, o), o)
+    out = []
+    for c in diff_snapshots(snapshot(before), snapshot(after), source, time or _now(), period):
+        o = origin.get((c.measure, c.unit)) if c.unit else newest.get(c.measure)
+        out.append(replace(c, time=o[0], source=o[1], period=o[2]) if o else c)
+    return out
+
+
+# ---------------------------------------------------------------- the database
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    digest TEXT NOT NULL,          -- content digest of the master this run writes (参数 sheet)
+    state TEXT NOT NULL,           -- pending until that master is in place, then committed
+    time TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS changes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run INTEGER NOT NULL REFERENCES runs(id),
+    measure TEXT NOT NULL, unit TEXT NOT NULL, field TEXT NOT NULL,
+    old TEXT NOT NULL, new TEXT NOT NULL, source TEXT NOT NULL, time TEXT NOT NULL, period TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS changes_key ON changes(measure, unit, field);
+"""
+PENDING, COMMITTED = "pending", "committed"
+COMMITTED_ROWS = f"SELECT c.* FROM changes c JOIN runs r ON r.id = c.run WHERE r.state = '{COMMITTED}'"
+ROWS_WITH_RUN = f"SELECT c.* FROM changes c JOIN runs r ON r.id = c.run WHERE (r.state = '{COMMITTED}' OR r.id = ?)"
+
+
+def sqlite_reason(exc: sqlite3.Error) -> str:
+    """SQLite's reason in Chinese: a full disk, a read-only folder, or a read/write fault."""
+    text = str(exc).lower()
+    if "full" in text:
+        return "磁盘空间不足"
+    if "readonly" in text or "read-only" in text:
+        return "所在位置是只读的"
+    if "unable to open" in text:
+        return "无法创建或打开该文件"
+    return "磁盘空间不足或读写出错"
+
+
+class HistoryDB:
+    """The history database (WAL mode, every transaction synced): changes grouped in runs, each
+    run pending until the master it belongs to has replaced the old one."""
+
+    def __init__(self, path: Path, read_only: bool = False):
+        """Open (creating if need be) the database; read_only: only read what is there (no schema, no pragmas)."""
+        self.path = Path(path)
+        try:
+            self.conn = sqlite3.connect(str(self.path), isolation_level=None)
+            if read_only:
+                return
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=FULL")
+            self.conn.executescript(SCHEMA)
+        except sqlite3.OperationalError as exc:     # the disk or the folder, not the database itself
+            raise FileAccessError(f"无法写入变更记录数据库 {self.path}：{sqlite_reason(exc)}。"
+                                  f"请清理磁盘或检查文件夹权限后重试（数据库本身无需处理）。") from None
+        except sqlite3.DatabaseError as exc:
+            raise HistoryError(f"变更记录数据库“{self.path.name}”已损坏，无法打开（{exc}）。"
+                               f"可将它移走后运行 `python -m toolkit history --rebuild` 按归档文件重建。") from None
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "HistoryDB":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def replace_rebuilt(self, rows: list["Change"], digest: str) -> None:
+        """Replace the rows that come from files (and the 初始导入) by `rows`, in one committed run;
+        rows the archive cannot tell (办公室修改, 销号审核) are kept."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM changes WHERE source = ? OR (length(source) = 64 AND source NOT GLOB '*[^0-9a-f]*')",
+                         (vocab.SOURCE_INITIAL,))
+            run = conn.execute("INSERT INTO runs (digest, state, time) VALUES (?, ?, ?)",
+                               (digest, COMMITTED, _now())).lastrowid
+            conn.executemany("INSERT INTO changes (run, measure, unit, field, old, new, source, time, period) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [(run, *_row(c)) for c in rows])
+            conn.execute("DELETE FROM runs WHERE NOT EXISTS (SELECT 1 FROM changes WHERE changes.run = runs.id)")
+
+    @contextmanager
+    def transaction(self):
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def add(self, changes: list[Change], digest: str, state: str = PENDING) -> int | None:
+        """Store a run's changes in one transaction; returns the run id (None: nothing to store)."""
+        if not changes:
+            return None
+        with self.transaction() as conn:
+            run = conn.execute("INSERT INTO runs (digest, state, time) VALUES (?, ?, ?)",
+                               (digest, state, _now())).lastrowid
+            conn.executemany("INSERT INTO changes (run, measure, unit, field, old, new, source, time, period) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [(run, *_row(c)) for c in changes])
+        return run
+
+    def commit(self, run: int | None) -> None:
+        if run is None:
+            return
+        with self.transaction() as conn:
+            conn.execute("UPDATE runs SET state = ? WHERE id = ?", (COMMITTED, run))
+
+    def recover(self, current_digest: str) -> tuple[int, int]:
+        """Settle pending runs against the master on disk: a run whose digest is the master's is
+        committed (the master was replaced), any other is discarded. Returns (committed, discarded)."""
+        with self.transaction() as conn:
+            runs = conn.execute("SELECT id, digest FROM runs WHERE state = ?", (PENDING,)).fetchall()
+            done = [r for r, d in runs if d and d == current_digest]
+            gone = [r for r, d in runs if not (d and d == current_digest)]
+            conn.executemany("UPDATE runs SET state = ? WHERE id = ?", [(COMMITTED, r) for r in done])
+            conn.executemany("DELETE FROM changes WHERE run = ?", [(r,) for r in gone])
+            conn.executemany("DELETE FROM runs WHERE id = ?", [(r,) for r in gone])
+        return len(done), len(gone)
+
+    def pending(self) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM runs WHERE state = ?", (PENDING,)).fetchone()[0]
+
+    def is_empty(self) -> bool:
+        return self.conn.execute("SELECT 1 FROM changes LIMIT 1").fetchone() is None
+
+    def changes(self, measure: str | None = None, newest_first: bool = False, limit: int | None = None,
+                run: int | None = None) -> list[Change]:
+        """Committed changes (and the given run's, pending or not) in the order they were applied,
+        of one measure or all."""
+        sql = ROWS_WITH_RUN + (" AND c.measure = ?" if measure else "") + \
+            f" ORDER BY c.id {'DESC' if newest_first else 'ASC'}" + (f" LIMIT {int(limit)}" if limit else "")
+        cur = self.conn.execute(sql, (run if run is not None else -1,) + ((measure,) if measure else ()))
+        return [Change(*r[2:]) for r in cur]
+
+    def state(self) -> Snapshot:
+        """What the committed changes say the ledger holds now (each field's newest value)."""
+        cur = self.conn.execute(
+            "SELECT c.measure, c.unit, c.field, c.new FROM changes c JOIN "
+            f"(SELECT MAX(c.id) AS id FROM ({COMMITTED_ROWS}) c GROUP BY c.measure, c.unit, c.field) last "
+            "ON last.id = c.id ORDER BY c.id")
+        return {(m, u, f): new for m, u, f, new in cur if new}
+
+
+def _row(c: Change) -> tuple:
+    return (c.measure, c.unit, c.field, c.old, c.new, c.source, c.time, c.period)
+
+
+def _now() -> str:
+    return dt.datetime.now().isoformat(timespec="seconds")
+
+
+def _mtime(path: Path) -> str:
+    path = Path(path)
+    return dt.datetime.fromtimestamp(path.stat().st_mtime).isoformat(timespec="seconds") if path.exists() else _now()
+
+
+def db_path(settings: Settings) -> Path:
+    """history.sqlite in the workspace folder (beside config.toml)."""
+    return Path(settings.root) / vocab.HISTORY_DB
+
+
+def master_digest(path: Path) -> str:
+    """The content digest the master on disk carries in its 参数 sheet ('' if none or unreadable)."""
+    from python_calamine import CalamineWorkbook
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+        if vocab.SHEET_PARAMS not in wb.sheet_names:
+            return ""
+        rows = wb.get_sheet_by_name(vocab.SHEET_PARAMS).to_python(skip_empty_area=False)
+    except Exception:   # missing, half-copied or foreign file: it carries no digest of ours
+        return ""
+    return next((normalize.clean_text(r[1]) for r in rows
+                 if len(r) > 1 and normalize.clean_key(r[0]) == vocab.PARAM_DIGEST), "")
+
+
+def open_history(settings: Settings) -> HistoryDB:
+    """Open the workspace's history and settle any run a crash left pending against the master."""
+    db = HistoryDB(db_path(settings))
+    if db.pending():
+        db.recover(master_digest(settings.master))
+    return db
+
+
+# ---------------------------------------------------------------- reading it back
+
+def source_text(c: Change, files: dict[str, Receipt] | None = None) -> str:
+    """Where a change came from, in words: the unit's file (from the 报送记录) or the label."""
+    if not c.from_file:
+        return c.source
+    rec = (files or {}).get(c.source)
+    name = f"{rec.unit}报送“{rec.name}”" if rec else "单位报送文件"
+    return f"{name}（哈希{c.source[:12]}）"
+
+
+def story_lines(db: HistoryDB, measure_id: str, ledger: Ledger | None = None) -> list[str]:
+    """A measure's whole story, oldest first, one line per change."""
+    mid = normalize.clean_key(measure_id)
+    changes = db.changes(mid)
+    m = ledger.measures.get(mid) if ledger else None
+    if not changes and m is None:
+        raise HistoryError(f"变更记录中没有措施“{mid}”。请核对编号（见台账“{vocab.ID}”列）。")
+    files = {rec.sha256: rec for rec in map(Receipt.of, ledger.log if ledger else [])}
+    out = [f"措施{mid}：{m.measure}（牵头单位：{m.lead_unit}）" if m else f"措施{mid}"]
+    out.append(f"共{len(changes)}条变更记录：")
+    for c in changes:
+        who = f"【{c.unit}】" if c.unit else ""
+        when = c.time.replace("T", " ") + (f"（{c.period}期）" if c.period else "")
+        what = c.new if c.source == vocab.SOURCE_INITIAL else f"{c.old or '（空）'} → {c.new or '（空）'}"
+        out.append(f"{when} {who}{c.field}：{what}；来源：{source_text(c, files)}")
+    return out
+
+
+def recent_rows(db: HistoryDB, n: int = 200, run: int | None = None) -> list[list]:
+    """Rows of the master's read-only 变更记录 sheet: the latest n changes, newest first (with the changes
+    of the run being written, pending until the master is in place)."""
+    return [[c.time.replace("T", " "), c.period, c.measure, c.unit, c.field, c.old, c.new,
+             c.source[:12] if c.from_file else c.source] for c in db.changes(newest_first=True, limit=n, run=run)]
+
+
+def period_snapshots(db: HistoryDB, also: set[str] = frozenset()) -> list[tuple[str, Snapshot]]:
+    """Month over month: for each 报送期次 the history knows (and each of `also` after its first), the
+    recorded fields at its end, replayed from the committed changes (a period's snapshot = each field's
+    latest change of that period or before; the 初始导入, of no period, comes before all)."""
+    rows = db.conn.execute(f"{COMMITTED_ROWS} ORDER BY c.period, c.time, c.id").fetchall()
+    changes = [Change(*r[2:]) for r in rows]        # by period and time: a rebuild renumbers file rows
+    periods = {c.period for c in changes if c.period}
+    periods |= {p for p in also if periods and p > min(periods)}
+    out = []
+    for period in sorted(periods):
+        state: Snapshot = {}
+        for c in changes:
+            if c.period <= period:
+                state[(c.measure, c.unit, c.field)] = c.new
+        out.append((period, {k: v for k, v in state.items() if v}))
+    return out
+
+
+def period_counts(db: HistoryDB) -> list[tuple[str, dict[str, int]]]:
+    """For each 报送期次, how many measures stood at each status at its end."""
+    out = []
+    for period, state in period_snapshots(db):
+        status = {m: v for (m, u, f), v in state.items() if not u and f == vocab.STATUS}
+        words = vocab.STATUSES + sorted({v for v in status.values() if v not in vocab.STATUSES})
+        out.append((period, {w: sum(1 for v in status.values() if v == w) for w in words}))
+    return out
+
+
+def period_end(period: str, settings: Settings) -> dt.date:
+    """The day a past period's figures are taken at: its month's last day ('YYYY-MM'), never after today."""
+    try:
+        year, month = (int(x) for x in period.split("-")[:2])
+        end = dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
+    except ValueError:
+        return settings.today()
+    return min(end, settings.today())
+
+
+def as_of(ledger: Ledger, state: Snapshot, day: dt.date) -> Ledger:
+    """The ledger's measures as a period's snapshot left them: statuses (and each co-owner's) replayed;
+    a measure the history did not know then is left out; deadlines and the plan are today's."""
+    past = ledger.copy()
+    known = {m for m, _, _ in state}
+    past.measures = {mid: m for mid, m in past.measures.items() if mid in known}
+    for mid, m in past.measures.items():
+        m.status = state.get((mid, "", vocab.STATUS), "")
+        for unit in m.owners:
+            entry = past.owners.get((mid, unit))
+            if entry:
+                entry.status = state.get((mid, unit, vocab.STATUS), m.status) if m.co_units else m.status
+    past.owners = {k: o for k, o in past.owners.items() if k[0] in past.measures}
+    past.decisions = {k: d for k, d in past.decisions.items() if k in past.measures and d.at[:10] <= day.isoformat()}
+    return past
+
+
+def period_history(db: HistoryDB, ledger: Ledger, settings: Settings) -> list[list]:
+    """历史进度 rows of every period the history knows before the current one, each computed from the
+    ledger as its snapshot left it at the period's end (progress.history_rows, same figures as live)."""
+    out = []
+    seen = {normalize.clean_text(r[0]) for r in ledger.history + ledger.log if r and normalize.clean_text(r[0])}
+    for period, state in period_snapshots(db, seen):
+        if period >= settings.current_period():
+            continue
+        day = period_end(period, settings)
+        out += history_rows(summarise(as_of(ledger, state, day), replace(settings, reference_date=day)), period)
+    return out
+
+
+def load_figures(ledger: Ledger, settings: Settings) -> None:
+    """Replace the master's 历史进度 rows of the periods the history knows (before the current one) by the
+    figures replayed from it; rows of periods before the history began are kept. Without a database,
+    or one that cannot be read, the sheet's rows stay (the next recorded run reports the trouble)."""
+    path = db_path(settings)
+    if not path.exists():
+        return
+    try:
+        with HistoryDB(path, read_only=True) as db:
+            rows = period_history(db, ledger, settings)
+            first = db.conn.execute(f"SELECT MIN(c.period) FROM ({COMMITTED_ROWS} AND c.period != '') c").fetchone()[0]
+    except (sqlite3.Error, ToolkitError):
+        return
+    if first is None:
+        return
+    current = settings.current_period()
+    kept = [r for r in ledger.history if not first <= normalize.clean_text(r[0]) < current]
+    ledger.history = sorted(kept + rows, key=lambda r: normalize.clean_text(r[0]))
