@@ -151,8 +151,8 @@ def test_resubmitting_the_same_file_changes_nothing(workspace):
     assert result.files[0].outcome == vocab.OUTCOME_DUPLICATE
     after = read_ledger(workspace.master)
     assert [m.values() for m in after.measures.values()] == measures
-    assert [r[3] for r in after.log] == ["办公室.xlsx", "again.xlsx"]       # every received file is recorded
-    assert after.log[-1][6] == vocab.OUTCOME_DUPLICATE
+    assert [e.name for e in after.log] == ["办公室.xlsx", "again.xlsx"]       # every received file is recorded
+    assert after.log[-1].outcome == vocab.OUTCOME_DUPLICATE
     receipt = result.receipts[0].read_text(encoding="utf-8")
     assert "内容完全相同" in receipt and "已正常汇总" not in receipt
 

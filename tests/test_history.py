@@ -16,6 +16,7 @@ from toolkit.io import master_file
 from toolkit.cli import cli
 from toolkit.consolidate import consolidate
 from toolkit.io.history_db import Change, HistoryDB
+from toolkit.model import LogEntry
 from toolkit.io.ledger_file import read_ledger
 from tests.conftest import hand_in, small_ledger
 from toolkit.io import history_db
@@ -68,9 +69,9 @@ def test_three_periods_of_real_workbooks_are_recorded_with_their_files(recorded)
         ("", vocab.NOT_STARTED, ""), (vocab.NOT_STARTED, vocab.IN_PROGRESS, "2024-07"),
         (vocab.IN_PROGRESS, vocab.DONE, "2024-08")]
     log = read_ledger(settings.master).log
-    july, august = [r for r in log if r[0] in ("2024-07", "2024-08")]
-    assert story[1].source == july[5] and story[1].time == "2024-07-19T09:30:00"
-    assert story[2].source == august[5] and story[2].time == "2024-08-20T16:05:00"
+    july, august = [e for e in log if e.period in ("2024-07", "2024-08")]
+    assert story[1].source == july.sha256 and story[1].time == "2024-07-19T09:30:00"
+    assert story[2].source == august.sha256 and story[2].time == "2024-08-20T16:05:00"
     assert story[0].source == vocab.SOURCE_INITIAL
     # the co-owner's own entry changed; the measure, held back by 医政处, did not change status
     zg2 = [(c.unit, c.field, c.new) for c in db.changes("ZG-002") if c.period == "2024-07"]
@@ -184,8 +185,8 @@ def test_diff_ledgers_attributes_owner_changes_to_the_submission(workspace):
     entry = after.owners[("ZG-002", "市人民医院")]
     entry.status, entry.submitted_at = vocab.DONE, "2024-08-20T10:00:00"
     after.measures["ZG-002"].progress = "【市人民医院】已开展培训"
-    after.log.append(["2024-08", "市人民医院", "2024-08-20T10:00:00", "a.xlsx", "2024-08/a.xlsx", sha,
-                      vocab.OUTCOME_ACCEPTED, 1, 0])
+    after.log.append(LogEntry("2024-08", "市人民医院", "2024-08-20T10:00:00", "a.xlsx", "2024-08/a.xlsx", sha,
+                               vocab.OUTCOME_ACCEPTED, 1, 0))
     after.measures["ZG-003"].deadline = dt.date(2024, 12, 31)
     changes = history_db.diff_ledgers(before, after, time="2024-08-21T09:00:00", period="2024-08")
     assert [(c.measure, c.unit, c.field, c.source, c.time) for c in changes] == [

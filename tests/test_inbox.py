@@ -153,7 +153,7 @@ def test_a_modification_time_in_the_future_counts_as_the_time_of_receipt(workspa
     result = consolidate(workspace)
     received = result.files[0].submission.received
     assert before <= received <= dt.datetime.now()
-    assert read_ledger(workspace.master).log[0][2] == received.isoformat(timespec="seconds")
+    assert read_ledger(workspace.master).log[0].received == received.isoformat(timespec="seconds")
     receipt = result.receipts[0].read_text(encoding="utf-8")
     assert "晚于本机当前时间" in receipt and f"{future:%Y-%m-%d %H:%M}" in receipt
 
@@ -174,7 +174,7 @@ def test_every_file_gets_its_own_receipt_and_a_line_in_the_log(workspace):
     assert "已正常汇总" not in texts["第二次.xlsx"] and "本文件未汇总" in texts["第二次.xlsx"]
     assert "已正常汇总" not in texts["上期.xlsx"] and "更新的版本" in texts["上期.xlsx"]
     log = read_ledger(workspace.master).log
-    assert [(r[3], r[6]) for r in log] == [("第一次.xlsx", vocab.OUTCOME_ACCEPTED), ("第二次.xlsx", vocab.OUTCOME_REJECTED),
+    assert [(e.name, e.outcome) for e in log] == [("第一次.xlsx", vocab.OUTCOME_ACCEPTED), ("第二次.xlsx", vocab.OUTCOME_REJECTED),
                                            ("上期.xlsx", vocab.OUTCOME_SUPERSEDED)]
 
 
@@ -192,7 +192,7 @@ def test_a_file_rejected_for_an_office_mistake_can_be_taken_in_again(workspace):
     assert f.submission.received == dt.datetime(2024, 8, 20, 10) and rejected.archived.exists()
     ledger = read_ledger(workspace.master)
     assert ledger.measures["ZG-001"].status == vocab.DONE
-    assert [r[6] for r in ledger.log] == [vocab.OUTCOME_REJECTED, vocab.OUTCOME_DUPLICATE, vocab.OUTCOME_ACCEPTED]
+    assert [e.outcome for e in ledger.log] == [vocab.OUTCOME_REJECTED, vocab.OUTCOME_DUPLICATE, vocab.OUTCOME_ACCEPTED]
 
 
 def test_cli_consolidate_again(workspace, tmp_path):

@@ -28,7 +28,7 @@ from .io.fileio import safe_filename
 from .errors import SubmissionError
 from .intake import Submission, read_submission
 from .io.fileio import copy_hashed, file_sha256, fit_name
-from .model import TEXT_ATTRS, Ledger
+from .model import TEXT_ATTRS, Ledger, LogEntry
 from .io.ledger_file import read_ledger
 from .rules.rollup import recompute_measure
 
@@ -312,10 +312,9 @@ def file_under_unit(snap: Snapshot, sub: Submission, index: dict[str, Path]) -> 
 def latest_applied(ledger: Ledger, period: str) -> dict[str, str]:
     """{unit: receipt time of its newest file merged for the period} (from the 报送记录)."""
     latest: dict[str, str] = {}
-    for r in ledger.log:
-        if normalize.clean_text(r[0]) == period and normalize.clean_text(r[6]) in vocab.APPLIED_OUTCOMES:
-            unit, when = normalize.clean_key(r[1]), normalize.clean_text(r[2])
-            latest[unit] = max(latest.get(unit, ""), when)
+    for e in ledger.log:
+        if e.period == period and e.applied:
+            latest[e.unit] = max(latest.get(e.unit, ""), e.received)
     return latest
 
 
@@ -517,12 +516,11 @@ def take_in(ledger: Ledger, settings: Settings, entries: list, on_file=None, aga
     result = ConsolidationResult(period, settings.master, ignored=list(ignored or []))
     archive_dir = settings.path("archive") / period
     settle = float(settings.settle_seconds)
-    logged: dict[str, list] = {}
-    for r in ledger.log:
-        logged.setdefault(normalize.clean_text(r[5]), r)
+    logged: dict[str, LogEntry] = {}
+    for e in ledger.log:
+        logged.setdefault(e.sha256, e)
     known = {h for h in logged if h}          # '' is a file that could not be read
-    done_before = {(normalize.clean_text(r[5]), normalize.clean_text(r[3]), normalize.clean_text(r[2])): r
-                   for r in ledger.log}
+    done_before = {(e.sha256, e.name, e.received): e for e in ledger.log}
     index = archived_files(archive_dir)
     latest = latest_applied(ledger, period)
     now = dt.datetime.now().replace(microsecond=0)
@@ -548,8 +546,8 @@ def take_in(ledger: Ledger, settings: Settings, entries: list, on_file=None, aga
             continue
         first = logged.get(snap.sha256)
         if first is not None:         # the file as first received: its name and time of receipt
-            snap.name = normalize.clean_text(first[3]) or snap.name
-            snap.received = dt.datetime.fromisoformat(normalize.clean_text(first[2]))
+            snap.name = first.name or snap.name
+            snap.received = dt.datetime.fromisoformat(first.received)
         snap.again = True
         snaps.append(snap)
     readable = [s for s in snaps if s.archived is not None]
@@ -571,7 +569,7 @@ def take_in(ledger: Ledger, settings: Settings, entries: list, on_file=None, aga
         stamp = sub.received.isoformat(timespec="seconds")
         recovered = None if snap.again else done_before.get((sub.sha256, sub.name, stamp))
         if recovered is not None:     # recorded by a run that stopped before clearing the inbox
-            outcome, accepted = normalize.clean_text(recovered[6]), int(float(recovered[7] or 0))
+            outcome, accepted = recovered.outcome, recovered.accepted
         else:
             outcome, accepted = judge(ledger, sub, set() if snap.again else known, latest,
                                       settings.review_required)
@@ -583,15 +581,13 @@ def take_in(ledger: Ledger, settings: Settings, entries: list, on_file=None, aga
             known.add(sub.sha256)
         if recovered is None:
             archived = str(snap.archived.relative_to(settings.path("archive"))) if snap.archived else ""
-            ledger.log.append([period, sub.unit or vocab.UNIDENTIFIED, stamp, sub.name, archived, sub.sha256,
-                               outcome, accepted, len(sub.problems)])
+            ledger.log.append(LogEntry(period, sub.unit or vocab.UNIDENTIFIED, stamp, sub.name, archived, sub.sha256,
+                                       outcome, accepted, len(sub.problems)))
         result.files.append(FileOutcome(sub, snap.archived, outcome, accepted, late,
                                         None if snap.again else snap.entry.path))
         log.info("%s：%s（%s），采纳%s条，问题%s处", outcome, sub.name, sub.unit or vocab.UNIDENTIFIED, accepted,
                  len(sub.problems))
-    result.submitted_units = sorted({normalize.clean_key(r[1]) for r in ledger.log
-                                     if normalize.clean_text(r[0]) == period
-                                     and normalize.clean_text(r[6]) in vocab.APPLIED_OUTCOMES})
+    result.submitted_units = sorted({e.unit for e in ledger.log if e.period == period and e.applied})
     submitted = set(result.submitted_units)
     result.missing_units = [u for u in ledger.units if u not in submitted]
     result.inbox_seen.sort()

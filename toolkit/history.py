@@ -17,10 +17,10 @@ from .consolidate import merge
 from .errors import HistoryError
 from .intake import read_submission
 from .io import master_file
-from .io.history_db import (Change, HistoryDB, Receipt, _mtime, _now, diff_ledgers, diff_snapshots,
+from .io.history_db import (Change, HistoryDB, _mtime, _now, diff_ledgers, diff_snapshots,
                             master_digest, new_receipts, snapshot)
 from .io.ledger_file import read_ledger
-from .model import Ledger, Settings
+from .model import Ledger, LogEntry, Settings
 
 # ---------------------------------------------------------------- recording a run
 
@@ -31,7 +31,7 @@ def expected_digest(after: Ledger, settings: Settings) -> str:
     return master_file.content_digest(after, settings)
 
 
-def replay(ledger: Ledger, receipts: list[Receipt], settings: Settings, submissions: dict | None = None) -> list[Change]:
+def replay(ledger: Ledger, receipts: list[LogEntry], settings: Settings, submissions: dict | None = None) -> list[Change]:
     """Merge the applied files among the receipts into the ledger, one at a time, and return each
     file's changes (source its hash, time its receipt). Files come from `submissions`
     ({sha256: Submission}) or else are read again from the archive."""

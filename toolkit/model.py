@@ -141,6 +141,29 @@ class OwnerEntry:
                 self.evidence, self.remark, self.submitted_at]
 
 
+@dataclass(frozen=True)
+class LogEntry:
+    """One row of the master's 报送记录 (vocab.LOG_COLUMNS): a file received, where it was archived, what came of it."""
+    period: str
+    unit: str
+    received: str        # time of receipt, ISO to the second
+    name: str            # the file name as sent
+    archived: str        # its path under the archive folder ('' when it could not be archived)
+    sha256: str
+    outcome: str         # vocab.OUTCOME_*
+    accepted: int = 0        # rows taken in
+    problems: int = 0        # problems found
+
+    @property
+    def applied(self) -> bool:
+        """Its rows were merged into the master (accepted in whole or in part)."""
+        return self.outcome in vocab.APPLIED_OUTCOMES
+
+    def values(self) -> Row:
+        return [self.period, self.unit, self.received, self.name, self.archived, self.sha256, self.outcome,
+                self.accepted, self.problems]
+
+
 @dataclass
 class Ledger:
     """Everything the toolkit knows about a master: measures, per-owner state, layout."""
@@ -150,7 +173,7 @@ class Ledger:
     header_row: int = 2
     columns: dict[str, int] = field(default_factory=dict)
     title: str = ""
-    log: list[Row] = field(default_factory=list)       # rows of 报送记录 (vocab.LOG_COLUMNS)
+    log: list[LogEntry] = field(default_factory=list)  # 报送记录, oldest first
     history: list[Row] = field(default_factory=list)   # rows of 历史进度
     digest: str = ""                                    # content digest stored at the last write
     extra_columns: list[str] = field(default_factory=list)          # office columns in the ledger sheet
@@ -213,7 +236,7 @@ class Ledger:
         return Ledger({k: replace(m, co_units=list(m.co_units), extra=dict(m.extra)) for k, m in self.measures.items()},
                       {k: replace(o) for k, o in self.owners.items()},
                       dict(self.judgments), self.header_row, dict(self.columns), self.title,
-                      [list(r) for r in self.log], [list(r) for r in self.history], self.digest,
+                      list(self.log), [list(r) for r in self.history], self.digest,
                       list(self.extra_columns), {k: [list(r) for r in v] for k, v in self.other_sheets.items()},
                       {k: replace(d) for k, d in self.decisions.items()}, self.layout, list(self.read_notes),
                       [list(r) for r in self.recent_changes], {k: replace(r) for k, r in self.reviews.items()})

@@ -107,11 +107,11 @@ def submission_status(ledger, settings: Settings) -> tuple[set[str], list[str]]:
     """Units whose workbook for the period was taken in, and those of them that sent it late."""
     period = settings.current_period()
     first: dict[str, dt.datetime] = {}
-    for r in ledger.log:
-        if normalize.clean_text(r[0]) != period or normalize.clean_text(r[6]) not in vocab.APPLIED_OUTCOMES:
+    for e in ledger.log:
+        if e.period != period or not e.applied:
             continue
-        unit, when = normalize.clean_key(r[1]), dt.datetime.fromisoformat(normalize.clean_text(r[2]))
-        first[unit] = min(first.get(unit, when), when)
+        when = dt.datetime.fromisoformat(e.received)
+        first[e.unit] = min(first.get(e.unit, when), when)
     late = sorted(u for u, when in first.items() if settings.submit_by and when.date() > settings.submit_by)
     return set(first), late
 

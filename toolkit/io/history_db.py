@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .. import vocab
 from ..errors import FileAccessError, HistoryError, ToolkitError
-from ..model import UNIT_ATTRS, Ledger, Settings
+from ..model import UNIT_ATTRS, Ledger, LogEntry, Settings
 from ..rules import normalize
 from ..rules.stats import history_rows, summarise
 
@@ -46,31 +46,10 @@ class Change:
         return bool(FILE_HASH.fullmatch(self.source))
 
 
-@dataclass(frozen=True)
-class Receipt:
-    """One row of the master's 报送记录 (vocab.LOG_COLUMNS order), as text."""
-    period: str
-    unit: str
-    received: str
-    name: str
-    archived: str
-    sha256: str
-    outcome: str
-
-    @classmethod
-    def of(cls, row: list) -> "Receipt":
-        period, unit, received, name, archived, sha, outcome = (normalize.clean_text(v) for v in row[:7])
-        return cls(period, normalize.clean_key(unit), received, name, archived, sha, outcome)
-
-    @property
-    def applied(self) -> bool:
-        return self.outcome in vocab.APPLIED_OUTCOMES
-
-
-def new_receipts(before_log: list[list], after_log: list[list]) -> list[Receipt]:
+def new_receipts(before_log: list[LogEntry], after_log: list[LogEntry]) -> list[LogEntry]:
     """The files a run took in: 报送记录 rows of after whose hash before does not list, in order."""
-    seen = {Receipt.of(r).sha256 for r in before_log}
-    return [rec for rec in map(Receipt.of, after_log) if rec.sha256 not in seen]
+    seen = {e.sha256 for e in before_log}
+    return [e for e in after_log if e.sha256 not in seen]
 
 
 # ---------------------------------------------------------------- comparing ledgers (pure)
@@ -110,7 +89,7 @@ def diff_ledgers(before: Ledger, after: Ledger, source: str = vocab.SOURCE_OFFIC
     """Changes between two ledgers. An owner's change carries the hash and receipt time of the file
     it came from (its new 报送时间 matched in the 报送记录); a measure's change carries its newest such
     owner's; everything else carries source/time (default now)/period."""
-    files = {(rec.unit, rec.received): (rec.sha256, rec.period) for rec in map(Receipt.of, after.log) if rec.applied}
+    files = {(rec.unit, rec.received): (rec.sha256, rec.period) for rec in after.log if rec.applied}
     origin: dict[tuple[str, str], tuple[str, str, str]] = {}   # (measure, unit) → (time, hash, period)
     for key, entry in after.owners.items():
         old = before.owners.get(key)
@@ -307,7 +286,7 @@ def open_history(settings: Settings) -> HistoryDB:
 
 # ---------------------------------------------------------------- reading it back
 
-def source_text(c: Change, files: dict[str, Receipt] | None = None) -> str:
+def source_text(c: Change, files: dict[str, LogEntry] | None = None) -> str:
     """Where a change came from, in words: the unit's file (from the 报送记录) or the label."""
     if not c.from_file:
         return c.source
@@ -323,7 +302,7 @@ def story_lines(db: HistoryDB, measure_id: str, ledger: Ledger | None = None) ->
     m = ledger.measures.get(mid) if ledger else None
     if not changes and m is None:
         raise HistoryError(f"变更记录中没有措施“{mid}”。请核对编号（见台账“{vocab.ID}”列）。")
-    files = {rec.sha256: rec for rec in map(Receipt.of, ledger.log if ledger else [])}
+    files = {rec.sha256: rec for rec in (ledger.log if ledger else [])}
     out = [f"措施{mid}：{m.measure}（牵头单位：{m.lead_unit}）" if m else f"措施{mid}"]
     out.append(f"共{len(changes)}条变更记录：")
     for c in changes:
@@ -400,7 +379,8 @@ def period_history(db: HistoryDB, ledger: Ledger, settings: Settings) -> list[li
     """历史进度 rows of every period the history knows before the current one, each computed from the
     ledger as its snapshot left it at the period's end (progress.history_rows, same figures as live)."""
     out = []
-    seen = {normalize.clean_text(r[0]) for r in ledger.history + ledger.log if r and normalize.clean_text(r[0])}
+    seen = {normalize.clean_text(r[0]) for r in ledger.history if r and normalize.clean_text(r[0])}
+    seen |= {e.period for e in ledger.log if e.period}
     for period, state in period_snapshots(db, seen):
         if period >= settings.current_period():
             continue

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..rules import normalize
 from .. import vocab
-from ..model import Decision, Ledger, Measure, OwnerEntry, ReadLayout, Review
+from ..model import Decision, Ledger, LogEntry, Measure, OwnerEntry, ReadLayout, Review
 from ..rules.review import conclusion
 from ..errors import HeaderError, LedgerError
 from . import history_db
@@ -320,7 +320,7 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None
                                                               problems)
     owners = parse_owners(sheet(vocab.SHEET_OWNERS), measures)
     judgments = parse_judgments(sheet(vocab.SHEET_JUDGMENT))
-    log = parse_table(sheet(vocab.SHEET_LOG), vocab.LOG_COLUMNS, vocab.SHEET_LOG)
+    log = [log_entry(r) for r in parse_table(sheet(vocab.SHEET_LOG), vocab.LOG_COLUMNS, vocab.SHEET_LOG)]
     history = parse_table(sheet(vocab.SHEET_HISTORY), vocab.HISTORY_COLUMNS, vocab.SHEET_HISTORY)
     params = {normalize.clean_key(r[0]): r[1] for r in sheet(vocab.SHEET_PARAMS) if len(r) > 1}
     ours = {vocab.SHEET_LEDGER, vocab.SHEET_OWNERS, vocab.SHEET_JUDGMENT, vocab.SHEET_STATS, vocab.SHEET_OVERDUE,
@@ -337,6 +337,21 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None
     if getattr(settings, "root", None) is not None:     # earlier periods' figures: from the change history
         history_db.load_figures(ledger, settings)
     return ledger
+
+
+def log_entry(row: list) -> LogEntry:
+    """One 报送记录 row as read back from the sheet (text trimmed, the unit as a key)."""
+    period, unit, received, name, archived, sha, outcome = (normalize.clean_text(v) for v in row[:7])
+    counts = [_count(v) for v in (list(row[7:9]) + [0, 0])[:2]]
+    return LogEntry(period, normalize.clean_key(unit), received, name, archived, sha, outcome, *counts)
+
+
+def _count(value: object) -> int:
+    """A count cell of our own sheets read back (1, 1.0 or '1'); anything else counts 0."""
+    try:
+        return int(float(str(value or 0)))
+    except ValueError:
+        return 0
 
 
 def parse_decisions(rows: list[list], measures: dict[str, Measure]) -> dict[str, Decision]:
