@@ -12,6 +12,7 @@ import docx
 import pytest
 
 from toolkit.documents import chart, dashboard, leaders, trend
+from toolkit.io.ledger_file import history_row as read_history_row
 from toolkit import demo, vocab
 from toolkit.io.ledger_file import read_ledger
 from toolkit.nightly import run_once
@@ -41,8 +42,9 @@ def test_the_trend_sentence_words_the_change_naturally(now, before, period, befo
 
 
 def history_row(period, total, done, scope="总体", name="整改措施"):
-    return [period, f"{period}-28", scope, name, float(total), float(done), 0.0, float(total - done), 0.0, 0.0,
-            round(100 * done / total, 1)]
+    """A 历史进度 row as read back from a sheet (numbers come back as floats)."""
+    return read_history_row([period, f"{period}-28", scope, name, float(total), float(done), 0.0, float(total - done),
+                             0.0, 0.0, round(100 * done / total, 1)])
 
 
 def test_the_series_reads_the_history_and_takes_this_period_from_the_live_figures(tmp_path):

@@ -100,10 +100,10 @@ def test_the_figures_come_from_the_database_not_from_the_sheet(four_periods):
     wb.save(s.master)
     assert "较上月提高16.7个百分点" in notice_text(s)
     ledger = read_ledger(s.master, s)
-    overall = {r[0]: r[10] for r in ledger.history if r[2:4] == ["总体", "整改措施"]}
+    overall = {r.period: r.completion for r in ledger.history if (r.scope, r.name) == ("总体", "整改措施")}
     assert overall == {"2024-06": 33.3, "2024-07": 50.0, "2024-08": 50.0, "2024-09": 66.7}   # 09: this period, live
-    hospital = [r for r in ledger.history if r[0] == "2024-08" and r[3] == "市人民医院"][0]
-    assert hospital[5] == 0                          # its ZG-004 was still only a request at the end of August
+    hospital = [r for r in ledger.history if r.period == "2024-08" and r.name == "市人民医院"][0]
+    assert hospital.done == 0                          # its ZG-004 was still only a request at the end of August
     Workspace(s).refresh_master()
     stats = openpyxl.load_workbook(s.master)[vocab.SHEET_STATS]
     row = next(r for r in range(1, stats.max_row + 1) if stats.cell(r, 1).value == "整改措施合计")

@@ -91,8 +91,8 @@ def test_history_keeps_one_set_of_figures_per_period_and_shows_the_change(tmp_pa
     master_file.write_master(ledger, august)
     master_file.write_master(read_ledger(august.master), august)          # again: no duplicate rows
     ledger = read_ledger(august.master)
-    overall = [r for r in ledger.history if r[2] == "总体"]
-    assert [r[0] for r in overall] == ["2024-07", "2024-08"]
+    overall = [r for r in ledger.history if r.scope == "总体"]
+    assert [r.period for r in overall] == ["2024-07", "2024-08"]
     ws = openpyxl.load_workbook(august.master)[vocab.SHEET_STATS]
     total_row = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == "整改措施合计")
     assert ws.cell(total_row, 10).value.startswith(f"=ROUND(H{total_row}-")   # 0.1-point steps: no ±0.0%

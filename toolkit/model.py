@@ -142,6 +142,26 @@ class OwnerEntry:
 
 
 @dataclass(frozen=True)
+class HistoryRow:
+    """One row of 历史进度 (vocab.HISTORY_COLUMNS): one scope's figures at the end of one period."""
+    period: str
+    day: str             # the reference date the figures were computed at (ISO)
+    scope: str           # 总体 / 类别 / 单位
+    name: str
+    total: int
+    done: int
+    mostly: int
+    in_progress: int
+    not_started: int
+    overdue: int
+    completion: float    # %, one decimal
+
+    def values(self) -> Row:
+        return [self.period, self.day, self.scope, self.name, self.total, self.done, self.mostly, self.in_progress,
+                self.not_started, self.overdue, self.completion]
+
+
+@dataclass(frozen=True)
 class LogEntry:
     """One row of the master's 报送记录 (vocab.LOG_COLUMNS): a file received, where it was archived, what came of it."""
     period: str
@@ -174,7 +194,7 @@ class Ledger:
     columns: dict[str, int] = field(default_factory=dict)
     title: str = ""
     log: list[LogEntry] = field(default_factory=list)  # 报送记录, oldest first
-    history: list[Row] = field(default_factory=list)   # rows of 历史进度
+    history: list[HistoryRow] = field(default_factory=list)   # 历史进度, by period
     digest: str = ""                                    # content digest stored at the last write
     extra_columns: list[str] = field(default_factory=list)          # office columns in the ledger sheet
     other_sheets: dict[str, list[Row]] = field(default_factory=dict)  # office sheets, kept as values
@@ -236,7 +256,7 @@ class Ledger:
         return Ledger({k: replace(m, co_units=list(m.co_units), extra=dict(m.extra)) for k, m in self.measures.items()},
                       {k: replace(o) for k, o in self.owners.items()},
                       dict(self.judgments), self.header_row, dict(self.columns), self.title,
-                      list(self.log), [list(r) for r in self.history], self.digest,
+                      list(self.log), list(self.history), self.digest,
                       list(self.extra_columns), {k: [list(r) for r in v] for k, v in self.other_sheets.items()},
                       {k: replace(d) for k, d in self.decisions.items()}, self.layout, list(self.read_notes),
                       [list(r) for r in self.recent_changes], {k: replace(r) for k, r in self.reviews.items()})

@@ -147,6 +147,7 @@ DECISION_COLUMNS = [ID, MEASURE, OFFICE_STATUS, "原状态", "单位汇总状态
 # ---- submission log columns ----
 LOG_COLUMNS = ["报送期次", "单位", "收件时间", "原文件名", "归档文件", "内容哈希", "结果", "采纳行数", "问题数"]
 
+SCOPE_OVERALL, SCOPE_CATEGORY, SCOPE_UNIT = "总体", "类别", "单位"   # 历史进度 范围
 HISTORY_COLUMNS = ["报送期次", "统计日期", "范围", "名称", "总数", "已完成", "基本完成", "正在推进", "未启动", "逾期", "完成率"]
 PARAM_DIGEST = "内容摘要"
 PARAM_REF_DATE = "基准日期"

@@ -116,9 +116,9 @@ def build(ledger: Ledger, settings: Settings, summary: Summary) -> Dashboard:
         return Bar(key, label, c.completion, c.total, c.done, c.overdue,
                    _delta(c.completion, previous.get(scope)) if scope else None, **extra)
 
-    units = [bar(u, u, c, ("单位", u), lagging=u in lagging, units=(u,), leaders=unit_leaders.get(u, ()))
+    units = [bar(u, u, c, (vocab.SCOPE_UNIT, u), lagging=u in lagging, units=(u,), leaders=unit_leaders.get(u, ()))
              for u, c in summary.ranking()]
-    categories = [bar(k, k, c, ("类别", k)) for k, c in summary.by_category.items() if c.total]
+    categories = [bar(k, k, c, (vocab.SCOPE_CATEGORY, k)) for k, c in summary.by_category.items() if c.total]
     keys = [bar(str(i), f"{i}.{_short(k)}", c, None, title=k) for i, (k, c) in enumerate(summary.by_key_problem.items(), 1)]
     rows = late_rows(ledger, settings)
     late = []

@@ -13,9 +13,11 @@ from pathlib import Path
 from . import chart
 from ..rules import normalize
 from ..io import fileio
+from .. import vocab
+from ..model import HistoryRow
 from ..rules.stats import Summary, history_rows
 
-OVERALL = ("总体", "整改措施")
+OVERALL = (vocab.SCOPE_OVERALL, "整改措施")
 
 
 @dataclass(frozen=True)
@@ -32,23 +34,21 @@ class Point:
     completion: float
 
 
-def _point(row: list) -> Point:
-    num = lambda v: int(float(v or 0))
-    return Point(normalize.clean_text(row[0]), normalize.clean_text(row[1]), *(num(v) for v in row[4:10]),
-                 round(float(row[10] or 0), 1))
+def _point(r: HistoryRow) -> Point:
+    return Point(r.period, r.day, r.total, r.done, r.mostly, r.in_progress, r.not_started, r.overdue, r.completion)
 
 
-def series(history: list[list], scope: tuple[str, str] = OVERALL, current: Summary | None = None,
+def series(history: list[HistoryRow], scope: tuple[str, str] = OVERALL, current: Summary | None = None,
            period: str = "") -> list[Point]:
     """Points of one (范围, 名称) over the periods, oldest first; with current, this period's point
     is the live summary's (so the series is right whether or not the history was written yet)."""
-    rows = [r for r in history if normalize.clean_text(r[0]) != period or current is None]
+    rows = [r for r in history if r.period != period or current is None]
     if current is not None:
         rows += history_rows(current, period)
     points = {}
     for r in rows:
-        if (normalize.clean_text(r[2]), normalize.clean_text(r[3])) == scope and normalize.clean_text(r[0]):
-            points[normalize.clean_text(r[0])] = _point(r)
+        if (r.scope, r.name) == scope and r.period:
+            points[r.period] = _point(r)
     return [points[p] for p in sorted(points)]
 
 
@@ -82,7 +82,7 @@ def sentence(current: float, previous: float | None, period: str = "", previous_
     return f"{label}为{current:.1f}%，较{since}{word}{abs(change):.1f}个百分点"
 
 
-def trend_sentence(history: list[list], summary: Summary, period: str, scope: tuple[str, str] = OVERALL,
+def trend_sentence(history: list[HistoryRow], summary: Summary, period: str, scope: tuple[str, str] = OVERALL,
                    label: str = "总体完成率") -> str:
     """The trend sentence of one scope for this period, from the history and the live summary."""
     points = series(history, scope, summary, period)
@@ -125,7 +125,7 @@ def line_chart_png(points: list[Point], title: str) -> bytes | None:
     return out.getvalue()
 
 
-def write_trend_chart(history: list[list], summary: Summary, period: str, path: Path) -> Path | None:
+def write_trend_chart(history: list[HistoryRow], summary: Summary, period: str, path: Path) -> Path | None:
     """The 通报's month-over-month chart of overall completion as a PNG file; None without a CJK font."""
     points = series(history, OVERALL, summary, period)
     data = line_chart_png(points, f"整改措施完成率逐月变化（截至{normalize.format_date(summary.reference_date)}）")

@@ -379,7 +379,7 @@ def period_history(db: HistoryDB, ledger: Ledger, settings: Settings) -> list[li
     """历史进度 rows of every period the history knows before the current one, each computed from the
     ledger as its snapshot left it at the period's end (progress.history_rows, same figures as live)."""
     out = []
-    seen = {normalize.clean_text(r[0]) for r in ledger.history if r and normalize.clean_text(r[0])}
+    seen = {r.period for r in ledger.history if r.period}
     seen |= {e.period for e in ledger.log if e.period}
     for period, state in period_snapshots(db, seen):
         if period >= settings.current_period():
@@ -405,5 +405,5 @@ def load_figures(ledger: Ledger, settings: Settings) -> None:
     if first is None:
         return
     current = settings.current_period()
-    kept = [r for r in ledger.history if not first <= normalize.clean_text(r[0]) < current]
-    ledger.history = sorted(kept + rows, key=lambda r: normalize.clean_text(r[0]))
+    kept = [r for r in ledger.history if not first <= r.period < current]
+    ledger.history = sorted(kept + rows, key=lambda r: r.period)

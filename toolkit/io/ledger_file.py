@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..rules import normalize
 from .. import vocab
-from ..model import Decision, Ledger, LogEntry, Measure, OwnerEntry, ReadLayout, Review
+from ..model import Decision, HistoryRow, Ledger, LogEntry, Measure, OwnerEntry, ReadLayout, Review
 from ..rules.review import conclusion
 from ..errors import HeaderError, LedgerError
 from . import history_db
@@ -321,7 +321,7 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None
     owners = parse_owners(sheet(vocab.SHEET_OWNERS), measures)
     judgments = parse_judgments(sheet(vocab.SHEET_JUDGMENT))
     log = [log_entry(r) for r in parse_table(sheet(vocab.SHEET_LOG), vocab.LOG_COLUMNS, vocab.SHEET_LOG)]
-    history = parse_table(sheet(vocab.SHEET_HISTORY), vocab.HISTORY_COLUMNS, vocab.SHEET_HISTORY)
+    history = [history_row(r) for r in parse_table(sheet(vocab.SHEET_HISTORY), vocab.HISTORY_COLUMNS, vocab.SHEET_HISTORY)]
     params = {normalize.clean_key(r[0]): r[1] for r in sheet(vocab.SHEET_PARAMS) if len(r) > 1}
     ours = {vocab.SHEET_LEDGER, vocab.SHEET_OWNERS, vocab.SHEET_JUDGMENT, vocab.SHEET_STATS, vocab.SHEET_OVERDUE,
             vocab.SHEET_HISTORY, vocab.SHEET_LOG, vocab.SHEET_PARAMS, vocab.SHEET_DECISIONS, vocab.SHEET_CHANGES,
@@ -337,6 +337,16 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None
     if getattr(settings, "root", None) is not None:     # earlier periods' figures: from the change history
         history_db.load_figures(ledger, settings)
     return ledger
+
+
+def history_row(row: list) -> HistoryRow:
+    """One 历史进度 row as read back from the sheet."""
+    period, day, scope, name = (normalize.clean_text(v) for v in row[:4])
+    try:
+        completion = round(float(str(row[10] or 0)), 1)
+    except ValueError:
+        completion = 0.0
+    return HistoryRow(period, day, scope, name, *(_count(v) for v in row[4:10]), completion)
 
 
 def log_entry(row: list) -> LogEntry:

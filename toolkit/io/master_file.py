@@ -34,7 +34,7 @@ def content_digest(ledger: Ledger, settings: Settings) -> str:
     for o in ledger.owners.values():
         h.update(repr(o.values()).encode())
     rows = lambda table: [[normalize.clean_text(v) for v in r] for r in table]  # 1 and 1.0 read back alike
-    state = [sorted(ledger.judgments.items()), rows(e.values() for e in ledger.log), rows(ledger.history), ledger.title,
+    state = [sorted(ledger.judgments.items()), rows(e.values() for e in ledger.log), rows(r.values() for r in ledger.history), ledger.title,
              [r.values() for r in ledger.reviews.values()], settings.review_required,
              settings.current_period(), str(settings.today()), str(settings.reference_date),
              str(settings.programme_start), settings.remind_working_days, sorted(settings.weights.items()),

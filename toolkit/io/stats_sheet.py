@@ -94,7 +94,8 @@ def judgment_table(summary: Summary) -> sheets.Table:
 
 
 def history_table(ledger: Ledger) -> sheets.Table:
-    return sheets.Table("历史进度（每个报送期次一组，月调度对比用）", vocab.HISTORY_COLUMNS, ledger.history)
+    return sheets.Table("历史进度（每个报送期次一组，月调度对比用）", vocab.HISTORY_COLUMNS,
+                        [r.values() for r in ledger.history])
 
 
 def owner_due_dates(ledger: Ledger, settings: Settings) -> list:
@@ -174,8 +175,8 @@ def stats_layout(ledger: Ledger, settings: Settings, summary: Summary) -> StatsL
     first = section("二、整改措施完成情况（按类别）", STAT_HEADERS)
     cat_crit = {vocab.CATEGORY_KEY: f'{rg.type},"{vocab.SPECIFIC}"', vocab.DRAW_LESSONS: f'{rg.type},"{vocab.DRAW_LESSONS}"',
                 vocab.RECOMMENDATION: f'{rg.type},"{vocab.RECOMMENDATION}"', vocab.REFORM: f'{rg.reform},"{vocab.YES}"'}
-    cats = [("整改措施合计", "", previous.get(("总体", "整改措施")), summary.measures)]
-    cats += [(c, cat_crit[c], previous.get(("类别", c)), summary.by_category[c]) for c in vocab.CATEGORIES]
+    cats = [("整改措施合计", "", previous.get((vocab.SCOPE_OVERALL, "整改措施")), summary.measures)]
+    cats += [(c, cat_crit[c], previous.get((vocab.SCOPE_CATEGORY, c)), summary.by_category[c]) for c in vocab.CATEGORIES]
     for name, crit, prev, counts in cats:
         put(row, 1, name)
         count_row(2, crit, f'=COUNTIFS({crit}{"," if crit else ""}{rg.days},">0")', rg.status, counts)
@@ -194,7 +195,7 @@ def stats_layout(ledger: Ledger, settings: Settings, summary: Summary) -> StatsL
         put(row, 3, f'=COUNTIFS({crit},{rg.o_role},"{vocab.ROLE_LEAD}")', summary.by_unit_lead.get(unit, 0))
         count_row(4, crit, f'=COUNTIFS({crit},{rg.o_due},"<"&{ref},{rg.o_status},"<>{vocab.DONE}")', rg.o_status,
                   counts)
-        prev = previous.get(("单位", unit))
+        prev = previous.get((vocab.SCOPE_UNIT, unit))
         put(row, 12, _delta(f"J{row}", prev), _delta_value(counts, prev))
         lay.delta.append((row, 12))
         row += 1

@@ -9,10 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from . import normalize
 from .. import vocab
 from ..model import Settings
-from ..model import Ledger, Measure, Row
+from ..model import HistoryRow, Ledger, Measure
 from .deadlines import overdue_ids
 from .rollup import rollup, rollup_items
 from .review import ReviewCounts, counts as review_counts
@@ -155,27 +154,26 @@ def summarise(ledger: Ledger, settings: Settings) -> Summary:
 
 # ---------------------------------------------------------------- history (月调度)
 
-def history_rows(summary: Summary, period: str) -> list[Row]:
+def history_rows(summary: Summary, period: str) -> list[HistoryRow]:
+    """This period's 历史进度 rows: overall, per category, per unit."""
     day = summary.reference_date.isoformat()
-    rows = [[period, day, "总体", "整改措施", *summary.measures.row(), round(summary.measures.completion, 1)]]
-    for cat, c in summary.by_category.items():
-        rows.append([period, day, "类别", cat, *c.row(), round(c.completion, 1)])
-    for unit, c in summary.by_unit.items():
-        rows.append([period, day, "单位", unit, *c.row(), round(c.completion, 1)])
-    return rows
+    scopes = [(vocab.SCOPE_OVERALL, "整改措施", summary.measures)]
+    scopes += [(vocab.SCOPE_CATEGORY, cat, c) for cat, c in summary.by_category.items()]
+    scopes += [(vocab.SCOPE_UNIT, unit, c) for unit, c in summary.by_unit.items()]
+    return [HistoryRow(period, day, scope, name, c.total, c.done, c.mostly, c.in_progress, c.not_started, c.overdue,
+                       round(c.completion, 1)) for scope, name, c in scopes]
 
 
 def update_history(ledger: Ledger, summary: Summary, period: str) -> None:
     """Replace this period's rows in the history with the current figures (idempotent)."""
-    kept = [r for r in ledger.history if normalize.clean_text(r[0]) != period]
+    kept = [r for r in ledger.history if r.period != period]
     ledger.history = kept + history_rows(summary, period)
 
 
 def previous_figures(ledger: Ledger, period: str) -> dict[tuple[str, str], float]:
     """Completion % per (scope, name) in the latest period before this one."""
-    earlier = sorted({normalize.clean_text(r[0]) for r in ledger.history if normalize.clean_text(r[0]) < period})
+    earlier = sorted({r.period for r in ledger.history if r.period < period})
     if not earlier:
         return {}
     last = earlier[-1]
-    return {(normalize.clean_text(r[2]), normalize.clean_text(r[3])): float(str(r[10] or 0))
-            for r in ledger.history if normalize.clean_text(r[0]) == last}
+    return {(r.scope, r.name): r.completion for r in ledger.history if r.period == last}
