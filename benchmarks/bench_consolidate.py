@@ -156,7 +156,7 @@ def step_floor(root: Path) -> dict:
 
 PHASES = [("读取台账", "toolkit.consolidate", "read_ledger"), ("读取并校验报送", "toolkit.consolidate", "read_submission"),
           ("归档", "toolkit.consolidate", "archive_copy"), ("合并", "toolkit.consolidate", "merge"),
-          ("统计", "toolkit.rules.stats", "summarise"), ("写台账", "toolkit.io.master_file", "write_master"),
+          ("统计", "toolkit.rules.stats", "summarise"), ("逾期", "toolkit.rules.deadlines", "late_rows"), ("写台账", "toolkit.io.master_file", "write_master"),
           ("通报", "toolkit.documents.notices", "write_notices"), ("回执", "toolkit.documents.notices", "write_receipts")]
 
 

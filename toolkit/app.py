@@ -26,14 +26,14 @@ from .documents import dashboard, leaders, notices, reminders
 from .io import master_file, fileio
 from .rules import review
 from .check import write_empty_master
+from .assessment import Assessment, assess
 from .config import Settings
 from .consolidate import ConsolidationResult, consolidate, inbox_fingerprint
 from .distribute import Distributed, distribute, ensure_secret, secret_path
 from .errors import BusyError, ConfigError, FileAccessError, ToolkitError
 from .model import Ledger
 from .io.ledger_file import read_ledger
-from .rules.deadlines import OVERDUE, CalendarWarning, LateRow, late_rows, plan_warnings
-from .rules.stats import Summary, summarise
+from .rules.deadlines import CalendarWarning, plan_warnings
 
 log = logging.getLogger("toolkit")
 LOCK_NAME = ".整改台账.lock"
@@ -165,10 +165,10 @@ class Figures:
     due_soon: int
 
     @classmethod
-    def of(cls, summary: Summary, late) -> "Figures":
-        m = summary.measures
-        return cls(summary.reference_date.isoformat(), m.total, m.done, m.mostly, m.in_progress, m.not_started,
-                   m.completion, sum(r.state == OVERDUE for r in late), sum(r.state != OVERDUE for r in late))
+    def of(cls, assessment: Assessment) -> "Figures":
+        m = assessment.summary.measures
+        return cls(assessment.reference_date.isoformat(), m.total, m.done, m.mostly, m.in_progress, m.not_started,
+                   m.completion, len(assessment.overdue), len(assessment.due_soon))
 
 
 @dataclass
@@ -243,11 +243,13 @@ def _stat(path: Path) -> list[int] | None:
 # ---------------------------------------------------------------- the workspace
 
 class Written(list):
-    """Files an operation wrote, with the warnings (Chinese sentences) of what it could not do."""
+    """Files an operation wrote, with the warnings (Chinese sentences) of what it could not do
+    and the assessment they were written from."""
 
-    def __init__(self, paths, warnings_: list[str] = ()):
+    def __init__(self, paths, warnings_: list[str] = (), assessment: Assessment | None = None):
         super().__init__(paths)
         self.warnings = list(warnings_)
+        self.assessment = assessment
 
 
 @contextlib.contextmanager
@@ -349,15 +351,17 @@ class Workspace:
         self._check_writable("archive", "backup", "output")
         with history.open_history(self.settings) as db:
             before = ledger if ledger is not None else read_ledger(self.settings.master, self.settings)
-            base = write or master_file.write_master
+            base = write or (lambda after, settings, result: master_file.write_master(after, settings, result.assessment))
 
             # what differs beyond the files' own changes is then the office's 销号审核 decisions
             source = vocab.SOURCE_REVIEW if review.decisions_due(before) else vocab.SOURCE_OFFICE
 
-            def recorded_write(after: Ledger, settings: Settings):
-                with history.recording(db, settings, before, after, source) as run:
+            def recorded_write(after: Ledger, settings: Settings, result: ConsolidationResult):
+                # the files just read are replayed from memory, and the digest uses the run's assessment
+                with history.recording(db, settings, before, after, source, [f.submission for f in result.files],
+                                       result.assessment) as run:
                     after.recent_changes = history.recent_rows(db, master_file.CHANGES_SHOWN, run)
-                    return base(after, settings)
+                    return base(after, settings, result)
             return consolidate(self.settings, on_file=on_file, ledger=before.copy(), write=recorded_write,
                                again=again)
 
@@ -387,8 +391,9 @@ class Workspace:
             self.settings.reference_date = on
         with self.guarded(*files_under(self.notice_folder())), noted_warnings() as noted:
             ledger = ledger or read_ledger(self.settings.master, self.settings)
-            paths = notices.write_notices(ledger, self.settings, summarise(ledger, self.settings), kinds)
-        return Written(paths, noted)
+            assessment = assess(ledger, self.settings)
+            paths = notices.write_notices(ledger, self.settings, assessment, kinds)
+        return Written(paths, noted, assessment)
 
     def remind(self, on: dt.date | None = None, ledger: Ledger | None = None) -> reminders.Reminders:
         """催报 now (at date on, default the configured reference date), from the master or the open book's
@@ -403,14 +408,14 @@ class Workspace:
             ledger = read_ledger(s.master, s) if ledger is None else ledger
             submitted, _ = notices.submission_status(ledger, s)
             missing = [u for u in ledger.units if u not in submitted]
-            return reminders.write_reminders(ledger, s, missing, late_rows(ledger, s))
+            return reminders.write_reminders(ledger, s, missing, assess(ledger, s))
 
-    def refresh(self, ledger: Ledger, write: Callable[[Summary], None]) -> Summary:
-        """Excel 刷新统计: the figures of the open book, written into it by write(summary) under the lock."""
+    def refresh(self, ledger: Ledger, write: Callable[[Assessment], None]) -> Assessment:
+        """Excel 刷新统计: the figures of the open book, written into it by write(assessment) under the lock."""
         with self.guarded():
-            summary = master_file.prepare(ledger, self.settings)
-            write(summary)
-            return summary
+            assessment = master_file.prepare(ledger, self.settings)
+            write(assessment)
+            return assessment
 
     def refresh_master(self, on: dt.date | None = None) -> "Refreshed":
         """刷新统计 on the file: rewrite the master's statistics, overdue marks and this period's history
@@ -420,15 +425,16 @@ class Workspace:
             s.reference_date = on
         with self.guarded(s.master):
             ledger = read_ledger(s.master, s)
-            written = master_file.write_master(ledger, s)
-            summary = summarise(ledger, s)
-            return Refreshed(s.master, written, Figures.of(summary, late_rows(ledger, s)))
+            assessment = assess(ledger, s)
+            written = master_file.write_master(ledger, s, assessment)
+            return Refreshed(s.master, written, Figures.of(assessment))
 
-    def highlight(self, ledger: Ledger, write: Callable[[], None]) -> list[LateRow]:
-        """Excel 标记逾期: write() refreshes the open book's date helpers under the lock; the late rows come back."""
+    def highlight(self, ledger: Ledger, write: Callable[[Assessment], None]) -> Assessment:
+        """Excel 标记逾期: write(assessment) refreshes the open book's date helpers under the lock."""
         with self.guarded():
-            write()
-            return late_rows(ledger, self.settings)
+            assessment = assess(ledger, self.settings)
+            write(assessment)
+            return assessment
 
     def run_once(self, distribute_first: bool = False, on_file=None) -> RunReport:
         """The whole job once: (distribute,) consolidate, refresh statistics, write notices and a report.
@@ -457,13 +463,11 @@ class Workspace:
         with noted_warnings() as noted:   # calendar gaps, missing PDF converter or font: into the report
             distributed = len(distribute(s)) if distribute_first else 0
             result = self._consolidate(on_file, None, None)
-            ledger = result.ledger
-            summary = summarise(ledger, s)
-            late = late_rows(ledger, s)
-            written = notices.write_notices(ledger, s, summary)
-            written += dashboard.write_outputs(ledger, s, summary)   # 看板.html and the 领导调度单
-            reminded = reminders.write_reminders(ledger, s, result.missing_units, late)
-        return RunReport(started, time.perf_counter() - t0, result, Figures.of(summary, late),
+            ledger, assessment = result.ledger, result.assessment
+            written = notices.write_notices(ledger, s, assessment)
+            written += dashboard.write_outputs(ledger, s, assessment)   # 看板.html and the 领导调度单
+            reminded = reminders.write_reminders(ledger, s, result.missing_units, assessment)
+        return RunReport(started, time.perf_counter() - t0, result, Figures.of(assessment),
                          distributed, written, warnings=noted + plan_warnings(ledger, s) + ledger.report_notes(),
                          reminders=reminded.paths, remind_by=s.submit_by if reminded.active else None)
 

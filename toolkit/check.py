@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import config, vocab
+from .assessment import assess
 from .io import sheets
 from .errors import LedgerError, ToolkitError
 from .model import Ledger, ReadLayout
@@ -89,7 +90,6 @@ def settings_for(target: Path | None, config_path: Path | None) -> tuple[Path, c
 def check(path: Path, settings: config.Settings) -> CheckReport:
     """Read the ledger at path without writing anything and report on it."""
     from .documents import notices
-    from .rules import stats
     report = CheckReport(Path(path))
     try:
         ledger = read_ledger(path, settings, report.problems)
@@ -98,13 +98,14 @@ def check(path: Path, settings: config.Settings) -> CheckReport:
         return report
     report.layout = ledger.layout
     report.notes = [n for n in ledger.report_notes() if n != merged_note(ledger.layout.merged)]   # merged: in 一
-    summary = stats.summarise(ledger, settings)
+    assessment = assess(ledger, settings)
+    summary = assessment.summary
     report.counts = {"主题": len({m.theme for m in ledger.measures.values() if m.theme}),
                      vocab.MEASURE: len(ledger.measures), "单位": len(ledger.units),
                      **{k: summary.level(k).total for k in (vocab.KEY_PROBLEM, vocab.SPECIFIC, vocab.DRAW_LESSONS,
                                                             vocab.RECOMMENDATION, vocab.REFORM)}}
     if ledger.measures:
-        report.paragraph = notices.public_summary(ledger, settings, summary)
+        report.paragraph = notices.public_summary(ledger, settings, assessment)
     report.suspicious = suspicious(ledger)
     return report
 
