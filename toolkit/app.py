@@ -66,21 +66,25 @@ class RunLock:
 
 # ---------------------------------------------------------------- files open in an office program
 
-def owner_files(path: Path) -> list[Path]:
+def owner_files(path: Path, listed: dict[Path, list[Path]] | None = None) -> list[Path]:
     """The markers an office program keeps beside a document it has open: Excel/WPS/Word's ~$ owner
-    file (Word shortens long names: ~$ replaces their first one or two characters) and LibreOffice's .~lock.NAME#."""
+    file (Word shortens long names: ~$ replaces their first one or two characters) and LibreOffice's .~lock.NAME#.
+    listed: each folder's ~$ files, filled here, so checking many files of one folder lists it once."""
     path = Path(path)
     found = [m for m in [path.with_name(f".~lock.{path.name}#")] if m.exists()]
-    for owner in path.parent.glob("~$*"):
+    listed = {} if listed is None else listed
+    if path.parent not in listed:
+        listed[path.parent] = list(path.parent.glob("~$*"))
+    for owner in listed[path.parent]:
         tail = owner.name[2:]
         if tail and len(tail) >= len(path.name) - 2 and path.name.endswith(tail):
             found.append(owner)
     return found
 
 
-def in_use(path: Path) -> str:
+def in_use(path: Path, listed: dict[Path, list[Path]] | None = None) -> str:
     """Why a file cannot be replaced now ('' if it can): an owner marker, or a Windows sharing violation."""
-    if markers := owner_files(path):
+    if markers := owner_files(path, listed):
         return f"{path.name} 正被打开（发现占用标记文件 {markers[0].name}）"
     if os.name == "nt" and path.is_file():
         try:
@@ -101,7 +105,7 @@ def files_under(folder: Path) -> list[Path]:
 def wait_until_free(paths: list[Path], wait_seconds: float) -> None:
     """Wait (retrying) while any of paths is open; BusyError naming it when it stays open."""
     waited = 0.0
-    while reasons := [r for p in paths if (r := in_use(p))]:
+    while reasons := [r for listed in [{}] for p in paths if (r := in_use(p, listed))]:
         if waited >= wait_seconds:
             raise BusyError(f"{reasons[0]}，已等待{waited:.0f}秒，本次未写入任何文件。请关闭该文件后重新运行。")
         log.info("%s,%s秒后重试", reasons[0], POLL_SECONDS)
