@@ -4,6 +4,7 @@ import re
 import shutil
 import subprocess
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -290,3 +291,24 @@ def test_the_chart_font_can_be_named_in_config(tmp_path):
     assert notices.cjk_font(settings) == str(copy)
     settings.fonts = {"chart": str(tmp_path / "不存在.ttf")}
     assert notices.cjk_font(settings) == font
+
+
+def test_one_libreoffice_process_converts_the_notice_and_every_slip(tmp_path, monkeypatch):
+    calls = []
+
+    def fake(paths, fmt, outdir, timeout=600):          # stands in for LibreOffice: one call, one PDF per file
+        calls.append([Path(p) for p in paths])
+        made = [Path(outdir) / f"{Path(p).stem}.pdf" for p in paths]
+        for pdf in made:
+            pdf.write_bytes(b"%PDF-1.4")
+        return made
+    monkeypatch.setattr(office, "soffice", lambda: "/usr/bin/soffice")
+    monkeypatch.setattr(office, "convert_many", fake)
+    settings = demo.demo_settings(tmp_path)
+    ledger = demo.demo_ledger()
+    paths = notices.write_notices(ledger, settings, assess(ledger, settings), ("通报", "督办单"))
+    docx = [p for p in paths if p.suffix == ".docx"]
+    assert len(calls) == 1 and sorted(calls[0]) == sorted(docx) and len(docx) > 2
+    assert {p.parent.name for p in docx} == {"督办单", settings.today().isoformat()}
+    assert all(p.with_suffix(".pdf").read_bytes() == b"%PDF-1.4" for p in docx)
+    assert not list(tmp_path.rglob(".~pdf-*"))

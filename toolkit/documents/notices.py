@@ -338,19 +338,24 @@ NO_FONT = ("未找到能显示中文的字体，进展通报未附完成率图�
 
 
 def write_pdfs(docx_files: list[Path], changed: set[Path]) -> list[Path]:
-    """A PDF beside each .docx (LibreOffice, one process per folder), redone only where the .docx was
-    rewritten or the PDF is missing; without LibreOffice, or when it fails, a NoticeWarning and no PDFs
-    (the .docx notices stand)."""
+    """A PDF beside each .docx, redone only where the .docx was rewritten or the PDF is missing; without
+    LibreOffice, or when it fails, a NoticeWarning and no PDFs (the .docx notices stand). One LibreOffice
+    process converts every file whose name no other file in its batch has (starting one costs seconds)."""
     if not docx_files:
         return []
     if office.soffice() is None:
         warnings.warn(NO_OFFICE, NoticeWarning, stacklevel=3)
         return []
-    todo: dict[Path, list[Path]] = {}
+    batches: list[list[Path]] = []
     for d in docx_files:
         if d in changed or not d.with_suffix(".pdf").exists():
-            todo.setdefault(d.parent, []).append(d)
-    for folder, files in todo.items():
+            batch = next((b for b in batches if all(x.name != d.name for x in b)), None)
+            if batch is None:
+                batches.append([d])
+            else:
+                batch.append(d)
+    for files in batches:
+        folder = Path(os.path.commonpath([f.parent for f in files]))
         with tempfile.TemporaryDirectory(prefix=".~pdf-", dir=folder) as tmp:   # moved into place whole
             try:
                 made = office.convert_many(files, "pdf", Path(tmp))
@@ -361,8 +366,8 @@ def write_pdfs(docx_files: list[Path], changed: set[Path]) -> list[Path]:
                 warnings.warn(f"PDF 未能生成（{folder}）：{why}。.docx 已写好，可稍后重新生成通报。", NoticeWarning,
                               stacklevel=3)
                 continue
-            for pdf in made:
-                os.replace(pdf, folder / pdf.name)
+            for docx, pdf in zip(files, made):
+                os.replace(pdf, docx.with_suffix(".pdf"))
     return [p for p in (d.with_suffix(".pdf") for d in docx_files) if p.exists()]
 
 
