@@ -156,10 +156,12 @@ def step_floor(root: Path) -> dict:
     return {"seconds": time.perf_counter() - t0, "rows": len(rows)}
 
 
-PHASES = [("读取台账", "toolkit.consolidate", "read_ledger"), ("读取并校验报送", "toolkit.consolidate", "read_submission"),
+PHASES = [("读取台账", "toolkit.app", "read_ledger"), ("读取并校验报送", "toolkit.consolidate", "read_all"),
           ("归档", "toolkit.consolidate", "archive_copy"), ("合并", "toolkit.consolidate", "merge"),
-          ("统计", "toolkit.rules.stats", "summarise"), ("逾期", "toolkit.rules.deadlines", "late_rows"), ("写台账", "toolkit.io.master_file", "write_master"),
-          ("通报", "toolkit.documents.notices", "write_notices"), ("回执", "toolkit.documents.notices", "write_receipts")]
+          ("评估", "toolkit.consolidate", "assess"), ("写台账", "toolkit.io.master_file", "write_master"),
+          ("变更记录", "toolkit.history", "record"), ("通报", "toolkit.documents.notices", "write_notices"),
+          ("看板与调度单", "toolkit.documents.dashboard", "write_outputs"),
+          ("回执", "toolkit.documents.notices", "write_receipts")]
 
 
 def _instrument(phases=PHASES) -> dict[str, float]:
