@@ -104,11 +104,14 @@ def files_under(folder: Path) -> list[Path]:
 
 def wait_until_free(paths: list[Path], wait_seconds: float) -> None:
     """Wait (retrying) while any of paths is open; BusyError naming it when it stays open."""
+    def reasons() -> list[str]:
+        listed: dict[Path, list[Path]] = {}          # each folder's ~$ files, listed once per check
+        return [r for p in paths if (r := in_use(p, listed))]
     waited = 0.0
-    while reasons := [r for listed in [{}] for p in paths if (r := in_use(p, listed))]:
+    while found := reasons():
         if waited >= wait_seconds:
-            raise BusyError(f"{reasons[0]}，已等待{waited:.0f}秒，本次未写入任何文件。请关闭该文件后重新运行。")
-        log.info("%s,%s秒后重试", reasons[0], POLL_SECONDS)
+            raise BusyError(f"{found[0]}，已等待{waited:.0f}秒，本次未写入任何文件。请关闭该文件后重新运行。")
+        log.info("%s,%s秒后重试", found[0], POLL_SECONDS)
         time.sleep(POLL_SECONDS)
         waited += POLL_SECONDS
 
