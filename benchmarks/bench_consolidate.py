@@ -9,8 +9,10 @@ Steps, each in its own process so peak memory is its own:
   (b) floor   python-calamine reads the same sheets, xlsxwriter (constant_memory) writes the same cells
   (c) ours    the full nightly run: read, validate, merge, statistics, write master, notices
   (d) rerun   the same run again with no new files
-  (e) city    the 33-unit demo as a whole CLI process (python -m toolkit nightly), wall time
-Generated files go to benchmarks/out/ (not committed).
+  (e) city    the 33-unit demo as a whole CLI process (python -m toolkit nightly), wall time, and the
+              phases of `python -m toolkit demo` (distribute, consolidate, notices with PDFs, ...)
+(c) and (d) write no PDFs: LibreOffice converting 1000 督办单 takes minutes of its own time, not ours;
+the demo's split shows what the PDFs cost. Generated files go to benchmarks/out/ (not committed).
 """
 from __future__ import annotations
 
@@ -42,7 +44,7 @@ PROGRESS = ["已印发实施方案并组织落实,召开推进会议3次,完成�
 
 def settings_for(root: Path) -> config.Settings:
     return config.from_dict({"title": "省级巡视整改台账", "period": "2024-08", "reference_date": "2024-08-31",
-                             "programme_start": "2024-03-01", "submit_by": "2024-08-25",
+                             "programme_start": "2024-03-01", "submit_by": "2024-08-25", "notice_pdf": False,
                              "organisation": "中共某省卫生健康委员会委员会", "subject": "省卫生健康委"}, root)
 
 
@@ -154,17 +156,19 @@ def step_floor(root: Path) -> dict:
     return {"seconds": time.perf_counter() - t0, "rows": len(rows)}
 
 
-PHASES = [("读取台账", "toolkit.consolidate", "read_ledger"), ("读取并校验报送", "toolkit.consolidate", "read_submission"),
+PHASES = [("读取台账", "toolkit.app", "read_ledger"), ("读取并校验报送", "toolkit.consolidate", "read_all"),
           ("归档", "toolkit.consolidate", "archive_copy"), ("合并", "toolkit.consolidate", "merge"),
-          ("统计", "toolkit.rules.stats", "summarise"), ("写台账", "toolkit.io.master_file", "write_master"),
-          ("通报", "toolkit.documents.notices", "write_notices"), ("回执", "toolkit.documents.notices", "write_receipts")]
+          ("评估", "toolkit.consolidate", "assess"), ("写台账", "toolkit.io.master_file", "write_master"),
+          ("变更记录", "toolkit.history", "record"), ("通报", "toolkit.documents.notices", "write_notices"),
+          ("看板与调度单", "toolkit.documents.dashboard", "write_outputs"),
+          ("回执", "toolkit.documents.notices", "write_receipts")]
 
 
-def _instrument() -> dict[str, float]:
+def _instrument(phases=PHASES) -> dict[str, float]:
     """Wrap the phase functions to add up where the time goes."""
     import importlib
     spent: dict[str, float] = {}
-    for label, module, name in PHASES:
+    for label, module, name in phases:
         mod = importlib.import_module(module)
         fn = getattr(mod, name)
 
@@ -196,10 +200,29 @@ def step_rerun(root: Path, work: Path) -> dict:
     return {"seconds": time.perf_counter() - t0, "rows": 0, "quick": report.quick}
 
 
+DEMO_PHASES = [("分发", "toolkit.app", "distribute"), ("汇总（读取、校验、归档、合并、写台账、回执）", "toolkit.app", "consolidate"),
+               ("通报（.md/.docx）", "toolkit.documents.notices", "write_notices"),
+               ("其中 PDF（LibreOffice）", "toolkit.documents.notices", "write_pdfs"),
+               ("看板与领导调度单", "toolkit.documents.dashboard", "write_outputs"),
+               ("催报", "toolkit.documents.reminders", "write_reminders")]
+
+
+def step_city(root: Path) -> dict:
+    """What `python -m toolkit demo` runs, in this process, phase by phase (wall time)."""
+    from toolkit import demo
+    from toolkit.app import Workspace
+    spent = _instrument(DEMO_PHASES)
+    workspace = Workspace(demo.stage_demo(root / "city-phases"))
+    t0 = time.perf_counter()
+    workspace.run_once(distribute_first=True)
+    return {"seconds": time.perf_counter() - t0, "rows": 263, "phases": spent}
+
+
 def child(step: str, root: str, work: str | None) -> None:
     root_p = Path(root)
     out = {"naive": lambda: step_naive(root_p), "floor": lambda: step_floor(root_p),
-           "ours": lambda: step_ours(root_p, Path(work)), "rerun": lambda: step_rerun(root_p, Path(work))}[step]()
+           "ours": lambda: step_ours(root_p, Path(work)), "rerun": lambda: step_rerun(root_p, Path(work)),
+           "city": lambda: step_city(root_p)}[step]()
     out["peak_mb"] = peak_mb()
     print(json.dumps(out, ensure_ascii=False))
 
@@ -274,6 +297,9 @@ def main() -> None:
     results = measure(args.units, args.rows, args.out, naive=not args.no_naive)
     results["(e) city demo CLI (wall)"] = city_wall(args.out)
     print(table(results, f"N={args.units} units × R={args.rows} rows ({args.units * args.rows:,} measures)"))
+    city = run_child("city", args.out)
+    print(f"\n`python -m toolkit demo` (33 units, run_once with distribute) {city['seconds']:.2f}s: "
+          + ", ".join(f"{k} {v:.2f}s" for k, v in city["phases"].items()))
     if args.scaling:
         for n, r in ((100, 30), (5000, 30), (100, 300)):
             print()

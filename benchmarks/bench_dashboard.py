@@ -25,7 +25,7 @@ from toolkit.documents import dashboard
 from toolkit import demo
 from toolkit.io.ledger_file import read_ledger
 from toolkit.nightly import run_once  # noqa: E402
-from toolkit.rules.stats import summarise
+from toolkit.assessment import assess
 
 WRAPPER = ('<!DOCTYPE html><meta charset="utf-8"><title>-</title>'
            '<iframe src="{src}" onload="document.title = \'loaded:\' + performance.now().toFixed(1)"></iframe>')
@@ -53,11 +53,11 @@ def main() -> None:
         run_once(settings)
         page = settings.path("output") / settings.current_period() / dashboard.FILE_NAME
         ledger = read_ledger(settings.master)
-        summary = summarise(ledger, settings)
+        assessment = assess(ledger, settings)
         builds = []
         for _ in range(args.repeat):
             t0 = time.perf_counter()
-            dashboard.render(dashboard.build(ledger, settings, summary))
+            dashboard.render(dashboard.build(ledger, settings, assessment))
             builds.append(time.perf_counter() - t0)
         print(f"看板.html:{page.stat().st_size:,} 字节({len(ledger.units)}个单位,{len(ledger.measures)}条措施)")
         print(f"Python 生成(build + render):中位数 {statistics.median(builds) * 1000:.1f} ms")

@@ -18,6 +18,7 @@ from toolkit.io.ledger_file import read_ledger
 from toolkit.nightly import run_once
 from toolkit.documents.notices import level_figures, pct, submission_status
 from toolkit.rules.deadlines import OVERDUE, late_rows
+from toolkit.assessment import assess
 from toolkit.rules.stats import summarise
 from tests.browser import CHROMIUM, visit
 from tests.conftest import hand_in, settings_for, small_ledger
@@ -91,8 +92,8 @@ def two_leader_ledger():
 def test_each_leader_gets_a_slip_of_their_unfinished_measures_grouped_by_unit(tmp_path):
     settings = settings_for(tmp_path)
     ledger = two_leader_ledger()
-    summary = summarise(ledger, settings)
-    paths = leaders.write_slips(ledger, settings, summary, late_rows(ledger, settings))
+    assessment = assess(ledger, settings)
+    paths = leaders.write_slips(ledger, settings, assessment)
     folder = tmp_path / "output" / "2024-08" / "领导调度单"
     assert sorted(p.name for p in paths) == sorted(["李××.md", "李××.docx", "王××(副主任).md", "王××(副主任).docx"])
     li = (folder / "李××.md").read_text(encoding="utf-8")
@@ -108,7 +109,7 @@ def test_each_leader_gets_a_slip_of_their_unfinished_measures_grouped_by_unit(tm
     text = "\n".join(p.text for p in docx.Document(folder / "李××.docx").paragraphs)
     assert "整改措施调度单" in text and "已逾期61天" in text and "中共某市卫生健康委员会委员会" in text
     before = {p: p.stat().st_mtime_ns for p in paths}
-    leaders.write_slips(ledger, settings, summary, late_rows(ledger, settings))
+    leaders.write_slips(ledger, settings, assessment)
     assert {p: p.stat().st_mtime_ns for p in paths} == before                 # a rerun rewrites nothing
 
 
@@ -163,7 +164,7 @@ def test_the_change_since_last_period_comes_from_the_history(tmp_path):
     ledger = small_ledger()
     ledger.history = [history_row("2024-07", 6, 1), history_row("2024-07", 3, 2, "单位", "办公室"),
                       history_row("2024-07", 2, 0, "类别", vocab.DRAW_LESSONS)]
-    board = dashboard.build(ledger, settings, summarise(ledger, settings))
+    board = dashboard.build(ledger, settings, assess(ledger, settings))
     assert board.overall_delta == 16.6 and board.previous_period == "2024-07"
     assert board.trend_sentence == "总体完成率为33.3%，较上月提高16.6个百分点"
     assert {b.key: b.delta for b in board.units} == {"办公室": 0.0, "医政处": None, "市人民医院": None}

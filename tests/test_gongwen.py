@@ -4,6 +4,7 @@ import re
 import shutil
 import subprocess
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -11,7 +12,7 @@ from toolkit import demo, nightly
 from toolkit.documents import gongwen, notices
 from toolkit.io import office
 from toolkit.rules import punct
-from toolkit.rules.stats import summarise
+from toolkit.assessment import assess
 
 needs_lo = pytest.mark.skipif(office.soffice() is None or shutil.which("pdftotext") is None,
                               reason="LibreOffice 或 poppler-utils 未安装（scripts/install_system_deps.sh）")
@@ -35,7 +36,7 @@ def programme(tmp_path_factory):
     settings = demo.demo_settings(tmp_path_factory.mktemp("demo"))
     settings.notice_pdf = False
     ledger = demo.demo_ledger()
-    paths = notices.write_notices(ledger, settings, summarise(ledger, settings))
+    paths = notices.write_notices(ledger, settings, assess(ledger, settings))
     return settings, ledger, paths
 
 
@@ -152,7 +153,7 @@ def test_a_slip_keeps_its_number_when_the_notices_are_written_for_another_day(tm
 
     def numbers(day):
         settings.reference_date = day
-        paths = notices.write_notices(ledger, settings, summarise(ledger, settings), ("督办单",))
+        paths = notices.write_notices(ledger, settings, assess(ledger, settings), ("督办单",))
         return {p.stem: re.search(r"DB-\d+-\d+", p.read_text(encoding="utf-8")).group(0)
                 for p in paths if p.suffix == ".md"}
     before, later = numbers(dt.date(2024, 8, 31)), numbers(dt.date(2024, 9, 10))
@@ -193,7 +194,7 @@ def programme_with_pdf(tmp_path_factory):
     """The demo programme before the August reports (more overdue, no reports yet), with PDFs."""
     settings = demo.demo_settings(tmp_path_factory.mktemp("pdf"))
     ledger = demo.demo_ledger()
-    return settings, notices.write_notices(ledger, settings, summarise(ledger, settings))
+    return settings, notices.write_notices(ledger, settings, assess(ledger, settings))
 
 
 def test_without_libreoffice_the_notices_say_so_once_and_write_no_pdf(tmp_path, monkeypatch):
@@ -201,7 +202,7 @@ def test_without_libreoffice_the_notices_say_so_once_and_write_no_pdf(tmp_path, 
     settings = demo.demo_settings(tmp_path)
     ledger = demo.demo_ledger()
     with pytest.warns(notices.NoticeWarning, match="未安装 LibreOffice") as noted:
-        paths = notices.write_notices(ledger, settings, summarise(ledger, settings))
+        paths = notices.write_notices(ledger, settings, assess(ledger, settings))
     assert len([w for w in noted if "LibreOffice" in str(w.message)]) == 1
     assert not [p for p in paths if p.suffix == ".pdf"]
 
@@ -212,7 +213,7 @@ def test_without_a_chinese_font_the_chart_is_left_out_and_the_font_to_install_na
     settings.notice_pdf = False
     ledger = demo.demo_ledger()
     with pytest.warns(notices.NoticeWarning, match="fonts-noto-cjk"):
-        paths = notices.write_notices(ledger, settings, summarise(ledger, settings), ("通报",))
+        paths = notices.write_notices(ledger, settings, assess(ledger, settings), ("通报",))
     assert "![" not in next(p for p in paths if p.suffix == ".md").read_text(encoding="utf-8")
 
 
@@ -221,8 +222,8 @@ def test_wechat_text_is_plain_and_within_the_configured_length(programme):
     text = next(p for p in paths if p.name == "微信通报.txt").read_text(encoding="utf-8").strip()
     assert text.startswith("【十二届市委第三轮第一批巡视反馈意见整改进展】截至2024年8月31日，本轮巡视")
     assert not re.search(r"[#*|!\[\]`]", text) and not punct.halfwidth_marks(text) and len(text) <= 500
-    context = notices.programme_context(ledger, settings, summarise(ledger, settings))
-    context["公开进展"] = notices.public_summary(ledger, settings, summarise(ledger, settings))
+    context = notices.programme_context(ledger, settings, assess(ledger, settings))
+    context["公开进展"] = notices.public_summary(ledger, settings, assess(ledger, settings))
     short = notices.wechat_text(context, 200)
     assert len(short) <= 200 and "共制定整改措施263条，已完成164条，整改措施完成率62.4%" in short
     assert "重点问题14个" not in short
@@ -231,7 +232,7 @@ def test_wechat_text_is_plain_and_within_the_configured_length(programme):
 def slip_markdown(programme, count: int) -> str:
     """A 督办单 for one unit with count overdue items (the demo's longest texts, repeated)."""
     settings, ledger, paths = programme
-    context = notices.programme_context(ledger, settings, summarise(ledger, settings))
+    context = notices.programme_context(ledger, settings, assess(ledger, settings))
     items = sorted((i for v in context["逾期按单位"].values() for i in v), key=lambda i: -len(i["措施"]))
     return notices.render("督办单.md.j2", dict(context, 单位="市中医药研究院附属医院", 事项=(items * 9)[:count],
                                               回复期限=dt.date(2024, 9, 6), 督办编号="DB-202408-001"))
@@ -254,7 +255,7 @@ def test_rerunning_rewrites_no_pdf(demo_run):
     settings, written = demo_run
     pdfs = {p: p.stat().st_mtime_ns for p in written if p.suffix == ".pdf"}
     ledger = __import__("toolkit.io.ledger_file", fromlist=["read_ledger"]).read_ledger(settings.master)
-    again = notices.write_notices(ledger, settings, summarise(ledger, settings))
+    again = notices.write_notices(ledger, settings, assess(ledger, settings))
     assert {p: p.stat().st_mtime_ns for p in again if p.suffix == ".pdf"} == pdfs
 
 
@@ -275,7 +276,7 @@ def test_a_failing_libreoffice_leaves_the_docx_and_says_why(tmp_path, monkeypatc
     settings = demo.demo_settings(tmp_path)
     ledger = demo.demo_ledger()
     with pytest.warns(notices.NoticeWarning, match="PDF 未能生成.*LibreOffice 转换失败"):
-        paths = notices.write_notices(ledger, settings, summarise(ledger, settings), ("通报",))
+        paths = notices.write_notices(ledger, settings, assess(ledger, settings), ("通报",))
     assert [p.suffix for p in paths if p.stem == "进展通报"] == [".md", ".docx"]
 
 
@@ -290,3 +291,24 @@ def test_the_chart_font_can_be_named_in_config(tmp_path):
     assert notices.cjk_font(settings) == str(copy)
     settings.fonts = {"chart": str(tmp_path / "不存在.ttf")}
     assert notices.cjk_font(settings) == font
+
+
+def test_one_libreoffice_process_converts_the_notice_and_every_slip(tmp_path, monkeypatch):
+    calls = []
+
+    def fake(paths, fmt, outdir, timeout=600):          # stands in for LibreOffice: one call, one PDF per file
+        calls.append([Path(p) for p in paths])
+        made = [Path(outdir) / f"{Path(p).stem}.pdf" for p in paths]
+        for pdf in made:
+            pdf.write_bytes(b"%PDF-1.4")
+        return made
+    monkeypatch.setattr(office, "soffice", lambda: "/usr/bin/soffice")
+    monkeypatch.setattr(office, "convert_many", fake)
+    settings = demo.demo_settings(tmp_path)
+    ledger = demo.demo_ledger()
+    paths = notices.write_notices(ledger, settings, assess(ledger, settings), ("通报", "督办单"))
+    docx = [p for p in paths if p.suffix == ".docx"]
+    assert len(calls) == 1 and sorted(calls[0]) == sorted(docx) and len(docx) > 2
+    assert {p.parent.name for p in docx} == {"督办单", settings.today().isoformat()}
+    assert all(p.with_suffix(".pdf").read_bytes() == b"%PDF-1.4" for p in docx)
+    assert not list(tmp_path.rglob(".~pdf-*"))

@@ -38,9 +38,9 @@ def consolidate_recorded(settings, db):
     """What the application layer does: keep the ledger as read, record around the master write."""
     before = read_ledger(settings.master)
 
-    def write(ledger, s):
+    def write(ledger, s, result):
         with history.recording(db, s, before, ledger):
-            return master_file.write_master(ledger, s)
+            return master_file.write_master(ledger, s, result.assessment)
     return consolidate(settings, ledger=before.copy(), write=write)
 
 

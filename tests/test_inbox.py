@@ -21,9 +21,9 @@ def test_only_the_archived_copy_is_read_and_a_file_changed_during_the_run_stays(
     from toolkit.io import master_file
     write = master_file.write_master
 
-    def unit_saves_again(ledger, settings):     # the unit overwrites its file while we consolidate
+    def unit_saves_again(ledger, settings, *rest):     # the unit overwrites its file while we consolidate
         sent.write_bytes(original + b"\0")
-        return write(ledger, settings)
+        return write(ledger, settings, *rest)
     monkeypatch.setattr(master_file, "write_master", unit_saves_again)
     result = consolidate(workspace)
     (f,) = result.files

@@ -10,7 +10,7 @@ from toolkit.io import office
 from toolkit.rules import punct
 from toolkit.errors import ToolkitError
 from toolkit.io.ledger_file import read_ledger
-from toolkit.rules.stats import summarise
+from toolkit.assessment import assess
 from tests.conftest import settings_for, small_ledger
 
 needs_lo = pytest.mark.skipif(office.soffice() is None, reason="LibreOffice 未安装(scripts/install_system_deps.sh 安装失败)")
@@ -24,7 +24,7 @@ SEED_SENTENCE = punct.fullwidth(SEED_TEXT)   # the seed as published, in the ful
 def test_public_paragraph_for_a_seed_shaped_ledger_is_the_seed_sentence(tmp_path):
     settings = settings_for(tmp_path, subject="市卫生健康委")
     ledger = demo.seed_ledger()
-    text = notices.public_summary(ledger, settings, summarise(ledger, settings))
+    text = notices.public_summary(ledger, settings, assess(ledger, settings))
     assert re.findall(r"\d+", text) == re.findall(r"\d+", SEED_TEXT)
     assert text == SEED_SENTENCE and "，" in text and "," not in text
 
@@ -32,7 +32,7 @@ def test_public_paragraph_for_a_seed_shaped_ledger_is_the_seed_sentence(tmp_path
 def test_public_paragraph_leaves_out_zero_clauses_and_mentions_unstarted(tmp_path):
     settings = settings_for(tmp_path, subject="市卫生健康委")
     ledger = small_ledger()
-    text = notices.public_summary(ledger, settings, summarise(ledger, settings))
+    text = notices.public_summary(ledger, settings, assess(ledger, settings))
     assert "0个" not in text and "0条" not in text.replace("10条", "")
     assert "尚未启动1条" in text and text.startswith("本轮巡视反馈意见共指出市卫生健康委重点问题1个")
 
@@ -47,7 +47,7 @@ def test_a_template_using_an_unknown_variable_is_a_clear_error(tmp_path):
 def written(workspace):
     ledger = read_ledger(workspace.master)
     workspace.notice_pdf = False     # PDFs: tests/test_gongwen.py
-    paths = notices.write_notices(ledger, workspace, summarise(ledger, workspace))
+    paths = notices.write_notices(ledger, workspace, assess(ledger, workspace))
     return workspace, {p.relative_to(p.parents[1] if p.parent.name == "督办单" else p.parent).as_posix(): p for p in paths}
 
 
@@ -80,7 +80,7 @@ def test_empty_sections_say_none(tmp_path):
     for m in ledger.measures.values():
         m.status = vocab.DONE
     ledger.owners = __import__("toolkit.io.ledger_file", fromlist=["x"]).owners_from_measures(ledger.measures)
-    paths = notices.write_notices(ledger, settings, summarise(ledger, settings))
+    paths = notices.write_notices(ledger, settings, assess(ledger, settings))
     text = next(p for p in paths if p.name == "进展通报.md").read_text(encoding="utf-8")
     assert "## 四、逾期未完成事项\n\n无。" in text
     assert not [p for p in paths if "督办单" in p.parts]
@@ -109,7 +109,7 @@ def test_rerunning_the_notices_rewrites_nothing(written):
     settings, files = written
     stamps = {k: p.stat().st_mtime_ns for k, p in files.items()}
     ledger = read_ledger(settings.master)
-    notices.write_notices(ledger, settings, summarise(ledger, settings))
+    notices.write_notices(ledger, settings, assess(ledger, settings))
     assert {k: p.stat().st_mtime_ns for k, p in files.items()} == stamps
 
 
@@ -150,11 +150,11 @@ def test_the_notice_states_the_trend_and_charts_it_once_there_is_an_earlier_peri
     from tests.test_dashboard import history_row
     settings = settings_for(tmp_path, notice_pdf=False)
     ledger = small_ledger()
-    first = notices.write_notices(ledger, settings, summarise(ledger, settings), ["通报"])
+    first = notices.write_notices(ledger, settings, assess(ledger, settings), ["通报"])
     md = next(p for p in first if p.name == "进展通报.md").read_text(encoding="utf-8")
     assert "整改措施完成率为33.3%（无上期数据）" in md and "逐月变化" not in md
     ledger.history = [history_row("2024-06", 6, 0), history_row("2024-07", 6, 1)]
-    written = notices.write_notices(ledger, settings, summarise(ledger, settings), ["通报"])
+    written = notices.write_notices(ledger, settings, assess(ledger, settings), ["通报"])
     md = next(p for p in written if p.name == "进展通报.md").read_text(encoding="utf-8")
     assert "整改措施完成率为33.3%，较上月提高16.6个百分点（逐月变化见附件" in md
     assert "![整改措施完成率逐月变化](完成率逐月变化.png)" in md

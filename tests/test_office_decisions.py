@@ -9,6 +9,7 @@ from toolkit import vocab
 from toolkit.consolidate import consolidate
 from toolkit.distribute import distribute
 from toolkit.io.ledger_file import read_ledger
+from toolkit.assessment import assess
 from toolkit.rules.stats import summarise
 from tests.conftest import hand_in, ledger_sheet
 
@@ -62,7 +63,7 @@ def test_a_unit_reporting_again_does_not_revert_the_office_decision(workspace):
     cols = {ws.cell(2, c).value: c for c in range(1, ws.max_column + 1)}
     status = {ws.cell(r, cols[vocab.ID]).value: ws.cell(r, cols[vocab.STATUS]).value for r in range(3, ws.max_row + 1)}
     assert status["ZG-001"] == vocab.DONE
-    late = notices.programme_context(ledger, workspace, s)["逾期按单位"]
+    late = notices.programme_context(ledger, workspace, assess(ledger, workspace))["逾期按单位"]
     assert "ZG-001" not in [i["编号"] for i in late.get("办公室", [])]
 
 
@@ -88,7 +89,7 @@ def test_the_notice_title_comes_from_config_never_from_the_ledger_title_row(work
     wb.save(workspace.master)
     ledger = read_ledger(workspace.master, workspace)
     assert ledger.title == "科室内部工作台账（勿外传）"
-    written = notices.write_notices(ledger, workspace, summarise(ledger, workspace), ["通报"])
+    written = notices.write_notices(ledger, workspace, assess(ledger, workspace), ["通报"])
     text = next(p for p in written if p.suffix == ".md").read_text(encoding="utf-8")
     assert text.splitlines()[0] == "# 关于测试整改进展情况的通报" and "勿外传" not in text
 
@@ -137,7 +138,7 @@ def test_the_public_paragraph_keeps_muqian_when_nothing_is_finished_yet(workspac
     ledger = read_ledger(workspace.master, workspace)
     for m in ledger.measures.values():
         m.status = vocab.IN_PROGRESS
-    text = notices.public_summary(ledger, workspace, summarise(ledger, workspace))
+    text = notices.public_summary(ledger, workspace, assess(ledger, workspace))
     assert "重点问题1个，目前正在推进1个；具体问题2个，目前正在推进2个" in text
     assert "共制定整改措施6条，正在推进6条" in text
 

@@ -12,6 +12,7 @@ from toolkit.rules import normalize
 from toolkit.documents import notices
 from toolkit.errors import HeaderError, LedgerError
 from toolkit.io.ledger_file import read_ledger
+from toolkit.assessment import assess
 from toolkit.rules.stats import summarise
 from tests.conftest import settings_for, small_ledger
 from tests.office_books import office_workbook
@@ -24,7 +25,7 @@ SEED_FIGURES = ["重点问题14个，目前已完成整改7个，基本完成7�
 
 def paragraph(path, settings):
     ledger = read_ledger(path, settings)
-    return notices.public_summary(ledger, settings, summarise(ledger, settings)), ledger
+    return notices.public_summary(ledger, settings, assess(ledger, settings)), ledger
 
 
 @pytest.fixture(scope="module")

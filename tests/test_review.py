@@ -11,6 +11,7 @@ from toolkit.app import Workspace
 from toolkit.distribute import distribute
 from toolkit.errors import ConfigError
 from toolkit.io.ledger_file import read_ledger
+from toolkit.assessment import assess
 from toolkit.rules.stats import summarise
 from tests.conftest import hand_in, ledger_sheet
 
@@ -68,7 +69,7 @@ def test_with_review_off_a_done_report_closes_the_measure_at_once(workspace):
     ledger = read_ledger(workspace.master, workspace)
     summary = summarise(ledger, workspace)
     assert (summary.measures.done, summary.review) == (3, None)
-    assert "销号" not in notices.public_summary(ledger, workspace, summary)
+    assert "销号" not in notices.public_summary(ledger, workspace, assess(ledger, workspace))
     assert vocab.UNIT_REVIEW_COLUMN not in [c.value for c in openpyxl.load_workbook(
         distribute(workspace, ["市人民医院"])[0].path)[vocab.SHEET_LEDGER][2]]
 
@@ -83,7 +84,7 @@ def test_a_done_report_is_a_request_until_the_office_agrees(reviewed):
     ledger = read_ledger(s.master, s)
     summary = summarise(ledger, s)
     assert summary.measures.done == 2 and (summary.review.pending, summary.review.closed) == (1, 0)
-    public = notices.public_summary(ledger, s, summary)
+    public = notices.public_summary(ledger, s, assess(ledger, s))
     assert "已完成2条" in public and "另有1条已申请销号、正在审核" in public
     receipt = result.receipts[0].read_text(encoding="utf-8")
     assert "ZG-004（申请销号，待办公室审核）" in receipt
@@ -98,7 +99,7 @@ def test_a_done_report_is_a_request_until_the_office_agrees(reviewed):
     ledger = read_ledger(s.master, s)
     summary = summarise(ledger, s)
     assert summary.measures.done == 3 and (summary.review.pending, summary.review.closed) == (0, 1)
-    context = notices.programme_context(ledger, s, summary)
+    context = notices.programme_context(ledger, s, assess(ledger, s))
     assert context["销号"] == {"已销号": 1, "待审核": 0, "退回": 0}
     stats = openpyxl.load_workbook(s.master)[vocab.SHEET_STATS]
     heads = [r for r in range(1, stats.max_row + 1) if str(stats.cell(r, 1).value or "").startswith("六、销号审核")]

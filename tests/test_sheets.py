@@ -68,3 +68,12 @@ def test_text_that_starts_like_a_formula_is_quote_prefixed_in_every_sheet(tmp_pa
     stats = wb[vocab.SHEET_STATS]
     assert any(c.data_type == "f" for row in stats.iter_rows() for c in row)   # our own formulas still formulas
     assert {"+重点问题", "-事项", "=HYPERLINK(\"x\")"} <= {c.value for c in seen[vocab.SHEET_STATS]}
+
+
+def test_display_width_counts_wide_and_full_width_characters_two():
+    import unicodedata
+    from toolkit.io.sheets import display_width
+    by_char = lambda t: sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in t)
+    for text in ["abc", "整改措施", "（一）关于ＡＢＣ的问题；", "Café №5 ½", "㐀𠀀𪜀 emoji 🙂", "한국어 カタカナ ｶﾀｶﾅ", "\u0378x"]:
+        assert display_width(text) == by_char(text), text
+    assert display_width("第一行很长\n短") == 10 and display_width(None) == 0

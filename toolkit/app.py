@@ -27,14 +27,14 @@ from .documents import dashboard, leaders, notices, reminders
 from .io import master_file, fileio
 from .rules import review
 from .check import write_empty_master
+from .assessment import Assessment, assess
 from .model import Settings
 from .consolidate import ConsolidationResult, consolidate, inbox_fingerprint, own_folders
 from .distribute import Distributed, distribute, ensure_secret, secret_path
 from .errors import BusyError, ConfigError, FileAccessError, ToolkitError
 from .model import Ledger
 from .io.ledger_file import read_ledger
-from .rules.deadlines import OVERDUE, CalendarWarning, LateRow, late_rows, plan_warnings
-from .rules.stats import Summary, summarise
+from .rules.deadlines import CalendarWarning, plan_warnings
 from . import model
 from .io import history_db
 
@@ -69,21 +69,25 @@ class RunLock:
 
 # ---------------------------------------------------------------- files open in an office program
 
-def owner_files(path: Path) -> list[Path]:
+def owner_files(path: Path, listed: dict[Path, list[Path]] | None = None) -> list[Path]:
     """The markers an office program keeps beside a document it has open: Excel/WPS/Word's ~$ owner
-    file (Word shortens long names: ~$ replaces their first one or two characters) and LibreOffice's .~lock.NAME#."""
+    file (Word shortens long names: ~$ replaces their first one or two characters) and LibreOffice's .~lock.NAME#.
+    listed: each folder's ~$ files, filled here, so checking many files of one folder lists it once."""
     path = Path(path)
     found = [m for m in [path.with_name(f".~lock.{path.name}#")] if m.exists()]
-    for owner in path.parent.glob("~$*"):
+    listed = {} if listed is None else listed
+    if path.parent not in listed:
+        listed[path.parent] = list(path.parent.glob("~$*"))
+    for owner in listed[path.parent]:
         tail = owner.name[2:]
         if tail and len(tail) >= len(path.name) - 2 and path.name.endswith(tail):
             found.append(owner)
     return found
 
 
-def in_use(path: Path) -> str:
+def in_use(path: Path, listed: dict[Path, list[Path]] | None = None) -> str:
     """Why a file cannot be replaced now ('' if it can): an owner marker, or a Windows sharing violation."""
-    if markers := owner_files(path):
+    if markers := owner_files(path, listed):
         return f"{path.name} 正被打开（发现占用标记文件 {markers[0].name}）"
     if os.name == "nt" and path.is_file():
         try:
@@ -103,11 +107,14 @@ def files_under(folder: Path) -> list[Path]:
 
 def wait_until_free(paths: list[Path], wait_seconds: float) -> None:
     """Wait (retrying) while any of paths is open; BusyError naming it when it stays open."""
+    def reasons() -> list[str]:
+        listed: dict[Path, list[Path]] = {}          # each folder's ~$ files, listed once per check
+        return [r for p in paths if (r := in_use(p, listed))]
     waited = 0.0
-    while reasons := [r for p in paths if (r := in_use(p))]:
+    while found := reasons():
         if waited >= wait_seconds:
-            raise BusyError(f"{reasons[0]}，已等待{waited:.0f}秒，本次未写入任何文件。请关闭该文件后重新运行。")
-        log.info("%s,%s秒后重试", reasons[0], POLL_SECONDS)
+            raise BusyError(f"{found[0]}，已等待{waited:.0f}秒，本次未写入任何文件。请关闭该文件后重新运行。")
+        log.info("%s,%s秒后重试", found[0], POLL_SECONDS)
         time.sleep(POLL_SECONDS)
         waited += POLL_SECONDS
 
@@ -169,11 +176,10 @@ class Figures:
     soon_days: int       # the reminder window (config remind_working_days) the due-soon count used
 
     @classmethod
-    def of(cls, summary: Summary, late, soon_days: int) -> "Figures":
-        m = summary.measures
-        return cls(summary.reference_date.isoformat(), m.total, m.done, m.mostly, m.in_progress, m.not_started,
-                   m.completion, sum(r.state == OVERDUE for r in late), sum(r.state != OVERDUE for r in late),
-                   soon_days)
+    def of(cls, assessment: Assessment) -> "Figures":
+        m = assessment.summary.measures
+        return cls(assessment.reference_date.isoformat(), m.total, m.done, m.mostly, m.in_progress, m.not_started,
+                   m.completion, len(assessment.overdue), len(assessment.due_soon), assessment.soon_days)
 
 
 @dataclass
@@ -263,11 +269,13 @@ def _stat(path: Path) -> list[int] | None:
 # ---------------------------------------------------------------- the workspace
 
 class Written(list):
-    """Files an operation wrote, with the warnings (Chinese sentences) of what it could not do."""
+    """Files an operation wrote, with the warnings (Chinese sentences) of what it could not do
+    and the assessment they were written from."""
 
-    def __init__(self, paths, warnings_: list[str] = ()):
+    def __init__(self, paths, warnings_: list[str] = (), assessment: Assessment | None = None):
         super().__init__(paths)
         self.warnings = list(warnings_)
+        self.assessment = assessment
 
 
 @contextlib.contextmanager
@@ -369,15 +377,17 @@ class Workspace:
         self._check_writable("archive", "backup", "output")
         with history_db.open_history(self.settings) as db:
             before = ledger if ledger is not None else read_ledger(self.settings.master, self.settings)
-            base = write or master_file.write_master
+            base = write or (lambda after, settings, result: master_file.write_master(after, settings, result.assessment))
 
             # what differs beyond the files' own changes is then the office's 销号审核 decisions
             source = vocab.SOURCE_REVIEW if review.decisions_due(before) else vocab.SOURCE_OFFICE
 
-            def recorded_write(after: Ledger, settings: Settings):
-                with history.recording(db, settings, before, after, source) as run:
+            def recorded_write(after: Ledger, settings: Settings, result: ConsolidationResult):
+                # the files just read are replayed from memory, and the digest uses the run's assessment
+                with history.recording(db, settings, before, after, source, [f.submission for f in result.files],
+                                       result.assessment) as run:
                     after.recent_changes = history_db.recent_rows(db, master_file.CHANGES_SHOWN, run)
-                    return base(after, settings)
+                    return base(after, settings, result)
             return consolidate(self.settings, on_file=on_file, ledger=before.copy(), write=recorded_write,
                                again=again)
 
@@ -408,7 +418,7 @@ class Workspace:
                 with history.recording(db, s, before, after, vocab.SOURCE_REVIEW) as run:
                     after.recent_changes = history_db.recent_rows(db, master_file.CHANGES_SHOWN, run)
                     (write or master_file.write_master)(after, s)
-            return Decided(taken, Figures.of(summarise(after, s), late_rows(after, s), s.remind_working_days))
+            return Decided(taken, Figures.of(assess(after, s)))
 
     def history(self, measure_id: str | None = None, rebuild: bool = False) -> tuple[int | None, list[str]]:
         """A measure's whole story from the history (rebuilt from the archive first when asked):
@@ -426,8 +436,9 @@ class Workspace:
             self.settings.reference_date = on
         with self.guarded(*files_under(self.notice_folder())), noted_warnings() as noted:
             ledger = ledger or read_ledger(self.settings.master, self.settings)
-            paths = notices.write_notices(ledger, self.settings, summarise(ledger, self.settings), kinds)
-        return Written(paths, noted)
+            assessment = assess(ledger, self.settings)
+            paths = notices.write_notices(ledger, self.settings, assessment, kinds)
+        return Written(paths, noted, assessment)
 
     def remind(self, on: dt.date | None = None, ledger: Ledger | None = None) -> reminders.Reminders:
         """催报 now (at date on, default the configured reference date), from the master or the open book's
@@ -442,14 +453,14 @@ class Workspace:
             ledger = read_ledger(s.master, s) if ledger is None else ledger
             submitted, _ = notices.submission_status(ledger, s)
             missing = [u for u in ledger.units if u not in submitted]
-            return reminders.write_reminders(ledger, s, missing, late_rows(ledger, s))
+            return reminders.write_reminders(ledger, s, missing, assess(ledger, s))
 
-    def refresh(self, ledger: Ledger, write: Callable[[Summary], None]) -> Summary:
-        """Excel 刷新统计: the figures of the open book, written into it by write(summary) under the lock."""
+    def refresh(self, ledger: Ledger, write: Callable[[Assessment], None]) -> Assessment:
+        """Excel 刷新统计: the figures of the open book, written into it by write(assessment) under the lock."""
         with self.guarded():
-            summary = master_file.prepare(ledger, self.settings)
-            write(summary)
-            return summary
+            assessment = master_file.prepare(ledger, self.settings)
+            write(assessment)
+            return assessment
 
     def refresh_master(self, on: dt.date | None = None) -> "Refreshed":
         """刷新统计 on the file: rewrite the master's statistics, overdue marks and this period's history
@@ -459,15 +470,16 @@ class Workspace:
             s.reference_date = on
         with self.guarded(s.master):
             ledger = read_ledger(s.master, s)
-            written = master_file.write_master(ledger, s)
-            summary = summarise(ledger, s)
-            return Refreshed(s.master, written, Figures.of(summary, late_rows(ledger, s), s.remind_working_days))
+            assessment = assess(ledger, s)
+            written = master_file.write_master(ledger, s, assessment)
+            return Refreshed(s.master, written, Figures.of(assessment))
 
-    def highlight(self, ledger: Ledger, write: Callable[[], None]) -> list[LateRow]:
-        """Excel 标记逾期: write() refreshes the open book's date helpers under the lock; the late rows come back."""
+    def highlight(self, ledger: Ledger, write: Callable[[Assessment], None]) -> Assessment:
+        """Excel 标记逾期: write(assessment) refreshes the open book's date helpers under the lock."""
         with self.guarded():
-            write()
-            return late_rows(ledger, self.settings)
+            assessment = assess(ledger, self.settings)
+            write(assessment)
+            return assessment
 
     def run_once(self, distribute_first: bool = False, on_file=None) -> RunReport:
         """The whole job once: (distribute,) consolidate, refresh statistics, write notices and a report.
@@ -496,13 +508,11 @@ class Workspace:
         with noted_warnings() as noted:   # calendar gaps, missing PDF converter or font: into the report
             distributed = len(distribute(s)) if distribute_first else 0
             result = self._consolidate(on_file, None, None)
-            ledger = result.ledger
-            summary = summarise(ledger, s)
-            late = late_rows(ledger, s)
-            written = notices.write_notices(ledger, s, summary)
-            written += dashboard.write_outputs(ledger, s, summary)   # 看板.html and the 领导调度单
-            reminded = reminders.write_reminders(ledger, s, result.missing_units, late)
-        return RunReport(started, time.perf_counter() - t0, result, Figures.of(summary, late, self.settings.remind_working_days),
+            ledger, assessment = result.ledger, result.assessment
+            written = notices.write_notices(ledger, s, assessment)
+            written += dashboard.write_outputs(ledger, s, assessment)   # 看板.html and the 领导调度单
+            reminded = reminders.write_reminders(ledger, s, result.missing_units, assessment)
+        return RunReport(started, time.perf_counter() - t0, result, Figures.of(assessment),
                          distributed, written, warnings=noted + plan_warnings(ledger, s) + ledger.report_notes(),
                          reminders=reminded.paths, remind_by=s.submit_by if reminded.active else None)
 

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import config, vocab
+from .assessment import assess
 from .io import sheets
 from .errors import LedgerError, ToolkitError
 from .model import WIDTHS, Ledger, ReadLayout
 from .io.ledger_file import merged_note, read_ledger
 from .io.ledger_sheets import status_dropdown
-from .rules import stats
 from .documents import notices
 
 
@@ -99,13 +99,14 @@ def check(path: Path, settings: config.Settings) -> CheckReport:
         return report
     report.layout = ledger.layout
     report.notes = [n for n in ledger.report_notes() if n != merged_note(ledger.layout.merged)]   # merged: in 一
-    summary = stats.summarise(ledger, settings)
+    assessment = assess(ledger, settings)
+    summary = assessment.summary
     report.counts = {"主题": len({m.theme for m in ledger.measures.values() if m.theme}),
                      vocab.MEASURE: len(ledger.measures), "单位": len(ledger.units),
                      **{k: summary.level(k).total for k in (vocab.KEY_PROBLEM, vocab.SPECIFIC, vocab.DRAW_LESSONS,
                                                             vocab.RECOMMENDATION, vocab.REFORM)}}
     if ledger.measures:
-        report.paragraph = notices.public_summary(ledger, settings, summary)
+        report.paragraph = notices.public_summary(ledger, settings, assessment)
     report.suspicious = suspicious(ledger)
     return report
 

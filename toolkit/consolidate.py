@@ -22,6 +22,7 @@ from .io import evidence
 from .io import master_file
 from .rules import normalize, review
 from .documents import receipts
+from .assessment import Assessment, assess
 from .model import Settings
 from .distribute import ensure_secret
 from .io.fileio import safe_filename
@@ -84,6 +85,7 @@ class ConsolidationResult:
     submitted_units: list[str] = field(default_factory=list)
     missing_units: list[str] = field(default_factory=list)
     ledger: Ledger | None = field(default=None, repr=False)   # the ledger as merged and written
+    assessment: Assessment | None = field(default=None, repr=False)   # its figures, computed once
     ignored: list[Skipped] = field(default_factory=list)     # directories, hidden files, links, pipes
     deferred: list[Skipped] = field(default_factory=list)    # still being written: next run
     kept: list[Skipped] = field(default_factory=list)        # changed during the run: left in the inbox
@@ -629,8 +631,8 @@ def consolidate(settings: Settings, files: list[Path] | None = None, *, again: l
     again: files rejected earlier because of an office-side mistake (e.g. a unit missing from the
     ledger), to take in once more now that it is fixed. on_file(i, n, name) is called as each
     file has been read (progress bars, Excel's status bar). By default the master file is read
-    and written; the Excel button passes the open book's ledger and a write(ledger, settings)
-    that puts the result into the open book and saves it."""
+    and written; the Excel button passes the open book's ledger and a write(ledger, settings, result)
+    that puts the result (its .assessment: the figures, computed once) into the open book and saves it."""
     ensure_secret(settings)
     ledger = read_ledger(settings.master, settings) if ledger is None else ledger
     if files is None:
@@ -639,8 +641,11 @@ def consolidate(settings: Settings, files: list[Path] | None = None, *, again: l
         entries, ignored = [_entry(Path(f)) for f in files], []
     review.apply_decisions(ledger, settings.today())     # the office's 销号审核 since the last run
     result = take_in(ledger, settings, entries, on_file, again, ignored)
-    result.ledger = ledger
-    result.master_changed = (write or master_file.write_master)(ledger, settings)
+    result.ledger, result.assessment = ledger, assess(ledger, settings)
+    if write is None:
+        result.master_changed = master_file.write_master(ledger, settings, result.assessment)
+    else:
+        result.master_changed = write(ledger, settings, result)
     result.receipts = receipts.write_receipts(result.files, result.ledger, result.period, settings)
     if remove_inbox and files is None:
         clear_inbox(result)

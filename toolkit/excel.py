@@ -17,14 +17,13 @@ from pathlib import Path
 from . import config as config_mod
 from . import vocab
 from .io import master_file, stats_sheet
-from .rules import stats
 from .app import Workspace
+from .assessment import Assessment
 from .consolidate import inbox_files
 from .errors import ToolkitError
 from .model import Ledger, UNIT_ATTRS
 from .io.ledger_file import ledger_from_sheets
 from .rules.normalize import looks_like_formula
-from .rules.deadlines import OVERDUE, helper_values, calendar_for, late_rows
 from .io.ledger_sheets import days_overdue_formula, overdue_table
 from .io.sheets import Formula, Table
 
@@ -103,14 +102,13 @@ def _ensure_helper_columns(book, ledger: Ledger) -> None:
         ledger.columns[name] = col
 
 
-def put_ledger_columns(book, ledger: Ledger, settings: config_mod.Settings, names: list[str]) -> None:
+def put_ledger_columns(book, ledger: Ledger, assessment: Assessment, names: list[str]) -> None:
     """Write the given ledger columns (fill-in and helper columns) one column block at a time."""
     _ensure_helper_columns(book, ledger)
     sheet = book.sheets[vocab.SHEET_LEDGER]
     first = ledger.header_row + 1
     last = max([m.row for m in ledger.measures.values()] + [first])
-    cal = calendar_for(settings)
-    helpers = {m.id: helper_values(m, settings, cal) for m in ledger.measures.values()}
+    helpers = assessment.helpers
     for name in names:
         col = ledger.columns[name]
         block = sheet.range((first, col), (last, col)).options(ndim=2).value
@@ -133,11 +131,11 @@ def put_params(book, settings: config_mod.Settings, digest: str) -> None:
         book.names.add(vocab.NAME_REF_DATE, master_file.REF_DATE_CELL)
 
 
-def write_book(book, ledger: Ledger, settings: config_mod.Settings, summary) -> None:
+def write_book(book, ledger: Ledger, settings: config_mod.Settings, assessment: Assessment) -> None:
     """Everything a file-level write would change, written into the open book instead."""
-    put_ledger_columns(book, ledger, settings, vocab.UNIT_COLUMNS + vocab.HELPER_COLUMNS)
-    put_block(book, vocab.SHEET_STATS, stats_sheet.stats_layout(ledger, settings, summary).grid())
-    for name, table in master_file.derived_tables(ledger, settings, summary).items():
+    put_ledger_columns(book, ledger, assessment, vocab.UNIT_COLUMNS + vocab.HELPER_COLUMNS)
+    put_block(book, vocab.SHEET_STATS, stats_sheet.stats_layout(ledger, settings, assessment).grid())
+    for name, table in master_file.derived_tables(ledger, settings, assessment).items():
         put_table(book, name, table)
     put_params(book, settings, master_file.content_digest(ledger, settings))
 
@@ -167,11 +165,10 @@ def _button(title: str, action) -> str | None:
     return None
 
 
-def _figures(ledger: Ledger, settings, summary) -> str:
-    late = late_rows(ledger, settings)
-    c = summary.measures
+def _figures(assessment: Assessment) -> str:
+    c = assessment.summary.measures
     return (f"整改措施{c.total}条，已完成{c.done}条，完成率{c.completion:.1f}%;"
-            f"逾期未完成{sum(r.state == OVERDUE for r in late)}条。")
+            f"逾期未完成{len(assessment.overdue)}条。")
 
 
 def _consolidate(book) -> str:
@@ -183,23 +180,22 @@ def _consolidate(book) -> str:
     def status(i, n, name):
         book.app.status_bar = f"汇总报送：{i}/{n} {name}"
 
-    def into_book(ledger, settings):   # the core clears the inbox only after this has saved the book
+    def into_book(ledger, settings, result):   # the core clears the inbox only after this has saved the book
         master_file.backup(Path(book.fullname), settings.path("backup"))
-        write_book(book, ledger, settings, master_file.prepare(ledger, settings))
+        write_book(book, ledger, settings, master_file.prepare(ledger, settings, result.assessment))
         book.save()
         return True
     result = workspace.consolidate(status, ledger=ledger_from_book(book, settings), write=into_book)
     lines = result.lines()
-    summary = stats.summarise(result.ledger, settings)
-    return "\n".join([lines[0], _figures(result.ledger, settings, summary)] + lines[-2:])
+    return "\n".join([lines[0], _figures(result.assessment)] + lines[-2:])
 
 
 def _refresh(book) -> str:
     workspace = workspace_for(book)
     settings = workspace.settings
     ledger = ledger_from_book(book, settings)
-    summary = workspace.refresh(ledger, lambda summary: write_book(book, ledger, settings, summary))
-    return "统计已刷新（尚未保存）。" + _figures(ledger, settings, summary)
+    assessment = workspace.refresh(ledger, lambda assessment: write_book(book, ledger, settings, assessment))
+    return "统计已刷新（尚未保存）。" + _figures(assessment)
 
 
 def _highlight(book) -> str:
@@ -207,13 +203,13 @@ def _highlight(book) -> str:
     settings = workspace.settings
     ledger = ledger_from_book(book, settings)
 
-    def into_book():
-        put_ledger_columns(book, ledger, settings, vocab.HELPER_COLUMNS)
-        put_table(book, vocab.SHEET_OVERDUE, overdue_table(ledger, settings))
+    def into_book(assessment):
+        put_ledger_columns(book, ledger, assessment, vocab.HELPER_COLUMNS)
+        put_table(book, vocab.SHEET_OVERDUE, overdue_table(assessment))
         put_params(book, settings, ledger.digest)
-    late = workspace.highlight(ledger, into_book)
-    return (f"逾期标记已刷新：逾期未完成{sum(r.state == OVERDUE for r in late)}条（红色），"
-            f"{settings.remind_working_days}个工作日内到期{sum(r.state != OVERDUE for r in late)}条（黄色）。")
+    assessment = workspace.highlight(ledger, into_book)
+    return (f"逾期标记已刷新：逾期未完成{len(assessment.overdue)}条（红色），"
+            f"{assessment.soon_days}个工作日内到期{len(assessment.due_soon)}条（黄色）。")
 
 
 def open_folder(folder: Path) -> None:
@@ -228,11 +224,10 @@ def _notices(book) -> str:
     settings = workspace.settings
     ledger = ledger_from_book(book, settings)
     written = workspace.notices(ledger=ledger)
-    summary = stats.summarise(ledger, settings)
     folder = written[0].parent if written else settings.path("output")
     open_folder(folder)
     hints = "".join(f"\n提示：{w}" for w in written.warnings)
-    return f"已生成{len(written)}个文件，位于 {folder}。" + _figures(ledger, settings, summary) + hints
+    return f"已生成{len(written)}个文件，位于 {folder}。" + _figures(written.assessment) + hints
 
 
 def _distribute(book) -> str:

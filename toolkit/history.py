@@ -24,10 +24,10 @@ from .model import Ledger, LogEntry, Settings
 
 # ---------------------------------------------------------------- recording a run
 
-def expected_digest(after: Ledger, settings: Settings) -> str:
+def expected_digest(after: Ledger, settings: Settings, assessment=None) -> str:
     """The digest write_master will store for this ledger (it brings 历史进度 up to date first, as
-    write_master does; that step is idempotent)."""
-    master_file.prepare(after, settings)
+    write_master does, from the run's assessment when given; that step is idempotent)."""
+    master_file.prepare(after, settings, assessment)
     return master_file.content_digest(after, settings)
 
 
@@ -72,19 +72,20 @@ def run_changes(db: HistoryDB, settings: Settings, before: Ledger, after: Ledger
 
 
 def record(db: HistoryDB, settings: Settings, before: Ledger, after: Ledger, source: str = vocab.SOURCE_OFFICE,
-           submissions=None) -> int | None:
+           submissions=None, assessment=None) -> int | None:
     """Step 1 of a recorded write: store the run's changes as pending under the digest of the master
     about to be written. Returns the run id for commit() (None when nothing changed)."""
-    return db.add(run_changes(db, settings, before, after, source, submissions), expected_digest(after, settings))
+    return db.add(run_changes(db, settings, before, after, source, submissions),
+                  expected_digest(after, settings, assessment))
 
 
 @contextmanager
 def recording(db: HistoryDB, settings: Settings, before: Ledger, after: Ledger, source: str = vocab.SOURCE_OFFICE,
-              submissions=None):
+              submissions=None, assessment=None):
     """Wrap the master write: `with recording(db, settings, before, after): write_master(after, settings)`.
     Changes are pending before the write and committed after it; a failed write settles them
     against whatever master is on disk (a crash is settled by open_history the next time)."""
-    run = record(db, settings, before, after, source, submissions)
+    run = record(db, settings, before, after, source, submissions, assessment)
     try:
         yield run
     except BaseException:

@@ -21,9 +21,10 @@ from ..io import fileio
 from .. import vocab
 from ..model import Settings
 from ..errors import ToolkitError
+from ..assessment import Assessment
 from ..model import Ledger
-from ..rules.deadlines import OVERDUE, late_rows
-from ..rules.stats import Counts, Summary, previous_figures
+from ..rules.deadlines import OVERDUE
+from ..rules.stats import Counts
 
 FILE_NAME = "看板.html"
 
@@ -101,12 +102,12 @@ def _delta(now: float, before: float | None) -> float | None:
     return None if before is None else round(round(now, 1) - round(before, 1), 1)
 
 
-def build(ledger: Ledger, settings: Settings, summary: Summary) -> Dashboard:
+def build(ledger: Ledger, settings: Settings, assessment: Assessment) -> Dashboard:
     """The dashboard's figures from the same assessment the notices use."""
-    period = settings.current_period()
-    context = notices.programme_context(ledger, settings, summary)
+    period, summary = assessment.period, assessment.summary
+    context = notices.programme_context(ledger, settings, assessment)
     paragraph = "".join(line.strip() for line in notices.render("公开进展.txt.j2", context).splitlines())
-    previous = previous_figures(ledger, period)
+    previous = assessment.previous
     points = trend.series(ledger.history, trend.OVERALL, summary, period)
     before = trend.previous_point(points, period)
     unit_leaders = {u: tuple(dict.fromkeys(m.leader for m in ledger.rows_of(u))) for u in ledger.units}
@@ -117,10 +118,10 @@ def build(ledger: Ledger, settings: Settings, summary: Summary) -> Dashboard:
                    _delta(c.completion, previous.get(scope)) if scope else None, **extra)
 
     units = [bar(u, u, c, (vocab.SCOPE_UNIT, u), lagging=u in lagging, units=(u,), leaders=unit_leaders.get(u, ()))
-             for u, c in summary.ranking()]
+             for u, c in assessment.ranking]
     categories = [bar(k, k, c, (vocab.SCOPE_CATEGORY, k)) for k, c in summary.by_category.items() if c.total]
     keys = [bar(str(i), f"{i}.{_short(k)}", c, None, title=k) for i, (k, c) in enumerate(summary.by_key_problem.items(), 1)]
-    rows = late_rows(ledger, settings)
+    rows = list(assessment.late)
     late = []
     for r in rows:
         m = r.measure
@@ -198,16 +199,15 @@ def render(board: Dashboard, template_dir: Path | None = None) -> str:
         raise ToolkitError(f"看板模板“看板.html.j2”有误：{exc}") from None
 
 
-def write_dashboard(ledger: Ledger, settings: Settings, summary: Summary) -> Path:
+def write_dashboard(ledger: Ledger, settings: Settings, assessment: Assessment) -> Path:
     """output/<期次>/看板.html, rewritten only when its content changed."""
     path = settings.path("output") / settings.current_period() / FILE_NAME
-    text = render(build(ledger, settings, summary))
+    text = render(build(ledger, settings, assessment))
     if not path.exists() or path.read_text(encoding="utf-8") != text:
         fileio.atomic_write_text(path, text)
     return path
 
 
-def write_outputs(ledger: Ledger, settings: Settings, summary: Summary) -> list[Path]:
+def write_outputs(ledger: Ledger, settings: Settings, assessment: Assessment) -> list[Path]:
     """What a run writes for the leaders: the dashboard and one 调度单 per 责任领导."""
-    return [write_dashboard(ledger, settings, summary),
-            *leaders.write_slips(ledger, settings, summary, late_rows(ledger, settings))]
+    return [write_dashboard(ledger, settings, assessment), *leaders.write_slips(ledger, settings, assessment)]

@@ -12,6 +12,7 @@ from ..io import fileio
 from .. import vocab
 from ..model import Settings
 from ..io.fileio import safe_filename
+from ..assessment import Assessment
 from ..model import Ledger
 from ..rules.deadlines import OVERDUE, LateRow, due_note
 from ..rules.stats import Counts
@@ -119,12 +120,12 @@ def slip_context(view: LeaderView, settings: Settings, reference_date) -> dict:
                     "未完成措施": [line for line in g.lines if line.status != vocab.DONE]} for g in view.groups]}
 
 
-def write_slips(ledger: Ledger, settings: Settings, summary, late: list[LateRow]) -> list[Path]:
+def write_slips(ledger: Ledger, settings: Settings, assessment: Assessment) -> list[Path]:
     """output/<期次>/领导调度单/<责任领导>.md and .docx, rewritten only when the text changed."""
     folder = settings.path("output") / settings.current_period() / FOLDER
     written = []
-    for view in views(ledger, late):
-        text = render("领导调度单.md.j2", slip_context(view, settings, summary.reference_date))
+    for view in views(ledger, list(assessment.late)):
+        text = render("领导调度单.md.j2", slip_context(view, settings, assessment.reference_date))
         md = folder / f"{safe_filename(view.leader)}.md"
         docx = md.with_suffix(".docx")
         if not (md.exists() and docx.exists() and md.read_text(encoding="utf-8") == text):

@@ -27,8 +27,8 @@ from .. import resources, vocab
 from ..model import Settings
 from ..io.fileio import safe_filename
 from ..errors import ToolkitError
-from ..rules.deadlines import calendar_for
-from ..rules.deadlines import OVERDUE, late_rows
+from ..rules.deadlines import OVERDUE
+from ..assessment import Assessment
 
 TEMPLATE_DIR = resources.folder("templates")
 
@@ -116,15 +116,15 @@ def submission_status(ledger, settings: Settings) -> tuple[set[str], list[str]]:
     return set(first), late
 
 
-def programme_context(ledger, settings: Settings, summary) -> dict:
+def programme_context(ledger, settings: Settings, assessment: Assessment) -> dict:
     """Variables shared by 进展通报, 督办单 and 公开进展 (documented in templates/README.md)."""
-    ranking = summary.ranking()
+    summary, ranking = assessment.summary, assessment.ranking
     n = settings.lagging_units
     lagging = [u for u, c in ranking[-n:] if c.completion < 100][::-1] if ranking else []
     leading = [u for u, c in ranking[:n] if u not in lagging]
     overdue_by_unit: dict[str, list] = {}
     soon = []
-    for r in late_rows(ledger, settings):
+    for r in assessment.late:
         item = {"编号": r.measure.id, "措施": r.measure.measure, "事项": r.measure.item, "完成时限": r.due,
                 "完成时限文字": r.measure.deadline if isinstance(r.measure.deadline, str) else normalize.format_date(r.due),
                 "逾期天数": r.days, "逾期工作日": r.workdays, "完成情况": r.measure.status,
@@ -183,9 +183,9 @@ def attachments(ranking, overdue_by_unit: dict, soon: list, soon_days: int) -> l
     return out
 
 
-def public_summary(ledger, settings: Settings, summary) -> str:
+def public_summary(ledger, settings: Settings, assessment: Assessment) -> str:
     """The seed-004 style paragraph for public disclosure (公开进展.txt.j2), one line."""
-    return _paragraph(render("公开进展.txt.j2", programme_context(ledger, settings, summary)))
+    return _paragraph(render("公开进展.txt.j2", programme_context(ledger, settings, assessment)))
 
 
 WECHAT_CHARS = 500
@@ -221,11 +221,11 @@ def _fonts_table(settings: Settings | None) -> dict:
 CHART_UNITS = 40   # more bars than this are unreadable on an A4 page: show the lagging ones
 
 
-def chart_png(summary, path: Path, font: str | None = None) -> Path | None:
+def chart_png(assessment: Assessment, path: Path, font: str | None = None) -> Path | None:
     """Bar chart of completion by unit, best on top (with many units, the CHART_UNITS lowest);
     None when no CJK font is installed."""
-    ranking = summary.ranking()
-    day = normalize.format_date(summary.reference_date)
+    ranking = assessment.ranking
+    day = normalize.format_date(assessment.reference_date)
     title = f"各责任单位整改完成率（截至{day}）"
     if len(ranking) > CHART_UNITS:
         ranking = ranking[-CHART_UNITS:]
@@ -279,19 +279,24 @@ NO_FONT = ("未找到能显示中文的字体，进展通报未附完成率图�
 
 
 def write_pdfs(docx_files: list[Path], changed: set[Path]) -> list[Path]:
-    """A PDF beside each .docx (LibreOffice, one process per folder), redone only where the .docx was
-    rewritten or the PDF is missing; without LibreOffice, or when it fails, a NoticeWarning and no PDFs
-    (the .docx notices stand)."""
+    """A PDF beside each .docx, redone only where the .docx was rewritten or the PDF is missing; without
+    LibreOffice, or when it fails, a NoticeWarning and no PDFs (the .docx notices stand). One LibreOffice
+    process converts every file whose name no other file in its batch has (starting one costs seconds)."""
     if not docx_files:
         return []
     if office.soffice() is None:
         warnings.warn(NO_OFFICE, NoticeWarning, stacklevel=3)
         return []
-    todo: dict[Path, list[Path]] = {}
+    batches: list[list[Path]] = []
     for d in docx_files:
         if d in changed or not d.with_suffix(".pdf").exists():
-            todo.setdefault(d.parent, []).append(d)
-    for folder, files in todo.items():
+            batch = next((b for b in batches if all(x.name != d.name for x in b)), None)
+            if batch is None:
+                batches.append([d])
+            else:
+                batch.append(d)
+    for files in batches:
+        folder = Path(os.path.commonpath([f.parent for f in files]))
         with tempfile.TemporaryDirectory(prefix=".~pdf-", dir=folder) as tmp:   # moved into place whole
             try:
                 made = office.convert_many(files, "pdf", Path(tmp))
@@ -302,19 +307,20 @@ def write_pdfs(docx_files: list[Path], changed: set[Path]) -> list[Path]:
                 warnings.warn(f"PDF 未能生成（{folder}）：{why}。.docx 已写好，可稍后重新生成通报。", NoticeWarning,
                               stacklevel=3)
                 continue
-            for pdf in made:
-                os.replace(pdf, folder / pdf.name)
+            for docx, pdf in zip(files, made):
+                os.replace(pdf, docx.with_suffix(".pdf"))
     return [p for p in (d.with_suffix(".pdf") for d in docx_files) if p.exists()]
 
 
-def write_notices(ledger, settings: Settings, summary, kinds=KINDS) -> list[Path]:
+def write_notices(ledger, settings: Settings, assessment: Assessment, kinds=KINDS) -> list[Path]:
     """Write the period's notices into output/<期次>/通报/<基准日期>/ (text, .docx and, where LibreOffice
     is installed and config notice_pdf is on, PDF). Things left out are said once as a NoticeWarning."""
     unknown = [k for k in kinds if k not in KINDS]
     if unknown:
         raise ToolkitError(f"未知的通报类型：{'、'.join(unknown)}（可选：{'、'.join(KINDS)}）。")
+    summary = assessment.summary
     folder = settings.path("output") / settings.current_period() / "通报" / summary.reference_date.isoformat()
-    context = programme_context(ledger, settings, summary)
+    context = programme_context(ledger, settings, assessment)
     context["公开进展"] = _paragraph(render("公开进展.txt.j2", context))
     context["趋势"] = trend.trend_sentence(ledger.history, summary, settings.current_period(), label="完成率")
     fonts, author = gongwen.Fonts.from_config(_fonts_table(settings)), settings.organisation
@@ -347,13 +353,13 @@ def write_notices(ledger, settings: Settings, summary, kinds=KINDS) -> list[Path
                                             趋势图=trend_file.name if with_trend else ""))
         md = folder / "进展通报.md"
         if font and (not chart_file.exists() or not md.exists() or md.read_text(encoding="utf-8") != text):
-            chart_png(summary, chart_file, font)
+            chart_png(assessment, chart_file, font)
             if with_trend:
                 trend.write_trend_chart(ledger.history, summary, settings.current_period(), trend_file)
         pair(text, md, {chart_file.name: chart_file, trend_file.name: trend_file})
         written += [p for p in (chart_file, trend_file) if font and p.exists() and p.name in text]
     if "督办单" in kinds:
-        reply = calendar_for(settings).shift(summary.reference_date, settings.reply_days)
+        reply = assessment.calendar.shift(summary.reference_date, settings.reply_days)
         numbers = slip_numbers(settings, settings.current_period(), sorted(context["逾期按单位"]))
         for unit, items in sorted(context["逾期按单位"].items()):
             slip = dict(context, 单位=unit, 事项=items, 回复期限=reply, 督办编号=numbers[unit])

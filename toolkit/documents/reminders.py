@@ -16,6 +16,7 @@ from ..io import fileio
 from .. import vocab
 from ..model import Settings
 from ..io.fileio import safe_filename
+from ..assessment import Assessment
 from ..model import Ledger
 from ..rules.deadlines import OVERDUE, LateRow, WorkCalendar, calendar_for, due_note
 from .notices import render
@@ -114,15 +115,15 @@ def context(unit: str, items: list[Due], ledger: Ledger, settings: Settings, cal
             "逾期": [d for d in items if d.state == OVERDUE], "临期": [d for d in items if d.state != OVERDUE]}
 
 
-def write_reminders(ledger: Ledger, settings: Settings, missing_units: list[str], late: list[LateRow]) -> Reminders:
+def write_reminders(ledger: Ledger, settings: Settings, missing_units: list[str], assessment: Assessment) -> Reminders:
     """Inside the window: output/<期次>/催报/<单位>.md and .docx for each unit in missing_units (rewritten only
     when the text changed), and the reminders of units that have reported since removed. Outside: nothing."""
-    cal = calendar_for(settings)
-    result = Reminders(settings.today(), settings.submit_by, window_start(settings, cal))
+    cal = assessment.calendar
+    result = Reminders(assessment.reference_date, settings.submit_by, window_start(settings, cal))
     if not result.active:
         return result
     target = folder(settings)
-    by_unit = due_by_unit(ledger, late)
+    by_unit = due_by_unit(ledger, list(assessment.late))
     for unit in missing_units:
         text = render(TEMPLATE, context(unit, by_unit.get(unit, []), ledger, settings, cal))
         md = target / f"{safe_filename(unit)}.md"

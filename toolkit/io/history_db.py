@@ -19,7 +19,7 @@ from .. import vocab
 from ..errors import FileAccessError, HistoryError, ToolkitError
 from ..model import UNIT_ATTRS, Ledger, LogEntry, Settings
 from ..rules import normalize
-from ..rules.stats import history_rows, summarise
+from ..rules import stats
 
 MEASURE_FIELDS = {vocab.STATUS: "status", vocab.DEADLINE: "deadline", **{h: a for h, a in UNIT_ATTRS.items()
                                                                         if h != vocab.STATUS}}
@@ -385,7 +385,7 @@ def period_history(db: HistoryDB, ledger: Ledger, settings: Settings) -> list[li
         if period >= settings.current_period():
             continue
         day = period_end(period, settings)
-        out += history_rows(summarise(as_of(ledger, state, day), replace(settings, reference_date=day)), period)
+        out += stats.history_rows(stats.summarise(as_of(ledger, state, day), replace(settings, reference_date=day)), period)
     return out
 
 

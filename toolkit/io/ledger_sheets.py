@@ -3,10 +3,9 @@ highlighting and dropdowns they carry (conditional formats against the 基准日
 from __future__ import annotations
 
 from .. import vocab
-from ..model import Settings
+from ..assessment import Assessment
 from ..model import Ledger
 from ..rules import normalize
-from ..rules.deadlines import OVERDUE, late_rows
 from . import sheets
 
 
@@ -44,18 +43,16 @@ def days_overdue_formula(row: int, due_col: int, status_col: int, value=None) ->
     return sheets.Formula(f'=IF(AND(ISNUMBER({d}),{d}<{ref},{s}<>"{vocab.DONE}"),{ref}-{d},"")', value)
 
 
-def overdue_table(ledger: Ledger, settings: Settings) -> sheets.Table:
+def overdue_table(assessment: Assessment) -> sheets.Table:
     """逾期清单: overdue rows with unit, leader, calendar and working days overdue."""
     rows = []
-    for r in late_rows(ledger, settings):
-        if r.state != OVERDUE:
-            continue
+    for r in assessment.overdue:
         m = r.measure
         rows.append([m.id, m.lead_unit, "、".join(m.co_units), m.leader, m.key_problem, m.item, m.measure,
                      m.deadline, r.due, m.status, r.days, r.workdays])
     headers = [vocab.ID, vocab.LEAD_UNIT, vocab.CO_UNITS, vocab.LEADER, vocab.KEY_PROBLEM, vocab.ITEM,
                vocab.MEASURE, vocab.DEADLINE, vocab.DUE_DATE, vocab.STATUS, "逾期天数（自然日）", "逾期天数（工作日）"]
-    title = f"逾期清单（基准日期 {normalize.format_date(settings.today())}，共{len(rows)}条）"
+    title = f"逾期清单（基准日期 {normalize.format_date(assessment.reference_date)}，共{len(rows)}条）"
     return sheets.Table(title, headers, rows, {vocab.KEY_PROBLEM: 24, vocab.ITEM: 24, vocab.MEASURE: 40})
 
 

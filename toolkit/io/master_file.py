@@ -18,10 +18,10 @@ from .fileio import copy_hashed, file_sha256
 from ..rules import normalize
 from . import sheets
 from .. import vocab
-from ..model import Settings
-from ..model import WIDTHS, Ledger
+from ..assessment import Assessment, assess
+from ..model import WIDTHS, Ledger, Settings
 from ..rules import stats
-from ..rules.deadlines import calendar_for, days_overdue, helper_values
+from ..rules.deadlines import days_overdue
 from . import ledger_sheets, stats_sheet
 from .evidence import folders
 from .ledger_sheets import days_overdue_formula, highlight, status_dropdown
@@ -129,13 +129,13 @@ def changes_table(ledger: Ledger) -> sheets.Table:
 CHANGES_SHOWN = 200
 
 
-def derived_tables(ledger: Ledger, settings: Settings, summary) -> dict[str, sheets.Table]:
+def derived_tables(ledger: Ledger, settings: Settings, assessment: Assessment) -> dict[str, sheets.Table]:
     """The plain tables every master carries, in sheet order: the file writer and the Excel
     buttons both lay out exactly these (the statistics sheet and 参数 have layouts of their own)."""
-    return {vocab.SHEET_OWNERS: owner_table(ledger, stats_sheet.owner_due_dates(ledger, settings)),
-            vocab.SHEET_JUDGMENT: stats_sheet.judgment_table(summary),
+    return {vocab.SHEET_OWNERS: owner_table(ledger, stats_sheet.owner_due_dates(ledger, assessment)),
+            vocab.SHEET_JUDGMENT: stats_sheet.judgment_table(assessment.summary),
             vocab.SHEET_HISTORY: stats_sheet.history_table(ledger),
-            vocab.SHEET_OVERDUE: ledger_sheets.overdue_table(ledger, settings),
+            vocab.SHEET_OVERDUE: ledger_sheets.overdue_table(assessment),
             vocab.SHEET_DECISIONS: decision_table(ledger),
             **review_tables(ledger, settings),
             vocab.SHEET_LOG: log_table(ledger),
@@ -173,7 +173,7 @@ def layout_ledger(ledger: Ledger) -> list[str]:
     return headers
 
 
-def _write_ledger_sheet(book: sheets.Book, ledger: Ledger, settings: Settings) -> None:
+def _write_ledger_sheet(book: sheets.Book, ledger: Ledger, settings: Settings, assessment: Assessment) -> None:
     headers = layout_ledger(ledger)
     ws = book.sheet(vocab.SHEET_LEDGER)
     cols = ledger.columns
@@ -185,13 +185,12 @@ def _write_ledger_sheet(book: sheets.Book, ledger: Ledger, settings: Settings) -
     sheets.set_widths(ws, widths)
     book.title_row(ws, ledger.title or "整改台账", len(vocab.COLUMNS))
     book.header_row(ws, 2, headers)
-    cal = calendar_for(settings)
-    today = settings.today()
+    today = assessment.reference_date
     due_col, status_col = cols[vocab.DUE_DATE], cols[vocab.STATUS]
 
     def rows():
         for m in ledger.measures.values():
-            due, remind = helper_values(m, settings, cal)
+            due, remind = assessment.helpers[m.id]
             yield (m.values() + [m.extra.get(name) for name in ledger.extra_columns]
                    + [due, remind, days_overdue_formula(m.row, due_col, status_col, days_overdue(m, due, today))])
     _link_evidence(ws, ledger, settings, book.path)
@@ -238,27 +237,29 @@ def _write_params_sheet(book: sheets.Book, settings: Settings, digest: str) -> N
     book.wb.define_name(vocab.NAME_REF_DATE, REF_DATE_CELL)
 
 
-def prepare(ledger: Ledger, settings: Settings):
-    """Figures for a write: the summary, with this period's row of 历史进度 brought up to date."""
-    summary = stats.summarise(ledger, settings)
-    stats.update_history(ledger, summary, settings.current_period())
-    return summary
+def prepare(ledger: Ledger, settings: Settings, assessment: Assessment | None = None) -> Assessment:
+    """Figures for a write: the run's assessment (made here when not given), with this period's row
+    of 历史进度 brought up to date."""
+    assessment = assessment or assess(ledger, settings)
+    stats.update_history(ledger, assessment.summary, assessment.period)
+    return assessment
 
 
-def write_master(ledger: Ledger, settings: Settings, path: Path | None = None) -> bool:
+def write_master(ledger: Ledger, settings: Settings, assessment: Assessment | None = None,
+                 path: Path | None = None) -> bool:
     """Write the ledger into the master (backup first, atomic); False when nothing changed."""
 
     path = Path(path or settings.master)
-    summary = prepare(ledger, settings)
+    assessment = prepare(ledger, settings, assessment)
     digest = content_digest(ledger, settings)
     if path.exists() and digest == ledger.digest:
         return False
     book = sheets.Book(path)
     book.paper = settings.print_paper
     try:
-        _write_ledger_sheet(book, ledger, settings)
-        stats_sheet.write_stats(book, ledger, settings, summary)
-        for name, table in derived_tables(ledger, settings, summary).items():
+        _write_ledger_sheet(book, ledger, settings, assessment)
+        stats_sheet.write_stats(book, ledger, settings, assessment)
+        for name, table in derived_tables(ledger, settings, assessment).items():
             ws = book.sheet(name)
             book.table(ws, table)
             if name == vocab.SHEET_JUDGMENT:   # the office records its judgment from a dropdown

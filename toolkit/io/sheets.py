@@ -64,7 +64,20 @@ def display_width(value) -> int:
     if isinstance(value, (dt.date, dt.datetime)):
         return 10
     text = str(value).split("\n")[0]
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return len(text) if text.isascii() else len(text.translate(_WIDE_AS_TWO))
+
+
+class _WideAsTwo(dict):
+    """A str.translate table that turns each wide or full-width character (Unicode east_asian_width W
+    or F) into two spaces and keeps every other one, learning each character the first time it is seen:
+    a cell is then measured in one C-level pass."""
+
+    def __missing__(self, cp: int):
+        self[cp] = "  " if unicodedata.east_asian_width(chr(cp)) in "WF" else cp
+        return self[cp]
+
+
+_WIDE_AS_TWO = _WideAsTwo()
 
 
 class Book:
@@ -303,10 +316,13 @@ def row_height(values: list, widths: list[float], max_lines: int = 12) -> float:
     """Height in points that shows every wrapped line of the row (0: the default height will do)."""
     lines = 1
     for value, width in zip(values, widths):
-        if isinstance(value, str) and value and not isinstance(value, Formula):
-            usable = max(width - 1, 4)
-            count = sum(max(1, -(-display_width(part) // int(usable))) for part in value.split("\n"))
-            lines = max(lines, min(count, max_lines))
+        if not isinstance(value, str) or not value or isinstance(value, Formula):
+            continue
+        usable = int(max(width - 1, 4))
+        if 2 * len(value) <= usable and "\n" not in value:
+            continue                                     # one line, however wide its characters
+        count = sum(max(1, -(-display_width(part) // usable)) for part in value.split("\n"))
+        lines = max(lines, min(count, max_lines))
     return 0 if lines == 1 else round(lines * LINE_HEIGHT + 3, 1)
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .. import vocab
+from ..assessment import Assessment
 from ..model import Settings
 from ..model import Ledger
 from ..rules import normalize
-from ..rules.deadlines import due_date
 from ..rules.rollup import rollup_items
-from ..rules.stats import Counts, Summary, previous_figures
+from ..rules.stats import Counts, Summary
 from . import sheets
 
 
@@ -98,9 +98,9 @@ def history_table(ledger: Ledger) -> sheets.Table:
                         [r.values() for r in ledger.history])
 
 
-def owner_due_dates(ledger: Ledger, settings: Settings) -> list:
+def owner_due_dates(ledger: Ledger, assessment: Assessment) -> list:
     """考核日期 of each owner row, in owner-sheet order (per-unit overdue formulas count on it)."""
-    return [due_date(ledger.measures[mid], settings) for mid, _unit in ledger.owners]
+    return [assessment.helpers[mid][0] for mid, _unit in ledger.owners]
 
 
 @dataclass
@@ -125,11 +125,12 @@ class StatsLayout:
         return out
 
 
-def stats_layout(ledger: Ledger, settings: Settings, summary: Summary) -> StatsLayout:
+def stats_layout(ledger: Ledger, settings: Settings, assessment: Assessment) -> StatsLayout:
     """Lay out 整改进度统计: problem levels, categories, ranked units, key problems, items."""
     lay = StatsLayout()
+    summary = assessment.summary
     rg = _Ranges(ledger, len(summary.key_problems) + len(summary.items))
-    previous = previous_figures(ledger, settings.current_period())
+    previous = assessment.previous
     w = settings.weights
     ref = vocab.NAME_REF_DATE
     F = sheets.Formula
@@ -138,7 +139,7 @@ def stats_layout(ledger: Ledger, settings: Settings, summary: Summary) -> StatsL
         lay.cells[(r, c)] = F(v, value) if isinstance(v, str) and v.startswith("=") else v
 
     lay.cells[(1, 1)] = (f"{ledger.title or '整改'}进度统计（报送期次 {settings.current_period()}，"
-                         f"基准日期 {normalize.format_date(settings.today())}）")
+                         f"基准日期 {normalize.format_date(assessment.reference_date)}）")
     row = 3
 
     def section(name: str, headers: list[str]) -> int:
@@ -188,7 +189,7 @@ def stats_layout(ledger: Ledger, settings: Settings, summary: Summary) -> StatsL
 
     unit_headers = ["排名", "责任单位", "牵头措施数"] + STAT_HEADERS[1:]
     first = section("三、各责任单位完成情况（按完成率排名，靠后单位在下；每条措施计入牵头及配合单位各一次）", unit_headers)
-    for rank, (unit, counts) in enumerate(summary.ranking(), 1):
+    for rank, (unit, counts) in enumerate(assessment.ranking, 1):
         crit = f"{rg.o_unit},{_crit(unit)}"
         put(row, 1, rank)
         lay.cells[(row, 2)] = unit          # data: stays text, whatever it starts with
@@ -238,9 +239,9 @@ def stats_layout(ledger: Ledger, settings: Settings, summary: Summary) -> StatsL
 REVIEW_HEADERS = [vocab.REVIEW_PENDING, vocab.CLOSED, "退回"]
 
 
-def write_stats(book, ledger: Ledger, settings: Settings, summary: Summary) -> None:
+def write_stats(book, ledger: Ledger, settings: Settings, assessment: Assessment) -> None:
     """整改进度统计 sheet: the layout's cells in row order, styles, and the completion bar chart."""
-    lay = stats_layout(ledger, settings, summary)
+    lay = stats_layout(ledger, settings, assessment)
     ws = book.sheet(vocab.SHEET_STATS)
     grid = lay.grid()
     printed = max([len(r) for r in grid] + [lay.width])      # the chart right of these stays on screen

@@ -138,14 +138,15 @@ def classify(m: Measure, due: dt.date | None, today: dt.date, remind_from: dt.da
     return None
 
 
-def late_rows(ledger: Ledger, settings: Settings, cal: WorkCalendar | None = None) -> list[LateRow]:
-    """Overdue and due-soon measures at the reference date, most overdue first."""
+def late_rows(ledger: Ledger, settings: Settings, cal: WorkCalendar | None = None,
+              helpers: dict[str, tuple[dt.date | None, dt.date | None]] | None = None) -> list[LateRow]:
+    """Overdue and due-soon measures at the reference date, most overdue first (helpers: each
+    measure's (due, remind-from) when already computed)."""
     cal = cal or calendar_for(settings)
     today = settings.today()
     out = []
     for m in ledger.measures.values():
-        due = due_date(m, settings)
-        remind = cal.shift(due, -settings.remind_working_days) if due else None
+        due, remind = helpers[m.id] if helpers is not None else helper_values(m, settings, cal)
         state = classify(m, due, today, remind)
         if due is None:
             continue

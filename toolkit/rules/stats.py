@@ -114,9 +114,10 @@ def category_of(m: Measure) -> list[str]:
     return out
 
 
-def summarise(ledger: Ledger, settings: Settings) -> Summary:
-    """All statistics of a ledger at the settings' reference date."""
-    late = overdue_ids(ledger, settings)
+def summarise(ledger: Ledger, settings: Settings, overdue: set[str] | frozenset[str] | None = None) -> Summary:
+    """All statistics of a ledger at the settings' reference date (overdue: the overdue measure ids,
+    when the run's assessment already knows them)."""
+    late = overdue_ids(ledger, settings) if overdue is None else overdue
     measures = Counts()
     by_category = {c: Counts() for c in vocab.CATEGORIES}
     by_key: dict[str, Counts] = {}
