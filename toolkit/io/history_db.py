@@ -377,7 +377,7 @@ def as_of(ledger: Ledger, state: Snapshot, day: dt.date) -> Ledger:
 
 def period_history(db: HistoryDB, ledger: Ledger, settings: Settings) -> list[list]:
     """历史进度 rows of every period the history knows before the current one, each computed from the
-    ledger as its snapshot left it at the period's end (progress.history_rows, same figures as live)."""
+    ledger as its snapshot left it at the period's end (stats.history_rows, same figures as live)."""
     out = []
     seen = {r.period for r in ledger.history if r.period}
     seen |= {e.period for e in ledger.log if e.period}
