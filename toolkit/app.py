@@ -424,10 +424,11 @@ class Workspace:
         """A measure's whole story from the history (rebuilt from the archive first when asked):
         (rows rebuilt or None, lines)."""
         with self.guarded(), history_db.open_history(self.settings) as db:
-            rebuilt = history.rebuild(db, self.settings) if rebuild else None
+            notes: list[str] = []        # what the archive could not tell
+            rebuilt = history.rebuild(db, self.settings, notes) if rebuild else None
             current = read_ledger(self.settings.master, self.settings) if measure_id else None
             lines = history_db.story_lines(db, measure_id, current) if measure_id else []
-            return rebuilt, lines
+            return rebuilt, [f"提示：{n}" for n in notes] + lines
 
     def notices(self, kinds=notices.KINDS, on: dt.date | None = None, ledger: Ledger | None = None) -> "Written":
         """Write the notices (at date on, default the configured reference date) from the master or ledger;
