@@ -17,7 +17,7 @@ from .consolidate import merge
 from .errors import HistoryError
 from .intake import read_submission
 from .io import master_file
-from .io.history_db import (MEASURE_FIELDS, OWNER_FIELDS, Change, HistoryDB, _mtime, _now, diff_ledgers,
+from .io.history_db import (MEASURE_FIELDS, OWNER_FIELDS, Change, HistoryDB, Snapshot, _mtime, _now, diff_ledgers,
                             diff_snapshots, master_digest, new_receipts, snapshot)
 from .io.ledger_file import read_ledger
 from .model import Ledger, LogEntry, Review, Settings
@@ -40,10 +40,26 @@ def replay(ledger: Ledger, receipts: list[LogEntry], settings: Settings, submiss
         sub = (submissions or {}).get(rec.sha256)
         sub = _archived(ledger, rec, settings) if sub is None else sub
         ids = list(dict.fromkeys(u.measure_id for u in sub.updates))
-        pre = snapshot(ledger, ids)
+        pre = without_own_links(snapshot(ledger, ids), settings)
         merge(ledger, sub, settings.review_required)
-        out += diff_snapshots(pre, snapshot(ledger, ids), rec.sha256, rec.received, rec.period)
+        out += diff_snapshots(pre, without_own_links(snapshot(ledger, ids), settings), rec.sha256, rec.received,
+                              rec.period)
     return out
+
+
+def without_own_links(snap: Snapshot, settings: Settings) -> Snapshot:
+    """A snapshot without the text the toolkit itself puts in a blank 佐证材料 cell (the path of the
+    measure's evidence folder under the archive, read back from its hyperlink): not an office edit."""
+    archive = settings.path("archive").resolve()
+    master = Path(settings.master).parent
+
+    def own(value: str) -> bool:
+        path = Path(value.replace("\\", "/"))
+        try:
+            return (master / path).resolve().is_relative_to(archive)
+        except (OSError, ValueError):
+            return False
+    return {k: v for k, v in snap.items() if not (k[2] == vocab.EVIDENCE and own(v))}
 
 
 def run_changes(db: HistoryDB, settings: Settings, before: Ledger, after: Ledger, source: str = vocab.SOURCE_OFFICE,
@@ -57,7 +73,8 @@ def run_changes(db: HistoryDB, settings: Settings, before: Ledger, after: Ledger
     if db.is_empty():
         out = diff_snapshots({}, snapshot(before), vocab.SOURCE_INITIAL, stamp, "")
     else:
-        out = diff_snapshots(db.state(), snapshot(before), vocab.SOURCE_OFFICE, stamp, period)
+        out = diff_snapshots(db.state(), without_own_links(snapshot(before), settings), vocab.SOURCE_OFFICE,
+                             stamp, period)
     out += replay(current, new_receipts(before.log, after.log), settings, {s.sha256: s for s in submissions or []})
     return out + diff_ledgers(current, after, source, _now(), period)
 
