@@ -61,3 +61,16 @@ def test_a_rebuild_replays_each_period_under_its_own_review_setting_and_keeps_th
     assert story == [(vocab.APPLIED_CLOSE, False), (f"{vocab.REVIEW_RETURN}：请补充印发文件", True),
                      (vocab.APPLIED_CLOSE, False), (vocab.CLOSED, True)]
     assert ws.history(rebuild=True)[0] == len(live) and rows(s) == live        # a second rebuild: the same
+
+
+def test_a_rebuild_without_the_database_says_which_files_it_replayed_under_todays_setting(workspace):
+    s = workspace
+    ws = Workspace(s)
+    at(s, "2024-06")
+    hand_in(s, "市人民医院", {"ZG-004": {vocab.STATUS: "已完成"}}, when=dt.datetime(2024, 6, 20, 10))
+    ws.consolidate()                                   # review off
+    s.review_required = True
+    history_db.db_path(s).rename(s.root / "history.old")
+    rebuilt, notes = ws.history(rebuild=True)
+    assert rebuilt and len(notes) == 1
+    assert notes[0].startswith("提示：市人民医院报送的“市人民医院.xlsx”（2024-06期）：变更记录中没有它的记录，按当前配置（销号审核已启用）重放")
