@@ -18,7 +18,7 @@ from .errors import HistoryError
 from .intake import read_submission
 from .io import master_file
 from .io.history_db import (MEASURE_FIELDS, OWNER_FIELDS, Change, HistoryDB, Snapshot, _mtime, _now, diff_ledgers,
-                            diff_snapshots, master_digest, new_receipts, snapshot)
+                            diff_snapshots, master_digest, new_receipts, period_end, snapshot)
 from .io.ledger_file import read_ledger
 from .model import Ledger, LogEntry, Review, Settings
 
@@ -144,7 +144,7 @@ def rebuild_changes(settings: Settings, db: HistoryDB | None = None, notes: list
         if isinstance(event, LogEntry):
             out += _replay_file(base, event, settings, by_file.get(event.sha256, []) if known else None, notes)
         else:
-            apply_rows(base, event)
+            apply_rows(base, event, settings)
             out += event
     return out
 
@@ -194,7 +194,7 @@ def _replay_file(ledger: Ledger, rec: LogEntry, settings: Settings, live: list[C
     elif live and _review_shown(live) is not None:
         chosen = _review_shown(live)
     elif live:
-        apply_rows(ledger, live)
+        apply_rows(ledger, live, settings)
         if notes is not None:
             notes.append(f"{rec.unit}报送的“{rec.name}”（{rec.period}期）：归档文件无法说明当时是否启用销号审核，"
                          f"保留原有的{len(live)}条变更记录。")
@@ -235,14 +235,14 @@ def _archived(ledger: Ledger, rec: LogEntry, settings: Settings):
     return sub
 
 
-def apply_rows(ledger: Ledger, rows: list[Change]) -> None:
+def apply_rows(ledger: Ledger, rows: list[Change], settings: Settings) -> None:
     """Make recorded rows true in a ledger being replayed (the office's edits and decisions between files)."""
     for c in rows:
         m = ledger.measures.get(c.measure)
         if m is None:
             continue
         if c.field == vocab.REVIEW_FIELD:
-            _apply_review(ledger, c)
+            _apply_review(ledger, c, settings)
             continue
         attr = (OWNER_FIELDS if c.unit else MEASURE_FIELDS).get(c.field)
         if attr is None or attr == "deadline":          # a deadline is the plan's, never a file's
@@ -254,7 +254,7 @@ def apply_rows(ledger: Ledger, rows: list[Change]) -> None:
             setattr(entry, attr, c.new)
 
 
-def _apply_review(ledger: Ledger, c: Change) -> None:
+def _apply_review(ledger: Ledger, c: Change, settings: Settings) -> None:
     """A recorded 销号审核 value (申请销号 / 已销号 / 退回补充：意见 / blank) as the ledger's request; a
     decision is dated no later than its period's last day (the reference date it was taken at)."""
     key = (c.measure, c.unit)
@@ -269,20 +269,12 @@ def _apply_review(ledger: Ledger, c: Change) -> None:
         return
     if r is None:
         r = ledger.reviews[key] = Review(c.measure, c.unit, c.time[:10])
-    r.decided = min(c.time[:10], _month_end(c.period)) if c.period else c.time[:10]
+    r.decided = min(c.time[:10], period_end(c.period, settings).isoformat()) if c.period else c.time[:10]
     if c.new == vocab.CLOSED:
         r.state, r.conclusion = vocab.CLOSED, vocab.REVIEW_APPROVE
     else:
         r.state, r.conclusion = vocab.REVIEW_RETURNED, vocab.REVIEW_RETURN
         r.opinion = c.new.partition("：")[2] or r.opinion
-
-
-def _month_end(period: str) -> str:
-    try:
-        year, month = (int(x) for x in period.split("-")[:2])
-        return (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).isoformat()
-    except ValueError:
-        return "9999-12-31"
 
 
 def rebuild(db: HistoryDB, settings: Settings, notes: list[str] | None = None) -> int:
