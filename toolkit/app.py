@@ -424,10 +424,11 @@ class Workspace:
         """A measure's whole story from the history (rebuilt from the archive first when asked):
         (rows rebuilt or None, lines)."""
         with self.guarded(), history_db.open_history(self.settings) as db:
-            rebuilt = history.rebuild(db, self.settings) if rebuild else None
+            notes: list[str] = []        # what the archive could not tell
+            rebuilt = history.rebuild(db, self.settings, notes) if rebuild else None
             current = read_ledger(self.settings.master, self.settings) if measure_id else None
             lines = history_db.story_lines(db, measure_id, current) if measure_id else []
-            return rebuilt, lines
+            return rebuilt, [f"提示：{n}" for n in notes] + lines
 
     def notices(self, kinds=notices.KINDS, on: dt.date | None = None, ledger: Ledger | None = None) -> "Written":
         """Write the notices (at date on, default the configured reference date) from the master or ledger;
@@ -456,9 +457,12 @@ class Workspace:
             return reminders.write_reminders(ledger, s, missing, assess(ledger, s))
 
     def refresh(self, ledger: Ledger, write: Callable[[Assessment], None]) -> Assessment:
-        """Excel 刷新统计: the figures of the open book, written into it by write(assessment) under the lock."""
-        with self.guarded():
+        """Excel 刷新统计: the figures of the open book, written into it by write(assessment) under the lock.
+        The office's hand edits it finds are recorded pending: committed once the book is saved with
+        them (the next opening of the history settles it), discarded if it never is."""
+        with self.guarded(), history_db.open_history(self.settings) as db:
             assessment = master_file.prepare(ledger, self.settings)
+            history.record(db, self.settings, ledger, ledger, assessment=assessment)
             write(assessment)
             return assessment
 
@@ -468,10 +472,12 @@ class Workspace:
         s = self.settings
         if on:
             s.reference_date = on
-        with self.guarded(s.master):
+        with self.guarded(s.master), history_db.open_history(s) as db:
             ledger = read_ledger(s.master, s)
             assessment = assess(ledger, s)
-            written = master_file.write_master(ledger, s, assessment)
+            with history.recording(db, s, ledger, ledger, assessment=assessment) as run:   # the office's hand edits
+                ledger.recent_changes = history_db.recent_rows(db, master_file.CHANGES_SHOWN, run)
+                written = master_file.write_master(ledger, s, assessment)
             return Refreshed(s.master, written, Figures.of(assessment))
 
     def highlight(self, ledger: Ledger, write: Callable[[Assessment], None]) -> Assessment:

@@ -17,10 +17,10 @@ from .consolidate import merge
 from .errors import HistoryError
 from .intake import read_submission
 from .io import master_file
-from .io.history_db import (Change, HistoryDB, _mtime, _now, diff_ledgers, diff_snapshots,
-                            master_digest, new_receipts, snapshot)
+from .io.history_db import (MEASURE_FIELDS, OWNER_FIELDS, Change, HistoryDB, Snapshot, _mtime, _now, diff_ledgers,
+                            diff_snapshots, master_digest, new_receipts, period_end, snapshot)
 from .io.ledger_file import read_ledger
-from .model import Ledger, LogEntry, Settings
+from .model import Ledger, LogEntry, Review, Settings
 
 # ---------------------------------------------------------------- recording a run
 
@@ -38,21 +38,28 @@ def replay(ledger: Ledger, receipts: list[LogEntry], settings: Settings, submiss
     out = []
     for rec in filter(lambda r: r.applied, receipts):
         sub = (submissions or {}).get(rec.sha256)
-        if sub is None:
-            path = settings.path("archive") / rec.archived
-            if not path.exists():
-                raise HistoryError(f"归档文件“{path}”不存在（报送记录：{rec.unit}，{rec.received}），"
-                                   f"无法重建变更记录。请从备份恢复该文件后重试。")
-            sub = read_submission(path, ledger, replace(settings, period=rec.period),
-                                  dt.datetime.fromisoformat(rec.received))
-            if sub.sha256 != rec.sha256:
-                raise HistoryError(f"归档文件“{path.name}”的内容与报送记录中的哈希不一致，可能被改动过。"
-                                   f"请从备份恢复原件后重试。")
+        sub = _archived(ledger, rec, settings) if sub is None else sub
         ids = list(dict.fromkeys(u.measure_id for u in sub.updates))
-        pre = snapshot(ledger, ids)
+        pre = without_own_links(snapshot(ledger, ids), settings)
         merge(ledger, sub, settings.review_required)
-        out += diff_snapshots(pre, snapshot(ledger, ids), rec.sha256, rec.received, rec.period)
+        out += diff_snapshots(pre, without_own_links(snapshot(ledger, ids), settings), rec.sha256, rec.received,
+                              rec.period)
     return out
+
+
+def without_own_links(snap: Snapshot, settings: Settings) -> Snapshot:
+    """A snapshot without the text the toolkit itself puts in a blank 佐证材料 cell (the path of the
+    measure's evidence folder under the archive, read back from its hyperlink): not an office edit."""
+    archive = settings.path("archive").resolve()
+    master = Path(settings.master).parent
+
+    def own(value: str) -> bool:
+        path = Path(value.replace("\\", "/"))
+        try:
+            return (master / path).resolve().is_relative_to(archive)
+        except (OSError, ValueError):
+            return False
+    return {k: v for k, v in snap.items() if not (k[2] == vocab.EVIDENCE and own(v))}
 
 
 def run_changes(db: HistoryDB, settings: Settings, before: Ledger, after: Ledger, source: str = vocab.SOURCE_OFFICE,
@@ -66,7 +73,8 @@ def run_changes(db: HistoryDB, settings: Settings, before: Ledger, after: Ledger
     if db.is_empty():
         out = diff_snapshots({}, snapshot(before), vocab.SOURCE_INITIAL, stamp, "")
     else:
-        out = diff_snapshots(db.state(), snapshot(before), vocab.SOURCE_OFFICE, stamp, period)
+        out = diff_snapshots(db.state(), without_own_links(snapshot(before), settings), vocab.SOURCE_OFFICE,
+                             stamp, period)
     out += replay(current, new_receipts(before.log, after.log), settings, {s.sha256: s for s in submissions or []})
     return out + diff_ledgers(current, after, source, _now(), period)
 
@@ -113,24 +121,165 @@ def oldest_backup(settings: Settings) -> Path | None:
     return min(found, key=lambda p: (p.stem.split("_")[-2], p.stat().st_mtime_ns)) if found else None
 
 
-def rebuild_changes(settings: Settings) -> list[Change]:
+def rebuild_changes(settings: Settings, db: HistoryDB | None = None, notes: list[str] | None = None) -> list[Change]:
     """The history as the archive tells it: the first master backup as 初始导入, then every file the
-    报送记录 says was taken in, replayed in the order it was received."""
+    报送记录 says was taken in, replayed under the period and [review] setting it was taken in under,
+    with the office's rows (办公室修改, 销号审核) of `db` applied between them where they were recorded."""
     current = read_ledger(settings.master, settings)
     first = oldest_backup(settings)
     if first is None and current.log:
         raise HistoryError(f"备份文件夹“{settings.path('backup')}”中找不到台账的最早备份，无法确定初始状态，"
                            f"不能重建变更记录。")
     base = read_ledger(first, settings) if first else current
-    out = diff_snapshots({}, snapshot(base), vocab.SOURCE_INITIAL, _mtime(first or settings.master), "")
-    return out + replay(base, new_receipts(base.log, current.log), settings)
+    live = db.changes() if db is not None else []
+    initial = [c for c in live if c.source == vocab.SOURCE_INITIAL]
+    out = diff_snapshots({}, snapshot(base), vocab.SOURCE_INITIAL,
+                         initial[0].time if initial else _mtime(first or settings.master), "")
+    by_file: dict[str, list[Change]] = {}
+    for c in live:
+        if c.from_file:
+            by_file.setdefault(c.source, []).append(c)
+    known = bool(live)          # a database that recorded runs: a file without rows changed nothing
+    for event in _events(live, [r for r in new_receipts(base.log, current.log) if r.applied]):
+        if isinstance(event, LogEntry):
+            out += _replay_file(base, event, settings, by_file.get(event.sha256, []) if known else None, notes)
+        else:
+            apply_rows(base, event, settings)
+            out += event
+    return out
 
 
-def rebuild(db: HistoryDB, settings: Settings) -> int:
-    """Replace the rows that come from files (and the 初始导入) by rebuild_changes(); rows the archive
-    cannot tell (办公室修改, 销号审核) are kept. Returns the number of rows rebuilt."""
-    rows = rebuild_changes(settings)
-    db.replace_rebuilt(rows, master_digest(settings.master))
+def _events(live: list[Change], receipts: list[LogEntry]) -> list:
+    """The order things happened in: the files (LogEntry) and runs of office rows (list of Change) as the
+    database recorded them; a file it holds no rows of comes right after the file before it in the 报送记录."""
+    slots: list = []            # a file's hash, or a list of consecutive office rows
+    for c in live:
+        if c.source == vocab.SOURCE_INITIAL:
+            continue
+        if c.from_file:
+            if c.source not in slots:
+                slots.append(c.source)
+        elif slots and isinstance(slots[-1], list):
+            slots[-1].append(c)
+        else:
+            slots.append([c])
+    at = {s: i for i, s in enumerate(slots) if isinstance(s, str)}
+    keyed, last = [], (-1, 0)
+    for n, rec in enumerate(receipts):
+        last = (at[rec.sha256], 0) if rec.sha256 in at else (last[0], n + 1)
+        keyed.append((last, rec))
+    keyed += [((i, 0), s) for i, s in enumerate(slots) if isinstance(s, list)]
+    return [event for _, event in sorted(keyed, key=lambda k: k[0])]
+
+
+def _replay_file(ledger: Ledger, rec: LogEntry, settings: Settings, live: list[Change] | None,
+                 notes: list[str] | None) -> list[Change]:
+    """Merge one archived file into the ledger under the [review] setting it was taken in under: the one
+    whose replay gives the rows recorded live, else the one its rows show (销号审核 rows: on; a unit's
+    已完成 taken as such: off). When neither tells and it matters, the live rows are kept."""
+    sub = _archived(ledger, rec, settings)
+    ids = list(dict.fromkeys(u.measure_id for u in sub.updates))
+    pre = snapshot(ledger, ids)
+    rows = {}
+    for review_on in (settings.review_required, not settings.review_required):
+        trial = ledger.copy()
+        merge(trial, sub, review_on)
+        rows[review_on] = diff_snapshots(pre, snapshot(trial, ids), rec.sha256, rec.received, rec.period)
+    same = lambda a, b: sorted(map(_what, a)) == sorted(map(_what, b))
+    chosen = None
+    if same(rows[True], rows[False]):
+        chosen = settings.review_required
+    elif live is not None and any(same(live, r) for r in rows.values()):
+        chosen = same(live, rows[True])
+    elif live and _review_shown(live) is not None:
+        chosen = _review_shown(live)
+    elif live:
+        apply_rows(ledger, live, settings)
+        if notes is not None:
+            notes.append(f"{rec.unit}报送的“{rec.name}”（{rec.period}期）：归档文件无法说明当时是否启用销号审核，"
+                         f"保留原有的{len(live)}条变更记录。")
+        return live
+    else:
+        chosen = settings.review_required
+        if notes is not None:
+            notes.append(f"{rec.unit}报送的“{rec.name}”（{rec.period}期）：变更记录中没有它的记录，"
+                         f"按当前配置（销号审核{'已' if chosen else '未'}启用）重放。")
+    merge(ledger, sub, chosen)
+    return rows[chosen]
+
+
+def _what(c: Change) -> tuple:
+    return c.measure, c.unit, c.field, c.old, c.new
+
+
+def _review_shown(rows: list[Change]) -> bool | None:
+    """Whether a file's recorded rows show close-out review on (a 销号审核 row), off (a unit's 已完成
+    taken as a status), or cannot tell (None)."""
+    if any(c.field == vocab.REVIEW_FIELD for c in rows):
+        return True
+    if any(c.field == vocab.STATUS and c.new == vocab.DONE for c in rows):
+        return False
+    return None
+
+
+def _archived(ledger: Ledger, rec: LogEntry, settings: Settings):
+    """The submission of an archived file, read again under its own period; its hash checked."""
+    path = settings.path("archive") / rec.archived
+    if not path.exists():
+        raise HistoryError(f"归档文件“{path}”不存在（报送记录：{rec.unit}，{rec.received}），"
+                           f"无法重建变更记录。请从备份恢复该文件后重试。")
+    sub = read_submission(path, ledger, replace(settings, period=rec.period), dt.datetime.fromisoformat(rec.received))
+    if sub.sha256 != rec.sha256:
+        raise HistoryError(f"归档文件“{path.name}”的内容与报送记录中的哈希不一致，可能被改动过。"
+                           f"请从备份恢复原件后重试。")
+    return sub
+
+
+def apply_rows(ledger: Ledger, rows: list[Change], settings: Settings) -> None:
+    """Make recorded rows true in a ledger being replayed (the office's edits and decisions between files)."""
+    for c in rows:
+        m = ledger.measures.get(c.measure)
+        if m is None:
+            continue
+        if c.field == vocab.REVIEW_FIELD:
+            _apply_review(ledger, c, settings)
+            continue
+        attr = (OWNER_FIELDS if c.unit else MEASURE_FIELDS).get(c.field)
+        if attr is None or attr == "deadline":          # a deadline is the plan's, never a file's
+            continue
+        if not c.unit:
+            setattr(m, attr, c.new)
+        entry = ledger.owners.get((c.measure, c.unit or (m.lead_unit if not m.co_units else "")))
+        if entry is not None and attr in OWNER_FIELDS.values():
+            setattr(entry, attr, c.new)
+
+
+def _apply_review(ledger: Ledger, c: Change, settings: Settings) -> None:
+    """A recorded 销号审核 value (申请销号 / 已销号 / 退回补充：意见 / blank) as the ledger's request; a
+    decision is dated no later than its period's last day (the reference date it was taken at)."""
+    key = (c.measure, c.unit)
+    r = ledger.reviews.get(key)
+    if not c.new:
+        ledger.reviews.pop(key, None)
+        return
+    if c.new == vocab.APPLIED_CLOSE:
+        if r is None or r.state != vocab.REVIEW_PENDING:
+            ledger.reviews[key] = Review(c.measure, c.unit, c.time[:10], r.evidence if r else "",
+                                         opinion=r.opinion if r else "")
+        return
+    if r is None:
+        r = ledger.reviews[key] = Review(c.measure, c.unit, c.time[:10])
+    r.decided = min(c.time[:10], period_end(c.period, settings).isoformat()) if c.period else c.time[:10]
+    if c.new == vocab.CLOSED:
+        r.state, r.conclusion = vocab.CLOSED, vocab.REVIEW_APPROVE
+    else:
+        r.state, r.conclusion = vocab.REVIEW_RETURNED, vocab.REVIEW_RETURN
+        r.opinion = c.new.partition("：")[2] or r.opinion
+
+
+def rebuild(db: HistoryDB, settings: Settings, notes: list[str] | None = None) -> int:
+    """Rewrite the history as rebuild_changes() tells it, in the order it happened (the office's rows
+    kept between the files' rows); what the archive could not tell is added to notes. Returns the rows written."""
+    rows = rebuild_changes(settings, db, notes)
+    db.replace_all(rows, master_digest(settings.master))
     return len(rows)
-
-

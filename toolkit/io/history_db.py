@@ -169,17 +169,15 @@ class HistoryDB:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def replace_rebuilt(self, rows: list["Change"], digest: str) -> None:
-        """Replace the rows that come from files (and the 初始导入) by `rows`, in one committed run;
-        rows the archive cannot tell (办公室修改, 销号审核) are kept."""
+    def replace_all(self, rows: list["Change"], digest: str) -> None:
+        """Replace every committed row by `rows` (the whole history, in order), in one committed run."""
         with self.transaction() as conn:
-            conn.execute("DELETE FROM changes WHERE source = ? OR (length(source) = 64 AND source NOT GLOB '*[^0-9a-f]*')",
-                         (vocab.SOURCE_INITIAL,))
+            conn.execute(f"DELETE FROM changes WHERE run IN (SELECT id FROM runs WHERE state = '{COMMITTED}')")
+            conn.execute("DELETE FROM runs WHERE state = ?", (COMMITTED,))
             run = conn.execute("INSERT INTO runs (digest, state, time) VALUES (?, ?, ?)",
                                (digest, COMMITTED, _now())).lastrowid
             conn.executemany("INSERT INTO changes (run, measure, unit, field, old, new, source, time, period) "
                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [(run, *_row(c)) for c in rows])
-            conn.execute("DELETE FROM runs WHERE NOT EXISTS (SELECT 1 FROM changes WHERE changes.run = runs.id)")
 
     @contextmanager
     def transaction(self):
@@ -324,8 +322,8 @@ def period_snapshots(db: HistoryDB, also: set[str] = frozenset()) -> list[tuple[
     """Month over month: for each 报送期次 the history knows (and each of `also` after its first), the
     recorded fields at its end, replayed from the committed changes (a period's snapshot = each field's
     latest change of that period or before; the 初始导入, of no period, comes before all)."""
-    rows = db.conn.execute(f"{COMMITTED_ROWS} ORDER BY c.period, c.time, c.id").fetchall()
-    changes = [Change(*r[2:]) for r in rows]        # by period and time: a rebuild renumbers file rows
+    rows = db.conn.execute(f"{COMMITTED_ROWS} ORDER BY c.period, c.id").fetchall()
+    changes = [Change(*r[2:]) for r in rows]        # by period, then in the order recorded (a rebuild keeps it)
     periods = {c.period for c in changes if c.period}
     periods |= {p for p in also if periods and p > min(periods)}
     out = []
