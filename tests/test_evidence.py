@@ -359,11 +359,11 @@ def test_a_file_named_by_two_measures_is_stored_under_both(workspace):
     assert "ZG-002：整改通知.pdf" in receipt and "ZG-004：整改通知.pdf" in receipt
 
 
-@pytest.mark.parametrize("as_folder", [False, True])
-def test_too_many_files_give_their_own_reason_with_the_number(workspace, as_folder):
+@pytest.mark.parametrize("as_folder, photos", [(False, 1001), (True, 1001), (True, 2500)])
+def test_too_many_files_give_their_own_reason_with_the_number(workspace, as_folder, photos):
     from toolkit.io import evidence
     s = workspace
-    photos = {f"ZG-004/照片{i:04d}.jpg": b"\xff\xd8\xff" for i in range(evidence.MAX_ENTRIES + 1)}
+    photos = {f"ZG-004/照片{i:04d}.jpg": b"\xff\xd8\xff" for i in range(photos)}
     if as_folder:
         sent = s.path("inbox") / "市人民医院8月"
         (d,) = distribute(s, ["市人民医院"])
@@ -378,7 +378,7 @@ def test_too_many_files_give_their_own_reason_with_the_number(workspace, as_fold
     assert f.outcome == vocab.OUTCOME_REJECTED
     (problem,) = f.submission.problems
     word = "文件夹" if as_folder else "压缩包"
-    assert problem.message == f"{word}中有{evidence.MAX_ENTRIES + 2}个文件，超过上限{evidence.MAX_ENTRIES}个"
+    assert problem.message == f"{word}中有{len(photos) + 1}个文件，超过上限{evidence.MAX_ENTRIES}个"
     assert "文件总数不超过1000个" in problem.fix and "压缩比" not in problem.message
 
 

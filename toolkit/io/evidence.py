@@ -356,9 +356,19 @@ def list_folder(root: Path) -> list[FolderItem]:
                     out.append(FolderItem(path, kind, st.st_size if kind == "file" else 0, st.st_mtime_ns,
                                           st.st_ctime_ns))
                 if len(out) > 2 * MAX_ENTRIES:
-                    raise PackageError(f"文件夹中的文件和子文件夹超过{2 * MAX_ENTRIES}个（文件上限{MAX_ENTRIES}个）",
+                    raise PackageError(f"文件夹中有{_count_files(root)}个文件，超过上限{MAX_ENTRIES}个",
                                        COUNT_FIX.format(limit=MAX_ENTRIES))
     return sorted(out, key=lambda i: i.path)
+
+
+def _count_files(root: Path, cap: int = 100 * MAX_ENTRIES) -> str:
+    """How many files a folder far over the limit holds, for the message ('N以上' past cap)."""
+    count = 0
+    for _, _, names in os.walk(root):
+        count += len(names)
+        if count > cap:
+            return f"{cap}以上"
+    return str(count)
 
 
 def _open_dir(root: Path, parts: list[str]) -> int:
