@@ -458,18 +458,30 @@ def test_a_full_archive_disk_is_named_in_chinese_and_leaves_no_temporary_file(wo
                                f"重新汇总），原件留在收件箱")
 
 
-def test_a_folder_copied_with_its_old_times_waits_until_the_copy_has_settled(workspace):
+def test_a_folder_copied_with_its_old_times_waits_and_its_late_rest_is_taken_for_the_same_unit(workspace):
     s = workspace
     s.settle_seconds = 60
     sent = folder_package(s, s.path("inbox") / "办公室8月报送")    # every time old, as Explorer keeps them
     result = Workspace(s).consolidate()
     assert result.files == [] and "尚未复制完" in result.deferred[0].reason and (sent / "办公室.xlsx").exists()
 
-    s.settle_seconds = 0          # the rest arrives on its own later: it says what happened and what to do
-    rest = s.path("inbox") / "办公室8月报送（后到）"
-    (rest / "ZG-001").mkdir(parents=True)
-    (rest / "ZG-001" / "照片.jpg").write_bytes(b"\xff\xd8\xff")
-    f = next(f for f in Workspace(s).consolidate().files if f.submission.name == rest.name)
+    s.settle_seconds = 0          # taken; then the rest of the copy lands under the same name
+    assert Workspace(s).consolidate().files[0].outcome == vocab.OUTCOME_ACCEPTED and not sent.exists()
+    (sent / "ZG-001").mkdir(parents=True)
+    (sent / "ZG-001" / "现场照片.jpg").write_bytes(b"\xff\xd8\xff late photo")
+    (sent / "Thumbs.db").write_bytes(b"\xd0\xcf\x11\xe0")
+    result = Workspace(s).consolidate()
+    (f,) = result.files
+    assert (f.outcome, f.accepted, f.unit) == (vocab.OUTCOME_ACCEPTED, 0, "办公室") and not sent.exists()
+    folder = s.path("archive") / "2024-08" / "佐证" / "办公室" / "ZG-001"
+    assert (folder / "现场照片.jpg").read_bytes() == b"\xff\xd8\xff late photo"
+    receipt = result.receipts[0].read_text(encoding="utf-8")
+    assert receipt.startswith("办公室：") and "ZG-001：现场照片.jpg" in receipt and "其余部分（复制时后到）" in receipt
+
+    other = s.path("inbox") / "补充材料"        # no workbook, and nothing sent under that name before
+    (other / "ZG-001").mkdir(parents=True)
+    (other / "ZG-001" / "照片.jpg").write_bytes(b"\xff\xd8\xff")
+    (f,) = Workspace(s).consolidate().files
     (problem,) = f.submission.problems
     assert problem.message == "文件夹最外层没有找到填报的工作簿，只有1个其他文件"
     assert "复制时未复制完、其余部分后到，请把整个文件夹重新报送一次" in problem.fix

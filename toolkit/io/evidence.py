@@ -80,6 +80,15 @@ class PackageError(ValueError):
         self.fix = fix
 
 
+class MissingWorkbook(PackageError):
+    """A package with files but no workbook (entries: its files), e.g. the rest of a folder whose first
+    part was taken in by an earlier run."""
+
+    def __init__(self, message: str, fix: str, entries: list[zipfile.ZipInfo]):
+        super().__init__(message, fix)
+        self.entries = entries
+
+
 def is_litter(name: str) -> bool:
     """A file the system makes by itself in folders (Thumbs.db, desktop.ini, .DS_Store, macOS's
     __MACOSX and ._ companions): not evidence, not worth a line of refusal either."""
@@ -150,9 +159,9 @@ def open_package(path: Path) -> tuple[str, list[zipfile.ZipInfo]]:
     books = [i for i in books if len(PurePosixPath(i.filename).parts) == min(len(PurePosixPath(b.filename).parts)
                                                                              for b in books)]
     if not books and infos:
-        raise PackageError(f"{word}最外层没有找到填报的工作簿，只有{len(infos)}个其他文件",
+        raise MissingWorkbook(f"{word}最外层没有找到填报的工作簿，只有{len(infos)}个其他文件",
                            f"请把填报的工作簿和全部佐证材料放在同一个{word}中重新报送（如果是上次报送的{word}"
-                           f"复制时未复制完、其余部分后到，请把整个{word}重新报送一次）")
+                           f"复制时未复制完、其余部分后到，请把整个{word}重新报送一次）", infos)
     if len(books) != 1:
         found = "、".join(entry_name(i) for i in books)
         raise PackageError(f"{word}最外层应有且只有一个填报的工作簿，{'发现' + found if found else '没有找到'}")
