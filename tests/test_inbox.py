@@ -81,7 +81,7 @@ def test_items_that_are_not_submissions_are_listed_never_followed_or_opened(work
     result = consolidate(workspace)
     assert [f.submission.name for f in result.files] == ["办公室.xlsx", "子文件夹"]
     folder = result.files[1]
-    assert folder.outcome == vocab.OUTCOME_REJECTED and "最外层应有且只有一个填报的工作簿，没有找到" in \
+    assert folder.outcome == vocab.OUTCOME_REJECTED and "最外层没有找到填报的工作簿" in \
         folder.submission.problems[0].message
     assert any("“子文件夹”" in p.read_text(encoding="utf-8") for p in result.receipts)
     reasons = {i.name: i.reason for i in result.ignored}

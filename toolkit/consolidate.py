@@ -9,6 +9,7 @@ and the master either as before or as after.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import logging
 import os
 import stat
@@ -46,6 +47,7 @@ class InboxEntry:
     size: int
     mtime_ns: int
     folder: bool = False
+    changed_ns: int = 0       # a folder's newest item change time (ctime), for the settle check only
 
     @property
     def name(self) -> str:
@@ -137,7 +139,7 @@ def _folder_entry(path: Path, st: os.stat_result) -> InboxEntry | Skipped:
     if not files:
         return Skipped(path.name, "文件夹中没有文件")
     return InboxEntry(path, sum(i.size for i in files), max([st.st_mtime_ns] + [i.mtime_ns for i in items]),
-                      folder=True)
+                      folder=True, changed_ns=max([st.st_ctime_ns] + [i.ctime_ns for i in items]))
 
 
 def scan_inbox(inbox: Path, own: set[Path] = frozenset()) -> tuple[list[InboxEntry], list[Skipped]]:
@@ -206,6 +208,7 @@ class Snapshot:
     received: dt.datetime
     notes: list[str] = field(default_factory=list)
     error: str = ""
+    fix: str = ""                # what to do about error, when the general advice does not fit
     again: bool = False
     fresh: bool = False          # archived by this run (named after the file until it has been read)
     refused: list = field(default_factory=list)    # a folder's links and FIFOs, never opened (EvidenceFile)
@@ -241,7 +244,7 @@ def archive_copy(entry: InboxEntry, archive_dir: Path, index: dict[str, Path], r
         return Snapshot(entry, name, None, "", received, error="没有读取该文件的权限")
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        return Skipped(name, f"复制到归档文件夹时出错（{exc.strerror or exc}），原件留在收件箱")
+        return Skipped(name, f"复制到归档文件夹 {archive_dir} 时出错（{_os_reason(exc)}），原件留在收件箱")
     if (st.st_size, st.st_mtime_ns) != (entry.size, entry.mtime_ns) or file_sha256(tmp) != sha:
         tmp.unlink(missing_ok=True)
         return Skipped(name, "文件在复制时仍在变化，可能尚未传完")
@@ -272,7 +275,7 @@ def archive_folder(entry: InboxEntry, archive_dir: Path, index: dict[str, Path],
     the snapshot, is still being copied: Skipped, untouched, for the next run. One too large or too
     deep is refused without a copy (error) and stays in the inbox."""
     name = entry.name
-    age = time.time() - entry.mtime_ns / 1e9
+    age = time.time() - max(entry.mtime_ns, entry.changed_ns) / 1e9    # a copy keeping old times: its ctime
     if 0 <= age < settle:
         return Skipped(name, f"文件夹中的文件{age:.0f}秒前仍有改动，可能尚未复制完")
     archive_dir.mkdir(parents=True, exist_ok=True)
@@ -289,13 +292,21 @@ def archive_folder(entry: InboxEntry, archive_dir: Path, index: dict[str, Path],
         return Skipped(name, "文件夹在汇总开始后被移走")
     except evidence.PackageError as exc:
         tmp.unlink(missing_ok=True)
-        return Snapshot(entry, name, None, "", received, error=str(exc))
+        return Snapshot(entry, name, None, "", received, error=str(exc), fix=exc.fix)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        return Skipped(name, f"存档文件夹时出错（{exc.strerror or exc}），原文件夹留在收件箱")
+        return Skipped(name, f"存档到归档文件夹 {archive_dir} 时出错（{_os_reason(exc)}），原文件夹留在收件箱")
     snap = _file_away(tmp, Snapshot(entry, name, tmp, sha, received, refused=refused), index, ".zip")
     snap.notes.append(f"以文件夹“{name}”报送，其中的文件已原样存档为一个压缩包")
     return snap
+
+
+def _os_reason(exc: OSError) -> str:
+    """An OS error's cause in Chinese (the system's own text is English)."""
+    if isinstance(exc, PermissionError):
+        return "没有写入权限"
+    return {errno.ENOSPC: "磁盘空间不足，请清理该磁盘后重新汇总", errno.EROFS: "该位置是只读的",
+            errno.ENAMETOOLONG: "文件名太长", errno.EIO: "读写出错（磁盘或网络共享故障）"}.get(exc.errno, "读写出错")
 
 
 def file_under_unit(snap: Snapshot, sub: Submission, index: dict[str, Path]) -> Path:
@@ -557,7 +568,8 @@ def take_in(ledger: Ledger, settings: Settings, entries: list, on_file=None, aga
     subs = iter(read_all(jobs, ledger, settings, on_file, ensure_secret(settings)))
     for snap in snaps:
         if snap.archived is None and snap.entry.folder:
-            sub = Submission(snap.entry.path, snap.name, "", snap.received).reject(snap.error, evidence.FOLDER_FIX)
+            sub = Submission(snap.entry.path, snap.name, "", snap.received).reject(
+                snap.error, snap.fix or evidence.FOLDER_FIX)
         elif snap.archived is None:
             sub = Submission(snap.entry.path, snap.name, "", snap.received).reject(
                 f"文件无法读取（{snap.error}）", "请报送单位重新发送，或由办公室调整文件权限后重新汇总")

@@ -331,7 +331,8 @@ def read_submission(path: Path, ledger: Ledger, settings: Settings, received: dt
 
 def _read_package(sub: Submission, ledger: Ledger, settings: Settings, key: bytes | None) -> Submission:
     """A .zip of the workbook and its evidence: the workbook read as if sent alone, each other
-    entry matched to one of the unit's measures or refused by name (evidence.match)."""
+    entry matched to one of the unit's measures or refused by name (evidence.match), and checked
+    against its extension (evidence.check_content); system files (Thumbs.db…) skipped in one note."""
     import tempfile
     fix = "请把填报的工作簿放在压缩包最外层、佐证材料按编号分文件夹放好，重新打包为 .zip 后报送"
     try:
@@ -340,20 +341,48 @@ def _read_package(sub: Submission, ledger: Ledger, settings: Settings, key: byte
         if word == "文件夹":
             fix = evidence.FOLDER_FIX
         member, entries = evidence.open_package(sub.path)
+        with zipfile.ZipFile(sub.path) as zf:
+            shown = evidence.entry_name(zf.getinfo(member))
         with tempfile.TemporaryDirectory() as tmp:
             book = Path(tmp) / f"workbook{Path(member).suffix.lower()}"
             evidence.extract_workbook(sub.path, member, book)
             inner = read_submission(book, ledger, settings, sub.received, sub.name, sub.sha256, key)
+    except evidence.MissingWorkbook as exc:
+        inner, entries = _rest_of_earlier(sub, ledger, settings), exc.entries
+        if inner is None:
+            return sub.reject(str(exc), exc.fix)
     except evidence.PackageError as exc:
-        return sub.reject(str(exc), fix)
+        return sub.reject(str(exc), exc.fix or fix)
     except (zipfile.BadZipFile, OSError, ValueError):
         return sub.reject("压缩包中的工作簿无法解压", fix)
-    inner.path = sub.path
-    inner.notes.insert(0, f"已从{word}中读取工作簿“{member}”")
+    else:
+        inner.path = sub.path
+        inner.notes.insert(0, f"已从{word}中读取工作簿“{shown}”")
     if not inner.rejected:
-        texts = {u.measure_id: u.evidence for u in inner.updates}
-        inner.evidence = evidence.match(entries, [m.id for m in ledger.rows_of(inner.unit)], texts)
+        kept = [i for i in entries if not evidence.is_litter(evidence.entry_name(i))]
+        if len(kept) < len(entries):
+            inner.notes.append(f"已忽略系统自动生成的文件{len(entries) - len(kept)}个（如Thumbs.db、desktop.ini、"
+                               f".DS_Store），它们不是佐证材料")
+        texts = {u.measure_id: u.evidence for u in inner.updates} if inner is not sub else {
+            mid: o.evidence for (mid, unit), o in ledger.owners.items() if unit == inner.unit}
+        matched = evidence.match(kept, [m.id for m in ledger.rows_of(inner.unit)], texts)
+        inner.evidence = evidence.check_content(sub.path, matched)
     return inner
+
+
+def _rest_of_earlier(sub: Submission, ledger: Ledger, settings: Settings) -> Submission | None:
+    """A package without a workbook, named like one a unit sent and had taken in this period: the rest
+    of that folder, copied after the first part was taken in. Its evidence is taken for that unit (the
+    measures' 佐证材料 as merged name the loose files); None when no such earlier package exists."""
+    period = settings.current_period()
+    earlier = [e for e in ledger.log if e.period == period and e.name == sub.name and e.applied
+               and e.archived.endswith(".zip")]
+    if not earlier:
+        return None
+    sub.unit, sub.period = max(earlier, key=lambda e: e.received).unit, period
+    sub.notes.append(f"没有工作簿：是{sub.unit}本期已报送的同名“{sub.name}”的其余部分（复制时后到），"
+                     f"其中的佐证材料已按该单位接收")
+    return sub
 
 
 def _read_rows(sub: Submission, rows: list[list], h: int, cols: dict[str, int], ledger: Ledger,

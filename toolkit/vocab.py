@@ -161,6 +161,8 @@ COLLECTIVE_UNIT_PREFIXES = ("各", "相关", "有关", "全体", "所有")
 COLLECTIVE_UNIT_SUFFIXES = ("等单位", "等部门", "等处室")
 EXCEL_CELL_LIMIT = 32767
 TRUNCATION_MARK = "…（内容过长已截断，全文见归档文件）"
+# shown in a blank 佐证材料 cell of the master, linked to the measure's evidence folder; read back as blank
+EVIDENCE_LINK_TEXT = "见归档佐证（{count}个文件）"
 
 # ---- what happened to a received file ----
 OUTCOME_ACCEPTED = "已采纳"

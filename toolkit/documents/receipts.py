@@ -48,12 +48,16 @@ def reviewed_status(update, review) -> str:
 
 
 def evidence_lines(files: list) -> list[str]:
-    """Per measure, the evidence files stored from a package (name and the start of its SHA-256)."""
+    """Per measure, the evidence files stored from a package, each by the name it is stored under (and
+    the name it was sent as, when a different file of that name was already there), with the start of
+    its SHA-256."""
     by_measure: dict[str, list[str]] = {}
     for e in files:
         if not e.reason:
             name = e.name.replace("\\", "/").rsplit("/", 1)[-1]
-            by_measure.setdefault(e.measure_id, []).append(f"{name}（SHA-256 {e.sha256[:12]}）")
+            stored = e.stored or name
+            sent = f"，报送时名为“{name}”，因已有内容不同的同名文件而改名保存" if stored != name else ""
+            by_measure.setdefault(e.measure_id, []).append(f"{stored}（SHA-256 {e.sha256[:12]}{sent}）")
     return [f"{mid}：{'、'.join(names)}" for mid, names in by_measure.items()]
 
 

@@ -4,8 +4,10 @@ other file is matched to a measure (a sub-folder named by its 编号, or its nam
 佐证材料) and stored untouched under archive/<期次>/佐证/<单位>/<编号>/ with its SHA-256.
 
 Nothing in a package is trusted: oversized or over-compressed packages are refused whole; an entry
-with an absolute path or '..', a link, an executable or script, or a type that is not a document,
-image, PDF or Office file is refused by name; everything else is copied byte for byte.
+with an absolute path or '..', a link, an executable or script, a type that is not a document,
+image, PDF or Office file, or content that does not match its extension (check_content) is refused
+by name; what Windows and macOS leave in folders (Thumbs.db…) is skipped quietly; everything else is
+copied byte for byte.
 """
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ import os
 import re
 import stat
 import zipfile
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from ..rules import normalize
@@ -38,6 +41,9 @@ EXECUTABLE_SUFFIXES = {".exe", ".bat", ".cmd", ".ps1", ".psm1", ".vbs", ".vbe", 
                        ".sh", ".dll", ".scr", ".msi", ".com", ".cpl", ".jar", ".lnk", ".reg", ".py", ".pif"}
 FOLDER = "佐证"
 SUMS = "SHA256SUMS.txt"
+ARCHIVE_SUFFIXES = {".zip", ".rar", ".7z", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".cab", ".iso"}
+LITTER_NAMES = {"thumbs.db", "ehthumbs.db", "desktop.ini", ".ds_store", ".localized", "icon\r"}
+COUNT_FIX = "请每项措施只附必要的佐证材料（多张照片可合成一个PDF），使文件总数不超过{limit}个后重新报送"
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,7 @@ class EvidenceFile:
     measure_id: str = ""
     reason: str = ""          # why it was refused ('' : accepted)
     sha256: str = ""          # filled in once stored
+    stored: str = ""          # the file's name in the archive (another when a same-named file differs)
 
 
 _ID_LIKE = re.compile(r"[A-Za-z]{1,6}[-_]?\d{1,6}")     # folder names that look like a measure's 编号
@@ -65,7 +72,29 @@ def entry_name(info: zipfile.ZipInfo) -> str:
 
 
 class PackageError(ValueError):
-    """The package as a whole cannot be taken in (the message says why, in Chinese)."""
+    """The package as a whole cannot be taken in (the message says why, in Chinese; fix: what to do,
+    when it is not the general advice on how to lay out a package)."""
+
+    def __init__(self, message: str, fix: str = ""):
+        super().__init__(message)
+        self.fix = fix
+
+
+class MissingWorkbook(PackageError):
+    """A package with files but no workbook (entries: its files), e.g. the rest of a folder whose first
+    part was taken in by an earlier run."""
+
+    def __init__(self, message: str, fix: str, entries: list[zipfile.ZipInfo]):
+        super().__init__(message, fix)
+        self.entries = entries
+
+
+def is_litter(name: str) -> bool:
+    """A file the system makes by itself in folders (Thumbs.db, desktop.ini, .DS_Store, macOS's
+    __MACOSX and ._ companions): not evidence, not worth a line of refusal either."""
+    path = PurePosixPath(name.replace("\\", "/"))
+    return (path.name.lower() in LITTER_NAMES or path.name.startswith("._")
+            or "__MACOSX" in path.parts)
 
 
 def is_package(path: Path) -> bool:
@@ -96,6 +125,9 @@ def _unsafe(info: zipfile.ZipInfo) -> str:
     suffix = PurePosixPath(name).suffix.lower()
     if suffix in EXECUTABLE_SUFFIXES:
         return f"是可执行程序或脚本（{suffix}），已拒收"
+    if suffix in ARCHIVE_SUFFIXES:
+        return (f"是压缩包（{suffix}），压缩包里套压缩包不予拆开，未接收；请把其中的佐证材料解压出来，"
+                f"按编号放进文件夹后重新报送")
     if suffix not in ALLOWED_SUFFIXES:
         return f"文件类型{suffix or '（无扩展名）'}不在接收范围（文档、图片、PDF、Office文件），已拒收"
     if info.file_size > MAX_EVIDENCE_MB * 1048576:
@@ -115,7 +147,10 @@ def open_package(path: Path) -> tuple[str, list[zipfile.ZipInfo]]:
     except (zipfile.BadZipFile, OSError, ValueError):
         raise PackageError("压缩包已损坏，无法打开") from None
     total = sum(i.file_size for i in infos)
-    if len(infos) > MAX_ENTRIES or total > MAX_UNPACKED_MB * 1048576 or any(
+    if len(infos) > MAX_ENTRIES:
+        raise PackageError(f"{word}中有{len(infos)}个文件，超过上限{MAX_ENTRIES}个",
+                           COUNT_FIX.format(limit=MAX_ENTRIES))
+    if total > MAX_UNPACKED_MB * 1048576 or any(
             i.file_size > 1048576 and i.file_size > MAX_RATIO * max(i.compress_size, 1) for i in infos):
         raise PackageError(f"压缩包解压后过大或压缩比异常（{len(infos)}个文件，共{total / 1048576:.0f}MB），疑似异常文件")
     books = [i for i in infos if PurePosixPath(i.filename).suffix.lower() in WORKBOOK_SUFFIXES
@@ -123,8 +158,12 @@ def open_package(path: Path) -> tuple[str, list[zipfile.ZipInfo]]:
              and not PurePosixPath(i.filename).name.startswith(("~$", "."))]
     books = [i for i in books if len(PurePosixPath(i.filename).parts) == min(len(PurePosixPath(b.filename).parts)
                                                                              for b in books)]
+    if not books and infos:
+        raise MissingWorkbook(f"{word}最外层没有找到填报的工作簿，只有{len(infos)}个其他文件",
+                           f"请把填报的工作簿和全部佐证材料放在同一个{word}中重新报送（如果是上次报送的{word}"
+                           f"复制时未复制完、其余部分后到，请把整个{word}重新报送一次）", infos)
     if len(books) != 1:
-        found = "、".join(i.filename for i in books)
+        found = "、".join(entry_name(i) for i in books)
         raise PackageError(f"{word}最外层应有且只有一个填报的工作簿，{'发现' + found if found else '没有找到'}")
     return books[0].filename, [i for i in infos if i is not books[0]]
 
@@ -151,13 +190,13 @@ def match(infos: list[zipfile.ZipInfo], own_ids: list[str], evidence_texts: dict
             out.append(EvidenceFile(name, info.filename, reason=reason))
             continue
         path = PurePosixPath(name.replace("\\", "/"))
-        mid = next((ids[normalize.clean_key(p)] for p in path.parts[:-1] if normalize.clean_key(p) in ids), "")
-        if not mid:
-            mid = next((m for m, text in evidence_texts.items()
-                        if path.name in text or (len(path.stem) >= 4 and path.stem in text)), "")
+        mids = [ids[normalize.clean_key(p)] for p in path.parts[:-1] if normalize.clean_key(p) in ids][:1]
+        if not mids:        # named in 佐证材料: stored under every measure that names it
+            mids = [m for m, text in evidence_texts.items()
+                    if path.name in text or (len(path.stem) >= 4 and path.stem in text)]
         folders = [p for p in path.parts[:-1] if _ID_LIKE.fullmatch(normalize.clean_key(p))]
-        if mid:
-            out.append(EvidenceFile(name, info.filename, mid))
+        if mids:
+            out += [EvidenceFile(name, info.filename, mid) for mid in mids]
         elif folders:      # a folder named like an 编号, but not one of this unit's measures
             out.append(EvidenceFile(name, info.filename, reason=f"文件夹“{folders[0]}”不是本单位承担的措施编号，"
                                                                  f"无法对应到措施，未保存"))
@@ -167,33 +206,104 @@ def match(infos: list[zipfile.ZipInfo], own_ids: list[str], evidence_texts: dict
     return out
 
 
-def store(package: Path, files: list[EvidenceFile], folder: Path) -> list[EvidenceFile]:
-    """Copy the accepted entries into folder/<编号>/ untouched (a same-named file with other bytes
-    is kept beside it), with SHA256SUMS.txt per measure; returns the files with their hashes."""
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP = (b"PK\x03\x04", b"PK\x05\x06")
+_EXECUTABLE_HEADS = {b"MZ": "MZ", b"\x7fELF": "ELF", b"#!": "#!", b"\xcf\xfa\xed\xfe": "Mach-O",
+                     b"\xce\xfa\xed\xfe": "Mach-O", b"\xfe\xed\xfa\xce": "Mach-O", b"\xfe\xed\xfa\xcf": "Mach-O"}
+_IMAGE = "图片"
+_OFFICE = "Office/WPS文档"
+# suffix: (what a file of that type is called, does this head belong to one)
+_CONTENT = {
+    ".pdf": ("PDF文件", lambda h: b"%PDF" in h[:1024]),
+    ".ofd": ("OFD文件", lambda h: h.startswith(_ZIP)),
+    ".jpg": (_IMAGE, lambda h: h.startswith(b"\xff\xd8")),
+    ".jpeg": (_IMAGE, lambda h: h.startswith(b"\xff\xd8")),
+    ".png": (_IMAGE, lambda h: h.startswith(b"\x89PNG")),
+    ".gif": (_IMAGE, lambda h: h.startswith(b"GIF8")),
+    ".bmp": (_IMAGE, lambda h: h.startswith(b"BM")),
+    ".tif": (_IMAGE, lambda h: h.startswith((b"II*\x00", b"MM\x00*"))),
+    ".tiff": (_IMAGE, lambda h: h.startswith((b"II*\x00", b"MM\x00*"))),
+    ".webp": (_IMAGE, lambda h: h.startswith(b"RIFF") and h[8:12] == b"WEBP"),
+    ".heic": (_IMAGE, lambda h: h[4:8] == b"ftyp"),
+    ".rtf": ("RTF文档", lambda h: h.startswith(b"{\\rtf")),
+    **{x: (_OFFICE, lambda h: h.startswith(_ZIP)) for x in (".docx", ".xlsx", ".pptx", ".odt", ".ods", ".odp")},
+    **{x: (_OFFICE, lambda h: h.startswith((_OLE, *_ZIP, b"{\\rtf")))
+       for x in (".doc", ".xls", ".ppt", ".wps", ".et", ".dps")},
+}
+
+
+def content_reason(name: str, head: bytes) -> str:
+    """Why a file's first bytes do not fit its name ('' when they do): an executable header is refused
+    whatever the name, and a PDF, image or Office file must start as one."""
+    suffix = PurePosixPath(name.replace("\\", "/")).suffix.lower()
+    if not head:
+        return "是空文件（0字节），已拒收"
+    exe = next((kind for magic, kind in _EXECUTABLE_HEADS.items() if head.startswith(magic)), "")
+    if exe:
+        return f"内容是可执行程序或脚本（文件头为{exe}），不是{suffix}文件，已拒收"
+    kind, fits = _CONTENT.get(suffix, ("", lambda h: True))
+    if not fits(head):
+        return f"内容与扩展名{suffix}不符（不是{kind}，可能是其他文件改了扩展名），已拒收；请报送原始文件"
+    return ""
+
+
+def check_content(package: Path, files: list[EvidenceFile]) -> list[EvidenceFile]:
+    """The matched files with those whose content does not fit their extension (content_reason), or
+    that cannot be unpacked (encrypted, unknown compression), refused by name."""
     out = []
     with zipfile.ZipFile(package) as zf:
         for f in files:
             if f.reason:
                 out.append(f)
                 continue
+            try:
+                with zf.open(f.member) as fh:
+                    reason = content_reason(f.name, fh.read(2048))
+            except (RuntimeError, NotImplementedError, zipfile.BadZipFile, zlib.error, OSError, EOFError):
+                reason = "无法解压（已加密或压缩方式不受支持），已拒收；请不加密码重新打包"
+            out.append(replace(f, reason=reason) if reason else f)
+    return out
+
+
+def store(package: Path, files: list[EvidenceFile], folder: Path) -> list[EvidenceFile]:
+    """Copy the accepted entries into folder/<编号>/ untouched (a same-named file with other bytes
+    is kept beside it), with SHA256SUMS.txt per measure; returns the files with their hashes and the
+    names they are stored under. An OSError (e.g. a full disk) names the evidence folder, and leaves
+    no temporary file behind."""
+    out = []
+    cleaned: set[Path] = set()
+    with zipfile.ZipFile(package) as zf:
+        for f in files:
+            if f.reason:
+                out.append(f)
+                continue
             target_dir = folder / safe_part(f.measure_id)
-            target_dir.mkdir(parents=True, exist_ok=True)
             name = safe_part(PurePosixPath(f.name.replace("\\", "/")).name)
             data = zf.read(f.member)
             sha = hashlib.sha256(data).hexdigest()
-            target = target_dir / name
-            if target.exists() and hashlib.sha256(target.read_bytes()).hexdigest() != sha:
-                target = target_dir / f"{Path(name).stem}_{sha[:8]}{Path(name).suffix}"
-            if not target.exists():
-                tmp = target_dir / f".~tmp-{os.getpid()}"
-                tmp.write_bytes(data)
-                os.replace(tmp, target)
-            sums = target_dir / SUMS
-            line = f"{sha}  {target.name}\n"
-            listed = sums.read_text(encoding="utf-8") if sums.exists() else ""
-            if line not in listed:
-                sums.write_text(listed + line, encoding="utf-8")
-            out.append(EvidenceFile(f.name, f.member, f.measure_id, sha256=sha))
+            tmp = target_dir / f".~tmp-{os.getpid()}"
+            try:
+                target_dir.mkdir(parents=True, exist_ok=True)
+                if target_dir not in cleaned:       # left by a run that was stopped or hit a full disk
+                    for stale in target_dir.glob(".~tmp-*"):
+                        stale.unlink(missing_ok=True)
+                    cleaned.add(target_dir)
+                target = target_dir / name
+                if target.exists() and hashlib.sha256(target.read_bytes()).hexdigest() != sha:
+                    target = target_dir / f"{Path(name).stem}_{sha[:8]}{Path(name).suffix}"
+                if not target.exists():
+                    tmp.write_bytes(data)
+                    os.replace(tmp, target)
+                sums = target_dir / SUMS
+                line = f"{sha}  {target.name}\n"
+                listed = sums.read_text(encoding="utf-8") if sums.exists() else ""
+                if line not in listed:        # never truncated in place: a full disk keeps the old list
+                    tmp.write_text(listed + line, encoding="utf-8")
+                    os.replace(tmp, sums)
+            except OSError as exc:
+                tmp.unlink(missing_ok=True)
+                raise OSError(exc.errno, exc.strerror, str(target_dir)) from None
+            out.append(replace(f, sha256=sha, stored=target.name))
     return out
 
 
@@ -230,6 +340,8 @@ class FolderItem:
     kind: str                 # file, dir, link or other (FIFO, device, socket)
     size: int
     mtime_ns: int
+    ctime_ns: int = 0         # when it was created or last changed here: a copy that keeps the sender's
+                              # times (Explorer, unzip, robocopy) still shows when it was written
 
 
 def list_folder(root: Path) -> list[FolderItem]:
@@ -246,14 +358,26 @@ def list_folder(root: Path) -> list[FolderItem]:
                 if stat.S_ISDIR(st.st_mode):
                     if depth >= MAX_DEPTH:
                         raise PackageError(f"文件夹层级过深（超过{MAX_DEPTH}层，如“{path}”）")
-                    out.append(FolderItem(path, "dir", 0, st.st_mtime_ns))
+                    out.append(FolderItem(path, "dir", 0, st.st_mtime_ns, st.st_ctime_ns))
                     stack.append((Path(e.path), path + "/", depth + 1))
                 else:
                     kind = "file" if stat.S_ISREG(st.st_mode) else "link" if stat.S_ISLNK(st.st_mode) else "other"
-                    out.append(FolderItem(path, kind, st.st_size if kind == "file" else 0, st.st_mtime_ns))
+                    out.append(FolderItem(path, kind, st.st_size if kind == "file" else 0, st.st_mtime_ns,
+                                          st.st_ctime_ns))
                 if len(out) > 2 * MAX_ENTRIES:
-                    raise PackageError(f"文件夹中的文件过多（超过{MAX_ENTRIES}个）")
+                    raise PackageError(f"文件夹中有{_count_files(root)}个文件，超过上限{MAX_ENTRIES}个",
+                                       COUNT_FIX.format(limit=MAX_ENTRIES))
     return sorted(out, key=lambda i: i.path)
+
+
+def _count_files(root: Path, cap: int = 100 * MAX_ENTRIES) -> str:
+    """How many files a folder far over the limit holds, for the message ('N以上' past cap)."""
+    count = 0
+    for _, _, names in os.walk(root):
+        count += len(names)
+        if count > cap:
+            return f"{cap}以上"
+    return str(count)
 
 
 def _open_dir(root: Path, parts: list[str]) -> int:
@@ -306,9 +430,11 @@ def snapshot_folder(root: Path, target: Path) -> list[EvidenceFile]:
     items = list_folder(root)
     files = [i for i in items if i.kind == "file"]
     total = sum(i.size for i in files)
-    if len(files) > MAX_ENTRIES or total > MAX_PACKAGE_MB * 1048576:
-        raise PackageError(f"文件夹过大（{len(files)}个文件，共{total / 1048576:.0f}MB；"
-                           f"上限{MAX_ENTRIES}个文件、{MAX_PACKAGE_MB}MB）")
+    if len(files) > MAX_ENTRIES:
+        raise PackageError(f"文件夹中有{len(files)}个文件，超过上限{MAX_ENTRIES}个", COUNT_FIX.format(limit=MAX_ENTRIES))
+    if total > MAX_PACKAGE_MB * 1048576:
+        raise PackageError(f"文件夹过大（共{total / 1048576:.0f}MB，上限{MAX_PACKAGE_MB}MB）",
+                           f"请压缩过大的照片或扫描件，使文件夹总大小不超过{MAX_PACKAGE_MB}MB后重新报送")
     with zipfile.ZipFile(target, "x", zipfile.ZIP_STORED) as zf:
         zf.comment = SNAPSHOT_COMMENT
         for item in files:

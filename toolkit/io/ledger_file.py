@@ -215,7 +215,7 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
             deadline=deadline,
             status=status or vocab.NOT_STARTED,
             progress=normalize.clean_text(get(row, vocab.PROGRESS)),
-            evidence=normalize.clean_text(get(row, vocab.EVIDENCE)),
+            evidence=normalize.evidence_text(get(row, vocab.EVIDENCE)),
             remark=normalize.clean_text(get(row, vocab.REMARK)),
             row=excel_row,
             extra={name: get(row, name) for name in extras if get(row, name) not in (None, "")},
@@ -264,7 +264,7 @@ def parse_owners(rows: list[list], measures: dict[str, Measure]) -> dict[tuple[s
         entry.submitted_at = normalize.clean_text(val(vocab.SUBMITTED_AT))
         if measures[key[0]].co_units:   # a sole owner's texts live in the ledger sheet only
             entry.progress = normalize.clean_text(val(vocab.PROGRESS))
-            entry.evidence = normalize.clean_text(val(vocab.EVIDENCE))
+            entry.evidence = normalize.evidence_text(val(vocab.EVIDENCE))
             entry.remark = normalize.clean_text(val(vocab.REMARK))
     return owners
 

@@ -13,6 +13,8 @@ import json
 import os
 from pathlib import Path
 
+from xlsxwriter.url import Url
+
 from ..errors import LedgerError
 from .fileio import copy_hashed, file_sha256
 from ..rules import normalize
@@ -23,7 +25,7 @@ from ..model import WIDTHS, Ledger, Settings
 from ..rules import stats
 from ..rules.deadlines import days_overdue
 from . import ledger_sheets, stats_sheet
-from .evidence import folders
+from .evidence import SUMS, folders
 from .ledger_sheets import days_overdue_formula, highlight, status_dropdown
 
 def content_digest(ledger: Ledger, settings: Settings) -> str:
@@ -191,9 +193,12 @@ def _write_ledger_sheet(book: sheets.Book, ledger: Ledger, settings: Settings, a
     def rows():
         for m in ledger.measures.values():
             due, remind = assessment.helpers[m.id]
-            yield (m.values() + [m.extra.get(name) for name in ledger.extra_columns]
+            values = m.values()
+            if m.id in shown:       # a blank 佐证材料 cell that links to stored evidence says so
+                values[cols[vocab.EVIDENCE] - 1] = shown[m.id]
+            yield (values + [m.extra.get(name) for name in ledger.extra_columns]
                    + [due, remind, days_overdue_formula(m.row, due_col, status_col, days_overdue(m, due, today))])
-    _link_evidence(ws, ledger, settings, book.path)
+    shown = _link_evidence(ws, ledger, settings, book.path)
     book.rows(ws, 3, rows(), [book.fmt("body")] * len(headers), widths=[widths[c] for c in range(1, len(headers) + 1)])
     last = max(3, 2 + len(ledger.measures))
     highlight(book, ws, 3, last, len(headers), status_col, due_col, cols[vocab.REMIND_FROM])
@@ -201,22 +206,40 @@ def _write_ledger_sheet(book: sheets.Book, ledger: Ledger, settings: Settings, a
     sheets.print_ready(ws, 2, len(headers), last, fit.paper, printed)
 
 
-def _link_evidence(ws, ledger: Ledger, settings: Settings, path: Path) -> None:
-    """Make each 佐证材料 cell a relative hyperlink to its measure's newest evidence folder. Called
-    before the rows are streamed, and only the link is stored (the rows write the text): xlsxwriter's
-    ignore_write_string (3.x, pinned; tests/test_evidence.py holds the seam)."""
+def _link_evidence(ws, ledger: Ledger, settings: Settings, path: Path) -> dict[str, str]:
+    """Make each 佐证材料 cell a hyperlink to its measure's newest evidence folder; returns {编号: text}
+    for the cells left blank, which then say 见归档佐证（N个文件）. Called before the rows are streamed,
+    and only the link is stored (the rows write the text): xlsxwriter's ignore_write_string (3.x,
+    pinned; tests/test_evidence.py holds the seam)."""
     found = folders(settings.path("archive"))
     col = ledger.columns[vocab.EVIDENCE] - 1
+    shown = {}
     ws.ignore_write_string = True
     try:
         for m in ledger.measures.values():
             by_unit = found.get(m.id, {})           # the lead unit's folder, else a co-owner's
             folder = by_unit.get(m.lead_unit) or next(iter(by_unit.values()), None)
             if folder:
-                link = os.path.relpath(folder, path.parent).replace("/", "\\")
-                ws.write_url(m.row - 1, col, f"external:{link}", tip="打开本措施的佐证材料文件夹")
+                ws.write_url(m.row - 1, col, _folder_url(folder, path.parent), tip="打开本措施的佐证材料文件夹")
+                if not m.evidence:
+                    count = sum(1 for f in folder.iterdir() if f.is_file() and f.name != SUMS
+                                and not f.name.startswith("."))
+                    shown[m.id] = vocab.EVIDENCE_LINK_TEXT.format(count=count)
     finally:
         ws.ignore_write_string = False
+    return shown
+
+
+def _folder_url(folder: Path, base: Path) -> Url:
+    """A link to folder, relative to base with forward slashes (they resolve in Excel, WPS and
+    LibreOffice alike); an absolute file link when there is no relative path (another Windows drive)."""
+    try:
+        target = Path(os.path.relpath(folder, base)).as_posix()
+    except ValueError:
+        target = "file:///" + Path(os.path.abspath(folder)).as_posix().lstrip("/")
+    url = Url(f"external:{target}")
+    url._relationship_link = target         # as is: xlsxwriter would turn "/" into "\\"
+    return url
 
 
 def _write_other_sheet(book: sheets.Book, name: str, rows: list[list]) -> None:

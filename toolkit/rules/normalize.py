@@ -37,6 +37,16 @@ def clean_text(value: object) -> str:
     return str(value).strip()
 
 
+_EVIDENCE_LINK = re.compile(re.escape(vocab.EVIDENCE_LINK_TEXT).replace(re.escape("{count}"), r"\d+"))
+
+
+def evidence_text(value: object) -> str:
+    """A 佐证材料 cell as the unit or office wrote it: the toolkit's own link text
+    (vocab.EVIDENCE_LINK_TEXT, in a cell left blank) reads as blank."""
+    text = clean_text(value)
+    return "" if _EVIDENCE_LINK.fullmatch(text) else text
+
+
 def split_units(value: object) -> list[str]:
     """Split a 配合单位 cell ('A、B，C') into clean unit names, order kept, no repeats."""
     text = unicodedata.normalize("NFKC", "" if value is None else str(value))
