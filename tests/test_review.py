@@ -48,6 +48,20 @@ def unit_template_notes(settings, unit):
             for r in range(3, ws.max_row + 1)}
 
 
+def taken_in_just_now(decided: str) -> bool:
+    """办理日期 is the moment the decision was taken in (to the second), not the 基准日期."""
+    when = dt.datetime.strptime(decided, "%Y-%m-%d %H:%M:%S")
+    return dt.timedelta(0) <= dt.datetime.now() - when < dt.timedelta(minutes=5)
+
+
+def returned_at(settings, when: dt.datetime) -> None:
+    """Set the 办理日期 of the (one) returned request: the return was taken in at `when`."""
+    wb = openpyxl.load_workbook(settings.master)
+    wb[vocab.SHEET_REVIEW].cell(3, vocab.REVIEW_COLUMNS.index(vocab.REVIEW_DECIDED_AT) + 1).value = \
+        when.isoformat(sep=" ", timespec="seconds")
+    wb.save(settings.master)
+
+
 @pytest.fixture
 def reviewed(workspace):
     workspace.review_required = True
@@ -95,7 +109,7 @@ def test_a_done_report_is_a_request_until_the_office_agrees(reviewed):
     Workspace(s).consolidate()                                      # the next run reads the decision back
     assert status_of(s, "ZG-004") == vocab.DONE
     (row,) = review_rows(s)
-    assert row[4:8] == [vocab.REVIEW_APPROVE, None, vocab.CLOSED, s.today().isoformat()]
+    assert row[4:7] == [vocab.REVIEW_APPROVE, None, vocab.CLOSED] and taken_in_just_now(row[7])
     ledger = read_ledger(s.master, s)
     summary = summarise(ledger, s)
     assert summary.measures.done == 3 and (summary.review.pending, summary.review.closed) == (0, 1)
@@ -130,6 +144,7 @@ def test_a_returned_request_shows_its_opinion_in_the_next_template_and_receipt(r
     summary = summarise(read_ledger(s.master, s), s)
     assert summary.measures.done == 2 and summary.review.returned == 1
 
+    returned_at(s, dt.datetime(2024, 8, 29, 17, 0))
     hand_in(s, "市人民医院", {"ZG-004": {vocab.STATUS: "已完成", vocab.EVIDENCE: "某文〔2024〕9号及盖章扫描件"}},
             name="市人民医院-再报.xlsx", when=dt.datetime(2024, 8, 30, 9, 0))
     Workspace(s).consolidate()                       # asked again: pending, the last opinion kept for the office
@@ -137,6 +152,30 @@ def test_a_returned_request_shows_its_opinion_in_the_next_template_and_receipt(r
     assert row[2:7] == ["2024-08-30", "某文〔2024〕9号及盖章扫描件", None, "请补充整改通知的盖章扫描件",
                         vocab.REVIEW_PENDING]
     assert status_of(s, "ZG-004") == vocab.IN_PROGRESS
+
+
+@pytest.mark.parametrize("received, again", [(dt.datetime(2024, 8, 29, 17, 0, 30), True),
+                                              (dt.datetime(2024, 8, 29, 16, 59, 30), False)])
+def test_a_reclaim_is_told_from_an_old_file_by_the_time_of_the_return_not_the_reference_day(reviewed, received, again):
+    """基准日期 fixed at the month end (08-30): the return was taken in on 08-29 at 17:00; a file received
+    30 seconds later asks again (待审核), one received 30 seconds earlier does not."""
+    s = reviewed
+    hand_in(s, "市人民医院", DONE_ZG4)
+    Workspace(s).consolidate()
+    decide(s, vocab.REVIEW_RETURN, "请补充现场照片")
+    Workspace(s).consolidate()
+    returned_at(s, dt.datetime(2024, 8, 29, 17, 0))
+    hand_in(s, "市人民医院", {"ZG-004": {vocab.STATUS: "已完成", vocab.EVIDENCE: "现场照片"}},
+            name="市人民医院-补充.xlsx", when=received)
+    result = Workspace(s).consolidate()
+    (row,) = review_rows(s)
+    receipt = result.receipts[-1].read_text(encoding="utf-8")
+    if again:
+        assert row[2] == "2024-08-29" and row[6] == vocab.REVIEW_PENDING
+        assert "ZG-004（申请销号，待办公室审核）" in receipt and "再次填报" not in receipt
+    else:
+        assert row[6] == vocab.REVIEW_RETURNED and row[7] == "2024-08-29 17:00:00"
+        assert "请补充现场照片" in receipt
 
 
 def test_history_tells_a_measure_from_not_started_to_closed_across_three_periods(reviewed):

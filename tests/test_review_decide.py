@@ -11,7 +11,7 @@ from toolkit.distribute import distribute
 from toolkit.io.ledger_file import read_ledger
 from toolkit.rules.stats import summarise
 from tests.conftest import hand_in
-from tests.test_review import DONE_ZG4, review_rows, status_of
+from tests.test_review import DONE_ZG4, review_rows, status_of, taken_in_just_now
 
 CONFIG = ('title = "测试整改台账"\nperiod = "2024-08"\nreference_date = "2024-08-30"\nsubmit_by = "2024-08-25"\n'
           '[review]\nrequired = true\n')
@@ -40,7 +40,7 @@ def test_the_review_command_agrees_and_the_figures_and_history_follow(applied):
     assert "ZG-004（市人民医院）：同意销号 → 已销号" in result.output and "已完成3条" in result.output
     assert status_of(s, "ZG-004") == vocab.DONE
     (row,) = review_rows(s)
-    assert row[4:8] == [vocab.REVIEW_APPROVE, None, vocab.CLOSED, "2024-08-30"]
+    assert row[4:7] == [vocab.REVIEW_APPROVE, None, vocab.CLOSED] and taken_in_just_now(row[7])
     stats = summarise(read_ledger(s.master, s), s)
     assert stats.measures.done == 3 and (stats.review.closed, stats.review.pending) == (1, 0)
     _, lines = Workspace(s).history("ZG-004")
@@ -148,3 +148,17 @@ def test_the_return_button_refuses_an_empty_opinion_and_a_selection_elsewhere(bo
     excel.agree_button()
     assert "请先在“销号审核”表" in opened.app.alerts[-1][1]
     assert s.master.read_bytes() == before and opened.saved == 0
+
+
+def test_agreeing_a_reclaim_does_not_print_the_earlier_return_opinion_as_its_own(applied):
+    import datetime as dt
+    from tests.test_review import returned_at
+    s = applied
+    assert review_cli(s, "ZG-004", "--return", "--opinion", "请补充现场照片").exit_code == 0
+    returned_at(s, dt.datetime(2024, 8, 28, 9, 0))
+    hand_in(s, "市人民医院", DONE_ZG4, name="市人民医院-再报.xlsx", when=dt.datetime(2024, 8, 29, 9, 0))
+    Workspace(s).consolidate()
+    assert review_rows(s)[0][5:7] == ["请补充现场照片", vocab.REVIEW_PENDING]   # the office sees what it asked
+    result = review_cli(s, "ZG-004", "--agree")
+    assert result.exit_code == 0, result.output
+    assert "ZG-004（市人民医院）：同意销号 → 已销号\n" in result.output and "请补充现场照片" not in result.output

@@ -414,7 +414,7 @@ class Workspace:
             with history_db.open_history(s) as db:
                 before = ledger if ledger is not None else read_ledger(s.master, s)
                 after = before.copy()
-                taken = review.decide(after, targets, conclusion, opinion, s.today())
+                taken = review.decide(after, targets, conclusion, opinion, dt.datetime.now())
                 with history.recording(db, s, before, after, vocab.SOURCE_REVIEW) as run:
                     after.recent_changes = history_db.recent_rows(db, master_file.CHANGES_SHOWN, run)
                     (write or master_file.write_master)(after, s)

@@ -65,7 +65,7 @@ def review_table(ledger: Ledger) -> sheets.Table:
                         f"下次汇总时生效，“{vocab.REVIEW_STATE}”由程序填写）",
                         vocab.REVIEW_COLUMNS, rows,
                         {vocab.REVIEW_EVIDENCE: 30, vocab.REVIEW_OPINION: 40, vocab.REVIEW_APPLIED_AT: 12,
-                         vocab.REVIEW_DECIDED_AT: 12})
+                         vocab.REVIEW_DECIDED_AT: 19})
 
 
 def conclusion_dropdown(ws, rows: int) -> None:

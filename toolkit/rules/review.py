@@ -29,13 +29,13 @@ def conclusion(value: object) -> str:
 def request(ledger: Ledger, entry: OwnerEntry, evidence: str, received: str) -> str:
     """The status a unit's 已完成 stands for under review: 已完成 once closed (or when it was done
     before review was required); else a request is filed (a returned one renewed by a file received
-    from the day of the return on, its opinion kept) and the unit keeps its last status below 已完成,
+    after the return, to the second; its opinion kept) and the unit keeps its last status below 已完成,
     at least 正在推进."""
     key = (entry.measure_id, entry.unit)
     r = ledger.reviews.get(key)
     if (r and r.state == vocab.CLOSED) or (r is None and entry.status == vocab.DONE):
         return vocab.DONE
-    if r and r.state == vocab.REVIEW_RETURNED and received[:10] < r.decided:
+    if r and r.state == vocab.REVIEW_RETURNED and not received_after(received, r.decided):
         return entry.status          # a file sent before the return was decided does not ask again
     if r is None or r.state == vocab.REVIEW_RETURNED:
         ledger.reviews[key] = Review(entry.measure_id, entry.unit, received[:10], evidence or entry.evidence,
@@ -43,6 +43,20 @@ def request(ledger: Ledger, entry: OwnerEntry, evidence: str, received: str) -> 
     else:
         r.evidence = evidence or r.evidence
     return entry.status if entry.status in (vocab.IN_PROGRESS, vocab.MOSTLY_DONE) else vocab.IN_PROGRESS
+
+
+def received_after(received: str, decided: str) -> bool:
+    """Whether a file received at `received` (ISO, to the second) came after a decision taken at `decided`
+    (“YYYY-MM-DD HH:MM:SS”; a master from before times were kept holds the day only, compared by day)."""
+    if len(decided) <= 10:
+        return received[:10] >= decided
+    return received.replace("T", " ") > decided.replace("T", " ")
+
+
+def decision_time(now: dt.datetime) -> str:
+    """办理日期 as stored: the moment the toolkit took the decision in, to the second (a unit's re-claim is
+    compared against it, not against the 基准日期)."""
+    return now.isoformat(sep=" ", timespec="seconds")
 
 
 def withdraw(ledger: Ledger, entry: OwnerEntry) -> None:
@@ -54,7 +68,7 @@ def withdraw(ledger: Ledger, entry: OwnerEntry) -> None:
         del ledger.reviews[(entry.measure_id, entry.unit)]
 
 
-def apply_decisions(ledger: Ledger, today: dt.date) -> list[Review]:
+def apply_decisions(ledger: Ledger, now: dt.datetime) -> list[Review]:
     """Act on every decision the office wrote in 销号审核 since the last run: 同意销号 → 已销号 (the
     unit's status 已完成), 退回补充 → 已退回 (the unit's status 正在推进). Returns the decisions taken."""
     taken = []
@@ -64,14 +78,14 @@ def apply_decisions(ledger: Ledger, today: dt.date) -> list[Review]:
             continue
         approved = r.conclusion == vocab.REVIEW_APPROVE
         r.state = vocab.CLOSED if approved else vocab.REVIEW_RETURNED
-        r.decided = today.isoformat()
+        r.decided = decision_time(now)
         entry.status = vocab.DONE if approved else vocab.IN_PROGRESS
         recompute_measure(ledger, r.measure_id)
         taken.append(r)
     return taken
 
 
-def decide(ledger: Ledger, targets: list[tuple[str, str]], word: str, opinion: str, today: dt.date) -> list[Review]:
+def decide(ledger: Ledger, targets: list[tuple[str, str]], word: str, opinion: str, now: dt.datetime) -> list[Review]:
     """The office's decision taken from a button or the command line: write the conclusion (and opinion)
     against each pending request of the targets ((编号, 单位); 单位 '' for every unit of the measure),
     then act on it as on a hand-typed one. All or nothing: a target without a pending request, or
@@ -100,8 +114,8 @@ def decide(ledger: Ledger, targets: list[tuple[str, str]], word: str, opinion: s
                           f"“{vocab.REVIEW_PENDING}”（单位已申请销号）的行可以审核；本次未作任何修改。")
     for r in pending:
         r.conclusion = chosen
-        r.opinion = opinion or r.opinion
-    return apply_decisions(ledger, today)     # with any decision typed into 销号审核 since the last run
+        r.opinion = opinion          # the decision's own words, never the opinion of an earlier return
+    return apply_decisions(ledger, now)     # with any decision typed into 销号审核 since the last run
 
 
 def decisions_due(ledger: Ledger) -> bool:
