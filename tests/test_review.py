@@ -99,7 +99,7 @@ def test_a_done_report_is_a_request_until_the_office_agrees(reviewed):
     summary = summarise(ledger, s)
     assert summary.measures.done == 2 and (summary.review.pending, summary.review.closed) == (1, 0)
     public = notices.public_summary(ledger, s, assess(ledger, s))
-    assert "已完成2条" in public and "另有1条已申请销号、正在审核" in public
+    assert "已完成2条" in public and "未完成的措施中有1条已申请销号、正在审核" in public
     receipt = result.receipts[0].read_text(encoding="utf-8")
     assert "ZG-004（申请销号，待办公室审核）" in receipt
     status, note = unit_template_notes(s, "市人民医院")["ZG-004"]

@@ -162,3 +162,51 @@ def test_agreeing_a_reclaim_does_not_print_the_earlier_return_opinion_as_its_own
     result = review_cli(s, "ZG-004", "--agree")
     assert result.exit_code == 0, result.output
     assert "ZG-004（市人民医院）：同意销号 → 已销号\n" in result.output and "请补充现场照片" not in result.output
+
+
+def test_agree_and_return_together_are_refused_and_lower_case_ids_are_found(applied):
+    s = applied
+    before = s.master.read_bytes()
+    both = review_cli(s, "ZG-004", "--agree", "--return", "--opinion", "补材料")
+    assert both.exit_code == 2 and "只能选一个" in both.output and s.master.read_bytes() == before
+    missing = CliRunner().invoke(cli, ["review", "--agree", "-c", str(s.root)])
+    assert missing.exit_code == 2 and "缺少参数“编号…”。" in missing.output
+    result = review_cli(s, "zg-004", "--agree")
+    assert result.exit_code == 0 and "ZG-004（市人民医院）：同意销号 → 已销号" in result.output
+    history = CliRunner().invoke(cli, ["history", "zg-004", "-c", str(s.root)])
+    assert history.exit_code == 0 and "销号审核：申请销号 → 已销号" in history.output
+
+
+@pytest.fixture
+def two_units(workspace):
+    """ZG-002 (医政处 leads, 市人民医院 co-owns): both units ask to close it."""
+    (workspace.root / "config.toml").write_text(CONFIG, encoding="utf-8")
+    workspace.review_required = True
+    for unit in ("医政处", "市人民医院"):
+        hand_in(workspace, unit, {"ZG-002": {vocab.STATUS: "已完成", vocab.EVIDENCE: f"{unit}材料"}})
+    Workspace(workspace).consolidate()
+    return workspace
+
+
+def test_one_unit_of_a_shared_measure_is_decided_and_the_notice_counts_measures(two_units):
+    from toolkit.assessment import assess
+    from toolkit.documents import notices
+    s = two_units
+    ledger = read_ledger(s.master, s)
+    public = notices.public_summary(ledger, s, assess(ledger, s))
+    assert "未完成的措施中有1条已申请销号、正在审核" in public and "另有" not in public   # one measure, two requests
+    assert notices.programme_context(ledger, s, assess(ledger, s))["销号"]["待审核"] == 1
+
+    result = review_cli(s, "zg-002:医政处", "--agree")
+    assert result.exit_code == 0, result.output
+    assert "ZG-002（医政处）：同意销号 → 已销号（该单位的部分已销号；措施仍为“正在推进”" in result.output
+    assert "市人民医院" not in result.output
+    states = {row[1]: row[6] for row in review_rows(s)}
+    assert states == {"医政处": vocab.CLOSED, "市人民医院": vocab.REVIEW_PENDING}
+    ledger = read_ledger(s.master, s)
+    assert notices.programme_context(ledger, s, assess(ledger, s))["销号"] == {"已销号": 0, "待审核": 1, "退回": 0}
+
+    result = review_cli(s, "ZG-002", "--unit", "市人民医院", "--agree")
+    assert result.exit_code == 0 and "仍为" not in result.output and status_of(s, "ZG-002") == vocab.DONE
+    ledger = read_ledger(s.master, s)
+    assert notices.programme_context(ledger, s, assess(ledger, s))["销号"] == {"已销号": 1, "待审核": 0, "退回": 0}

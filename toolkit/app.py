@@ -240,12 +240,17 @@ class Decided:
     """What a 销号审核 decision from a button or the command line did: the requests decided, the figures."""
     taken: list[model.Review]
     figures: Figures
+    still_open: dict[str, str] = field(default_factory=dict)   # 编号 → 完成情况 of a measure a unit's 销号 left open
 
     def lines(self) -> list[str]:
         f = self.figures
         out = [f"已办理销号审核{len(self.taken)}项："]
-        out += [f"  {r.measure_id}（{r.unit}）：{r.conclusion} → {r.state}" + (f"；意见：{r.opinion}" if r.opinion else "")
-                for r in self.taken]
+        for r in self.taken:
+            line = f"  {r.measure_id}（{r.unit}）：{r.conclusion} → {r.state}" + (f"；意见：{r.opinion}" if r.opinion else "")
+            if r.state == vocab.CLOSED and r.measure_id in self.still_open:
+                line += (f"（该单位的部分已销号；措施仍为“{self.still_open[r.measure_id]}”，"
+                         f"其他单位完成后才计为{vocab.DONE}）")
+            out.append(line)
         out.append(f"总体完成率：{f.completion:.1f}%（整改措施{f.total}条，已完成{f.done}条）。")
         return out
 
@@ -418,7 +423,9 @@ class Workspace:
                 with history.recording(db, s, before, after, vocab.SOURCE_REVIEW) as run:
                     after.recent_changes = history_db.recent_rows(db, master_file.CHANGES_SHOWN, run)
                     (write or master_file.write_master)(after, s)
-            return Decided(taken, Figures.of(assess(after, s)))
+            still_open = {r.measure_id: after.measures[r.measure_id].status for r in taken
+                          if r.state == vocab.CLOSED and after.measures[r.measure_id].status != vocab.DONE}
+            return Decided(taken, Figures.of(assess(after, s)), still_open)
 
     def history(self, measure_id: str | None = None, rebuild: bool = False) -> tuple[int | None, list[str]]:
         """A measure's whole story from the history (rebuilt from the archive first when asked):
@@ -426,6 +433,9 @@ class Workspace:
         with self.guarded(), history_db.open_history(self.settings) as db:
             rebuilt = history.rebuild(db, self.settings) if rebuild else None
             current = read_ledger(self.settings.master, self.settings) if measure_id else None
+            if current is not None:      # zg-012 is ZG-012
+                measure_id = next((m for m in current.measures if m.casefold() == measure_id.strip().casefold()),
+                                  measure_id)
             lines = history_db.story_lines(db, measure_id, current) if measure_id else []
             return rebuilt, lines
 

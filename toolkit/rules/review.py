@@ -99,8 +99,9 @@ def decide(ledger: Ledger, targets: list[tuple[str, str]], word: str, opinion: s
     if not targets:
         raise ReviewError(f"没有选中任何措施。请在“{vocab.SHEET_REVIEW}”表（或台账）中选中要审核的行，再操作。")
     pending, refused = [], []
-    for mid, unit in targets:
-        mid, unit = normalize.clean_key(mid), normalize.clean_key(unit)
+    known = {m.casefold(): m for m in {*ledger.measures, *(u for _, u in ledger.reviews)}}
+    for mid, unit in targets:          # 编号 and 单位 as typed: zg-041 is ZG-041
+        mid, unit = (known.get(normalize.clean_key(v).casefold(), normalize.clean_key(v)) for v in (mid, unit))
         found = [r for r in ledger.reviews.values() if r.measure_id == mid and unit in ("", r.unit)]
         waiting = [r for r in found if r.state == vocab.REVIEW_PENDING]
         pending += [r for r in waiting if r not in pending]
@@ -128,6 +129,27 @@ class ReviewCounts:
     closed: int
     pending: int
     returned: int
+
+
+def measure_counts(ledger: Ledger) -> ReviewCounts:
+    """The same by measure, for the 通报 and the public paragraph that count measures: closed = 已完成 with
+    a request agreed; pending = not 已完成 with a request waiting; returned = not 已完成, one returned and
+    none waiting (a measure of several units counts once, never on top of the total)."""
+    by_measure: dict[str, set[str]] = {}
+    for r in ledger.reviews.values():
+        by_measure.setdefault(r.measure_id, set()).add(r.state)
+    closed = pending = returned = 0
+    for mid, states in by_measure.items():
+        m = ledger.measures.get(mid)
+        if m is None:
+            continue
+        if m.status == vocab.DONE:
+            closed += vocab.CLOSED in states
+        elif vocab.REVIEW_PENDING in states:
+            pending += 1
+        elif vocab.REVIEW_RETURNED in states:
+            returned += 1
+    return ReviewCounts(closed, pending, returned)
 
 
 def counts(ledger: Ledger) -> ReviewCounts:
