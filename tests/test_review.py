@@ -216,3 +216,55 @@ def test_a_closed_measure_is_not_reopened_by_a_units_older_template(reviewed):
     receipt = result.receipts[-1].read_text(encoding="utf-8")
     assert "措施ZG-004已经办公室审核销号" in receipt and "未采纳" in receipt
     assert summarise(read_ledger(s.master, s), s).measures.done == 3
+
+
+def test_turning_review_off_counts_the_pending_requests_as_the_units_reported_and_says_so(reviewed):
+    s = reviewed
+    hand_in(s, "市人民医院", DONE_ZG4)
+    Workspace(s).consolidate()
+    s.review_required = False
+    refreshed = Workspace(s).refresh_master()
+    assert any("台账中还有1条待审核的销号申请（“ZG-004”（市人民医院））" in line and "下次汇总时将按单位填报的“已完成”计入" in line
+               for line in refreshed.lines())
+    assert status_of(s, "ZG-004") == vocab.IN_PROGRESS            # refresh only says what comes
+    result = Workspace(s).consolidate()
+    assert status_of(s, "ZG-004") == vocab.DONE
+    assert summarise(read_ledger(s.master, s), s).measures.done == 3
+    assert any("措施“ZG-004”（市人民医院，2024-08-20申请）待审核的销号申请按单位填报的“已完成”计入" in n
+               for n in result.ledger.read_notes)
+    assert vocab.SHEET_REVIEW not in openpyxl.load_workbook(s.master).sheetnames    # nothing left on record
+    with pytest.raises(ConfigError) as refused:
+        Workspace(s).decide([("ZG-004", "")], vocab.REVIEW_APPROVE)
+    assert "销号审核未启用" in str(refused.value) and "待审核" not in str(refused.value)
+
+
+def test_hand_edits_in_the_review_sheet_that_are_not_applied_are_named_by_cell(reviewed):
+    s = reviewed
+    hand_in(s, "市人民医院", {**DONE_ZG4, "ZG-002": {vocab.STATUS: "已完成", vocab.EVIDENCE: "方案"}})
+    Workspace(s).consolidate()
+    rows = {r[0]: i for i, r in enumerate(review_rows(s), 3)}
+    wb = openpyxl.load_workbook(s.master)
+    ws = wb[vocab.SHEET_REVIEW]
+    ws.cell(rows["ZG-004"], 5).value = "退回"                 # no opinion
+    ws.cell(rows["ZG-002"], 5).value = "通过"                 # not a word the toolkit knows
+    wb.save(s.master)
+    result = Workspace(s).consolidate()
+    notes = "\n".join(result.ledger.read_notes)
+    assert f"“销号审核”表E{rows['ZG-004']}单元格（第{rows['ZG-004']}行“审核结论”列）选择了“退回补充”，但“审核意见”为空" in notes
+    assert f"“销号审核”表E{rows['ZG-002']}单元格（第{rows['ZG-002']}行“审核结论”列）的审核结论“通过”无法识别" in notes
+    states = {r[0]: r[6] for r in review_rows(s)}
+    assert states == {"ZG-004": vocab.REVIEW_PENDING, "ZG-002": vocab.REVIEW_PENDING}   # neither applied
+
+    decide(s, vocab.REVIEW_APPROVE)                            # row 3 (ZG-004 or ZG-002) agreed …
+    Workspace(s).consolidate()
+    closed = next(r for r in review_rows(s) if r[6] == vocab.CLOSED)
+    wb = openpyxl.load_workbook(s.master)
+    ws = wb[vocab.SHEET_REVIEW]
+    row = next(r for r in range(3, ws.max_row + 1) if ws.cell(r, 1).value == closed[0])
+    ws.cell(row, 5).value = vocab.REVIEW_RETURN                # … then a change of mind typed on the closed row
+    ws.cell(row, 6).value = "材料不全"
+    wb.save(s.master)
+    result = Workspace(s).consolidate()
+    assert any(f"E{row}单元格（第{row}行“审核结论”列）改为“退回补充”未采纳" in n for n in result.ledger.read_notes)
+    after = next(r for r in review_rows(s) if r[0] == closed[0])
+    assert after[4] == vocab.REVIEW_APPROVE and after[6] == vocab.CLOSED

@@ -210,3 +210,14 @@ def test_one_unit_of_a_shared_measure_is_decided_and_the_notice_counts_measures(
     assert result.exit_code == 0 and "仍为" not in result.output and status_of(s, "ZG-002") == vocab.DONE
     ledger = read_ledger(s.master, s)
     assert notices.programme_context(ledger, s, assess(ledger, s))["销号"] == {"已销号": 1, "待审核": 0, "退回": 0}
+
+
+def test_the_command_never_overrides_a_hand_typed_decision_not_yet_taken_in(applied):
+    from tests.test_review import decide as hand_decide
+    s = applied
+    hand_decide(s, vocab.REVIEW_APPROVE)                     # typed in 销号审核, not yet consolidated
+    before = s.master.read_bytes()
+    result = review_cli(s, "ZG-004", "--return", "--opinion", "请补充照片")
+    assert result.exit_code == 1 and "措施“ZG-004”（市人民医院）为“同意销号”" in result.output
+    assert "本次未作任何修改" in result.output and s.master.read_bytes() == before
+    assert review_cli(s, "ZG-004", "--agree").exit_code == 0 and status_of(s, "ZG-004") == vocab.DONE

@@ -226,13 +226,14 @@ class Refreshed:
     master: Path
     written: bool
     figures: Figures
+    notes: list[str] = field(default_factory=list)     # what reading noticed; requests left by review turned off
 
     def lines(self) -> list[str]:
         f = self.figures
         done = "统计、逾期标记和历史进度已刷新" if self.written else "统计已是最新，未改动文件"
         return [f"{done}（{self.master}，基准日期 {f.reference_date}）。",
                 f"总体完成率：{f.completion:.1f}%（整改措施{f.total}条，已完成{f.done}条）；"
-                f"逾期未完成{f.overdue}条，临期{f.due_soon}条。"]
+                f"逾期未完成{f.overdue}条，临期{f.due_soon}条。"] + [f"提示：{n}" for n in self.notes]
 
 
 @dataclass
@@ -414,7 +415,9 @@ class Workspace:
         s = self.settings
         with self.guarded(*([] if write else [s.master])):
             if not s.review_required:
-                raise ConfigError(f"销号审核未启用。如需启用，请在 {config.CONFIG_NAME} 中写入 [review] required = true。")
+                waiting = review.pending_while_off(read_ledger(s.master, s), True) if s.master.exists() else []
+                raise ConfigError(f"销号审核未启用。如需启用，请在 {config.CONFIG_NAME} 中写入 [review] required = true。"
+                                  + "".join(waiting))
             self._check_writable("backup")
             with history_db.open_history(s) as db:
                 before = ledger if ledger is not None else read_ledger(s.master, s)
@@ -482,7 +485,8 @@ class Workspace:
             ledger = read_ledger(s.master, s)
             assessment = assess(ledger, s)
             written = master_file.write_master(ledger, s, assessment)
-            return Refreshed(s.master, written, Figures.of(assessment))
+            waiting = [] if s.review_required else review.pending_while_off(ledger)
+            return Refreshed(s.master, written, Figures.of(assessment), ledger.read_notes + waiting)
 
     def highlight(self, ledger: Ledger, write: Callable[[Assessment], None]) -> Assessment:
         """Excel 标记逾期: write(assessment) refreshes the open book's date helpers under the lock."""

@@ -91,8 +91,9 @@ def consolidate(config_path, again):
 
     示例：python -m toolkit consolidate -c workbooks/demo-run
     """
-    for line in Workspace.open(config_path).consolidate(again=[Path(p) for p in again]).lines():
-        click.echo(line)
+    result = Workspace.open(config_path).consolidate(again=[Path(p) for p in again])
+    for line in result.lines() + [f"提示：{note}" for note in result.ledger.read_notes]:
+        click.echo(line)     # the notes: what reading the master noticed (销号审核 edits not applied …)
 
 
 @cli.command()

@@ -74,8 +74,8 @@ def apply_decisions(ledger: Ledger, now: dt.datetime) -> list[Review]:
     taken = []
     for r in ledger.reviews.values():
         entry = ledger.owners.get((r.measure_id, r.unit))
-        if not r.due or entry is None:
-            continue
+        if not r.due or entry is None or (r.conclusion == vocab.REVIEW_RETURN and not r.opinion):
+            continue             # 退回补充 needs an opinion: left pending, the reader names the cell
         approved = r.conclusion == vocab.REVIEW_APPROVE
         r.state = vocab.CLOSED if approved else vocab.REVIEW_RETURNED
         r.decided = decision_time(now)
@@ -83,6 +83,37 @@ def apply_decisions(ledger: Ledger, now: dt.datetime) -> list[Review]:
         recompute_measure(ledger, r.measure_id)
         taken.append(r)
     return taken
+
+
+LIFTED = (f"销号审核已关闭（配置 [review] required = false），{{which}}待审核的销号申请按单位填报的“{vocab.DONE}”"
+          f"计入、不再审核；如仍需审核，请改回 required = true 后由单位重新填报。")
+
+
+def lift(ledger: Ledger) -> list[str]:
+    """Review turned off: every pending request counts as the unit's 已完成 it stood for (the condition it
+    waited on is gone) and leaves 销号审核; decided rows stay as they are. Returns one note per measure."""
+    notes = []
+    for key, r in list(ledger.reviews.items()):
+        entry = ledger.owners.get(key)
+        if r.state != vocab.REVIEW_PENDING or entry is None:
+            continue
+        del ledger.reviews[key]
+        entry.status = vocab.DONE
+        recompute_measure(ledger, r.measure_id)
+        notes.append(LIFTED.format(which=f"措施“{r.measure_id}”（{r.unit}，{r.applied}申请）"))
+    return notes
+
+
+def pending_while_off(ledger: Ledger, said_off: bool = False) -> list[str]:
+    """With review off, what the next consolidation will do with the requests still waiting (for refresh,
+    check and the review command; said_off: the message has already said review is off)."""
+    waiting = [r for r in ledger.reviews.values() if r.state == vocab.REVIEW_PENDING]
+    if not waiting:
+        return []
+    names = "、".join(f"“{r.measure_id}”（{r.unit}）" for r in waiting[:10]) + ("等" if len(waiting) > 10 else "")
+    return [("" if said_off else "销号审核已关闭（配置 [review] required = false），") +
+            f"台账中还有{len(waiting)}条待审核的销号申请（{names}），目前不计入已完成；下次汇总时将按单位填报的"
+            f"“{vocab.DONE}”计入、不再审核。" + ("" if said_off else "如仍需审核，请改回 required = true。")]
 
 
 def decide(ledger: Ledger, targets: list[tuple[str, str]], word: str, opinion: str, now: dt.datetime) -> list[Review]:
@@ -113,6 +144,12 @@ def decide(ledger: Ledger, targets: list[tuple[str, str]], word: str, opinion: s
     if refused:
         raise ReviewError(f"以下措施没有待审核的销号申请：{'、'.join(refused)}。只有“{vocab.REVIEW_STATE}”为"
                           f"“{vocab.REVIEW_PENDING}”（单位已申请销号）的行可以审核；本次未作任何修改。")
+    typed = [r for r in pending if r.conclusion and r.conclusion != chosen]
+    if typed:                        # a hand-typed decision not yet taken in is never overridden unseen
+        raise ReviewError("“{}”表中已手工填写了尚未办理的审核结论：{}，与本次“{}”不一致。请先在该表改正或清空"
+                          "“{}”单元格，再操作；本次未作任何修改。".format(
+                              vocab.SHEET_REVIEW, "、".join(f"措施“{r.measure_id}”（{r.unit}）为“{r.conclusion}”"
+                                                          for r in typed), chosen, vocab.REVIEW_CONCLUSION))
     for r in pending:
         r.conclusion = chosen
         r.opinion = opinion          # the decision's own words, never the opinion of an earlier return
