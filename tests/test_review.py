@@ -1,6 +1,8 @@
 """Close-out review (销号审核): a unit's 已完成 waits for the office's decision in the master when
 [review] required = true; with review off nothing changes."""
 import datetime as dt
+import os
+import zipfile
 
 import openpyxl
 import pytest
@@ -268,3 +270,21 @@ def test_hand_edits_in_the_review_sheet_that_are_not_applied_are_named_by_cell(r
     assert any(f"E{row}单元格（第{row}行“审核结论”列）改为“退回补充”未采纳" in n for n in result.ledger.read_notes)
     after = next(r for r in review_rows(s) if r[0] == closed[0])
     assert after[4] == vocab.REVIEW_APPROVE and after[6] == vocab.CLOSED
+
+
+def test_the_review_sheet_names_the_evidence_files_stored_for_a_request(reviewed):
+    """The unit sends its photos in a zip and leaves 佐证材料 blank: the office still sees them when deciding."""
+    s = reviewed
+    book = hand_in(s, "市人民医院", {"ZG-004": {vocab.STATUS: "已完成", vocab.PROGRESS: "已整改"}})
+    pack = s.path("inbox") / "市人民医院报送.zip"
+    with zipfile.ZipFile(pack, "w") as z:
+        z.write(book, "市人民医院.xlsx")
+        z.writestr("ZG-004/现场照片.jpg", b"\xff\xd8\xff photo")
+    book.unlink()
+    when = dt.datetime(2024, 8, 20, 10).timestamp()
+    os.utime(pack, (when, when))
+    Workspace(s).consolidate()
+    assert review_rows(s)[0][3] == f"{vocab.REVIEW_FILES_MARK}现场照片.jpg"
+    assert read_ledger(s.master, s).reviews[("ZG-004", "市人民医院")].evidence == ""    # read back: the unit's text
+    Workspace(s).consolidate()
+    assert review_rows(s)[0][3] == f"{vocab.REVIEW_FILES_MARK}现场照片.jpg"               # not repeated

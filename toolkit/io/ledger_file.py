@@ -443,6 +443,7 @@ def parse_reviews(rows: list[list], measures: dict) -> tuple[dict[tuple[str, str
         elif state == vocab.REVIEW_PENDING and word == vocab.REVIEW_RETURN and not opinion:
             notes.append(f"{cell}选择了“{vocab.REVIEW_RETURN}”，但“{vocab.REVIEW_OPINION}”为空，本次未办理（仍为"
                          f"{vocab.REVIEW_PENDING}）：请在{at(i, vocab.REVIEW_OPINION)}写明单位需补充的材料。")
-        out[(mid, unit)] = Review(mid, unit, normalize.clean_text(row[2]), normalize.clean_text(row[3]), word,
+        evidence = normalize.clean_text(row[3]).split(vocab.REVIEW_FILES_MARK)[0].rstrip("；;")   # the unit's own text
+        out[(mid, unit)] = Review(mid, unit, normalize.clean_text(row[2]), evidence, word,
                                   opinion, state, normalize.clean_text(row[7]))
     return out, notes
