@@ -288,3 +288,21 @@ def test_the_review_sheet_names_the_evidence_files_stored_for_a_request(reviewed
     assert read_ledger(s.master, s).reviews[("ZG-004", "市人民医院")].evidence == ""    # read back: the unit's text
     Workspace(s).consolidate()
     assert review_rows(s)[0][3] == f"{vocab.REVIEW_FILES_MARK}现场照片.jpg"               # not repeated
+
+
+def test_a_pending_row_deleted_by_hand_comes_back_with_a_note(reviewed):
+    s = reviewed
+    hand_in(s, "市人民医院", DONE_ZG4)
+    Workspace(s).consolidate()
+    wb = openpyxl.load_workbook(s.master)
+    wb[vocab.SHEET_REVIEW].delete_rows(3)
+    wb.save(s.master)
+    result = Workspace(s).consolidate()
+    assert any("“销号审核”表中措施“ZG-004”（市人民医院）待审核的一行被删除；删除不是审核结论，已恢复该行" in n
+               for n in result.ledger.read_notes)
+    assert review_rows(s) == [["ZG-004", "市人民医院", "2024-08-20", "某文〔2024〕9号", None, None,
+                               vocab.REVIEW_PENDING, None]]
+    status, note = unit_template_notes(s, "市人民医院")["ZG-004"]
+    assert status == vocab.DONE and "待办公室审核" in note           # the unit still sees its request
+    _, lines = Workspace(s).history("ZG-004")
+    assert not any("申请销号 → （空）" in line for line in lines)      # no withdrawal recorded

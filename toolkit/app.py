@@ -383,6 +383,7 @@ class Workspace:
         self._check_writable("archive", "backup", "output")
         with history_db.open_history(self.settings) as db:
             before = ledger if ledger is not None else read_ledger(self.settings.master, self.settings)
+            self._restore_requests(before, db)
             base = write or (lambda after, settings, result: master_file.write_master(after, settings, result.assessment))
 
             # what differs beyond the files' own changes is then the office's 销号审核 decisions
@@ -396,6 +397,12 @@ class Workspace:
                     return base(after, settings, result)
             return consolidate(self.settings, on_file=on_file, ledger=before.copy(), write=recorded_write,
                                again=again)
+
+    def _restore_requests(self, ledger: Ledger, db) -> None:
+        """A pending request whose 销号审核 row was deleted by hand comes back (the history knows it), with a note."""
+        if self.settings.review_required and ledger.owners:
+            recorded = {(m, u): v for (m, u, f), v in db.state().items() if f == vocab.REVIEW_FIELD}
+            ledger.read_notes += review.restore_deleted(ledger, recorded)
 
     def _check_writable(self, *names: str) -> None:
         """Find a folder we cannot write (read-only share, a file in its place) before anything changes,
@@ -421,6 +428,7 @@ class Workspace:
             self._check_writable("backup")
             with history_db.open_history(s) as db:
                 before = ledger if ledger is not None else read_ledger(s.master, s)
+                self._restore_requests(before, db)
                 after = before.copy()
                 taken = review.decide(after, targets, conclusion, opinion, dt.datetime.now())
                 with history.recording(db, s, before, after, vocab.SOURCE_REVIEW) as run:

@@ -333,6 +333,8 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None
                     parse_decisions(sheet(vocab.SHEET_DECISIONS), measures), layout, notes, changes)
     ledger.reviews, review_notes = parse_reviews(sheet(vocab.SHEET_REVIEW), measures)
     ledger.read_notes += review_notes
+    if review_notes:              # the 销号审核 sheet shows an edit not applied: rewrite it with what holds
+        ledger.digest = ""
     notice_decisions(ledger, saved or dt.datetime.now().strftime("%Y-%m-%d %H:%M"))
     if getattr(settings, "root", None) is not None:     # earlier periods' figures: from the change history
         history_db.load_figures(ledger, settings)

@@ -59,6 +59,23 @@ def decision_time(now: dt.datetime) -> str:
     return now.isoformat(sep=" ", timespec="seconds")
 
 
+def restore_deleted(ledger: Ledger, recorded: dict[tuple[str, str], str]) -> list[str]:
+    """Put back each pending request whose row was deleted from 销号审核 by hand (recorded: the history's
+    last 销号审核 value per (编号, 单位)): deleting a row is not a decision, and the unit is still waiting."""
+    notes = []
+    for (mid, unit), value in recorded.items():
+        entry = ledger.owners.get((mid, unit))
+        if value != vocab.APPLIED_CLOSE or (mid, unit) in ledger.reviews or entry is None or entry.status == vocab.DONE:
+            continue             # (a unit whose request waits keeps its status below 已完成)
+        ledger.reviews[(mid, unit)] = Review(mid, unit, entry.submitted_at[:10], entry.evidence)
+        notes.append(f"“{vocab.SHEET_REVIEW}”表中措施“{mid}”（{unit}）待审核的一行被删除；删除不是审核结论，"
+                     f"已恢复该行（{vocab.REVIEW_PENDING}）。如需退回，请在“{vocab.REVIEW_CONCLUSION}”列选择"
+                     f"“{vocab.REVIEW_RETURN}”并写明“{vocab.REVIEW_OPINION}”。")
+    if notes:
+        ledger.digest = ""       # the master no longer shows what holds: it is rewritten
+    return notes
+
+
 def withdraw(ledger: Ledger, entry: OwnerEntry) -> None:
     """A unit that reports less than 已完成 withdraws its pending request (a closed measure is never
     reopened by a unit: consolidate.merge keeps it); a returned request stays, so its opinion keeps
