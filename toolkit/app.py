@@ -401,8 +401,12 @@ class Workspace:
     def _restore_requests(self, ledger: Ledger, db) -> None:
         """A pending request whose 销号审核 row was deleted by hand comes back (the history knows it), with a note."""
         if self.settings.review_required and ledger.owners:
-            recorded = {(m, u): v for (m, u, f), v in db.state().items() if f == vocab.REVIEW_FIELD}
-            ledger.read_notes += review.restore_deleted(ledger, recorded)
+            # the newest committed 销号审核 value per (编号, 单位): one field, not db.state() (1 s at 300,000 rows)
+            cur = db.conn.execute(
+                "SELECT c.measure, c.unit, c.new FROM changes c JOIN (SELECT MAX(c.id) AS id FROM "
+                f"({history_db.COMMITTED_ROWS} AND c.field = ?) c GROUP BY c.measure, c.unit) last ON last.id = c.id",
+                (vocab.REVIEW_FIELD,))
+            ledger.read_notes += review.restore_deleted(ledger, {(m, u): new for m, u, new in cur})
 
     def _check_writable(self, *names: str) -> None:
         """Find a folder we cannot write (read-only share, a file in its place) before anything changes,
