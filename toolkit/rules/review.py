@@ -108,7 +108,7 @@ LIFTED = (f"销号审核已关闭（配置 [review] required = false），{{whic
 
 def lift(ledger: Ledger) -> list[str]:
     """Review turned off: every pending request counts as the unit's 已完成 it stood for (the condition it
-    waited on is gone) and leaves 销号审核; decided rows stay as they are. Returns one note per measure."""
+    waited on is gone) and leaves 销号审核; decided rows stay as they are. Returns one note per request."""
     notes = []
     for key, r in list(ledger.reviews.items()):
         entry = ledger.owners.get(key)
@@ -163,10 +163,9 @@ def decide(ledger: Ledger, targets: list[tuple[str, str]], word: str, opinion: s
                           f"“{vocab.REVIEW_PENDING}”（单位已申请销号）的行可以审核；本次未作任何修改。")
     typed = [r for r in pending if r.conclusion and r.conclusion != chosen]
     if typed:                        # a hand-typed decision not yet taken in is never overridden unseen
-        raise ReviewError("“{}”表中已手工填写了尚未办理的审核结论：{}，与本次“{}”不一致。请先在该表改正或清空"
-                          "“{}”单元格，再操作；本次未作任何修改。".format(
-                              vocab.SHEET_REVIEW, "、".join(f"措施“{r.measure_id}”（{r.unit}）为“{r.conclusion}”"
-                                                          for r in typed), chosen, vocab.REVIEW_CONCLUSION))
+        named = "、".join(f"措施“{r.measure_id}”（{r.unit}）为“{r.conclusion}”" for r in typed)
+        raise ReviewError(f"“{vocab.SHEET_REVIEW}”表中已手工填写了尚未办理的审核结论：{named}，与本次“{chosen}”不一致。"
+                          f"请先在该表改正或清空“{vocab.REVIEW_CONCLUSION}”单元格，再操作；本次未作任何修改。")
     for r in pending:
         r.conclusion = chosen
         r.opinion = opinion          # the decision's own words, never the opinion of an earlier return
@@ -179,7 +178,8 @@ def decisions_due(ledger: Ledger) -> bool:
 
 @dataclass(frozen=True)
 class ReviewCounts:
-    """Requests by state (one per unit and measure): for the statistics and the 通报."""
+    """Requests by state (one per unit and measure, for the statistics sheet), or measures (measure_counts,
+    for the 通报)."""
     closed: int
     pending: int
     returned: int
