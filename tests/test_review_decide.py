@@ -221,3 +221,19 @@ def test_the_command_never_overrides_a_hand_typed_decision_not_yet_taken_in(appl
     assert result.exit_code == 1 and "措施“ZG-004”（市人民医院）为“同意销号”" in result.output
     assert "本次未作任何修改" in result.output and s.master.read_bytes() == before
     assert review_cli(s, "ZG-004", "--agree").exit_code == 0 and status_of(s, "ZG-004") == vocab.DONE
+
+
+def test_the_consolidate_button_names_a_review_cell_it_did_not_apply(applied, monkeypatch):
+    import xlwings as xw
+    from toolkit import excel
+    from tests import xlwings_standin as fake
+    from tests.test_review import decide as hand_decide
+    s = applied
+    hand_decide(s, vocab.REVIEW_RETURN)                        # 退回补充 typed without an opinion
+    opened = fake.Book(s.master)
+    monkeypatch.setattr(xw.Book, "caller", classmethod(lambda cls: opened))
+    hand_in(s, "医政处", {"ZG-003": {vocab.PROGRESS: "推进中"}})
+    excel.consolidate_button()
+    title, text = opened.app.alerts[-1]
+    assert title == "汇总报送完成" and "“销号审核”表E3单元格（第3行“审核结论”列）选择了“退回补充”，但“审核意见”为空" in text
+    assert review_rows(s)[0][6] == vocab.REVIEW_PENDING
