@@ -42,7 +42,7 @@ def test_a_missing_argument_is_chinese():
     def needs(folder):
         """A command with a required argument."""
     result = CliRunner().invoke(needs, [])
-    assert "错误：缺少参数 'FOLDER'" in result.output
+    assert "错误：缺少参数“FOLDER”。" in result.output
 
 
 def test_every_message_in_the_table_is_one_click_still_uses():

@@ -1,6 +1,8 @@
 """Close-out review (销号审核): a unit's 已完成 waits for the office's decision in the master when
 [review] required = true; with review off nothing changes."""
 import datetime as dt
+import os
+import zipfile
 
 import openpyxl
 import pytest
@@ -48,6 +50,20 @@ def unit_template_notes(settings, unit):
             for r in range(3, ws.max_row + 1)}
 
 
+def taken_in_just_now(decided: str) -> bool:
+    """办理日期 is the moment the decision was taken in (to the second), not the 基准日期."""
+    when = dt.datetime.strptime(decided, "%Y-%m-%d %H:%M:%S")
+    return dt.timedelta(0) <= dt.datetime.now() - when < dt.timedelta(minutes=5)
+
+
+def returned_at(settings, when: dt.datetime) -> None:
+    """Set the 办理日期 of the (one) returned request: the return was taken in at `when`."""
+    wb = openpyxl.load_workbook(settings.master)
+    wb[vocab.SHEET_REVIEW].cell(3, vocab.REVIEW_COLUMNS.index(vocab.REVIEW_DECIDED_AT) + 1).value = \
+        when.isoformat(sep=" ", timespec="seconds")
+    wb.save(settings.master)
+
+
 @pytest.fixture
 def reviewed(workspace):
     workspace.review_required = True
@@ -85,7 +101,7 @@ def test_a_done_report_is_a_request_until_the_office_agrees(reviewed):
     summary = summarise(ledger, s)
     assert summary.measures.done == 2 and (summary.review.pending, summary.review.closed) == (1, 0)
     public = notices.public_summary(ledger, s, assess(ledger, s))
-    assert "已完成2条" in public and "另有1条已申请销号、正在审核" in public
+    assert "已完成2条" in public and "未完成的措施中有1条已申请销号、正在审核" in public
     receipt = result.receipts[0].read_text(encoding="utf-8")
     assert "ZG-004（申请销号，待办公室审核）" in receipt
     status, note = unit_template_notes(s, "市人民医院")["ZG-004"]
@@ -95,7 +111,7 @@ def test_a_done_report_is_a_request_until_the_office_agrees(reviewed):
     Workspace(s).consolidate()                                      # the next run reads the decision back
     assert status_of(s, "ZG-004") == vocab.DONE
     (row,) = review_rows(s)
-    assert row[4:8] == [vocab.REVIEW_APPROVE, None, vocab.CLOSED, s.today().isoformat()]
+    assert row[4:7] == [vocab.REVIEW_APPROVE, None, vocab.CLOSED] and taken_in_just_now(row[7])
     ledger = read_ledger(s.master, s)
     summary = summarise(ledger, s)
     assert summary.measures.done == 3 and (summary.review.pending, summary.review.closed) == (0, 1)
@@ -130,6 +146,7 @@ def test_a_returned_request_shows_its_opinion_in_the_next_template_and_receipt(r
     summary = summarise(read_ledger(s.master, s), s)
     assert summary.measures.done == 2 and summary.review.returned == 1
 
+    returned_at(s, dt.datetime(2024, 8, 29, 17, 0))
     hand_in(s, "市人民医院", {"ZG-004": {vocab.STATUS: "已完成", vocab.EVIDENCE: "某文〔2024〕9号及盖章扫描件"}},
             name="市人民医院-再报.xlsx", when=dt.datetime(2024, 8, 30, 9, 0))
     Workspace(s).consolidate()                       # asked again: pending, the last opinion kept for the office
@@ -137,6 +154,30 @@ def test_a_returned_request_shows_its_opinion_in_the_next_template_and_receipt(r
     assert row[2:7] == ["2024-08-30", "某文〔2024〕9号及盖章扫描件", None, "请补充整改通知的盖章扫描件",
                         vocab.REVIEW_PENDING]
     assert status_of(s, "ZG-004") == vocab.IN_PROGRESS
+
+
+@pytest.mark.parametrize("received, again", [(dt.datetime(2024, 8, 29, 17, 0, 30), True),
+                                              (dt.datetime(2024, 8, 29, 16, 59, 30), False)])
+def test_a_reclaim_is_told_from_an_old_file_by_the_time_of_the_return_not_the_reference_day(reviewed, received, again):
+    """基准日期 fixed at the month end (08-30): the return was taken in on 08-29 at 17:00; a file received
+    30 seconds later asks again (待审核), one received 30 seconds earlier does not."""
+    s = reviewed
+    hand_in(s, "市人民医院", DONE_ZG4)
+    Workspace(s).consolidate()
+    decide(s, vocab.REVIEW_RETURN, "请补充现场照片")
+    Workspace(s).consolidate()
+    returned_at(s, dt.datetime(2024, 8, 29, 17, 0))
+    hand_in(s, "市人民医院", {"ZG-004": {vocab.STATUS: "已完成", vocab.EVIDENCE: "现场照片"}},
+            name="市人民医院-补充.xlsx", when=received)
+    result = Workspace(s).consolidate()
+    (row,) = review_rows(s)
+    receipt = result.receipts[-1].read_text(encoding="utf-8")
+    if again:
+        assert row[2] == "2024-08-29" and row[6] == vocab.REVIEW_PENDING
+        assert "ZG-004（申请销号，待办公室审核）" in receipt and "再次填报" not in receipt
+    else:
+        assert row[6] == vocab.REVIEW_RETURNED and row[7] == "2024-08-29 17:00:00"
+        assert "请补充现场照片" in receipt
 
 
 def test_history_tells_a_measure_from_not_started_to_closed_across_three_periods(reviewed):
@@ -177,3 +218,91 @@ def test_a_closed_measure_is_not_reopened_by_a_units_older_template(reviewed):
     receipt = result.receipts[-1].read_text(encoding="utf-8")
     assert "措施ZG-004已经办公室审核销号" in receipt and "未采纳" in receipt
     assert summarise(read_ledger(s.master, s), s).measures.done == 3
+
+
+def test_turning_review_off_counts_the_pending_requests_as_the_units_reported_and_says_so(reviewed):
+    s = reviewed
+    hand_in(s, "市人民医院", DONE_ZG4)
+    Workspace(s).consolidate()
+    s.review_required = False
+    refreshed = Workspace(s).refresh_master()
+    assert any("台账中还有1条待审核的销号申请（“ZG-004”（市人民医院））" in line and "下次汇总时将按单位填报的“已完成”计入" in line
+               for line in refreshed.lines())
+    assert status_of(s, "ZG-004") == vocab.IN_PROGRESS            # refresh only says what comes
+    result = Workspace(s).consolidate()
+    assert status_of(s, "ZG-004") == vocab.DONE
+    assert summarise(read_ledger(s.master, s), s).measures.done == 3
+    assert any("措施“ZG-004”（市人民医院，2024-08-20申请）待审核的销号申请按单位填报的“已完成”计入" in n
+               for n in result.ledger.read_notes)
+    assert vocab.SHEET_REVIEW not in openpyxl.load_workbook(s.master).sheetnames    # nothing left on record
+    with pytest.raises(ConfigError) as refused:
+        Workspace(s).decide([("ZG-004", "")], vocab.REVIEW_APPROVE)
+    assert "销号审核未启用" in str(refused.value) and "待审核" not in str(refused.value)
+
+
+def test_hand_edits_in_the_review_sheet_that_are_not_applied_are_named_by_cell(reviewed):
+    s = reviewed
+    hand_in(s, "市人民医院", {**DONE_ZG4, "ZG-002": {vocab.STATUS: "已完成", vocab.EVIDENCE: "方案"}})
+    Workspace(s).consolidate()
+    rows = {r[0]: i for i, r in enumerate(review_rows(s), 3)}
+    wb = openpyxl.load_workbook(s.master)
+    ws = wb[vocab.SHEET_REVIEW]
+    ws.cell(rows["ZG-004"], 5).value = "退回"                 # no opinion
+    ws.cell(rows["ZG-002"], 5).value = "通过"                 # not a word the toolkit knows
+    wb.save(s.master)
+    result = Workspace(s).consolidate()
+    notes = "\n".join(result.ledger.read_notes)
+    assert f"“销号审核”表E{rows['ZG-004']}单元格（第{rows['ZG-004']}行“审核结论”列）选择了“退回补充”，但“审核意见”为空" in notes
+    assert f"“销号审核”表E{rows['ZG-002']}单元格（第{rows['ZG-002']}行“审核结论”列）的审核结论“通过”无法识别" in notes
+    states = {r[0]: r[6] for r in review_rows(s)}
+    assert states == {"ZG-004": vocab.REVIEW_PENDING, "ZG-002": vocab.REVIEW_PENDING}   # neither applied
+
+    decide(s, vocab.REVIEW_APPROVE)                            # row 3 (ZG-004 or ZG-002) agreed …
+    Workspace(s).consolidate()
+    closed = next(r for r in review_rows(s) if r[6] == vocab.CLOSED)
+    wb = openpyxl.load_workbook(s.master)
+    ws = wb[vocab.SHEET_REVIEW]
+    row = next(r for r in range(3, ws.max_row + 1) if ws.cell(r, 1).value == closed[0])
+    ws.cell(row, 5).value = vocab.REVIEW_RETURN                # … then a change of mind typed on the closed row
+    ws.cell(row, 6).value = "材料不全"
+    wb.save(s.master)
+    result = Workspace(s).consolidate()
+    assert any(f"E{row}单元格（第{row}行“审核结论”列）改为“退回补充”未采纳" in n for n in result.ledger.read_notes)
+    after = next(r for r in review_rows(s) if r[0] == closed[0])
+    assert after[4] == vocab.REVIEW_APPROVE and after[6] == vocab.CLOSED
+
+
+def test_the_review_sheet_names_the_evidence_files_stored_for_a_request(reviewed):
+    """The unit sends its photos in a zip and leaves 佐证材料 blank: the office still sees them when deciding."""
+    s = reviewed
+    book = hand_in(s, "市人民医院", {"ZG-004": {vocab.STATUS: "已完成", vocab.PROGRESS: "已整改"}})
+    pack = s.path("inbox") / "市人民医院报送.zip"
+    with zipfile.ZipFile(pack, "w") as z:
+        z.write(book, "市人民医院.xlsx")
+        z.writestr("ZG-004/现场照片.jpg", b"\xff\xd8\xff photo")
+    book.unlink()
+    when = dt.datetime(2024, 8, 20, 10).timestamp()
+    os.utime(pack, (when, when))
+    Workspace(s).consolidate()
+    assert review_rows(s)[0][3] == f"{vocab.REVIEW_FILES_MARK}现场照片.jpg"
+    assert read_ledger(s.master, s).reviews[("ZG-004", "市人民医院")].evidence == ""    # read back: the unit's text
+    Workspace(s).consolidate()
+    assert review_rows(s)[0][3] == f"{vocab.REVIEW_FILES_MARK}现场照片.jpg"               # not repeated
+
+
+def test_a_pending_row_deleted_by_hand_comes_back_with_a_note(reviewed):
+    s = reviewed
+    hand_in(s, "市人民医院", DONE_ZG4)
+    Workspace(s).consolidate()
+    wb = openpyxl.load_workbook(s.master)
+    wb[vocab.SHEET_REVIEW].delete_rows(3)
+    wb.save(s.master)
+    result = Workspace(s).consolidate()
+    assert any("“销号审核”表中措施“ZG-004”（市人民医院）待审核的一行被删除；删除不是审核结论，已恢复该行" in n
+               for n in result.ledger.read_notes)
+    assert review_rows(s) == [["ZG-004", "市人民医院", "2024-08-20", "某文〔2024〕9号", None, None,
+                               vocab.REVIEW_PENDING, None]]
+    status, note = unit_template_notes(s, "市人民医院")["ZG-004"]
+    assert status == vocab.DONE and "待办公室审核" in note           # the unit still sees its request
+    _, lines = Workspace(s).history("ZG-004")
+    assert not any("申请销号 → （空）" in line for line in lines)      # no withdrawal recorded

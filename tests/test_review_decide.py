@@ -11,7 +11,7 @@ from toolkit.distribute import distribute
 from toolkit.io.ledger_file import read_ledger
 from toolkit.rules.stats import summarise
 from tests.conftest import hand_in
-from tests.test_review import DONE_ZG4, review_rows, status_of
+from tests.test_review import DONE_ZG4, review_rows, status_of, taken_in_just_now
 
 CONFIG = ('title = "测试整改台账"\nperiod = "2024-08"\nreference_date = "2024-08-30"\nsubmit_by = "2024-08-25"\n'
           '[review]\nrequired = true\n')
@@ -40,7 +40,7 @@ def test_the_review_command_agrees_and_the_figures_and_history_follow(applied):
     assert "ZG-004（市人民医院）：同意销号 → 已销号" in result.output and "已完成3条" in result.output
     assert status_of(s, "ZG-004") == vocab.DONE
     (row,) = review_rows(s)
-    assert row[4:8] == [vocab.REVIEW_APPROVE, None, vocab.CLOSED, "2024-08-30"]
+    assert row[4:7] == [vocab.REVIEW_APPROVE, None, vocab.CLOSED] and taken_in_just_now(row[7])
     stats = summarise(read_ledger(s.master, s), s)
     assert stats.measures.done == 3 and (stats.review.closed, stats.review.pending) == (1, 0)
     _, lines = Workspace(s).history("ZG-004")
@@ -148,3 +148,92 @@ def test_the_return_button_refuses_an_empty_opinion_and_a_selection_elsewhere(bo
     excel.agree_button()
     assert "请先在“销号审核”表" in opened.app.alerts[-1][1]
     assert s.master.read_bytes() == before and opened.saved == 0
+
+
+def test_agreeing_a_reclaim_does_not_print_the_earlier_return_opinion_as_its_own(applied):
+    import datetime as dt
+    from tests.test_review import returned_at
+    s = applied
+    assert review_cli(s, "ZG-004", "--return", "--opinion", "请补充现场照片").exit_code == 0
+    returned_at(s, dt.datetime(2024, 8, 28, 9, 0))
+    hand_in(s, "市人民医院", DONE_ZG4, name="市人民医院-再报.xlsx", when=dt.datetime(2024, 8, 29, 9, 0))
+    Workspace(s).consolidate()
+    assert review_rows(s)[0][5:7] == ["请补充现场照片", vocab.REVIEW_PENDING]   # the office sees what it asked
+    result = review_cli(s, "ZG-004", "--agree")
+    assert result.exit_code == 0, result.output
+    assert "ZG-004（市人民医院）：同意销号 → 已销号\n" in result.output and "请补充现场照片" not in result.output
+
+
+def test_agree_and_return_together_are_refused_and_lower_case_ids_are_found(applied):
+    s = applied
+    before = s.master.read_bytes()
+    both = review_cli(s, "ZG-004", "--agree", "--return", "--opinion", "补材料")
+    assert both.exit_code == 2 and "只能选一个" in both.output and s.master.read_bytes() == before
+    missing = CliRunner().invoke(cli, ["review", "--agree", "-c", str(s.root)])
+    assert missing.exit_code == 2 and "缺少参数“编号…”。" in missing.output
+    result = review_cli(s, "zg-004", "--agree")
+    assert result.exit_code == 0 and "ZG-004（市人民医院）：同意销号 → 已销号" in result.output
+    history = CliRunner().invoke(cli, ["history", "zg-004", "-c", str(s.root)])
+    assert history.exit_code == 0 and "销号审核：申请销号 → 已销号" in history.output
+
+
+@pytest.fixture
+def two_units(workspace):
+    """ZG-002 (医政处 leads, 市人民医院 co-owns): both units ask to close it."""
+    (workspace.root / "config.toml").write_text(CONFIG, encoding="utf-8")
+    workspace.review_required = True
+    for unit in ("医政处", "市人民医院"):
+        hand_in(workspace, unit, {"ZG-002": {vocab.STATUS: "已完成", vocab.EVIDENCE: f"{unit}材料"}})
+    Workspace(workspace).consolidate()
+    return workspace
+
+
+def test_one_unit_of_a_shared_measure_is_decided_and_the_notice_counts_measures(two_units):
+    from toolkit.assessment import assess
+    from toolkit.documents import notices
+    s = two_units
+    ledger = read_ledger(s.master, s)
+    public = notices.public_summary(ledger, s, assess(ledger, s))
+    assert "未完成的措施中有1条已申请销号、正在审核" in public and "另有" not in public   # one measure, two requests
+    assert notices.programme_context(ledger, s, assess(ledger, s))["销号"]["待审核"] == 1
+
+    result = review_cli(s, "zg-002:医政处", "--agree")
+    assert result.exit_code == 0, result.output
+    assert "ZG-002（医政处）：同意销号 → 已销号（该单位的部分已销号；措施仍为“正在推进”" in result.output
+    assert "市人民医院" not in result.output
+    states = {row[1]: row[6] for row in review_rows(s)}
+    assert states == {"医政处": vocab.CLOSED, "市人民医院": vocab.REVIEW_PENDING}
+    ledger = read_ledger(s.master, s)
+    assert notices.programme_context(ledger, s, assess(ledger, s))["销号"] == {"已销号": 0, "待审核": 1, "退回": 0}
+
+    result = review_cli(s, "ZG-002", "--unit", "市人民医院", "--agree")
+    assert result.exit_code == 0 and "仍为" not in result.output and status_of(s, "ZG-002") == vocab.DONE
+    ledger = read_ledger(s.master, s)
+    assert notices.programme_context(ledger, s, assess(ledger, s))["销号"] == {"已销号": 1, "待审核": 0, "退回": 0}
+
+
+def test_the_command_never_overrides_a_hand_typed_decision_not_yet_taken_in(applied):
+    from tests.test_review import decide as hand_decide
+    s = applied
+    hand_decide(s, vocab.REVIEW_APPROVE)                     # typed in 销号审核, not yet consolidated
+    before = s.master.read_bytes()
+    result = review_cli(s, "ZG-004", "--return", "--opinion", "请补充照片")
+    assert result.exit_code == 1 and "措施“ZG-004”（市人民医院）为“同意销号”" in result.output
+    assert "本次未作任何修改" in result.output and s.master.read_bytes() == before
+    assert review_cli(s, "ZG-004", "--agree").exit_code == 0 and status_of(s, "ZG-004") == vocab.DONE
+
+
+def test_the_consolidate_button_names_a_review_cell_it_did_not_apply(applied, monkeypatch):
+    import xlwings as xw
+    from toolkit import excel
+    from tests import xlwings_standin as fake
+    from tests.test_review import decide as hand_decide
+    s = applied
+    hand_decide(s, vocab.REVIEW_RETURN)                        # 退回补充 typed without an opinion
+    opened = fake.Book(s.master)
+    monkeypatch.setattr(xw.Book, "caller", classmethod(lambda cls: opened))
+    hand_in(s, "医政处", {"ZG-003": {vocab.PROGRESS: "推进中"}})
+    excel.consolidate_button()
+    title, text = opened.app.alerts[-1]
+    assert title == "汇总报送完成" and "“销号审核”表E3单元格（第3行“审核结论”列）选择了“退回补充”，但“审核意见”为空" in text
+    assert review_rows(s)[0][6] == vocab.REVIEW_PENDING

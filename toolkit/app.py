@@ -226,13 +226,14 @@ class Refreshed:
     master: Path
     written: bool
     figures: Figures
+    notes: list[str] = field(default_factory=list)     # what reading noticed; requests left by review turned off
 
     def lines(self) -> list[str]:
         f = self.figures
         done = "统计、逾期标记和历史进度已刷新" if self.written else "统计已是最新，未改动文件"
         return [f"{done}（{self.master}，基准日期 {f.reference_date}）。",
                 f"总体完成率：{f.completion:.1f}%（整改措施{f.total}条，已完成{f.done}条）；"
-                f"逾期未完成{f.overdue}条，临期{f.due_soon}条。"]
+                f"逾期未完成{f.overdue}条，临期{f.due_soon}条。"] + [f"提示：{n}" for n in self.notes]
 
 
 @dataclass
@@ -240,12 +241,17 @@ class Decided:
     """What a 销号审核 decision from a button or the command line did: the requests decided, the figures."""
     taken: list[model.Review]
     figures: Figures
+    still_open: dict[str, str] = field(default_factory=dict)   # 编号 → 完成情况 of a measure a unit's 销号 left open
 
     def lines(self) -> list[str]:
         f = self.figures
         out = [f"已办理销号审核{len(self.taken)}项："]
-        out += [f"  {r.measure_id}（{r.unit}）：{r.conclusion} → {r.state}" + (f"；意见：{r.opinion}" if r.opinion else "")
-                for r in self.taken]
+        for r in self.taken:
+            line = f"  {r.measure_id}（{r.unit}）：{r.conclusion} → {r.state}" + (f"；意见：{r.opinion}" if r.opinion else "")
+            if r.state == vocab.CLOSED and r.measure_id in self.still_open:
+                line += (f"（该单位的部分已销号；措施仍为“{self.still_open[r.measure_id]}”，"
+                         f"其他单位完成后才计为{vocab.DONE}）")
+            out.append(line)
         out.append(f"总体完成率：{f.completion:.1f}%（整改措施{f.total}条，已完成{f.done}条）。")
         return out
 
@@ -377,6 +383,7 @@ class Workspace:
         self._check_writable("archive", "backup", "output")
         with history_db.open_history(self.settings) as db:
             before = ledger if ledger is not None else read_ledger(self.settings.master, self.settings)
+            self._restore_requests(before, db)
             base = write or (lambda after, settings, result: master_file.write_master(after, settings, result.assessment))
 
             # what differs beyond the files' own changes is then the office's 销号审核 decisions
@@ -390,6 +397,16 @@ class Workspace:
                     return base(after, settings, result)
             return consolidate(self.settings, on_file=on_file, ledger=before.copy(), write=recorded_write,
                                again=again)
+
+    def _restore_requests(self, ledger: Ledger, db) -> None:
+        """A pending request whose 销号审核 row was deleted by hand comes back (the history knows it), with a note."""
+        if self.settings.review_required and ledger.owners:
+            # the newest committed 销号审核 value per (编号, 单位): one field, not db.state() (1 s at 300,000 rows)
+            cur = db.conn.execute(
+                "SELECT c.measure, c.unit, c.new FROM changes c JOIN (SELECT MAX(c.id) AS id FROM "
+                f"({history_db.COMMITTED_ROWS} AND c.field = ?) c GROUP BY c.measure, c.unit) last ON last.id = c.id",
+                (vocab.REVIEW_FIELD,))
+            ledger.read_notes += review.restore_deleted(ledger, {(m, u): new for m, u, new in cur})
 
     def _check_writable(self, *names: str) -> None:
         """Find a folder we cannot write (read-only share, a file in its place) before anything changes,
@@ -409,16 +426,21 @@ class Workspace:
         s = self.settings
         with self.guarded(*([] if write else [s.master])):
             if not s.review_required:
-                raise ConfigError(f"销号审核未启用。如需启用，请在 {config.CONFIG_NAME} 中写入 [review] required = true。")
+                waiting = review.pending_while_off(read_ledger(s.master, s), True) if s.master.exists() else []
+                raise ConfigError(f"销号审核未启用。如需启用，请在 {config.CONFIG_NAME} 中写入 [review] required = true。"
+                                  + "".join(waiting))
             self._check_writable("backup")
             with history_db.open_history(s) as db:
                 before = ledger if ledger is not None else read_ledger(s.master, s)
+                self._restore_requests(before, db)
                 after = before.copy()
-                taken = review.decide(after, targets, conclusion, opinion, s.today())
+                taken = review.decide(after, targets, conclusion, opinion, dt.datetime.now())
                 with history.recording(db, s, before, after, vocab.SOURCE_REVIEW) as run:
                     after.recent_changes = history_db.recent_rows(db, master_file.CHANGES_SHOWN, run)
                     (write or master_file.write_master)(after, s)
-            return Decided(taken, Figures.of(assess(after, s)))
+            still_open = {r.measure_id: after.measures[r.measure_id].status for r in taken
+                          if r.state == vocab.CLOSED and after.measures[r.measure_id].status != vocab.DONE}
+            return Decided(taken, Figures.of(assess(after, s)), still_open)
 
     def history(self, measure_id: str | None = None, rebuild: bool = False) -> tuple[int | None, list[str]]:
         """A measure's whole story from the history (rebuilt from the archive first when asked):
@@ -427,6 +449,9 @@ class Workspace:
             notes: list[str] = []        # what the archive could not tell
             rebuilt = history.rebuild(db, self.settings, notes) if rebuild else None
             current = read_ledger(self.settings.master, self.settings) if measure_id else None
+            if current is not None:      # zg-012 is ZG-012
+                measure_id = next((m for m in current.measures if m.casefold() == measure_id.strip().casefold()),
+                                  measure_id)
             lines = history_db.story_lines(db, measure_id, current) if measure_id else []
             return rebuilt, [f"提示：{n}" for n in notes] + lines
 
@@ -478,7 +503,8 @@ class Workspace:
             with history.recording(db, s, ledger, ledger, assessment=assessment) as run:   # the office's hand edits
                 ledger.recent_changes = history_db.recent_rows(db, master_file.CHANGES_SHOWN, run)
                 written = master_file.write_master(ledger, s, assessment)
-            return Refreshed(s.master, written, Figures.of(assessment))
+            waiting = [] if s.review_required else review.pending_while_off(ledger)
+            return Refreshed(s.master, written, Figures.of(assessment), ledger.read_notes + waiting)
 
     def highlight(self, ledger: Ledger, write: Callable[[Assessment], None]) -> Assessment:
         """Excel 标记逾期: write(assessment) refreshes the open book's date helpers under the lock."""

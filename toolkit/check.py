@@ -18,6 +18,7 @@ from .io import sheets
 from .errors import LedgerError, ToolkitError
 from .model import WIDTHS, Ledger, ReadLayout
 from .io.ledger_file import merged_note, read_ledger
+from .rules import review
 from .io.ledger_sheets import status_dropdown
 from .documents import notices
 
@@ -107,7 +108,7 @@ def check(path: Path, settings: config.Settings) -> CheckReport:
                                                             vocab.RECOMMENDATION, vocab.REFORM)}}
     if ledger.measures:
         report.paragraph = notices.public_summary(ledger, settings, assessment)
-    report.suspicious = suspicious(ledger)
+    report.suspicious = suspicious(ledger) + ([] if settings.review_required else review.pending_while_off(ledger))
     return report
 
 

@@ -91,8 +91,9 @@ def consolidate(config_path, again):
 
     示例：python -m toolkit consolidate -c workbooks/demo-run
     """
-    for line in Workspace.open(config_path).consolidate(again=[Path(p) for p in again]).lines():
-        click.echo(line)
+    result = Workspace.open(config_path).consolidate(again=[Path(p) for p in again])
+    for line in result.lines() + [f"提示：{note}" for note in result.ledger.read_notes]:
+        click.echo(line)     # the notes: what reading the master noticed (销号审核 edits not applied …)
 
 
 @cli.command()
@@ -278,21 +279,33 @@ def history(config_path, measure_id, rebuild):
 @cli.command(name="review")
 @CONFIG_OPTION
 @click.argument("measure_ids", nargs=-1, required=True, metavar="编号…")
-@click.option("--agree", "conclusion", flag_value=vocab.REVIEW_APPROVE, help="同意销号")
-@click.option("--return", "conclusion", flag_value=vocab.REVIEW_RETURN, help="退回补充（须用 --opinion 写明意见）")
+@click.option("--agree", is_flag=True, help="同意销号")
+@click.option("--return", "give_back", is_flag=True, help="退回补充（须用 --opinion 写明意见）")
 @click.option("--opinion", default="", help="审核意见：退回时写明需补充的材料")
+@click.option("--unit", default="", help="只审核该单位的申请（也可写成 编号:单位）")
 @friendly
-def review_cmd(config_path, measure_ids, conclusion, opinion):
+def review_cmd(config_path, measure_ids, agree, give_back, opinion, unit):
     """销号审核：对单位已申请销号的措施同意销号或退回补充，刷新统计并记入变更记录。
 
     示例：python -m toolkit review ZG-004 --agree -c 台账
-          python -m toolkit review ZG-004 --return --opinion "请补充盖章扫描件" -c 台账
+          python -m toolkit review ZG-004:市人民医院 --return --opinion "请补充盖章扫描件" -c 台账
     """
-    if not conclusion:
-        raise click.UsageError("请用 --agree（同意销号）或 --return（退回补充）给出审核结论。")
-    done = Workspace.open(config_path).decide([(mid, "") for mid in measure_ids], conclusion, opinion)
+    if agree == give_back:
+        raise click.UsageError("--agree（同意销号）与 --return（退回补充）只能选一个。" if agree else
+                               "请用 --agree（同意销号）或 --return（退回补充）给出审核结论。")
+    conclusion = vocab.REVIEW_APPROVE if agree else vocab.REVIEW_RETURN
+    targets = [_review_target(text, unit) for text in measure_ids]
+    done = Workspace.open(config_path).decide(targets, conclusion, opinion)
     for line in done.lines():
         click.echo(line)
+
+
+def _review_target(text: str, unit: str) -> tuple[str, str]:
+    """(编号, 单位) from “编号” or “编号:单位” (full-width colon too); --unit names the unit for a bare 编号."""
+    mid, sep, named = text.replace("：", ":").partition(":")
+    if sep and unit and named.strip() != unit.strip():
+        raise click.UsageError(f"“{text}”中的单位与 --unit “{unit}”不一致，请只写一处。")
+    return mid.strip(), (named if sep else unit).strip()
 
 
 def _quiet_unraisable(unraisable) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 
+import click.exceptions
 import click.formatting
 
 MODULES = ("core", "decorators", "exceptions", "formatting", "parser", "termui", "types")
@@ -73,10 +74,22 @@ def _write_heading(self, heading: str) -> None:
     self.write(f"{'':>{self.current_indent}}{heading}：\n")
 
 
+def _missing_message(self) -> str:
+    """“缺少参数“编号…”。”: click's missing-parameter line, with Chinese quotes and full stop."""
+    hint = self.param_hint if self.param_hint is not None else (
+        self.param.get_error_hint(self.ctx) if self.param is not None else "")
+    hint = hint if isinstance(hint, str) else " / ".join(hint)
+    kind = self.param_type or (self.param.param_type_name if self.param is not None else "parameter")
+    missing = gettext("Missing option" if kind == "option" else "Missing argument")
+    extra = self.param.type.get_missing_message(param=self.param, ctx=self.ctx) if self.param is not None else ""
+    return f"{missing}“{hint.replace(chr(39), '')}”。" + "".join(m for m in (self.message, extra) if m)
+
+
 def install() -> None:
     """Rebind click's message lookups to the Chinese table (idempotent)."""
     click.formatting.HelpFormatter.write_heading = _write_heading
     click.formatting.HelpFormatter.write_usage = _write_usage
+    click.exceptions.MissingParameter.format_message = _missing_message
     for name in MODULES:
         module = importlib.import_module(f"click.{name}")
         if hasattr(module, "_"):

@@ -651,7 +651,9 @@ def consolidate(settings: Settings, files: list[Path] | None = None, *, again: l
         entries, ignored = scan_inbox(settings.path("inbox"), own_folders(settings))
     else:
         entries, ignored = [_entry(Path(f)) for f in files], []
-    review.apply_decisions(ledger, settings.today())     # the office's 销号审核 since the last run
+    review.apply_decisions(ledger, dt.datetime.now())     # the office's 销号审核 since the last run
+    if not settings.review_required:
+        ledger.read_notes += review.lift(ledger)           # review turned off: the requests left count as asked
     result = take_in(ledger, settings, entries, on_file, again, ignored)
     result.ledger, result.assessment = ledger, assess(ledger, settings)
     if write is None:

@@ -187,7 +187,8 @@ def _consolidate(book) -> str:
         return True
     result = workspace.consolidate(status, ledger=ledger_from_book(book, settings), write=into_book)
     lines = result.lines()
-    return "\n".join([lines[0], _figures(result.assessment)] + lines[-2:])
+    notes = [f"提示：{n}" for n in result.ledger.read_notes]     # e.g. 销号审核 edits not applied, by cell
+    return "\n".join([lines[0], _figures(result.assessment)] + lines[-2:] + notes)
 
 
 def _refresh(book) -> str:

@@ -196,6 +196,7 @@ REVIEW_STATES = [REVIEW_PENDING, CLOSED, REVIEW_RETURNED]
 REVIEW_FIELD = "销号审核"          # the history field of a request and its decision
 REVIEW_APPLIED_AT = "申请日期"
 REVIEW_EVIDENCE = "佐证"
+REVIEW_FILES_MARK = "【已收文件】"   # 销号审核's 佐证 cell: the stored evidence files after the unit's own text
 REVIEW_CONCLUSION = "审核结论"
 REVIEW_OPINION = "审核意见"
 REVIEW_STATE = "办理情况"          # written by the toolkit: 待审核 / 已销号 / 已退回

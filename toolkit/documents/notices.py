@@ -21,10 +21,10 @@ from pathlib import Path
 import jinja2
 
 from . import chart, gongwen, trend
-from ..rules import normalize, punct
+from ..rules import normalize, punct, review
 from ..io import office, fileio
 from .. import resources, vocab
-from ..model import Settings
+from ..model import Ledger, Settings
 from ..io.fileio import safe_filename
 from ..errors import ToolkitError
 from ..rules.deadlines import OVERDUE
@@ -152,14 +152,16 @@ def programme_context(ledger, settings: Settings, assessment: Assessment) -> dic
         "分类重叠": vocab.REFORM if reform and reform.total else "",
         "逾期报送单位": late_units, "未报送单位": missing, "回复期限": None,
         "附件": annexes, "附件序号": {a["键"]: k for k, a in enumerate(annexes, 1)},
-        "销号": review_figures(summary),
+        "销号": review_figures(summary, ledger),
     }
 
 
-def review_figures(summary) -> dict | None:
-    """{已销号, 待审核, 退回} when close-out review is on (None otherwise)."""
-    r = summary.review
-    return {"已销号": r.closed, "待审核": r.pending, "退回": r.returned} if r else None
+def review_figures(summary, ledger: Ledger) -> dict | None:
+    """{已销号, 待审核, 退回} by measure (the 通报 counts measures) when close-out review is on (None otherwise)."""
+    if summary.review is None:
+        return None
+    r = review.measure_counts(ledger)
+    return {"已销号": r.closed, "待审核": r.pending, "退回": r.returned}
 
 
 def attachments(ranking, overdue_by_unit: dict, soon: list, soon_days: int) -> list[dict]:

@@ -331,8 +331,10 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None
     ledger = Ledger(measures, owners, judgments, layout.header_row, columns, layout.title, log, history,
                     normalize.clean_text(params.get(vocab.PARAM_DIGEST, "")), extras, others,
                     parse_decisions(sheet(vocab.SHEET_DECISIONS), measures), layout, notes, changes)
-    ledger.reviews, review_notes = parse_reviews(sheet(vocab.SHEET_REVIEW), measures)
+    ledger.reviews, review_notes, stale = parse_reviews(sheet(vocab.SHEET_REVIEW), measures)
     ledger.read_notes += review_notes
+    if stale:                     # the 销号审核 sheet shows an edit not kept: rewrite it with what holds
+        ledger.digest = ""
     notice_decisions(ledger, saved or dt.datetime.now().strftime("%Y-%m-%d %H:%M"))
     if getattr(settings, "root", None) is not None:     # earlier periods' figures: from the change history
         history_db.load_figures(ledger, settings)
@@ -411,21 +413,41 @@ def parse_table(rows: list[list], headers: list[str], sheet: str) -> list[list]:
 
 
 
-def parse_reviews(rows: list[list], measures: dict) -> tuple[dict[tuple[str, str], Review], list[str]]:
-    """The requests kept in sheet 销号审核 (for measures still in the plan), and a note for each
-    审核结论 that is not a word the toolkit knows."""
-    out, notes = {}, []
-    for row in parse_table(rows, vocab.REVIEW_COLUMNS, vocab.SHEET_REVIEW):
+def parse_reviews(rows: list[list], measures: dict) -> tuple[dict[tuple[str, str], Review], list[str], bool]:
+    """The requests kept in sheet 销号审核 (for measures still in the plan), and a note naming the cell of
+    every hand edit there that is not applied: a word the toolkit does not know, 退回补充 without an
+    opinion (left pending), a conclusion changed on a row already decided (put back); and whether the
+    sheet shows what is not kept (a word dropped or put back), so that the master is rewritten."""
+    out, notes, stale = {}, [], False
+    if not rows:
+        return out, notes, stale
+    h, cols = find_header(rows, vocab.REVIEW_COLUMNS, f"工作表“{vocab.SHEET_REVIEW}”")
+    at = lambda r, name: f"“{vocab.SHEET_REVIEW}”表{cell_name(r + 1, cols[name] + 1)}单元格（第{r + 1}行“{name}”列）"
+    for i, raw in enumerate(rows[h + 1:], h + 1):
+        row = [raw[cols[name]] if cols[name] < len(raw) else "" for name in vocab.REVIEW_COLUMNS]
+        if not any(normalize.clean_text(v) for v in row):
+            continue
         mid, unit = normalize.clean_key(row[0]), normalize.clean_key(row[1])
         if mid not in measures or not unit:
             continue
         typed, word = normalize.clean_text(row[4]), conclusion(row[4])
-        if typed and not word:
-            notes.append(f"“{vocab.SHEET_REVIEW}”表中措施“{mid}”（{unit}）的审核结论“{typed}”无法识别，"
-                         f"应为{'/'.join(vocab.REVIEW_CONCLUSIONS)}之一，本次未处理。")
         state = normalize.clean_text(row[6])
-        out[(mid, unit)] = Review(mid, unit, normalize.clean_text(row[2]), normalize.clean_text(row[3]), word,
-                                  normalize.clean_text(row[5]),
-                                  state if state in vocab.REVIEW_STATES else vocab.REVIEW_PENDING,
-                                  normalize.clean_text(row[7]))
-    return out, notes
+        state = state if state in vocab.REVIEW_STATES else vocab.REVIEW_PENDING
+        opinion = normalize.clean_text(row[5])
+        cell = at(i, vocab.REVIEW_CONCLUSION)
+        decided_word = {vocab.CLOSED: vocab.REVIEW_APPROVE, vocab.REVIEW_RETURNED: vocab.REVIEW_RETURN}.get(state)
+        if decided_word and word != decided_word:
+            notes.append(f"{cell}改为“{typed or '（空）'}”未采纳：措施“{mid}”（{unit}）已办理（{state}），"
+                         f"结论已恢复为“{decided_word}”；如需改变，请与单位沟通后由单位重新填报。")
+            word, stale = decided_word, True
+        elif typed and not word:
+            notes.append(f"{cell}的审核结论“{typed}”无法识别，应为{'/'.join(vocab.REVIEW_CONCLUSIONS)}之一，"
+                         f"本次未处理（措施“{mid}”，{unit}）。")
+            stale = True
+        elif state == vocab.REVIEW_PENDING and word == vocab.REVIEW_RETURN and not opinion:
+            notes.append(f"{cell}选择了“{vocab.REVIEW_RETURN}”，但“{vocab.REVIEW_OPINION}”为空，本次未办理（仍为"
+                         f"{vocab.REVIEW_PENDING}）：请在{at(i, vocab.REVIEW_OPINION)}写明单位需补充的材料。")
+        evidence = normalize.clean_text(row[3]).split(vocab.REVIEW_FILES_MARK)[0].rstrip("；;")   # the unit's own text
+        out[(mid, unit)] = Review(mid, unit, normalize.clean_text(row[2]), evidence, word,
+                                  opinion, state, normalize.clean_text(row[7]))
+    return out, notes, stale

@@ -2,11 +2,14 @@
 highlighting and dropdowns they carry (conditional formats against the 基准日期 name)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from .. import vocab
 from ..assessment import Assessment
 from ..model import Ledger
 from ..rules import normalize
 from . import sheets
+from .evidence import SUMS
 
 
 RED, AMBER, GREEN = "#FFC7CE", "#FFEB9C", "#C6EFCE"
@@ -56,16 +59,26 @@ def overdue_table(assessment: Assessment) -> sheets.Table:
     return sheets.Table(title, headers, rows, {vocab.KEY_PROBLEM: 24, vocab.ITEM: 24, vocab.MEASURE: 40})
 
 
-def review_table(ledger: Ledger) -> sheets.Table:
-    """销号审核: pending requests first, then the decided ones, each in the order they were made."""
+def review_table(ledger: Ledger, stored: dict[str, dict[str, Path]] | None = None) -> sheets.Table:
+    """销号审核: pending requests first, then the decided ones, each in the order they were made; the 佐证
+    cell adds the evidence files stored for the unit's measure (stored: {编号: {单位: folder}}), which the
+    office looks at when deciding (read back without them: ledger_file.parse_reviews)."""
     order = {vocab.REVIEW_PENDING: 0, vocab.REVIEW_RETURNED: 1, vocab.CLOSED: 2}
-    rows = [r.values() for r in sorted(ledger.reviews.values(), key=lambda r: order[r.state])]
+    rows = []
+    for r in sorted(ledger.reviews.values(), key=lambda r: order[r.state]):
+        row = r.values()
+        folder = (stored or {}).get(r.measure_id, {}).get(r.unit)
+        files = sorted(p.name for p in folder.iterdir() if p.is_file() and p.name != SUMS) if folder else []
+        if files:
+            shown = "、".join(files[:5]) + (f"等{len(files)}个" if len(files) > 5 else "")
+            row[3] = "；".join(filter(None, [r.evidence, f"{vocab.REVIEW_FILES_MARK}{shown}"]))
+        rows.append(row)
     return sheets.Table(f"销号审核（单位报“{vocab.DONE}”后在此审核：在“{vocab.REVIEW_CONCLUSION}”列选择"
                         f"{'或'.join(vocab.REVIEW_CONCLUSIONS)}，退回时在“{vocab.REVIEW_OPINION}”写明需补充的材料；"
                         f"下次汇总时生效，“{vocab.REVIEW_STATE}”由程序填写）",
                         vocab.REVIEW_COLUMNS, rows,
                         {vocab.REVIEW_EVIDENCE: 30, vocab.REVIEW_OPINION: 40, vocab.REVIEW_APPLIED_AT: 12,
-                         vocab.REVIEW_DECIDED_AT: 12})
+                         vocab.REVIEW_DECIDED_AT: 19})
 
 
 def conclusion_dropdown(ws, rows: int) -> None:

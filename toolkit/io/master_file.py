@@ -146,7 +146,9 @@ def derived_tables(ledger: Ledger, settings: Settings, assessment: Assessment) -
 
 def review_tables(ledger: Ledger, settings: Settings) -> dict[str, sheets.Table]:
     """The 销号审核 sheet, when review is required or requests are still on record."""
-    return {vocab.SHEET_REVIEW: ledger_sheets.review_table(ledger)} if settings.review_required or ledger.reviews else {}
+    if not (settings.review_required or ledger.reviews):
+        return {}
+    return {vocab.SHEET_REVIEW: ledger_sheets.review_table(ledger, folders(settings.path("archive")))}
 
 
 REF_DATE_CELL = f"='{vocab.SHEET_PARAMS}'!$B$2"   # params_rows puts the reference date in row 2, column B

@@ -29,13 +29,13 @@ def conclusion(value: object) -> str:
 def request(ledger: Ledger, entry: OwnerEntry, evidence: str, received: str) -> str:
     """The status a unit's 已完成 stands for under review: 已完成 once closed (or when it was done
     before review was required); else a request is filed (a returned one renewed by a file received
-    from the day of the return on, its opinion kept) and the unit keeps its last status below 已完成,
+    after the return, to the second; its opinion kept) and the unit keeps its last status below 已完成,
     at least 正在推进."""
     key = (entry.measure_id, entry.unit)
     r = ledger.reviews.get(key)
     if (r and r.state == vocab.CLOSED) or (r is None and entry.status == vocab.DONE):
         return vocab.DONE
-    if r and r.state == vocab.REVIEW_RETURNED and received[:10] < r.decided:
+    if r and r.state == vocab.REVIEW_RETURNED and not received_after(received, r.decided):
         return entry.status          # a file sent before the return was decided does not ask again
     if r is None or r.state == vocab.REVIEW_RETURNED:
         ledger.reviews[key] = Review(entry.measure_id, entry.unit, received[:10], evidence or entry.evidence,
@@ -43,6 +43,37 @@ def request(ledger: Ledger, entry: OwnerEntry, evidence: str, received: str) -> 
     else:
         r.evidence = evidence or r.evidence
     return entry.status if entry.status in (vocab.IN_PROGRESS, vocab.MOSTLY_DONE) else vocab.IN_PROGRESS
+
+
+def received_after(received: str, decided: str) -> bool:
+    """Whether a file received at `received` (ISO, to the second) came after a decision taken at `decided`
+    (“YYYY-MM-DD HH:MM:SS”; a master from before times were kept holds the day only, compared by day)."""
+    if len(decided) <= 10:
+        return received[:10] >= decided
+    return received.replace("T", " ") > decided.replace("T", " ")
+
+
+def decision_time(now: dt.datetime) -> str:
+    """办理日期 as stored: the moment the toolkit took the decision in, to the second (a unit's re-claim is
+    compared against it, not against the 基准日期)."""
+    return now.isoformat(sep=" ", timespec="seconds")
+
+
+def restore_deleted(ledger: Ledger, recorded: dict[tuple[str, str], str]) -> list[str]:
+    """Put back each pending request whose row was deleted from 销号审核 by hand (recorded: the history's
+    last 销号审核 value per (编号, 单位)): deleting a row is not a decision, and the unit is still waiting."""
+    notes = []
+    for (mid, unit), value in recorded.items():
+        entry = ledger.owners.get((mid, unit))
+        if value != vocab.APPLIED_CLOSE or (mid, unit) in ledger.reviews or entry is None or entry.status == vocab.DONE:
+            continue             # (a unit whose request waits keeps its status below 已完成)
+        ledger.reviews[(mid, unit)] = Review(mid, unit, entry.submitted_at[:10], entry.evidence)
+        notes.append(f"“{vocab.SHEET_REVIEW}”表中措施“{mid}”（{unit}）待审核的一行被删除；删除不是审核结论，"
+                     f"已恢复该行（{vocab.REVIEW_PENDING}）。如需退回，请在“{vocab.REVIEW_CONCLUSION}”列选择"
+                     f"“{vocab.REVIEW_RETURN}”并写明“{vocab.REVIEW_OPINION}”。")
+    if notes:
+        ledger.digest = ""       # the master no longer shows what holds: it is rewritten
+    return notes
 
 
 def withdraw(ledger: Ledger, entry: OwnerEntry) -> None:
@@ -54,24 +85,55 @@ def withdraw(ledger: Ledger, entry: OwnerEntry) -> None:
         del ledger.reviews[(entry.measure_id, entry.unit)]
 
 
-def apply_decisions(ledger: Ledger, today: dt.date) -> list[Review]:
+def apply_decisions(ledger: Ledger, now: dt.datetime) -> list[Review]:
     """Act on every decision the office wrote in 销号审核 since the last run: 同意销号 → 已销号 (the
     unit's status 已完成), 退回补充 → 已退回 (the unit's status 正在推进). Returns the decisions taken."""
     taken = []
     for r in ledger.reviews.values():
         entry = ledger.owners.get((r.measure_id, r.unit))
-        if not r.due or entry is None:
-            continue
+        if not r.due or entry is None or (r.conclusion == vocab.REVIEW_RETURN and not r.opinion):
+            continue             # 退回补充 needs an opinion: left pending, the reader names the cell
         approved = r.conclusion == vocab.REVIEW_APPROVE
         r.state = vocab.CLOSED if approved else vocab.REVIEW_RETURNED
-        r.decided = today.isoformat()
+        r.decided = decision_time(now)
         entry.status = vocab.DONE if approved else vocab.IN_PROGRESS
         recompute_measure(ledger, r.measure_id)
         taken.append(r)
     return taken
 
 
-def decide(ledger: Ledger, targets: list[tuple[str, str]], word: str, opinion: str, today: dt.date) -> list[Review]:
+LIFTED = (f"销号审核已关闭（配置 [review] required = false），{{which}}待审核的销号申请按单位填报的“{vocab.DONE}”"
+          f"计入、不再审核；如仍需审核，请改回 required = true 后由单位重新填报。")
+
+
+def lift(ledger: Ledger) -> list[str]:
+    """Review turned off: every pending request counts as the unit's 已完成 it stood for (the condition it
+    waited on is gone) and leaves 销号审核; decided rows stay as they are. Returns one note per request."""
+    notes = []
+    for key, r in list(ledger.reviews.items()):
+        entry = ledger.owners.get(key)
+        if r.state != vocab.REVIEW_PENDING or entry is None:
+            continue
+        del ledger.reviews[key]
+        entry.status = vocab.DONE
+        recompute_measure(ledger, r.measure_id)
+        notes.append(LIFTED.format(which=f"措施“{r.measure_id}”（{r.unit}，{r.applied}申请）"))
+    return notes
+
+
+def pending_while_off(ledger: Ledger, said_off: bool = False) -> list[str]:
+    """With review off, what the next consolidation will do with the requests still waiting (for refresh,
+    check and the review command; said_off: the message has already said review is off)."""
+    waiting = [r for r in ledger.reviews.values() if r.state == vocab.REVIEW_PENDING]
+    if not waiting:
+        return []
+    names = "、".join(f"“{r.measure_id}”（{r.unit}）" for r in waiting[:10]) + ("等" if len(waiting) > 10 else "")
+    return [("" if said_off else "销号审核已关闭（配置 [review] required = false），") +
+            f"台账中还有{len(waiting)}条待审核的销号申请（{names}），目前不计入已完成；下次汇总时将按单位填报的"
+            f"“{vocab.DONE}”计入、不再审核。" + ("" if said_off else "如仍需审核，请改回 required = true。")]
+
+
+def decide(ledger: Ledger, targets: list[tuple[str, str]], word: str, opinion: str, now: dt.datetime) -> list[Review]:
     """The office's decision taken from a button or the command line: write the conclusion (and opinion)
     against each pending request of the targets ((编号, 单位); 单位 '' for every unit of the measure),
     then act on it as on a hand-typed one. All or nothing: a target without a pending request, or
@@ -85,8 +147,9 @@ def decide(ledger: Ledger, targets: list[tuple[str, str]], word: str, opinion: s
     if not targets:
         raise ReviewError(f"没有选中任何措施。请在“{vocab.SHEET_REVIEW}”表（或台账）中选中要审核的行，再操作。")
     pending, refused = [], []
-    for mid, unit in targets:
-        mid, unit = normalize.clean_key(mid), normalize.clean_key(unit)
+    known = {m.casefold(): m for m in {*ledger.measures, *(u for _, u in ledger.reviews)}}
+    for mid, unit in targets:          # 编号 and 单位 as typed: zg-041 is ZG-041
+        mid, unit = (known.get(normalize.clean_key(v).casefold(), normalize.clean_key(v)) for v in (mid, unit))
         found = [r for r in ledger.reviews.values() if r.measure_id == mid and unit in ("", r.unit)]
         waiting = [r for r in found if r.state == vocab.REVIEW_PENDING]
         pending += [r for r in waiting if r not in pending]
@@ -98,10 +161,15 @@ def decide(ledger: Ledger, targets: list[tuple[str, str]], word: str, opinion: s
     if refused:
         raise ReviewError(f"以下措施没有待审核的销号申请：{'、'.join(refused)}。只有“{vocab.REVIEW_STATE}”为"
                           f"“{vocab.REVIEW_PENDING}”（单位已申请销号）的行可以审核；本次未作任何修改。")
+    typed = [r for r in pending if r.conclusion and r.conclusion != chosen]
+    if typed:                        # a hand-typed decision not yet taken in is never overridden unseen
+        named = "、".join(f"措施“{r.measure_id}”（{r.unit}）为“{r.conclusion}”" for r in typed)
+        raise ReviewError(f"“{vocab.SHEET_REVIEW}”表中已手工填写了尚未办理的审核结论：{named}，与本次“{chosen}”不一致。"
+                          f"请先在该表改正或清空“{vocab.REVIEW_CONCLUSION}”单元格，再操作；本次未作任何修改。")
     for r in pending:
         r.conclusion = chosen
-        r.opinion = opinion or r.opinion
-    return apply_decisions(ledger, today)     # with any decision typed into 销号审核 since the last run
+        r.opinion = opinion          # the decision's own words, never the opinion of an earlier return
+    return apply_decisions(ledger, now)     # with any decision typed into 销号审核 since the last run
 
 
 def decisions_due(ledger: Ledger) -> bool:
@@ -110,10 +178,32 @@ def decisions_due(ledger: Ledger) -> bool:
 
 @dataclass(frozen=True)
 class ReviewCounts:
-    """Requests by state (one per unit and measure): for the statistics and the 通报."""
+    """Requests by state (one per unit and measure, for the statistics sheet), or measures (measure_counts,
+    for the 通报)."""
     closed: int
     pending: int
     returned: int
+
+
+def measure_counts(ledger: Ledger) -> ReviewCounts:
+    """The same by measure, for the 通报 and the public paragraph that count measures: closed = 已完成 with
+    a request agreed; pending = not 已完成 with a request waiting; returned = not 已完成, one returned and
+    none waiting (a measure of several units counts once, never on top of the total)."""
+    by_measure: dict[str, set[str]] = {}
+    for r in ledger.reviews.values():
+        by_measure.setdefault(r.measure_id, set()).add(r.state)
+    closed = pending = returned = 0
+    for mid, states in by_measure.items():
+        m = ledger.measures.get(mid)
+        if m is None:
+            continue
+        if m.status == vocab.DONE:
+            closed += vocab.CLOSED in states
+        elif vocab.REVIEW_PENDING in states:
+            pending += 1
+        elif vocab.REVIEW_RETURNED in states:
+            returned += 1
+    return ReviewCounts(closed, pending, returned)
 
 
 def counts(ledger: Ledger) -> ReviewCounts:
