@@ -32,8 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from toolkit import config, vocab  # noqa: E402
-from toolkit.model import Ledger, Measure
 from toolkit.io.ledger_file import owners_from_measures
+from toolkit.model import Ledger, Measure
 
 PHRASES = ["制定专项整改工作方案,明确责任分工、时间节点和工作要求", "召开专题会议研究部署,逐项细化任务清单、责任清单",
            "修订完善相关管理制度,建立长效工作机制", "开展专项督导检查,对发现的问题建立台账、限期整改",
@@ -90,6 +90,7 @@ def filled_ledger(units: int, rows: int) -> Ledger:
 def prepare(root: Path, units: int, rows: int) -> Path:
     """A folder with the master and one filled workbook per unit in the inbox (reused when present)."""
     from multiprocessing import Pool
+
     from toolkit.io import master_file
     marker = root / "prepared.json"
     if marker.exists():

@@ -21,11 +21,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.browser import CHROMIUM, visit  # noqa: E402
-from toolkit.documents import dashboard
 from toolkit import demo
+from toolkit.assessment import assess
+from toolkit.documents import dashboard
 from toolkit.io.ledger_file import read_ledger
 from toolkit.nightly import run_once  # noqa: E402
-from toolkit.assessment import assess
 
 WRAPPER = ('<!DOCTYPE html><meta charset="utf-8"><title>-</title>'
            '<iframe src="{src}" onload="document.title = \'loaded:\' + performance.now().toFixed(1)"></iframe>')

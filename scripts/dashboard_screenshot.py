@@ -20,9 +20,9 @@ sys.path.insert(0, str(ROOT))
 from tests.browser import CHROMIUM, OFFLINE, visit  # noqa: E402
 from toolkit import demo
 from toolkit.io import master_file
-from toolkit.rules import stats
 from toolkit.io.ledger_file import read_ledger
 from toolkit.nightly import run_once  # noqa: E402
+from toolkit.rules import stats
 
 
 def staged_dashboard(folder: Path) -> Path:

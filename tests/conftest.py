@@ -10,8 +10,8 @@ import pytest
 
 from toolkit import config, vocab
 from toolkit.io import master_file
-from toolkit.model import Ledger, Measure
 from toolkit.io.ledger_file import owners_from_measures
+from toolkit.model import Ledger, Measure
 
 REF = dt.date(2024, 8, 30)  # a Friday
 

@@ -11,13 +11,13 @@ import pytest
 from click.testing import CliRunner
 
 import toolkit
+from tests.conftest import hand_in
 from toolkit import vocab
-from toolkit.io import shortcuts
 from toolkit.app import RunLock, Workspace, owner_files
 from toolkit.cli import cli
 from toolkit.errors import BusyError, FileAccessError
+from toolkit.io import shortcuts
 from toolkit.io.ledger_file import read_ledger
-from tests.conftest import hand_in
 
 RACER = """
 import os, sys, time
@@ -157,6 +157,7 @@ def test_a_rerun_notices_a_changed_setting(workspace):
 
 def test_a_rerun_notices_changed_templates(workspace, monkeypatch, tmp_path):
     import shutil
+
     from toolkit.documents import notices
     templates = tmp_path / "templates"
     shutil.copytree(notices.TEMPLATE_DIR, templates)
@@ -235,8 +236,9 @@ def test_killing_a_cli_consolidate_lets_the_waiting_nightly_finish_the_job(works
 
 def test_a_notice_run_without_libreoffice_says_so_as_one_chinese_hint(workspace, monkeypatch):
     from click.testing import CliRunner
-    from toolkit.io import office
+
     from toolkit.cli import cli
+    from toolkit.io import office
     monkeypatch.setattr(office, "soffice", lambda: None)
     (workspace.root / "config.toml").write_text('period = "2024-08"\nreference_date = "2024-08-30"\n',
                                                 encoding="utf-8")
@@ -247,8 +249,8 @@ def test_a_notice_run_without_libreoffice_says_so_as_one_chinese_hint(workspace,
 
 
 def test_the_nightly_report_names_what_the_notices_could_not_do(workspace, monkeypatch):
-    from toolkit.io import office
     from toolkit.app import Workspace
+    from toolkit.io import office
     monkeypatch.setattr(office, "soffice", lambda: None)
     report = Workspace(workspace).run_once()
     assert any(w.startswith("未安装 LibreOffice") for w in report.warnings)
@@ -296,6 +298,7 @@ def test_init_keeps_a_master_the_office_put_there_first(tmp_path):
 
 def test_refresh_rewrites_the_derived_sheets_from_the_master_alone(workspace):
     import openpyxl
+
     from toolkit.rules.normalize import format_date
     (workspace.root / "config.toml").write_text(
         'title = "测试整改台账"\nperiod = "2024-08"\nreference_date = "2024-09-10"\n', encoding="utf-8")
@@ -329,7 +332,9 @@ def test_refresh_does_not_overwrite_a_master_open_in_excel(workspace):
 def test_file_errors_of_every_kind_become_one_chinese_sentence_naming_the_place(tmp_path):
     import errno
     import sqlite3
+
     import xlsxwriter.exceptions
+
     from toolkit.app import file_errors
     from toolkit.errors import FileAccessError
     cases = [
@@ -348,6 +353,7 @@ def test_file_errors_of_every_kind_become_one_chinese_sentence_naming_the_place(
 
 def test_a_cli_command_outside_the_workspace_reports_a_bad_path_in_chinese(tmp_path):
     from click.testing import CliRunner
+
     from toolkit.cli import cli
     (tmp_path / "a-file").write_text("x", encoding="utf-8")
     result = CliRunner().invoke(cli, ["excel", "build", "-o", str(tmp_path / "a-file" / "x")])

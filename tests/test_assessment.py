@@ -7,13 +7,13 @@ import pkgutil
 import openpyxl
 
 import toolkit
+from tests.conftest import REF, settings_for, small_ledger
 from toolkit import demo, vocab
 from toolkit.app import Workspace
 from toolkit.assessment import assess
 from toolkit.model import HistoryRow
 from toolkit.rules import deadlines, stats
 from toolkit.rules.deadlines import OVERDUE
-from tests.conftest import REF, settings_for, small_ledger
 
 
 def counted(monkeypatch, module, name: str) -> list:

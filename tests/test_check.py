@@ -5,13 +5,13 @@ import sys
 
 import openpyxl
 
+from tests.conftest import settings_for, small_ledger
+from tests.office_books import office_workbook
+from tests.test_office_ledgers import edited
 from toolkit import demo, vocab
 from toolkit.check import check, spelling_pairs, write_empty_master
 from toolkit.cli import cli
 from toolkit.io.ledger_file import read_ledger
-from tests.conftest import settings_for, small_ledger
-from tests.office_books import office_workbook
-from tests.test_office_ledgers import edited
 
 
 def files_in(folder):
@@ -68,6 +68,7 @@ def test_check_command_prints_the_report_and_exits_1_when_something_must_be_fixe
 
 def test_check_with_a_config_folder_uses_its_master_and_units(workspace):
     from click.testing import CliRunner
+
     from toolkit import config
     path = config.write_default(workspace.root, period="2024年8月")
     text = path.read_text(encoding="utf-8").replace("[units]", '[units]\n"委属各单位" = ["市人民医院", "医政处"]', 1)

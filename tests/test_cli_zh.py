@@ -47,8 +47,8 @@ def test_a_missing_argument_is_chinese():
 
 def test_every_message_in_the_table_is_one_click_still_uses():
     """The seam holds: click still looks these texts up through the names install() rebinds."""
-    import inspect
     import importlib
+    import inspect
     source = "".join(inspect.getsource(importlib.import_module(f"click.{m}")) for m in click_zh.MODULES)
     for text in list(click_zh.MESSAGES) + list(click_zh.PLURALS):
         assert repr(text)[1:-1] in source or text in source, text

@@ -4,10 +4,10 @@ import hashlib
 import openpyxl
 import pytest
 
+from tests.conftest import hand_in, ledger_sheet
 from toolkit import vocab
 from toolkit.consolidate import consolidate
 from toolkit.io.ledger_file import read_ledger
-from tests.conftest import hand_in, ledger_sheet
 
 
 def sha(path):

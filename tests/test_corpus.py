@@ -10,10 +10,10 @@ import time
 
 import pytest
 
-from toolkit.io import office
-from toolkit import vocab
-from toolkit.io.ledger_file import read_ledger
 from tests.corpus.make_corpus import CASES, run_case
+from toolkit import vocab
+from toolkit.io import office
+from toolkit.io.ledger_file import read_ledger
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.key for c in CASES])
@@ -49,8 +49,8 @@ def ledger_state(path):
 def test_sigkill_at_random_points_never_leaves_a_mixed_master(tmp_path):
     """Kill the consolidation 50 times at random moments: the master always opens and is either
     exactly the state before or exactly the state after."""
-    from tests.corpus.make_corpus import good
     from tests.conftest import settings_for, small_ledger
+    from tests.corpus.make_corpus import good
     from toolkit.io import master_file
     template = tmp_path / "template"
     settings = settings_for(template)

@@ -11,17 +11,17 @@ from urllib.parse import quote
 import docx
 import pytest
 
-from toolkit.documents import chart, dashboard, leaders, trend
-from toolkit.io.ledger_file import history_row as read_history_row
-from toolkit import demo, vocab
-from toolkit.io.ledger_file import read_ledger
-from toolkit.nightly import run_once
-from toolkit.documents.notices import level_figures, pct, submission_status
-from toolkit.rules.deadlines import OVERDUE, late_rows
-from toolkit.assessment import assess
-from toolkit.rules.stats import summarise
 from tests.browser import CHROMIUM, visit
 from tests.conftest import hand_in, settings_for, small_ledger
+from toolkit import demo, vocab
+from toolkit.assessment import assess
+from toolkit.documents import chart, dashboard, leaders, trend
+from toolkit.documents.notices import level_figures, pct, submission_status
+from toolkit.io.ledger_file import history_row as read_history_row
+from toolkit.io.ledger_file import read_ledger
+from toolkit.nightly import run_once
+from toolkit.rules.deadlines import OVERDUE, late_rows
+from toolkit.rules.stats import summarise
 
 needs_browser = pytest.mark.skipif(CHROMIUM is None, reason="未安装 Chromium（scripts/install_system_deps.sh 安装失败），跳过浏览器测试")
 needs_font = pytest.mark.skipif(chart.cjk_font_file() is None, reason="未安装中文字体，无法绘制趋势图")

@@ -9,12 +9,12 @@ import zipfile
 import openpyxl
 import pytest
 
+from tests.conftest import fill, ledger_sheet
 from toolkit import vocab
 from toolkit.app import Workspace
 from toolkit.distribute import distribute
 from toolkit.io.evidence import entry_name, match
 from toolkit.io.ledger_file import read_ledger
-from tests.conftest import fill, ledger_sheet
 
 SCAN = b"%PDF-1.4 scan of the notice"
 PHOTO = b"\x89PNG\r\n\x1a\n photo of the meeting"
@@ -428,6 +428,7 @@ def test_a_zip_inside_a_folder_is_refused_with_what_to_do(workspace):
 def test_a_full_archive_disk_is_named_in_chinese_and_leaves_no_temporary_file(workspace, monkeypatch):
     import errno
     import pathlib
+
     from toolkit import consolidate as consolidate_module
     from toolkit.errors import FileAccessError
     s = workspace

@@ -1,18 +1,18 @@
 import inspect
 import shutil
-import zipfile
 import xml.etree.ElementTree as ET
+import zipfile
 
 import openpyxl
 import pytest
 import xlwings as xw
 
-from toolkit import addin, excel, vocab
-from toolkit.io import office
-from toolkit.errors import ToolkitError
-from toolkit.io.ledger_file import read_ledger
 from tests import xlwings_standin as fake
 from tests.conftest import hand_in
+from toolkit import addin, excel, vocab
+from toolkit.errors import ToolkitError
+from toolkit.io import office
+from toolkit.io.ledger_file import read_ledger
 
 needs_lo = pytest.mark.skipif(office.soffice() is None, reason="LibreOffice 未安装（scripts/install_system_deps.sh 安装失败）")
 
@@ -306,6 +306,7 @@ def _strict_decompress(container: bytes) -> bytes:
 def test_vba_modules_decompress_exactly_as_office_reads_them(built):
     """ms-ovba-compression 1.0.1 garbles source past ~1 KB (wrong maximum copy length); addin fixes it."""
     import io
+
     import olefile
     with zipfile.ZipFile(built[".xlam"]) as z:
         ole = olefile.OleFileIO(io.BytesIO(z.read("xl/vbaProject.bin")))

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from toolkit import demo, nightly
+from toolkit.assessment import assess
 from toolkit.documents import gongwen, notices
 from toolkit.io import office
 from toolkit.rules import punct
-from toolkit.assessment import assess
 
 needs_lo = pytest.mark.skipif(office.soffice() is None or shutil.which("pdftotext") is None,
                               reason="LibreOffice 或 poppler-utils 未安装（scripts/install_system_deps.sh）")

@@ -11,15 +11,14 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
+from tests.conftest import hand_in, small_ledger
 from toolkit import config, history, vocab
-from toolkit.io import master_file
 from toolkit.cli import cli
 from toolkit.consolidate import consolidate
+from toolkit.io import history_db, master_file
 from toolkit.io.history_db import Change, HistoryDB
-from toolkit.model import LogEntry
 from toolkit.io.ledger_file import read_ledger
-from tests.conftest import hand_in, small_ledger
-from toolkit.io import history_db
+from toolkit.model import LogEntry
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -5,14 +5,14 @@ import datetime as dt
 import os
 import zipfile
 
+from tests.conftest import fill, hand_in
+from tests.test_history_rebuild import hand_edit
+from tests.test_month_over_month import at, notice_text
 from toolkit import vocab
 from toolkit.app import Workspace
 from toolkit.distribute import distribute
 from toolkit.io import history_db, master_file
 from toolkit.io.ledger_file import read_ledger
-from tests.conftest import fill, hand_in
-from tests.test_history_rebuild import hand_edit
-from tests.test_month_over_month import at, notice_text
 
 
 def office_rows(s):

@@ -6,11 +6,11 @@ import time
 
 import openpyxl
 
+from tests.conftest import hand_in
+from tests.test_month_over_month import at, notice_text
 from toolkit import vocab
 from toolkit.app import Workspace
 from toolkit.io import history_db
-from tests.conftest import hand_in
-from tests.test_month_over_month import at, notice_text
 
 
 def rows(s):

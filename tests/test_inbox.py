@@ -9,10 +9,10 @@ import zipfile
 
 import pytest
 
+from tests.conftest import hand_in
 from toolkit import vocab
 from toolkit.consolidate import consolidate, inbox_fingerprint
 from toolkit.io.ledger_file import read_ledger
-from tests.conftest import hand_in
 
 
 def test_only_the_archived_copy_is_read_and_a_file_changed_during_the_run_stays(workspace, monkeypatch):
@@ -197,6 +197,7 @@ def test_a_file_rejected_for_an_office_mistake_can_be_taken_in_again(workspace):
 
 def test_cli_consolidate_again(workspace, tmp_path):
     from click.testing import CliRunner
+
     from toolkit.cli import cli
     (workspace.root / "config.toml").write_text('title = "测试整改台账"\nperiod = "2024-09"\n'
                                                 'reference_date = "2024-08-30"\n', encoding="utf-8")

@@ -3,10 +3,10 @@ import datetime as dt
 import openpyxl
 import pytest
 
+from tests.conftest import small_ledger
 from toolkit import vocab
 from toolkit.errors import LedgerError
 from toolkit.io.ledger_file import read_ledger
-from tests.conftest import small_ledger
 
 
 def hand_made_master(path, rows, title_rows=2, extra=("科室自用备注",)):

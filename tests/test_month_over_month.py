@@ -6,13 +6,13 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
+from tests.conftest import hand_in
+from tests.test_review_decide import CONFIG
 from toolkit import vocab
 from toolkit.app import Workspace
 from toolkit.cli import cli
-from toolkit.io.ledger_file import read_ledger
-from tests.conftest import hand_in
-from tests.test_review_decide import CONFIG
 from toolkit.io import history_db
+from toolkit.io.ledger_file import read_ledger
 
 # Four periods. 市人民医院's ZG-004 goes 未启动 → 正在推进 → 申请销号 → 已销号; others move too.
 # Done at each period's end (6 measures; ZG-005 and ZG-006 were done from the start):

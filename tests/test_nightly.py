@@ -6,13 +6,13 @@ import signal
 import pytest
 from click.testing import CliRunner
 
+from tests.conftest import hand_in
 from toolkit import vocab
+from toolkit.app import Workspace, run_once
 from toolkit.cli import cli
 from toolkit.errors import BusyError
 from toolkit.io.ledger_file import read_ledger
-from toolkit.app import Workspace, run_once
 from toolkit.nightly import Scheduler, setup_logging
-from tests.conftest import hand_in
 
 
 def digest_tree(folder):

@@ -2,9 +2,8 @@ import datetime as dt
 
 import pytest
 
+from toolkit import model, vocab
 from toolkit.rules import normalize
-from toolkit import vocab
-from toolkit import model
 
 
 @pytest.mark.parametrize("typed, expected", [

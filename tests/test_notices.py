@@ -4,14 +4,14 @@ import subprocess
 import docx
 import pytest
 
-from toolkit import demo, vocab
-from toolkit.documents import notices
-from toolkit.io import office
-from toolkit.rules import punct
-from toolkit.errors import ToolkitError
-from toolkit.io.ledger_file import read_ledger
-from toolkit.assessment import assess
 from tests.conftest import settings_for, small_ledger
+from toolkit import demo, vocab
+from toolkit.assessment import assess
+from toolkit.documents import notices
+from toolkit.errors import ToolkitError
+from toolkit.io import office
+from toolkit.io.ledger_file import read_ledger
+from toolkit.rules import punct
 
 needs_lo = pytest.mark.skipif(office.soffice() is None, reason="LibreOffice 未安装(scripts/install_system_deps.sh 安装失败)")
 SEED_TEXT = ("本轮巡视反馈意见共指出市卫生健康委重点问题14个,目前已完成整改7个,基本完成7个;具体问题45个,目前已完成整改34个,"
@@ -124,6 +124,7 @@ def test_docx_renders_in_libreoffice_with_its_text(written, tmp_path):
 
 def test_cli_notice_writes_the_chosen_kind_for_the_given_date(workspace):
     from click.testing import CliRunner
+
     from toolkit.cli import cli
     (workspace.root / "config.toml").write_text(
         'title = "测试整改台账"\nperiod = "2024-08"\nreference_date = "2024-08-30"\nsubject = "市卫生健康委"\n', encoding="utf-8")
@@ -147,6 +148,7 @@ def test_supervision_slip_docx_is_valid_and_the_same_bytes_every_time(written, t
 
 def test_the_notice_states_the_trend_and_charts_it_once_there_is_an_earlier_period(tmp_path):
     import zipfile
+
     from tests.test_dashboard import history_row
     settings = settings_for(tmp_path, notice_pdf=False)
     ledger = small_ledger()

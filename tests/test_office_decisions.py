@@ -3,15 +3,15 @@ office-facing rules: notice title from config, 持平 for an unchanged rate, one
 import openpyxl
 import pytest
 
-from toolkit.io import master_file
-from toolkit.documents import notices
+from tests.conftest import hand_in, ledger_sheet
 from toolkit import vocab
+from toolkit.assessment import assess
 from toolkit.consolidate import consolidate
 from toolkit.distribute import distribute
+from toolkit.documents import notices
+from toolkit.io import master_file
 from toolkit.io.ledger_file import read_ledger
-from toolkit.assessment import assess
 from toolkit.rules.stats import summarise
-from tests.conftest import hand_in, ledger_sheet
 
 
 def office_sets(settings, mid, status):
@@ -146,8 +146,9 @@ def test_the_public_paragraph_keeps_muqian_when_nothing_is_finished_yet(workspac
 @pytest.mark.skipif(__import__("toolkit.io.office").io.office.soffice() is None, reason="LibreOffice 未安装")
 def test_libreoffice_recalculation_follows_the_office_decision_too(workspace, tmp_path):
     from python_calamine import CalamineWorkbook
-    from toolkit.io import office
+
     from tests.test_progress import strip_cached_values
+    from toolkit.io import office
     office_sets(workspace, "ZG-001", vocab.DONE)
     hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: vocab.IN_PROGRESS}})
     consolidate(workspace)

@@ -6,17 +6,17 @@ import openpyxl
 import pytest
 from python_calamine import CalamineWorkbook
 
-from toolkit import config, demo, vocab
-from toolkit.io import master_file, office
-from toolkit.rules import normalize
-from toolkit.documents import notices
-from toolkit.errors import HeaderError, LedgerError
-from toolkit.io.ledger_file import read_ledger
-from toolkit.assessment import assess
-from toolkit.rules.stats import summarise
 from tests.conftest import settings_for, small_ledger
 from tests.office_books import office_workbook
 from tests.test_progress import strip_cached_values
+from toolkit import config, demo, vocab
+from toolkit.assessment import assess
+from toolkit.documents import notices
+from toolkit.errors import HeaderError, LedgerError
+from toolkit.io import master_file, office
+from toolkit.io.ledger_file import read_ledger
+from toolkit.rules import normalize
+from toolkit.rules.stats import summarise
 
 needs_lo = pytest.mark.skipif(office.soffice() is None, reason="LibreOffice 未安装")
 SEED_FIGURES = ["重点问题14个，目前已完成整改7个，基本完成7个", "具体问题45个，目前已完成整改34个，基本完成11个",

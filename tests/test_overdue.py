@@ -5,10 +5,10 @@ import warnings
 import openpyxl
 import pytest
 
-from toolkit.io import master_file, office
-from toolkit import vocab
-from toolkit.rules.deadlines import DUE_SOON, OVERDUE, CalendarWarning, WorkCalendar, late_rows
 from tests.conftest import settings_for, small_ledger
+from toolkit import vocab
+from toolkit.io import master_file, office
+from toolkit.rules.deadlines import DUE_SOON, OVERDUE, CalendarWarning, WorkCalendar, late_rows
 
 needs_lo = pytest.mark.skipif(office.soffice() is None, reason="LibreOffice 未安装（scripts/install_system_deps.sh 安装失败）")
 

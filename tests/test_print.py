@@ -8,11 +8,12 @@ import subprocess
 import openpyxl
 import pytest
 
+from tests.conftest import fill, settings_for, small_ledger
 from toolkit import config, demo, distribute, vocab
-from toolkit.io import master_file, office, sheets
 from toolkit.consolidate import consolidate
 from toolkit.errors import ConfigError
-from tests.conftest import fill, settings_for, small_ledger
+from toolkit.io import master_file, office, sheets
+
 
 def calibri_metrics() -> bool:
     """Calibri, or Carlito with its widths, is what LibreOffice will measure column widths with."""

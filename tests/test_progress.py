@@ -3,13 +3,13 @@ import openpyxl
 import pytest
 from python_calamine import CalamineWorkbook
 
-from toolkit import demo, vocab
-from toolkit.io import master_file, office
-from toolkit.consolidate import consolidate
-from toolkit.io.ledger_file import read_ledger
-from toolkit.rules.stats import Counts, summarise
-from toolkit.rules.rollup import rollup
 from tests.conftest import hand_in, settings_for
+from toolkit import demo, vocab
+from toolkit.consolidate import consolidate
+from toolkit.io import master_file, office
+from toolkit.io.ledger_file import read_ledger
+from toolkit.rules.rollup import rollup
+from toolkit.rules.stats import Counts, summarise
 
 needs_lo = pytest.mark.skipif(office.soffice() is None, reason="LibreOffice 未安装（scripts/install_system_deps.sh 安装失败）")
 LT, DONE, MOSTLY, ING, NOT = vocab.LONG_TERM, vocab.DONE, vocab.MOSTLY_DONE, vocab.IN_PROGRESS, vocab.NOT_STARTED

@@ -8,15 +8,15 @@ import docx
 import pytest
 from click.testing import CliRunner
 
+from tests.conftest import hand_in, settings_for, small_ledger
 from toolkit import config, demo, vocab
-from toolkit.io import master_file
-from toolkit.documents import reminders
 from toolkit.app import Workspace
 from toolkit.cli import cli
+from toolkit.documents import reminders
 from toolkit.errors import BusyError, ToolkitError
+from toolkit.io import master_file
 from toolkit.io.ledger_file import read_ledger
 from toolkit.rules.deadlines import late_rows
-from tests.conftest import hand_in, settings_for, small_ledger
 
 # submit_by 2024-08-25 is a Sunday: three working days before it is Wednesday 2024-08-21.
 

@@ -7,15 +7,15 @@ import zipfile
 import openpyxl
 import pytest
 
+from tests.conftest import hand_in, ledger_sheet
 from toolkit import config, vocab
-from toolkit.documents import notices
 from toolkit.app import Workspace
+from toolkit.assessment import assess
 from toolkit.distribute import distribute
+from toolkit.documents import notices
 from toolkit.errors import ConfigError
 from toolkit.io.ledger_file import read_ledger
-from toolkit.assessment import assess
 from toolkit.rules.stats import summarise
-from tests.conftest import hand_in, ledger_sheet
 
 DONE_ZG4 = {"ZG-004": {vocab.STATUS: "已完成", vocab.PROGRESS: "已整改到位", vocab.EVIDENCE: "某文〔2024〕9号"}}
 

@@ -4,14 +4,14 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
+from tests.conftest import hand_in
+from tests.test_review import DONE_ZG4, review_rows, status_of, taken_in_just_now
 from toolkit import vocab
 from toolkit.app import Workspace
 from toolkit.cli import cli
 from toolkit.distribute import distribute
 from toolkit.io.ledger_file import read_ledger
 from toolkit.rules.stats import summarise
-from tests.conftest import hand_in
-from tests.test_review import DONE_ZG4, review_rows, status_of, taken_in_just_now
 
 CONFIG = ('title = "测试整改台账"\nperiod = "2024-08"\nreference_date = "2024-08-30"\nsubmit_by = "2024-08-25"\n'
           '[review]\nrequired = true\n')
@@ -92,6 +92,7 @@ def test_without_review_required_the_command_says_how_to_turn_it_on(workspace):
 def book(applied, monkeypatch):
     """The master open in a stand-in Excel (tests/xlwings_standin.py), with 销号审核 pending for ZG-004."""
     import xlwings as xw
+
     from tests import xlwings_standin as fake
     opened = fake.Book(applied.master)
     monkeypatch.setattr(xw.Book, "caller", classmethod(lambda cls: opened))
@@ -152,6 +153,7 @@ def test_the_return_button_refuses_an_empty_opinion_and_a_selection_elsewhere(bo
 
 def test_agreeing_a_reclaim_does_not_print_the_earlier_return_opinion_as_its_own(applied):
     import datetime as dt
+
     from tests.test_review import returned_at
     s = applied
     assert review_cli(s, "ZG-004", "--return", "--opinion", "请补充现场照片").exit_code == 0
@@ -225,9 +227,10 @@ def test_the_command_never_overrides_a_hand_typed_decision_not_yet_taken_in(appl
 
 def test_the_consolidate_button_names_a_review_cell_it_did_not_apply(applied, monkeypatch):
     import xlwings as xw
-    from toolkit import excel
+
     from tests import xlwings_standin as fake
     from tests.test_review import decide as hand_decide
+    from toolkit import excel
     s = applied
     hand_decide(s, vocab.REVIEW_RETURN)                        # 退回补充 typed without an opinion
     opened = fake.Book(s.master)

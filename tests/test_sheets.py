@@ -45,8 +45,8 @@ def test_text_that_starts_like_a_formula_is_quote_prefixed_in_every_sheet(tmp_pa
     """Unit names, 重点问题 and 事项 from anywhere stay text with Excel's quote prefix, in the ledger,
     the statistics sheet and the derived tables; only the toolkit's own formulas are formulas."""
     from tests.conftest import settings_for, small_ledger
-    from toolkit.io import master_file
     from toolkit import vocab
+    from toolkit.io import master_file
     from toolkit.io.ledger_file import owners_from_measures
     ledger = small_ledger()
     m = ledger.measures["ZG-001"]
@@ -72,6 +72,7 @@ def test_text_that_starts_like_a_formula_is_quote_prefixed_in_every_sheet(tmp_pa
 
 def test_display_width_counts_wide_and_full_width_characters_two():
     import unicodedata
+
     from toolkit.io.sheets import display_width
     by_char = lambda t: sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in t)
     for text in ["abc", "整改措施", "（一）关于ＡＢＣ的问题；", "Café №5 ½", "㐀𠀀𪜀 emoji 🙂", "한국어 カタカナ ｶﾀｶﾅ", "\u0378x"]:

@@ -2,10 +2,10 @@ import os
 import subprocess
 import sys
 
+from tests.conftest import hand_in
 from toolkit import vocab
 from toolkit.io.ledger_file import read_ledger
 from toolkit.io.shortcuts import COMMANDS, write_shortcuts
-from tests.conftest import hand_in
 
 CONFIG = ('title = "测试整改台账"\nperiod = "2024-08"\nreference_date = "2024-08-30"\n'
           'submit_by = "2024-08-25"\n')

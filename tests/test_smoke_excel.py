@@ -8,8 +8,8 @@ import openpyxl
 import pytest
 import xlwings as xw
 
-from toolkit import __version__, addin, excel_checks
 from tests import xlwings_standin as fake
+from toolkit import __version__, addin, excel_checks
 
 SMOKE = Path(__file__).parent / "manual" / "smoke_excel.py"
 

@@ -12,7 +12,7 @@ import logging  # noqa: E402
 logging.getLogger("toolkit").addHandler(logging.NullHandler())   # a library prints nothing unless asked
 
 from .app import RunReport, Workspace  # noqa: E402
-from .model import Settings  # noqa: E402
 from .errors import BusyError, ConfigError, FileAccessError, ToolkitError  # noqa: E402
+from .model import Settings  # noqa: E402
 
 __all__ = ["Workspace", "RunReport", "Settings", "ToolkitError", "BusyError", "ConfigError", "FileAccessError"]

@@ -18,10 +18,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import resources
+from . import __version__, excel, resources
 from .errors import ToolkitError
-from . import excel
-from . import __version__
 
 MACROS = resources.folder("macros")
 ADDIN_NAME = "整改台账.xlam"
@@ -112,14 +110,14 @@ def _copytoken_help(difference: int) -> dict:
 def compile_vba(modules: list[Path], workdir: Path) -> Path:
     """vbaProject.bin from .bas modules (plus the ThisWorkbook/Sheet1 document modules Excel expects)."""
     try:
+        import ms_ovba
         from ms_ovba.Models.Entities.doc_module import DocModule
         from ms_ovba.Models.Entities.reference import Reference
         from ms_ovba.Models.Entities.reference_registered import ReferenceRegistered
         from ms_ovba.Models.Entities.std_module import StdModule
         from ms_ovba.Models.Fields.libid_reference import LibidReference
-        from ms_ovba.Views.project_ole_file import ProjectOleFile
         from ms_ovba.vbaProject import VbaProject
-        import ms_ovba
+        from ms_ovba.Views.project_ole_file import ProjectOleFile
         from ms_ovba_compression.ms_ovba import MsOvba
     except ImportError:
         raise ToolkitError("缺少 ms-ovba，无法从源码生成 VBA 工程。请运行：pip install -e .[excel]") from None
@@ -158,8 +156,9 @@ def compile_vba(modules: list[Path], workdir: Path) -> Path:
 
 
 def _macro_workbook(vba: Path, target: Path) -> None:
-    import xlsxwriter
     import datetime as dt
+
+    import xlsxwriter
     wb = xlsxwriter.Workbook(str(target))
     wb.set_properties({"title": "整改台账加载项", "created": dt.datetime(2024, 1, 1)})  # reproducible bytes
     wb.set_vba_name("ThisWorkbook")

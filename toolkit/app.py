@@ -21,22 +21,18 @@ from typing import Callable, Iterator
 
 import filelock
 
-from . import config, history, vocab
-from .io import shortcuts
-from .documents import dashboard, leaders, notices, reminders
-from .io import master_file, fileio
-from .rules import review
-from .check import write_empty_master
+from . import config, history, model, vocab
 from .assessment import Assessment, assess
-from .model import Settings
+from .check import write_empty_master
 from .consolidate import ConsolidationResult, consolidate, inbox_fingerprint, own_folders
 from .distribute import Distributed, distribute, ensure_secret, secret_path
+from .documents import dashboard, leaders, notices, reminders
 from .errors import BusyError, ConfigError, FileAccessError, ToolkitError
-from .model import Ledger
+from .io import fileio, history_db, master_file, shortcuts
 from .io.ledger_file import read_ledger
+from .model import Ledger, Settings
+from .rules import review
 from .rules.deadlines import CalendarWarning, plan_warnings
-from . import model
-from .io import history_db
 
 log = logging.getLogger("toolkit")
 LOCK_NAME = ".整改台账.lock"

@@ -14,13 +14,13 @@ from pathlib import Path
 
 from . import config, vocab
 from .assessment import assess
-from .io import sheets
-from .errors import LedgerError, ToolkitError
-from .model import WIDTHS, Ledger, ReadLayout
-from .io.ledger_file import merged_note, read_ledger
-from .rules import review
-from .io.ledger_sheets import status_dropdown
 from .documents import notices
+from .errors import LedgerError, ToolkitError
+from .io import sheets
+from .io.ledger_file import merged_note, read_ledger
+from .io.ledger_sheets import status_dropdown
+from .model import WIDTHS, Ledger, ReadLayout
+from .rules import review
 
 
 @dataclass

@@ -10,15 +10,14 @@ from pathlib import Path
 
 import click
 
-from . import addin, click_zh
+from . import addin, click_zh, vocab
 from . import check as health
+from .app import Workspace, file_errors
 from .config import from_dict
 from .demo import stage_demo
 from .documents.notices import KINDS
-from .nightly import Scheduler, setup_logging
-from . import vocab
-from .app import Workspace, file_errors
 from .errors import ToolkitError
+from .nightly import Scheduler, setup_logging
 
 CONFIG_OPTION = click.option("-c", "--config", "config_path", type=click.Path(path_type=Path), default=None,
                              help="配置文件或其所在文件夹（默认当前文件夹的 config.toml）")

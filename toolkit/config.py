@@ -10,10 +10,10 @@ import re
 import tomllib
 from pathlib import Path
 
-from .rules import normalize
 from . import vocab
 from .errors import ConfigError
 from .model import Settings
+from .rules import normalize
 
 CONFIG_NAME = "config.toml"
 

@@ -19,19 +19,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import vocab
-from .io import evidence
-from .io import master_file
-from .rules import normalize, review
-from .documents import receipts
 from .assessment import Assessment, assess
-from .model import Settings
 from .distribute import ensure_secret
-from .io.fileio import safe_filename
+from .documents import receipts
 from .errors import SubmissionError
 from .intake import Submission, read_submission
-from .io.fileio import copy_hashed, file_sha256, fit_name
-from .model import TEXT_ATTRS, Ledger, LogEntry
+from .io import evidence, master_file
+from .io.fileio import copy_hashed, file_sha256, fit_name, safe_filename
 from .io.ledger_file import read_ledger
+from .model import TEXT_ATTRS, Ledger, LogEntry, Settings
+from .rules import normalize, review
 from .rules.rollup import recompute_measure
 
 IGNORED_PREFIXES = ("~$", ".~", ".")

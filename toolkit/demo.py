@@ -15,13 +15,12 @@ import shutil
 import zipfile
 from pathlib import Path
 
-from . import config, resources, vocab
-from .errors import ToolkitError
-from .model import Ledger, Measure
-from .io.ledger_file import owners_from_measures
+from . import config, distribute, resources, vocab
 from .distribute import SECRET_FILE
+from .errors import ToolkitError
 from .io import master_file
-from . import distribute
+from .io.ledger_file import owners_from_measures
+from .model import Ledger, Measure
 
 DEMO_DIR = resources.folder("demo_data")
 STRUCTURE = DEMO_DIR / "source" / "seed004_structure.json"

@@ -13,15 +13,13 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .rules import normalize, deadlines
-from .io import ledger_sheets, sheets
 from . import vocab
-from .model import WIDTHS, Settings
-from .model import Ledger, Measure
-from .io.ledger_file import read_ledger
+from .errors import ConfigError, LedgerError
+from .io import ledger_sheets, sheets
 from .io.fileio import safe_filename
-from .errors import LedgerError
-from .errors import ConfigError
+from .io.ledger_file import read_ledger
+from .model import WIDTHS, Ledger, Measure, Settings
+from .rules import deadlines, normalize
 
 ROLE_COLUMN = "本单位角色"
 UNIT_SHEET_COLUMNS = vocab.COLUMNS + [ROLE_COLUMN] + vocab.HELPER_COLUMNS

@@ -16,16 +16,16 @@ from pathlib import Path
 
 from . import config as config_mod
 from . import vocab
-from .io import master_file, stats_sheet
 from .app import Workspace
 from .assessment import Assessment
 from .consolidate import inbox_files
 from .errors import ToolkitError
-from .model import Ledger, UNIT_ATTRS
+from .io import master_file, stats_sheet
 from .io.ledger_file import ledger_from_sheets
-from .rules.normalize import looks_like_formula
 from .io.ledger_sheets import days_overdue_formula, overdue_table
 from .io.sheets import Formula, Table
+from .model import UNIT_ATTRS, Ledger
+from .rules.normalize import looks_like_formula
 
 __all__ = ["consolidate_button", "refresh_button", "highlight_button", "notices_button", "distribute_button",
            "remind_button", "agree_button", "return_button"]

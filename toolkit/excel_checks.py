@@ -7,10 +7,6 @@ from __future__ import annotations
 from . import __version__, excel
 
 
-
-
-
-
 def press(addin_version: str, button: str, *args: str):
     """Entry point of the add-in's buttons (macros/ZhenggaiButtons.bas): refuse an add-in built
     for another toolkit version, whose buttons may call functions this toolkit lacks, then run it

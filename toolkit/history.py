@@ -17,8 +17,21 @@ from .consolidate import merge
 from .errors import HistoryError
 from .intake import read_submission
 from .io import master_file
-from .io.history_db import (MEASURE_FIELDS, OWNER_FIELDS, Change, HistoryDB, Snapshot, _mtime, _now, diff_ledgers,
-                            diff_snapshots, master_digest, new_receipts, period_end, snapshot)
+from .io.history_db import (
+    MEASURE_FIELDS,
+    OWNER_FIELDS,
+    Change,
+    HistoryDB,
+    Snapshot,
+    _mtime,
+    _now,
+    diff_ledgers,
+    diff_snapshots,
+    master_digest,
+    new_receipts,
+    period_end,
+    snapshot,
+)
 from .io.ledger_file import read_ledger
 from .model import Ledger, LogEntry, Review, Settings
 

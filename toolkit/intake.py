@@ -13,15 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import vocab
-from .io import evidence
-from .rules import normalize
-from .model import Settings
 from .distribute import META_TABLE_ROW, canon, ensure_secret, row_fingerprint, template_signature
 from .errors import HeaderError, LedgerError
-from .model import Ledger
-from .io.ledger_file import cell_name, find_header
+from .io import evidence
 from .io.fileio import file_sha256
+from .io.ledger_file import cell_name, find_header
 from .io.sheets import col_letter
+from .model import Ledger, Settings
+from .rules import normalize
 
 MAX_UNZIPPED_MB = 200        # a real unit workbook is a few MB unzipped; more is a zip bomb
 MAX_RATIO = 200

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from . import vocab
 
-
 Row = list[object]          # one sheet row as cell values (text, number, date or None)
 
 

@@ -11,8 +11,8 @@ import time
 from typing import Callable
 
 from .app import run_once
-from .model import Settings
 from .errors import BusyError, ToolkitError
+from .model import Settings
 
 log = logging.getLogger("toolkit")
 

@@ -17,8 +17,8 @@ from typing import Callable
 import openpyxl
 
 from toolkit import intake, vocab
-from toolkit.io import office
 from toolkit.distribute import distribute
+from toolkit.io import office
 
 WHEN = dt.datetime(2024, 8, 20, 10, 0)
 
@@ -398,9 +398,10 @@ CASES = [
 def run_case(case: Case, root: Path):
     """Build a fresh workspace in root, drop the case's files in its inbox, consolidate."""
     import os
+
     from tests.conftest import settings_for, small_ledger
-    from toolkit.io import master_file
     from toolkit.consolidate import consolidate
+    from toolkit.io import master_file
     settings = settings_for(root)
     master_file.write_master(small_ledger(), settings)
     inbox = settings.path("inbox")

@@ -208,6 +208,7 @@ def main() -> int:
         print("本冒烟测试需要 Windows 和 Excel（通过 xlwings 点击真实的功能区宏）；当前系统不是 Windows，未运行。")
         return 0
     import xlwings as xw
+
     from toolkit import demo
     addin = ROOT / "workbooks" / "addin" / "整改台账.xlam"
     if not addin.exists():

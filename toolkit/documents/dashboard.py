@@ -15,16 +15,15 @@ from pathlib import Path
 
 import jinja2
 
-from . import leaders, notices, trend
-from ..rules import normalize
-from ..io import fileio
 from .. import vocab
-from ..model import Settings
-from ..errors import ToolkitError
 from ..assessment import Assessment
-from ..model import Ledger
+from ..errors import ToolkitError
+from ..io import fileio
+from ..model import Ledger, Settings
+from ..rules import normalize
 from ..rules.deadlines import OVERDUE
 from ..rules.stats import Counts
+from . import leaders, notices, trend
 
 FILE_NAME = "看板.html"
 

@@ -6,16 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import gongwen
-from ..rules import normalize
-from ..io import fileio
 from .. import vocab
-from ..model import Settings
-from ..io.fileio import safe_filename
 from ..assessment import Assessment
-from ..model import Ledger
+from ..io import fileio
+from ..io.fileio import safe_filename
+from ..model import Ledger, Settings
+from ..rules import normalize
 from ..rules.deadlines import OVERDUE, LateRow, due_note
 from ..rules.stats import Counts
+from . import gongwen
 from .notices import render
 
 FOLDER = "领导调度单"     # output/<期次>/领导调度单/

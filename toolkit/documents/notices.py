@@ -20,15 +20,15 @@ from pathlib import Path
 
 import jinja2
 
-from . import chart, gongwen, trend
-from ..rules import normalize, punct, review
-from ..io import office, fileio
 from .. import resources, vocab
-from ..model import Ledger, Settings
-from ..io.fileio import safe_filename
-from ..errors import ToolkitError
-from ..rules.deadlines import OVERDUE
 from ..assessment import Assessment
+from ..errors import ToolkitError
+from ..io import fileio, office
+from ..io.fileio import safe_filename
+from ..model import Ledger, Settings
+from ..rules import normalize, punct, review
+from ..rules.deadlines import OVERDUE
+from . import chart, gongwen, trend
 
 TEMPLATE_DIR = resources.folder("templates")
 

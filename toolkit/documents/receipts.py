@@ -7,10 +7,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from .. import vocab
-from ..model import Settings
 from ..io import fileio
 from ..io.fileio import safe_filename
-from ..model import Ledger
+from ..model import Ledger, Settings
 from .notices import render
 
 

@@ -10,15 +10,14 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import gongwen
-from ..rules import normalize
-from ..io import fileio
 from .. import vocab
-from ..model import Settings
-from ..io.fileio import safe_filename
 from ..assessment import Assessment
-from ..model import Ledger
+from ..io import fileio
+from ..io.fileio import safe_filename
+from ..model import Ledger, Settings
+from ..rules import normalize
 from ..rules.deadlines import OVERDUE, LateRow, WorkCalendar, calendar_for, due_note
+from . import gongwen
 from .notices import render
 
 FOLDER = "催报"          # output/<期次>/催报/

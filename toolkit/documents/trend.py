@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-
 from pathlib import Path
 
-from . import chart
-from ..rules import normalize
-from ..io import fileio
 from .. import vocab
+from ..io import fileio
 from ..model import HistoryRow
+from ..rules import normalize
 from ..rules.stats import Summary, history_rows
+from . import chart
 
 OVERALL = (vocab.SCOPE_OVERALL, "整改措施")
 

@@ -18,8 +18,7 @@ from pathlib import Path
 from .. import vocab
 from ..errors import FileAccessError, HistoryError, ToolkitError
 from ..model import UNIT_ATTRS, Ledger, LogEntry, Settings
-from ..rules import normalize
-from ..rules import stats
+from ..rules import normalize, stats
 
 MEASURE_FIELDS = {vocab.STATUS: "status", vocab.DEADLINE: "deadline", **{h: a for h, a in UNIT_ATTRS.items()
                                                                         if h != vocab.STATUS}}

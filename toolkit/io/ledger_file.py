@@ -9,14 +9,13 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from ..rules import normalize
 from .. import vocab
-from ..model import Decision, HistoryRow, Ledger, LogEntry, Measure, OwnerEntry, ReadLayout, Review
-from ..rules.review import conclusion
 from ..errors import HeaderError, LedgerError
+from ..model import Decision, HistoryRow, Ledger, LogEntry, Measure, OwnerEntry, ReadLayout, Review
+from ..rules import normalize
+from ..rules.review import conclusion
 from . import history_db
 from .sheets import cell_name
-
 
 HEADER_SCAN_ROWS = 30
 

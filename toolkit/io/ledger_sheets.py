@@ -11,7 +11,6 @@ from ..rules import normalize
 from . import sheets
 from .evidence import SUMS
 
-
 RED, AMBER, GREEN = "#FFC7CE", "#FFEB9C", "#C6EFCE"
 
 

@@ -15,18 +15,17 @@ from pathlib import Path
 
 from xlsxwriter.url import Url
 
-from ..errors import LedgerError
-from .fileio import copy_hashed, file_sha256
-from ..rules import normalize
-from . import sheets
 from .. import vocab
 from ..assessment import Assessment, assess
+from ..errors import LedgerError
 from ..model import WIDTHS, Ledger, Settings
-from ..rules import stats
+from ..rules import normalize, stats
 from ..rules.deadlines import days_overdue
-from . import ledger_sheets, stats_sheet
+from . import ledger_sheets, sheets, stats_sheet
 from .evidence import SUMS, folders
+from .fileio import copy_hashed, file_sha256
 from .ledger_sheets import days_overdue_formula, highlight, status_dropdown
+
 
 def content_digest(ledger: Ledger, settings: Settings) -> str:
     """A digest of everything a write depends on: equal digests mean nothing to rewrite."""

@@ -6,8 +6,7 @@ from dataclasses import dataclass, field
 
 from .. import vocab
 from ..assessment import Assessment
-from ..model import Settings
-from ..model import Ledger
+from ..model import Ledger, Settings
 from ..rules import normalize
 from ..rules.rollup import rollup_items
 from ..rules.stats import Counts, Summary

@@ -13,10 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from . import normalize
 from .. import vocab
-
 from ..model import Ledger, Measure, Settings
+from . import normalize
 
 OVERDUE, DUE_SOON, DONE = "逾期", "临期", "已完成"
 

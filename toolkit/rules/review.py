@@ -10,13 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from . import normalize
 from .. import vocab
 from ..errors import ReviewError
 from ..model import Ledger, OwnerEntry, Review
+from . import normalize
 from .rollup import recompute_measure
-
-
 
 
 def conclusion(value: object) -> str:

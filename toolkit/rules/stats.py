@@ -10,11 +10,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from .. import vocab
-from ..model import Settings
-from ..model import HistoryRow, Ledger, Measure
+from ..model import HistoryRow, Ledger, Measure, Settings
 from .deadlines import overdue_ids
+from .review import ReviewCounts
+from .review import counts as review_counts
 from .rollup import rollup, rollup_items
-from .review import ReviewCounts, counts as review_counts
 
 LONG_TERM = set(vocab.LONG_TERM_WORDS)
 
