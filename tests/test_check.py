@@ -119,3 +119,18 @@ def test_a_merged_status_counts_for_every_row_and_a_blank_one_is_named(workspace
 def test_a_unit_mistyped_once_by_one_character_is_questioned():
     uses = {"办公室": 5, "办工室": 1, "医政处": 4, "药政处": 6}
     assert [set(p) for p in spelling_pairs(list(uses), uses)] == [{"办工室", "办公室"}]   # 医政处, 药政处: two units
+
+
+def test_check_questions_a_units_alias_that_points_one_character_away_from_a_ledger_unit(workspace):
+    from click.testing import CliRunner
+
+    from toolkit import config
+    path = config.write_default(workspace.root, period="2024年8月")
+    text = path.read_text(encoding="utf-8").replace("[units]", '[units]\n"委属各单位" = ["市人民医院", "医正处"]', 1)
+    path.write_text(text, encoding="utf-8")
+    wb = openpyxl.load_workbook(workspace.master)
+    wb[vocab.SHEET_LEDGER].cell(5, vocab.COLUMNS.index(vocab.CO_UNITS) + 1).value = "委属各单位"
+    wb.save(workspace.master)
+    result = CliRunner().invoke(cli, ["check", "-c", str(workspace.root)])
+    assert "配置[units]中“委属各单位”指向的“医正处”与台账中的责任单位“医政处”只差一个字" in result.output
+    assert "“市人民医院”与台账" not in result.output                 # a right target is not questioned

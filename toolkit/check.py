@@ -20,7 +20,7 @@ from .io import sheets
 from .io.ledger_file import merged_note, read_ledger
 from .io.ledger_sheets import status_dropdown
 from .model import WIDTHS, Ledger, ReadLayout
-from .rules import review
+from .rules import normalize, review
 
 
 @dataclass
@@ -108,7 +108,8 @@ def check(path: Path, settings: config.Settings) -> CheckReport:
                                                             vocab.RECOMMENDATION, vocab.REFORM)}}
     if ledger.measures:
         report.paragraph = notices.public_summary(ledger, settings, assessment)
-    report.suspicious = suspicious(ledger) + ([] if settings.review_required else review.pending_while_off(ledger))
+    report.suspicious = (suspicious(ledger) + alias_mistakes(ledger, settings.unit_map)
+                         + ([] if settings.review_required else review.pending_while_off(ledger)))
     return report
 
 
@@ -141,6 +142,20 @@ def suspicious(ledger: Ledger) -> list[str]:
     for item, keys in parents.items():
         if len(keys) > 1:
             out.append(f"事项“{item[:30]}”出现在{len(keys)}个重点问题下：会按{len(keys)}个事项计数。")
+    return out
+
+
+def alias_mistakes(ledger: Ledger, unit_map: dict[str, list[str]]) -> list[str]:
+    """[units] targets that are probably misspelt: one character away from a unit the ledger names
+    (the misspelt name would become a unit of its own and get a template nobody fills in)."""
+    out = []
+    for alias, targets in unit_map.items():
+        for target in (normalize.clean_key(t) for t in targets):
+            near = [u for u in ledger.units if u != target and len(u) == len(target) >= 3
+                    and sum(x != y for x, y in zip(u, target)) == 1]
+            if near:
+                out.append(f"配置[units]中“{alias}”指向的“{target}”与台账中的责任单位“{near[0]}”只差一个字：如是写错，"
+                           f"请在配置文件中改正，否则“{target}”会被当作另一个单位，单独收到填报模板。")
     return out
 
 
