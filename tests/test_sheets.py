@@ -78,3 +78,15 @@ def test_display_width_counts_wide_and_full_width_characters_two():
     for text in ["abc", "整改措施", "（一）关于ＡＢＣ的问题；", "Café №5 ½", "㐀𠀀𪜀 emoji 🙂", "한국어 カタカナ ｶﾀｶﾅ", "\u0378x"]:
         assert display_width(text) == by_char(text), text
     assert display_width("第一行很长\n短") == 10 and display_width(None) == 0
+
+
+def test_a_title_longer_than_its_columns_wraps_so_a_printed_page_never_cuts_it(tmp_path):
+    long = "销号审核（单位报“已完成”后在此审核：在“审核结论”列选择同意销号或退回补充，退回时写明需补充的材料）"
+    book = sheets.Book(tmp_path / "t.xlsx")
+    for name, title in (("长", long), ("短", "逾期清单")):
+        book.table(book.sheet(name), sheets.Table(title, ["编号", "单位"], [["ZG-001", "办公室"]]))
+    book.close()
+    wb = openpyxl.load_workbook(tmp_path / "t.xlsx")
+    wrapped, short = wb["长"], wb["短"]
+    assert wrapped["A1"].alignment.wrap_text and wrapped.row_dimensions[1].height >= 22 * 3
+    assert not short["A1"].alignment.wrap_text and short.row_dimensions[1].height < 30

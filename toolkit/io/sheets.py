@@ -8,6 +8,7 @@ half-written file. Sheets are generated whole, row by row, so memory stays flat.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import re
 import tempfile
@@ -24,6 +25,7 @@ DATE_FORMAT = "yyyy-mm-dd"
 HEADER_BG = "#DDEBF7"
 FILL_IN_BG = "#FCE4D6"   # header of the columns units fill in
 FONT = "宋体"
+TITLE_SCALE = 1.5    # a 14-point bold title character is about 1.5 times as wide as a 10-point body one
 FORMULA_START = ("=", "+", "-", "@")   # text Excel would turn into a formula when the cell is edited
 
 
@@ -197,9 +199,11 @@ class Book:
             ws.previous_row = last - 1
         return last
 
-    def title_row(self, ws, text: str, ncols: int, row: int = 1) -> None:
-        """The sheet's title merged across ncols columns; a text with line breaks gets a line each."""
-        lines = str(text).count("\n") + 1
+    def title_row(self, ws, text: str, ncols: int, row: int = 1, width: float | None = None) -> None:
+        """The sheet's title merged across ncols columns; a text with line breaks gets a line each, and one
+        longer than the columns' total width (column-width units) wraps, so a printed page never cuts it."""
+        lines = sum(max(1, math.ceil(display_width(part) * TITLE_SCALE / width)) if width else 1
+                    for part in str(text).split("\n"))
         ws.set_row(row - 1, 28 if lines == 1 else 22 * lines)
         wrap = {"text_wrap": True} if lines > 1 else {}
         fmt = self.fmt("title", quote_prefix=True, **wrap) if str(text).startswith(FORMULA_START) else self.fmt("title", **wrap)
@@ -220,7 +224,7 @@ class Book:
                         self.paper)
         fitted = fit.widths
         set_widths(ws, fitted)
-        self.title_row(ws, table.title, ncols)
+        self.title_row(ws, table.title, ncols, width=sum(fitted.get(c, 0) for c in range(1, ncols + 1)) or None)
         self.header_row(ws, 2, table.headers)
         self.rows(ws, 3, table.rows, [self.fmt("body")] * ncols, widths=[fitted[c] for c in range(1, ncols + 1)])
         print_ready(ws, 2, ncols, 2 + len(table.rows), fit.paper)
