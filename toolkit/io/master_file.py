@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+from enum import Enum
 from pathlib import Path
 
 from xlsxwriter.url import Url
@@ -30,10 +31,11 @@ from .ledger_sheets import days_overdue_formula, highlight, status_dropdown
 def content_digest(ledger: Ledger, settings: Settings) -> str:
     """A digest of everything a write depends on: equal digests mean nothing to rewrite."""
     h = hashlib.sha256()
+    plain = lambda values: repr([str(v) if isinstance(v, Enum) else v for v in values])   # Status and its word alike
     for m in ledger.measures.values():
-        h.update(repr(m.values()).encode())
+        h.update(plain(m.values()).encode())
     for o in ledger.owners.values():
-        h.update(repr(o.values()).encode())
+        h.update(plain(o.values()).encode())
     rows = lambda table: [[normalize.clean_text(v) for v in r] for r in table]  # 1 and 1.0 read back alike
     state = [sorted(ledger.judgments.items()), rows(e.values() for e in ledger.log), rows(r.values() for r in ledger.history), ledger.title,
              [r.values() for r in ledger.reviews.values()], settings.review_required,

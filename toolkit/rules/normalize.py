@@ -8,8 +8,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from typing import Literal
 
 from .. import vocab
+from ..model import Status
 
 _SPACES = re.compile(r"\s+")
 _EXCEL_EPOCH = dt.date(1899, 12, 30)  # serial 60 is Excel's phantom 1900-02-29
@@ -63,8 +65,8 @@ _TRAILING = re.compile(r"[。.,，;；!！、:：~～]+$")
 _PERCENT = re.compile(r"^(?P<prefix>\D*?)(?P<n>\d{1,3}(?:\.\d+)?)%$")
 
 
-def status(value: object) -> str | None:
-    """Canonical status word, '' for blank (meaning unchanged), None if not recognised.
+def status(value: object) -> Status | Literal[""] | None:
+    """The canonical status (a model.Status), '' for blank (meaning unchanged), None if not recognised.
 
     Trailing punctuation is ignored (“已完成。”); a typed percentage counts as 已完成 at 100,
     未启动 at 0 and 正在推进 in between (“完成80%”)."""
@@ -72,13 +74,13 @@ def status(value: object) -> str | None:
     if not key:
         return "" if not clean_key(value) else None
     if key in vocab.STATUS_SYNONYMS:
-        return vocab.STATUS_SYNONYMS[key]
+        return Status(vocab.STATUS_SYNONYMS[key])
     m = _PERCENT.match(key)
     if m and m["prefix"] in vocab.STATUS_PERCENT_PREFIXES:
         n = float(m["n"])
         if n > 100:
             return None
-        return vocab.DONE if n == 100 else vocab.NOT_STARTED if n == 0 else vocab.IN_PROGRESS
+        return Status.DONE if n == 100 else Status.NOT_STARTED if n == 0 else Status.IN_PROGRESS
     return None
 
 
