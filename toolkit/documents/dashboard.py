@@ -19,7 +19,7 @@ from .. import vocab
 from ..assessment import Assessment
 from ..errors import ToolkitError
 from ..io import fileio
-from ..model import Ledger, Settings
+from ..model import HistoryRow, Ledger, Settings
 from ..rules import normalize
 from ..rules.deadlines import OVERDUE
 from ..rules.stats import Counts
@@ -76,7 +76,7 @@ class Dashboard:
     units: list[Bar]
     categories: list[Bar]
     key_problems: list[Bar]
-    trend: list[trend.Point]
+    trend: list[HistoryRow]
     late: list[LateItem]
     missing: list[str]
     late_units: list[str]
@@ -144,7 +144,7 @@ def _short(text: str, limit: int = 26) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def line_svg(points: list[trend.Point]) -> str:
+def line_svg(points: list[HistoryRow]) -> str:
     """Inline SVG of the overall completion % per period (a note instead when there is one period)."""
     w, h, left, right, top, bottom, inset = 560, 230, 44, 16, 26, 36, 36
     pw, ph = w - left - right, h - top - bottom

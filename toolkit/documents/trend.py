@@ -6,7 +6,6 @@ back as points and words the change the way a 通报 does ("较上月提高3.2�
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 from pathlib import Path
 
 from .. import vocab
@@ -19,26 +18,8 @@ from . import chart
 OVERALL = (vocab.SCOPE_OVERALL, "整改措施")
 
 
-@dataclass(frozen=True)
-class Point:
-    """One period's figures for one scope of the history (总体, a 类别 or a 单位)."""
-    period: str
-    day: str
-    total: int
-    done: int
-    mostly: int
-    in_progress: int
-    not_started: int
-    overdue: int
-    completion: float
-
-
-def _point(r: HistoryRow) -> Point:
-    return Point(r.period, r.day, r.total, r.done, r.mostly, r.in_progress, r.not_started, r.overdue, r.completion)
-
-
 def series(history: list[HistoryRow], scope: tuple[str, str] = OVERALL, current: Summary | None = None,
-           period: str = "") -> list[Point]:
+           period: str = "") -> list[HistoryRow]:
     """Points of one (范围, 名称) over the periods, oldest first; with current, this period's point
     is the live summary's (so the series is right whether or not the history was written yet)."""
     rows = [r for r in history if r.period != period or current is None]
@@ -47,11 +28,11 @@ def series(history: list[HistoryRow], scope: tuple[str, str] = OVERALL, current:
     points = {}
     for r in rows:
         if (r.scope, r.name) == scope and r.period:
-            points[r.period] = _point(r)
+            points[r.period] = r
     return [points[p] for p in sorted(points)]
 
 
-def previous_point(points: list[Point], period: str) -> Point | None:
+def previous_point(points: list[HistoryRow], period: str) -> HistoryRow | None:
     """The latest point before period (None when the history has none)."""
     earlier = [p for p in points if p.period < period]
     return earlier[-1] if earlier else None
@@ -91,7 +72,7 @@ def trend_sentence(history: list[HistoryRow], summary: Summary, period: str, sco
                     before.period if before else "", label)
 
 
-def line_chart_png(points: list[Point], title: str) -> bytes | None:
+def line_chart_png(points: list[HistoryRow], title: str) -> bytes | None:
     """PNG of completion % over the periods (Pillow, like chart.py); None without a CJK font."""
     from PIL import Image, ImageDraw, ImageFont
     font_file = chart.cjk_font_file()
