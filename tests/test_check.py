@@ -66,17 +66,22 @@ def test_check_command_prints_the_report_and_exits_1_when_something_must_be_fixe
     assert missing.returncode == 1 and "找不到台账文件" in missing.stdout
 
 
-def test_check_with_a_config_folder_uses_its_master_and_units(workspace):
+def check_with_units(workspace, targets: str):
+    """`check -c` on the workspace after a [units] line maps 委属各单位 (typed as one row's 配合单位) to targets."""
     from click.testing import CliRunner
 
     from toolkit import config
     path = config.write_default(workspace.root, period="2024年8月")
-    text = path.read_text(encoding="utf-8").replace("[units]", '[units]\n"委属各单位" = ["市人民医院", "医政处"]', 1)
+    text = path.read_text(encoding="utf-8").replace("[units]", f'[units]\n"委属各单位" = {targets}', 1)
     path.write_text(text, encoding="utf-8")
     wb = openpyxl.load_workbook(workspace.master)
     wb[vocab.SHEET_LEDGER].cell(5, vocab.COLUMNS.index(vocab.CO_UNITS) + 1).value = "委属各单位"
     wb.save(workspace.master)
-    result = CliRunner().invoke(cli, ["check", "-c", str(workspace.root)])
+    return CliRunner().invoke(cli, ["check", "-c", str(workspace.root)])
+
+
+def test_check_with_a_config_folder_uses_its_master_and_units(workspace):
+    result = check_with_units(workspace, '["市人民医院", "医政处"]')
     assert result.exit_code == 0, result.output
     assert str(workspace.master) in result.output and "整改措施6条" in result.output
     assert "“委属各单位”按配置[units]读作市人民医院、医政处" in result.output
@@ -122,15 +127,6 @@ def test_a_unit_mistyped_once_by_one_character_is_questioned():
 
 
 def test_check_questions_a_units_alias_that_points_one_character_away_from_a_ledger_unit(workspace):
-    from click.testing import CliRunner
-
-    from toolkit import config
-    path = config.write_default(workspace.root, period="2024年8月")
-    text = path.read_text(encoding="utf-8").replace("[units]", '[units]\n"委属各单位" = ["市人民医院", "医正处"]', 1)
-    path.write_text(text, encoding="utf-8")
-    wb = openpyxl.load_workbook(workspace.master)
-    wb[vocab.SHEET_LEDGER].cell(5, vocab.COLUMNS.index(vocab.CO_UNITS) + 1).value = "委属各单位"
-    wb.save(workspace.master)
-    result = CliRunner().invoke(cli, ["check", "-c", str(workspace.root)])
+    result = check_with_units(workspace, '["市人民医院", "医正处"]')
     assert "配置[units]中“委属各单位”指向的“医正处”与台账中的责任单位“医政处”只差一个字" in result.output
     assert "“市人民医院”与台账" not in result.output                 # a right target is not questioned
