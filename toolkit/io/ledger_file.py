@@ -264,12 +264,12 @@ def _account_cells(account: ReadAccount, sheet: str, rows: list[list], h: int, h
 
 def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: dict | None = None,
                    problems: list[str] | None = None, *, sheet: str = vocab.SHEET_LEDGER,
-                   account: ReadAccount | None = None, earlier: dict[str, str] | None = None,
+                   account: ReadAccount | None = None, earlier: dict[str, tuple[str, int]] | None = None,
                    ) -> tuple[dict[str, Measure], ReadLayout, dict[str, int], dict[str, object], list[str]]:
     """Measures from raw sheet rows as an office keeps them (title rows, header variants, merged
     hierarchy cells, collective unit names mapped by config). Every bad cell is named by row and column:
     LedgerError, or appended to `problems` when given (rows with problems are left out). Every non-empty
-    cell is booked in `account`; `earlier` ({编号: where}) holds the ids of sheets read before this one."""
+    cell is booked in `account`; `earlier` ({编号: (sheet, row)}) holds the ids of sheets read before this one."""
     h, _ = find_header(rows, REQUIRED, where, vocab.OPTIONAL_COLUMNS)
     original = rows
     head = classify_header(rows, h, sheet)
@@ -297,6 +297,7 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
     notes: list[str] = []
     blank_status: list[str] = []
     left_out: set[int] = set()
+    again: dict[str, list[str]] = {}
 
     def get(row, name):
         c = cols.get(name)
@@ -318,8 +319,8 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
             found.append(f"{at(vocab.ID)}“{mid}”与第{measures[mid].row}行重复：编号须唯一。")
             continue
         if mid in earlier:
-            found.append(f"{at(vocab.ID)}“{mid}”与{earlier[mid]}重复：台账分在几张工作表时，编号在各表之间也须唯一"
-                         f"（如果其中一张是旧副本，请删除它或把它移出台账工作簿）。")
+            again.setdefault(earlier[mid][0], []).append(f"{cell_name(excel_row, cols[vocab.ID] + 1)}“{mid}”"
+                                                         f"（另见第{earlier[mid][1]}行）")
             continue
         try:
             deadline = normalize.deadline(get(row, vocab.DEADLINE))
@@ -373,6 +374,10 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
             extra={key: office_row[c] for key, c in office_cols.items()
                    if c < len(office_row) and office_row[c] not in (None, "")},
         )
+    for other, cells in again.items():     # one line per pair of sheets: a copy repeats every id
+        found.append(f"{where}有{len(cells)}条措施的编号与工作表“{other}”重复（{'、'.join(cells[:3])}"
+                     f"{'等' if len(cells) > 3 else ''}）：台账分在几张工作表时，编号在各表之间也须唯一。"
+                     f"如果其中一张是旧副本，请删除它或把它移出台账工作簿，再运行。")
     if account is not None:
         _account_cells(account, sheet, original, h, head, left_out)
     if problems is not None:
@@ -455,7 +460,7 @@ def read_ledger(path: Path, settings=None, problems: list[str] | None = None) ->
         what = "这是一个文件夹" if path.is_dir() else "它不是 Excel 工作簿，或已损坏、加密"
         raise LedgerError(f"无法打开台账文件“{path.name}”：{what}。请指定未加密的 .xlsx 台账文件。") from None
     names = wb.sheet_names
-    hidden = [m.name for m in wb.sheets_metadata if "Visible" not in str(m.visible)]
+    hidden = [m.name for m in wb.sheets_metadata if str(m.visible).rsplit(".", 1)[-1] != "Visible"]
     saved = dt.datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
     return ledger_from_sheets(lambda name: wb.get_sheet_by_name(name).to_python(skip_empty_area=False), names,
                               path.name, settings, lambda name: wb.get_sheet_by_name(name).merged_cell_ranges or [],
@@ -533,7 +538,7 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None
                           f"（python -m toolkit refresh），程序会把它们合并为一张“{vocab.SHEET_LEDGER}”表，之后即可使用按钮。")
     unit_map = getattr(settings, "unit_map", {}) or {}
     measures: dict[str, Measure] = {}
-    earlier: dict[str, str] = {}
+    earlier: dict[str, tuple[str, int]] = {}
     extras: dict[str, object] = {}
     notes: list[str] = []
     layout = columns = None
@@ -544,7 +549,7 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None
         found, lay, cols, office, sheet_notes = parse_measures(sheet(s), where, merged, unit_map, problems,
                                                                sheet=s, account=account, earlier=earlier)
         account.sheets.append(SheetUse(read_account.SHEET_READ, s, (str(len(found)), str(lay.header_row))))
-        earlier.update({mid: f"工作表“{s}”第{m.row}行" for mid, m in found.items()})
+        earlier.update({mid: (s, m.row) for mid, m in found.items()})
         measures.update(found)
         for key, header in office.items():
             extras.setdefault(key, header)
