@@ -12,8 +12,19 @@ from pathlib import Path
 
 from .. import vocab
 from ..errors import HeaderError, LedgerError
-from ..model import (CellUse, Decision, HistoryRow, Ledger, LogEntry, Measure, OwnerEntry, ReadAccount, ReadLayout,
-                     Review, SheetUse)
+from ..model import (
+    CellUse,
+    Decision,
+    HistoryRow,
+    Ledger,
+    LogEntry,
+    Measure,
+    OwnerEntry,
+    ReadAccount,
+    ReadLayout,
+    Review,
+    SheetUse,
+)
 from ..rules import normalize
 from ..rules.review import conclusion
 from . import history_db, read_account
@@ -287,7 +298,7 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
         if typed:
             mapped[typed.replace("\n", "")] = name
     rows = [list(r) for r in rows]
-    filled = _fill_merged(rows, merged, h, cols)
+    filled = _fill_merged(rows, merged, h, cols | office_cols)   # an office column merged down means each row
     title = next((normalize.clean_text(v) for r in rows[:h] for v in r if normalize.clean_text(v)), "")
     layout = ReadLayout(h + 1, mapped, [c for c in vocab.OPTIONAL_COLUMNS if c not in cols], filled, title)
     unit_map = {normalize.clean_key(k): v for k, v in (unit_map or {}).items()}
@@ -353,7 +364,6 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
             continue
         left_out.discard(r)
         lead = units[0]
-        office_row = original[r] if r < len(original) else []    # office columns as typed (no merge fill)
         measures[mid] = Measure(
             id=mid,
             theme=normalize.clean_text(get(row, vocab.THEME)),
@@ -371,8 +381,7 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
             evidence=normalize.evidence_text(get(row, vocab.EVIDENCE)),
             remark=normalize.clean_text(get(row, vocab.REMARK)),
             row=excel_row,
-            extra={key: office_row[c] for key, c in office_cols.items()
-                   if c < len(office_row) and office_row[c] not in (None, "")},
+            extra={key: row[c] for key, c in office_cols.items() if c < len(row) and row[c] not in (None, "")},
         )
     for other, cells in again.items():     # one line per pair of sheets: a copy repeats every id
         found.append(f"{where}有{len(cells)}条措施的编号与工作表“{other}”重复（{'、'.join(cells[:3])}"
