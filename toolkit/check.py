@@ -16,10 +16,10 @@ from . import config, vocab
 from .assessment import assess
 from .documents import notices
 from .errors import LedgerError, ToolkitError
-from .io import sheets
+from .io import read_account, sheets
 from .io.ledger_file import merged_note, read_ledger
 from .io.ledger_sheets import status_dropdown
-from .model import WIDTHS, Ledger, ReadLayout
+from .model import WIDTHS, Ledger, ReadAccount, ReadLayout
 from .rules import normalize, review
 
 
@@ -28,6 +28,7 @@ class CheckReport:
     """What `check` found in one ledger file."""
     path: Path
     layout: ReadLayout | None = None
+    account: ReadAccount | None = None
     counts: dict[str, int] = field(default_factory=dict)
     paragraph: str = ""
     problems: list[str] = field(default_factory=list)      # each stops a run until fixed
@@ -54,6 +55,9 @@ class CheckReport:
                 out.append(f"  合并单元格：{len(lay.merged)}处已按合并值填入所覆盖的每一行（{shown}）")
             else:
                 out.append("  合并单元格：无")
+        if self.account:
+            out.append("  单元格清点（每个非空单元格：读入字段、作为办公室自己的列保留，或未使用及原因）：")
+            out += ["  " + line for line in read_account.lines(self.account)]
         if self.counts:
             c = self.counts
             out.append("二、层级统计")
@@ -98,8 +102,9 @@ def check(path: Path, settings: config.Settings) -> CheckReport:
     except LedgerError as exc:           # no header, no ledger sheet, not a workbook: nothing more to say
         report.problems.append(str(exc))
         return report
-    report.layout = ledger.layout
-    report.notes = [n for n in ledger.report_notes() if n != merged_note(ledger.layout.merged)]   # merged: in 一
+    report.layout, report.account = ledger.layout, ledger.account
+    shown = {merged_note(ledger.layout.merged)} | ({read_account.summary(ledger.account)} if ledger.account else set())
+    report.notes = [n for n in ledger.report_notes() if n not in shown]     # merged cells and the account: in 一
     assessment = assess(ledger, settings)
     summary = assessment.summary
     report.counts = {"主题": len({m.theme for m in ledger.measures.values() if m.theme}),
@@ -108,7 +113,9 @@ def check(path: Path, settings: config.Settings) -> CheckReport:
                                                             vocab.RECOMMENDATION, vocab.REFORM)}}
     if ledger.measures:
         report.paragraph = notices.public_summary(ledger, settings, assessment)
-    report.suspicious = (suspicious(ledger) + alias_mistakes(ledger, settings.unit_map)
+    partial = [read_account.sheet_text(u) + "。" for u in (ledger.account.sheets if ledger.account else [])
+               if u.kind == read_account.SHEET_PARTIAL]
+    report.suspicious = (partial + suspicious(ledger) + alias_mistakes(ledger, settings.unit_map)
                          + ([] if settings.review_required else review.pending_while_off(ledger)))
     return report
 

@@ -58,7 +58,8 @@ def sheet_rows(sheet) -> list[list]:
 
 def ledger_from_book(book, settings=None) -> Ledger:
     names = [s.name for s in book.sheets]
-    return ledger_from_sheets(lambda n: sheet_rows(book.sheets[n]) if n in names else [], names, book.name, settings)
+    return ledger_from_sheets(lambda n: sheet_rows(book.sheets[n]) if n in names else [], names, book.name, settings,
+                              in_place=True)
 
 
 def inert(value):
@@ -94,11 +95,9 @@ def _ensure_helper_columns(book, ledger: Ledger) -> None:
     for name in vocab.HELPER_COLUMNS:
         if name in ledger.columns:
             continue
-        col = next((i for i, v in enumerate(header, 1) if v == name), None)
-        if col is None:
-            header.append(name)
-            col = len(header)
-            sheet.range((ledger.header_row, col)).value = name
+        header.append(name)     # a column of that name the reader did not take as ours is the office's: kept
+        col = len(header)
+        sheet.range((ledger.header_row, col)).value = name
         ledger.columns[name] = col
 
 

@@ -202,6 +202,9 @@ class Ledger:
     read_notes: list[str] = field(default_factory=list)              # what reading did that a person should know
     recent_changes: list[Row] = field(default_factory=list)         # rows of 变更记录 (from the history)
     reviews: dict[tuple[str, str], "Review"] = field(default_factory=dict)   # 销号审核 per (measure id, unit)
+    extra_headers: dict[str, object] = field(default_factory=dict)   # office column key → its header as typed
+    hidden_sheets: list[str] = field(default_factory=list)          # office sheets kept hidden on rewrite
+    account: "ReadAccount | None" = None                            # where every cell of the ledger sheets went
 
     def counted_status(self, measure_id: str, unit: str) -> str:
         """The one status rule: the office's decision for the measure if any, else the owner's own status."""
@@ -258,7 +261,8 @@ class Ledger:
                       list(self.log), list(self.history), self.digest,
                       list(self.extra_columns), {k: [list(r) for r in v] for k, v in self.other_sheets.items()},
                       {k: replace(d) for k, d in self.decisions.items()}, self.layout, list(self.read_notes),
-                      [list(r) for r in self.recent_changes], {k: replace(r) for k, r in self.reviews.items()})
+                      [list(r) for r in self.recent_changes], {k: replace(r) for k, r in self.reviews.items()},
+                      dict(self.extra_headers), list(self.hidden_sheets), self.account)
 
 
 
@@ -282,6 +286,43 @@ class ReadLayout:
     absent: list[str]                                 # optional columns the sheet does not have
     merged: list[str]                                 # merged ranges whose value was filled down (A3:A7)
     title: str = ""
+
+
+@dataclass(frozen=True)
+class CellUse:
+    """Cells of one column of one sheet that were kept or not used, and why: a kind code, the place,
+    the parameters (io/read_account.py renders the Chinese)."""
+    kind: str                  # a read_account KEPT_* / UNUSED_* code
+    sheet: str
+    column: int                # 1-based
+    rows: tuple[int, ...]      # 1-based rows of the non-empty cells
+    params: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SheetUse:
+    """A sheet of the ledger workbook and what reading did with it (kind code + parameters)."""
+    kind: str
+    sheet: str
+    params: tuple[str, ...] = ()
+
+
+@dataclass
+class ReadAccount:
+    """Bookkeeping of a read: every non-empty cell of the ledger sheets is read into a field, kept as an
+    office column, or not used with its reason; every sheet is read, kept or named."""
+    read: int = 0                                          # cells read into a field (headers and the title too)
+    kept: list[CellUse] = field(default_factory=list)      # office columns, written back verbatim
+    unused: list[CellUse] = field(default_factory=list)    # cells not used, with the reason
+    sheets: list[SheetUse] = field(default_factory=list)
+
+    @property
+    def kept_cells(self) -> int:
+        return sum(len(u.rows) for u in self.kept)
+
+    @property
+    def unused_cells(self) -> int:
+        return sum(len(u.rows) for u in self.unused)
 
 
 @dataclass

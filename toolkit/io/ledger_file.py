@@ -7,14 +7,27 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import vocab
 from ..errors import HeaderError, LedgerError
-from ..model import Decision, HistoryRow, Ledger, LogEntry, Measure, OwnerEntry, ReadLayout, Review
+from ..model import (
+    CellUse,
+    Decision,
+    HistoryRow,
+    Ledger,
+    LogEntry,
+    Measure,
+    OwnerEntry,
+    ReadAccount,
+    ReadLayout,
+    Review,
+    SheetUse,
+)
 from ..rules import normalize
 from ..rules.review import conclusion
-from . import history_db
+from . import history_db, read_account
 from .sheets import cell_name
 
 HEADER_SCAN_ROWS = 30
@@ -126,31 +139,176 @@ def merged_note(filled: list[str]) -> str:
 REQUIRED = [c for c in vocab.COLUMNS if c not in vocab.OPTIONAL_COLUMNS]
 
 
+@dataclass
+class _Header:
+    """What each column of a ledger sheet's header row is: a field, an office column, ours, or a second copy."""
+    fields: dict[str, int] = field(default_factory=dict)             # field → 0-based column read
+    office: list[tuple[int, str, str, tuple[str, ...]]] = field(default_factory=list)  # (col, key, kind, params)
+    computed: list[int] = field(default_factory=list)                # our helper columns (recomputed)
+    duplicates: list[tuple[str, int, int]] = field(default_factory=list)   # (field, column read, other column)
+
+
+def _column_has_data(rows: list[list], first: int, c: int) -> bool:
+    return any(c < len(r) and normalize.clean_text(r[c]) for r in rows[first:])
+
+
+def classify_header(rows: list[list], h: int, sheet: str) -> _Header:
+    """Sort every column of header row h: each field is read from one column (its own name wins over a
+    variant; two columns of equal claim are duplicates), the helper columns the toolkit computes are
+    ours only as the run it writes, and every other column is the office's, with a key unique in the sheet."""
+    aliases = header_aliases(vocab.COLUMNS)
+    header = rows[h]
+    width = max([len(header)] + [len(r) for r in rows[h + 1:]])
+    claims: dict[str, list[tuple[int, bool]]] = {}
+    rest: list[tuple[int, str, object]] = []
+    for c in range(width):
+        typed = header[c] if c < len(header) else None
+        key = normalize.clean_header(typed)
+        name = aliases.get(key) if key else None
+        if name:
+            claims.setdefault(name, []).append((c, key == name))
+        else:
+            rest.append((c, key, typed))
+    if vocab.ID not in claims:          # 序号 is the id only when there is no 编号 column
+        first = next((c for c, key, _ in rest if key == vocab.ROW_NUMBER), None)
+        if first is not None:
+            claims[vocab.ID] = [(first, True)]
+            rest = [x for x in rest if x[0] != first]
+    out = _Header()
+    letter = lambda c: cell_name(h + 1, c + 1)
+    for name, cols in claims.items():
+        exact = [c for c, own in cols if own]
+        strongest = exact or [c for c, _ in cols]
+        out.fields[name] = strongest[-1] if len(strongest) > 1 else strongest[0]
+        for c in strongest:
+            if c != out.fields[name]:
+                out.duplicates.append((name, out.fields[name], c))
+        for c, own in cols:
+            if exact and not own:   # 完成时间 beside 完成时限: a word for the field, but the office's own column
+                rest.append((c, normalize.clean_header(header[c]), header[c]))
+    rest.sort()
+    keys_at, n = {c: key for c, key, _ in rest}, len(vocab.HELPER_COLUMNS)
+    start = next((c for c in keys_at if all(keys_at.get(c + i) == vocab.HELPER_COLUMNS[i] for i in range(n))), None)
+    out.computed = list(range(start, start + n)) if start is not None else []
+    reserved = set(vocab.COLUMNS) | set(vocab.HELPER_COLUMNS)
+    first_of: dict[str, int] = {}
+    taken: set[str] = set()
+    for c, key, typed in rest:
+        if c in out.computed or (not key and not _column_has_data(rows, h + 1, c)):
+            continue
+        text = normalize.clean_text(typed)
+        field_of = aliases.get(key)
+        if not key:
+            kind, params = read_account.KEPT_BLANK, ()
+        elif field_of:
+            kind, params = read_account.KEPT_ALIAS, (text, field_of, letter(out.fields[field_of]))
+        elif key in vocab.HELPER_COLUMNS:
+            kind, params = read_account.KEPT_OURS, (text,)
+        elif key in first_of:
+            kind, params = read_account.KEPT_SAME, (text, letter(first_of[key]))
+        elif key == vocab.ROW_NUMBER:
+            kind, params = read_account.KEPT_ROW_NUMBER, (text,)
+        else:
+            kind, params = read_account.KEPT_OFFICE, (text,)
+        first_of.setdefault(key, c)
+        base, n = key or "无表头", 1
+        unique = base if key and key not in reserved else f"{base}#{n}"
+        while unique in taken:
+            n += 1
+            unique = f"{base}#{n}"
+        taken.add(unique)
+        out.office.append((c, unique, kind, params))
+    return out
+
+
+def duplicate_message(where: str, rows: list[list], h: int, name: str, a: int, b: int) -> str:
+    """Two columns that both mean one field: name both cells and the fix."""
+    typed = lambda c: normalize.clean_text(rows[h][c])
+    first, second = sorted((a, b))
+    return (f"{where}有两列都是“{name}”：{cell_name(h + 1, first + 1)}“{typed(first)}”和"
+            f"{cell_name(h + 1, second + 1)}“{typed(second)}”（其中一列可能是隐藏列或上期留下的列）。"
+            f"程序无法判断哪一列是本期的，不会自行选用：请删除不用的那一列，或把它改名（如“上期{name}”，"
+            f"改名后按办公室自己的列原样保留），再运行。")
+
+
+def _account_cells(account: ReadAccount, sheet: str, rows: list[list], h: int, head: _Header,
+                   left_out: set[int]) -> None:
+    """Book every non-empty cell of one ledger sheet: title and field cells read, office columns kept,
+    the rest not used with its reason."""
+    title_seen = False
+    for r in range(h):
+        for c, v in enumerate(rows[r]):
+            if normalize.clean_text(v):
+                if title_seen:
+                    account.unused.append(CellUse(read_account.UNUSED_ABOVE, sheet, c + 1, (r + 1,),
+                                                  (normalize.clean_text(v),)))
+                else:
+                    account.read += 1
+                    title_seen = True
+    full = lambda c, first: tuple(r + 1 for r in range(first, len(rows))
+                                  if c < len(rows[r]) and normalize.clean_text(rows[r][c]) and r not in left_out)
+    fields = set(head.fields.values())
+    account.read += sum(1 for c in fields for r in range(h, len(rows))
+                        if c < len(rows[r]) and normalize.clean_text(rows[r][c]) and r not in left_out)
+    for c, _, kind, params in head.office:
+        cells = full(c, h)
+        if cells:
+            account.kept.append(CellUse(kind, sheet, c + 1, cells, params))
+    for c in head.computed:
+        cells = full(c, h)
+        if cells:
+            account.unused.append(CellUse(read_account.UNUSED_COMPUTED, sheet, c + 1, cells,
+                                          (vocab.HELPER_COLUMNS[c - head.computed[0]],)))
+    for name, read, other in head.duplicates:
+        cells = full(other, h)
+        if cells:
+            account.unused.append(CellUse(read_account.UNUSED_DUPLICATE, sheet, other + 1, cells,
+                                          (name, cell_name(h + 1, read + 1))))
+    by_col: dict[int, list[int]] = {}
+    for r in sorted(left_out):
+        for c, v in enumerate(rows[r]):
+            if normalize.clean_text(v):
+                by_col.setdefault(c, []).append(r + 1)
+    for c, rs in sorted(by_col.items()):
+        account.unused.append(CellUse(read_account.UNUSED_PROBLEM_ROW, sheet, c + 1, tuple(rs)))
+
+
 def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: dict | None = None,
-                   problems: list[str] | None = None) -> tuple[dict[str, Measure], ReadLayout, dict[str, int], list[str], list[str]]:
+                   problems: list[str] | None = None, *, sheet: str = vocab.SHEET_LEDGER,
+                   account: ReadAccount | None = None, earlier: dict[str, tuple[str, int]] | None = None,
+                   ) -> tuple[dict[str, Measure], ReadLayout, dict[str, int], dict[str, object], list[str]]:
     """Measures from raw sheet rows as an office keeps them (title rows, header variants, merged
     hierarchy cells, collective unit names mapped by config). Every bad cell is named by row and column:
-    LedgerError, or appended to `problems` when given (rows with problems are left out)."""
-    h, cols = find_header(rows, REQUIRED, where, vocab.OPTIONAL_COLUMNS)
-    ours = set(vocab.COLUMNS) | set(vocab.HELPER_COLUMNS)
-    extras = [name for name, c in sorted(cols.items(), key=lambda kv: kv[1]) if name not in ours]
-    aliases = header_aliases(vocab.COLUMNS)
+    LedgerError, or appended to `problems` when given (rows with problems are left out). Every non-empty
+    cell is booked in `account`; `earlier` ({编号: (sheet, row)}) holds the ids of sheets read before this one."""
+    h, _ = find_header(rows, REQUIRED, where, vocab.OPTIONAL_COLUMNS)
+    original = rows
+    head = classify_header(rows, h, sheet)
+    if head.duplicates:
+        found_columns = [duplicate_message(where, rows, h, *d) for d in head.duplicates]
+        if problems is None:
+            raise LedgerError("\n".join(found_columns))
+        problems += found_columns
+    cols = dict(head.fields)
+    extras = {key: (rows[h][c] if c < len(rows[h]) else None) for c, key, _, _ in head.office}   # header as typed
+    office_cols = {key: c for c, key, _, _ in head.office}
     mapped = {}
-    for c, v in enumerate(rows[h]):
-        typed = normalize.clean_text(v)
-        key = normalize.clean_header(v)
-        name = vocab.ID if c == cols.get(vocab.ID) else aliases.get(key, key)
-        if typed and cols.get(name) == c and name in vocab.COLUMNS:
+    for name, c in sorted(cols.items(), key=lambda kv: kv[1]):
+        typed = normalize.clean_text(rows[h][c]) if c < len(rows[h]) else ""
+        if typed:
             mapped[typed.replace("\n", "")] = name
     rows = [list(r) for r in rows]
-    filled = _fill_merged(rows, merged, h, cols)
+    filled = _fill_merged(rows, merged, h, cols | office_cols)   # an office column merged down means each row
     title = next((normalize.clean_text(v) for r in rows[:h] for v in r if normalize.clean_text(v)), "")
     layout = ReadLayout(h + 1, mapped, [c for c in vocab.OPTIONAL_COLUMNS if c not in cols], filled, title)
     unit_map = {normalize.clean_key(k): v for k, v in (unit_map or {}).items()}
     measures: dict[str, Measure] = {}
+    earlier = earlier if earlier is not None else {}
     found: list[str] = []
     notes: list[str] = []
     blank_status: list[str] = []
+    left_out: set[int] = set()
+    again: dict[str, list[str]] = {}
 
     def get(row, name):
         c = cols.get(name)
@@ -163,12 +321,17 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
         excel_row = r + 1
         at = lambda name: f"{where}第{excel_row}行“{name}”列（{cell_name(excel_row, cols[name] + 1)}）"
         before = len(found)
+        left_out.add(r)
         mid = normalize.measure_id(get(row, vocab.ID))
         if not mid:
             found.append(f"{at(vocab.ID)}为空：每条措施须有唯一编号。")
             continue
         if mid in measures:
             found.append(f"{at(vocab.ID)}“{mid}”与第{measures[mid].row}行重复：编号须唯一。")
+            continue
+        if mid in earlier:
+            again.setdefault(earlier[mid][0], []).append(f"{cell_name(excel_row, cols[vocab.ID] + 1)}“{mid}”"
+                                                         f"（另见第{earlier[mid][1]}行）")
             continue
         try:
             deadline = normalize.deadline(get(row, vocab.DEADLINE))
@@ -199,6 +362,7 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
                          f"推动改革促进发展事项：请填“{vocab.YES}”或留空。")
         if len(found) > before:
             continue
+        left_out.discard(r)
         lead = units[0]
         measures[mid] = Measure(
             id=mid,
@@ -217,8 +381,14 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
             evidence=normalize.evidence_text(get(row, vocab.EVIDENCE)),
             remark=normalize.clean_text(get(row, vocab.REMARK)),
             row=excel_row,
-            extra={name: get(row, name) for name in extras if get(row, name) not in (None, "")},
+            extra={key: row[c] for key, c in office_cols.items() if c < len(row) and row[c] not in (None, "")},
         )
+    for other, cells in again.items():     # one line per pair of sheets: a copy repeats every id
+        found.append(f"{where}有{len(cells)}条措施的编号与工作表“{other}”重复（{'、'.join(cells[:3])}"
+                     f"{'等' if len(cells) > 3 else ''}）：台账分在几张工作表时，编号在各表之间也须唯一。"
+                     f"如果其中一张是旧副本，请删除它或把它移出台账工作簿，再运行。")
+    if account is not None:
+        _account_cells(account, sheet, original, h, head, left_out)
     if problems is not None:
         problems += found
     elif found:
@@ -230,7 +400,9 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
                      f"{'等' if len(blank_status) > 5 else ''}），按“{vocab.NOT_STARTED}”统计；已经开展的请填写完成情况。")
     if filled:
         notes.insert(0, merged_note(filled))
-    return measures, layout, {k: v + 1 for k, v in cols.items()}, extras, notes
+    columns = ({k: v + 1 for k, v in cols.items()} | {key: c + 1 for key, c in office_cols.items()}
+               | {vocab.HELPER_COLUMNS[i]: c + 1 for i, c in enumerate(head.computed)})
+    return measures, layout, columns, extras, notes
 
 
 def owners_from_measures(measures: dict[str, Measure]) -> dict[tuple[str, str], OwnerEntry]:
@@ -297,42 +469,135 @@ def read_ledger(path: Path, settings=None, problems: list[str] | None = None) ->
         what = "这是一个文件夹" if path.is_dir() else "它不是 Excel 工作簿，或已损坏、加密"
         raise LedgerError(f"无法打开台账文件“{path.name}”：{what}。请指定未加密的 .xlsx 台账文件。") from None
     names = wb.sheet_names
+    hidden = [m.name for m in wb.sheets_metadata if str(m.visible).rsplit(".", 1)[-1] != "Visible"]
     saved = dt.datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
-    ledger_sheet = wb.get_sheet_by_name(vocab.SHEET_LEDGER) if vocab.SHEET_LEDGER in names else None
-    sheet = lambda name: ledger_sheet if name == vocab.SHEET_LEDGER else wb.get_sheet_by_name(name)
-    return ledger_from_sheets(lambda name: sheet(name).to_python(skip_empty_area=False) if name in names else [],
-                              names, path.name, settings, lambda name: sheet(name).merged_cell_ranges or [],
-                              saved, problems)
+    return ledger_from_sheets(lambda name: wb.get_sheet_by_name(name).to_python(skip_empty_area=False), names,
+                              path.name, settings, lambda name: wb.get_sheet_by_name(name).merged_cell_ranges or [],
+                              saved, problems, hidden)
+
+
+OWN_SHEETS = [vocab.SHEET_OWNERS, vocab.SHEET_JUDGMENT, vocab.SHEET_STATS, vocab.SHEET_OVERDUE, vocab.SHEET_HISTORY,
+              vocab.SHEET_LOG, vocab.SHEET_PARAMS, vocab.SHEET_DECISIONS, vocab.SHEET_CHANGES, vocab.SHEET_REVIEW]
+
+
+def ledger_sheets(rows_of, sheet_names: list[str], name: str, hidden, account: ReadAccount,
+                  problems: list[str] | None) -> tuple[list[str], list[str]]:
+    """(the sheets to read as the ledger, in workbook order; the hidden ledger copies not read). Every sheet
+    whose header row has the ledger's columns is one: a ledger kept one sheet per 方面 or continued on
+    整改台账(续) is read whole. A continuation sheet without a header stops the read, naming it."""
+    found, partial, hidden_copies = [], {}, []
+    for sheet in sheet_names:
+        if sheet in OWN_SHEETS:
+            continue
+        try:
+            h, _ = find_header(rows_of(sheet), REQUIRED, f"“{name}”工作表“{sheet}”", vocab.OPTIONAL_COLUMNS)
+            (hidden_copies if sheet in hidden else found).append((sheet, h))
+        except HeaderError as exc:
+            if sheet == vocab.SHEET_LEDGER:
+                raise
+            partial[sheet] = exc
+        except LedgerError:
+            if sheet == vocab.SHEET_LEDGER and vocab.SHEET_LEDGER not in hidden:
+                raise
+    if not found and hidden_copies:            # nothing visible: the hidden sheets are the ledger, said so
+        found, hidden_copies = hidden_copies, []
+        account.sheets += [SheetUse(read_account.SHEET_HIDDEN_READ, s) for s, _ in found]
+    if not found:
+        raise LedgerError(f"台账“{name}”中没有工作表“{vocab.SHEET_LEDGER}”，也没有带台账表头的工作表"
+                          f"（现有：{'、'.join(sheet_names)}）。")
+    read = [s for s, _ in found]
+    for sheet in sheet_names:
+        if sheet in read or sheet in OWN_SHEETS or sheet in hidden or sheet in [s for s, _ in hidden_copies]:
+            continue
+        base = next((s for s in read if sheet.startswith(s)), None)
+        if base and any(normalize.clean_text(v) for row in rows_of(sheet) for v in row):
+            exc = partial.get(sheet)
+            lack = f"第{exc.row}行表头缺少列：{'、'.join(exc.missing)}" if exc else f"前{HEADER_SCAN_ROWS}行中没有台账表头"
+            message = (f"“{name}”工作表“{sheet}”看来是“{base}”的续表，但{lack}，无法确定各列的含义。"
+                       f"请把“{base}”的表头行复制到“{sheet}”的数据上方（各表按自己的表头读取），"
+                       f"或把这些行移到“{base}”中，再运行。")
+            if problems is None:
+                raise LedgerError(message)
+            problems.append(message)
+    for sheet, exc in partial.items():
+        account.sheets.append(SheetUse(read_account.SHEET_PARTIAL, sheet, (str(exc.row), "、".join(exc.missing))))
+    account.sheets += [SheetUse(read_account.SHEET_HIDDEN_LEDGER, s, (str(h + 1),)) for s, h in hidden_copies]
+    return read, [s for s, _ in hidden_copies]
 
 
 def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None, merged_of=None,
-                       saved: str = "", problems: list[str] | None = None) -> Ledger:
+                       saved: str = "", problems: list[str] | None = None, hidden=(), in_place: bool = False) -> Ledger:
     """A Ledger from sheet contents (rows from A1) — a file read by calamine or a book open in Excel.
-    merged_of(sheet) gives its merged ranges ((r0, c0), (r1, c1)), 0-based."""
-    if vocab.SHEET_LEDGER not in sheet_names:
-        raise LedgerError(f"台账“{name}”中没有工作表“{vocab.SHEET_LEDGER}”（现有：{'、'.join(sheet_names)}）。")
-    sheet = rows_of
-    where = f"“{name}”工作表“{vocab.SHEET_LEDGER}”"
-    merged = merged_of(vocab.SHEET_LEDGER) if merged_of else []
+    merged_of(sheet) gives its merged ranges ((r0, c0), (r1, c1)), 0-based; hidden names the hidden sheets.
+    Every sheet with the ledger's header is read, in order; with in_place (an open book written cell by
+    cell) the ledger must be the one sheet 整改台账."""
+    cache: dict[str, list] = {}
+
+    def sheet(n: str) -> list:
+        if n not in cache:
+            cache[n] = rows_of(n) if n in sheet_names else []
+        return cache[n]
+
+    hidden = list(hidden)
+    account = ReadAccount()
+    read, hidden_copies = ledger_sheets(sheet, sheet_names, name, hidden, account, problems)
+    if in_place and read != [vocab.SHEET_LEDGER]:
+        raise LedgerError(f"台账“{name}”的整改措施在工作表{'、'.join(f'“{s}”' for s in read)}中，按钮只能在一张"
+                          f"“{vocab.SHEET_LEDGER}”表上就地改写。请保存并关闭工作簿，运行一次“刷新统计”"
+                          f"（python -m toolkit refresh），程序会把它们合并为一张“{vocab.SHEET_LEDGER}”表，之后即可使用按钮。")
     unit_map = getattr(settings, "unit_map", {}) or {}
-    measures, layout, columns, extras, notes = parse_measures(sheet(vocab.SHEET_LEDGER), where, merged, unit_map,
-                                                              problems)
+    measures: dict[str, Measure] = {}
+    earlier: dict[str, tuple[str, int]] = {}
+    extras: dict[str, object] = {}
+    notes: list[str] = []
+    layout = columns = None
+    merged_refs: list[str] = []
+    for s in read:
+        where = f"“{name}”工作表“{s}”"
+        merged = merged_of(s) if merged_of else []
+        found, lay, cols, office, sheet_notes = parse_measures(sheet(s), where, merged, unit_map, problems,
+                                                               sheet=s, account=account, earlier=earlier)
+        account.sheets.append(SheetUse(read_account.SHEET_READ, s, (str(len(found)), str(lay.header_row))))
+        earlier.update({mid: (s, m.row) for mid, m in found.items()})
+        measures.update(found)
+        for key, header in office.items():
+            extras.setdefault(key, header)
+        notes += [n for n in sheet_notes if n not in notes]
+        merged_refs += [f"{s}!{ref}" if len(read) > 1 else ref for ref in lay.merged]
+        if layout is None:
+            layout, columns = lay, cols
+        layout.absent = list(dict.fromkeys(layout.absent + lay.absent))
+    layout.merged = merged_refs
+    if len(read) > 1 or read != [vocab.SHEET_LEDGER]:
+        notes.insert(0, f"台账的整改措施在{len(read)}张工作表中（{'、'.join(f'“{s}”' for s in read)}），已按顺序全部读入"
+                        f"（共{len(measures)}条措施）；写回台账时合并为一张“{vocab.SHEET_LEDGER}”工作表，"
+                        f"办公室自己的列一并保留。")
+    notes += [read_account.sheet_text(u) + "。" for u in account.sheets
+              if u.kind in (read_account.SHEET_HIDDEN_LEDGER, read_account.SHEET_HIDDEN_READ)]
     owners = parse_owners(sheet(vocab.SHEET_OWNERS), measures)
     judgments = parse_judgments(sheet(vocab.SHEET_JUDGMENT))
     log = [log_entry(r) for r in parse_table(sheet(vocab.SHEET_LOG), vocab.LOG_COLUMNS, vocab.SHEET_LOG)]
     history = [history_row(r) for r in parse_table(sheet(vocab.SHEET_HISTORY), vocab.HISTORY_COLUMNS, vocab.SHEET_HISTORY)]
     params = {normalize.clean_key(r[0]): r[1] for r in sheet(vocab.SHEET_PARAMS) if len(r) > 1}
-    ours = {vocab.SHEET_LEDGER, vocab.SHEET_OWNERS, vocab.SHEET_JUDGMENT, vocab.SHEET_STATS, vocab.SHEET_OVERDUE,
-            vocab.SHEET_HISTORY, vocab.SHEET_LOG, vocab.SHEET_PARAMS, vocab.SHEET_DECISIONS, vocab.SHEET_CHANGES,
-            vocab.SHEET_REVIEW}
-    others = {name: sheet(name) for name in sheet_names if name not in ours}
+    others = {n: sheet(n) for n in sheet_names if n not in OWN_SHEETS and n not in read}
+    for n in sheet_names:
+        if n in OWN_SHEETS:
+            account.sheets.append(SheetUse(read_account.SHEET_OURS, n))
+        elif n in others and n not in hidden_copies:
+            account.sheets.append(SheetUse(read_account.SHEET_KEPT_HIDDEN if n in hidden else read_account.SHEET_KEPT, n))
+    notes += read_account.collision_notes(account)
+    if read_account.notable(account):
+        notes.append(read_account.summary(account))
     changes = parse_table(sheet(vocab.SHEET_CHANGES), vocab.CHANGE_COLUMNS, vocab.SHEET_CHANGES)
     ledger = Ledger(measures, owners, judgments, layout.header_row, columns, layout.title, log, history,
-                    normalize.clean_text(params.get(vocab.PARAM_DIGEST, "")), extras, others,
+                    normalize.clean_text(params.get(vocab.PARAM_DIGEST, "")), list(extras), others,
                     parse_decisions(sheet(vocab.SHEET_DECISIONS), measures), layout, notes, changes)
+    ledger.extra_headers = extras
+    ledger.hidden_sheets = [n for n in others if n in hidden]
+    ledger.account = account
     ledger.reviews, review_notes, stale = parse_reviews(sheet(vocab.SHEET_REVIEW), measures)
     ledger.read_notes += review_notes
-    if stale:                     # the 销号审核 sheet shows an edit not kept: rewrite it with what holds
+    if stale or len(read) > 1 or read != [vocab.SHEET_LEDGER]:   # rewrite: what holds, in one 整改台账 sheet
         ledger.digest = ""
     notice_decisions(ledger, saved or dt.datetime.now().strftime("%Y-%m-%d %H:%M"))
     if getattr(settings, "root", None) is not None:     # earlier periods' figures: from the change history

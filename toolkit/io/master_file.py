@@ -189,7 +189,8 @@ def _write_ledger_sheet(book: sheets.Book, ledger: Ledger, settings: Settings, a
     widths = fit.widths
     sheets.set_widths(ws, widths)
     book.title_row(ws, ledger.title or "整改台账", len(vocab.COLUMNS))
-    book.header_row(ws, 2, headers)
+    typed = [ledger.extra_headers.get(h, h) for h in ledger.extra_columns]   # office columns: headers as typed
+    book.header_row(ws, 2, vocab.COLUMNS + ["" if t is None else t for t in typed] + vocab.HELPER_COLUMNS)
     today = assessment.reference_date
     due_col, status_col = cols[vocab.DUE_DATE], cols[vocab.STATUS]
 
@@ -295,6 +296,8 @@ def write_master(ledger: Ledger, settings: Settings, assessment: Assessment | No
         _write_params_sheet(book, settings, digest)
         for name, rows in ledger.other_sheets.items():
             _write_other_sheet(book, name, rows)
+            if name in ledger.hidden_sheets:    # an old hidden copy stays hidden (and is not read as the ledger)
+                book.wb.get_worksheet_by_name(name).hide()
         backup(path, settings.path("backup"))
         book.close()
     except BaseException:
