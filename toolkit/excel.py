@@ -124,8 +124,8 @@ def put_ledger_columns(book, ledger: Ledger, assessment: Assessment, names: list
         sheet.range((first, col)).value = block
 
 
-def put_params(book, settings: config_mod.Settings, digest: str) -> None:
-    put_block(book, vocab.SHEET_PARAMS, master_file.params_rows(settings, digest))
+def put_params(book, settings: config_mod.Settings, digest: str, sequence: int) -> None:
+    put_block(book, vocab.SHEET_PARAMS, master_file.params_rows(settings, digest, sequence))
     if vocab.NAME_REF_DATE not in [n.name for n in book.names]:
         book.names.add(vocab.NAME_REF_DATE, master_file.REF_DATE_CELL)
 
@@ -136,7 +136,8 @@ def write_book(book, ledger: Ledger, settings: config_mod.Settings, assessment: 
     put_block(book, vocab.SHEET_STATS, stats_sheet.stats_layout(ledger, settings, assessment).grid())
     for name, table in master_file.derived_tables(ledger, settings, assessment).items():
         put_table(book, name, table)
-    put_params(book, settings, master_file.content_digest(ledger, settings))
+    ledger.sequence += 1            # a write, as write_master counts it (orders decisions and backups)
+    put_params(book, settings, master_file.content_digest(ledger, settings), ledger.sequence)
 
 
 # ---------------------------------------------------------------- buttons
@@ -206,7 +207,7 @@ def _highlight(book) -> str:
     def into_book(assessment):
         put_ledger_columns(book, ledger, assessment, vocab.HELPER_COLUMNS)
         put_table(book, vocab.SHEET_OVERDUE, overdue_table(assessment))
-        put_params(book, settings, ledger.digest)
+        put_params(book, settings, ledger.digest, ledger.sequence)
     assessment = workspace.highlight(ledger, into_book)
     return (f"逾期标记已刷新：逾期未完成{len(assessment.overdue)}条（红色），"
             f"{assessment.soon_days}个工作日内到期{len(assessment.due_soon)}条（黄色）。")

@@ -127,11 +127,19 @@ def _sync_folder(folder: Path) -> None:
 
 # ---------------------------------------------------------------- rebuilding from the archive
 
-def oldest_backup(settings: Settings) -> Path | None:
-    """The first master backup: the ledger as it was before the first consolidation changed it."""
+def oldest_backup(settings: Settings, notes: list[str] | None = None) -> Path | None:
+    """The first master backup: the ledger as it was before the first consolidation changed it. Backups
+    are ordered by the 记录序号 their masters carried, not by the clock in their names; where a name's time
+    lies before its predecessor's (the clock was set back), a line in notes says so."""
     master = settings.master
-    found = list(settings.path("backup").glob(f"{master.stem}_*{master.suffix}"))
-    return min(found, key=lambda p: (p.stem.split("_")[-2], p.stat().st_mtime_ns)) if found else None
+    found = sorted(settings.path("backup").glob(f"{master.stem}_*{master.suffix}"),
+                   key=lambda p: (*master_file.backup_order(p), p.stat().st_mtime_ns))
+    for before, after in zip(found, found[1:]):
+        (n0, t0), (n1, t1) = master_file.backup_order(before), master_file.backup_order(after)
+        if notes is not None and n1 > n0 >= 0 and t1 < t0:
+            notes.append(f"备份“{after.name}”（记录序号{n1}）文件名中的时间早于其前一份备份“{before.name}”（记录序号{n0}），"
+                         f"备份时本机时钟可能被调回；已按记录序号确定先后，以“{found[0].name}”为初始状态。")
+    return found[0] if found else None
 
 
 def rebuild_changes(settings: Settings, db: HistoryDB | None = None, notes: list[str] | None = None) -> list[Change]:
@@ -139,7 +147,7 @@ def rebuild_changes(settings: Settings, db: HistoryDB | None = None, notes: list
     报送记录 says was taken in, replayed under the period and [review] setting it was taken in under,
     with the office's rows (办公室修改, 销号审核) of `db` applied between them where they were recorded."""
     current = read_ledger(settings.master, settings)
-    first = oldest_backup(settings)
+    first = oldest_backup(settings, notes)
     if first is None and current.log:
         raise HistoryError(f"备份文件夹“{settings.path('backup')}”中找不到台账的最早备份，无法确定初始状态，"
                            f"不能重建变更记录。")
@@ -154,6 +162,7 @@ def rebuild_changes(settings: Settings, db: HistoryDB | None = None, notes: list
             by_file.setdefault(c.source, []).append(c)
     known = bool(live)          # a database that recorded runs: a file without rows changed nothing
     for event in _events(live, [r for r in new_receipts(base.log, current.log) if r.applied]):
+        base.sequence += 1       # each event its own run: a file after a return is taken in after it
         if isinstance(event, LogEntry):
             out += _replay_file(base, event, settings, by_file.get(event.sha256, []) if known else None, notes)
         else:
@@ -283,6 +292,7 @@ def _apply_review(ledger: Ledger, c: Change, settings: Settings) -> None:
     if r is None:
         r = ledger.reviews[key] = Review(c.measure, c.unit, c.time[:10])
     r.decided = min(c.time[:10], period_end(c.period, settings).isoformat()) if c.period else c.time[:10]
+    r.decided_seq = ledger.sequence + 1
     if c.new == vocab.CLOSED:
         r.state, r.conclusion = vocab.CLOSED, vocab.REVIEW_APPROVE
     else:

@@ -6,6 +6,7 @@ Pure data and the one status rule (`Ledger.counted_status`); no file is read or 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -205,6 +206,7 @@ class Ledger:
     extra_headers: dict[str, object] = field(default_factory=dict)   # office column key → its header as typed
     hidden_sheets: list[str] = field(default_factory=list)          # office sheets kept hidden on rewrite
     account: "ReadAccount | None" = None                            # where every cell of the ledger sheets went
+    sequence: int = 0             # 记录序号 of the master as read: the runs that wrote it (this run's events: + 1)
 
     def counted_status(self, measure_id: str, unit: str) -> str:
         """The one status rule: the office's decision for the measure if any, else the owner's own status."""
@@ -262,7 +264,7 @@ class Ledger:
                       list(self.extra_columns), {k: [list(r) for r in v] for k, v in self.other_sheets.items()},
                       {k: replace(d) for k, d in self.decisions.items()}, self.layout, list(self.read_notes),
                       [list(r) for r in self.recent_changes], {k: replace(r) for k, r in self.reviews.items()},
-                      dict(self.extra_headers), list(self.hidden_sheets), self.account)
+                      dict(self.extra_headers), list(self.hidden_sheets), self.account, self.sequence)
 
 
 
@@ -335,11 +337,20 @@ class Review:
     conclusion: str = ""              # 同意销号 / 退回补充 as the office chose ('' undecided)
     opinion: str = ""                 # 审核意见: what to add, when returned
     state: str = vocab.REVIEW_PENDING
-    decided: str = ""                 # 办理日期: when the toolkit took the decision in
+    decided: str = ""                 # 办理日期: when the toolkit took the decision in (wall clock, shown)
+    request_seq: int = 0              # the master's 记录序号 of the run that filed the request (0: before it was kept)
+    decided_seq: int = 0              # that of the run that took the decision in (0: undecided, or before)
 
     def values(self) -> Row:
         return [self.measure_id, self.unit, self.applied, self.evidence, self.conclusion, self.opinion,
-                self.state, self.decided]
+                self.state, self.decided, self.key()]
+
+    def key(self, state: str | None = None) -> str:
+        """申请编号: R<request run>[-D<decision run>]-<check>; the check covers 编号, 单位, 办理情况 and both
+        runs, so a copied row, a row typed by hand or a hand-typed 办理情况 is told from a recorded request."""
+        runs = f"R{self.request_seq}" + (f"-D{self.decided_seq}" if self.decided_seq else "")
+        text = "\x1f".join([self.measure_id, self.unit, state or self.state, runs])
+        return f"{runs}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
     @property
     def due(self) -> bool:

@@ -150,6 +150,7 @@ LOG_COLUMNS = ["报送期次", "单位", "收件时间", "原文件名", "归档
 SCOPE_OVERALL, SCOPE_CATEGORY, SCOPE_UNIT = "总体", "类别", "单位"   # 历史进度 范围
 HISTORY_COLUMNS = ["报送期次", "统计日期", "范围", "名称", "总数", "已完成", "基本完成", "正在推进", "未启动", "逾期", "完成率"]
 PARAM_DIGEST = "内容摘要"
+PARAM_SEQUENCE = "记录序号"        # the master's write counter: orders decisions, requests and backups
 PARAM_REF_DATE = "基准日期"
 
 CO_UNIT_SEPARATORS = "、,，;；/ \n"
@@ -201,6 +202,7 @@ REVIEW_CONCLUSION = "审核结论"
 REVIEW_OPINION = "审核意见"
 REVIEW_STATE = "办理情况"          # written by the toolkit: 待审核 / 已销号 / 已退回
 REVIEW_DECIDED_AT = "办理日期"
+REVIEW_KEY = "申请编号"            # written by the toolkit: the request's run, its decision's run, a check code
 REVIEW_COLUMNS = [ID, OWNER_UNIT, REVIEW_APPLIED_AT, REVIEW_EVIDENCE, REVIEW_CONCLUSION, REVIEW_OPINION,
-                  REVIEW_STATE, REVIEW_DECIDED_AT]
+                  REVIEW_STATE, REVIEW_DECIDED_AT, REVIEW_KEY]
 UNIT_REVIEW_COLUMN = "销号审核意见"  # shown (read-only) in a unit's template when review is on

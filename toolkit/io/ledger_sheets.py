@@ -74,10 +74,10 @@ def review_table(ledger: Ledger, stored: dict[str, dict[str, Path]] | None = Non
         rows.append(row)
     return sheets.Table(f"销号审核（单位报“{vocab.DONE}”后在此审核：在“{vocab.REVIEW_CONCLUSION}”列选择"
                         f"{'或'.join(vocab.REVIEW_CONCLUSIONS)}，退回时在“{vocab.REVIEW_OPINION}”写明需补充的材料；"
-                        f"下次汇总时生效，“{vocab.REVIEW_STATE}”由程序填写）",
+                        f"下次汇总时生效，“{vocab.REVIEW_STATE}”“{vocab.REVIEW_KEY}”由程序填写，请勿复制行）",
                         vocab.REVIEW_COLUMNS, rows,
                         {vocab.REVIEW_EVIDENCE: 30, vocab.REVIEW_OPINION: 40, vocab.REVIEW_APPLIED_AT: 12,
-                         vocab.REVIEW_DECIDED_AT: 19})
+                         vocab.REVIEW_DECIDED_AT: 19, vocab.REVIEW_KEY: 18})
 
 
 def conclusion_dropdown(ws, rows: int) -> None:

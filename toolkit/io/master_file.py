@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 from enum import Enum
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from ..rules.deadlines import days_overdue
 from . import ledger_sheets, sheets, stats_sheet
 from .evidence import SUMS, folders
 from .fileio import copy_hashed, file_sha256
+from .ledger_file import sequence_of
 from .ledger_sheets import days_overdue_formula, highlight, status_dropdown
 
 
@@ -47,9 +49,10 @@ def content_digest(ledger: Ledger, settings: Settings) -> str:
 
 
 def backup(path: Path, backup_dir: Path) -> Path | None:
-    """Copy the master into the backup folder (once per content) before it is changed. The copy is
-    written under a temp name, checked (same hash, opens as a zip) and only then named; a backup
-    of that name that is not whole (e.g. truncated by a crash or a full disk) is replaced."""
+    """Copy the master into the backup folder (once per content) before it is changed, named
+    <stem>_<time>-n<记录序号>_<hash>: the sequence the master carries orders the backups, whatever the
+    clock said. The copy is written under a temp name, checked (same hash, opens as a zip) and only then
+    named; a backup of that name that is not whole (e.g. truncated by a crash or a full disk) is replaced."""
     if not path.exists():
         return None
     full = file_sha256(path)
@@ -63,7 +66,7 @@ def backup(path: Path, backup_dir: Path) -> Path | None:
                 existing.unlink()
     backup_dir.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    target = backup_dir / f"{path.stem}_{stamp}{tail}"
+    target = backup_dir / f"{path.stem}_{stamp}-n{master_sequence(path)}{tail}"
     tmp = backup_dir / f".~tmp-{target.name}"
     tmp.unlink(missing_ok=True)
     try:
@@ -75,6 +78,31 @@ def backup(path: Path, backup_dir: Path) -> Path | None:
     finally:
         tmp.unlink(missing_ok=True)
     return target
+
+
+BACKUP_NAME = re.compile(r"_(\d{8}-\d{6})(?:-n(\d+))?_[0-9a-f]{12}$")
+
+
+def backup_order(path: Path) -> tuple[int, str]:
+    """(记录序号, time in the name) of a backup: the order backups were made in (a backup from before the
+    sequence was kept counts as -1, ordered among its kind by the time in its name)."""
+    found = BACKUP_NAME.search(path.stem)
+    if not found:
+        return -1, ""
+    return (int(found[2]) if found[2] else -1), found[1]
+
+
+def master_sequence(path: Path) -> int:
+    """The 记录序号 a master file carries in its 参数 sheet (0 if none or unreadable)."""
+    from python_calamine import CalamineWorkbook
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+        if vocab.SHEET_PARAMS not in wb.sheet_names:
+            return 0
+        rows = wb.get_sheet_by_name(vocab.SHEET_PARAMS).to_python(skip_empty_area=False)
+    except Exception:   # a foreign or half-written file: it carries no sequence of ours
+        return 0
+    return next((sequence_of(r[1]) for r in rows if len(r) > 1 and normalize.clean_key(r[0]) == vocab.PARAM_SEQUENCE), 0)
 
 
 def _whole(path: Path, sha256: str) -> bool:
@@ -155,7 +183,7 @@ def review_tables(ledger: Ledger, settings: Settings) -> dict[str, sheets.Table]
 REF_DATE_CELL = f"='{vocab.SHEET_PARAMS}'!$B$2"   # params_rows puts the reference date in row 2, column B
 
 
-def params_rows(settings: Settings, digest: str) -> list[list]:
+def params_rows(settings: Settings, digest: str, sequence: int) -> list[list]:
     """The 参数 sheet: the reference date cell (defined name 基准日期) that formulas and highlighting use."""
     if settings.reference_date:
         ref, note = settings.reference_date, "固定基准日期（来自配置）；改为 =TODAY() 即按当天计算逾期"
@@ -165,7 +193,8 @@ def params_rows(settings: Settings, digest: str) -> list[list]:
             ["报送期次", settings.current_period(), "本期报送期次"],
             ["整改启动日期", settings.programme_start, "“立行立改”按此日期计算逾期"],
             ["临期提醒工作日", settings.remind_working_days, "到期前N个工作日标黄"],
-            [vocab.PARAM_DIGEST, digest, "程序用于判断内容是否变化，请勿修改"]]
+            [vocab.PARAM_DIGEST, digest, "程序用于判断内容是否变化，请勿修改"],
+            [vocab.PARAM_SEQUENCE, sequence, "程序每次写入台账加1，用于确定审核、申请与备份的先后（不看电脑时钟），请勿修改"]]
 
 
 def layout_ledger(ledger: Ledger) -> list[str]:
@@ -255,10 +284,10 @@ def _write_other_sheet(book: sheets.Book, name: str, rows: list[list]) -> None:
                 book.put(ws, r, c, value, plain, book.fmt("plain", num_format=sheets.DATE_FORMAT))
 
 
-def _write_params_sheet(book: sheets.Book, settings: Settings, digest: str) -> None:
+def _write_params_sheet(book: sheets.Book, settings: Settings, digest: str, sequence: int) -> None:
     ws = book.sheet(vocab.SHEET_PARAMS)
     sheets.set_widths(ws, {1: 16, 2: 20, 3: 50})
-    for r, values in enumerate(params_rows(settings, digest), 1):
+    for r, values in enumerate(params_rows(settings, digest, sequence), 1):
         for c, v in enumerate(values, 1):
             book.put(ws, r, c, v, book.fmt("header") if r == 1 else book.fmt("body"))
     book.wb.define_name(vocab.NAME_REF_DATE, REF_DATE_CELL)
@@ -293,7 +322,7 @@ def write_master(ledger: Ledger, settings: Settings, assessment: Assessment | No
                 status_dropdown(ws, table.headers.index(vocab.JUDGMENT) + 1, 3, 3 + len(table.rows))
             if name == vocab.SHEET_REVIEW:     # and its close-out decisions likewise
                 ledger_sheets.conclusion_dropdown(ws, len(table.rows))
-        _write_params_sheet(book, settings, digest)
+        _write_params_sheet(book, settings, digest, ledger.sequence + 1)
         for name, rows in ledger.other_sheets.items():
             _write_other_sheet(book, name, rows)
             if name in ledger.hidden_sheets:    # an old hidden copy stays hidden (and is not read as the ledger)
@@ -303,5 +332,5 @@ def write_master(ledger: Ledger, settings: Settings, assessment: Assessment | No
     except BaseException:
         book.discard()
         raise
-    ledger.digest = digest
+    ledger.digest, ledger.sequence = digest, ledger.sequence + 1
     return True

@@ -8,7 +8,8 @@ The owners' statuses stay the four canonical words (a pending request keeps its 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 
 from .. import vocab
 from ..errors import ReviewError
@@ -24,23 +25,62 @@ def conclusion(value: object) -> str:
 
 
 
+KEY = re.compile(r"R(\d+)(?:-D(\d+))?-[0-9a-f]{8}")
+
+
+def verified(r: Review, key: str) -> Review | None:
+    """The request a 销号审核 row stands for, checked against the 申请编号 the toolkit wrote in it: r with
+    its runs and the 办理情况 the key was written with (which undoes a hand-typed one); None when the key
+    does not belong to this 编号 and 单位 (a copied row, a row typed by hand, a key edited)."""
+    found = KEY.fullmatch(key.strip())
+    if not found:
+        return None
+    runs = replace(r, request_seq=int(found[1]), decided_seq=int(found[2] or 0))
+    for state in [r.state] + [s for s in vocab.REVIEW_STATES if s != r.state]:
+        if runs.key(state) == found[0]:
+            return replace(runs, state=state, decided=runs.decided if state != vocab.REVIEW_PENDING else "")
+    return None
+
+
 def request(ledger: Ledger, entry: OwnerEntry, evidence: str, received: str) -> str:
     """The status a unit's 已完成 stands for under review: 已完成 once closed (or when it was done
-    before review was required); else a request is filed (a returned one renewed by a file received
-    after the return, to the second; its opinion kept) and the unit keeps its last status below 已完成,
-    at least 正在推进."""
+    before review was required); else a request is filed (a returned one renewed by a file taken in by a
+    run after the one that took the return in; its opinion kept) and the unit keeps its last status
+    below 已完成, at least 正在推进."""
     key = (entry.measure_id, entry.unit)
     r = ledger.reviews.get(key)
     if (r and r.state == vocab.CLOSED) or (r is None and entry.status == vocab.DONE):
         return vocab.DONE
-    if r and r.state == vocab.REVIEW_RETURNED and not received_after(received, r.decided):
+    if r and r.state == vocab.REVIEW_RETURNED and not asks_again(ledger, r, received):
         return entry.status          # a file sent before the return was decided does not ask again
     if r is None or r.state == vocab.REVIEW_RETURNED:
         ledger.reviews[key] = Review(entry.measure_id, entry.unit, received[:10], evidence or entry.evidence,
-                                     opinion=r.opinion if r else "")
+                                     opinion=r.opinion if r else "", request_seq=run_sequence(ledger))
     else:
         r.evidence = evidence or r.evidence
     return entry.status if entry.status in (vocab.IN_PROGRESS, vocab.MOSTLY_DONE) else vocab.IN_PROGRESS
+
+
+def run_sequence(ledger: Ledger) -> int:
+    """The 记录序号 of what this run records (decisions, requests): one past the master's."""
+    return ledger.sequence + 1
+
+
+def asks_again(ledger: Ledger, r: Review, received: str) -> bool:
+    """Whether a file received at `received` renews a returned request: by the recorded sequence when the
+    return has one (a file of a later run than the return's asks again; files of the run that took the
+    return in were waiting before it), saying so in the run's notes when the clocks tell otherwise; by
+    time only for a return recorded before sequences were kept."""
+    if not r.decided_seq:
+        return received_after(received, r.decided)
+    later = run_sequence(ledger) > r.decided_seq
+    if later and r.decided and not received_after(received, r.decided):
+        ledger.read_notes.append(
+            f"措施“{r.measure_id}”（{r.unit}）：退回补充的{vocab.REVIEW_DECIDED_AT}（{r.decided}）晚于此后汇总的文件的"
+            f"收件时间（{received.replace('T', ' ')}），两台电脑或本机的时钟可能不准；已按汇总顺序把该文件视为退回之后的"
+            f"重新申请（{vocab.REVIEW_PENDING}）。如它其实是退回前的旧文件，请在“{vocab.SHEET_REVIEW}”表再次选择"
+            f"“{vocab.REVIEW_RETURN}”。")
+    return later
 
 
 def received_after(received: str, decided: str) -> bool:
@@ -65,7 +105,8 @@ def restore_deleted(ledger: Ledger, recorded: dict[tuple[str, str], str]) -> lis
         entry = ledger.owners.get((mid, unit))
         if value != vocab.APPLIED_CLOSE or (mid, unit) in ledger.reviews or entry is None or entry.status == vocab.DONE:
             continue             # (a unit whose request waits keeps its status below 已完成)
-        ledger.reviews[(mid, unit)] = Review(mid, unit, entry.submitted_at[:10], entry.evidence)
+        ledger.reviews[(mid, unit)] = Review(mid, unit, entry.submitted_at[:10], entry.evidence,
+                                             request_seq=run_sequence(ledger))
         notes.append(f"“{vocab.SHEET_REVIEW}”表中措施“{mid}”（{unit}）待审核的一行被删除；删除不是审核结论，"
                      f"已恢复该行（{vocab.REVIEW_PENDING}）。如需退回，请在“{vocab.REVIEW_CONCLUSION}”列选择"
                      f"“{vocab.REVIEW_RETURN}”并写明“{vocab.REVIEW_OPINION}”。")
@@ -93,7 +134,7 @@ def apply_decisions(ledger: Ledger, now: dt.datetime) -> list[Review]:
             continue             # 退回补充 needs an opinion: left pending, the reader names the cell
         approved = r.conclusion == vocab.REVIEW_APPROVE
         r.state = vocab.CLOSED if approved else vocab.REVIEW_RETURNED
-        r.decided = decision_time(now)
+        r.decided, r.decided_seq = decision_time(now), run_sequence(ledger)
         entry.status = vocab.DONE if approved else vocab.IN_PROGRESS
         recompute_measure(ledger, r.measure_id)
         taken.append(r)
