@@ -248,7 +248,7 @@ def test_sigkill_at_random_points_of_evidence_intake_then_a_rerun_leaves_master_
     subprocess.run(cmd + [str(reference)], check=True, capture_output=True, env=env, cwd=ROOT)
     full = time.perf_counter() - t0
     expected = _state(reference)
-    assert "ZG-001/照片.png" in expected[1] and "ZG-001/扫描件.pdf" not in expected[1]
+    assert "办公室/ZG-001/照片.png" in expected[1] and "办公室/ZG-001/扫描件.pdf" not in expected[1]
     rng = random.Random(22)
     killed = 0
     for i in range(6):
