@@ -81,6 +81,37 @@ def test_a_damaged_evidence_entry_is_refused_by_name_and_the_workbook_the_rest_a
     assert "ZG-004：会议照片.png" in receipt
 
 
+class NewTrouble(Exception):
+    """An error type nobody has seen yet."""
+
+
+def test_any_error_reading_one_evidence_entry_or_matching_them_stays_with_that_evidence(workspace, monkeypatch):
+    s = workspace
+    real_read = zipfile.ZipFile.read
+
+    def read(self, name, pwd=None):
+        if name == "ZG-004/整改通知扫描件.pdf":
+            raise NewTrouble("a new kind of failure")
+        return real_read(self, name, pwd)
+    monkeypatch.setattr(zipfile.ZipFile, "read", read)       # met by the store, after every check passed
+    package(s, "市人民医院", {"ZG-004": {vocab.STATUS: vocab.IN_PROGRESS, vocab.PROGRESS: "已印发通知"}},
+            {"ZG-004/整改通知扫描件.pdf": SCAN, "ZG-004/会议照片.png": PHOTO})
+    result = Workspace(s).consolidate()
+    assert [f.outcome for f in result.files] == [vocab.OUTCOME_ACCEPTED]
+    assert stored(s, "市人民医院") == ["ZG-004/SHA256SUMS.sha256", "ZG-004/会议照片.png"]
+    assert "“ZG-004/整改通知扫描件.pdf”已损坏" in result.receipts[0].read_text(encoding="utf-8").replace("：", "")
+
+    def broken_match(*args):
+        raise NewTrouble("matching failed")
+    monkeypatch.setattr(evidence, "match", broken_match)
+    package(s, "办公室", {"ZG-001": {vocab.STATUS: vocab.DONE}}, {"ZG-001/照片.png": PHOTO}, name="办公室佐证.zip")
+    result = Workspace(s).consolidate()
+    assert [f.outcome for f in result.files] == [vocab.OUTCOME_ACCEPTED]
+    assert read_ledger(s.master).measures["ZG-001"].status == vocab.DONE
+    receipt = result.receipts[0].read_text(encoding="utf-8")
+    assert "“ZG-001/照片.png”" in receipt and "请重新发送此文件" in receipt
+
+
 def test_a_damaged_workbook_entry_rejects_its_package_with_the_reason_and_others_go_on(workspace):
     s = workspace
     sent = package(s, "市人民医院", {"ZG-004": {vocab.STATUS: vocab.IN_PROGRESS}}, {"ZG-004/会议照片.png": PHOTO})
