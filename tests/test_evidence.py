@@ -60,10 +60,10 @@ def test_a_zip_brings_evidence_per_measure_and_unsafe_entries_are_refused_by_nam
 
     folder = s.path("archive") / "2024-08" / "佐证" / "市人民医院"
     stored = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
-    assert stored == ["ZG-002/SHA256SUMS.txt", "ZG-002/培训通知.pdf", "ZG-004/SHA256SUMS.txt",
+    assert stored == ["ZG-002/SHA256SUMS.sha256", "ZG-002/培训通知.pdf", "ZG-004/SHA256SUMS.sha256",
                       "ZG-004/会议照片.png", "ZG-004/整改通知扫描件.pdf"]
     assert (folder / "ZG-004" / "整改通知扫描件.pdf").read_bytes() == SCAN           # untouched
-    sums = (folder / "ZG-004" / "SHA256SUMS.txt").read_text(encoding="utf-8")
+    sums = (folder / "ZG-004" / "SHA256SUMS.sha256").read_text(encoding="utf-8")
     assert f"{hashlib.sha256(SCAN).hexdigest()}  整改通知扫描件.pdf" in sums
     assert not any(p.name == "逃逸.pdf" for p in s.root.rglob("*"))                   # nothing escaped
 
@@ -152,10 +152,10 @@ def test_a_folder_is_taken_like_a_zip_and_resending_it_is_a_duplicate(workspace,
 
     folder = s.path("archive") / "2024-08" / "佐证" / "办公室"
     stored = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
-    assert stored == ["ZG-001/SHA256SUMS.txt", "ZG-001/会议照片.png", "ZG-001/整改通知扫描件.pdf",
-                      "ZG-005/SHA256SUMS.txt", "ZG-005/会议纪要.pdf", "ZG-006/SHA256SUMS.txt", "ZG-006/统计表.xlsx"]
+    assert stored == ["ZG-001/SHA256SUMS.sha256", "ZG-001/会议照片.png", "ZG-001/整改通知扫描件.pdf",
+                      "ZG-005/SHA256SUMS.sha256", "ZG-005/会议纪要.pdf", "ZG-006/SHA256SUMS.sha256", "ZG-006/统计表.xlsx"]
     assert (folder / "ZG-001" / "会议照片.png").read_bytes() == PHOTO
-    sums = (folder / "ZG-001" / "SHA256SUMS.txt").read_text(encoding="utf-8")
+    sums = (folder / "ZG-001" / "SHA256SUMS.sha256").read_text(encoding="utf-8")
     assert f"{hashlib.sha256(SCAN).hexdigest()}  整改通知扫描件.pdf" in sums
     wb, ws, cols, at = ledger_sheet(s.master)
     cell = ws.cell(at["ZG-001"], cols[vocab.EVIDENCE])
@@ -297,7 +297,7 @@ def test_content_that_does_not_match_its_extension_is_refused_and_an_executable_
         "ZG-004/扫描件.pdf": SCAN, "ZG-004/合影.png": PHOTO, "ZG-004/说明.txt": "说明文字".encode()})
     result = Workspace(s).consolidate()
     folder = s.path("archive") / "2024-08" / "佐证" / "市人民医院" / "ZG-004"
-    assert sorted(p.name for p in folder.iterdir()) == ["SHA256SUMS.txt", "合影.png", "扫描件.pdf", "说明.txt"]
+    assert sorted(p.name for p in folder.iterdir()) == ["SHA256SUMS.sha256", "合影.png", "扫描件.pdf", "说明.txt"]
     receipt = result.receipts[0].read_text(encoding="utf-8")
     refused = receipt[receipt.index("未接收的佐证材料（5个）"):]
     for entry, why in [("整改通知.pdf", "可执行程序或脚本（文件头为MZ）"), ("工具.txt", "文件头为ELF"),
@@ -448,7 +448,7 @@ def test_a_full_archive_disk_is_named_in_chinese_and_leaves_no_temporary_file(wo
     monkeypatch.undo()
     (folder / ".~tmp-99999").write_bytes(b"left by a run that was killed")
     Workspace(s).consolidate()
-    assert sorted(p.name for p in folder.iterdir()) == ["SHA256SUMS.txt", "扫描件.pdf"] and not sent.exists()
+    assert sorted(p.name for p in folder.iterdir()) == ["SHA256SUMS.sha256", "扫描件.pdf"] and not sent.exists()
 
     def no_space(src, dst):
         raise OSError(errno.ENOSPC, "No space left on device")

@@ -27,7 +27,7 @@ from .check import write_empty_master
 from .consolidate import ConsolidationResult, consolidate, inbox_fingerprint, own_folders
 from .distribute import Distributed, distribute, ensure_secret, secret_path
 from .documents import dashboard, leaders, notices, reminders
-from .errors import BusyError, ConfigError, FileAccessError, ToolkitError
+from .errors import BusyError, ConfigError, FileAccessError, HistoryError, ToolkitError
 from .io import fileio, history_db, master_file, shortcuts
 from .io.ledger_file import read_ledger
 from .model import Ledger, Settings
@@ -121,10 +121,18 @@ def file_errors(root: Path | None = None) -> Iterator[None]:
     import xlsxwriter.exceptions
     try:
         yield
-    except sqlite3.OperationalError as exc:             # the history database's disk or folder
+    except sqlite3.OperationalError as exc:             # the history database's disk, folder or another program
         log.warning("变更记录写入失败：%r", exc)
+        if history_db.is_busy(exc):
+            raise BusyError(f"变更记录数据库“{vocab.HISTORY_DB}”被其他程序占用（如打开着它的数据库查看工具），"
+                            f"请关闭该程序后重新运行（数据库本身无需处理）。") from None
         raise FileAccessError(f"无法写入变更记录数据库：{history_db.sqlite_reason(exc)}。"
                               f"请清理磁盘或检查文件夹权限后重试。") from None
+    except sqlite3.DatabaseError as exc:                # damage the opening check did not see: found next run
+        log.warning("变更记录数据库出错：%r", exc)
+        raise HistoryError(f"变更记录数据库“{vocab.HISTORY_DB}”在运行中读写出错（{exc}），可能已损坏。"
+                           f"下次运行时会把它原样移到一旁并按归档文件重建；也可运行 "
+                           f"`python -m toolkit history --rebuild`。") from None
     except (OSError, xlsxwriter.exceptions.FileCreateError) as caught:
         exc = caught.args[0] if not isinstance(caught, OSError) and caught.args else caught
         if not isinstance(exc, OSError):
@@ -377,8 +385,10 @@ class Workspace:
     def _consolidate(self, on_file, ledger: Ledger | None, write, again=None) -> ConsolidationResult:
         """Consolidate with every change recorded in the history, committed only once the master is in place."""
         self._check_writable("archive", "backup", "output")
-        with history_db.open_history(self.settings) as db:
+        notes: list[str] = []          # a damaged or deleted database, rebuilt: one line, and the run goes on
+        with history.open_recovering(self.settings, notes) as db:
             before = ledger if ledger is not None else read_ledger(self.settings.master, self.settings)
+            before.read_notes += notes
             self._restore_requests(before, db)
             base = write or (lambda after, settings, result: master_file.write_master(after, settings, result.assessment))
 
@@ -426,7 +436,7 @@ class Workspace:
                 raise ConfigError(f"销号审核未启用。如需启用，请在 {config.CONFIG_NAME} 中写入 [review] required = true。"
                                   + "".join(waiting))
             self._check_writable("backup")
-            with history_db.open_history(s) as db:
+            with history.open_recovering(s, []) as db:
                 before = ledger if ledger is not None else read_ledger(s.master, s)
                 self._restore_requests(before, db)
                 after = before.copy()
@@ -441,8 +451,8 @@ class Workspace:
     def history(self, measure_id: str | None = None, rebuild: bool = False) -> tuple[int | None, list[str]]:
         """A measure's whole story from the history (rebuilt from the archive first when asked):
         (rows rebuilt or None, lines)."""
-        with self.guarded(), history_db.open_history(self.settings) as db:
-            notes: list[str] = []        # what the archive could not tell
+        notes: list[str] = []            # what became of a damaged database, what the archive could not tell
+        with self.guarded(), history.open_recovering(self.settings, notes, rebuild_now=not rebuild) as db:
             rebuilt = history.rebuild(db, self.settings, notes) if rebuild else None
             current = read_ledger(self.settings.master, self.settings) if measure_id else None
             if current is not None:      # zg-012 is ZG-012
@@ -481,7 +491,9 @@ class Workspace:
         """Excel 刷新统计: the figures of the open book, written into it by write(assessment) under the lock.
         The office's hand edits it finds are recorded pending: committed once the book is saved with
         them (the next opening of the history settles it), discarded if it never is."""
-        with self.guarded(), history_db.open_history(self.settings) as db:
+        notes: list[str] = []
+        with self.guarded(), history.open_recovering(self.settings, notes) as db:
+            ledger.read_notes += notes
             assessment = master_file.prepare(ledger, self.settings)
             history.record(db, self.settings, ledger, ledger, assessment=assessment)
             write(assessment)
@@ -493,8 +505,10 @@ class Workspace:
         s = self.settings
         if on:
             s.reference_date = on
-        with self.guarded(s.master), history_db.open_history(s) as db:
+        notes: list[str] = []
+        with self.guarded(s.master), history.open_recovering(s, notes) as db:
             ledger = read_ledger(s.master, s)
+            ledger.read_notes += notes
             assessment = assess(ledger, s)
             with history.recording(db, s, ledger, ledger, assessment=assessment) as run:   # the office's hand edits
                 ledger.recent_changes = history_db.recent_rows(db, master_file.CHANGES_SHOWN, run)

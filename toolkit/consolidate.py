@@ -15,7 +15,7 @@ import os
 import stat
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import vocab
@@ -585,8 +585,7 @@ def take_in(ledger: Ledger, settings: Settings, entries: list, on_file=None, aga
             outcome, accepted = judge(ledger, sub, set() if snap.again else known, latest,
                                       settings.review_required)
         if sub.evidence and outcome in vocab.APPLIED_OUTCOMES:     # stored untouched, with hashes
-            sub.evidence = evidence.store(snap.archived, sub.evidence,
-                                          archive_dir / evidence.FOLDER / evidence.safe_part(sub.unit))
+            sub.evidence = _store_evidence(snap.archived, sub, archive_dir / evidence.FOLDER / evidence.safe_part(sub.unit))
         late = bool(settings.submit_by and sub.received.date() > settings.submit_by)
         if sub.sha256:
             known.add(sub.sha256)
@@ -603,6 +602,18 @@ def take_in(ledger: Ledger, settings: Settings, entries: list, on_file=None, aga
     result.missing_units = [u for u in ledger.units if u not in submitted]
     result.inbox_seen.sort()
     return result
+
+
+def _store_evidence(package: Path, sub: Submission, folder: Path) -> list:
+    """evidence.store at its boundary: an OSError writing (a full disk) stops the run as it names the
+    folder; anything else is this unit's evidence trouble, refused by name, and the run goes on."""
+    try:
+        return evidence.store(package, sub.evidence, folder)
+    except OSError:
+        raise
+    except Exception:
+        log.exception("保存 %s 的佐证材料时出错", sub.name)
+        return [f if f.reason else replace(f, reason=evidence.DAMAGED) for f in sub.evidence]
 
 
 def _same_bytes(path: Path, sha256: str) -> bool:

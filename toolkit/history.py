@@ -7,6 +7,7 @@ made it; `history --rebuild` replays the whole archive the same way and gives th
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 from contextlib import contextmanager
 from dataclasses import replace
@@ -14,9 +15,9 @@ from pathlib import Path
 
 from . import vocab
 from .consolidate import merge
-from .errors import HistoryError
+from .errors import HistoryError, ToolkitError
 from .intake import read_submission
-from .io import master_file
+from .io import history_db, master_file
 from .io.history_db import (
     MEASURE_FIELDS,
     OWNER_FIELDS,
@@ -34,6 +35,8 @@ from .io.history_db import (
 )
 from .io.ledger_file import read_ledger
 from .model import Ledger, LogEntry, Review, Settings
+
+log = logging.getLogger("toolkit")
 
 # ---------------------------------------------------------------- recording a run
 
@@ -123,6 +126,39 @@ def _sync_folder(folder: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+# ---------------------------------------------------------------- opening it, whatever became of it
+
+def open_recovering(settings: Settings, notes: list[str], rebuild_now: bool = True) -> HistoryDB:
+    """open_history, and when the database is damaged (moved aside, kept) or gone (deleted after runs
+    made backups), a new one rebuilt from the archive (unless the caller rebuilds it: rebuild_now False),
+    with one line in notes saying what happened: the run goes on either way."""
+    path = history_db.db_path(settings)
+    gone = not path.exists() and oldest_backup(settings) is not None
+    try:
+        db = history_db.open_history(settings)
+    except history_db.HistoryDamaged as exc:
+        moved = history_db.set_aside(path)
+        db = history_db.open_history(settings)
+        what = f"变更记录数据库“{path.name}”已损坏（{exc.reason}），已原样移到“{moved.name}”并新建"
+    else:
+        if not gone or not rebuild_now:       # first use, or about to be rebuilt as asked: nothing to say
+            return db
+        what = f"变更记录数据库“{path.name}”不存在（可能被删除或移走），已新建"
+    if not rebuild_now:
+        how = ""
+    else:
+        try:
+            how = f"，并按归档文件重建（{rebuild(db, settings, notes)}条记录，与 `history --rebuild` 相同）"
+        except Exception as exc:     # the archive cannot tell it all: record from now on, the master as it is
+            why = str(exc) if isinstance(exc, ToolkitError) else type(exc).__name__
+            log.warning("按归档重建变更记录失败：%r", exc)
+            how = (f"；未能按归档文件重建（{why}），从本次起以当前台账为初始状态重新记录，"
+                   f"处理后可运行 `python -m toolkit history --rebuild`")
+    notes.append(what + how + "。")
+    log.warning(notes[-1])
+    return db
 
 
 # ---------------------------------------------------------------- rebuilding from the archive

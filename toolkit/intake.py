@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import logging
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +23,8 @@ from .io.ledger_file import cell_name, find_header
 from .io.sheets import col_letter
 from .model import Ledger, Settings
 from .rules import normalize
+
+log = logging.getLogger("toolkit")
 
 MAX_UNZIPPED_MB = 200        # a real unit workbook is a few MB unzipped; more is a zip bomb
 MAX_RATIO = 200
@@ -352,8 +356,8 @@ def _read_package(sub: Submission, ledger: Ledger, settings: Settings, key: byte
             return sub.reject(str(exc), exc.fix)
     except evidence.PackageError as exc:
         return sub.reject(str(exc), exc.fix or fix)
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return sub.reject("压缩包中的工作簿无法解压", fix)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error):
+        return sub.reject("压缩包中的工作簿已损坏或无法解压（解压时校验不符或数据不完整，可能下载或复制时中断）", fix)
     else:
         inner.path = sub.path
         inner.notes.insert(0, f"已从{word}中读取工作簿“{shown}”")
@@ -364,8 +368,13 @@ def _read_package(sub: Submission, ledger: Ledger, settings: Settings, key: byte
                                f".DS_Store），它们不是佐证材料")
         texts = {u.measure_id: u.evidence for u in inner.updates} if inner is not sub else {
             mid: o.evidence for (mid, unit), o in ledger.owners.items() if unit == inner.unit}
-        matched = evidence.match(kept, [m.id for m in ledger.rows_of(inner.unit)], texts)
-        inner.evidence = evidence.check_content(sub.path, matched)
+        try:
+            matched = evidence.match(kept, [m.id for m in ledger.rows_of(inner.unit)], texts)
+            inner.evidence = evidence.check_content(sub.path, matched)
+        except Exception:           # the evidence is one part: its trouble never costs the workbook
+            log.exception("读取 %s 中的佐证材料时出错", sub.name)
+            inner.evidence = [evidence.EvidenceFile(evidence.entry_name(i), i.filename, reason=evidence.DAMAGED)
+                              for i in kept]
     return inner
 
 

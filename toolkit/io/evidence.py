@@ -3,7 +3,9 @@ stored .zip first, see snapshot_folder): the workbook is read as usual, each
 other file is matched to a measure (a sub-folder named by its 编号, or its name written in the row's
 佐证材料) and stored untouched under archive/<期次>/佐证/<单位>/<编号>/ with its SHA-256.
 
-Nothing in a package is trusted: oversized or over-compressed packages are refused whole; an entry
+Nothing in a package is trusted: oversized or over-compressed packages (each entry and the whole
+package alike) are refused whole; an entry that cannot be unpacked as it should (damaged: bad CRC,
+cut short) is refused by name and the rest goes on; an entry
 with an absolute path or '..', a link, an executable or script, a type that is not a document,
 image, PDF or Office file, or content that does not match its extension (check_content) is refused
 by name; what Windows and macOS leave in folders (Thumbs.db…) is skipped quietly; everything else is
@@ -13,11 +15,12 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import logging
 import os
 import re
 import stat
+import unicodedata
 import zipfile
-import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
@@ -26,7 +29,8 @@ from .fileio import open_regular
 
 MAX_PACKAGE_MB = 200          # a package's size on disk
 MAX_UNPACKED_MB = 500         # all its entries unpacked
-MAX_RATIO = 100               # unpacked / packed, for any entry over 1 MB unpacked
+MAX_RATIO = 100               # unpacked / packed, for any entry over 1 MB unpacked, and for the whole package
+RATIO_FROM_MB = 1             # below this many MB unpacked (an entry, or the whole package) no ratio is checked
 MAX_ENTRIES = 1000
 MAX_EVIDENCE_MB = 100         # one evidence file
 MAX_DEPTH = 8                 # folder levels inside a package (a sub-folder per 编号 needs one)
@@ -40,7 +44,9 @@ ALLOWED_SUFFIXES = {".pdf", ".ofd", ".doc", ".docx", ".wps", ".rtf", ".txt", ".o
 EXECUTABLE_SUFFIXES = {".exe", ".bat", ".cmd", ".ps1", ".psm1", ".vbs", ".vbe", ".js", ".jse", ".wsf", ".hta",
                        ".sh", ".dll", ".scr", ".msi", ".com", ".cpl", ".jar", ".lnk", ".reg", ".py", ".pif"}
 FOLDER = "佐证"
-SUMS = "SHA256SUMS.txt"
+SUMS = "SHA256SUMS.sha256"    # our checksum list per measure: .sha256 is no evidence type, so no unit's file can take its name
+LEGACY_SUMS = "SHA256SUMS.txt"   # the list's name before: a unit's file of that name is evidence like any other
+DAMAGED = "已损坏（解压时校验不符或数据不完整，可能下载或复制时中断），未保存；请重新发送此文件（可与工作簿一起重新打包报送）"
 ARCHIVE_SUFFIXES = {".zip", ".rar", ".7z", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".cab", ".iso"}
 LITTER_NAMES = {"thumbs.db", "ehthumbs.db", "desktop.ini", ".ds_store", ".localized", "icon\r"}
 COUNT_FIX = "请每项措施只附必要的佐证材料（多张照片可合成一个PDF），使文件总数不超过{limit}个后重新报送"
@@ -57,18 +63,39 @@ class EvidenceFile:
     stored: str = ""          # the file's name in the archive (another when a same-named file differs)
 
 
+log = logging.getLogger("toolkit")
 _ID_LIKE = re.compile(r"[A-Za-z]{1,6}[-_]?\d{1,6}")     # folder names that look like a measure's 编号
 
 
 def entry_name(info: zipfile.ZipInfo) -> str:
-    """The entry's path as the sender's system wrote it: zip tools on Chinese Windows store GBK names
-    without the UTF-8 flag, which Python reads as cp437."""
-    if info.flag_bits & 0x800:
-        return info.filename
-    try:
-        return info.filename.encode("cp437").decode("gbk")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        return info.filename
+    """The entry's path as the sender's system wrote it (NFC, as typed in a cell): without the UTF-8
+    flag Python reads the name's bytes as cp437, but macOS and Linux archivers store UTF-8 bytes there
+    and zip tools on Chinese Windows GBK. A short GBK name can be valid UTF-8 too (通知 reads as two
+    Hebrew and combining marks), so the first reading made of plausible characters wins."""
+    name = info.filename
+    if not info.flag_bits & 0x800:
+        try:
+            raw = name.encode("cp437")
+        except UnicodeEncodeError:      # not read as cp437 (a name made here, or another metadata encoding)
+            raw = b""
+        readings = []
+        for encoding in ("utf-8", "gb18030") if raw else ():
+            try:
+                readings.append(unicodedata.normalize("NFC", raw.decode(encoding)))
+            except UnicodeDecodeError:
+                continue
+        name = next((r for r in readings if all(map(_plausible, r))), readings[0] if readings else name)
+    return unicodedata.normalize("NFC", name)
+
+
+_PLAUSIBLE = ((0x20, 0x7E), (0xA0, 0x24F), (0x300, 0x36F), (0x2000, 0x206F), (0x2150, 0x218F), (0x2460, 0x24FF),
+              (0x2E80, 0x9FFF), (0xF900, 0xFAFF), (0xFE30, 0xFE4F), (0xFF00, 0xFFEF))
+
+
+def _plausible(char: str) -> bool:
+    """A character a file name on an office PC is made of: ASCII, Latin with accents, general and CJK
+    punctuation, circled and Roman numerals, kana and hanzi, full-width forms."""
+    return any(lo <= ord(char) <= hi for lo, hi in _PLAUSIBLE)
 
 
 class PackageError(ValueError):
@@ -150,9 +177,10 @@ def open_package(path: Path) -> tuple[str, list[zipfile.ZipInfo]]:
     if len(infos) > MAX_ENTRIES:
         raise PackageError(f"{word}中有{len(infos)}个文件，超过上限{MAX_ENTRIES}个",
                            COUNT_FIX.format(limit=MAX_ENTRIES))
-    if total > MAX_UNPACKED_MB * 1048576 or any(
-            i.file_size > 1048576 and i.file_size > MAX_RATIO * max(i.compress_size, 1) for i in infos):
-        raise PackageError(f"压缩包解压后过大或压缩比异常（{len(infos)}个文件，共{total / 1048576:.0f}MB），疑似异常文件")
+    if total > MAX_UNPACKED_MB * 1048576 or any(_bomb(i.file_size, i.compress_size) for i in infos) \
+            or _bomb(total, sum(i.compress_size for i in infos)):
+        raise PackageError(f"压缩包解压后过大或压缩比异常（{len(infos)}个文件，共{total / 1048576:.0f}MB，"
+                           f"上限{MAX_UNPACKED_MB}MB、压缩比{MAX_RATIO}倍），疑似异常文件")
     books = [i for i in infos if PurePosixPath(i.filename).suffix.lower() in WORKBOOK_SUFFIXES
              and len(PurePosixPath(i.filename).parts) <= 2 and not _unsafe(i)
              and not PurePosixPath(i.filename).name.startswith(("~$", "."))]
@@ -166,6 +194,12 @@ def open_package(path: Path) -> tuple[str, list[zipfile.ZipInfo]]:
         found = "、".join(entry_name(i) for i in books)
         raise PackageError(f"{word}最外层应有且只有一个填报的工作簿，{'发现' + found if found else '没有找到'}")
     return books[0].filename, [i for i in infos if i is not books[0]]
+
+
+def _bomb(unpacked: int, packed: int) -> bool:
+    """More than RATIO_FROM_MB unpacked from over MAX_RATIO times less: an entry, or all of them together
+    (450 entries just under 1 MB each are no better than one of 450 MB)."""
+    return unpacked > RATIO_FROM_MB * 1048576 and unpacked > MAX_RATIO * max(packed, 1)
 
 
 def extract_workbook(path: Path, member: str, target: Path) -> None:
@@ -248,38 +282,67 @@ def content_reason(name: str, head: bytes) -> str:
 
 
 def check_content(package: Path, files: list[EvidenceFile]) -> list[EvidenceFile]:
-    """The matched files with those whose content does not fit their extension (content_reason), or
-    that cannot be unpacked (encrypted, unknown compression), refused by name."""
+    """The matched files with those whose content does not fit their extension (content_reason), that
+    cannot be unpacked (encrypted, unknown compression) or that are damaged (each accepted entry is read
+    to its end, so its CRC is checked), refused by name; nothing raised, whatever the package holds."""
     out = []
-    with zipfile.ZipFile(package) as zf:
+    try:
+        zf = zipfile.ZipFile(package)
+    except Exception as exc:       # the archived copy itself: every entry refused, the workbook goes on
+        log.warning("无法打开压缩包 %s：%r", package, exc)
+        return [f if f.reason else replace(f, reason=DAMAGED) for f in files]
+    with zf:
+        for f in files:
+            reason = f.reason or _entry_reason(zf, f)
+            out.append(replace(f, reason=reason) if reason != f.reason else f)
+    return out
+
+
+def _entry_reason(zf: zipfile.ZipFile, f: EvidenceFile) -> str:
+    """Why one entry cannot be taken ('' when it can): its head must fit its name, and it must unpack
+    whole with the right CRC; any error reading it is this entry's, never the run's."""
+    try:
+        with zf.open(f.member) as fh:
+            reason = content_reason(f.name, fh.read(2048))
+            while not reason and fh.read(1 << 20):      # to the end: zipfile checks the CRC there
+                pass
+        return reason
+    except (RuntimeError, NotImplementedError) as exc:
+        if isinstance(exc, RuntimeError) and "encrypt" not in str(exc).lower():
+            log.warning("读取 %s 时出错：%r", f.name, exc)
+            return DAMAGED
+        return "无法解压（已加密或压缩方式不受支持），已拒收；请不加密码重新打包"
+    except Exception as exc:       # bad CRC, a cut-off stream, a broken header, or whatever comes next
+        log.warning("压缩包中的 %s 已损坏：%r", f.name, exc)
+        return DAMAGED
+
+
+def store(package: Path, files: list[EvidenceFile], folder: Path) -> list[EvidenceFile]:
+    """Copy the accepted entries into folder/<编号>/ untouched (a same-named file with other bytes
+    is kept beside it), with SUMS per measure; returns the files with their hashes and the names
+    they are stored under. An entry that cannot be read comes back refused (DAMAGED) and the others
+    are stored; an OSError writing (e.g. a full disk) names the evidence folder, and leaves no
+    temporary file behind."""
+    out = []
+    cleaned: set[Path] = set()
+    try:
+        zf = zipfile.ZipFile(package)
+    except Exception as exc:
+        log.warning("无法打开压缩包 %s：%r", package, exc)
+        return [f if f.reason else replace(f, reason=DAMAGED) for f in files]
+    with zf:
         for f in files:
             if f.reason:
                 out.append(f)
                 continue
             try:
-                with zf.open(f.member) as fh:
-                    reason = content_reason(f.name, fh.read(2048))
-            except (RuntimeError, NotImplementedError, zipfile.BadZipFile, zlib.error, OSError, EOFError):
-                reason = "无法解压（已加密或压缩方式不受支持），已拒收；请不加密码重新打包"
-            out.append(replace(f, reason=reason) if reason else f)
-    return out
-
-
-def store(package: Path, files: list[EvidenceFile], folder: Path) -> list[EvidenceFile]:
-    """Copy the accepted entries into folder/<编号>/ untouched (a same-named file with other bytes
-    is kept beside it), with SHA256SUMS.txt per measure; returns the files with their hashes and the
-    names they are stored under. An OSError (e.g. a full disk) names the evidence folder, and leaves
-    no temporary file behind."""
-    out = []
-    cleaned: set[Path] = set()
-    with zipfile.ZipFile(package) as zf:
-        for f in files:
-            if f.reason:
-                out.append(f)
+                data = zf.read(f.member)
+            except Exception as exc:      # checked before, but the boundary holds whatever happens here
+                log.warning("压缩包中的 %s 无法读取：%r", f.name, exc)
+                out.append(replace(f, reason=DAMAGED))
                 continue
             target_dir = folder / safe_part(f.measure_id)
             name = safe_part(PurePosixPath(f.name.replace("\\", "/")).name)
-            data = zf.read(f.member)
             sha = hashlib.sha256(data).hexdigest()
             tmp = target_dir / f".~tmp-{os.getpid()}"
             try:
@@ -305,6 +368,14 @@ def store(package: Path, files: list[EvidenceFile], folder: Path) -> list[Eviden
                 raise OSError(exc.errno, exc.strerror, str(target_dir)) from None
             out.append(replace(f, sha256=sha, stored=target.name))
     return out
+
+
+def stored_files(folder: Path) -> list[str]:
+    """The names of the evidence files stored in a measure's folder: all but our checksum list (and
+    the list under its former name, unless our list names it: then it is a unit's own file)."""
+    files = sorted(p.name for p in Path(folder).iterdir() if p.is_file() and not p.name.startswith("."))
+    listed = (Path(folder) / SUMS).read_text(encoding="utf-8") if SUMS in files else ""
+    return [n for n in files if n != SUMS and (n != LEGACY_SUMS or f"  {LEGACY_SUMS}\n" in listed)]
 
 
 def safe_part(name: str) -> str:

@@ -9,6 +9,7 @@ both before or both after.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import sqlite3
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .. import vocab
-from ..errors import FileAccessError, HistoryError, ToolkitError
+from ..errors import BusyError, FileAccessError, HistoryError, ToolkitError
 from ..model import UNIT_ATTRS, Ledger, LogEntry, Settings
 from ..rules import normalize, stats
 
@@ -127,8 +128,10 @@ ROWS_WITH_RUN = f"SELECT c.* FROM changes c JOIN runs r ON r.id = c.run WHERE (r
 
 
 def sqlite_reason(exc: sqlite3.Error) -> str:
-    """SQLite's reason in Chinese: a full disk, a read-only folder, or a read/write fault."""
+    """SQLite's reason in Chinese: held by another program, a full disk, a read-only folder, or a read/write fault."""
     text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return "被其他程序占用"
     if "full" in text:
         return "磁盘空间不足"
     if "readonly" in text or "read-only" in text:
@@ -138,26 +141,56 @@ def sqlite_reason(exc: sqlite3.Error) -> str:
     return "磁盘空间不足或读写出错"
 
 
+def is_busy(exc: sqlite3.Error) -> bool:
+    """Another program (a database viewer, a second toolkit outside our lock) holds the database."""
+    return sqlite_reason(exc) == "被其他程序占用"
+
+
+def busy_error(path: Path, waited: float) -> BusyError:
+    return BusyError(f"变更记录数据库“{Path(path).name}”被其他程序占用（如打开着它的数据库查看工具），已等待{waited:.0f}秒，"
+                     f"本次未完成。请关闭该程序后重新运行（数据库本身无需处理）。")
+
+
+class HistoryDamaged(HistoryError):
+    """The database file is damaged (not a database, a page overwritten): reason says what SQLite found."""
+
+    def __init__(self, path: Path, reason: str):
+        super().__init__(f"变更记录数据库“{Path(path).name}”已损坏，无法使用（{reason}）。"
+                         f"可将它移走后运行 `python -m toolkit history --rebuild` 按归档文件重建。")
+        self.reason = reason
+
+
 class HistoryDB:
     """The history database (WAL mode, every transaction synced): changes grouped in runs, each
     run pending until the master it belongs to has replaced the old one."""
 
-    def __init__(self, path: Path, read_only: bool = False):
-        """Open (creating if need be) the database; read_only: only read what is there (no schema, no pragmas)."""
+    def __init__(self, path: Path, read_only: bool = False, timeout: float = 5.0):
+        """Open (creating if need be) the database and check every page of it (PRAGMA quick_check: 0.1 s at
+        300,000 rows), so damage is found here, not halfway through a run; read_only: only read what is
+        there (no schema, no pragmas, no check). timeout: how long to wait while another program holds it."""
         self.path = Path(path)
+        self.conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=timeout)
         try:
-            self.conn = sqlite3.connect(str(self.path), isolation_level=None)
             if read_only:
                 return
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=FULL")
             self.conn.executescript(SCHEMA)
-        except sqlite3.OperationalError as exc:     # the disk or the folder, not the database itself
+            found = [r[0] for r in self.conn.execute("PRAGMA quick_check(3)")]
+        except sqlite3.OperationalError as exc:     # the disk, the folder or another program, unless damage
+            self.conn.close()
+            if "malformed" in str(exc) or "not a database" in str(exc):
+                raise HistoryDamaged(self.path, str(exc)) from None
+            if is_busy(exc):
+                raise busy_error(self.path, timeout) from None
             raise FileAccessError(f"无法写入变更记录数据库 {self.path}：{sqlite_reason(exc)}。"
                                   f"请清理磁盘或检查文件夹权限后重试（数据库本身无需处理）。") from None
         except sqlite3.DatabaseError as exc:
-            raise HistoryError(f"变更记录数据库“{self.path.name}”已损坏，无法打开（{exc}）。"
-                               f"可将它移走后运行 `python -m toolkit history --rebuild` 按归档文件重建。") from None
+            self.conn.close()
+            raise HistoryDamaged(self.path, str(exc)) from None
+        if found != ["ok"]:
+            self.conn.close()
+            raise HistoryDamaged(self.path, "；".join(found))
 
     def close(self) -> None:
         self.conn.close()
@@ -274,11 +307,28 @@ def master_digest(path: Path) -> str:
 
 
 def open_history(settings: Settings) -> HistoryDB:
-    """Open the workspace's history and settle any run a crash left pending against the master."""
-    db = HistoryDB(db_path(settings))
+    """Open the workspace's history and settle any run a crash left pending against the master (while
+    another program holds the database, wait as long as for the run lock)."""
+    db = HistoryDB(db_path(settings), timeout=max(float(settings.lock_wait_seconds), 0.0))
     if db.pending():
         db.recover(master_digest(settings.master))
     return db
+
+
+def set_aside(path: Path) -> Path:
+    """Move a damaged database (with its -wal and -shm) beside itself as <name>.损坏-<time>.sqlite, kept
+    as it is for whoever wants to look; returns where it went."""
+    path = Path(path)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.stem}.损坏-{stamp}{path.suffix}")
+    n = 2
+    while target.exists():
+        target = path.with_name(f"{path.stem}.损坏-{stamp}-{n}{path.suffix}")
+        n += 1
+    for tail in ("", "-wal", "-shm"):
+        if os.path.lexists(f"{path}{tail}"):
+            os.replace(f"{path}{tail}", f"{target}{tail}")
+    return target
 
 
 # ---------------------------------------------------------------- reading it back

@@ -9,7 +9,7 @@ from ..assessment import Assessment
 from ..model import Ledger
 from ..rules import normalize
 from . import sheets
-from .evidence import SUMS
+from .evidence import stored_files
 
 RED, AMBER, GREEN = "#FFC7CE", "#FFEB9C", "#C6EFCE"
 
@@ -67,7 +67,7 @@ def review_table(ledger: Ledger, stored: dict[str, dict[str, Path]] | None = Non
     for r in sorted(ledger.reviews.values(), key=lambda r: order[r.state]):
         row = r.values()
         folder = (stored or {}).get(r.measure_id, {}).get(r.unit)
-        files = sorted(p.name for p in folder.iterdir() if p.is_file() and p.name != SUMS) if folder else []
+        files = stored_files(folder) if folder else []
         if files:
             shown = "、".join(files[:5]) + (f"等{len(files)}个" if len(files) > 5 else "")
             row[3] = "；".join(filter(None, [r.evidence, f"{vocab.REVIEW_FILES_MARK}{shown}"]))

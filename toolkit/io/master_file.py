@@ -24,7 +24,7 @@ from ..model import WIDTHS, Ledger, Settings
 from ..rules import normalize, stats
 from ..rules.deadlines import days_overdue
 from . import ledger_sheets, sheets, stats_sheet
-from .evidence import SUMS, folders
+from .evidence import folders, stored_files
 from .fileio import copy_hashed, file_sha256
 from .ledger_file import sequence_of
 from .ledger_sheets import days_overdue_formula, highlight, status_dropdown
@@ -255,8 +255,7 @@ def _link_evidence(ws, ledger: Ledger, settings: Settings, path: Path) -> dict[s
             if folder:
                 ws.write_url(m.row - 1, col, _folder_url(folder, path.parent), tip="打开本措施的佐证材料文件夹")
                 if not m.evidence:
-                    count = sum(1 for f in folder.iterdir() if f.is_file() and f.name != SUMS
-                                and not f.name.startswith("."))
+                    count = len(stored_files(folder))
                     shown[m.id] = vocab.EVIDENCE_LINK_TEXT.format(count=count)
     finally:
         ws.ignore_write_string = False
