@@ -24,11 +24,20 @@ import filelock
 from . import config, history, model, vocab
 from .assessment import Assessment, assess
 from .check import write_empty_master
-from .consolidate import ConsolidationResult, consolidate, inbox_fingerprint, own_folders
+from .consolidate import (
+    CLAIM_SUFFIX,
+    ConsolidationResult,
+    consolidate,
+    inbox_fingerprint,
+    left_behind,
+    own_folders,
+    scan_inbox,
+)
 from .distribute import Distributed, distribute, ensure_secret, secret_path
 from .documents import dashboard, leaders, notices, reminders
 from .errors import BusyError, ConfigError, FileAccessError, HistoryError, ToolkitError
 from .io import fileio, history_db, master_file, shortcuts
+from .io.fileio import file_sha256
 from .io.ledger_file import read_ledger
 from .model import Ledger, Settings
 from .rules import review
@@ -161,6 +170,110 @@ def os_error_text(exc: OSError, root: Path | None = None) -> str:
         return f"磁盘空间不足，无法写入{where}。请清理磁盘后重试。"
     reason = OS_ERRORS.get(exc.errno, "无法读写")
     return f"无法读写{where}：{reason}。请检查该路径后重试。"
+
+
+# ---------------------------------------------------------------- folders a workspace owns
+
+CLAIMED = {"inbox": "收件箱", "archive": "归档文件夹", "master": "台账"}
+CLAIM_NOTE = ("# 整改台账工具：与本文件同名（去掉开头的点和 .owner）的文件夹或台账，属于下面这个工作区的配置文件。另一个工作区发现它会拒绝运行，"
+              "以免删除或覆盖对方的文件。\n# 若该工作区已不再使用，可删除本文件。\n")
+
+
+def claim_marker(settings: Settings, key: str) -> Path:
+    """Where a workspace marks its inbox, archive or master as its own: a hidden file beside it, so the
+    folders hold only what units and the office put there (a folder at a drive's root: inside it)."""
+    target = settings.master if key == "master" else settings.path(key)
+    if target.name:
+        return target.with_name(f".{target.name}{CLAIM_SUFFIX}")
+    return target / f".{key}{CLAIM_SUFFIX}"
+
+
+def claimant(marker: Path) -> Path | None:
+    """The config.toml a marker names (None: no marker, or one that cannot be read)."""
+    try:
+        lines = marker.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return next((Path(line.strip()) for line in lines if line.strip() and not line.startswith("#")), None)
+
+
+def still_claims(other: Path, settings: Settings, key: str) -> bool:
+    """Whether the workspace of config file other still uses this workspace's inbox, archive or master
+    (a workspace moved, copied or reconfigured since it wrote its marker no longer does)."""
+    if not other.is_file():
+        return False
+    try:
+        theirs = config.load(other)
+    except ConfigError:
+        return True                # cannot tell: taken as still in use, the message says how to free it
+    mine = settings.master if key == "master" else settings.path(key)
+    return (theirs.master if key == "master" else theirs.path(key)) == mine
+
+
+def write_claim(marker: Path, mine: Path, take_over: bool = False) -> bool:
+    """Mark a folder as mine; a new marker is linked into place, so of two workspaces claiming at once
+    exactly one wins (False: another's marker appeared first)."""
+    tmp = marker.with_name(f".~tmp-claim-{os.getpid()}")
+    tmp.write_text(CLAIM_NOTE + f"{mine}\n", encoding="utf-8")
+    try:
+        if take_over:
+            os.replace(tmp, marker)
+            return True
+        try:
+            os.link(tmp, marker)
+        except FileExistsError:
+            return False
+        except OSError:            # a file system without hard links
+            os.replace(tmp, marker)
+        return True
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def claim_folders(settings: Settings) -> None:
+    """A workspace owns its inbox, archive and master: mark each (at init and on every run) and refuse,
+    naming the other workspace's config, when another workspace still using it has marked it first."""
+    mine = Path(settings.root).resolve() / config.CONFIG_NAME
+    for key, word in CLAIMED.items():
+        marker = claim_marker(settings, key)
+        if not marker.parent.is_dir():
+            continue               # nothing there yet to protect; marked once it exists
+        other = claimant(marker)
+        if other is not None and Path(other) == mine:
+            continue
+        taken = other is not None and still_claims(other, settings, key)
+        if not taken:
+            try:
+                if write_claim(marker, mine, take_over=other is not None):
+                    continue
+            except OSError as exc:       # a read-only share: nothing of ours is deleted from it either
+                log.warning("无法在%s写入工作区标记 %s：%r", word, marker, exc)
+                continue
+            other = claimant(marker)
+            if other is None or other == mine:
+                continue
+        where = settings.master if key == "master" else settings.path(key)
+        raise ConfigError(
+            f"{word} {where} 已被另一个工作区使用（其配置文件：{other}）。两个工作区共用{word}会互相删除或覆盖文件，"
+            f"本次未做任何改动。请在 {mine} 的 [paths] {key} 中改用本工作区自己的{word}；"
+            f"若另一个工作区已不再使用，请删除标记文件 {marker} 后重试。")
+
+
+def master_bytes(path: Path) -> str | None:
+    """The SHA-256 of the master as about to be read (None: there is none yet)."""
+    try:
+        return file_sha256(path)
+    except (FileNotFoundError, IsADirectoryError):    # reading it says what is wrong
+        return None
+
+
+def unchanged_since(path: Path, seen: str | None) -> None:
+    """Refuse to replace a master that changed since it was read: the run lock is one workspace's, so
+    another workspace or program writing the same file is not held off by it, and its update would be
+    overwritten while its receipts say 已采纳. Nothing is written then; the inbox stays as it was."""
+    if master_bytes(path) != seen:
+        raise BusyError(f"台账 {path} 在本次读取之后被改动（可能有另一个工作区或程序同时写入），为免覆盖该改动，"
+                        f"本次未写入台账，收件箱中的文件原样保留。请确认只有一个工作区使用该台账后重新运行。")
 
 
 # ---------------------------------------------------------------- what a run reports
@@ -326,6 +439,10 @@ class Workspace:
             if (folder / config.CONFIG_NAME).exists():
                 settings = config.load(folder)
                 settings.paths["master"] = str(path)
+                try:
+                    config.check_folders(settings)
+                except ConfigError as exc:
+                    raise ConfigError(f"{folder / config.CONFIG_NAME}：{exc}") from None
                 return cls(settings)
         raise ConfigError(f"在台账所在文件夹及其上两级中找不到配置文件 {config.CONFIG_NAME}。"
                           f"请运行 python -m toolkit init 生成，并把台账放在 master 文件夹中。")
@@ -349,6 +466,8 @@ class Workspace:
                 created.append(write_empty_master(settings.master))
         workspace = cls(settings)
         workspace.created = created
+        with file_errors(settings.root):
+            claim_folders(settings)
         return workspace
 
     # -- guards
@@ -357,6 +476,7 @@ class Workspace:
     def guarded(self, *targets: Path) -> Iterator[None]:
         """Hold the run lock, wait until none of targets is open, and report file errors in Chinese."""
         with file_errors(self.settings.root), self.lock:
+            claim_folders(self.settings)
             wait_until_free(list(targets), self.settings.lock_wait_seconds)
             yield
 
@@ -387,10 +507,16 @@ class Workspace:
         self._check_writable("archive", "backup", "output")
         notes: list[str] = []          # a damaged or deleted database, rebuilt: one line, and the run goes on
         with history.open_recovering(self.settings, notes) as db:
+            seen = master_bytes(self.settings.master)
             before = ledger if ledger is not None else read_ledger(self.settings.master, self.settings)
             before.read_notes += notes
             self._restore_requests(before, db)
-            base = write or (lambda after, settings, result: master_file.write_master(after, settings, result.assessment))
+
+            def base(after: Ledger, settings: Settings, result: ConsolidationResult):
+                if write:
+                    return write(after, settings, result)
+                unchanged_since(settings.master, seen)
+                return master_file.write_master(after, settings, result.assessment)
 
             # what differs beyond the files' own changes is then the office's 销号审核 decisions
             source = vocab.SOURCE_REVIEW if review.decisions_due(before) else vocab.SOURCE_OFFICE
@@ -437,12 +563,15 @@ class Workspace:
                                   + "".join(waiting))
             self._check_writable("backup")
             with history.open_recovering(s, []) as db:
+                seen = master_bytes(s.master)
                 before = ledger if ledger is not None else read_ledger(s.master, s)
                 self._restore_requests(before, db)
                 after = before.copy()
                 taken = review.decide(after, targets, conclusion, opinion, dt.datetime.now())
                 with history.recording(db, s, before, after, vocab.SOURCE_REVIEW) as run:
                     after.recent_changes = history_db.recent_rows(db, master_file.CHANGES_SHOWN, run)
+                    if write is None:
+                        unchanged_since(s.master, seen)
                     (write or master_file.write_master)(after, s)
             still_open = {r.measure_id: after.measures[r.measure_id].status for r in taken
                           if r.state == vocab.CLOSED and after.measures[r.measure_id].status != vocab.DONE}
@@ -479,13 +608,18 @@ class Workspace:
         if on:
             s.reference_date = on
         with self.guarded(*files_under(reminders.folder(s))):
-            if pending := inbox_fingerprint(s.path("inbox"), own_folders(s)):
-                raise ToolkitError(f"收件箱中还有{len(pending)}个文件尚未汇总（如 {pending[0][0]}），"
-                                   f"其单位可能已经报送。请先汇总，再生成催报。")
             ledger = read_ledger(s.master, s) if ledger is None else ledger
+            entries = scan_inbox(s.path("inbox"), own_folders(s))[0]
+            stuck = left_behind(ledger, entries)      # taken in already, but could not be removed
+            if pending := sorted(e.name for e in entries if e not in [x for x, _ in stuck]):
+                raise ToolkitError(f"收件箱中还有{len(pending)}个文件尚未汇总（如 {pending[0]}），"
+                                   f"其单位可能已经报送。请先汇总，再生成催报。")
             submitted, _ = notices.submission_status(ledger, s)
             missing = [u for u in ledger.units if u not in submitted]
-            return reminders.write_reminders(ledger, s, missing, assess(ledger, s))
+            done = reminders.write_reminders(ledger, s, missing, assess(ledger, s))
+            done.notes += [f"收件箱中的 {e.path} 已于{r.received.replace('T', ' ')}汇总（{r.outcome}），但未能从收件箱删除，"
+                           f"请手动删除该文件。" for e, r in stuck]
+            return done
 
     def refresh(self, ledger: Ledger, write: Callable[[Assessment], None]) -> Assessment:
         """Excel 刷新统计: the figures of the open book, written into it by write(assessment) under the lock.
@@ -507,11 +641,13 @@ class Workspace:
             s.reference_date = on
         notes: list[str] = []
         with self.guarded(s.master), history.open_recovering(s, notes) as db:
+            seen = master_bytes(s.master)
             ledger = read_ledger(s.master, s)
             ledger.read_notes += notes
             assessment = assess(ledger, s)
             with history.recording(db, s, ledger, ledger, assessment=assessment) as run:   # the office's hand edits
                 ledger.recent_changes = history_db.recent_rows(db, master_file.CHANGES_SHOWN, run)
+                unchanged_since(s.master, seen)
                 written = master_file.write_master(ledger, s, assessment)
             waiting = [] if s.review_required else review.pending_while_off(ledger)
             return Refreshed(s.master, written, Figures.of(assessment), ledger.read_notes + waiting)

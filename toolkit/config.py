@@ -108,9 +108,17 @@ def _font(value, key: str):
     return value if ok else _wrong(key, value, "字体名称，或 [\"字体名称\", \"替代字体名称\"]")
 
 
+_UNSAFE_PERIOD = re.compile(r'[\\/:*?"<>|\x00-\x1f]|^\.|\.\.')
+
+
 def _period(value, key: str) -> str:
-    """报送期次 as YYYY-MM, however it was typed (“2024年8月” → 2024-08)."""
-    return normalize.period(_text(value, key))
+    """报送期次 as YYYY-MM, however it was typed (“2024年8月” → 2024-08); it names folders under archive,
+    output and outbox, so a path separator, `..` or a leading dot (which would write elsewhere) is refused."""
+    period = normalize.period(_text(value, key))
+    if _UNSAFE_PERIOD.search(period):      # '' is fine: the current month
+        raise ConfigError(f"配置项 {key} = “{value}”不能用作文件夹名（不能含 / \\ : * ? \" < > | 或 ..，"
+                          f"不能以 . 开头），否则文件会写到工作文件夹之外。请写成 \"2024-08\" 这样的期次。")
+    return period
 
 
 def _paper(value, key: str) -> str:
@@ -204,9 +212,29 @@ def from_dict(data: dict, root: Path, where: str = "配置") -> Settings:
                 _assign(s, attr, check(value, key))
             else:
                 raise _unknown(key, top)
+        check_folders(s)
     except ConfigError as exc:
         raise ConfigError(f"{where}：{exc}") from None
     return s
+
+
+def _within(path: Path, folder: Path) -> bool:
+    return path == folder or path.is_relative_to(folder)
+
+
+def check_folders(s: Settings) -> None:
+    """A workspace owns its folders: the inbox, whose files are archived and then deleted, must hold
+    nothing of the workspace itself (its folder, config.toml, history.sqlite, master, archive, output,
+    backup). Paths are compared resolved, links followed, so a link cannot smuggle them in."""
+    inbox = s.path("inbox")
+    root = Path(s.root).resolve()
+    own = {"工作文件夹": root, CONFIG_NAME: root / CONFIG_NAME, vocab.HISTORY_DB: root / vocab.HISTORY_DB,
+           "paths.master": s.master, **{f"paths.{k}": s.path(k) for k in ("archive", "output", "backup")}}
+    for what, path in own.items():
+        if _within(path, inbox):
+            raise ConfigError(
+                f"[paths] inbox = \"{s.paths['inbox']}\" 指向 {inbox}，其中包含{what}（{path}）。收件箱里的文件汇总后会被"
+                f"归档并删除，本工具自己的文件不能放在收件箱中。请把 inbox 改为单独的文件夹，如 inbox = \"inbox\"。")
 
 
 def _section(s: Settings, table: str, values: dict) -> None:

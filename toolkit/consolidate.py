@@ -32,6 +32,7 @@ from .rules import normalize, review
 from .rules.rollup import recompute_measure
 
 IGNORED_PREFIXES = ("~$", ".~", ".")
+CLAIM_SUFFIX = ".owner"     # .inbox.owner beside the inbox: a workspace's mark on a folder (toolkit.app.claim_folders)
 SETTLE_SECONDS = 2.0       # a file changed more recently than this may still be arriving
 log = logging.getLogger("toolkit")
 
@@ -149,6 +150,8 @@ def scan_inbox(inbox: Path, own: set[Path] = frozenset()) -> tuple[list[InboxEnt
         return entries, ignored
     with os.scandir(inbox) as it:
         for e in it:
+            if e.name.endswith(CLAIM_SUFFIX) and e.name.startswith(".") or e.name.startswith(".~tmp-claim-"):
+                continue                     # a workspace's mark on a folder beside this one
             try:
                 st = e.stat(follow_symlinks=False)
             except OSError:
@@ -185,10 +188,31 @@ def inbox_fingerprint(inbox: Path, own: set[Path] = frozenset()) -> list[tuple[s
     return sorted((e.name, e.size, e.mtime_ns) for e in scan_inbox(inbox, own)[0])
 
 
+def left_behind(ledger: Ledger, entries: list[InboxEntry]) -> list[tuple[InboxEntry, LogEntry]]:
+    """Inbox items an earlier run already took in (their bytes, or for a folder or unreadable file its
+    name and time of receipt, are in the 报送记录) but could not remove, each with its record."""
+    by_hash = {e.sha256: e for e in ledger.log if e.sha256}
+    by_name = {(e.name, e.received): e for e in ledger.log}
+    now = dt.datetime.now().replace(microsecond=0)
+    out = []
+    for entry in entries:
+        found = None
+        if not entry.folder:
+            try:
+                found = by_hash.get(file_sha256(entry.path, regular_only=True))
+            except OSError:
+                pass
+        stamp = _received(entry, now)[0].isoformat(timespec="seconds")
+        found = found or by_name.get((entry.name, stamp))
+        if found is not None:
+            out.append((entry, found))
+    return out
+
+
 def archived_files(archive_dir: Path) -> dict[str, Path]:
     """{short hash + suffix: archived file} of one period's archive (read once per run)."""
     out: dict[str, Path] = {}
-    if archive_dir.exists():
+    if archive_dir.is_dir():          # a file in its place: each file then says why it waits
         for p in sorted(archive_dir.iterdir()):
             if not p.name.startswith("."):
                 out.setdefault(p.stem.rsplit("_", 1)[-1] + p.suffix, p)
@@ -226,21 +250,28 @@ def archive_copy(entry: InboxEntry, archive_dir: Path, index: dict[str, Path], r
     age = time.time() - entry.mtime_ns / 1e9
     if 0 <= age < settle:
         return Skipped(name, f"文件{age:.0f}秒前仍有改动，可能尚未传完")
-    archive_dir.mkdir(parents=True, exist_ok=True)
     suffix = Path(name).suffix.lower()
     suffix = suffix if len(suffix) <= 8 else ""
     tmp = archive_dir / f".~tmp-{os.getpid()}{suffix}"
-    tmp.unlink(missing_ok=True)
     try:
+        archive_dir.mkdir(parents=True, exist_ok=True)
+        tmp.unlink(missing_ok=True)
         sha, st = copy_hashed(entry.path, tmp)
-    except FileNotFoundError:
-        tmp.unlink(missing_ok=True)
+    except FileNotFoundError as exc:
+        _discard(tmp)
+        if _archive_side(exc, archive_dir):
+            return Skipped(name, archive_trouble(archive_dir, exc))
         return Skipped(name, "文件在汇总开始后被移走")
-    except PermissionError:
-        tmp.unlink(missing_ok=True)
+    except PermissionError as exc:
+        _discard(tmp)
+        if _archive_side(exc, archive_dir):       # the office's folder, not the unit's file
+            return Skipped(name, archive_trouble(archive_dir, exc))
         return Snapshot(entry, name, None, "", received, error="没有读取该文件的权限")
+    except (FileExistsError, NotADirectoryError) as exc:     # a file where the archive's folder should be
+        _discard(tmp)
+        return Skipped(name, archive_trouble(archive_dir, exc))
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        _discard(tmp)
         return Skipped(name, f"复制到归档文件夹 {archive_dir} 时出错（{_os_reason(exc)}），原件留在收件箱")
     if (st.st_size, st.st_mtime_ns) != (entry.size, entry.mtime_ns) or file_sha256(tmp) != sha:
         tmp.unlink(missing_ok=True)
@@ -298,11 +329,35 @@ def archive_folder(entry: InboxEntry, archive_dir: Path, index: dict[str, Path],
     return snap
 
 
+def _archive_side(exc: OSError, archive_dir: Path) -> bool:
+    """Whether an error copying into the archive was about the archive (the office's side), not the file read."""
+    where = exc.filename or exc.filename2
+    if not where:
+        return False
+    where = Path(str(where))
+    return where == archive_dir or archive_dir.is_relative_to(where) or where.parent == archive_dir
+
+
+def archive_trouble(archive_dir: Path, exc: OSError) -> str:
+    """Why a file waits in the inbox when the archive cannot take it: the office's problem, not the unit's."""
+    return (f"无法写入归档文件夹 {archive_dir}（{_os_reason(exc)}）。这是办公室一方的问题，报送单位无需重新发送；"
+            f"原件留在收件箱，请办公室检查该文件夹（权限、磁盘空间、是否被同名文件占用）后重新汇总")
+
+
+def _discard(tmp: Path) -> None:
+    """Remove a temporary copy if it can be (a broken archive folder may refuse even that)."""
+    try:
+        tmp.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
 def _os_reason(exc: OSError) -> str:
     """An OS error's cause in Chinese (the system's own text is English)."""
     if isinstance(exc, PermissionError):
         return "没有写入权限"
     return {errno.ENOSPC: "磁盘空间不足，请清理该磁盘后重新汇总", errno.EROFS: "该位置是只读的",
+            errno.EEXIST: "该位置被一个同名文件占用，不是文件夹", errno.ENOTDIR: "路径中有一段是文件而不是文件夹",
             errno.ENAMETOOLONG: "文件名太长", errno.EIO: "读写出错（磁盘或网络共享故障）"}.get(exc.errno, "读写出错")
 
 

@@ -10,29 +10,71 @@ import sys
 import time
 from typing import Callable
 
-from .app import run_once
+from .app import os_error_text, run_once
 from .errors import BusyError, ToolkitError
 from .model import Settings
 
 log = logging.getLogger("toolkit")
 
 
+def _say(line: str) -> None:
+    """One line on stderr, if stderr itself can still be written."""
+    try:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+class RunLog(logging.handlers.RotatingFileHandler):
+    """The run log file. A write that fails (a full disk, a drive gone) says so in one Chinese line on
+    stderr, once, instead of logging's traceback for every line; the run itself goes on."""
+
+    failed = False
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        if self.failed:
+            return
+        self.failed = True
+        exc = sys.exc_info()[1]
+        why = os_error_text(exc) if isinstance(exc, OSError) else f"无法写入运行日志 {self.baseFilename}。"
+        _say(f"运行日志 {self.baseFilename} 写入失败，之后的日志行未能记录：{why}")
+
+    def close(self) -> None:
+        """Close the file; what it could not flush is already lost and was said once."""
+        try:
+            super().close()
+        except OSError:
+            self.stream = None
+
+
+class Console(logging.StreamHandler):
+    """The console log: a console that cannot be written (closed, redirected to a full disk) is left quiet."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        pass
+
+
 def setup_logging(settings: Settings, console: bool = True) -> logging.Logger:
-    """Log to logs/toolkit.log (rotating, 5 × 2 MB) and, optionally, to the console."""
+    """Log to logs/toolkit.log (rotating, 5 × 2 MB) and, optionally, to the console; a log that cannot
+    be opened or written costs one Chinese line on stderr, never the run."""
     folder = settings.path("logs")
-    folder.mkdir(parents=True, exist_ok=True)
     logger = logging.getLogger("toolkit")
     logger.setLevel(logging.INFO)
     for h in list(logger.handlers):
         logger.removeHandler(h)
         h.close()
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
-    handler = logging.handlers.RotatingFileHandler(folder / "toolkit.log", maxBytes=2_000_000, backupCount=5,
-                                                   encoding="utf-8")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = RunLog(folder / "toolkit.log", maxBytes=2_000_000, backupCount=5, encoding="utf-8")
+    except OSError as exc:
+        _say(f"无法打开运行日志，本次运行不写日志文件：{os_error_text(exc)}")
+        handler = logging.NullHandler()
     handler.setFormatter(fmt)
     logger.addHandler(handler)
     if console:
-        stream = logging.StreamHandler(sys.stderr)
+        stream = Console(sys.stderr)
         stream.setFormatter(fmt)
         logger.addHandler(stream)
     logger.propagate = False

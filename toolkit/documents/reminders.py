@@ -49,6 +49,7 @@ class Reminders:
     opens: dt.date | None                     # first day of the reminder window
     units: list[str] = field(default_factory=list)
     paths: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)       # what the office should do besides (e.g. a file to remove)
 
     @property
     def active(self) -> bool:
@@ -56,7 +57,10 @@ class Reminders:
         return bool(self.deadline and self.opens and self.opens <= self.reference_date <= self.deadline)
 
     def lines(self) -> list[str]:
-        """One line for a person: what was written, or why nothing was."""
+        """One line for a person: what was written, or why nothing was; then what to do besides."""
+        return self._lines() + [f"提示：{n}" for n in self.notes]
+
+    def _lines(self) -> list[str]:
         if not self.deadline:
             return ["催报：配置中未设置本期报送截止日期（submit_by），未生成催报。"]
         if not self.opens:
