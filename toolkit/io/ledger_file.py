@@ -14,7 +14,7 @@ from ..errors import HeaderError, LedgerError
 from ..model import Decision, HistoryRow, Ledger, LogEntry, Measure, OwnerEntry, ReadLayout, Review
 from ..rules import normalize
 from ..rules.review import conclusion
-from . import history_db
+from . import extent, history_db
 from .sheets import cell_name
 
 HEADER_SCAN_ROWS = 30
@@ -291,6 +291,7 @@ def read_ledger(path: Path, settings=None, problems: list[str] | None = None) ->
     path = Path(path)
     if not path.exists():
         raise LedgerError(f"找不到台账文件：{path}")
+    extent.refuse_far_content(path)       # before calamine allocates a range a stray cell stretches
     try:
         wb = CalamineWorkbook.from_path(str(path))
     except Exception:         # calamine's reasons are English: say what it means
