@@ -377,6 +377,8 @@ class Workspace:
     def _consolidate(self, on_file, ledger: Ledger | None, write, again=None) -> ConsolidationResult:
         """Consolidate with every change recorded in the history, committed only once the master is in place."""
         self._check_writable("archive", "backup", "output")
+        if write is None:
+            master_file.check_format(self.settings.master)     # before any file is archived
         with history_db.open_history(self.settings) as db:
             before = ledger if ledger is not None else read_ledger(self.settings.master, self.settings)
             self._restore_requests(before, db)
@@ -426,6 +428,8 @@ class Workspace:
                 raise ConfigError(f"销号审核未启用。如需启用，请在 {config.CONFIG_NAME} 中写入 [review] required = true。"
                                   + "".join(waiting))
             self._check_writable("backup")
+            if write is None:
+                master_file.check_format(s.master)
             with history_db.open_history(s) as db:
                 before = ledger if ledger is not None else read_ledger(s.master, s)
                 self._restore_requests(before, db)
@@ -493,6 +497,7 @@ class Workspace:
         s = self.settings
         if on:
             s.reference_date = on
+        master_file.check_format(s.master)
         with self.guarded(s.master), history_db.open_history(s) as db:
             ledger = read_ledger(s.master, s)
             assessment = assess(ledger, s)

@@ -16,7 +16,7 @@ from . import config, vocab
 from .assessment import assess
 from .documents import notices
 from .errors import LedgerError, ToolkitError
-from .io import sheets
+from .io import master_file, sheets
 from .io.ledger_file import merged_note, read_ledger
 from .io.ledger_sheets import status_dropdown
 from .model import WIDTHS, Ledger, ReadLayout
@@ -99,6 +99,7 @@ def check(path: Path, settings: config.Settings) -> CheckReport:
         report.problems.append(str(exc))
         return report
     report.layout = ledger.layout
+    report.problems += [p for p in [master_file.format_problem(path)] if p]   # a run would not write it
     report.notes = [n for n in ledger.report_notes() if n != merged_note(ledger.layout.merged)]   # merged: in 一
     assessment = assess(ledger, settings)
     summary = assessment.summary
