@@ -28,7 +28,6 @@ from .evidence import SUMS, folders
 from .fileio import copy_hashed, file_sha256
 from .ledger_sheets import days_overdue_formula, highlight, status_dropdown
 
-
 FORMATS = {".ods": "ODS 格式（WPS/LibreOffice 表格）", ".xls": "旧版 .xls 格式", ".xlsm": "含宏的 .xlsm 格式",
            ".xlsb": "二进制 .xlsb 格式", ".et": "WPS 表格 .et 格式"}
 
