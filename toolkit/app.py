@@ -505,6 +505,8 @@ class Workspace:
     def _consolidate(self, on_file, ledger: Ledger | None, write, again=None) -> ConsolidationResult:
         """Consolidate with every change recorded in the history, committed only once the master is in place."""
         self._check_writable("archive", "backup", "output")
+        if write is None:
+            master_file.check_format(self.settings.master)     # before any file is archived
         notes: list[str] = []          # a damaged or deleted database, rebuilt: one line, and the run goes on
         with history.open_recovering(self.settings, notes) as db:
             seen = master_bytes(self.settings.master)
@@ -562,6 +564,8 @@ class Workspace:
                 raise ConfigError(f"销号审核未启用。如需启用，请在 {config.CONFIG_NAME} 中写入 [review] required = true。"
                                   + "".join(waiting))
             self._check_writable("backup")
+            if write is None:
+                master_file.check_format(s.master)
             with history.open_recovering(s, []) as db:
                 seen = master_bytes(s.master)
                 before = ledger if ledger is not None else read_ledger(s.master, s)
@@ -639,6 +643,7 @@ class Workspace:
         s = self.settings
         if on:
             s.reference_date = on
+        master_file.check_format(s.master)
         notes: list[str] = []
         with self.guarded(s.master), history.open_recovering(s, notes) as db:
             seen = master_bytes(s.master)

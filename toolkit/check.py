@@ -16,7 +16,7 @@ from . import config, vocab
 from .assessment import assess
 from .documents import notices
 from .errors import LedgerError, ToolkitError
-from .io import read_account, sheets
+from .io import master_file, read_account, sheets
 from .io.ledger_file import merged_note, read_ledger
 from .io.ledger_sheets import status_dropdown
 from .model import WIDTHS, Ledger, ReadAccount, ReadLayout
@@ -103,6 +103,7 @@ def check(path: Path, settings: config.Settings) -> CheckReport:
         report.problems.append(str(exc))
         return report
     report.layout, report.account = ledger.layout, ledger.account
+    report.problems += [p for p in [master_file.format_problem(path)] if p]   # a run would not write it
     shown = {merged_note(ledger.layout.merged)} | ({read_account.summary(ledger.account)} if ledger.account else set())
     report.notes = [n for n in ledger.report_notes() if n not in shown]     # merged cells and the account: in 一
     assessment = assess(ledger, settings)

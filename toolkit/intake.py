@@ -13,11 +13,12 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.parsers import expat
 
 from . import vocab
 from .distribute import META_TABLE_ROW, canon, ensure_secret, row_fingerprint, template_signature
 from .errors import HeaderError, LedgerError
-from .io import evidence
+from .io import evidence, extent
 from .io.fileio import file_sha256
 from .io.ledger_file import cell_name, find_header
 from .io.sheets import col_letter
@@ -185,71 +186,28 @@ def _named_unit(filename: str, ledger: Ledger) -> str:
 
 def _sheet_member(zf: zipfile.ZipFile, sheet: str) -> str | None:
     """The zip member holding the named worksheet's XML (None if there is none)."""
-    import re
-    workbook = zf.read("xl/workbook.xml").decode("utf-8", "replace")
-    rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
-    m = re.search(r'<sheet [^>]*name="' + re.escape(sheet) + r'"[^>]*r:id="([^"]+)"', workbook)
-    if not m:
-        return None
-    target = re.search(r'<Relationship [^>]*Id="' + re.escape(m[1]) + r'"[^>]*Target="([^"]+)"', rels) or \
-        re.search(r'<Relationship [^>]*Target="([^"]+)"[^>]*Id="' + re.escape(m[1]) + '"', rels)
-    if not target:
-        return None
-    name = target[1].lstrip("/")
-    return name if name.startswith("xl/") else "xl/" + name
+    return extent.sheet_members(zf).get(sheet)
 
 
-def _column_number(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
-
-
-def declared_size(zf: zipfile.ZipFile, member: str) -> tuple[int, int]:
-    """(rows, columns) a worksheet claims, from its <dimension> and every cell reference, streamed
-    from the XML: a reader would allocate rows × columns cells."""
-    import re
-    cell = re.compile(rb'<(?:\w+:)?c r="([A-Z]{1,3})([0-9]{1,7})"|<(?:\w+:)?row r="([0-9]{1,7})"')
-    rows = cols = 0
-    seen_dimension = False
-    tail = b""
-    with zf.open(member) as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            data = tail + chunk
-            if not seen_dimension:
-                m = re.search(rb'<(?:\w+:)?dimension ref="([A-Z]*)([0-9]*):?([A-Z]*)([0-9]*)"', data)
-                if m:
-                    seen_dimension = True
-                    cols = max(cols, _column_number((m[3] or m[1]).decode()))
-                    rows = max(rows, int(m[4] or m[2] or 0))
-            for m in cell.finditer(data):
-                if m[3]:
-                    rows = max(rows, int(m[3]))
-                else:
-                    cols = max(cols, _column_number(m[1].decode()))
-                    rows = max(rows, int(m[2]))
-            tail = data[-64:]
-    return rows, cols
+_column_number = extent.column_number
 
 
 def _check_sizes(sub: Submission) -> bool:
-    """Reject a sheet that claims far more cells than a template has, before any reader allocates them."""
+    """Reject a sheet whose cells with content reach far beyond a template's, before any reader
+    allocates them. Declared sizes do not count: LibreOffice leaves an empty row 1048576 and a
+    dimension reaching it after a row is deleted, which is normal editing."""
     try:
-        with zipfile.ZipFile(sub.path) as zf:
-            for sheet in (vocab.SHEET_META, vocab.SHEET_LEDGER):
-                member = _sheet_member(zf, sheet)
-                if member is None:
-                    continue
-                rows, cols = declared_size(zf, member)
-                if rows > MAX_ROWS or cols > MAX_COLUMNS:
-                    span = f"A1:{col_letter(max(cols, 1))}{max(rows, 1)}"
-                    sub.reject(f"工作表“{sheet}”的范围为{span}（{rows}行×{cols}列），远超模板的大小，未予读取",
-                               "请删除表格右侧和下方多余的内容（或将有内容的区域复制到下发的模板中）后重新报送",
-                               sheet=sheet)
-                    return False
-    except (KeyError, zipfile.BadZipFile, OSError, ValueError):
+        extents = extent.sheet_extents(sub.path, [vocab.SHEET_META, vocab.SHEET_LEDGER])
+    except (KeyError, zipfile.BadZipFile, OSError, ValueError, expat.ExpatError):
         return True         # not an .xlsx layout we can inspect: the reader decides
+    for sheet in (vocab.SHEET_META, vocab.SHEET_LEDGER):
+        used = extents.get(sheet)
+        if used and (used.rows > MAX_ROWS or used.columns > MAX_COLUMNS):
+            sub.reject(f"工作表“{sheet}”中单元格{used.far_cells()}有内容，使表格范围达到{used.span}"
+                       f"（{used.rows}行×{used.columns}列），远超模板的大小，未予读取",
+                       f"请删除{used.far_cells()}等表格右侧和下方多余的内容（或将有内容的区域复制到下发的模板中）后重新报送",
+                       sheet=sheet)
+            return False
     return True
 
 

@@ -370,7 +370,7 @@ CASES = [
     Case("forged", "按台账内容自行制作并伪造指纹的表格", forged, R, "不是本办公室下发的模板"),
     Case("unsigned", "旧版(无签名)模板", meta_edit(vocab.META_SIGNATURE, None), R, "请使用本期下发的模板"),
     Case("huge_cell", "在 XFD20000 填了一个值", huge_cell, R, "远超模板的大小"),
-    Case("huge_dimension", "声明范围为 A1:XFD1048576", huge_dimension, R, "远超模板的大小"),
+    Case("huge_dimension", "声明范围为 A1:XFD1048576（只是声明，单元格没有内容）", huge_dimension, A),
     Case("long_name", "文件名长达 246 字节", long_name, A, "", check=check_long_name),
     Case("missing_meta", "复制到新工作簿(无模板信息)", missing_meta, R, "缺少模板信息"),
     Case("renamed_column", "改了列名", edit_case(rename_header), R, "整改进展"),

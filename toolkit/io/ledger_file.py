@@ -27,7 +27,7 @@ from ..model import (
 )
 from ..rules import normalize
 from ..rules.review import conclusion, verified
-from . import history_db, read_account
+from . import extent, history_db, read_account
 from .sheets import cell_name
 
 HEADER_SCAN_ROWS = 30
@@ -463,6 +463,7 @@ def read_ledger(path: Path, settings=None, problems: list[str] | None = None) ->
     path = Path(path)
     if not path.exists():
         raise LedgerError(f"找不到台账文件：{path}")
+    extent.refuse_far_content(path)       # before calamine allocates a range a stray cell stretches
     try:
         wb = CalamineWorkbook.from_path(str(path))
     except Exception:         # calamine's reasons are English: say what it means

@@ -19,6 +19,7 @@ from xlsxwriter.url import Url
 
 from .. import vocab
 from ..assessment import Assessment, assess
+from ..config import CONFIG_NAME
 from ..errors import LedgerError
 from ..model import WIDTHS, Ledger, Settings
 from ..rules import normalize, stats
@@ -28,6 +29,40 @@ from .evidence import folders, stored_files
 from .fileio import copy_hashed, file_sha256
 from .ledger_file import sequence_of
 from .ledger_sheets import days_overdue_formula, highlight, status_dropdown
+
+FORMATS = {".ods": "ODS 格式（WPS/LibreOffice 表格）", ".xls": "旧版 .xls 格式", ".xlsm": "含宏的 .xlsm 格式",
+           ".xlsb": "二进制 .xlsb 格式", ".et": "WPS 表格 .et 格式"}
+
+
+def format_problem(path: Path) -> str:
+    """Why the master at path cannot be written in place ('' when it can): the toolkit writes .xlsx
+    bytes, and those under an .ods/.xls/.xlsm name make a file no program opens (and lose macros)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    kind = FORMATS.get(suffix, f"{suffix or '无扩展名'}格式") if suffix != ".xlsx" else ""
+    if not kind and path.is_file():
+        import zipfile
+        try:
+            with zipfile.ZipFile(path) as zf:
+                package = "xl/workbook.xml" in zf.namelist()
+        except (zipfile.BadZipFile, OSError):
+            package = False
+        kind = "" if package else "其他格式的文件（内容不是 .xlsx 工作簿，只是扩展名为 .xlsx）"
+    if not kind:
+        return ""
+    target = path.with_suffix(".xlsx") if suffix != ".xlsx" else path.with_name(path.stem + "_转换.xlsx")
+    lost = "，宏也会丢失" if suffix == ".xlsm" else ""
+    return (f"台账“{path.name}”是{kind}。程序写台账时生成 .xlsx 工作簿，以原名覆盖会使文件无法打开{lost}，"
+            f"因此汇总、刷新统计和销号审核不写台账、不改动任何文件（体检和通报照常读取）。请用 WPS、Excel 或 "
+            f"LibreOffice 打开它，“另存为”Excel 工作簿（*.xlsx），保存为“{target.name}”，再把 {CONFIG_NAME} 中 "
+            f"[paths] 的 master 改为这个新文件后重新运行；原文件保留作存档，程序不再改动它。")
+
+
+def check_format(path: Path) -> None:
+    """LedgerError before anything changes when the master is not an .xlsx the toolkit may rewrite."""
+    problem = format_problem(path)
+    if problem:
+        raise LedgerError(problem)
 
 
 def content_digest(ledger: Ledger, settings: Settings) -> str:
@@ -305,6 +340,7 @@ def write_master(ledger: Ledger, settings: Settings, assessment: Assessment | No
     """Write the ledger into the master (backup first, atomic); False when nothing changed."""
 
     path = Path(path or settings.master)
+    check_format(path)
     assessment = prepare(ledger, settings, assessment)
     digest = content_digest(ledger, settings)
     if path.exists() and digest == ledger.digest:

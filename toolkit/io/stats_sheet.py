@@ -13,10 +13,33 @@ from ..rules.stats import Counts, Summary
 from . import sheets
 
 
-def _crit(text: str) -> str:
-    """A COUNTIFS criterion that matches text literally (wildcards escaped, quotes doubled)."""
-    escaped = text.replace("~", "~~").replace("*", "~*").replace("?", "~?").replace('"', '""')
-    return f'"{escaped}"'
+def _text(text: str) -> str:
+    """A string constant of a formula, quotes doubled and cut into 200-character pieces joined by &
+    (Excel refuses a constant longer than 255 characters)."""
+    pieces = [text[i:i + 200] for i in range(0, len(text), 200)] or [""]
+    return "&".join('"' + p.replace('"', '""') + '"' for p in pieces)
+
+
+def _exact(rng: str, text: str) -> str:
+    """An array condition true where a cell of rng holds exactly text. EXACT compares characters
+    (case too) like Python's grouping does, where a COUNTIFS criterion would read a leading = < >
+    as an operator and * ? ~ as wildcards; SUMPRODUCT over EXACT means the same in Excel, WPS and
+    LibreOffice (whose wildcard and regex settings only apply to criteria, not to comparisons)."""
+    return f"EXACT({rng},{_text(text)})"
+
+
+def _sumproduct(conditions: list[str]) -> str:
+    """=SUMPRODUCT of array conditions: the number of rows where all of them hold."""
+    return "=SUMPRODUCT(" + "*".join(f"--({c})" if i == 0 else f"({c})" for i, c in enumerate(conditions)) + ")"
+
+
+def _exact_counts(match: list[str], status: str, overdue: list[str]) -> list[str]:
+    """Total, the four statuses and overdue for rows picked by exact text (match), as SUMPRODUCT
+    formulas. Blank and text cells never count as overdue: ISNUMBER guards the comparison, as
+    COUNTIFS ">0" would."""
+    return ([_sumproduct(match + [f'{status}<>""'])]
+            + [_sumproduct(match + [f'{status}="{word}"']) for word in vocab.STATUSES]
+            + [_sumproduct(match + overdue)])
 
 
 class _Ranges:
@@ -57,16 +80,21 @@ STAT_HEADERS = ["名称", "总数", vocab.DONE, vocab.MOSTLY_DONE, vocab.IN_PROG
                 "完成率", "推进率", "较上期完成率变化"]
 
 
-def _count_formulas(base: str, overdue: str, status_range: str, row: int, weights: dict[str, float],
-                    first_col: int, counts: Counts) -> list[sheets.Formula]:
-    """Formulas for total, each status, overdue, completion % and weighted progress % of one row
-    whose total sits in column first_col, each carrying the value Python computed."""
-    F = sheets.Formula
+def _countifs_counts(base: str, status_range: str, overdue: str) -> list[str]:
+    """Total, the four statuses and overdue as COUNTIFS over our own words (base: criteria pairs
+    whose criteria are vocabulary, never text from the ledger; '' for all rows)."""
     sep = "," if base else ""
-    out = [F(f"=COUNTIFS({base}{sep}{status_range},\"<>\")" if base else f"=COUNTA({status_range})", counts.total)]
-    for word, n in zip(vocab.STATUSES, counts.row()[1:5]):
-        out.append(F(f'=COUNTIFS({base}{sep}{status_range},"{word}")', n))
-    out.append(F(overdue, counts.overdue))
+    return ([f'=COUNTIFS({base}{sep}{status_range},"<>")' if base else f"=COUNTA({status_range})"]
+            + [f'=COUNTIFS({base}{sep}{status_range},"{word}")' for word in vocab.STATUSES] + [overdue])
+
+
+def _count_formulas(counting: list[str], row: int, weights: dict[str, float], first_col: int,
+                    counts: Counts) -> list[sheets.Formula]:
+    """Formulas for total, each status, overdue (counting: those seven), completion % and weighted
+    progress % of one row whose total sits in column first_col, each carrying Python's value."""
+    F = sheets.Formula
+    values = [counts.total, *counts.row()[1:5], counts.overdue]
+    out = [F(text, n) for text, n in zip(counting, values)]
     b, c, d, e, f = (f"{sheets.col_letter(first_col + i)}{row}" for i in range(5))
     out.append(F(f"=IF({b}=0,0,{c}/{b})", counts.completion / 100))
     w = [weights[s] for s in vocab.STATUSES]
@@ -152,8 +180,8 @@ def stats_layout(ledger: Ledger, settings: Settings, assessment: Assessment) -> 
         row += 1
         return row
 
-    def count_row(first_col: int, crit: str, overdue: str, status_range: str, counts: Counts) -> None:
-        for c, f in enumerate(_count_formulas(crit, overdue, status_range, row, w, first_col, counts), first_col):
+    def count_row(first_col: int, counting: list[str], counts: Counts) -> None:
+        for c, f in enumerate(_count_formulas(counting, row, w, first_col, counts), first_col):
             lay.cells[(row, c)] = f
         lay.percent += [(row, first_col + 6), (row, first_col + 7)]
 
@@ -179,7 +207,7 @@ def stats_layout(ledger: Ledger, settings: Settings, assessment: Assessment) -> 
     cats += [(c, cat_crit[c], previous.get((vocab.SCOPE_CATEGORY, c)), summary.by_category[c]) for c in vocab.CATEGORIES]
     for name, crit, prev, counts in cats:
         put(row, 1, name)
-        count_row(2, crit, f'=COUNTIFS({crit}{"," if crit else ""}{rg.days},">0")', rg.status, counts)
+        count_row(2, _countifs_counts(crit, rg.status, f'=COUNTIFS({crit}{"," if crit else ""}{rg.days},">0")'), counts)
         put(row, 10, _delta(f"H{row}", prev), _delta_value(counts, prev))
         lay.delta.append((row, 10))
         row += 1
@@ -189,12 +217,12 @@ def stats_layout(ledger: Ledger, settings: Settings, assessment: Assessment) -> 
     unit_headers = ["排名", "责任单位", "牵头措施数"] + STAT_HEADERS[1:]
     first = section("三、各责任单位完成情况（按完成率排名，靠后单位在下；每条措施计入牵头及配合单位各一次）", unit_headers)
     for rank, (unit, counts) in enumerate(assessment.ranking, 1):
-        crit = f"{rg.o_unit},{_crit(unit)}"
+        match = [_exact(rg.o_unit, unit)]
         put(row, 1, rank)
         lay.cells[(row, 2)] = unit          # data: stays text, whatever it starts with
-        put(row, 3, f'=COUNTIFS({crit},{rg.o_role},"{vocab.ROLE_LEAD}")', summary.by_unit_lead.get(unit, 0))
-        count_row(4, crit, f'=COUNTIFS({crit},{rg.o_due},"<"&{ref},{rg.o_status},"<>{vocab.DONE}")', rg.o_status,
-                  counts)
+        put(row, 3, _sumproduct(match + [f'{rg.o_role}="{vocab.ROLE_LEAD}"']), summary.by_unit_lead.get(unit, 0))
+        late = [f"ISNUMBER({rg.o_due})", f"{rg.o_due}<{ref}", f'{rg.o_status}<>"{vocab.DONE}"']
+        count_row(4, _exact_counts(match, rg.o_status, late), counts)
         prev = previous.get((vocab.SCOPE_UNIT, unit))
         put(row, 12, _delta(f"J{row}", prev), _delta_value(counts, prev))
         lay.delta.append((row, 12))
@@ -205,19 +233,19 @@ def stats_layout(ledger: Ledger, settings: Settings, assessment: Assessment) -> 
     row += 1
 
     first = section("四、各重点问题整改措施完成情况", STAT_HEADERS)
+    late_days = [f"ISNUMBER({rg.days})", f"{rg.days}>0"]
     for key, counts in summary.by_key_problem.items():
-        crit = f"{rg.key},{_crit(key)}"
         lay.cells[(row, 1)] = key
-        count_row(2, crit, f'=COUNTIFS({crit},{rg.days},">0")', rg.status, counts)
+        count_row(2, _exact_counts([_exact(rg.key, key)], rg.status, late_days), counts)
         row += 1
     lay.bodies.append((first, row - 1, len(STAT_HEADERS)))
     row += 1
 
     first = section("五、各具体问题（事项）整改措施完成情况", STAT_HEADERS + ["事项类型", "认定状态"])
     for it in summary.items:
-        crit = f"{rg.key},{_crit(it.key_problem)},{rg.item},{_crit(it.item)}"
+        match = [_exact(rg.key, it.key_problem), _exact(rg.type, it.item_type), _exact(rg.item, it.item)]
         lay.cells[(row, 1)] = it.item
-        count_row(2, crit, f'=COUNTIFS({crit},{rg.days},">0")', rg.status, it.measures)
+        count_row(2, _exact_counts(match, rg.status, late_days), it.measures)
         lay.cells[(row, 11)] = it.item_type
         put(row, 12, it.status + (f"（{vocab.JUDGMENT}）" if it.judgment else ""))
         row += 1

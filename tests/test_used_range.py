@@ -1,0 +1,148 @@
+"""Size checks count the cells with content: LibreOffice's row deletion (an empty row 1048576 and a
+dimension reaching it) is normal editing, while one character far away is refused by name, in unit
+files and in the master alike, before any reader allocates the range."""
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from tests.conftest import fill, settings_for, small_ledger
+from tests.vba_compile import _soffice
+from toolkit import vocab
+from toolkit.consolidate import consolidate
+from toolkit.distribute import distribute
+from toolkit.errors import LedgerError
+from toolkit.io import extent, master_file, office
+from toolkit.io.ledger_file import read_ledger
+
+needs_lo = pytest.mark.skipif(office.soffice() is None, reason="LibreOffice 未安装（scripts/install_system_deps.sh 安装失败）")
+
+DELETE_ROW = '''Sub DeleteRow(sDoc As String, sOut As String, sSheet As String, sRow As String)
+    Dim args(0) As New com.sun.star.beans.PropertyValue
+    Dim st(0) As New com.sun.star.beans.PropertyValue
+    args(0).Name = "Hidden" : args(0).Value = True
+    oDoc = StarDesktop.loadComponentFromURL(ConvertToURL(sDoc), "_blank", 0, args())
+    oSheet = oDoc.Sheets.getByName(sSheet)
+    oSheet.unprotect("")
+    oSheet.Rows.removeByIndex(CLng(sRow) - 1, 1)
+    oSheet.protect("")
+    st(0).Name = "FilterName" : st(0).Value = "Calc MS Excel 2007 XML"
+    oDoc.storeToURL(ConvertToURL(sOut), st())
+    oDoc.close(True)
+    StarDesktop.terminate()
+End Sub
+'''
+
+
+def delete_row_in_libreoffice(source: Path, target: Path, sheet: str, row: int, profile: Path) -> Path:
+    """Open source in LibreOffice, delete one row of sheet as a person would, save as .xlsx at target."""
+    _soffice(profile, "--terminate_after_init")
+    (profile / "user" / "basic" / "Standard" / "Module1.xba").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<script:module xmlns:script="http://openoffice.org/2000/script" '
+        'script:name="Module1" script:language="StarBasic">' + html.escape(DELETE_ROW) + "</script:module>",
+        encoding="utf-8")
+    _soffice(profile, f'macro:///Standard.Module1.DeleteRow("{source}","{target}","{sheet}","{row}")', timeout=120)
+    assert target.exists(), "LibreOffice did not save the edited workbook"
+    return target
+
+
+def sheet_xml(path: Path, sheet: str) -> bytes:
+    with zipfile.ZipFile(path) as zf:
+        return zf.read(extent.sheet_members(zf)[sheet])
+
+
+def with_sheet_xml(path: Path, sheet: str, edit) -> Path:
+    """Rewrite one worksheet's XML in place (edit: bytes -> bytes), as another program would save it."""
+    with zipfile.ZipFile(path) as zf:
+        member = extent.sheet_members(zf)[sheet]
+        items = [(i, zf.read(i.filename)) for i in zf.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info, data in items:
+            zf.writestr(info, edit(data) if info.filename == member else data)
+    return path
+
+
+def libreoffice_row_deletion_shape(data: bytes) -> bytes:
+    """What LibreOffice writes after a row is deleted: the dimension and an empty last row at 1048576."""
+    data = re.sub(rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1:S1048576"/>', data)
+    return data.replace(b"</sheetData>", b'<row r="1048576" customFormat="false" ht="12.8" hidden="false" '
+                        b'customHeight="false" outlineLevel="0" collapsed="false"></row></sheetData>')
+
+
+@pytest.fixture
+def settings(tmp_path):
+    s = settings_for(tmp_path)
+    s.settle_seconds = 0
+    master_file.write_master(small_ledger(), s)
+    s.path("inbox").mkdir(parents=True)
+    return s
+
+
+def unit_file_filled(settings, unit="办公室") -> Path:
+    path = {d.unit: d.path for d in distribute(settings, [unit])}[unit]
+    return fill(path, {"ZG-001": {vocab.STATUS: vocab.DONE, vocab.PROGRESS: "已完成学习"}},
+                settings.root / "filled" / f"{unit}.xlsx", dt.datetime(2024, 8, 20, 10, 0))
+
+
+@needs_lo
+def test_a_unit_file_with_a_row_deleted_in_libreoffice_is_consolidated(settings, tmp_path):
+    filled = unit_file_filled(settings)
+    edited = delete_row_in_libreoffice(filled, settings.path("inbox") / "办公室.xlsx", vocab.SHEET_LEDGER, 12,
+                                       tmp_path / "lo-profile")
+    xml = sheet_xml(edited, vocab.SHEET_LEDGER)
+    assert b'<row r="1048576"' in xml and b'ref="A1:S1048576"' in xml      # the shape LibreOffice really writes
+    result = consolidate(settings)
+    assert [f.outcome for f in result.files] == [vocab.OUTCOME_ACCEPTED], result.files[0].problems
+    assert read_ledger(settings.master).measures["ZG-001"].status == vocab.DONE
+
+
+def test_an_empty_row_1048576_and_its_dimension_do_not_count_as_content(settings):
+    target = settings.path("inbox") / "办公室.xlsx"
+    with_sheet_xml(unit_file_filled(settings), vocab.SHEET_LEDGER, libreoffice_row_deletion_shape).replace(target)
+    result = consolidate(settings)
+    assert [f.outcome for f in result.files] == [vocab.OUTCOME_ACCEPTED]
+    assert read_ledger(settings.master).measures["ZG-001"].status == vocab.DONE
+
+
+def test_one_character_far_away_in_a_unit_file_is_refused_naming_the_cell(settings):
+    wb = openpyxl.load_workbook(unit_file_filled(settings))
+    wb[vocab.SHEET_LEDGER]["XFD20000"] = "x"
+    wb.save(settings.path("inbox") / "办公室.xlsx")
+    (f,) = consolidate(settings).files
+    assert f.outcome == vocab.OUTCOME_REJECTED
+    text = " ".join(p.text() for p in f.submission.problems)
+    assert "XFD20000" in text and "远超模板的大小" in text
+
+
+def test_the_extent_counts_values_formulas_and_inline_text_but_not_formatted_blank_cells(tmp_path):
+    path = tmp_path / "book.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "表"
+    ws["B3"] = 1
+    ws["C2"] = "=1+1"
+    ws["Z900"].number_format = "0.0"        # formatted, empty
+    wb.save(path)
+    used = extent.sheet_extents(path)["表"]
+    assert (used.rows, used.columns, used.lowest, used.rightmost) == (3, 3, "B3", "C2")
+
+
+def test_a_master_with_one_character_in_xfd20000_is_refused_naming_the_cell(settings):
+    wb = openpyxl.load_workbook(settings.master)
+    wb[vocab.SHEET_LEDGER]["XFD20000"] = "x"
+    wb.save(settings.master)
+    with pytest.raises(LedgerError) as err:
+        read_ledger(settings.master, settings)
+    message = str(err.value)
+    assert "XFD20000" in message and vocab.SHEET_LEDGER in message and settings.master.name in message
+
+
+def test_a_master_saved_by_libreoffice_after_a_row_deletion_reads_normally(settings):
+    with_sheet_xml(settings.master, vocab.SHEET_LEDGER, libreoffice_row_deletion_shape)
+    assert len(read_ledger(settings.master, settings).measures) == 6

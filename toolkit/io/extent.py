@@ -1,0 +1,139 @@
+"""Where a workbook's content really ends: the cells that hold something, streamed from each sheet's
+XML before any reader allocates the rectangle from A1 to the furthest cell.
+
+Declared sizes are not content: LibreOffice writes `<dimension ref="A1:S1048576"/>` and an empty
+`<row r="1048576">` after a row is deleted, and an empty formatted cell is no content either
+(calamine skips both). One character in XFD20000 is content, and would make a reader allocate
+20000 × 16384 cells.
+"""
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import dataclass
+from xml.parsers import expat
+
+from ..errors import LedgerError
+from .sheets import col_letter
+
+CONTENT = {"v", "f", "is"}      # children that give a <c> a value (a formula, a number, a string)
+
+
+@dataclass(frozen=True)
+class Extent:
+    """The used range of one sheet: rows × columns from A1, and the cells that reach furthest."""
+    rows: int = 0
+    columns: int = 0
+    lowest: str = ""             # a content cell in the last used row
+    rightmost: str = ""          # a content cell in the last used column
+
+    @property
+    def cells(self) -> int:
+        return self.rows * self.columns
+
+    @property
+    def span(self) -> str:
+        return f"A1:{col_letter(max(self.columns, 1))}{max(self.rows, 1)}"
+
+    def far_cells(self) -> str:
+        """The cell(s) that stretch the range, for a message: 'XFD20000' or 'A30000、XFD3'."""
+        return "、".join(dict.fromkeys(c for c in (self.rightmost, self.lowest) if c))
+
+
+def column_number(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def sheet_members(zf: zipfile.ZipFile) -> dict[str, str]:
+    """{sheet name: zip member holding its XML} of an .xlsx/.xlsm, in workbook order."""
+    from html import unescape
+    workbook = zf.read("xl/workbook.xml").decode("utf-8", "replace")
+    rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+    targets = {}
+    for rel in re.finditer(r"<(?:\w+:)?Relationship\b[^>]*>", rels):
+        rid, target = re.search(r'\bId="([^"]+)"', rel[0]), re.search(r'\bTarget="([^"]+)"', rel[0])
+        if rid and target:
+            name = target[1].lstrip("/")
+            targets[rid[1]] = name if name.startswith("xl/") else "xl/" + name
+    out = {}
+    for sheet in re.finditer(r"<(?:\w+:)?sheet\b[^>]*>", workbook):
+        name, rid = re.search(r'\bname="([^"]*)"', sheet[0]), re.search(r'\br:id="([^"]+)"', sheet[0])
+        if name and rid and rid[1] in targets:
+            out[unescape(name[1])] = targets[rid[1]]
+    return out
+
+
+def used_extent(zf: zipfile.ZipFile, member: str) -> Extent:
+    """The extent of the cells with content in one worksheet, parsed as a stream (flat memory);
+    rows and cells without an r attribute take the next position, as readers do."""
+    state = {"row": 0, "col": 0, "in_cell": False, "counted": False}
+    far = {"rows": 0, "cols": 0, "lowest": "", "rightmost": ""}
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        local = name.rsplit(":", 1)[-1]
+        if local == "row":
+            r = attrs.get("r", "")
+            state["row"] = int(r) if r.isdigit() else state["row"] + 1
+            state["col"] = 0
+        elif local == "c":
+            m = re.fullmatch(r"([A-Z]{1,3})([0-9]{1,7})", attrs.get("r", ""))
+            if m:
+                state["col"], state["row"] = column_number(m[1]), int(m[2])
+            else:
+                state["col"] += 1
+            state["in_cell"], state["counted"] = True, False
+        elif state["in_cell"] and not state["counted"] and local in CONTENT:
+            state["counted"] = True
+            row, col = state["row"], state["col"]
+            where = f"{col_letter(col)}{row}"
+            if row > far["rows"]:
+                far["rows"], far["lowest"] = row, where
+            if col > far["cols"]:
+                far["cols"], far["rightmost"] = col, where
+
+    def end(name: str) -> None:
+        if name.rsplit(":", 1)[-1] == "c":
+            state["in_cell"] = False
+
+    parser = expat.ParserCreate()
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    with zf.open(member) as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            parser.Parse(chunk, False)
+        parser.Parse(b"", True)
+    return Extent(int(far["rows"]), int(far["cols"]), str(far["lowest"]), str(far["rightmost"]))
+
+
+def sheet_extents(path, names: list[str] | None = None) -> dict[str, Extent]:
+    """{sheet: used extent} of an .xlsx/.xlsm (the named sheets, or all); {} for any other file."""
+    if not zipfile.is_zipfile(path):
+        return {}
+    with zipfile.ZipFile(path) as zf:
+        if "xl/workbook.xml" not in zf.namelist():
+            return {}
+        members = sheet_members(zf)
+        return {name: used_extent(zf, member) for name, member in members.items()
+                if (names is None or name in names) and member in zf.namelist()}
+
+
+MASTER_MAX_CELLS = 5_000_000     # a 3,000-measure master uses about 100,000 cells on its largest sheet
+
+
+def refuse_far_content(path, what: str = "台账") -> None:
+    """LedgerError naming the cell when a sheet's content stretches its range past MASTER_MAX_CELLS
+    (one character in XFD20000 would make the reader allocate 327 million cells)."""
+    try:
+        extents = sheet_extents(path)
+    except (KeyError, zipfile.BadZipFile, OSError, ValueError, expat.ExpatError):
+        return              # not an .xlsx layout we can inspect: the reader decides
+    for sheet, used in extents.items():
+        if used.cells > MASTER_MAX_CELLS:
+            far = used.far_cells()
+            raise LedgerError(
+                f"{what}“{path.name}”工作表“{sheet}”中单元格{far}有内容，使表格范围达到{used.span}"
+                f"（{used.rows}行×{used.columns}列），远超{what}的大小；读取会耗尽内存，已停止，文件未改动。"
+                f"请打开该文件，删除{far}中的内容（可按 Ctrl+End 跳到最后一个有内容的单元格）并保存后重新运行。")
