@@ -100,11 +100,13 @@ def _fill_merged(rows: list[list], merged: list, h: int, cols: dict[str, int]) -
     return sorted(filled, key=lambda ref: (re.sub(r"\d", "", ref), int(re.search(r"\d+", ref)[0])))
 
 
-def _units(value, where, unit_map: dict[str, list[str]], problems: list[str], notes: list[str]) -> list[str]:
-    """Unit names in a 牵头单位/配合单位 cell, aliases and collective names replaced by the [units] mapping;
-    a collective name without a mapping is a problem at where() (no template is ever made for it)."""
-    out: list[str] = []
-    for name in normalize.split_units(value):
+def _units(value, where, unit_map: dict[str, list[str]], problems: list[str],
+           notes: list[str]) -> list[tuple[str, str]]:
+    """(unit, role written beside it) in a 牵头单位/配合单位 cell, aliases and collective names replaced by the
+    [units] mapping; a collective name without a mapping, or a person's name typed beside a unit (医管处 李某),
+    is a problem at where() (no template is ever made for it)."""
+    out: list[tuple[str, str]] = []
+    for name, role in normalize.unit_roles(value):
         if name in unit_map:
             mapped = [normalize.clean_key(u) for u in unit_map[name]]
             notes.append(f"“{name}”按配置[units]读作{'、'.join(mapped)}")
@@ -112,9 +114,51 @@ def _units(value, where, unit_map: dict[str, list[str]], problems: list[str], no
             problems.append(f"{where()}“{name}”是对多个单位的统称，不是一个责任单位。请改为具体单位名称，"
                             f"或在配置文件[units]中写明它指哪些单位，如：\"{name}\" = [\"单位甲\", \"单位乙\"]。")
             continue
+        elif normalize.looks_like_person(name):
+            problems.append(f"{where()}“{normalize.clean_text(value)}”中的“{name}”像是人名而不是单位，未当作责任单位"
+                            f"（否则会多出一个单位并单独收到填报模板）。请删去人名（责任人可写在“{vocab.LEADER}”或"
+                            f"“{vocab.REMARK}”列）；如“{name}”确是单位，请在配置文件[units]中写 \"{name}\" = \"{name}\"。")
+            continue
         else:
             mapped = [name]
-        out += [u for u in mapped if u and u not in out]
+        for u in mapped:
+            if u and u not in [x for x, _ in out]:
+                out.append((u, role))
+    return out
+
+
+def _owners(lead_cell: list[tuple[str, str]], co_cell: list[tuple[str, str]], cell: str,
+            roles: dict[str, list[str]]) -> tuple[str, list[str]]:
+    """(lead, co-units) from both unit cells: a role written beside a name decides (医政处（配合） in the
+    牵头单位 column is a co-unit), else the first unit of the 牵头单位 column leads. roles collects the cells
+    whose role marks changed who leads, for the read notes."""
+    marked = [u for u, r in lead_cell + co_cell if r == vocab.ROLE_LEAD]
+    plain = [u for u, r in lead_cell if r != vocab.ROLE_CO]
+    lead = (marked or plain or [""])[0]
+    if any(r for _, r in lead_cell + co_cell):
+        roles.setdefault("marked", []).append(cell)
+    if lead and lead_cell and lead != lead_cell[0][0]:
+        roles.setdefault("moved", []).append(f"{cell}：{lead_cell[0][0]}计为配合，{lead}牵头")
+    if len(set(marked)) > 1:
+        roles.setdefault("several", []).append(f"{cell}：{'、'.join(marked)}")
+    co: list[str] = []
+    for u, _ in lead_cell + co_cell:
+        if u != lead and u not in co:
+            co.append(u)
+    return lead, co
+
+
+def _role_notes(roles: dict[str, list[str]]) -> list[str]:
+    """The read notes saying how written roles were read."""
+    shown = lambda cells: "、".join(cells[:5]) + (f"等{len(cells)}处" if len(cells) > 5 else "")
+    out = []
+    if roles.get("marked"):
+        out.append(f"责任单位旁写的（{vocab.ROLE_LEAD}）（{vocab.ROLE_CO}）按角色读取，不是另外的单位"
+                   f"（{shown(roles['marked'])}）。")
+    if roles.get("moved"):
+        out.append(f"“{vocab.LEAD_UNIT}”列中标为（{vocab.ROLE_CO}）的单位计为配合单位（{shown(roles['moved'])}）。")
+    if roles.get("several"):
+        out.append(f"一条措施标了几个（{vocab.ROLE_LEAD}），第一个计为牵头单位，其余计为配合（{shown(roles['several'])}）。")
     return out
 
 
@@ -151,6 +195,7 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
     found: list[str] = []
     notes: list[str] = []
     blank_status: list[str] = []
+    roles: dict[str, list[str]] = {}
 
     def get(row, name):
         c = cols.get(name)
@@ -185,10 +230,13 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
             if not normalize.clean_text(get(row, name)):
                 found.append(f"{at(name)}为空：每条措施须写明所属{name}（与上一行相同时可合并单元格）。")
         units = _units(get(row, vocab.LEAD_UNIT), lambda: at(vocab.LEAD_UNIT), unit_map, found, notes)
-        if not units and len(found) == before:
-            found.append(f"{at(vocab.LEAD_UNIT)}为空：每条措施须有牵头单位。")
-        co = (_units(get(row, vocab.CO_UNITS), lambda: at(vocab.CO_UNITS), unit_map, found, notes)
-              if vocab.CO_UNITS in cols else [])
+        co_cell = (_units(get(row, vocab.CO_UNITS), lambda: at(vocab.CO_UNITS), unit_map, found, notes)
+                   if vocab.CO_UNITS in cols else [])
+        lead, co = _owners(units, co_cell, cell_name(excel_row, cols[vocab.LEAD_UNIT] + 1), roles)
+        if not lead and len(found) == before:
+            found.append(f"{at(vocab.LEAD_UNIT)}为空：每条措施须有牵头单位。" if not units else
+                         f"{at(vocab.LEAD_UNIT)}的单位都标为（{vocab.ROLE_CO}）：每条措施须有一个牵头单位，"
+                         f"请去掉牵头单位的（{vocab.ROLE_CO}）或写明哪个单位（{vocab.ROLE_LEAD}）。")
         item_type = normalize.item_type(get(row, vocab.ITEM_TYPE))
         if item_type is None:
             found.append(f"{at(vocab.ITEM_TYPE)}“{normalize.clean_text(get(row, vocab.ITEM_TYPE))}”应为"
@@ -199,7 +247,6 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
                          f"推动改革促进发展事项：请填“{vocab.YES}”或留空。")
         if len(found) > before:
             continue
-        lead = units[0]
         measures[mid] = Measure(
             id=mid,
             theme=normalize.clean_text(get(row, vocab.THEME)),
@@ -210,7 +257,7 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
             measure=normalize.clean_text(get(row, vocab.MEASURE)),
             leader=normalize.clean_text(get(row, vocab.LEADER)),
             lead_unit=lead,
-            co_units=[u for u in units[1:] + co if u != lead],
+            co_units=co,
             deadline=deadline,
             status=status or vocab.NOT_STARTED,
             progress=normalize.clean_text(get(row, vocab.PROGRESS)),
@@ -224,7 +271,7 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
     elif found:
         shown = "\n".join(found[:20]) + (f"\n……另有{len(found) - 20}处" if len(found) > 20 else "")
         raise LedgerError(f"台账有{len(found)}处需要先改正：\n{shown}")
-    notes = list(dict.fromkeys(notes))
+    notes = list(dict.fromkeys(notes)) + _role_notes(roles)
     if blank_status:
         notes.append(f"“{vocab.STATUS}”列有{len(blank_status)}个空白单元格（{'、'.join(blank_status[:5])}"
                      f"{'等' if len(blank_status) > 5 else ''}），按“{vocab.NOT_STARTED}”统计；已经开展的请填写完成情况。")
