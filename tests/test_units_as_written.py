@@ -1,0 +1,60 @@
+"""Units as offices write them: roles beside names, a person beside a unit, two spellings of one unit,
+names that make one file name, and a unit renamed after it reported."""
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import settings_for, small_ledger
+from tests.office_books import office_workbook
+from tests.test_office_ledgers import edited
+from toolkit import vocab
+from toolkit.check import check
+from toolkit.cli import cli
+from toolkit.errors import LedgerError
+from toolkit.io.ledger_file import read_ledger
+
+
+def test_a_role_written_beside_a_unit_is_its_role_not_a_new_unit(tmp_path):
+    book = edited(office_workbook(tmp_path / "m.xlsx", small_ledger()),
+                  {("ZG-002", "责任单位"): "医政处（牵头）", ("ZG-002", "配合单位"): "市人民医院(配合)",
+                   ("ZG-003", "责任单位"): "医政处（配合）、办公室", ("ZG-004", "责任单位"): "市人民医院 （牵头）",
+                   ("ZG-005", "责任单位"): "办公室", ("ZG-005", "配合单位"): "医政处【牵头单位】"})
+    ledger = read_ledger(book)
+    assert sorted(ledger.units) == ["办公室", "医政处", "市人民医院"]
+    m = ledger.measures
+    assert (m["ZG-002"].lead_unit, m["ZG-002"].co_units) == ("医政处", ["市人民医院"])
+    assert (m["ZG-003"].lead_unit, m["ZG-003"].co_units) == ("办公室", ["医政处"])      # 配合 in the 牵头 column
+    assert (m["ZG-004"].lead_unit, m["ZG-004"].co_units) == ("市人民医院", [])
+    assert (m["ZG-005"].lead_unit, m["ZG-005"].co_units) == ("医政处", ["办公室"])      # 牵头 in the 配合 column
+    report = check(book, settings_for(tmp_path))
+    text = "\n".join(report.lines())
+    assert report.ok and "责任单位3个" in text, text
+    assert "按角色读取，不是另外的单位" in text and "J6：医政处计为配合，办公室牵头" in text
+    assert "J8：办公室计为配合，医政处牵头" in text
+
+
+def test_a_lead_column_whose_units_are_all_marked_co_is_named(tmp_path):
+    book = edited(office_workbook(tmp_path / "m.xlsx", small_ledger()), {("ZG-003", "责任单位"): "医政处(配合)"})
+    with pytest.raises(LedgerError) as err:
+        read_ledger(book)
+    assert "第6行“牵头单位”列（J6）的单位都标为（配合）" in str(err.value)
+
+
+def test_a_person_typed_beside_a_unit_stops_the_read_and_check_names_the_cell(tmp_path):
+    book = edited(office_workbook(tmp_path / "m.xlsx", small_ledger()),
+                  {("ZG-004", "责任单位"): "医政处 李某", ("ZG-002", "配合单位"): "市人民医院、王××"})
+    with pytest.raises(LedgerError) as err:
+        read_ledger(book)
+    assert "（J7）“医政处 李某”中的“李某”像是人名而不是单位" in str(err.value)
+    report = check(book, settings_for(tmp_path))
+    text = "\n".join(report.lines())
+    assert not report.ok and len(report.problems) == 2 and "“王××”像是人名" in text
+    assert "李某" not in "".join(report.notes) and "责任单位" in text
+    result = CliRunner().invoke(cli, ["check", str(book)])
+    assert result.exit_code == 1 and "（K5）" in result.output and "“李某”像是人名而不是单位" in result.output
+
+
+def test_a_unit_that_looks_like_a_name_is_read_once_the_config_says_it_is_a_unit(tmp_path):
+    book = edited(office_workbook(tmp_path / "m.xlsx", small_ledger()), {("ZG-004", "责任单位"): "医政处 李某"})
+    ledger = read_ledger(book, settings_for(tmp_path, units={"李某": "李某"}))
+    assert ledger.measures["ZG-004"].co_units == ["李某"]
