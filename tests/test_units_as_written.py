@@ -58,3 +58,31 @@ def test_a_unit_that_looks_like_a_name_is_read_once_the_config_says_it_is_a_unit
     book = edited(office_workbook(tmp_path / "m.xlsx", small_ledger()), {("ZG-004", "责任单位"): "医政处 李某"})
     ledger = read_ledger(book, settings_for(tmp_path, units={"李某": "李某"}))
     assert ledger.measures["ZG-004"].co_units == ["李某"]
+
+
+def test_check_suggests_mapping_the_rare_abbreviation_to_the_common_full_name_and_the_suggestion_works(tmp_path):
+    book = edited(office_workbook(tmp_path / "m.xlsx", small_ledger()),
+                  {("ZG-001", "责任单位"): "市卫健委综合服务中心", ("ZG-005", "责任单位"): "市卫生健康委综合服务中心",
+                   ("ZG-006", "责任单位"): "市卫生健康委综合服务中心"})
+    runner = CliRunner()
+    first = runner.invoke(cli, ["check", str(book)])
+    suggestion = '"市卫健委综合服务中心" = "市卫生健康委综合服务中心"'
+    assert first.exit_code == 0 and "责任单位4个" in first.output
+    assert "“市卫生健康委综合服务中心”（2条措施）与“市卫健委综合服务中心”（1条）可能是同一单位" in first.output
+    assert suggestion in first.output, first.output
+    from toolkit import config
+    path = config.write_default(tmp_path, period="2024年8月")        # the office follows the suggestion
+    path.write_text(path.read_text(encoding="utf-8").replace("[units]", f"[units]\n{suggestion}", 1), encoding="utf-8")
+    second = runner.invoke(cli, ["check", str(book)])
+    assert second.exit_code == 0 and "责任单位3个" in second.output and "可能是同一单位" not in second.output
+    ledger = read_ledger(book, config.load(tmp_path))
+    assert ledger.measures["ZG-001"].lead_unit == "市卫生健康委综合服务中心"
+
+
+@pytest.mark.parametrize("long, short", [("区卫生健康局", "区卫健局"), ("市疾病预防控制中心", "市疾控中心"),
+                                         ("市卫生健康委员会机关党委", "市卫健委机关党委")])
+def test_a_long_form_and_its_abbreviation_are_questioned_as_one_unit(tmp_path, long, short):
+    book = edited(office_workbook(tmp_path / "m.xlsx", small_ledger()),
+                  {("ZG-004", "责任单位"): short, ("ZG-005", "责任单位"): long, ("ZG-006", "责任单位"): long})
+    report = check(book, settings_for(tmp_path))
+    assert any(f'"{short}" = "{long}"' in s for s in report.suspicious), report.suspicious
