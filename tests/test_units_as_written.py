@@ -86,3 +86,44 @@ def test_a_long_form_and_its_abbreviation_are_questioned_as_one_unit(tmp_path, l
                   {("ZG-004", "责任单位"): short, ("ZG-005", "责任单位"): long, ("ZG-006", "责任单位"): long})
     report = check(book, settings_for(tmp_path))
     assert any(f'"{short}" = "{long}"' in s for s in report.suspicious), report.suspicious
+
+
+def masked_workspace(tmp_path):
+    """A workspace whose master names two hospitals masked as offices mask them: 市*医院 and 市**医院."""
+    from toolkit.io import master_file
+    from toolkit.io.ledger_file import owners_from_measures
+    ledger = small_ledger()
+    for mid, lead, co in (("ZG-002", "市**医院", ["市*医院"]), ("ZG-003", "市**医院", []), ("ZG-004", "市*医院", [])):
+        ledger.measures[mid].lead_unit, ledger.measures[mid].co_units = lead, co
+    ledger.owners = owners_from_measures(ledger.measures)
+    settings = settings_for(tmp_path)
+    settings.settle_seconds = 0
+    master_file.write_master(ledger, settings)
+    settings.path("inbox").mkdir(parents=True)
+    return settings
+
+
+def test_two_units_that_make_one_file_name_get_two_templates_and_their_returns_go_to_the_right_unit(tmp_path):
+    from tests.conftest import fill
+    from toolkit.consolidate import consolidate
+    from toolkit.distribute import distribute
+    settings = masked_workspace(tmp_path)
+    done = distribute(settings)
+    folder = settings.path("outbox") / "2024-08"
+    on_disk = sorted(p.name for p in folder.iterdir())
+    assert sorted(d.path.name for d in done) == on_disk == sorted(["办公室.xlsx", "市＊医院.xlsx", "市＊＊医院.xlsx"])
+    assert all(d.written for d in done)
+    for d in done:                                   # each file is that unit's, with that unit's rows
+        meta = openpyxl.load_workbook(d.path)[vocab.SHEET_META]
+        assert meta["B1"].value == d.unit
+    assert {d.unit: d.rows for d in done} == {"办公室": 3, "市**医院": 2, "市*医院": 2}
+    assert not any(d.written for d in distribute(settings))          # nothing overwrote anything: all unchanged
+    fill(folder / "市＊＊医院.xlsx", {"ZG-003": {vocab.STATUS: vocab.DONE, vocab.PROGRESS: "两星已办结"}},
+         settings.path("inbox") / "市＊＊医院.xlsx")
+    fill(folder / "市＊医院.xlsx", {"ZG-004": {vocab.STATUS: vocab.IN_PROGRESS, vocab.PROGRESS: "一星推进中"}},
+         settings.path("inbox") / "市＊医院(1).xlsx")
+    outcome = consolidate(settings)
+    assert sorted((f.unit, f.accepted) for f in outcome.files) == [("市**医院", 2), ("市*医院", 2)], outcome.lines()
+    ledger = read_ledger(settings.master, settings)
+    assert ledger.measures["ZG-003"].status == vocab.DONE and ledger.measures["ZG-003"].progress == "两星已办结"
+    assert ledger.measures["ZG-004"].status == vocab.IN_PROGRESS and ledger.measures["ZG-004"].progress == "一星推进中"
