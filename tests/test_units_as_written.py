@@ -127,3 +127,53 @@ def test_two_units_that_make_one_file_name_get_two_templates_and_their_returns_g
     ledger = read_ledger(settings.master, settings)
     assert ledger.measures["ZG-003"].status == vocab.DONE and ledger.measures["ZG-003"].progress == "两星已办结"
     assert ledger.measures["ZG-004"].status == vocab.IN_PROGRESS and ledger.measures["ZG-004"].progress == "一星推进中"
+
+
+def rename_in_master(settings, edits):
+    """The office edits unit cells of the master's 整改台账 sheet by (measure id, column)."""
+    from tests.conftest import ledger_sheet
+    wb, ws, cols, rows = ledger_sheet(settings.master)
+    for (mid, column), value in edits.items():
+        ws.cell(rows[mid], cols[column]).value = value
+    wb.save(settings.master)
+
+
+def reported_by_yizheng(workspace):
+    """医政处 reports ZG-002 (co-owned with 市人民医院) and ZG-003 (its own), and it is taken in."""
+    from tests.conftest import hand_in
+    from toolkit.consolidate import consolidate
+    hand_in(workspace, "医政处", {"ZG-002": {vocab.STATUS: vocab.DONE, vocab.PROGRESS: "医政处牵头的部分已完成"},
+                                 "ZG-003": {vocab.STATUS: vocab.DONE, vocab.PROGRESS: "健康行动方案已印发"}})
+    assert consolidate(workspace).files[0].accepted == 2
+
+
+def test_a_unit_renamed_in_the_master_after_it_reported_keeps_its_reports(workspace):
+    from toolkit.consolidate import consolidate
+    reported_by_yizheng(workspace)
+    rename_in_master(workspace, {("ZG-002", vocab.LEAD_UNIT): "医政管理处", ("ZG-003", vocab.LEAD_UNIT): "医政管理处"})
+    ledger = read_ledger(workspace.master, workspace)
+    own = ledger.owners[("ZG-002", "医政管理处")]
+    assert (own.status, own.progress) == (vocab.DONE, "医政处牵头的部分已完成")
+    assert ledger.owners[("ZG-003", "医政管理处")].status == vocab.DONE
+    assert ledger.measures["ZG-003"].progress == "健康行动方案已印发"
+    assert any("“医政处”在台账中已改为“医政管理处”" in n for n in ledger.read_notes), ledger.read_notes
+    result = consolidate(workspace)                 # nothing new: the renamed unit has still reported this period
+    assert "医政管理处" in result.submitted_units and "医政管理处" not in result.missing_units
+    after = read_ledger(workspace.master, workspace)
+    assert after.owners[("ZG-002", "医政管理处")].progress == "医政处牵头的部分已完成"
+    assert not any("医政处" in n for n in after.read_notes)       # said once; the master now holds the new name
+
+
+def test_a_report_whose_unit_no_longer_owns_the_measure_is_named_and_follows_a_units_alias(workspace):
+    reported_by_yizheng(workspace)
+    rename_in_master(workspace, {("ZG-002", vocab.LEAD_UNIT): "医政管理处", ("ZG-002", vocab.CO_UNITS): "市第一医院",
+                                 ("ZG-003", vocab.LEAD_UNIT): "医政管理处"})
+    ledger = read_ledger(workspace.master, workspace)   # ZG-002 has two new units: which one was 医政处?
+    assert ledger.owners[("ZG-002", "医政管理处")].status == vocab.IN_PROGRESS      # the measure's, not 医政处's
+    text = "\n".join(ledger.read_notes)
+    assert "措施“ZG-002”的“医政处”" in text and "不再计入" in text and '"原名称" = "新名称"' in text
+    workspace.unit_map = {"医政处": ["医政管理处"]}
+    aliased = read_ledger(workspace.master, workspace)
+    own = aliased.owners[("ZG-002", "医政管理处")]
+    assert (own.status, own.progress) == (vocab.DONE, "医政处牵头的部分已完成")
+    assert "按配置[units]" in "\n".join(aliased.read_notes)

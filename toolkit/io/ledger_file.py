@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from .. import vocab
@@ -294,25 +295,58 @@ def owners_from_measures(measures: dict[str, Measure]) -> dict[tuple[str, str], 
     return owners
 
 
-def parse_owners(rows: list[list], measures: dict[str, Measure]) -> dict[tuple[str, str], OwnerEntry]:
-    """Per-owner state from the 单位填报明细 sheet, completed for owners it does not list."""
+def parse_owners(rows: list[list], measures: dict[str, Measure], unit_map: dict | None = None,
+                 notes: list[str] | None = None) -> tuple[dict[tuple[str, str], OwnerEntry], dict[str, str]]:
+    """Per-owner state from the 单位填报明细 sheet, completed for owners it does not list, and the units
+    renamed in the master since they reported ({old: new}). A row whose unit no longer owns its measure
+    goes to the unit it was renamed to (a [units] alias, or the one new owner of that measure when the old
+    name is gone from the ledger); otherwise a note says that report is no longer counted."""
     owners = owners_from_measures(measures)
     if not rows:
-        return owners
+        return owners, {}
     h, cols = find_header(rows, [vocab.ID, vocab.OWNER_UNIT, vocab.STATUS], f"工作表“{vocab.SHEET_OWNERS}”")
-    for row in rows[h + 1:]:
+    aliases = {normalize.clean_key(k): [normalize.clean_key(u) for u in v] for k, v in (unit_map or {}).items()}
+    listed: list[tuple[int, list, tuple[str, str]]] = []
+    for r, row in enumerate(rows[h + 1:], h + 2):
         val = lambda name: row[cols[name]] if name in cols and cols[name] < len(row) else None
         key = (normalize.clean_key(val(vocab.ID)), normalize.clean_key(val(vocab.OWNER_UNIT)))
-        if key not in owners:
-            continue  # the plan changed: this unit no longer owns that measure
-        entry = owners[key]
+        if key[0] in measures and key[1]:
+            listed.append((r, row, key))
+    present = {key for _, _, key in listed}
+    units_now = {u for m in measures.values() for u in m.owners}
+    renamed: dict[str, str] = {}
+    dropped: list[str] = []
+    taken: set[tuple[str, str]] = set()
+    for r, row, (mid, unit) in listed:
+        target = unit
+        if (mid, unit) not in owners:
+            by_alias = [u for u in aliases.get(unit, []) if (mid, u) in owners]
+            fresh = [u for u in measures[mid].owners if (mid, u) not in present]
+            target = (by_alias[0] if len(by_alias) == 1 else
+                      fresh[0] if unit not in units_now and len(fresh) == 1 else "")
+            if not target or (mid, target) in taken:
+                dropped.append(f"第{r}行措施“{mid}”的“{unit}”")
+                continue
+            renamed[unit] = target
+        taken.add((mid, target))
+        val = lambda name: row[cols[name]] if name in cols and cols[name] < len(row) else None
+        entry = owners[(mid, target)]
         entry.status = normalize.status(val(vocab.STATUS)) or entry.status
         entry.submitted_at = normalize.clean_text(val(vocab.SUBMITTED_AT))
-        if measures[key[0]].co_units:   # a sole owner's texts live in the ledger sheet only
+        if measures[mid].co_units:   # a sole owner's texts live in the ledger sheet only
             entry.progress = normalize.clean_text(val(vocab.PROGRESS))
             entry.evidence = normalize.evidence_text(val(vocab.EVIDENCE))
             entry.remark = normalize.clean_text(val(vocab.REMARK))
-    return owners
+    if notes is not None:
+        for old, new in renamed.items():
+            how = "按配置[units]" if new in aliases.get(old, []) else "按措施编号（原单位名已不在台账中，该措施只有这一个新责任单位）"
+            notes.append(f"责任单位“{old}”在台账中已改为“{new}”：其已报送的完成情况和进展{how}转给“{new}”。"
+                         f"如不是改名，请在“{vocab.SHEET_OWNERS}”表中核对。")
+        if dropped:
+            notes.append(f"“{vocab.SHEET_OWNERS}”表中{len(dropped)}条单位填报不再计入：{'、'.join(dropped[:5])}"
+                         f"{'等' if len(dropped) > 5 else ''}已不是该措施的责任单位（台账改了责任单位）。如是单位改名，"
+                         f"请在配置[units]中写 \"原名称\" = \"新名称\"，其填报即转给新名称。")
+    return owners, renamed
 
 
 def parse_judgments(rows: list[list]) -> dict[tuple[str, str], str]:
@@ -364,9 +398,13 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None
     unit_map = getattr(settings, "unit_map", {}) or {}
     measures, layout, columns, extras, notes = parse_measures(sheet(vocab.SHEET_LEDGER), where, merged, unit_map,
                                                               problems)
-    owners = parse_owners(sheet(vocab.SHEET_OWNERS), measures)
+    owners, renamed = parse_owners(sheet(vocab.SHEET_OWNERS), measures, unit_map, notes)
     judgments = parse_judgments(sheet(vocab.SHEET_JUDGMENT))
     log = [log_entry(r) for r in parse_table(sheet(vocab.SHEET_LOG), vocab.LOG_COLUMNS, vocab.SHEET_LOG)]
+    moved = [e for e in log if e.unit in renamed]
+    log = [replace(e, unit=renamed[e.unit]) if e.unit in renamed else e for e in log]   # reported: under its new name
+    if moved:
+        notes.append(f"“{vocab.SHEET_LOG}”中{len(moved)}行改记为单位的新名称（原文件名和归档文件不变）。")
     history = [history_row(r) for r in parse_table(sheet(vocab.SHEET_HISTORY), vocab.HISTORY_COLUMNS, vocab.SHEET_HISTORY)]
     params = {normalize.clean_key(r[0]): r[1] for r in sheet(vocab.SHEET_PARAMS) if len(r) > 1}
     ours = {vocab.SHEET_LEDGER, vocab.SHEET_OWNERS, vocab.SHEET_JUDGMENT, vocab.SHEET_STATS, vocab.SHEET_OVERDUE,
@@ -378,6 +416,8 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None
                     normalize.clean_text(params.get(vocab.PARAM_DIGEST, "")), extras, others,
                     parse_decisions(sheet(vocab.SHEET_DECISIONS), measures), layout, notes, changes)
     ledger.reviews, review_notes, stale = parse_reviews(sheet(vocab.SHEET_REVIEW), measures)
+    ledger.reviews = {(mid, renamed.get(u, u)): replace(r, unit=renamed.get(u, u))      # a renamed unit's requests
+                      for (mid, u), r in ledger.reviews.items()}
     ledger.read_notes += review_notes
     if stale:                     # the 销号审核 sheet shows an edit not kept: rewrite it with what holds
         ledger.digest = ""
