@@ -177,3 +177,20 @@ def test_a_report_whose_unit_no_longer_owns_the_measure_is_named_and_follows_a_u
     own = aliased.owners[("ZG-002", "医政管理处")]
     assert (own.status, own.progress) == (vocab.DONE, "医政处牵头的部分已完成")
     assert "按配置[units]" in "\n".join(aliased.read_notes)
+
+
+def test_a_template_issued_before_the_rename_is_taken_in_for_the_new_name_by_the_units_alias(workspace):
+    from tests.conftest import fill
+    from toolkit.consolidate import consolidate
+    from toolkit.distribute import distribute
+    old = {d.unit: d.path for d in distribute(workspace)}["医政处"]
+    rename_in_master(workspace, {("ZG-002", vocab.LEAD_UNIT): "医政管理处", ("ZG-003", vocab.LEAD_UNIT): "医政管理处"})
+    fill(old, {"ZG-003": {vocab.STATUS: vocab.DONE}}, workspace.path("inbox") / "医政处.xlsx")
+    refused = consolidate(workspace)
+    assert refused.files[0].accepted == 0 and "“医政处” = " not in "\n".join(refused.lines())
+    assert "配置[units]" in "".join(p.fix for p in refused.files[0].submission.problems)
+    workspace.unit_map = {"医政处": ["医政管理处"]}          # the office says so, and takes the file in again
+    taken = consolidate(workspace, again=[refused.files[0].archived])
+    assert (taken.files[0].unit, taken.files[0].accepted) == ("医政管理处", 2), taken.lines()
+    assert "按“医政管理处”汇总" in "".join(taken.files[0].submission.notes)
+    assert read_ledger(workspace.master, workspace).owners[("ZG-003", "医政管理处")].status == vocab.DONE
