@@ -41,7 +41,7 @@ def test_check_lists_every_suspicious_thing_instead_of_stopping_at_the_first(tmp
     assert not report.ok and len(report.problems) == 5
     for expected in ("“ZG-001”与第4行重复", "“相关单位”是对多个单位的统称", "“待定”无法判断", "“差不多”无法识别",
                      "“事项”列（E7）为空", "“主题”列有1个空白单元格（C4）",
-                     "“市人民医院”与“天津市人民医院”可能是同一单位的不同写法"):
+                     "“天津市人民医院”（1条措施）与“市人民医院”（1条）可能是同一单位的不同写法"):
         assert expected in text, expected
     assert "有5处须先改正" in text
 

@@ -136,9 +136,9 @@ def suspicious(ledger: Ledger) -> list[str]:
     out += [n for n in ledger.read_notes if n.startswith(f"“{vocab.STATUS}”列有")]   # blank 完成情况 counts as 未启动
     uses = Counter(u for m in ledger.measures.values() for u in m.owners)
     for pair in spelling_pairs(ledger.units, uses):
-        common, rare = sorted(pair, key=lambda u: -uses[u])     # suggest the rarer spelling as the alias
-        out.append(f"责任单位“{pair[0]}”与“{pair[1]}”可能是同一单位的不同写法：如是，请统一写法，"
-                   f"或在配置[units]中写 \"{rare}\" = \"{common}\"。")
+        common, rare = canonical_first(pair, uses)
+        out.append(f"责任单位“{common}”（{uses[common]}条措施）与“{rare}”（{uses[rare]}条）可能是同一单位的不同写法："
+                   f"如是，请统一写法，或在配置[units]中把少用的写法指向常用的：\"{rare}\" = \"{common}\"。")
     kinds: dict[tuple[str, str], set[str]] = {}
     parents: dict[str, set[str]] = {}
     for m in ledger.measures.values():
@@ -167,16 +167,24 @@ def alias_mistakes(ledger: Ledger, unit_map: dict[str, list[str]]) -> list[str]:
     return out
 
 
+def canonical_first(pair: tuple[str, str], uses: dict[str, int]) -> tuple[str, str]:
+    """(canonical, variant) of two spellings of one unit: the one named by more measures is canonical;
+    on a tie the full form (卫生健康委 rather than 卫健委, 天津市人民医院 rather than 市人民医院)."""
+    a, b = sorted(pair, key=lambda u: (-uses.get(u, 0), -len(u), u))
+    return a, b
+
+
 _PLACE = re.compile(r"^(天津市|天津|市|委)")
 
 
 def spelling_pairs(units: list[str], uses: dict[str, int] | None = None) -> list[tuple[str, str]]:
-    """Pairs of unit names that probably mean one unit: one contains the other, they differ only by 市,
-    or (with uses, how often each is named) one character differs and one of them is named only once."""
+    """Pairs of unit names that probably mean one unit: one contains the other, they differ only by 市 or
+    by a long form and its abbreviation (卫生健康委/卫健委, vocab.UNIT_ABBREVIATIONS), or (with uses, how often
+    each is named) one character differs and one of them is named only once."""
     pairs = []
     by_core = {}
     for u in units:
-        core = _PLACE.sub("", u)
+        core = _PLACE.sub("", normalize.unit_core(u))
         if core in by_core and by_core[core] != u:
             pairs.append((by_core[core], u))
             continue

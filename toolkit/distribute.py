@@ -16,7 +16,7 @@ from pathlib import Path
 from . import vocab
 from .errors import ConfigError, LedgerError
 from .io import ledger_sheets, sheets
-from .io.fileio import safe_filename
+from .io.fileio import unit_file_names
 from .io.ledger_file import read_ledger
 from .model import WIDTHS, Ledger, Measure, Settings
 from .rules import deadlines, normalize
@@ -263,7 +263,8 @@ def write_unit_workbook(ledger: Ledger, unit: str, settings: Settings, path: Pat
 
 
 def distribute(settings: Settings, units: list[str] | None = None, ledger: Ledger | None = None) -> list[Distributed]:
-    """Write outbox/<period>/<unit>.xlsx for every unit (or the given ones); unchanged files are left alone."""
+    """Write outbox/<period>/<unit>.xlsx for every unit (or the given ones), one file per unit even when two
+    names make one file name (unit_file_names); unchanged files are left alone and reported as such."""
     ledger = ledger or read_ledger(settings.master, settings)
     period = settings.current_period()
     folder = settings.path("outbox") / period
@@ -271,12 +272,13 @@ def distribute(settings: Settings, units: list[str] | None = None, ledger: Ledge
     unknown = [u for u in wanted if not ledger.has_unit(u)]
     if unknown:
         raise LedgerError(f"台账中没有这些责任单位：{'、'.join(unknown)}。")
+    stems = unit_file_names(ledger.units)        # from every unit: a file's name does not depend on what is asked
     out = []
-    for unit in wanted:
+    for unit in dict.fromkeys(wanted):
         notes = review_notes(ledger, unit, settings)
         rows = [values + ([notes.get(m.id, "")] if settings.review_required else []) for m, values in unit_rows(ledger, unit)]
         digest = _content_digest(unit, period, rows, settings)
-        path = folder / f"{safe_filename(unit)}.xlsx"
+        path = folder / f"{stems[unit]}.xlsx"
         if existing_digest(path) == digest:
             out.append(Distributed(unit, path, len(rows), False))
             continue

@@ -255,9 +255,16 @@ def read_submission(path: Path, ledger: Ledger, settings: Settings, received: dt
     if not hmac.compare_digest(signature, template_signature(key, sub.unit, sub.period, listed)):
         return sub.reject("模板签名不符，不是本办公室下发的模板（可能是按台账内容自行制作的表格，或模板信息被改动）",
                           "请使用办公室下发给本单位的本期模板填写后重新报送", sheet=vocab.SHEET_META)
+    issued = sub.unit
+    aliases = {normalize.clean_key(k): v for k, v in (getattr(settings, "unit_map", None) or {}).items()}
+    renamed = [u for u in (normalize.clean_key(t) for t in aliases.get(issued, [])) if ledger.has_unit(u)]
+    if not ledger.has_unit(issued) and len(renamed) == 1:    # issued before the unit was renamed in the master
+        sub.unit = renamed[0]
+        sub.notes.append(f"模板是下发给“{issued}”的，该单位在台账中已改为“{sub.unit}”（配置[units]），按“{sub.unit}”汇总")
     if not ledger.has_unit(sub.unit):
-        return sub.reject(f"模板中的填报单位“{sub.unit}”不是台账中的责任单位", "请使用办公室下发的本单位模板",
-                          sheet=vocab.SHEET_META)
+        return sub.reject(f"模板中的填报单位“{sub.unit}”不是台账中的责任单位",
+                          f"请使用办公室下发的本单位模板；如是该单位在台账中改了名，办公室可在配置[units]中写 "
+                          f"\"{sub.unit}\" = \"新名称\" 后重新汇总此文件", sheet=vocab.SHEET_META)
     named = _named_unit(sub.name, ledger)
     if named and named != sub.unit and sub.unit not in normalize.clean_key(sub.name):
         return sub.reject(f"文件名表明报送单位是“{named}”，但文件是下发给“{sub.unit}”的模板",
@@ -286,7 +293,7 @@ def read_submission(path: Path, ledger: Ledger, settings: Settings, received: dt
                           sheet=vocab.SHEET_LEDGER)
     text_columns = {cols[name] + 1 for name in vocab.TEXT_COLUMNS}
     formulas = formula_cells(path, vocab.SHEET_LEDGER, text_columns) if zipfile.is_zipfile(path) else {}
-    _read_rows(sub, rows, h, cols, ledger, planned, formulas, key)
+    _read_rows(sub, rows, h, cols, ledger, planned, formulas, key, issued)
     return sub
 
 
@@ -352,7 +359,9 @@ def _rest_of_earlier(sub: Submission, ledger: Ledger, settings: Settings) -> Sub
 
 
 def _read_rows(sub: Submission, rows: list[list], h: int, cols: dict[str, int], ledger: Ledger,
-               planned: dict[str, str], formulas: dict[tuple[int, int], str], key: bytes) -> None:
+               planned: dict[str, str], formulas: dict[tuple[int, int], str], key: bytes, issued: str = "") -> None:
+    """Judge every row of a unit's sheet; issued: the unit the template was signed for (its old name when
+    the unit was renamed since)."""
     seen: dict[str, int] = {}
     synonyms: dict[str, str] = {}
     sheet = vocab.SHEET_LEDGER
@@ -383,7 +392,7 @@ def _read_rows(sub: Submission, rows: list[list], h: int, cols: dict[str, int], 
             problem(vocab.ID, f"措施“{mid}”不在下发给本单位的模板中（模板外新增的行）", "本行未汇总；请勿新增行")
             continue
         locked = [val(n) for n in vocab.LOCKED_COLUMNS]
-        if not hmac.compare_digest(row_fingerprint(locked, key, sub.unit, sub.period), planned[mid]):
+        if not hmac.compare_digest(row_fingerprint(locked, key, issued or sub.unit, sub.period), planned[mid]):
             changed = [n for n, v, w in zip(vocab.LOCKED_COLUMNS, locked, m.locked_values()) if canon(v) != canon(w)]
             name = changed[0] if changed else vocab.MEASURE
             problem(name, f"锁定的任务内容被改动（{'、'.join(changed) or '与下发模板不一致'}）",

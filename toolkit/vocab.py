@@ -160,6 +160,24 @@ COLLECTIVE_UNIT_WORDS = ["委属各单位", "各处室", "相关单位", "有关
                          "有关部门", "各部门", "各直属单位", "全体", "所有单位"]
 COLLECTIVE_UNIT_PREFIXES = ("各", "相关", "有关", "全体", "所有")
 COLLECTIVE_UNIT_SUFFIXES = ("等单位", "等部门", "等处室")
+# A role written beside a unit name (医政处（牵头）, 人事处(配合)): the role, not part of the name.
+UNIT_ROLE_WORDS = {"牵头": ROLE_LEAD, "牵头单位": ROLE_LEAD, "主责": ROLE_LEAD, "主责单位": ROLE_LEAD,
+                   "主办": ROLE_LEAD, "主办单位": ROLE_LEAD, "配合": ROLE_CO, "配合单位": ROLE_CO,
+                   "协办": ROLE_CO, "协办单位": ROLE_CO, "协助": ROLE_CO, "参与": ROLE_CO}
+UNIT_ROLE_BRACKETS = "()[]【】〔〕<>《》"      # as they read after NFKC (（） become ())
+# How unit names end; a short name ending otherwise (李某, 张三) is more likely a person than a unit.
+UNIT_NAME_ENDINGS = ("处", "室", "科", "局", "委", "院", "中心", "站", "所", "部", "办", "会", "队", "组", "馆", "校",
+                     "司", "团", "厂", "社", "台", "厅", "署", "股", "区", "县", "市", "街道", "镇", "乡", "村",
+                     "单位", "机构", "医院", "党委", "支部", "学会", "协会", "基地", "中队", "大队", "小组", "班子")
+PERSON_NAME_MARKS = "某×xX*＊○"          # 王某, 李××: a masked person's name
+COMMON_SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任"
+                   "沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
+# Long forms and their common abbreviations: names that differ only by these are probably one unit.
+UNIT_ABBREVIATIONS = {"卫生健康委员会": "卫健委", "卫生健康委": "卫健委", "卫生健康局": "卫健局",
+                      "卫生和计划生育委员会": "卫计委", "卫生计生委": "卫计委", "疾病预防控制中心": "疾控中心",
+                      "人力资源和社会保障局": "人社局", "发展和改革委员会": "发改委", "纪律检查委员会": "纪委",
+                      "中医药管理局": "中医局", "医疗保障局": "医保局", "市场监督管理局": "市场监管局",
+                      "妇幼保健院": "妇幼院", "中医医院": "中医院"}
 EXCEL_CELL_LIMIT = 32767
 TRUNCATION_MARK = "…（内容过长已截断，全文见归档文件）"
 # shown in a blank 佐证材料 cell of the master, linked to the measure's evidence folder; read back as blank

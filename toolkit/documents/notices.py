@@ -24,7 +24,7 @@ from .. import resources, vocab
 from ..assessment import Assessment
 from ..errors import ToolkitError
 from ..io import fileio, office
-from ..io.fileio import safe_filename
+from ..io.fileio import safe_filename, unit_file_names
 from ..model import Ledger, Settings
 from ..rules import normalize, punct, review
 from ..rules.deadlines import OVERDUE
@@ -363,9 +363,10 @@ def write_notices(ledger, settings: Settings, assessment: Assessment, kinds=KIND
     if "督办单" in kinds:
         reply = assessment.calendar.shift(summary.reference_date, settings.reply_days)
         numbers = slip_numbers(settings, settings.current_period(), sorted(context["逾期按单位"]))
+        stems = unit_file_names(ledger.units)          # 市*医院 and 市**医院: two slips
         for unit, items in sorted(context["逾期按单位"].items()):
             slip = dict(context, 单位=unit, 事项=items, 回复期限=reply, 督办编号=numbers[unit])
-            pair(render("督办单.md.j2", slip), folder / "督办单" / f"{safe_filename(unit)}.md")
+            pair(render("督办单.md.j2", slip), folder / "督办单" / f"{stems.get(unit) or safe_filename(unit)}.md")
     if settings.notice_pdf:
         written += write_pdfs(docx_files, changed)
     return written

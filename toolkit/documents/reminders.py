@@ -127,9 +127,10 @@ def write_reminders(ledger: Ledger, settings: Settings, missing_units: list[str]
         return result
     target = folder(settings)
     by_unit = due_by_unit(ledger, list(assessment.late))
+    stems = fileio.unit_file_names(ledger.units)          # 市*医院 and 市**医院: two files
     for unit in missing_units:
         text = render(TEMPLATE, context(unit, by_unit.get(unit, []), ledger, settings, cal))
-        md = target / f"{safe_filename(unit)}.md"
+        md = target / f"{stems.get(unit) or safe_filename(unit)}.md"
         docx = md.with_suffix(".docx")
         if not (md.exists() and docx.exists() and md.read_text(encoding="utf-8") == text):
             fileio.atomic_write_bytes(docx, gongwen.render(text))

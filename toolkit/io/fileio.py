@@ -105,3 +105,18 @@ def copy_hashed(source: Path, target: Path) -> tuple[str, os.stat_result]:
 def safe_filename(name: str) -> str:
     """A unit or leader name made safe as a file name on Windows and Linux."""
     return re.sub(r'[\\/:*?"<>|\s]+', "_", name).strip("._") or "未命名单位"
+
+
+_FULLWIDTH = str.maketrans('\\/:*?"<>|', "＼／：＊？＂＜＞｜")
+
+
+def unit_file_names(units: list[str]) -> dict[str, str]:
+    """{unit: file stem}, one distinct stem per unit (compared as Windows does, ignoring case). A character
+    Windows forbids becomes its full-width twin, so 市*医院 and 市**医院 stay apart and the name still reads
+    as the unit (NFKC turns it back); names that still collide all get a short digest of the unit."""
+    stems = {u: safe_filename(re.sub(r"\s+", "_", u).translate(_FULLWIDTH)) for u in dict.fromkeys(units)}
+    taken: dict[str, int] = {}
+    for stem in stems.values():
+        taken[stem.casefold()] = taken.get(stem.casefold(), 0) + 1
+    return {u: stem if taken[stem.casefold()] == 1 else f"{stem}_{hashlib.sha256(u.encode()).hexdigest()[:6]}"
+            for u, stem in stems.items()}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .. import vocab
@@ -113,11 +113,13 @@ def _fill_merged(rows: list[list], merged: list, h: int, cols: dict[str, int]) -
     return sorted(filled, key=lambda ref: (re.sub(r"\d", "", ref), int(re.search(r"\d+", ref)[0])))
 
 
-def _units(value, where, unit_map: dict[str, list[str]], problems: list[str], notes: list[str]) -> list[str]:
-    """Unit names in a 牵头单位/配合单位 cell, aliases and collective names replaced by the [units] mapping;
-    a collective name without a mapping is a problem at where() (no template is ever made for it)."""
-    out: list[str] = []
-    for name in normalize.split_units(value):
+def _units(value, where, unit_map: dict[str, list[str]], problems: list[str],
+           notes: list[str]) -> list[tuple[str, str]]:
+    """(unit, role written beside it) in a 牵头单位/配合单位 cell, aliases and collective names replaced by the
+    [units] mapping; a collective name without a mapping, or a person's name typed beside a unit (医管处 李某),
+    is a problem at where() (no template is ever made for it)."""
+    out: list[tuple[str, str]] = []
+    for name, role in normalize.unit_roles(value):
         if name in unit_map:
             mapped = [normalize.clean_key(u) for u in unit_map[name]]
             notes.append(f"“{name}”按配置[units]读作{'、'.join(mapped)}")
@@ -125,9 +127,51 @@ def _units(value, where, unit_map: dict[str, list[str]], problems: list[str], no
             problems.append(f"{where()}“{name}”是对多个单位的统称，不是一个责任单位。请改为具体单位名称，"
                             f"或在配置文件[units]中写明它指哪些单位，如：\"{name}\" = [\"单位甲\", \"单位乙\"]。")
             continue
+        elif normalize.looks_like_person(name):
+            problems.append(f"{where()}“{normalize.clean_text(value)}”中的“{name}”像是人名而不是单位，未当作责任单位"
+                            f"（否则会多出一个单位并单独收到填报模板）。请删去人名（责任人可写在“{vocab.LEADER}”或"
+                            f"“{vocab.REMARK}”列）；如“{name}”确是单位，请在配置文件[units]中写 \"{name}\" = \"{name}\"。")
+            continue
         else:
             mapped = [name]
-        out += [u for u in mapped if u and u not in out]
+        for u in mapped:
+            if u and u not in [x for x, _ in out]:
+                out.append((u, role))
+    return out
+
+
+def _owners(lead_cell: list[tuple[str, str]], co_cell: list[tuple[str, str]], cell: str,
+            roles: dict[str, list[str]]) -> tuple[str, list[str]]:
+    """(lead, co-units) from both unit cells: a role written beside a name decides (医政处（配合） in the
+    牵头单位 column is a co-unit), else the first unit of the 牵头单位 column leads. roles collects the cells
+    whose role marks changed who leads, for the read notes."""
+    marked = [u for u, r in lead_cell + co_cell if r == vocab.ROLE_LEAD]
+    plain = [u for u, r in lead_cell if r != vocab.ROLE_CO]
+    lead = (marked or plain or [""])[0]
+    if any(r for _, r in lead_cell + co_cell):
+        roles.setdefault("marked", []).append(cell)
+    if lead and lead_cell and lead != lead_cell[0][0]:
+        roles.setdefault("moved", []).append(f"{cell}：{lead_cell[0][0]}计为配合，{lead}牵头")
+    if len(set(marked)) > 1:
+        roles.setdefault("several", []).append(f"{cell}：{'、'.join(marked)}")
+    co: list[str] = []
+    for u, _ in lead_cell + co_cell:
+        if u != lead and u not in co:
+            co.append(u)
+    return lead, co
+
+
+def _role_notes(roles: dict[str, list[str]]) -> list[str]:
+    """The read notes saying how written roles were read."""
+    shown = lambda cells: "、".join(cells[:5]) + (f"等{len(cells)}处" if len(cells) > 5 else "")
+    out = []
+    if roles.get("marked"):
+        out.append(f"责任单位旁写的（{vocab.ROLE_LEAD}）（{vocab.ROLE_CO}）按角色读取，不是另外的单位"
+                   f"（{shown(roles['marked'])}）。")
+    if roles.get("moved"):
+        out.append(f"“{vocab.LEAD_UNIT}”列中标为（{vocab.ROLE_CO}）的单位计为配合单位（{shown(roles['moved'])}）。")
+    if roles.get("several"):
+        out.append(f"一条措施标了几个（{vocab.ROLE_LEAD}），第一个计为牵头单位，其余计为配合（{shown(roles['several'])}）。")
     return out
 
 
@@ -309,6 +353,7 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
     blank_status: list[str] = []
     left_out: set[int] = set()
     again: dict[str, list[str]] = {}
+    roles: dict[str, list[str]] = {}
 
     def get(row, name):
         c = cols.get(name)
@@ -348,10 +393,13 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
             if not normalize.clean_text(get(row, name)):
                 found.append(f"{at(name)}为空：每条措施须写明所属{name}（与上一行相同时可合并单元格）。")
         units = _units(get(row, vocab.LEAD_UNIT), lambda: at(vocab.LEAD_UNIT), unit_map, found, notes)
-        if not units and len(found) == before:
-            found.append(f"{at(vocab.LEAD_UNIT)}为空：每条措施须有牵头单位。")
-        co = (_units(get(row, vocab.CO_UNITS), lambda: at(vocab.CO_UNITS), unit_map, found, notes)
-              if vocab.CO_UNITS in cols else [])
+        co_cell = (_units(get(row, vocab.CO_UNITS), lambda: at(vocab.CO_UNITS), unit_map, found, notes)
+                   if vocab.CO_UNITS in cols else [])
+        lead, co = _owners(units, co_cell, cell_name(excel_row, cols[vocab.LEAD_UNIT] + 1), roles)
+        if not lead and len(found) == before:
+            found.append(f"{at(vocab.LEAD_UNIT)}为空：每条措施须有牵头单位。" if not units else
+                         f"{at(vocab.LEAD_UNIT)}的单位都标为（{vocab.ROLE_CO}）：每条措施须有一个牵头单位，"
+                         f"请去掉牵头单位的（{vocab.ROLE_CO}）或写明哪个单位（{vocab.ROLE_LEAD}）。")
         item_type = normalize.item_type(get(row, vocab.ITEM_TYPE))
         if item_type is None:
             found.append(f"{at(vocab.ITEM_TYPE)}“{normalize.clean_text(get(row, vocab.ITEM_TYPE))}”应为"
@@ -363,7 +411,6 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
         if len(found) > before:
             continue
         left_out.discard(r)
-        lead = units[0]
         measures[mid] = Measure(
             id=mid,
             theme=normalize.clean_text(get(row, vocab.THEME)),
@@ -374,7 +421,7 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
             measure=normalize.clean_text(get(row, vocab.MEASURE)),
             leader=normalize.clean_text(get(row, vocab.LEADER)),
             lead_unit=lead,
-            co_units=[u for u in units[1:] + co if u != lead],
+            co_units=co,
             deadline=deadline,
             status=status or vocab.NOT_STARTED,
             progress=normalize.clean_text(get(row, vocab.PROGRESS)),
@@ -394,7 +441,7 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
     elif found:
         shown = "\n".join(found[:20]) + (f"\n……另有{len(found) - 20}处" if len(found) > 20 else "")
         raise LedgerError(f"台账有{len(found)}处需要先改正：\n{shown}")
-    notes = list(dict.fromkeys(notes))
+    notes = list(dict.fromkeys(notes)) + _role_notes(roles)
     if blank_status:
         notes.append(f"“{vocab.STATUS}”列有{len(blank_status)}个空白单元格（{'、'.join(blank_status[:5])}"
                      f"{'等' if len(blank_status) > 5 else ''}），按“{vocab.NOT_STARTED}”统计；已经开展的请填写完成情况。")
@@ -419,25 +466,58 @@ def owners_from_measures(measures: dict[str, Measure]) -> dict[tuple[str, str], 
     return owners
 
 
-def parse_owners(rows: list[list], measures: dict[str, Measure]) -> dict[tuple[str, str], OwnerEntry]:
-    """Per-owner state from the 单位填报明细 sheet, completed for owners it does not list."""
+def parse_owners(rows: list[list], measures: dict[str, Measure], unit_map: dict | None = None,
+                 notes: list[str] | None = None) -> tuple[dict[tuple[str, str], OwnerEntry], dict[str, str]]:
+    """Per-owner state from the 单位填报明细 sheet, completed for owners it does not list, and the units
+    renamed in the master since they reported ({old: new}). A row whose unit no longer owns its measure
+    goes to the unit it was renamed to (a [units] alias, or the one new owner of that measure when the old
+    name is gone from the ledger); otherwise a note says that report is no longer counted."""
     owners = owners_from_measures(measures)
     if not rows:
-        return owners
+        return owners, {}
     h, cols = find_header(rows, [vocab.ID, vocab.OWNER_UNIT, vocab.STATUS], f"工作表“{vocab.SHEET_OWNERS}”")
-    for row in rows[h + 1:]:
+    aliases = {normalize.clean_key(k): [normalize.clean_key(u) for u in v] for k, v in (unit_map or {}).items()}
+    listed: list[tuple[int, list, tuple[str, str]]] = []
+    for r, row in enumerate(rows[h + 1:], h + 2):
         val = lambda name: row[cols[name]] if name in cols and cols[name] < len(row) else None
         key = (normalize.clean_key(val(vocab.ID)), normalize.clean_key(val(vocab.OWNER_UNIT)))
-        if key not in owners:
-            continue  # the plan changed: this unit no longer owns that measure
-        entry = owners[key]
+        if key[0] in measures and key[1]:
+            listed.append((r, row, key))
+    present = {key for _, _, key in listed}
+    units_now = {u for m in measures.values() for u in m.owners}
+    renamed: dict[str, str] = {}
+    dropped: list[str] = []
+    taken: set[tuple[str, str]] = set()
+    for r, row, (mid, unit) in listed:
+        target = unit
+        if (mid, unit) not in owners:
+            by_alias = [u for u in aliases.get(unit, []) if (mid, u) in owners]
+            fresh = [u for u in measures[mid].owners if (mid, u) not in present]
+            target = (by_alias[0] if len(by_alias) == 1 else
+                      fresh[0] if unit not in units_now and len(fresh) == 1 else "")
+            if not target or (mid, target) in taken:
+                dropped.append(f"第{r}行措施“{mid}”的“{unit}”")
+                continue
+            renamed[unit] = target
+        taken.add((mid, target))
+        val = lambda name: row[cols[name]] if name in cols and cols[name] < len(row) else None
+        entry = owners[(mid, target)]
         entry.status = normalize.status(val(vocab.STATUS)) or entry.status
         entry.submitted_at = normalize.clean_text(val(vocab.SUBMITTED_AT))
-        if measures[key[0]].co_units:   # a sole owner's texts live in the ledger sheet only
+        if measures[mid].co_units:   # a sole owner's texts live in the ledger sheet only
             entry.progress = normalize.clean_text(val(vocab.PROGRESS))
             entry.evidence = normalize.evidence_text(val(vocab.EVIDENCE))
             entry.remark = normalize.clean_text(val(vocab.REMARK))
-    return owners
+    if notes is not None:
+        for old, new in renamed.items():
+            how = "按配置[units]" if new in aliases.get(old, []) else "按措施编号（原单位名已不在台账中，该措施只有这一个新责任单位）"
+            notes.append(f"责任单位“{old}”在台账中已改为“{new}”：其已报送的完成情况和进展{how}转给“{new}”。"
+                         f"如不是改名，请在“{vocab.SHEET_OWNERS}”表中核对。")
+        if dropped:
+            notes.append(f"“{vocab.SHEET_OWNERS}”表中{len(dropped)}条单位填报不再计入：{'、'.join(dropped[:5])}"
+                         f"{'等' if len(dropped) > 5 else ''}已不是该措施的责任单位（台账改了责任单位）。如是单位改名，"
+                         f"请在配置[units]中写 \"原名称\" = \"新名称\"，其填报即转给新名称。")
+    return owners, renamed
 
 
 def parse_judgments(rows: list[list]) -> dict[tuple[str, str], str]:
@@ -575,9 +655,13 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None
                         f"办公室自己的列一并保留。")
     notes += [read_account.sheet_text(u) + "。" for u in account.sheets
               if u.kind in (read_account.SHEET_HIDDEN_LEDGER, read_account.SHEET_HIDDEN_READ)]
-    owners = parse_owners(sheet(vocab.SHEET_OWNERS), measures)
+    owners, renamed = parse_owners(sheet(vocab.SHEET_OWNERS), measures, unit_map, notes)
     judgments = parse_judgments(sheet(vocab.SHEET_JUDGMENT))
     log = [log_entry(r) for r in parse_table(sheet(vocab.SHEET_LOG), vocab.LOG_COLUMNS, vocab.SHEET_LOG)]
+    moved = [e for e in log if e.unit in renamed]
+    log = [replace(e, unit=renamed[e.unit]) if e.unit in renamed else e for e in log]   # reported: under its new name
+    if moved:
+        notes.append(f"“{vocab.SHEET_LOG}”中{len(moved)}行改记为单位的新名称（原文件名和归档文件不变）。")
     history = [history_row(r) for r in parse_table(sheet(vocab.SHEET_HISTORY), vocab.HISTORY_COLUMNS, vocab.SHEET_HISTORY)]
     params = {normalize.clean_key(r[0]): r[1] for r in sheet(vocab.SHEET_PARAMS) if len(r) > 1}
     others = {n: sheet(n) for n in sheet_names if n not in OWN_SHEETS and n not in read}
@@ -598,6 +682,8 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None
     ledger.account = account
     ledger.sequence = sequence_of(params.get(vocab.PARAM_SEQUENCE))
     ledger.reviews, review_notes, stale = parse_reviews(sheet(vocab.SHEET_REVIEW), measures)
+    ledger.reviews = {(mid, renamed.get(u, u)): replace(r, unit=renamed.get(u, u))      # a renamed unit's requests
+                      for (mid, u), r in ledger.reviews.items()}
     ledger.read_notes += review_notes
     if stale or len(read) > 1 or read != [vocab.SHEET_LEDGER]:   # rewrite: what holds, in one 整改台账 sheet
         ledger.digest = ""

@@ -50,15 +50,64 @@ def evidence_text(value: object) -> str:
 
 
 def split_units(value: object) -> list[str]:
-    """Split a 配合单位 cell ('A、B，C') into clean unit names, order kept, no repeats."""
+    """Split a 配合单位 cell ('A、B，C') into clean unit names, order kept, no repeats; a role written
+    beside a name (医政处（牵头）) is not part of it."""
+    return [name for name, _ in unit_roles(value)]
+
+
+_OPEN, _CLOSE = vocab.UNIT_ROLE_BRACKETS[0::2], vocab.UNIT_ROLE_BRACKETS[1::2]
+_ROLE_MARK = re.compile("^(?P<name>.*?)[" + re.escape(_OPEN) + "](?P<role>[^" + re.escape(_OPEN + _CLOSE) + "]+)["
+                        + re.escape(_CLOSE) + "]$")
+
+
+def _role_of(text: str) -> str:
+    """The role a marker such as （牵头）, 【配合单位】 or a bare 牵头 names ('' when it is no role)."""
+    m = _ROLE_MARK.match(text)
+    if m and not m["name"]:
+        text = m["role"]
+    return vocab.UNIT_ROLE_WORDS.get(text, "")
+
+
+def unit_roles(value: object) -> list[tuple[str, str]]:
+    """A 牵头单位/配合单位 cell as (unit name, role written beside it: 牵头/配合/''), order kept, no repeats.
+    `医政处（牵头）`, `医政处 (配合)` and `医政处【牵头单位】` are the unit 医政处 with a role, not new units."""
     text = unicodedata.normalize("NFKC", "" if value is None else str(value))
-    parts = re.split("[" + re.escape(vocab.CO_UNIT_SEPARATORS) + "]+", text)
-    seen: list[str] = []
-    for part in parts:
-        name = clean_key(part)
-        if name and name not in seen:
-            seen.append(name)
-    return seen
+    parts = [clean_key(p) for p in re.split("[" + re.escape(vocab.CO_UNIT_SEPARATORS) + "]+", text)]
+    out: list[tuple[str, str]] = []
+    for part in filter(None, parts):
+        role = _role_of(part)
+        if role:                                  # a marker standing alone belongs to the name before it
+            if out and not out[-1][1]:
+                out[-1] = (out[-1][0], role)
+            continue
+        m = _ROLE_MARK.match(part)
+        if m and m["name"] and m["role"] in vocab.UNIT_ROLE_WORDS:
+            part, role = m["name"], vocab.UNIT_ROLE_WORDS[m["role"]]
+        known = [i for i, (name, _) in enumerate(out) if name == part]
+        if not known:
+            out.append((part, role))
+        elif role and not out[known[0]][1]:
+            out[known[0]] = (part, role)
+    return out
+
+
+_CJK = re.compile(r"^[\u4e00-\u9fff" + re.escape(vocab.PERSON_NAME_MARKS) + "]{2,4}$")
+
+
+def looks_like_person(name: str) -> bool:
+    """True for a short name that ends like no unit does (李某, 张三, 王××): probably a person typed beside
+    the unit, which must not silently become a unit of its own."""
+    if not _CJK.match(name) or name.endswith(vocab.UNIT_NAME_ENDINGS) or is_collective(name):
+        return False
+    return name[0] in vocab.COMMON_SURNAMES or any(c in vocab.PERSON_NAME_MARKS for c in name[1:])
+
+
+def unit_core(name: str) -> str:
+    """A unit name with its common long forms abbreviated (卫生健康委 → 卫健委): two names with one core are
+    probably one unit written two ways."""
+    for long, short in sorted(vocab.UNIT_ABBREVIATIONS.items(), key=lambda kv: -len(kv[0])):
+        name = name.replace(long, short)
+    return name
 
 
 _TRAILING = re.compile(r"[。.,，;；!！、:：~～]+$")
