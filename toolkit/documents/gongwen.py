@@ -55,6 +55,88 @@ class Fonts:
         return cls(**chosen)
 
 
+# Chinese fonts of each kind, best first: what a machine lacking the standard's font renders the PDF with.
+# A serif 仿宋/宋 family always comes before any sans (a 通报 in 黑体-like sans reads as a web page).
+CANDIDATES = {
+    "title": ("方正小标宋简体", "方正小标宋_GBK", "FZXiaoBiaoSong-B05S", "华文中宋", "STZhongsong", "宋体", "SimSun",
+              "Noto Serif CJK SC", "Source Han Serif SC", "思源宋体", "AR PL UMing CN"),
+    "body": ("仿宋_GB2312", "仿宋", "FangSong", "FangSong_GB2312", "华文仿宋", "STFangsong", "Noto Serif CJK SC",
+             "Source Han Serif SC", "思源宋体", "宋体", "SimSun", "AR PL UMing CN"),
+    "heading": ("黑体", "SimHei", "华文黑体", "STHeiti", "Noto Sans CJK SC", "Source Han Sans SC", "思源黑体",
+                "WenQuanYi Zen Hei"),
+    "subheading": ("楷体_GB2312", "楷体", "KaiTi", "KaiTi_GB2312", "华文楷体", "STKaiti", "AR PL UKai CN",
+                   "Noto Serif CJK SC", "Source Han Serif SC", "思源宋体"),
+    "number": ("宋体", "SimSun", "Noto Serif CJK SC", "Source Han Serif SC", "思源宋体", "AR PL UMing CN"),
+}
+
+
+def installed_families() -> set[str] | None:
+    """Font family names this machine has (fontconfig's fc-list, in every language the font names itself);
+    None when fc-list is not there to ask (Windows without fontconfig)."""
+    import shutil
+    import subprocess
+    exe = shutil.which("fc-list")
+    if exe is None:
+        return None
+    try:
+        out = subprocess.run([exe, ":", "family"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {name.strip().replace("\\-", "-") for line in out.splitlines() for name in line.split(",") if name.strip()}
+
+
+@dataclass(frozen=True)
+class Substitute:
+    """A font the standard (or [fonts]) names that this machine lacks, and the one the PDF is set in instead."""
+    role: str
+    wanted: str
+    used: str            # "" when no Chinese font of any kind is installed
+
+
+ROLE_WORDS = {"title": "标题", "body": "正文", "heading": "一级标题", "subheading": "二级标题", "number": "页码"}
+
+
+def substitutes(fonts: "Fonts", families: set[str] | None) -> list[Substitute]:
+    """Per role whose font is missing here, the first installed font of the same kind (CANDIDATES order)."""
+    if families is None:
+        return []
+    out = []
+    for role in ROLE_WORDS:
+        wanted, alt = getattr(fonts, role)
+        if wanted in families:
+            continue
+        chain = (alt,) + CANDIDATES[role]
+        out.append(Substitute(role, wanted, next((f for f in chain if f in families), "")))
+    return out
+
+
+def missing_fonts_message(subs: list[Substitute]) -> str:
+    """The sentence for the run report and the console: which fonts are missing, what the PDF used, the fix."""
+    used = "；".join(f"{ROLE_WORDS[s.role]}“{s.wanted}”以“{s.used}”代替" if s.used else
+                    f"{ROLE_WORDS[s.role]}“{s.wanted}”无可用的中文字体" for s in subs)
+    return (f"本机缺少公文字体，PDF 未使用标准字体：{used}。.docx 仍指定标准字体，在装有这些字体的电脑上打开即为"
+            f"标准字体。改正：安装方正小标宋简体、仿宋_GB2312、楷体_GB2312 后重新生成通报；或在配置 [fonts] 中"
+            f"改用本机已有的字体，如 body = [\"仿宋\", \"FangSong\"]。")
+
+
+def with_fonts(docx: bytes, subs: list[Substitute]) -> bytes:
+    """The same .docx with each missing font's name replaced by its substitute (the copy LibreOffice renders
+    to PDF; LibreOffice ignores the font table's altName and falls back to a sans font)."""
+    import zipfile
+    swaps = [(f'"{escape(s.wanted, {chr(34): "&quot;"})}"'.encode(), f'"{escape(s.used, {chr(34): "&quot;"})}"'.encode())
+             for s in subs if s.used]
+    members = []
+    with zipfile.ZipFile(io.BytesIO(docx)) as z:
+        for info in z.infolist():
+            data = z.read(info)
+            if info.filename.endswith(".xml"):
+                for old, new in swaps:
+                    data = data.replace(old, new)
+            members.append(_stored(info.filename, data) if info.filename.endswith(".png") else
+                           _deflated(info.filename, data))
+    return _zip(members)
+
+
 # ---------------------------------------------------------------- parsing our Markdown
 
 @dataclass(frozen=True)
@@ -203,11 +285,27 @@ def _run(text: str, font: tuple[str, str], size: int, bold: bool = False) -> str
             f'<w:t xml:space="preserve">{escape(text)}</w:t></w:r>')
 
 
+# Chinese line breaking: punctuation never starts a line (kinsoku) nor hangs into the margin (overflowPunct
+# off), and no extra space is put between Chinese and Latin letters or digits (autoSpaceDE/DN off), so a
+# justified line is filled by moving a character, not by spacing the whole line out letter by letter.
+CJK_LINES = '<w:kinsoku/><w:overflowPunct w:val="0"/><w:autoSpaceDE w:val="0"/><w:autoSpaceDN w:val="0"/>'
+RUN_IN = re.compile(r"^（[一二三四五六七八九十]+）[^。：；，]{1,30}?[：。]")
+
+
+def _run_in(text: str, fonts: "Fonts") -> str:
+    """A body paragraph opening with a （一） heading (“（一）重点问题整改方面：…”): the heading in 楷体 as
+    GB/T 9704 sets second-level headings, the rest in the body font."""
+    m = RUN_IN.match(text)
+    if not m:
+        return _run(text, fonts.body, 32)
+    return _run(m.group(0), fonts.subheading, 32) + _run(text[m.end():], fonts.body, 32)
+
+
 def _para(runs: str, *, align: str = "both", first: int = 0, left: int = 0, hanging: int = 0, keep: bool = False,
           page_break: bool = False, line: int = LINE, keep_lines: bool = False) -> str:
     ind = f'<w:ind w:left="{left}"' + (f' w:hanging="{hanging}"' if hanging else f' w:firstLine="{first}"') + "/>"
     return (f'<w:p><w:pPr>{"<w:keepNext/>" if keep else ""}{"<w:keepLines/>" if keep_lines else ""}'
-            f'{"<w:pageBreakBefore/>" if page_break else ""}<w:widowControl/>'
+            f'{"<w:pageBreakBefore/>" if page_break else ""}<w:widowControl/>{CJK_LINES}'
             f'<w:spacing w:before="0" w:after="0" w:line="{line}" w:lineRule="exact"/>{ind}'
             f'<w:jc w:val="{align}"/></w:pPr>{runs}</w:p>')
 
@@ -328,7 +426,7 @@ def body_xml(parts: list[Part], fonts: Fonts, pngs: dict[int, bytes] | None = No
         elif k == "lead":
             out.append(_para(_run(p.text, fonts.body, 32), keep=True))
         elif k == "body":
-            out.append(_para(_run(p.text, fonts.body, 32), first=2 * CHAR, keep=p.keep))
+            out.append(_para(_run_in(p.text, fonts), first=2 * CHAR, keep=p.keep))
         elif k == "annex-list":
             first = p.text.startswith("1.")
             label = "附件：" if first else ""
