@@ -304,7 +304,7 @@ NO_FONT = ("未找到能显示中文的字体，进展通报未附完成率图�
            " sudo apt-get install fonts-noto-cjk，或在配置 [fonts] 中用 chart = \"字体文件路径\" 指定。")
 
 
-def write_pdfs(docx_files: list[Path], changed: set[Path], fonts: gongwen.Fonts = gongwen.Fonts()) -> list[Path]:
+def write_pdfs(docx_files: list[Path], changed: set[Path], fonts: gongwen.Fonts | None = None) -> list[Path]:
     """A PDF beside each .docx, redone only where the .docx was rewritten or the PDF is missing; without
     LibreOffice, or when it fails, a NoticeWarning and no PDFs (the .docx notices stand). One LibreOffice
     process converts every file whose name no other file in its batch has (starting one costs seconds).
@@ -315,7 +315,7 @@ def write_pdfs(docx_files: list[Path], changed: set[Path], fonts: gongwen.Fonts 
     if office.soffice() is None:
         warnings.warn(NO_OFFICE, NoticeWarning, stacklevel=3)
         return []
-    subs = gongwen.substitutes(fonts, gongwen.installed_families())
+    subs = gongwen.substitutes(fonts or gongwen.Fonts(), gongwen.installed_families())
     if subs:
         warnings.warn(gongwen.missing_fonts_message(subs), NoticeWarning, stacklevel=3)
     batches: list[list[Path]] = []
