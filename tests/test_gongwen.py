@@ -188,7 +188,7 @@ def test_pdfs_keep_the_body_within_three_pages_and_the_signature_with_text(which
         slip = pdf_pages(pdf)
         items = len(re.findall(r"^\| \d+ \|", pdf.with_suffix(".md").read_text(encoding="utf-8"), re.M))
         assert items > 10 or len(slip) == 1, pdf.name
-        assert settings.organisation in slip[-1] and "2024年8月31日" in slip[-1] and "请你单位于" in slip[-1]
+        assert settings.organisation in slip[-1] and "2024年8月31日" in slip[-1] and "请于" in slip[-1]
 
 
 @pytest.fixture(scope="module")
@@ -250,7 +250,7 @@ def test_a_slip_of_ten_items_fits_one_page_and_a_longer_one_never_leaves_the_sig
     docx.write_bytes(gongwen.render(slip_markdown(programme, count), author=settings.organisation))
     pages = pdf_pages(office.convert(docx, "pdf", tmp_path))
     assert (len(pages) == 1) == (count <= 10)
-    assert settings.organisation in pages[-1] and "请你单位于2024年9月6日前" in pages[-1] and "审签" in pages[-1]
+    assert settings.organisation in pages[-1] and "请于2024年9月6日前" in pages[-1] and "审签" in pages[-1]
 
 
 @needs_lo

@@ -69,8 +69,8 @@ def test_one_supervision_slip_per_unit_with_overdue_rows(written):
     slips = {k: v for k, v in files.items() if k.startswith("督办单/") and k.endswith(".md")}
     assert set(slips) == {"督办单/办公室.md", "督办单/市人民医院.md"}
     text = slips["督办单/办公室.md"].read_text(encoding="utf-8")
-    assert "| 1 | ZG-001 | 措施1：制定工作方案 | 2024年6月30日 | 61天（45个工作日） | 正在推进 |" in text
-    assert "请你单位于2024年9月6日前" in text          # 5 working days after Friday 30 August
+    assert "| 1 | ZG-001 | 措施1：制定工作方案 | 2024年6月30日 | 61天 | 45天 |" in text
+    assert "请于2024年9月6日前" in text and "| 已逾期 | 工作日 |" in text          # 5 working days after Friday 30 August
 
 
 def test_empty_sections_say_none(tmp_path):
