@@ -1,8 +1,11 @@
 """Documents read as their recipients read them: the 附件 list, the PDF's fonts and line starts, who signs
 what, how a leader is addressed, a 督办单 a unit can act on."""
 import re
+import shutil
+import struct
 import subprocess
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -97,3 +100,44 @@ def test_the_pdf_is_set_in_a_serif_font_says_so_and_starts_no_line_with_punctuat
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
     starts = [x.strip() for x in text.splitlines() if x.strip()]
     assert not [x for x in starts if x[0] in "，。；：、）》”"]
+
+
+def renamed_font(source: Path, target: Path, family: str) -> Path:
+    """A copy of a TrueType font whose name table says family (the font a test can point [fonts] files at)."""
+    data = bytearray(source.read_bytes())
+    tables = struct.unpack(">H", data[4:6])[0]
+    names = [(1, family), (2, "Regular"), (4, family), (6, "RenamedTestFont")]
+    strings = b"".join(text.encode("utf-16-be") for _, text in names)
+    records, offset = b"", 0
+    for name_id, text in names:
+        size = len(text.encode("utf-16-be"))
+        records += struct.pack(">6H", 3, 1, 0x0409, name_id, size, offset)
+        offset += size
+    table = struct.pack(">3H", 0, len(names), 6 + 12 * len(names)) + records + strings
+    for i in range(tables):
+        entry = 12 + 16 * i
+        if data[entry:entry + 4] == b"name":
+            struct.pack_into(">2L", data, entry + 8, len(data), len(table))
+    target.write_bytes(bytes(data) + table)
+    return target
+
+
+@needs_lo
+def test_font_files_named_in_the_config_are_used_for_the_pdf_without_installing_them(tmp_path):
+    dejavu = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+    families = gongwen.installed_families() or set()
+    if not dejavu.exists() or shutil.which("fc-scan") is None or "仿宋_GB2312" in families:
+        pytest.skip("需要 DejaVuSans.ttf、fc-scan，且本机未装仿宋_GB2312")
+    (tmp_path / "字体").mkdir()
+    renamed_font(dejavu, tmp_path / "字体" / "fangsong.ttf", "仿宋_GB2312")
+    settings = settings_with_documents(tmp_path, pdf=True)
+    settings.fonts["files"] = ["字体/fangsong.ttf"]
+    ledger = demo.demo_ledger()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        paths = notices.write_notices(ledger, settings, assess(ledger, settings), ("通报",))
+    said = " ".join(str(w.message) for w in caught if issubclass(w.category, notices.NoticeWarning))
+    assert "方正小标宋简体" in said and "正文“仿宋_GB2312”" not in said
+    fonts = subprocess.run(["pdffonts", next(str(p) for p in paths if p.suffix == ".pdf")], capture_output=True,
+                           text=True).stdout
+    assert "RenamedTestFont" in fonts or "DejaVuSans" in fonts   # the file's font (LibreOffice may name it by its glyphs' origin)

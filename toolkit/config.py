@@ -108,6 +108,13 @@ def _font(value, key: str):
     return value if ok else _wrong(key, value, "字体名称，或 [\"字体名称\", \"替代字体名称\"]")
 
 
+def _font_files(value, key: str) -> list[str]:
+    """[fonts] files: font files LibreOffice should use for the PDFs, e.g. ["D:/字体/仿宋_GB2312.ttf"]."""
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        _wrong(key, value, "字体文件路径列表，如 [\"D:/字体/仿宋_GB2312.ttf\"]")
+    return [v.strip() for v in value]
+
+
 def _period(value, key: str) -> str:
     """报送期次 as YYYY-MM, however it was typed (“2024年8月” → 2024-08)."""
     return normalize.period(_text(value, key))
@@ -166,6 +173,7 @@ SCHEMA: dict[tuple[str, str], tuple] = {
     ("", "wechat_chars"): (_count, "wechat_chars"),
     **{("fonts", role): (_font, f"fonts.{role}") for role in ("title", "body", "heading", "subheading", "number")},
     ("fonts", "chart"): (_text, "fonts.chart"),
+    ("fonts", "files"): (_font_files, "fonts.files"),
     ("print", "paper"): (_paper, "print_paper"),
     ("review", "required"): (_flag, "review_required"),
     **{("documents", k): (_text, f"documents.{k}") for k in ("notice_issuer", "office", "contact", "phone", "reply_to")},
@@ -297,6 +305,7 @@ heading = ["黑体", "SimHei"]
 subheading = ["楷体_GB2312", "楷体"]
 number = ["宋体", "SimSun"]
 # chart = "C:/Windows/Fonts/simhei.ttf"   # 图表用的中文字体文件（默认自动查找）
+# files = ["fonts/方正小标宋简体.ttf", "fonts/仿宋_GB2312.ttf", "fonts/楷体_GB2312.ttf"]   # 生成 PDF 时使用的字体文件（不必安装）
 
 [documents]                     # 谁发文、督办单怎么写（不写时均用 organisation）
 # notice_issuer = "中共某市卫生健康委员会委员会"      # 进展通报的发文机关

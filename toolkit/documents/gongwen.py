@@ -85,6 +85,32 @@ def installed_families() -> set[str] | None:
     return {name.strip().replace("\\-", "-") for line in out.splitlines() for name in line.split(",") if name.strip()}
 
 
+def file_families(files: list[Path]) -> set[str]:
+    """Family names inside font files (fontconfig's fc-scan); empty when fc-scan is not there."""
+    import shutil
+    import subprocess
+    exe = shutil.which("fc-scan")
+    if exe is None or not files:
+        return set()
+    try:
+        out = subprocess.run([exe, "--format", "%{family}\n", *map(str, files)], capture_output=True, text=True,
+                             timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        return set()
+    return {name.strip() for line in out.splitlines() for name in line.split(",") if name.strip()}
+
+
+def fontconfig_env(files: list[Path], folder: Path) -> dict[str, str]:
+    """An environment under which LibreOffice also finds the fonts in files' folders (a fonts.conf in folder
+    that includes the system's and adds those folders), so [fonts] files need not be installed."""
+    import os
+    dirs = "".join(f"<dir>{escape(str(d))}</dir>" for d in dict.fromkeys(f.resolve().parent for f in files))
+    conf = folder / "fonts.conf"
+    conf.write_text('<?xml version="1.0"?>\n<fontconfig><include ignore_missing="yes">/etc/fonts/fonts.conf</include>'
+                    f"{dirs}</fontconfig>\n", encoding="utf-8")
+    return dict(os.environ, FONTCONFIG_FILE=str(conf))
+
+
 @dataclass(frozen=True)
 class Substitute:
     """A font the standard (or [fonts]) names that this machine lacks, and the one the PDF is set in instead."""
@@ -116,7 +142,7 @@ def missing_fonts_message(subs: list[Substitute]) -> str:
                     f"{ROLE_WORDS[s.role]}“{s.wanted}”无可用的中文字体" for s in subs)
     return (f"本机缺少公文字体，PDF 未使用标准字体：{used}。.docx 仍指定标准字体，在装有这些字体的电脑上打开即为"
             f"标准字体。改正：安装方正小标宋简体、仿宋_GB2312、楷体_GB2312 后重新生成通报；或在配置 [fonts] 中"
-            f"改用本机已有的字体，如 body = [\"仿宋\", \"FangSong\"]。")
+            f"用 files = [\"字体文件路径\", …] 指定这些字体的文件，或改用本机已有的字体，如 body = [\"仿宋\", \"FangSong\"]。")
 
 
 def with_fonts(docx: bytes, subs: list[Substitute]) -> bytes:

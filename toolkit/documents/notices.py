@@ -304,18 +304,28 @@ NO_FONT = ("未找到能显示中文的字体，进展通报未附完成率图�
            " sudo apt-get install fonts-noto-cjk，或在配置 [fonts] 中用 chart = \"字体文件路径\" 指定。")
 
 
-def write_pdfs(docx_files: list[Path], changed: set[Path], fonts: gongwen.Fonts | None = None) -> list[Path]:
+def write_pdfs(docx_files: list[Path], changed: set[Path], fonts: gongwen.Fonts | None = None,
+               font_files: list[Path] | None = None) -> list[Path]:
     """A PDF beside each .docx, redone only where the .docx was rewritten or the PDF is missing; without
     LibreOffice, or when it fails, a NoticeWarning and no PDFs (the .docx notices stand). One LibreOffice
     process converts every file whose name no other file in its batch has (starting one costs seconds).
     A font this machine lacks is never silently replaced: the PDF is set in the best installed font of the
-    same kind (a serif 仿宋 before any sans) and a NoticeWarning names each one and the fix."""
+    same kind (a serif 仿宋 before any sans) and a NoticeWarning names each one and the fix; the fonts in
+    font_files ([fonts] files) count as installed for LibreOffice."""
     if not docx_files:
         return []
     if office.soffice() is None:
         warnings.warn(NO_OFFICE, NoticeWarning, stacklevel=3)
         return []
-    subs = gongwen.substitutes(fonts or gongwen.Fonts(), gongwen.installed_families())
+    found = [f for f in font_files or [] if f.is_file()]
+    for f in font_files or []:
+        if not f.is_file():
+            warnings.warn(f"配置 [fonts] files 中的字体文件 {f} 不存在，PDF 未用它。请改正路径。", NoticeWarning,
+                          stacklevel=3)
+    families = gongwen.installed_families()
+    if families is not None:
+        families |= gongwen.file_families(found)
+    subs = gongwen.substitutes(fonts or gongwen.Fonts(), families)
     if subs:
         warnings.warn(gongwen.missing_fonts_message(subs), NoticeWarning, stacklevel=3)
     batches: list[list[Path]] = []
@@ -335,8 +345,9 @@ def write_pdfs(docx_files: list[Path], changed: set[Path], fonts: gongwen.Fonts 
                 sources = [Path(tmp) / "src" / f.name for f in files]
                 for f, copy in zip(files, sources):
                     copy.write_bytes(gongwen.with_fonts(f.read_bytes(), subs))
+            env = {"env": gongwen.fontconfig_env(found, Path(tmp))} if found else {}
             try:
-                made = office.convert_many(sources, "pdf", Path(tmp))
+                made = office.convert_many(sources, "pdf", Path(tmp), **env)
             except (ToolkitError, subprocess.SubprocessError) as exc:   # LibreOffice's own words go to the log
                 logging.getLogger("toolkit").warning("PDF 转换失败（%s）：%s", folder, exc)
                 free = shutil.disk_usage(folder).free
@@ -404,5 +415,6 @@ def write_notices(ledger, settings: Settings, assessment: Assessment, kinds=KIND
                         发文单位=office_issuer(settings))
             pair(render("督办单.md.j2", slip), folder / "督办单" / f"{safe_filename(unit)}.md")
     if settings.notice_pdf:
-        written += write_pdfs(docx_files, changed, fonts)
+        files = [settings.root / str(f) for f in _fonts_table(settings).get("files", [])]
+        written += write_pdfs(docx_files, changed, fonts, files)
     return written
