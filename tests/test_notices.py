@@ -69,8 +69,8 @@ def test_one_supervision_slip_per_unit_with_overdue_rows(written):
     slips = {k: v for k, v in files.items() if k.startswith("督办单/") and k.endswith(".md")}
     assert set(slips) == {"督办单/办公室.md", "督办单/市人民医院.md"}
     text = slips["督办单/办公室.md"].read_text(encoding="utf-8")
-    assert "| 1 | ZG-001 | 措施1：制定工作方案 | 2024年6月30日 | 61天 | 正在推进 |" in text
-    assert "请于2024年9月6日前书面反馈" in text          # 5 working days after Friday 30 August
+    assert "| 1 | ZG-001 | 措施1：制定工作方案 | 2024年6月30日 | 61天 | 45天 |" in text
+    assert "请于2024年9月6日前" in text and "| 已逾期 | 工作日 |" in text          # 5 working days after Friday 30 August
 
 
 def test_empty_sections_say_none(tmp_path):
@@ -154,7 +154,7 @@ def test_the_notice_states_the_trend_and_charts_it_once_there_is_an_earlier_peri
     ledger = small_ledger()
     first = notices.write_notices(ledger, settings, assess(ledger, settings), ["通报"])
     md = next(p for p in first if p.name == "进展通报.md").read_text(encoding="utf-8")
-    assert "整改措施完成率为33.3%（无上期数据）" in md and "逐月变化" not in md
+    assert "整改措施完成率为33.3%，" in md and "无上期数据" not in md and "逐月变化" not in md
     ledger.history = [history_row("2024-06", 6, 0), history_row("2024-07", 6, 1)]
     written = notices.write_notices(ledger, settings, assess(ledger, settings), ["通报"])
     md = next(p for p in written if p.name == "进展通报.md").read_text(encoding="utf-8")

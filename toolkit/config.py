@@ -111,6 +111,13 @@ def _font(value, key: str):
 _UNSAFE_PERIOD = re.compile(r'[\\/:*?"<>|\x00-\x1f]|^\.|\.\.')
 
 
+def _font_files(value, key: str) -> list[str]:
+    """[fonts] files: font files LibreOffice should use for the PDFs, e.g. ["D:/字体/仿宋_GB2312.ttf"]."""
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        _wrong(key, value, "字体文件路径列表，如 [\"D:/字体/仿宋_GB2312.ttf\"]")
+    return [v.strip() for v in value]
+
+
 def _period(value, key: str) -> str:
     """报送期次 as YYYY-MM, however it was typed (“2024年8月” → 2024-08); it names folders under archive,
     output and outbox, so a path separator, `..` or a leading dot (which would write elsewhere) is refused."""
@@ -140,6 +147,20 @@ def _unit_map(value, key: str) -> dict[str, list[str]]:
     return out
 
 
+def _slip_number(value, key: str) -> str:
+    """[documents] slip_number: the 督办编号's form, holding {序号} (and optionally {年} {月})."""
+    text = _text(value, key)
+    try:
+        text.format(年=2024, 月=8, 序号=1)
+    except (KeyError, IndexError, ValueError):
+        raise ConfigError(f"配置项 {key} = “{value}”中只能用 {{年}}、{{月}}、{{序号}} 三个占位符，"
+                          f"如 \"市卫健整改督〔{{年}}〕{{序号}}号\"。") from None
+    if "{序号}" not in text:
+        raise ConfigError(f"配置项 {key} = “{value}”缺少 {{序号}}，各单位的督办单会同号，"
+                          f"应写成如 \"〔{{年}}〕{{序号}}号\"。")
+    return text
+
+
 # every key a config file may hold: (table, key) → (check, Settings attribute)
 SCHEMA: dict[tuple[str, str], tuple] = {
     **{("", k): (_text, k) for k in ("title", "organisation", "subject", "addressees")},
@@ -160,10 +181,13 @@ SCHEMA: dict[tuple[str, str], tuple] = {
     ("", "wechat_chars"): (_count, "wechat_chars"),
     **{("fonts", role): (_font, f"fonts.{role}") for role in ("title", "body", "heading", "subheading", "number")},
     ("fonts", "chart"): (_text, "fonts.chart"),
+    ("fonts", "files"): (_font_files, "fonts.files"),
     ("print", "paper"): (_paper, "print_paper"),
     ("review", "required"): (_flag, "review_required"),
+    **{("documents", k): (_text, f"documents.{k}") for k in ("notice_issuer", "office", "contact", "phone", "reply_to")},
+    ("documents", "slip_number"): (_slip_number, "documents.slip_number"),
 }
-TABLES = ("calendar", "schedule", "limits", "fonts", "print", "review", "paths")
+TABLES = ("calendar", "schedule", "limits", "fonts", "print", "review", "paths", "documents")
 
 
 def _decode(raw: bytes, path: Path) -> str:
@@ -255,6 +279,8 @@ def _section(s: Settings, table: str, values: dict) -> None:
 def _assign(s: Settings, attr: str, value) -> None:
     if attr.startswith("fonts."):
         s.fonts[attr.split(".", 1)[1]] = value
+    elif attr.startswith("documents."):
+        s.documents[attr.split(".", 1)[1]] = value
     elif attr == "weights":
         s.weights.update(value)
     elif attr == "programme_start":
@@ -307,6 +333,15 @@ heading = ["黑体", "SimHei"]
 subheading = ["楷体_GB2312", "楷体"]
 number = ["宋体", "SimSun"]
 # chart = "C:/Windows/Fonts/simhei.ttf"   # 图表用的中文字体文件（默认自动查找）
+# files = ["fonts/方正小标宋简体.ttf", "fonts/仿宋_GB2312.ttf", "fonts/楷体_GB2312.ttf"]   # 生成 PDF 时使用的字体文件（不必安装）
+
+[documents]                     # 谁发文、督办单怎么写（不写时均用 organisation）
+# notice_issuer = "中共某市卫生健康委员会委员会"      # 进展通报的发文机关
+# office = "巡视整改工作领导小组办公室"               # 督办单、催报、回执、领导调度单的署名
+# slip_number = "〔{{年}}〕{{序号}}号"                  # 督办编号格式，可用 {{年}} {{月}} {{序号}}；序号按年连续
+# contact = "张××"                                     # 督办单上的联系人
+# phone = "022-12345678"                               # 联系电话
+# reply_to = "书面材料加盖公章后报送整改办，电子版发送至工作邮箱"   # 督办单“如何反馈”一句
 
 [print]
 paper = "A4"                    # 台账打印纸张：A4（横向，收窄长文字列使正文不小于9磅）、A3，或 auto（原列宽放得下用A4，否则A3）

@@ -226,7 +226,7 @@ def write_unit_workbook(ledger: Ledger, unit: str, settings: Settings, path: Pat
 
         guide = book.sheet("填报说明")
         guide.set_column(0, 0, 110)
-        words = dict(unit=unit, sheet=vocab.SHEET_LEDGER, period=period, fill="、".join(vocab.UNIT_COLUMNS),
+        words = dict(unit=unit, sheet=vocab.SHEET_LEDGER, period=normalize.period_text(period), fill="、".join(vocab.UNIT_COLUMNS),
                      status=vocab.STATUS, statuses="、".join(vocab.STATUSES), progress=vocab.PROGRESS,
                      evidence=vocab.EVIDENCE)
         lines = GUIDE + ([REVIEW_GUIDE] if settings.review_required else [])

@@ -55,6 +55,114 @@ class Fonts:
         return cls(**chosen)
 
 
+# Chinese fonts of each kind, best first: what a machine lacking the standard's font renders the PDF with.
+# A serif 仿宋/宋 family always comes before any sans (a 通报 in 黑体-like sans reads as a web page).
+CANDIDATES = {
+    "title": ("方正小标宋简体", "方正小标宋_GBK", "FZXiaoBiaoSong-B05S", "华文中宋", "STZhongsong", "宋体", "SimSun",
+              "Noto Serif CJK SC", "Source Han Serif SC", "思源宋体", "AR PL UMing CN"),
+    "body": ("仿宋_GB2312", "仿宋", "FangSong", "FangSong_GB2312", "华文仿宋", "STFangsong", "Noto Serif CJK SC",
+             "Source Han Serif SC", "思源宋体", "宋体", "SimSun", "AR PL UMing CN"),
+    "heading": ("黑体", "SimHei", "华文黑体", "STHeiti", "Noto Sans CJK SC", "Source Han Sans SC", "思源黑体",
+                "WenQuanYi Zen Hei"),
+    "subheading": ("楷体_GB2312", "楷体", "KaiTi", "KaiTi_GB2312", "华文楷体", "STKaiti", "AR PL UKai CN",
+                   "Noto Serif CJK SC", "Source Han Serif SC", "思源宋体"),
+    "number": ("宋体", "SimSun", "Noto Serif CJK SC", "Source Han Serif SC", "思源宋体", "AR PL UMing CN"),
+}
+
+
+def installed_families() -> set[str] | None:
+    """Font family names this machine has (fontconfig's fc-list, in every language the font names itself);
+    None when fc-list is not there to ask (Windows without fontconfig)."""
+    import shutil
+    import subprocess
+    exe = shutil.which("fc-list")
+    if exe is None:
+        return None
+    try:
+        out = subprocess.run([exe, ":", "family"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {name.strip().replace("\\-", "-") for line in out.splitlines() for name in line.split(",") if name.strip()}
+
+
+def file_families(files: list[Path]) -> set[str]:
+    """Family names inside font files (fontconfig's fc-scan); empty when fc-scan is not there."""
+    import shutil
+    import subprocess
+    exe = shutil.which("fc-scan")
+    if exe is None or not files:
+        return set()
+    try:
+        out = subprocess.run([exe, "--format", "%{family}\n", *map(str, files)], capture_output=True, text=True,
+                             timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        return set()
+    return {name.strip() for line in out.splitlines() for name in line.split(",") if name.strip()}
+
+
+def fontconfig_env(files: list[Path], folder: Path) -> dict[str, str]:
+    """An environment under which LibreOffice also finds the fonts in files' folders (a fonts.conf in folder
+    that includes the system's and adds those folders), so [fonts] files need not be installed."""
+    import os
+    dirs = "".join(f"<dir>{escape(str(d))}</dir>" for d in dict.fromkeys(f.resolve().parent for f in files))
+    conf = folder / "fonts.conf"
+    conf.write_text('<?xml version="1.0"?>\n<fontconfig><include ignore_missing="yes">/etc/fonts/fonts.conf</include>'
+                    f"{dirs}</fontconfig>\n", encoding="utf-8")
+    return dict(os.environ, FONTCONFIG_FILE=str(conf))
+
+
+@dataclass(frozen=True)
+class Substitute:
+    """A font the standard (or [fonts]) names that this machine lacks, and the one the PDF is set in instead."""
+    role: str
+    wanted: str
+    used: str            # "" when no Chinese font of any kind is installed
+
+
+ROLE_WORDS = {"title": "标题", "body": "正文", "heading": "一级标题", "subheading": "二级标题", "number": "页码"}
+
+
+def substitutes(fonts: "Fonts", families: set[str] | None) -> list[Substitute]:
+    """Per role whose font is missing here, the first installed font of the same kind (CANDIDATES order)."""
+    if families is None:
+        return []
+    out = []
+    for role in ROLE_WORDS:
+        wanted, alt = getattr(fonts, role)
+        if wanted in families:
+            continue
+        chain = (alt,) + CANDIDATES[role]
+        out.append(Substitute(role, wanted, next((f for f in chain if f in families), "")))
+    return out
+
+
+def missing_fonts_message(subs: list[Substitute]) -> str:
+    """The sentence for the run report and the console: which fonts are missing, what the PDF used, the fix."""
+    used = "；".join(f"{ROLE_WORDS[s.role]}“{s.wanted}”以“{s.used}”代替" if s.used else
+                    f"{ROLE_WORDS[s.role]}“{s.wanted}”无可用的中文字体" for s in subs)
+    return (f"本机缺少公文字体，PDF 未使用标准字体：{used}。.docx 仍指定标准字体，在装有这些字体的电脑上打开即为"
+            f"标准字体。改正：安装方正小标宋简体、仿宋_GB2312、楷体_GB2312 后重新生成通报；或在配置 [fonts] 中"
+            f"用 files = [\"字体文件路径\", …] 指定这些字体的文件，或改用本机已有的字体，如 body = [\"仿宋\", \"FangSong\"]。")
+
+
+def with_fonts(docx: bytes, subs: list[Substitute]) -> bytes:
+    """The same .docx with each missing font's name replaced by its substitute (the copy LibreOffice renders
+    to PDF; LibreOffice ignores the font table's altName and falls back to a sans font)."""
+    import zipfile
+    swaps = [(f'"{escape(s.wanted, {chr(34): "&quot;"})}"'.encode(), f'"{escape(s.used, {chr(34): "&quot;"})}"'.encode())
+             for s in subs if s.used]
+    members = []
+    with zipfile.ZipFile(io.BytesIO(docx)) as z:
+        for info in z.infolist():
+            data = z.read(info)
+            if info.filename.endswith(".xml"):
+                for old, new in swaps:
+                    data = data.replace(old, new)
+            members.append(_stored(info.filename, data) if info.filename.endswith(".png") else
+                           _deflated(info.filename, data))
+    return _zip(members)
+
+
 # ---------------------------------------------------------------- parsing our Markdown
 
 @dataclass(frozen=True)
@@ -193,7 +301,8 @@ R = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationship
 TEXT_WIDTH = 8844               # twips: 156 mm
 CHAR = 320                      # twips: one 三号 (16 pt) character
 LINE = 579                      # twips: 28.95 pt, 22 lines in 225 mm
-TABLE_SIZE, TABLE_LINE = 24, 300   # 小四 (12 pt) at 15 pt in tables
+TABLE_SIZE, TABLE_LINE = 21, 270   # 五号 (10.5 pt) at 13.5 pt in tables: a measure's text in two lines, not three
+NO_WRAP = re.compile(r"^(\d{4}年\d{1,2}月\d{1,2}日|\d+天|[\x00-\x7f]*)$")   # dates, day counts, ids: never split
 
 
 def _run(text: str, font: tuple[str, str], size: int, bold: bool = False) -> str:
@@ -203,19 +312,37 @@ def _run(text: str, font: tuple[str, str], size: int, bold: bool = False) -> str
             f'<w:t xml:space="preserve">{escape(text)}</w:t></w:r>')
 
 
+# Chinese line breaking: punctuation never starts a line (kinsoku) nor hangs into the margin (overflowPunct
+# off), and no extra space is put between Chinese and Latin letters or digits (autoSpaceDE/DN off), so a
+# justified line is filled by moving a character, not by spacing the whole line out letter by letter.
+CJK_LINES = '<w:kinsoku/><w:overflowPunct w:val="0"/><w:autoSpaceDE w:val="0"/><w:autoSpaceDN w:val="0"/>'
+RUN_IN = re.compile(r"^（[一二三四五六七八九十]+）[^。：；，]{1,30}?[：。]")
+
+
+def _run_in(text: str, fonts: "Fonts") -> str:
+    """A body paragraph opening with a （一） heading (“（一）重点问题整改方面：…”): the heading in 楷体 as
+    GB/T 9704 sets second-level headings, the rest in the body font."""
+    m = RUN_IN.match(text)
+    if not m:
+        return _run(text, fonts.body, 32)
+    return _run(m.group(0), fonts.subheading, 32) + _run(text[m.end():], fonts.body, 32)
+
+
 def _para(runs: str, *, align: str = "both", first: int = 0, left: int = 0, hanging: int = 0, keep: bool = False,
           page_break: bool = False, line: int = LINE, keep_lines: bool = False) -> str:
     ind = f'<w:ind w:left="{left}"' + (f' w:hanging="{hanging}"' if hanging else f' w:firstLine="{first}"') + "/>"
     return (f'<w:p><w:pPr>{"<w:keepNext/>" if keep else ""}{"<w:keepLines/>" if keep_lines else ""}'
-            f'{"<w:pageBreakBefore/>" if page_break else ""}<w:widowControl/>'
+            f'{"<w:pageBreakBefore/>" if page_break else ""}<w:widowControl/>{CJK_LINES}'
             f'<w:spacing w:before="0" w:after="0" w:line="{line}" w:lineRule="exact"/>{ind}'
             f'<w:jc w:val="{align}"/></w:pPr>{runs}</w:p>')
 
 
 def _width(text: str, size: int = 32) -> int:
     """Twips the text takes at size (half-points; 32 is 三号): Chinese characters one em, ASCII at most 0.65 em
-    (digits are half an em in 仿宋, wider in the Latin fonts a viewer may substitute)."""
-    return sum(size * 13 // 2 if ord(c) < 0x2E80 else size * 10 for c in text)
+    (digits are half an em in 仿宋, wider in the Latin fonts a viewer may substitute), and a quarter em where
+    Chinese meets Latin (LibreOffice always spaces them apart; Word does unless told not to)."""
+    gaps = sum((ord(a) < 0x2E80) != (ord(b) < 0x2E80) for a, b in zip(text, text[1:]))   # Asian–Latin spacing
+    return sum(size * 13 // 2 if ord(c) < 0x2E80 else size * 10 for c in text) + gaps * size * 10 // 4
 
 
 def _signature(name: str, date: str) -> tuple[int, int]:
@@ -244,10 +371,10 @@ def _column_widths(rows: tuple) -> list[int]:
     widths = list(natural)
     wanted = sum(natural[i] for i in others)
     if wanted > budget:
-        floor = {i: natural[i] if all(ord(c) < 0x2E80 for r in rows[1:] for c in (r[i] if i < len(r) else ""))
+        floor = {i: natural[i] if all(NO_WRAP.match(r[i] if i < len(r) else "") for r in rows[1:])
                  else min(natural[i], max(_width(rows[0][i] if i < len(rows[0]) else "", TABLE_SIZE),
                                           5 * TABLE_SIZE * 10) + PADDING + 60)
-                 for i in others}   # ids and numbers never wrap; texts and dates wrap at five characters
+                 for i in others}   # ids, numbers and dates never wrap; texts wrap at five characters
         spare = max(budget - sum(floor.values()), 0)
         excess = sum(natural[i] - floor[i] for i in others) or 1
         for i in others:
@@ -328,7 +455,7 @@ def body_xml(parts: list[Part], fonts: Fonts, pngs: dict[int, bytes] | None = No
         elif k == "lead":
             out.append(_para(_run(p.text, fonts.body, 32), keep=True))
         elif k == "body":
-            out.append(_para(_run(p.text, fonts.body, 32), first=2 * CHAR, keep=p.keep))
+            out.append(_para(_run_in(p.text, fonts), first=2 * CHAR, keep=p.keep))
         elif k == "annex-list":
             first = p.text.startswith("1.")
             label = "附件：" if first else ""

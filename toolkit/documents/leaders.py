@@ -3,6 +3,7 @@ overdue or due soon — the page a 分管领导 takes into a 调度会 (dashboar
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from ..rules import normalize
 from ..rules.deadlines import OVERDUE, LateRow, due_note
 from ..rules.stats import Counts
 from . import gongwen
-from .notices import render
+from .notices import office_issuer, render
 
 FOLDER = "领导调度单"     # output/<期次>/领导调度单/
 
@@ -107,11 +108,22 @@ def views(ledger: Ledger, late: list[LateRow]) -> list[LeaderView]:
     return out
 
 
+LEADER = re.compile(r"^\s*(?P<name>[^（(]+?)\s*[（(](?P<post>[^）)]+)[）)]\s*$")
+
+
+def address(leader: str) -> str:
+    """How an office addresses a leader: “王××（党委书记、主任）” → “党委书记、主任王××同志”; a bare name → “王××同志”."""
+    m = LEADER.match(leader)
+    if m:
+        return f"{m['post']}{m['name']}同志"
+    return leader if leader.endswith("同志") or leader.startswith("（") else f"{leader}同志"
+
+
 def slip_context(view: LeaderView, settings: Settings, reference_date) -> dict:
-    """Variables of templates/领导调度单.md.j2."""
+    """Variables of templates/领导调度单.md.j2 (from the office — [documents] office — to the leader)."""
     c = view.counts
-    return {"责任领导": view.leader, "报送期次": settings.current_period(), "基准日期": reference_date,
-            "发文单位": settings.organisation, "提醒工作日": settings.remind_working_days,
+    return {"责任领导": view.leader, "称谓": address(view.leader), "报送期次": settings.current_period(),
+            "基准日期": reference_date, "发文单位": office_issuer(settings), "提醒工作日": settings.remind_working_days,
             "合计": {"总数": c.total, "已完成": c.done, "基本完成": c.mostly, "正在推进": c.in_progress,
                    "未启动": c.not_started, "完成率": c.completion},
             "逾期数": view.overdue, "临期数": view.due_soon,
@@ -128,7 +140,8 @@ def write_slips(ledger: Ledger, settings: Settings, assessment: Assessment) -> l
         md = folder / f"{safe_filename(view.leader)}.md"
         docx = md.with_suffix(".docx")
         if not (md.exists() and docx.exists() and md.read_text(encoding="utf-8") == text):
-            fileio.atomic_write_bytes(docx, gongwen.render(text))
+            fileio.atomic_write_bytes(docx, gongwen.render(text, fonts=gongwen.Fonts.from_config(dict(settings.fonts)),
+                                                           author=office_issuer(settings)))
             fileio.atomic_write_text(md, text)
         written += [md, docx]
     return written

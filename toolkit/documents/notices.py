@@ -87,6 +87,24 @@ def render(name: str, context: dict, template_dir: Path | None = None) -> str:
 
 
 
+# ---------------------------------------------------------------- who writes
+
+def notice_issuer(settings: Settings) -> str:
+    """The 发文机关 that signs the 通报: [documents] notice_issuer, else organisation."""
+    return settings.documents.get("notice_issuer") or settings.organisation
+
+
+def office_issuer(settings: Settings) -> str:
+    """Who signs 督办单, 催报, 回执 and 领导调度单 (the 整改办 or 办公室): [documents] office, else organisation."""
+    return settings.documents.get("office") or settings.organisation
+
+
+def contact(settings: Settings) -> dict:
+    """督办单's 联系人, 联系电话 and 反馈方式 ([documents] contact, phone, reply_to; blank when not configured)."""
+    d = settings.documents
+    return {"联系人": d.get("contact", ""), "联系电话": d.get("phone", ""), "反馈方式": d.get("reply_to", "")}
+
+
 # ---------------------------------------------------------------- notice contexts
 
 def level_figures(summary) -> dict:
@@ -142,7 +160,7 @@ def programme_context(ledger, settings: Settings, assessment: Assessment) -> dic
     reform = summary.by_category.get(vocab.REFORM)
     return {
         "标题": settings.title.removesuffix("台账").removesuffix("整改"), "主体": settings.subject, "主送": settings.addressees,
-        "发文单位": settings.organisation, "报送期次": settings.current_period(), "基准日期": summary.reference_date,
+        "发文单位": notice_issuer(settings), "报送期次": settings.current_period(), "基准日期": summary.reference_date,
         "问题": level_figures(summary), "措施": counts_dict(summary.measures, summary.weights),
         "分类": {k: counts_dict(c, summary.weights) for k, c in summary.by_category.items()},
         "单位排名": [dict(counts_dict(c, summary.weights), 单位=u) for u, c in ranking],
@@ -181,7 +199,7 @@ def attachments(ranking, overdue_by_unit: dict, soon: list, soon_days: int) -> l
     if soon:
         rows = [["序号", "编号", "整改措施", "牵头单位", "完成时限"]]
         rows += [[str(k), i["编号"], i["措施"], i["牵头单位"], i["完成时限文字"]] for k, i in enumerate(soon, 1)]
-        out.append({"键": "临期", "名称": f"{soon_days}个工作日内到期的整改措施", "表格": rows})
+        out.append({"键": "临期", "名称": f"近期到期的整改措施清单（{soon_days}个工作日内）", "表格": rows})
     return out
 
 
@@ -241,9 +259,13 @@ def chart_png(assessment: Assessment, path: Path, font: str | None = None) -> Pa
 
 # ---------------------------------------------------------------- 督办编号 register
 
+SLIP_NUMBER = "〔{年}〕{序号}号"
+
+
 def slip_numbers(settings: Settings, period: str, units: list[str]) -> dict[str, str]:
-    """督办编号 per unit for the period, kept in output/督办编号.json (期次 → 单位 → 序号): a unit keeps its
-    number across reruns and dates; a unit new to the register gets the next free number (in name order)."""
+    """督办编号 per unit for the period in the office's form ([documents] slip_number, default 〔2024〕9号), kept
+    in output/督办编号.json (期次 → 单位 → 序号): a unit keeps its number across reruns and dates; a unit new to
+    the register gets the next number of the year (in name order), so no two slips of a year share one."""
     path = settings.path("output") / "督办编号.json"
     try:
         register = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
@@ -252,12 +274,14 @@ def slip_numbers(settings: Settings, period: str, units: list[str]) -> dict[str,
                            f"删除它会使督办单重新编号。") from None
     numbers = register.setdefault(period, {})
     new = sorted(u for u in units if u not in numbers)
+    year = period[:4]
     for unit in new:
-        numbers[unit] = max(numbers.values(), default=0) + 1
+        numbers[unit] = max((n for p, kept in register.items() if p[:4] == year for n in kept.values()), default=0) + 1
     if new:
         fileio.atomic_write_text(path, json.dumps(register, ensure_ascii=False, indent=1, sort_keys=True) + "\n")
-    stem = period.replace("-", "")
-    return {u: f"DB-{stem}-{numbers[u]:03d}" for u in units}
+    form = settings.documents.get("slip_number") or SLIP_NUMBER
+    month = int(period[5:7]) if period[5:7].isdigit() else ""
+    return {u: form.format(年=year, 月=month, 序号=numbers[u]) for u in units}
 
 
 # ---------------------------------------------------------------- writing every notice
@@ -280,15 +304,30 @@ NO_FONT = ("未找到能显示中文的字体，进展通报未附完成率图�
            " sudo apt-get install fonts-noto-cjk，或在配置 [fonts] 中用 chart = \"字体文件路径\" 指定。")
 
 
-def write_pdfs(docx_files: list[Path], changed: set[Path]) -> list[Path]:
+def write_pdfs(docx_files: list[Path], changed: set[Path], fonts: gongwen.Fonts | None = None,
+               font_files: list[Path] | None = None) -> list[Path]:
     """A PDF beside each .docx, redone only where the .docx was rewritten or the PDF is missing; without
     LibreOffice, or when it fails, a NoticeWarning and no PDFs (the .docx notices stand). One LibreOffice
-    process converts every file whose name no other file in its batch has (starting one costs seconds)."""
+    process converts every file whose name no other file in its batch has (starting one costs seconds).
+    A font this machine lacks is never silently replaced: the PDF is set in the best installed font of the
+    same kind (a serif 仿宋 before any sans) and a NoticeWarning names each one and the fix; the fonts in
+    font_files ([fonts] files) count as installed for LibreOffice."""
     if not docx_files:
         return []
     if office.soffice() is None:
         warnings.warn(NO_OFFICE, NoticeWarning, stacklevel=3)
         return []
+    found = [f for f in font_files or [] if f.is_file()]
+    for f in font_files or []:
+        if not f.is_file():
+            warnings.warn(f"配置 [fonts] files 中的字体文件 {f} 不存在，PDF 未用它。请改正路径。", NoticeWarning,
+                          stacklevel=3)
+    families = gongwen.installed_families()
+    if families is not None:
+        families |= gongwen.file_families(found)
+    subs = gongwen.substitutes(fonts or gongwen.Fonts(), families)
+    if subs:
+        warnings.warn(gongwen.missing_fonts_message(subs), NoticeWarning, stacklevel=3)
     batches: list[list[Path]] = []
     for d in docx_files:
         if d in changed or not d.with_suffix(".pdf").exists():
@@ -300,8 +339,15 @@ def write_pdfs(docx_files: list[Path], changed: set[Path]) -> list[Path]:
     for files in batches:
         folder = Path(os.path.commonpath([f.parent for f in files]))
         with tempfile.TemporaryDirectory(prefix=".~pdf-", dir=folder) as tmp:   # moved into place whole
+            sources = files
+            if subs:          # LibreOffice renders a copy naming the installed substitutes
+                (Path(tmp) / "src").mkdir()
+                sources = [Path(tmp) / "src" / f.name for f in files]
+                for f, copy in zip(files, sources):
+                    copy.write_bytes(gongwen.with_fonts(f.read_bytes(), subs))
+            env = {"env": gongwen.fontconfig_env(found, Path(tmp))} if found else {}
             try:
-                made = office.convert_many(files, "pdf", Path(tmp))
+                made = office.convert_many(sources, "pdf", Path(tmp), **env)
             except (ToolkitError, subprocess.SubprocessError) as exc:   # LibreOffice's own words go to the log
                 logging.getLogger("toolkit").warning("PDF 转换失败（%s）：%s", folder, exc)
                 free = shutil.disk_usage(folder).free
@@ -324,8 +370,9 @@ def write_notices(ledger, settings: Settings, assessment: Assessment, kinds=KIND
     folder = settings.path("output") / settings.current_period() / "通报" / summary.reference_date.isoformat()
     context = programme_context(ledger, settings, assessment)
     context["公开进展"] = _paragraph(render("公开进展.txt.j2", context))
-    context["趋势"] = trend.trend_sentence(ledger.history, summary, settings.current_period(), label="完成率")
-    fonts, author = gongwen.Fonts.from_config(_fonts_table(settings)), settings.organisation
+    context["趋势"] = trend.trend_sentence(ledger.history, summary, settings.current_period(), label="完成率",
+                                         missing="")   # a first period: the figure alone, no software words
+    fonts, author = gongwen.Fonts.from_config(_fonts_table(settings)), notice_issuer(settings)
     written: list[Path] = []
     docx_files, changed = [], set()
 
@@ -365,8 +412,10 @@ def write_notices(ledger, settings: Settings, assessment: Assessment, kinds=KIND
         numbers = slip_numbers(settings, settings.current_period(), sorted(context["逾期按单位"]))
         stems = unit_file_names(ledger.units)          # 市*医院 and 市**医院: two slips
         for unit, items in sorted(context["逾期按单位"].items()):
-            slip = dict(context, 单位=unit, 事项=items, 回复期限=reply, 督办编号=numbers[unit])
+            slip = dict(context, **contact(settings), 单位=unit, 事项=items, 回复期限=reply, 督办编号=numbers[unit],
+                        发文单位=office_issuer(settings))
             pair(render("督办单.md.j2", slip), folder / "督办单" / f"{stems.get(unit) or safe_filename(unit)}.md")
     if settings.notice_pdf:
-        written += write_pdfs(docx_files, changed)
+        files = [settings.root / str(f) for f in _fonts_table(settings).get("files", [])]
+        written += write_pdfs(docx_files, changed, fonts, files)
     return written

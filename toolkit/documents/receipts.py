@@ -10,7 +10,8 @@ from .. import vocab
 from ..io import fileio
 from ..io.fileio import safe_filename
 from ..model import Ledger, Settings
-from .notices import render
+from ..rules import normalize
+from .notices import office_issuer, render
 
 
 def receipt_context(unit: str, outcomes: list, settings: Settings, when: dt.datetime | None = None,
@@ -23,7 +24,7 @@ def receipt_context(unit: str, outcomes: list, settings: Settings, when: dt.date
         s = f.submission
         taken = [f"{u.measure_id}（{reviewed_status(u, reviews.get((u.measure_id, s.unit)))}）"
                  for u in s.updates] if f.accepted else []
-        files.append({"文件名": s.name, "收件时间": s.received.strftime("%Y-%m-%d %H:%M"), "结果": f.outcome,
+        files.append({"文件名": s.name, "收件时间": f"{normalize.format_date(s.received)}{s.received:%H:%M}", "结果": f.outcome,
                       "采纳条数": f.accepted, "采纳措施": taken, "逾期报送": f.late, "归档文件": f.archived.name,
                       "问题": [p.text() for p in s.problems], "说明": list(s.notes),
                       "佐证": evidence_lines(s.evidence) if f.outcome in vocab.APPLIED_OUTCOMES else [],
@@ -31,7 +32,7 @@ def receipt_context(unit: str, outcomes: list, settings: Settings, when: dt.date
     identified = not unit.startswith(vocab.UNIDENTIFIED)
     return {"单位": unit if identified else f"文件“{outcomes[0].submission.name}”的报送单位",
             "已识别": identified, "报送期次": settings.current_period(), "文件": files,
-            "发文单位": settings.organisation, "日期": (when or dt.datetime.now()).date(),
+            "发文单位": office_issuer(settings), "日期": (when or dt.datetime.now()).date(),
             "截止日期": settings.submit_by,
             "退回补充": [f"措施“{r.measure_id}”（{r.decided}退回）：{r.opinion or '请补充佐证材料'}"
                       for r in reviews.values() if r.unit == unit and r.state == vocab.REVIEW_RETURNED]}

@@ -18,7 +18,7 @@ from ..model import Ledger, Settings
 from ..rules import normalize
 from ..rules.deadlines import OVERDUE, LateRow, WorkCalendar, calendar_for, due_note
 from . import gongwen
-from .notices import render
+from .notices import office_issuer, render
 
 FOLDER = "催报"          # output/<期次>/催报/
 TEMPLATE = "催报.md.j2"
@@ -114,7 +114,7 @@ def context(unit: str, items: list[Due], ledger: Ledger, settings: Settings, cal
     title = (ledger.title or settings.title).removesuffix("台账").removesuffix("整改")
     return {"单位": unit, "标题": title, "报送期次": settings.current_period(), "基准日期": today,
             "截止日期": deadline, "剩余工作日": cal.workdays_between(today, deadline),
-            "剩余天数": (deadline - today).days, "发文单位": settings.organisation,
+            "剩余天数": (deadline - today).days, "发文单位": office_issuer(settings),
             "逾期": [d for d in items if d.state == OVERDUE], "临期": [d for d in items if d.state != OVERDUE]}
 
 
@@ -133,7 +133,8 @@ def write_reminders(ledger: Ledger, settings: Settings, missing_units: list[str]
         md = target / f"{stems.get(unit) or safe_filename(unit)}.md"
         docx = md.with_suffix(".docx")
         if not (md.exists() and docx.exists() and md.read_text(encoding="utf-8") == text):
-            fileio.atomic_write_bytes(docx, gongwen.render(text))
+            fileio.atomic_write_bytes(docx, gongwen.render(text, fonts=gongwen.Fonts.from_config(dict(settings.fonts)),
+                                                           author=office_issuer(settings)))
             fileio.atomic_write_text(md, text)
         result.units.append(unit)
         result.paths += [md, docx]

@@ -48,13 +48,16 @@ def _months_apart(earlier: str, later: str) -> int | None:
     return (y2 - y1) * 12 + (m2 - m1)
 
 
+NO_PREVIOUS = "（无上期数据）"
+
+
 def sentence(current: float, previous: float | None, period: str = "", previous_period: str = "",
-             label: str = "总体完成率") -> str:
-    """"总体完成率较上月提高3.2个百分点" (or 下降 / 持平); without last period's figure, says so plainly."""
+             label: str = "总体完成率", missing: str = NO_PREVIOUS) -> str:
+    """"总体完成率较上月提高3.2个百分点" (or 下降 / 持平); without last period's figure, the figure and missing."""
     if previous is None:
-        return f"{label}为{current:.1f}%（无上期数据）"
+        return f"{label}为{current:.1f}%{missing}"
     since = "上月" if _months_apart(previous_period, period) == 1 or not previous_period else \
-        f"上期（{previous_period}）"
+        f"上期（{normalize.period_text(previous_period)}）"
     change = round(current, 1) - round(previous, 1)
     if abs(change) < 0.05:
         return f"{label}为{current:.1f}%，与{since}持平"
@@ -63,13 +66,14 @@ def sentence(current: float, previous: float | None, period: str = "", previous_
 
 
 def trend_sentence(history: list[HistoryRow], summary: Summary, period: str, scope: tuple[str, str] = OVERALL,
-                   label: str = "总体完成率") -> str:
-    """The trend sentence of one scope for this period, from the history and the live summary."""
+                   label: str = "总体完成率", missing: str = NO_PREVIOUS) -> str:
+    """The trend sentence of one scope for this period, from the history and the live summary; missing is
+    what follows the figure when there is no earlier period (a signed 通报 says nothing)."""
     points = series(history, scope, summary, period)
     now = next(p for p in points if p.period == period)
     before = previous_point(points, period)
     return sentence(now.completion, before.completion if before else None, period,
-                    before.period if before else "", label)
+                    before.period if before else "", label, missing)
 
 
 def line_chart_png(points: list[HistoryRow], title: str) -> bytes | None:

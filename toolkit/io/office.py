@@ -37,8 +37,9 @@ def convert(path: Path, fmt: str, outdir: Path, timeout: float = 180, infilter: 
 
 
 def convert_many(paths: list[Path], fmt: str, outdir: Path, timeout: float = 600, infilter: str | None = None,
-                 recalc: bool = False) -> list[Path]:
-    """Convert several files with one LibreOffice process (starting it costs seconds); returns the new files."""
+                 recalc: bool = False, env: dict[str, str] | None = None) -> list[Path]:
+    """Convert several files with one LibreOffice process (starting it costs seconds); returns the new files.
+    env: the process's environment (e.g. FONTCONFIG_FILE naming extra font folders), else this one's."""
     exe = soffice()
     if not exe:
         raise ToolkitError("未安装 LibreOffice（soffice），无法转换文件。请运行 scripts/install_system_deps.sh。")
@@ -51,7 +52,7 @@ def convert_many(paths: list[Path], fmt: str, outdir: Path, timeout: float = 600
         cmd = [exe, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
                *([f"--infilter={infilter}"] if infilter else []),
                "--convert-to", fmt, "--outdir", str(outdir), *map(str, paths)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     targets = [outdir / (Path(p).stem + "." + fmt.split(":")[0]) for p in paths]
     missing = [t.name for t in targets if not t.exists()]
     if proc.returncode != 0 or missing:
