@@ -18,6 +18,7 @@ from .demo import stage_demo
 from .documents.notices import KINDS
 from .errors import ToolkitError
 from .nightly import Scheduler, setup_logging
+from .serve import DEFAULT_PORT, Server, Service
 
 CONFIG_OPTION = click.option("-c", "--config", "config_path", type=click.Path(path_type=Path), default=None,
                              help="配置文件或其所在文件夹（默认当前文件夹的 config.toml）")
@@ -203,6 +204,27 @@ def schedule_cmd(config_path, at, every):
         settings.schedule_every_minutes = every
     setup_logging(settings)
     Scheduler(settings).serve()
+
+
+@cli.command(name="serve")
+@CONFIG_OPTION
+@click.option("--port", "port", type=int, default=DEFAULT_PORT, show_default=True, help="本机端口（0 表示任选一个空闲端口）")
+@friendly
+def serve_cmd(config_path, port):
+    """常驻服务：按时执行 nightly，并在本机提供浏览器控制台和按钮用的接口（只接受本机访问）。
+
+    示例：python -m toolkit serve -c 台账 --port 8765
+    """
+    service = Service(lambda: Workspace.open(config_path))
+    settings = service.settings
+    setup_logging(settings)
+    server = Server(service, port=port).start()
+    click.echo(f"控制台：{server.url}（令牌在 {settings.root / '.zhenggai' / 'serve.token'}）", err=False)
+    sys.stdout.flush()
+    try:
+        Scheduler(settings, job=service.scheduled).serve()
+    finally:
+        server.stop()
 
 
 @cli.command()

@@ -1,0 +1,524 @@
+"""The resident service: the nightly schedule plus a local HTTP API and browser console over the Workspace.
+
+One process per workspace (`python -m toolkit serve -c 文件夹`). The HTTP side is a plain WSGI
+application served by waitress (pure Python, Windows and Linux alike). Every operation runs through
+the same Workspace methods as the CLI, one at a time: a second press is answered 409 with what is
+running. Localhost is hostile ground, so every request must name this server as its Host (DNS
+rebinding), a browser's Origin must be this server's own (CSRF), and every POST carries the
+per-install token kept in the workspace's .zhenggai/ folder.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import hmac
+import json
+import logging
+import mimetypes
+import os
+import secrets
+import threading
+from pathlib import Path
+from typing import Callable, Iterable
+from urllib.parse import parse_qs, quote
+
+from . import check as health
+from . import vocab
+from .app import Workspace
+from .documents.notices import KINDS
+from .errors import BusyError, ConfigError, ReviewError, ToolkitError
+from .io import history_db
+from .io.ledger_file import read_ledger
+
+log = logging.getLogger("toolkit")
+
+TOKEN_FILE = ".zhenggai/serve.token"      # beside secret.key: only this user's programs can read it
+STATE_FILE = ".zhenggai/serve.json"       # the running server's port and process id
+TOKEN_HEADER = "X-Zhenggai-Token"
+DEFAULT_PORT = 8765
+CONSOLE_FILE = Path(__file__).with_name("console.html")
+TOKEN_SLOT = "{{TOKEN}}"
+NONCE_SLOT = "{{NONCE}}"
+
+# what each operation is called on a button, in the console and in a 409 answer
+TITLES = {"consolidate": "汇总报送", "run": "完整运行", "refresh": "刷新统计", "highlight": "标记逾期",
+          "notices": "生成通报", "remind": "催报", "review": "销号审核", "history": "变更记录",
+          "check": "台账体检", "distribute": "分发模板"}
+STATUS_OF = {BusyError: "409 Conflict", ConfigError: "400 Bad Request", ReviewError: "422 Unprocessable Entity"}
+REASONS = {200: "200 OK", 400: "400 Bad Request", 401: "401 Unauthorized", 403: "403 Forbidden",
+           404: "404 Not Found", 405: "405 Method Not Allowed", 409: "409 Conflict", 413: "413 Payload Too Large",
+           421: "421 Misdirected Request", 422: "422 Unprocessable Entity", 500: "500 Internal Server Error"}
+MAX_BODY = 64 * 1024
+
+
+# ---------------------------------------------------------------- the token
+
+def token_path(root: Path) -> Path:
+    return Path(root) / TOKEN_FILE
+
+
+def ensure_token(root: Path) -> str:
+    """The workspace's service token, created (readable by this user only) on first use."""
+    path = token_path(root)
+    if path.is_file() and (text := path.read_text(encoding="utf-8").strip()):
+        return text
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(token + "\n")
+    return token
+
+
+# ---------------------------------------------------------------- results as JSON
+
+def to_data(value, paths: set[Path] | None = None):
+    """A result (dataclasses, paths, dates, enums, lists) as plain JSON values; paths met are collected."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_data(getattr(value, f.name), paths) for f in dataclasses.fields(value) if f.repr}
+    if isinstance(value, Path):
+        if paths is not None:
+            paths.add(value)
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k if not isinstance(k, tuple) else ":".join(map(str, k))): to_data(v, paths)
+                for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [to_data(v, paths) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def problem(exc: BaseException) -> dict:
+    """A failed operation as data: the Chinese message and its kind (the error's class)."""
+    if isinstance(exc, ToolkitError):
+        return {"ok": False, "kind": type(exc).__name__, "message": str(exc)}
+    return {"ok": False, "kind": "InternalError",
+            "message": f"运行出错（{type(exc).__name__}），详细情况已记入日志 logs/toolkit.log。服务仍在运行，可修正后重试。"}
+
+
+def _date(params: dict) -> dt.date | None:
+    text = str(params.get("date") or "").strip()
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"日期“{text}”无法识别，请写成 2024-08-31 的形式。") from None
+
+
+def _review_targets(params: dict) -> list[tuple[str, str]]:
+    out = []
+    for item in params.get("targets") or []:
+        mid, unit = (item, "") if isinstance(item, str) else (list(item) + [""])[:2]
+        if str(mid).strip():
+            out.append((str(mid).strip(), str(unit or "").strip()))
+    if not out:
+        raise ReviewError("请选择要审核的措施（编号，或 编号与单位）。")
+    return out
+
+
+def _conclusion(params: dict) -> str:
+    word = str(params.get("conclusion") or "").strip()
+    found = {"agree": vocab.REVIEW_APPROVE, "return": vocab.REVIEW_RETURN}.get(word) or \
+        vocab.REVIEW_CONCLUSION_WORDS.get(word)
+    if not found:
+        raise ReviewError(f"审核结论“{word}”无法识别，请选择“{vocab.REVIEW_APPROVE}”或“{vocab.REVIEW_RETURN}”。")
+    return found
+
+
+# ---------------------------------------------------------------- the service
+
+@dataclasses.dataclass
+class Job:
+    """The operation running now: what, since when, and how far it has got."""
+    operation: str
+    title: str
+    started: dt.datetime
+    step: str = ""
+    done: int = 0
+    total: int = 0
+    by: str = "按钮"          # 按钮 (an HTTP press) or 定时 (the schedule)
+
+
+class Service:
+    """The operations behind the HTTP API, one at a time, each on a Workspace opened afresh (config edits
+    apply at the next press)."""
+
+    def __init__(self, open_workspace: Callable[[], Workspace]):
+        self.open_workspace = open_workspace
+        self.settings = open_workspace().settings
+        self.job: Job | None = None
+        self.last: dict[str, dict] = {}          # operation → the answer of its last run
+        self._one = threading.Lock()
+        self.port = 0
+
+    # -- the operations: each returns (result for JSON, lines for a person)
+
+    def _progress(self, i: int, n: int, name: str) -> None:
+        if self.job:
+            self.job.done, self.job.total, self.job.step = i, n, f"读取报送文件 {i}/{n}：{name}"
+
+    def op_consolidate(self, ws: Workspace, params: dict):
+        result = ws.consolidate(self._progress)
+        return result, result.lines() + [f"提示：{n}" for n in (result.ledger.read_notes if result.ledger else [])]
+
+    def op_run(self, ws: Workspace, params: dict):
+        report = ws.run_once(bool(params.get("distribute")), on_file=self._progress)
+        return report, report.lines()
+
+    def op_refresh(self, ws: Workspace, params: dict):
+        done = ws.refresh_master(_date(params))
+        return done, done.lines()
+
+    def op_highlight(self, ws: Workspace, params: dict):
+        """On the file, the overdue marks are rewritten with the statistics (the open book's button
+        rewrites only its helper columns): the same refresh, reported as the overdue counts."""
+        done = ws.refresh_master(_date(params))
+        f = done.figures
+        return done, [f"逾期标记已刷新：逾期未完成{f.overdue}条（红色），{f.soon_days}个工作日内到期{f.due_soon}条（黄色）"
+                      f"（{done.master}，基准日期 {f.reference_date}）。"] + [f"提示：{n}" for n in done.notes]
+
+    def op_notices(self, ws: Workspace, params: dict):
+        kinds = [k for k in params.get("kinds") or [] if k in KINDS] or list(KINDS)
+        written = ws.notices(kinds, _date(params))
+        data = {"files": list(written), "warnings": written.warnings}
+        folder = f"：{written[0].parent}" if written else ""
+        return data, [f"已生成{len(written)}个文件{folder}"] + [f"提示：{w}" for w in written.warnings]
+
+    def op_remind(self, ws: Workspace, params: dict):
+        done = ws.remind(_date(params))
+        return done, done.lines()
+
+    def op_review(self, ws: Workspace, params: dict):
+        done = ws.decide(_review_targets(params), _conclusion(params), str(params.get("opinion") or "").strip())
+        return done, done.lines()
+
+    def op_history(self, ws: Workspace, params: dict):
+        rebuilt, lines = ws.history(str(params.get("id") or "").strip() or None, bool(params.get("rebuild")))
+        head = [f"已按归档文件重建变更记录{rebuilt}条。"] if rebuilt is not None else []
+        return {"rebuilt": rebuilt, "lines": lines}, head + lines
+
+    def op_check(self, ws: Workspace, params: dict):
+        report = health.check(ws.settings.master, ws.settings)
+        return report, report.lines()
+
+    def op_distribute(self, ws: Workspace, params: dict):
+        done = ws.distribute([str(u) for u in params.get("units") or []] or None)
+        written = sum(d.written for d in done)
+        where = f"模板位置：{done[0].path.parent}" if done else ""
+        return done, [f"分发完成：{len(done)}个单位，新写入{written}个，未变化{len(done) - written}个。", where]
+
+    # -- running one
+
+    def busy_answer(self) -> dict:
+        job = self.job
+        if job is None:           # between the check and the answer it finished: say so plainly
+            return {"ok": False, "kind": "BusyError", "message": "另一个操作刚刚结束，请再点一次。"}
+        return {"ok": False, "kind": "BusyError", "running": to_data(job),
+                "message": f"“{job.title}”正在运行（{job.started:%H:%M:%S}开始"
+                           + (f"，{job.step}" if job.step else "") + "），请等它结束后再点。"}
+
+    def perform(self, operation: str, params: dict | None = None, by: str = "按钮") -> tuple[int, dict]:
+        """Run one operation if none is running: (HTTP status, answer). Never raises."""
+        handler = getattr(self, f"op_{operation}", None)
+        if operation not in TITLES or handler is None:
+            return 404, {"ok": False, "kind": "NotFound", "message": f"没有“{operation}”这个操作。"}
+        if not self._one.acquire(blocking=False):
+            return 409, self.busy_answer()
+        self.job = Job(operation, TITLES[operation], dt.datetime.now().replace(microsecond=0), "开始运行", by=by)
+        try:
+            try:
+                workspace = self.open_workspace()
+                result, lines = handler(workspace, params or {})
+                paths: set[Path] = set()
+                data = to_data(result, paths)
+                answer = {"ok": True, "operation": operation, "title": TITLES[operation], "data": data,
+                          "lines": [line for line in lines if line], "links": self.links(paths, workspace)}
+                code = 200
+            except ToolkitError as exc:
+                answer, code = problem(exc), int(STATUS_OF.get(type(exc), "422")[:3])
+                log.warning("%s未完成：%s", TITLES[operation], exc)
+            except Exception as exc:                 # the server keeps serving whatever one run does
+                log.exception("%s运行出错", TITLES[operation])
+                answer, code = problem(exc), 500
+            answer.update(operation=operation, title=TITLES[operation], by=by,
+                          started=self.job.started.isoformat(), finished=dt.datetime.now().isoformat(timespec="seconds"))
+            self.last[operation] = answer
+            return code, answer
+        finally:
+            self.job = None
+            self._one.release()
+
+    def scheduled(self, settings=None) -> None:
+        """The schedule's job: a complete run, skipped (logged) while a press is running."""
+        code, answer = self.perform("run", {}, by="定时")
+        if code == 409:
+            raise BusyError(answer["message"])
+        if not answer["ok"]:
+            log.error("定时运行未完成：%s", answer["message"])
+
+    # -- what the console shows
+
+    def links(self, paths: Iterable[Path], workspace: Workspace | None = None) -> list[dict]:
+        """The servable files among paths, each with its address on this server."""
+        s = (workspace or self.open_workspace()).settings
+        out = []
+        for p in sorted(set(paths)):
+            if url := file_url(p, s):
+                out.append({"name": p.name, "path": str(p), "url": url})
+        return out
+
+    def status(self) -> dict:
+        s = self.open_workspace().settings
+        job = self.job
+        board = s.path("output") / s.current_period() / "看板.html"
+        out = {"running": to_data(job) if job else None,
+               "last": {op: {k: a.get(k) for k in ("ok", "title", "kind", "message", "finished", "by")}
+                        for op, a in self.last.items()},
+               "workspace": {"root": str(s.root), "master": str(s.master), "period": s.current_period(),
+                             "title": s.title, "review": s.review_required},
+               "operations": TITLES, "port": self.port,
+               "links": {"master": "/files/master" if s.master.exists() else None,
+                         "dashboard": file_url(board, s) if board.exists() else None}}
+        return out
+
+    def reviews(self) -> dict:
+        """The 销号审核 rows of the master as it is on disk (read only; the master is replaced atomically)."""
+        s = self.open_workspace().settings
+        ledger = read_ledger(s.master, s)
+        rows = [to_data(r) for r in ledger.reviews.values()]
+        for row, key in zip(rows, ledger.reviews):
+            m = ledger.measures.get(key[0])
+            row["measure"] = m.measure if m else ""
+        return {"ok": True, "review": s.review_required, "rows": rows}
+
+    def history_rows(self, measure: str, unit: str) -> dict:
+        """A measure's or a unit's committed changes, read without the run lock."""
+        s = self.open_workspace().settings
+        path = history_db.db_path(s)
+        if not path.exists():
+            return {"ok": True, "changes": []}
+        with history_db.HistoryDB(path, read_only=True) as db:
+            if measure:
+                wanted = measure.strip().casefold()
+                changes = [c for c in db.changes() if c.measure.casefold() == wanted]
+            else:
+                changes = [c for c in db.changes(newest_first=True) if c.unit == unit.strip()][:500]
+        return {"ok": True, "changes": [to_data(c) for c in changes]}
+
+
+def file_url(path: Path, settings) -> str | None:
+    """This server's address of an output file, a template handed out or the master (None: not served)."""
+    path = Path(path)
+    if path == settings.master:
+        return "/files/master"
+    for name in ("output", "outbox"):
+        base = settings.path(name)
+        try:
+            rel = path.relative_to(base)
+        except ValueError:
+            continue
+        return f"/files/{name}/" + quote(rel.as_posix())
+    return None
+
+
+def served_file(url_path: str, settings) -> Path | None:
+    """The file an address under /files/ names, if it is one we serve (no way out of its folder)."""
+    rest = url_path.removeprefix("/files/")
+    if rest == "master":
+        return settings.master if settings.master.is_file() else None
+    name, _, rel = rest.partition("/")
+    if name not in ("output", "outbox") or not rel:
+        return None
+    base = settings.path(name).resolve()
+    target = (base / rel).resolve()
+    if not target.is_relative_to(base) or not target.is_file():
+        return None
+    return target
+
+
+# ---------------------------------------------------------------- the WSGI application
+
+class Api:
+    """The WSGI application: the safety checks, then the console page, the API and the output files."""
+
+    def __init__(self, service: Service, token: str, host: str = "127.0.0.1"):
+        self.service = service
+        self.token = token
+        self.host = host
+
+    def allowed_hosts(self) -> set[str]:
+        port = self.service.port
+        return {f"{h}:{port}" for h in {"127.0.0.1", "localhost", self.host}}
+
+    def origins(self) -> set[str]:
+        return {f"http://{h}" for h in self.allowed_hosts()}
+
+    def __call__(self, environ, start_response):
+        try:
+            code, headers, body = self.handle(environ)
+        except Exception as exc:         # never a traceback page; the server goes on
+            log.exception("请求处理出错")
+            code, headers, body = self.json(500, problem(exc))
+        start_response(REASONS.get(code, f"{code} Error"), headers + SAFE_HEADERS)
+        return [body]
+
+    @staticmethod
+    def json(code: int, data: dict) -> tuple[int, list, bytes]:
+        body = json.dumps(data, ensure_ascii=False).encode("utf-8")
+        return code, [("Content-Type", "application/json; charset=utf-8"), ("Content-Length", str(len(body)))], body
+
+    def refuse(self, code: int, kind: str, message: str):
+        log.warning("拒绝请求：%s", message)
+        return self.json(code, {"ok": False, "kind": kind, "message": message})
+
+    def handle(self, environ):
+        method = environ.get("REQUEST_METHOD", "GET")
+        # WSGI hands the decoded path as latin-1 text: its bytes are the UTF-8 of the address
+        path = environ.get("PATH_INFO", "/").encode("latin-1").decode("utf-8", "replace")
+        host = environ.get("HTTP_HOST", "")
+        if host not in self.allowed_hosts():          # a rebound DNS name, or a request meant for elsewhere
+            return self.refuse(421, "ForbiddenHost", f"拒绝：请求的主机名“{host}”不是本服务（只接受 127.0.0.1:{self.service.port}"
+                                                     f" 或 localhost:{self.service.port}）。")
+        origin = environ.get("HTTP_ORIGIN")
+        if origin is not None and origin not in self.origins():   # another site's page calling us
+            return self.refuse(403, "ForbiddenOrigin", f"拒绝：来自其他网页（{origin}）的请求。")
+        if environ.get("HTTP_SEC_FETCH_SITE") == "cross-site":
+            return self.refuse(403, "ForbiddenOrigin", "拒绝：来自其他网站的请求。")
+        if method == "POST":
+            sent = environ.get("HTTP_" + TOKEN_HEADER.upper().replace("-", "_"), "")
+            if not hmac.compare_digest(sent.encode(), self.token.encode()):
+                return self.refuse(401, "BadToken", f"拒绝：缺少或错误的令牌（请求头 {TOKEN_HEADER}，"
+                                                    f"见工作文件夹中的 {TOKEN_FILE}）。")
+            if not path.startswith("/api/"):
+                return self.refuse(404, "NotFound", "没有这个地址。")
+            return self.json(*self.service.perform(path.removeprefix("/api/"), self.body(environ)))
+        if method not in ("GET", "HEAD"):
+            return self.refuse(405, "MethodNotAllowed", "只接受 GET 和 POST。")
+        return self.get(path, parse_qs(environ.get("QUERY_STRING", "")))
+
+    @staticmethod
+    def body(environ) -> dict:
+        try:
+            size = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            size = 0
+        if size > MAX_BODY:
+            raise ConfigError("请求内容过长。")
+        raw = environ["wsgi.input"].read(size) if size else b""
+        if not raw.strip():
+            return {}
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except ValueError:
+            raise ConfigError("请求内容不是 JSON。") from None
+        return data if isinstance(data, dict) else {}
+
+    def get(self, path: str, query: dict):
+        service = self.service
+        first = {k: v[0] for k, v in query.items()}
+        if path in ("/", "/index.html"):
+            return self.console()
+        if path == "/api/status":
+            return self.json(200, {"ok": True, **service.status()})
+        try:
+            if path == "/api/reviews":
+                return self.json(200, service.reviews())
+            if path == "/api/history":
+                return self.json(200, service.history_rows(first.get("id", ""), first.get("unit", "")))
+            if path.startswith("/api/last/"):
+                answer = service.last.get(path.removeprefix("/api/last/"))
+                return self.json(200, answer) if answer else self.refuse(404, "NotFound", "该操作本次服务启动以来尚未运行。")
+        except ToolkitError as exc:
+            return self.json(422, problem(exc))
+        if path.startswith("/files/"):
+            target = served_file(path, service.open_workspace().settings)
+            if target is None:
+                return self.refuse(404, "NotFound", "没有这个文件（只提供输出文件夹、分发文件夹中的文件和总台账）。")
+            kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+            if kind.startswith("text/") or target.suffix == ".md":
+                kind = ("text/plain" if target.suffix == ".md" else kind) + "; charset=utf-8"
+            body = target.read_bytes()
+            # an output page runs in a sandbox of its own: it can never read the console or its token
+            return 200, [("Content-Type", kind), ("Content-Length", str(len(body))),
+                         ("Content-Security-Policy", "sandbox allow-scripts allow-popups allow-modals")], body
+        return self.refuse(404, "NotFound", "没有这个地址。")
+
+    def console(self):
+        nonce = secrets.token_urlsafe(16)
+        html = CONSOLE_FILE.read_text(encoding="utf-8").replace(TOKEN_SLOT, self.token).replace(NONCE_SLOT, nonce)
+        body = html.encode("utf-8")
+        csp = (f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'unsafe-inline'; img-src 'self' data:; "
+               "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+        return 200, [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body))),
+                     ("Content-Security-Policy", csp)], body
+
+
+SAFE_HEADERS = [("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff"),
+                ("X-Frame-Options", "DENY"), ("Referrer-Policy", "no-referrer")]
+
+
+# ---------------------------------------------------------------- the server
+
+class Server:
+    """The HTTP side on its own thread (waitress), so the scheduler can own the main thread and its signals."""
+
+    def __init__(self, service: Service, host: str = "127.0.0.1", port: int = DEFAULT_PORT, threads: int = 4):
+        from waitress import create_server
+        self.service = service
+        self.token = ensure_token(service.settings.root)
+        self.app = Api(service, self.token, host)
+        try:
+            self.sockets: dict = {}        # waitress's socket map: the listener, the connections, its wake-up pipe
+            self.httpd = create_server(self.app, map=self.sockets, host=host, port=port, threads=threads, ident="zhenggai",
+                                       expose_tracebacks=False, clear_untrusted_proxy_headers=True)
+        except OSError as exc:
+            raise ToolkitError(f"无法在 {host}:{port} 上启动服务：{exc.strerror or exc}。端口可能已被占用，"
+                               f"请用 --port 指定另一个端口（如 --port {port + 1}）。") from None
+        self.host = host
+        self.port = service.port = int(self.httpd.effective_port)
+        self.thread = threading.Thread(target=self.httpd.run, name="zhenggai-http", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{'127.0.0.1' if self.host in ('127.0.0.1', '0.0.0.0') else self.host}:{self.port}/"
+
+    def start(self) -> "Server":
+        self.thread.start()
+        state = {"port": self.port, "host": self.host, "pid": os.getpid(),
+                 "started": dt.datetime.now().isoformat(timespec="seconds")}
+        path = Path(self.service.settings.root) / STATE_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
+        return self
+
+    def stop(self) -> None:
+        self.httpd.task_dispatcher.shutdown(timeout=5)     # the workers first: none may pull a closed trigger
+
+        def close_all() -> None:                           # on the loop's own thread, which then ends
+            for dispatcher in list(self.sockets.values()):
+                dispatcher.close()
+        if self.thread.is_alive():
+            self.httpd.trigger.pull_trigger(close_all)
+            self.thread.join(timeout=5)
+        else:
+            close_all()
+        path = Path(self.service.settings.root) / STATE_FILE
+        try:
+            if json.loads(path.read_text(encoding="utf-8")).get("pid") == os.getpid():
+                path.unlink()
+        except (OSError, ValueError):
+            pass
+
+    def __enter__(self) -> "Server":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
