@@ -85,3 +85,20 @@ def ledger_sheet(path: Path):
     cols = {ws.cell(2, c).value: c for c in range(1, ws.max_column + 1)}
     rows = {ws.cell(r, cols[vocab.ID]).value: r for r in range(3, ws.max_row + 1) if ws.cell(r, cols[vocab.ID]).value}
     return wb, ws, cols, rows
+
+
+REVIEW_CONFIG = ('title = "测试整改台账"\nperiod = "2024-08"\nreference_date = "2024-08-30"\nsubmit_by = "2024-08-25"\n'
+                 '[review]\nrequired = true\n')
+
+
+@pytest.fixture
+def applied(workspace):
+    """市人民医院 has asked to close ZG-004 (已完成 with evidence); the office has not decided yet."""
+    from tests.test_review import DONE_ZG4, review_rows
+    from toolkit.app import Workspace
+    (workspace.root / "config.toml").write_text(REVIEW_CONFIG, encoding="utf-8")
+    workspace.review_required = True
+    hand_in(workspace, "市人民医院", DONE_ZG4)
+    Workspace(workspace).consolidate()
+    assert review_rows(workspace)[0][6] == vocab.REVIEW_PENDING
+    return workspace

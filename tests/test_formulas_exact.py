@@ -4,12 +4,12 @@ wildcards), and per-item figures keep items of different 事项类型 apart."""
 from __future__ import annotations
 
 import datetime as dt
-import zipfile
 
 import openpyxl
 import pytest
 
 from tests.conftest import settings_for
+from tests.test_progress import strip_cached_values
 from toolkit import vocab
 from toolkit.io import master_file, office
 from toolkit.io.ledger_file import owners_from_measures
@@ -59,18 +59,6 @@ def formula_cells(path) -> dict[tuple[str, str], object]:
     return out
 
 
-def without_cached_values(path, target):
-    """A copy whose formula cells carry no cached result, so LibreOffice must compute each one."""
-    import re
-    with zipfile.ZipFile(path) as src, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as dst:
-        for item in src.infolist():
-            data = src.read(item.filename)
-            if item.filename.startswith("xl/worksheets/sheet"):
-                data = re.sub(rb"(</f>)<v>[^<]*</v>", rb"\1", data)
-            dst.writestr(item, data)
-    return target
-
-
 def same(a, b) -> bool:
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         return abs(a - b) < 1e-6
@@ -97,7 +85,7 @@ def test_every_formula_recalculates_to_its_cached_value_with_hostile_names(tmp_p
     master_file.write_master(ledger, settings)
     cached = formula_cells(settings.master)
     assert len(cached) > 200
-    blank = without_cached_values(settings.master, tmp_path / "nocache.xlsx")
+    blank = strip_cached_values(settings.master, tmp_path / "nocache.xlsx")
     out = office.convert(blank, "xlsx", tmp_path / "lo", recalc=True)
     again = openpyxl.load_workbook(out, data_only=True)
     wrong = {where: (value, again[where[0]][where[1]].value) for where, value in cached.items()

@@ -4,6 +4,7 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
+from tests.conftest import REVIEW_CONFIG as CONFIG
 from tests.conftest import hand_in
 from tests.test_review import DONE_ZG4, review_rows, status_of, taken_in_just_now
 from toolkit import vocab
@@ -12,20 +13,6 @@ from toolkit.cli import cli
 from toolkit.distribute import distribute
 from toolkit.io.ledger_file import read_ledger
 from toolkit.rules.stats import summarise
-
-CONFIG = ('title = "测试整改台账"\nperiod = "2024-08"\nreference_date = "2024-08-30"\nsubmit_by = "2024-08-25"\n'
-          '[review]\nrequired = true\n')
-
-
-@pytest.fixture
-def applied(workspace):
-    """市人民医院 has asked to close ZG-004 (已完成 with evidence); the office has not decided yet."""
-    (workspace.root / "config.toml").write_text(CONFIG, encoding="utf-8")
-    workspace.review_required = True
-    hand_in(workspace, "市人民医院", DONE_ZG4)
-    Workspace(workspace).consolidate()
-    assert review_rows(workspace)[0][6] == vocab.REVIEW_PENDING
-    return workspace
 
 
 def review_cli(s, *args):

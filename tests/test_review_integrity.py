@@ -12,7 +12,6 @@ import types
 from pathlib import Path
 
 import openpyxl
-import pytest
 
 from tests.conftest import hand_in
 from tests.test_review import DONE_ZG4, review_rows, status_of
@@ -23,20 +22,7 @@ from toolkit.io.history_db import HistoryDB
 from toolkit.io.ledger_file import read_ledger
 
 ROOT = Path(__file__).resolve().parent.parent
-CONFIG = ('title = "测试整改台账"\nperiod = "2024-08"\nreference_date = "2024-08-30"\nsubmit_by = "2024-08-25"\n'
-          '[review]\nrequired = true\n')
 COL = {name: i + 1 for i, name in enumerate(vocab.REVIEW_COLUMNS)}
-
-
-@pytest.fixture
-def applied(workspace):
-    """市人民医院 has asked to close ZG-004 (已完成 with evidence); the office has not decided yet."""
-    (workspace.root / "config.toml").write_text(CONFIG, encoding="utf-8")
-    workspace.review_required = True
-    hand_in(workspace, "市人民医院", DONE_ZG4)
-    Workspace(workspace).consolidate()
-    assert review_rows(workspace)[0][6] == vocab.REVIEW_PENDING
-    return workspace
 
 
 def edit_review_sheet(settings, edit) -> None:
