@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from . import addin, click_zh, vocab
+from . import addin, click_zh, vocab, wps
 from . import check as health
 from .app import Workspace, file_errors
 from .config import from_dict
@@ -276,6 +276,52 @@ def install(dest):
         sys.exit(1)
     if done.addin:
         click.echo("安装完成。请重新打开 Excel，功能区会出现“整改台账”选项卡。")
+
+
+@cli.group(name="wps")
+def wps_group():
+    """WPS 加载项：从 macros/wps/ 中的文本源码生成，并安装到本机 WPS（Windows 与 Linux）。"""
+
+
+@wps_group.command(name="build")
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), default=Path("workbooks/addin"),
+              help="输出文件夹（默认 workbooks/addin）")
+@friendly
+def wps_build(out_dir):
+    """生成 WPS 加载项文件夹（ribbon.xml、index.html、js/）。
+
+    示例：python -m toolkit wps build -o workbooks/addin
+    """
+    click.echo(f"已生成：{wps.build(out_dir)}")
+
+
+@wps_group.command(name="install")
+@CONFIG_OPTION
+@click.option("--dest", "dest", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="jsaddons 文件夹（默认 Windows 的 %APPDATA%\\kingsoft\\wps\\jsaddons，Linux 的 ~/.local/share/Kingsoft/wps/jsaddons）")
+@click.option("--port", "port", type=int, default=None, help="服务端口（默认取正在运行的服务，或 8765）")
+@friendly
+def wps_install(config_path, dest, port):
+    """为本机 WPS 安装“整改台账”加载项，连接该工作文件夹的服务（每个用户一次）。
+
+    示例：python -m toolkit wps install -c 台账
+    """
+    done = wps.install(Workspace.open(config_path).settings.root, dest, port)
+    for line in done.lines:
+        click.echo(line)
+
+
+@wps_group.command(name="uninstall")
+@click.option("--dest", "dest", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="jsaddons 文件夹（默认按操作系统）")
+@friendly
+def wps_uninstall(dest):
+    """删除本机 WPS 的“整改台账”加载项及其登记。
+
+    示例：python -m toolkit wps uninstall
+    """
+    for line in wps.uninstall(dest):
+        click.echo(line)
 
 
 @cli.command()
