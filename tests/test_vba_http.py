@@ -53,7 +53,7 @@ def test_requests_built_as_the_vba_builds_them_are_answered_by_a_real_server(wor
     s = workspace
     s.review_required = True
     service = Service(lambda: Workspace(s))
-    with Server(service, port=0) as server:
+    with Server(service, port=0):
         state = (s.root / serve.STATE_FILE).read_text(encoding="utf-8")
         port = re.search(r'"port"\D*(\d+)', state)[1]            # what PortOf reads
         token = (s.root / serve.TOKEN_FILE).read_text(encoding="utf-8").splitlines()[0].strip()
