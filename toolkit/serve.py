@@ -511,6 +511,32 @@ SAFE_HEADERS = [("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosni
                 ("X-Frame-Options", "DENY"), ("Referrer-Policy", "no-referrer")]
 
 
+# ---------------------------------------------------------------- is it running?
+
+def probe(root: Path, timeout: float = 2.0) -> dict:
+    """Whether the workspace's service answers: {"running", "port", "pid", "started", "job", "problem"}."""
+    import http.client
+    path = Path(root) / STATE_FILE
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+        port = int(state["port"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return {"running": False, "port": None, "problem": "没有找到服务留下的端口记录（它尚未启动过，或已正常退出）。"}
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        conn.request("GET", "/api/status", headers={"Host": f"127.0.0.1:{port}"})
+        resp = conn.getresponse()
+        data = json.loads(resp.read().decode("utf-8"))
+        conn.close()
+    except (OSError, ValueError) as exc:
+        return {"running": False, "port": port, "pid": state.get("pid"),
+                "problem": f"端口 {port} 无应答（{exc}）：服务已停止（记录是上次运行留下的）。"}
+    if resp.status != 200 or Path(data.get("workspace", {}).get("root", "")).resolve() != Path(root).resolve():
+        return {"running": False, "port": port, "problem": f"端口 {port} 上运行的不是本工作文件夹的服务。"}
+    return {"running": True, "port": port, "pid": state.get("pid"), "started": state.get("started"),
+            "job": data.get("running")}
+
+
 # ---------------------------------------------------------------- the server
 
 class Server:
