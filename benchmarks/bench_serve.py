@@ -58,6 +58,7 @@ def main() -> int:
     service = Service(lambda: Workspace(settings))
     answers: list[float] = []
     steps: list[str] = []
+    slow: list[str] = []
     with Server(service, port=0) as server:
         result: dict = {}
 
@@ -74,6 +75,8 @@ def main() -> int:
             assert code == 200, data
             if data.get("running"):
                 steps.append(data["running"].get("step", ""))
+                if answers[-1] >= LIMIT_MS / 2:          # where the slow answers fell
+                    slow.append(f"{answers[-1]:.0f} ms：{steps[-1]}")
             time.sleep(args.every)
         runner.join()
     files = result["answer"].get("data", {}).get("files", [])
@@ -83,7 +86,7 @@ def main() -> int:
               "status_requests": len(answers), "progress_seen": len(set(steps)),
               "status_ms_median": round(statistics.median(during), 1),
               "status_ms_p95": round(sorted(during)[int(len(during) * 0.95) - 1], 1),
-              "status_ms_max": round(max(during), 1)}
+              "status_ms_max": round(max(during), 1), "slow": slow[:20]}
     print(json.dumps(report, ensure_ascii=False, indent=2))
     return 0 if report["status_ms_max"] < LIMIT_MS and report["consolidate_ok"] else 1
 
