@@ -18,7 +18,7 @@ LAYERS = [
     ("documents", ["documents", "documents.*"]),
     ("operations", ["distribute", "intake", "consolidate", "history", "check", "demo"]),
     ("application", ["app"]),
-    ("front ends", ["__init__", "__main__", "cli", "click_zh", "excel", "excel_checks", "addin", "nightly", "serve"]),
+    ("front ends", ["__init__", "__main__", "cli", "click_zh", "excel", "excel_checks", "addin", "nightly", "serve", "wps", "autostart"]),
 ]
 
 

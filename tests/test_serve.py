@@ -243,7 +243,7 @@ def test_a_call_from_a_foreign_origin_is_refused_even_with_the_token(served):
     _, client, s = served
     hand_in(s, "办公室", {"ZG-001": {vocab.STATUS: "已完成"}})
     before = sha(s.master)
-    for origin in ("http://evil.example", "null", f"http://localhost:{client.port + 1}", f"https://127.0.0.1:{client.port}"):
+    for origin in ("http://evil.example", f"http://localhost:{client.port + 1}", f"https://127.0.0.1:{client.port}"):
         code, answer, _ = client.post("consolidate", headers={"Origin": origin})
         assert code == 403 and answer["kind"] == "ForbiddenOrigin", origin
     code, _, _ = client.post("consolidate", headers={"Sec-Fetch-Site": "cross-site"})
@@ -251,6 +251,36 @@ def test_a_call_from_a_foreign_origin_is_refused_even_with_the_token(served):
     assert sha(s.master) == before
     code, answer, _ = client.post("consolidate", headers={"Origin": f"http://127.0.0.1:{client.port}"})
     assert code == 200 and sha(s.master) != before
+
+
+def test_a_page_opened_from_a_file_gets_nothing_without_the_token_and_only_the_api_with_it(served):
+    """The WPS add-in's page is a file (Origin null); so is a sandboxed frame on any website."""
+    _, client, s = served
+    hand_in(s, "办公室", {"ZG-001": {vocab.STATUS: "已完成"}})
+    before = sha(s.master)
+    for origin in ("null", "file://"):
+        code, answer, headers = client.get("/api/status", headers={"Origin": origin})
+        assert code == 403 and answer["kind"] == "ForbiddenOrigin" and "Access-Control-Allow-Origin" not in headers
+        code, answer, _ = client.post("consolidate", headers={"Origin": origin}, token="wrong")
+        assert code == 403
+        code, body, _ = client.get("/", headers={"Origin": origin, TOKEN_HEADER: client.token})
+        assert code == 404 and client.token.encode() not in json.dumps(body).encode()
+        code, _, headers = client.request("OPTIONS", "/api/consolidate", headers={"Origin": origin})
+        assert code == 204 and TOKEN_HEADER in headers["Access-Control-Allow-Headers"]
+    assert sha(s.master) == before
+    code, answer, headers = client.get("/api/status", headers={"Origin": "null", TOKEN_HEADER: client.token})
+    assert code == 200 and headers["Access-Control-Allow-Origin"] == "null"
+    code, answer, headers = client.post("consolidate", headers={"Origin": "null"})
+    assert code == 200 and answer["ok"] and headers["Access-Control-Allow-Origin"] == "null" and sha(s.master) != before
+
+
+def test_a_caller_asking_for_text_gets_the_lines_a_person_reads(served):
+    _, client, s = served
+    hand_in(s, "办公室", {"ZG-001": {vocab.STATUS: "已完成"}})
+    code, body, headers = client.post("consolidate", headers={"Accept": "text/plain"})
+    assert code == 200 and headers["Content-Type"].startswith("text/plain") and body.decode().startswith("汇总")
+    code, body, _ = client.post("review", {"targets": ["ZG-999"], "conclusion": "agree"}, headers={"Accept": "text/plain"})
+    assert code >= 400 and body.decode().startswith("销号审核未启用")
 
 
 def test_a_state_changing_call_needs_the_install_token(served):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from . import addin, click_zh, vocab
+from . import addin, autostart, click_zh, vocab, wps
 from . import check as health
 from .app import Workspace, file_errors
 from .config import from_dict
@@ -18,7 +18,7 @@ from .demo import stage_demo
 from .documents.notices import KINDS
 from .errors import ToolkitError
 from .nightly import Scheduler, setup_logging
-from .serve import DEFAULT_PORT, Server, Service
+from .serve import DEFAULT_PORT, Server, Service, probe
 
 CONFIG_OPTION = click.option("-c", "--config", "config_path", type=click.Path(path_type=Path), default=None,
                              help="配置文件或其所在文件夹（默认当前文件夹的 config.toml）")
@@ -209,12 +209,23 @@ def schedule_cmd(config_path, at, every):
 @cli.command(name="serve")
 @CONFIG_OPTION
 @click.option("--port", "port", type=int, default=DEFAULT_PORT, show_default=True, help="本机端口（0 表示任选一个空闲端口）")
+@click.option("--install", "register", flag_value="install", default=None, help="登记为随登录启动（本用户，无需管理员权限），不启动")
+@click.option("--uninstall", "register", flag_value="uninstall", help="删除随登录启动的登记")
+@click.option("--status", "register", flag_value="status", help="显示服务是否在运行、端口")
 @friendly
-def serve_cmd(config_path, port):
+def serve_cmd(config_path, port, register):
     """常驻服务：按时执行 nightly，并在本机提供浏览器控制台和按钮用的接口（只接受本机访问）。
 
-    示例：python -m toolkit serve -c 台账 --port 8765
+    示例：python -m toolkit serve -c 台账 --port 8765；python -m toolkit serve -c 台账 --install
     """
+    if register:
+        root = Workspace.open(config_path).settings.root
+        if register == "status":
+            return _status(root)
+        lines = autostart.install(root, port) if register == "install" else autostart.uninstall(root)
+        for line in lines:
+            click.echo(line)
+        return
     service = Service(lambda: Workspace.open(config_path))
     settings = service.settings
     setup_logging(settings)
@@ -225,6 +236,32 @@ def serve_cmd(config_path, port):
         Scheduler(settings, job=service.scheduled).serve()
     finally:
         server.stop()
+
+
+def _status(root: Path) -> None:
+    found = probe(root)
+    if found["running"]:
+        job = found.get("job")
+        click.echo(f"服务正在运行：http://127.0.0.1:{found['port']}/（进程 {found.get('pid')}，{found.get('started')} 启动）。")
+        click.echo(f"正在运行：{job['title']}（{job['started']} 开始）。" if job else "当前没有操作在运行。")
+    else:
+        click.echo(f"服务没有运行。{found['problem']}")
+        click.echo(f"启动：python -m toolkit serve -c {root}")
+    entry = autostart.installed(root)
+    click.echo(f"随登录启动：已登记（{entry}）。" if entry else f"随登录启动：未登记（python -m toolkit serve -c {root} --install）。")
+    if not found["running"]:
+        sys.exit(3)
+
+
+@cli.command(name="status")
+@CONFIG_OPTION
+@friendly
+def status_cmd(config_path):
+    """服务是否在运行、在哪个端口，是否随登录启动。
+
+    示例：python -m toolkit status -c 台账
+    """
+    _status(Workspace.open(config_path).settings.root)
 
 
 @cli.command()
@@ -276,6 +313,52 @@ def install(dest):
         sys.exit(1)
     if done.addin:
         click.echo("安装完成。请重新打开 Excel，功能区会出现“整改台账”选项卡。")
+
+
+@cli.group(name="wps")
+def wps_group():
+    """WPS 加载项：从 macros/wps/ 中的文本源码生成，并安装到本机 WPS（Windows 与 Linux）。"""
+
+
+@wps_group.command(name="build")
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), default=Path("workbooks/addin"),
+              help="输出文件夹（默认 workbooks/addin）")
+@friendly
+def wps_build(out_dir):
+    """生成 WPS 加载项文件夹（ribbon.xml、index.html、js/）。
+
+    示例：python -m toolkit wps build -o workbooks/addin
+    """
+    click.echo(f"已生成：{wps.build(out_dir)}")
+
+
+@wps_group.command(name="install")
+@CONFIG_OPTION
+@click.option("--dest", "dest", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="jsaddons 文件夹（默认 Windows 的 %APPDATA%\\kingsoft\\wps\\jsaddons，Linux 的 ~/.local/share/Kingsoft/wps/jsaddons）")
+@click.option("--port", "port", type=int, default=None, help="服务端口（默认取正在运行的服务，或 8765）")
+@friendly
+def wps_install(config_path, dest, port):
+    """为本机 WPS 安装“整改台账”加载项，连接该工作文件夹的服务（每个用户一次）。
+
+    示例：python -m toolkit wps install -c 台账
+    """
+    done = wps.install(Workspace.open(config_path).settings.root, dest, port)
+    for line in done.lines:
+        click.echo(line)
+
+
+@wps_group.command(name="uninstall")
+@click.option("--dest", "dest", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="jsaddons 文件夹（默认按操作系统）")
+@friendly
+def wps_uninstall(dest):
+    """删除本机 WPS 的“整改台账”加载项及其登记。
+
+    示例：python -m toolkit wps uninstall
+    """
+    for line in wps.uninstall(dest):
+        click.echo(line)
 
 
 @cli.command()

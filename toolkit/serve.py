@@ -36,6 +36,9 @@ log = logging.getLogger("toolkit")
 TOKEN_FILE = ".zhenggai/serve.token"      # beside secret.key: only this user's programs can read it
 STATE_FILE = ".zhenggai/serve.json"       # the running server's port and process id
 TOKEN_HEADER = "X-Zhenggai-Token"
+# a page opened from a file (the WPS add-in, installed in the user's WPS folder) sends one of these:
+# such a caller is let in only with the token, for reads too, and only then told it may read the answer
+ADDIN_ORIGINS = {"null", "file://"}
 DEFAULT_PORT = 8765
 CONSOLE_FILE = Path(__file__).with_name("console.html")
 TOKEN_SLOT = "{{TOKEN}}"
@@ -46,7 +49,7 @@ TITLES = {"consolidate": "汇总报送", "run": "完整运行", "refresh": "刷�
           "notices": "生成通报", "remind": "催报", "review": "销号审核", "history": "变更记录",
           "check": "台账体检", "distribute": "分发模板"}
 STATUS_OF = {BusyError: "409 Conflict", ConfigError: "400 Bad Request", ReviewError: "422 Unprocessable Entity"}
-REASONS = {200: "200 OK", 400: "400 Bad Request", 401: "401 Unauthorized", 403: "403 Forbidden",
+REASONS = {200: "200 OK", 204: "204 No Content", 400: "400 Bad Request", 401: "401 Unauthorized", 403: "403 Forbidden",
            404: "404 Not Found", 405: "405 Method Not Allowed", 409: "409 Conflict", 413: "413 Payload Too Large",
            421: "421 Misdirected Request", 422: "422 Unprocessable Entity", 500: "500 Internal Server Error"}
 MAX_BODY = 64 * 1024
@@ -124,6 +127,17 @@ def _review_targets(params: dict) -> list[tuple[str, str]]:
     return out
 
 
+def _ledger_rows_targets(settings, params: dict) -> list[tuple[str, str]]:
+    """(编号, '') of the measures on the master's 整改台账 rows an add-in had selected (its saved copy)."""
+    sheet = str(params.get("sheet") or "")
+    if sheet != vocab.SHEET_LEDGER:
+        raise ReviewError(f"请先在“{vocab.SHEET_REVIEW}”表（或“{vocab.SHEET_LEDGER}”表）中选中要审核的措施所在的行，"
+                          f"再点按钮（当前选中的是“{sheet}”表）。")
+    by_row = {m.row: m.id for m in read_ledger(settings.master, settings).measures.values()}
+    rows = [int(r) for r in params.get("rows") or [] if str(r).isdigit()]
+    return _review_targets({"targets": [by_row[r] for r in rows if r in by_row]})
+
+
 def _conclusion(params: dict) -> str:
     word = str(params.get("conclusion") or "").strip()
     found = {"agree": vocab.REVIEW_APPROVE, "return": vocab.REVIEW_RETURN}.get(word) or \
@@ -197,7 +211,8 @@ class Service:
         return done, done.lines()
 
     def op_review(self, ws: Workspace, params: dict):
-        done = ws.decide(_review_targets(params), _conclusion(params), str(params.get("opinion") or "").strip())
+        targets = _ledger_rows_targets(ws.settings, params) if "rows" in params else _review_targets(params)
+        done = ws.decide(targets, _conclusion(params), str(params.get("opinion") or "").strip())
         return done, done.lines()
 
     def op_history(self, ws: Workspace, params: dict):
@@ -388,21 +403,52 @@ class Api:
             return self.refuse(421, "ForbiddenHost", f"拒绝：请求的主机名“{host}”不是本服务（只接受 127.0.0.1:{self.service.port}"
                                                      f" 或 localhost:{self.service.port}）。")
         origin = environ.get("HTTP_ORIGIN")
+        sent = environ.get("HTTP_" + TOKEN_HEADER.upper().replace("-", "_"), "")
+        has_token = hmac.compare_digest(sent.encode(), self.token.encode())
+        if origin in ADDIN_ORIGINS:                     # the WPS add-in's page, or any sandboxed page
+            return self.from_file_page(method, path, environ, origin, has_token)
         if origin is not None and origin not in self.origins():   # another site's page calling us
             return self.refuse(403, "ForbiddenOrigin", f"拒绝：来自其他网页（{origin}）的请求。")
         if environ.get("HTTP_SEC_FETCH_SITE") == "cross-site":
             return self.refuse(403, "ForbiddenOrigin", "拒绝：来自其他网站的请求。")
+        return self.route(method, path, environ, has_token)
+
+    def route(self, method: str, path: str, environ, has_token: bool):
         if method == "POST":
-            sent = environ.get("HTTP_" + TOKEN_HEADER.upper().replace("-", "_"), "")
-            if not hmac.compare_digest(sent.encode(), self.token.encode()):
+            if not has_token:
                 return self.refuse(401, "BadToken", f"拒绝：缺少或错误的令牌（请求头 {TOKEN_HEADER}，"
                                                     f"见工作文件夹中的 {TOKEN_FILE}）。")
             if not path.startswith("/api/"):
                 return self.refuse(404, "NotFound", "没有这个地址。")
-            return self.json(*self.service.perform(path.removeprefix("/api/"), self.body(environ)))
+            code, answer = self.service.perform(path.removeprefix("/api/"), self.body(environ))
+            if "text/plain" in environ.get("HTTP_ACCEPT", ""):      # the Excel buttons: the words, not the data
+                return self.text(code, answer)
+            return self.json(code, answer)
         if method not in ("GET", "HEAD"):
             return self.refuse(405, "MethodNotAllowed", "只接受 GET 和 POST。")
         return self.get(path, parse_qs(environ.get("QUERY_STRING", "")))
+
+    def from_file_page(self, method: str, path: str, environ, origin: str, has_token: bool):
+        """A page opened from a file: its preflight is answered, then nothing without the token (a
+        sandboxed frame on any website sends the same Origin); with it, the API as for any caller."""
+        allow = [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
+        if method == "OPTIONS":
+            return 204, allow + [("Access-Control-Allow-Methods", "GET, POST"),
+                                 ("Access-Control-Allow-Headers", f"{TOKEN_HEADER}, Content-Type"),
+                                 ("Access-Control-Max-Age", "600"), ("Content-Length", "0")], b""
+        if not has_token:
+            return self.refuse(403, "ForbiddenOrigin", f"拒绝：来自本机文件网页（{origin}）且未带令牌的请求。")
+        if not path.startswith("/api/"):
+            return self.refuse(404, "NotFound", "加载项只能调用 /api/ 下的接口。")
+        code, headers, body = self.route(method, path, environ, has_token)
+        return code, headers + allow, body
+
+    @staticmethod
+    def text(code: int, answer: dict) -> tuple[int, list, bytes]:
+        """An answer as the lines a person reads (the message, when it failed)."""
+        words = "\n".join(answer.get("lines") or []) if answer.get("ok") else str(answer.get("message", ""))
+        body = words.encode("utf-8")
+        return code, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))], body
 
     @staticmethod
     def body(environ) -> dict:
@@ -463,6 +509,32 @@ class Api:
 
 SAFE_HEADERS = [("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff"),
                 ("X-Frame-Options", "DENY"), ("Referrer-Policy", "no-referrer")]
+
+
+# ---------------------------------------------------------------- is it running?
+
+def probe(root: Path, timeout: float = 2.0) -> dict:
+    """Whether the workspace's service answers: {"running", "port", "pid", "started", "job", "problem"}."""
+    import http.client
+    path = Path(root) / STATE_FILE
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+        port = int(state["port"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return {"running": False, "port": None, "problem": "没有找到服务留下的端口记录（它尚未启动过，或已正常退出）。"}
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        conn.request("GET", "/api/status", headers={"Host": f"127.0.0.1:{port}"})
+        resp = conn.getresponse()
+        data = json.loads(resp.read().decode("utf-8"))
+        conn.close()
+    except (OSError, ValueError) as exc:
+        return {"running": False, "port": port, "pid": state.get("pid"),
+                "problem": f"端口 {port} 无应答（{exc}）：服务已停止（记录是上次运行留下的）。"}
+    if resp.status != 200 or Path(data.get("workspace", {}).get("root", "")).resolve() != Path(root).resolve():
+        return {"running": False, "port": port, "problem": f"端口 {port} 上运行的不是本工作文件夹的服务。"}
+    return {"running": True, "port": port, "pid": state.get("pid"), "started": state.get("started"),
+            "job": data.get("running")}
 
 
 # ---------------------------------------------------------------- the server

@@ -1,0 +1,95 @@
+"""The console stays responsive: /api/status answers within 100 ms while a 1000-unit consolidation runs.
+
+    python benchmarks/bench_serve.py                  # N=1000 units × R=30 rows, status polled every 50 ms
+    python benchmarks/bench_serve.py --units 200 --rows 10
+
+The workspace is built as bench_consolidate.py builds it (reused from benchmarks/out/ when present).
+A real server (waitress, in this process as `serve` runs it) takes a POST /api/consolidate over HTTP
+on one thread; the main thread asks GET /api/status over HTTP, as the console does, until the run
+ends, and reports how long each answer took. Exit code 1 when the slowest answer took 100 ms or more.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import shutil
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_consolidate import prepare, settings_for  # noqa: E402
+
+from toolkit.app import Workspace  # noqa: E402
+from toolkit.serve import TOKEN_HEADER, Server, Service  # noqa: E402
+
+LIMIT_MS = 100.0
+
+
+def request(port: int, method: str, path: str, token: str = "") -> tuple[int, dict]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=3600)
+    headers = {"Host": f"127.0.0.1:{port}", TOKEN_HEADER: token, "Content-Type": "application/json"}
+    conn.request(method, path, body=b"{}" if method == "POST" else None, headers=headers)
+    resp = conn.getresponse()
+    data = json.loads(resp.read())
+    conn.close()
+    return resp.status, data
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--units", type=int, default=1000)
+    parser.add_argument("--rows", type=int, default=30)
+    parser.add_argument("--every", type=float, default=0.05, help="seconds between status requests")
+    args = parser.parse_args()
+    out = ROOT / "benchmarks" / "out"
+    source = prepare(out / f"n{args.units}-r{args.rows}", args.units, args.rows)
+    work = out / f"n{args.units}-r{args.rows}-serve"
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(source, work, ignore=shutil.ignore_patterns("naive.xlsx", "floor.xlsx"))
+    settings = settings_for(work)
+    settings.settle_seconds = 0
+    service = Service(lambda: Workspace(settings))
+    answers: list[float] = []
+    steps: list[str] = []
+    slow: list[str] = []
+    with Server(service, port=0) as server:
+        result: dict = {}
+
+        def press() -> None:
+            t0 = time.perf_counter()
+            result["code"], result["answer"] = request(server.port, "POST", "/api/consolidate", server.token)
+            result["seconds"] = time.perf_counter() - t0
+        runner = threading.Thread(target=press)
+        runner.start()
+        while runner.is_alive():
+            t0 = time.perf_counter()
+            code, data = request(server.port, "GET", "/api/status")
+            answers.append((time.perf_counter() - t0) * 1000)
+            assert code == 200, data
+            if data.get("running"):
+                steps.append(data["running"].get("step", ""))
+                if answers[-1] >= LIMIT_MS / 2:          # where the slow answers fell
+                    slow.append(f"{answers[-1]:.0f} ms：{steps[-1]}")
+            time.sleep(args.every)
+        runner.join()
+    files = result["answer"].get("data", {}).get("files", [])
+    during = answers[1:-1] or answers
+    report = {"units": args.units, "rows": args.rows, "consolidation_seconds": round(result["seconds"], 1),
+              "consolidate_ok": result["answer"].get("ok"), "files": len(files),
+              "status_requests": len(answers), "progress_seen": len(set(steps)),
+              "status_ms_median": round(statistics.median(during), 1),
+              "status_ms_p95": round(sorted(during)[int(len(during) * 0.95) - 1], 1),
+              "status_ms_max": round(max(during), 1), "slow": slow[:20]}
+    print(json.dumps(report, ensure_ascii=False, indent=2))
+    return 0 if report["status_ms_max"] < LIMIT_MS and report["consolidate_ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
