@@ -73,3 +73,38 @@ def test_zero_width_characters_pasted_into_a_key_problem_and_a_unit_change_no_fi
     assert counted(book, "重点问题") == 14
     assert sorted(ledger.units) == sorted(read_ledger(seed_book).units) and len(ledger.units) == 33
     assert report.ok and "ZG-011" in ledger.measures
+
+
+def test_a_key_problem_retyped_with_a_full_width_comma_stops_naming_both_cells(seed_book, tmp_path):
+    """`关于政治站位不高，贯彻…` on one row, `…不高,贯彻…` on the others: grouped by its text it was a 15th 重点问题
+    (尚未启动1个) with check saying all is well. Offices retype a row they split; the run now stops."""
+    def change(wb, ws, h):
+        cell = ws.cell(10, h["重点问题"])
+        assert "," in cell.value
+        cell.value = cell.value.replace(",", "，")
+    book = edit(seed_book, tmp_path / "comma.xlsx", change)
+    with pytest.raises(LedgerError) as exc:
+        read_ledger(book, demo.demo_settings(tmp_path))
+    assert "（D10）" in str(exc.value) and "与D4“" in str(exc.value) and "只差空格或全角/半角字符" in str(exc.value)
+    report = check.check(book, demo.demo_settings(tmp_path))
+    assert not report.ok and any("D10" in p for p in report.problems)
+
+
+def test_an_item_with_a_doubled_space_in_another_sheet_stops_naming_the_sheet(seed_book, tmp_path):
+    """The ledger continued on 整改台账(续): one 事项 retyped there with a space is the same 事项."""
+    wb = openpyxl.load_workbook(seed_book)
+    ws = wb[vocab.SHEET_LEDGER]
+    h = header_cols(ws)
+    split = next(r for r in range(104, ws.max_row) if ws.cell(r, h["事项"]).value == ws.cell(r + 1, h["事项"]).value)
+    cont = wb.create_sheet("整改台账(续)")
+    for r in [3] + list(range(split + 1, ws.max_row + 1)):
+        cont.append([ws.cell(r, c).value for c in range(1, ws.max_column + 1)])
+    ws.delete_rows(split + 1, ws.max_row)
+    item = cont.cell(2, h["事项"])
+    item.value = item.value[:4] + " " + item.value[4:]
+    wb.save(tmp_path / "cont.xlsx")
+    with pytest.raises(LedgerError) as exc:
+        read_ledger(tmp_path / "cont.xlsx", demo.demo_settings(tmp_path))
+    letter = openpyxl.utils.get_column_letter(h["事项"])
+    assert f"工作表“整改台账(续)”第2行“事项”列（{letter}2）" in str(exc.value)
+    assert f"与工作表“整改台账”{letter}{split}“" in str(exc.value)

@@ -317,14 +317,30 @@ def _account_cells(account: ReadAccount, sheet: str, rows: list[list], h: int, h
         account.unused.append(CellUse(read_account.UNUSED_PROBLEM_ROW, sheet, c + 1, tuple(rs)))
 
 
+def variant_text(texts: dict[tuple[str, ...], tuple[str, str]], name: str, path: list, sheet: str,
+                 cell: str) -> str:
+    """The problem when a 主题/重点问题/事项 text differs from one already read only by what nobody sees or
+    reads as a difference (spaces, full/half width): grouped by its exact text, it would be counted twice."""
+    text = normalize.clean_text(path[-1])
+    key = (name, *(normalize.clean_key(v) for v in path))
+    first = texts.setdefault(key, (text, f"{sheet}!{cell}"))
+    if first[0] == text:
+        return ""
+    where = first[1].split("!", 1)[1] if first[1].startswith(f"{sheet}!") else f"工作表“{first[1].replace('!', '”', 1)}"
+    return (f"“{text}”与{where}“{first[0]}”只差空格或全角/半角字符，程序会把它们算作两个不同的{name}分别统计。"
+            f"请把两处改成完全相同的文字（可从{where}复制），再运行。")
+
+
 def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: dict | None = None,
                    problems: list[str] | None = None, *, sheet: str = vocab.SHEET_LEDGER,
                    account: ReadAccount | None = None, earlier: dict[str, tuple[str, int]] | None = None,
+                   texts: dict[tuple[str, ...], tuple[str, str]] | None = None,
                    ) -> tuple[dict[str, Measure], ReadLayout, dict[str, int], dict[str, object], list[str]]:
     """Measures from raw sheet rows as an office keeps them (title rows, header variants, merged
     hierarchy cells, collective unit names mapped by config). Every bad cell is named by row and column:
     LedgerError, or appended to `problems` when given (rows with problems are left out). Every non-empty
-    cell is booked in `account`; `earlier` ({编号: (sheet, row)}) holds the ids of sheets read before this one."""
+    cell is booked in `account`; `earlier` ({编号: (sheet, row)}) holds the ids of sheets read before this one,
+    `texts` the hierarchy texts they hold (variant_text)."""
     h, _ = find_header(rows, REQUIRED, where, vocab.OPTIONAL_COLUMNS)
     original = rows
     head = classify_header(rows, h, sheet)
@@ -348,6 +364,7 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
     unit_map = {normalize.clean_key(k): v for k, v in (unit_map or {}).items()}
     measures: dict[str, Measure] = {}
     earlier = earlier if earlier is not None else {}
+    texts = texts if texts is not None else {}
     found: list[str] = []
     notes: list[str] = []
     blank_status: list[str] = []
@@ -408,6 +425,13 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
         if reform is None:
             found.append(f"{at(vocab.REFORM)}“{normalize.clean_text(get(row, vocab.REFORM))}”无法判断是否属于"
                          f"推动改革促进发展事项：请填“{vocab.YES}”或留空。")
+        for path in ([vocab.THEME], [vocab.KEY_PROBLEM], [vocab.KEY_PROBLEM, vocab.ITEM]):
+            name = path[-1]
+            if name in cols and len(found) == before:
+                variant = variant_text(texts, name, [get(row, n) for n in path], sheet,
+                                       cell_name(excel_row, cols[name] + 1))
+                if variant:
+                    found.append(f"{at(name)}{variant}")
         if len(found) > before:
             continue
         left_out.discard(r)
@@ -629,6 +653,7 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None
     unit_map = getattr(settings, "unit_map", {}) or {}
     measures: dict[str, Measure] = {}
     earlier: dict[str, tuple[str, int]] = {}
+    texts: dict[tuple[str, ...], tuple[str, str]] = {}
     extras: dict[str, object] = {}
     notes: list[str] = []
     layout = columns = None
@@ -637,7 +662,8 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None
         where = f"“{name}”工作表“{s}”"
         merged = merged_of(s) if merged_of else []
         found, lay, cols, office, sheet_notes = parse_measures(sheet(s), where, merged, unit_map, problems,
-                                                               sheet=s, account=account, earlier=earlier)
+                                                               sheet=s, account=account, earlier=earlier,
+                                                               texts=texts)
         account.sheets.append(SheetUse(read_account.SHEET_READ, s, (str(len(found)), str(lay.header_row))))
         earlier.update({mid: (s, m.row) for mid, m in found.items()})
         measures.update(found)
