@@ -108,3 +108,32 @@ def test_an_item_with_a_doubled_space_in_another_sheet_stops_naming_the_sheet(se
     letter = openpyxl.utils.get_column_letter(h["事项"])
     assert f"工作表“整改台账(续)”第2行“事项”列（{letter}2）" in str(exc.value)
     assert f"与工作表“整改台账”{letter}{split}“" in str(exc.value)
+
+
+def test_a_blank_item_type_on_one_row_of_a_typed_item_stops_naming_the_cell(seed_book, tmp_path):
+    """One 事项类型 cell of a 举一反三 item left blank was read as 具体问题: 具体问题46个 and 举一反三 changed,
+    with exit code 0. The other rows of the item say what it is, so the blank is a mistake to fix."""
+    blanked = {}
+
+    def change(wb, ws, h):
+        c, item = h["事项\n类型"], h["事项"]
+        r = next(r for r in range(4, ws.max_row) if ws.cell(r, c).value == vocab.DRAW_LESSONS
+                 and ws.cell(r + 1, item).value == ws.cell(r, item).value)
+        ws.cell(r, c).value = None
+        blanked["cell"] = f"{openpyxl.utils.get_column_letter(c)}{r}"
+    book = edit(seed_book, tmp_path / "blank.xlsx", change)
+    with pytest.raises(LedgerError) as exc:
+        read_ledger(book, demo.demo_settings(tmp_path))
+    assert f"（{blanked['cell']}）为空，而同一事项的其他行填的是“举一反三”" in str(exc.value)
+
+
+def test_blank_item_types_of_an_untyped_item_are_counted_as_specific_and_said(tmp_path):
+    from tests.conftest import small_ledger
+    book = office_workbook(tmp_path / "o.xlsx", small_ledger())
+    wb = openpyxl.load_workbook(book)
+    ws = wb[vocab.SHEET_LEDGER]
+    ws.cell(7, header_cols(ws)["事项\n类型"]).value = None       # ZG-004, the only row of its 举一反三 item
+    wb.save(book)
+    ledger = read_ledger(book)
+    assert ledger.measures["ZG-004"].item_type == vocab.SPECIFIC
+    assert any("“事项类型”列有1个空白单元格（F7），按“具体问题”统计" in n for n in ledger.read_notes)

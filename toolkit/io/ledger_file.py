@@ -376,6 +376,15 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
         c = cols.get(name)
         return row[c] if c is not None and c < len(row) else None
 
+    def item_key(row) -> tuple[str, str]:
+        return normalize.clean_key(get(row, vocab.KEY_PROBLEM)), normalize.clean_key(get(row, vocab.ITEM))
+
+    typed_types: dict[tuple[str, str], set[str]] = {}     # the 事项类型 written on some row of each 事项
+    for row in rows[h + 1:]:
+        if normalize.item_type(get(row, vocab.ITEM_TYPE)):
+            typed_types.setdefault(item_key(row), set()).add(normalize.item_type(get(row, vocab.ITEM_TYPE)) or "")
+    blank_type: list[str] = []
+
     for r in range(h + 1, len(rows)):
         row = rows[r]
         if not any(normalize.clean_text(v) for v in row):
@@ -421,6 +430,13 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
         if item_type is None:
             found.append(f"{at(vocab.ITEM_TYPE)}“{normalize.clean_text(get(row, vocab.ITEM_TYPE))}”应为"
                          f"{'/'.join(vocab.ITEM_TYPES)}之一。")
+        elif item_type == "" and vocab.ITEM_TYPE in cols:
+            others = typed_types.get(item_key(row))
+            if others:     # read as 具体问题 it would be one more 事项 of another type: a wrong count
+                found.append(f"{at(vocab.ITEM_TYPE)}为空，而同一事项的其他行填的是“{'、'.join(sorted(others))}”："
+                             f"空白按“{vocab.SPECIFIC}”统计会多算一个事项。请填写本行的事项类型（或与上一行合并单元格），再运行。")
+            else:
+                blank_type.append(cell_name(excel_row, cols[vocab.ITEM_TYPE] + 1))
         reform = normalize.reform_mark(get(row, vocab.REFORM))
         if reform is None:
             found.append(f"{at(vocab.REFORM)}“{normalize.clean_text(get(row, vocab.REFORM))}”无法判断是否属于"
@@ -469,6 +485,9 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
     if blank_status:
         notes.append(f"“{vocab.STATUS}”列有{len(blank_status)}个空白单元格（{'、'.join(blank_status[:5])}"
                      f"{'等' if len(blank_status) > 5 else ''}），按“{vocab.NOT_STARTED}”统计；已经开展的请填写完成情况。")
+    if blank_type:
+        notes.append(f"“{vocab.ITEM_TYPE}”列有{len(blank_type)}个空白单元格（{'、'.join(blank_type[:5])}"
+                     f"{'等' if len(blank_type) > 5 else ''}），按“{vocab.SPECIFIC}”统计；不是具体问题的请填写事项类型。")
     if filled:
         notes.insert(0, merged_note(filled))
     columns = ({k: v + 1 for k, v in cols.items()} | {key: c + 1 for key, c in office_cols.items()}
