@@ -137,3 +137,50 @@ def test_blank_item_types_of_an_untyped_item_are_counted_as_specific_and_said(tm
     ledger = read_ledger(book)
     assert ledger.measures["ZG-004"].item_type == vocab.SPECIFIC
     assert any("“事项类型”列有1个空白单元格（F7），按“具体问题”统计" in n for n in ledger.read_notes)
+
+
+def two_row_header(source, target, word, labels, values, at_header=None):
+    """Insert len(labels) columns under one header cell merged across them (`word`), their labels on a second
+    header row, every other header cell merged down over both rows — the office's two-row header."""
+    def change(wb, ws, h):
+        c = h[at_header] if at_header else ws.max_column + 1
+        ws.insert_cols(c, len(labels))
+        ws.insert_rows(4)
+        for cc in range(1, ws.max_column + 1):
+            if not c <= cc < c + len(labels):
+                ws.merge_cells(start_row=3, start_column=cc, end_row=4, end_column=cc)
+        ws.cell(3, c, word)
+        ws.merge_cells(start_row=3, start_column=c, end_row=3, end_column=c + len(labels) - 1)
+        for i, label in enumerate(labels):
+            ws.cell(4, c + i, label)
+            for r in range(5, ws.max_row + 1):
+                ws.cell(r, c + i, values(r, i, ws, c + len(labels)))
+        return c
+    return edit(source, target, change)
+
+
+def test_two_months_of_status_under_a_merged_header_stop_naming_both_months(seed_book, tmp_path):
+    """完成情况 merged over 8月 | 9月 (a second header row): the run stopped on row 4 saying 编号 was empty —
+    the wrong cell and the wrong fix. Now: two 完成情况 columns, both months named."""
+    book = two_row_header(seed_book, tmp_path / "months.xlsx", "完成情况", ["8月", "9月"],
+                          lambda r, i, ws, old: vocab.IN_PROGRESS if i == 0 else ws.cell(r, old).value,
+                          at_header="完成情况")
+    with pytest.raises(LedgerError) as exc:
+        read_ledger(book, demo.demo_settings(tmp_path))
+    text = str(exc.value)
+    assert "有两列都是“完成情况”" in text and "M4“8月”" in text and "N4“9月”" in text and "编号" not in text
+
+
+def test_an_office_column_under_a_two_row_header_is_read_kept_and_the_figures_hold(seed_book, tmp_path):
+    book = two_row_header(seed_book, tmp_path / "contact.xlsx", "联系人", ["姓名", "电话"],
+                          lambda r, i, ws, old: ["张三", "13800000000"][i])
+    text, report, ledger = published(book, tmp_path)
+    for figure in SEED_FIGURES:
+        assert figure in text
+    assert report.ok and len(ledger.measures) == 263
+    assert [ledger.measures["ZG-001"].extra.get(k) for k in ("联系人姓名", "联系人电话")] == ["张三", "13800000000"]
+    acct = ledger.account
+    wb = openpyxl.load_workbook(book)
+    cells = sum(1 for row in wb[vocab.SHEET_LEDGER].iter_rows(values_only=True) for v in row
+                if v is not None and str(v).strip())
+    assert acct.read + acct.kept_cells + acct.unused_cells == cells

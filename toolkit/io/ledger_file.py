@@ -265,9 +265,35 @@ def classify_header(rows: list[list], h: int, sheet: str) -> _Header:
     return out
 
 
-def duplicate_message(where: str, rows: list[list], h: int, name: str, a: int, b: int) -> str:
-    """Two columns that both mean one field: name both cells and the fix."""
-    typed = lambda c: normalize.clean_text(rows[h][c])
+def two_row_header(rows: list[list], h: int, merged: list) -> tuple[list[list], dict[int, str]]:
+    """(rows, {0-based col: its label in the second header row}) for a header written on two rows: a header
+    cell merged across columns (完成情况 over 8月 | 9月) with the columns' own labels on the row below, which
+    holds nothing else. Each such column is headed by the merged word (a field's word claims the field, so
+    two months of 完成情况 are two 完成情况 columns), else by the word and its label (联系人姓名); the row of
+    labels is header, not a measure. Anything else: the rows unchanged."""
+    spans = [(c0, c1) for (r0, c0), (r1, c1) in merged if r0 == h and r1 == h and c1 > c0]
+    if not spans or h + 1 >= len(rows):
+        return rows, {}
+    below = {c: normalize.clean_text(v) for c, v in enumerate(rows[h + 1]) if normalize.clean_text(v)}
+    under = {c for c0, c1 in spans for c in range(c0, c1 + 1)}
+    if not below or not set(below) <= under:
+        return rows, {}
+    aliases = header_aliases(vocab.COLUMNS)
+    header = list(rows[h]) + [None] * (max(under) + 1 - len(rows[h]))
+    for c0, c1 in spans:
+        word = normalize.clean_text(header[c0])
+        for c in range(c0, c1 + 1):
+            label = below.get(c, "")
+            header[c] = word if normalize.clean_header(word) in aliases or not label else word + label
+    return [list(r) for r in rows[:h]] + [header, []] + [list(r) for r in rows[h + 2:]], {
+        c: f"{cell_name(h + 2, c + 1)}“{label}”" for c, label in below.items()}
+
+
+def duplicate_message(where: str, rows: list[list], h: int, name: str, a: int, b: int,
+                      sub: dict[int, str] | None = None) -> str:
+    """Two columns that both mean one field: name both cells (a two-row header's labels too) and the fix."""
+    sub = sub or {}
+    typed = lambda c: normalize.clean_text(rows[h][c]) + (f"（下一行{sub[c]}）" if c in sub else "")
     first, second = sorted((a, b))
     return (f"{where}有两列都是“{name}”：{cell_name(h + 1, first + 1)}“{typed(first)}”和"
             f"{cell_name(h + 1, second + 1)}“{typed(second)}”（其中一列可能是隐藏列或上期留下的列）。"
@@ -343,9 +369,10 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
     `texts` the hierarchy texts they hold (variant_text)."""
     h, _ = find_header(rows, REQUIRED, where, vocab.OPTIONAL_COLUMNS)
     original = rows
+    rows, sub = two_row_header(rows, h, merged)
     head = classify_header(rows, h, sheet)
     if head.duplicates:
-        found_columns = [duplicate_message(where, rows, h, *d) for d in head.duplicates]
+        found_columns = [duplicate_message(where, rows, h, *d, sub=sub) for d in head.duplicates]
         if problems is None:
             raise LedgerError("\n".join(found_columns))
         problems += found_columns
