@@ -184,3 +184,89 @@ def test_an_office_column_under_a_two_row_header_is_read_kept_and_the_figures_ho
     cells = sum(1 for row in wb[vocab.SHEET_LEDGER].iter_rows(values_only=True) for v in row
                 if v is not None and str(v).strip())
     assert acct.read + acct.kept_cells + acct.unused_cells == cells
+
+
+# ---------------------------------------------------------------- layouts that held (kept so they keep holding)
+
+def autofiltered(wb, ws, h):
+    ws.auto_filter.ref = f"A3:{openpyxl.utils.get_column_letter(ws.max_column)}{ws.max_row}"
+    for r in range(10, 60):
+        ws.row_dimensions[r].hidden = True
+
+
+def text_number_ids(wb, ws, h):
+    for r in range(4, ws.max_row + 1):
+        ws.cell(r, h["编号"]).value = f"{r - 3:03d}"
+
+
+def hidden_status_beside_last_months(wb, ws, h):
+    c = h["完成情况"]
+    ws.insert_cols(c)
+    ws.cell(3, c, "完成情况")
+    for r in range(4, ws.max_row + 1):
+        ws.cell(r, c, ws.cell(r, c + 1).value)
+        ws.cell(r, c + 1, vocab.NOT_STARTED)
+    ws.cell(3, c + 1, "完成情况（上月）")
+    ws.column_dimensions[openpyxl.utils.get_column_letter(c)].hidden = True
+
+
+def office_columns(wb, ws, h):
+    for name in ["编号(旧)", "完成情况（上月）", "逾期天数", "备注2", "上月完成情况"]:
+        c = ws.max_column + 1
+        ws.cell(3, c, name)
+        for r in range(4, ws.max_row + 1):
+            ws.cell(r, c, f"{name}{r}")
+
+
+def hidden_numbered_copy(wb, ws, h):
+    copy = wb.copy_worksheet(ws)
+    copy.title = "整改台账 (2)"
+    copy.sheet_state = "hidden"
+
+
+def hostile_unit_names(wb, ws, h):
+    for r, name in ((4, "=市急救中心"), (5, "市*医院"), (6, "<科教处"), (7, "~中心")):
+        cell = ws.cell(r, h["责任单位"])
+        cell.value, cell.data_type = name, "s"
+
+
+@pytest.mark.parametrize("change", [autofiltered, text_number_ids, hidden_status_beside_last_months, office_columns,
+                                    hidden_numbered_copy, hostile_unit_names])
+def test_layouts_that_publish_the_seed_figures(seed_book, tmp_path, change):
+    book = edit(seed_book, tmp_path / f"{change.__name__}.xlsx", change)
+    text, report, ledger = published(book, tmp_path)
+    for figure in SEED_FIGURES:
+        assert figure in text
+    assert report.ok and len(ledger.measures) == 263
+    if change is office_columns:
+        from toolkit.rules.normalize import clean_header
+        assert {clean_header(n) for n in ("编号(旧)", "完成情况（上月）", "备注2", "上月完成情况")} <= set(ledger.extra_columns)
+        assert any(k.startswith("逾期天数") for k in ledger.extra_columns)
+    if change is hostile_unit_names:
+        assert {"=市急救中心", "市*医院", "<科教处", "~中心"} <= set(ledger.units)
+
+
+def sheet1_copy(wb, ws, h):
+    wb.copy_worksheet(ws).title = "Sheet1"
+
+
+def summary_sheet(wb, ws, h):
+    total = wb.create_sheet("汇总")
+    for row in ws.iter_rows(values_only=True):
+        total.append(row)
+
+
+def total_row(wb, ws, h):
+    r = ws.max_row + 1
+    ws.cell(r, 1, "合计")
+    ws.cell(r, h["整改措施"], "共263条")
+
+
+@pytest.mark.parametrize("change, where", [(sheet1_copy, "工作表“Sheet1”有263条措施的编号与工作表“整改台账”重复"),
+                                           (summary_sheet, "工作表“汇总”有263条措施的编号与工作表“整改台账”重复"),
+                                           (total_row, "（B267）为空")])
+def test_layouts_that_stop_naming_the_sheet_or_cell(seed_book, tmp_path, change, where):
+    book = edit(seed_book, tmp_path / f"{change.__name__}.xlsx", change)
+    with pytest.raises(LedgerError, match=where.replace("(", r"\(").replace(")", r"\)")):
+        read_ledger(book, demo.demo_settings(tmp_path))
+    assert not check.check(book, demo.demo_settings(tmp_path)).ok
