@@ -265,9 +265,35 @@ def classify_header(rows: list[list], h: int, sheet: str) -> _Header:
     return out
 
 
-def duplicate_message(where: str, rows: list[list], h: int, name: str, a: int, b: int) -> str:
-    """Two columns that both mean one field: name both cells and the fix."""
-    typed = lambda c: normalize.clean_text(rows[h][c])
+def two_row_header(rows: list[list], h: int, merged: list) -> tuple[list[list], dict[int, str]]:
+    """(rows, {0-based col: its label in the second header row}) for a header written on two rows: a header
+    cell merged across columns (完成情况 over 8月 | 9月) with the columns' own labels on the row below, which
+    holds nothing else. Each such column is headed by the merged word (a field's word claims the field, so
+    two months of 完成情况 are two 完成情况 columns), else by the word and its label (联系人姓名); the row of
+    labels is header, not a measure. Anything else: the rows unchanged."""
+    spans = [(c0, c1) for (r0, c0), (r1, c1) in merged if r0 == h and r1 == h and c1 > c0]
+    if not spans or h + 1 >= len(rows):
+        return rows, {}
+    below = {c: normalize.clean_text(v) for c, v in enumerate(rows[h + 1]) if normalize.clean_text(v)}
+    under = {c for c0, c1 in spans for c in range(c0, c1 + 1)}
+    if not below or not set(below) <= under:
+        return rows, {}
+    aliases = header_aliases(vocab.COLUMNS)
+    header = list(rows[h]) + [None] * (max(under) + 1 - len(rows[h]))
+    for c0, c1 in spans:
+        word = normalize.clean_text(header[c0])
+        for c in range(c0, c1 + 1):
+            label = below.get(c, "")
+            header[c] = word if normalize.clean_header(word) in aliases or not label else word + label
+    return [list(r) for r in rows[:h]] + [header, []] + [list(r) for r in rows[h + 2:]], {
+        c: f"{cell_name(h + 2, c + 1)}“{label}”" for c, label in below.items()}
+
+
+def duplicate_message(where: str, rows: list[list], h: int, name: str, a: int, b: int,
+                      sub: dict[int, str] | None = None) -> str:
+    """Two columns that both mean one field: name both cells (a two-row header's labels too) and the fix."""
+    sub = sub or {}
+    typed = lambda c: normalize.clean_text(rows[h][c]) + (f"（下一行{sub[c]}）" if c in sub else "")
     first, second = sorted((a, b))
     return (f"{where}有两列都是“{name}”：{cell_name(h + 1, first + 1)}“{typed(first)}”和"
             f"{cell_name(h + 1, second + 1)}“{typed(second)}”（其中一列可能是隐藏列或上期留下的列）。"
@@ -317,19 +343,36 @@ def _account_cells(account: ReadAccount, sheet: str, rows: list[list], h: int, h
         account.unused.append(CellUse(read_account.UNUSED_PROBLEM_ROW, sheet, c + 1, tuple(rs)))
 
 
+def variant_text(texts: dict[tuple[str, ...], tuple[str, str]], name: str, path: list, sheet: str,
+                 cell: str) -> str:
+    """The problem when a 主题/重点问题/事项 text differs from one already read only by what nobody sees or
+    reads as a difference (spaces, full/half width): grouped by its exact text, it would be counted twice."""
+    text = normalize.clean_text(path[-1])
+    key = (name, *(normalize.clean_key(v) for v in path))
+    first = texts.setdefault(key, (text, f"{sheet}!{cell}"))
+    if first[0] == text:
+        return ""
+    where = first[1].split("!", 1)[1] if first[1].startswith(f"{sheet}!") else f"工作表“{first[1].replace('!', '”', 1)}"
+    return (f"“{text}”与{where}“{first[0]}”只差空格或全角/半角字符，程序会把它们算作两个不同的{name}分别统计。"
+            f"请把两处改成完全相同的文字（可从{where}复制），再运行。")
+
+
 def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: dict | None = None,
                    problems: list[str] | None = None, *, sheet: str = vocab.SHEET_LEDGER,
                    account: ReadAccount | None = None, earlier: dict[str, tuple[str, int]] | None = None,
+                   texts: dict[tuple[str, ...], tuple[str, str]] | None = None,
                    ) -> tuple[dict[str, Measure], ReadLayout, dict[str, int], dict[str, object], list[str]]:
     """Measures from raw sheet rows as an office keeps them (title rows, header variants, merged
     hierarchy cells, collective unit names mapped by config). Every bad cell is named by row and column:
     LedgerError, or appended to `problems` when given (rows with problems are left out). Every non-empty
-    cell is booked in `account`; `earlier` ({编号: (sheet, row)}) holds the ids of sheets read before this one."""
+    cell is booked in `account`; `earlier` ({编号: (sheet, row)}) holds the ids of sheets read before this one,
+    `texts` the hierarchy texts they hold (variant_text)."""
     h, _ = find_header(rows, REQUIRED, where, vocab.OPTIONAL_COLUMNS)
     original = rows
+    rows, sub = two_row_header(rows, h, merged)
     head = classify_header(rows, h, sheet)
     if head.duplicates:
-        found_columns = [duplicate_message(where, rows, h, *d) for d in head.duplicates]
+        found_columns = [duplicate_message(where, rows, h, *d, sub=sub) for d in head.duplicates]
         if problems is None:
             raise LedgerError("\n".join(found_columns))
         problems += found_columns
@@ -348,6 +391,7 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
     unit_map = {normalize.clean_key(k): v for k, v in (unit_map or {}).items()}
     measures: dict[str, Measure] = {}
     earlier = earlier if earlier is not None else {}
+    texts = texts if texts is not None else {}
     found: list[str] = []
     notes: list[str] = []
     blank_status: list[str] = []
@@ -358,6 +402,15 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
     def get(row, name):
         c = cols.get(name)
         return row[c] if c is not None and c < len(row) else None
+
+    def item_key(row) -> tuple[str, str]:
+        return normalize.clean_key(get(row, vocab.KEY_PROBLEM)), normalize.clean_key(get(row, vocab.ITEM))
+
+    typed_types: dict[tuple[str, str], set[str]] = {}     # the 事项类型 written on some row of each 事项
+    for row in rows[h + 1:]:
+        if normalize.item_type(get(row, vocab.ITEM_TYPE)):
+            typed_types.setdefault(item_key(row), set()).add(normalize.item_type(get(row, vocab.ITEM_TYPE)) or "")
+    blank_type: list[str] = []
 
     for r in range(h + 1, len(rows)):
         row = rows[r]
@@ -404,10 +457,24 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
         if item_type is None:
             found.append(f"{at(vocab.ITEM_TYPE)}“{normalize.clean_text(get(row, vocab.ITEM_TYPE))}”应为"
                          f"{'/'.join(vocab.ITEM_TYPES)}之一。")
+        elif item_type == "" and vocab.ITEM_TYPE in cols:
+            others = typed_types.get(item_key(row))
+            if others:     # read as 具体问题 it would be one more 事项 of another type: a wrong count
+                found.append(f"{at(vocab.ITEM_TYPE)}为空，而同一事项的其他行填的是“{'、'.join(sorted(others))}”："
+                             f"空白按“{vocab.SPECIFIC}”统计会多算一个事项。请填写本行的事项类型（或与上一行合并单元格），再运行。")
+            else:
+                blank_type.append(cell_name(excel_row, cols[vocab.ITEM_TYPE] + 1))
         reform = normalize.reform_mark(get(row, vocab.REFORM))
         if reform is None:
             found.append(f"{at(vocab.REFORM)}“{normalize.clean_text(get(row, vocab.REFORM))}”无法判断是否属于"
                          f"推动改革促进发展事项：请填“{vocab.YES}”或留空。")
+        for path in ([vocab.THEME], [vocab.KEY_PROBLEM], [vocab.KEY_PROBLEM, vocab.ITEM]):
+            name = path[-1]
+            if name in cols and len(found) == before:
+                variant = variant_text(texts, name, [get(row, n) for n in path], sheet,
+                                       cell_name(excel_row, cols[name] + 1))
+                if variant:
+                    found.append(f"{at(name)}{variant}")
         if len(found) > before:
             continue
         left_out.discard(r)
@@ -445,6 +512,9 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
     if blank_status:
         notes.append(f"“{vocab.STATUS}”列有{len(blank_status)}个空白单元格（{'、'.join(blank_status[:5])}"
                      f"{'等' if len(blank_status) > 5 else ''}），按“{vocab.NOT_STARTED}”统计；已经开展的请填写完成情况。")
+    if blank_type:
+        notes.append(f"“{vocab.ITEM_TYPE}”列有{len(blank_type)}个空白单元格（{'、'.join(blank_type[:5])}"
+                     f"{'等' if len(blank_type) > 5 else ''}），按“{vocab.SPECIFIC}”统计；不是具体问题的请填写事项类型。")
     if filled:
         notes.insert(0, merged_note(filled))
     columns = ({k: v + 1 for k, v in cols.items()} | {key: c + 1 for key, c in office_cols.items()}
@@ -629,6 +699,7 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None
     unit_map = getattr(settings, "unit_map", {}) or {}
     measures: dict[str, Measure] = {}
     earlier: dict[str, tuple[str, int]] = {}
+    texts: dict[tuple[str, ...], tuple[str, str]] = {}
     extras: dict[str, object] = {}
     notes: list[str] = []
     layout = columns = None
@@ -637,7 +708,8 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None
         where = f"“{name}”工作表“{s}”"
         merged = merged_of(s) if merged_of else []
         found, lay, cols, office, sheet_notes = parse_measures(sheet(s), where, merged, unit_map, problems,
-                                                               sheet=s, account=account, earlier=earlier)
+                                                               sheet=s, account=account, earlier=earlier,
+                                                               texts=texts)
         account.sheets.append(SheetUse(read_account.SHEET_READ, s, (str(len(found)), str(lay.header_row))))
         earlier.update({mid: (s, m.row) for mid, m in found.items()})
         measures.update(found)
