@@ -93,7 +93,7 @@ def issued_history(settings: Settings) -> list[Issued]:
 
 
 def proposals(ledger: Ledger, settings: Settings, assessment: Assessment, issued: list[Issued]) -> list[Proposal]:
-    return ladder.propose(standings(ledger, assessment), issued, rules_of(settings))
+    return ladder.propose(standings(ledger, assessment), issued, rules_of(settings), settings.current_period())
 
 
 def proposal_rows(props: list[Proposal]) -> list[list[str]]:

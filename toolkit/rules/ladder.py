@@ -6,7 +6,8 @@ the notices issued before, the rung the office may issue next. The office decide
 - By lateness: due soon → 提醒函; overdue → 督办单; overdue `warn_after` working days → 告诫书; overdue
   `account_after` working days → 约谈/问责建议.
 - By what was issued (for the same due date; a new deadline starts afresh): no progress since the last
-  notice (status and progress text unchanged) climbs one rung above it (a second 督办 becomes a 告诫);
+  notice (status and progress text unchanged), once a period has passed for the unit to answer, climbs
+  one rung above it while overdue (a second 督办 becomes a 告诫);
   real progress (the status advanced) steps one rung below it, never under 督办单 while overdue.
 - Never the same rung twice in a row for the same lateness: a proposal equal to the last notice is none.
 """
@@ -92,8 +93,9 @@ def advanced(before: str, now: str) -> bool:
     return vocab.STATUS_RANK.get(now, -1) > vocab.STATUS_RANK.get(before, -1)
 
 
-def propose_one(s: Standing, history: Iterable[Issued], rules: LadderRules) -> Proposal | None:
-    """The rung to propose for one (unit, measure), or None when the last notice still stands."""
+def propose_one(s: Standing, history: Iterable[Issued], rules: LadderRules, period: str) -> Proposal | None:
+    """The rung to propose for one (unit, measure) in a period, or None when the last notice still stands.
+    No progress counts only once the unit has had a period to answer (a notice of this period stands)."""
     same = [i for i in history if (i.measure, i.unit, i.due) == (s.measure, s.unit, s.due)]
     last = max(same, key=lambda i: (i.day, i.sequence, level(i.rung)), default=None)
     height, reason = by_lateness(s, rules)
@@ -104,7 +106,7 @@ def propose_one(s: Standing, history: Iterable[Issued], rules: LadderRules) -> P
             down = max(before - 1, floor)
             height, reason = min(height, down), "stepped_down"
         elif last.status == s.status and last.progress.strip() == s.progress.strip():
-            if before + 1 > height:
+            if s.state == OVERDUE and last.period < period and before + 1 > height:
                 height, reason = min(before + 1, len(vocab.RUNGS) - 1), "no_progress"
         if height == before:
             return None
@@ -112,10 +114,11 @@ def propose_one(s: Standing, history: Iterable[Issued], rules: LadderRules) -> P
                     s.progress, last)
 
 
-def propose(standings: Iterable[Standing], history: Iterable[Issued], rules: LadderRules) -> list[Proposal]:
-    """Proposals for every standing (unit, measure), highest rung first, then by unit and measure."""
+def propose(standings: Iterable[Standing], history: Iterable[Issued], rules: LadderRules,
+            period: str) -> list[Proposal]:
+    """Proposals for every standing (unit, measure) in a period, highest rung first, then by unit and measure."""
     issued = list(history)
-    out = [p for s in standings if (p := propose_one(s, issued, rules)) is not None]
+    out = [p for s in standings if (p := propose_one(s, issued, rules, period)) is not None]
     out.sort(key=lambda p: (-level(p.rung), p.unit, p.measure))
     return out
 
