@@ -129,6 +129,7 @@ def test_four_months_of_the_ladder_propose_issue_and_record_the_right_notices(ro
     assert "告诫书 告诫〔2024〕1号 → 市人民医院" in issue(root, "--unit", "市人民医院")
     account.append(("ZG-004", "市人民医院", "告诫书", "告诫〔2024〕1号", dt.date(2024, 9, 2), OFFICE, "2024-09"))
     assert recorded(ws) == account
+    assert proposed(ws) == []                        # nothing lower is proposed after a 告诫 without progress
     warning = docx_text(root / "output/2024-09/发文/告诫书/001-市人民医院.docx")
     assert "告诫〔2024〕1号" in warning and "督办单（督办〔2024〕1号，2024年8月5日）" in warning
     assert "本期已发出告诫书1份" in _notice(ws)

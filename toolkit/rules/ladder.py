@@ -9,7 +9,8 @@ the notices issued before, the rung the office may issue next. The office decide
   notice (status and progress text unchanged), once a period has passed for the unit to answer, climbs
   one rung above it while overdue (a second 督办 becomes a 告诫);
   real progress (the status advanced) steps one rung below it, never under 督办单 while overdue.
-- Never the same rung twice in a row for the same lateness: a proposal equal to the last notice is none.
+- Without real progress never below the last notice, and never the same rung twice in a row for the same
+  lateness: a proposal equal to the last notice is none.
 """
 from __future__ import annotations
 
@@ -105,9 +106,11 @@ def propose_one(s: Standing, history: Iterable[Issued], rules: LadderRules, peri
         if advanced(last.status, s.status):
             down = max(before - 1, floor)
             height, reason = min(height, down), "stepped_down"
-        elif last.status == s.status and last.progress.strip() == s.progress.strip():
-            if s.state == OVERDUE and last.period < period and before + 1 > height:
+        else:                                # no real progress: never below the last notice
+            unchanged = last.status == s.status and last.progress.strip() == s.progress.strip()
+            if unchanged and s.state == OVERDUE and last.period < period and before + 1 > height:
                 height, reason = min(before + 1, len(vocab.RUNGS) - 1), "no_progress"
+            height = max(height, before)
         if height == before:
             return None
     return Proposal(s.measure, s.unit, vocab.RUNGS[height], reason, s.state, s.due, s.workdays, s.status,
