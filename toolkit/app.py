@@ -35,7 +35,8 @@ from .consolidate import (
 )
 from .distribute import Distributed, distribute, ensure_secret, secret_path
 from .documents import dashboard, leaders, notices, reminders
-from .errors import BusyError, ConfigError, FileAccessError, HistoryError, ToolkitError
+from .documents import ladder as ladder_docs
+from .errors import BusyError, ConfigError, FileAccessError, HistoryError, ReviewError, ToolkitError
 from .io import fileio, history_db, master_file, shortcuts
 from .io.fileio import file_sha256
 from .io.ledger_file import read_ledger
@@ -313,6 +314,7 @@ class RunReport:
     quick: bool = False
     reminders: list[Path] = field(default_factory=list)
     remind_by: dt.date | None = None       # submit_by, when the run fell in the 催报 window
+    ladder_line: str = ""                  # the 督办梯次 proposals (拟发) of this run, in one line
 
     def lines(self) -> list[str]:
         f = self.figures
@@ -331,6 +333,8 @@ class RunReport:
             out.append(f"通报、督办单与公开段落（{len(self.notices)}个文件）：{self.notices[0].parent}")
         if self.remind_by:
             out.append(reminders.summary_line(sum(p.suffix == ".md" for p in self.reminders), self.remind_by))
+        if self.ladder_line:
+            out.append(self.ladder_line)
         if self.report_path:
             out.append(f"运行报告：{self.report_path}")
         out.append(f"用时 {self.seconds:.2f} 秒。")
@@ -567,6 +571,7 @@ class Workspace:
             if write is None:
                 master_file.check_format(s.master)
             with history.open_recovering(s, []) as db:
+                self._check_acceptance(db, targets, conclusion)
                 seen = master_bytes(s.master)
                 before = ledger if ledger is not None else read_ledger(s.master, s)
                 self._restore_requests(before, db)
@@ -625,6 +630,55 @@ class Workspace:
                            f"请手动删除该文件。" for e, r in stuck]
             return done
 
+    def issue(self, units: list[str] | None = None, rungs: list[str] | None = None, every: bool = False,
+              on: dt.date | None = None) -> ladder_docs.Issuance:
+        """The office issues 督办梯次 notices from this period's proposals (by unit, by rung, or all): each
+        numbered, written (.docx, PDF with LibreOffice) and recorded in history.sqlite under the lock;
+        the 拟发清单 is rewritten and the next run is a full one (the dashboard shows what was issued)."""
+        s = self.settings
+        if on:
+            s.reference_date = on
+        period = s.path("output") / s.current_period()
+        notes: list[str] = []
+        with self.guarded(*files_under(period / vocab.ISSUED_FOLDER), *files_under(period / vocab.PROPOSED)), \
+                noted_warnings() as noted:
+            with history.open_recovering(s, notes) as db:
+                ledger = read_ledger(s.master, s)
+                assessment = assess(ledger, s)
+                props = ladder_docs.proposals(ledger, s, assessment, db.issued())
+                chosen = ladder_docs.choose(props, list(units or []), list(rungs or []), every)
+                done = ladder_docs.issue(chosen, ledger, s, assessment, db)
+                left = ladder_docs.proposals(ledger, s, assessment, db.issued())
+            ladder_docs.write_proposals(left, s)
+            self.state_path().unlink(missing_ok=True)
+        done.left = len(left)
+        done.warnings += noted + notes
+        return done
+
+    def accept(self, measure_id: str, party: str, name: str = "", on: dt.date | None = None) -> dict[str, tuple[str, str]]:
+        """三方验收: record one party's acceptance of a measure (责任单位, 牵头单位 or 整改办); returns every
+        party's so far. With [ladder] acceptance = true, 销号 waits for all three."""
+        s = self.settings
+        if party not in vocab.ACCEPTANCE_PARTIES:
+            raise ToolkitError(f"验收方“{party}”不对，应为{'、'.join(vocab.ACCEPTANCE_PARTIES)}之一。")
+        with self.guarded(), history.open_recovering(s, []) as db:
+            ledger = read_ledger(s.master, s)
+            mid = next((m for m in ledger.measures if m.casefold() == measure_id.strip().casefold()), None)
+            if mid is None:
+                raise ToolkitError(f"台账 {s.master} 中没有措施“{measure_id}”。请核对编号（见台账“{vocab.ID}”列）。")
+            db.add_acceptance(mid, party, name.strip() or party, on or s.today())
+            return db.accepted(mid)
+
+    def _check_acceptance(self, db, targets: list[tuple[str, str]], conclusion: str) -> None:
+        """With [ladder] acceptance on, 同意销号 needs all three parties' acceptance recorded first."""
+        if not self.settings.ladder.get("acceptance") or conclusion != vocab.REVIEW_APPROVE:
+            return
+        for mid, _ in targets:
+            missing = [p for p in vocab.ACCEPTANCE_PARTIES if p not in db.accepted(mid.strip())]
+            if missing:
+                raise ReviewError(f"措施“{mid}”尚未完成三方验收（缺{'、'.join(missing)}），本次未销号。请先记录验收："
+                                  f"python -m toolkit accept {mid} --party {missing[0]} -c 文件夹。")
+
     def refresh(self, ledger: Ledger, write: Callable[[Assessment], None]) -> Assessment:
         """Excel 刷新统计: the figures of the open book, written into it by write(assessment) under the lock.
         The office's hand edits it finds are recorded pending: committed once the book is saved with
@@ -674,6 +728,7 @@ class Workspace:
         outbox = files_under(self.outbox_folder()) if distribute_first else []
         slips = files_under(s.path("output") / s.current_period() / leaders.FOLDER)
         slips += files_under(reminders.folder(s))          # and the 催报
+        slips += files_under(s.path("output") / s.current_period() / vocab.PROPOSED)   # and the 拟发清单
         with self.guarded(s.master, *files_under(self.notice_folder()), *slips, *outbox):
             report = None if distribute_first else self._quick_report(started, t0)
             if report is None:
@@ -693,11 +748,16 @@ class Workspace:
             result = self._consolidate(on_file, None, None)
             ledger, assessment = result.ledger, result.assessment
             written = notices.write_notices(ledger, s, assessment)
-            written += dashboard.write_outputs(ledger, s, assessment)   # 看板.html and the 领导调度单
+            issued = ladder_docs.issued_history(s)                      # the 督办梯次: proposals, not notices
+            proposed = ladder_docs.proposals(ledger, s, assessment, issued)
+            written += dashboard.write_outputs(ledger, s, assessment,   # 看板.html and the 领导调度单
+                                               ladder_docs.unit_rungs(ledger, assessment, proposed, issued))
+            listed = ladder_docs.write_proposals(proposed, s)
             reminded = reminders.write_reminders(ledger, s, result.missing_units, assessment)
         return RunReport(started, time.perf_counter() - t0, result, Figures.of(assessment),
                          distributed, written, warnings=noted + plan_warnings(ledger, s) + ledger.report_notes(),
-                         reminders=reminded.paths, remind_by=s.submit_by if reminded.active else None)
+                         reminders=reminded.paths, remind_by=s.submit_by if reminded.active else None,
+                         ladder_line=ladder_docs.summary_line(proposed, listed))
 
     # -- the quick no-op rerun
 
@@ -732,7 +792,8 @@ class Workspace:
         remind_by = dt.date.fromisoformat(state["remind_by"]) if state.get("remind_by") else None
         figures = Figures(**{"soon_days": self.settings.remind_working_days, **state["figures"]})
         return RunReport(started, time.perf_counter() - t0, result, figures, notices=written,
-                         warnings=state.get("warnings", []), quick=True, reminders=reminded, remind_by=remind_by)
+                         warnings=state.get("warnings", []), quick=True, reminders=reminded, remind_by=remind_by,
+                         ladder_line=state.get("ladder_line", ""))
 
     def _save_state(self, report: RunReport) -> None:
         # The inbox a clean run leaves is empty: anything in it next time (arrived during this run,
@@ -740,7 +801,7 @@ class Workspace:
         state = {"fingerprint": self.fingerprint(inbox=[]), "figures": asdict(report.figures),
                  "missing": report.consolidation.missing_units, "warnings": report.warnings,
                  "notices": [str(p) for p in report.notices], "reminders": [str(p) for p in report.reminders],
-                 "remind_by": report.remind_by}
+                 "remind_by": report.remind_by, "ladder_line": report.ladder_line}
         fileio.atomic_write_text(self.state_path(), json.dumps(state, ensure_ascii=False, default=str))
 
 

@@ -404,6 +404,41 @@ def review_cmd(config_path, measure_ids, agree, give_back, opinion, unit):
         click.echo(line)
 
 
+@cli.command(name="issue")
+@CONFIG_OPTION
+@click.option("--unit", "units", multiple=True, help="只发出该单位的拟发文书（可重复）")
+@click.option("--rung", "rungs", multiple=True, help="只发出该梯次：提醒函、督办单、告诫书、约谈/问责建议（可重复）")
+@click.option("--all", "every", is_flag=True, help="发出全部拟发文书")
+@click.option("--date", "on", type=click.DateTime(["%Y-%m-%d"]), default=None, help="发文日期即基准日期（默认取配置）")
+@friendly
+def issue_cmd(config_path, units, rungs, every, on):
+    """发文：按本期拟发清单发出督办梯次文书（编号、生成 .docx/PDF 并记入变更记录）。
+
+    示例：python -m toolkit issue -c 台账 --rung 告诫书
+          python -m toolkit issue -c 台账 --unit 市人民医院
+          python -m toolkit issue -c 台账 --all
+    """
+    done = Workspace.open(config_path).issue(list(units), list(rungs), every, on.date() if on else None)
+    for line in done.lines():
+        click.echo(line)
+
+
+@cli.command(name="accept")
+@CONFIG_OPTION
+@click.argument("measure_id", metavar="编号")
+@click.option("--party", required=True, type=click.Choice(vocab.ACCEPTANCE_PARTIES), help="验收方")
+@click.option("--name", default="", help="验收人或单位名称（默认写验收方）")
+@friendly
+def accept_cmd(config_path, measure_id, party, name):
+    """三方验收：记录一方（责任单位、牵头单位、整改办）对一条措施的验收；配置 [ladder] acceptance = true 时销号须三方齐全。
+
+    示例：python -m toolkit accept ZG-001 --party 整改办 -c 台账
+    """
+    done = Workspace.open(config_path).accept(measure_id, party, name)
+    missing = [p for p in vocab.ACCEPTANCE_PARTIES if p not in done]
+    click.echo(f"已记录{party}验收。" + (f"尚缺：{'、'.join(missing)}。" if missing else "三方验收已齐全，可以销号。"))
+
+
 def _review_target(text: str, unit: str) -> tuple[str, str]:
     """(编号, 单位) from “编号” or “编号:单位” (full-width colon too); --unit names the unit for a bare 编号."""
     mid, sep, named = text.replace("：", ":").partition(":")

@@ -161,6 +161,26 @@ def _slip_number(value, key: str) -> str:
     return text
 
 
+RUNG_KEYS = {"template": "模板文件名，如 \"告诫书.md.j2\"", "number": "文号格式，如 \"告诫〔{年}〕{序号}号\"",
+             "issuer": "署名：\"office\"（[documents] office）或 \"notice_issuer\"（[documents] notice_issuer）"}
+
+
+def _rung(value, key: str) -> dict[str, str]:
+    """[ladder.<梯次>]: the rung's template, number form and issuer (each optional)."""
+    out = {}
+    for name, text in _table(value, key).items():
+        if name not in RUNG_KEYS:
+            raise _unknown(name, list(RUNG_KEYS), key)
+        out[name] = _text(text, f"{key}.{name}")
+        if name == "number":
+            out[name] = _slip_number(text, f"{key}.{name}")
+        if name == "issuer" and text not in ("office", "notice_issuer"):
+            _wrong(f"{key}.{name}", text, RUNG_KEYS["issuer"])
+        if name == "template" and not text.endswith(".j2"):
+            _wrong(f"{key}.{name}", text, RUNG_KEYS["template"])
+    return out
+
+
 # every key a config file may hold: (table, key) → (check, Settings attribute)
 SCHEMA: dict[tuple[str, str], tuple] = {
     **{("", k): (_text, k) for k in ("title", "organisation", "subject", "addressees")},
@@ -186,8 +206,13 @@ SCHEMA: dict[tuple[str, str], tuple] = {
     ("review", "required"): (_flag, "review_required"),
     **{("documents", k): (_text, f"documents.{k}") for k in ("notice_issuer", "office", "contact", "phone", "reply_to")},
     ("documents", "slip_number"): (_slip_number, "documents.slip_number"),
+    ("ladder", "warn_after"): (_count, "ladder.warn_after"),
+    ("ladder", "account_after"): (_count, "ladder.account_after"),
+    ("ladder", "acceptance"): (_flag, "ladder.acceptance"),
+    **{("ladder", rung): (_rung, f"ladder.{rung}") for rung in vocab.RUNGS},
+    ("ladder", vocab.RUNG_FILES[vocab.RUNG_ACCOUNT]): (_rung, f"ladder.{vocab.RUNG_ACCOUNT}"),
 }
-TABLES = ("calendar", "schedule", "limits", "fonts", "print", "review", "paths", "documents")
+TABLES = ("calendar", "schedule", "limits", "fonts", "print", "review", "paths", "documents", "ladder")
 
 
 def _decode(raw: bytes, path: Path) -> str:
@@ -281,6 +306,8 @@ def _assign(s: Settings, attr: str, value) -> None:
         s.fonts[attr.split(".", 1)[1]] = value
     elif attr.startswith("documents."):
         s.documents[attr.split(".", 1)[1]] = value
+    elif attr.startswith("ladder."):
+        s.ladder[attr.split(".", 1)[1]] = value
     elif attr == "weights":
         s.weights.update(value)
     elif attr == "programme_start":
@@ -342,6 +369,15 @@ number = ["宋体", "SimSun"]
 # contact = "张××"                                     # 督办单上的联系人
 # phone = "022-12345678"                               # 联系电话
 # reply_to = "书面材料加盖公章后报送整改办，电子版发送至工作邮箱"   # 督办单“如何反馈”一句
+
+[ladder]                        # 督办梯次：提醒函（临期）→ 督办单（逾期）→ 告诫书 → 约谈/问责建议；工具只拟发，办公室决定发出
+warn_after = 10                 # 逾期满几个工作日拟发告诫书（上次督办后无进展的，也升为告诫书）
+account_after = 30              # 逾期满几个工作日拟发约谈/问责建议
+acceptance = false              # true：销号前须经三方验收（责任单位、牵头单位、整改办）
+# [ladder."告诫书"]             # 每个梯次可另设模板、文号格式和署名（office 或 notice_issuer）
+# template = "告诫书.md.j2"
+# number = "告诫〔{{年}}〕{{序号}}号"
+# issuer = "office"
 
 [print]
 paper = "A4"                    # 台账打印纸张：A4（横向，收窄长文字列使正文不小于9磅）、A3，或 auto（原列宽放得下用A4，否则A3）

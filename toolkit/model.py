@@ -415,6 +415,7 @@ class Settings:
     fonts: dict[str, object] = field(default_factory=dict)   # [fonts]: role → name or [name, fallback]; chart → file
     review_required: bool = False                # [review] required: a unit's 已完成 waits for the office's 销号审核
     documents: dict[str, str] = field(default_factory=dict)  # [documents]: issuers, 督办编号 form, contact (documents/issuers.py)
+    ladder: dict[str, object] = field(default_factory=dict)  # [ladder]: warn_after, account_after, acceptance, per-rung tables
     paths: dict[str, str] = field(default_factory=lambda: {
         "master": "master/整改台账.xlsx", "outbox": "outbox", "inbox": "inbox",
         "archive": "archive", "output": "output", "backup": "backup", "logs": "logs"})

@@ -47,7 +47,7 @@ NONCE_SLOT = "{{NONCE}}"
 # what each operation is called on a button, in the console and in a 409 answer
 TITLES = {"consolidate": "汇总报送", "run": "完整运行", "refresh": "刷新统计", "highlight": "标记逾期",
           "notices": "生成通报", "remind": "催报", "review": "销号审核", "history": "变更记录",
-          "check": "台账体检", "distribute": "分发模板"}
+          "check": "台账体检", "distribute": "分发模板", "issue": "发出拟发文书"}
 STATUS_OF = {BusyError: "409 Conflict", ConfigError: "400 Bad Request", ReviewError: "422 Unprocessable Entity"}
 REASONS = {200: "200 OK", 204: "204 No Content", 400: "400 Bad Request", 401: "401 Unauthorized", 403: "403 Forbidden",
            404: "404 Not Found", 405: "405 Method Not Allowed", 409: "409 Conflict", 413: "413 Payload Too Large",
@@ -219,6 +219,13 @@ class Service:
         rebuilt, lines = ws.history(str(params.get("id") or "").strip() or None, bool(params.get("rebuild")))
         head = [f"已按归档文件重建变更记录{rebuilt}条。"] if rebuilt is not None else []
         return {"rebuilt": rebuilt, "lines": lines}, head + lines
+
+    def op_issue(self, ws: Workspace, params: dict):
+        """发出拟发文书: by units / rungs when given, else every proposal (the console's button)."""
+        units = [str(u) for u in params.get("units") or []]
+        rungs = [str(r) for r in params.get("rungs") or []]
+        done = ws.issue(units, rungs, bool(params.get("all", not (units or rungs))), _date(params))
+        return done, done.lines()
 
     def op_check(self, ws: Workspace, params: dict):
         report = health.check(ws.settings.master, ws.settings)

@@ -224,3 +224,26 @@ REVIEW_KEY = "申请编号"            # written by the toolkit: the request's r
 REVIEW_COLUMNS = [ID, OWNER_UNIT, REVIEW_APPLIED_AT, REVIEW_EVIDENCE, REVIEW_CONCLUSION, REVIEW_OPINION,
                   REVIEW_STATE, REVIEW_DECIDED_AT, REVIEW_KEY]
 UNIT_REVIEW_COLUMN = "销号审核意见"  # shown (read-only) in a unit's template when review is on
+
+# ---- the escalation ladder (督办梯次): rungs, lowest first ----
+RUNG_REMIND = "提醒函"
+RUNG_SUPERVISE = "督办单"
+RUNG_WARN = "告诫书"
+RUNG_ACCOUNT = "约谈/问责建议"
+RUNGS = [RUNG_REMIND, RUNG_SUPERVISE, RUNG_WARN, RUNG_ACCOUNT]
+# the file stem of each rung (templates/<stem>.md.j2, output folders): no path separator in it
+RUNG_FILES = {RUNG_REMIND: "提醒函", RUNG_SUPERVISE: "督办单", RUNG_WARN: "告诫书", RUNG_ACCOUNT: "约谈问责建议"}
+# words an office may type for a rung (CLI --rung, config tables)
+RUNG_WORDS = {**{r: r for r in RUNGS}, "约谈问责建议": RUNG_ACCOUNT, "约谈": RUNG_ACCOUNT, "问责建议": RUNG_ACCOUNT,
+              "提醒": RUNG_REMIND, "督办": RUNG_SUPERVISE, "告诫": RUNG_WARN}
+# why a rung is proposed (rules/ladder.py reason codes → words)
+LADDER_REASONS = {"due_soon": "临期", "overdue": "逾期", "warn_after": "逾期超过告诫期限",
+                  "account_after": "逾期超过约谈/问责期限", "no_progress": "上次发文后无进展",
+                  "stepped_down": "上次发文后有实质进展，降一级"}
+PROPOSED = "拟发"
+ISSUED_FOLDER = "发文"
+# 三方验收 before 销号 (config [ladder] acceptance = true)
+PARTY_UNIT = "责任单位"
+PARTY_LEAD = "牵头单位"
+PARTY_OFFICE = "整改办"
+ACCEPTANCE_PARTIES = [PARTY_UNIT, PARTY_LEAD, PARTY_OFFICE]

@@ -83,6 +83,7 @@ class Dashboard:
     unit_leaders: dict[str, tuple[str, ...]]
     leader_views: list[leaders.LeaderView]
     remind_days: int
+    rungs: tuple = ()          # 督办梯次 per unit (documents/ladder.py UnitRung): issued and proposed
 
     @property
     def overdue(self) -> list[LateItem]:
@@ -101,7 +102,7 @@ def _delta(now: float, before: float | None) -> float | None:
     return None if before is None else round(round(now, 1) - round(before, 1), 1)
 
 
-def build(ledger: Ledger, settings: Settings, assessment: Assessment) -> Dashboard:
+def build(ledger: Ledger, settings: Settings, assessment: Assessment, rungs: tuple = ()) -> Dashboard:
     """The dashboard's figures from the same assessment the notices use."""
     period, summary = assessment.period, assessment.summary
     context = notices.programme_context(ledger, settings, assessment)
@@ -135,7 +136,7 @@ def build(ledger: Ledger, settings: Settings, assessment: Assessment) -> Dashboa
         overall_delta=_delta(summary.measures.completion, before.completion if before else None),
         units=units, categories=categories, key_problems=keys, trend=points, late=late,
         missing=context["未报送单位"], late_units=context["逾期报送单位"], unit_leaders=unit_leaders,
-        leader_views=leaders.views(ledger, rows), remind_days=settings.remind_working_days)
+        leader_views=leaders.views(ledger, rows), remind_days=settings.remind_working_days, rungs=tuple(rungs))
 
 
 def _short(text: str, limit: int = 26) -> str:
@@ -198,15 +199,15 @@ def render(board: Dashboard, template_dir: Path | None = None) -> str:
         raise ToolkitError(f"看板模板“看板.html.j2”有误：{exc}") from None
 
 
-def write_dashboard(ledger: Ledger, settings: Settings, assessment: Assessment) -> Path:
+def write_dashboard(ledger: Ledger, settings: Settings, assessment: Assessment, rungs: tuple = ()) -> Path:
     """output/<期次>/看板.html, rewritten only when its content changed."""
     path = settings.path("output") / settings.current_period() / FILE_NAME
-    text = render(build(ledger, settings, assessment))
+    text = render(build(ledger, settings, assessment, rungs))
     if not path.exists() or path.read_text(encoding="utf-8") != text:
         fileio.atomic_write_text(path, text)
     return path
 
 
-def write_outputs(ledger: Ledger, settings: Settings, assessment: Assessment) -> list[Path]:
-    """What a run writes for the leaders: the dashboard and one 调度单 per 责任领导."""
-    return [write_dashboard(ledger, settings, assessment), *leaders.write_slips(ledger, settings, assessment)]
+def write_outputs(ledger: Ledger, settings: Settings, assessment: Assessment, rungs=()) -> list[Path]:
+    """What a run writes for the leaders: the dashboard and one 调度单 per 责任领导 (rungs: the 督办梯次 section)."""
+    return [write_dashboard(ledger, settings, assessment, tuple(rungs)), *leaders.write_slips(ledger, settings, assessment)]

@@ -23,7 +23,7 @@ import jinja2
 from .. import resources, vocab
 from ..assessment import Assessment
 from ..errors import ToolkitError
-from ..io import fileio, office
+from ..io import fileio, history_db, office
 from ..io.fileio import safe_filename, unit_file_names
 from ..model import Ledger, Settings
 from ..rules import normalize, punct, review
@@ -370,6 +370,7 @@ def write_notices(ledger, settings: Settings, assessment: Assessment, kinds=KIND
     folder = settings.path("output") / settings.current_period() / "通报" / summary.reference_date.isoformat()
     context = programme_context(ledger, settings, assessment)
     context["公开进展"] = _paragraph(render("公开进展.txt.j2", context))
+    context["梯次发文"] = history_db.issued_this_period(settings)       # {梯次: 份数} the office issued this period
     context["趋势"] = trend.trend_sentence(ledger.history, summary, settings.current_period(), label="完成率",
                                          missing="")   # a first period: the figure alone, no software words
     fonts, author = gongwen.Fonts.from_config(_fonts_table(settings)), notice_issuer(settings)

@@ -19,7 +19,7 @@ from pathlib import Path
 from .. import vocab
 from ..errors import BusyError, FileAccessError, HistoryError, ToolkitError
 from ..model import UNIT_ATTRS, Ledger, LogEntry, Settings
-from ..rules import normalize, stats
+from ..rules import ladder, normalize, stats
 
 MEASURE_FIELDS = {vocab.STATUS: "status", vocab.DEADLINE: "deadline", **{h: a for h, a in UNIT_ATTRS.items()
                                                                         if h != vocab.STATUS}}
@@ -121,6 +121,15 @@ CREATE TABLE IF NOT EXISTS changes (
     measure TEXT NOT NULL, unit TEXT NOT NULL, field TEXT NOT NULL,
     old TEXT NOT NULL, new TEXT NOT NULL, source TEXT NOT NULL, time TEXT NOT NULL, period TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS changes_key ON changes(measure, unit, field);
+CREATE TABLE IF NOT EXISTS notices (     -- 督办梯次 notices the office issued (added later: created on open)
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    measure TEXT NOT NULL, unit TEXT NOT NULL, rung TEXT NOT NULL, number TEXT NOT NULL,
+    day TEXT NOT NULL, issuer TEXT NOT NULL, sequence INTEGER NOT NULL,
+    due TEXT NOT NULL, status TEXT NOT NULL, progress TEXT NOT NULL, period TEXT NOT NULL,
+    year TEXT NOT NULL, serial INTEGER NOT NULL, time TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS acceptances (  -- 三方验收 signatures before 销号 ([ladder] acceptance)
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    measure TEXT NOT NULL, party TEXT NOT NULL, name TEXT NOT NULL, day TEXT NOT NULL, time TEXT NOT NULL);
 """
 PENDING, COMMITTED = "pending", "committed"
 COMMITTED_ROWS = f"SELECT c.* FROM changes c JOIN runs r ON r.id = c.run WHERE r.state = '{COMMITTED}'"
@@ -274,6 +283,47 @@ class HistoryDB:
         return {(m, u, f): new for m, u, f, new in cur if new}
 
 
+    # -- the ladder's notices and 三方验收 (tables beside the changes; a rebuild from the archive keeps them)
+
+    def issued(self, measure: str | None = None) -> list[ladder.Issued]:
+        """Every notice issued (of one measure), oldest first; none when the table is not there yet."""
+        try:
+            cur = self.conn.execute(
+                "SELECT measure, unit, rung, number, day, issuer, sequence, due, status, progress, period "
+                "FROM notices" + (" WHERE measure = ?" if measure else "") + " ORDER BY id", (measure,) if measure else ())
+        except sqlite3.OperationalError:         # a database opened read-only from before the table existed
+            return []
+        return [ladder.Issued(m, u, r, n, dt.date.fromisoformat(d), i, s, dt.date.fromisoformat(due), st, pr, pe)
+                for m, u, r, n, d, i, s, due, st, pr, pe in cur]
+
+    def next_serial(self, rung: str, year: str) -> int:
+        """The next 序号 of a rung's numbers in a year (each rung numbered on its own, from 1)."""
+        row = self.conn.execute("SELECT MAX(serial) FROM notices WHERE rung = ? AND year = ?", (rung, year)).fetchone()
+        return (row[0] or 0) + 1
+
+    def add_issued(self, rows: list[tuple[ladder.Issued, int]]) -> None:
+        """Record issued notices ((notice, 序号)) in one transaction."""
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT INTO notices (measure, unit, rung, number, day, issuer, sequence, due, status, progress, "
+                "period, year, serial, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(i.measure, i.unit, i.rung, i.number, i.day.isoformat(), i.issuer, i.sequence, i.due.isoformat(),
+                  i.status, i.progress, i.period, str(i.day.year), serial, _now()) for i, serial in rows])
+
+    def accepted(self, measure: str) -> dict[str, tuple[str, str]]:
+        """三方验收 of a measure so far: {party: (name, day)} (the latest signature per party)."""
+        try:
+            cur = self.conn.execute("SELECT party, name, day FROM acceptances WHERE measure = ? ORDER BY id", (measure,))
+        except sqlite3.OperationalError:
+            return {}
+        return {party: (name, day) for party, name, day in cur}
+
+    def add_acceptance(self, measure: str, party: str, name: str, day: dt.date) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT INTO acceptances (measure, party, name, day, time) VALUES (?, ?, ?, ?, ?)",
+                         (measure, party, name, day.isoformat(), _now()))
+
+
 def _row(c: Change) -> tuple:
     return (c.measure, c.unit, c.field, c.old, c.new, c.source, c.time, c.period)
 
@@ -357,6 +407,35 @@ def story_lines(db: HistoryDB, measure_id: str, ledger: Ledger | None = None) ->
         when = c.time.replace("T", " ") + (f"（{c.period}期）" if c.period else "")
         what = c.new if c.source == vocab.SOURCE_INITIAL else f"{c.old or '（空）'} → {c.new or '（空）'}"
         out.append(f"{when} {who}{c.field}：{what}；来源：{source_text(c, files)}")
+    return out + issued_lines(db, mid)
+
+
+def issued_this_period(settings: Settings) -> dict[str, int]:
+    """{梯次: notices issued} in the settings' period (a notice listing several measures counts once);
+    empty without a history."""
+    path = db_path(settings)
+    if not path.exists():
+        return {}
+    try:
+        with HistoryDB(path, read_only=True) as db:
+            rows = db.issued()
+    except sqlite3.Error:
+        return {}
+    period = settings.current_period()
+    docs = {(i.rung, i.number) for i in rows if i.period == period}
+    return {r: n for r in vocab.RUNGS if (n := sum(rung == r for rung, _ in docs))}
+
+
+def issued_lines(db: HistoryDB, measure_id: str) -> list[str]:
+    """The 督办梯次 notices issued for a measure, oldest first (none: no lines)."""
+    rows = db.issued(measure_id)
+    if not rows:
+        return []
+    out = [f"已发督办梯次文书{len(rows)}份："]
+    for i in rows:
+        period = f"（{i.period}期）" if i.period else ""
+        out.append(f"{normalize.format_date(i.day)}{period} 【{i.unit}】{i.rung} {i.number}；署名：{i.issuer}；"
+                   f"发文时完成情况：{i.status or '（空）'}")
     return out
 
 
