@@ -288,7 +288,7 @@ def test_sigkill_at_random_points_of_evidence_intake_then_a_rerun_leaves_master_
         for _ in range(2):                       # killed twice at random points, then run to the end
             proc = subprocess.Popen(cmd + [str(run)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                     env=env, cwd=ROOT)
-            time.sleep(rng.uniform(0.05, full * 1.2))
+            time.sleep(rng.uniform(0.05, full * 0.8))   # mostly mid-run, even on a loaded machine
             killed += proc.poll() is None
             proc.send_signal(signal.SIGKILL)
             proc.wait()
@@ -297,4 +297,17 @@ def test_sigkill_at_random_points_of_evidence_intake_then_a_rerun_leaves_master_
         assert not list(run.joinpath("inbox").iterdir())
         assert not [p for p in run.joinpath("archive").rglob(".~tmp-*")]
         shutil.rmtree(run)
-    assert killed >= 6
+    assert killed >= 4
+
+
+def test_a_half_made_archive_copy_left_by_a_killed_run_is_removed_by_the_next_run(workspace):
+    s = workspace
+    archive = s.path("archive") / "2024-08"
+    archive.mkdir(parents=True)
+    leftover = archive / ".~tmp-99999.xlsx"          # a copy cut off by SIGKILL: another pid's name
+    leftover.write_bytes(b"PK\x03\x04 cut off")
+    hand_in(s, "医政处", {"ZG-003": {vocab.PROGRESS: "已建立机制"}})
+    result = Workspace(s).consolidate()
+    assert [f.outcome for f in result.files] == [vocab.OUTCOME_ACCEPTED]
+    assert not leftover.exists()
+    assert not list(archive.glob(".~tmp-*"))

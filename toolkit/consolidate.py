@@ -240,6 +240,17 @@ def _archive_name(stem: str, received: dt.datetime, sha256: str, suffix: str) ->
     return fit_name(safe_filename(stem), f"_{received:%Y%m%d-%H%M%S}_{sha256[:12]}{suffix}")
 
 
+def sweep_leftovers(archive_dir: Path) -> None:
+    """Remove the half-made copies (.~tmp-*) a killed or failed run left in the archive: under the
+    workspace lock no other run writes there, and a received file is only ever the one renamed into place."""
+    try:
+        stale = [p for p in archive_dir.glob(".~tmp-*") if p.is_file() and not p.is_symlink()]
+    except OSError:
+        return
+    for p in stale:
+        _discard(p)
+
+
 def archive_copy(entry: InboxEntry, archive_dir: Path, index: dict[str, Path], received: dt.datetime,
                  settle: float = SETTLE_SECONDS) -> Snapshot | Skipped:
     """Copy one inbox file into the archive and verify the copy (once per content: an archived
@@ -586,6 +597,7 @@ def take_in(ledger: Ledger, settings: Settings, entries: list, on_file=None, aga
         logged.setdefault(e.sha256, e)
     known = {h for h in logged if h}          # '' is a file that could not be read
     done_before = {(e.sha256, e.name, e.received): e for e in ledger.log}
+    sweep_leftovers(archive_dir)
     index = archived_files(archive_dir)
     latest = latest_applied(ledger, period)
     now = dt.datetime.now().replace(microsecond=0)
