@@ -54,8 +54,16 @@ def environment(template_dir: Path | None = None) -> jinja2.Environment:
     env.filters["中文日期"] = normalize.format_date_cn
     env.filters["百分比"] = pct
     env.filters["期次"] = normalize.period_text
+    env.filters["句末"] = sentence
     env.filters["序号"] = lambda n: f"（{'一二三四五六七八九十'[n - 1]}）" if 0 < n <= 10 else f"（{n}）"
     return env
+
+
+def sentence(text: str) -> str:
+    """The text as a finished sentence: a 。 added unless it already ends with 。！？ (a message or file name
+    put into a receipt's line)."""
+    text = str(text).rstrip()
+    return text if not text or text[-1] in "。！？" else text.rstrip("；;，,：:") + "。"
 
 
 IMAGE_LINE = re.compile(r"^!\[.*\]\(.*\)$")
@@ -214,12 +222,28 @@ WECHAT_CHARS = 500
 def wechat_text(context: dict, limit: int = WECHAT_CHARS) -> str:
     """The 通报 summary as plain text for a group chat or SMS (微信通报.txt.j2), at most limit characters:
     the full summary when it fits, else the short one, else cut after the last full sentence that fits."""
-    text = _paragraph(render("微信通报.txt.j2", dict(context, 简要=False)))
+    text = _paragraphs(render("微信通报.txt.j2", dict(context, 简要=False)))
     if len(text) > limit:
-        text = _paragraph(render("微信通报.txt.j2", dict(context, 简要=True)))
+        text = _paragraphs(render("微信通报.txt.j2", dict(context, 简要=True)))
     if len(text) > limit:
         text = text[:text.rfind("。", 0, limit) + 1] or text[:limit]
     return text
+
+
+def _paragraphs(text: str) -> str:
+    """Paragraphs (separated by blank lines in the template) one a line, each paragraph's lines joined; a
+    line starting with —— (the sender) stays a line of its own, as a person signs a chat message."""
+    blocks = re.split(r"\n\s*\n", text)
+    out = []
+    for block in blocks:
+        lines = [line.strip() for line in block.splitlines() if line.strip()]
+        joined = "".join(lines)
+        if not joined:
+            continue
+        for line in re.split(r"(?=——)", joined):
+            if line:
+                out.append(line)
+    return "\n".join(out)
 
 
 def _paragraph(text: str) -> str:
