@@ -20,7 +20,7 @@ from ..assessment import Assessment
 from ..errors import ToolkitError
 from ..io import fileio
 from ..model import HistoryRow, Ledger, Settings
-from ..rules import normalize
+from ..rules import normalize, order
 from ..rules.deadlines import OVERDUE
 from ..rules.stats import Counts
 from . import leaders, notices, trend
@@ -83,6 +83,7 @@ class Dashboard:
     unit_leaders: dict[str, tuple[str, ...]]
     leader_views: list[leaders.LeaderView]
     remind_days: int
+    unit_names: tuple[str, ...] = ()          # the filter's units, in the office's order
 
     @property
     def overdue(self) -> list[LateItem]:
@@ -135,7 +136,8 @@ def build(ledger: Ledger, settings: Settings, assessment: Assessment) -> Dashboa
         overall_delta=_delta(summary.measures.completion, before.completion if before else None),
         units=units, categories=categories, key_problems=keys, trend=points, late=late,
         missing=context["未报送单位"], late_units=context["逾期报送单位"], unit_leaders=unit_leaders,
-        leader_views=leaders.views(ledger, rows), remind_days=settings.remind_working_days)
+        leader_views=leaders.views(ledger, rows, assessment.leader_order), remind_days=settings.remind_working_days,
+        unit_names=tuple(order.in_order(ledger.units, assessment.unit_order)))
 
 
 def _short(text: str, limit: int = 26) -> str:
