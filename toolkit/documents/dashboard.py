@@ -23,7 +23,7 @@ from ..model import HistoryRow, Ledger, Settings
 from ..rules import normalize, order
 from ..rules.deadlines import OVERDUE
 from ..rules.stats import Counts
-from . import leaders, notices, trend
+from . import leaders, ledger_print, notices, trend
 
 FILE_NAME = "看板.html"
 
@@ -210,5 +210,6 @@ def write_dashboard(ledger: Ledger, settings: Settings, assessment: Assessment) 
 
 
 def write_outputs(ledger: Ledger, settings: Settings, assessment: Assessment) -> list[Path]:
-    """What a run writes for the leaders: the dashboard and one 调度单 per 责任领导."""
-    return [write_dashboard(ledger, settings, assessment), *leaders.write_slips(ledger, settings, assessment)]
+    """What a run writes for the leaders: the dashboard, one 调度单 per 责任领导 and the ledger's 打印版."""
+    return [write_dashboard(ledger, settings, assessment), *leaders.write_slips(ledger, settings, assessment),
+            ledger_print.write_print_book(ledger, settings, assessment)]
