@@ -6,12 +6,11 @@ import zipfile
 
 import pytest
 
+from tests.test_gongwen import needs_lo
 from toolkit import demo
 from toolkit.assessment import assess
 from toolkit.documents import notices
 from toolkit.nightly import run_once
-
-from tests.test_gongwen import needs_lo
 
 
 @pytest.fixture(scope="module")
@@ -133,3 +132,13 @@ def test_dates_never_split_and_the_overdue_list_has_room_for_its_measures(tmp_pa
         text = pdf.with_suffix(".md").read_text(encoding="utf-8")
         found = [d for page in layout_lines(pdf) for line in page for d in DATE.findall(line)]
         assert sorted(found) == sorted(DATE.findall(text)), pdf.name
+
+
+def test_check_names_an_order_entry_the_ledger_does_not_hold(tmp_path):
+    from toolkit import check
+    from toolkit.io import master_file
+    settings = demo.demo_settings(tmp_path)
+    master_file.write_master(demo.demo_ledger(), settings)
+    settings.unit_order = ["办公室", "医正处"]
+    report = check.check(settings.master, settings)
+    assert any("[order] units 中的“医正处”不是台账中的责任单位" in line for line in report.suspicious)
