@@ -1,4 +1,5 @@
-"""Render the demo's 看板.html to docs/看板.png (and, with --pdf, print it to an A4 PDF to check the print layout).
+"""Render the demo's 看板.html to docs/看板.png and, as a phone shows it (390 px wide), docs/看板手机.png (and, with
+--pdf, print it to an A4 PDF to check the print layout).
 
     python scripts/dashboard_screenshot.py [--pdf out.pdf]
 
@@ -39,6 +40,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "看板.png")
     parser.add_argument("--size", default="1280,1900")
+    parser.add_argument("--phone", type=Path, default=ROOT / "docs" / "看板手机.png")
+    parser.add_argument("--phone-size", default="390,1688", help="a 390 × 844 phone, two screens long")
     parser.add_argument("--pdf", type=Path)
     args = parser.parse_args()
     if CHROMIUM is None:
@@ -47,8 +50,10 @@ def main() -> None:
         page = staged_dashboard(Path(tmp) / "demo")
         args.out.parent.mkdir(parents=True, exist_ok=True)
         seen = visit(page.as_uri(), screenshot=args.out.resolve(), size=args.size)
+        visit(page.as_uri(), screenshot=args.phone.resolve(), size=args.phone_size)
         from PIL import Image
-        Image.open(args.out).convert("RGB").quantize(256).save(args.out, optimize=True)   # a third of the bytes
+        for shot in (args.out, args.phone):
+            Image.open(shot).convert("RGB").quantize(256).save(shot, optimize=True)   # a third of the bytes
         print(f"截图:{args.out}({page.stat().st_size / 1024:.0f} KB 的看板;控制台消息{len(seen.console)}条,"
               f"对外请求{len(seen.requests)}个)")
         if args.pdf:

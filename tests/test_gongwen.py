@@ -222,7 +222,7 @@ def test_without_a_chinese_font_the_chart_is_left_out_and_the_font_to_install_na
 def test_wechat_text_is_plain_and_within_the_configured_length(programme):
     settings, ledger, paths = programme
     text = next(p for p in paths if p.name == "微信通报.txt").read_text(encoding="utf-8").strip()
-    assert text.startswith("【十二届市委第三轮第一批巡视反馈意见整改进展】截至2024年8月31日，本轮巡视")
+    assert text.startswith("【十二届市委第三轮第一批巡视反馈意见整改进展】\n截至2024年8月31日，本轮巡视")
     assert not re.search(r"[#*|!\[\]`]", text) and not punct.halfwidth_marks(text) and len(text) <= 500
     context = notices.programme_context(ledger, settings, assess(ledger, settings))
     context["公开进展"] = notices.public_summary(ledger, settings, assess(ledger, settings))

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from .model import Ledger, Settings
-from .rules import deadlines, stats
+from .rules import deadlines, order, stats
 from .rules.deadlines import OVERDUE, LateRow, WorkCalendar
 from .rules.review import ReviewCounts
 from .rules.stats import Counts, Summary
@@ -25,6 +25,8 @@ class Assessment:
     previous: dict[tuple[str, str], float]            # completion % per (scope, name) in the period before
     helpers: dict[str, tuple[dt.date | None, dt.date | None]]   # measure id → (考核日期, 提醒起始日)
     soon_days: int                                    # the due-soon window in working days (config)
+    unit_order: tuple[str, ...] = ()                  # units as the office lists them ([order] units, then the ledger's)
+    leader_order: tuple[str, ...] = ()                # 责任领导 likewise ([order] leaders, then the ledger's)
 
     @property
     def overdue(self) -> list[LateRow]:
@@ -47,5 +49,7 @@ def assess(ledger: Ledger, settings: Settings) -> Assessment:
     overdue = frozenset(r.measure.id for r in late if r.state == OVERDUE)
     summary = stats.summarise(ledger, settings, overdue)
     period = settings.current_period()
-    return Assessment(settings.today(), period, cal, late, overdue, summary, tuple(summary.ranking()),
-                      stats.previous_figures(ledger, period), helpers, settings.remind_working_days)
+    units = order.office_order(settings.unit_order, ledger.units)
+    leaders = order.office_order(settings.leader_order, ledger.leaders)
+    return Assessment(settings.today(), period, cal, late, overdue, summary, tuple(summary.ranking(units)),
+                      stats.previous_figures(ledger, period), helpers, settings.remind_working_days, units, leaders)

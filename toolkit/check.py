@@ -117,6 +117,7 @@ def check(path: Path, settings: config.Settings) -> CheckReport:
     partial = [read_account.sheet_text(u) + "。" for u in (ledger.account.sheets if ledger.account else [])
                if u.kind == read_account.SHEET_PARTIAL]
     report.suspicious = (partial + suspicious(ledger) + alias_mistakes(ledger, settings.unit_map)
+                         + order_strangers(ledger, settings)
                          + ([] if settings.review_required else review.pending_while_off(ledger)))
     return report
 
@@ -164,6 +165,18 @@ def alias_mistakes(ledger: Ledger, unit_map: dict[str, list[str]]) -> list[str]:
             if near:
                 out.append(f"配置[units]中“{alias}”指向的“{target}”与台账中的责任单位“{near[0]}”只差一个字：如是写错，"
                            f"请在配置文件中改正，否则“{target}”会被当作另一个单位，单独收到填报模板。")
+    return out
+
+
+def order_strangers(ledger: Ledger, settings: config.Settings) -> list[str]:
+    """[order] names the ledger does not hold (a misspelt name orders nothing, so its unit falls to the end)."""
+    out = []
+    for key, listed, known, what in (("units", settings.unit_order, ledger.units, "责任单位"),
+                                     ("leaders", settings.leader_order, ledger.leaders, "责任领导")):
+        stray = [n for n in listed if n not in set(known)]
+        if stray and ledger.measures:
+            out.append(f"配置[order] {key} 中的“{'、'.join(stray)}”不是台账中的{what}，排序时不起作用；请按台账中的写法改正"
+                       f"（未列出的{what}按台账中首次出现的顺序排在后面）。")
     return out
 
 

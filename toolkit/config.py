@@ -118,6 +118,17 @@ def _font_files(value, key: str) -> list[str]:
     return [v.strip() for v in value]
 
 
+def _names(value, key: str) -> list[str]:
+    """[order] units / leaders: names in the office's order, e.g. ["办公室", "组织处", "医政处"] (each once)."""
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        _wrong(key, value, "名称列表，按办公室的排列顺序，如 [\"办公室\", \"组织处\", \"医政处\"]")
+    names = [v.strip() for v in value]
+    twice = sorted({n for n in names if names.count(n) > 1}, key=names.index)
+    if twice:
+        raise ConfigError(f"配置项 {key} 中“{'、'.join(twice)}”出现了不止一次，每个名称只写一次（排在第一次出现的位置）。")
+    return names
+
+
 def _period(value, key: str) -> str:
     """报送期次 as YYYY-MM, however it was typed (“2024年8月” → 2024-08); it names folders under archive,
     output and outbox, so a path separator, `..` or a leading dot (which would write elsewhere) is refused."""
@@ -211,8 +222,10 @@ SCHEMA: dict[tuple[str, str], tuple] = {
     ("ladder", "acceptance"): (_flag, "ladder.acceptance"),
     **{("ladder", rung): (_rung, f"ladder.{rung}") for rung in vocab.RUNGS},
     ("ladder", vocab.RUNG_FILES[vocab.RUNG_ACCOUNT]): (_rung, f"ladder.{vocab.RUNG_ACCOUNT}"),
+    ("order", "units"): (_names, "unit_order"),
+    ("order", "leaders"): (_names, "leader_order"),
 }
-TABLES = ("calendar", "schedule", "limits", "fonts", "print", "review", "paths", "documents", "ladder")
+TABLES = ("calendar", "schedule", "limits", "fonts", "print", "review", "paths", "documents", "ladder", "order")
 
 
 def _decode(raw: bytes, path: Path) -> str:
@@ -388,6 +401,10 @@ required = false                # true：单位报“已完成”后先记为“
 [units]                         # 单位名称对照：集体名称 = ["单位1", "单位2"]；别名 = "规范名称"
 # "委属各单位" = ["市第一中心医院", "市人民医院"]
 # "一中心" = "市第一中心医院"
+
+[order]                         # 通报、督办单、统计表、看板中单位和责任领导的排列顺序（不写则按台账中首次出现的顺序）
+# units = ["办公室", "组织处", "医政处"]
+# leaders = ["王××（党委书记、主任）", "李××（副主任）"]
 
 [paths]
 master = "master/整改台账.xlsx"

@@ -572,8 +572,8 @@ def _received(entry: InboxEntry, now: dt.datetime) -> tuple[dt.datetime, list[st
     when = dt.datetime.fromtimestamp(entry.mtime_ns / 1e9).replace(microsecond=0)
     if when <= now:
         return when, []
-    return now, [f"文件的修改时间（{when:%Y-%m-%d %H:%M}）晚于本机当前时间（报送电脑的时钟可能不准），"
-                 f"按实际收件时间{now:%Y-%m-%d %H:%M}登记"]
+    return now, [f"文件的修改时间（{normalize.format_time(when)}）晚于本机当前时间（报送电脑的时钟可能不准），"
+                 f"按实际收件时间{normalize.format_time(now)}登记"]
 
 
 def _entry(path: Path) -> InboxEntry | Skipped:

@@ -249,6 +249,11 @@ class Ledger:
         """Every owner unit, in order of first appearance."""
         return list(self._by_unit())
 
+    @property
+    def leaders(self) -> list[str]:
+        """Every 责任领导, in order of first appearance."""
+        return list(dict.fromkeys(m.leader for m in self.measures.values() if m.leader))
+
     def has_unit(self, unit: str) -> bool:
         return unit in self._by_unit()
 
@@ -410,6 +415,8 @@ class Settings:
     read_timeout_seconds: float = 120.0          # one submission's reader is stopped after this long
     print_paper: str = "A4"                      # [print] paper: A4, A3, or auto (A4 when the columns fit as they are)
     unit_map: dict[str, list[str]] = field(default_factory=dict)   # [units]: collective name or alias → units
+    unit_order: list[str] = field(default_factory=list)     # [order] units: the office's order of units in documents
+    leader_order: list[str] = field(default_factory=list)   # [order] leaders: the office's order of 责任领导
     notice_pdf: bool = True                      # also write each notice as PDF (needs LibreOffice)
     wechat_chars: int = 500                      # longest 微信通报 text
     fonts: dict[str, object] = field(default_factory=dict)   # [fonts]: role → name or [name, fallback]; chart → file

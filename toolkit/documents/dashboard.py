@@ -20,10 +20,10 @@ from ..assessment import Assessment
 from ..errors import ToolkitError
 from ..io import fileio
 from ..model import HistoryRow, Ledger, Settings
-from ..rules import normalize
+from ..rules import normalize, order
 from ..rules.deadlines import OVERDUE
 from ..rules.stats import Counts
-from . import leaders, notices, trend
+from . import leaders, ledger_print, notices, trend
 
 FILE_NAME = "看板.html"
 
@@ -84,6 +84,7 @@ class Dashboard:
     leader_views: list[leaders.LeaderView]
     remind_days: int
     rungs: tuple = ()          # 督办梯次 per unit (documents/ladder.py UnitRung): issued and proposed
+    unit_names: tuple[str, ...] = ()          # the filter's units, in the office's order
 
     @property
     def overdue(self) -> list[LateItem]:
@@ -136,7 +137,8 @@ def build(ledger: Ledger, settings: Settings, assessment: Assessment, rungs: tup
         overall_delta=_delta(summary.measures.completion, before.completion if before else None),
         units=units, categories=categories, key_problems=keys, trend=points, late=late,
         missing=context["未报送单位"], late_units=context["逾期报送单位"], unit_leaders=unit_leaders,
-        leader_views=leaders.views(ledger, rows), remind_days=settings.remind_working_days, rungs=tuple(rungs))
+        leader_views=leaders.views(ledger, rows, assessment.leader_order), remind_days=settings.remind_working_days,
+        rungs=tuple(rungs), unit_names=tuple(order.in_order(ledger.units, assessment.unit_order)))
 
 
 def _short(text: str, limit: int = 26) -> str:
@@ -209,5 +211,7 @@ def write_dashboard(ledger: Ledger, settings: Settings, assessment: Assessment, 
 
 
 def write_outputs(ledger: Ledger, settings: Settings, assessment: Assessment, rungs=()) -> list[Path]:
-    """What a run writes for the leaders: the dashboard and one 调度单 per 责任领导 (rungs: the 督办梯次 section)."""
-    return [write_dashboard(ledger, settings, assessment, tuple(rungs)), *leaders.write_slips(ledger, settings, assessment)]
+    """What a run writes for the leaders: the dashboard (rungs: its 督办梯次 section), one 调度单 per 责任领导
+    and the ledger's 打印版."""
+    return [write_dashboard(ledger, settings, assessment, tuple(rungs)), *leaders.write_slips(ledger, settings, assessment),
+            ledger_print.write_print_book(ledger, settings, assessment)]

@@ -4,6 +4,7 @@ overdue or due soon — the page a 分管领导 takes into a 调度会 (dashboar
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from ..assessment import Assessment
 from ..io import fileio
 from ..io.fileio import safe_filename
 from ..model import Ledger, Settings
-from ..rules import normalize
+from ..rules import normalize, order
 from ..rules.deadlines import OVERDUE, LateRow, due_note
 from ..rules.stats import Counts
 from . import gongwen
@@ -84,8 +85,9 @@ def _rank(line: Line) -> tuple:
     return order, -(line.days or 0), line.id
 
 
-def views(ledger: Ledger, late: list[LateRow]) -> list[LeaderView]:
-    """One view per 责任领导 (ledger order), units with the most overdue first."""
+def views(ledger: Ledger, late: list[LateRow], leader_order: Sequence[str] = ()) -> list[LeaderView]:
+    """One view per 责任领导 (the office's order: leader_order, then the ledger's), units with the most overdue
+    first."""
     state = {r.measure.id: r for r in late}
     by_leader: dict[str, dict[str, UnitGroup]] = {}
     counts: dict[str, Counts] = {}
@@ -105,7 +107,8 @@ def views(ledger: Ledger, late: list[LateRow]) -> list[LeaderView]:
         ordered = sorted(groups.values(), key=lambda g: (-g.overdue, -sum(bool(x.state) for x in g.lines),
                                                          -(len(g.lines) - g.done)))
         out.append(LeaderView(leader, counts[leader], ordered))
-    return out
+    pos = order.place(leader_order)
+    return sorted(out, key=lambda v: pos.get(v.leader, len(pos)))
 
 
 LEADER = re.compile(r"^\s*(?P<name>[^（(]+?)\s*[（(](?P<post>[^）)]+)[）)]\s*$")
@@ -135,7 +138,7 @@ def write_slips(ledger: Ledger, settings: Settings, assessment: Assessment) -> l
     """output/<期次>/领导调度单/<责任领导>.md and .docx, rewritten only when the text changed."""
     folder = settings.path("output") / settings.current_period() / FOLDER
     written = []
-    for view in views(ledger, list(assessment.late)):
+    for view in views(ledger, list(assessment.late), assessment.leader_order):
         text = render("领导调度单.md.j2", slip_context(view, settings, assessment.reference_date))
         md = folder / f"{safe_filename(view.leader)}.md"
         docx = md.with_suffix(".docx")

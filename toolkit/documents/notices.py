@@ -26,7 +26,7 @@ from ..errors import ToolkitError
 from ..io import fileio, history_db, office
 from ..io.fileio import safe_filename, unit_file_names
 from ..model import Ledger, Settings
-from ..rules import normalize, punct, review
+from ..rules import normalize, order, punct, review
 from ..rules.deadlines import OVERDUE
 from . import chart, gongwen, trend
 
@@ -54,8 +54,16 @@ def environment(template_dir: Path | None = None) -> jinja2.Environment:
     env.filters["中文日期"] = normalize.format_date_cn
     env.filters["百分比"] = pct
     env.filters["期次"] = normalize.period_text
+    env.filters["句末"] = sentence
     env.filters["序号"] = lambda n: f"（{'一二三四五六七八九十'[n - 1]}）" if 0 < n <= 10 else f"（{n}）"
     return env
+
+
+def sentence(text: str) -> str:
+    """The text as a finished sentence: a 。 added unless it already ends with 。！？ (a message or file name
+    put into a receipt's line)."""
+    text = str(text).rstrip()
+    return text if not text or text[-1] in "。！？" else text.rstrip("；;，,：:") + "。"
 
 
 IMAGE_LINE = re.compile(r"^!\[.*\]\(.*\)$")
@@ -130,7 +138,7 @@ def submission_status(ledger, settings: Settings) -> tuple[set[str], list[str]]:
             continue
         when = dt.datetime.fromisoformat(e.received)
         first[e.unit] = min(first.get(e.unit, when), when)
-    late = sorted(u for u, when in first.items() if settings.submit_by and when.date() > settings.submit_by)
+    late = [u for u, when in first.items() if settings.submit_by and when.date() > settings.submit_by]
     return set(first), late
 
 
@@ -154,8 +162,11 @@ def programme_context(ledger, settings: Settings, assessment: Assessment) -> dic
                     overdue_by_unit.setdefault(unit, []).append(dict(item, 本单位角色=own.role if own else ""))
         else:
             soon.append(item)
+    units = assessment.unit_order
+    overdue_by_unit = dict(order.items_in_order(overdue_by_unit, units))   # the office's order of units
     submitted, late_units = submission_status(ledger, settings)
-    missing = [u for u in ledger.units if u not in submitted]   # submitted is a set
+    late_units = order.in_order(late_units, units)
+    missing = order.in_order((u for u in ledger.units if u not in submitted), units)   # submitted is a set
     annexes = attachments(ranking, overdue_by_unit, soon, settings.remind_working_days)
     reform = summary.by_category.get(vocab.REFORM)
     return {
@@ -184,13 +195,15 @@ def review_figures(summary, ledger: Ledger) -> dict | None:
 
 def attachments(ranking, overdue_by_unit: dict, soon: list, soon_days: int) -> list[dict]:
     """The 通报's long lists as attachment tables (header row first): overdue entries by unit, the completion
-    ranking, measures falling due; empty lists are left out (the ranking always stays)."""
+    ranking, measures falling due; empty lists are left out (the ranking always stays). The overdue list has
+    no status column (nearly all 正在推进): a status other than that follows the measure, so the measure's
+    column is wide enough for its text in two lines."""
     out = []
     if overdue_by_unit:
-        rows = [["序号", "责任单位", "编号", "整改措施", "完成时限", "已逾期", "当前状态"]]
-        entries = [(unit, i) for unit, items in sorted(overdue_by_unit.items()) for i in items]
-        rows += [[str(k), unit, i["编号"], i["措施"], i["完成时限文字"], f"{i['逾期天数']}天", i["完成情况"]]
-                 for k, (unit, i) in enumerate(entries, 1)]
+        rows = [["序号", "责任单位", "编号", "整改措施", "完成时限", "已逾期"]]
+        entries = [(unit, i) for unit, items in overdue_by_unit.items() for i in items]   # units in office order
+        rows += [[str(k), unit, i["编号"], i["措施"] + _status_note(i["完成情况"]), i["完成时限文字"],
+                  f"{i['逾期天数']}天"] for k, (unit, i) in enumerate(entries, 1)]
         out.append({"键": "逾期", "名称": "逾期未完成整改措施清单", "表格": rows})
     rows = [["名次", "责任单位", "措施数", "已完成", "完成率", "逾期"]]
     rows += [[str(k), u, str(c.total), str(c.done), pct(c.completion), str(c.overdue)]
@@ -201,6 +214,11 @@ def attachments(ranking, overdue_by_unit: dict, soon: list, soon_days: int) -> l
         rows += [[str(k), i["编号"], i["措施"], i["牵头单位"], i["完成时限文字"]] for k, i in enumerate(soon, 1)]
         out.append({"键": "临期", "名称": f"近期到期的整改措施清单（{soon_days}个工作日内）", "表格": rows})
     return out
+
+
+def _status_note(status: str) -> str:
+    """“（未启动）” after a measure whose status is not 正在推进 (the usual one, left unsaid)."""
+    return "" if status == vocab.IN_PROGRESS else f"（{status or '未填写完成情况'}）"
 
 
 def public_summary(ledger, settings: Settings, assessment: Assessment) -> str:
@@ -214,12 +232,28 @@ WECHAT_CHARS = 500
 def wechat_text(context: dict, limit: int = WECHAT_CHARS) -> str:
     """The 通报 summary as plain text for a group chat or SMS (微信通报.txt.j2), at most limit characters:
     the full summary when it fits, else the short one, else cut after the last full sentence that fits."""
-    text = _paragraph(render("微信通报.txt.j2", dict(context, 简要=False)))
+    text = _paragraphs(render("微信通报.txt.j2", dict(context, 简要=False)))
     if len(text) > limit:
-        text = _paragraph(render("微信通报.txt.j2", dict(context, 简要=True)))
+        text = _paragraphs(render("微信通报.txt.j2", dict(context, 简要=True)))
     if len(text) > limit:
         text = text[:text.rfind("。", 0, limit) + 1] or text[:limit]
     return text
+
+
+def _paragraphs(text: str) -> str:
+    """Paragraphs (separated by blank lines in the template) one a line, each paragraph's lines joined; a
+    line starting with —— (the sender) stays a line of its own, as a person signs a chat message."""
+    blocks = re.split(r"\n\s*\n", text)
+    out = []
+    for block in blocks:
+        lines = [line.strip() for line in block.splitlines() if line.strip()]
+        joined = "".join(lines)
+        if not joined:
+            continue
+        for line in re.split(r"(?=——)", joined):
+            if line:
+                out.append(line)
+    return "\n".join(out)
 
 
 def _paragraph(text: str) -> str:
@@ -265,7 +299,8 @@ SLIP_NUMBER = "〔{年}〕{序号}号"
 def slip_numbers(settings: Settings, period: str, units: list[str]) -> dict[str, str]:
     """督办编号 per unit for the period in the office's form ([documents] slip_number, default 〔2024〕9号), kept
     in output/督办编号.json (期次 → 单位 → 序号): a unit keeps its number across reruns and dates; a unit new to
-    the register gets the next number of the year (in name order), so no two slips of a year share one."""
+    the register gets the next number of the year (in the order given: the office's order of units), so no two
+    slips of a year share one."""
     path = settings.path("output") / "督办编号.json"
     try:
         register = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
@@ -273,7 +308,7 @@ def slip_numbers(settings: Settings, period: str, units: list[str]) -> dict[str,
         raise ToolkitError(f"督办编号登记文件 {path} 已损坏，无法读取。请从备份恢复该文件；"
                            f"删除它会使督办单重新编号。") from None
     numbers = register.setdefault(period, {})
-    new = sorted(u for u in units if u not in numbers)
+    new = [u for u in units if u not in numbers]
     year = period[:4]
     for unit in new:
         numbers[unit] = max((n for p, kept in register.items() if p[:4] == year for n in kept.values()), default=0) + 1
@@ -410,9 +445,9 @@ def write_notices(ledger, settings: Settings, assessment: Assessment, kinds=KIND
         written += [p for p in (chart_file, trend_file) if font and p.exists() and p.name in text]
     if "督办单" in kinds:
         reply = assessment.calendar.shift(summary.reference_date, settings.reply_days)
-        numbers = slip_numbers(settings, settings.current_period(), sorted(context["逾期按单位"]))
+        numbers = slip_numbers(settings, settings.current_period(), list(context["逾期按单位"]))
         stems = unit_file_names(ledger.units)          # 市*医院 and 市**医院: two slips
-        for unit, items in sorted(context["逾期按单位"].items()):
+        for unit, items in context["逾期按单位"].items():
             slip = dict(context, **contact(settings), 单位=unit, 事项=items, 回复期限=reply, 督办编号=numbers[unit],
                         发文单位=office_issuer(settings))
             pair(render("督办单.md.j2", slip), folder / "督办单" / f"{stems.get(unit) or safe_filename(unit)}.md")

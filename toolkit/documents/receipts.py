@@ -24,7 +24,7 @@ def receipt_context(unit: str, outcomes: list, settings: Settings, when: dt.date
         s = f.submission
         taken = [f"{u.measure_id}（{reviewed_status(u, reviews.get((u.measure_id, s.unit)))}）"
                  for u in s.updates] if f.accepted else []
-        files.append({"文件名": s.name, "收件时间": f"{normalize.format_date(s.received)}{s.received:%H:%M}", "结果": f.outcome,
+        files.append({"文件名": s.name, "收件时间": normalize.format_time(s.received), "结果": f.outcome,
                       "采纳条数": f.accepted, "采纳措施": taken, "逾期报送": f.late, "归档文件": f.archived.name,
                       "问题": [p.text() for p in s.problems], "说明": list(s.notes),
                       "佐证": evidence_lines(s.evidence) if f.outcome in vocab.APPLIED_OUTCOMES else [],

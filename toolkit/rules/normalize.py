@@ -285,6 +285,11 @@ def format_date(value: dt.date) -> str:
     return f"{value.year}年{value.month}月{value.day}日"
 
 
+def format_time(value: dt.datetime) -> str:
+    """2024年8月19日9:05 — a date and a clock time as a Chinese document writes them (no space, no leading zero)."""
+    return f"{format_date(value)}{value.hour}:{value.minute:02d}"
+
+
 _CN_DIGITS = "〇一二三四五六七八九"
 
 

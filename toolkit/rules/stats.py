@@ -7,6 +7,7 @@ edited by hand updates them; Python computes the same numbers for notices and te
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .. import vocab
@@ -99,10 +100,12 @@ class Summary:
                 c.add(it.status)
         return c
 
-    def ranking(self) -> list[tuple[str, Counts]]:
-        """Units by completion, best first (进度靠后 units at the bottom)."""
+    def ranking(self, order: Sequence[str] = ()) -> list[tuple[str, Counts]]:
+        """Units by completion, best first (进度靠后 units at the bottom); ties in the office's order of units
+        (order; names it lacks after, by name)."""
+        pos = {u: i for i, u in enumerate(order)}
         return sorted(self.by_unit.items(), key=lambda kv: (-kv[1].completion, -kv[1].progress(self.weights),
-                                                            kv[1].overdue, kv[0]))
+                                                            kv[1].overdue, pos.get(kv[0], len(pos)), kv[0]))
 
 
 def category_of(m: Measure) -> list[str]:
