@@ -276,7 +276,8 @@ def test_layouts_that_stop_naming_the_sheet_or_cell(seed_book, tmp_path, change,
 def test_hostile_office_ledger_master_recalculated_and_as_ods_gives_the_cached_and_published_figures(seed_book, tmp_path):
     """Office ledger with `=市急救中心`, `市*医院`, `<科教处`, `~中心` and a zero-width space: the master's every
     formula recalculated by LibreOffice equals its cached value; the master saved as .ods reads the same figures."""
-    from tests.test_formulas_exact import formula_cells, same, without_cached_values
+    from tests.test_formulas_exact import formula_cells, same
+    from tests.test_progress import strip_cached_values
     from toolkit.io import master_file
 
     def change(wb, ws, h):
@@ -287,7 +288,7 @@ def test_hostile_office_ledger_master_recalculated_and_as_ods_gives_the_cached_a
     text, ledger = paragraph(book, settings)
     master_file.write_master(ledger, settings)
     cached = formula_cells(settings.master)
-    out = office.convert(without_cached_values(settings.master, tmp_path / "nocache.xlsx"), "xlsx", tmp_path / "lo",
+    out = office.convert(strip_cached_values(settings.master, tmp_path / "nocache.xlsx"), "xlsx", tmp_path / "lo",
                          recalc=True)
     again = openpyxl.load_workbook(out, data_only=True)
     wrong = {k: (v, again[k[0]][k[1]].value) for k, v in cached.items() if not same(v, again[k[0]][k[1]].value)}
