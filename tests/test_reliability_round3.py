@@ -10,10 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import hand_in, small_ledger
 from tests.test_workspace_folders import set_paths
-from toolkit import config
+from toolkit import config, vocab
 from toolkit.app import Workspace
-from toolkit.errors import ConfigError
+from toolkit.errors import ConfigError, FileAccessError
+from toolkit.io import master_file
+from toolkit.io.history_db import HistoryDB
+from toolkit.io.ledger_file import read_ledger
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -62,3 +66,65 @@ def test_a_shared_inbox_outside_every_workspace_still_runs(tmp_path):
     (tmp_path / "共享收件箱").mkdir()
     set_paths(tmp_path / "甲办", inbox=str(tmp_path / "共享收件箱"))
     assert cli("consolidate", "-c", str(tmp_path / "甲办")).returncode == 0
+
+
+# ---------------------------------------------------------------- history.sqlite emptied or replaced
+
+def ran_once(tmp_path: Path):
+    """A workspace whose history holds 医政处's 已完成 on ZG-002, and 办公室's file waiting in the inbox."""
+    s = settings_on_disk(tmp_path)
+    hand_in(s, "医政处", {"ZG-002": {vocab.STATUS: vocab.DONE}})
+    assert cli("consolidate", "-c", str(s.root)).returncode == 0
+    hand_in(s, "办公室", {"ZG-001": {vocab.STATUS: vocab.DONE}})
+    for tail in ("-wal", "-shm"):
+        Path(f"{s.root / vocab.HISTORY_DB}{tail}").unlink(missing_ok=True)
+    return s
+
+
+def settings_on_disk(tmp_path: Path):
+    """The small ledger in a workspace the CLI can open (config.toml on disk), nothing run yet."""
+    Workspace.init(tmp_path)
+    (tmp_path / config.CONFIG_NAME).write_text(
+        'title = "测试整改台账"\nperiod = "2024-08"\nreference_date = "2024-08-30"\nsubmit_by = "2024-08-25"\n'
+        'notice_pdf = false\n[limits]\nsettle_seconds = 0\n', encoding="utf-8")
+    s = config.load(tmp_path)
+    master_file.write_master(small_ledger(), s)
+    for made in s.path("backup").iterdir():      # the office put its ledger in place of init's blank one
+        made.unlink()
+    return s
+
+
+def credited_to_the_unit(s) -> bool:
+    with HistoryDB(s.root / vocab.HISTORY_DB, read_only=True) as db:
+        return any(c.field == vocab.STATUS and c.unit == "医政处" and c.new == vocab.DONE and c.from_file
+                   for c in db.changes("ZG-002"))
+
+
+@pytest.mark.parametrize("replace_with", ["empty file", "folder"])
+def test_a_history_database_emptied_or_replaced_by_a_folder_is_set_aside_and_rebuilt_and_the_run_goes_on(
+        tmp_path, replace_with):
+    s = ran_once(tmp_path)
+    db = s.root / vocab.HISTORY_DB
+    assert credited_to_the_unit(s)
+    db.unlink()
+    if replace_with == "folder":
+        db.mkdir()
+        (db / "某人的文件.txt").write_text("kept", encoding="utf-8")
+    else:
+        db.write_bytes(b"")
+    done = cli("consolidate", "-c", str(s.root))
+    assert done.returncode == 0
+    line = next(x for x in done.stdout.splitlines() if "history.sqlite" in x)
+    assert "已原样移到" in line and "按归档文件重建" in line
+    assert credited_to_the_unit(s)                   # the unit's file, not 初始导入, made ZG-002 已完成
+    assert read_ledger(s.master).measures["ZG-001"].status == vocab.DONE
+    aside = [p for p in s.root.iterdir() if p.name.startswith("history.损坏-")]
+    if replace_with == "folder":
+        assert (aside[0] / "某人的文件.txt").read_text(encoding="utf-8") == "kept"
+
+
+def test_a_folder_in_the_databases_place_is_named_when_it_cannot_be_opened(tmp_path):
+    (tmp_path / "h.sqlite").mkdir()
+    with pytest.raises(FileAccessError) as caught:
+        HistoryDB(tmp_path / "h.sqlite")
+    assert str(tmp_path / "h.sqlite") in str(caught.value) and "文件夹" in str(caught.value)
