@@ -6,16 +6,19 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import warnings
+import zipfile
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import hand_in, small_ledger
+from tests.conftest import fill, hand_in, small_ledger
 from tests.test_workspace_folders import set_paths
 from toolkit import config, vocab
 from toolkit.app import Workspace
+from toolkit.distribute import distribute
 from toolkit.errors import ConfigError, FileAccessError
-from toolkit.io import master_file
+from toolkit.io import evidence, master_file
 from toolkit.io.history_db import HistoryDB
 from toolkit.io.ledger_file import read_ledger
 
@@ -128,3 +131,26 @@ def test_a_folder_in_the_databases_place_is_named_when_it_cannot_be_opened(tmp_p
     with pytest.raises(FileAccessError) as caught:
         HistoryDB(tmp_path / "h.sqlite")
     assert str(tmp_path / "h.sqlite") in str(caught.value) and "文件夹" in str(caught.value)
+
+
+# ---------------------------------------------------------------- a package that is not what it says
+
+def test_two_evidence_entries_of_one_name_are_both_refused_never_stored_as_the_same_bytes_twice(workspace):
+    s = workspace
+    (d,) = distribute(s, ["医政处"])
+    book = fill(d.path, {"ZG-003": {vocab.STATUS: vocab.IN_PROGRESS, vocab.PROGRESS: "已召开专题会"}},
+                s.root / "filled.xlsx")
+    with warnings.catch_warnings(), zipfile.ZipFile(s.path("inbox") / "医政处佐证.zip", "w") as zf:
+        warnings.simplefilter("ignore")                  # zipfile warns of the duplicate name, as it should
+        zf.write(book, "医政处.xlsx")
+        zf.writestr("ZG-003/会议纪要.pdf", b"%PDF-1.4 the minutes")
+        zf.writestr("ZG-003/会议纪要.pdf", b"%PDF-1.4 a different file under the same name")
+        zf.writestr("ZG-003/签到表.pdf", b"%PDF-1.4 sign-in sheet")
+    result = Workspace(s).consolidate()
+    assert [f.outcome for f in result.files] == [vocab.OUTCOME_ACCEPTED]
+    assert read_ledger(s.master).measures["ZG-003"].progress == "已召开专题会"
+    folder = s.path("archive") / "2024-08" / evidence.FOLDER / "医政处" / "ZG-003"
+    assert evidence.stored_files(folder) == ["签到表.pdf"]
+    receipt = result.receipts[0].read_text(encoding="utf-8")
+    refused = [x for x in receipt.splitlines() if "“ZG-003/会议纪要.pdf”" in x]
+    assert len(refused) == 2 and all("同名" in x and "重新打包" in x for x in refused)
