@@ -208,7 +208,86 @@ def still_claims(other: Path, settings: Settings, key: str) -> bool:
     except ConfigError:
         return True                # cannot tell: taken as still in use, the message says how to free it
     mine = settings.master if key == "master" else settings.path(key)
-    return (theirs.master if key == "master" else theirs.path(key)) == mine
+    return mine in places(theirs)       # in any role: a marker is named by the folder, so .archive.owner
+                                        # beside another's archive is met by an inbox pointed at that archive
+
+
+def places(s: Settings) -> dict[Path, str]:
+    """What a workspace owns, resolved: its folder, config.toml, history.sqlite, master and each folder it
+    reads or writes ({path: how messages name it})."""
+    root = Path(s.root).resolve()
+    return {root: "工作文件夹", root / config.CONFIG_NAME: config.CONFIG_NAME, root / vocab.HISTORY_DB: vocab.HISTORY_DB,
+            s.master: "台账", **{s.path(k): FOLDER_WORDS.get(k, f"{k} 文件夹") for k in s.paths if k != "master"}}
+
+
+FOLDER_WORDS = {"inbox": "收件箱", "archive": "归档文件夹", "output": "输出文件夹", "backup": "备份文件夹",
+                "outbox": "分发文件夹", "logs": "日志文件夹"}
+SCAN_LIMIT = 20000          # entries of an inbox looked at for another workspace's files (an inbox holds far fewer)
+
+
+def _workspace_config(folder: Path) -> Path | None:
+    """folder's config.toml when folder is a workspace (config.toml with its key folder .zhenggai, its
+    history.sqlite or one of its owner markers beside it)."""
+    cfg = folder / config.CONFIG_NAME
+    try:
+        if cfg.is_file() and ((folder / ".zhenggai").is_dir() or (folder / vocab.HISTORY_DB).exists()
+                              or any(folder.glob(f".*{CLAIM_SUFFIX}"))):
+            return cfg.resolve()
+    except OSError:
+        pass
+    return None
+
+
+def _candidates(inbox: Path) -> list[tuple[Path, bool]]:
+    """Config files of workspaces around an inbox ((config, found inside the inbox)): those of the folders
+    above it, those named by the owner markers beside each of them, and any workspace or marker inside it."""
+    found: list[tuple[Path, bool]] = []
+    for folder in (inbox, *inbox.parents):
+        if (cfg := _workspace_config(folder)) is not None and folder != inbox:
+            found.append((cfg, False))
+        if folder.name and (other := claimant(folder.with_name(f".{folder.name}{CLAIM_SUFFIX}"))) is not None:
+            found.append((other, False))
+    seen = 0
+    for top, dirs, files in os.walk(inbox):          # links are not followed, as intake follows none
+        seen += len(dirs) + len(files)
+        if (cfg := _workspace_config(Path(top))) is not None:
+            found.append((cfg, True))
+        for name in files:
+            if name.startswith(".") and name.endswith(CLAIM_SUFFIX) and (other := claimant(Path(top) / name)):
+                found.append((other, True))
+        if seen > SCAN_LIMIT:
+            break
+    return found
+
+
+def inbox_conflict(settings: Settings) -> str:
+    """Why this workspace's inbox may not be consumed ('' when it may): it is, holds or lies inside something
+    another workspace owns (its folder, config, database, master, or a folder it reads or writes), so archiving
+    and deleting the inbox's files would take them from that workspace."""
+    inbox = settings.path("inbox")
+    mine = Path(settings.root).resolve() / config.CONFIG_NAME
+    if not inbox.is_dir():
+        return ""
+    for other, inside in dict.fromkeys(_candidates(inbox)):
+        other = Path(other)
+        if other == mine or not other.is_file():
+            continue
+        try:
+            theirs = config.load(other)
+        except ConfigError:
+            if inside:
+                return f"收件箱 {inbox} 中有另一个工作区的配置文件 {other}"
+            continue
+        for place, word in places(theirs).items():
+            if place == inbox or _inside(place, inbox):
+                return f"收件箱 {inbox} {'就是' if place == inbox else '中有'}另一个工作区的{word}（{place}；其配置文件：{other}）"
+            if _inside(inbox, place) and word != "工作文件夹" and place.is_dir():
+                return f"收件箱 {inbox} 位于另一个工作区的{word}（{place}）之中（其配置文件：{other}）"
+    return ""
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path != folder and path.is_relative_to(folder)
 
 
 def write_claim(marker: Path, mine: Path, take_over: bool = False) -> bool:
@@ -235,6 +314,9 @@ def claim_folders(settings: Settings) -> None:
     """A workspace owns its inbox, archive and master: mark each (at init and on every run) and refuse,
     naming the other workspace's config, when another workspace still using it has marked it first."""
     mine = Path(settings.root).resolve() / config.CONFIG_NAME
+    if why := inbox_conflict(settings):
+        raise ConfigError(f"{why}。收件箱里的文件汇总后会被归档并删除，本次未做任何改动。"
+                          f"请在 {mine} 的 [paths] inbox 中改用本工作区自己的收件箱。")
     for key, word in CLAIMED.items():
         marker = claim_marker(settings, key)
         if not marker.parent.is_dir():

@@ -280,6 +280,9 @@ def from_dict(data: dict, root: Path, where: str = "配置") -> Settings:
     return s
 
 
+WRITTEN_FOLDERS = ("archive", "output", "backup", "outbox", "logs")   # folders the toolkit fills itself
+
+
 def _within(path: Path, folder: Path) -> bool:
     return path == folder or path.is_relative_to(folder)
 
@@ -297,6 +300,12 @@ def check_folders(s: Settings) -> None:
             raise ConfigError(
                 f"[paths] inbox = \"{s.paths['inbox']}\" 指向 {inbox}，其中包含{what}（{path}）。收件箱里的文件汇总后会被"
                 f"归档并删除，本工具自己的文件不能放在收件箱中。请把 inbox 改为单独的文件夹，如 inbox = \"inbox\"。")
+    for key in WRITTEN_FOLDERS:        # and it lies in none of the folders the toolkit writes into
+        if inbox.is_relative_to(s.path(key)):
+            raise ConfigError(
+                f"[paths] inbox = \"{s.paths['inbox']}\" 指向 {inbox}，位于 paths.{key}（{s.path(key)}）之中。收件箱里的"
+                f"文件汇总后会被归档并删除，程序自己写入的文件（归档原件、回执、备份等）不能当作报送文件。"
+                f"请把 inbox 改为单独的文件夹，如 inbox = \"inbox\"。")
 
 
 def _section(s: Settings, table: str, values: dict) -> None:

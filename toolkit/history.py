@@ -135,8 +135,11 @@ def open_recovering(settings: Settings, notes: list[str], rebuild_now: bool = Tr
     made backups), a new one rebuilt from the archive (unless the caller rebuilds it: rebuild_now False),
     with one line in notes saying what happened: the run goes on either way."""
     path = history_db.db_path(settings)
-    gone = not path.exists() and oldest_backup(settings) is not None
+    ran = oldest_backup(settings) is not None
+    gone = not os.path.lexists(path) and ran
     try:
+        if odd := _not_a_database(path, ran):
+            raise history_db.HistoryDamaged(path, odd)
         db = history_db.open_history(settings)
     except history_db.HistoryDamaged as exc:
         moved = history_db.set_aside(path)
@@ -159,6 +162,20 @@ def open_recovering(settings: Settings, notes: list[str], rebuild_now: bool = Tr
     notes.append(what + how + "。")
     log.warning(notes[-1])
     return db
+
+
+def _not_a_database(path: Path, ran: bool) -> str:
+    """Why what stands at the database's path is no history to go on with ('' when it may be): not a file
+    (a folder in its place), or a file emptied to 0 bytes after runs that recorded changes (SQLite would take
+    it as a new, empty history and the rows it held would be lost without a word)."""
+    if not os.path.lexists(path):
+        return ""
+    if not path.is_file():
+        return "不是文件，而是一个文件夹" if path.is_dir() else "不是普通文件"
+    wal = Path(f"{path}-wal")
+    if ran and path.stat().st_size == 0 and not (wal.is_file() and wal.stat().st_size):
+        return "是0字节的空文件，原有的记录已不在其中"
+    return ""
 
 
 # ---------------------------------------------------------------- rebuilding from the archive

@@ -92,19 +92,31 @@ class Submission:
         return self
 
 
+OTHER_ARCHIVES = {b"7z\xbc\xaf\x27\x1c": "7z", b"Rar!\x1a\x07": "RAR", b"\x1f\x8b": "gzip", b"BZh": "bzip2",
+                  b"\xfd7zXZ\x00": "xz", b"MSCF": "CAB"}
+PACKAGE_FIX = ("请把填好的工作簿和佐证材料重新打包为 .zip（在压缩软件中选择“ZIP”格式）后报送；"
+               "也可以先只报送填好的 .xlsx 工作簿")
+
+
 def _check_container(sub: Submission, settings: Settings) -> bool:
     """Reject what is not a readable, unencrypted, reasonably sized workbook before parsing it."""
     path = sub.path
     size = path.stat().st_size
     fix_resend = "请用下发的模板重新填写并保存为 .xlsx 后报送"
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    other = next((kind for magic, kind in OTHER_ARCHIVES.items() if head.startswith(magic)), "")
+    if other or Path(sub.name).suffix.lower() in evidence.ARCHIVE_SUFFIXES:     # sent as a package: its evidence with it
+        fix_resend = PACKAGE_FIX
+    if other:
+        sub.reject(f"文件是{other}压缩包，本工具只能拆开 .zip 压缩包", PACKAGE_FIX)
+        return False
     if size == 0:
         sub.reject("文件是空的（0字节），可能在传输中损坏", fix_resend)
         return False
     if size > settings.max_file_mb * 1024 * 1024:
         sub.reject(f"文件过大（{size / 1048576:.1f}MB，上限{settings.max_file_mb:g}MB）", "请删除嵌入的图片等附件后重新报送，佐证材料另行提交")
         return False
-    with open(path, "rb") as fh:
-        head = fh.read(8)
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         import olefile
         try:
@@ -131,7 +143,7 @@ def _check_container(sub: Submission, settings: Settings) -> bool:
             names = {i.filename for i in infos}
             total = sum(i.file_size for i in infos)
     except (zipfile.BadZipFile, OSError, ValueError):
-        sub.reject("文件已损坏（压缩包不完整），无法打开", fix_resend)
+        sub.reject("文件已损坏（压缩包不完整，可能下载或复制时中断），无法打开", fix_resend)
         return False
     if total > MAX_UNZIPPED_MB * 1048576 or (size and total / size > MAX_RATIO and total > 20 * 1048576):
         sub.reject(f"文件解压后过大（{total / 1048576:.0f}MB），疑似异常文件，未予读取", fix_resend)

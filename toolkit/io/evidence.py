@@ -21,6 +21,7 @@ import re
 import stat
 import unicodedata
 import zipfile
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
@@ -49,6 +50,8 @@ LEGACY_SUMS = "SHA256SUMS.txt"   # the list's name before: a unit's file of that
 DAMAGED = "已损坏（解压时校验不符或数据不完整，可能下载或复制时中断），未保存；请重新发送此文件（可与工作簿一起重新打包报送）"
 ARCHIVE_SUFFIXES = {".zip", ".rar", ".7z", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".cab", ".iso"}
 LITTER_NAMES = {"thumbs.db", "ehthumbs.db", "desktop.ini", ".ds_store", ".localized", "icon\r"}
+SAME_NAME = ("与压缩包中另外{count}个文件同名同路径（压缩包有问题，解压时会互相覆盖），无法确定哪一个是佐证材料，均未保存；"
+             "请重新打包（每个文件只放一次）后报送")
 COUNT_FIX = "请每项措施只附必要的佐证材料（多张照片可合成一个PDF），使文件总数不超过{limit}个后重新报送"
 
 
@@ -217,9 +220,13 @@ def match(infos: list[zipfile.ZipInfo], own_ids: list[str], evidence_texts: dict
     """Each entry matched to one of the unit's measures: a path folder named by the 编号, else the
     row whose 佐证材料 mentions the file's name; refused (named, with the reason) otherwise."""
     ids = {normalize.clean_key(i): i for i in own_ids}
+    named = Counter(i.filename for i in infos)
     out = []
     for info in infos:
         name = entry_name(info)
+        if named[info.filename] > 1:        # read by name, every one of them would give the last one's bytes
+            out.append(EvidenceFile(name, info.filename, reason=SAME_NAME.format(count=named[info.filename] - 1)))
+            continue
         if reason := _unsafe(info):
             out.append(EvidenceFile(name, info.filename, reason=reason))
             continue

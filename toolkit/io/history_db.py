@@ -178,7 +178,12 @@ class HistoryDB:
         300,000 rows), so damage is found here, not halfway through a run; read_only: only read what is
         there (no schema, no pragmas, no check). timeout: how long to wait while another program holds it."""
         self.path = Path(path)
-        self.conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=timeout)
+        try:
+            self.conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=timeout)
+        except sqlite3.Error as exc:         # a folder in its place, a missing or read-only folder
+            what = "这个位置是一个文件夹，而不是数据库文件" if self.path.is_dir() else sqlite_reason(exc)
+            raise FileAccessError(f"无法打开变更记录数据库 {self.path}：{what}。请把占据该位置的文件夹移走或检查"
+                                  f"所在文件夹的权限后重试（数据库本身无需处理）。") from None
         try:
             if read_only:
                 return
