@@ -24,6 +24,17 @@ def run(args: list, cwd: Path, env: dict | None = None) -> str:
     return done.stdout
 
 
+def see_dependencies_of_this_interpreter(python: Path) -> None:
+    """Let a fresh venv import the dependencies installed for the interpreter running the tests (nothing is
+    downloaded). Its site-packages are listed in a .pth file, not inherited with --system-site-packages:
+    a venv made from inside another venv inherits the base interpreter's packages, not the outer venv's.
+    A .pth file's own .pth files are not read, so the development install of toolkit stays out of sight."""
+    site_dir = Path(run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                        cwd=python.parent).strip())
+    ours = [p for p in sys.path if Path(p).name in ("site-packages", "dist-packages") and Path(p).is_dir()]
+    (site_dir / "_outer_dependencies.pth").write_text("\n".join(ours) + "\n", encoding="utf-8")
+
+
 @pytest.mark.packaging
 def test_wheel_installed_in_a_fresh_venv_runs_the_demo(tmp_path):
     # build from a clean copy: setuptools' build/ folder in the checkout may hold stale modules
@@ -43,11 +54,12 @@ def test_wheel_installed_in_a_fresh_venv_runs_the_demo(tmp_path):
                  "toolkit/demo_data/master/整改台账.xlsx", "toolkit/demo_data/config.toml"):
         assert part in names, f"{part} missing from {wheel.name}"
 
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
-    venv = tmp_path / "venv"   # dependencies come from this environment: nothing is downloaded
-    run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", venv], cwd=tmp_path)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+    venv = tmp_path / "venv"
+    run([sys.executable, "-m", "venv", "--without-pip", venv], cwd=tmp_path)
     python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    # --force-reinstall: the development install of the same version is visible through the system site
+    see_dependencies_of_this_interpreter(python)
+    # --force-reinstall: the development install of the same version is visible through the .pth file
     run([sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-deps", "--no-index",
          "--force-reinstall", wheel], cwd=tmp_path, env=env)
 

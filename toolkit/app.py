@@ -698,7 +698,7 @@ class Workspace:
         s = self.settings
         if on:
             s.reference_date = on
-        with self.guarded(*files_under(reminders.folder(s))):
+        with self.guarded(*files_under(reminders.folder(s))), noted_warnings() as noted:
             ledger = read_ledger(s.master, s) if ledger is None else ledger
             entries = scan_inbox(s.path("inbox"), own_folders(s))[0]
             stuck = left_behind(ledger, entries)      # taken in already, but could not be removed
@@ -710,7 +710,8 @@ class Workspace:
             done = reminders.write_reminders(ledger, s, missing, assess(ledger, s))
             done.notes += [f"收件箱中的 {e.path} 已于{r.received.replace('T', ' ')}汇总（{r.outcome}），但未能从收件箱删除，"
                            f"请手动删除该文件。" for e, r in stuck]
-            return done
+        done.notes += noted                    # a year the holiday table does not know
+        return done
 
     def issue(self, units: list[str] | None = None, rungs: list[str] | None = None, every: bool = False,
               on: dt.date | None = None) -> ladder_docs.Issuance:
@@ -781,7 +782,7 @@ class Workspace:
             s.reference_date = on
         master_file.check_format(s.master)
         notes: list[str] = []
-        with self.guarded(s.master), history.open_recovering(s, notes) as db:
+        with self.guarded(s.master), history.open_recovering(s, notes) as db, noted_warnings() as noted:
             seen = master_bytes(s.master)
             ledger = read_ledger(s.master, s)
             ledger.read_notes += notes
@@ -791,7 +792,7 @@ class Workspace:
                 unchanged_since(s.master, seen)
                 written = master_file.write_master(ledger, s, assessment)
             waiting = [] if s.review_required else review.pending_while_off(ledger)
-            return Refreshed(s.master, written, Figures.of(assessment), ledger.read_notes + waiting)
+        return Refreshed(s.master, written, Figures.of(assessment), ledger.read_notes + waiting + noted)
 
     def highlight(self, ledger: Ledger, write: Callable[[Assessment], None]) -> Assessment:
         """Excel 标记逾期: write(assessment) refreshes the open book's date helpers under the lock."""

@@ -12,7 +12,7 @@ import click
 
 from . import addin, autostart, click_zh, vocab, wps
 from . import check as health
-from .app import Workspace, file_errors
+from .app import Workspace, file_errors, noted_warnings
 from .config import from_dict
 from .demo import stage_demo
 from .documents.notices import KINDS
@@ -25,15 +25,19 @@ CONFIG_OPTION = click.option("-c", "--config", "config_path", type=click.Path(pa
 
 
 def friendly(fn):
-    """Turn domain errors into one readable line (never a traceback)."""
+    """Turn domain errors into one readable line (never a traceback), and the toolkit's warnings an
+    operation did not report itself (e.g. check in a year the holiday table does not know) into 提示 lines."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
-            with file_errors():        # a file error outside the workspace's guard: still one Chinese line
-                return fn(*args, **kwargs)
+            with file_errors(), noted_warnings() as noted:   # a file error outside the workspace's guard too
+                result = fn(*args, **kwargs)
         except ToolkitError as exc:
             click.secho(f"错误：{exc}", fg="red", err=True)
             sys.exit(1)
+        for line in noted:
+            click.echo(f"提示：{line}")
+        return result
     return wrapper
 
 
