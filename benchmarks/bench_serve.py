@@ -47,8 +47,9 @@ def main() -> int:
     parser.add_argument("--units", type=int, default=1000)
     parser.add_argument("--rows", type=int, default=30)
     parser.add_argument("--every", type=float, default=0.05, help="seconds between status requests")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out", help="where the workspaces are built")
     args = parser.parse_args()
-    out = ROOT / "benchmarks" / "out"
+    out = args.out
     source = prepare(out / f"n{args.units}-r{args.rows}", args.units, args.rows)
     work = out / f"n{args.units}-r{args.rows}-serve"
     shutil.rmtree(work, ignore_errors=True)

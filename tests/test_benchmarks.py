@@ -3,6 +3,7 @@ prints its figures (not a timing test: the figures are only checked to be there)
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import sys
 from pathlib import Path
@@ -13,7 +14,8 @@ from tests.browser import CHROMIUM
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"bench_consolidate.py": ["--units", "3", "--rows", "2", "--no-naive"],
-        "bench_dashboard.py": ["--repeat", "1"]}
+        "bench_dashboard.py": ["--repeat", "1"],
+        "bench_serve.py": ["--units", "3", "--rows", "2", "--every", "0.01"]}
 
 
 def load(path: Path):
@@ -59,3 +61,12 @@ def test_bench_dashboard_runs_once_and_prints_its_figures(monkeypatch, capsys):
     out = capsys.readouterr().out
     assert re.search(r"看板\.html:[\d,]+ 字节", out) and re.search(r"中位数 \d+\.\d ms", out), out
     assert re.search(r"Chromium 打开看板.*:\d+ ms", out), out
+
+
+def test_bench_serve_runs_at_a_tiny_size_and_reports_the_status_answers(tmp_path, monkeypatch, capsys):
+    bench = load(ROOT / "benchmarks" / "bench_serve.py")
+    monkeypatch.setattr(sys, "argv", ["bench_serve.py", *TINY["bench_serve.py"], "--out", str(tmp_path)])
+    bench.main()                                  # its exit code is the 100 ms verdict: a timing, not checked here
+    report = json.loads(capsys.readouterr().out)
+    assert report["consolidate_ok"] is True and report["units"] == 3 and report["files"] > 0, report
+    assert report["status_requests"] >= 1 and report["status_ms_max"] >= report["status_ms_median"] > 0, report
