@@ -147,3 +147,13 @@ def test_profile_demo_runs_end_to_end_never_says_xunshi_and_its_notice_adds_up(t
     assert expected in notice
     rate = re.search(r"整改措施完成率为([\d.]+)%", notice)
     assert rate and float(rate[1]) == round(100 * statuses[vocab.DONE] / total, 1)
+
+
+def test_the_workspace_words_are_in_force_in_worker_threads_too(tmp_path):
+    import threading
+    workspace_with(tmp_path, "督查督办")
+    seen = []
+    worker = threading.Thread(target=lambda: seen.append(lexicon.active().status_words.get("未办结")))
+    worker.start()
+    worker.join()
+    assert seen == [vocab.IN_PROGRESS]

@@ -1,12 +1,13 @@
 """The list's own words in force while a workspace is read: a profile's status, deadline and type words,
 header aliases and the hierarchy columns it may leave out.
 
-Pure data and a context variable: config sets it when it loads a workspace, normalize and the ledger
-reader consult it; the default (巡视巡察整改) adds nothing, so its reading is exactly vocab's.
+Pure data and one process-wide value (not a context variable: the resident service and the nightly
+scheduler read in worker threads, which must see the workspace's words too): config sets it when it
+loads a workspace, normalize and the ledger reader consult it; the default (巡视巡察整改) adds nothing,
+so its reading is exactly vocab's.
 """
 from __future__ import annotations
 
-import contextvars
 from dataclasses import dataclass, field
 
 
@@ -23,14 +24,14 @@ class Lexicon:
 
 
 NONE = Lexicon()
-_ACTIVE: contextvars.ContextVar[Lexicon] = contextvars.ContextVar("lexicon", default=NONE)
+_ACTIVE = [NONE]
 
 
 def active() -> Lexicon:
     """The lexicon of the workspace last loaded (NONE before any)."""
-    return _ACTIVE.get()
+    return _ACTIVE[0]
 
 
 def use(lexicon: Lexicon) -> None:
     """Put a workspace's lexicon in force for this process (config.from_dict calls it)."""
-    _ACTIVE.set(lexicon)
+    _ACTIVE[0] = lexicon
