@@ -102,3 +102,12 @@ def applied(workspace):
     Workspace(workspace).consolidate()
     assert review_rows(workspace)[0][6] == vocab.REVIEW_PENDING
     return workspace
+
+
+@pytest.fixture(autouse=True)
+def _default_words():
+    """A profile's words are in force process-wide once a config names it: each test starts from the default."""
+    from toolkit.rules import lexicon
+    lexicon.use(lexicon.NONE)
+    yield
+    lexicon.use(lexicon.NONE)

@@ -12,11 +12,11 @@ LAYERS = [
     ("foundation", ["vocab", "errors", "resources"]),
     ("model", ["model"]),
     ("rules", ["rules", "rules.*"]),
-    ("settings", ["config"]),
+    ("settings", ["config", "profiles"]),
     ("assessment", ["assessment"]),
     ("files", ["io", "io.*"]),
     ("documents", ["documents", "documents.*"]),
-    ("operations", ["distribute", "intake", "consolidate", "history", "check", "demo"]),
+    ("operations", ["distribute", "intake", "consolidate", "history", "check", "demo", "profile_demo"]),
     ("application", ["app"]),
     ("front ends", ["__init__", "__main__", "cli", "click_zh", "excel", "excel_checks", "addin", "nightly", "serve", "wps", "autostart"]),
 ]

@@ -534,14 +534,14 @@ class Workspace:
                           f"请运行 python -m toolkit init 生成，并把台账放在 master 文件夹中。")
 
     @classmethod
-    def init(cls, folder: Path | str) -> "Workspace":
+    def init(cls, folder: Path | str, profile: str = "") -> "Workspace":
         """Write a commented config.toml, the folders it names, the signing key, the double-click
         shortcuts and an empty master (an existing config or master is kept); .created lists them."""
         path = Path(folder) / config.CONFIG_NAME
         if path.exists():
             raise ConfigError(f"{path} 已存在，未覆盖。")
         with file_errors():
-            settings = config.load(config.write_default(folder))
+            settings = config.load(config.write_default(folder, profile=profile))
             ensure_secret(settings)             # the key that signs this workspace's templates
             created = [settings.root / config.CONFIG_NAME, secret_path(settings)]
             for name in settings.paths:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from . import addin, autostart, click_zh, vocab, wps
+from . import addin, autostart, click_zh, profiles, vocab, wps
 from . import check as health
 from .app import Workspace, file_errors, noted_warnings
 from .config import from_dict
@@ -18,6 +18,7 @@ from .demo import stage_demo
 from .documents.notices import KINDS
 from .errors import ToolkitError
 from .nightly import Scheduler, setup_logging
+from .profile_demo import stage_profile_demo
 from .serve import DEFAULT_PORT, Server, Service, probe
 
 CONFIG_OPTION = click.option("-c", "--config", "config_path", type=click.Path(path_type=Path), default=None,
@@ -50,15 +51,20 @@ def cli():
     """整改台账工具：分发模板、汇总报送、统计进度、标记逾期、生成通报。"""
 
 
+PROFILE_OPTION = click.option("--profile", "profile", default="", metavar="方案",
+                              help="配置方案：巡视巡察整改（默认）、审计整改、督查督办，或本单位方案文件 .toml")
+
+
 @cli.command()
 @click.argument("folder", type=click.Path(path_type=Path), default=Path("."))
+@PROFILE_OPTION
 @friendly
-def init(folder):
+def init(folder, profile):
     """在 FOLDER 中生成配置文件 config.toml、文件夹、空白台账和双击运行的快捷方式。
 
-    示例：python -m toolkit init 台账
+    示例：python -m toolkit init 台账    或    python -m toolkit init --profile 审计整改 审计台账
     """
-    workspace = Workspace.init(folder)
+    workspace = Workspace.init(folder, profile)
     settings = workspace.settings
     click.echo(f"已在 {settings.root} 中生成：")
     for path in workspace.created:
@@ -269,14 +275,20 @@ def status_cmd(config_path):
 
 
 @cli.command()
-@click.argument("target", type=click.Path(path_type=Path), default=Path("workbooks/demo-run"))
+@click.argument("target", type=click.Path(path_type=Path), default=None, required=False)
+@PROFILE_OPTION
 @friendly
-def demo(target):
+def demo(target, profile):
     """演示：把 workbooks/demo/ 复制到 TARGET，依次分发、汇总、统计、生成通报。
 
-    示例：python -m toolkit demo
+    示例：python -m toolkit demo    或    python -m toolkit demo --profile 审计整改 演示审计
     """
-    workspace = Workspace(stage_demo(target))
+    chosen = profiles.load(profile).name
+    if chosen == profiles.DEFAULT:
+        workspace = Workspace(stage_demo(target or Path("workbooks/demo-run")))
+    else:
+        target = target or Path(f"workbooks/demo-{chosen}")
+        workspace = Workspace(stage_profile_demo(target, chosen))
     click.echo(f"演示数据已复制到 {target.resolve()}")
     for line in workspace.run_once(distribute_first=True).lines():
         click.echo(line)

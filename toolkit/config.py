@@ -10,10 +10,10 @@ import re
 import tomllib
 from pathlib import Path
 
-from . import vocab
+from . import profiles, vocab
 from .errors import ConfigError
 from .model import Settings
-from .rules import normalize
+from .rules import lexicon, normalize
 
 CONFIG_NAME = "config.toml"
 
@@ -264,11 +264,14 @@ def load(path: Path | None = None) -> Settings:
 def from_dict(data: dict, root: Path, where: str = "配置") -> Settings:
     """Settings from parsed TOML; any unknown key or wrong type is a ConfigError naming it."""
     s = Settings(root=Path(root))
-    top = [k for t, k in SCHEMA if not t] + list(TABLES)
+    top = [k for t, k in SCHEMA if not t] + ["profile"] + list(TABLES)
     try:
+        _profile(s, data)
         for key, value in data.items():
             if key in TABLES:
                 _section(s, key, _table(value, key))
+            elif key == "profile":
+                continue
             elif ("", key) in SCHEMA:
                 check, attr = SCHEMA[("", key)]
                 _assign(s, attr, check(value, key))
@@ -281,6 +284,15 @@ def from_dict(data: dict, root: Path, where: str = "配置") -> Settings:
 
 
 WRITTEN_FOLDERS = ("archive", "output", "backup", "outbox", "logs")   # folders the toolkit fills itself
+
+
+def _profile(s: Settings, data: dict) -> None:
+    """profile = "审计整改" (or a TOML path): its wording, its default title, and its words put in force."""
+    profile = profiles.load(_text(data.get("profile", profiles.DEFAULT), "profile"), s.root)
+    s.profile, s.words = profile.name, profile.words()
+    if "title" not in data:
+        s.title = profile.title
+    lexicon.use(profile.lexicon)
 
 
 def _within(path: Path, folder: Path) -> bool:
@@ -340,6 +352,7 @@ def _assign(s: Settings, attr: str, value) -> None:
 
 DEFAULT_TOML = """\
 # 整改台账工具配置。路径相对于本文件所在文件夹。
+profile = "{profile}"       # 配置方案：巡视巡察整改 / 审计整改 / 督查督办，或本单位方案文件，如 "本单位方案.toml"
 title = "{title}"
 organisation = "{organisation}"
 subject = "{subject}"
@@ -386,7 +399,7 @@ number = ["宋体", "SimSun"]
 
 [documents]                     # 谁发文、督办单怎么写（不写时均用 organisation）
 # notice_issuer = "中共某市卫生健康委员会委员会"      # 进展通报的发文机关
-# office = "巡视整改工作领导小组办公室"               # 督办单、催报、回执、领导调度单的署名
+# office = "{office}"               # 督办单、催报、回执、领导调度单的署名
 # slip_number = "〔{{年}}〕{{序号}}号"                  # 督办编号格式，可用 {{年}} {{月}} {{序号}}；序号按年连续
 # contact = "张××"                                     # 督办单上的联系人
 # phone = "022-12345678"                               # 联系电话
@@ -428,10 +441,12 @@ logs = "logs"
 
 def write_default(folder: Path, **values) -> Path:
     """Write a commented config.toml into folder (used by `init` and the demo)."""
-    defaults = dict(title="巡视整改", organisation="中共某市卫生健康委员会委员会", subject="市卫生健康委",
+    profile = profiles.load(values.get("profile", ""), Path(folder))
+    defaults = dict(profile=values.get("profile") or profile.name, title=profile.title,
+                    organisation="中共某市卫生健康委员会委员会", subject="市卫生健康委",
                     period=dt.date.today().strftime("%Y-%m"), reference_date="today",
-                    programme_start="2024-03-01", submit_by="")
-    defaults.update(values)
+                    programme_start="2024-03-01", submit_by="", office=profile.office)
+    defaults.update({k: v for k, v in values.items() if k != "profile"})
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / CONFIG_NAME

@@ -392,6 +392,9 @@ class Settings:
     """Everything a run needs to know besides the files themselves."""
     root: Path
     title: str = "巡视整改"
+    profile: str = "巡视巡察整改"                  # the kind of list (toolkit/profiles): its words and wording
+    words: dict[str, str] = field(default_factory=lambda: {  # the profile's wording for the templates
+        "工作": "巡视", "整改工作": "巡视整改", "反馈来源": "本轮巡视反馈意见"})
     organisation: str = "中共某市卫生健康委员会委员会"
     subject: str = "市卫生健康委"
     addressees: str = "委机关各处室，委属各单位"

@@ -182,6 +182,7 @@ def programme_context(ledger, settings: Settings, assessment: Assessment) -> dic
         "逾期报送单位": late_units, "未报送单位": missing, "回复期限": None,
         "附件": annexes, "附件序号": {a["键"]: k for k, a in enumerate(annexes, 1)},
         "销号": review_figures(summary, ledger),
+        **settings.words,                         # 工作 / 整改工作 / 反馈来源: the profile's wording
     }
 
 

@@ -25,7 +25,7 @@ from ..model import (
     Review,
     SheetUse,
 )
-from ..rules import normalize
+from ..rules import lexicon, normalize
 from ..rules.review import conclusion, verified
 from . import extent, history_db, read_account
 from .sheets import cell_name
@@ -57,7 +57,7 @@ def header_aliases(required: list[str]) -> dict[str, str]:
     """{variant: canonical header} for the columns asked for (vocab.HEADER_ALIASES)."""
     out = {}
     for name in required:
-        for variant in vocab.HEADER_ALIASES.get(name, [name]):
+        for variant in vocab.HEADER_ALIASES.get(name, [name]) + lexicon.active().header_aliases.get(name, []):
             out.setdefault(normalize.clean_header(variant), name)
     return out
 
@@ -181,6 +181,37 @@ def merged_note(filled: list[str]) -> str:
 
 
 REQUIRED = [c for c in vocab.COLUMNS if c not in vocab.OPTIONAL_COLUMNS]
+
+
+def required_columns() -> tuple[list[str], list[str]]:
+    """(required, optional) office columns under the profile in force (督查督办 has no 主题/重点问题 hierarchy)."""
+    extra = lexicon.active().optional
+    return [c for c in REQUIRED if c not in extra], vocab.OPTIONAL_COLUMNS + [c for c in extra if c in REQUIRED]
+
+
+def required_columns_for(where: str) -> tuple[list[str], str, list[str]]:
+    """find_header's (required, where, optional) for an office ledger under the profile in force."""
+    required, optional = required_columns()
+    return required, where, optional
+
+
+def _fill_defaults(rows: list[list], h: int, cols: dict[str, int], office_cols: dict[str, int]) -> None:
+    """Give each profile-optional column the sheet lacks its default (a literal, or "@列名|替代": that row's
+    value of another column, else the fallback), as an extra column after the last, so every later step sees a full row."""
+    defaults = lexicon.active().defaults
+    for name in [c for c in lexicon.active().optional if c not in cols and c in defaults]:
+        at = max([len(r) for r in rows] + [0])
+        source, _, fallback = defaults[name][1:].partition("|") if defaults[name].startswith("@") else ("", "", "")
+        literal = "" if source else defaults[name]
+        src = cols.get(source, office_cols.get(source))
+        for r, row in enumerate(rows):
+            row += [None] * (at - len(row))
+            if r > h and any(normalize.clean_text(v) for v in row):
+                value = normalize.clean_text(row[src]) if src is not None and src < len(row) else ""
+                row.append(value or fallback or literal)
+            else:
+                row.append(name if r == h else None)
+        cols[name] = at
 
 
 @dataclass
@@ -367,7 +398,7 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
     LedgerError, or appended to `problems` when given (rows with problems are left out). Every non-empty
     cell is booked in `account`; `earlier` ({编号: (sheet, row)}) holds the ids of sheets read before this one,
     `texts` the hierarchy texts they hold (variant_text)."""
-    h, _ = find_header(rows, REQUIRED, where, vocab.OPTIONAL_COLUMNS)
+    h, _ = find_header(rows, *required_columns_for(where))
     original = rows
     rows, sub = two_row_header(rows, h, merged)
     head = classify_header(rows, h, sheet)
@@ -386,6 +417,7 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
             mapped[typed.replace("\n", "")] = name
     rows = [list(r) for r in rows]
     filled = _fill_merged(rows, merged, h, cols | office_cols)   # an office column merged down means each row
+    _fill_defaults(rows, h, cols, office_cols)
     title = next((normalize.clean_text(v) for r in rows[:h] for v in r if normalize.clean_text(v)), "")
     layout = ReadLayout(h + 1, mapped, [c for c in vocab.OPTIONAL_COLUMNS if c not in cols], filled, title)
     unit_map = {normalize.clean_key(k): v for k, v in (unit_map or {}).items()}
@@ -641,7 +673,7 @@ def ledger_sheets(rows_of, sheet_names: list[str], name: str, hidden, account: R
         if sheet in OWN_SHEETS:
             continue
         try:
-            h, _ = find_header(rows_of(sheet), REQUIRED, f"“{name}”工作表“{sheet}”", vocab.OPTIONAL_COLUMNS)
+            h, _ = find_header(rows_of(sheet), *required_columns_for(f"“{name}”工作表“{sheet}”"))
             (hidden_copies if sheet in hidden else found).append((sheet, h))
         except HeaderError as exc:
             if sheet == vocab.SHEET_LEDGER:

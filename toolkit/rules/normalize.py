@@ -12,6 +12,7 @@ from typing import Literal
 
 from .. import vocab
 from ..model import Status
+from . import lexicon
 
 _SPACES = re.compile(r"\s+")
 # Characters nobody sees (zero-width space/joiners, word joiner, BOM, soft hyphen) that copying from web pages,
@@ -127,6 +128,8 @@ def status(value: object) -> Status | Literal[""] | None:
         return "" if not clean_key(value) else None
     if key in vocab.STATUS_SYNONYMS:
         return Status(vocab.STATUS_SYNONYMS[key])
+    if key in lexicon.active().status_words:           # the profile's own words (未整改, 未办结…)
+        return Status(lexicon.active().status_words[key])
     m = _PERCENT.match(key)
     if m and m["prefix"] in vocab.STATUS_PERCENT_PREFIXES:
         n = float(m["n"])
@@ -185,7 +188,9 @@ def item_type(value: object) -> str | None:
     key = clean_header(value)
     if not key:
         return ""
-    return key if key in vocab.ITEM_TYPES else vocab.ITEM_TYPE_SYNONYMS.get(key)
+    if key in vocab.ITEM_TYPES:
+        return key
+    return vocab.ITEM_TYPE_SYNONYMS.get(key) or lexicon.active().item_type_words.get(key)
 
 
 def is_collective(unit: str) -> bool:
@@ -260,6 +265,8 @@ def deadline(value: object) -> dt.date | str:
         raise ValueError("完成时限为空")
     if key in _WORD_SYNONYMS:
         return _WORD_SYNONYMS[key]
+    if key in lexicon.active().deadline_words:
+        return lexicon.active().deadline_words[key]
     key = key.replace("号", "日")
     try:
         for pattern in _DATE_PATTERNS:

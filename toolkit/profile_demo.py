@@ -1,0 +1,129 @@
+"""Demos for the non-default profiles (审计整改, 督查督办): a small office ledger written in the list's own
+headers and words (40 measures, 8 units), distributed, and a few unit returns in the inbox.
+
+Built fresh in the target folder (no shipped workbooks): `python -m toolkit demo --profile 审计整改 文件夹`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import shutil
+from pathlib import Path
+
+from . import config, distribute, vocab
+from .demo import DEMO_MARKER, PERIOD, REFERENCE, START, SUBMIT_BY
+from .errors import ToolkitError
+from .model import Settings
+
+ORG = "中共某市卫生健康委员会委员会"
+UNITS = ["办公室", "财务处", "医政处", "人事处", "规划发展与信息化处", "市第一中心医院", "市人民医院", "市疾病预防控制中心"]
+ACTIONS = ["制定整改方案，明确责任人和完成时限", "修订完善相关制度，堵塞管理漏洞", "开展专项检查，逐项核实整改情况",
+           "组织专题培训，提升业务能力", "建立台账，按月跟踪调度", "追回或规范相关资金，完善审批手续"]
+
+# per profile: the office ledger's headers (the list's own), and how a row is written
+AUDIT_HEADERS = ["序号", "审计项目", "问题类别", "审计发现问题", "事项类型", "整改措施", "整改责任单位", "配合单位",
+                 "完成时限", "整改结果", "整改进展", "备注"]
+AUDIT_PROJECTS = ["2023年度预算执行审计", "重大项目资金专项审计"]
+AUDIT_KINDS = ["预算管理不规范", "政府采购不规范", "资产管理不到位", "项目资金使用效益不高"]
+AUDIT_STATUS = ["已整改", "已整改", "已整改", "部分整改", "正在整改", "持续整改", "未整改", "基本整改到位"]
+TASK_HEADERS = ["序号", "来源", "交办事项", "承办单位", "协办单位", "交办日期", "办结时限", "办结情况", "办理进展", "备注"]
+TASK_SOURCES = ["领导批示", "会议议定", "信访转办"]
+TASK_STATUS = ["办结", "办结", "办结", "未办结", "未办结", "正在办理", "未办理"]
+RETURN_WORDS = {"审计整改": ["已整改", "部分整改", "已整改到位"], "督查督办": ["办结", "已办结", "未办结"]}
+
+
+def _deadline(rng: random.Random, status_done: bool) -> dt.date | str:
+    if rng.random() < 0.1:
+        return "立行立改"
+    if rng.random() < 0.1 and not status_done:
+        return "长期坚持"
+    return START + dt.timedelta(days=rng.randrange(40, 280))
+
+
+def office_rows(profile: str) -> tuple[str, list[str], list[list]]:
+    """(title, headers, rows) of the demo's office ledger, 40 measures over 8 units, seeded."""
+    rng = random.Random(24)
+    rows: list[list] = []
+    if profile == "审计整改":
+        for n in range(1, 41):
+            status = AUDIT_STATUS[rng.randrange(len(AUDIT_STATUS))]
+            problem = (n - 1) // 2 + 1             # two measures per problem
+            kind = AUDIT_KINDS[(problem - 1) % len(AUDIT_KINDS)]
+            rows.append([n, AUDIT_PROJECTS[(problem - 1) * 2 // 20], kind,
+                         f"审计发现问题{problem}：{kind}，涉及{UNITS[problem % 8]}相关业务",
+                         "审计建议" if problem % 7 == 0 else "审计发现问题", f"{ACTIONS[n % len(ACTIONS)]}。",
+                         UNITS[(n * 3) % 8], UNITS[(n * 5 + 1) % 8] if n % 4 == 0 else "",
+                         _deadline(rng, status == "已整改"), status,
+                         "已完成整改并报送佐证材料。" if status == "已整改" else "正在按方案推进。", ""])
+        return "2023年度预算执行审计发现问题整改台账", AUDIT_HEADERS, rows
+    if profile == "督查督办":
+        for n in range(1, 41):
+            status = TASK_STATUS[rng.randrange(len(TASK_STATUS))]
+            source = TASK_SOURCES[n % 3]
+            given = START + dt.timedelta(days=rng.randrange(0, 120))
+            rows.append([n, source, f"关于{ACTIONS[n % len(ACTIONS)][:8]}的{source}事项（第{n}件）",
+                         UNITS[(n * 3) % 8], UNITS[(n * 5 + 1) % 8] if n % 5 == 0 else "", given,
+                         _deadline(rng, status == "办结"), status,
+                         "已按要求办结并反馈。" if status == "办结" else "正在办理。", ""])
+        return "2024年督查督办事项台账", TASK_HEADERS, rows
+    raise ToolkitError(f"配置方案“{profile}”没有演示数据；有演示数据的是：审计整改、督查督办（默认方案直接运行 demo）。")
+
+
+def write_office_ledger(path: Path, profile: str) -> None:
+    """The office's own ledger: a title row, its own headers, dates as dates."""
+    import openpyxl
+    title, headers, rows = office_rows(profile)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = vocab.SHEET_LEDGER
+    ws.append([title])
+    ws.append(headers)
+    for row in rows:
+        ws.append(row)
+        for c, v in enumerate(row, 1):
+            if isinstance(v, dt.date):
+                ws.cell(ws.max_row, c).number_format = "yyyy-mm-dd"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+
+
+def _return(path: Path, target: Path, words: list[str], rng: random.Random) -> None:
+    """A unit's return: every open row reported in the list's own words, with progress."""
+    import openpyxl
+    wb = openpyxl.load_workbook(path)
+    ws = wb[vocab.SHEET_LEDGER]
+    cols = {ws.cell(2, c).value: c for c in range(1, ws.max_column + 1)}
+    for r in range(3, ws.max_row + 1):
+        if ws.cell(r, cols[vocab.STATUS]).value != vocab.DONE:
+            ws.cell(r, cols[vocab.STATUS]).value = words[rng.randrange(len(words))]
+            ws.cell(r, cols[vocab.PROGRESS]).value = "本月已推进，佐证材料随表报送。"
+    wb.save(target)
+
+
+def stage_profile_demo(target: Path, profile: str) -> Settings:
+    """Write a fresh demo workspace for profile in target (empty, or an earlier demo): config, the office
+    ledger as master, templates distributed, and returns from five of the eight units in the inbox."""
+    target = Path(target)
+    if target.exists() and any(target.iterdir()) and not (target / DEMO_MARKER).exists():
+        raise ToolkitError(f"{target.resolve()} 不是空文件夹，也不是之前的演示目录。为免删除其中的文件，演示未运行；"
+                           f"请指定一个新的或空的文件夹，例如 python -m toolkit demo --profile {profile} 演示{profile}。")
+    office_rows(profile)                       # an unknown profile stops here, before anything is deleted
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    (target / DEMO_MARKER).write_text("本文件夹由 python -m toolkit demo 生成，再次运行演示会整个替换它。\n", encoding="utf-8")
+    config.write_default(target, profile=profile, organisation=ORG, period=PERIOD,
+                         reference_date=REFERENCE.isoformat(), programme_start=START.isoformat(),
+                         submit_by=SUBMIT_BY.isoformat())
+    settings = config.load(target)
+    write_office_ledger(settings.master, profile)
+    handed = {d.unit: d.path for d in distribute.distribute(settings)}
+    inbox = settings.path("inbox")
+    inbox.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(8)
+    for k, unit in enumerate(UNITS[:5]):
+        name = f"{unit}8月报送.xlsx"
+        _return(handed[unit], inbox / name, RETURN_WORDS[profile], rng)
+        stamp = dt.datetime(2024, 8, 20, 9, 0).timestamp() + 3600 * k
+        os.utime(inbox / name, (stamp, stamp))
+    return config.load(target)

@@ -1,0 +1,114 @@
+"""Profiles: what kind of list a workspace keeps (巡视巡察整改, 审计整改, 督查督办 or the office's own TOML).
+
+A profile names the programme (the word documents use where the default says 巡视), the list's own
+status, deadline and type words, extra header aliases and the hierarchy columns it may leave out.
+config.toml's `profile = "审计整改"` (or a path to a TOML file) picks one; the default changes nothing.
+"""
+from __future__ import annotations
+
+import difflib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import vocab
+from ..errors import ConfigError
+from ..rules.lexicon import Lexicon
+
+FOLDER = Path(__file__).resolve().parent
+DEFAULT = "巡视巡察整改"
+HIERARCHY = [vocab.THEME, vocab.KEY_PROBLEM, vocab.ITEM, vocab.ITEM_TYPE]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One kind of list: its wording in documents and the words its ledger and units use."""
+    name: str
+    programme: str                  # 巡视 / 审计 / 督办: the word in 督办单 titles and 公开进展
+    work: str                       # 巡视整改 / 审计整改 / 督查督办: the work the 通报 schedules
+    source: str                     # how 公开进展 opens: 本轮巡视反馈意见 / 本次审计 / 上级交办事项
+    title: str                      # init's default title
+    office: str                     # init's suggested signing office
+    description: str = ""
+    lexicon: Lexicon = field(default_factory=Lexicon)
+    path: str = ""                  # the TOML it was read from
+
+    def words(self) -> dict[str, str]:
+        """Template variables: 工作 (the programme word), 整改工作, 反馈来源."""
+        return {"工作": self.programme, "整改工作": self.work, "反馈来源": self.source}
+
+
+def builtin_names() -> list[str]:
+    """The shipped profiles, default first."""
+    names = sorted(p.stem for p in FOLDER.glob("*.toml"))
+    return [DEFAULT] + [n for n in names if n != DEFAULT]
+
+
+def _fail(where: str, message: str):
+    raise ConfigError(f"配置方案 {where}：{message}")
+
+
+def _words(data: dict, key: str, where: str, canonical: list[str]) -> dict[str, str]:
+    table = data.get(key, {})
+    if not isinstance(table, dict):
+        _fail(where, f"[{key}] 应为一节“用语 = 规范用语”。")
+    out = {}
+    for word, target in table.items():
+        if target not in canonical:
+            _fail(where, f"[{key}] 中“{word}” = “{target}”：应为{'、'.join(canonical)}之一。")
+        out[word.replace(" ", "")] = target
+    return out
+
+
+def from_toml(text: str, where: str) -> Profile:
+    """A profile from its TOML text; every wrong key or value is a ConfigError naming it."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        _fail(where, f"不符合 TOML 格式（{exc}）。")
+    known = {"name", "programme", "work", "source", "title", "office", "description",
+             "status", "deadlines", "item_types", "headers", "hierarchy"}
+    for key in data:
+        if key not in known:
+            near = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.4)
+            _fail(where, f"未知的配置项“{key}”。" + (f"是否想写“{near[0]}”？" if near else ""))
+    texts = {}
+    for key in ("name", "programme", "work", "source", "title", "office"):
+        if not isinstance(data.get(key), str) or not data[key].strip():
+            _fail(where, f"缺少 {key}（文字，用英文双引号括起）。")
+        texts[key] = data[key].strip()
+    headers = data.get("headers", {})
+    if not isinstance(headers, dict) or any(h not in vocab.COLUMNS or not isinstance(v, list) for h, v in headers.items()):
+        _fail(where, f"[headers] 应写成 规范列名 = [\"别名\", …]，规范列名为{'、'.join(vocab.COLUMNS)}之一。")
+    hierarchy = data.get("hierarchy", {})
+    optional = hierarchy.get("optional", [])
+    defaults = hierarchy.get("defaults", {})
+    if any(c not in HIERARCHY for c in optional) or any(c not in optional for c in defaults):
+        _fail(where, f"[hierarchy] optional 只能列{'、'.join(HIERARCHY)}，defaults 只能给 optional 中的列。")
+    if (vocab.KEY_PROBLEM in optional or vocab.ITEM in optional) and not all(
+            c in defaults for c in optional if c in (vocab.KEY_PROBLEM, vocab.ITEM)):
+        _fail(where, "[hierarchy] 可省略的“重点问题”“事项”须在 defaults 中给出默认值，否则统计无法按层级计数。")
+    lexicon = Lexicon(
+        status_words=_words(data, "status", where, vocab.STATUSES),
+        deadline_words=_words(data, "deadlines", where, [vocab.LONG_TERM, vocab.ONGOING, vocab.IMMEDIATE]),
+        item_type_words=_words(data, "item_types", where, vocab.ITEM_TYPES),
+        header_aliases={h: [str(a) for a in v] for h, v in headers.items()},
+        optional=tuple(optional), defaults={k: str(v) for k, v in defaults.items()})
+    return Profile(**texts, description=str(data.get("description", "")), lexicon=lexicon, path=where)
+
+
+def load(name: str = "", root: Path | None = None) -> Profile:
+    """A built-in profile by name, or the office's own TOML (a path, relative to the workspace root)."""
+    name = (name or DEFAULT).strip()
+    if name.endswith(".toml"):
+        path = Path(name) if Path(name).is_absolute() or root is None else Path(root) / name
+        if not path.is_file():
+            raise ConfigError(f"配置项 profile = “{name}”：找不到配置方案文件 {path}。")
+        return from_toml(path.read_text(encoding="utf-8-sig"), str(path))
+    if name not in builtin_names():
+        near = difflib.get_close_matches(name, builtin_names(), n=1, cutoff=0.3)
+        hint = f"是否想写“{near[0]}”？" if near else ""
+        raise ConfigError(f"配置项 profile = “{name}”不是内置的配置方案。{hint}可用的有：{'、'.join(builtin_names())}；"
+                          f"也可写本单位配置方案文件的路径，如 profile = \"本单位方案.toml\"。")
+    path = FOLDER / f"{name}.toml"
+    return from_toml(path.read_text(encoding="utf-8"), path.name)
