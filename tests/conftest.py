@@ -111,3 +111,12 @@ def _default_words():
     lexicon.use(lexicon.NONE)
     yield
     lexicon.use(lexicon.NONE)
+
+
+def demo_with_review(root: Path):
+    """The demo workspace staged at root, with 销号审核 turned on (the console and the WPS add-in show it)."""
+    from toolkit.demo import stage_demo
+    settings = stage_demo(root)
+    path = root / "config.toml"
+    path.write_text(path.read_text(encoding="utf-8").replace("required = false", "required = true"), encoding="utf-8")
+    return settings

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.browser import CHROMIUM
+from tests.conftest import demo_with_review
 from toolkit import vocab
 from toolkit.app import Workspace
-from toolkit.demo import stage_demo
 from toolkit.io.ledger_file import read_ledger
 from toolkit.serve import Server, Service
 
@@ -30,9 +30,7 @@ def console(tmp_path):
     """The demo workspace with 销号审核 on, served on a free port, and a browser on its console."""
     from tests.cdp import Chromium
     root = tmp_path / "demo"
-    settings = stage_demo(root)
-    path = root / "config.toml"
-    path.write_text(path.read_text(encoding="utf-8").replace("required = false", "required = true"), encoding="utf-8")
+    settings = demo_with_review(root)
     service = Service(lambda: Workspace.open(root))
     with Server(service, port=0) as server, Chromium() as browser:
         browser.open(server.url)

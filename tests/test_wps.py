@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from tests.browser import CHROMIUM
+from tests.conftest import demo_with_review
 from toolkit import vocab, wps
 from toolkit.app import Workspace
-from toolkit.demo import stage_demo
 from toolkit.errors import ToolkitError
 from toolkit.io.ledger_file import read_ledger
 from toolkit.serve import Server, Service
@@ -38,11 +38,7 @@ def free_port() -> int:
 
 @pytest.fixture
 def demo(tmp_path):
-    root = tmp_path / "demo"
-    settings = stage_demo(root)
-    path = root / "config.toml"
-    path.write_text(path.read_text(encoding="utf-8").replace("required = false", "required = true"), encoding="utf-8")
-    return settings
+    return demo_with_review(tmp_path / "demo")
 
 
 def open_addin(browser, folder: Path, master: Path | None) -> None:

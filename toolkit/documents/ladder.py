@@ -198,7 +198,7 @@ def issue(chosen: list[Proposal], ledger: Ledger, settings: Settings, assessment
         number = rung_setting(settings, rung, "number").format(年=today.year, 月=today.month, 序号=serial)
         signer = issuer(settings, rung)
         items = [item(p, ledger, today) for p in props]
-        context = {**notices.contact(settings), "标题": (ledger.title or settings.title).removesuffix("台账")
+        context = {**settings.words, **notices.contact(settings), "标题": (ledger.title or settings.title).removesuffix("台账")
                    .removesuffix("整改"), "梯次": rung, "文号": number, "督办编号": number, "单位": unit,
                    "事项": items, "基准日期": today, "报送期次": period, "回复期限": reply, "发文单位": signer,
                    "告诫期限": rules_of(settings).warn_after, "问责期限": rules_of(settings).account_after}
