@@ -939,33 +939,3 @@ def parse_reviews(rows: list[list], measures: dict) -> tuple[dict[tuple[str, str
                          f"{vocab.REVIEW_PENDING}）：请在{at(i, vocab.REVIEW_OPINION)}写明单位需补充的材料。")
         out.setdefault((mid, unit), r)
     return out, notes, stale
-    h, cols = find_header(rows, vocab.REVIEW_COLUMNS, f"工作表“{vocab.SHEET_REVIEW}”")
-    at = lambda r, name: f"“{vocab.SHEET_REVIEW}”表{cell_name(r + 1, cols[name] + 1)}单元格（第{r + 1}行“{name}”列）"
-    for i, raw in enumerate(rows[h + 1:], h + 1):
-        row = [raw[cols[name]] if cols[name] < len(raw) else "" for name in vocab.REVIEW_COLUMNS]
-        if not any(normalize.clean_text(v) for v in row):
-            continue
-        mid, unit = normalize.clean_key(row[0]), normalize.clean_key(row[1])
-        if mid not in measures or not unit:
-            continue
-        typed, word = normalize.clean_text(row[4]), conclusion(row[4])
-        state = normalize.clean_text(row[6])
-        state = state if state in vocab.REVIEW_STATES else vocab.REVIEW_PENDING
-        opinion = normalize.clean_text(row[5])
-        cell = at(i, vocab.REVIEW_CONCLUSION)
-        decided_word = {vocab.CLOSED: vocab.REVIEW_APPROVE, vocab.REVIEW_RETURNED: vocab.REVIEW_RETURN}.get(state)
-        if decided_word and word != decided_word:
-            notes.append(f"{cell}改为“{typed or '（空）'}”未采纳：措施“{mid}”（{unit}）已办理（{state}），"
-                         f"结论已恢复为“{decided_word}”；如需改变，请与单位沟通后由单位重新填报。")
-            word, stale = decided_word, True
-        elif typed and not word:
-            notes.append(f"{cell}的审核结论“{typed}”无法识别，应为{'/'.join(vocab.REVIEW_CONCLUSIONS)}之一，"
-                         f"本次未处理（措施“{mid}”，{unit}）。")
-            stale = True
-        elif state == vocab.REVIEW_PENDING and word == vocab.REVIEW_RETURN and not opinion:
-            notes.append(f"{cell}选择了“{vocab.REVIEW_RETURN}”，但“{vocab.REVIEW_OPINION}”为空，本次未办理（仍为"
-                         f"{vocab.REVIEW_PENDING}）：请在{at(i, vocab.REVIEW_OPINION)}写明单位需补充的材料。")
-        evidence = normalize.clean_text(row[3]).split(vocab.REVIEW_FILES_MARK)[0].rstrip("；;")   # the unit's own text
-        out[(mid, unit)] = Review(mid, unit, normalize.clean_text(row[2]), evidence, word,
-                                  opinion, state, normalize.clean_text(row[7]))
-    return out, notes, stale
