@@ -36,3 +36,12 @@ def test_demo_recognises_a_run_from_before_the_marker_but_not_a_lookalike(tmp_pa
         fh.write("# 我改过的配置\n")
     result = CliRunner().invoke(cli, ["demo", str(target)])
     assert result.exit_code == 1 and "我改过的配置" in (target / "config.toml").read_text(encoding="utf-8")
+
+
+def test_demo_without_a_folder_runs_in_workbooks_demo_run_as_readme_says(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["demo"])
+    assert result.exit_code == 0, result.output
+    target = (tmp_path / "workbooks" / "demo-run").resolve()
+    assert f"演示数据已复制到 {target}" in result.output
+    assert "总体完成率：" in result.output and (target / "master" / "整改台账.xlsx").is_file()

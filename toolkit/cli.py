@@ -285,7 +285,8 @@ def demo(target, profile):
     """
     chosen = profiles.load(profile).name
     if chosen == profiles.DEFAULT:
-        workspace = Workspace(stage_demo(target or Path("workbooks/demo-run")))
+        target = target or Path("workbooks/demo-run")
+        workspace = Workspace(stage_demo(target))
     else:
         target = target or Path(f"workbooks/demo-{chosen}")
         workspace = Workspace(stage_profile_demo(target, chosen))
