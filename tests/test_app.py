@@ -75,7 +75,7 @@ def test_an_open_master_is_never_overwritten(workspace, monkeypatch, marker):
     (workspace.master.parent / marker).write_bytes(b"owner")
     hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: "已完成"}})
     before = workspace.master.read_bytes()
-    monkeypatch.setattr("toolkit.app.time.sleep", lambda s: None)
+    monkeypatch.setattr("toolkit.guards.time.sleep", lambda s: None)
     for operation in (lambda w: w.consolidate(), lambda w: w.run_once()):
         with pytest.raises(BusyError, match="正被打开.*已等待30秒"):
             operation(Workspace(workspace))
@@ -87,7 +87,7 @@ def test_the_run_waits_for_the_master_to_be_closed_then_proceeds(workspace, monk
     owner = workspace.master.with_name("~$" + workspace.master.name)
     owner.write_bytes(b"owner")
     hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: "已完成"}})
-    monkeypatch.setattr("toolkit.app.time.sleep", lambda s: owner.unlink())   # closed while we wait
+    monkeypatch.setattr("toolkit.guards.time.sleep", lambda s: owner.unlink())   # closed while we wait
     result = Workspace(workspace).consolidate()
     assert result.master_changed and read_ledger(workspace.master).measures["ZG-001"].status == vocab.DONE
 
@@ -100,7 +100,7 @@ def test_a_notice_open_in_word_is_never_overwritten(workspace, monkeypatch, mark
     (docx.parent / marker).write_bytes(b"owner")
     before = docx.read_bytes()
     workspace.submit_by = None                   # a change that would rewrite the notice
-    monkeypatch.setattr("toolkit.app.time.sleep", lambda s: None)
+    monkeypatch.setattr("toolkit.guards.time.sleep", lambda s: None)
     with pytest.raises(BusyError, match="进展通报.docx 正被打开"):
         workspace_.notices()
     assert docx.read_bytes() == before

@@ -17,7 +17,7 @@ LAYERS = [
     ("files", ["io", "io.*"]),
     ("documents", ["documents", "documents.*"]),
     ("operations", ["distribute", "intake", "consolidate", "history", "check", "demo", "profile_demo"]),
-    ("application", ["app"]),
+    ("application", ["guards", "results", "app"]),
     ("front ends", ["__init__", "__main__", "cli", "click_zh", "excel", "excel_checks", "addin", "nightly", "serve", "wps", "autostart"]),
 ]
 

@@ -66,7 +66,7 @@ def test_master_open_in_excel_is_waited_for_then_skipped_without_writing(workspa
     owner.write_bytes(b"owner")
     hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: "已完成"}})
     before = workspace.master.read_bytes()
-    monkeypatch.setattr("toolkit.app.time.sleep", lambda s: None)
+    monkeypatch.setattr("toolkit.guards.time.sleep", lambda s: None)
     workspace.lock_wait_seconds = 10
     with pytest.raises(BusyError, match="正被打开"):
         run_once(workspace)

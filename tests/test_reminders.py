@@ -131,7 +131,7 @@ def test_a_reminder_open_in_word_is_never_overwritten(tmp_path, monkeypatch):
     (folder(settings) / "~$医政处.docx").write_bytes(b"owner")
     before = target.read_bytes()
     hand_in(settings, "医政处", {"ZG-002": {vocab.STATUS: vocab.DONE}})
-    monkeypatch.setattr("toolkit.app.time.sleep", lambda s: None)
+    monkeypatch.setattr("toolkit.guards.time.sleep", lambda s: None)
     for operation in (lambda w: w.run_once(), lambda w: w.remind()):
         with pytest.raises(BusyError, match="医政处.docx 正被打开"):
             operation(Workspace(settings))

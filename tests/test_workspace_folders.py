@@ -13,7 +13,7 @@ import pytest
 
 from tests.browser import CHROMIUM, visit
 from tests.conftest import hand_in, settings_for, small_ledger
-from toolkit import app, config, vocab
+from toolkit import config, guards, vocab
 from toolkit.app import Workspace
 from toolkit.assessment import assess
 from toolkit.consolidate import consolidate
@@ -132,7 +132,7 @@ def test_a_copied_or_moved_workspace_takes_over_its_own_folders(tmp_path):
     copy = Workspace.open(tmp_path / "甲办副本")
     copy.consolidate()
     mine = str((tmp_path / "甲办副本" / config.CONFIG_NAME).resolve())
-    assert all(mine in app.claim_marker(copy.settings, k).read_text(encoding="utf-8") for k in ("inbox", "archive", "master"))
+    assert all(mine in guards.claim_marker(copy.settings, k).read_text(encoding="utf-8") for k in ("inbox", "archive", "master"))
     Workspace.open(tmp_path / "甲办").consolidate()           # the original is not disturbed either
 
 

@@ -32,7 +32,7 @@ from .rules import normalize, review
 from .rules.rollup import recompute_measure
 
 IGNORED_PREFIXES = ("~$", ".~", ".")
-CLAIM_SUFFIX = ".owner"     # .inbox.owner beside the inbox: a workspace's mark on a folder (toolkit.app.claim_folders)
+CLAIM_SUFFIX = ".owner"     # .inbox.owner beside the inbox: a workspace's mark on a folder (toolkit.guards.claim_folders)
 SETTLE_SECONDS = 2.0       # a file changed more recently than this may still be arriving
 log = logging.getLogger("toolkit")
 
