@@ -109,8 +109,8 @@ def test_init_with_profile_writes_a_config_naming_it_and_without_gives_the_defau
     assert runner.invoke(cli, ["init", str(tmp_path / "b")], input="").exit_code == 0
     audit, default = config.load(tmp_path / "a"), config.load(tmp_path / "b")
     assert 'profile = "审计整改"' in (tmp_path / "a" / "config.toml").read_text(encoding="utf-8")
-    assert (audit.profile, audit.title) == ("审计整改", "审计整改")
-    assert (default.profile, default.title, default.words["工作"]) == (profiles.DEFAULT, "巡视整改", "巡视")
+    assert (audit.profile, audit.title) == ("审计整改", "（请填写：整改工作名称，如 审计整改）")
+    assert (default.profile, default.words["工作"]) == (profiles.DEFAULT, "巡视")
     bad = runner.invoke(cli, ["init", "--profile", "督察督办", str(tmp_path / "c")])
     assert bad.exit_code != 0 and "是否想写“督查督办”" in bad.output and not (tmp_path / "c").exists()
 

@@ -87,3 +87,27 @@ def test_a_broken_workspace_template_stops_the_notices_with_its_file_and_line_no
     result = CliRunner().invoke(cli, ["notice", "-c", str(settings.root)])
     assert result.exit_code != 0 and "Traceback" not in result.output
     assert "进展通报.md.j2" in result.output and "第3行" in result.output, result.output
+
+
+def test_init_writes_neutral_placeholders_that_check_names_until_the_office_fills_them(tmp_path):
+    runner = CliRunner()
+    folder = tmp_path / "新台账"
+    assert runner.invoke(cli, ["init", str(folder)], input="").exit_code == 0
+    text = (folder / "config.toml").read_text(encoding="utf-8")
+    values = "\n".join(line.split("#")[0] for line in text.splitlines())       # the examples in comments aside
+    assert "卫生健康" not in values and "委机关" not in values and 'organisation = "（请填写：单位名称）"' in text
+    first = runner.invoke(cli, ["check", "-c", str(folder)])
+    assert first.exit_code == 1
+    for key in ("title", "organisation", "subject", "addressees", "programme_start"):
+        assert f" {key} = “（请填写：" in first.output, key
+    filled = (text.replace('"（请填写：单位名称）"', '"中共某市审计局党组"')
+              .replace('"（请填写：单位简称，通报中“共指出××重点问题”处）"', '"市审计局"')
+              .replace('"（请填写：主送单位，如 各处室，各直属单位）"', '"局机关各处室"')
+              .replace('"（请填写：整改启动日期，如 2024-03-01）"', '"2024-05-06"'))
+    filled = filled.replace(next(line for line in filled.splitlines() if line.startswith("title = ")),
+                            'title = "2023年度预算执行审计整改"')
+    (folder / "config.toml").write_text(filled, encoding="utf-8")
+    second = runner.invoke(cli, ["check", "-c", str(folder)])
+    assert "请填写" not in second.output and second.exit_code == 0, second.output
+    settings = config.load(folder)
+    assert (settings.organisation, settings.programme_start.isoformat()) == ("中共某市审计局党组", "2024-05-06")

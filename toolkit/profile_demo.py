@@ -11,7 +11,7 @@ import random
 import shutil
 from pathlib import Path
 
-from . import config, distribute, vocab
+from . import config, distribute, profiles, vocab
 from .demo import DEMO_MARKER, PERIOD, REFERENCE, START, SUBMIT_BY
 from .errors import ToolkitError
 from .model import Settings
@@ -112,7 +112,8 @@ def stage_profile_demo(target: Path, profile: str) -> Settings:
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
     (target / DEMO_MARKER).write_text("本文件夹由 python -m toolkit demo 生成，再次运行演示会整个替换它。\n", encoding="utf-8")
-    config.write_default(target, profile=profile, organisation=ORG, period=PERIOD,
+    config.write_default(target, profile=profile, title=profiles.load(profile).title, organisation=ORG,
+                         subject="市卫生健康委", addressees="委机关各处室，委属各单位", period=PERIOD,
                          reference_date=REFERENCE.isoformat(), programme_start=START.isoformat(),
                          submit_by=SUBMIT_BY.isoformat())
     settings = config.load(target)
