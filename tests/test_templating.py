@@ -39,9 +39,9 @@ def test_init_templates_writes_the_packages_copies_and_keeps_the_offices_own(tmp
 
 def test_init_templates_of_a_profile_writes_that_profiles_wording(tmp_path):
     assert CliRunner().invoke(cli, ["init", "--profile", "督查督办", "--templates", str(tmp_path / "d")]).exit_code == 0
-    own = templating.profile_folder("督查督办") / "进展通报.md.j2"
-    assert own.is_file(), "督查督办 has its own 通报 wording"
-    assert (tmp_path / "d" / "templates" / "进展通报.md.j2").read_bytes() == own.read_bytes()
+    own = templating.profile_folder("督查督办") / "公开进展.txt.j2"
+    assert own.is_file(), "督查督办 has its own wording of the paragraph"
+    assert (tmp_path / "d" / "templates" / "公开进展.txt.j2").read_bytes() == own.read_bytes()
 
 
 def audit_demo(tmp_path: Path) -> config.Settings:
