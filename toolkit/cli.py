@@ -53,7 +53,7 @@ def cli():
 
 
 PROFILE_OPTION = click.option("--profile", "profile", default="", metavar="方案",
-                              help="配置方案：巡视巡察整改（默认）、审计整改、督查督办，或本单位方案文件 .toml")
+                              help="配置方案：巡视巡察整改（默认）、审计整改、督查督办、责任清单、民主生活会整改，或本单位方案文件 .toml")
 
 
 @cli.command()

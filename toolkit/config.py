@@ -352,7 +352,7 @@ def _assign(s: Settings, attr: str, value) -> None:
 
 DEFAULT_TOML = """\
 # 整改台账工具配置。路径相对于本文件所在文件夹。
-profile = "{profile}"       # 配置方案：巡视巡察整改 / 审计整改 / 督查督办，或本单位方案文件，如 "本单位方案.toml"
+profile = "{profile}"       # 配置方案：巡视巡察整改 / 审计整改 / 督查督办 / 责任清单 / 民主生活会整改，或本单位方案文件，如 "本单位方案.toml"
 title = "{title}"
 organisation = "{organisation}"
 subject = "{subject}"
