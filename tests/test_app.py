@@ -155,14 +155,10 @@ def test_a_rerun_notices_a_changed_setting(workspace):
     assert not Workspace(workspace).run_once().quick
 
 
-def test_a_rerun_notices_changed_templates(workspace, monkeypatch, tmp_path):
-    import shutil
-
-    from toolkit.documents import notices
-    templates = tmp_path / "templates"
-    shutil.copytree(notices.TEMPLATE_DIR, templates)
-    monkeypatch.setattr(notices, "TEMPLATE_DIR", templates)
-    notices.environment.cache_clear()
+def test_a_rerun_notices_changed_templates(workspace):
+    from toolkit.documents import templating
+    templating.write_copies(workspace)                # the workspace's own templates/, used first
+    templates = workspace.root / templating.WORKSPACE_FOLDER
     Workspace(workspace).run_once()
     assert Workspace(workspace).run_once().quick
     path = templates / "进展通报.md.j2"
@@ -171,7 +167,6 @@ def test_a_rerun_notices_changed_templates(workspace, monkeypatch, tmp_path):
     assert not again.quick
     md = next(p for p in again.notices if p.name == "进展通报.md")
     assert "本期新增说明" in md.read_text(encoding="utf-8")
-    notices.environment.cache_clear()
 
 
 def test_a_file_arriving_during_a_run_is_taken_in_by_the_next(workspace, monkeypatch):

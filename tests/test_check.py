@@ -66,12 +66,16 @@ def test_check_command_prints_the_report_and_exits_1_when_something_must_be_fixe
     assert missing.returncode == 1 and "找不到台账文件" in missing.stdout
 
 
+FILLED = {"title": "巡视整改", "organisation": "中共某市卫生健康委员会委员会", "subject": "市卫生健康委",
+          "addressees": "委机关各处室，委属各单位", "programme_start": "2024-03-01"}   # what an office fills in
+
+
 def check_with_units(workspace, targets: str):
     """`check -c` on the workspace after a [units] line maps 委属各单位 (typed as one row's 配合单位) to targets."""
     from click.testing import CliRunner
 
     from toolkit import config
-    path = config.write_default(workspace.root, period="2024年8月")
+    path = config.write_default(workspace.root, period="2024年8月", **FILLED)
     text = path.read_text(encoding="utf-8").replace("[units]", f'[units]\n"委属各单位" = {targets}', 1)
     path.write_text(text, encoding="utf-8")
     wb = openpyxl.load_workbook(workspace.master)

@@ -109,8 +109,8 @@ def test_init_with_profile_writes_a_config_naming_it_and_without_gives_the_defau
     assert runner.invoke(cli, ["init", str(tmp_path / "b")], input="").exit_code == 0
     audit, default = config.load(tmp_path / "a"), config.load(tmp_path / "b")
     assert 'profile = "审计整改"' in (tmp_path / "a" / "config.toml").read_text(encoding="utf-8")
-    assert (audit.profile, audit.title) == ("审计整改", "审计整改")
-    assert (default.profile, default.title, default.words["工作"]) == (profiles.DEFAULT, "巡视整改", "巡视")
+    assert (audit.profile, audit.title) == ("审计整改", "（请填写：整改工作名称，如 审计整改）")
+    assert (default.profile, default.words["工作"]) == (profiles.DEFAULT, "巡视")
     bad = runner.invoke(cli, ["init", "--profile", "督察督办", str(tmp_path / "c")])
     assert bad.exit_code != 0 and "是否想写“督查督办”" in bad.output and not (tmp_path / "c").exists()
 
@@ -127,7 +127,18 @@ def output_texts(root: Path):
                 yield path, "".join(z.read(n).decode("utf-8") for n in z.namelist() if n.endswith(".xml"))
 
 
-@pytest.mark.parametrize("profile", ["审计整改", "督查督办"])
+MEASURE_WORDS = {vocab.DONE: "已完成", vocab.MOSTLY_DONE: "基本完成", vocab.IN_PROGRESS: "正在推进", vocab.NOT_STARTED: "尚未启动"}
+TOTALS = {   # how each profile's paragraph states the total: (opening, unit, status words)
+    "审计整改": ("共制定整改措施{total}条，", "条", MEASURE_WORDS),
+    "民主生活会整改": ("共制定整改措施{total}条，", "条", MEASURE_WORDS),
+    "督查督办": ("共{total}件，", "件", {vocab.DONE: "已办结", vocab.MOSTLY_DONE: "基本办结", vocab.IN_PROGRESS: "正在办理",
+                                     vocab.NOT_STARTED: "尚未办理"}),
+    "责任清单": ("共明确年度任务{total}项，截至目前", "项", {vocab.DONE: "已完成", vocab.MOSTLY_DONE: "基本完成",
+                                                vocab.IN_PROGRESS: "序时推进", vocab.NOT_STARTED: "尚未开展"}),
+}
+
+
+@pytest.mark.parametrize("profile", ["审计整改", "督查督办", "责任清单", "民主生活会整改"])
 def test_profile_demo_runs_end_to_end_never_says_xunshi_and_its_notice_adds_up(tmp_path, profile):
     target = tmp_path / profile
     result = CliRunner().invoke(cli, ["demo", "--profile", profile, str(target)])
@@ -143,7 +154,8 @@ def test_profile_demo_runs_end_to_end_never_says_xunshi_and_its_notice_adds_up(t
                                    if r[0] is not None)
     total = sum(statuses.values())
     assert total == 40
-    expected = f"共制定整改措施{total}条，" + "，".join(f"{s}{statuses[s]}条" for s in vocab.STATUSES if statuses[s])
+    lead, unit, words = TOTALS[profile]
+    expected = lead.format(total=total) + "，".join(f"{words[s]}{statuses[s]}{unit}" for s in vocab.STATUSES if statuses[s])
     assert expected in notice
     rate = re.search(r"整改措施完成率为([\d.]+)%", notice)
     assert rate and float(rate[1]) == round(100 * statuses[vocab.DONE] / total, 1)
@@ -157,3 +169,30 @@ def test_the_workspace_words_are_in_force_in_worker_threads_too(tmp_path):
     worker.start()
     worker.join()
     assert seen == [vocab.IN_PROGRESS]
+
+
+def test_supervision_paragraph_counts_by_source_and_names_the_units_with_open_tasks(tmp_path):
+    target = tmp_path / "督办"
+    assert CliRunner().invoke(cli, ["demo", "--profile", "督查督办", str(target)]).exit_code == 0
+    text = next(target.glob("output/*/通报/*/公开进展段落.txt")).read_text(encoding="utf-8")
+    ws = openpyxl.load_workbook(target / "master" / "整改台账.xlsx")[vocab.SHEET_LEDGER]
+    head = [c.value for c in ws[2]]
+    rows = [r for r in ws.iter_rows(min_row=3, values_only=True) if r[0] is not None]
+    for source in ("领导批示", "会议议定", "信访转办"):
+        mine = [r for r in rows if r[head.index("来源")] == source]
+        done = sum(r[head.index(vocab.STATUS)] == vocab.DONE for r in mine)
+        assert f"{source}{len(mine)}件，已办结{done}件" in text
+    from toolkit.assessment import assess
+    settings = config.load(target)
+    by_unit = assess(read_ledger(settings.master, settings), settings).summary.by_unit   # each unit's own part
+    for unit, c in by_unit.items():
+        assert (f"{unit}{c.total - c.done}件" in text) == (c.total > c.done), unit
+    assert "重点问题" not in text
+
+
+@pytest.mark.parametrize("profile", ["责任清单", "民主生活会整改"])
+def test_lists_without_key_problems_never_say_key_problem_in_their_paragraph(tmp_path, profile):
+    target = tmp_path / profile
+    assert CliRunner().invoke(cli, ["demo", "--profile", profile, str(target)]).exit_code == 0
+    text = next(target.glob("output/*/通报/*/公开进展段落.txt")).read_text(encoding="utf-8")
+    assert "重点问题" not in text and "共制定整改措施40条" in text or "共明确年度任务40项" in text

@@ -70,8 +70,9 @@ def test_check_suggests_mapping_the_rare_abbreviation_to_the_common_full_name_an
     assert first.exit_code == 0 and "责任单位4个" in first.output
     assert "“市卫生健康委综合服务中心”（2条措施）与“市卫健委综合服务中心”（1条）可能是同一单位" in first.output
     assert suggestion in first.output, first.output
+    from tests.test_check import FILLED
     from toolkit import config
-    path = config.write_default(tmp_path, period="2024年8月")        # the office follows the suggestion
+    path = config.write_default(tmp_path, period="2024年8月", **FILLED)   # the office follows the suggestion
     path.write_text(path.read_text(encoding="utf-8").replace("[units]", f"[units]\n{suggestion}", 1), encoding="utf-8")
     second = runner.invoke(cli, ["check", str(book)])
     assert second.exit_code == 0 and "责任单位3个" in second.output and "可能是同一单位" not in second.output

@@ -28,7 +28,7 @@ from .consolidate import (
     scan_inbox,
 )
 from .distribute import Distributed, distribute, ensure_secret, secret_path
-from .documents import dashboard, leaders, notices, reminders
+from .documents import dashboard, leaders, notices, reminders, templating
 from .documents import ladder as ladder_docs
 from .errors import ConfigError, ReviewError, ToolkitError
 from .guards import (  # noqa: F401  (os_error_text, owner_files: the front ends' and tests' names)
@@ -424,7 +424,7 @@ class Workspace:
         settings = json.dumps([asdict(s), s.today()], default=str, sort_keys=True, ensure_ascii=False)
         return {"master": _stat(s.master), "inbox": inbox,
                 "settings": hashlib.sha256(settings.encode()).hexdigest(),
-                "templates": tree_digest(notices.TEMPLATE_DIR)}
+                "templates": "+".join(tree_digest(f) for f in templating.digest_folders(s))}
 
     def _quick_report(self, started: dt.datetime, t0: float) -> RunReport | None:
         """When nothing changed since the last complete run, its figures, without reading anything else."""

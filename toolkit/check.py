@@ -97,6 +97,7 @@ def settings_for(target: Path | None, config_path: Path | None) -> tuple[Path, c
 def check(path: Path, settings: config.Settings) -> CheckReport:
     """Read the ledger at path without writing anything and report on it."""
     report = CheckReport(Path(path))
+    report.problems += config.placeholders(settings.root)     # init's neutral values the office has not filled
     try:
         ledger = read_ledger(path, settings, report.problems)
     except LedgerError as exc:           # no header, no ledger sheet, not a workbook: nothing more to say

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import click
 
-from . import addin, autostart, click_zh, profiles, vocab, wps
+from . import addin, autostart, click_zh, config, profiles, vocab, wps
 from . import check as health
 from .app import Workspace, file_errors, noted_warnings
 from .config import from_dict
 from .demo import stage_demo
+from .documents import templating
 from .documents.notices import KINDS
 from .errors import ToolkitError
 from .nightly import Scheduler, setup_logging
@@ -52,18 +53,27 @@ def cli():
 
 
 PROFILE_OPTION = click.option("--profile", "profile", default="", metavar="方案",
-                              help="配置方案：巡视巡察整改（默认）、审计整改、督查督办，或本单位方案文件 .toml")
+                              help="配置方案：巡视巡察整改（默认）、审计整改、督查督办、责任清单、民主生活会整改，或本单位方案文件 .toml")
 
 
 @cli.command()
 @click.argument("folder", type=click.Path(path_type=Path), default=Path("."))
 @PROFILE_OPTION
+@click.option("--templates", "templates", is_flag=True,
+              help="把内置的通报、督办单、回执等模板复制到 FOLDER/templates/ 供本单位修改（已有的不覆盖）；工作区已存在时只复制模板")
 @friendly
-def init(folder, profile):
+def init(folder, profile, templates):
     """在 FOLDER 中生成配置文件 config.toml、文件夹、空白台账和双击运行的快捷方式。
 
     示例：python -m toolkit init 台账    或    python -m toolkit init --profile 审计整改 审计台账
+    已有的工作区写出模板以便修改：python -m toolkit init --templates 台账
     """
+    if templates and (Path(folder) / config.CONFIG_NAME).exists():
+        if profile:
+            raise ToolkitError(f"{Path(folder) / config.CONFIG_NAME} 已存在，--profile 只在新建工作区时使用；"
+                               f"要改用其他配置方案，请修改该文件中的 profile 一行。")
+        _write_templates(config.load(Path(folder)))
+        return
     workspace = Workspace.init(folder, profile)
     settings = workspace.settings
     click.echo(f"已在 {settings.root} 中生成：")
@@ -73,6 +83,18 @@ def init(folder, profile):
     if settings.master in workspace.created:
         click.echo(f"台账 {settings.master} 是空白台账（含表头和一行示例）：可直接填写，或用本单位的台账替换它（文件名不变）。")
     click.echo("双击 .cmd（Windows）或 .sh（Linux）快捷方式即可汇总报送、刷新统计、生成通报、分发模板、催报（不需要 Excel 宏）。")
+    if templates:
+        _write_templates(settings)
+
+
+def _write_templates(settings) -> None:
+    """Copy the package's templates into the workspace and say which were written and which kept."""
+    with file_errors(settings.root):
+        written, kept = templating.write_copies(settings)
+    folder = settings.root / templating.WORKSPACE_FOLDER
+    click.echo(f"模板已写到 {folder}（{len(written)}个）；生成文书时先用这里的模板，没有的再用内置模板。")
+    if kept:
+        click.echo(f"已有的{len(kept)}个文件未覆盖：{'、'.join(p.name for p in kept)}。")
 
 
 @cli.command()

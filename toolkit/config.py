@@ -21,8 +21,8 @@ CONFIG_NAME = "config.toml"
 
 
 def _date(value, key: str) -> dt.date | None:
-    if value in (None, "", "today", "今天"):
-        return None
+    if value in (None, "", "today", "今天") or (isinstance(value, str) and value.startswith(PLACEHOLDER)):
+        return None                    # an init placeholder: `check` names it until the office fills it
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
@@ -352,11 +352,11 @@ def _assign(s: Settings, attr: str, value) -> None:
 
 DEFAULT_TOML = """\
 # 整改台账工具配置。路径相对于本文件所在文件夹。
-profile = "{profile}"       # 配置方案：巡视巡察整改 / 审计整改 / 督查督办，或本单位方案文件，如 "本单位方案.toml"
+profile = "{profile}"       # 配置方案：巡视巡察整改 / 审计整改 / 督查督办 / 责任清单 / 民主生活会整改，或本单位方案文件，如 "本单位方案.toml"
 title = "{title}"
 organisation = "{organisation}"
 subject = "{subject}"
-addressees = "委机关各处室，委属各单位"
+addressees = "{addressees}"
 period = "{period}"            # 报送期次，如 2024-08
 reference_date = "{reference_date}"    # 基准日期：today 表示每天的当天日期
 programme_start = "{programme_start}"   # 整改启动日期；“立行立改”按此日期计算逾期
@@ -439,16 +439,35 @@ logs = "logs"
 """
 
 
+PLACEHOLDER = "（请填写："          # how init's neutral values start; `check` names each until the office fills it
+PLACEHOLDERS = {"title": "（请填写：整改工作名称，如 {title}）", "organisation": "（请填写：单位名称）",
+                "subject": "（请填写：单位简称，通报中“共指出××重点问题”处）",
+                "addressees": "（请填写：主送单位，如 各处室，各直属单位）",
+                "programme_start": "（请填写：整改启动日期，如 2024-03-01）"}
+
+
 def write_default(folder: Path, **values) -> Path:
-    """Write a commented config.toml into folder (used by `init` and the demo)."""
+    """Write a commented config.toml into folder (used by `init` and the demo): neutral placeholders, not
+    any office's names, for what only the office knows."""
     profile = profiles.load(values.get("profile", ""), Path(folder))
-    defaults = dict(profile=values.get("profile") or profile.name, title=profile.title,
-                    organisation="中共某市卫生健康委员会委员会", subject="市卫生健康委",
-                    period=dt.date.today().strftime("%Y-%m"), reference_date="today",
-                    programme_start="2024-03-01", submit_by="", office=profile.office)
+    defaults = dict(profile=values.get("profile") or profile.name,
+                    **{k: v.format(title=profile.title) for k, v in PLACEHOLDERS.items()},
+                    period=dt.date.today().strftime("%Y-%m"), reference_date="today", submit_by="", office=profile.office)
     defaults.update({k: v for k, v in values.items() if k != "profile"})
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / CONFIG_NAME
     path.write_text(DEFAULT_TOML.format(**defaults), encoding="utf-8")
     return path
+
+
+def placeholders(root: Path) -> list[str]:
+    """Each key of root's config.toml still holding init's placeholder, named with what to write there."""
+    path = Path(root) / CONFIG_NAME
+    try:
+        data = tomllib.loads(_decode(path.read_bytes(), path))
+    except (OSError, tomllib.TOMLDecodeError, ConfigError):
+        return []                                   # no file, or a fault config.load reports itself
+    return [f"配置文件 {path} 中 {key} = “{value}” 仍是 init 写入的占位内容：请改为本单位的实际内容"
+            f"（{value.removeprefix(PLACEHOLDER).rstrip('）')}），否则通报、督办单会照写这几个字。"
+            for key, value in data.items() if isinstance(value, str) and value.startswith(PLACEHOLDER)]

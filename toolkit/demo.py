@@ -190,7 +190,8 @@ def build_demo(folder: Path = DEMO_DIR) -> dict[str, str]:
     folder = Path(folder)
     for sub in ("master", "inbox"):
         shutil.rmtree(folder / sub, ignore_errors=True)
-    config.write_default(folder, title=TITLE, organisation=ORG, subject="市卫生健康委", period=PERIOD,
+    config.write_default(folder, title=TITLE, organisation=ORG, subject="市卫生健康委",
+                         addressees="委机关各处室，委属各单位", period=PERIOD,
                          reference_date=REFERENCE.isoformat(), programme_start=START.isoformat(),
                          submit_by=SUBMIT_BY.isoformat())
     settings = config.load(folder)

@@ -1,4 +1,4 @@
-"""Demos for the non-default profiles (审计整改, 督查督办): a small office ledger written in the list's own
+"""Demos for the non-default profiles (审计整改, 督查督办, 责任清单, 民主生活会整改): a small office ledger written in the list's own
 headers and words (40 measures, 8 units), distributed, and a few unit returns in the inbox.
 
 Built fresh in the target folder (no shipped workbooks): `python -m toolkit demo --profile 审计整改 文件夹`.
@@ -11,7 +11,7 @@ import random
 import shutil
 from pathlib import Path
 
-from . import config, distribute, vocab
+from . import config, distribute, profiles, vocab
 from .demo import DEMO_MARKER, PERIOD, REFERENCE, START, SUBMIT_BY
 from .errors import ToolkitError
 from .model import Settings
@@ -30,7 +30,19 @@ AUDIT_STATUS = ["已整改", "已整改", "已整改", "部分整改", "正在�
 TASK_HEADERS = ["序号", "来源", "交办事项", "承办单位", "协办单位", "交办日期", "办结时限", "办结情况", "办理进展", "备注"]
 TASK_SOURCES = ["领导批示", "会议议定", "信访转办"]
 TASK_STATUS = ["办结", "办结", "办结", "未办结", "未办结", "正在办理", "未办理"]
-RETURN_WORDS = {"审计整改": ["已整改", "部分整改", "已整改到位"], "督查督办": ["办结", "已办结", "未办结"]}
+DUTY_HEADERS = ["序号", "任务类别", "工作任务", "责任单位", "配合部门", "分管领导", "完成时间", "落实情况", "工作进展", "备注"]
+DUTY_KINDS = ["党的政治建设", "意识形态工作", "党风廉政建设", "基层党组织建设"]
+DUTY_TASKS = ["制定年度工作要点并按季度调度", "开展专题学习研讨", "落实“一岗双责”约谈提醒", "组织廉政风险点排查",
+              "开展支部标准化规范化建设", "报送半年工作总结"]
+DUTY_STATUS = ["已落实", "已落实", "序时推进", "序时推进", "进度滞后", "未开展"]
+LIFE_HEADERS = ["序号", "问题方面", "查摆问题", "整改措施", "责任人", "责任部门", "完成时限", "整改状态", "整改进展", "备注"]
+LIFE_KINDS = ["理论学习", "政治素质", "工作作风", "廉洁自律"]
+LIFE_PROBLEMS = ["学习贯彻不够深入系统", "运用理论指导实践不够", "调查研究不够经常", "落实基层减负措施不够有力",
+                 "对身边同志日常监督不够严格"]
+LIFE_STATUS = ["已整改", "已整改", "正在整改", "持续整改", "未整改"]
+LEADERS = ["王××（党委书记）", "李××（副主任）", "张××（副主任）"]
+RETURN_WORDS = {"审计整改": ["已整改", "部分整改", "已整改到位"], "督查督办": ["办结", "已办结", "未办结"],
+                "责任清单": ["已落实", "序时推进", "进度滞后"], "民主生活会整改": ["已整改", "正在整改", "持续整改"]}
 
 
 def _deadline(rng: random.Random, status_done: bool) -> dt.date | str:
@@ -67,7 +79,26 @@ def office_rows(profile: str) -> tuple[str, list[str], list[list]]:
                          _deadline(rng, status == "办结"), status,
                          "已按要求办结并反馈。" if status == "办结" else "正在办理。", ""])
         return "2024年督查督办事项台账", TASK_HEADERS, rows
-    raise ToolkitError(f"配置方案“{profile}”没有演示数据；有演示数据的是：审计整改、督查督办（默认方案直接运行 demo）。")
+    if profile == "责任清单":
+        for n in range(1, 41):
+            status = DUTY_STATUS[rng.randrange(len(DUTY_STATUS))]
+            due = "每季度" if n % 6 == 0 else START.replace(month=12, day=31) if n % 3 else _deadline(rng, status == "已落实")
+            rows.append([n, DUTY_KINDS[(n - 1) * 4 // 40], f"{DUTY_TASKS[n % len(DUTY_TASKS)]}（第{n}项）",
+                         UNITS[(n * 3) % 8], UNITS[(n * 5 + 1) % 8] if n % 5 == 0 else "", LEADERS[n % 3], due, status,
+                         "已按计划完成。" if status == "已落实" else "按月推进中。", ""])
+        return "2024年度全面从严治党主体责任清单", DUTY_HEADERS, rows
+    if profile == "民主生活会整改":
+        for n in range(1, 41):
+            status = LIFE_STATUS[rng.randrange(len(LIFE_STATUS))]
+            problem = (n - 1) // 2 + 1             # two measures per problem
+            kind = LIFE_KINDS[(problem - 1) * 4 // 20]
+            rows.append([n, kind, f"{kind}方面：{LIFE_PROBLEMS[problem % len(LIFE_PROBLEMS)]}（问题{problem}）",
+                         f"{ACTIONS[n % len(ACTIONS)]}。", LEADERS[n % 3], UNITS[(n * 3) % 8],
+                         _deadline(rng, status == "已整改"), status,
+                         "已整改到位。" if status == "已整改" else "正在落实。", ""])
+        return "2024年度民主生活会查摆问题整改台账", LIFE_HEADERS, rows
+    raise ToolkitError(f"配置方案“{profile}”没有演示数据；有演示数据的是：审计整改、督查督办、责任清单、民主生活会整改"
+                       f"（默认方案直接运行 demo）。")
 
 
 def write_office_ledger(path: Path, profile: str) -> None:
@@ -112,7 +143,8 @@ def stage_profile_demo(target: Path, profile: str) -> Settings:
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
     (target / DEMO_MARKER).write_text("本文件夹由 python -m toolkit demo 生成，再次运行演示会整个替换它。\n", encoding="utf-8")
-    config.write_default(target, profile=profile, organisation=ORG, period=PERIOD,
+    config.write_default(target, profile=profile, title=profiles.load(profile).title, organisation=ORG,
+                         subject="市卫生健康委", addressees="委机关各处室，委属各单位", period=PERIOD,
                          reference_date=REFERENCE.isoformat(), programme_start=START.isoformat(),
                          submit_by=SUBMIT_BY.isoformat())
     settings = config.load(target)

@@ -17,15 +17,15 @@ import jinja2
 
 from .. import vocab
 from ..assessment import Assessment
-from ..errors import ToolkitError
 from ..io import fileio
 from ..model import HistoryRow, Ledger, Settings
 from ..rules import normalize, order
 from ..rules.deadlines import OVERDUE
 from ..rules.stats import Counts
-from . import leaders, ledger_print, notices, trend
+from . import leaders, ledger_print, notices, templating, trend
 
 FILE_NAME = "看板.html"
+TEMPLATE = "看板.html.j2"
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ def build(ledger: Ledger, settings: Settings, assessment: Assessment, rungs: tup
     """The dashboard's figures from the same assessment the notices use."""
     period, summary = assessment.period, assessment.summary
     context = notices.programme_context(ledger, settings, assessment)
-    paragraph = "".join(line.strip() for line in notices.render("公开进展.txt.j2", context).splitlines())
+    paragraph = "".join(line.strip() for line in templating.render("公开进展.txt.j2", context, settings).splitlines())
     previous = assessment.previous
     points = trend.series(ledger.history, trend.OVERALL, summary, period)
     before = trend.previous_point(points, period)
@@ -181,30 +181,30 @@ def _signed(delta: float | None) -> str:
 
 
 @lru_cache(maxsize=4)
-def environment(template_dir: Path) -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_dir)), autoescape=True,
+def environment(where: tuple[Path, ...]) -> jinja2.Environment:
+    env = jinja2.Environment(loader=templating.loader(where), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["日期"] = normalize.format_date
     env.filters["期次"] = normalize.period_text
-    env.filters["百分比"] = notices.pct
+    env.filters["百分比"] = templating.pct
     env.filters["变化"] = _signed
     env.filters["竖线"] = lambda names: "|".join(names)
     return env
 
 
-def render(board: Dashboard, template_dir: Path | None = None) -> str:
-    """The page's HTML (templates/看板.html.j2)."""
+def render(board: Dashboard, settings: Settings | Path | None = None) -> str:
+    """The page's HTML (看板.html.j2: the workspace's copy first, templating.folders)."""
+    where = templating.folders(settings)
     try:
-        return environment(template_dir or notices.TEMPLATE_DIR).get_template("看板.html.j2").render(
-            d=board, vocab=vocab, OVERDUE=OVERDUE)
+        return environment(where).get_template(TEMPLATE).render(d=board, vocab=vocab, OVERDUE=OVERDUE)
     except jinja2.TemplateError as exc:
-        raise ToolkitError(f"看板模板“看板.html.j2”有误：{exc}") from None
+        raise templating.located(TEMPLATE, where, exc) from None
 
 
 def write_dashboard(ledger: Ledger, settings: Settings, assessment: Assessment, rungs: tuple = ()) -> Path:
     """output/<期次>/看板.html, rewritten only when its content changed."""
     path = settings.path("output") / settings.current_period() / FILE_NAME
-    text = render(build(ledger, settings, assessment, rungs))
+    text = render(build(ledger, settings, assessment, rungs), settings)
     if not path.exists() or path.read_text(encoding="utf-8") != text:
         fileio.atomic_write_text(path, text)
     return path

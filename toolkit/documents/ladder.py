@@ -21,7 +21,7 @@ from ..io.fileio import safe_filename, unit_file_names
 from ..model import Ledger, Settings
 from ..rules import ladder, normalize
 from ..rules.ladder import Issued, LadderRules, Proposal, Standing
-from . import gongwen, notices
+from . import gongwen, notices, templating
 
 LIST_NAME = "拟发清单.csv"
 NUMBER_FORMS = {vocab.RUNG_REMIND: "提醒〔{年}〕{序号}号", vocab.RUNG_SUPERVISE: "督办〔{年}〕{序号}号",
@@ -202,7 +202,7 @@ def issue(chosen: list[Proposal], ledger: Ledger, settings: Settings, assessment
                    .removesuffix("整改"), "梯次": rung, "文号": number, "督办编号": number, "单位": unit,
                    "事项": items, "基准日期": today, "报送期次": period, "回复期限": reply, "发文单位": signer,
                    "告诫期限": rules_of(settings).warn_after, "问责期限": rules_of(settings).account_after}
-        text = notices.render(rung_setting(settings, rung, "template"), context)
+        text = templating.render(rung_setting(settings, rung, "template"), context, settings)
         folder = settings.path("output") / period / vocab.ISSUED_FOLDER / vocab.RUNG_FILES[rung]
         md = folder / f"{serial:03d}-{stems.get(unit) or safe_filename(unit)}.md"
         fileio.atomic_write_bytes(md.with_suffix(".docx"), gongwen.render(text, fonts=fonts, author=signer))

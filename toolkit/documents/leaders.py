@@ -17,7 +17,8 @@ from ..rules import normalize, order
 from ..rules.deadlines import OVERDUE, LateRow, due_note
 from ..rules.stats import Counts
 from . import gongwen
-from .notices import office_issuer, render
+from .issuers import office_issuer
+from .templating import render
 
 FOLDER = "领导调度单"     # output/<期次>/领导调度单/
 
@@ -139,7 +140,7 @@ def write_slips(ledger: Ledger, settings: Settings, assessment: Assessment) -> l
     folder = settings.path("output") / settings.current_period() / FOLDER
     written = []
     for view in views(ledger, list(assessment.late), assessment.leader_order):
-        text = render("领导调度单.md.j2", slip_context(view, settings, assessment.reference_date))
+        text = render("领导调度单.md.j2", slip_context(view, settings, assessment.reference_date), settings)
         md = folder / f"{safe_filename(view.leader)}.md"
         docx = md.with_suffix(".docx")
         if not (md.exists() and docx.exists() and md.read_text(encoding="utf-8") == text):

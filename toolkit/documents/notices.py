@@ -1,8 +1,7 @@
-"""Notices from jinja2 templates in templates/: receipts (回执), 通报, 督办单, the public summary.
+"""Notices from jinja2 templates (templating.py finds and renders them): 通报, 督办单, the public summary.
 
-Templates are plain text files staff can edit; every variable they may use is built by one
-of the *_context functions below and listed in templates/README.md. A missing variable is
-an error (StrictUndefined), never a silent blank.
+Every variable a template may use is built by one of the *_context functions below and listed in
+templates/README.md.
 """
 from __future__ import annotations
 
@@ -15,102 +14,24 @@ import shutil
 import subprocess
 import tempfile
 import warnings
-from functools import lru_cache
 from pathlib import Path
 
-import jinja2
-
-from .. import resources, vocab
+from .. import vocab
 from ..assessment import Assessment
 from ..errors import ToolkitError
 from ..io import fileio, history_db, office
 from ..io.fileio import safe_filename, unit_file_names
 from ..model import Ledger, Settings
-from ..rules import normalize, order, punct, review
+from ..rules import normalize, order, review
 from ..rules.deadlines import OVERDUE
 from . import chart, gongwen, trend
-
-TEMPLATE_DIR = resources.folder("templates")
+from .issuers import contact, notice_issuer, office_issuer  # noqa: F401  (their old home)
+from .templating import TEMPLATE_DIR, chinese, pct, render, sentence  # noqa: F401  (their old home)
 
 
 class NoticeWarning(UserWarning):
     """Something a notice run could not do (no LibreOffice for PDFs, no Chinese font for the chart);
     the notices themselves are still written."""
-
-
-def pct(value: float) -> str:
-    """87.5% — one decimal, as notices print percentages."""
-    return f"{value:.1f}%"
-
-
-@lru_cache(maxsize=8)
-def environment(template_dir: Path | None = None) -> jinja2.Environment:
-    """One environment per template folder: each template is compiled once per process
-    (jinja2 still reloads a template whose file changed)."""
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_dir or TEMPLATE_DIR)),
-                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                             trim_blocks=True, lstrip_blocks=True, autoescape=False)
-    env.filters["日期"] = normalize.format_date
-    env.filters["中文日期"] = normalize.format_date_cn
-    env.filters["百分比"] = pct
-    env.filters["期次"] = normalize.period_text
-    env.filters["句末"] = sentence
-    env.filters["序号"] = lambda n: f"（{'一二三四五六七八九十'[n - 1]}）" if 0 < n <= 10 else f"（{n}）"
-    return env
-
-
-def sentence(text: str) -> str:
-    """The text as a finished sentence: a 。 added unless it already ends with 。！？ (a message or file name
-    put into a receipt's line)."""
-    text = str(text).rstrip()
-    return text if not text or text[-1] in "。！？" else text.rstrip("；;，,：:") + "。"
-
-
-IMAGE_LINE = re.compile(r"^!\[.*\]\(.*\)$")
-
-
-def chinese(text: str) -> str:
-    """Rendered text with full-width punctuation in its Chinese sentences (data and config values included);
-    Markdown picture lines keep their syntax."""
-    return "\n".join(line if IMAGE_LINE.match(line.strip()) else punct.fullwidth(line) for line in text.split("\n"))
-
-
-def render(name: str, context: dict, template_dir: Path | None = None) -> str:
-    """Render one template; a variable the template uses but the context lacks is a clear error."""
-    try:
-        return chinese(environment(template_dir).get_template(name).render(**context))
-    except jinja2.UndefinedError as exc:
-        raise ToolkitError(f"模板“{name}”使用了未提供的变量：{exc.message}。可用变量见 templates/README.md。") from None
-    except jinja2.TemplateNotFound:
-        raise ToolkitError(f"找不到模板“{name}”（模板文件夹：{template_dir or TEMPLATE_DIR}）。") from None
-    except jinja2.TemplateSyntaxError as exc:
-        raise ToolkitError(f"模板“{name}”第{exc.lineno}行语法有误：{exc.message}") from None
-
-
-
-
-
-
-
-
-
-
-# ---------------------------------------------------------------- who writes
-
-def notice_issuer(settings: Settings) -> str:
-    """The 发文机关 that signs the 通报: [documents] notice_issuer, else organisation."""
-    return settings.documents.get("notice_issuer") or settings.organisation
-
-
-def office_issuer(settings: Settings) -> str:
-    """Who signs 督办单, 催报, 回执 and 领导调度单 (the 整改办 or 办公室): [documents] office, else organisation."""
-    return settings.documents.get("office") or settings.organisation
-
-
-def contact(settings: Settings) -> dict:
-    """督办单's 联系人, 联系电话 and 反馈方式 ([documents] contact, phone, reply_to; blank when not configured)."""
-    d = settings.documents
-    return {"联系人": d.get("contact", ""), "联系电话": d.get("phone", ""), "反馈方式": d.get("reply_to", "")}
 
 
 # ---------------------------------------------------------------- notice contexts
@@ -174,7 +95,8 @@ def programme_context(ledger, settings: Settings, assessment: Assessment) -> dic
         "发文单位": notice_issuer(settings), "报送期次": settings.current_period(), "基准日期": summary.reference_date,
         "问题": level_figures(summary), "措施": counts_dict(summary.measures, summary.weights),
         "分类": {k: counts_dict(c, summary.weights) for k, c in summary.by_category.items()},
-        "单位排名": [dict(counts_dict(c, summary.weights), 单位=u) for u, c in ranking],
+        "单位排名": [dict(counts_dict(c, summary.weights), 单位=u, 未办结=c.total - c.done) for u, c in ranking],
+        "按重点问题": {k: counts_dict(c, summary.weights) for k, c in summary.by_key_problem.items()},
         "进度靠前单位": leading, "进度靠后单位": lagging,
         "逾期总数": summary.measures.overdue, "逾期按单位": overdue_by_unit, "临期": soon,
         "逾期条目数": sum(len(v) for v in overdue_by_unit.values()),
@@ -224,18 +146,18 @@ def _status_note(status: str) -> str:
 
 def public_summary(ledger, settings: Settings, assessment: Assessment) -> str:
     """The seed-004 style paragraph for public disclosure (公开进展.txt.j2), one line."""
-    return _paragraph(render("公开进展.txt.j2", programme_context(ledger, settings, assessment)))
+    return _paragraph(render("公开进展.txt.j2", programme_context(ledger, settings, assessment), settings))
 
 
 WECHAT_CHARS = 500
 
 
-def wechat_text(context: dict, limit: int = WECHAT_CHARS) -> str:
+def wechat_text(context: dict, limit: int = WECHAT_CHARS, settings: Settings | None = None) -> str:
     """The 通报 summary as plain text for a group chat or SMS (微信通报.txt.j2), at most limit characters:
     the full summary when it fits, else the short one, else cut after the last full sentence that fits."""
-    text = _paragraphs(render("微信通报.txt.j2", dict(context, 简要=False)))
+    text = _paragraphs(render("微信通报.txt.j2", dict(context, 简要=False), settings))
     if len(text) > limit:
-        text = _paragraphs(render("微信通报.txt.j2", dict(context, 简要=True)))
+        text = _paragraphs(render("微信通报.txt.j2", dict(context, 简要=True), settings))
     if len(text) > limit:
         text = text[:text.rfind("。", 0, limit) + 1] or text[:limit]
     return text
@@ -405,7 +327,7 @@ def write_notices(ledger, settings: Settings, assessment: Assessment, kinds=KIND
     summary = assessment.summary
     folder = settings.path("output") / settings.current_period() / "通报" / summary.reference_date.isoformat()
     context = programme_context(ledger, settings, assessment)
-    context["公开进展"] = _paragraph(render("公开进展.txt.j2", context))
+    context["公开进展"] = _paragraph(render("公开进展.txt.j2", context, settings))
     context["梯次发文"] = history_db.issued_this_period(settings)       # {梯次: 份数} the office issued this period
     context["趋势"] = trend.trend_sentence(ledger.history, summary, settings.current_period(), label="完成率",
                                          missing="")   # a first period: the figure alone, no software words
@@ -421,7 +343,7 @@ def write_notices(ledger, settings: Settings, assessment: Assessment, kinds=KIND
             changed.add(paths[1])
     if "公开" in kinds:
         texts = {"公开进展段落.txt": context["公开进展"] + "\n",
-                 "微信通报.txt": wechat_text(context, settings.wechat_chars) + "\n"}
+                 "微信通报.txt": wechat_text(context, settings.wechat_chars, settings) + "\n"}
         for name, text in texts.items():
             path = folder / name
             if not path.exists() or path.read_text(encoding="utf-8") != text:
@@ -436,7 +358,7 @@ def write_notices(ledger, settings: Settings, assessment: Assessment, kinds=KIND
         with_trend = bool(font) and len(trend.series(ledger.history, trend.OVERALL, summary,
                                                      settings.current_period())) >= 2
         text = render("进展通报.md.j2", dict(context, 图表=chart_file.name if font else "",
-                                            趋势图=trend_file.name if with_trend else ""))
+                                            趋势图=trend_file.name if with_trend else ""), settings)
         md = folder / "进展通报.md"
         if font and (not chart_file.exists() or not md.exists() or md.read_text(encoding="utf-8") != text):
             chart_png(assessment, chart_file, font)
@@ -451,7 +373,7 @@ def write_notices(ledger, settings: Settings, assessment: Assessment, kinds=KIND
         for unit, items in context["逾期按单位"].items():
             slip = dict(context, **contact(settings), 单位=unit, 事项=items, 回复期限=reply, 督办编号=numbers[unit],
                         发文单位=office_issuer(settings))
-            pair(render("督办单.md.j2", slip), folder / "督办单" / f"{stems.get(unit) or safe_filename(unit)}.md")
+            pair(render("督办单.md.j2", slip, settings), folder / "督办单" / f"{stems.get(unit) or safe_filename(unit)}.md")
     if settings.notice_pdf:
         files = [settings.root / str(f) for f in _fonts_table(settings).get("files", [])]
         written += write_pdfs(docx_files, changed, fonts, files)

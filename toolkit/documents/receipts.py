@@ -11,7 +11,8 @@ from ..io import fileio
 from ..io.fileio import safe_filename
 from ..model import Ledger, Settings
 from ..rules import normalize
-from .notices import office_issuer, render
+from .issuers import office_issuer
+from .templating import render
 
 
 def receipt_context(unit: str, outcomes: list, settings: Settings, when: dt.datetime | None = None,
@@ -75,6 +76,6 @@ def write_receipts(files: list, ledger: Ledger, period: str, settings: Settings)
             item["已汇总"] = f.outcome in vocab.APPLIED_OUTCOMES
         tail = f"_{s.received:%Y%m%d-%H%M%S}_{(s.sha256 or '0' * 8)[:8]}.txt"
         path = folder / fileio.fit_name(safe_filename(key), tail)
-        fileio.atomic_write_text(path, render("回执.txt.j2", context))
+        fileio.atomic_write_text(path, render("回执.txt.j2", context, settings))
         written.append(path)
     return written

@@ -18,7 +18,8 @@ from ..model import Ledger, Settings
 from ..rules import normalize
 from ..rules.deadlines import OVERDUE, LateRow, WorkCalendar, calendar_for, due_note
 from . import gongwen
-from .notices import office_issuer, render
+from .issuers import office_issuer
+from .templating import render
 
 FOLDER = "催报"          # output/<期次>/催报/
 TEMPLATE = "催报.md.j2"
@@ -129,7 +130,7 @@ def write_reminders(ledger: Ledger, settings: Settings, missing_units: list[str]
     by_unit = due_by_unit(ledger, list(assessment.late))
     stems = fileio.unit_file_names(ledger.units)          # 市*医院 and 市**医院: two files
     for unit in missing_units:
-        text = render(TEMPLATE, context(unit, by_unit.get(unit, []), ledger, settings, cal))
+        text = render(TEMPLATE, context(unit, by_unit.get(unit, []), ledger, settings, cal), settings)
         md = target / f"{stems.get(unit) or safe_filename(unit)}.md"
         docx = md.with_suffix(".docx")
         if not (md.exists() and docx.exists() and md.read_text(encoding="utf-8") == text):

@@ -1,0 +1,160 @@
+"""Template loading and rendering for every document: the workspace's templates/ first, then the profile's
+package templates, then the package's; an error names the template file and line in Chinese.
+
+One floor below the documents (notices, receipts, reminders, leaders, ladder, dashboard import it), so a
+document never imports another just to render. Templates are plain jinja2 files staff can edit; a missing
+variable is an error (StrictUndefined), never a silent blank.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import traceback
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+
+from .. import resources
+from ..errors import ToolkitError
+from ..model import Settings
+from ..rules import normalize, punct
+
+TEMPLATE_DIR = resources.folder("templates")      # the package's templates: the fallback for every name
+PROFILE_FOLDER = "方案"                            # templates/方案/<配置方案>/: a profile's own wording of a template
+WORKSPACE_FOLDER = "templates"                     # <workspace>/templates/: the office's own copies, used first
+GUIDE = "README.md"                                # the variables' list, copied beside the office's templates
+
+
+def pct(value: float) -> str:
+    """87.5% — one decimal, as notices print percentages."""
+    return f"{value:.1f}%"
+
+
+def sentence(text: str) -> str:
+    """The text as a finished sentence: a 。 added unless it already ends with 。！？ (a message or file name
+    put into a receipt's line)."""
+    text = str(text).rstrip()
+    return text if not text or text[-1] in "。！？" else text.rstrip("；;，,：:") + "。"
+
+
+IMAGE_LINE = re.compile(r"^!\[.*\]\(.*\)$")
+
+
+def chinese(text: str) -> str:
+    """Rendered text with full-width punctuation in its Chinese sentences (data and config values included);
+    Markdown picture lines keep their syntax."""
+    return "\n".join(line if IMAGE_LINE.match(line.strip()) else punct.fullwidth(line) for line in text.split("\n"))
+
+
+def profile_folder(profile: str) -> Path:
+    """The package's templates written for one profile (templates/方案/<profile>/; may not exist)."""
+    return TEMPLATE_DIR / PROFILE_FOLDER / profile
+
+
+def folders(settings: Settings | Path | None = None) -> tuple[Path, ...]:
+    """Where a workspace's templates are looked up, first match wins: its own templates/ folder, the
+    package's templates for its profile, the package's templates. A Path is one folder alone (tests, tools)."""
+    if settings is None:
+        return (TEMPLATE_DIR,)
+    if isinstance(settings, Path):
+        return (settings,)
+    out = [Path(settings.root) / WORKSPACE_FOLDER, profile_folder(settings.profile), TEMPLATE_DIR]
+    return tuple(f for f in out if f.is_dir())
+
+
+def package_names(profile: str) -> dict[str, Path]:
+    """Each template name of the package with the file a workspace of profile uses for it (the profile's
+    own wording where it has one)."""
+    out = {p.name: p for p in sorted(TEMPLATE_DIR.glob("*.j2"))}
+    out.update({p.name: p for p in sorted(profile_folder(profile).glob("*.j2"))})
+    return out
+
+
+def write_copies(settings: Settings) -> tuple[list[Path], list[Path]]:
+    """Copy the package's templates (the profile's wording) into the workspace's templates/ folder for the
+    office to edit: (written, kept) — a file already there is the office's and is never overwritten."""
+    target = Path(settings.root) / WORKSPACE_FOLDER
+    target.mkdir(parents=True, exist_ok=True)
+    written, kept = [], []
+    sources = package_names(settings.profile)
+    sources[GUIDE] = TEMPLATE_DIR / GUIDE
+    for name, source in sources.items():
+        path = target / name
+        if path.exists():
+            kept.append(path)
+            continue
+        shutil.copyfile(source, path)
+        written.append(path)
+    return written, kept
+
+
+def loader(where: tuple[Path, ...]) -> jinja2.BaseLoader:
+    """A loader over the folders in order (jinja2 still reloads a template whose file changed)."""
+    return jinja2.FileSystemLoader([str(f) for f in where])
+
+
+FILTERS: dict[str, Callable] = {
+    "日期": normalize.format_date, "中文日期": normalize.format_date_cn, "百分比": pct,
+    "期次": normalize.period_text, "句末": sentence,
+    "序号": lambda n: f"（{'一二三四五六七八九十'[n - 1]}）" if 0 < n <= 10 else f"（{n}）",
+}
+
+
+@lru_cache(maxsize=16)
+def environment(where: tuple[Path, ...] = (TEMPLATE_DIR,)) -> jinja2.Environment:
+    """One text environment per list of folders: each template is compiled once per process."""
+    env = jinja2.Environment(loader=loader(where), undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                             trim_blocks=True, lstrip_blocks=True, autoescape=False)
+    env.filters.update(FILTERS)
+    return env
+
+
+def _template_line(exc: BaseException) -> tuple[str, int | None]:
+    """(file, line) of the innermost template frame of an error raised while rendering ('' when none)."""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if not frame.filename.endswith(".py") and not frame.filename.startswith("<"):
+            return frame.filename, frame.lineno
+    return "", None
+
+
+def located(name: str, where: tuple[Path, ...], exc: BaseException) -> ToolkitError:
+    """The Chinese error for a template that failed: its file, its line, what is wrong and what to do."""
+    if isinstance(exc, jinja2.TemplateNotFound):
+        return ToolkitError(f"找不到模板“{exc.name or name}”（查找的文件夹：{'、'.join(str(f) for f in where)}）。"
+                            f"请检查文件名，或运行 python -m toolkit init --templates 工作区文件夹 写出全部模板。")
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        file, line = exc.filename or name, exc.lineno
+        return ToolkitError(f"模板 {file} 第{line}行语法有误：{exc.message}。请对照 {GUIDE} 改正该行"
+                            f"（删除本工作区 templates 中的这个文件即改用内置模板）。")
+    file, line = _template_line(exc)
+    file = file or name
+    at = f"第{line}行" if line else ""
+    if isinstance(exc, jinja2.UndefinedError):
+        return ToolkitError(f"模板 {file} {at}使用了未提供的变量：{exc.message}。可用变量见模板文件夹中的 {GUIDE}，"
+                            f"请改正该行（删除本工作区 templates 中的这个文件即改用内置模板）。")
+    return ToolkitError(f"模板 {file} {at}出错：{exc}。请改正该行（删除本工作区 templates 中的这个文件即改用内置模板）。")
+
+
+def _in_template(exc: BaseException) -> bool:
+    return bool(_template_line(exc)[0])
+
+
+def render(name: str, context: dict, settings: Settings | Path | None = None) -> str:
+    """Render one template for a workspace (settings), a single folder (Path) or the package (None), with
+    full-width punctuation; any template error is a ToolkitError naming the file and line."""
+    where = folders(settings)
+    try:
+        return chinese(environment(where).get_template(name).render(**context))
+    except jinja2.TemplateError as exc:
+        raise located(name, where, exc) from None
+    except (TypeError, ValueError, ZeroDivisionError, AttributeError, KeyError, IndexError) as exc:
+        if not _in_template(exc):
+            raise
+        raise located(name, where, exc) from None
+
+
+def digest_folders(settings: Settings) -> list[Path]:
+    """The folders whose files a quick rerun must find unchanged (the package's first, as before)."""
+    return [TEMPLATE_DIR] + [f for f in folders(settings) if f != TEMPLATE_DIR]
