@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .. import vocab
 from ..errors import HeaderError, LedgerError
-from ..model import Ledger, Measure, ReadAccount, SheetUse
+from ..model import SPARSE_COLUMNS, Ledger, Measure, ReadAccount, SheetUse
 from ..rules import normalize
 from . import extent, history_db, read_account
 from .ledger_header import (  # noqa: F401  (re-exported)
@@ -141,6 +141,7 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None
     notes: list[str] = []
     layout = columns = None
     merged_refs: list[str] = []
+    in_use: list[str] = []     # the sparse columns any sheet has
     for s in read:
         where = f"“{name}”工作表“{s}”"
         merged = merged_of(s) if merged_of else []
@@ -148,6 +149,7 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None
                                                                sheet=s, account=account, earlier=earlier,
                                                                texts=texts)
         account.sheets.append(SheetUse(read_account.SHEET_READ, s, (str(len(found)), str(lay.header_row))))
+        in_use += [c.header for c in SPARSE_COLUMNS if c.header in cols and c.header not in in_use]
         earlier.update({mid: (s, m.row) for mid, m in found.items()})
         measures.update(found)
         for key, header in office.items():
@@ -190,6 +192,7 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None
     ledger.hidden_sheets = [n for n in others if n in hidden]
     ledger.account = account
     ledger.sequence = sequence_of(params.get(vocab.PARAM_SEQUENCE))
+    ledger.in_use = [c.header for c in SPARSE_COLUMNS if c.header in in_use]
     ledger.reviews, review_notes, stale = parse_reviews(sheet(vocab.SHEET_REVIEW), measures)
     ledger.reviews = {(mid, renamed.get(u, u)): replace(r, unit=renamed.get(u, u))      # a renamed unit's requests
                       for (mid, u), r in ledger.reviews.items()}

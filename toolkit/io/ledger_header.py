@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from .. import vocab
 from ..errors import HeaderError, LedgerError
+from ..model import COLUMN, LEDGER_COLUMNS
 from ..rules import lexicon, normalize
 from . import read_account
 from .sheets import cell_name
@@ -28,10 +29,11 @@ def _header_names(row: list, aliases: dict[str, str]) -> dict[str, int]:
 
 
 def header_aliases(required: list[str]) -> dict[str, str]:
-    """{variant: canonical header} for the columns asked for (vocab.HEADER_ALIASES)."""
+    """{variant: canonical header} for the columns asked for (the schema's aliases, a table's own headers as they are)."""
     out = {}
     for name in required:
-        for variant in vocab.HEADER_ALIASES.get(name, [name]) + lexicon.active().header_aliases.get(name, []):
+        own = COLUMN[name].aliases if name in COLUMN else [name]
+        for variant in own + lexicon.active().header_aliases.get(name, []):
             out.setdefault(normalize.clean_header(variant), name)
     return out
 
@@ -90,13 +92,15 @@ def merged_note(filled: list[str]) -> str:
             f"已按合并值读入所覆盖的每一行。")
 
 
-REQUIRED = [c for c in vocab.COLUMNS if c not in vocab.OPTIONAL_COLUMNS]
+HEADERS = [c.header for c in LEDGER_COLUMNS]         # every field a ledger sheet's column may be read as
+REQUIRED = [c.header for c in LEDGER_COLUMNS if not c.optional]
+OPTIONAL = vocab.OPTIONAL_COLUMNS + [c.header for c in LEDGER_COLUMNS if c.optional and c.header not in vocab.OPTIONAL_COLUMNS]
 
 
 def required_columns() -> tuple[list[str], list[str]]:
     """(required, optional) office columns under the profile in force (督查督办 has no 主题/重点问题 hierarchy)."""
     extra = lexicon.active().optional
-    return [c for c in REQUIRED if c not in extra], vocab.OPTIONAL_COLUMNS + [c for c in extra if c in REQUIRED]
+    return [c for c in REQUIRED if c not in extra], OPTIONAL + [c for c in extra if c in REQUIRED]
 
 
 def required_columns_for(where: str) -> tuple[list[str], str, list[str]]:
@@ -141,7 +145,7 @@ def classify_header(rows: list[list], h: int, sheet: str) -> _Header:
     """Sort every column of header row h: each field is read from one column (its own name wins over a
     variant; two columns of equal claim are duplicates), the helper columns the toolkit computes are
     ours only as the run it writes, and every other column is the office's, with a key unique in the sheet."""
-    aliases = header_aliases(vocab.COLUMNS)
+    aliases = header_aliases(HEADERS)
     header = rows[h]
     width = max([len(header)] + [len(r) for r in rows[h + 1:]])
     claims: dict[str, list[tuple[int, bool]]] = {}
@@ -175,7 +179,7 @@ def classify_header(rows: list[list], h: int, sheet: str) -> _Header:
     keys_at, n = {c: key for c, key, _ in rest}, len(vocab.HELPER_COLUMNS)
     start = next((c for c in keys_at if all(keys_at.get(c + i) == vocab.HELPER_COLUMNS[i] for i in range(n))), None)
     out.computed = list(range(start, start + n)) if start is not None else []
-    reserved = set(vocab.COLUMNS) | set(vocab.HELPER_COLUMNS)
+    reserved = set(HEADERS) | set(vocab.HELPER_COLUMNS)
     first_of: dict[str, int] = {}
     taken: set[str] = set()
     for c, key, typed in rest:
@@ -219,7 +223,7 @@ def two_row_header(rows: list[list], h: int, merged: list) -> tuple[list[list], 
     under = {c for c0, c1 in spans for c in range(c0, c1 + 1)}
     if not below or not set(below) <= under:
         return rows, {}
-    aliases = header_aliases(vocab.COLUMNS)
+    aliases = header_aliases(HEADERS)
     header = list(rows[h]) + [None] * (max(under) + 1 - len(rows[h]))
     for c0, c1 in spans:
         word = normalize.clean_text(header[c0])

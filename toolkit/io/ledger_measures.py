@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .. import vocab
 from ..errors import LedgerError
-from ..model import CellUse, Measure, ReadAccount, ReadLayout
+from ..model import LEDGER_COLUMNS, CellUse, Measure, ReadAccount, ReadLayout
 from ..rules import normalize
 from . import read_account
 from .ledger_header import (
@@ -75,6 +75,12 @@ def variant_text(texts: dict[tuple[str, ...], tuple[str, str]], name: str, path:
     where = first[1].split("!", 1)[1] if first[1].startswith(f"{sheet}!") else f"工作表“{first[1].replace('!', '”', 1)}"
     return (f"“{text}”与{where}“{first[0]}”只差空格或全角/半角字符，程序会把它们算作两个不同的{name}分别统计。"
             f"请把两处改成完全相同的文字（可从{where}复制），再运行。")
+
+
+# How a cell of each plain kind of column is read (ValueError: the cell's problem); the other kinds (id, units,
+# deadline, status, item type, mark) have their own rule below.
+PLAIN_READERS = {"text": normalize.clean_text, "hierarchy": normalize.clean_text, "evidence": normalize.evidence_text,
+                 "number": normalize.amount}
 
 
 def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: dict | None = None,
@@ -189,6 +195,13 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
         if reform is None:
             found.append(f"{at(vocab.REFORM)}“{normalize.clean_text(get(row, vocab.REFORM))}”无法判断是否属于"
                          f"推动改革促进发展事项：请填“{vocab.YES}”或留空。")
+        plain: dict[str, object] = {}
+        for column in LEDGER_COLUMNS:
+            if column.kind in PLAIN_READERS:
+                try:
+                    plain[column.attr] = PLAIN_READERS[column.kind](get(row, column.header))
+                except ValueError as exc:
+                    found.append(f"{at(column.header)}{exc}。")
         for path in ([vocab.THEME], [vocab.KEY_PROBLEM], [vocab.KEY_PROBLEM, vocab.ITEM]):
             name = path[-1]
             if name in cols and len(found) == before:
@@ -201,22 +214,15 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
         left_out.discard(r)
         measures[mid] = Measure(
             id=mid,
-            theme=normalize.clean_text(get(row, vocab.THEME)),
-            key_problem=normalize.clean_text(get(row, vocab.KEY_PROBLEM)),
-            item=normalize.clean_text(get(row, vocab.ITEM)),
             item_type=item_type or vocab.SPECIFIC,
             reform=reform,
-            measure=normalize.clean_text(get(row, vocab.MEASURE)),
-            leader=normalize.clean_text(get(row, vocab.LEADER)),
             lead_unit=lead,
             co_units=co,
             deadline=deadline,
             status=status or vocab.NOT_STARTED,
-            progress=normalize.clean_text(get(row, vocab.PROGRESS)),
-            evidence=normalize.evidence_text(get(row, vocab.EVIDENCE)),
-            remark=normalize.clean_text(get(row, vocab.REMARK)),
             row=excel_row,
             extra={key: row[c] for key, c in office_cols.items() if c < len(row) and row[c] not in (None, "")},
+            **plain,
         )
     for other, cells in again.items():     # one line per pair of sheets: a copy repeats every id
         found.append(f"{where}有{len(cells)}条措施的编号与工作表“{other}”重复（{'、'.join(cells[:3])}"

@@ -53,6 +53,22 @@ def evidence_text(value: object) -> str:
     return "" if _EVIDENCE_LINK.fullmatch(text) else text
 
 
+_AMOUNT = re.compile(r"(-?\d+(?:\.\d+)?)(?:万元|万)?")
+
+
+def amount(value: object) -> float | None:
+    """An amount cell in 万元 (12.5, '12.5', '1,200万元'); None when blank, ValueError (Chinese) otherwise."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    text = clean_key(value).replace(",", "")
+    found = _AMOUNT.fullmatch(text)
+    if not found:
+        raise ValueError(f"“{clean_text(value)}”不是金额：请填写以万元为单位的数字（如 12.5），或留空")
+    return float(found[1])
+
+
 def split_units(value: object) -> list[str]:
     """Split a 配合单位 cell ('A、B，C') into clean unit names, order kept, no repeats; a role written
     beside a name (医政处（牵头）) is not part of it."""
