@@ -41,11 +41,20 @@ from .ledger_tables import (  # noqa: F401  (re-exported)
 from .sheets import cell_name  # noqa: F401  (re-exported: intake imports it from here)
 
 
+def read_master(settings, problems: list[str] | None = None) -> Ledger:
+    """The workspace's master as a run works on it, in two explicit steps: the file as it is (read_ledger,
+    which opens nothing else), then the earlier periods' 历史进度 figures replayed from the change history."""
+    ledger = read_ledger(settings.master, settings, problems)
+    history_db.load_figures(ledger, settings)
+    return ledger
+
+
 def read_ledger(path: Path, settings=None, problems: list[str] | None = None) -> Ledger:
     """Read a master ledger file as the office keeps it; LedgerError (Chinese, row+column) if it is wrong.
 
     settings supplies the [units] mapping (unit_map); with a `problems` list, bad rows are
-    collected there and left out instead of stopping the read (used by `check`)."""
+    collected there and left out instead of stopping the read (used by `check`). Only the file is
+    read: a run that shows earlier periods' figures takes them from the history (read_master)."""
     from python_calamine import CalamineWorkbook
     path = Path(path)
     if not path.exists():
@@ -200,6 +209,4 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None
     if stale or len(read) > 1 or read != [vocab.SHEET_LEDGER]:   # rewrite: what holds, in one 整改台账 sheet
         ledger.digest = ""
     notice_decisions(ledger, saved or dt.datetime.now().strftime("%Y-%m-%d %H:%M"))
-    if getattr(settings, "root", None) is not None:     # earlier periods' figures: from the change history
-        history_db.load_figures(ledger, settings)
     return ledger
