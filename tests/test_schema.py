@@ -10,7 +10,7 @@ from toolkit.check import check
 from toolkit.consolidate import consolidate
 from toolkit.distribute import distribute
 from toolkit.io.ledger_file import read_ledger
-from toolkit.model import BASE_COLUMNS, COLUMN, LEDGER_COLUMNS
+from toolkit.model import BASE_COLUMNS, COLUMN, LEDGER_COLUMNS, Ledger, SheetLayout
 
 AMOUNTS = {"ZG-001": 12.5, "ZG-002": "3万元", "ZG-003": None, "ZG-004": 40, "ZG-005": "1,200", "ZG-006": ""}
 
@@ -88,3 +88,17 @@ def test_a_ledger_without_the_amount_column_is_written_without_it(workspace):
     assert ledger.in_use == [] and vocab.AMOUNT not in [c.header for c in ledger.schema]
     wb, ws, cols, rows = ledger_sheet(workspace.master)
     assert vocab.AMOUNT not in cols and COLUMN[vocab.AMOUNT].sparse
+
+
+def test_the_sheet_layout_is_one_record_read_from_the_office_sheet_and_laid_out_fresh_by_the_writer(tmp_path):
+    settings = audit_workspace(tmp_path)
+    ledger = read_ledger(settings.master, settings)
+    assert isinstance(ledger.sheet, SheetLayout) and ledger.sheet.header_row == 3        # as the office's sheet has it
+    assert ledger.sheet.columns[vocab.ID] == 2 and ledger.sheet.columns[vocab.AMOUNT] == len(vocab.COLUMNS) + 2
+    assert "header_row" not in Ledger.__dataclass_fields__ and "columns" not in Ledger.__dataclass_fields__
+    copy = ledger.copy()
+    copy.sheet.columns[vocab.ID] = 99
+    assert ledger.sheet.columns[vocab.ID] == 2                    # a copy's layout is its own
+    consolidate(settings)                                        # nothing handed in: the master is rewritten as ours
+    again = read_ledger(settings.master, settings)
+    assert again.sheet.header_row == 2 and again.sheet.columns[vocab.AMOUNT] == 12

@@ -222,13 +222,20 @@ class LogEntry:
 
 
 @dataclass
+class SheetLayout:
+    """Where a ledger sits in its sheet — the view, not the plan: the header row and each column's 1-based
+    place by name (fields, the office's own columns, our helper columns). The reader records the sheet's;
+    the master writer lays out a fresh one (master_file.layout_ledger). Each measure's row: Measure.row."""
+    header_row: int = 2
+    columns: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
 class Ledger:
-    """Everything the toolkit knows about a master: measures, per-owner state, layout."""
+    """Everything the toolkit knows about a master: measures, per-owner state, and (one record) its sheet layout."""
     measures: dict[str, Measure]
     owners: dict[tuple[str, str], OwnerEntry]
     judgments: dict[tuple[str, str], str] = field(default_factory=dict)
-    header_row: int = 2
-    columns: dict[str, int] = field(default_factory=dict)
     title: str = ""
     log: list[LogEntry] = field(default_factory=list)  # 报送记录, oldest first
     history: list[HistoryRow] = field(default_factory=list)   # 历史进度, by period
@@ -245,6 +252,17 @@ class Ledger:
     account: "ReadAccount | None" = None                            # where every cell of the ledger sheets went
     sequence: int = 0             # 记录序号 of the master as read: the runs that wrote it (this run's events: + 1)
     in_use: list[str] = field(default_factory=list)   # the sparse columns this ledger carries (整改金额…)
+    sheet: SheetLayout = field(default_factory=SheetLayout)   # where it sits in its sheet (not the plan)
+
+    @property
+    def header_row(self) -> int:
+        """The sheet's header row (sheet.header_row)."""
+        return self.sheet.header_row
+
+    @property
+    def columns(self) -> dict[str, int]:
+        """{column name: 1-based column} of the sheet (sheet.columns)."""
+        return self.sheet.columns
 
     @property
     def schema(self) -> tuple[Column, ...]:
@@ -307,13 +325,13 @@ class Ledger:
         """An independent copy: the run works on it while the original stays the \"before\" of the history."""
         return Ledger({k: replace(m, co_units=list(m.co_units), extra=dict(m.extra)) for k, m in self.measures.items()},
                       {k: replace(o) for k, o in self.owners.items()},
-                      dict(self.judgments), self.header_row, dict(self.columns), self.title,
+                      dict(self.judgments), self.title,
                       list(self.log), list(self.history), self.digest,
                       list(self.extra_columns), {k: [list(r) for r in v] for k, v in self.other_sheets.items()},
                       {k: replace(d) for k, d in self.decisions.items()}, self.layout, list(self.read_notes),
                       [list(r) for r in self.recent_changes], {k: replace(r) for k, r in self.reviews.items()},
                       dict(self.extra_headers), list(self.hidden_sheets), self.account, self.sequence,
-                      list(self.in_use))
+                      list(self.in_use), SheetLayout(self.sheet.header_row, dict(self.sheet.columns)))
 
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .. import vocab
 from ..errors import HeaderError, LedgerError
-from ..model import SPARSE_COLUMNS, Ledger, Measure, ReadAccount, SheetUse
+from ..model import SPARSE_COLUMNS, Ledger, Measure, ReadAccount, SheetLayout, SheetUse
 from ..rules import normalize
 from . import extent, history_db, read_account
 from .ledger_header import (  # noqa: F401  (re-exported)
@@ -194,10 +194,11 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None
     if read_account.notable(account):
         notes.append(read_account.summary(account))
     changes = parse_table(sheet(vocab.SHEET_CHANGES), vocab.CHANGE_COLUMNS, vocab.SHEET_CHANGES)
-    ledger = Ledger(measures, owners, judgments, layout.header_row, columns, layout.title, log, history,
+    ledger = Ledger(measures, owners, judgments, layout.title, log, history,
                     normalize.clean_text(params.get(vocab.PARAM_DIGEST, "")), list(extras), others,
                     parse_decisions(sheet(vocab.SHEET_DECISIONS), measures), layout, notes, changes)
     ledger.extra_headers = extras
+    ledger.sheet = SheetLayout(layout.header_row, columns)
     ledger.hidden_sheets = [n for n in others if n in hidden]
     ledger.account = account
     ledger.sequence = sequence_of(params.get(vocab.PARAM_SEQUENCE))

@@ -21,7 +21,7 @@ from .. import vocab
 from ..assessment import Assessment, assess
 from ..config import CONFIG_NAME
 from ..errors import LedgerError
-from ..model import WIDTHS, Ledger, Settings
+from ..model import WIDTHS, Ledger, Settings, SheetLayout
 from ..rules import normalize, stats
 from ..rules.deadlines import days_overdue
 from . import ledger_sheets, sheets, stats_sheet
@@ -234,10 +234,10 @@ def params_rows(settings: Settings, digest: str, sequence: int) -> list[list]:
 
 
 def layout_ledger(ledger: Ledger) -> list[str]:
-    """Give every measure its row and every column its place in the sheet we are about to write."""
+    """Lay out the sheet we are about to write: a fresh SheetLayout for the ledger (header on row 2, the
+    schema's columns, the office's, then our helpers) and every measure's row; returns the headers."""
     headers = [c.header for c in ledger.schema] + ledger.extra_columns + vocab.HELPER_COLUMNS
-    ledger.header_row = 2
-    ledger.columns = {name: i for i, name in enumerate(headers, 1)}
+    ledger.sheet = SheetLayout(2, {name: i for i, name in enumerate(headers, 1)})
     for i, m in enumerate(ledger.measures.values()):
         m.row = 3 + i
     return headers
