@@ -13,7 +13,7 @@ from pathlib import Path
 from . import profiles, vocab
 from .errors import ConfigError
 from .model import Settings
-from .rules import lexicon, normalize
+from .rules import normalize
 
 CONFIG_NAME = "config.toml"
 
@@ -292,7 +292,7 @@ def _profile(s: Settings, data: dict) -> None:
     s.profile, s.words = profile.name, profile.words()
     if "title" not in data:
         s.title = profile.title
-    lexicon.use(profile.lexicon)
+    s.lexicon = profile.lexicon
 
 
 def _within(path: Path, folder: Path) -> bool:

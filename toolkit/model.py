@@ -449,12 +449,25 @@ def least_advanced(statuses: Iterable[str]) -> str:
     return min(known, key=lambda s: vocab.STATUS_RANK[s])
 
 
+@dataclass(frozen=True)
+class Lexicon:
+    """What a profile adds to vocab: {word: canonical} maps, {header: aliases}, optional columns and defaults."""
+    status_words: dict[str, str] = field(default_factory=dict)
+    deadline_words: dict[str, str] = field(default_factory=dict)
+    item_type_words: dict[str, str] = field(default_factory=dict)
+    header_aliases: dict[str, list[str]] = field(default_factory=dict)
+    optional: tuple[str, ...] = ()
+    # a missing optional column's value: a literal, or "@列名" for that row's value of another column
+    defaults: dict[str, str] = field(default_factory=dict)
+
+
 @dataclass
 class Settings:
     """Everything a run needs to know besides the files themselves."""
     root: Path
     title: str = "巡视整改"
     profile: str = "巡视巡察整改"                  # the kind of list (toolkit/profiles): its words and wording
+    lexicon: Lexicon = field(default_factory=Lexicon)   # the profile's words, carried into every reader
     words: dict[str, str] = field(default_factory=lambda: {  # the profile's wording for the templates
         "工作": "巡视", "整改工作": "巡视整改", "反馈来源": "本轮巡视反馈意见"})
     organisation: str = "中共某市卫生健康委员会委员会"

@@ -14,6 +14,7 @@ from .. import vocab
 from ..errors import HeaderError, LedgerError
 from ..model import SPARSE_COLUMNS, Ledger, Measure, ReadAccount, SheetLayout, SheetUse
 from ..rules import normalize
+from ..rules.lexicon import NONE
 from . import extent, history_db, read_account
 from .ledger_header import (  # noqa: F401  (re-exported)
     HEADER_SCAN_ROWS,
@@ -78,7 +79,7 @@ OWN_SHEETS = [vocab.SHEET_OWNERS, vocab.SHEET_JUDGMENT, vocab.SHEET_STATS, vocab
 
 
 def ledger_sheets(rows_of, sheet_names: list[str], name: str, hidden, account: ReadAccount,
-                  problems: list[str] | None) -> tuple[list[str], list[str]]:
+                  problems: list[str] | None, words=NONE) -> tuple[list[str], list[str]]:
     """(the sheets to read as the ledger, in workbook order; the hidden ledger copies not read). Every sheet
     whose header row has the ledger's columns is one: a ledger kept one sheet per 方面 or continued on
     整改台账(续) is read whole. A continuation sheet without a header stops the read, naming it."""
@@ -87,7 +88,7 @@ def ledger_sheets(rows_of, sheet_names: list[str], name: str, hidden, account: R
         if sheet in OWN_SHEETS:
             continue
         try:
-            h, _ = find_header(rows_of(sheet), *required_columns_for(f"“{name}”工作表“{sheet}”"))
+            h, _ = find_header(rows_of(sheet), *required_columns_for(f"“{name}”工作表“{sheet}”", words), words=words)
             (hidden_copies if sheet in hidden else found).append((sheet, h))
         except HeaderError as exc:
             if sheet == vocab.SHEET_LEDGER:
@@ -137,7 +138,8 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None
 
     hidden = list(hidden)
     account = ReadAccount()
-    read, hidden_copies = ledger_sheets(sheet, sheet_names, name, hidden, account, problems)
+    words = getattr(settings, "lexicon", None) or NONE      # the profile's words, from the settings read with
+    read, hidden_copies = ledger_sheets(sheet, sheet_names, name, hidden, account, problems, words)
     if in_place and read != [vocab.SHEET_LEDGER]:
         raise LedgerError(f"台账“{name}”的整改措施在工作表{'、'.join(f'“{s}”' for s in read)}中，按钮只能在一张"
                           f"“{vocab.SHEET_LEDGER}”表上就地改写。请保存并关闭工作簿，运行一次“刷新统计”"
@@ -156,7 +158,7 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None
         merged = merged_of(s) if merged_of else []
         found, lay, cols, office, sheet_notes = parse_measures(sheet(s), where, merged, unit_map, problems,
                                                                sheet=s, account=account, earlier=earlier,
-                                                               texts=texts)
+                                                               texts=texts, words=words)
         account.sheets.append(SheetUse(read_account.SHEET_READ, s, (str(len(found)), str(lay.header_row))))
         in_use += [c.header for c in SPARSE_COLUMNS if c.header in cols and c.header not in in_use]
         earlier.update({mid: (s, m.row) for mid, m in found.items()})
@@ -175,8 +177,8 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None
                         f"办公室自己的列一并保留。")
     notes += [read_account.sheet_text(u) + "。" for u in account.sheets
               if u.kind in (read_account.SHEET_HIDDEN_LEDGER, read_account.SHEET_HIDDEN_READ)]
-    owners, renamed = parse_owners(sheet(vocab.SHEET_OWNERS), measures, unit_map, notes)
-    judgments = parse_judgments(sheet(vocab.SHEET_JUDGMENT))
+    owners, renamed = parse_owners(sheet(vocab.SHEET_OWNERS), measures, unit_map, notes, words)
+    judgments = parse_judgments(sheet(vocab.SHEET_JUDGMENT), words)
     log = [log_entry(r) for r in parse_table(sheet(vocab.SHEET_LOG), vocab.LOG_COLUMNS, vocab.SHEET_LOG)]
     moved = [e for e in log if e.unit in renamed]
     log = [replace(e, unit=renamed[e.unit]) if e.unit in renamed else e for e in log]   # reported: under its new name
@@ -196,7 +198,7 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None
     changes = parse_table(sheet(vocab.SHEET_CHANGES), vocab.CHANGE_COLUMNS, vocab.SHEET_CHANGES)
     ledger = Ledger(measures, owners, judgments, layout.title, log, history,
                     normalize.clean_text(params.get(vocab.PARAM_DIGEST, "")), list(extras), others,
-                    parse_decisions(sheet(vocab.SHEET_DECISIONS), measures), layout, notes, changes)
+                    parse_decisions(sheet(vocab.SHEET_DECISIONS), measures, words), layout, notes, changes)
     ledger.extra_headers = extras
     ledger.sheet = SheetLayout(layout.header_row, columns)
     ledger.hidden_sheets = [n for n in others if n in hidden]

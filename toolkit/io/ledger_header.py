@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 
 from .. import vocab
 from ..errors import HeaderError, LedgerError
-from ..model import COLUMN, LEDGER_COLUMNS
-from ..rules import lexicon, normalize
+from ..model import COLUMN, LEDGER_COLUMNS, Lexicon
+from ..rules import normalize
+from ..rules.lexicon import NONE
 from . import read_account
 from .sheets import cell_name
 
@@ -28,25 +29,25 @@ def _header_names(row: list, aliases: dict[str, str]) -> dict[str, int]:
     return cols
 
 
-def header_aliases(required: list[str]) -> dict[str, str]:
+def header_aliases(required: list[str], words: Lexicon = NONE) -> dict[str, str]:
     """{variant: canonical header} for the columns asked for (the schema's aliases, a table's own headers as they are)."""
     out = {}
     for name in required:
         own = COLUMN[name].aliases if name in COLUMN else [name]
-        for variant in own + lexicon.active().header_aliases.get(name, []):
+        for variant in own + words.header_aliases.get(name, []):
             out.setdefault(normalize.clean_header(variant), name)
     return out
 
 
 def find_header(rows: list[list], required: list[str], where: str,
-                optional: list[str] | None = None) -> tuple[int, dict[str, int]]:
+                optional: list[str] | None = None, words: Lexicon = NONE) -> tuple[int, dict[str, int]]:
     """Locate the header row among the first rows; returns (0-based index, {header: 0-based col}).
 
     With `optional` given (an office's ledger), header variants (vocab.HEADER_ALIASES) are accepted
     and 序号 is the id when there is no 编号 column; spaces, line breaks and quotes never matter.
     The row that matches most required columns is the header; if it lacks some, HeaderError names
     them and the row."""
-    aliases = header_aliases(list(required) + list(optional)) if optional is not None else {}
+    aliases = header_aliases(list(required) + list(optional), words) if optional is not None else {}
     best, best_hits = None, 0
     for r, row in enumerate(rows[:HEADER_SCAN_ROWS]):
         names = _header_names(row, aliases)
@@ -97,23 +98,24 @@ REQUIRED = [c.header for c in LEDGER_COLUMNS if not c.optional]
 OPTIONAL = vocab.OPTIONAL_COLUMNS + [c.header for c in LEDGER_COLUMNS if c.optional and c.header not in vocab.OPTIONAL_COLUMNS]
 
 
-def required_columns() -> tuple[list[str], list[str]]:
+def required_columns(words: Lexicon = NONE) -> tuple[list[str], list[str]]:
     """(required, optional) office columns under the profile in force (督查督办 has no 主题/重点问题 hierarchy)."""
-    extra = lexicon.active().optional
+    extra = words.optional
     return [c for c in REQUIRED if c not in extra], OPTIONAL + [c for c in extra if c in REQUIRED]
 
 
-def required_columns_for(where: str) -> tuple[list[str], str, list[str]]:
+def required_columns_for(where: str, words: Lexicon = NONE) -> tuple[list[str], str, list[str]]:
     """find_header's (required, where, optional) for an office ledger under the profile in force."""
-    required, optional = required_columns()
+    required, optional = required_columns(words)
     return required, where, optional
 
 
-def _fill_defaults(rows: list[list], h: int, cols: dict[str, int], office_cols: dict[str, int]) -> None:
+def _fill_defaults(rows: list[list], h: int, cols: dict[str, int], office_cols: dict[str, int],
+                   words: Lexicon = NONE) -> None:
     """Give each profile-optional column the sheet lacks its default (a literal, or "@列名|替代": that row's
     value of another column, else the fallback), as an extra column after the last, so every later step sees a full row."""
-    defaults = lexicon.active().defaults
-    for name in [c for c in lexicon.active().optional if c not in cols and c in defaults]:
+    defaults = words.defaults
+    for name in [c for c in words.optional if c not in cols and c in defaults]:
         at = max([len(r) for r in rows] + [0])
         source, _, fallback = defaults[name][1:].partition("|") if defaults[name].startswith("@") else ("", "", "")
         literal = "" if source else defaults[name]
@@ -141,11 +143,11 @@ def _column_has_data(rows: list[list], first: int, c: int) -> bool:
     return any(c < len(r) and normalize.clean_text(r[c]) for r in rows[first:])
 
 
-def classify_header(rows: list[list], h: int, sheet: str) -> _Header:
+def classify_header(rows: list[list], h: int, sheet: str, words: Lexicon = NONE) -> _Header:
     """Sort every column of header row h: each field is read from one column (its own name wins over a
     variant; two columns of equal claim are duplicates), the helper columns the toolkit computes are
     ours only as the run it writes, and every other column is the office's, with a key unique in the sheet."""
-    aliases = header_aliases(HEADERS)
+    aliases = header_aliases(HEADERS, words)
     header = rows[h]
     width = max([len(header)] + [len(r) for r in rows[h + 1:]])
     claims: dict[str, list[tuple[int, bool]]] = {}
@@ -210,7 +212,7 @@ def classify_header(rows: list[list], h: int, sheet: str) -> _Header:
     return out
 
 
-def two_row_header(rows: list[list], h: int, merged: list) -> tuple[list[list], dict[int, str]]:
+def two_row_header(rows: list[list], h: int, merged: list, words: Lexicon = NONE) -> tuple[list[list], dict[int, str]]:
     """(rows, {0-based col: its label in the second header row}) for a header written on two rows: a header
     cell merged across columns (完成情况 over 8月 | 9月) with the columns' own labels on the row below, which
     holds nothing else. Each such column is headed by the merged word (a field's word claims the field, so
@@ -223,7 +225,7 @@ def two_row_header(rows: list[list], h: int, merged: list) -> tuple[list[list], 
     under = {c for c0, c1 in spans for c in range(c0, c1 + 1)}
     if not below or not set(below) <= under:
         return rows, {}
-    aliases = header_aliases(HEADERS)
+    aliases = header_aliases(HEADERS, words)
     header = list(rows[h]) + [None] * (max(under) + 1 - len(rows[h]))
     for c0, c1 in spans:
         word = normalize.clean_text(header[c0])

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from .. import vocab
 from ..errors import LedgerError
-from ..model import LEDGER_COLUMNS, CellUse, Measure, ReadAccount, ReadLayout
+from ..model import LEDGER_COLUMNS, CellUse, Lexicon, Measure, ReadAccount, ReadLayout
 from ..rules import normalize
+from ..rules.lexicon import NONE
 from . import read_account
 from .ledger_header import (
     _fill_defaults,
@@ -86,17 +87,17 @@ PLAIN_READERS = {"text": normalize.clean_text, "hierarchy": normalize.clean_text
 def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: dict | None = None,
                    problems: list[str] | None = None, *, sheet: str = vocab.SHEET_LEDGER,
                    account: ReadAccount | None = None, earlier: dict[str, tuple[str, int]] | None = None,
-                   texts: dict[tuple[str, ...], tuple[str, str]] | None = None,
+                   texts: dict[tuple[str, ...], tuple[str, str]] | None = None, words: Lexicon = NONE,
                    ) -> tuple[dict[str, Measure], ReadLayout, dict[str, int], dict[str, object], list[str]]:
     """Measures from raw sheet rows as an office keeps them (title rows, header variants, merged
     hierarchy cells, collective unit names mapped by config). Every bad cell is named by row and column:
     LedgerError, or appended to `problems` when given (rows with problems are left out). Every non-empty
     cell is booked in `account`; `earlier` ({编号: (sheet, row)}) holds the ids of sheets read before this one,
     `texts` the hierarchy texts they hold (variant_text)."""
-    h, _ = find_header(rows, *required_columns_for(where))
+    h, _ = find_header(rows, *required_columns_for(where, words), words=words)
     original = rows
-    rows, sub = two_row_header(rows, h, merged)
-    head = classify_header(rows, h, sheet)
+    rows, sub = two_row_header(rows, h, merged, words)
+    head = classify_header(rows, h, sheet, words)
     if head.duplicates:
         found_columns = [duplicate_message(where, rows, h, *d, sub=sub) for d in head.duplicates]
         if problems is None:
@@ -112,7 +113,7 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
             mapped[typed.replace("\n", "")] = name
     rows = [list(r) for r in rows]
     filled = _fill_merged(rows, merged, h, cols | office_cols)   # an office column merged down means each row
-    _fill_defaults(rows, h, cols, office_cols)
+    _fill_defaults(rows, h, cols, office_cols, words)
     title = next((normalize.clean_text(v) for r in rows[:h] for v in r if normalize.clean_text(v)), "")
     layout = ReadLayout(h + 1, mapped, [c for c in vocab.OPTIONAL_COLUMNS if c not in cols], filled, title)
     unit_map = {normalize.clean_key(k): v for k, v in (unit_map or {}).items()}
@@ -135,8 +136,8 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
 
     typed_types: dict[tuple[str, str], set[str]] = {}     # the 事项类型 written on some row of each 事项
     for row in rows[h + 1:]:
-        if normalize.item_type(get(row, vocab.ITEM_TYPE)):
-            typed_types.setdefault(item_key(row), set()).add(normalize.item_type(get(row, vocab.ITEM_TYPE)) or "")
+        if normalize.item_type(get(row, vocab.ITEM_TYPE), words):
+            typed_types.setdefault(item_key(row), set()).add(normalize.item_type(get(row, vocab.ITEM_TYPE), words) or "")
     blank_type: list[str] = []
 
     for r in range(h + 1, len(rows)):
@@ -159,11 +160,11 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
                                                          f"（另见第{earlier[mid][1]}行）")
             continue
         try:
-            deadline = normalize.deadline(get(row, vocab.DEADLINE))
+            deadline = normalize.deadline(get(row, vocab.DEADLINE), words)
         except ValueError as exc:
             found.append(f"{at(vocab.DEADLINE)}{exc}。")
             deadline = None
-        status = normalize.status(get(row, vocab.STATUS))
+        status = normalize.status(get(row, vocab.STATUS), words)
         if status == "":
             blank_status.append(cell_name(excel_row, cols[vocab.STATUS] + 1))
         if status is None:
@@ -180,7 +181,7 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
             found.append(f"{at(vocab.LEAD_UNIT)}为空：每条措施须有牵头单位。" if not units else
                          f"{at(vocab.LEAD_UNIT)}的单位都标为（{vocab.ROLE_CO}）：每条措施须有一个牵头单位，"
                          f"请去掉牵头单位的（{vocab.ROLE_CO}）或写明哪个单位（{vocab.ROLE_LEAD}）。")
-        item_type = normalize.item_type(get(row, vocab.ITEM_TYPE))
+        item_type = normalize.item_type(get(row, vocab.ITEM_TYPE), words)
         if item_type is None:
             found.append(f"{at(vocab.ITEM_TYPE)}“{normalize.clean_text(get(row, vocab.ITEM_TYPE))}”应为"
                          f"{'/'.join(vocab.ITEM_TYPES)}之一。")

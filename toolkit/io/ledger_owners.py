@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from .. import vocab
-from ..model import Measure, OwnerEntry
+from ..model import Lexicon, Measure, OwnerEntry
 from ..rules import normalize
+from ..rules.lexicon import NONE
 from .ledger_header import find_header
 
 
@@ -84,7 +85,8 @@ def owners_from_measures(measures: dict[str, Measure]) -> dict[tuple[str, str], 
 
 
 def parse_owners(rows: list[list], measures: dict[str, Measure], unit_map: dict | None = None,
-                 notes: list[str] | None = None) -> tuple[dict[tuple[str, str], OwnerEntry], dict[str, str]]:
+                 notes: list[str] | None = None, words: Lexicon = NONE
+                 ) -> tuple[dict[tuple[str, str], OwnerEntry], dict[str, str]]:
     """Per-owner state from the 单位填报明细 sheet, completed for owners it does not list, and the units
     renamed in the master since they reported ({old: new}). A row whose unit no longer owns its measure
     goes to the unit it was renamed to (a [units] alias, or the one new owner of that measure when the old
@@ -119,7 +121,7 @@ def parse_owners(rows: list[list], measures: dict[str, Measure], unit_map: dict 
         taken.add((mid, target))
         val = lambda name: row[cols[name]] if name in cols and cols[name] < len(row) else None
         entry = owners[(mid, target)]
-        entry.status = normalize.status(val(vocab.STATUS)) or entry.status
+        entry.status = normalize.status(val(vocab.STATUS), words) or entry.status
         entry.submitted_at = normalize.clean_text(val(vocab.SUBMITTED_AT))
         if measures[mid].co_units:   # a sole owner's texts live in the ledger sheet only
             entry.progress = normalize.clean_text(val(vocab.PROGRESS))
@@ -137,7 +139,7 @@ def parse_owners(rows: list[list], measures: dict[str, Measure], unit_map: dict 
     return owners, renamed
 
 
-def parse_judgments(rows: list[list]) -> dict[tuple[str, str], str]:
+def parse_judgments(rows: list[list], words: Lexicon = NONE) -> dict[tuple[str, str], str]:
     """The office's own status judgments per problem (sheet 问题研判); they win over the roll-up."""
     if not rows:
         return {}
@@ -145,7 +147,7 @@ def parse_judgments(rows: list[list]) -> dict[tuple[str, str], str]:
     out = {}
     for row in rows[h + 1:]:
         val = lambda name: row[cols[name]] if cols[name] < len(row) else None
-        status = normalize.status(val(vocab.JUDGMENT))
+        status = normalize.status(val(vocab.JUDGMENT), words)
         if status:
             out[(normalize.clean_text(val(vocab.KEY_PROBLEM)), normalize.clean_text(val(vocab.ITEM)))] = status
     return out

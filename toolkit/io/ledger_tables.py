@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from .. import vocab
-from ..model import Decision, HistoryRow, Ledger, LogEntry, Measure, Review
+from ..model import Decision, HistoryRow, Ledger, Lexicon, LogEntry, Measure, Review
 from ..rules import normalize
+from ..rules.lexicon import NONE
 from ..rules.review import conclusion, verified
 from .ledger_header import find_header
 from .sheets import cell_name
@@ -34,13 +35,13 @@ def _count(value: object) -> int:
         return 0
 
 
-def parse_decisions(rows: list[list], measures: dict[str, Measure]) -> dict[str, Decision]:
+def parse_decisions(rows: list[list], measures: dict[str, Measure], words: Lexicon = NONE) -> dict[str, Decision]:
     """The office decisions kept in sheet 办公室认定 (for measures still in the plan)."""
     out = {}
     for row in parse_table(rows, vocab.DECISION_COLUMNS, vocab.SHEET_DECISIONS):
-        mid, status = normalize.clean_key(row[0]), normalize.status(row[2])
+        mid, status = normalize.clean_key(row[0]), normalize.status(row[2], words)
         if mid in measures and status:
-            out[mid] = Decision(mid, status, normalize.status(row[3]) or normalize.clean_text(row[3]),
+            out[mid] = Decision(mid, status, normalize.status(row[3], words) or normalize.clean_text(row[3]),
                                 normalize.clean_text(row[5]))
     return out
 
