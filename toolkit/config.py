@@ -287,7 +287,7 @@ WRITTEN_FOLDERS = ("archive", "output", "backup", "outbox", "logs")   # folders 
 
 
 def _profile(s: Settings, data: dict) -> None:
-    """profile = "审计整改" (or a TOML path): its wording, its default title, and its words put in force."""
+    """profile = "审计整改" (or a TOML path): its wording, its default title, and its words carried on the settings."""
     profile = profiles.load(_text(data.get("profile", profiles.DEFAULT), "profile"), s.root)
     s.profile, s.words = profile.name, profile.words()
     if "title" not in data:

@@ -99,13 +99,13 @@ OPTIONAL = vocab.OPTIONAL_COLUMNS + [c.header for c in LEDGER_COLUMNS if c.optio
 
 
 def required_columns(words: Lexicon = NONE) -> tuple[list[str], list[str]]:
-    """(required, optional) office columns under the profile in force (督查督办 has no 主题/重点问题 hierarchy)."""
+    """(required, optional) office columns under the profile's words (督查督办 has no 主题/重点问题 hierarchy)."""
     extra = words.optional
     return [c for c in REQUIRED if c not in extra], OPTIONAL + [c for c in extra if c in REQUIRED]
 
 
 def required_columns_for(where: str, words: Lexicon = NONE) -> tuple[list[str], str, list[str]]:
-    """find_header's (required, where, optional) for an office ledger under the profile in force."""
+    """find_header's (required, where, optional) for an office ledger under the profile's words."""
     required, optional = required_columns(words)
     return required, where, optional
 
