@@ -104,15 +104,6 @@ def applied(workspace):
     return workspace
 
 
-@pytest.fixture(autouse=True)
-def _default_words():
-    """A profile's words are in force process-wide once a config names it: each test starts from the default."""
-    from toolkit.rules import lexicon
-    lexicon.use(lexicon.NONE)
-    yield
-    lexicon.use(lexicon.NONE)
-
-
 def demo_with_review(root: Path):
     """The demo workspace staged at root, with 销号审核 turned on (the console and the WPS add-in show it)."""
     from toolkit.demo import stage_demo

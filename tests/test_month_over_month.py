@@ -12,7 +12,7 @@ from toolkit import vocab
 from toolkit.app import Workspace
 from toolkit.cli import cli
 from toolkit.io import history_db
-from toolkit.io.ledger_file import read_ledger
+from toolkit.io.ledger_file import read_ledger, read_master
 
 # Four periods. 市人民医院's ZG-004 goes 未启动 → 正在推进 → 申请销号 → 已销号; others move too.
 # Done at each period's end (6 measures; ZG-005 and ZG-006 were done from the start):
@@ -99,7 +99,9 @@ def test_the_figures_come_from_the_database_not_from_the_sheet(four_periods):
             row[10].value = 99.0                    # a hand edit of the read-only view
     wb.save(s.master)
     assert "较上月提高16.7个百分点" in notice_text(s)
-    ledger = read_ledger(s.master, s)
+    sheet_only = read_ledger(s.master, s)             # reading is only reading: the file as it stands
+    assert {r.period: r.completion for r in sheet_only.history if (r.scope, r.name) == ("总体", "整改措施")}["2024-08"] == 99
+    ledger = read_master(s)                            # a run's explicit step: the figures from the history
     overall = {r.period: r.completion for r in ledger.history if (r.scope, r.name) == ("总体", "整改措施")}
     assert overall == {"2024-06": 33.3, "2024-07": 50.0, "2024-08": 50.0, "2024-09": 66.7}   # 09: this period, live
     hospital = [r for r in ledger.history if r.period == "2024-08" and r.name == "市人民医院"][0]

@@ -11,16 +11,9 @@ from click.testing import CliRunner
 
 from toolkit import config, profiles, vocab
 from toolkit.cli import cli
-from toolkit.errors import ConfigError
+from toolkit.errors import ConfigError, LedgerError
 from toolkit.io.ledger_file import read_ledger
-from toolkit.rules import lexicon
-
-
-@pytest.fixture(autouse=True)
-def default_words_after():
-    """Each test loads its own workspace; leave the default profile's (empty) lexicon in force after."""
-    yield
-    lexicon.use(lexicon.NONE)
+from toolkit.rules import normalize
 
 
 def office_book(path: Path, headers: list[str], rows: list[list]) -> Path:
@@ -161,14 +154,16 @@ def test_profile_demo_runs_end_to_end_never_says_xunshi_and_its_notice_adds_up(t
     assert rate and float(rate[1]) == round(100 * statuses[vocab.DONE] / total, 1)
 
 
-def test_the_workspace_words_are_in_force_in_worker_threads_too(tmp_path):
+def test_the_workspace_words_travel_with_its_settings_into_worker_threads(tmp_path):
     import threading
-    workspace_with(tmp_path, "督查督办")
+    settings = workspace_with(tmp_path / "督办", "督查督办")
+    book = office_book(tmp_path / "督办.xlsx", *SUPERVISION)
     seen = []
-    worker = threading.Thread(target=lambda: seen.append(lexicon.active().status_words.get("未办结")))
+    worker = threading.Thread(target=lambda: seen.append(read_ledger(book, settings).measures["2"].status))
     worker.start()
     worker.join()
     assert seen == [vocab.IN_PROGRESS]
+    assert normalize.status("未办结", settings.lexicon) == vocab.IN_PROGRESS
 
 
 def test_supervision_paragraph_counts_by_source_and_names_the_units_with_open_tasks(tmp_path):
@@ -196,3 +191,12 @@ def test_lists_without_key_problems_never_say_key_problem_in_their_paragraph(tmp
     assert CliRunner().invoke(cli, ["demo", "--profile", profile, str(target)]).exit_code == 0
     text = next(target.glob("output/*/通报/*/公开进展段落.txt")).read_text(encoding="utf-8")
     assert "重点问题" not in text and "共制定整改措施40条" in text or "共明确年度任务40项" in text
+
+
+def test_one_workspace_words_never_leak_into_another_read_after_it(tmp_path):
+    """Two workspaces in one process (the resident service): loading 督查督办 changes nothing for the default."""
+    default = workspace_with(tmp_path / "巡视", None)
+    workspace_with(tmp_path / "督办", "督查督办")
+    assert normalize.status("未办结") is None and normalize.status("未办结", default.lexicon) is None
+    with pytest.raises(LedgerError):             # 交办事项, 承办单位… are 督查督办's headers, not the default's
+        read_ledger(office_book(tmp_path / "督办.xlsx", *SUPERVISION), default)

@@ -11,13 +11,6 @@ from toolkit.cli import cli
 from toolkit.documents import templating
 from toolkit.errors import ToolkitError
 from toolkit.profile_demo import stage_profile_demo
-from toolkit.rules import lexicon
-
-
-@pytest.fixture(autouse=True)
-def default_words_after():
-    yield
-    lexicon.use(lexicon.NONE)
 
 
 def test_init_templates_writes_the_packages_copies_and_keeps_the_offices_own(tmp_path):

@@ -44,7 +44,7 @@ from .guards import (  # noqa: F401  (os_error_text, owner_files: the front ends
     wait_until_free,
 )
 from .io import fileio, history_db, master_file, shortcuts
-from .io.ledger_file import read_ledger
+from .io.ledger_file import read_ledger, read_master
 from .model import Ledger, Settings
 from .results import Decided, Figures, Refreshed, RunReport, Written, noted_warnings  # noqa: F401
 from .rules import review
@@ -164,7 +164,7 @@ class Workspace:
         notes: list[str] = []          # a damaged or deleted database, rebuilt: one line, and the run goes on
         with history.open_recovering(self.settings, notes) as db:
             seen = master_bytes(self.settings.master)
-            before = ledger if ledger is not None else read_ledger(self.settings.master, self.settings)
+            before = ledger if ledger is not None else read_master(self.settings)
             before.read_notes += notes
             self._restore_requests(before, db)
 
@@ -223,7 +223,7 @@ class Workspace:
             with history.open_recovering(s, []) as db:
                 self._check_acceptance(db, targets, conclusion)
                 seen = master_bytes(s.master)
-                before = ledger if ledger is not None else read_ledger(s.master, s)
+                before = ledger if ledger is not None else read_master(s)
                 self._restore_requests(before, db)
                 after = before.copy()
                 taken = review.decide(after, targets, conclusion, opinion, dt.datetime.now())
@@ -255,7 +255,7 @@ class Workspace:
         if on:
             self.settings.reference_date = on
         with self.guarded(*files_under(self.notice_folder())), noted_warnings() as noted:
-            ledger = ledger or read_ledger(self.settings.master, self.settings)
+            ledger = ledger or read_master(self.settings)
             assessment = assess(ledger, self.settings)
             paths = notices.write_notices(ledger, self.settings, assessment, kinds)
         return Written(paths, noted, assessment)
@@ -267,7 +267,7 @@ class Workspace:
         if on:
             s.reference_date = on
         with self.guarded(*files_under(reminders.folder(s))), noted_warnings() as noted:
-            ledger = read_ledger(s.master, s) if ledger is None else ledger
+            ledger = read_master(s) if ledger is None else ledger
             entries = scan_inbox(s.path("inbox"), own_folders(s))[0]
             stuck = left_behind(ledger, entries)      # taken in already, but could not be removed
             if pending := sorted(e.name for e in entries if e not in [x for x, _ in stuck]):
@@ -294,7 +294,7 @@ class Workspace:
         with self.guarded(*files_under(period / vocab.ISSUED_FOLDER), *files_under(period / vocab.PROPOSED)), \
                 noted_warnings() as noted:
             with history.open_recovering(s, notes) as db:
-                ledger = read_ledger(s.master, s)
+                ledger = read_master(s)
                 assessment = assess(ledger, s)
                 props = ladder_docs.proposals(ledger, s, assessment, db.issued())
                 chosen = ladder_docs.choose(props, list(units or []), list(rungs or []), every)
@@ -352,7 +352,7 @@ class Workspace:
         notes: list[str] = []
         with self.guarded(s.master), history.open_recovering(s, notes) as db, noted_warnings() as noted:
             seen = master_bytes(s.master)
-            ledger = read_ledger(s.master, s)
+            ledger = read_master(s)
             ledger.read_notes += notes
             assessment = assess(ledger, s)
             with history.recording(db, s, ledger, ledger, assessment=assessment) as run:   # the office's hand edits

@@ -19,7 +19,7 @@ from .errors import LedgerError, ToolkitError
 from .io import master_file, read_account, sheets
 from .io.ledger_file import merged_note, read_ledger
 from .io.ledger_sheets import status_dropdown
-from .model import WIDTHS, Ledger, ReadAccount, ReadLayout
+from .model import BASE_COLUMNS, Ledger, ReadAccount, ReadLayout
 from .rules import normalize, review
 
 
@@ -239,12 +239,13 @@ def write_empty_master(path: Path) -> Path:
     book = sheets.Book(path)
     try:
         ws = book.sheet(vocab.SHEET_LEDGER)
-        sheets.set_widths(ws, {c: WIDTHS.get(name, 14) for c, name in enumerate(vocab.COLUMNS, 1)})
-        book.title_row(ws, "整改台账（请在第3行起逐条填写整改措施）", len(vocab.COLUMNS))
-        book.header_row(ws, 2, vocab.COLUMNS)
-        for c, name in enumerate(vocab.COLUMNS, 1):
-            book.put(ws, 3, c, EXAMPLE_ROW[name], book.fmt("body"), book.fmt("body", num_format=sheets.DATE_FORMAT))
-        status_dropdown(ws, vocab.COLUMNS.index(vocab.STATUS) + 1, 3, 1000)
+        headers = [c.header for c in BASE_COLUMNS]          # the schema's columns every ledger carries
+        sheets.set_widths(ws, {i: c.width for i, c in enumerate(BASE_COLUMNS, 1)})
+        book.title_row(ws, "整改台账（请在第3行起逐条填写整改措施）", len(headers))
+        book.header_row(ws, 2, headers)
+        for i, name in enumerate(headers, 1):
+            book.put(ws, 3, i, EXAMPLE_ROW[name], book.fmt("body"), book.fmt("body", num_format=sheets.DATE_FORMAT))
+        status_dropdown(ws, headers.index(vocab.STATUS) + 1, 3, 1000)
         ws.freeze_panes(2, 0)
         book.close()
     except BaseException:

@@ -13,7 +13,7 @@ from pathlib import Path
 from . import profiles, vocab
 from .errors import ConfigError
 from .model import Settings
-from .rules import lexicon, normalize
+from .rules import normalize
 
 CONFIG_NAME = "config.toml"
 
@@ -287,12 +287,12 @@ WRITTEN_FOLDERS = ("archive", "output", "backup", "outbox", "logs")   # folders 
 
 
 def _profile(s: Settings, data: dict) -> None:
-    """profile = "审计整改" (or a TOML path): its wording, its default title, and its words put in force."""
+    """profile = "审计整改" (or a TOML path): its wording, its default title, and its words carried on the settings."""
     profile = profiles.load(_text(data.get("profile", profiles.DEFAULT), "profile"), s.root)
     s.profile, s.words = profile.name, profile.words()
     if "title" not in data:
         s.title = profile.title
-    lexicon.use(profile.lexicon)
+    s.lexicon = profile.lexicon
 
 
 def _within(path: Path, folder: Path) -> bool:

@@ -26,7 +26,7 @@ from .errors import SubmissionError
 from .intake import Submission, read_submission
 from .io import evidence, master_file
 from .io.fileio import copy_hashed, file_sha256, fit_name, safe_filename
-from .io.ledger_file import read_ledger
+from .io.ledger_file import read_master
 from .model import TEXT_ATTRS, Ledger, LogEntry, Settings
 from .rules import normalize, review
 from .rules.rollup import recompute_measure
@@ -721,7 +721,7 @@ def consolidate(settings: Settings, files: list[Path] | None = None, *, again: l
     and written; the Excel button passes the open book's ledger and a write(ledger, settings, result)
     that puts the result (its .assessment: the figures, computed once) into the open book and saves it."""
     ensure_secret(settings)
-    ledger = read_ledger(settings.master, settings) if ledger is None else ledger
+    ledger = read_master(settings) if ledger is None else ledger
     if files is None:
         entries, ignored = scan_inbox(settings.path("inbox"), own_folders(settings))
     else:

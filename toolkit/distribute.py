@@ -22,7 +22,7 @@ from .model import WIDTHS, Ledger, Measure, Settings
 from .rules import deadlines, normalize
 
 ROLE_COLUMN = "本单位角色"
-UNIT_SHEET_COLUMNS = vocab.COLUMNS + [ROLE_COLUMN] + vocab.HELPER_COLUMNS
+UNIT_SHEET_COLUMNS = vocab.COLUMNS + [ROLE_COLUMN] + vocab.HELPER_COLUMNS   # of a ledger without sparse columns
 META_TABLE_ROW = 10          # the per-row fingerprint table starts here in 模板信息
 
 
@@ -114,18 +114,20 @@ class Distributed:
 
 
 def unit_rows(ledger: Ledger, unit: str) -> list[tuple[Measure, list]]:
-    """The unit's rows with the unit's own status and texts in the fill-in columns."""
+    """The unit's rows (the ledger's schema, then its role) with the unit's own status and texts in the fill-in columns."""
     out = []
+    headers = [c.header for c in ledger.schema]
+    at = {name: headers.index(name) for name in vocab.UNIT_COLUMNS}
     for m in ledger.rows_of(unit):
         own = ledger.owners.get((m.id, unit))
-        values = m.values()
+        values = m.values(ledger.schema)
         if own:
             pending = ledger.reviews.get((m.id, unit))        # a request awaiting 销号审核 shows as asked
-            values[vocab.COLUMNS.index(vocab.STATUS)] = (
+            values[at[vocab.STATUS]] = (
                 vocab.DONE if pending and pending.state == vocab.REVIEW_PENDING else ledger.counted_status(m.id, unit))
-            values[vocab.COLUMNS.index(vocab.PROGRESS)] = own.progress
-            values[vocab.COLUMNS.index(vocab.EVIDENCE)] = own.evidence
-            values[vocab.COLUMNS.index(vocab.REMARK)] = own.remark
+            values[at[vocab.PROGRESS]] = own.progress
+            values[at[vocab.EVIDENCE]] = own.evidence
+            values[at[vocab.REMARK]] = own.remark
         role = vocab.ROLE_LEAD if m.lead_unit == unit else vocab.ROLE_CO
         out.append((m, values + [role]))
     return out
@@ -181,8 +183,10 @@ def write_unit_workbook(ledger: Ledger, unit: str, settings: Settings, path: Pat
     period = settings.current_period()
     rows = unit_rows(ledger, unit)
     notes = review_notes(ledger, unit, settings)
-    headers = (vocab.COLUMNS + [ROLE_COLUMN] + ([vocab.UNIT_REVIEW_COLUMN] if settings.review_required else [])
+    schema = ledger.schema
+    headers = ([c.header for c in schema] + [ROLE_COLUMN] + ([vocab.UNIT_REVIEW_COLUMN] if settings.review_required else [])
                + vocab.HELPER_COLUMNS)       # the helper columns last: they are not printed
+    editable = {c.header for c in schema if not c.locked}
     col = {name: i for i, name in enumerate(headers, 1)}
     book = sheets.Book(path)
     try:
@@ -197,7 +201,7 @@ def write_unit_workbook(ledger: Ledger, unit: str, settings: Settings, path: Pat
         sheets.set_widths(ws, widths)
         title = f"{unit}{ledger.title or '整改台账'}（{normalize.period_text(period)}报送）"
         book.title_row(ws, f"{title}\n{submit_line(settings)}", printed)
-        book.header_row(ws, 2, headers, fill_in=tuple(vocab.UNIT_COLUMNS))
+        book.header_row(ws, 2, headers, fill_in=tuple(h for h in headers if h in editable))
         locked, unlocked = book.fmt("body"), book.fmt("body", locked=False)
         unlocked_date = book.fmt("body", locked=False, num_format=sheets.DATE_FORMAT)
         cal = deadlines.calendar_for(settings)
@@ -207,8 +211,8 @@ def write_unit_workbook(ledger: Ledger, unit: str, settings: Settings, path: Pat
             if height:
                 ws.set_row(r - 1, height)
             for c, (name, v) in enumerate(zip(headers, values), 1):
-                editable = name in vocab.UNIT_COLUMNS
-                book.put(ws, r, c, v, unlocked if editable else locked, unlocked_date if editable else None)
+                fill_in = name in editable
+                book.put(ws, r, c, v, unlocked if fill_in else locked, unlocked_date if fill_in else None)
             due, remind = deadlines.helper_values(m, settings, cal)
             book.put(ws, r, col[vocab.DUE_DATE], due, locked)
             book.put(ws, r, col[vocab.REMIND_FROM], remind, locked)
@@ -221,6 +225,9 @@ def write_unit_workbook(ledger: Ledger, unit: str, settings: Settings, path: Pat
         ledger_sheets.highlight(book, ws, first, last, len(headers), col[vocab.STATUS], col[vocab.DUE_DATE],
                           col[vocab.REMIND_FROM])
         ledger_sheets.status_dropdown(ws, col[vocab.STATUS], first, last)
+        for column in schema:
+            if column.kind == "number":
+                ledger_sheets.number_validation(ws, col[column.header], column.header, first, last)
         ws.protect("", {"autofilter": True, "sort": True, "format_columns": True, "format_rows": True,
                         "select_locked_cells": True, "select_unlocked_cells": True})
 

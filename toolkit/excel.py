@@ -20,7 +20,7 @@ from .app import Workspace
 from .assessment import Assessment
 from .consolidate import inbox_files
 from .errors import ToolkitError
-from .io import master_file, stats_sheet
+from .io import history_db, master_file, stats_sheet
 from .io.ledger_file import ledger_from_sheets
 from .io.ledger_sheets import days_overdue_formula, overdue_table
 from .io.sheets import Formula, Table
@@ -58,8 +58,11 @@ def sheet_rows(sheet) -> list[list]:
 
 def ledger_from_book(book, settings=None) -> Ledger:
     names = [s.name for s in book.sheets]
-    return ledger_from_sheets(lambda n: sheet_rows(book.sheets[n]) if n in names else [], names, book.name, settings,
-                              in_place=True)
+    ledger = ledger_from_sheets(lambda n: sheet_rows(book.sheets[n]) if n in names else [], names, book.name, settings,
+                                in_place=True)
+    if settings is not None:        # the earlier periods' figures: from the change history, an explicit step
+        history_db.load_figures(ledger, settings)
+    return ledger
 
 
 def inert(value):

@@ -22,8 +22,9 @@ from .io import evidence, extent
 from .io.fileio import file_sha256
 from .io.ledger_file import cell_name, find_header
 from .io.sheets import col_letter
-from .model import Ledger, Settings
+from .model import Ledger, Lexicon, Settings
 from .rules import normalize
+from .rules.lexicon import NONE
 
 log = logging.getLogger("toolkit")
 
@@ -305,7 +306,7 @@ def read_submission(path: Path, ledger: Ledger, settings: Settings, received: dt
                           sheet=vocab.SHEET_LEDGER)
     text_columns = {cols[name] + 1 for name in vocab.TEXT_COLUMNS}
     formulas = formula_cells(path, vocab.SHEET_LEDGER, text_columns) if zipfile.is_zipfile(path) else {}
-    _read_rows(sub, rows, h, cols, ledger, planned, formulas, key, issued)
+    _read_rows(sub, rows, h, cols, ledger, planned, formulas, key, issued, settings.lexicon)
     return sub
 
 
@@ -371,7 +372,8 @@ def _rest_of_earlier(sub: Submission, ledger: Ledger, settings: Settings) -> Sub
 
 
 def _read_rows(sub: Submission, rows: list[list], h: int, cols: dict[str, int], ledger: Ledger,
-               planned: dict[str, str], formulas: dict[tuple[int, int], str], key: bytes, issued: str = "") -> None:
+               planned: dict[str, str], formulas: dict[tuple[int, int], str], key: bytes, issued: str = "",
+               words: Lexicon = NONE) -> None:
     """Judge every row of a unit's sheet; issued: the unit the template was signed for (its old name when
     the unit was renamed since)."""
     seen: dict[str, int] = {}
@@ -411,7 +413,7 @@ def _read_rows(sub: Submission, rows: list[list], h: int, cols: dict[str, int], 
                     "本行未汇总；请勿改动锁定列，如任务需调整请书面报办公室")
             continue
         raw_status = val(vocab.STATUS)
-        status = normalize.status(raw_status)
+        status = normalize.status(raw_status, words)   # the profile's words too
         if status and normalize.clean_text(raw_status) != status:
             synonyms.setdefault(normalize.clean_text(raw_status), status)
         if status is None:

@@ -53,31 +53,65 @@ class ReviewState(StrEnum):
 
 @dataclass(frozen=True)
 class Column:
-    """One column of the ledger sheet: its header, the Measure attribute it holds, its width, and whether a
-    unit may edit it (locked columns are planned by the office)."""
+    """One column of the ledger, declared once: its header and the words offices type for it, the Measure
+    attribute it holds and how a cell is read (kind), its width, whether units may edit it (locked columns
+    are planned by the office), whether a ledger may leave it out, whether it prints, and whether it is
+    written only in ledgers that carry it (sparse: a list's own column, such as 整改金额)."""
     header: str
     attr: str
     width: float
     locked: bool
     optional: bool          # an office ledger may leave it out
+    kind: str = "text"      # how a cell is read and checked: one of KINDS
+    printed: bool = True    # part of the printed page (the toolkit's helper columns are for the screen)
+    sparse: bool = False    # written only when the ledger read has it (ledgers without it stay as they were)
+
+    @property
+    def aliases(self) -> list[str]:
+        """The header and every variant an office types for it (vocab.HEADER_ALIASES)."""
+        return vocab.HEADER_ALIASES.get(self.header, [self.header])
 
 
-_ATTRS = {vocab.ID: "id", vocab.THEME: "theme", vocab.KEY_PROBLEM: "key_problem", vocab.ITEM: "item",
-          vocab.ITEM_TYPE: "item_type", vocab.REFORM: "reform", vocab.MEASURE: "measure", vocab.LEADER: "leader",
-          vocab.LEAD_UNIT: "lead_unit", vocab.CO_UNITS: "co_units", vocab.DEADLINE: "deadline",
-          vocab.STATUS: "status", vocab.PROGRESS: "progress", vocab.EVIDENCE: "evidence", vocab.REMARK: "remark"}
-_WIDTHS = {vocab.ID: 10, vocab.THEME: 24, vocab.KEY_PROBLEM: 28, vocab.ITEM: 30, vocab.ITEM_TYPE: 10,
-           vocab.REFORM: 10, vocab.MEASURE: 44, vocab.LEADER: 12, vocab.LEAD_UNIT: 16, vocab.CO_UNITS: 18,
-           vocab.DEADLINE: 12, vocab.STATUS: 10, vocab.PROGRESS: 44, vocab.EVIDENCE: 24, vocab.REMARK: 16}
-# The one column schema readers and writers share, in sheet order (headers: vocab.COLUMNS).
-LEDGER_COLUMNS = tuple(Column(h, _ATTRS[h], _WIDTHS[h], h in vocab.LOCKED_COLUMNS, h in vocab.OPTIONAL_COLUMNS)
-                       for h in vocab.COLUMNS)
+# How a column's cells are read: the reader has a rule per kind (text and number columns need nothing else).
+KINDS = ("id", "text", "hierarchy", "item_type", "mark", "units", "deadline", "status", "evidence", "number")
+
+_L, _O = True, True    # readability of the table below: locked, optional
+# The one column schema: the reader, the master writer, the unit workbook and `check` are all driven by it.
+# In sheet order; a new column is one line here (and its words in vocab).
+LEDGER_COLUMNS: tuple[Column, ...] = (
+    Column(vocab.ID, "id", 10, _L, False, "id"),
+    Column(vocab.THEME, "theme", 24, _L, False, "hierarchy"),
+    Column(vocab.KEY_PROBLEM, "key_problem", 28, _L, False, "hierarchy"),
+    Column(vocab.ITEM, "item", 30, _L, False, "hierarchy"),
+    Column(vocab.ITEM_TYPE, "item_type", 10, _L, False, "item_type"),
+    Column(vocab.REFORM, "reform", 10, _L, _O, "mark"),
+    Column(vocab.MEASURE, "measure", 44, _L, False, "text"),
+    Column(vocab.LEADER, "leader", 12, _L, _O, "text"),
+    Column(vocab.LEAD_UNIT, "lead_unit", 16, _L, False, "units"),
+    Column(vocab.CO_UNITS, "co_units", 18, _L, _O, "units"),
+    Column(vocab.DEADLINE, "deadline", 12, _L, False, "deadline"),
+    Column(vocab.AMOUNT, "amount", 12, _L, _O, "number", sparse=True),
+    Column(vocab.STATUS, "status", 10, False, False, "status"),
+    Column(vocab.PROGRESS, "progress", 44, False, False, "text"),
+    Column(vocab.EVIDENCE, "evidence", 24, False, _O, "evidence"),
+    Column(vocab.REMARK, "remark", 16, False, _O, "text"),
+)
+COLUMN = {c.header: c for c in LEDGER_COLUMNS}
+# The columns every ledger carries (vocab.COLUMNS, in the same order): a sparse column only when it is read.
+BASE_COLUMNS = tuple(c for c in LEDGER_COLUMNS if not c.sparse)
+SPARSE_COLUMNS = tuple(c for c in LEDGER_COLUMNS if c.sparse)
 # The attribute of every column a unit reports (also on OwnerEntry): 完成情况 and its three texts.
 UNIT_ATTRS = {c.header: c.attr for c in LEDGER_COLUMNS if c.header in vocab.UNIT_COLUMNS}
 TEXT_ATTRS = tuple(UNIT_ATTRS[h] for h in vocab.TEXT_COLUMNS)
 # Display widths of every column the toolkit writes in the ledger sheet, the computed helper columns included.
 WIDTHS: dict[str, float] = {**{c.header: c.width for c in LEDGER_COLUMNS},
                             vocab.DUE_DATE: 12, vocab.REMIND_FROM: 12, vocab.DAYS_OVERDUE: 10}
+
+
+def schema_with(in_use: Iterable[str] = ()) -> tuple[Column, ...]:
+    """The columns of a ledger that carries the sparse columns named in in_use (and every other column)."""
+    wanted = set(in_use)
+    return tuple(c for c in LEDGER_COLUMNS if not c.sparse or c.header in wanted)
 
 
 def cell_value(m: "Measure", column: Column) -> object:
@@ -108,6 +142,7 @@ class Measure:
     progress: str = ""
     evidence: str = ""
     remark: str = ""
+    amount: float | None = None   # 整改金额（万元）, in ledgers that carry it
     row: int | None = None  # sheet row in the master, None for rows not yet written
     extra: dict[str, object] = field(default_factory=dict)   # the office's own columns, kept as they are
 
@@ -115,13 +150,15 @@ class Measure:
     def owners(self) -> list[str]:
         return [self.lead_unit] + [u for u in self.co_units if u != self.lead_unit]
 
-    def values(self) -> Row:
-        """Cell values in vocab.COLUMNS order."""
-        return [cell_value(self, c) for c in LEDGER_COLUMNS]
+    def values(self, columns: Iterable[Column] = BASE_COLUMNS) -> Row:
+        """Cell values of the given columns (by default vocab.COLUMNS, in that order)."""
+        return [cell_value(self, c) for c in columns]
 
     def locked_values(self) -> Row:
-        """The values of the columns the office plans (a unit changing one is tampering)."""
-        return [cell_value(self, c) for c in LEDGER_COLUMNS if c.locked]
+        """The values of the planned columns every template carries (vocab.LOCKED_COLUMNS): the row's
+        fingerprint, so a unit changing one is tampering. A sparse column is protected by the sheet's lock
+        and never read back from a unit's file."""
+        return [cell_value(self, c) for c in BASE_COLUMNS if c.locked]
 
 
 @dataclass
@@ -185,13 +222,20 @@ class LogEntry:
 
 
 @dataclass
+class SheetLayout:
+    """Where a ledger sits in its sheet — the view, not the plan: the header row and each column's 1-based
+    place by name (fields, the office's own columns, our helper columns). The reader records the sheet's;
+    the master writer lays out a fresh one (master_file.layout_ledger). Each measure's row: Measure.row."""
+    header_row: int = 2
+    columns: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
 class Ledger:
-    """Everything the toolkit knows about a master: measures, per-owner state, layout."""
+    """Everything the toolkit knows about a master: measures, per-owner state, and (one record) its sheet layout."""
     measures: dict[str, Measure]
     owners: dict[tuple[str, str], OwnerEntry]
     judgments: dict[tuple[str, str], str] = field(default_factory=dict)
-    header_row: int = 2
-    columns: dict[str, int] = field(default_factory=dict)
     title: str = ""
     log: list[LogEntry] = field(default_factory=list)  # 报送记录, oldest first
     history: list[HistoryRow] = field(default_factory=list)   # 历史进度, by period
@@ -207,6 +251,23 @@ class Ledger:
     hidden_sheets: list[str] = field(default_factory=list)          # office sheets kept hidden on rewrite
     account: "ReadAccount | None" = None                            # where every cell of the ledger sheets went
     sequence: int = 0             # 记录序号 of the master as read: the runs that wrote it (this run's events: + 1)
+    in_use: list[str] = field(default_factory=list)   # the sparse columns this ledger carries (整改金额…)
+    sheet: SheetLayout = field(default_factory=SheetLayout)   # where it sits in its sheet (not the plan)
+
+    @property
+    def header_row(self) -> int:
+        """The sheet's header row (sheet.header_row)."""
+        return self.sheet.header_row
+
+    @property
+    def columns(self) -> dict[str, int]:
+        """{column name: 1-based column} of the sheet (sheet.columns)."""
+        return self.sheet.columns
+
+    @property
+    def schema(self) -> tuple[Column, ...]:
+        """This ledger's columns in sheet order: every base column and the sparse ones it carries."""
+        return schema_with(self.in_use)
 
     def counted_status(self, measure_id: str, unit: str) -> str:
         """The one status rule: the office's decision for the measure if any, else the owner's own status."""
@@ -264,12 +325,13 @@ class Ledger:
         """An independent copy: the run works on it while the original stays the \"before\" of the history."""
         return Ledger({k: replace(m, co_units=list(m.co_units), extra=dict(m.extra)) for k, m in self.measures.items()},
                       {k: replace(o) for k, o in self.owners.items()},
-                      dict(self.judgments), self.header_row, dict(self.columns), self.title,
+                      dict(self.judgments), self.title,
                       list(self.log), list(self.history), self.digest,
                       list(self.extra_columns), {k: [list(r) for r in v] for k, v in self.other_sheets.items()},
                       {k: replace(d) for k, d in self.decisions.items()}, self.layout, list(self.read_notes),
                       [list(r) for r in self.recent_changes], {k: replace(r) for k, r in self.reviews.items()},
-                      dict(self.extra_headers), list(self.hidden_sheets), self.account, self.sequence)
+                      dict(self.extra_headers), list(self.hidden_sheets), self.account, self.sequence,
+                      list(self.in_use), SheetLayout(self.sheet.header_row, dict(self.sheet.columns)))
 
 
 
@@ -387,12 +449,25 @@ def least_advanced(statuses: Iterable[str]) -> str:
     return min(known, key=lambda s: vocab.STATUS_RANK[s])
 
 
+@dataclass(frozen=True)
+class Lexicon:
+    """What a profile adds to vocab: {word: canonical} maps, {header: aliases}, optional columns and defaults."""
+    status_words: dict[str, str] = field(default_factory=dict)
+    deadline_words: dict[str, str] = field(default_factory=dict)
+    item_type_words: dict[str, str] = field(default_factory=dict)
+    header_aliases: dict[str, list[str]] = field(default_factory=dict)
+    optional: tuple[str, ...] = ()
+    # a missing optional column's value: a literal, or "@列名" for that row's value of another column
+    defaults: dict[str, str] = field(default_factory=dict)
+
+
 @dataclass
 class Settings:
     """Everything a run needs to know besides the files themselves."""
     root: Path
     title: str = "巡视整改"
     profile: str = "巡视巡察整改"                  # the kind of list (toolkit/profiles): its words and wording
+    lexicon: Lexicon = field(default_factory=Lexicon)   # the profile's words, carried into every reader
     words: dict[str, str] = field(default_factory=lambda: {  # the profile's wording for the templates
         "工作": "巡视", "整改工作": "巡视整改", "反馈来源": "本轮巡视反馈意见"})
     organisation: str = "中共某市卫生健康委员会委员会"

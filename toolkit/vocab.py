@@ -20,7 +20,9 @@ STATUS = "完成情况"
 PROGRESS = "整改进展"
 EVIDENCE = "佐证材料"
 REMARK = "备注"
+AMOUNT = "整改金额"      # 万元; a list's own column (审计整改): written only in ledgers that have it
 
+# The columns every ledger carries, in sheet order (model.LEDGER_COLUMNS declares each, AMOUNT too).
 COLUMNS = [ID, THEME, KEY_PROBLEM, ITEM, ITEM_TYPE, REFORM, MEASURE, LEADER,
            LEAD_UNIT, CO_UNITS, DEADLINE, STATUS, PROGRESS, EVIDENCE, REMARK]
 # Planned by the office, locked in unit workbooks; a unit changing one is tampering.
@@ -77,6 +79,7 @@ HEADER_ALIASES = {
     PROGRESS: ["整改进展", "进展情况", "整改进展情况", "工作进展", "整改情况"],
     EVIDENCE: ["佐证材料", "佐证", "证明材料", "佐证材料名称"],
     REMARK: ["备注"],
+    AMOUNT: ["整改金额", "整改金额（万元）", "整改金额(万元)", "应整改金额", "应整改金额（万元）", "问题金额（万元）"],
 }
 ROW_NUMBER = "序号"   # a row number: the id only when the sheet has no 编号 column
 # Columns an office ledger may leave out (filled with blanks).

@@ -38,6 +38,14 @@ def status_dropdown(ws, col: int, first_row: int, last_row: int) -> None:
         "error_title": "完成情况", "error_message": "请从下拉列表中选择：" + "、".join(vocab.STATUSES)})
 
 
+def number_validation(ws, col: int, header: str, first_row: int, last_row: int) -> None:
+    """A number column (整改金额, 万元): only a number of zero or more, with a Chinese message for anything else."""
+    ws.data_validation(first_row - 1, col - 1, max(last_row, first_row) - 1, col - 1, {
+        "validate": "decimal", "criteria": ">=", "value": 0, "ignore_blank": True,
+        "input_title": header, "input_message": "请填写以万元为单位的数字",
+        "error_title": header, "error_message": "请填写以万元为单位的数字（如 12.5），或留空"})
+
+
 def days_overdue_formula(row: int, due_col: int, status_col: int, value=None) -> str:
     d = f"{sheets.col_letter(due_col)}{row}"
     s = f"{sheets.col_letter(status_col)}{row}"

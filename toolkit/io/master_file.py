@@ -21,14 +21,14 @@ from .. import vocab
 from ..assessment import Assessment, assess
 from ..config import CONFIG_NAME
 from ..errors import LedgerError
-from ..model import WIDTHS, Ledger, Settings
+from ..model import WIDTHS, Ledger, Settings, SheetLayout
 from ..rules import normalize, stats
 from ..rules.deadlines import days_overdue
 from . import ledger_sheets, sheets, stats_sheet
 from .evidence import folders, stored_files
 from .fileio import copy_hashed, file_sha256
 from .ledger_file import sequence_of
-from .ledger_sheets import days_overdue_formula, highlight, status_dropdown
+from .ledger_sheets import days_overdue_formula, highlight, number_validation, status_dropdown
 
 FORMATS = {".ods": "ODS 格式（WPS/LibreOffice 表格）", ".xls": "旧版 .xls 格式", ".xlsm": "含宏的 .xlsm 格式",
            ".xlsb": "二进制 .xlsb 格式", ".et": "WPS 表格 .et 格式"}
@@ -69,8 +69,9 @@ def content_digest(ledger: Ledger, settings: Settings) -> str:
     """A digest of everything a write depends on: equal digests mean nothing to rewrite."""
     h = hashlib.sha256()
     plain = lambda values: repr([str(v) if isinstance(v, Enum) else v for v in values])   # Status and its word alike
+    schema = ledger.schema
     for m in ledger.measures.values():
-        h.update(plain(m.values()).encode())
+        h.update(plain(m.values(schema)).encode())
     for o in ledger.owners.values():
         h.update(plain(o.values()).encode())
     rows = lambda table: [[normalize.clean_text(v) for v in r] for r in table]  # 1 and 1.0 read back alike
@@ -233,10 +234,10 @@ def params_rows(settings: Settings, digest: str, sequence: int) -> list[list]:
 
 
 def layout_ledger(ledger: Ledger) -> list[str]:
-    """Give every measure its row and every column its place in the sheet we are about to write."""
-    headers = vocab.COLUMNS + ledger.extra_columns + vocab.HELPER_COLUMNS
-    ledger.header_row = 2
-    ledger.columns = {name: i for i, name in enumerate(headers, 1)}
+    """Lay out the sheet we are about to write: a fresh SheetLayout for the ledger (header on row 2, the
+    schema's columns, the office's, then our helpers) and every measure's row; returns the headers."""
+    headers = [c.header for c in ledger.schema] + ledger.extra_columns + vocab.HELPER_COLUMNS
+    ledger.sheet = SheetLayout(2, {name: i for i, name in enumerate(headers, 1)})
     for i, m in enumerate(ledger.measures.values()):
         m.row = 3 + i
     return headers
@@ -244,24 +245,26 @@ def layout_ledger(ledger: Ledger) -> list[str]:
 
 def _write_ledger_sheet(book: sheets.Book, ledger: Ledger, settings: Settings, assessment: Assessment) -> None:
     headers = layout_ledger(ledger)
+    schema = ledger.schema
     ws = book.sheet(vocab.SHEET_LEDGER)
     cols = ledger.columns
     printed = len(headers) - len(vocab.HELPER_COLUMNS)      # the helper columns are for the screen
-    sample = [m.values() + [m.extra.get(n) for n in ledger.extra_columns] for m in list(ledger.measures.values())[:300]]
+    sample = [m.values(schema) + [m.extra.get(n) for n in ledger.extra_columns]
+              for m in list(ledger.measures.values())[:300]]
     fit = sheets.fit_print({c: WIDTHS.get(name, 14) for name, c in cols.items()}, printed,
                            sheets.print_floors(headers[:printed], sample), settings.print_paper)
     widths = fit.widths
     sheets.set_widths(ws, widths)
-    book.title_row(ws, ledger.title or "整改台账", len(vocab.COLUMNS))
+    book.title_row(ws, ledger.title or "整改台账", len(schema))
     typed = [ledger.extra_headers.get(h, h) for h in ledger.extra_columns]   # office columns: headers as typed
-    book.header_row(ws, 2, vocab.COLUMNS + ["" if t is None else t for t in typed] + vocab.HELPER_COLUMNS)
+    book.header_row(ws, 2, [c.header for c in schema] + ["" if t is None else t for t in typed] + vocab.HELPER_COLUMNS)
     today = assessment.reference_date
     due_col, status_col = cols[vocab.DUE_DATE], cols[vocab.STATUS]
 
     def rows():
         for m in ledger.measures.values():
             due, remind = assessment.helpers[m.id]
-            values = m.values()
+            values = m.values(schema)
             if m.id in shown:       # a blank 佐证材料 cell that links to stored evidence says so
                 values[cols[vocab.EVIDENCE] - 1] = shown[m.id]
             yield (values + [m.extra.get(name) for name in ledger.extra_columns]
@@ -271,6 +274,9 @@ def _write_ledger_sheet(book: sheets.Book, ledger: Ledger, settings: Settings, a
     last = max(3, 2 + len(ledger.measures))
     highlight(book, ws, 3, last, len(headers), status_col, due_col, cols[vocab.REMIND_FROM])
     status_dropdown(ws, status_col, 3, last + 200)
+    for column in schema:
+        if column.kind == "number":
+            number_validation(ws, cols[column.header], column.header, 3, last + 200)
     sheets.print_ready(ws, 2, len(headers), last, fit.paper, printed)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .. import vocab
 from ..errors import ConfigError
+from ..model import COLUMN
 from ..rules.lexicon import Lexicon
 
 FOLDER = Path(__file__).resolve().parent
@@ -78,8 +79,8 @@ def from_toml(text: str, where: str) -> Profile:
             _fail(where, f"缺少 {key}（文字，用英文双引号括起）。")
         texts[key] = data[key].strip()
     headers = data.get("headers", {})
-    if not isinstance(headers, dict) or any(h not in vocab.COLUMNS or not isinstance(v, list) for h, v in headers.items()):
-        _fail(where, f"[headers] 应写成 规范列名 = [\"别名\", …]，规范列名为{'、'.join(vocab.COLUMNS)}之一。")
+    if not isinstance(headers, dict) or any(h not in COLUMN or not isinstance(v, list) for h, v in headers.items()):
+        _fail(where, f"[headers] 应写成 规范列名 = [\"别名\", …]，规范列名为{'、'.join(COLUMN)}之一。")
     hierarchy = data.get("hierarchy", {})
     optional = hierarchy.get("optional", [])
     defaults = hierarchy.get("defaults", {})

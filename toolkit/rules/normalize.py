@@ -11,8 +11,8 @@ import unicodedata
 from typing import Literal
 
 from .. import vocab
-from ..model import Status
-from . import lexicon
+from ..model import Lexicon, Status
+from .lexicon import NONE
 
 _SPACES = re.compile(r"\s+")
 # Characters nobody sees (zero-width space/joiners, word joiner, BOM, soft hyphen) that copying from web pages,
@@ -51,6 +51,22 @@ def evidence_text(value: object) -> str:
     (vocab.EVIDENCE_LINK_TEXT, in a cell left blank) reads as blank."""
     text = clean_text(value)
     return "" if _EVIDENCE_LINK.fullmatch(text) else text
+
+
+_AMOUNT = re.compile(r"(-?\d+(?:\.\d+)?)(?:万元|万)?")
+
+
+def amount(value: object) -> float | None:
+    """An amount cell in 万元 (12.5, '12.5', '1,200万元'); None when blank, ValueError (Chinese) otherwise."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    text = clean_key(value).replace(",", "")
+    found = _AMOUNT.fullmatch(text)
+    if not found:
+        raise ValueError(f"“{clean_text(value)}”不是金额：请填写以万元为单位的数字（如 12.5），或留空")
+    return float(found[1])
 
 
 def split_units(value: object) -> list[str]:
@@ -118,8 +134,9 @@ _TRAILING = re.compile(r"[。.,，;；!！、:：~～]+$")
 _PERCENT = re.compile(r"^(?P<prefix>\D*?)(?P<n>\d{1,3}(?:\.\d+)?)%$")
 
 
-def status(value: object) -> Status | Literal[""] | None:
-    """The canonical status (a model.Status), '' for blank (meaning unchanged), None if not recognised.
+def status(value: object, words: Lexicon = NONE) -> Status | Literal[""] | None:
+    """The canonical status (a model.Status), '' for blank (meaning unchanged), None if not recognised; words:
+    the profile's own (未整改, 未办结…).
 
     Trailing punctuation is ignored (“已完成。”); a typed percentage counts as 已完成 at 100,
     未启动 at 0 and 正在推进 in between (“完成80%”)."""
@@ -128,8 +145,8 @@ def status(value: object) -> Status | Literal[""] | None:
         return "" if not clean_key(value) else None
     if key in vocab.STATUS_SYNONYMS:
         return Status(vocab.STATUS_SYNONYMS[key])
-    if key in lexicon.active().status_words:           # the profile's own words (未整改, 未办结…)
-        return Status(lexicon.active().status_words[key])
+    if key in words.status_words:           # the profile's own words (未整改, 未办结…)
+        return Status(words.status_words[key])
     m = _PERCENT.match(key)
     if m and m["prefix"] in vocab.STATUS_PERCENT_PREFIXES:
         n = float(m["n"])
@@ -183,14 +200,14 @@ def reform_mark(value: object) -> bool | None:
     return True if key in _REFORM_YES else False if key in _REFORM_NO else None
 
 
-def item_type(value: object) -> str | None:
-    """Canonical 事项类型 ('' for blank), None if not recognised; quotes and spaces ignored."""
+def item_type(value: object, words: Lexicon = NONE) -> str | None:
+    """Canonical 事项类型 ('' for blank), None if not recognised (words: the profile's too); quotes and spaces ignored."""
     key = clean_header(value)
     if not key:
         return ""
     if key in vocab.ITEM_TYPES:
         return key
-    return vocab.ITEM_TYPE_SYNONYMS.get(key) or lexicon.active().item_type_words.get(key)
+    return vocab.ITEM_TYPE_SYNONYMS.get(key) or words.item_type_words.get(key)
 
 
 def is_collective(unit: str) -> bool:
@@ -250,8 +267,8 @@ def excel_serial_to_date(serial: float) -> dt.date:
     return _EXCEL_EPOCH + dt.timedelta(days=days)
 
 
-def deadline(value: object) -> dt.date | str:
-    """A deadline as a date or one of the deadline words; ValueError with a Chinese reason otherwise."""
+def deadline(value: object, words: Lexicon = NONE) -> dt.date | str:
+    """A deadline as a date or one of the deadline words (the profile's too); ValueError with a Chinese reason otherwise."""
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
@@ -265,8 +282,8 @@ def deadline(value: object) -> dt.date | str:
         raise ValueError("完成时限为空")
     if key in _WORD_SYNONYMS:
         return _WORD_SYNONYMS[key]
-    if key in lexicon.active().deadline_words:
-        return lexicon.active().deadline_words[key]
+    if key in words.deadline_words:
+        return words.deadline_words[key]
     key = key.replace("号", "日")
     try:
         for pattern in _DATE_PATTERNS:
