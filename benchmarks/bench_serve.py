@@ -26,8 +26,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_consolidate import prepare, settings_for  # noqa: E402
 
-from toolkit.app import Workspace  # noqa: E402
-from toolkit.serve import TOKEN_HEADER, Server, Service  # noqa: E402
+from toolkit.serve import TOKEN_HEADER, Server, Service, opener  # noqa: E402
 
 LIMIT_MS = 100.0
 
@@ -56,7 +55,7 @@ def main() -> int:
     shutil.copytree(source, work, ignore=shutil.ignore_patterns("naive.xlsx", "floor.xlsx"))
     settings = settings_for(work)
     settings.settle_seconds = 0
-    service = Service(lambda: Workspace(settings))
+    service = Service(opener(settings))
     answers: list[float] = []
     steps: list[str] = []
     slow: list[str] = []

@@ -20,7 +20,7 @@ from toolkit import vocab, wps
 from toolkit.app import Workspace
 from toolkit.errors import ToolkitError
 from toolkit.io.ledger_file import read_ledger
-from toolkit.serve import Server, Service
+from toolkit.serve import Server, Service, opener
 
 STANDIN = Path(__file__).with_name("wps_standin.js").read_text(encoding="utf-8")
 needs_chromium = pytest.mark.skipif(not CHROMIUM, reason="需要 Chromium（apt-get install chromium）")
@@ -63,7 +63,7 @@ def calls(browser) -> list[list]:
 def test_a_wps_button_saves_and_closes_the_ledger_calls_the_service_and_opens_it_again(demo, tmp_path):
     from tests.cdp import Chromium
     s = demo
-    service = Service(lambda: Workspace.open(s.root))
+    service = Service(opener(s.root))
     with Server(service, port=0) as server, Chromium() as browser:
         installed = wps.install(s.root, dest=tmp_path / "jsaddons", port=server.port)
         open_addin(browser, installed.folder, s.master)
@@ -95,7 +95,7 @@ def test_wps_review_buttons_take_the_selected_rows_of_the_review_sheet_into_the_
     Workspace.open(s.root).consolidate()
     pending = [k for k, r in read_ledger(s.master, s).reviews.items() if r.state == vocab.REVIEW_PENDING]
     (agree_id, agree_unit), (back_id, back_unit) = pending[:2]
-    service = Service(lambda: Workspace.open(s.root))
+    service = Service(opener(s.root))
     with Server(service, port=0) as server, Chromium() as browser:
         installed = wps.install(s.root, dest=tmp_path / "jsaddons", port=server.port)
         open_addin(browser, installed.folder, s.master)
