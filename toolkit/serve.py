@@ -23,6 +23,7 @@ import multiprocessing
 import os
 import pickle
 import secrets
+import sys
 import threading
 from pathlib import Path
 from typing import Callable, Iterable
@@ -268,10 +269,25 @@ def _die_with(life) -> None:
     os._exit(3)
 
 
+def _below_normal() -> None:
+    """Yield the CPU to the service (and to the user's programs): the run is background work, the console
+    must answer now. Its reader processes inherit this. Nothing changes on an idle machine."""
+    try:
+        if hasattr(os, "nice"):
+            os.nice(5)
+        elif sys.platform == "win32":
+            import ctypes
+            kernel32 = ctypes.windll.kernel32      # type: ignore[attr-defined]
+            kernel32.SetPriorityClass(kernel32.GetCurrentProcess(), 0x4000)   # BELOW_NORMAL_PRIORITY_CLASS
+    except (OSError, AttributeError):
+        pass
+
+
 def run_child(opener: Callable[[], Workspace], operation: str, params: dict, conn, life) -> None:
     """An operation in a process of its own (spawned by the service): it opens the workspace, takes its
     lock, sends its progress and log lines, and ends with ("done", HTTP status, answer)."""
     threading.Thread(target=_die_with, args=(life,), name="zhenggai-life", daemon=True).start()
+    _below_normal()
     logger = logging.getLogger("toolkit")
     for h in list(logger.handlers):
         logger.removeHandler(h)
