@@ -165,6 +165,10 @@ def test_a_second_press_while_one_runs_is_told_what_runs_and_since_when(workspac
         assert running["title"] == "汇总报送" and running["pid"] not in (0, os.getpid())
         if hasattr(os, "getpriority"):             # background work: the service answers first
             assert os.getpriority(os.PRIO_PROCESS, running["pid"]) > os.getpriority(os.PRIO_PROCESS, 0)
+        opened, service.open_workspace = service.open_workspace, None    # status answers from memory now
+        code, status, _ = client.get("/api/status")
+        assert code == 200 and status["workspace"]["root"] == str(s.root) and status["running"]["pid"] == running["pid"]
+        service.open_workspace = opened
         code, answer, _ = client.post("refresh")
         assert code == 409 and answer["kind"] == "BusyError"
         assert answer["message"].startswith("“汇总报送”正在运行（") and running["started"][11:19] in answer["message"]

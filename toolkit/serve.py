@@ -359,6 +359,7 @@ class Service:
         self.last: dict[str, dict] = {}          # operation → the answer of its last run
         self._one = threading.Lock()
         self._life = None                        # the running child's life line (closed: it stops)
+        self._info: dict | None = None           # status's workspace part, kept while a run works
         self.port = 0
 
     # -- running one
@@ -381,8 +382,12 @@ class Service:
             return 404, {"ok": False, "kind": "NotFound", "message": f"没有“{operation}”这个操作。"}
         if not self._one.acquire(blocking=False):
             return 409, self.busy_answer()
-        self.job = Job(operation, TITLES[operation], dt.datetime.now().replace(microsecond=0), "开始运行", by=by)
         try:
+            try:
+                self._info = self._read_info()
+            except Exception:                    # a broken config: the run itself says what is wrong
+                self._info = None
+            self.job = Job(operation, TITLES[operation], dt.datetime.now().replace(microsecond=0), "开始运行", by=by)
             try:
                 code, answer = self._in_child(operation, params or {})
             except Exception as exc:             # the child could not be started (out of memory, handles)
@@ -456,18 +461,27 @@ class Service:
     # -- what the console shows
 
     def status(self) -> dict:
-        s = self.open_workspace().settings
+        """What runs now and how far it got, the last answers and the workspace: from memory while a run
+        works (no file is read then), so it answers at once."""
         job = self.job
+        return {"running": to_data(job) if job else None,
+                "last": {op: {k: a.get(k) for k in ("ok", "title", "kind", "message", "finished", "by")}
+                         for op, a in self.last.items()},
+                **self.workspace_info(), "operations": TITLES, "port": self.port}
+
+    def workspace_info(self) -> dict:
+        """The workspace and its links: read afresh when nothing runs, else the copy taken as the run began."""
+        if self.job is None or self._info is None:
+            self._info = self._read_info()
+        return self._info
+
+    def _read_info(self) -> dict:
+        s = self.open_workspace().settings
         board = s.path("output") / s.current_period() / "看板.html"
-        out = {"running": to_data(job) if job else None,
-               "last": {op: {k: a.get(k) for k in ("ok", "title", "kind", "message", "finished", "by")}
-                        for op, a in self.last.items()},
-               "workspace": {"root": str(s.root), "master": str(s.master), "period": s.current_period(),
-                             "title": s.title, "review": s.review_required},
-               "operations": TITLES, "port": self.port,
-               "links": {"master": "/files/master" if s.master.exists() else None,
-                         "dashboard": file_url(board, s) if board.exists() else None}}
-        return out
+        return {"workspace": {"root": str(s.root), "master": str(s.master), "period": s.current_period(),
+                              "title": s.title, "review": s.review_required},
+                "links": {"master": "/files/master" if s.master.exists() else None,
+                          "dashboard": file_url(board, s) if board.exists() else None}}
 
     def reviews(self) -> dict:
         """The 销号审核 rows of the master as it is on disk (read only; the master is replaced atomically)."""
