@@ -308,8 +308,11 @@ def run_child(opener: Callable[[], Workspace], operation: str, params: dict, con
     except BaseException as exc:          # the server keeps serving whatever one run does
         log.exception("%s运行出错", title)
         answer, code = problem(exc), 500
-    conn.send(("done", code, answer))
-    conn.close()
+    try:
+        conn.send(("done", code, answer))
+        conn.close()
+    except OSError:                       # the service is gone; what was written is complete either way
+        pass
 
 
 def interrupted(exitcode: int | None) -> dict:
