@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from toolkit import autostart
 from toolkit.app import Workspace
 from toolkit.cli import cli
-from toolkit.serve import STATE_FILE, Server, Service
+from toolkit.serve import STATE_FILE, Server, Service, opener
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ def test_two_workspaces_each_have_their_own_entry(root, tmp_path, linux_home):
 def test_status_says_whether_the_service_runs_and_on_which_port(root, linux_home):
     result = run("status", "-c", str(root))
     assert result.exit_code == 3 and "服务没有运行" in result.output and f"python -m toolkit serve -c {root}" in result.output
-    service = Service(lambda: Workspace.open(root))
+    service = Service(opener(root))
     with Server(service, port=0) as server:
         result = run("status", "-c", str(root))
         assert result.exit_code == 0, result.output

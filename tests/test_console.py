@@ -13,9 +13,8 @@ import pytest
 from tests.browser import CHROMIUM
 from tests.conftest import demo_with_review
 from toolkit import vocab
-from toolkit.app import Workspace
 from toolkit.io.ledger_file import read_ledger
-from toolkit.serve import Server, Service
+from toolkit.serve import Server, Service, opener
 
 pytestmark = pytest.mark.skipif(not CHROMIUM, reason="需要 Chromium（apt-get install chromium）")
 SHOT = Path(__file__).resolve().parent.parent / "docs" / "控制台.png"
@@ -31,7 +30,7 @@ def console(tmp_path):
     from tests.cdp import Chromium
     root = tmp_path / "demo"
     settings = demo_with_review(root)
-    service = Service(lambda: Workspace.open(root))
+    service = Service(opener(root))
     with Server(service, port=0) as server, Chromium() as browser:
         browser.open(server.url)
         browser.wait_for("document.body.dataset.ready === '1'")

@@ -3,6 +3,8 @@ a failure is reported and the server goes on, a SIGKILL mid-run loses nothing, a
 guarded (Host, Origin, token)."""
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import http.client
 import json
@@ -11,6 +13,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -19,9 +22,11 @@ from tests.conftest import hand_in
 from toolkit import vocab
 from toolkit.app import Workspace
 from toolkit.demo import stage_demo
+from toolkit.io import history_db
+from toolkit.io.history_db import HistoryDB
 from toolkit.io.ledger_file import read_ledger
 from toolkit.nightly import Scheduler
-from toolkit.serve import STATE_FILE, TOKEN_FILE, TOKEN_HEADER, Server, Service
+from toolkit.serve import STATE_FILE, TOKEN_FILE, TOKEN_HEADER, Server, Service, opener
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -59,7 +64,7 @@ class Client:
 @pytest.fixture
 def served(workspace):
     """A real server (waitress, a free port) over the small workspace, in this process."""
-    service = Service(lambda: Workspace(workspace))
+    service = Service(opener(workspace))
     with Server(service, port=0) as server:
         yield service, Client(server.port, server.token), workspace
 
@@ -106,46 +111,154 @@ def test_every_operation_runs_over_http_and_says_what_it_did(served):
     assert code == 200 and status["running"] is None and status["last"]["notices"]["ok"] is True
 
 
-def test_a_second_press_while_one_runs_is_told_what_runs_and_since_when(served, monkeypatch):
-    service, client, s = served
+class HeldWorkspace(Workspace):
+    """A workspace whose consolidation waits after its first file until the gate file exists. The operation
+    runs in its own spawned process, which imports this class by name."""
+
+    def __init__(self, settings, gate: Path):
+        super().__init__(settings)
+        self.gate = gate
+
+    def consolidate(self, on_file=None, **kw):
+        def held(i, n, name):
+            on_file(i, n, name)
+            for _ in range(6000):                    # at most ten minutes, should the test die first
+                if i > 1 or self.gate.exists():
+                    break
+                time.sleep(0.1)
+        return super().consolidate(held, **kw)
+
+
+class FaultyWorkspace(Workspace):
+    """A workspace whose history operation fails as a bug would (not a ToolkitError)."""
+
+    def history(self, *args, **kwargs):
+        return 1 / 0
+
+
+@contextlib.contextmanager
+def serving(open_workspace):
+    with Server(Service(open_workspace), port=0) as server:
+        yield server.service, Client(server.port, server.token)
+
+
+def wait_for_step(client: Client, prefix: str) -> dict:
+    """The status once the running operation reports a step starting with prefix."""
+    for _ in range(6000):
+        running = client.get("/api/status")[1]["running"]
+        if running and running["step"].startswith(prefix):
+            return running
+        time.sleep(0.05)
+    raise AssertionError(f"no step {prefix}")
+
+
+def test_a_second_press_while_one_runs_is_told_what_runs_and_since_when(workspace, tmp_path):
+    s = workspace
     hand_in(s, "办公室", {"ZG-001": {vocab.STATUS: "已完成"}})
     hand_in(s, "医政处", {"ZG-003": {vocab.PROGRESS: "已印发方案"}})
-    reached, release = threading.Event(), threading.Event()
-    original = Service._progress
+    gate = tmp_path / "gate"
+    with serving(functools.partial(HeldWorkspace, s, gate)) as (service, client):
+        first: list = []
+        worker = threading.Thread(target=lambda: first.append(client.post("consolidate")))
+        worker.start()
+        running = wait_for_step(client, "读取报送文件 1/2")
+        assert running["title"] == "汇总报送" and running["pid"] not in (0, os.getpid())
+        if hasattr(os, "getpriority"):             # background work: the service answers first
+            assert os.getpriority(os.PRIO_PROCESS, running["pid"]) > os.getpriority(os.PRIO_PROCESS, 0)
+        opened, service.open_workspace = service.open_workspace, None    # status answers from memory now
+        code, status, _ = client.get("/api/status")
+        assert code == 200 and status["workspace"]["root"] == str(s.root) and status["running"]["pid"] == running["pid"]
+        service.open_workspace = opened
+        code, answer, _ = client.post("refresh")
+        assert code == 409 and answer["kind"] == "BusyError"
+        assert answer["message"].startswith("“汇总报送”正在运行（") and running["started"][11:19] in answer["message"]
+        gate.touch()
+        worker.join(120)
+        assert first[0][0] == 200 and first[0][1]["data"]["master_changed"]
+        assert client.post("refresh")[0] == 200      # free again
 
-    def held(self, i, n, name):        # the run stops after its first file until the test lets it go
-        original(self, i, n, name)
-        reached.set()
-        release.wait(60)
-    monkeypatch.setattr(Service, "_progress", held)
-    first: list = []
-    worker = threading.Thread(target=lambda: first.append(client.post("consolidate")))
-    worker.start()
-    assert reached.wait(60)
-    code, status, _ = client.get("/api/status")
-    assert status["running"]["title"] == "汇总报送" and status["running"]["step"].startswith("读取报送文件 1/2")
-    code, answer, _ = client.post("refresh")
-    assert code == 409 and answer["kind"] == "BusyError"
-    assert answer["message"].startswith("“汇总报送”正在运行（") and status["running"]["started"][11:19] in answer["message"]
-    release.set()
-    worker.join(60)
-    assert first[0][0] == 200 and first[0][1]["data"]["master_changed"]
-    assert client.post("refresh")[0] == 200      # free again
+
+def test_a_failing_operation_returns_its_problem_and_the_server_keeps_serving(workspace):
+    s = workspace
+    with serving(functools.partial(FaultyWorkspace, s)) as (service, client):
+        good = s.master.read_bytes()
+        s.master.write_bytes(b"not a workbook")
+        code, answer, _ = client.post("refresh")
+        assert code == 422 and answer["ok"] is False and answer["kind"] == "LedgerError"
+        assert "整改台账.xlsx" in answer["message"] and "Traceback" not in answer["message"]
+        s.master.write_bytes(good)
+        code, answer, _ = client.post("history", {"id": "ZG-001"})
+        assert code == 500 and answer["kind"] == "InternalError" and "服务仍在运行" in answer["message"]
+        assert client.post("refresh")[0] == 200
+        assert client.get("/api/last/history")[1]["kind"] == "InternalError"
 
 
-def test_a_failing_operation_returns_its_problem_and_the_server_keeps_serving(served, monkeypatch):
-    service, client, s = served
-    good = s.master.read_bytes()
-    s.master.write_bytes(b"not a workbook")
-    code, answer, _ = client.post("refresh")
-    assert code == 422 and answer["ok"] is False and answer["kind"] == "LedgerError"
-    assert "整改台账.xlsx" in answer["message"] and "Traceback" not in answer["message"]
-    s.master.write_bytes(good)
-    monkeypatch.setattr(Service, "op_check", lambda self, ws, params: 1 / 0)
-    code, answer, _ = client.post("check")
-    assert code == 500 and answer["kind"] == "InternalError" and "服务仍在运行" in answer["message"]
-    assert client.post("refresh")[0] == 200
-    assert client.get("/api/last/check")[1]["kind"] == "InternalError"
+def test_killing_the_operations_process_mid_consolidation_loses_nothing_and_the_rerun_takes_each_file_once(
+        workspace, tmp_path):
+    s = workspace
+    sent = [hand_in(s, "办公室", {"ZG-001": {vocab.STATUS: "已完成"}}),
+            hand_in(s, "医政处", {"ZG-003": {vocab.PROGRESS: "已印发方案"}})]
+    first_sha, second_sha = (sha(p) for p in sent)
+    hashes = {first_sha, second_sha}
+    before = sha(s.master)
+    gate = tmp_path / "gate"
+    with serving(functools.partial(HeldWorkspace, s, gate)) as (service, client):
+        first: list = []
+        worker = threading.Thread(target=lambda: first.append(client.post("consolidate")))
+        worker.start()
+        pid = wait_for_step(client, "读取报送文件 1/2")["pid"]
+        os.kill(pid, signal.SIGKILL)                 # a real signal, mid-run, to the operation's process
+        worker.join(120)
+        code, answer, _ = first[0]
+        assert code == 500 and answer["kind"] == "Interrupted" and "请再点一次" in answer["message"]
+        assert sha(s.master) == before
+        kept = {sha(p) for p in s.path("inbox").iterdir() if p.is_file()}
+        archived = {sha(p) for p in s.path("archive").rglob("*.xlsx")} if s.path("archive").exists() else set()
+        assert hashes <= kept | archived
+        # the service goes on; the lock died with the process; the rerun takes each file exactly once
+        gate.touch()
+        code, answer, _ = client.post("consolidate")
+        assert code == 200, answer
+        assert sorted(f["submission"]["unit"] for f in answer["data"]["files"]) == ["办公室", "医政处"]
+        assert all(f["outcome"] == vocab.OUTCOME_ACCEPTED for f in answer["data"]["files"])
+        assert not [p for p in s.path("inbox").iterdir() if p.is_file()]
+        copies = [sha(p) for p in s.path("archive").rglob("*") if p.is_file()]
+        assert sorted(copies) == sorted(hashes), copies
+        ledger = read_ledger(s.master, s)
+        assert ledger.measures["ZG-001"].status == vocab.DONE and ledger.measures["ZG-003"].progress == "已印发方案"
+        assert client.post("consolidate")[1]["data"]["files"] == []         # nothing left to take twice
+        with HistoryDB(history_db.db_path(s), read_only=True) as db:
+            from_files = [(c.source, c.measure, c.field, c.new) for c in db.changes() if c.from_file]
+        assert sorted(from_files) == sorted([(first_sha, "ZG-001", vocab.STATUS, "已完成"),
+                                             (second_sha, "ZG-003", vocab.PROGRESS, "已印发方案")]), from_files
+        assert client.get("/api/status")[1]["running"] is None
+
+
+def test_stopping_the_server_mid_run_stops_the_operations_process(workspace, tmp_path):
+    s = workspace
+    hand_in(s, "办公室", {"ZG-001": {vocab.STATUS: "已完成"}})
+    hand_in(s, "医政处", {"ZG-003": {vocab.PROGRESS: "已印发方案"}})
+    before = sha(s.master)
+    server = Server(Service(functools.partial(HeldWorkspace, s, tmp_path / "never")), port=0).start()
+    client = Client(server.port, server.token)
+    threading.Thread(target=lambda: _quietly(client.post, "consolidate"), daemon=True).start()
+    pid = wait_for_step(client, "读取报送文件 1/2")["pid"]
+    server.stop()
+    assert wait_gone(pid)
+    assert sha(s.master) == before and Workspace(s).consolidate().master_changed
+
+
+def wait_gone(pid: int) -> bool:
+    """Whether the process ends (or is left a zombie, where nothing reaps orphans) within a minute."""
+    for _ in range(1200):
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+        except OSError:
+            return True
+        if state == "Z":
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def test_the_schedule_runs_through_the_service_and_is_skipped_while_a_press_runs(served, monkeypatch):
@@ -193,6 +306,7 @@ def test_sigkill_of_the_server_mid_consolidation_loses_nothing(tmp_path):
         proc.wait(30)
     finally:
         proc.kill()
+    assert running and wait_gone(running["pid"])      # the operation's process went with the server
     # the master is the one before or a complete one after; every file is in the inbox or the archive
     ledger = read_ledger(settings.master, settings)
     assert len(ledger.measures) == 263

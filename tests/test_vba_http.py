@@ -8,9 +8,8 @@ import re
 from tests.conftest import hand_in
 from tests.test_serve import Client
 from toolkit import addin, serve, vocab
-from toolkit.app import Workspace
 from toolkit.io.ledger_file import read_ledger
-from toolkit.serve import Server, Service
+from toolkit.serve import Server, Service, opener
 
 VBA = (addin.MACROS / "ZhenggaiButtons.bas").read_text(encoding="utf-8")
 
@@ -52,7 +51,7 @@ def test_every_button_names_an_operation_of_the_server_and_review_keys_it_reads(
 def test_requests_built_as_the_vba_builds_them_are_answered_by_a_real_server(workspace):
     s = workspace
     s.review_required = True
-    service = Service(lambda: Workspace(s))
+    service = Service(opener(s))
     with Server(service, port=0):
         state = (s.root / serve.STATE_FILE).read_text(encoding="utf-8")
         port = re.search(r'"port"\D*(\d+)', state)[1]            # what PortOf reads

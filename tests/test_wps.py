@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import socket
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -20,7 +21,7 @@ from toolkit import vocab, wps
 from toolkit.app import Workspace
 from toolkit.errors import ToolkitError
 from toolkit.io.ledger_file import read_ledger
-from toolkit.serve import Server, Service
+from toolkit.serve import Server, Service, opener
 
 STANDIN = Path(__file__).with_name("wps_standin.js").read_text(encoding="utf-8")
 needs_chromium = pytest.mark.skipif(not CHROMIUM, reason="需要 Chromium（apt-get install chromium）")
@@ -63,7 +64,7 @@ def calls(browser) -> list[list]:
 def test_a_wps_button_saves_and_closes_the_ledger_calls_the_service_and_opens_it_again(demo, tmp_path):
     from tests.cdp import Chromium
     s = demo
-    service = Service(lambda: Workspace.open(s.root))
+    service = Service(opener(s.root))
     with Server(service, port=0) as server, Chromium() as browser:
         installed = wps.install(s.root, dest=tmp_path / "jsaddons", port=server.port)
         open_addin(browser, installed.folder, s.master)
@@ -95,7 +96,7 @@ def test_wps_review_buttons_take_the_selected_rows_of_the_review_sheet_into_the_
     Workspace.open(s.root).consolidate()
     pending = [k for k, r in read_ledger(s.master, s).reviews.items() if r.state == vocab.REVIEW_PENDING]
     (agree_id, agree_unit), (back_id, back_unit) = pending[:2]
-    service = Service(lambda: Workspace.open(s.root))
+    service = Service(opener(s.root))
     with Server(service, port=0) as server, Chromium() as browser:
         installed = wps.install(s.root, dest=tmp_path / "jsaddons", port=server.port)
         open_addin(browser, installed.folder, s.master)
@@ -157,6 +158,25 @@ def test_the_ribbon_is_well_formed_and_every_callback_is_a_function_of_the_add_i
         wps.check_sources(broken)
 
 
+def test_the_add_in_has_wpsjs_s_manifest_and_a_ribbon_that_starts_with_custom_ui(tmp_path):
+    """As wpsjs's templates ship them: manifest.xml <JsPlugin> naming the add-in; ribbon.xml opening with
+    <customUI (WPS's publish page refuses an XML declaration in front)."""
+    folder = wps.build(tmp_path)
+    manifest = ET.parse(folder / "manifest.xml").getroot()
+    assert manifest.tag == "JsPlugin" and manifest.findtext("Name") == "zhenggai" and manifest.findtext("ApiVersion")
+    assert (folder / "ribbon.xml").read_text(encoding="utf-8").startswith("<customUI ")
+    broken = tmp_path / "broken"
+    shutil.copytree(wps.SOURCES, broken)
+    (broken / "ribbon.xml").write_text('<?xml version="1.0" encoding="UTF-8"?>\n'
+                                       + (wps.SOURCES / "ribbon.xml").read_text(encoding="utf-8"), encoding="utf-8")
+    with pytest.raises(ToolkitError, match="<customUI 开头"):
+        wps.check_sources(broken)
+    shutil.copytree(wps.SOURCES, tmp_path / "unnamed")
+    (tmp_path / "unnamed" / "manifest.xml").write_text("<JsPlugin><Name>other</Name></JsPlugin>", encoding="utf-8")
+    with pytest.raises(ToolkitError, match="manifest.xml"):
+        wps.check_sources(tmp_path / "unnamed")
+
+
 def test_install_writes_the_token_for_this_user_only_and_keeps_other_add_ins_in_publish_xml(demo, tmp_path):
     jsaddons = tmp_path / "jsaddons"
     jsaddons.mkdir()
@@ -173,7 +193,10 @@ def test_install_writes_the_token_for_this_user_only_and_keeps_other_add_ins_in_
     assert token not in (wps.build(tmp_path / "plain") / "config.js").read_text(encoding="utf-8")
     entries = {el.get("name"): el.attrib for el in ET.parse(jsaddons / "publish.xml").getroot()}
     assert entries["other"]["url"] == "http://127.0.0.1:3889/"
-    assert entries["zhenggai"]["type"] == "et" and entries["zhenggai"]["url"] == done.folder.as_uri() + "/"
+    # the offline form wpsjs's build writes: the folder jsaddons/<name>_<version>/ named by its name alone
+    assert done.folder.parent == jsaddons and done.folder.name == f"zhenggai_{entries['zhenggai']['version']}"
+    assert {k: entries["zhenggai"][k] for k in ("type", "url", "enable", "install", "customDomain")} == \
+        {"type": "et", "url": done.folder.name, "enable": "enable_dev", "install": "null", "customDomain": ""}
     assert not (jsaddons / "zhenggai_0.0.1").exists()
     wps.install(demo.root, dest=jsaddons)
     assert [el.get("name") for el in ET.parse(jsaddons / "publish.xml").getroot()].count("zhenggai") == 1

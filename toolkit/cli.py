@@ -20,7 +20,7 @@ from .documents.notices import KINDS
 from .errors import ToolkitError
 from .nightly import Scheduler, setup_logging
 from .profile_demo import stage_profile_demo
-from .serve import DEFAULT_PORT, Server, Service, probe
+from .serve import DEFAULT_PORT, Server, Service, opener, probe
 
 CONFIG_OPTION = click.option("-c", "--config", "config_path", type=click.Path(path_type=Path), default=None,
                              help="配置文件或其所在文件夹（默认当前文件夹的 config.toml）")
@@ -258,7 +258,7 @@ def serve_cmd(config_path, port, register):
         for line in lines:
             click.echo(line)
         return
-    service = Service(lambda: Workspace.open(config_path))
+    service = Service(opener(config_path))
     settings = service.settings
     setup_logging(settings)
     server = Server(service, port=port).start()

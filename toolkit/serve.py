@@ -2,8 +2,10 @@
 
 One process per workspace (`python -m toolkit serve -c 文件夹`). The HTTP side is a plain WSGI
 application served by waitress (pure Python, Windows and Linux alike). Every operation runs through
-the same Workspace methods as the CLI, one at a time: a second press is answered 409 with what is
-running. Localhost is hostile ground, so every request must name this server as its Host (DNS
+the same Workspace methods as the CLI, one at a time, each in a child process of the service (spawned,
+on every OS; Office never starts one): the service's threads only wait, take the child's progress from a
+pipe and answer status from memory, so the console answers at once while a long run works. A second
+press is answered 409 with what is running. Localhost is hostile ground, so every request must name this server as its Host (DNS
 rebinding), a browser's Origin must be this server's own (CSRF), and every POST carries the
 per-install token kept in the workspace's .zhenggai/ folder.
 """
@@ -12,12 +14,16 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import functools
 import hmac
 import json
 import logging
 import mimetypes
+import multiprocessing
 import os
+import pickle
 import secrets
+import sys
 import threading
 from pathlib import Path
 from typing import Callable, Iterable
@@ -147,11 +153,181 @@ def _conclusion(params: dict) -> str:
     return found
 
 
+# ---------------------------------------------------------------- the operations
+
+Progress = Callable[[int, int, str], None]
+
+
+def op_consolidate(ws: Workspace, params: dict, progress: Progress):
+    result = ws.consolidate(progress)
+    return result, result.lines() + [f"提示：{n}" for n in (result.ledger.read_notes if result.ledger else [])]
+
+
+def op_run(ws: Workspace, params: dict, progress: Progress):
+    report = ws.run_once(bool(params.get("distribute")), on_file=progress)
+    return report, report.lines()
+
+
+def op_refresh(ws: Workspace, params: dict, progress: Progress):
+    done = ws.refresh_master(_date(params))
+    return done, done.lines()
+
+
+def op_highlight(ws: Workspace, params: dict, progress: Progress):
+    """On the file, the overdue marks are rewritten with the statistics (the open book's button
+    rewrites only its helper columns): the same refresh, reported as the overdue counts."""
+    done = ws.refresh_master(_date(params))
+    f = done.figures
+    return done, [f"逾期标记已刷新：逾期未完成{f.overdue}条（红色），{f.soon_days}个工作日内到期{f.due_soon}条（黄色）"
+                  f"（{done.master}，基准日期 {f.reference_date}）。"] + [f"提示：{n}" for n in done.notes]
+
+
+def op_notices(ws: Workspace, params: dict, progress: Progress):
+    kinds = [k for k in params.get("kinds") or [] if k in KINDS] or list(KINDS)
+    written = ws.notices(kinds, _date(params))
+    data = {"files": list(written), "warnings": written.warnings}
+    folder = f"：{written[0].parent}" if written else ""
+    return data, [f"已生成{len(written)}个文件{folder}"] + [f"提示：{w}" for w in written.warnings]
+
+
+def op_remind(ws: Workspace, params: dict, progress: Progress):
+    done = ws.remind(_date(params))
+    return done, done.lines()
+
+
+def op_review(ws: Workspace, params: dict, progress: Progress):
+    targets = _ledger_rows_targets(ws.settings, params) if "rows" in params else _review_targets(params)
+    done = ws.decide(targets, _conclusion(params), str(params.get("opinion") or "").strip())
+    return done, done.lines()
+
+
+def op_history(ws: Workspace, params: dict, progress: Progress):
+    rebuilt, lines = ws.history(str(params.get("id") or "").strip() or None, bool(params.get("rebuild")))
+    head = [f"已按归档文件重建变更记录{rebuilt}条。"] if rebuilt is not None else []
+    return {"rebuilt": rebuilt, "lines": lines}, head + lines
+
+
+def op_issue(ws: Workspace, params: dict, progress: Progress):
+    """发出拟发文书: by units / rungs when given, else every proposal (the console's button)."""
+    units = [str(u) for u in params.get("units") or []]
+    rungs = [str(r) for r in params.get("rungs") or []]
+    done = ws.issue(units, rungs, bool(params.get("all", not (units or rungs))), _date(params))
+    return done, done.lines()
+
+
+def op_check(ws: Workspace, params: dict, progress: Progress):
+    report = health.check(ws.settings.master, ws.settings)
+    return report, report.lines()
+
+
+def op_distribute(ws: Workspace, params: dict, progress: Progress):
+    done = ws.distribute([str(u) for u in params.get("units") or []] or None)
+    written = sum(d.written for d in done)
+    where = f"模板位置：{done[0].path.parent}" if done else ""
+    return done, [f"分发完成：{len(done)}个单位，新写入{written}个，未变化{len(done) - written}个。", where]
+
+
+OPERATIONS: dict[str, Callable[[Workspace, dict, Progress], tuple[object, list[str]]]] = {
+    "consolidate": op_consolidate, "run": op_run, "refresh": op_refresh, "highlight": op_highlight,
+    "notices": op_notices, "remind": op_remind, "review": op_review, "history": op_history,
+    "issue": op_issue, "check": op_check, "distribute": op_distribute}
+
+
+def answer_of(operation: str, result, lines: list[str], settings) -> dict:
+    """A finished operation's answer as JSON: its run's data, the lines a person reads and links to the
+    files it wrote. The one place a result becomes the service's JSON."""
+    paths: set[Path] = set()
+    data = to_data(result, paths)
+    return {"ok": True, "operation": operation, "title": TITLES[operation], "data": data,
+            "lines": [line for line in lines if line], "links": links(paths, settings)}
+
+
+# ---------------------------------------------------------------- the operation's own process
+
+class _ToParent(logging.Handler):
+    """The child's log lines, sent to the service, which writes them to its own log (one writer)."""
+
+    def __init__(self, conn):
+        super().__init__(logging.INFO)
+        self.conn = conn
+        self.setFormatter(logging.Formatter("%(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.conn.send(("log", record.levelno, self.format(record)))
+        except Exception:          # the service is gone: nothing to tell
+            pass
+
+
+def _die_with(life) -> None:
+    """Wait on the service's end of a pipe that is never written: it closes when the service stops or is
+    killed, and this run stops with it (every write is crash-safe) instead of holding the lock alone."""
+    try:
+        life.recv()
+    except (EOFError, OSError):
+        pass
+    os._exit(3)
+
+
+def _below_normal() -> None:
+    """Yield the CPU to the service (and to the user's programs): the run is background work, the console
+    must answer now. Its reader processes inherit this. Nothing changes on an idle machine."""
+    try:
+        if hasattr(os, "nice"):
+            os.nice(5)
+        elif sys.platform == "win32":
+            import ctypes
+            kernel32 = ctypes.windll.kernel32      # type: ignore[attr-defined]
+            kernel32.SetPriorityClass(kernel32.GetCurrentProcess(), 0x4000)   # BELOW_NORMAL_PRIORITY_CLASS
+    except (OSError, AttributeError):
+        pass
+
+
+def run_child(opener: Callable[[], Workspace], operation: str, params: dict, conn, life) -> None:
+    """An operation in a process of its own (spawned by the service): it opens the workspace, takes its
+    lock, sends its progress and log lines, and ends with ("done", HTTP status, answer)."""
+    threading.Thread(target=_die_with, args=(life,), name="zhenggai-life", daemon=True).start()
+    _below_normal()
+    logger = logging.getLogger("toolkit")
+    for h in list(logger.handlers):
+        logger.removeHandler(h)
+    logger.addHandler(_ToParent(conn))
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+    def progress(i: int, n: int, name: str) -> None:
+        conn.send(("progress", i, n, name))
+    title = TITLES[operation]
+    try:
+        workspace = opener()
+        result, lines = OPERATIONS[operation](workspace, params, progress)
+        code, answer = 200, answer_of(operation, result, lines, workspace.settings)
+    except ToolkitError as exc:
+        answer, code = problem(exc), int(STATUS_OF.get(type(exc), "422")[:3])
+        log.warning("%s未完成：%s", title, exc)
+    except BaseException as exc:          # the server keeps serving whatever one run does
+        log.exception("%s运行出错", title)
+        answer, code = problem(exc), 500
+    try:
+        conn.send(("done", code, answer))
+        conn.close()
+    except OSError:                       # the service is gone; what was written is complete either way
+        pass
+
+
+def interrupted(exitcode: int | None) -> dict:
+    """The answer when the operation's process ended without one (killed, or the machine out of memory)."""
+    how = f"退出码 {exitcode}" if exitcode is not None and exitcode >= 0 else f"被信号 {-(exitcode or 0)} 终止"
+    return {"ok": False, "kind": "Interrupted",
+            "message": f"运行中断：执行该操作的进程意外结束（{how}）。已写入的文件都是完整的，未完成的部分没有写入；"
+                       "服务仍在运行，请再点一次完成本次操作。"}
+
+
 # ---------------------------------------------------------------- the service
 
 @dataclasses.dataclass
 class Job:
-    """The operation running now: what, since when, and how far it has got."""
+    """The operation running now: what, since when, how far it has got, and the process running it."""
     operation: str
     title: str
     started: dt.datetime
@@ -159,83 +335,35 @@ class Job:
     done: int = 0
     total: int = 0
     by: str = "按钮"          # 按钮 (an HTTP press) or 定时 (the schedule)
+    pid: int = 0
+
+
+def opener(source) -> Callable[[], Workspace]:
+    """How a child process opens the workspace: from a config path / folder (read afresh at each run,
+    so config edits apply at the next press) or from given Settings. Picklable, as spawn needs."""
+    if isinstance(source, (str, Path)) or source is None:
+        return functools.partial(Workspace.open, source)
+    return functools.partial(Workspace, source)
 
 
 class Service:
-    """The operations behind the HTTP API, one at a time, each on a Workspace opened afresh (config edits
-    apply at the next press)."""
+    """The operations behind the HTTP API, one at a time, each in a process of its own (spawned, on every
+    OS) on a Workspace opened afresh there. The service's threads only wait and answer from memory, so
+    status answers at once however heavy the run."""
 
     def __init__(self, open_workspace: Callable[[], Workspace]):
+        try:
+            pickle.dumps(open_workspace)
+        except Exception as exc:
+            raise TypeError(f"Service needs a picklable opener (use serve.opener(...)): {exc}") from None
         self.open_workspace = open_workspace
         self.settings = open_workspace().settings
         self.job: Job | None = None
         self.last: dict[str, dict] = {}          # operation → the answer of its last run
         self._one = threading.Lock()
+        self._life = None                        # the running child's life line (closed: it stops)
+        self._info: dict | None = None           # status's workspace part, kept while a run works
         self.port = 0
-
-    # -- the operations: each returns (result for JSON, lines for a person)
-
-    def _progress(self, i: int, n: int, name: str) -> None:
-        if self.job:
-            self.job.done, self.job.total, self.job.step = i, n, f"读取报送文件 {i}/{n}：{name}"
-
-    def op_consolidate(self, ws: Workspace, params: dict):
-        result = ws.consolidate(self._progress)
-        return result, result.lines() + [f"提示：{n}" for n in (result.ledger.read_notes if result.ledger else [])]
-
-    def op_run(self, ws: Workspace, params: dict):
-        report = ws.run_once(bool(params.get("distribute")), on_file=self._progress)
-        return report, report.lines()
-
-    def op_refresh(self, ws: Workspace, params: dict):
-        done = ws.refresh_master(_date(params))
-        return done, done.lines()
-
-    def op_highlight(self, ws: Workspace, params: dict):
-        """On the file, the overdue marks are rewritten with the statistics (the open book's button
-        rewrites only its helper columns): the same refresh, reported as the overdue counts."""
-        done = ws.refresh_master(_date(params))
-        f = done.figures
-        return done, [f"逾期标记已刷新：逾期未完成{f.overdue}条（红色），{f.soon_days}个工作日内到期{f.due_soon}条（黄色）"
-                      f"（{done.master}，基准日期 {f.reference_date}）。"] + [f"提示：{n}" for n in done.notes]
-
-    def op_notices(self, ws: Workspace, params: dict):
-        kinds = [k for k in params.get("kinds") or [] if k in KINDS] or list(KINDS)
-        written = ws.notices(kinds, _date(params))
-        data = {"files": list(written), "warnings": written.warnings}
-        folder = f"：{written[0].parent}" if written else ""
-        return data, [f"已生成{len(written)}个文件{folder}"] + [f"提示：{w}" for w in written.warnings]
-
-    def op_remind(self, ws: Workspace, params: dict):
-        done = ws.remind(_date(params))
-        return done, done.lines()
-
-    def op_review(self, ws: Workspace, params: dict):
-        targets = _ledger_rows_targets(ws.settings, params) if "rows" in params else _review_targets(params)
-        done = ws.decide(targets, _conclusion(params), str(params.get("opinion") or "").strip())
-        return done, done.lines()
-
-    def op_history(self, ws: Workspace, params: dict):
-        rebuilt, lines = ws.history(str(params.get("id") or "").strip() or None, bool(params.get("rebuild")))
-        head = [f"已按归档文件重建变更记录{rebuilt}条。"] if rebuilt is not None else []
-        return {"rebuilt": rebuilt, "lines": lines}, head + lines
-
-    def op_issue(self, ws: Workspace, params: dict):
-        """发出拟发文书: by units / rungs when given, else every proposal (the console's button)."""
-        units = [str(u) for u in params.get("units") or []]
-        rungs = [str(r) for r in params.get("rungs") or []]
-        done = ws.issue(units, rungs, bool(params.get("all", not (units or rungs))), _date(params))
-        return done, done.lines()
-
-    def op_check(self, ws: Workspace, params: dict):
-        report = health.check(ws.settings.master, ws.settings)
-        return report, report.lines()
-
-    def op_distribute(self, ws: Workspace, params: dict):
-        done = ws.distribute([str(u) for u in params.get("units") or []] or None)
-        written = sum(d.written for d in done)
-        where = f"模板位置：{done[0].path.parent}" if done else ""
-        return done, [f"分发完成：{len(done)}个单位，新写入{written}个，未变化{len(done) - written}个。", where]
 
     # -- running one
 
@@ -247,29 +375,27 @@ class Service:
                 "message": f"“{job.title}”正在运行（{job.started:%H:%M:%S}开始"
                            + (f"，{job.step}" if job.step else "") + "），请等它结束后再点。"}
 
+    def _progress(self, i: int, n: int, name: str) -> None:
+        if self.job:
+            self.job.done, self.job.total, self.job.step = i, n, f"读取报送文件 {i}/{n}：{name}"
+
     def perform(self, operation: str, params: dict | None = None, by: str = "按钮") -> tuple[int, dict]:
         """Run one operation if none is running: (HTTP status, answer). Never raises."""
-        handler = getattr(self, f"op_{operation}", None)
-        if operation not in TITLES or handler is None:
+        if operation not in TITLES or operation not in OPERATIONS:
             return 404, {"ok": False, "kind": "NotFound", "message": f"没有“{operation}”这个操作。"}
         if not self._one.acquire(blocking=False):
             return 409, self.busy_answer()
-        self.job = Job(operation, TITLES[operation], dt.datetime.now().replace(microsecond=0), "开始运行", by=by)
         try:
             try:
-                workspace = self.open_workspace()
-                result, lines = handler(workspace, params or {})
-                paths: set[Path] = set()
-                data = to_data(result, paths)
-                answer = {"ok": True, "operation": operation, "title": TITLES[operation], "data": data,
-                          "lines": [line for line in lines if line], "links": self.links(paths, workspace)}
-                code = 200
-            except ToolkitError as exc:
-                answer, code = problem(exc), int(STATUS_OF.get(type(exc), "422")[:3])
-                log.warning("%s未完成：%s", TITLES[operation], exc)
-            except Exception as exc:                 # the server keeps serving whatever one run does
-                log.exception("%s运行出错", TITLES[operation])
-                answer, code = problem(exc), 500
+                self._info = self._read_info()
+            except Exception:                    # a broken config: the run itself says what is wrong
+                self._info = None
+            self.job = Job(operation, TITLES[operation], dt.datetime.now().replace(microsecond=0), "开始运行", by=by)
+            try:
+                code, answer = self._in_child(operation, params or {})
+            except Exception as exc:             # the child could not be started (out of memory, handles)
+                log.exception("%s无法启动", TITLES[operation])
+                code, answer = 500, problem(exc)
             answer.update(operation=operation, title=TITLES[operation], by=by,
                           started=self.job.started.isoformat(), finished=dt.datetime.now().isoformat(timespec="seconds"))
             self.last[operation] = answer
@@ -277,6 +403,55 @@ class Service:
         finally:
             self.job = None
             self._one.release()
+
+    def _in_child(self, operation: str, params: dict) -> tuple[int, dict]:
+        """Start the operation's process and wait for it, taking its progress and log lines as they come."""
+        ctx = multiprocessing.get_context("spawn")
+        mine, theirs = ctx.Pipe(duplex=False)
+        life_theirs, life_mine = ctx.Pipe(duplex=False)
+        # not a daemon: consolidation starts reader processes of its own; it stops with the service all the same
+        proc = ctx.Process(target=run_child, args=(self.open_workspace, operation, params, theirs, life_theirs),
+                           name=f"zhenggai-{operation}")
+        self._life = life_mine
+        try:
+            proc.start()
+            theirs.close()
+            life_theirs.close()
+            assert self.job is not None
+            self.job.pid = proc.pid or 0
+            outcome: tuple[int, dict] | None = None
+            while outcome is None:
+                try:
+                    message = mine.recv()
+                except (EOFError, OSError):
+                    break
+                if message[0] == "progress":
+                    self._progress(*message[1:])
+                elif message[0] == "log":
+                    log.log(message[1], "%s", message[2])
+                elif message[0] == "done":
+                    outcome = message[1], message[2]
+            proc.join()
+            if outcome is None:
+                outcome = 500, interrupted(proc.exitcode)
+                log.error("%s：%s", TITLES[operation], outcome[1]["message"])
+            return outcome
+        finally:
+            self._life = None
+            mine.close()
+            life_mine.close()
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+
+    def stop(self) -> None:
+        """Stop a running operation with the service (its process ends; every write is crash-safe)."""
+        life = self._life
+        if life is not None:
+            try:
+                life.close()
+            except OSError:
+                pass
 
     def scheduled(self, settings=None) -> None:
         """The schedule's job: a complete run, skipped (logged) while a press is running."""
@@ -288,28 +463,28 @@ class Service:
 
     # -- what the console shows
 
-    def links(self, paths: Iterable[Path], workspace: Workspace | None = None) -> list[dict]:
-        """The servable files among paths, each with its address on this server."""
-        s = (workspace or self.open_workspace()).settings
-        out = []
-        for p in sorted(set(paths)):
-            if url := file_url(p, s):
-                out.append({"name": p.name, "path": str(p), "url": url})
-        return out
-
     def status(self) -> dict:
-        s = self.open_workspace().settings
+        """What runs now and how far it got, the last answers and the workspace: from memory while a run
+        works (no file is read then), so it answers at once."""
         job = self.job
+        return {"running": to_data(job) if job else None,
+                "last": {op: {k: a.get(k) for k in ("ok", "title", "kind", "message", "finished", "by")}
+                         for op, a in self.last.items()},
+                **self.workspace_info(), "operations": TITLES, "port": self.port}
+
+    def workspace_info(self) -> dict:
+        """The workspace and its links: read afresh when nothing runs, else the copy taken as the run began."""
+        if self.job is None or self._info is None:
+            self._info = self._read_info()
+        return self._info
+
+    def _read_info(self) -> dict:
+        s = self.open_workspace().settings
         board = s.path("output") / s.current_period() / "看板.html"
-        out = {"running": to_data(job) if job else None,
-               "last": {op: {k: a.get(k) for k in ("ok", "title", "kind", "message", "finished", "by")}
-                        for op, a in self.last.items()},
-               "workspace": {"root": str(s.root), "master": str(s.master), "period": s.current_period(),
-                             "title": s.title, "review": s.review_required},
-               "operations": TITLES, "port": self.port,
-               "links": {"master": "/files/master" if s.master.exists() else None,
-                         "dashboard": file_url(board, s) if board.exists() else None}}
-        return out
+        return {"workspace": {"root": str(s.root), "master": str(s.master), "period": s.current_period(),
+                              "title": s.title, "review": s.review_required},
+                "links": {"master": "/files/master" if s.master.exists() else None,
+                          "dashboard": file_url(board, s) if board.exists() else None}}
 
     def reviews(self) -> dict:
         """The 销号审核 rows of the master as it is on disk (read only; the master is replaced atomically)."""
@@ -334,6 +509,15 @@ class Service:
             else:
                 changes = [c for c in db.changes(newest_first=True) if c.unit == unit.strip()][:500]
         return {"ok": True, "changes": [to_data(c) for c in changes]}
+
+
+def links(paths: Iterable[Path], settings) -> list[dict]:
+    """The servable files among paths, each with its address on this server."""
+    out = []
+    for p in sorted(set(paths)):
+        if url := file_url(p, settings):
+            out.append({"name": p.name, "path": str(p), "url": url})
+    return out
 
 
 def file_url(path: Path, settings) -> str | None:
@@ -579,6 +763,7 @@ class Server:
         return self
 
     def stop(self) -> None:
+        self.service.stop()                                # a run in progress ends with the service
         self.httpd.task_dispatcher.shutdown(timeout=5)     # the workers first: none may pull a closed trigger
 
         def close_all() -> None:                           # on the loop's own thread, which then ends

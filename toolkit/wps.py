@@ -1,7 +1,9 @@
 """The WPS add-in (WPS加载项, JavaScript): built from macros/wps/, installed into the user's jsaddons folder.
 
-WPS loads an add-in named in jsaddons/publish.xml from the folder jsaddons/<name>_<version>/: its
-index.html runs hidden, ribbon.xml's callbacks are functions of that page. The page is a file, so
+WPS loads an offline add-in named in jsaddons/publish.xml (<jsplugin name type url="<name>_<version>"
+version enable install customDomain/>, the form wpsjs's offline build writes) from the folder
+jsaddons/<name>_<version>/: its index.html runs hidden, ribbon.xml's callbacks are functions of that
+page, manifest.xml names it as wpsjs's templates do. The page is a file, so
 it cannot be handed the token the way the console is (by the service, same origin): `install`
 writes config.js into the installed folder, readable by this user only, holding the port and the
 workspace's token. The service lets a file page in only with that token (serve.ADDIN_ORIGINS).
@@ -45,6 +47,14 @@ def check_sources(sources: Path = SOURCES) -> list[str]:
     ids = [el.get("id") for el in tree.iter() if el.get("id")]
     if len(ids) != len(set(ids)):
         raise ToolkitError("WPS 加载项的 ribbon.xml 中控件 id 重复。")
+    if not (sources / "ribbon.xml").read_text(encoding="utf-8").lstrip("\ufeff").startswith("<customUI"):
+        raise ToolkitError("WPS 加载项的 ribbon.xml 须以 <customUI 开头（WPS 的发布页把开头的 XML 声明或注释视为无效）。")
+    try:
+        name = ET.parse(sources / "manifest.xml").getroot().findtext("Name")
+    except (ET.ParseError, OSError) as exc:
+        raise ToolkitError(f"WPS 加载项的 manifest.xml 有误：{exc}") from None
+    if name != NAME:
+        raise ToolkitError(f"WPS 加载项的 manifest.xml 中 <Name> 应为 {NAME}（现为 {name}）。")
     return callbacks
 
 
@@ -77,8 +87,9 @@ def jsaddons_dir(windows: bool | None = None) -> Path:
 
 
 def publish_entry(folder: Path) -> ET.Element:
-    return ET.Element("jsplugin", {"name": NAME, "type": "et", "url": folder.as_uri() + "/", "version": __version__,
-                                   "enable": "enable_dev", "install": "null"})
+    """Our line in publish.xml: an offline add-in for WPS 表格 (et), found by its folder's name in jsaddons."""
+    return ET.Element("jsplugin", {"name": NAME, "type": "et", "url": folder.name, "version": __version__,
+                                   "enable": "enable_dev", "install": "null", "customDomain": ""})
 
 
 def register(publish: Path, folder: Path | None) -> None:
