@@ -17,9 +17,10 @@ import jinja2
 
 from .. import vocab
 from ..assessment import Assessment
-from ..errors import ToolkitError
+from ..errors import SourceError
 from ..io import fileio
 from ..model import HistoryRow, Ledger, Settings
+from ..problems import Location
 from ..rules import normalize, order
 from ..rules.deadlines import OVERDUE
 from ..rules.stats import Counts
@@ -198,7 +199,7 @@ def render(board: Dashboard, template_dir: Path | None = None) -> str:
         return environment(template_dir or notices.TEMPLATE_DIR).get_template("看板.html.j2").render(
             d=board, vocab=vocab, OVERDUE=OVERDUE)
     except jinja2.TemplateError as exc:
-        raise ToolkitError(f"看板模板“看板.html.j2”有误：{exc}") from None
+        raise SourceError(kind="dashboard-template", where=Location(file="看板.html.j2"), detail=str(exc)) from None
 
 
 def write_dashboard(ledger: Ledger, settings: Settings, assessment: Assessment, rungs: tuple = ()) -> Path:

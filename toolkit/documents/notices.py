@@ -22,10 +22,11 @@ import jinja2
 
 from .. import resources, vocab
 from ..assessment import Assessment
-from ..errors import ToolkitError
+from ..errors import FileAccessError, SourceError, ToolkitError, UsageError
 from ..io import fileio, history_db, office
 from ..io.fileio import safe_filename, unit_file_names
 from ..model import Ledger, Settings
+from ..problems import Location
 from ..rules import normalize, order, punct, review
 from ..rules.deadlines import OVERDUE
 from . import chart, gongwen, trend
@@ -80,11 +81,12 @@ def render(name: str, context: dict, template_dir: Path | None = None) -> str:
     try:
         return chinese(environment(template_dir).get_template(name).render(**context))
     except jinja2.UndefinedError as exc:
-        raise ToolkitError(f"模板“{name}”使用了未提供的变量：{exc.message}。可用变量见 templates/README.md。") from None
+        raise SourceError(kind="template-undefined-variable", where=Location(file=name), name=name, detail=exc.message) from None
     except jinja2.TemplateNotFound:
-        raise ToolkitError(f"找不到模板“{name}”（模板文件夹：{template_dir or TEMPLATE_DIR}）。") from None
+        raise SourceError(kind="template-not-found", where=Location(file=name), name=name, folder=template_dir or TEMPLATE_DIR) from None
     except jinja2.TemplateSyntaxError as exc:
-        raise ToolkitError(f"模板“{name}”第{exc.lineno}行语法有误：{exc.message}") from None
+        raise SourceError(kind="template-syntax", where=Location(file=name, row=exc.lineno), name=name, line=exc.lineno,
+                          detail=exc.message) from None
 
 
 
@@ -306,8 +308,7 @@ def slip_numbers(settings: Settings, period: str, units: list[str]) -> dict[str,
     try:
         register = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ToolkitError(f"督办编号登记文件 {path} 已损坏，无法读取。请从备份恢复该文件；"
-                           f"删除它会使督办单重新编号。") from None
+        raise FileAccessError(kind="register-damaged", where=Location(file=str(path)), path=path) from None
     numbers = register.setdefault(period, {})
     new = [u for u in units if u not in numbers]
     year = period[:4]
@@ -401,7 +402,7 @@ def write_notices(ledger, settings: Settings, assessment: Assessment, kinds=KIND
     is installed and config notice_pdf is on, PDF). Things left out are said once as a NoticeWarning."""
     unknown = [k for k in kinds if k not in KINDS]
     if unknown:
-        raise ToolkitError(f"未知的通报类型：{'、'.join(unknown)}（可选：{'、'.join(KINDS)}）。")
+        raise UsageError(kind="unknown-notice-kind", unknown=unknown, choices=list(KINDS))
     summary = assessment.summary
     folder = settings.path("output") / settings.current_period() / "通报" / summary.reference_date.isoformat()
     context = programme_context(ledger, settings, assessment)
