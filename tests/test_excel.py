@@ -9,7 +9,7 @@ import xlwings as xw
 
 from tests import xlwings_standin as fake
 from tests.conftest import hand_in
-from toolkit import addin, excel, vocab
+from toolkit import addin, excel, vocab, words
 from toolkit.errors import MissingProgram, SourceError
 from toolkit.io import office
 from toolkit.io.ledger_file import read_ledger
@@ -73,6 +73,8 @@ def test_consolidate_button_merges_into_the_open_book_saves_it_and_keeps_unsaved
     book.sheets[vocab.SHEET_LEDGER].cells[(r, c)] = "办公室手工备注（未保存）"
     message = excel.consolidate_button()
     assert "采纳1个" in message and "完成率" in message
+    lines = message.splitlines()     # from the result's data: master, units still missing and receipts, all three
+    assert f"台账已更新：{settings.master}" in lines and lines[3].startswith("本期尚未报送（2个）") and lines[4].startswith("回执")
     assert book.app.alerts[-1][0] == "汇总报送完成"
     assert book.saved == 1 and book.app.status_bar is False
     assert any("汇总报送：1/1" in str(s) for s in book.app.status_history)
@@ -239,7 +241,8 @@ def test_the_notices_button_does_not_overwrite_a_notice_open_in_word(open_book):
     folder = settings.path("output") / "2024-08" / "通报" / "2024-08-30"
     (folder / "~$进展通报.docx").write_bytes(b"Word")
     assert excel.notices_button() is None
-    assert "进展通报.docx 正被打开" in book.app.alerts[-1][1]
+    said = book.app.alerts[-1][1].splitlines()
+    assert "进展通报.docx 正被打开" in said[0] and said[-1] == words.GUIDANCE[words.ENVIRONMENT]   # not "fix your file"
 
 
 # ---------------------------------------------------------------- the add-in built from macros/

@@ -26,6 +26,7 @@ from .io.ledger_sheets import days_overdue_formula, overdue_table
 from .io.sheets import Formula, Table
 from .model import UNIT_ATTRS, Ledger
 from .problems import Location
+from .results import consolidation_data
 from .rules.normalize import looks_like_formula
 
 __all__ = ["consolidate_button", "refresh_button", "highlight_button", "notices_button", "distribute_button",
@@ -155,8 +156,8 @@ def _button(title: str, action) -> str | None:
         message = action(book)
         app.alert(message, title=f"{title}完成")
         return message
-    except ToolkitError as exc:
-        app.alert(str(exc), title=f"{title}未完成")
+    except ToolkitError as exc:     # the problem's sentence, then what kind of trouble it is (input or environment)
+        app.alert("\n".join(filter(None, [str(exc), exc.guidance])), title=f"{title}未完成")
     except Exception as exc:   # anything unexpected: logged in full, shown as one readable line
         log.exception("%s失败", title)
         app.alert(f"{title}时发生意外错误：{exc}。台账未被改动；详细信息已写入日志。", title=f"{title}未完成")
@@ -186,9 +187,9 @@ def _consolidate(book) -> str:
         book.save()
         return True
     result = workspace.consolidate(status, ledger=ledger_from_book(book, settings), write=into_book)
-    lines = result.lines()
+    summary = consolidation_data(result)["summary"]    # headline, master, units still missing, receipts
     notes = [f"提示：{n}" for n in result.ledger.read_notes]     # e.g. 销号审核 edits not applied, by cell
-    return "\n".join([lines[0], _figures(result.assessment)] + lines[-2:] + notes)
+    return "\n".join(summary[:1] + [_figures(result.assessment)] + summary[1:] + notes)
 
 
 def _refresh(book) -> str:
