@@ -8,9 +8,11 @@ from click.testing import CliRunner
 from tests.conftest import hand_in
 from toolkit import vocab
 from toolkit.app import Workspace
+from toolkit.assessment import assess
 from toolkit.cli import cli
 from toolkit.consolidate import consolidate
-from toolkit.results import as_json, consolidation_data, consolidation_lines, report_lines
+from toolkit.io.ledger_file import read_ledger
+from toolkit.results import Written, as_json, consolidation_data, consolidation_lines, report_lines
 
 
 def test_a_run_report_renders_the_same_text_from_its_json(workspace):
@@ -68,3 +70,11 @@ def test_a_failed_command_gives_its_problem_as_json_or_one_line_with_the_guidanc
     assert problem["family"] == "input" and problem["type"] == "ConfigError" and problem["kind"] == "config"
     text = runner.invoke(cli, ["refresh", "-c", missing])
     assert text.exit_code == 1 and "错误：" in text.output and "请按上面的说明修改后重新运行" in text.output
+
+
+def test_written_files_serialise_with_their_warnings_and_figures(workspace):
+    assessment = assess(read_ledger(workspace.master, workspace), workspace)
+    written = Written([workspace.master], ["未安装 LibreOffice，未生成 PDF"], assessment)
+    data = json.loads(as_json(written))
+    assert data == {"paths": [str(workspace.master)], "warnings": ["未安装 LibreOffice，未生成 PDF"],
+                    "figures": {**data["figures"], "total": 6, "done": 2}}
