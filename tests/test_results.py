@@ -6,7 +6,7 @@ import json
 from click.testing import CliRunner
 
 from tests.conftest import hand_in
-from toolkit import vocab
+from toolkit import vocab, words
 from toolkit.app import Workspace
 from toolkit.assessment import assess
 from toolkit.cli import cli
@@ -69,7 +69,8 @@ def test_a_failed_command_gives_its_problem_as_json_or_one_line_with_the_guidanc
     problem = json.loads(failed.stdout)
     assert problem["family"] == "input" and problem["type"] == "ConfigError" and problem["kind"] == "config"
     text = runner.invoke(cli, ["refresh", "-c", missing])
-    assert text.exit_code == 1 and "错误：" in text.output and "请按上面的说明修改后重新运行" in text.output
+    assert text.exit_code == 1 and text.output.startswith("错误：找不到配置文件") and len(text.output.splitlines()) == 1
+    assert text.output.strip().endswith(words.GUIDANCE[words.INPUT])
 
 
 def test_written_files_serialise_with_their_warnings_and_figures(workspace):

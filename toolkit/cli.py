@@ -41,9 +41,8 @@ def friendly(fn):
             if kwargs.get("as_json"):                        # the same problem as data, for a script
                 click.echo(to_json(exc))
                 sys.exit(1)
-            click.secho(f"错误：{exc}", fg="red", err=True)
-            if exc.guidance:                                 # input (fix the file) or environment (check the machine)
-                click.echo(exc.guidance, err=True)
+            guidance = f" {exc.guidance}" if exc.guidance else ""   # input (fix the file) or environment (check the machine)
+            click.secho(f"错误：{exc}{guidance}", fg="red", err=True)         # still one line
             sys.exit(1)
         for line in noted:
             click.echo(f"提示：{line}", err=bool(kwargs.get("as_json")))    # stdout stays one JSON document
