@@ -156,8 +156,10 @@ def _button(title: str, action) -> str | None:
         message = action(book)
         app.alert(message, title=f"{title}完成")
         return message
-    except ToolkitError as exc:     # the problem's sentence, then what kind of trouble it is (input or environment)
-        app.alert("\n".join(filter(None, [str(exc), exc.guidance])), title=f"{title}未完成")
+    except EnvironmentProblem as exc:   # the file is fine, the machine is in the way: say so under the sentence
+        app.alert(f"{exc}\n{exc.guidance}", title=f"{title}未完成")
+    except ToolkitError as exc:         # an input problem's sentence already names the fix
+        app.alert(str(exc), title=f"{title}未完成")
     except Exception as exc:   # anything unexpected: logged in full, shown as one readable line
         log.exception("%s失败", title)
         app.alert(f"{title}时发生意外错误：{exc}。台账未被改动；详细信息已写入日志。", title=f"{title}未完成")
