@@ -9,8 +9,8 @@ import xlwings as xw
 
 from tests import xlwings_standin as fake
 from tests.conftest import hand_in
-from toolkit import addin, excel, vocab
-from toolkit.errors import ToolkitError
+from toolkit import addin, excel, vocab, words
+from toolkit.errors import MissingProgram, SourceError
 from toolkit.io import office
 from toolkit.io.ledger_file import read_ledger
 
@@ -43,8 +43,9 @@ def test_standin_matches_the_installed_xlwings_api(standin, real, members):
 
 def test_buttons_refuse_clearly_outside_excel():
     for name in excel.__all__:
-        with pytest.raises(ToolkitError, match="需要在 Excel 中"):
+        with pytest.raises(MissingProgram) as refused:
             getattr(excel, name)()
+        assert refused.value.kind == "outside-excel" and refused.value.family == "environment"
 
 
 @pytest.fixture
@@ -72,6 +73,8 @@ def test_consolidate_button_merges_into_the_open_book_saves_it_and_keeps_unsaved
     book.sheets[vocab.SHEET_LEDGER].cells[(r, c)] = "办公室手工备注（未保存）"
     message = excel.consolidate_button()
     assert "采纳1个" in message and "完成率" in message
+    lines = message.splitlines()     # from the result's data: master, units still missing and receipts, all three
+    assert f"台账已更新：{settings.master}" in lines and lines[3].startswith("本期尚未报送（2个）") and lines[4].startswith("回执")
     assert book.app.alerts[-1][0] == "汇总报送完成"
     assert book.saved == 1 and book.app.status_bar is False
     assert any("汇总报送：1/1" in str(s) for s in book.app.status_history)
@@ -238,7 +241,8 @@ def test_the_notices_button_does_not_overwrite_a_notice_open_in_word(open_book):
     folder = settings.path("output") / "2024-08" / "通报" / "2024-08-30"
     (folder / "~$进展通报.docx").write_bytes(b"Word")
     assert excel.notices_button() is None
-    assert "进展通报.docx 正被打开" in book.app.alerts[-1][1]
+    said = book.app.alerts[-1][1].splitlines()
+    assert "进展通报.docx 正被打开" in said[0] and said[-1] == words.GUIDANCE[words.ENVIRONMENT]   # not "fix your file"
 
 
 # ---------------------------------------------------------------- the add-in built from macros/
@@ -361,27 +365,31 @@ def test_the_vba_preflight_runs_in_libreoffice_and_speaks_chinese(built, lo_prof
     assert f"ZhenggaiButtonsVersion={__version__}" in log
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda x, b: (x.replace("2009/07/customui", "2006/01/customui"), b), "命名空间"),
-    (lambda x, b: (x.replace('id="zgRefresh"', 'id="zgConsolidate"'), b), "id 重复：zgConsolidate"),
-    (lambda x, b: (x, b.replace("ZG_Notices(control As IRibbonControl)", "ZG_Notices()")), "ZG_Notices"),
-    (lambda x, b: (x.replace('onAction="ZG_Distribute"', 'onAction="ZG_Gone"'), b), "不存在：ZG_Gone"),
+@pytest.mark.parametrize("change, kind, params", [
+    (lambda x, b: (x.replace("2009/07/customui", "2006/01/customui"), b), "ribbon-root", {"namespace": addin.RIBBON_NS}),
+    (lambda x, b: (x.replace('id="zgRefresh"', 'id="zgConsolidate"'), b), "ribbon-duplicate-id", {"ids": ["zgConsolidate"]}),
+    (lambda x, b: (x, b.replace("ZG_Notices(control As IRibbonControl)", "ZG_Notices()")), "ribbon-callback-signature",
+     {"names": ["ZG_Notices"]}),
+    (lambda x, b: (x.replace('onAction="ZG_Distribute"', 'onAction="ZG_Gone"'), b), "ribbon-missing-macro",
+     {"names": ["ZG_Gone"]}),
 ], ids=["namespace", "duplicate-id", "signature", "missing-sub"])
-def test_ribbon_rules_that_office_enforces_are_checked(tmp_path, change, message):
+def test_ribbon_rules_that_office_enforces_are_checked(tmp_path, change, kind, params):
     macros = tmp_path / "macros"
     shutil.copytree(addin.MACROS, macros)
     xml, bas = change((macros / "customUI.xml").read_text(encoding="utf-8"),
                       (macros / "ZhenggaiButtons.bas").read_text(encoding="utf-8"))
     (macros / "customUI.xml").write_text(xml, encoding="utf-8")
     (macros / "ZhenggaiButtons.bas").write_text(bas, encoding="utf-8")
-    with pytest.raises(ToolkitError, match=message):
+    with pytest.raises(SourceError) as broken:
         addin.check_sources(macros)
+    assert broken.value.kind == kind and broken.value.params == params
 
 
 def test_chinese_in_vba_is_escaped_and_comments_stay_ascii():
     assert addin.vba_source('Attribute VB_Name = "M"\nOption Explicit\nx = "汇总"', "1") .count('Zh("\\u6c47\\u603b")') == 1
-    with pytest.raises(ToolkitError, match="第3行"):
+    with pytest.raises(SourceError) as broken:
         addin.vba_source('Attribute VB_Name = "M"\nOption Explicit\n\' 中文注释', "1")
+    assert broken.value.kind == "vba-chinese-outside-string" and broken.value.location.row == 3
 
 
 def test_addin_build_is_reproducible_from_the_text_sources(built, tmp_path):

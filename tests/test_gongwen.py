@@ -11,6 +11,7 @@ import pytest
 from toolkit import demo, nightly
 from toolkit.assessment import assess
 from toolkit.documents import gongwen, notices
+from toolkit.errors import FileAccessError
 from toolkit.io import office
 from toolkit.rules import punct
 
@@ -267,8 +268,9 @@ def test_a_damaged_slip_register_stops_with_the_fix(tmp_path):
     register = settings.path("output") / "督办编号.json"
     register.parent.mkdir(parents=True)
     register.write_text("{坏", encoding="utf-8")
-    with pytest.raises(notices.ToolkitError, match="督办编号登记文件.*已损坏.*从备份恢复"):
+    with pytest.raises(FileAccessError) as damaged:
         notices.slip_numbers(settings, "2024-08", ["办公室"])
+    assert damaged.value.kind == "register-damaged" and damaged.value.location.file == str(register)
 
 
 def test_a_failing_libreoffice_leaves_the_docx_and_says_why(tmp_path, monkeypatch):

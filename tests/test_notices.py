@@ -8,7 +8,7 @@ from tests.conftest import settings_for, small_ledger
 from toolkit import demo, vocab
 from toolkit.assessment import assess
 from toolkit.documents import notices
-from toolkit.errors import ToolkitError
+from toolkit.errors import SourceError
 from toolkit.io import office
 from toolkit.io.ledger_file import read_ledger
 from toolkit.rules import punct
@@ -39,8 +39,10 @@ def test_public_paragraph_leaves_out_zero_clauses_and_mentions_unstarted(tmp_pat
 
 def test_a_template_using_an_unknown_variable_is_a_clear_error(tmp_path):
     (tmp_path / "坏模板.txt.j2").write_text("{{ 不存在的变量 }}", encoding="utf-8")
-    with pytest.raises(ToolkitError, match="不存在的变量"):
+    with pytest.raises(SourceError) as broken:
         notices.render("坏模板.txt.j2", {}, tmp_path)
+    assert broken.value.kind == "template-undefined-variable" and broken.value.location.file == "坏模板.txt.j2"
+    assert "不存在的变量" in broken.value.params["detail"]
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from toolkit.app import Workspace
 from toolkit.assessment import assess
 from toolkit.consolidate import consolidate
 from toolkit.documents import dashboard
-from toolkit.errors import BusyError, ConfigError
+from toolkit.errors import BusyError, ConfigError, UsageError
 from toolkit.io import master_file
 from toolkit.io.ledger_file import read_ledger
 from toolkit.nightly import setup_logging
@@ -227,8 +227,9 @@ def test_a_rejected_file_that_cannot_be_removed_does_not_stop_reminders_and_is_n
 
 def test_a_file_not_yet_consolidated_still_holds_reminders_back(workspace):
     hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: vocab.DONE}})
-    with pytest.raises(Exception, match="收件箱中还有1个文件尚未汇总"):
+    with pytest.raises(UsageError) as held:
         Workspace(workspace).remind(dt.date(2024, 8, 23))
+    assert held.value.kind == "inbox-not-consolidated" and held.value.params["count"] == 1
 
 
 @needs_browser

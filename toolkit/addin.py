@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__, excel, resources
-from .errors import ToolkitError
+from .errors import FileAccessError, MissingProgram, SourceError
+from .problems import Location
 
 MACROS = resources.folder("macros")
 ADDIN_NAME = "整改台账.xlam"
@@ -60,7 +61,7 @@ def _escape_literal(literal: str) -> str:
     """A VBA string literal with Chinese text, as Zh("\\uXXXX") calls the module decodes at run time."""
     text = literal[1:-1]
     if "\\u" in text:
-        raise ToolkitError(f"VBA 字符串中不能出现 \\u（会被当作转义）：{literal}")
+        raise SourceError(kind="vba-string-escape", literal=literal)
     escaped = "".join(c if ord(c) < 128 else f"\\u{ord(c):04x}" for c in text)
     pieces = re.findall(r"(?:\\u[0-9a-f]{4}|[^\\]){1,40}", escaped)   # short literals: LibreOffice's limit is 255
     return " & ".join(f'Zh("{p}")' for p in pieces)
@@ -83,7 +84,7 @@ def vba_source(source: str, version: str) -> str:
                 break
         code = re.sub(r'"(?:[^"]|"")*"', lambda m: m[0] if m[0].isascii() else _escape_literal(m[0]), code)
         if not (code + comment).isascii():
-            raise ToolkitError(f"VBA 源码第{number}行：中文只能写在字符串中（注释用英文）。")
+            raise SourceError(kind="vba-chinese-outside-string", where=Location(row=number), line=number)
         out.append(code + comment)
         if line.strip() == "Option Explicit":
             out.append(f'Private Const ADDIN_VERSION As String = "{version}"')
@@ -120,7 +121,7 @@ def compile_vba(modules: list[Path], workdir: Path) -> Path:
         from ms_ovba.Views.project_ole_file import ProjectOleFile
         from ms_ovba_compression.ms_ovba import MsOvba
     except ImportError:
-        raise ToolkitError("缺少 ms-ovba，无法从源码生成 VBA 工程。请运行：pip install -e .[excel]") from None
+        raise MissingProgram(kind="ms-ovba-missing") from None
     blank = Path(ms_ovba.__file__).parent / "blank_files"
     project = VbaProject()
     project.project_id = "{" + str(uuid.UUID("5a9e6c1e-2d3b-4f51-9a0c-7e1d2b3c4d5e")).upper() + "}"
@@ -200,7 +201,7 @@ def build(out_dir: Path, macros: Path = MACROS) -> list[Path]:
     modules = sorted(macros.glob("*.bas"))
     ribbon = macros / "customUI.xml"
     if not modules or not ribbon.exists():
-        raise ToolkitError(f"{macros} 中缺少 .bas 模块或 customUI.xml。")
+        raise SourceError(kind="addin-sources-missing", where=Location(file=str(macros)), folder=macros)
     check_sources(macros)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -233,24 +234,24 @@ def check_sources(macros: Path = MACROS) -> dict[str, str]:
     try:
         tree = ET.parse(macros / "customUI.xml")
     except ET.ParseError as exc:
-        raise ToolkitError(f"customUI.xml 格式有误：{exc}") from None
+        raise SourceError(kind="ribbon-malformed", where=Location(file="customUI.xml"), detail=str(exc)) from None
     if tree.getroot().tag != f"{{{RIBBON_NS}}}customUI":
-        raise ToolkitError(f"customUI.xml 的根元素须为 {RIBBON_NS} 命名空间中的 customUI（Office 2010 及以上）。")
+        raise SourceError(kind="ribbon-root", where=Location(file="customUI.xml"), namespace=RIBBON_NS)
     ids = [el.get("id") for el in tree.iter() if el.get("id")]
     twice = sorted({i for i in ids if ids.count(i) > 1})
     if twice:
-        raise ToolkitError(f"customUI.xml 中控件 id 重复：{'、'.join(twice)}")
+        raise SourceError(kind="ribbon-duplicate-id", where=Location(file="customUI.xml"), ids=twice)
     declared = procedures(source)
     callbacks = [v for el in tree.iter() for k, v in el.attrib.items() if k.startswith(("on", "get"))]
     missing = [a for a in callbacks if a not in declared]
     if missing:
-        raise ToolkitError(f"功能区按钮调用的宏不存在：{'、'.join(missing)}")
+        raise SourceError(kind="ribbon-missing-macro", where=Location(file="customUI.xml"), names=missing)
     wrong = [a for a in callbacks if declared[a] != "control As IRibbonControl" or a not in subs]
     if wrong:
-        raise ToolkitError(f"功能区回调须为 Public Sub 名称（control As IRibbonControl）：{'、'.join(wrong)}")
+        raise SourceError(kind="ribbon-callback-signature", names=wrong)
     unknown = [f"{sub}→{fn or '?'}" for sub, fn in subs.items() if fn not in excel.__all__]
     if unknown:
-        raise ToolkitError(f"宏调用了 toolkit.excel 中不存在的函数：{'、'.join(unknown)}")
+        raise SourceError(kind="macro-unknown-function", names=unknown)
     return subs
 
 
@@ -340,8 +341,8 @@ def install(dest: Path | None = None, windows: bool | None = None, registry=None
             built = next(p for p in build(Path(tmp)) if p.suffix == ".xlam")
             shutil.copyfile(built, target)
     except OSError as exc:
-        raise ToolkitError(f"无法写入 {target}（{exc.strerror or exc}）：Excel 可能正打开着它。"
-                           f"请关闭 Excel 后重新运行 python -m toolkit excel install。") from None
+        raise FileAccessError(kind="addin-locked", where=Location(file=str(target)), path=target,
+                              detail=exc.strerror or str(exc)) from None
     done.addin = target
     done.lines.append(f"已把加载项复制到 {target}。")
     if not windows:

@@ -30,7 +30,7 @@ from .consolidate import (
 from .distribute import Distributed, distribute, ensure_secret, secret_path
 from .documents import dashboard, leaders, notices, reminders, templating
 from .documents import ladder as ladder_docs
-from .errors import ConfigError, ReviewError, ToolkitError
+from .errors import ConfigError, ReviewError, UsageError
 from .guards import (  # noqa: F401  (os_error_text, owner_files: the front ends' and tests' names)
     LOCK_NAME,
     RunLock,
@@ -46,6 +46,7 @@ from .guards import (  # noqa: F401  (os_error_text, owner_files: the front ends
 from .io import fileio, history_db, master_file, shortcuts
 from .io.ledger_file import read_ledger, read_master
 from .model import Ledger, Settings
+from .problems import Location
 from .results import Decided, Figures, Refreshed, RunReport, Written, noted_warnings  # noqa: F401
 from .rules import review
 from .rules.deadlines import plan_warnings
@@ -271,8 +272,7 @@ class Workspace:
             entries = scan_inbox(s.path("inbox"), own_folders(s))[0]
             stuck = left_behind(ledger, entries)      # taken in already, but could not be removed
             if pending := sorted(e.name for e in entries if e not in [x for x, _ in stuck]):
-                raise ToolkitError(f"收件箱中还有{len(pending)}个文件尚未汇总（如 {pending[0]}），"
-                                   f"其单位可能已经报送。请先汇总，再生成催报。")
+                raise UsageError(kind="inbox-not-consolidated", count=len(pending), first=pending[0])
             submitted, _ = notices.submission_status(ledger, s)
             missing = [u for u in ledger.units if u not in submitted]
             done = reminders.write_reminders(ledger, s, missing, assess(ledger, s))
@@ -311,12 +311,12 @@ class Workspace:
         party's so far. With [ladder] acceptance = true, 销号 waits for all three."""
         s = self.settings
         if party not in vocab.ACCEPTANCE_PARTIES:
-            raise ToolkitError(f"验收方“{party}”不对，应为{'、'.join(vocab.ACCEPTANCE_PARTIES)}之一。")
+            raise UsageError(kind="unknown-acceptance-party", party=party, choices=list(vocab.ACCEPTANCE_PARTIES))
         with self.guarded(), history.open_recovering(s, []) as db:
             ledger = read_ledger(s.master, s)
             mid = next((m for m in ledger.measures if m.casefold() == measure_id.strip().casefold()), None)
             if mid is None:
-                raise ToolkitError(f"台账 {s.master} 中没有措施“{measure_id}”。请核对编号（见台账“{vocab.ID}”列）。")
+                raise UsageError(kind="unknown-measure", where=Location(file=str(s.master)), master=s.master, measure_id=measure_id)
             db.add_acceptance(mid, party, name.strip() or party, on or s.today())
             return db.accepted(mid)
 

@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path, PureWindowsPath
 
-from .errors import ToolkitError
+from .errors import MissingProgram
 
 
 def _name(root: Path) -> str:
@@ -29,7 +29,7 @@ def entry_path(root: Path, windows: bool | None = None) -> Path:
     if _windows(windows):
         appdata = os.environ.get("APPDATA")
         if not appdata:
-            raise ToolkitError("找不到 %APPDATA%，无法确定“启动”文件夹。")
+            raise MissingProgram(kind="startup-folder-unknown")
         return Path(appdata) / "Microsoft" / "Windows" / "Start Menu" / "Programs" / "Startup" / f"{_name(root)}.cmd"
     config = os.environ.get("XDG_CONFIG_HOME") or str(Path(os.environ.get("HOME") or Path.home()) / ".config")
     return Path(config) / "autostart" / f"{_name(root)}.desktop"

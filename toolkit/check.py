@@ -15,11 +15,12 @@ from pathlib import Path
 from . import config, vocab
 from .assessment import assess
 from .documents import notices
-from .errors import LedgerError, ToolkitError
+from .errors import LedgerError, UsageError
 from .io import master_file, read_account, sheets
 from .io.ledger_file import merged_note, read_ledger
 from .io.ledger_sheets import status_dropdown
 from .model import BASE_COLUMNS, Ledger, ReadAccount, ReadLayout
+from .problems import Location
 from .rules import normalize, review
 
 
@@ -235,7 +236,7 @@ def write_empty_master(path: Path) -> Path:
     """An empty master for a new office: title, our headers and one example row (never overwrites)."""
     path = Path(path)
     if path.exists():
-        raise ToolkitError(f"{path} 已存在，未覆盖。")
+        raise UsageError(kind="target-exists", where=Location(file=str(path)), path=path)
     book = sheets.Book(path)
     try:
         ws = book.sheet(vocab.SHEET_LEDGER)

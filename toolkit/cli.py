@@ -20,8 +20,12 @@ from .documents.notices import KINDS
 from .errors import ToolkitError
 from .nightly import Scheduler, setup_logging
 from .profile_demo import stage_profile_demo
+from .results import as_json as to_json
+from .results import consolidation_data
 from .serve import DEFAULT_PORT, Server, Service, opener, probe
 
+JSON_OPTION = click.option("--json", "as_json", is_flag=True, default=False,
+                           help="以 JSON 输出结果（或问题的类型、位置和参数），供脚本读取")
 CONFIG_OPTION = click.option("-c", "--config", "config_path", type=click.Path(path_type=Path), default=None,
                              help="配置文件或其所在文件夹（默认当前文件夹的 config.toml）")
 
@@ -35,10 +39,14 @@ def friendly(fn):
             with file_errors(), noted_warnings() as noted:   # a file error outside the workspace's guard too
                 result = fn(*args, **kwargs)
         except ToolkitError as exc:
-            click.secho(f"错误：{exc}", fg="red", err=True)
+            if kwargs.get("as_json"):                        # the same problem as data, for a script
+                click.echo(to_json(exc))
+                sys.exit(1)
+            guidance = f" {exc.guidance}" if exc.guidance else ""   # input (fix the file) or environment (check the machine)
+            click.secho(f"错误：{exc}{guidance}", fg="red", err=True)         # still one line
             sys.exit(1)
         for line in noted:
-            click.echo(f"提示：{line}")
+            click.echo(f"提示：{line}", err=bool(kwargs.get("as_json")))    # stdout stays one JSON document
         return result
     return wrapper
 
@@ -117,13 +125,17 @@ def distribute(config_path, units):
 @CONFIG_OPTION
 @click.option("--again", "again", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="办公室更正台账或配置后，重新汇总此前被退回的文件（可重复；通常是归档文件夹中的文件）")
+@JSON_OPTION
 @friendly
-def consolidate(config_path, again):
+def consolidate(config_path, again, as_json):
     """汇总：读取 inbox/ 中各单位报送的文件，校验后并入台账，写回执。
 
     示例：python -m toolkit consolidate -c workbooks/demo-run
     """
     result = Workspace.open(config_path).consolidate(again=[Path(p) for p in again])
+    if as_json:
+        click.echo(to_json({**consolidation_data(result), "notes": result.ledger.read_notes}))
+        return
     for line in result.lines() + [f"提示：{note}" for note in result.ledger.read_notes]:
         click.echo(line)     # the notes: what reading the master noticed (销号审核 edits not applied …)
 
@@ -181,13 +193,15 @@ def remind(config_path, on):
 @cli.command()
 @CONFIG_OPTION
 @click.option("--date", "on", type=click.DateTime(["%Y-%m-%d"]), default=None, help="基准日期，如 2024-08-31（默认取配置）")
+@JSON_OPTION
 @friendly
-def refresh(config_path, on):
+def refresh(config_path, on, as_json):
     """刷新统计：按台账本身重算统计、逾期标记和本期历史进度；不读取收件箱。
 
     示例：python -m toolkit refresh -c 台账
     """
-    for line in Workspace.open(config_path).refresh_master(on.date() if on else None).lines():
+    refreshed = Workspace.open(config_path).refresh_master(on.date() if on else None)
+    for line in [to_json(refreshed)] if as_json else refreshed.lines():
         click.echo(line)
 
 
@@ -206,8 +220,9 @@ def _progress():
 @cli.command()
 @CONFIG_OPTION
 @click.option("--distribute/--no-distribute", "distribute_first", default=False, help="汇总前先分发模板")
+@JSON_OPTION
 @friendly
-def nightly(config_path, distribute_first):
+def nightly(config_path, distribute_first, as_json):
     """每晚汇总：汇总收件箱、刷新统计与逾期标记、生成通报、写运行报告。
 
     退出码：0 表示运行完成（即使有退回的文件），非 0 表示运行本身失败。
@@ -215,7 +230,8 @@ def nightly(config_path, distribute_first):
     """
     workspace = Workspace.open(config_path)
     setup_logging(workspace.settings, console=False)
-    for line in workspace.run_once(distribute_first, on_file=_progress()).lines():
+    report = workspace.run_once(distribute_first, on_file=_progress())
+    for line in [to_json(report)] if as_json else report.lines():
         click.echo(line)
 
 

@@ -17,10 +17,11 @@ from pathlib import Path
 
 from . import config, distribute, resources, vocab
 from .distribute import SECRET_FILE
-from .errors import ToolkitError
+from .errors import UsageError
 from .io import master_file
 from .io.ledger_file import owners_from_measures
 from .model import Ledger, Measure
+from .problems import Location
 
 DEMO_DIR = resources.folder("demo_data")
 STRUCTURE = DEMO_DIR / "source" / "seed004_structure.json"
@@ -295,8 +296,8 @@ def stage_demo(target: Path, source: Path = DEMO_DIR) -> config.Settings:
     Only an empty folder or an earlier demo run (it holds DEMO_MARKER) is ever replaced."""
     target = Path(target)
     if target.exists() and not _earlier_demo(target, source):
-        raise ToolkitError(f"{target.resolve()} 不是空文件夹，也不是之前的演示目录。为免删除其中的文件，演示未运行；"
-                           f"请指定一个新的或空的文件夹，例如 python -m toolkit demo 演示台账。")
+        raise UsageError(kind="demo-target-not-empty", where=Location(file=str(target.resolve())), target=target.resolve(),
+                         example="python -m toolkit demo 演示台账")
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
     (target / DEMO_MARKER).write_text("本文件夹由 python -m toolkit demo 生成，再次运行演示会整个替换它。\n", encoding="utf-8")

@@ -19,18 +19,19 @@ from . import vocab
 from .app import Workspace
 from .assessment import Assessment
 from .consolidate import inbox_files
-from .errors import ToolkitError
+from .errors import EnvironmentProblem, MissingProgram, ToolkitError, UsageError
 from .io import history_db, master_file, stats_sheet
 from .io.ledger_file import ledger_from_sheets
 from .io.ledger_sheets import days_overdue_formula, overdue_table
 from .io.sheets import Formula, Table
 from .model import UNIT_ATTRS, Ledger
+from .problems import Location
+from .results import consolidation_data
 from .rules.normalize import looks_like_formula
 
 __all__ = ["consolidate_button", "refresh_button", "highlight_button", "notices_button", "distribute_button",
            "remind_button", "agree_button", "return_button"]
 log = logging.getLogger("toolkit")
-OUTSIDE_EXCEL = "这个功能需要在 Excel 中通过“整改台账”选项卡的按钮运行；在命令行中请使用 python -m toolkit 的相应命令。"
 
 
 # ---------------------------------------------------------------- the open book
@@ -41,7 +42,7 @@ def caller_book():
         import xlwings as xw
         caller = xw.Book.caller()
     except Exception:
-        raise ToolkitError(OUTSIDE_EXCEL) from None
+        raise MissingProgram(kind="outside-excel") from None
     return caller.app.books.active or caller     # refusal says whether it is a ledger
 
 
@@ -158,7 +159,9 @@ def _button(title: str, action) -> str | None:
         message = action(book)
         app.alert(message, title=f"{title}完成")
         return message
-    except ToolkitError as exc:
+    except EnvironmentProblem as exc:   # the file is fine, the machine is in the way: say so under the sentence
+        app.alert(f"{exc}\n{exc.guidance}", title=f"{title}未完成")
+    except ToolkitError as exc:         # an input problem's sentence already names the fix
         app.alert(str(exc), title=f"{title}未完成")
     except Exception as exc:   # anything unexpected: logged in full, shown as one readable line
         log.exception("%s失败", title)
@@ -189,9 +192,9 @@ def _consolidate(book) -> str:
         book.save()
         return True
     result = workspace.consolidate(status, ledger=ledger_from_book(book, settings), write=into_book)
-    lines = result.lines()
+    summary = consolidation_data(result)["summary"]    # headline, master, units still missing, receipts
     notes = [f"提示：{n}" for n in result.ledger.read_notes]     # e.g. 销号审核 edits not applied, by cell
-    return "\n".join([lines[0], _figures(result.assessment)] + lines[-2:] + notes)
+    return "\n".join(summary[:1] + [_figures(result.assessment)] + summary[1:] + notes)
 
 
 def _refresh(book) -> str:
@@ -276,8 +279,7 @@ def selected_targets(book, ledger: Ledger) -> list[tuple[str, str]]:
     if sheet.name == vocab.SHEET_LEDGER:
         by_row = {m.row: m.id for m in ledger.measures.values()}
         return [(by_row[r], "") for r in rows if r in by_row]
-    raise ToolkitError(f"请先在“{vocab.SHEET_REVIEW}”表（或“{vocab.SHEET_LEDGER}”表）中选中要审核的措施所在的行，"
-                       f"再点按钮（当前选中的是“{sheet.name}”表）。")
+    raise UsageError(kind="review-selection", where=Location(sheet=sheet.name), sheet=sheet.name)
 
 
 def _decide(book, conclusion: str, opinion: str = "") -> str:
@@ -299,7 +301,7 @@ def from_hex(text: str) -> str:
     try:
         return bytes.fromhex(text).decode("utf-16-be")
     except ValueError:
-        raise ToolkitError("审核意见传递出错，请重新输入（或在命令行使用 python -m toolkit review）。") from None
+        raise EnvironmentProblem(kind="opinion-garbled") from None
 
 
 def consolidate_button():

@@ -13,8 +13,9 @@ from pathlib import Path
 
 from . import config, distribute, profiles, vocab
 from .demo import DEMO_MARKER, PERIOD, REFERENCE, START, SUBMIT_BY
-from .errors import ToolkitError
+from .errors import UsageError
 from .model import Settings
+from .problems import Location
 
 ORG = "中共某市卫生健康委员会委员会"
 UNITS = ["办公室", "财务处", "医政处", "人事处", "规划发展与信息化处", "市第一中心医院", "市人民医院", "市疾病预防控制中心"]
@@ -97,8 +98,7 @@ def office_rows(profile: str) -> tuple[str, list[str], list[list]]:
                          _deadline(rng, status == "已整改"), status,
                          "已整改到位。" if status == "已整改" else "正在落实。", ""])
         return "2024年度民主生活会查摆问题整改台账", LIFE_HEADERS, rows
-    raise ToolkitError(f"配置方案“{profile}”没有演示数据；有演示数据的是：审计整改、督查督办、责任清单、民主生活会整改"
-                       f"（默认方案直接运行 demo）。")
+    raise UsageError(kind="profile-without-demo", profile=profile)
 
 
 def write_office_ledger(path: Path, profile: str) -> None:
@@ -137,8 +137,8 @@ def stage_profile_demo(target: Path, profile: str) -> Settings:
     ledger as master, templates distributed, and returns from five of the eight units in the inbox."""
     target = Path(target)
     if target.exists() and any(target.iterdir()) and not (target / DEMO_MARKER).exists():
-        raise ToolkitError(f"{target.resolve()} 不是空文件夹，也不是之前的演示目录。为免删除其中的文件，演示未运行；"
-                           f"请指定一个新的或空的文件夹，例如 python -m toolkit demo --profile {profile} 演示{profile}。")
+        raise UsageError(kind="demo-target-not-empty", where=Location(file=str(target.resolve())), target=target.resolve(),
+                         example=f"python -m toolkit demo --profile {profile} 演示{profile}")
     office_rows(profile)                       # an unknown profile stops here, before anything is deleted
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__, resources
-from .errors import ToolkitError
+from .errors import MissingProgram, SourceError
+from .problems import Location
 from .serve import DEFAULT_PORT, STATE_FILE, ensure_token
 
 NAME = "zhenggai"
@@ -38,23 +39,23 @@ def check_sources(sources: Path = SOURCES) -> list[str]:
     try:
         tree = ET.parse(sources / "ribbon.xml")
     except (ET.ParseError, OSError) as exc:
-        raise ToolkitError(f"WPS 加载项的 ribbon.xml 有误：{exc}") from None
+        raise SourceError(kind="wps-ribbon-malformed", where=Location(file="ribbon.xml"), detail=str(exc)) from None
     defined = {a or b for a, b in JS_FUNCTION.findall((sources / "js" / "ribbon.js").read_text(encoding="utf-8"))}
     callbacks = [v for el in tree.iter() for k, v in el.attrib.items() if CALLBACK.match(k)]
     missing = [c for c in callbacks if c not in defined]
     if missing:
-        raise ToolkitError(f"WPS 加载项功能区调用的函数不存在：{'、'.join(missing)}（见 js/ribbon.js）")
+        raise SourceError(kind="wps-ribbon-missing-function", where=Location(file="js/ribbon.js"), names=missing)
     ids = [el.get("id") for el in tree.iter() if el.get("id")]
     if len(ids) != len(set(ids)):
-        raise ToolkitError("WPS 加载项的 ribbon.xml 中控件 id 重复。")
+        raise SourceError(kind="wps-ribbon-duplicate-id", where=Location(file="ribbon.xml"))
     if not (sources / "ribbon.xml").read_text(encoding="utf-8").lstrip("\ufeff").startswith("<customUI"):
-        raise ToolkitError("WPS 加载项的 ribbon.xml 须以 <customUI 开头（WPS 的发布页把开头的 XML 声明或注释视为无效）。")
+        raise SourceError(kind="wps-ribbon-declaration", where=Location(file="ribbon.xml"))
     try:
         name = ET.parse(sources / "manifest.xml").getroot().findtext("Name")
     except (ET.ParseError, OSError) as exc:
-        raise ToolkitError(f"WPS 加载项的 manifest.xml 有误：{exc}") from None
+        raise SourceError(kind="wps-manifest-malformed", where=Location(file="manifest.xml"), detail=str(exc)) from None
     if name != NAME:
-        raise ToolkitError(f"WPS 加载项的 manifest.xml 中 <Name> 应为 {NAME}（现为 {name}）。")
+        raise SourceError(kind="wps-manifest-name", where=Location(file="manifest.xml"), expected=NAME, found=name)
     return callbacks
 
 
@@ -81,7 +82,7 @@ def jsaddons_dir(windows: bool | None = None) -> Path:
     if windows:
         appdata = os.environ.get("APPDATA")
         if not appdata:
-            raise ToolkitError("找不到 %APPDATA%，无法确定 WPS 加载项文件夹。请用 --dest 指定 jsaddons 文件夹。")
+            raise MissingProgram(kind="wps-folder-unknown")
         return Path(appdata) / "kingsoft" / "wps" / "jsaddons"
     return Path(os.environ.get("HOME") or Path.home()) / ".local" / "share" / "Kingsoft" / "wps" / "jsaddons"
 
@@ -98,7 +99,7 @@ def register(publish: Path, folder: Path | None) -> None:
         try:
             root = ET.parse(publish).getroot()
         except ET.ParseError as exc:
-            raise ToolkitError(f"{publish} 格式有误（{exc}），为免破坏其他加载项的登记，未改动它。请修正或删除后重试。") from None
+            raise SourceError(kind="wps-publish-malformed", where=Location(file=str(publish)), path=publish, detail=str(exc)) from None
     else:
         root = ET.Element("jsplugins")
     for el in [el for el in root if el.get("name") == NAME]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .. import vocab
 from ..assessment import Assessment
-from ..errors import ToolkitError
+from ..errors import UsageError
 from ..io import fileio, history_db
 from ..io.fileio import safe_filename, unit_file_names
 from ..model import Ledger, Settings
@@ -58,7 +58,7 @@ def rung_of(word: str) -> str:
     """The rung a typed word means (告诫书, 告诫, 约谈 …); a ToolkitError listing the rungs otherwise."""
     rung = vocab.RUNG_WORDS.get(word.strip())
     if rung is None:
-        raise ToolkitError(f"没有“{word}”这个督办梯次。可选：{'、'.join(vocab.RUNGS)}。")
+        raise UsageError(kind="unknown-rung", word=word, choices=list(vocab.RUNGS))
     return rung
 
 
@@ -155,13 +155,12 @@ class Issuance:
 def choose(props: list[Proposal], units: list[str], rungs: list[str], every: bool) -> list[Proposal]:
     """The proposals the office named (by unit and/or rung), or all with every; naming nothing is refused."""
     if not (units or rungs or every):
-        raise ToolkitError("请指明发出哪些拟发文书：--unit 单位、--rung 梯次（如 告诫书），或 --all 发出全部拟发。")
+        raise UsageError(kind="ladder-issue-unspecified")
     wanted = {rung_of(r) for r in rungs}
     known = {p.unit for p in props}
     missing = [u for u in units if u not in known]
     if missing:
-        raise ToolkitError(f"单位“{missing[0]}”本期没有拟发文书（有拟发的单位：{'、'.join(sorted(known)) or '无'}）。"
-                           f"请核对单位名称，或先运行汇总更新拟发清单。")
+        raise UsageError(kind="ladder-unit-without-proposal", unit=missing[0], known=sorted(known))
     return [p for p in props if (not units or p.unit in units) and (not wanted or p.rung in wanted)]
 
 

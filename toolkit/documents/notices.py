@@ -18,10 +18,11 @@ from pathlib import Path
 
 from .. import vocab
 from ..assessment import Assessment
-from ..errors import ToolkitError
+from ..errors import FileAccessError, ToolkitError, UsageError
 from ..io import fileio, history_db, office
 from ..io.fileio import safe_filename, unit_file_names
 from ..model import Ledger, Settings
+from ..problems import Location
 from ..rules import normalize, order, review
 from ..rules.deadlines import OVERDUE
 from . import chart, gongwen, trend
@@ -228,8 +229,7 @@ def slip_numbers(settings: Settings, period: str, units: list[str]) -> dict[str,
     try:
         register = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ToolkitError(f"督办编号登记文件 {path} 已损坏，无法读取。请从备份恢复该文件；"
-                           f"删除它会使督办单重新编号。") from None
+        raise FileAccessError(kind="register-damaged", where=Location(file=str(path)), path=path) from None
     numbers = register.setdefault(period, {})
     new = [u for u in units if u not in numbers]
     year = period[:4]
@@ -323,7 +323,7 @@ def write_notices(ledger, settings: Settings, assessment: Assessment, kinds=KIND
     is installed and config notice_pdf is on, PDF). Things left out are said once as a NoticeWarning."""
     unknown = [k for k in kinds if k not in KINDS]
     if unknown:
-        raise ToolkitError(f"未知的通报类型：{'、'.join(unknown)}（可选：{'、'.join(KINDS)}）。")
+        raise UsageError(kind="unknown-notice-kind", unknown=unknown, choices=list(KINDS))
     summary = assessment.summary
     folder = settings.path("output") / settings.current_period() / "通报" / summary.reference_date.isoformat()
     context = programme_context(ledger, settings, assessment)

@@ -17,8 +17,9 @@ from pathlib import Path
 import jinja2
 
 from .. import resources
-from ..errors import ToolkitError
+from ..errors import SourceError
 from ..model import Settings
+from ..problems import Location
 from ..rules import normalize, punct
 
 TEMPLATE_DIR = resources.folder("templates")      # the package's templates: the fallback for every name
@@ -119,22 +120,30 @@ def _template_line(exc: BaseException) -> tuple[str, int | None]:
     return "", None
 
 
-def located(name: str, where: tuple[Path, ...], exc: BaseException) -> ToolkitError:
+def located(name: str, where: tuple[Path, ...], exc: BaseException) -> SourceError:
     """The Chinese error for a template that failed: its file, its line, what is wrong and what to do."""
     if isinstance(exc, jinja2.TemplateNotFound):
-        return ToolkitError(f"找不到模板“{exc.name or name}”（查找的文件夹：{'、'.join(str(f) for f in where)}）。"
-                            f"请检查文件名，或运行 python -m toolkit init --templates 工作区文件夹 写出全部模板。")
+        missing = exc.name or name
+        return SourceError(f"找不到模板“{missing}”（查找的文件夹：{'、'.join(str(f) for f in where)}）。"
+                           f"请检查文件名，或运行 python -m toolkit init --templates 工作区文件夹 写出全部模板。",
+                           kind="template-not-found", where=Location(file=str(missing)), name=missing)
     if isinstance(exc, jinja2.TemplateSyntaxError):
         file, line = exc.filename or name, exc.lineno
-        return ToolkitError(f"模板 {file} 第{line}行语法有误：{exc.message}。请对照 {GUIDE} 改正该行"
-                            f"（删除本工作区 templates 中的这个文件即改用内置模板）。")
+        return SourceError(f"模板 {file} 第{line}行语法有误：{exc.message}。请对照 {GUIDE} 改正该行"
+                           f"（删除本工作区 templates 中的这个文件即改用内置模板）。",
+                           kind="template-syntax", where=Location(file=str(file), row=line), name=name, line=line,
+                           detail=exc.message)
     file, line = _template_line(exc)
     file = file or name
     at = f"第{line}行" if line else ""
     if isinstance(exc, jinja2.UndefinedError):
-        return ToolkitError(f"模板 {file} {at}使用了未提供的变量：{exc.message}。可用变量见模板文件夹中的 {GUIDE}，"
-                            f"请改正该行（删除本工作区 templates 中的这个文件即改用内置模板）。")
-    return ToolkitError(f"模板 {file} {at}出错：{exc}。请改正该行（删除本工作区 templates 中的这个文件即改用内置模板）。")
+        return SourceError(f"模板 {file} {at}使用了未提供的变量：{exc.message}。可用变量见模板文件夹中的 {GUIDE}，"
+                           f"请改正该行（删除本工作区 templates 中的这个文件即改用内置模板）。",
+                           kind="template-undefined-variable", where=Location(file=str(file), row=line or None),
+                           name=name, detail=exc.message)
+    return SourceError(f"模板 {file} {at}出错：{exc}。请改正该行（删除本工作区 templates 中的这个文件即改用内置模板）。",
+                       kind="template-error", where=Location(file=str(file), row=line or None), name=name,
+                       detail=str(exc))
 
 
 def _in_template(exc: BaseException) -> bool:

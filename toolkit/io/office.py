@@ -10,7 +10,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from ..errors import ToolkitError
+from ..errors import EnvironmentProblem, MissingProgram
 
 
 def soffice() -> str | None:
@@ -42,7 +42,7 @@ def convert_many(paths: list[Path], fmt: str, outdir: Path, timeout: float = 600
     env: the process's environment (e.g. FONTCONFIG_FILE naming extra font folders), else this one's."""
     exe = soffice()
     if not exe:
-        raise ToolkitError("未安装 LibreOffice（soffice），无法转换文件。请运行 scripts/install_system_deps.sh。")
+        raise MissingProgram(kind="soffice-missing")
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="lo-profile-") as profile:
@@ -56,5 +56,5 @@ def convert_many(paths: list[Path], fmt: str, outdir: Path, timeout: float = 600
     targets = [outdir / (Path(p).stem + "." + fmt.split(":")[0]) for p in paths]
     missing = [t.name for t in targets if not t.exists()]
     if proc.returncode != 0 or missing:
-        raise ToolkitError(f"LibreOffice 转换失败（{'、'.join(missing)}）：{proc.stderr.strip() or proc.stdout.strip()}")
+        raise EnvironmentProblem(kind="soffice-failed", missing=missing, detail=proc.stderr.strip() or proc.stdout.strip())
     return targets
