@@ -17,7 +17,7 @@ from .config import from_dict
 from .demo import stage_demo
 from .documents import templating
 from .documents.notices import KINDS
-from .errors import ToolkitError
+from .errors import ToolkitError, UsageError
 from .nightly import Scheduler, setup_logging
 from .profile_demo import stage_profile_demo
 from .results import as_json as to_json
@@ -78,8 +78,7 @@ def init(folder, profile, templates):
     """
     if templates and (Path(folder) / config.CONFIG_NAME).exists():
         if profile:
-            raise ToolkitError(f"{Path(folder) / config.CONFIG_NAME} 已存在，--profile 只在新建工作区时使用；"
-                               f"要改用其他配置方案，请修改该文件中的 profile 一行。")
+            raise UsageError(kind="profile-on-existing-workspace", path=Path(folder) / config.CONFIG_NAME)
         _write_templates(config.load(Path(folder)))
         return
     workspace = Workspace.init(folder, profile)

@@ -22,6 +22,7 @@ GUIDANCE = {
 TEMPLATES: dict[str, str] = {
     # input: what a command or a button was asked to do does not fit
     "target-exists": "{path} 已存在，未覆盖。",
+    "profile-on-existing-workspace": "{path} 已存在，--profile 只在新建工作区时使用；要改用其他配置方案，请修改该文件中的 profile 一行。",
     "demo-target-not-empty": "{target} 不是空文件夹，也不是之前的演示目录。为免删除其中的文件，演示未运行；"
                              "请指定一个新的或空的文件夹，例如 {example}。",
     "profile-without-demo": "配置方案“{profile}”没有演示数据；有演示数据的是：审计整改、督查督办、责任清单、民主生活会整改（默认方案直接运行 demo）。",
