@@ -157,8 +157,8 @@ def step_floor(root: Path) -> dict:
     return {"seconds": time.perf_counter() - t0, "rows": len(rows)}
 
 
-PHASES = [("读取台账", "toolkit.io.ledger_file", "read_ledger"), ("读取并校验报送", "toolkit.consolidate", "read_all"),
-          ("归档", "toolkit.consolidate", "archive_copy"), ("合并", "toolkit.consolidate", "merge"),
+PHASES = [("读取台账", "toolkit.io.ledger_file", "read_ledger"), ("读取并校验报送", "toolkit.readers", "read_all"),
+          ("归档", "toolkit.archive", "archive_copy"), ("合并", "toolkit.merging", "merge"),
           ("评估", "toolkit.assessment", "assess"), ("写台账", "toolkit.io.master_file", "write_master"),
           ("变更记录", "toolkit.history", "record"), ("通报", "toolkit.documents.notices", "write_notices"),
           ("看板与调度单", "toolkit.documents.dashboard", "write_outputs"),

@@ -16,8 +16,9 @@ LAYERS = [
     ("assessment", ["assessment"]),
     ("files", ["io", "io.*"]),
     ("documents", ["documents", "documents.*"]),
-    ("operations", ["distribute", "intake", "consolidate", "history", "check", "demo", "profile_demo"]),
-    ("application", ["guards", "results", "app"]),
+    ("submissions", ["intake", "inbox", "archive", "readers", "merging"]),
+    ("operations", ["distribute", "consolidate", "history", "check", "demo", "profile_demo"]),
+    ("application", ["guards", "results", "runstate", "outputs", "app"]),
     ("front ends", ["__init__", "__main__", "cli", "click_zh", "excel", "excel_checks", "addin", "nightly", "serve", "wps", "autostart"]),
 ]
 
