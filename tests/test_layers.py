@@ -9,7 +9,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "toolkit"
 
 # Lowest first. A module may import its own layer (no cycle) and any layer below it, never one above.
 LAYERS = [
-    ("foundation", ["vocab", "errors", "resources"]),
+    ("foundation", ["vocab", "errors", "resources", "buttons"]),
     ("model", ["model"]),
     ("rules", ["rules", "rules.*"]),
     ("settings", ["config", "profiles"]),

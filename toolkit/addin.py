@@ -18,7 +18,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import __version__, excel, resources
+from . import __version__, resources
+from .buttons import BUTTONS
 from .errors import ToolkitError
 
 MACROS = resources.folder("macros")
@@ -248,7 +249,7 @@ def check_sources(macros: Path = MACROS) -> dict[str, str]:
     wrong = [a for a in callbacks if declared[a] != "control As IRibbonControl" or a not in subs]
     if wrong:
         raise ToolkitError(f"功能区回调须为 Public Sub 名称（control As IRibbonControl）：{'、'.join(wrong)}")
-    unknown = [f"{sub}→{fn or '?'}" for sub, fn in subs.items() if fn not in excel.__all__]
+    unknown = [f"{sub}→{fn or '?'}" for sub, fn in subs.items() if fn not in BUTTONS]
     if unknown:
         raise ToolkitError(f"宏调用了 toolkit.excel 中不存在的函数：{'、'.join(unknown)}")
     return subs

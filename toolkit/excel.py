@@ -18,6 +18,7 @@ from . import config as config_mod
 from . import vocab
 from .app import Workspace
 from .assessment import Assessment
+from .buttons import BUTTONS
 from .consolidate import inbox_files
 from .errors import ToolkitError
 from .io import master_file, stats_sheet
@@ -27,8 +28,7 @@ from .io.sheets import Formula, Table
 from .model import UNIT_ATTRS, Ledger
 from .rules.normalize import looks_like_formula
 
-__all__ = ["consolidate_button", "refresh_button", "highlight_button", "notices_button", "distribute_button",
-           "remind_button", "agree_button", "return_button"]
+__all__ = list(BUTTONS)
 log = logging.getLogger("toolkit")
 OUTSIDE_EXCEL = "这个功能需要在 Excel 中通过“整改台账”选项卡的按钮运行；在命令行中请使用 python -m toolkit 的相应命令。"
 
