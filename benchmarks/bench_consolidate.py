@@ -161,7 +161,8 @@ PHASES = [("读取台账", "toolkit.io.ledger_file", "read_ledger"), ("读取并
           ("归档", "toolkit.archive", "archive_copy"), ("合并", "toolkit.merging", "merge"),
           ("评估", "toolkit.assessment", "assess"), ("写台账", "toolkit.io.master_file", "write_master"),
           ("变更记录", "toolkit.history", "record"), ("通报", "toolkit.documents.notices", "write_notices"),
-          ("看板与调度单", "toolkit.documents.dashboard", "write_outputs"),
+          ("看板与调度单", "toolkit.documents.dashboard", "write_dashboard"),
+          ("打印版（在写台账的同时另一进程生成）", "toolkit.documents.ledger_print", "build"),
           ("回执", "toolkit.documents.receipts", "write_receipts")]
 
 
@@ -214,7 +215,8 @@ DEMO_PHASES = [("分发", "toolkit.distribute", "distribute"),
                ("汇总（读取、校验、归档、合并、写台账、回执）", "toolkit.consolidate", "consolidate"),
                ("通报（.md/.docx）", "toolkit.documents.notices", "write_notices"),
                ("其中 PDF（LibreOffice）", "toolkit.documents.notices", "write_pdfs"),
-               ("看板与领导调度单", "toolkit.documents.dashboard", "write_outputs"),
+               ("看板与领导调度单", "toolkit.documents.dashboard", "write_dashboard"),
+               ("台账打印版", "toolkit.documents.ledger_print", "build"),
                ("催报", "toolkit.documents.reminders", "write_reminders")]
 
 

@@ -6,7 +6,7 @@ import os
 from tests.conftest import hand_in
 from toolkit import outputs, vocab
 from toolkit.app import run_once
-from toolkit.documents import dashboard, notices, reminders
+from toolkit.documents import dashboard, ledger_print, notices, reminders
 
 
 def digests(paths):
@@ -35,7 +35,8 @@ def test_a_full_run_whose_outputs_inputs_are_unchanged_rewrites_none_of_them(wor
     written = digests(first.notices)
     still_arriving(workspace)
     calls = count_calls(monkeypatch, notices, "write_notices")
-    count_calls(monkeypatch, dashboard, "write_outputs", calls)
+    count_calls(monkeypatch, dashboard, "write_dashboard", calls)
+    count_calls(monkeypatch, ledger_print, "build", calls)
     count_calls(monkeypatch, reminders, "write_reminders", calls)
     second = run_once(workspace)
     assert not second.quick and [s.name for s in second.consolidation.deferred] == ["市人民医院.xlsx"]
@@ -92,6 +93,7 @@ def test_outputs_written_in_forked_processes_are_the_files_written_in_turn(works
     monkeypatch.setattr(outputs, "PARALLEL_FROM", 0)
     forked = run_once(workspace)
     assert (workspace.path("output") / "pid.txt").read_text(encoding="utf-8") != str(os.getpid())
+    assert not list(workspace.path("output").rglob(".~*"))          # the print book built early was used up
     again = digests(forked.notices + forked.reminders)
     assert forked.notices == first.notices and forked.ladder_line == first.ladder_line
     assert {p: d for p, (d, _) in again.items()} == {p: d for p, (d, _) in serial.items()}

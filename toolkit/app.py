@@ -40,7 +40,6 @@ from .model import Ledger, Settings
 from .results import Decided, Figures, Refreshed, RunReport, Written, noted_warnings  # noqa: F401
 from .rules import review
 from .rules.deadlines import plan_warnings
-from .runstate import tree_digest  # noqa: F401  (an older import path)
 
 log = logging.getLogger("toolkit")
 
@@ -133,8 +132,9 @@ class Workspace:
         with self.guarded(*([] if write else [self.settings.master])):
             return self._consolidate(on_file, ledger, write, again)
 
-    def _consolidate(self, on_file, ledger: Ledger | None, write, again=None) -> ConsolidationResult:
-        """Consolidate with every change recorded in the history, committed only once the master is in place."""
+    def _consolidate(self, on_file, ledger: Ledger | None, write, again=None, early=None) -> ConsolidationResult:
+        """Consolidate with every change recorded in the history, committed only once the master is in place
+        (early(ledger, settings, assessment): the run's outputs' first stages, started before that)."""
         self._check_writable("archive", "backup", "output")
         if write is None:
             master_file.check_format(self.settings.master)     # before any file is archived
@@ -155,6 +155,8 @@ class Workspace:
             source = vocab.SOURCE_REVIEW if review.decisions_due(before) else vocab.SOURCE_OFFICE
 
             def recorded_write(after: Ledger, settings: Settings, result: ConsolidationResult):
+                if early:
+                    early(after, settings, result.assessment)
                 # the files just read are replayed from memory, and the digest uses the run's assessment
                 with history.recording(db, settings, before, after, source, [f.submission for f in result.files],
                                        result.assessment) as run:
@@ -373,13 +375,15 @@ class Workspace:
         """Consolidate, then every declared output (toolkit.outputs.OUTPUTS) from the one assessment."""
         s = self.settings
         before = runstate.load(s).get("outputs", {})
-        with noted_warnings() as noted:   # calendar gaps, missing PDF converter or font: into the report
+        early = outputs.Early()
+        with noted_warnings() as noted, contextlib.ExitStack() as stack:   # calendar gaps, no PDF converter or font
+            stack.callback(early.discard)
             distributed = len(distribute(s)) if distribute_first else 0
-            result = self._consolidate(on_file, None, None)
+            result = self._consolidate(on_file, None, None, early=early.start)
             ledger, assessment = result.ledger, result.assessment
             issued = ladder_docs.issued_history(s)                      # the 督办梯次: proposals, not notices
             run = outputs.Run(s, ledger, assessment, result, issued, ladder_docs.proposals(ledger, s, assessment, issued),
-                              fileio.file_sha256(s.master) if s.master.exists() else "")
+                              fileio.file_sha256(s.master) if s.master.exists() else "", early.collect())
             seen = self.fingerprint(inbox=[])
             made = outputs.write_all(run, outputs.input_digests(run, seen["settings"], seen["templates"]), before)
         self._outputs_state = {name: {"fingerprint": fp, "paths": [str(x) for x in m.paths], "data": m.data,
@@ -388,7 +392,7 @@ class Workspace:
         reminded = got["催报"]
         warnings = sorted(set(noted).union(*(m.warnings for m in got.values())))
         return RunReport(started, time.perf_counter() - t0, result, Figures.of(assessment), distributed,
-                         got["通报与督办单"].paths + got["看板与领导调度单"].paths,
+                         got["通报与督办单"].paths + got["看板与领导调度单"].paths + got["台账打印版"].paths,
                          warnings=warnings + plan_warnings(ledger, s) + ledger.report_notes(),
                          reminders=reminded.paths, remind_by=s.submit_by if reminded.data.get("active") else None,
                          ladder_line=ladder_docs.summary_line(run.proposed, got["拟发清单"].paths[0]))

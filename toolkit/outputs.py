@@ -14,7 +14,7 @@ from typing import Callable
 
 from .assessment import Assessment
 from .consolidate import ConsolidationResult
-from .documents import dashboard, notices, reminders
+from .documents import dashboard, leaders, ledger_print, notices, reminders
 from .documents import ladder as ladder_docs
 from .model import Ledger, Settings
 from .results import noted_warnings
@@ -38,6 +38,7 @@ class Run:
     issued: list = field(default_factory=list)        # 督办梯次 notices issued so far (history.sqlite)
     proposed: list = field(default_factory=list)      # this run's proposals from them
     master_sha256: str = ""                           # the master as written, the ledger's fingerprint
+    built: dict[str, Path] = field(default_factory=dict)   # {output: its first stage, built while the master was written}
 
 
 @dataclass
@@ -51,10 +52,14 @@ class Made:
 
 @dataclass(frozen=True)
 class Output:
-    """One document kind of a run: its name, what it is written from, and how."""
+    """One document kind of a run: its name, what it is written from, and how (cost: its share of the time,
+    larger first when written concurrently; build: a first stage needing only the assessment, into a
+    temporary file, started while the master is still being written)."""
     name: str
     inputs: tuple[str, ...]
     write: Callable[[Run], Made]
+    cost: float = 1.0
+    build: Callable[[Ledger, Settings, Assessment, Path], Path] | None = None
 
 
 def _notices(run: Run) -> Made:
@@ -67,7 +72,12 @@ def _proposals(run: Run) -> Made:
 
 def _dashboard(run: Run) -> Made:
     rungs = ladder_docs.unit_rungs(run.ledger, run.assessment, run.proposed, run.issued)
-    return Made(dashboard.write_outputs(run.ledger, run.settings, run.assessment, rungs))
+    return Made([dashboard.write_dashboard(run.ledger, run.settings, run.assessment, tuple(rungs)),
+                 *leaders.write_slips(run.ledger, run.settings, run.assessment)])
+
+
+def _print_book(run: Run) -> Made:
+    return Made([ledger_print.write_print_book(run.ledger, run.settings, run.assessment, run.built.get("台账打印版"))])
 
 
 def _reminders(run: Run) -> Made:
@@ -83,6 +93,7 @@ OUTPUTS = [
     Output("通报与督办单", ("master", "settings", "templates", "issued"), _notices),
     Output("拟发清单", ("master", "settings", "issued"), _proposals),
     Output("看板与领导调度单", ("master", "settings", "templates", "issued"), _dashboard),
+    Output("台账打印版", ("master", "settings"), _print_book, cost=5.0, build=ledger_print.build),
     Output("催报", ("master", "settings"), _reminders),
 ]
 
@@ -141,6 +152,7 @@ def write_all(run: Run, digests: dict[str, str], before: dict) -> dict[str, tupl
             done[o.name] = reused
         else:
             todo.append(i)
+    todo.sort(key=lambda i: -OUTPUTS[i].cost)     # the longest first, so that it does not start last
     parallel = len(todo) > 1 and len(run.ledger.measures) >= PARALLEL_FROM
     if parallel and CONCURRENCY == "fork" and "fork" in mp.get_all_start_methods():
         import concurrent.futures as cf
@@ -162,3 +174,54 @@ def write_all(run: Run, digests: dict[str, str], before: dict) -> dict[str, tupl
             done[OUTPUTS[i].name] = _write(OUTPUTS[i], run)
     return {o.name: (fps[o.name], done[o.name]) for o in OUTPUTS}
 
+
+
+class Early:
+    """The outputs' first stages (Output.build), each in a forked process started as soon as the assessment
+    exists, so that they run while the history and the master are written. Each builds only a temporary
+    file; the output's write uses it once the master is in place, and discard() removes what was not used."""
+
+    def __init__(self) -> None:
+        self.started: dict[str, tuple[mp.process.BaseProcess, Path]] = {}
+
+    def start(self, ledger: Ledger, settings: Settings, assessment: Assessment) -> None:
+        if (CONCURRENCY != "fork" or len(ledger.measures) < PARALLEL_FROM
+                or "fork" not in mp.get_all_start_methods()):
+            return
+        folder = settings.path("output") / settings.current_period()
+        folder.mkdir(parents=True, exist_ok=True)
+        ctx = mp.get_context("fork")
+        for i, o in enumerate(OUTPUTS):
+            if o.build is not None:
+                tmp = folder / f".~build-{i}-{os.getpid()}.xlsx"
+                proc = ctx.Process(target=_build_quietly, args=(o.build, ledger, settings, assessment, tmp), daemon=True)
+                proc.start()
+                self.started[o.name] = (proc, tmp)
+
+    def collect(self) -> dict[str, Path]:
+        """{output: its built file}, waiting for each build; a failed build is left to the output's write."""
+        out = {}
+        for name, (proc, tmp) in self.started.items():
+            proc.join()
+            if proc.exitcode == 0 and tmp.exists():
+                out[name] = tmp
+        return out
+
+    def discard(self) -> None:
+        for proc, tmp in self.started.values():
+            if proc.is_alive():
+                proc.kill()
+            proc.join()
+            tmp.unlink(missing_ok=True)
+        self.started.clear()
+
+
+def _build_quietly(build: Callable, ledger: Ledger, settings: Settings, assessment: Assessment, tmp: Path) -> None:
+    """In a forked process: one first stage into tmp; exit code 1 when it failed (the write then builds again)."""
+    try:
+        with noted_warnings():
+            build(ledger, settings, assessment, tmp)
+    except Exception:
+        log.exception("预先生成 %s 时出错，稍后重新生成", tmp.name)
+        tmp.unlink(missing_ok=True)
+        os._exit(1)
