@@ -429,7 +429,7 @@ def test_a_full_archive_disk_is_named_in_chinese_and_leaves_no_temporary_file(wo
     import errno
     import pathlib
 
-    from toolkit import consolidate as consolidate_module
+    from toolkit import archive as consolidate_module
     from toolkit.errors import FileAccessError
     s = workspace
     sent = package(s, "市人民医院", {"ZG-004": {vocab.STATUS: "已完成"}}, {"ZG-004/扫描件.pdf": SCAN})

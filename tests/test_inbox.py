@@ -49,7 +49,7 @@ def test_a_file_still_being_written_is_deferred_not_rejected(workspace):
 
 def test_a_file_growing_while_it_is_copied_is_deferred(workspace, monkeypatch):
     sent = hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: "已完成"}})
-    from toolkit import consolidate as module
+    from toolkit import archive as module
     copy = module.copy_hashed
 
     def copy_while_the_unit_writes(source, target):
@@ -99,7 +99,7 @@ def test_an_unreadable_file_is_rejected_with_a_receipt_and_the_rest_is_consolida
     locked = hand_in(workspace, "医政处", {"ZG-003": {vocab.STATUS: "已完成"}}, when=dt.datetime(2024, 8, 19, 9))
     hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: "已完成"}})
     if os.geteuid() == 0:          # root reads everything: deny the read the way the OS would
-        from toolkit import consolidate as module
+        from toolkit import archive as module
         copy = module.copy_hashed
 
         def denied(source, target):
@@ -127,7 +127,7 @@ def test_a_reader_that_crashes_or_hangs_rejects_only_its_file(workspace, monkeyp
                     when=dt.datetime(2024, 8, 20, 10))
     hang = hand_in(workspace, "市人民医院", {"ZG-004": {vocab.STATUS: "已完成"}}, name="卡住.xlsx",
                    when=dt.datetime(2024, 8, 20, 11))
-    from toolkit import consolidate as module
+    from toolkit import readers as module
     read = module.read_submission
 
     def reader(path, ledger, settings, received=None, name=None, sha256=None, key=None):

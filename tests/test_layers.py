@@ -9,15 +9,16 @@ PACKAGE = Path(__file__).resolve().parent.parent / "toolkit"
 
 # Lowest first. A module may import its own layer (no cycle) and any layer below it, never one above.
 LAYERS = [
-    ("foundation", ["vocab", "words", "problems", "errors", "resources"]),
+    ("foundation", ["vocab", "words", "problems", "errors", "resources", "buttons"]),
     ("model", ["model"]),
     ("rules", ["rules", "rules.*"]),
     ("settings", ["config", "profiles"]),
     ("assessment", ["assessment"]),
     ("files", ["io", "io.*"]),
     ("documents", ["documents", "documents.*"]),
-    ("operations", ["distribute", "intake", "consolidate", "history", "check", "demo", "profile_demo"]),
-    ("application", ["guards", "results", "app"]),
+    ("submissions", ["intake", "inbox", "archive", "readers", "merging"]),
+    ("operations", ["distribute", "consolidate", "history", "check", "demo", "profile_demo"]),
+    ("application", ["guards", "results", "runstate", "outputs", "app"]),
     ("front ends", ["__init__", "__main__", "cli", "click_zh", "excel", "excel_checks", "addin", "nightly", "serve", "wps", "autostart"]),
 ]
 

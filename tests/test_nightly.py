@@ -83,7 +83,7 @@ def test_a_crash_mid_merge_leaves_the_master_byte_identical(workspace, monkeypat
         calls.append(sub.name)
         ledger.measures["ZG-001"].status = "已完成"   # half-applied in memory…
         raise RuntimeError("simulated crash")          # …then the process dies
-    monkeypatch.setattr("toolkit.consolidate.merge", crash)
+    monkeypatch.setattr("toolkit.merging.merge", crash)
     with pytest.raises(RuntimeError):
         run_once(workspace)
     assert calls and workspace.master.read_bytes() == before

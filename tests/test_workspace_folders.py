@@ -158,7 +158,7 @@ def test_a_master_changed_by_someone_else_during_the_run_is_not_overwritten(work
 
 def test_an_archive_that_cannot_be_written_is_the_offices_problem_and_the_file_waits(workspace, monkeypatch):
     sent = hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: vocab.DONE}})
-    from toolkit import consolidate as module
+    from toolkit import archive as module
     copy = module.copy_hashed
 
     def archive_denied(source, target):                   # root writes anywhere: deny as the OS would

@@ -18,7 +18,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import __version__, excel, resources
+from . import __version__, resources
+from .buttons import BUTTONS
 from .errors import FileAccessError, MissingProgram, SourceError
 from .problems import Location
 
@@ -249,7 +250,7 @@ def check_sources(macros: Path = MACROS) -> dict[str, str]:
     wrong = [a for a in callbacks if declared[a] != "control As IRibbonControl" or a not in subs]
     if wrong:
         raise SourceError(kind="ribbon-callback-signature", names=wrong)
-    unknown = [f"{sub}→{fn or '?'}" for sub, fn in subs.items() if fn not in excel.__all__]
+    unknown = [f"{sub}→{fn or '?'}" for sub, fn in subs.items() if fn not in BUTTONS]
     if unknown:
         raise SourceError(kind="macro-unknown-function", names=unknown)
     return subs

@@ -7,29 +7,19 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
-import json
 import logging
 import os
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Iterator
 
-from . import config, history, vocab
+from . import config, history, outputs, runstate, vocab
 from .assessment import Assessment, assess
 from .check import write_empty_master
-from .consolidate import (
-    ConsolidationResult,
-    consolidate,
-    inbox_fingerprint,
-    left_behind,
-    own_folders,
-    scan_inbox,
-)
+from .consolidate import ConsolidationResult, consolidate
 from .distribute import Distributed, distribute, ensure_secret, secret_path
-from .documents import dashboard, leaders, notices, reminders, templating
 from .documents import ladder as ladder_docs
+from .documents import leaders, notices, reminders
 from .errors import ConfigError, ReviewError, UsageError
 from .guards import (  # noqa: F401  (os_error_text, owner_files: the front ends' and tests' names)
     LOCK_NAME,
@@ -43,6 +33,7 @@ from .guards import (  # noqa: F401  (os_error_text, owner_files: the front ends
     unchanged_since,
     wait_until_free,
 )
+from .inbox import left_behind, own_folders, scan_inbox
 from .io import fileio, history_db, master_file, shortcuts
 from .io.ledger_file import read_ledger, read_master
 from .model import Ledger, Settings
@@ -54,22 +45,6 @@ from .rules.deadlines import plan_warnings
 log = logging.getLogger("toolkit")
 
 
-def tree_digest(folder: Path) -> str:
-    """SHA-256 over a folder's file names and contents (the notice templates)."""
-    h = hashlib.sha256()
-    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
-        h.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    return h.hexdigest()
-
-
-def _stat(path: Path) -> list[int] | None:
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return None
-    return [st.st_size, st.st_mtime_ns]
-
-
 # ---------------------------------------------------------------- the workspace
 
 class Workspace:
@@ -79,6 +54,7 @@ class Workspace:
         self.settings = settings
         self.lock = RunLock(settings.root / LOCK_NAME, settings.lock_wait_seconds)
         self.created: list[Path] = []       # what init wrote
+        self._outputs_state: dict = {}      # what the last full run's declared outputs wrote
 
     @classmethod
     def open(cls, path: Path | str | None = None) -> "Workspace":
@@ -157,8 +133,9 @@ class Workspace:
         with self.guarded(*([] if write else [self.settings.master])):
             return self._consolidate(on_file, ledger, write, again)
 
-    def _consolidate(self, on_file, ledger: Ledger | None, write, again=None) -> ConsolidationResult:
-        """Consolidate with every change recorded in the history, committed only once the master is in place."""
+    def _consolidate(self, on_file, ledger: Ledger | None, write, again=None, early=None) -> ConsolidationResult:
+        """Consolidate with every change recorded in the history, committed only once the master is in place
+        (early(ledger, settings, assessment): the run's outputs' first stages, started before that)."""
         self._check_writable("archive", "backup", "output")
         if write is None:
             master_file.check_format(self.settings.master)     # before any file is archived
@@ -179,6 +156,8 @@ class Workspace:
             source = vocab.SOURCE_REVIEW if review.decisions_due(before) else vocab.SOURCE_OFFICE
 
             def recorded_write(after: Ledger, settings: Settings, result: ConsolidationResult):
+                if early:
+                    early(after, settings, result.assessment)
                 # the files just read are replayed from memory, and the digest uses the run's assessment
                 with history.recording(db, settings, before, after, source, [f.submission for f in result.files],
                                        result.assessment) as run:
@@ -393,67 +372,46 @@ class Workspace:
         return report
 
     def _full_run(self, distribute_first: bool, on_file, started: dt.datetime, t0: float) -> RunReport:
+        """Consolidate, then every declared output (toolkit.outputs.OUTPUTS) from the one assessment."""
         s = self.settings
-        with noted_warnings() as noted:   # calendar gaps, missing PDF converter or font: into the report
+        before = runstate.load(s).get("outputs", {})
+        early = outputs.Early()
+        with noted_warnings() as noted, contextlib.ExitStack() as stack:   # calendar gaps, no PDF converter or font
+            stack.callback(early.discard)
             distributed = len(distribute(s)) if distribute_first else 0
-            result = self._consolidate(on_file, None, None)
+            result = self._consolidate(on_file, None, None, early=early.start)
             ledger, assessment = result.ledger, result.assessment
-            written = notices.write_notices(ledger, s, assessment)
             issued = ladder_docs.issued_history(s)                      # the 督办梯次: proposals, not notices
-            proposed = ladder_docs.proposals(ledger, s, assessment, issued)
-            written += dashboard.write_outputs(ledger, s, assessment,   # 看板.html and the 领导调度单
-                                               ladder_docs.unit_rungs(ledger, assessment, proposed, issued))
-            listed = ladder_docs.write_proposals(proposed, s)
-            reminded = reminders.write_reminders(ledger, s, result.missing_units, assessment)
-        return RunReport(started, time.perf_counter() - t0, result, Figures.of(assessment),
-                         distributed, written, warnings=noted + plan_warnings(ledger, s) + ledger.report_notes(),
-                         reminders=reminded.paths, remind_by=s.submit_by if reminded.active else None,
-                         ladder_line=ladder_docs.summary_line(proposed, listed))
+            run = outputs.Run(s, ledger, assessment, result, issued, ladder_docs.proposals(ledger, s, assessment, issued),
+                              fileio.file_sha256(s.master) if s.master.exists() else "", early.collect())
+            seen = self.fingerprint(inbox=[])
+            made = outputs.write_all(run, outputs.input_digests(run, seen["settings"], seen["templates"]), before)
+        self._outputs_state = {name: {"fingerprint": fp, "paths": [str(x) for x in m.paths], "data": m.data,
+                                      "warnings": m.warnings} for name, (fp, m) in made.items()}
+        got = {name: m for name, (_, m) in made.items()}
+        reminded = got["催报"]
+        warnings = sorted(set(noted).union(*(m.warnings for m in got.values())))
+        return RunReport(started, time.perf_counter() - t0, result, Figures.of(assessment), distributed,
+                         got["通报与督办单"].paths + got["看板与领导调度单"].paths + got["台账打印版"].paths,
+                         warnings=warnings + plan_warnings(ledger, s) + ledger.report_notes(),
+                         reminders=reminded.paths, remind_by=s.submit_by if reminded.data.get("active") else None,
+                         ladder_line=ladder_docs.summary_line(run.proposed, got["拟发清单"].paths[0]))
 
-    # -- the quick no-op rerun
+    # -- the quick no-op rerun (toolkit.runstate)
 
     def state_path(self) -> Path:
-        return self.settings.master.with_name(f".{self.settings.master.stem}.state.json")
+        return runstate.state_path(self.settings)
 
     def fingerprint(self, inbox: list | None = None) -> dict:
-        """What a quick rerun must find unchanged: the master file, the inbox (listed now unless given),
-        every setting (normalised, with today's date when the reference date is 'today') and the templates."""
-        s = self.settings
-        if inbox is None:
-            inbox = [list(e) for e in inbox_fingerprint(s.path("inbox"), own_folders(s))]
-        settings = json.dumps([asdict(s), s.today()], default=str, sort_keys=True, ensure_ascii=False)
-        return {"master": _stat(s.master), "inbox": inbox,
-                "settings": hashlib.sha256(settings.encode()).hexdigest(),
-                "templates": "+".join(tree_digest(f) for f in templating.digest_folders(s))}
+        """What a quick rerun must find unchanged (runstate.fingerprint)."""
+        return runstate.fingerprint(self.settings, inbox)
 
     def _quick_report(self, started: dt.datetime, t0: float) -> RunReport | None:
         """When nothing changed since the last complete run, its figures, without reading anything else."""
-        try:
-            state = json.loads(self.state_path().read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        if state.get("fingerprint") != json.loads(json.dumps(self.fingerprint(), default=str)):
-            return None
-        written = [Path(p) for p in state.get("notices", [])]
-        reminded = [Path(p) for p in state.get("reminders", [])]
-        if not all(p.exists() for p in written + reminded):
-            return None      # someone removed an output: regenerate
-        result = ConsolidationResult(self.settings.current_period(), self.settings.master,
-                                     missing_units=state.get("missing", []))
-        remind_by = dt.date.fromisoformat(state["remind_by"]) if state.get("remind_by") else None
-        figures = Figures(**{"soon_days": self.settings.remind_working_days, **state["figures"]})
-        return RunReport(started, time.perf_counter() - t0, result, figures, notices=written,
-                         warnings=state.get("warnings", []), quick=True, reminders=reminded, remind_by=remind_by,
-                         ladder_line=state.get("ladder_line", ""))
+        return runstate.quick_report(self.settings, started, t0)
 
     def _save_state(self, report: RunReport) -> None:
-        # The inbox a clean run leaves is empty: anything in it next time (arrived during this run,
-        # deferred, left because it changed) makes that run a complete one.
-        state = {"fingerprint": self.fingerprint(inbox=[]), "figures": asdict(report.figures),
-                 "missing": report.consolidation.missing_units, "warnings": report.warnings,
-                 "notices": [str(p) for p in report.notices], "reminders": [str(p) for p in report.reminders],
-                 "remind_by": report.remind_by, "ladder_line": report.ladder_line}
-        fileio.atomic_write_text(self.state_path(), json.dumps(state, ensure_ascii=False, default=str))
+        runstate.save(self.settings, report, self._outputs_state)
 
 
 def run_once(settings: Settings, distribute_first: bool = False, on_file=None) -> RunReport:

@@ -9,54 +9,41 @@ and the master either as before or as after.
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import logging
 import os
 import stat
-import time
-from collections import deque
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import vocab
+from .archive import Snapshot as Snapshot  # noqa: F401  (re-exported: an older import path)
+from .archive import archive_copy, archive_folder, archived_files, file_under_unit, sweep_leftovers
 from .assessment import Assessment, assess
-from .distribute import ensure_secret
 from .documents import receipts
 from .errors import SubmissionError
-from .intake import Submission, read_submission
+from .inbox import (  # noqa: F401  (inbox_files, inbox_fingerprint, left_behind: the front ends' and tests' names)
+    CLAIM_SUFFIX,
+    InboxEntry,
+    Skipped,
+    _entry,
+    _received,
+    _same_bytes,
+    inbox_files,
+    inbox_fingerprint,
+    left_behind,
+    own_folders,
+    scan_inbox,
+)
+from .intake import Submission
 from .io import evidence, master_file
-from .io.fileio import copy_hashed, file_sha256, fit_name, safe_filename
 from .io.ledger_file import read_master
-from .model import TEXT_ATTRS, Ledger, LogEntry, Settings
-from .rules import normalize, review
-from .rules.rollup import recompute_measure
+from .io.template_contract import ensure_secret
+from .merging import judge, latest_applied, merge  # noqa: F401  (merge: tests patch it here)
+from .model import Ledger, LogEntry, Settings
+from .readers import read_all
+from .rules import review
 
-IGNORED_PREFIXES = ("~$", ".~", ".")
-CLAIM_SUFFIX = ".owner"     # .inbox.owner beside the inbox: a workspace's mark on a folder (toolkit.guards.claim_folders)
-SETTLE_SECONDS = 2.0       # a file changed more recently than this may still be arriving
 log = logging.getLogger("toolkit")
-
-
-@dataclass
-class InboxEntry:
-    """One regular file found in the inbox, or a folder sent whole (size: its files' total, mtime_ns:
-    the newest of its items), as the scan saw it."""
-    path: Path
-    size: int
-    mtime_ns: int
-    folder: bool = False
-    changed_ns: int = 0       # a folder's newest item change time (ctime), for the settle check only
-
-    @property
-    def name(self) -> str:
-        return self.path.name
-
-
-@dataclass
-class Skipped:
-    """An inbox item this run did not take in (or left in the inbox), and why."""
-    name: str
-    reason: str
 
 
 @dataclass
@@ -72,6 +59,7 @@ class FileOutcome:
     @property
     def unit(self) -> str:
         return self.submission.unit or vocab.UNIDENTIFIED
+
 
 
 @dataclass
@@ -120,467 +108,6 @@ class ConsolidationResult:
             out.append(f"回执（{len(self.receipts)}份）：{self.receipts[0].parent}")
         return out
 
-
-def own_folders(settings: Settings) -> set[Path]:
-    """The toolkit's own folders: never a submission, even when configured inside the inbox."""
-    return {settings.path(k) for k in settings.paths if k != "master"} | {settings.master.parent}
-
-
-def _folder_entry(path: Path, st: os.stat_result) -> InboxEntry | Skipped:
-    """A folder sent whole (a workbook with its evidence), summed up by lstat alone; one that cannot
-    be listed is still an entry, so that archive_folder says why it is refused or deferred."""
-    try:
-        items = evidence.list_folder(path)
-    except (OSError, evidence.PackageError):
-        return InboxEntry(path, 0, st.st_mtime_ns, folder=True)
-    files = [i for i in items if i.kind == "file"]
-    if not files:
-        return Skipped(path.name, "文件夹中没有文件")
-    return InboxEntry(path, sum(i.size for i in files), max([st.st_mtime_ns] + [i.mtime_ns for i in items]),
-                      folder=True, changed_ns=max([st.st_ctime_ns] + [i.ctime_ns for i in items]))
-
-
-def scan_inbox(inbox: Path, own: set[Path] = frozenset()) -> tuple[list[InboxEntry], list[Skipped]]:
-    """The inbox's regular files and folders (each folder one submission with its evidence), oldest
-    first, and every other item with the reason it is not a submission. Nothing is followed or
-    opened: a symlink is never read, a FIFO never waited on."""
-    entries: list[InboxEntry] = []
-    ignored: list[Skipped] = []
-    if not inbox.is_dir():
-        return entries, ignored
-    with os.scandir(inbox) as it:
-        for e in it:
-            if e.name.endswith(CLAIM_SUFFIX) and e.name.startswith(".") or e.name.startswith(".~tmp-claim-"):
-                continue                     # a workspace's mark on a folder beside this one
-            try:
-                st = e.stat(follow_symlinks=False)
-            except OSError:
-                continue                     # gone since the listing
-            if stat.S_ISLNK(st.st_mode):
-                ignored.append(Skipped(e.name, "快捷方式（符号链接），不读取其指向的文件"))
-            elif stat.S_ISDIR(st.st_mode) and e.name.startswith("."):
-                ignored.append(Skipped(e.name, "隐藏文件夹"))
-            elif stat.S_ISDIR(st.st_mode) and Path(e.path).resolve() in own:
-                ignored.append(Skipped(e.name, "本工具自己的文件夹（归档、输出等），不是报送材料"))
-            elif stat.S_ISDIR(st.st_mode):
-                folder = _folder_entry(Path(e.path), st)
-                (ignored if isinstance(folder, Skipped) else entries).append(folder)
-            elif not stat.S_ISREG(st.st_mode):
-                ignored.append(Skipped(e.name, "不是普通文件（如管道），未打开"))
-            elif e.name.startswith(("~$", ".~lock.")):
-                ignored.append(Skipped(e.name, "Excel/WPS 或 LibreOffice 的占用标记文件"))
-            elif e.name.startswith(IGNORED_PREFIXES):
-                ignored.append(Skipped(e.name, "隐藏文件"))
-            else:
-                entries.append(InboxEntry(Path(e.path), st.st_size, st.st_mtime_ns))
-    entries.sort(key=lambda x: (x.mtime_ns, x.name))
-    ignored.sort(key=lambda x: x.name)
-    return entries, ignored
-
-
-def inbox_files(inbox: Path) -> list[Path]:
-    """Received files and folders, oldest first (see scan_inbox for what is not a submission)."""
-    return [e.path for e in scan_inbox(inbox)[0]]
-
-
-def inbox_fingerprint(inbox: Path, own: set[Path] = frozenset()) -> list[tuple[str, int, int]]:
-    """(name, size, mtime_ns) of the inbox's files and folders now, to compare with a result's inbox_seen."""
-    return sorted((e.name, e.size, e.mtime_ns) for e in scan_inbox(inbox, own)[0])
-
-
-def left_behind(ledger: Ledger, entries: list[InboxEntry]) -> list[tuple[InboxEntry, LogEntry]]:
-    """Inbox items an earlier run already took in (their bytes, or for a folder or unreadable file its
-    name and time of receipt, are in the 报送记录) but could not remove, each with its record."""
-    by_hash = {e.sha256: e for e in ledger.log if e.sha256}
-    by_name = {(e.name, e.received): e for e in ledger.log}
-    now = dt.datetime.now().replace(microsecond=0)
-    out = []
-    for entry in entries:
-        found = None
-        if not entry.folder:
-            try:
-                found = by_hash.get(file_sha256(entry.path, regular_only=True))
-            except OSError:
-                pass
-        stamp = _received(entry, now)[0].isoformat(timespec="seconds")
-        found = found or by_name.get((entry.name, stamp))
-        if found is not None:
-            out.append((entry, found))
-    return out
-
-
-def archived_files(archive_dir: Path) -> dict[str, Path]:
-    """{short hash + suffix: archived file} of one period's archive (read once per run)."""
-    out: dict[str, Path] = {}
-    if archive_dir.is_dir():          # a file in its place: each file then says why it waits
-        for p in sorted(archive_dir.iterdir()):
-            if not p.name.startswith("."):
-                out.setdefault(p.stem.rsplit("_", 1)[-1] + p.suffix, p)
-    return out
-
-
-@dataclass
-class Snapshot:
-    """One received file copied into the archive and verified; the run reads only the copy."""
-    entry: InboxEntry
-    name: str
-    archived: Path | None        # None: the file could not be read (see error)
-    sha256: str
-    received: dt.datetime
-    notes: list[str] = field(default_factory=list)
-    error: str = ""
-    fix: str = ""                # what to do about error, when the general advice does not fit
-    again: bool = False
-    fresh: bool = False          # archived by this run (named after the file until it has been read)
-    refused: list = field(default_factory=list)    # a folder's links and FIFOs, never opened (EvidenceFile)
-
-
-def _archive_name(stem: str, received: dt.datetime, sha256: str, suffix: str) -> str:
-    """unit-or-name_time_hash.suffix, cut to the file system's name limit."""
-    return fit_name(safe_filename(stem), f"_{received:%Y%m%d-%H%M%S}_{sha256[:12]}{suffix}")
-
-
-def sweep_leftovers(archive_dir: Path) -> None:
-    """Remove the half-made copies (.~tmp-*) a killed or failed run left in the archive: under the
-    workspace lock no other run writes there, and a received file is only ever the one renamed into place."""
-    try:
-        stale = [p for p in archive_dir.glob(".~tmp-*") if p.is_file() and not p.is_symlink()]
-    except OSError:
-        return
-    for p in stale:
-        _discard(p)
-
-
-def archive_copy(entry: InboxEntry, archive_dir: Path, index: dict[str, Path], received: dt.datetime,
-                 settle: float = SETTLE_SECONDS) -> Snapshot | Skipped:
-    """Copy one inbox file into the archive and verify the copy (once per content: an archived
-    copy of the same bytes is reused after its hash is checked). A file whose size or time
-    changes while it is copied, or that changed less than settle seconds ago, is still being
-    written: Skipped, for the next run."""
-    name = entry.name
-    age = time.time() - entry.mtime_ns / 1e9
-    if 0 <= age < settle:
-        return Skipped(name, f"文件{age:.0f}秒前仍有改动，可能尚未传完")
-    suffix = Path(name).suffix.lower()
-    suffix = suffix if len(suffix) <= 8 else ""
-    tmp = archive_dir / f".~tmp-{os.getpid()}{suffix}"
-    try:
-        archive_dir.mkdir(parents=True, exist_ok=True)
-        tmp.unlink(missing_ok=True)
-        sha, st = copy_hashed(entry.path, tmp)
-    except FileNotFoundError as exc:
-        _discard(tmp)
-        if _archive_side(exc, archive_dir):
-            return Skipped(name, archive_trouble(archive_dir, exc))
-        return Skipped(name, "文件在汇总开始后被移走")
-    except PermissionError as exc:
-        _discard(tmp)
-        if _archive_side(exc, archive_dir):       # the office's folder, not the unit's file
-            return Skipped(name, archive_trouble(archive_dir, exc))
-        return Snapshot(entry, name, None, "", received, error="没有读取该文件的权限")
-    except (FileExistsError, NotADirectoryError) as exc:     # a file where the archive's folder should be
-        _discard(tmp)
-        return Skipped(name, archive_trouble(archive_dir, exc))
-    except OSError as exc:
-        _discard(tmp)
-        return Skipped(name, f"复制到归档文件夹 {archive_dir} 时出错（{_os_reason(exc)}），原件留在收件箱")
-    if (st.st_size, st.st_mtime_ns) != (entry.size, entry.mtime_ns) or file_sha256(tmp) != sha:
-        tmp.unlink(missing_ok=True)
-        return Skipped(name, "文件在复制时仍在变化，可能尚未传完")
-    return _file_away(tmp, Snapshot(entry, name, tmp, sha, received), index, suffix)
-
-
-def _file_away(tmp: Path, snap: Snapshot, index: dict[str, Path], suffix: str) -> Snapshot:
-    """Move a verified copy into the archive under its name (once per content: an archived copy of
-    the same bytes is reused after its hash is checked)."""
-    sha, archive_dir = snap.sha256, tmp.parent
-    key = sha[:12] + suffix
-    existing = index.get(key)
-    if existing is not None and existing.exists() and file_sha256(existing) == sha:
-        tmp.unlink()
-        snap.archived = existing
-        return snap
-    target = existing or archive_dir / _archive_name(Path(snap.name).stem, snap.received, sha, suffix)
-    os.replace(tmp, target)          # a damaged copy of the same name is replaced, never trusted
-    index[key] = target
-    snap.archived, snap.fresh = target, True
-    return snap
-
-
-def archive_folder(entry: InboxEntry, archive_dir: Path, index: dict[str, Path], received: dt.datetime,
-                   settle: float = SETTLE_SECONDS) -> Snapshot | Skipped:
-    """Snapshot a folder sent whole into a stored .zip in the archive (evidence.snapshot_folder), to be
-    taken in like a .zip package. A folder changed less than settle seconds ago, or changing during
-    the snapshot, is still being copied: Skipped, untouched, for the next run. One too large or too
-    deep is refused without a copy (error) and stays in the inbox."""
-    name = entry.name
-    age = time.time() - max(entry.mtime_ns, entry.changed_ns) / 1e9    # a copy keeping old times: its ctime
-    if 0 <= age < settle:
-        return Skipped(name, f"文件夹中的文件{age:.0f}秒前仍有改动，可能尚未复制完")
-    archive_dir.mkdir(parents=True, exist_ok=True)
-    tmp = archive_dir / f".~tmp-{os.getpid()}.zip"
-    tmp.unlink(missing_ok=True)
-    try:
-        refused = evidence.snapshot_folder(entry.path, tmp)
-        sha = file_sha256(tmp)
-    except evidence.FolderChanging as exc:
-        tmp.unlink(missing_ok=True)
-        return Skipped(name, str(exc))
-    except FileNotFoundError:
-        tmp.unlink(missing_ok=True)
-        return Skipped(name, "文件夹在汇总开始后被移走")
-    except evidence.PackageError as exc:
-        tmp.unlink(missing_ok=True)
-        return Snapshot(entry, name, None, "", received, error=str(exc), fix=exc.fix)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        return Skipped(name, f"存档到归档文件夹 {archive_dir} 时出错（{_os_reason(exc)}），原文件夹留在收件箱")
-    snap = _file_away(tmp, Snapshot(entry, name, tmp, sha, received, refused=refused), index, ".zip")
-    snap.notes.append(f"以文件夹“{name}”报送，其中的文件已原样存档为一个压缩包")
-    return snap
-
-
-def _archive_side(exc: OSError, archive_dir: Path) -> bool:
-    """Whether an error copying into the archive was about the archive (the office's side), not the file read."""
-    where = exc.filename or exc.filename2
-    if not where:
-        return False
-    where = Path(str(where))
-    return where == archive_dir or archive_dir.is_relative_to(where) or where.parent == archive_dir
-
-
-def archive_trouble(archive_dir: Path, exc: OSError) -> str:
-    """Why a file waits in the inbox when the archive cannot take it: the office's problem, not the unit's."""
-    return (f"无法写入归档文件夹 {archive_dir}（{_os_reason(exc)}）。这是办公室一方的问题，报送单位无需重新发送；"
-            f"原件留在收件箱，请办公室检查该文件夹（权限、磁盘空间、是否被同名文件占用）后重新汇总")
-
-
-def _discard(tmp: Path) -> None:
-    """Remove a temporary copy if it can be (a broken archive folder may refuse even that)."""
-    try:
-        tmp.unlink(missing_ok=True)
-    except OSError:
-        pass
-
-
-def _os_reason(exc: OSError) -> str:
-    """An OS error's cause in Chinese (the system's own text is English)."""
-    if isinstance(exc, PermissionError):
-        return "没有写入权限"
-    return {errno.ENOSPC: "磁盘空间不足，请清理该磁盘后重新汇总", errno.EROFS: "该位置是只读的",
-            errno.EEXIST: "该位置被一个同名文件占用，不是文件夹", errno.ENOTDIR: "路径中有一段是文件而不是文件夹",
-            errno.ENAMETOOLONG: "文件名太长", errno.EIO: "读写出错（磁盘或网络共享故障）"}.get(exc.errno, "读写出错")
-
-
-def file_under_unit(snap: Snapshot, sub: Submission, index: dict[str, Path]) -> Path:
-    """Name a copy archived by this run after the unit the workbook says it is from (it was named
-    after the file until it had been read); a copy archived earlier keeps its name."""
-    if not snap.fresh:
-        return index.get(snap.sha256[:12] + snap.archived.suffix, snap.archived)
-    stem = sub.unit or f"{vocab.UNIDENTIFIED}_{Path(snap.name).stem[:40]}"
-    target = snap.archived.with_name(_archive_name(stem, snap.received, snap.sha256, snap.archived.suffix))
-    if target != snap.archived:
-        os.replace(snap.archived, target)
-        index[snap.sha256[:12] + snap.archived.suffix] = target
-    return target
-
-
-def latest_applied(ledger: Ledger, period: str) -> dict[str, str]:
-    """{unit: receipt time of its newest file merged for the period} (from the 报送记录)."""
-    latest: dict[str, str] = {}
-    for e in ledger.log:
-        if e.period == period and e.applied:
-            latest[e.unit] = max(latest.get(e.unit, ""), e.received)
-    return latest
-
-
-def merge(ledger: Ledger, sub: Submission, review_required: bool = False) -> int:
-    """Apply a submission's rows to the unit's own entries and recompute those measures (under
-    close-out review, an 已完成 becomes a 申请销号 until the office agrees)."""
-    stamp = sub.received.isoformat(timespec="seconds")
-    for u in sub.updates:
-        entry = ledger.owners[(u.measure_id, sub.unit)]
-        closed = ledger.reviews.get((u.measure_id, sub.unit))
-        if u.status and review_required and closed and closed.state == vocab.CLOSED and u.status != vocab.DONE:
-            # a 销号 is the office's decision: a unit's older template cannot reopen it
-            sub.notes.append(f"措施{u.measure_id}已经办公室审核销号，本次填报的“{u.status}”未采纳，仍为已销号；"
-                             f"如确需重新整改，请与办公室联系。")
-        elif u.status and review_required:
-            if u.status == vocab.DONE:
-                entry.status = review.request(ledger, entry, u.evidence, stamp)
-            else:
-                review.withdraw(ledger, entry)
-                entry.status = u.status
-        elif u.status:
-            entry.status = u.status
-        for attr in TEXT_ATTRS:
-            text = getattr(u, attr)
-            if text:
-                setattr(entry, attr, normalize.truncate_cell(text))
-        entry.submitted_at = stamp
-        recompute_measure(ledger, u.measure_id)
-    return len(sub.updates)
-
-
-def judge(ledger: Ledger, sub: Submission, known_hashes: set[str], latest: dict[str, str],
-          review_required: bool = False) -> tuple[str, int]:
-    """Decide a file's outcome and merge it when it is the newest valid one for its unit
-    (latest: {unit: newest merged receipt time}, updated here)."""
-    if sub.sha256 in known_hashes:
-        return vocab.OUTCOME_DUPLICATE, 0
-    if sub.rejected:
-        return vocab.OUTCOME_REJECTED, 0
-    received = sub.received.isoformat(timespec="seconds")
-    if latest.get(sub.unit, "") > received:
-        return vocab.OUTCOME_SUPERSEDED, 0
-    if not sub.updates:
-        return (vocab.OUTCOME_REJECTED if sub.problems else vocab.OUTCOME_ACCEPTED), 0
-    accepted = merge(ledger, sub, review_required)
-    latest[sub.unit] = max(latest.get(sub.unit, ""), received)
-    return (vocab.OUTCOME_PARTIAL if sub.problems else vocab.OUTCOME_ACCEPTED), accepted
-
-
-PARALLEL_FROM = 64      # files; below this one reader process is enough
-_FIX_RESEND = "请用下发的模板重新填写并保存为 .xlsx 后报送"
-
-
-def _read_safely(job: tuple, ledger: Ledger, settings: Settings, key: bytes) -> Submission:
-    path, name, sha, received = job
-    try:
-        return read_submission(path, ledger, settings, received, name, sha, key=key)
-    except Exception as exc:       # a reader bug must not stop the run: this file is rejected
-        log.exception("读取 %s 时出错", name)
-        return Submission(path, name, sha, received).reject(
-            f"读取文件时出错（{type(exc).__name__}），文件可能构造异常", _FIX_RESEND)
-
-
-def _reader(conn, others: list, ledger: Ledger, settings: Settings, key: bytes) -> None:
-    """A reader process: read each (path, name, sha, received) it is sent, send back the Submission.
-    The parent's ends of the pipes are closed here, so that the parent's death ends the reader."""
-    for other in others:
-        other.close()
-    try:
-        while (job := conn.recv()) is not None:
-            conn.send(_read_safely(job, ledger, settings, key))
-    except (EOFError, OSError, KeyboardInterrupt):
-        pass
-    finally:
-        os._exit(0)
-
-
-class _Readers:
-    """Reader processes (forked: they share the ledger without copying it), each file with a time
-    limit; a reader that dies or overruns is replaced and its file rejected."""
-
-    def __init__(self, count: int, ledger: Ledger, settings: Settings, key: bytes):
-        import multiprocessing as mp
-        self.ctx = mp.get_context("fork")
-        self.ledger, self.settings, self.key = ledger, settings, key
-        self.slots: list[list] = []
-        for _ in range(count):
-            self.slots.append(self._start())
-
-    def _start(self) -> list:
-        parent, child = self.ctx.Pipe()
-        others = [parent] + [s[1] for s in self.slots if not s[1].closed]
-        proc = self.ctx.Process(target=_reader, args=(child, others, self.ledger, self.settings, self.key),
-                                daemon=True)
-        proc.start()
-        child.close()
-        return [proc, parent, None, 0.0]          # process, pipe, (index, job) in hand, deadline
-
-    def _replace(self, slot: list) -> None:
-        slot[0].kill()
-        slot[0].join()
-        slot[1].close()
-        slot[:] = self._start()
-
-    def run(self, jobs: list[tuple], timeout: float, done) -> None:
-        from multiprocessing.connection import wait
-        todo = deque(enumerate(jobs))
-        try:
-            while True:
-                for slot in self.slots:
-                    if slot[2] is None and todo:
-                        slot[2], slot[3] = todo.popleft(), time.monotonic() + timeout
-                        slot[1].send(slot[2][1])
-                busy = [s for s in self.slots if s[2] is not None]
-                if not busy:
-                    return
-                left = min(s[3] for s in busy) - time.monotonic()
-                ready = wait([s[1] for s in busy], max(left, 0))
-                for slot in busy:
-                    (i, job), failure = slot[2], ""
-                    if slot[1] in ready:
-                        try:
-                            done(i, slot[1].recv())
-                        except (EOFError, OSError):
-                            failure = "读取文件时读取程序意外退出，文件可能已损坏或构造异常"
-                    elif time.monotonic() >= slot[3]:
-                        failure = f"读取文件超过{timeout:g}秒仍未完成，文件可能构造异常，已停止读取"
-                    else:
-                        continue
-                    slot[2] = None
-                    if failure:
-                        log.warning("%s:%s", job[1], failure)
-                        self._replace(slot)
-                        done(i, Submission(job[0], job[1], job[2], job[3]).reject(failure, _FIX_RESEND))
-        finally:
-            for proc, conn, _, _ in self.slots:
-                try:
-                    conn.send(None)
-                except OSError:
-                    pass
-            for proc, conn, _, _ in self.slots:
-                proc.join(1)
-                if proc.is_alive():
-                    proc.kill()
-                    proc.join()
-                conn.close()
-
-
-def read_all(jobs: list[tuple], ledger: Ledger, settings: Settings, on_file=None,
-             key: bytes | None = None) -> list[Submission]:
-    """Read and check every (archived path, name as received, sha256, received) job, in reader
-    processes with a time limit per file (two of them when there are many files); where fork is
-    unavailable, e.g. Windows, in this process and without a time limit."""
-    import multiprocessing as mp
-    key = ensure_secret(settings) if key is None else key
-    out: list[Submission | None] = [None] * len(jobs)
-    count = [0]
-
-    def done(i: int, sub: Submission) -> None:
-        out[i] = sub
-        count[0] += 1
-        if on_file:
-            on_file(count[0], len(jobs), sub.name)
-    if not jobs:
-        return []
-    if "fork" not in mp.get_all_start_methods():
-        for i, job in enumerate(jobs):
-            done(i, _read_safely(job, ledger, settings, key))
-        return out
-    workers = 2 if len(jobs) >= PARALLEL_FROM and (os.cpu_count() or 1) >= 2 else 1
-    _Readers(workers, ledger, settings, key).run(jobs, float(settings.read_timeout_seconds),
-                                            done)
-    return out
-
-
-def _received(entry: InboxEntry, now: dt.datetime) -> tuple[dt.datetime, list[str]]:
-    """The time of receipt: the file's modification time, unless that lies in the future (another
-    PC's clock), when the time it was found here counts instead."""
-    when = dt.datetime.fromtimestamp(entry.mtime_ns / 1e9).replace(microsecond=0)
-    if when <= now:
-        return when, []
-    return now, [f"文件的修改时间（{normalize.format_time(when)}）晚于本机当前时间（报送电脑的时钟可能不准），"
-                 f"按实际收件时间{normalize.format_time(now)}登记"]
-
-
-def _entry(path: Path) -> InboxEntry | Skipped:
-    st = os.stat(path, follow_symlinks=False)
-    if stat.S_ISDIR(st.st_mode):
-        return _folder_entry(Path(path), st)
-    return InboxEntry(Path(path), st.st_size, st.st_mtime_ns)
 
 
 def take_in(ledger: Ledger, settings: Settings, entries: list, on_file=None, again: list | None = None,
@@ -671,6 +198,7 @@ def take_in(ledger: Ledger, settings: Settings, entries: list, on_file=None, aga
     return result
 
 
+
 def _store_evidence(package: Path, sub: Submission, folder: Path) -> list:
     """evidence.store at its boundary: an OSError writing (a full disk) stops the run as it names the
     folder; anything else is this unit's evidence trouble, refused by name, and the run goes on."""
@@ -682,13 +210,6 @@ def _store_evidence(package: Path, sub: Submission, folder: Path) -> list:
         log.exception("保存 %s 的佐证材料时出错", sub.name)
         return [f if f.reason else replace(f, reason=evidence.DAMAGED) for f in sub.evidence]
 
-
-def _same_bytes(path: Path, sha256: str) -> bool:
-    """The file (not followed if a link) still holds exactly the bytes hashed as sha256."""
-    try:
-        return file_sha256(path, regular_only=True) == sha256
-    except OSError:
-        return False
 
 
 def clear_inbox(result: ConsolidationResult) -> None:

@@ -18,6 +18,7 @@ from . import config as config_mod
 from . import vocab
 from .app import Workspace
 from .assessment import Assessment
+from .buttons import BUTTONS
 from .consolidate import inbox_files
 from .errors import EnvironmentProblem, MissingProgram, ToolkitError, UsageError
 from .io import history_db, master_file, stats_sheet
@@ -29,8 +30,7 @@ from .problems import Location
 from .results import consolidation_data
 from .rules.normalize import looks_like_formula
 
-__all__ = ["consolidate_button", "refresh_button", "highlight_button", "notices_button", "distribute_button",
-           "remind_button", "agree_button", "return_button"]
+__all__ = list(BUTTONS)
 log = logging.getLogger("toolkit")
 
 

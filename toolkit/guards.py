@@ -16,8 +16,8 @@ from typing import Iterator
 import filelock
 
 from . import config, vocab
-from .consolidate import CLAIM_SUFFIX
 from .errors import BusyError, ConfigError, FileAccessError, HistoryError
+from .inbox import CLAIM_SUFFIX
 from .io import history_db
 from .io.fileio import file_sha256
 from .model import Settings

@@ -14,7 +14,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from . import vocab
-from .consolidate import merge
 from .errors import HistoryError, ToolkitError
 from .intake import read_submission
 from .io import history_db, master_file
@@ -34,6 +33,7 @@ from .io.history_db import (
     snapshot,
 )
 from .io.ledger_file import read_ledger
+from .merging import merge
 from .model import Ledger, LogEntry, Review, Settings
 
 log = logging.getLogger("toolkit")

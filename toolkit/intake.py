@@ -16,12 +16,12 @@ from pathlib import Path
 from xml.parsers import expat
 
 from . import vocab
-from .distribute import META_TABLE_ROW, canon, ensure_secret, row_fingerprint, template_signature
 from .errors import HeaderError, LedgerError
 from .io import evidence, extent
 from .io.fileio import file_sha256
 from .io.ledger_file import cell_name, find_header
 from .io.sheets import col_letter
+from .io.template_contract import META_TABLE_ROW, canon, ensure_secret, row_fingerprint, template_signature
 from .model import Ledger, Lexicon, Settings
 from .rules import normalize
 from .rules.lexicon import NONE

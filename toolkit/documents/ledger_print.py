@@ -60,11 +60,11 @@ def rows(ledger: Ledger, assessment: Assessment) -> list[tuple[str, list]]:
     return out
 
 
-def write_print_book(ledger: Ledger, settings: Settings, assessment: Assessment) -> Path:
+def write_print_book(ledger: Ledger, settings: Settings, assessment: Assessment, built: Path | None = None) -> Path:
     """output/<期次>/台账打印版.xlsx, replaced only when its bytes changed (same content, same bytes), so a copy
-    open in Excel is left alone on a run that changed nothing."""
+    open in Excel is left alone on a run that changed nothing. built: the same book built earlier (consumed)."""
     path = settings.path("output") / settings.current_period() / FILE_NAME
-    fresh = _build(ledger, settings, assessment, path.with_name(".~" + FILE_NAME))
+    fresh = built or build(ledger, settings, assessment, path.with_name(".~" + FILE_NAME))
     try:
         data = fresh.read_bytes()
     finally:
@@ -74,7 +74,7 @@ def write_print_book(ledger: Ledger, settings: Settings, assessment: Assessment)
     return path
 
 
-def _build(ledger: Ledger, settings: Settings, assessment: Assessment, path: Path) -> Path:
+def build(ledger: Ledger, settings: Settings, assessment: Assessment, path: Path) -> Path:
     """The print book written whole to path."""
     printed = rows(ledger, assessment)
     measures = [values for kind, values in printed if kind == "measure"]

@@ -1,0 +1,145 @@
+"""The reader pool: every archived file read and checked in forked reader processes, each with a time
+limit, so that a file that hangs or crashes its reader is rejected and the run goes on."""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections import deque
+
+from .intake import Submission, read_submission
+from .io.template_contract import ensure_secret
+from .model import Ledger, Settings
+
+log = logging.getLogger("toolkit")
+
+
+PARALLEL_FROM = 64      # files; below this one reader process is enough
+
+_FIX_RESEND = "请用下发的模板重新填写并保存为 .xlsx 后报送"
+
+
+
+def _read_safely(job: tuple, ledger: Ledger, settings: Settings, key: bytes) -> Submission:
+    path, name, sha, received = job
+    try:
+        return read_submission(path, ledger, settings, received, name, sha, key=key)
+    except Exception as exc:       # a reader bug must not stop the run: this file is rejected
+        log.exception("读取 %s 时出错", name)
+        return Submission(path, name, sha, received).reject(
+            f"读取文件时出错（{type(exc).__name__}），文件可能构造异常", _FIX_RESEND)
+
+
+
+def _reader(conn, others: list, ledger: Ledger, settings: Settings, key: bytes) -> None:
+    """A reader process: read each (path, name, sha, received) it is sent, send back the Submission.
+    The parent's ends of the pipes are closed here, so that the parent's death ends the reader."""
+    for other in others:
+        other.close()
+    try:
+        while (job := conn.recv()) is not None:
+            conn.send(_read_safely(job, ledger, settings, key))
+    except (EOFError, OSError, KeyboardInterrupt):
+        pass
+    finally:
+        os._exit(0)
+
+
+
+class _Readers:
+    """Reader processes (forked: they share the ledger without copying it), each file with a time
+    limit; a reader that dies or overruns is replaced and its file rejected."""
+
+    def __init__(self, count: int, ledger: Ledger, settings: Settings, key: bytes):
+        import multiprocessing as mp
+        self.ctx = mp.get_context("fork")
+        self.ledger, self.settings, self.key = ledger, settings, key
+        self.slots: list[list] = []
+        for _ in range(count):
+            self.slots.append(self._start())
+
+    def _start(self) -> list:
+        parent, child = self.ctx.Pipe()
+        others = [parent] + [s[1] for s in self.slots if not s[1].closed]
+        proc = self.ctx.Process(target=_reader, args=(child, others, self.ledger, self.settings, self.key),
+                                daemon=True)
+        proc.start()
+        child.close()
+        return [proc, parent, None, 0.0]          # process, pipe, (index, job) in hand, deadline
+
+    def _replace(self, slot: list) -> None:
+        slot[0].kill()
+        slot[0].join()
+        slot[1].close()
+        slot[:] = self._start()
+
+    def run(self, jobs: list[tuple], timeout: float, done) -> None:
+        from multiprocessing.connection import wait
+        todo = deque(enumerate(jobs))
+        try:
+            while True:
+                for slot in self.slots:
+                    if slot[2] is None and todo:
+                        slot[2], slot[3] = todo.popleft(), time.monotonic() + timeout
+                        slot[1].send(slot[2][1])
+                busy = [s for s in self.slots if s[2] is not None]
+                if not busy:
+                    return
+                left = min(s[3] for s in busy) - time.monotonic()
+                ready = wait([s[1] for s in busy], max(left, 0))
+                for slot in busy:
+                    (i, job), failure = slot[2], ""
+                    if slot[1] in ready:
+                        try:
+                            done(i, slot[1].recv())
+                        except (EOFError, OSError):
+                            failure = "读取文件时读取程序意外退出，文件可能已损坏或构造异常"
+                    elif time.monotonic() >= slot[3]:
+                        failure = f"读取文件超过{timeout:g}秒仍未完成，文件可能构造异常，已停止读取"
+                    else:
+                        continue
+                    slot[2] = None
+                    if failure:
+                        log.warning("%s:%s", job[1], failure)
+                        self._replace(slot)
+                        done(i, Submission(job[0], job[1], job[2], job[3]).reject(failure, _FIX_RESEND))
+        finally:
+            for proc, conn, _, _ in self.slots:
+                try:
+                    conn.send(None)
+                except OSError:
+                    pass
+            for proc, conn, _, _ in self.slots:
+                proc.join(1)
+                if proc.is_alive():
+                    proc.kill()
+                    proc.join()
+                conn.close()
+
+
+
+def read_all(jobs: list[tuple], ledger: Ledger, settings: Settings, on_file=None,
+             key: bytes | None = None) -> list[Submission]:
+    """Read and check every (archived path, name as received, sha256, received) job, in reader
+    processes with a time limit per file (two of them when there are many files); where fork is
+    unavailable, e.g. Windows, in this process and without a time limit."""
+    import multiprocessing as mp
+    key = ensure_secret(settings) if key is None else key
+    out: list[Submission | None] = [None] * len(jobs)
+    count = [0]
+
+    def done(i: int, sub: Submission) -> None:
+        out[i] = sub
+        count[0] += 1
+        if on_file:
+            on_file(count[0], len(jobs), sub.name)
+    if not jobs:
+        return []
+    if "fork" not in mp.get_all_start_methods():
+        for i, job in enumerate(jobs):
+            done(i, _read_safely(job, ledger, settings, key))
+        return out
+    workers = 2 if len(jobs) >= PARALLEL_FROM and (os.cpu_count() or 1) >= 2 else 1
+    _Readers(workers, ledger, settings, key).run(jobs, float(settings.read_timeout_seconds),
+                                            done)
+    return out
