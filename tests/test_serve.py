@@ -170,7 +170,7 @@ def test_a_second_press_while_one_runs_is_told_what_runs_and_since_when(workspac
         assert code == 200 and status["workspace"]["root"] == str(s.root) and status["running"]["pid"] == running["pid"]
         service.open_workspace = opened
         code, answer, _ = client.post("refresh")
-        assert code == 409 and answer["kind"] == "BusyError"
+        assert code == 409 and answer["type"] == "BusyError"
         assert answer["message"].startswith("“汇总报送”正在运行（") and running["started"][11:19] in answer["message"]
         gate.touch()
         worker.join(120)
@@ -184,13 +184,14 @@ def test_a_failing_operation_returns_its_problem_and_the_server_keeps_serving(wo
         good = s.master.read_bytes()
         s.master.write_bytes(b"not a workbook")
         code, answer, _ = client.post("refresh")
-        assert code == 422 and answer["ok"] is False and answer["kind"] == "LedgerError"
+        assert code == 422 and answer["ok"] is False and answer["type"] == "LedgerError"
         assert "整改台账.xlsx" in answer["message"] and "Traceback" not in answer["message"]
+        assert answer["family"] == "input" and answer["kind"] and answer["guidance"]   # the problem's own JSON
         s.master.write_bytes(good)
         code, answer, _ = client.post("history", {"id": "ZG-001"})
-        assert code == 500 and answer["kind"] == "InternalError" and "服务仍在运行" in answer["message"]
+        assert code == 500 and answer["type"] == "InternalError" and "服务仍在运行" in answer["message"]
         assert client.post("refresh")[0] == 200
-        assert client.get("/api/last/history")[1]["kind"] == "InternalError"
+        assert client.get("/api/last/history")[1]["type"] == "InternalError"
 
 
 def test_killing_the_operations_process_mid_consolidation_loses_nothing_and_the_rerun_takes_each_file_once(
@@ -210,7 +211,7 @@ def test_killing_the_operations_process_mid_consolidation_loses_nothing_and_the_
         os.kill(pid, signal.SIGKILL)                 # a real signal, mid-run, to the operation's process
         worker.join(120)
         code, answer, _ = first[0]
-        assert code == 500 and answer["kind"] == "Interrupted" and "请再点一次" in answer["message"]
+        assert code == 500 and answer["type"] == "Interrupted" and "请再点一次" in answer["message"]
         assert sha(s.master) == before
         kept = {sha(p) for p in s.path("inbox").iterdir() if p.is_file()}
         archived = {sha(p) for p in s.path("archive").rglob("*.xlsx")} if s.path("archive").exists() else set()
@@ -344,7 +345,7 @@ def test_a_request_naming_another_host_is_refused(served):
     before = sha(s.master)
     for host in ("evil.example", f"evil.example:{client.port}", "127.0.0.1:1", f"127.0.0.1.nip.io:{client.port}"):
         code, answer, _ = client.get("/api/status", headers={"Host": host})
-        assert code == 421 and answer["kind"] == "ForbiddenHost", host
+        assert code == 421 and answer["type"] == "ForbiddenHost", host
         code, answer, _ = client.post("consolidate", headers={"Host": host})
         assert code == 421, host
         code, body, _ = client.get("/", headers={"Host": host})
@@ -359,7 +360,7 @@ def test_a_call_from_a_foreign_origin_is_refused_even_with_the_token(served):
     before = sha(s.master)
     for origin in ("http://evil.example", f"http://localhost:{client.port + 1}", f"https://127.0.0.1:{client.port}"):
         code, answer, _ = client.post("consolidate", headers={"Origin": origin})
-        assert code == 403 and answer["kind"] == "ForbiddenOrigin", origin
+        assert code == 403 and answer["type"] == "ForbiddenOrigin", origin
     code, _, _ = client.post("consolidate", headers={"Sec-Fetch-Site": "cross-site"})
     assert code == 403
     assert sha(s.master) == before
@@ -374,7 +375,7 @@ def test_a_page_opened_from_a_file_gets_nothing_without_the_token_and_only_the_a
     before = sha(s.master)
     for origin in ("null", "file://"):
         code, answer, headers = client.get("/api/status", headers={"Origin": origin})
-        assert code == 403 and answer["kind"] == "ForbiddenOrigin" and "Access-Control-Allow-Origin" not in headers
+        assert code == 403 and answer["type"] == "ForbiddenOrigin" and "Access-Control-Allow-Origin" not in headers
         code, answer, _ = client.post("consolidate", headers={"Origin": origin}, token="wrong")
         assert code == 403
         code, body, _ = client.get("/", headers={"Origin": origin, TOKEN_HEADER: client.token})
@@ -407,7 +408,7 @@ def test_a_state_changing_call_needs_the_install_token(served):
         assert token_file.stat().st_mode & 0o077 == 0
     for token in ("", "wrong", client.token[:-1]):
         code, answer, _ = client.post("consolidate", token=token)
-        assert code == 401 and answer["kind"] == "BadToken"
+        assert code == 401 and answer["type"] == "BadToken"
     code, _, _ = client.post("consolidate", headers={TOKEN_HEADER: None})
     assert code == 401
     assert sha(s.master) == before and list(s.path("inbox").iterdir())
@@ -439,3 +440,12 @@ def test_files_are_served_only_from_the_output_and_outbox_folders(served):
 def _quote(part: str) -> str:
     from urllib.parse import quote
     return quote(part)
+
+
+def test_a_machine_problem_is_answered_503_and_an_input_problem_422_with_their_families():
+    from toolkit.errors import FileAccessError, LedgerError
+    from toolkit.serve import problem, status_of
+    disk, bad = FileAccessError("磁盘已满"), LedgerError("第3行编号为空")
+    assert (status_of(disk), status_of(bad)) == (503, 422)
+    assert (problem(disk)["family"], problem(bad)["family"]) == ("environment", "input")
+    assert problem(disk)["guidance"] != problem(bad)["guidance"]

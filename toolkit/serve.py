@@ -22,6 +22,7 @@ import mimetypes
 import multiprocessing
 import os
 import pickle
+import re
 import secrets
 import sys
 import threading
@@ -30,10 +31,10 @@ from typing import Callable, Iterable
 from urllib.parse import parse_qs, quote
 
 from . import check as health
-from . import vocab
+from . import results, vocab
 from .app import Workspace
 from .documents.notices import KINDS
-from .errors import BusyError, ConfigError, ReviewError, ToolkitError
+from .errors import BusyError, ConfigError, EnvironmentProblem, ReviewError, ToolkitError
 from .io import history_db
 from .io.ledger_file import read_ledger
 
@@ -56,7 +57,7 @@ TITLES = {"consolidate": "汇总报送", "run": "完整运行", "refresh": "刷�
           "check": "台账体检", "distribute": "分发模板", "issue": "发出拟发文书"}
 STATUS_OF = {BusyError: "409 Conflict", ConfigError: "400 Bad Request", ReviewError: "422 Unprocessable Entity"}
 REASONS = {200: "200 OK", 204: "204 No Content", 400: "400 Bad Request", 401: "401 Unauthorized", 403: "403 Forbidden",
-           404: "404 Not Found", 405: "405 Method Not Allowed", 409: "409 Conflict", 413: "413 Payload Too Large",
+           404: "404 Not Found", 405: "405 Method Not Allowed", 409: "409 Conflict", 413: "413 Payload Too Large", 503: "503 Service Unavailable",
            421: "421 Misdirected Request", 422: "422 Unprocessable Entity", 500: "500 Internal Server Error"}
 MAX_BODY = 64 * 1024
 
@@ -104,12 +105,25 @@ def to_data(value, paths: set[Path] | None = None):
     return str(value)
 
 
+def refusal(type_: str, message: str, **extra) -> dict:
+    """A failure the service itself answers (not a ToolkitError): its type, a stable kind code and the message,
+    in the same shape as a problem's JSON (results.data of the error)."""
+    kind = re.sub(r"(?<!^)(?=[A-Z])", "-", type_).lower()        # ForbiddenHost → forbidden-host
+    return {"ok": False, "type": type_, "kind": kind, "family": "", "message": message, **extra}
+
+
 def problem(exc: BaseException) -> dict:
-    """A failed operation as data: the Chinese message and its kind (the error's class)."""
+    """A failed operation as data: the problem's type, kind code, family, location and parameters (the same JSON
+    as the CLI's --json and the run report), with its Chinese message and what to do."""
     if isinstance(exc, ToolkitError):
-        return {"ok": False, "kind": type(exc).__name__, "message": str(exc)}
-    return {"ok": False, "kind": "InternalError",
-            "message": f"运行出错（{type(exc).__name__}），详细情况已记入日志 logs/toolkit.log。服务仍在运行，可修正后重试。"}
+        return {"ok": False, **results.data(exc), "guidance": exc.guidance}
+    return refusal("InternalError",
+                   f"运行出错（{type(exc).__name__}），详细情况已记入日志 logs/toolkit.log。服务仍在运行，可修正后重试。")
+
+
+def status_of(exc: ToolkitError) -> int:
+    """The HTTP status of a refused operation: by its class, else 503 for the machine's trouble, 422 for the input's."""
+    return int(STATUS_OF.get(type(exc), "503" if isinstance(exc, EnvironmentProblem) else "422")[:3])
 
 
 def _date(params: dict) -> dt.date | None:
@@ -237,7 +251,9 @@ def answer_of(operation: str, result, lines: list[str], settings) -> dict:
     """A finished operation's answer as JSON: its run's data, the lines a person reads and links to the
     files it wrote. The one place a result becomes the service's JSON."""
     paths: set[Path] = set()
-    data = to_data(result, paths)
+    data = to_data(result, paths)                     # every file the result names becomes a link
+    if hasattr(result, "to_dict"):
+        data = results.data(result)                   # the run's own data, as the run report and --json have it
     return {"ok": True, "operation": operation, "title": TITLES[operation], "data": data,
             "lines": [line for line in lines if line], "links": links(paths, settings)}
 
@@ -303,7 +319,7 @@ def run_child(opener: Callable[[], Workspace], operation: str, params: dict, con
         result, lines = OPERATIONS[operation](workspace, params, progress)
         code, answer = 200, answer_of(operation, result, lines, workspace.settings)
     except ToolkitError as exc:
-        answer, code = problem(exc), int(STATUS_OF.get(type(exc), "422")[:3])
+        answer, code = problem(exc), status_of(exc)
         log.warning("%s未完成：%s", title, exc)
     except BaseException as exc:          # the server keeps serving whatever one run does
         log.exception("%s运行出错", title)
@@ -318,9 +334,9 @@ def run_child(opener: Callable[[], Workspace], operation: str, params: dict, con
 def interrupted(exitcode: int | None) -> dict:
     """The answer when the operation's process ended without one (killed, or the machine out of memory)."""
     how = f"退出码 {exitcode}" if exitcode is not None and exitcode >= 0 else f"被信号 {-(exitcode or 0)} 终止"
-    return {"ok": False, "kind": "Interrupted",
-            "message": f"运行中断：执行该操作的进程意外结束（{how}）。已写入的文件都是完整的，未完成的部分没有写入；"
-                       "服务仍在运行，请再点一次完成本次操作。"}
+    return refusal("Interrupted",
+            f"运行中断：执行该操作的进程意外结束（{how}）。已写入的文件都是完整的，未完成的部分没有写入；"
+                       "服务仍在运行，请再点一次完成本次操作。")
 
 
 # ---------------------------------------------------------------- the service
@@ -370,10 +386,9 @@ class Service:
     def busy_answer(self) -> dict:
         job = self.job
         if job is None:           # between the check and the answer it finished: say so plainly
-            return {"ok": False, "kind": "BusyError", "message": "另一个操作刚刚结束，请再点一次。"}
-        return {"ok": False, "kind": "BusyError", "running": to_data(job),
-                "message": f"“{job.title}”正在运行（{job.started:%H:%M:%S}开始"
-                           + (f"，{job.step}" if job.step else "") + "），请等它结束后再点。"}
+            return refusal("BusyError", "另一个操作刚刚结束，请再点一次。")
+        return refusal("BusyError", f"“{job.title}”正在运行（{job.started:%H:%M:%S}开始"
+                       + (f"，{job.step}" if job.step else "") + "），请等它结束后再点。", running=to_data(job))
 
     def _progress(self, i: int, n: int, name: str) -> None:
         if self.job:
@@ -382,7 +397,7 @@ class Service:
     def perform(self, operation: str, params: dict | None = None, by: str = "按钮") -> tuple[int, dict]:
         """Run one operation if none is running: (HTTP status, answer). Never raises."""
         if operation not in TITLES or operation not in OPERATIONS:
-            return 404, {"ok": False, "kind": "NotFound", "message": f"没有“{operation}”这个操作。"}
+            return 404, refusal("NotFound", f"没有“{operation}”这个操作。")
         if not self._one.acquire(blocking=False):
             return 409, self.busy_answer()
         try:
@@ -468,7 +483,7 @@ class Service:
         works (no file is read then), so it answers at once."""
         job = self.job
         return {"running": to_data(job) if job else None,
-                "last": {op: {k: a.get(k) for k in ("ok", "title", "kind", "message", "finished", "by")}
+                "last": {op: {k: a.get(k) for k in ("ok", "title", "type", "kind", "message", "finished", "by")}
                          for op, a in self.last.items()},
                 **self.workspace_info(), "operations": TITLES, "port": self.port}
 
@@ -581,9 +596,9 @@ class Api:
         body = json.dumps(data, ensure_ascii=False).encode("utf-8")
         return code, [("Content-Type", "application/json; charset=utf-8"), ("Content-Length", str(len(body)))], body
 
-    def refuse(self, code: int, kind: str, message: str):
+    def refuse(self, code: int, type_: str, message: str):
         log.warning("拒绝请求：%s", message)
-        return self.json(code, {"ok": False, "kind": kind, "message": message})
+        return self.json(code, refusal(type_, message))
 
     def handle(self, environ):
         method = environ.get("REQUEST_METHOD", "GET")
