@@ -16,7 +16,7 @@ LAYERS = [
     ("assessment", ["assessment"]),
     ("files", ["io", "io.*"]),
     ("documents", ["documents", "documents.*"]),
-    ("operations", ["distribute", "intake", "consolidate", "history", "check", "demo", "profile_demo"]),
+    ("operations", ["distribute", "intake", "consolidate", "history", "check", "demo", "profile_demo", "profile_guess"]),
     ("application", ["guards", "results", "app"]),
     ("front ends", ["__init__", "__main__", "cli", "click_zh", "excel", "excel_checks", "addin", "nightly", "serve", "wps", "autostart"]),
 ]
