@@ -150,7 +150,8 @@ def test_profile_demo_runs_end_to_end_never_says_xunshi_and_its_notice_adds_up(t
     lead, unit, words = TOTALS[profile]
     expected = lead.format(total=total) + "，".join(f"{words[s]}{statuses[s]}{unit}" for s in vocab.STATUSES if statuses[s])
     assert expected in notice
-    rate = re.search(r"整改措施完成率为([\d.]+)%", notice)
+    words = profiles.load(profile).words()
+    rate = re.search(words["措施称谓"] + words["完成率称谓"] + r"为([\d.]+)%", notice)
     assert rate and float(rate[1]) == round(100 * statuses[vocab.DONE] / total, 1)
 
 

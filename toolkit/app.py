@@ -364,6 +364,7 @@ class Workspace:
             if report is None:
                 report = self._full_run(distribute_first, on_file, started, t0)
                 self._save_state(report)
+            report.warnings[:0] = config.unfilled_start(s)   # said afresh by every run, quick or not; never stored
             folder = s.path("output") / s.current_period() / "运行报告"
             report.report_path = folder / f"{started:%Y%m%d-%H%M%S}-{os.getpid()}.txt"
             fileio.atomic_write_text(report.report_path, "\n".join(report.lines()) + "\n")

@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import config, vocab
+from . import config, profile_guess, vocab
 from .assessment import assess
 from .documents import notices
 from .errors import LedgerError, UsageError
@@ -35,6 +35,7 @@ class CheckReport:
     problems: list[str] = field(default_factory=list)      # each stops a run until fixed
     suspicious: list[str] = field(default_factory=list)    # worth a look, does not stop a run
     notes: list[str] = field(default_factory=list)         # what reading did (merged cells, [units] mapping…)
+    profile_advice: list[str] = field(default_factory=list)  # unreadable under this profile: which one reads it
 
     @property
     def ok(self) -> bool:
@@ -71,6 +72,9 @@ class CheckReport:
         if self.notes:
             out.append("读取说明：")
             out += [f"  - {n}" for n in self.notes]
+        if self.profile_advice:
+            out.append("配置方案：")
+            out += [f"  {line}" for line in self.profile_advice]
         found = [("须改正", p) for p in self.problems] + [("请核实", s) for s in self.suspicious]
         out.append(f"四、需要注意的地方（{len(found)}处）" if found else "四、需要注意的地方：无")
         out += [f"  {i}. 【{kind}】{text}" for i, (kind, text) in enumerate(found, 1)]
@@ -103,6 +107,9 @@ def check(path: Path, settings: config.Settings) -> CheckReport:
         ledger = read_ledger(path, settings, report.problems)
     except LedgerError as exc:           # no header, no ledger sheet, not a workbook: nothing more to say
         report.problems.append(str(exc))
+        config_file = Path(settings.root) / config.CONFIG_NAME
+        report.profile_advice = profile_guess.advice(path, settings.profile, settings.lexicon,
+                                                     config_file if config_file.exists() else None)
         return report
     report.layout, report.account = ledger.layout, ledger.account
     report.problems += [p for p in [master_file.format_problem(path)] if p]   # a run would not write it

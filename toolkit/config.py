@@ -4,6 +4,7 @@ Paths are relative to the file's folder; a bad value stops start-up with a clear
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import re
@@ -461,13 +462,34 @@ def write_default(folder: Path, **values) -> Path:
     return path
 
 
-def placeholders(root: Path) -> list[str]:
-    """Each key of root's config.toml still holding init's placeholder, named with what to write there."""
+def _unfilled(root: Path) -> tuple[Path, dict[str, str]]:
+    """(root's config.toml, {key: placeholder} for each top-level key still holding init's placeholder)."""
     path = Path(root) / CONFIG_NAME
     try:
         data = tomllib.loads(_decode(path.read_bytes(), path))
     except (OSError, tomllib.TOMLDecodeError, ConfigError):
-        return []                                   # no file, or a fault config.load reports itself
-    return [f"配置文件 {path} 中 {key} = “{value}” 仍是 init 写入的占位内容：请改为本单位的实际内容"
-            f"（{value.removeprefix(PLACEHOLDER).rstrip('）')}），否则通报、督办单会照写这几个字。"
-            for key, value in data.items() if isinstance(value, str) and value.startswith(PLACEHOLDER)]
+        return path, {}                             # no file, or a fault config.load reports itself
+    return path, {k: v for k, v in data.items() if isinstance(v, str) and v.startswith(PLACEHOLDER)}
+
+
+def _placeholder_text(path: Path, key: str, value: str, start: dt.date) -> str:
+    if key == "programme_start":     # not printed anywhere: a date stands in for it, silently unless said
+        return (f"配置文件 {path} 中 programme_start = “{value}” 仍是 init 写入的占位内容：在填写本单位的整改启动日期之前，"
+                f"“立行立改”措施的完成时限（及其逾期、临期）按{normalize.format_date(start)}计算。"
+                f"请写成 programme_start = \"2024-05-06\" 这样的日期。")
+    return (f"配置文件 {path} 中 {key} = “{value}” 仍是 init 写入的占位内容：请改为本单位的实际内容"
+            f"（{value.removeprefix(PLACEHOLDER).rstrip('）')}），否则通报、督办单会照写这几个字。")
+
+
+def placeholders(root: Path) -> list[str]:
+    """Each key of root's config.toml still holding init's placeholder, named with what to write there."""
+    path, unfilled = _unfilled(root)
+    start = next(f.default for f in dataclasses.fields(Settings) if f.name == "programme_start")   # what stands in
+    return [_placeholder_text(path, k, v, start) for k, v in unfilled.items()]
+
+
+def unfilled_start(settings: Settings) -> list[str]:
+    """A run's 提示 while programme_start still holds init's placeholder: the date used in its place and the fix."""
+    path, unfilled = _unfilled(settings.root)
+    return [_placeholder_text(path, "programme_start", unfilled["programme_start"], settings.programme_start)
+            ] if "programme_start" in unfilled else []

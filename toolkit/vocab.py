@@ -250,3 +250,19 @@ PARTY_UNIT = "责任单位"
 PARTY_LEAD = "牵头单位"
 PARTY_OFFICE = "整改办"
 ACCEPTANCE_PARTIES = [PARTY_UNIT, PARTY_LEAD, PARTY_OFFICE]
+
+# ---- how a 通报 names the list's entries (a profile's [wording] replaces any of them; these are 巡视's) ----
+NOTICE_WORDING = {
+    "措施称谓": "整改措施",      # the entry, in full: 整改措施 / 交办事项 / 年度任务
+    "措施简称": "措施",          # the entry, short: 措施 / 事项 / 任务
+    "计量": "条",                # its measure word: 条 / 件 / 项
+    "完成率称谓": "完成率",      # 完成率 / 办结率
+    "完成率全称": "整改完成率",  # in the ranking's title: 各单位整改完成率排名
+    "已完成称谓": "已完成",
+    "基本完成称谓": "基本完成",
+    "正在推进称谓": "正在推进",
+    "未启动称谓": "未启动",
+    "未完成称谓": "未完成",      # 逾期未完成 / 逾期未办结
+    "分类依据": "类别",          # 二、分类进展 by 类别 (重点问题整改, 举一反三…) or by 重点问题 (来源, 任务类别, 方面)
+}
+NOTICE_GROUPINGS = ["类别", "重点问题"]

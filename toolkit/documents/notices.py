@@ -89,7 +89,8 @@ def programme_context(ledger, settings: Settings, assessment: Assessment) -> dic
     submitted, late_units = submission_status(ledger, settings)
     late_units = order.in_order(late_units, units)
     missing = order.in_order((u for u in ledger.units if u not in submitted), units)   # submitted is a set
-    annexes = attachments(ranking, overdue_by_unit, soon, settings.remind_working_days)
+    words = {**vocab.NOTICE_WORDING, **settings.words}     # a Settings made without a profile has only 巡视's three
+    annexes = attachments(ranking, overdue_by_unit, soon, settings.remind_working_days, words)
     reform = summary.by_category.get(vocab.REFORM)
     return {
         "标题": settings.title.removesuffix("台账").removesuffix("整改"), "主体": settings.subject, "主送": settings.addressees,
@@ -105,7 +106,7 @@ def programme_context(ledger, settings: Settings, assessment: Assessment) -> dic
         "逾期报送单位": late_units, "未报送单位": missing, "回复期限": None,
         "附件": annexes, "附件序号": {a["键"]: k for k, a in enumerate(annexes, 1)},
         "销号": review_figures(summary, ledger),
-        **settings.words,                         # 工作 / 整改工作 / 反馈来源: the profile's wording
+        **words,                      # 工作 / 整改工作 / 反馈来源 and how entries are named: the profile's wording
     }
 
 
@@ -117,26 +118,28 @@ def review_figures(summary, ledger: Ledger) -> dict | None:
     return {"已销号": r.closed, "待审核": r.pending, "退回": r.returned}
 
 
-def attachments(ranking, overdue_by_unit: dict, soon: list, soon_days: int) -> list[dict]:
+def attachments(ranking, overdue_by_unit: dict, soon: list, soon_days: int,
+                words: dict[str, str] | None = None) -> list[dict]:
     """The 通报's long lists as attachment tables (header row first): overdue entries by unit, the completion
     ranking, measures falling due; empty lists are left out (the ranking always stays). The overdue list has
     no status column (nearly all 正在推进): a status other than that follows the measure, so the measure's
-    column is wide enough for its text in two lines."""
+    column is wide enough for its text in two lines. Titles and headers name entries in the profile's words."""
+    w = {**vocab.NOTICE_WORDING, **(words or {})}
     out = []
     if overdue_by_unit:
-        rows = [["序号", "责任单位", "编号", "整改措施", "完成时限", "已逾期"]]
+        rows = [["序号", "责任单位", "编号", w["措施称谓"], "完成时限", "已逾期"]]
         entries = [(unit, i) for unit, items in overdue_by_unit.items() for i in items]   # units in office order
         rows += [[str(k), unit, i["编号"], i["措施"] + _status_note(i["完成情况"]), i["完成时限文字"],
                   f"{i['逾期天数']}天"] for k, (unit, i) in enumerate(entries, 1)]
-        out.append({"键": "逾期", "名称": "逾期未完成整改措施清单", "表格": rows})
-    rows = [["名次", "责任单位", "措施数", "已完成", "完成率", "逾期"]]
+        out.append({"键": "逾期", "名称": f"逾期{w['未完成称谓']}{w['措施称谓']}清单", "表格": rows})
+    rows = [["名次", "责任单位", f"{w['措施简称']}数", w["已完成称谓"], w["完成率称谓"], "逾期"]]
     rows += [[str(k), u, str(c.total), str(c.done), pct(c.completion), str(c.overdue)]
              for k, (u, c) in enumerate(ranking, 1)]
-    out.append({"键": "排名", "名称": "各单位整改完成率排名", "表格": rows})
+    out.append({"键": "排名", "名称": f"各单位{w['完成率全称']}排名", "表格": rows})
     if soon:
-        rows = [["序号", "编号", "整改措施", "牵头单位", "完成时限"]]
+        rows = [["序号", "编号", w["措施称谓"], "牵头单位", "完成时限"]]
         rows += [[str(k), i["编号"], i["措施"], i["牵头单位"], i["完成时限文字"]] for k, i in enumerate(soon, 1)]
-        out.append({"键": "临期", "名称": f"近期到期的整改措施清单（{soon_days}个工作日内）", "表格": rows})
+        out.append({"键": "临期", "名称": f"近期到期的{w['措施称谓']}清单（{soon_days}个工作日内）", "表格": rows})
     return out
 
 
@@ -329,7 +332,7 @@ def write_notices(ledger, settings: Settings, assessment: Assessment, kinds=KIND
     context = programme_context(ledger, settings, assessment)
     context["公开进展"] = _paragraph(render("公开进展.txt.j2", context, settings))
     context["梯次发文"] = history_db.issued_this_period(settings)       # {梯次: 份数} the office issued this period
-    context["趋势"] = trend.trend_sentence(ledger.history, summary, settings.current_period(), label="完成率",
+    context["趋势"] = trend.trend_sentence(ledger.history, summary, settings.current_period(), label=context["完成率称谓"],
                                          missing="")   # a first period: the figure alone, no software words
     fonts, author = gongwen.Fonts.from_config(_fonts_table(settings)), notice_issuer(settings)
     written: list[Path] = []

@@ -33,10 +33,12 @@ class Profile:
     description: str = ""
     lexicon: Lexicon = field(default_factory=Lexicon)
     path: str = ""                  # the TOML it was read from
+    wording: dict[str, str] = field(default_factory=dict)   # [wording]: how the 通报 names entries (vocab.NOTICE_WORDING)
 
     def words(self) -> dict[str, str]:
-        """Template variables: 工作 (the programme word), 整改工作, 反馈来源."""
-        return {"工作": self.programme, "整改工作": self.work, "反馈来源": self.source}
+        """Template variables: 工作 (the programme word), 整改工作, 反馈来源, and the 通报's words for entries."""
+        return {**vocab.NOTICE_WORDING, **self.wording,
+                "工作": self.programme, "整改工作": self.work, "反馈来源": self.source}
 
 
 def builtin_names() -> list[str]:
@@ -68,7 +70,7 @@ def from_toml(text: str, where: str) -> Profile:
     except tomllib.TOMLDecodeError as exc:
         _fail(where, f"不符合 TOML 格式（{exc}）。")
     known = {"name", "programme", "work", "source", "title", "office", "description",
-             "status", "deadlines", "item_types", "headers", "hierarchy"}
+             "status", "deadlines", "item_types", "headers", "hierarchy", "wording"}
     for key in data:
         if key not in known:
             near = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.4)
@@ -95,7 +97,25 @@ def from_toml(text: str, where: str) -> Profile:
         item_type_words=_words(data, "item_types", where, vocab.ITEM_TYPES),
         header_aliases={h: [str(a) for a in v] for h, v in headers.items()},
         optional=tuple(optional), defaults={k: str(v) for k, v in defaults.items()})
-    return Profile(**texts, description=str(data.get("description", "")), lexicon=lexicon, path=where)
+    return Profile(**texts, description=str(data.get("description", "")), lexicon=lexicon, path=where,
+                   wording=_wording(data, where))
+
+
+def _wording(data: dict, where: str) -> dict[str, str]:
+    """[wording]: the 通报's words for the list's entries; each key one of vocab.NOTICE_WORDING's, each value text."""
+    table = data.get("wording", {})
+    if not isinstance(table, dict):
+        _fail(where, "[wording] 应为一节“用语名 = \"本清单的说法\"”。")
+    for key, value in table.items():
+        if key not in vocab.NOTICE_WORDING:
+            near = difflib.get_close_matches(key, list(vocab.NOTICE_WORDING), n=1, cutoff=0.4)
+            _fail(where, f"[wording] 中未知的用语名“{key}”。" + (f"是否想写“{near[0]}”？" if near else "")
+                  + f"可用的有：{'、'.join(vocab.NOTICE_WORDING)}。")
+        if not isinstance(value, str) or not value.strip():
+            _fail(where, f"[wording] 中“{key}”应为文字（用英文双引号括起）。")
+    if table.get("分类依据", vocab.NOTICE_GROUPINGS[0]) not in vocab.NOTICE_GROUPINGS:
+        _fail(where, f"[wording] 中“分类依据”应为{'、'.join(vocab.NOTICE_GROUPINGS)}之一（按事项类别或按重点问题分类）。")
+    return {k: v.strip() for k, v in table.items()}
 
 
 def load(name: str = "", root: Path | None = None) -> Profile:
