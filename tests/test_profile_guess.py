@@ -3,7 +3,6 @@ columns map and the line of config.toml to write; or says that no profile reads 
 from pathlib import Path
 
 import openpyxl
-import pytest
 from click.testing import CliRunner
 
 from toolkit import config, profile_demo
@@ -11,13 +10,6 @@ from toolkit.check import check
 from toolkit.cli import cli
 from toolkit.profile_guess import advice
 from toolkit.rules import lexicon
-
-
-@pytest.fixture(autouse=True)
-def default_words_after():
-    """Checking under a profile puts its words in force; leave the default's in force after."""
-    yield
-    lexicon.use(lexicon.NONE)
 
 
 def book(path: Path, headers: list[str], rows: list[list]) -> Path:
@@ -64,7 +56,7 @@ def test_supervision_ledger_mapping_says_how_the_absent_hierarchy_is_filled(tmp_
 
 
 def test_a_ledger_the_current_profile_reads_gets_no_profile_advice(workspace):
-    assert advice(workspace.master, workspace.profile, lexicon.active(), None) == []
+    assert advice(workspace.master, workspace.profile, workspace.lexicon, None) == []
     assert not any(line.startswith("配置方案") for line in check(workspace.master, workspace).lines())
 
 
@@ -72,7 +64,7 @@ def test_a_ledger_under_its_own_profile_gets_no_advice_though_the_default_would_
     path = tmp_path / "审计台账.xlsx"
     profile_demo.write_office_ledger(path, "审计整改")
     settings = config.from_dict({"profile": "审计整改"}, tmp_path)
-    assert advice(path, settings.profile, lexicon.active(), None) == []
+    assert advice(path, settings.profile, settings.lexicon, None) == []
 
 
 def test_a_file_no_profile_reads_says_so_and_names_the_nearest_with_what_it_lacks(tmp_path):

@@ -6,14 +6,6 @@ from click.testing import CliRunner
 from toolkit import profiles
 from toolkit.cli import cli
 from toolkit.errors import ConfigError
-from toolkit.rules import lexicon
-
-
-@pytest.fixture(autouse=True)
-def default_words_after():
-    yield
-    lexicon.use(lexicon.NONE)
-
 
 # per profile: words its 通报 must not say, and a line of 二、分类进展 it must say
 UNFIT = {
