@@ -4,6 +4,7 @@ defect 3): next period's month-over-month figure depends on it."""
 import datetime as dt
 import os
 import zipfile
+from dataclasses import replace
 
 from tests.conftest import fill, hand_in
 from tests.test_history_rebuild import hand_edit
@@ -23,7 +24,7 @@ def office_rows(s):
 
 def started(s):
     """August: 市人民医院 reports ZG-004 under way; the history holds the initial import and that file."""
-    s.notice_pdf = False
+    s = replace(s, notice_pdf=False)
     at(s, "2024-08")
     hand_in(s, "市人民医院", {"ZG-004": {vocab.STATUS: "推进中"}})
     Workspace(s).consolidate()

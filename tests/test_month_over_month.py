@@ -1,6 +1,7 @@
 """Month-over-month figures come from history.sqlite: each period's statuses replayed from the change
 rows, whatever the master's 历史进度 sheet says; no earlier period reads 无上期数据, never 0."""
 import datetime as dt
+from dataclasses import replace
 
 import openpyxl
 import pytest
@@ -33,16 +34,16 @@ def notice_text(s):
 
 
 def at(s, period):
-    s.period = period
-    s.reference_date = dt.date.fromisoformat(f"{period}-28")
+    s = replace(s, period=period)
+    s = replace(s, reference_date=dt.date.fromisoformat(f"{period}-28"))
 
 
 @pytest.fixture
 def four_periods(workspace):
     s = workspace
     (s.root / "config.toml").write_text(CONFIG, encoding="utf-8")
-    s.review_required = True
-    s.notice_pdf = False
+    s = replace(s, review_required=True)
+    s = replace(s, notice_pdf=False)
     ws = Workspace(s)
     at(s, "2024-06")
     hand_in(s, "市人民医院", {"ZG-004": {vocab.STATUS: "未启动", vocab.PROGRESS: "已成立专班"}},
