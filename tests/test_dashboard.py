@@ -209,7 +209,7 @@ def test_the_browser_shows_the_statistics_offline_without_errors_or_requests(dem
     late = late_rows(ledger, settings, settings.today())
     assert shown["逾期清单"] == str(sum(r.state == OVERDUE for r in late))
     assert shown["临期"] == str(sum(r.state != OVERDUE for r in late))
-    submitted, _ = submission_status(ledger, settings)
+    submitted, _ = submission_status(ledger, settings, settings.current_period())
     assert sorted(k.split(".")[1] for k in shown if k.startswith("未报送.")) == \
            sorted(u for u in ledger.units if u not in submitted)
     for v in leaders.views(ledger, late):
