@@ -75,11 +75,13 @@ def synthetic_ledger(units: int, rows: int, seed: int = 1) -> Ledger:
 
 def _write_units(args):
     root, units, rows, chunk = args
+    from toolkit.assessment import dated
     from toolkit.distribute import write_unit_workbook
     settings = settings_for(Path(root))
     ledger = filled_ledger(units, rows)
     for unit in chunk:
-        write_unit_workbook(ledger, unit, settings, Path(root) / "inbox" / f"{unit}.xlsx")
+        write_unit_workbook(ledger, unit, settings, Path(root) / "inbox" / f"{unit}.xlsx",
+                            period=dated(settings).period)
 
 
 def filled_ledger(units: int, rows: int) -> Ledger:

@@ -34,6 +34,7 @@ import statistics
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,7 +71,7 @@ def main() -> int:
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(source, work, ignore=shutil.ignore_patterns("naive.xlsx", "floor.xlsx"))
     settings = settings_for(work)
-    settings.settle_seconds = 0
+    settings = replace(settings, settle_seconds=0)
     service = Service(opener(settings))
     answers: list[float] = []
     steps: list[str] = []

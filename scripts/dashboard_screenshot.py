@@ -30,7 +30,7 @@ def staged_dashboard(folder: Path) -> Path:
     """Run the demo once, with last month's figures in 历史进度; the dashboard's path."""
     settings = demo.stage_demo(folder)
     ledger = read_ledger(settings.master)
-    ledger.history = stats.history_rows(stats.summarise(ledger, settings), "2024-07")
+    ledger.history = stats.history_rows(stats.summarise(ledger, settings, settings.today()), "2024-07")
     master_file.write_master(ledger, settings)
     run_once(settings)
     return settings.path("output") / settings.current_period() / "看板.html"

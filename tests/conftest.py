@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import openpyxl
@@ -44,7 +45,7 @@ def settings_for(root: Path, **extra) -> config.Settings:
 def workspace(tmp_path) -> config.Settings:
     """A folder with config paths and a freshly written master holding small_ledger()."""
     settings = settings_for(tmp_path)
-    settings.settle_seconds = 0      # files dropped by a test have finished arriving (tests/test_inbox.py tests the wait)
+    settings = replace(settings, settle_seconds=0)      # files dropped by a test have finished arriving (tests/test_inbox.py tests the wait)
     master_file.write_master(small_ledger(), settings)
     settings.path("inbox").mkdir(parents=True)
     return settings
@@ -97,7 +98,7 @@ def applied(workspace):
     from tests.test_review import DONE_ZG4, review_rows
     from toolkit.app import Workspace
     (workspace.root / "config.toml").write_text(REVIEW_CONFIG, encoding="utf-8")
-    workspace.review_required = True
+    workspace = replace(workspace, review_required=True)
     hand_in(workspace, "市人民医院", DONE_ZG4)
     Workspace(workspace).consolidate()
     assert review_rows(workspace)[0][6] == vocab.REVIEW_PENDING

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
 import pytest
 from click.testing import CliRunner
@@ -99,7 +100,7 @@ def test_a_notice_open_in_word_is_never_overwritten(workspace, monkeypatch, mark
     docx = next(p for p in written if p.name == "进展通报.docx")
     (docx.parent / marker).write_bytes(b"owner")
     before = docx.read_bytes()
-    workspace.submit_by = None                   # a change that would rewrite the notice
+    workspace_.settings = replace(workspace, submit_by=None)      # a change that would rewrite the notice
     monkeypatch.setattr("toolkit.guards.time.sleep", lambda s: None)
     with pytest.raises(BusyError, match="进展通报.docx 正被打开"):
         workspace_.notices()
@@ -151,7 +152,7 @@ def test_permission_denied_while_writing_the_master_names_it(workspace, monkeypa
 def test_a_rerun_notices_a_changed_setting(workspace):
     first = Workspace(workspace).run_once()
     assert not first.quick and Workspace(workspace).run_once().quick
-    workspace.submit_by = workspace.submit_by.replace(day=20)
+    workspace = replace(workspace, submit_by=workspace.submit_by.replace(day=20))
     assert not Workspace(workspace).run_once().quick
 
 

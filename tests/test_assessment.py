@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from dataclasses import replace
 
 import openpyxl
 
@@ -30,7 +31,7 @@ def counted(monkeypatch, module, name: str) -> list:
 
 def test_one_run_of_the_demo_computes_late_rows_and_the_summary_exactly_once(tmp_path, monkeypatch):
     settings = demo.stage_demo(tmp_path / "demo")
-    settings.notice_pdf = False                       # LibreOffice is not what this counts
+    settings = replace(settings, notice_pdf=False)   # LibreOffice is not what this counts
     late, summaries = counted(monkeypatch, deadlines, "late_rows"), counted(monkeypatch, stats, "summarise")
     report = Workspace(settings).run_once()
     assert (len(late), len(summaries)) == (1, 1)
@@ -60,11 +61,11 @@ def test_the_assessment_holds_what_the_rules_compute_at_the_reference_date(tmp_p
     a = assess(ledger, settings)
     assert a.reference_date == REF and a.period == "2024-08"
     assert [(r.measure.id, r.state) for r in a.late] == \
-           [(r.measure.id, r.state) for r in deadlines.late_rows(ledger, settings)]
+           [(r.measure.id, r.state) for r in deadlines.late_rows(ledger, settings, settings.today())]
     assert a.overdue_ids == {"ZG-001", "ZG-004"} == {r.measure.id for r in a.overdue}
     assert [r.measure.id for r in a.due_soon] == ["ZG-002"]
     assert a.summary.measures.overdue == 2 and a.summary.measures.done == 2
-    assert list(a.ranking) == stats.summarise(ledger, settings).ranking()
+    assert list(a.ranking) == stats.summarise(ledger, settings, settings.today()).ranking()
     assert a.previous == {("总体", "整改措施"): 16.7}
     assert a.helpers["ZG-004"][0] == settings.programme_start and a.helpers["ZG-003"] == (None, None)
     assert a.calendar.shift(REF, 1).isoformat() == "2024-09-02"          # Friday → Monday

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -208,7 +209,7 @@ def test_a_history_database_damaged_in_the_middle_is_moved_aside_rebuilt_and_the
 def test_a_history_database_held_by_another_program_is_said_so_not_a_full_disk(workspace):
     s = workspace
     path = _with_history(s, rows=0)
-    s.lock_wait_seconds = 0
+    s = replace(s, lock_wait_seconds=0)
     other = sqlite3.connect(str(path), isolation_level=None)
     other.execute("BEGIN EXCLUSIVE")                          # a database viewer with unsaved edits
     try:
@@ -258,7 +259,7 @@ def test_sigkill_at_random_points_of_evidence_intake_then_a_rerun_leaves_master_
         tmp_path):
     template = tmp_path / "template"
     s = settings_for(template)
-    s.settle_seconds = 0
+    s = replace(s, settle_seconds=0)
     master_file.write_master(small_ledger(), s)
     s.path("inbox").mkdir(parents=True)
     (template / "config.toml").write_text('title = "测试整改台账"\nperiod = "2024-08"\nreference_date = "2024-08-30"\n'

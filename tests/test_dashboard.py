@@ -54,7 +54,7 @@ def test_the_series_reads_the_history_and_takes_this_period_from_the_live_figure
     ledger.history = [history_row("2024-07", 6, 1), history_row("2024-06", 6, 0),
                       history_row("2024-08", 6, 6),                       # stale: this period, before the run
                       history_row("2024-07", 3, 1, "单位", "办公室")]
-    summary = summarise(ledger, settings)
+    summary = summarise(ledger, settings, settings.today())
     points = trend.series(ledger.history, trend.OVERALL, summary, "2024-08")
     assert [(p.period, p.done, p.completion) for p in points] == \
            [("2024-06", 0, 0.0), ("2024-07", 1, 16.7), ("2024-08", 2, 33.3)]
@@ -70,7 +70,7 @@ def test_the_trend_chart_is_a_png_with_one_point_per_period(tmp_path):
     settings = settings_for(tmp_path)
     ledger = small_ledger()
     ledger.history = [history_row("2024-06", 6, 0), history_row("2024-07", 6, 1)]
-    path = trend.write_trend_chart(ledger.history, summarise(ledger, settings), "2024-08", tmp_path / "趋势.png")
+    path = trend.write_trend_chart(ledger.history, summarise(ledger, settings, settings.today()), "2024-08", tmp_path / "趋势.png")
     image = Image.open(path)
     assert image.format == "PNG" and image.size == (1280, 352)
     line = [(x, y) for x in range(0, image.width, 2) for y in range(0, image.height, 2)
@@ -180,7 +180,7 @@ def demo_run(tmp_path_factory):
     settings = demo.stage_demo(tmp_path_factory.mktemp("demo") / "demo")
     run_once(settings)
     ledger = read_ledger(settings.master)
-    return settings, settings.path("output") / "2024-08" / "看板.html", ledger, summarise(ledger, settings)
+    return settings, settings.path("output") / "2024-08" / "看板.html", ledger, summarise(ledger, settings, settings.today())
 
 
 @needs_browser
@@ -206,10 +206,10 @@ def test_the_browser_shows_the_statistics_offline_without_errors_or_requests(dem
            {k: pct(c.completion) for k, c in summary.by_category.items() if c.total}
     assert [v for k, v in shown.items() if k.startswith("重点问题.")] == \
            [pct(c.completion) for c in summary.by_key_problem.values()]
-    late = late_rows(ledger, settings)
+    late = late_rows(ledger, settings, settings.today())
     assert shown["逾期清单"] == str(sum(r.state == OVERDUE for r in late))
     assert shown["临期"] == str(sum(r.state != OVERDUE for r in late))
-    submitted, _ = submission_status(ledger, settings)
+    submitted, _ = submission_status(ledger, settings, settings.current_period())
     assert sorted(k.split(".")[1] for k in shown if k.startswith("未报送.")) == \
            sorted(u for u in ledger.units if u not in submitted)
     for v in leaders.views(ledger, late):
@@ -227,7 +227,7 @@ def test_the_filters_in_the_address_show_only_that_leaders_or_units_part(demo_ru
     tags = Elements(seen.dom).tags
     rows = [t for t in tags if t.get("class") in ("overdue", "soon") and "data-leaders" in t]
     visible = [t for t in rows if "hidden" not in t]
-    mine = [r for r in late_rows(ledger, settings) if r.measure.leader == leader]
+    mine = [r for r in late_rows(ledger, settings, settings.today()) if r.measure.leader == leader]
     assert len(visible) == len(mine) and len(rows) > len(visible)
     assert all(t["data-leaders"] == leader for t in visible)
     sections = [t for t in tags if "leader" in (t.get("class") or "").split() and "hidden" not in t]
@@ -240,7 +240,7 @@ def test_the_filters_in_the_address_show_only_that_leaders_or_units_part(demo_ru
     unit = "市急救中心"
     tags = Elements(visit(page.as_uri() + "#" + quote(f"单位={unit}")).dom).tags
     visible = [t for t in tags if t.get("class") in ("overdue", "soon") and "data-units" in t and "hidden" not in t]
-    assert len(visible) == sum(unit in r.measure.owners for r in late_rows(ledger, settings)) > 0
+    assert len(visible) == sum(unit in r.measure.owners for r in late_rows(ledger, settings, settings.today())) > 0
     assert all(unit in t["data-units"].split("|") for t in visible)
 
 

@@ -48,7 +48,7 @@ def page(tmp_path_factory):
     """The demo's dashboard after the August reports, with July's figures in 历史进度 (as in docs/看板.png)."""
     settings = demo.stage_demo(tmp_path_factory.mktemp("phone") / "demo")
     ledger = read_ledger(settings.master)
-    ledger.history = stats.history_rows(stats.summarise(ledger, settings), "2024-07")
+    ledger.history = stats.history_rows(stats.summarise(ledger, settings, settings.today()), "2024-07")
     master_file.write_master(ledger, settings)
     run_once(settings)
     return settings.path("output") / settings.current_period() / "看板.html"

@@ -5,6 +5,7 @@ import shutil
 import struct
 import subprocess
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ OFFICE = "市卫生健康委巡视整改工作领导小组办公室"
 
 def settings_with_documents(tmp_path, pdf=False):
     settings = demo.demo_settings(tmp_path)
-    settings.notice_pdf = pdf
+    settings = replace(settings, notice_pdf=pdf)
     settings.documents.update(office=OFFICE, contact="张××", phone="022-23456789",
                               reply_to="电子版发送至整改办工作邮箱", slip_number="卫整督〔{年}〕{序号}号")
     return settings

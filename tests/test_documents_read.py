@@ -3,6 +3,7 @@ tables whose dates never split and whose measures have room, units in the office
 import re
 import subprocess
 import zipfile
+from dataclasses import replace
 
 import pytest
 
@@ -23,7 +24,7 @@ def demo_workspace(tmp_path_factory):
 
 def test_the_wechat_text_breaks_where_a_person_would(tmp_path):
     settings = demo.demo_settings(tmp_path)
-    settings.notice_pdf = False
+    settings = replace(settings, notice_pdf=False)
     ledger = demo.demo_ledger()
     paths = notices.write_notices(ledger, settings, assess(ledger, settings), ("公开",))
     lines = next(p for p in paths if p.name == "微信通报.txt").read_text(encoding="utf-8").strip().split("\n")
@@ -51,10 +52,10 @@ def test_receipt_lines_end_as_sentences_and_times_read_as_written(demo_workspace
 def ordered_programme(tmp_path):
     """The demo with [order] listing units and leaders the reverse of how the ledger first names them."""
     settings = demo.demo_settings(tmp_path)
-    settings.notice_pdf = False
+    settings = replace(settings, notice_pdf=False)
     ledger = demo.demo_ledger()
-    settings.unit_order = ledger.units[::-1]
-    settings.leader_order = ledger.leaders[::-1]
+    settings = replace(settings, unit_order=ledger.units[::-1])
+    settings = replace(settings, leader_order=ledger.leaders[::-1])
     return settings, ledger
 
 
@@ -110,7 +111,7 @@ def layout_lines(pdf) -> list[list[str]]:
 @needs_lo
 def test_dates_never_split_and_the_overdue_list_has_room_for_its_measures(tmp_path):
     settings, ledger = ordered_programme(tmp_path)
-    settings.notice_pdf = True
+    settings = replace(settings, notice_pdf=True)
     paths = notices.write_notices(ledger, settings, assess(ledger, settings), ("通报", "督办单"))
     notice = next(p for p in paths if p.name == "进展通报.pdf")
     md = next(p for p in paths if p.name == "进展通报.md").read_text(encoding="utf-8")
@@ -139,6 +140,6 @@ def test_check_names_an_order_entry_the_ledger_does_not_hold(tmp_path):
     from toolkit.io import master_file
     settings = demo.demo_settings(tmp_path)
     master_file.write_master(demo.demo_ledger(), settings)
-    settings.unit_order = ["办公室", "医正处"]
+    settings = replace(settings, unit_order=["办公室", "医正处"])
     report = check.check(settings.master, settings)
     assert any("[order] units 中的“医正处”不是台账中的责任单位" in line for line in report.suspicious)

@@ -5,6 +5,7 @@ import hashlib
 import os
 import stat
 import zipfile
+from dataclasses import replace
 
 import openpyxl
 import pytest
@@ -184,14 +185,14 @@ def test_a_folder_is_taken_like_a_zip_and_resending_it_is_a_duplicate(workspace,
 
 def test_a_folder_still_being_copied_is_deferred_untouched(workspace):
     s = workspace
-    s.settle_seconds = 60
+    s = replace(s, settle_seconds=60)
     sent = folder_package(s, s.path("inbox") / "办公室8月报送")
     (sent / "ZG-001" / "整改通知扫描件.pdf").touch()     # the copy is still writing this file
     result = Workspace(s).consolidate()
     assert result.files == [] and [d.name for d in result.deferred] == ["办公室8月报送"]
     assert "尚未复制完" in result.deferred[0].reason and not result.receipts
     assert not list((s.path("archive") / "2024-08").glob("*")) and (sent / "办公室.xlsx").exists()
-    s.settle_seconds = 0                                # the copy has long finished
+    s = replace(s, settle_seconds=0)                                # the copy has long finished
     assert Workspace(s).consolidate().files[0].outcome == vocab.OUTCOME_ACCEPTED and not sent.exists()
 
 
@@ -461,12 +462,12 @@ def test_a_full_archive_disk_is_named_in_chinese_and_leaves_no_temporary_file(wo
 
 def test_a_folder_copied_with_its_old_times_waits_and_its_late_rest_is_taken_for_the_same_unit(workspace):
     s = workspace
-    s.settle_seconds = 60
+    s = replace(s, settle_seconds=60)
     sent = folder_package(s, s.path("inbox") / "办公室8月报送")    # every time old, as Explorer keeps them
     result = Workspace(s).consolidate()
     assert result.files == [] and "尚未复制完" in result.deferred[0].reason and (sent / "办公室.xlsx").exists()
 
-    s.settle_seconds = 0          # taken; then the rest of the copy lands under the same name
+    s = replace(s, settle_seconds=0)          # taken; then the rest of the copy lands under the same name
     assert Workspace(s).consolidate().files[0].outcome == vocab.OUTCOME_ACCEPTED and not sent.exists()
     (sent / "ZG-001").mkdir(parents=True)
     (sent / "ZG-001" / "现场照片.jpg").write_bytes(b"\xff\xd8\xff late photo")

@@ -91,6 +91,6 @@ def test_every_formula_recalculates_to_its_cached_value_with_hostile_names(tmp_p
     wrong = {where: (value, again[where[0]][where[1]].value) for where, value in cached.items()
              if not same(value, again[where[0]][where[1]].value)}
     assert wrong == {}
-    s = summarise(ledger, settings)
+    s = summarise(ledger, settings, settings.today())
     assert s.by_unit["=市急救中心"].total == 1 and s.by_unit["市*医院"].total == 2
     assert len([it for it in s.items if it.item == "(1)学习宣传不及时问题" and it.key_problem == KEY]) == 2

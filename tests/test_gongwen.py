@@ -4,6 +4,7 @@ import re
 import shutil
 import subprocess
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,7 @@ def package(path) -> dict[str, str]:
 def programme(tmp_path_factory):
     """The demo programme's notices (263 measures, 33 units) before the August reports, .docx only."""
     settings = demo.demo_settings(tmp_path_factory.mktemp("demo"))
-    settings.notice_pdf = False
+    settings = replace(settings, notice_pdf=False)
     ledger = demo.demo_ledger()
     paths = notices.write_notices(ledger, settings, assess(ledger, settings))
     return settings, ledger, paths
@@ -151,12 +152,11 @@ def test_slip_numbers_stay_with_their_unit_across_dates_and_new_slips_get_the_ne
 
 def test_a_slip_keeps_its_number_when_the_notices_are_written_for_another_day(tmp_path):
     settings = demo.demo_settings(tmp_path)
-    settings.notice_pdf = False
+    settings = replace(settings, notice_pdf=False)
     ledger = demo.demo_ledger()
 
     def numbers(day):
-        settings.reference_date = day
-        paths = notices.write_notices(ledger, settings, assess(ledger, settings), ("督办单",))
+        paths = notices.write_notices(ledger, settings, assess(ledger, settings, on=day), ("督办单",))
         return {p.stem: re.search(r"〔\d+〕\d+号", p.read_text(encoding="utf-8")).group(0)
                 for p in paths if p.suffix == ".md"}
     before, later = numbers(dt.date(2024, 8, 31)), numbers(dt.date(2024, 9, 10))
@@ -213,7 +213,7 @@ def test_without_libreoffice_the_notices_say_so_once_and_write_no_pdf(tmp_path, 
 def test_without_a_chinese_font_the_chart_is_left_out_and_the_font_to_install_named(tmp_path, monkeypatch):
     monkeypatch.setattr(notices, "cjk_font", lambda settings=None: None)
     settings = demo.demo_settings(tmp_path)
-    settings.notice_pdf = False
+    settings = replace(settings, notice_pdf=False)
     ledger = demo.demo_ledger()
     with pytest.warns(notices.NoticeWarning, match="fonts-noto-cjk"):
         paths = notices.write_notices(ledger, settings, assess(ledger, settings), ("通报",))
@@ -292,9 +292,9 @@ def test_the_chart_font_can_be_named_in_config(tmp_path):
     copy = tmp_path / "我的字体.ttc"
     copy.write_bytes(open(font, "rb").read())
     settings = demo.demo_settings(tmp_path)
-    settings.fonts = {"chart": str(copy)}
+    settings = replace(settings, fonts={"chart": str(copy)})
     assert notices.cjk_font(settings) == str(copy)
-    settings.fonts = {"chart": str(tmp_path / "不存在.ttf")}
+    settings = replace(settings, fonts={"chart": str(tmp_path / "不存在.ttf")})
     assert notices.cjk_font(settings) == font
 
 

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import openpyxl
@@ -45,7 +46,7 @@ def consolidate_recorded(settings, db):
 
 def run_three_periods(settings, db):
     for period, when, rows in PERIODS:
-        settings.period = period
+        settings = replace(settings, period=period)
         hand_in(settings, "市人民医院", rows, when=when)
         consolidate_recorded(settings, db)
 
@@ -199,7 +200,7 @@ def test_the_live_hook_uses_the_submissions_in_memory_and_gives_the_archive_rows
     from toolkit.consolidate import clear_inbox, inbox_files, take_in
     with history_db.open_history(workspace) as db:
         for period, when, rows in PERIODS:
-            workspace.period = period
+            workspace = replace(workspace, period=period)
             hand_in(workspace, "市人民医院", rows, when=when)
             before = read_ledger(workspace.master)
             ledger = before.copy()

@@ -4,6 +4,7 @@ defect 3): next period's month-over-month figure depends on it."""
 import datetime as dt
 import os
 import zipfile
+from dataclasses import replace
 
 from tests.conftest import fill, hand_in
 from tests.test_history_rebuild import hand_edit
@@ -23,21 +24,20 @@ def office_rows(s):
 
 def started(s):
     """August: 市人民医院 reports ZG-004 under way; the history holds the initial import and that file."""
-    s.notice_pdf = False
-    at(s, "2024-08")
+    s = at(replace(s, notice_pdf=False), "2024-08")
     hand_in(s, "市人民医院", {"ZG-004": {vocab.STATUS: "推进中"}})
     Workspace(s).consolidate()
     return Workspace(s)
 
 
 def test_a_hand_edit_read_by_refresh_master_is_recorded_once_and_next_month_compares_with_it(workspace):
-    s = workspace
-    ws = started(s)
+    ws = started(workspace)
+    s = ws.settings
     hand_edit(s, "ZG-004", vocab.STATUS, vocab.DONE)
     ws.refresh_master()
     edit = [("ZG-004", "", vocab.STATUS, vocab.IN_PROGRESS, vocab.DONE, "2024-08")]
     assert office_rows(s) == edit
-    at(s, "2024-09")                              # nothing changes in September
+    s = at(s, "2024-09", ws)                      # nothing changes in September
     ws.refresh_master()
     ws.consolidate()
     assert office_rows(s) == edit
@@ -45,8 +45,8 @@ def test_a_hand_edit_read_by_refresh_master_is_recorded_once_and_next_month_comp
 
 
 def test_a_hand_edit_read_by_the_excel_refresh_button_counts_once_the_book_is_saved(workspace):
-    s = workspace
-    ws = started(s)
+    ws = started(workspace)
+    s = ws.settings
     hand_edit(s, "ZG-004", vocab.STATUS, vocab.DONE)
     ledger = read_ledger(s.master, s)
     ws.refresh(ledger, lambda assessment: None)                      # refreshed, never saved
@@ -60,8 +60,7 @@ def test_a_hand_edit_read_by_the_excel_refresh_button_counts_once_the_book_is_sa
 
 
 def test_the_evidence_link_the_toolkit_writes_into_a_blank_cell_is_not_an_office_edit(workspace):
-    s = workspace
-    at(s, "2024-08")
+    s = at(workspace, "2024-08")
     (d,) = distribute(s, ["市人民医院"])
     book = fill(d.path, {"ZG-004": {vocab.STATUS: "推进中", vocab.EVIDENCE: None}}, s.root / "filled.xlsx")
     target = s.path("inbox") / "市人民医院佐证.zip"

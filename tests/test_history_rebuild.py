@@ -3,6 +3,7 @@ each archived file is replayed under the [review] setting it was taken in under,
 (销号审核, 办公室修改) are applied between the files where they happened."""
 import datetime as dt
 import time
+from dataclasses import replace
 
 import openpyxl
 
@@ -30,15 +31,15 @@ def hand_edit(s, mid, header, value):
 
 def test_a_rebuild_replays_each_period_under_its_own_review_setting_and_keeps_the_office_rows_in_place(workspace):
     s = workspace
-    s.notice_pdf = False
+    s = replace(s, notice_pdf=False)
     ws = Workspace(s)
     # June, review off: the hospital's 已完成 closes ZG-004 at once
-    at(s, "2024-06")
+    s = at(s, "2024-06", ws)
     hand_in(s, "市人民医院", {"ZG-004": {vocab.STATUS: "已完成"}}, when=dt.datetime(2024, 6, 20, 10))
     ws.consolidate()
     # July, review on: 医政处 asks to close ZG-003; the office types a note, then returns the request
-    s.review_required = True
-    at(s, "2024-07")
+    s = ws.settings = replace(s, review_required=True)
+    s = at(s, "2024-07", ws)
     hand_in(s, "医政处", {"ZG-003": {vocab.STATUS: "已完成", vocab.PROGRESS: "制度已印发"}},
             when=dt.datetime(2024, 7, 20, 9))
     ws.consolidate()
@@ -47,12 +48,12 @@ def test_a_rebuild_replays_each_period_under_its_own_review_setting_and_keeps_th
     ws.decide([("ZG-003", "")], vocab.REVIEW_RETURN, "请补充印发文件")
     # August: 医政处 asks again, in a file received after the return was taken in (a re-claim is told from
     # an older file by its time of receipt against that moment); September: the office agrees
-    at(s, "2024-08")
+    s = at(s, "2024-08", ws)
     time.sleep(1.1)
     hand_in(s, "医政处", {"ZG-003": {vocab.STATUS: "已完成", vocab.EVIDENCE: "印发文件"}},
             when=dt.datetime.now().replace(microsecond=0))
     ws.consolidate()
-    at(s, "2024-09")
+    s = at(s, "2024-09", ws)
     ws.decide([("ZG-003", "")], vocab.REVIEW_APPROVE)
     live, notice = rows(s), notice_text(s)
 
@@ -69,10 +70,10 @@ def test_a_rebuild_replays_each_period_under_its_own_review_setting_and_keeps_th
 def test_a_rebuild_without_the_database_says_which_files_it_replayed_under_todays_setting(workspace):
     s = workspace
     ws = Workspace(s)
-    at(s, "2024-06")
+    s = at(s, "2024-06", ws)
     hand_in(s, "市人民医院", {"ZG-004": {vocab.STATUS: "已完成"}}, when=dt.datetime(2024, 6, 20, 10))
     ws.consolidate()                                   # review off
-    s.review_required = True
+    s = ws.settings = replace(s, review_required=True)
     history_db.db_path(s).rename(s.root / "history.old")
     rebuilt, notes = ws.history(rebuild=True)
     assert rebuilt and len(notes) == 1

@@ -6,6 +6,7 @@ import shutil
 import stat
 import time
 import zipfile
+from dataclasses import replace
 
 import pytest
 
@@ -36,7 +37,7 @@ def test_only_the_archived_copy_is_read_and_a_file_changed_during_the_run_stays(
 
 
 def test_a_file_still_being_written_is_deferred_not_rejected(workspace):
-    workspace.settle_seconds = 60
+    workspace = replace(workspace, settle_seconds=60)
     sent = hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: "已完成"}}, when=dt.datetime.now())
     result = consolidate(workspace)
     assert result.files == [] and [d.name for d in result.deferred] == [sent.name]
@@ -121,7 +122,7 @@ def test_an_unreadable_file_is_rejected_with_a_receipt_and_the_rest_is_consolida
 
 @pytest.mark.skipif("fork" not in __import__("multiprocessing").get_all_start_methods(), reason="reader processes need fork")
 def test_a_reader_that_crashes_or_hangs_rejects_only_its_file(workspace, monkeypatch):
-    workspace.read_timeout_seconds = 1
+    workspace = replace(workspace, read_timeout_seconds=1)
     sent = hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: "已完成"}}, when=dt.datetime(2024, 8, 20, 12))
     crash = hand_in(workspace, "医政处", {"ZG-003": {vocab.STATUS: "已完成"}}, name="崩溃.xlsx",
                     when=dt.datetime(2024, 8, 20, 10))
@@ -181,10 +182,10 @@ def test_every_file_gets_its_own_receipt_and_a_line_in_the_log(workspace):
 
 def test_a_file_rejected_for_an_office_mistake_can_be_taken_in_again(workspace):
     hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: "已完成"}})
-    workspace.period = "2024-09"                # the office set the wrong period
+    workspace = replace(workspace, period="2024-09")                # the office set the wrong period
     rejected = consolidate(workspace).files[0]
     assert rejected.outcome == vocab.OUTCOME_REJECTED and "报送期次" in rejected.submission.problems[0].message
-    workspace.period = "2024-08"                # fixed
+    workspace = replace(workspace, period="2024-08")                # fixed
     shutil.copy(rejected.archived, workspace.path("inbox") / "办公室.xlsx")
     assert consolidate(workspace).files[0].outcome == vocab.OUTCOME_DUPLICATE   # resent as it was: a duplicate
     result = consolidate(workspace, again=[rejected.archived])

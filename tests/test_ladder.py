@@ -2,6 +2,7 @@
 三方验收 before 销号."""
 import datetime as dt
 import sqlite3
+from dataclasses import replace
 
 import pytest
 from click.testing import CliRunner
@@ -94,7 +95,7 @@ def test_closing_waits_for_three_party_acceptance_when_config_asks(workspace):
     s = workspace
     (s.root / "config.toml").write_text('period = "2024-08"\nreference_date = "2024-08-30"\n[review]\nrequired = true\n'
                                         '[ladder]\nacceptance = true\n', encoding="utf-8")
-    s.review_required, s.ladder = True, {"acceptance": True}
+    s = replace(s, review_required=True, ladder={"acceptance": True})
     hand_in(s, "市人民医院", {"ZG-004": {vocab.STATUS: "已完成", vocab.EVIDENCE: "某文〔2024〕9号"}})
     Workspace(s).consolidate()
     with pytest.raises(ReviewError, match="尚未完成三方验收（缺责任单位、牵头单位、整改办）"):

@@ -1,6 +1,7 @@
 """Month-over-month figures come from history.sqlite: each period's statuses replayed from the change
 rows, whatever the master's 历史进度 sheet says; no earlier period reads 无上期数据, never 0."""
 import datetime as dt
+from dataclasses import replace
 
 import openpyxl
 import pytest
@@ -32,26 +33,30 @@ def notice_text(s):
     return next(p for p in written if p.name == "进展通报.md").read_text(encoding="utf-8")
 
 
-def at(s, period):
-    s.period = period
-    s.reference_date = dt.date.fromisoformat(f"{period}-28")
+def at(s, period, ws=None):
+    """The settings moved on to period (its 28th the reference date), as the office edits config.toml;
+    ws, when given, works with them from now on (Settings never change: a new value replaces them)."""
+    s = replace(s, period=period, reference_date=dt.date.fromisoformat(f"{period}-28"))
+    if ws is not None:
+        ws.settings = s
+    return s
 
 
 @pytest.fixture
 def four_periods(workspace):
     s = workspace
     (s.root / "config.toml").write_text(CONFIG, encoding="utf-8")
-    s.review_required = True
-    s.notice_pdf = False
+    s = replace(s, review_required=True)
+    s = replace(s, notice_pdf=False)
     ws = Workspace(s)
-    at(s, "2024-06")
+    s = at(s, "2024-06", ws)
     hand_in(s, "市人民医院", {"ZG-004": {vocab.STATUS: "未启动", vocab.PROGRESS: "已成立专班"}},
             when=dt.datetime(2024, 6, 20, 10))
     hand_in(s, "医政处", {"ZG-003": {vocab.STATUS: "基本完成", vocab.PROGRESS: "制度已起草"}},
             when=dt.datetime(2024, 6, 21, 10))
     ws.consolidate()
     notices = {"2024-06": notice_text(s)}
-    at(s, "2024-07")
+    s = at(s, "2024-07", ws)
     hand_in(s, "市人民医院", {"ZG-004": {vocab.STATUS: "推进中", vocab.PROGRESS: "方案已印发"}},
             when=dt.datetime(2024, 7, 19, 9, 30))
     hand_in(s, "办公室", {"ZG-001": {vocab.STATUS: "已完成", vocab.EVIDENCE: "学习记录"}},
@@ -59,14 +64,14 @@ def four_periods(workspace):
     ws.consolidate()
     ws.decide([("ZG-001", "")], vocab.REVIEW_APPROVE)
     notices["2024-07"] = notice_text(s)
-    at(s, "2024-08")
+    s = at(s, "2024-08", ws)
     hand_in(s, "市人民医院", {"ZG-004": {vocab.STATUS: "已完成", vocab.EVIDENCE: "某文〔2024〕9号"}},
             when=dt.datetime(2024, 8, 20, 16, 5))
     hand_in(s, "医政处", {"ZG-003": {vocab.STATUS: "已完成", vocab.EVIDENCE: "制度文件"}},
             when=dt.datetime(2024, 8, 21, 9))
     ws.consolidate()
     notices["2024-08"] = notice_text(s)
-    at(s, "2024-09")
+    s = at(s, "2024-09", ws)
     ws.decide([("ZG-004", "")], vocab.REVIEW_APPROVE)
     ws.decide([("ZG-003", "")], vocab.REVIEW_RETURN, "请补充印发文件")
     notices["2024-09"] = notice_text(s)

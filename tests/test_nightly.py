@@ -2,6 +2,7 @@ import datetime as dt
 import hashlib
 import os
 import signal
+from dataclasses import replace
 
 import pytest
 from click.testing import CliRunner
@@ -52,7 +53,7 @@ def test_a_run_with_one_more_file_changes_only_that_unit(workspace):
 
 
 def test_a_second_run_while_one_holds_the_lock_stops_with_the_lock_message(workspace):
-    workspace.lock_wait_seconds = 0.3
+    workspace = replace(workspace, lock_wait_seconds=0.3)
     with Workspace(workspace).lock:
         with pytest.raises(BusyError, match="另一个操作"):
             run_once(workspace)
@@ -67,7 +68,7 @@ def test_master_open_in_excel_is_waited_for_then_skipped_without_writing(workspa
     hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: "已完成"}})
     before = workspace.master.read_bytes()
     monkeypatch.setattr("toolkit.guards.time.sleep", lambda s: None)
-    workspace.lock_wait_seconds = 10
+    workspace = replace(workspace, lock_wait_seconds=10)
     with pytest.raises(BusyError, match="正被打开"):
         run_once(workspace)
     assert workspace.master.read_bytes() == before
@@ -129,7 +130,7 @@ def test_the_scheduler_runs_the_job_at_the_configured_time_and_survives_failures
 def test_every_n_minutes_mode_and_sigterm_stops_between_runs(workspace, monkeypatch):
     clock = FakeClock(dt.datetime(2024, 8, 30, 9, 0))
     clock.install(monkeypatch)
-    workspace.schedule_every_minutes = 10
+    workspace = replace(workspace, schedule_every_minutes=10)
     ran = []
     loop = Scheduler(workspace, lambda s: ran.append(clock.now_value))
 

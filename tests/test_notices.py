@@ -1,5 +1,6 @@
 import re
 import subprocess
+from dataclasses import replace
 
 import docx
 import pytest
@@ -48,7 +49,7 @@ def test_a_template_using_an_unknown_variable_is_a_clear_error(tmp_path):
 @pytest.fixture
 def written(workspace):
     ledger = read_ledger(workspace.master)
-    workspace.notice_pdf = False     # PDFs: tests/test_gongwen.py
+    workspace = replace(workspace, notice_pdf=False)     # PDFs: tests/test_gongwen.py
     paths = notices.write_notices(ledger, workspace, assess(ledger, workspace))
     return workspace, {p.relative_to(p.parents[1] if p.parent.name == "督办单" else p.parent).as_posix(): p for p in paths}
 
@@ -77,7 +78,7 @@ def test_one_supervision_slip_per_unit_with_overdue_rows(written):
 
 def test_empty_sections_say_none(tmp_path):
     settings = settings_for(tmp_path)
-    settings.notice_pdf = False
+    settings = replace(settings, notice_pdf=False)
     ledger = small_ledger()
     for m in ledger.measures.values():
         m.status = vocab.DONE

@@ -56,7 +56,7 @@ def test_a_unit_reporting_again_does_not_revert_the_office_decision(workspace):
     assert ledger.owners[("ZG-001", "办公室")].status == vocab.IN_PROGRESS
     assert any("办公室认定" in n and "ZG-001" in n for n in result.ledger.report_notes())
     # one rule everywhere: statistics (overall and per unit), the unit's workbook, the notices
-    s = summarise(ledger, workspace)
+    s = summarise(ledger, workspace, workspace.today())
     assert s.by_unit["办公室"].row()[:2] == [3, 3] and s.measures.done == 3
     wb = openpyxl.load_workbook(next(d.path for d in distribute(workspace, ["办公室"])))
     ws = wb[vocab.SHEET_LEDGER]
@@ -152,7 +152,7 @@ def test_libreoffice_recalculation_follows_the_office_decision_too(workspace, tm
     office_sets(workspace, "ZG-001", vocab.DONE)
     hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: vocab.IN_PROGRESS}})
     consolidate(workspace)
-    s = summarise(read_ledger(workspace.master, workspace), workspace)
+    s = summarise(read_ledger(workspace.master, workspace), workspace, workspace.today())
     out = office.convert(strip_cached_values(workspace.master, tmp_path / "nocache.xlsx"), "xlsx", tmp_path / "lo",
                          recalc=True)
     rows = CalamineWorkbook.from_path(str(out)).get_sheet_by_name(vocab.SHEET_STATS).to_python()

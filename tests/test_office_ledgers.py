@@ -82,7 +82,7 @@ def test_statistics_recomputed_by_libreoffice_equal_python_for_the_merged_ledger
     settings = demo.demo_settings(tmp_path)
     ledger = read_ledger(merged, settings)
     master_file.write_master(ledger, settings)
-    s = summarise(read_ledger(settings.master, settings), settings)
+    s = summarise(read_ledger(settings.master, settings), settings, settings.today())
     blank = strip_cached_values(settings.master, tmp_path / "nocache.xlsx")
     out = office.convert(blank, "xlsx", tmp_path / "lo", recalc=True)
     rows = CalamineWorkbook.from_path(str(out)).get_sheet_by_name(vocab.SHEET_STATS).to_python()

@@ -53,7 +53,7 @@ def test_a_run_reports_calendar_gaps_in_its_report(tmp_path):
 
 def test_overdue_due_soon_long_term_and_immediate_rules(tmp_path):
     settings = settings_for(tmp_path)          # reference date Friday 2024-08-30
-    rows = {r.measure.id: r for r in late_rows(small_ledger(), settings)}
+    rows = {r.measure.id: r for r in late_rows(small_ledger(), settings, settings.today())}
     assert rows["ZG-001"].state == OVERDUE and rows["ZG-001"].days == 61
     assert rows["ZG-002"].state == DUE_SOON                # due Tuesday 3 Sept
     assert "ZG-003" not in rows                            # 长期坚持 is never overdue
@@ -65,7 +65,7 @@ def test_overdue_due_soon_long_term_and_immediate_rules(tmp_path):
 
 def test_immediate_measures_follow_the_configured_programme_start(tmp_path):
     settings = settings_for(tmp_path, programme_start="2024-08-29")
-    rows = {r.measure.id: r for r in late_rows(small_ledger(), settings)}
+    rows = {r.measure.id: r for r in late_rows(small_ledger(), settings, settings.today())}
     assert rows["ZG-004"].due == dt.date(2024, 8, 29) and rows["ZG-004"].days == 1
 
 

@@ -4,6 +4,7 @@ states its 报送截止日 at the top. Checked in the xlsx and, where LibreOffic
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 
 import openpyxl
 import pytest
@@ -115,7 +116,7 @@ def test_unit_without_a_submit_date_is_told_to_follow_the_notice(tmp_path):
 
 def test_a_new_submit_date_rewrites_the_unit_workbooks(workspace):
     distribute.distribute(workspace)
-    workspace.submit_by = workspace.submit_by.replace(day=28)
+    workspace = replace(workspace, submit_by=workspace.submit_by.replace(day=28))
     again = distribute.distribute(workspace)
     assert all(d.written for d in again)
     assert openpyxl.load_workbook(again[0].path)[vocab.SHEET_LEDGER]["A1"].value.endswith("2024年8月28日")

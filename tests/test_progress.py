@@ -28,7 +28,8 @@ def test_problem_status_rolls_up_from_its_measures(statuses, long_term, expected
 
 
 def test_a_ledger_shaped_like_seed_004_gives_exactly_its_published_figures(tmp_path):
-    s = summarise(demo.seed_ledger(), settings_for(tmp_path))
+    settings = settings_for(tmp_path)
+    s = summarise(demo.seed_ledger(), settings, settings.today())
     figures = {k: s.level(k).row()[:4] for k in (vocab.KEY_PROBLEM, vocab.SPECIFIC, vocab.RECOMMENDATION,
                                                 vocab.DRAW_LESSONS, vocab.REFORM)}
     assert figures == {vocab.KEY_PROBLEM: [14, 7, 7, 0], vocab.SPECIFIC: [45, 34, 11, 0],
@@ -49,7 +50,7 @@ def test_completion_counts_only_done_and_progress_weighs_mostly_done():
 def test_units_count_each_measure_they_lead_or_co_own_with_their_own_status(workspace):
     hand_in(workspace, "市人民医院", {"ZG-002": {vocab.STATUS: "已完成"}})
     consolidate(workspace)
-    s = summarise(read_ledger(workspace.master), workspace)
+    s = summarise(read_ledger(workspace.master), workspace, workspace.today())
     assert s.by_unit["市人民医院"].row()[:2] == [2, 1]       # ZG-002 (co-owner, done) + ZG-004 (lead)
     assert s.by_unit["医政处"].row()[:2] == [2, 0]
     assert s.by_unit_lead["市人民医院"] == 1
@@ -62,7 +63,7 @@ def test_office_judgment_wins_over_the_computed_status_and_is_shown(workspace):
     ws.cell(row, 7).value = "基本完成"
     wb.save(workspace.master)
     ledger = read_ledger(workspace.master)
-    s = summarise(ledger, workspace)
+    s = summarise(ledger, workspace, workspace.today())
     item = next(i for i in s.items if i.item == "(1)学习宣传不及时问题")
     assert item.computed == ING and item.status == MOSTLY
     master_file.write_master(ledger, workspace)
@@ -116,7 +117,7 @@ def strip_cached_values(path, target):
 def test_cached_formula_values_are_pythons_figures(workspace):
     rows = CalamineWorkbook.from_path(str(workspace.master)).get_sheet_by_name(vocab.SHEET_STATS).to_python()
     total = next(r for r in rows if r and r[0] == "整改措施合计")
-    s = summarise(read_ledger(workspace.master), workspace)
+    s = summarise(read_ledger(workspace.master), workspace, workspace.today())
     assert [int(v) for v in total[1:7]] == s.measures.row() and total[7] == pytest.approx(s.measures.completion / 100)
 
 
@@ -125,7 +126,7 @@ def test_formulas_agree_with_python_after_libreoffice_recalculates(tmp_path):
     settings = demo.stage_demo(tmp_path / "run")
     consolidate(settings)
     ledger = read_ledger(settings.master)
-    s = summarise(ledger, settings)
+    s = summarise(ledger, settings, settings.today())
     blank = strip_cached_values(settings.master, tmp_path / "nocache.xlsx")   # nothing to trust: LO must compute
     out = office.convert(blank, "xlsx", tmp_path / "lo", recalc=True)
     rows = CalamineWorkbook.from_path(str(out)).get_sheet_by_name(vocab.SHEET_STATS).to_python()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import replace
 
 import docx
 import pytest
@@ -163,7 +164,7 @@ def test_a_negative_remind_submit_days_is_a_config_error(tmp_path):
 
 def test_the_demo_three_days_before_the_deadline_reminds_exactly_the_units_that_have_not_reported(tmp_path):
     settings = demo.stage_demo(tmp_path / "demo")
-    settings.reference_date = dt.date(2024, 8, 22)
+    settings = replace(settings, reference_date=dt.date(2024, 8, 22))
     report = Workspace(settings).run_once()
     missing = report.consolidation.missing_units
     assert missing and report.consolidation.submitted_units                     # the demo has both kinds
@@ -172,6 +173,6 @@ def test_the_demo_three_days_before_the_deadline_reminds_exactly_the_units_that_
     ledger = read_ledger(settings.master)
     for unit in missing:
         text = (folder(settings) / f"{unit}.md").read_text(encoding="utf-8")
-        own = [r.measure.id for r in late_rows(ledger, settings) if unit in r.measure.owners
+        own = [r.measure.id for r in late_rows(ledger, settings, settings.today()) if unit in r.measure.owners
                and ledger.owners[(r.measure.id, unit)].status != vocab.DONE]
         assert sorted(re.findall(r"^\d+\. (ZG-\d+) ", text, re.MULTILINE)) == sorted(own)

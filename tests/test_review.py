@@ -3,6 +3,7 @@
 import datetime as dt
 import os
 import zipfile
+from dataclasses import replace
 
 import openpyxl
 import pytest
@@ -66,7 +67,7 @@ def returned_at(settings, when: dt.datetime) -> None:
 
 @pytest.fixture
 def reviewed(workspace):
-    workspace.review_required = True
+    workspace = replace(workspace, review_required=True)
     return workspace
 
 
@@ -83,7 +84,7 @@ def test_with_review_off_a_done_report_closes_the_measure_at_once(workspace):
     assert status_of(workspace, "ZG-004") == vocab.DONE
     assert vocab.SHEET_REVIEW not in openpyxl.load_workbook(workspace.master).sheetnames
     ledger = read_ledger(workspace.master, workspace)
-    summary = summarise(ledger, workspace)
+    summary = summarise(ledger, workspace, workspace.today())
     assert (summary.measures.done, summary.review) == (3, None)
     assert "销号" not in notices.public_summary(ledger, workspace, assess(ledger, workspace))
     assert vocab.UNIT_REVIEW_COLUMN not in [c.value for c in openpyxl.load_workbook(
@@ -98,7 +99,7 @@ def test_a_done_report_is_a_request_until_the_office_agrees(reviewed):
     assert review_rows(s) == [["ZG-004", "市人民医院", "2024-08-20", "某文〔2024〕9号", None, None,
                                vocab.REVIEW_PENDING, None]]
     ledger = read_ledger(s.master, s)
-    summary = summarise(ledger, s)
+    summary = summarise(ledger, s, s.today())
     assert summary.measures.done == 2 and (summary.review.pending, summary.review.closed) == (1, 0)
     public = notices.public_summary(ledger, s, assess(ledger, s))
     assert "已完成2条" in public and "未完成的措施中有1条已申请销号、正在审核" in public
@@ -113,7 +114,7 @@ def test_a_done_report_is_a_request_until_the_office_agrees(reviewed):
     (row,) = review_rows(s)
     assert row[4:7] == [vocab.REVIEW_APPROVE, None, vocab.CLOSED] and taken_in_just_now(row[7])
     ledger = read_ledger(s.master, s)
-    summary = summarise(ledger, s)
+    summary = summarise(ledger, s, s.today())
     assert summary.measures.done == 3 and (summary.review.pending, summary.review.closed) == (0, 1)
     context = notices.programme_context(ledger, s, assess(ledger, s))
     assert context["销号"] == {"已销号": 1, "待审核": 0, "退回": 0}
@@ -143,7 +144,7 @@ def test_a_returned_request_shows_its_opinion_in_the_next_template_and_receipt(r
     assert "销号申请经办公室审核退回" in receipt and "措施“ZG-004”" in receipt and "盖章扫描件" in receipt
     status, note = unit_template_notes(s, "市人民医院")["ZG-004"]
     assert status == vocab.IN_PROGRESS and "退回补充" in note and "请补充整改通知的盖章扫描件" in note
-    summary = summarise(read_ledger(s.master, s), s)
+    summary = summarise(read_ledger(s.master, s), s, s.today())
     assert summary.measures.done == 2 and summary.review.returned == 1
 
     returned_at(s, dt.datetime(2024, 8, 29, 17, 0))
@@ -186,7 +187,7 @@ def test_history_tells_a_measure_from_not_started_to_closed_across_three_periods
     for period, when, status in [("2024-06", dt.datetime(2024, 6, 20, 10), "未启动"),
                                  ("2024-07", dt.datetime(2024, 7, 19, 9), "推进中"),
                                  ("2024-08", dt.datetime(2024, 8, 20, 16), "已完成")]:
-        s.period = period
+        s = replace(s, period=period)
         hand_in(s, "市人民医院", {"ZG-004": {vocab.STATUS: status, vocab.PROGRESS: f"{period}进展"}}, when=when)
         Workspace(s).consolidate()
     decide(s, vocab.REVIEW_APPROVE)
@@ -218,21 +219,21 @@ def test_a_closed_measure_is_not_reopened_by_a_units_older_template(reviewed):
     assert row[6] == vocab.CLOSED                                   # the audit row stays
     receipt = result.receipts[-1].read_text(encoding="utf-8")
     assert "措施ZG-004已经办公室审核销号" in receipt and "未采纳" in receipt
-    assert summarise(read_ledger(s.master, s), s).measures.done == 3
+    assert summarise(read_ledger(s.master, s), s, s.today()).measures.done == 3
 
 
 def test_turning_review_off_counts_the_pending_requests_as_the_units_reported_and_says_so(reviewed):
     s = reviewed
     hand_in(s, "市人民医院", DONE_ZG4)
     Workspace(s).consolidate()
-    s.review_required = False
+    s = replace(s, review_required=False)
     refreshed = Workspace(s).refresh_master()
     assert any("台账中还有1条待审核的销号申请（“ZG-004”（市人民医院））" in line and "下次汇总时将按单位填报的“已完成”计入" in line
                for line in refreshed.lines())
     assert status_of(s, "ZG-004") == vocab.IN_PROGRESS            # refresh only says what comes
     result = Workspace(s).consolidate()
     assert status_of(s, "ZG-004") == vocab.DONE
-    assert summarise(read_ledger(s.master, s), s).measures.done == 3
+    assert summarise(read_ledger(s.master, s), s, s.today()).measures.done == 3
     assert any("措施“ZG-004”（市人民医院，2024-08-20申请）待审核的销号申请按单位填报的“已完成”计入" in n
                for n in result.ledger.read_notes)
     assert vocab.SHEET_REVIEW not in openpyxl.load_workbook(s.master).sheetnames    # nothing left on record

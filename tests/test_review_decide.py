@@ -1,5 +1,7 @@
 """销号审核 from the command line and the Excel buttons: the office decides the selected requests,
 the figures and 已销号 update at once, and the history records the decision (source 销号审核)."""
+from dataclasses import replace
+
 import openpyxl
 import pytest
 from click.testing import CliRunner
@@ -21,14 +23,14 @@ def review_cli(s, *args):
 
 def test_the_review_command_agrees_and_the_figures_and_history_follow(applied):
     s = applied
-    assert summarise(read_ledger(s.master, s), s).measures.done == 2
+    assert summarise(read_ledger(s.master, s), s, s.today()).measures.done == 2
     result = review_cli(s, "ZG-004", "--agree")
     assert result.exit_code == 0, result.output
     assert "ZG-004（市人民医院）：同意销号 → 已销号" in result.output and "已完成3条" in result.output
     assert status_of(s, "ZG-004") == vocab.DONE
     (row,) = review_rows(s)
     assert row[4:7] == [vocab.REVIEW_APPROVE, None, vocab.CLOSED] and taken_in_just_now(row[7])
-    stats = summarise(read_ledger(s.master, s), s)
+    stats = summarise(read_ledger(s.master, s), s, s.today())
     assert stats.measures.done == 3 and (stats.review.closed, stats.review.pending) == (1, 0)
     _, lines = Workspace(s).history("ZG-004")
     assert any("【市人民医院】销号审核：申请销号 → 已销号；来源：销号审核" in line for line in lines)
@@ -103,7 +105,7 @@ def test_the_agree_button_closes_the_selected_review_rows_and_the_figures_change
     assert opened.saved == 1 and status_of(s, "ZG-004") == vocab.DONE
     assert review_rows(s)[0][6] == vocab.CLOSED
     assert book_status(opened, "ZG-004") == vocab.DONE                 # the book's figures count it now
-    assert summarise(read_ledger(s.master, s), s).measures.done == 3
+    assert summarise(read_ledger(s.master, s), s, s.today()).measures.done == 3
     _, lines = Workspace(s).history("ZG-004")
     assert any("申请销号 → 已销号；来源：销号审核" in line for line in lines)
 
@@ -170,7 +172,7 @@ def test_agree_and_return_together_are_refused_and_lower_case_ids_are_found(appl
 def two_units(workspace):
     """ZG-002 (医政处 leads, 市人民医院 co-owns): both units ask to close it."""
     (workspace.root / "config.toml").write_text(CONFIG, encoding="utf-8")
-    workspace.review_required = True
+    workspace = replace(workspace, review_required=True)
     for unit in ("医政处", "市人民医院"):
         hand_in(workspace, unit, {"ZG-002": {vocab.STATUS: "已完成", vocab.EVIDENCE: f"{unit}材料"}})
     Workspace(workspace).consolidate()

@@ -1,6 +1,8 @@
 """The ledger's columns are declared once (model.LEDGER_COLUMNS): a sparse column such as 整改金额 goes
 end to end — read from an office's ledger, written back into the master, carried locked and checked in
 the unit workbooks — while ledgers without it are written exactly as before."""
+from dataclasses import replace
+
 import openpyxl
 
 from tests.conftest import hand_in, ledger_sheet, settings_for, small_ledger
@@ -17,8 +19,7 @@ AMOUNTS = {"ZG-001": 12.5, "ZG-002": "3万元", "ZG-003": None, "ZG-004": 40, "Z
 
 def audit_workspace(tmp_path, amounts=AMOUNTS):
     """A workspace whose master is an office's ledger with a 整改金额（万元） column after its last one."""
-    settings = settings_for(tmp_path)
-    settings.settle_seconds = 0
+    settings = replace(settings_for(tmp_path), settle_seconds=0)
     settings.master.parent.mkdir(parents=True)
     office_workbook(settings.master, small_ledger())
     wb = openpyxl.load_workbook(settings.master)

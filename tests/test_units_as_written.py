@@ -1,5 +1,7 @@
 """Units as offices write them: roles beside names, a person beside a unit, two spellings of one unit,
 names that make one file name, and a unit renamed after it reported."""
+from dataclasses import replace
+
 import openpyxl
 import pytest
 from click.testing import CliRunner
@@ -98,7 +100,7 @@ def masked_workspace(tmp_path):
         ledger.measures[mid].lead_unit, ledger.measures[mid].co_units = lead, co
     ledger.owners = owners_from_measures(ledger.measures)
     settings = settings_for(tmp_path)
-    settings.settle_seconds = 0
+    settings = replace(settings, settle_seconds=0)
     master_file.write_master(ledger, settings)
     settings.path("inbox").mkdir(parents=True)
     return settings
@@ -173,7 +175,7 @@ def test_a_report_whose_unit_no_longer_owns_the_measure_is_named_and_follows_a_u
     assert ledger.owners[("ZG-002", "医政管理处")].status == vocab.IN_PROGRESS      # the measure's, not 医政处's
     text = "\n".join(ledger.read_notes)
     assert "措施“ZG-002”的“医政处”" in text and "不再计入" in text and '"原名称" = "新名称"' in text
-    workspace.unit_map = {"医政处": ["医政管理处"]}
+    workspace = replace(workspace, unit_map={"医政处": ["医政管理处"]})
     aliased = read_ledger(workspace.master, workspace)
     own = aliased.owners[("ZG-002", "医政管理处")]
     assert (own.status, own.progress) == (vocab.DONE, "医政处牵头的部分已完成")
@@ -190,7 +192,7 @@ def test_a_template_issued_before_the_rename_is_taken_in_for_the_new_name_by_the
     refused = consolidate(workspace)
     assert refused.files[0].accepted == 0 and "“医政处” = " not in "\n".join(refused.lines())
     assert "配置[units]" in "".join(p.fix for p in refused.files[0].submission.problems)
-    workspace.unit_map = {"医政处": ["医政管理处"]}          # the office says so, and takes the file in again
+    workspace = replace(workspace, unit_map={"医政处": ["医政管理处"]})          # the office says so, and takes the file in again
     taken = consolidate(workspace, again=[refused.files[0].archived])
     assert (taken.files[0].unit, taken.files[0].accepted) == ("医政管理处", 2), taken.lines()
     assert "按“医政管理处”汇总" in "".join(taken.files[0].submission.notes)

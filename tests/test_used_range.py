@@ -7,6 +7,7 @@ import datetime as dt
 import html
 import re
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import openpyxl
@@ -78,7 +79,7 @@ def libreoffice_row_deletion_shape(data: bytes) -> bytes:
 @pytest.fixture
 def settings(tmp_path):
     s = settings_for(tmp_path)
-    s.settle_seconds = 0
+    s = replace(s, settle_seconds=0)
     master_file.write_master(small_ledger(), s)
     s.path("inbox").mkdir(parents=True)
     return s

@@ -4,6 +4,7 @@ server's, and requests built the way the VBA builds them are answered by a real 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from tests.conftest import hand_in
 from tests.test_serve import Client
@@ -50,7 +51,7 @@ def test_every_button_names_an_operation_of_the_server_and_review_keys_it_reads(
 
 def test_requests_built_as_the_vba_builds_them_are_answered_by_a_real_server(workspace):
     s = workspace
-    s.review_required = True
+    s = replace(s, review_required=True)
     service = Service(opener(s))
     with Server(service, port=0):
         state = (s.root / serve.STATE_FILE).read_text(encoding="utf-8")

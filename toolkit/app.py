@@ -10,11 +10,12 @@ import datetime as dt
 import logging
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterator
 
 from . import config, history, outputs, runstate, vocab
-from .assessment import Assessment, assess
+from .assessment import Assessment, Dated, assess, dated
 from .check import write_empty_master
 from .consolidate import ConsolidationResult, consolidate
 from .distribute import Distributed, distribute, ensure_secret, secret_path
@@ -68,8 +69,8 @@ class Workspace:
         path = Path(path)
         for folder in [path.parent, *path.parents][:3]:
             if (folder / config.CONFIG_NAME).exists():
-                settings = config.load(folder)
-                settings.paths["master"] = str(path)
+                loaded = config.load(folder)
+                settings = replace(loaded, paths={**loaded.paths, "master": str(path)})
                 try:
                     config.check_folders(settings)
                 except ConfigError as exc:
@@ -111,12 +112,15 @@ class Workspace:
             wait_until_free(list(targets), self.settings.lock_wait_seconds)
             yield
 
-    def notice_folder(self) -> Path:
-        s = self.settings
-        return s.path("output") / s.current_period() / "通报" / s.today().isoformat()
+    def at(self, on: dt.date | None) -> Settings:
+        """The settings for one operation at reference date on (a variant: the workspace's own never change)."""
+        return replace(self.settings, reference_date=on) if on else self.settings
 
-    def outbox_folder(self) -> Path:
-        return self.settings.path("outbox") / self.settings.current_period()
+    def notice_folder(self, when: Dated | None = None) -> Path:
+        return notices.notice_folder(self.settings, dated(self.settings, when))
+
+    def outbox_folder(self, when: Dated | None = None) -> Path:
+        return self.settings.path("outbox") / dated(self.settings, when).period
 
     # -- operations
 
@@ -133,7 +137,8 @@ class Workspace:
         with self.guarded(*([] if write else [self.settings.master])):
             return self._consolidate(on_file, ledger, write, again)
 
-    def _consolidate(self, on_file, ledger: Ledger | None, write, again=None, early=None) -> ConsolidationResult:
+    def _consolidate(self, on_file, ledger: Ledger | None, write, again=None, early=None,
+                     when: Dated | None = None) -> ConsolidationResult:
         """Consolidate with every change recorded in the history, committed only once the master is in place
         (early(ledger, settings, assessment): the run's outputs' first stages, started before that)."""
         self._check_writable("archive", "backup", "output")
@@ -164,7 +169,7 @@ class Workspace:
                     after.recent_changes = history_db.recent_rows(db, master_file.CHANGES_SHOWN, run)
                     return base(after, settings, result)
             return consolidate(self.settings, on_file=on_file, ledger=before.copy(), write=recorded_write,
-                               again=again)
+                               again=again, on=when)
 
     def _restore_requests(self, ledger: Ledger, db) -> None:
         """A pending request whose 销号审核 row was deleted by hand comes back (the history knows it), with a note."""
@@ -232,29 +237,28 @@ class Workspace:
     def notices(self, kinds=notices.KINDS, on: dt.date | None = None, ledger: Ledger | None = None) -> "Written":
         """Write the notices (at date on, default the configured reference date) from the master or ledger;
         what could not be done (no LibreOffice for PDFs, no Chinese font) comes back in .warnings."""
-        if on:
-            self.settings.reference_date = on
-        with self.guarded(*files_under(self.notice_folder())), noted_warnings() as noted:
-            ledger = ledger or read_master(self.settings)
-            assessment = assess(ledger, self.settings)
-            paths = notices.write_notices(ledger, self.settings, assessment, kinds)
+        s = self.at(on)
+        when = dated(s)
+        with self.guarded(*files_under(notices.notice_folder(s, when))), noted_warnings() as noted:
+            ledger = ledger or read_master(s)
+            assessment = assess(ledger, s, on=when)
+            paths = notices.write_notices(ledger, s, assessment, kinds)
         return Written(paths, noted, assessment)
 
     def remind(self, on: dt.date | None = None, ledger: Ledger | None = None) -> reminders.Reminders:
         """催报 now (at date on, default the configured reference date), from the master or the open book's
         ledger. Refused while the inbox holds files not yet consolidated: their units may have reported."""
-        s = self.settings
-        if on:
-            s.reference_date = on
-        with self.guarded(*files_under(reminders.folder(s))), noted_warnings() as noted:
+        s = self.at(on)
+        when = dated(s)
+        with self.guarded(*files_under(reminders.folder(s, when.period))), noted_warnings() as noted:
             ledger = read_master(s) if ledger is None else ledger
             entries = scan_inbox(s.path("inbox"), own_folders(s))[0]
             stuck = left_behind(ledger, entries)      # taken in already, but could not be removed
             if pending := sorted(e.name for e in entries if e not in [x for x, _ in stuck]):
                 raise UsageError(kind="inbox-not-consolidated", count=len(pending), first=pending[0])
-            submitted, _ = notices.submission_status(ledger, s)
+            submitted, _ = notices.submission_status(ledger, s, when.period)
             missing = [u for u in ledger.units if u not in submitted]
-            done = reminders.write_reminders(ledger, s, missing, assess(ledger, s))
+            done = reminders.write_reminders(ledger, s, missing, assess(ledger, s, on=when))
             done.notes += [f"收件箱中的 {e.path} 已于{r.received.replace('T', ' ')}汇总（{r.outcome}），但未能从收件箱删除，"
                            f"请手动删除该文件。" for e, r in stuck]
         done.notes += noted                    # a year the holiday table does not know
@@ -265,21 +269,20 @@ class Workspace:
         """The office issues 督办梯次 notices from this period's proposals (by unit, by rung, or all): each
         numbered, written (.docx, PDF with LibreOffice) and recorded in history.sqlite under the lock;
         the 拟发清单 is rewritten and the next run is a full one (the dashboard shows what was issued)."""
-        s = self.settings
-        if on:
-            s.reference_date = on
-        period = s.path("output") / s.current_period()
+        s = self.at(on)
+        when = dated(s)
+        period = s.path("output") / when.period
         notes: list[str] = []
         with self.guarded(*files_under(period / vocab.ISSUED_FOLDER), *files_under(period / vocab.PROPOSED)), \
                 noted_warnings() as noted:
             with history.open_recovering(s, notes) as db:
                 ledger = read_master(s)
-                assessment = assess(ledger, s)
+                assessment = assess(ledger, s, on=when)
                 props = ladder_docs.proposals(ledger, s, assessment, db.issued())
                 chosen = ladder_docs.choose(props, list(units or []), list(rungs or []), every)
                 done = ladder_docs.issue(chosen, ledger, s, assessment, db)
                 left = ladder_docs.proposals(ledger, s, assessment, db.issued())
-            ladder_docs.write_proposals(left, s)
+            ladder_docs.write_proposals(left, s, when.period)
             self.state_path().unlink(missing_ok=True)
         done.left = len(left)
         done.warnings += noted + notes
@@ -296,7 +299,7 @@ class Workspace:
             mid = next((m for m in ledger.measures if m.casefold() == measure_id.strip().casefold()), None)
             if mid is None:
                 raise UsageError(kind="unknown-measure", where=Location(file=str(s.master)), master=s.master, measure_id=measure_id)
-            db.add_acceptance(mid, party, name.strip() or party, on or s.today())
+            db.add_acceptance(mid, party, name.strip() or party, dated(s, on).reference_date)
             return db.accepted(mid)
 
     def _check_acceptance(self, db, targets: list[tuple[str, str]], conclusion: str) -> None:
@@ -324,16 +327,15 @@ class Workspace:
     def refresh_master(self, on: dt.date | None = None) -> "Refreshed":
         """刷新统计 on the file: rewrite the master's statistics, overdue marks and this period's history
         row from the master itself (at date on, default the configured reference date); no inbox."""
-        s = self.settings
-        if on:
-            s.reference_date = on
+        s = self.at(on)
+        when = dated(s)
         master_file.check_format(s.master)
         notes: list[str] = []
         with self.guarded(s.master), history.open_recovering(s, notes) as db, noted_warnings() as noted:
             seen = master_bytes(s.master)
             ledger = read_master(s)
             ledger.read_notes += notes
-            assessment = assess(ledger, s)
+            assessment = assess(ledger, s, on=when)
             with history.recording(db, s, ledger, ledger, assessment=assessment) as run:   # the office's hand edits
                 ledger.recent_changes = history_db.recent_rows(db, master_file.CHANGES_SHOWN, run)
                 unchanged_since(s.master, seen)
@@ -355,24 +357,25 @@ class Workspace:
         them reads and writes nothing (figures come from the state file beside the master)."""
         s = self.settings
         started, t0 = dt.datetime.now(), time.perf_counter()
-        outbox = files_under(self.outbox_folder()) if distribute_first else []
-        slips = files_under(s.path("output") / s.current_period() / leaders.FOLDER)
-        slips += files_under(reminders.folder(s))          # and the 催报
-        slips += files_under(s.path("output") / s.current_period() / vocab.PROPOSED)   # and the 拟发清单
-        with self.guarded(s.master, *files_under(self.notice_folder()), *slips, *outbox):
-            report = None if distribute_first else self._quick_report(started, t0)
+        when = dated(s)                                     # the run's date and period, fixed once
+        outbox = files_under(self.outbox_folder(when)) if distribute_first else []
+        slips = files_under(s.path("output") / when.period / leaders.FOLDER)
+        slips += files_under(reminders.folder(s, when.period))          # and the 催报
+        slips += files_under(s.path("output") / when.period / vocab.PROPOSED)   # and the 拟发清单
+        with self.guarded(s.master, *files_under(self.notice_folder(when)), *slips, *outbox):
+            report = None if distribute_first else self._quick_report(started, t0, when)
             if report is None:
-                report = self._full_run(distribute_first, on_file, started, t0)
+                report = self._full_run(distribute_first, on_file, started, t0, when)
                 self._save_state(report)
             report.warnings[:0] = config.unfilled_start(s)   # said afresh by every run, quick or not; never stored
-            folder = s.path("output") / s.current_period() / "运行报告"
+            folder = s.path("output") / when.period / "运行报告"
             report.report_path = folder / f"{started:%Y%m%d-%H%M%S}-{os.getpid()}.txt"
             fileio.atomic_write_text(report.report_path, "\n".join(report.lines()) + "\n")
         for line in report.lines():
             log.info(line)
         return report
 
-    def _full_run(self, distribute_first: bool, on_file, started: dt.datetime, t0: float) -> RunReport:
+    def _full_run(self, distribute_first: bool, on_file, started: dt.datetime, t0: float, when: Dated) -> RunReport:
         """Consolidate, then every declared output (toolkit.outputs.OUTPUTS) from the one assessment."""
         s = self.settings
         before = runstate.load(s).get("outputs", {})
@@ -380,7 +383,7 @@ class Workspace:
         with noted_warnings() as noted, contextlib.ExitStack() as stack:   # calendar gaps, no PDF converter or font
             stack.callback(early.discard)
             distributed = len(distribute(s)) if distribute_first else 0
-            result = self._consolidate(on_file, None, None, early=early.start)
+            result = self._consolidate(on_file, None, None, early=early.start, when=when)
             ledger, assessment = result.ledger, result.assessment
             issued = ladder_docs.issued_history(s)                      # the 督办梯次: proposals, not notices
             run = outputs.Run(s, ledger, assessment, result, issued, ladder_docs.proposals(ledger, s, assessment, issued),
@@ -407,9 +410,9 @@ class Workspace:
         """What a quick rerun must find unchanged (runstate.fingerprint)."""
         return runstate.fingerprint(self.settings, inbox)
 
-    def _quick_report(self, started: dt.datetime, t0: float) -> RunReport | None:
+    def _quick_report(self, started: dt.datetime, t0: float, when: Dated) -> RunReport | None:
         """When nothing changed since the last complete run, its figures, without reading anything else."""
-        return runstate.quick_report(self.settings, started, t0)
+        return runstate.quick_report(self.settings, started, t0, when)
 
     def _save_state(self, report: RunReport) -> None:
         runstate.save(self.settings, report, self._outputs_state)

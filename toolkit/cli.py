@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -246,9 +247,9 @@ def schedule_cmd(config_path, at, every):
     """
     settings = Workspace.open(config_path).settings
     if at:
-        settings.schedule_at = from_dict({"schedule": {"at": at}}, settings.root, "--at").schedule_at
+        settings = replace(settings, schedule_at=from_dict({"schedule": {"at": at}}, settings.root, "--at").schedule_at)
     if every is not None:
-        settings.schedule_every_minutes = every
+        settings = replace(settings, schedule_every_minutes=every)
     setup_logging(settings)
     Scheduler(settings).serve()
 

@@ -9,6 +9,7 @@ import datetime as dt
 import difflib
 import re
 import tomllib
+from dataclasses import fields
 from pathlib import Path
 
 from . import profiles, vocab
@@ -263,21 +264,24 @@ def load(path: Path | None = None) -> Settings:
 
 
 def from_dict(data: dict, root: Path, where: str = "配置") -> Settings:
-    """Settings from parsed TOML; any unknown key or wrong type is a ConfigError naming it."""
-    s = Settings(root=Path(root))
+    """Settings from parsed TOML; any unknown key or wrong type is a ConfigError naming it. The values
+    are gathered into a draft first: Settings is frozen once made."""
+    blank = Settings(root=Path(root))
+    d = {f.name: getattr(blank, f.name) for f in fields(Settings)}
     top = [k for t, k in SCHEMA if not t] + ["profile"] + list(TABLES)
     try:
-        _profile(s, data)
+        _profile(d, data)
         for key, value in data.items():
             if key in TABLES:
-                _section(s, key, _table(value, key))
+                _section(d, key, _table(value, key))
             elif key == "profile":
                 continue
             elif ("", key) in SCHEMA:
                 check, attr = SCHEMA[("", key)]
-                _assign(s, attr, check(value, key))
+                _assign(d, attr, check(value, key))
             else:
                 raise _unknown(key, top)
+        s = Settings(**d)
         check_folders(s)
     except ConfigError as exc:
         raise ConfigError(f"{where}：{exc}") from None
@@ -287,13 +291,13 @@ def from_dict(data: dict, root: Path, where: str = "配置") -> Settings:
 WRITTEN_FOLDERS = ("archive", "output", "backup", "outbox", "logs")   # folders the toolkit fills itself
 
 
-def _profile(s: Settings, data: dict) -> None:
+def _profile(d: dict, data: dict) -> None:
     """profile = "审计整改" (or a TOML path): its wording, its default title, and its words carried on the settings."""
-    profile = profiles.load(_text(data.get("profile", profiles.DEFAULT), "profile"), s.root)
-    s.profile, s.words = profile.name, profile.words()
+    profile = profiles.load(_text(data.get("profile", profiles.DEFAULT), "profile"), d["root"])
+    d["profile"], d["words"] = profile.name, profile.words()
     if "title" not in data:
-        s.title = profile.title
-    s.lexicon = profile.lexicon
+        d["title"] = profile.title
+    d["lexicon"] = profile.lexicon
 
 
 def _within(path: Path, folder: Path) -> bool:
@@ -321,34 +325,32 @@ def check_folders(s: Settings) -> None:
                 f"请把 inbox 改为单独的文件夹，如 inbox = \"inbox\"。")
 
 
-def _section(s: Settings, table: str, values: dict) -> None:
+def _section(d: dict, table: str, values: dict) -> None:
     if table == "paths":
         for key, value in values.items():
-            if key not in s.paths:
-                raise _unknown(key, list(s.paths), table)
-            s.paths[key] = _text(value, f"paths.{key}")
+            if key not in d["paths"]:
+                raise _unknown(key, list(d["paths"]), table)
+            d["paths"][key] = _text(value, f"paths.{key}")
         return
     valid = [k for t, k in SCHEMA if t == table]
     for key, value in values.items():
         if (table, key) not in SCHEMA:
             raise _unknown(key, valid, table)
         check, attr = SCHEMA[(table, key)]
-        _assign(s, attr, check(value, f"{table}.{key}"))
+        _assign(d, attr, check(value, f"{table}.{key}"))
 
 
-def _assign(s: Settings, attr: str, value) -> None:
-    if attr.startswith("fonts."):
-        s.fonts[attr.split(".", 1)[1]] = value
-    elif attr.startswith("documents."):
-        s.documents[attr.split(".", 1)[1]] = value
-    elif attr.startswith("ladder."):
-        s.ladder[attr.split(".", 1)[1]] = value
+def _assign(d: dict, attr: str, value) -> None:
+    """Put one checked value into the draft of Settings (fonts.x, documents.x, ladder.x into their tables)."""
+    if "." in attr:
+        table, key = attr.split(".", 1)
+        d[table][key] = value
     elif attr == "weights":
-        s.weights.update(value)
+        d["weights"].update(value)
     elif attr == "programme_start":
-        s.programme_start = value or s.programme_start
+        d["programme_start"] = value or d["programme_start"]
     else:
-        setattr(s, attr, value)
+        d[attr] = value
 
 
 DEFAULT_TOML = """\

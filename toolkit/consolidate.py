@@ -18,7 +18,7 @@ from pathlib import Path
 from . import vocab
 from .archive import Snapshot as Snapshot  # noqa: F401  (re-exported: an older import path)
 from .archive import archive_copy, archive_folder, archived_files, file_under_unit, sweep_leftovers
-from .assessment import Assessment, assess
+from .assessment import Assessment, Dated, assess, dated
 from .documents import receipts
 from .errors import SubmissionError
 from .inbox import (  # noqa: F401  (inbox_files, inbox_fingerprint, left_behind: the front ends' and tests' names)
@@ -111,11 +111,11 @@ class ConsolidationResult:
 
 
 def take_in(ledger: Ledger, settings: Settings, entries: list, on_file=None, again: list | None = None,
-            ignored: list[Skipped] | None = None) -> ConsolidationResult:
+            ignored: list[Skipped] | None = None, when: Dated | None = None) -> ConsolidationResult:
     """Archive, check and merge the given inbox entries (or paths) into the ledger in memory (the
     master is not written). again: files rejected earlier for an office-side mistake, taken in
-    once more as if first received (never called duplicates)."""
-    period = settings.current_period()
+    once more as if first received (never called duplicates). when: the run's date and period."""
+    period = dated(settings, when).period
     result = ConsolidationResult(period, settings.master, ignored=list(ignored or []))
     archive_dir = settings.path("archive") / period
     settle = float(settings.settle_seconds)
@@ -156,7 +156,7 @@ def take_in(ledger: Ledger, settings: Settings, entries: list, on_file=None, aga
         snaps.append(snap)
     readable = [s for s in snaps if s.archived is not None]
     jobs = [(s.archived, s.name, s.sha256, s.received) for s in readable]
-    subs = iter(read_all(jobs, ledger, settings, on_file, ensure_secret(settings)))
+    subs = iter(read_all(jobs, ledger, replace(settings, period=period), on_file, ensure_secret(settings)))
     for snap in snaps:
         if snap.archived is None and snap.entry.folder:
             sub = Submission(snap.entry.path, snap.name, "", snap.received).reject(
@@ -233,7 +233,7 @@ def clear_inbox(result: ConsolidationResult) -> None:
 
 def consolidate(settings: Settings, files: list[Path] | None = None, *, again: list[Path] | None = None,
                 remove_inbox: bool = True, on_file=None, ledger: Ledger | None = None,
-                write=None) -> ConsolidationResult:
+                write=None, on: Dated | None = None) -> ConsolidationResult:
     """Take in every inbox file (or the given ones), update the master, write receipts.
 
     again: files rejected earlier because of an office-side mistake (e.g. a unit missing from the
@@ -242,6 +242,7 @@ def consolidate(settings: Settings, files: list[Path] | None = None, *, again: l
     and written; the Excel button passes the open book's ledger and a write(ledger, settings, result)
     that puts the result (its .assessment: the figures, computed once) into the open book and saves it."""
     ensure_secret(settings)
+    when = dated(settings, on)                            # the run's date and period, fixed once (on: given)
     ledger = read_master(settings) if ledger is None else ledger
     if files is None:
         entries, ignored = scan_inbox(settings.path("inbox"), own_folders(settings))
@@ -250,8 +251,8 @@ def consolidate(settings: Settings, files: list[Path] | None = None, *, again: l
     review.apply_decisions(ledger, dt.datetime.now())     # the office's 销号审核 since the last run
     if not settings.review_required:
         ledger.read_notes += review.lift(ledger)           # review turned off: the requests left count as asked
-    result = take_in(ledger, settings, entries, on_file, again, ignored)
-    result.ledger, result.assessment = ledger, assess(ledger, settings)
+    result = take_in(ledger, settings, entries, on_file, again, ignored, when)
+    result.ledger, result.assessment = ledger, assess(ledger, settings, on=when)
     if write is None:
         result.master_changed = master_file.write_master(ledger, settings, result.assessment)
     else:

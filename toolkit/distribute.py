@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import vocab
+from .assessment import Dated, dated
 from .errors import LedgerError
 from .io import ledger_sheets, sheets
 from .io.fileio import unit_file_names
@@ -107,9 +108,9 @@ def review_notes(ledger: Ledger, unit: str, settings: Settings) -> dict[str, str
     return {mid: r.unit_note() for (mid, u), r in ledger.reviews.items() if u == unit}
 
 
-def write_unit_workbook(ledger: Ledger, unit: str, settings: Settings, path: Path, digest: str = "") -> Path:
-    """The workbook for one unit, written atomically to path."""
-    period = settings.current_period()
+def write_unit_workbook(ledger: Ledger, unit: str, settings: Settings, path: Path, digest: str = "", *,
+                        period: str) -> Path:
+    """The workbook for one unit for 报送期次 period, written atomically to path."""
     rows = unit_rows(ledger, unit)
     notes = review_notes(ledger, unit, settings)
     schema = ledger.schema
@@ -198,11 +199,13 @@ def write_unit_workbook(ledger: Ledger, unit: str, settings: Settings, path: Pat
         raise
 
 
-def distribute(settings: Settings, units: list[str] | None = None, ledger: Ledger | None = None) -> list[Distributed]:
+def distribute(settings: Settings, units: list[str] | None = None, ledger: Ledger | None = None,
+               on: Dated | None = None) -> list[Distributed]:
     """Write outbox/<period>/<unit>.xlsx for every unit (or the given ones), one file per unit even when two
-    names make one file name (unit_file_names); unchanged files are left alone and reported as such."""
+    names make one file name (unit_file_names); unchanged files are left alone and reported as such.
+    on: the run's date and period (default the settings' date)."""
     ledger = ledger or read_ledger(settings.master, settings)
-    period = settings.current_period()
+    period = dated(settings, on).period
     folder = settings.path("outbox") / period
     wanted = ledger.units if units is None else units
     unknown = [u for u in wanted if not ledger.has_unit(u)]
@@ -218,6 +221,6 @@ def distribute(settings: Settings, units: list[str] | None = None, ledger: Ledge
         if existing_digest(path) == digest:
             out.append(Distributed(unit, path, len(rows), False))
             continue
-        write_unit_workbook(ledger, unit, settings, path, digest)
+        write_unit_workbook(ledger, unit, settings, path, digest, period=period)
         out.append(Distributed(unit, path, len(rows), True))
     return out

@@ -17,7 +17,7 @@ from pathlib import Path
 from . import config as config_mod
 from . import vocab
 from .app import Workspace
-from .assessment import Assessment
+from .assessment import Assessment, Dated
 from .buttons import BUTTONS
 from .consolidate import inbox_files
 from .errors import EnvironmentProblem, MissingProgram, ToolkitError, UsageError
@@ -128,8 +128,8 @@ def put_ledger_columns(book, ledger: Ledger, assessment: Assessment, names: list
         sheet.range((first, col)).value = block
 
 
-def put_params(book, settings: config_mod.Settings, digest: str, sequence: int) -> None:
-    put_block(book, vocab.SHEET_PARAMS, master_file.params_rows(settings, digest, sequence))
+def put_params(book, settings: config_mod.Settings, when: Dated, digest: str, sequence: int) -> None:
+    put_block(book, vocab.SHEET_PARAMS, master_file.params_rows(settings, when, digest, sequence))
     if vocab.NAME_REF_DATE not in [n.name for n in book.names]:
         book.names.add(vocab.NAME_REF_DATE, master_file.REF_DATE_CELL)
 
@@ -141,7 +141,8 @@ def write_book(book, ledger: Ledger, settings: config_mod.Settings, assessment: 
     for name, table in master_file.derived_tables(ledger, settings, assessment).items():
         put_table(book, name, table)
     ledger.sequence += 1            # a write, as write_master counts it (orders decisions and backups)
-    put_params(book, settings, master_file.content_digest(ledger, settings), ledger.sequence)
+    put_params(book, settings, assessment.dated, master_file.content_digest(ledger, settings, assessment.dated),
+               ledger.sequence)
 
 
 # ---------------------------------------------------------------- buttons
@@ -213,7 +214,7 @@ def _highlight(book) -> str:
     def into_book(assessment):
         put_ledger_columns(book, ledger, assessment, vocab.HELPER_COLUMNS)
         put_table(book, vocab.SHEET_OVERDUE, overdue_table(assessment))
-        put_params(book, settings, ledger.digest, ledger.sequence)
+        put_params(book, settings, assessment.dated, ledger.digest, ledger.sequence)
     assessment = workspace.highlight(ledger, into_book)
     return (f"逾期标记已刷新：逾期未完成{len(assessment.overdue)}条（红色），"
             f"{assessment.soon_days}个工作日内到期{len(assessment.due_soon)}条（黄色）。")
@@ -241,7 +242,7 @@ def _distribute(book) -> str:
     workspace = workspace_for(book)
     settings = workspace.settings
     done = workspace.distribute(ledger=ledger_from_book(book, settings))
-    folder = settings.path("outbox") / settings.current_period()
+    folder = workspace.outbox_folder()
     open_folder(folder)
     return f"已为{len(done)}个单位生成填报模板（新写入{sum(d.written for d in done)}个），位于 {folder}。"
 

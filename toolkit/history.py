@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from . import vocab
+from .assessment import dated
 from .errors import HistoryError, ToolkitError
 from .intake import read_submission
 from .io import history_db, master_file
@@ -43,8 +44,8 @@ log = logging.getLogger("toolkit")
 def expected_digest(after: Ledger, settings: Settings, assessment=None) -> str:
     """The digest write_master will store for this ledger (it brings 历史进度 up to date first, as
     write_master does, from the run's assessment when given; that step is idempotent)."""
-    master_file.prepare(after, settings, assessment)
-    return master_file.content_digest(after, settings)
+    assessment = master_file.prepare(after, settings, assessment)
+    return master_file.content_digest(after, settings, assessment.dated)
 
 
 def replay(ledger: Ledger, receipts: list[LogEntry], settings: Settings, submissions: dict | None = None) -> list[Change]:
@@ -79,11 +80,10 @@ def without_own_links(snap: Snapshot, settings: Settings) -> Snapshot:
 
 
 def run_changes(db: HistoryDB, settings: Settings, before: Ledger, after: Ledger, source: str = vocab.SOURCE_OFFICE,
-                submissions=None) -> list[Change]:
+                submissions=None, *, period: str) -> list[Change]:
     """Everything a run is about to make true: the first time, the whole ledger as 初始导入; then the
     office's hand edits since the last recorded write (办公室修改, timed by the master file); then each
     received file's changes; whatever else differs in `after` is recorded under `source`."""
-    period = settings.current_period()
     stamp = _mtime(settings.master)
     current = before.copy()
     if db.is_empty():
@@ -99,7 +99,8 @@ def record(db: HistoryDB, settings: Settings, before: Ledger, after: Ledger, sou
            submissions=None, assessment=None) -> int | None:
     """Step 1 of a recorded write: store the run's changes as pending under the digest of the master
     about to be written. Returns the run id for commit() (None when nothing changed)."""
-    return db.add(run_changes(db, settings, before, after, source, submissions),
+    period = dated(settings, assessment.dated if assessment else None).period    # the run's, when assessed
+    return db.add(run_changes(db, settings, before, after, source, submissions, period=period),
                   expected_digest(after, settings, assessment))
 
 
@@ -344,7 +345,7 @@ def _apply_review(ledger: Ledger, c: Change, settings: Settings) -> None:
         return
     if r is None:
         r = ledger.reviews[key] = Review(c.measure, c.unit, c.time[:10])
-    r.decided = min(c.time[:10], period_end(c.period, settings).isoformat()) if c.period else c.time[:10]
+    r.decided = min(c.time[:10], period_end(c.period, dated(settings).reference_date).isoformat()) if c.period else c.time[:10]
     r.decided_seq = ledger.sequence + 1
     if c.new == vocab.CLOSED:
         r.state, r.conclusion = vocab.CLOSED, vocab.REVIEW_APPROVE

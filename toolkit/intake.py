@@ -16,6 +16,7 @@ from pathlib import Path
 from xml.parsers import expat
 
 from . import vocab
+from .assessment import dated
 from .errors import HeaderError, LedgerError
 from .io import evidence, extent
 from .io.fileio import file_sha256
@@ -282,7 +283,7 @@ def read_submission(path: Path, ledger: Ledger, settings: Settings, received: dt
     if named and named != sub.unit and sub.unit not in normalize.clean_key(sub.name):
         return sub.reject(f"文件名表明报送单位是“{named}”，但文件是下发给“{sub.unit}”的模板",
                           f"请{named}使用本单位的模板填写后重新报送", sheet=vocab.SHEET_META)
-    period = settings.current_period()
+    period = dated(settings).period          # the consolidation hands its readers settings pinned to its period
     if sub.period != period:
         return sub.reject(f"模板的报送期次为“{sub.period}”，本期为“{period}”", "请使用本期下发的模板填写",
                           sheet=vocab.SHEET_META)
@@ -360,7 +361,7 @@ def _rest_of_earlier(sub: Submission, ledger: Ledger, settings: Settings) -> Sub
     """A package without a workbook, named like one a unit sent and had taken in this period: the rest
     of that folder, copied after the first part was taken in. Its evidence is taken for that unit (the
     measures' 佐证材料 as merged name the loose files); None when no such earlier package exists."""
-    period = settings.current_period()
+    period = dated(settings).period
     earlier = [e for e in ledger.log if e.period == period and e.name == sub.name and e.applied
                and e.archived.endswith(".zip")]
     if not earlier:

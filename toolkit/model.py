@@ -461,9 +461,10 @@ class Lexicon:
     defaults: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Settings:
-    """Everything a run needs to know besides the files themselves."""
+    """Everything a run needs to know besides the files themselves; frozen once loaded (a variant is
+    dataclasses.replace), so a run's reference date travels in its assessment, never written in here."""
     root: Path
     title: str = "巡视整改"
     profile: str = "巡视巡察整改"                  # the kind of list (toolkit/profiles): its words and wording
@@ -513,8 +514,14 @@ class Settings:
         return self.path("master")
 
     def today(self) -> dt.date:
-        """The reference date: the configured one, else the calendar date."""
+        """The configured reference date, else the calendar date: for a front end that names this period's
+        folders before any assessment exists (serve's status, excel's outbox); a run reads assessment.dated."""
         return self.reference_date or dt.date.today()
 
+    def period_on(self, day: dt.date) -> str:
+        """报送期次 at the reference date day: the configured one, else day's month (the one rule)."""
+        return self.period or day.strftime("%Y-%m")
+
     def current_period(self) -> str:
-        return self.period or self.today().strftime("%Y-%m")
+        """报送期次 at today(): for the same front ends, before any assessment exists."""
+        return self.period_on(self.today())

@@ -67,7 +67,7 @@ def _notices(run: Run) -> Made:
 
 
 def _proposals(run: Run) -> Made:
-    return Made([ladder_docs.write_proposals(run.proposed, run.settings)])
+    return Made([ladder_docs.write_proposals(run.proposed, run.settings, run.assessment.period)])
 
 
 def _dashboard(run: Run) -> Made:
@@ -188,7 +188,7 @@ class Early:
         if (CONCURRENCY != "fork" or len(ledger.measures) < PARALLEL_FROM
                 or "fork" not in mp.get_all_start_methods()):
             return
-        folder = settings.path("output") / settings.current_period()
+        folder = settings.path("output") / assessment.period
         folder.mkdir(parents=True, exist_ok=True)
         ctx = mp.get_context("fork")
         for i, o in enumerate(OUTPUTS):

@@ -9,6 +9,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from .assessment import Dated, dated
 from .consolidate import ConsolidationResult
 from .documents import templating
 from .inbox import inbox_fingerprint, own_folders
@@ -43,7 +44,7 @@ def fingerprint(settings: Settings, inbox: list | None = None) -> dict:
     s = settings
     if inbox is None:
         inbox = [list(e) for e in inbox_fingerprint(s.path("inbox"), own_folders(s))]
-    text = json.dumps([asdict(s), s.today()], default=str, sort_keys=True, ensure_ascii=False)
+    text = json.dumps([asdict(s), dated(s).reference_date], default=str, sort_keys=True, ensure_ascii=False)
     return {"master": _stat(s.master), "inbox": inbox,
             "settings": hashlib.sha256(text.encode()).hexdigest(),
             "templates": "+".join(tree_digest(f) for f in templating.digest_folders(s))}
@@ -58,7 +59,7 @@ def load(settings: Settings) -> dict:
     return state if isinstance(state, dict) else {}
 
 
-def quick_report(settings: Settings, started: dt.datetime, t0: float) -> RunReport | None:
+def quick_report(settings: Settings, started: dt.datetime, t0: float, when: Dated) -> RunReport | None:
     """When nothing changed since the last complete run, its figures, without reading anything else."""
     state = load(settings)
     if not state or state.get("fingerprint") != json.loads(json.dumps(fingerprint(settings), default=str)):
@@ -67,7 +68,7 @@ def quick_report(settings: Settings, started: dt.datetime, t0: float) -> RunRepo
     reminded = [Path(p) for p in state.get("reminders", [])]
     if not all(p.exists() for p in written + reminded):
         return None      # someone removed an output: regenerate
-    result = ConsolidationResult(settings.current_period(), settings.master, missing_units=state.get("missing", []))
+    result = ConsolidationResult(when.period, settings.master, missing_units=state.get("missing", []))
     remind_by = dt.date.fromisoformat(state["remind_by"]) if state.get("remind_by") else None
     figures = Figures(**{"soon_days": settings.remind_working_days, **state["figures"]})
     return RunReport(started, time.perf_counter() - t0, result, figures, notices=written,

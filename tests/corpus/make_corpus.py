@@ -10,7 +10,7 @@ import datetime as dt
 import io
 import shutil
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -65,9 +65,7 @@ def raw(data: bytes, name: str):
 
 def last_period(settings, inbox):
     """A genuine template of the previous period (signed by the office for 2024-07)."""
-    import copy
-    old = copy.copy(settings)
-    old.period, old.paths = "2024-07", dict(settings.paths, outbox="outbox-old")
+    old = replace(settings, period="2024-07", paths=dict(settings.paths, outbox="outbox-old"))
     edited(old, inbox / "办公室.xlsx", filled)
 
 

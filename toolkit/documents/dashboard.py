@@ -203,7 +203,7 @@ def render(board: Dashboard, settings: Settings | Path | None = None) -> str:
 
 def write_dashboard(ledger: Ledger, settings: Settings, assessment: Assessment, rungs: tuple = ()) -> Path:
     """output/<期次>/看板.html, rewritten only when its content changed."""
-    path = settings.path("output") / settings.current_period() / FILE_NAME
+    path = settings.path("output") / assessment.period / FILE_NAME
     text = render(build(ledger, settings, assessment, rungs), settings)
     if not path.exists() or path.read_text(encoding="utf-8") != text:
         fileio.atomic_write_text(path, text)

@@ -93,7 +93,7 @@ def issued_history(settings: Settings) -> list[Issued]:
 
 
 def proposals(ledger: Ledger, settings: Settings, assessment: Assessment, issued: list[Issued]) -> list[Proposal]:
-    return ladder.propose(standings(ledger, assessment), issued, rules_of(settings), settings.current_period())
+    return ladder.propose(standings(ledger, assessment), issued, rules_of(settings), assessment.period)
 
 
 def proposal_rows(props: list[Proposal]) -> list[list[str]]:
@@ -106,9 +106,9 @@ def proposal_rows(props: list[Proposal]) -> list[list[str]]:
     return rows
 
 
-def write_proposals(props: list[Proposal], settings: Settings) -> Path:
+def write_proposals(props: list[Proposal], settings: Settings, period: str) -> Path:
     """output/<期次>/拟发/拟发清单.csv (UTF-8 with BOM, so Excel and WPS open it), rewritten only when changed."""
-    path = settings.path("output") / settings.current_period() / vocab.PROPOSED / LIST_NAME
+    path = settings.path("output") / period / vocab.PROPOSED / LIST_NAME
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\r\n").writerows(proposal_rows(props))
     text = "\ufeff" + buf.getvalue()
@@ -181,7 +181,7 @@ def issue(chosen: list[Proposal], ledger: Ledger, settings: Settings, assessment
           db: history_db.HistoryDB) -> Issuance:
     """Number, write and record the chosen proposals: one notice per (unit, rung) listing its measures."""
     done = Issuance()
-    today, period = assessment.reference_date, settings.current_period()
+    today, period = assessment.reference_date, assessment.period
     reply = assessment.calendar.shift(today, settings.reply_days)
     stems = unit_file_names(ledger.units)
     fonts = gongwen.Fonts.from_config(dict(settings.fonts))

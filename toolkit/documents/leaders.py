@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import vocab
-from ..assessment import Assessment
+from ..assessment import Assessment, Dated
 from ..io import fileio
 from ..io.fileio import safe_filename
 from ..model import Ledger, Settings
@@ -123,11 +123,11 @@ def address(leader: str) -> str:
     return leader if leader.endswith("同志") or leader.startswith("（") else f"{leader}同志"
 
 
-def slip_context(view: LeaderView, settings: Settings, reference_date) -> dict:
+def slip_context(view: LeaderView, settings: Settings, when: Dated) -> dict:
     """Variables of templates/领导调度单.md.j2 (from the office — [documents] office — to the leader)."""
     c = view.counts
-    return {"责任领导": view.leader, "称谓": address(view.leader), "报送期次": settings.current_period(),
-            "基准日期": reference_date, "发文单位": office_issuer(settings), "提醒工作日": settings.remind_working_days,
+    return {"责任领导": view.leader, "称谓": address(view.leader), "报送期次": when.period,
+            "基准日期": when.reference_date, "发文单位": office_issuer(settings), "提醒工作日": settings.remind_working_days,
             "合计": {"总数": c.total, "已完成": c.done, "基本完成": c.mostly, "正在推进": c.in_progress,
                    "未启动": c.not_started, "完成率": c.completion},
             "逾期数": view.overdue, "临期数": view.due_soon,
@@ -137,10 +137,10 @@ def slip_context(view: LeaderView, settings: Settings, reference_date) -> dict:
 
 def write_slips(ledger: Ledger, settings: Settings, assessment: Assessment) -> list[Path]:
     """output/<期次>/领导调度单/<责任领导>.md and .docx, rewritten only when the text changed."""
-    folder = settings.path("output") / settings.current_period() / FOLDER
+    folder = settings.path("output") / assessment.period / FOLDER
     written = []
     for view in views(ledger, list(assessment.late), assessment.leader_order):
-        text = render("领导调度单.md.j2", slip_context(view, settings, assessment.reference_date), settings)
+        text = render("领导调度单.md.j2", slip_context(view, settings, assessment.dated), settings)
         md = folder / f"{safe_filename(view.leader)}.md"
         docx = md.with_suffix(".docx")
         if not (md.exists() and docx.exists() and md.read_text(encoding="utf-8") == text):

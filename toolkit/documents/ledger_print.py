@@ -63,7 +63,7 @@ def rows(ledger: Ledger, assessment: Assessment) -> list[tuple[str, list]]:
 def write_print_book(ledger: Ledger, settings: Settings, assessment: Assessment, built: Path | None = None) -> Path:
     """output/<期次>/台账打印版.xlsx, replaced only when its bytes changed (same content, same bytes), so a copy
     open in Excel is left alone on a run that changed nothing. built: the same book built earlier (consumed)."""
-    path = settings.path("output") / settings.current_period() / FILE_NAME
+    path = settings.path("output") / assessment.period / FILE_NAME
     fresh = built or build(ledger, settings, assessment, path.with_name(".~" + FILE_NAME))
     try:
         data = fresh.read_bytes()

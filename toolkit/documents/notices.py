@@ -17,7 +17,7 @@ import warnings
 from pathlib import Path
 
 from .. import vocab
-from ..assessment import Assessment
+from ..assessment import Assessment, Dated
 from ..errors import FileAccessError, ToolkitError, UsageError
 from ..io import fileio, history_db, office
 from ..io.fileio import safe_filename, unit_file_names
@@ -51,9 +51,8 @@ def counts_dict(c, weights) -> dict:
             "逾期": c.overdue, "完成率": c.completion, "推进率": c.progress(weights)}
 
 
-def submission_status(ledger, settings: Settings) -> tuple[set[str], list[str]]:
+def submission_status(ledger, settings: Settings, period: str) -> tuple[set[str], list[str]]:
     """Units whose workbook for the period was taken in, and those of them that sent it late."""
-    period = settings.current_period()
     first: dict[str, dt.datetime] = {}
     for e in ledger.log:
         if e.period != period or not e.applied:
@@ -86,7 +85,7 @@ def programme_context(ledger, settings: Settings, assessment: Assessment) -> dic
             soon.append(item)
     units = assessment.unit_order
     overdue_by_unit = dict(order.items_in_order(overdue_by_unit, units))   # the office's order of units
-    submitted, late_units = submission_status(ledger, settings)
+    submitted, late_units = submission_status(ledger, settings, assessment.period)
     late_units = order.in_order(late_units, units)
     missing = order.in_order((u for u in ledger.units if u not in submitted), units)   # submitted is a set
     words = {**vocab.NOTICE_WORDING, **settings.words}     # a Settings made without a profile has only 巡视's three
@@ -94,7 +93,7 @@ def programme_context(ledger, settings: Settings, assessment: Assessment) -> dic
     reform = summary.by_category.get(vocab.REFORM)
     return {
         "标题": settings.title.removesuffix("台账").removesuffix("整改"), "主体": settings.subject, "主送": settings.addressees,
-        "发文单位": notice_issuer(settings), "报送期次": settings.current_period(), "基准日期": summary.reference_date,
+        "发文单位": notice_issuer(settings), "报送期次": assessment.period, "基准日期": summary.reference_date,
         "问题": level_figures(summary), "措施": counts_dict(summary.measures, summary.weights),
         "分类": {k: counts_dict(c, summary.weights) for k, c in summary.by_category.items()},
         "单位排名": [dict(counts_dict(c, summary.weights), 单位=u, 未办结=c.total - c.done) for u, c in ranking],
@@ -321,6 +320,11 @@ def write_pdfs(docx_files: list[Path], changed: set[Path], fonts: gongwen.Fonts 
     return [p for p in (d.with_suffix(".pdf") for d in docx_files) if p.exists()]
 
 
+def notice_folder(settings: Settings, when: Dated) -> Path:
+    """output/<期次>/通报/<基准日期>/: where a run's notices go (the Workspace guards it before writing)."""
+    return settings.path("output") / when.period / "通报" / when.reference_date.isoformat()
+
+
 def write_notices(ledger, settings: Settings, assessment: Assessment, kinds=KINDS) -> list[Path]:
     """Write the period's notices into output/<期次>/通报/<基准日期>/ (text, .docx and, where LibreOffice
     is installed and config notice_pdf is on, PDF). Things left out are said once as a NoticeWarning."""
@@ -328,11 +332,11 @@ def write_notices(ledger, settings: Settings, assessment: Assessment, kinds=KIND
     if unknown:
         raise UsageError(kind="unknown-notice-kind", unknown=unknown, choices=list(KINDS))
     summary = assessment.summary
-    folder = settings.path("output") / settings.current_period() / "通报" / summary.reference_date.isoformat()
+    folder = notice_folder(settings, assessment.dated)
     context = programme_context(ledger, settings, assessment)
     context["公开进展"] = _paragraph(render("公开进展.txt.j2", context, settings))
-    context["梯次发文"] = history_db.issued_this_period(settings)       # {梯次: 份数} the office issued this period
-    context["趋势"] = trend.trend_sentence(ledger.history, summary, settings.current_period(), label=context["完成率称谓"],
+    context["梯次发文"] = history_db.issued_this_period(settings, assessment.period)       # {梯次: 份数} the office issued this period
+    context["趋势"] = trend.trend_sentence(ledger.history, summary, assessment.period, label=context["完成率称谓"],
                                          missing="")   # a first period: the figure alone, no software words
     fonts, author = gongwen.Fonts.from_config(_fonts_table(settings)), notice_issuer(settings)
     written: list[Path] = []
@@ -359,19 +363,19 @@ def write_notices(ledger, settings: Settings, assessment: Assessment, kinds=KIND
             warnings.warn(NO_FONT, NoticeWarning, stacklevel=2)
         trend_file = folder / "完成率逐月变化.png"
         with_trend = bool(font) and len(trend.series(ledger.history, trend.OVERALL, summary,
-                                                     settings.current_period())) >= 2
+                                                     assessment.period)) >= 2
         text = render("进展通报.md.j2", dict(context, 图表=chart_file.name if font else "",
                                             趋势图=trend_file.name if with_trend else ""), settings)
         md = folder / "进展通报.md"
         if font and (not chart_file.exists() or not md.exists() or md.read_text(encoding="utf-8") != text):
             chart_png(assessment, chart_file, font)
             if with_trend:
-                trend.write_trend_chart(ledger.history, summary, settings.current_period(), trend_file)
+                trend.write_trend_chart(ledger.history, summary, assessment.period, trend_file)
         pair(text, md, {chart_file.name: chart_file, trend_file.name: trend_file})
         written += [p for p in (chart_file, trend_file) if font and p.exists() and p.name in text]
     if "督办单" in kinds:
         reply = assessment.calendar.shift(summary.reference_date, settings.reply_days)
-        numbers = slip_numbers(settings, settings.current_period(), list(context["逾期按单位"]))
+        numbers = slip_numbers(settings, assessment.period, list(context["逾期按单位"]))
         stems = unit_file_names(ledger.units)          # 市*医院 and 市**医院: two slips
         for unit, items in context["逾期按单位"].items():
             slip = dict(context, **contact(settings), 单位=unit, 事项=items, 回复期限=reply, 督办编号=numbers[unit],

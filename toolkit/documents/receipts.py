@@ -15,7 +15,7 @@ from .issuers import office_issuer
 from .templating import render
 
 
-def receipt_context(unit: str, outcomes: list, settings: Settings, when: dt.datetime | None = None,
+def receipt_context(unit: str, outcomes: list, settings: Settings, period: str, when: dt.datetime | None = None,
                     ledger=None) -> dict:
     """Variables of 回执.txt.j2: one unit's files this run, with every problem located, and (under
     销号审核, given the merged ledger) the unit's requests awaiting review and those returned."""
@@ -32,7 +32,7 @@ def receipt_context(unit: str, outcomes: list, settings: Settings, when: dt.date
                       "拒收佐证": [f"“{e.name}”{e.reason}" for e in s.evidence if e.reason]})
     identified = not unit.startswith(vocab.UNIDENTIFIED)
     return {"单位": unit if identified else f"文件“{outcomes[0].submission.name}”的报送单位",
-            "已识别": identified, "报送期次": settings.current_period(), "文件": files,
+            "已识别": identified, "报送期次": period, "文件": files,
             "发文单位": office_issuer(settings), "日期": (when or dt.datetime.now()).date(),
             "截止日期": settings.submit_by,
             "退回补充": [f"措施“{r.measure_id}”（{r.decided}退回）：{r.opinion or '请补充佐证材料'}"
@@ -71,7 +71,7 @@ def write_receipts(files: list, ledger: Ledger, period: str, settings: Settings)
         s = f.submission
         key = s.unit or f"{vocab.UNIDENTIFIED}_{s.name}"
         shown = f if f.archived is not None else replace(f, archived=Path(""))
-        context = receipt_context(key, [shown], settings, ledger=ledger)
+        context = receipt_context(key, [shown], settings, period, ledger=ledger)
         for item in context["文件"]:
             item["已汇总"] = f.outcome in vocab.APPLIED_OUTCOMES
         tail = f"_{s.received:%Y%m%d-%H%M%S}_{(s.sha256 or '0' * 8)[:8]}.txt"

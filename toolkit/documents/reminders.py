@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import vocab
-from ..assessment import Assessment
+from ..assessment import Assessment, Dated
 from ..io import fileio
 from ..io.fileio import safe_filename
 from ..model import Ledger, Settings
@@ -89,8 +89,8 @@ def window_start(settings: Settings, cal: WorkCalendar | None = None) -> dt.date
     return (cal or calendar_for(settings)).shift(settings.submit_by, -settings.remind_submit_days)
 
 
-def folder(settings: Settings) -> Path:
-    return settings.path("output") / settings.current_period() / FOLDER
+def folder(settings: Settings, period: str) -> Path:
+    return settings.path("output") / period / FOLDER
 
 
 def due_by_unit(ledger: Ledger, late: list[LateRow]) -> dict[str, list[Due]]:
@@ -109,11 +109,11 @@ def due_by_unit(ledger: Ledger, late: list[LateRow]) -> dict[str, list[Due]]:
     return out
 
 
-def context(unit: str, items: list[Due], ledger: Ledger, settings: Settings, cal: WorkCalendar) -> dict:
+def context(unit: str, items: list[Due], ledger: Ledger, settings: Settings, cal: WorkCalendar, when: Dated) -> dict:
     """Variables of templates/催报.md.j2 (listed in its header comment)."""
-    today, deadline = settings.today(), settings.submit_by
+    today, deadline = when.reference_date, settings.submit_by
     title = (ledger.title or settings.title).removesuffix("台账").removesuffix("整改")
-    return {"单位": unit, "标题": title, "报送期次": settings.current_period(), "基准日期": today,
+    return {"单位": unit, "标题": title, "报送期次": when.period, "基准日期": today,
             "截止日期": deadline, "剩余工作日": cal.workdays_between(today, deadline),
             "剩余天数": (deadline - today).days, "发文单位": office_issuer(settings),
             "逾期": [d for d in items if d.state == OVERDUE], "临期": [d for d in items if d.state != OVERDUE]}
@@ -126,11 +126,11 @@ def write_reminders(ledger: Ledger, settings: Settings, missing_units: list[str]
     result = Reminders(assessment.reference_date, settings.submit_by, window_start(settings, cal))
     if not result.active:
         return result
-    target = folder(settings)
+    target = folder(settings, assessment.period)
     by_unit = due_by_unit(ledger, list(assessment.late))
     stems = fileio.unit_file_names(ledger.units)          # 市*医院 and 市**医院: two files
     for unit in missing_units:
-        text = render(TEMPLATE, context(unit, by_unit.get(unit, []), ledger, settings, cal), settings)
+        text = render(TEMPLATE, context(unit, by_unit.get(unit, []), ledger, settings, cal, assessment.dated), settings)
         md = target / f"{stems.get(unit) or safe_filename(unit)}.md"
         docx = md.with_suffix(".docx")
         if not (md.exists() and docx.exists() and md.read_text(encoding="utf-8") == text):

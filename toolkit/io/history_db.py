@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .. import vocab
+from ..assessment import Dated, dated
 from ..errors import BusyError, FileAccessError, HistoryError, ToolkitError
 from ..model import UNIT_ATTRS, Ledger, LogEntry, Settings
 from ..rules import ladder, normalize, stats
@@ -415,8 +416,8 @@ def story_lines(db: HistoryDB, measure_id: str, ledger: Ledger | None = None) ->
     return out + issued_lines(db, mid)
 
 
-def issued_this_period(settings: Settings) -> dict[str, int]:
-    """{梯次: notices issued} in the settings' period (a notice listing several measures counts once);
+def issued_this_period(settings: Settings, period: str) -> dict[str, int]:
+    """{梯次: notices issued} in the period (a notice listing several measures counts once);
     empty without a history."""
     path = db_path(settings)
     if not path.exists():
@@ -426,7 +427,6 @@ def issued_this_period(settings: Settings) -> dict[str, int]:
             rows = db.issued()
     except sqlite3.Error:
         return {}
-    period = settings.current_period()
     docs = {(i.rung, i.number) for i in rows if i.period == period}
     return {r: n for r in vocab.RUNGS if (n := sum(rung == r for rung, _ in docs))}
 
@@ -479,14 +479,15 @@ def period_counts(db: HistoryDB) -> list[tuple[str, dict[str, int]]]:
     return out
 
 
-def period_end(period: str, settings: Settings) -> dt.date:
-    """The day a past period's figures are taken at: its month's last day ('YYYY-MM'), never after today."""
+def period_end(period: str, today: dt.date) -> dt.date:
+    """The day a past period's figures are taken at: its month's last day ('YYYY-MM'), never after today
+    (the run's reference date)."""
     try:
         year, month = (int(x) for x in period.split("-")[:2])
         end = dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
     except ValueError:
-        return settings.today()
-    return min(end, settings.today())
+        return today
+    return min(end, today)
 
 
 def as_of(ledger: Ledger, state: Snapshot, day: dt.date) -> Ledger:
@@ -506,35 +507,37 @@ def as_of(ledger: Ledger, state: Snapshot, day: dt.date) -> Ledger:
     return past
 
 
-def period_history(db: HistoryDB, ledger: Ledger, settings: Settings) -> list[list]:
+def period_history(db: HistoryDB, ledger: Ledger, settings: Settings, when: Dated) -> list[list]:
     """历史进度 rows of every period the history knows before the current one, each computed from the
     ledger as its snapshot left it at the period's end (stats.history_rows, same figures as live)."""
     out = []
     seen = {r.period for r in ledger.history if r.period}
     seen |= {e.period for e in ledger.log if e.period}
     for period, state in period_snapshots(db, seen):
-        if period >= settings.current_period():
+        if period >= when.period:
             continue
-        day = period_end(period, settings)
-        out += stats.history_rows(stats.summarise(as_of(ledger, state, day), replace(settings, reference_date=day)), period)
+        day = period_end(period, when.reference_date)
+        out += stats.history_rows(stats.summarise(as_of(ledger, state, day), settings, day), period)
     return out
 
 
-def load_figures(ledger: Ledger, settings: Settings) -> None:
+def load_figures(ledger: Ledger, settings: Settings, when: Dated | None = None) -> None:
     """Replace the master's 历史进度 rows of the periods the history knows (before the current one) by the
     figures replayed from it; rows of periods before the history began are kept. Without a database,
-    or one that cannot be read, the sheet's rows stay (the next recorded run reports the trouble)."""
+    or one that cannot be read, the sheet's rows stay (the next recorded run reports the trouble). The reader
+    calls it before any assessment: when not given, the settings' date (a Workspace operation at another
+    date reads with settings replaced to that date)."""
+    when = dated(settings, when)
     path = db_path(settings)
     if not path.exists():
         return
     try:
         with HistoryDB(path, read_only=True) as db:
-            rows = period_history(db, ledger, settings)
+            rows = period_history(db, ledger, settings, when)
             first = db.conn.execute(f"SELECT MIN(c.period) FROM ({COMMITTED_ROWS} AND c.period != '') c").fetchone()[0]
     except (sqlite3.Error, ToolkitError):
         return
     if first is None:
         return
-    current = settings.current_period()
-    kept = [r for r in ledger.history if not first <= r.period < current]
+    kept = [r for r in ledger.history if not first <= r.period < when.period]
     ledger.history = sorted(kept + rows, key=lambda r: r.period)

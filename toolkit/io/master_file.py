@@ -18,7 +18,7 @@ from pathlib import Path
 from xlsxwriter.url import Url
 
 from .. import vocab
-from ..assessment import Assessment, assess
+from ..assessment import Assessment, Dated, assess
 from ..config import CONFIG_NAME
 from ..errors import LedgerError
 from ..model import WIDTHS, Ledger, Settings, SheetLayout
@@ -65,7 +65,7 @@ def check_format(path: Path) -> None:
         raise LedgerError(problem)
 
 
-def content_digest(ledger: Ledger, settings: Settings) -> str:
+def content_digest(ledger: Ledger, settings: Settings, when: Dated) -> str:
     """A digest of everything a write depends on: equal digests mean nothing to rewrite."""
     h = hashlib.sha256()
     plain = lambda values: repr([str(v) if isinstance(v, Enum) else v for v in values])   # Status and its word alike
@@ -77,7 +77,7 @@ def content_digest(ledger: Ledger, settings: Settings) -> str:
     rows = lambda table: [[normalize.clean_text(v) for v in r] for r in table]  # 1 and 1.0 read back alike
     state = [sorted(ledger.judgments.items()), rows(e.values() for e in ledger.log), rows(r.values() for r in ledger.history), ledger.title,
              [r.values() for r in ledger.reviews.values()], settings.review_required,
-             settings.current_period(), str(settings.today()), str(settings.reference_date),
+             when.period, str(when.reference_date), str(when.reference_date if when.fixed else None),
              str(settings.programme_start), settings.remind_working_days, sorted(settings.weights.items()),
              [str(d) for d in settings.extra_holidays + settings.extra_workdays], settings.print_paper]
     h.update(json.dumps(state, default=str, ensure_ascii=False).encode())
@@ -219,14 +219,14 @@ def review_tables(ledger: Ledger, settings: Settings) -> dict[str, sheets.Table]
 REF_DATE_CELL = f"='{vocab.SHEET_PARAMS}'!$B$2"   # params_rows puts the reference date in row 2, column B
 
 
-def params_rows(settings: Settings, digest: str, sequence: int) -> list[list]:
+def params_rows(settings: Settings, when: Dated, digest: str, sequence: int) -> list[list]:
     """The 参数 sheet: the reference date cell (defined name 基准日期) that formulas and highlighting use."""
-    if settings.reference_date:
-        ref, note = settings.reference_date, "固定基准日期（来自配置）；改为 =TODAY() 即按当天计算逾期"
+    if when.fixed:
+        ref, note = when.reference_date, "固定基准日期（来自配置）；改为 =TODAY() 即按当天计算逾期"
     else:
-        ref, note = sheets.Formula("=TODAY()", dt.date.today()), "按当天日期计算逾期与临期，无需重新运行程序"
+        ref, note = sheets.Formula("=TODAY()", when.reference_date), "按当天日期计算逾期与临期，无需重新运行程序"
     return [["参数", "值", "说明"], [vocab.PARAM_REF_DATE, ref, note],
-            ["报送期次", settings.current_period(), "本期报送期次"],
+            ["报送期次", when.period, "本期报送期次"],
             ["整改启动日期", settings.programme_start, "“立行立改”按此日期计算逾期"],
             ["临期提醒工作日", settings.remind_working_days, "到期前N个工作日标黄"],
             [vocab.PARAM_DIGEST, digest, "程序用于判断内容是否变化，请勿修改"],
@@ -324,10 +324,10 @@ def _write_other_sheet(book: sheets.Book, name: str, rows: list[list]) -> None:
                 book.put(ws, r, c, value, plain, book.fmt("plain", num_format=sheets.DATE_FORMAT))
 
 
-def _write_params_sheet(book: sheets.Book, settings: Settings, digest: str, sequence: int) -> None:
+def _write_params_sheet(book: sheets.Book, settings: Settings, when: Dated, digest: str, sequence: int) -> None:
     ws = book.sheet(vocab.SHEET_PARAMS)
     sheets.set_widths(ws, {1: 16, 2: 20, 3: 50})
-    for r, values in enumerate(params_rows(settings, digest, sequence), 1):
+    for r, values in enumerate(params_rows(settings, when, digest, sequence), 1):
         for c, v in enumerate(values, 1):
             book.put(ws, r, c, v, book.fmt("header") if r == 1 else book.fmt("body"))
     book.wb.define_name(vocab.NAME_REF_DATE, REF_DATE_CELL)
@@ -348,7 +348,7 @@ def write_master(ledger: Ledger, settings: Settings, assessment: Assessment | No
     path = Path(path or settings.master)
     check_format(path)
     assessment = prepare(ledger, settings, assessment)
-    digest = content_digest(ledger, settings)
+    digest = content_digest(ledger, settings, assessment.dated)
     if path.exists() and digest == ledger.digest:
         return False
     book = sheets.Book(path)
@@ -363,7 +363,7 @@ def write_master(ledger: Ledger, settings: Settings, assessment: Assessment | No
                 status_dropdown(ws, table.headers.index(vocab.JUDGMENT) + 1, 3, 3 + len(table.rows))
             if name == vocab.SHEET_REVIEW:     # and its close-out decisions likewise
                 ledger_sheets.conclusion_dropdown(ws, len(table.rows))
-        _write_params_sheet(book, settings, digest, ledger.sequence + 1)
+        _write_params_sheet(book, settings, assessment.dated, digest, ledger.sequence + 1)
         for name, rows in ledger.other_sheets.items():
             _write_other_sheet(book, name, rows)
             if name in ledger.hidden_sheets:    # an old hidden copy stays hidden (and is not read as the ledger)

@@ -165,7 +165,7 @@ def stats_layout(ledger: Ledger, settings: Settings, assessment: Assessment) -> 
     def put(r, c, v, value=None):
         lay.cells[(r, c)] = F(v, value) if isinstance(v, str) and v.startswith("=") else v
 
-    lay.cells[(1, 1)] = (f"{ledger.title or '整改'}进度统计（报送期次 {normalize.period_text(settings.current_period())}，"
+    lay.cells[(1, 1)] = (f"{ledger.title or '整改'}进度统计（报送期次 {normalize.period_text(assessment.period)}，"
                          f"基准日期 {normalize.format_date(assessment.reference_date)}）")
     row = 3
 

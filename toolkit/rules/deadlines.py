@@ -137,12 +137,11 @@ def classify(m: Measure, due: dt.date | None, today: dt.date, remind_from: dt.da
     return None
 
 
-def late_rows(ledger: Ledger, settings: Settings, cal: WorkCalendar | None = None,
+def late_rows(ledger: Ledger, settings: Settings, today: dt.date, cal: WorkCalendar | None = None,
               helpers: dict[str, tuple[dt.date | None, dt.date | None]] | None = None) -> list[LateRow]:
-    """Overdue and due-soon measures at the reference date, most overdue first (helpers: each
+    """Overdue and due-soon measures at the reference date today, most overdue first (helpers: each
     measure's (due, remind-from) when already computed)."""
     cal = cal or calendar_for(settings)
-    today = settings.today()
     out = []
     for m in ledger.measures.values():
         due, remind = helpers[m.id] if helpers is not None else helper_values(m, settings, cal)
@@ -166,8 +165,8 @@ def plan_warnings(ledger: Ledger, settings: Settings) -> list[str]:
             if isinstance(m.deadline, dt.date)]
 
 
-def overdue_ids(ledger: Ledger, settings: Settings) -> set[str]:
-    return {r.measure.id for r in late_rows(ledger, settings) if r.state == OVERDUE}
+def overdue_ids(ledger: Ledger, settings: Settings, today: dt.date) -> set[str]:
+    return {r.measure.id for r in late_rows(ledger, settings, today) if r.state == OVERDUE}
 
 
 

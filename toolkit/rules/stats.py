@@ -117,10 +117,11 @@ def category_of(m: Measure) -> list[str]:
     return out
 
 
-def summarise(ledger: Ledger, settings: Settings, overdue: set[str] | frozenset[str] | None = None) -> Summary:
-    """All statistics of a ledger at the settings' reference date (overdue: the overdue measure ids,
+def summarise(ledger: Ledger, settings: Settings, today: dt.date,
+              overdue: set[str] | frozenset[str] | None = None) -> Summary:
+    """All statistics of a ledger at the reference date today (overdue: the overdue measure ids,
     when the run's assessment already knows them)."""
-    late = overdue_ids(ledger, settings) if overdue is None else overdue
+    late = overdue_ids(ledger, settings, today) if overdue is None else overdue
     measures = Counts()
     by_category = {c: Counts() for c in vocab.CATEGORIES}
     by_key: dict[str, Counts] = {}
@@ -151,7 +152,7 @@ def summarise(ledger: Ledger, settings: Settings, overdue: set[str] | frozenset[
         status = ledger.counted_status(mid, unit)
         by_unit.setdefault(unit, Counts()).add(status, mid in late and status != vocab.DONE)
         by_unit_lead[unit] = by_unit_lead.get(unit, 0) + (entry.role == vocab.ROLE_LEAD)
-    return Summary(settings.today(), measures, items, key_problems, key_judged, by_unit, by_unit_lead,
+    return Summary(today, measures, items, key_problems, key_judged, by_unit, by_unit_lead,
                    by_category, by_key, dict(settings.weights),
                    review_counts(ledger) if settings.review_required else None)
 
