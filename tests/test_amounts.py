@@ -42,3 +42,12 @@ def test_amounts_are_summed_exactly_and_rounded_half_up_in_sheet_and_paragraph(t
     ledger = read_ledger(settings.master, settings)
     assert "应整改金额1201.43万元，已整改1.01万元。" in public_summary(ledger, settings, assess(ledger, settings))
 
+
+
+def test_a_ledger_whose_amount_column_is_still_empty_states_no_amount(tmp_path):
+    settings = audit_workspace(tmp_path, {"ZG-001": None, "ZG-002": ""})
+    consolidate(settings)
+    ledger = read_ledger(settings.master, settings)
+    assert ledger.in_use == [vocab.AMOUNT]
+    assert "金额" not in public_summary(ledger, settings, assess(ledger, settings))
+    assert amount_rows(settings.master) == {"合计": (0, 0)}

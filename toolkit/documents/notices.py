@@ -110,8 +110,9 @@ def programme_context(ledger, settings: Settings, assessment: Assessment) -> dic
 
 
 def amount_figures(summary) -> dict | None:
-    """整改金额 as the notice writes it (万元, two decimals, as the statistics sheet rounds); None without the column."""
-    if summary.amounts is None:
+    """整改金额 as the notice writes it (万元, two decimals, as the statistics sheet rounds); None without the column
+    or while no measure has an amount (a sentence of 0.00万元 would report what nobody filled in)."""
+    if summary.amounts is None or not summary.amounts.by_unit:
         return None
     total = summary.amounts.overall
     return {"应整改": f"{amounts.cents(total.due):.2f}", "已整改": f"{amounts.cents(total.done):.2f}"}
