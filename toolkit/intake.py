@@ -21,6 +21,7 @@ from .errors import HeaderError, LedgerError
 from .io import evidence, extent
 from .io.fileio import file_sha256
 from .io.ledger_file import cell_name, find_header
+from .io.ledger_header import fill_merged
 from .io.sheets import col_letter
 from .io.template_contract import META_TABLE_ROW, canon, ensure_secret, row_fingerprint, template_signature
 from .model import Ledger, Lexicon, Settings
@@ -305,6 +306,9 @@ def read_submission(path: Path, ledger: Ledger, settings: Settings, received: dt
     except LedgerError:
         return sub.reject(f"找不到表头（应含“{vocab.ID}”“{vocab.MEASURE}”等列）", "请勿删除表头，使用下发的模板重新填写",
                           sheet=vocab.SHEET_LEDGER)
+    filled = fill_merged(rows, sheet.merged_cell_ranges or [], h, cols)   # a merged 完成情况 speaks for each row
+    if filled:
+        sub.notes.append(f"合并单元格{'、'.join(filled[:5])}{'等' if len(filled) > 5 else ''}已按合并值读入所覆盖的每一行")
     text_columns = {cols[name] + 1 for name in vocab.TEXT_COLUMNS}
     formulas = formula_cells(path, vocab.SHEET_LEDGER, text_columns) if zipfile.is_zipfile(path) else {}
     _read_rows(sub, rows, h, cols, ledger, planned, formulas, key, issued, settings.lexicon)
@@ -420,6 +424,9 @@ def _read_rows(sub: Submission, rows: list[list], h: int, cols: dict[str, int], 
         if status is None:
             problem(vocab.STATUS, *normalize.unknown_status_message(raw_status))
             status = ""     # only this cell is refused: the row's texts are still taken
+        elif not status:    # the template showed the unit's status: a blank cell was cleared, it says nothing
+            problem(vocab.STATUS, "完成情况为空", f"该格未采纳（本行进展等文字已采纳，完成情况保持原值“"
+                    f"{ledger.counted_status(mid, sub.unit)}”）；请从下拉列表选择：{'、'.join(vocab.STATUSES)}")
         texts = {}
         for name in vocab.TEXT_COLUMNS:
             text = normalize.clean_text(val(name))

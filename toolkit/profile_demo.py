@@ -24,7 +24,7 @@ ACTIONS = ["制定整改方案，明确责任人和完成时限", "修订完善�
 
 # per profile: the office ledger's headers (the list's own), and how a row is written
 AUDIT_HEADERS = ["序号", "审计项目", "问题类别", "审计发现问题", "事项类型", "整改措施", "整改责任单位", "配合单位",
-                 "完成时限", "整改结果", "整改进展", "备注"]
+                 "完成时限", "整改金额（万元）", "整改结果", "整改进展", "备注"]
 AUDIT_PROJECTS = ["2023年度预算执行审计", "重大项目资金专项审计"]
 AUDIT_KINDS = ["预算管理不规范", "政府采购不规范", "资产管理不到位", "项目资金使用效益不高"]
 AUDIT_STATUS = ["已整改", "已整改", "已整改", "部分整改", "正在整改", "持续整改", "未整改", "基本整改到位"]
@@ -54,6 +54,13 @@ def _deadline(rng: random.Random, status_done: bool) -> dt.date | str:
     return START + dt.timedelta(days=rng.randrange(40, 280))
 
 
+def _audit_amount(n: int, kind: str) -> float | None:
+    """The demo's 整改金额（万元） of measure n: money problems carry one (two decimals), the others none."""
+    if kind in ("资产管理不到位",) or n % 5 == 0:
+        return None
+    return (n * 7919 % 40000 + 150) / 100
+
+
 def office_rows(profile: str) -> tuple[str, list[str], list[list]]:
     """(title, headers, rows) of the demo's office ledger, 40 measures over 8 units, seeded."""
     rng = random.Random(24)
@@ -67,7 +74,7 @@ def office_rows(profile: str) -> tuple[str, list[str], list[list]]:
                          f"审计发现问题{problem}：{kind}，涉及{UNITS[problem % 8]}相关业务",
                          "审计建议" if problem % 7 == 0 else "审计发现问题", f"{ACTIONS[n % len(ACTIONS)]}。",
                          UNITS[(n * 3) % 8], UNITS[(n * 5 + 1) % 8] if n % 4 == 0 else "",
-                         _deadline(rng, status == "已整改"), status,
+                         _deadline(rng, status == "已整改"), _audit_amount(n, kind), status,
                          "已完成整改并报送佐证材料。" if status == "已整改" else "正在按方案推进。", ""])
         return "2023年度预算执行审计发现问题整改台账", AUDIT_HEADERS, rows
     if profile == "督查督办":

@@ -23,7 +23,7 @@ from ..io import fileio, history_db, office
 from ..io.fileio import safe_filename, unit_file_names
 from ..model import Ledger, Settings
 from ..problems import Location
-from ..rules import normalize, order, review
+from ..rules import amounts, normalize, order, review
 from ..rules.deadlines import OVERDUE
 from . import chart, gongwen, trend
 from .issuers import contact, notice_issuer, office_issuer  # noqa: F401  (their old home)
@@ -105,8 +105,18 @@ def programme_context(ledger, settings: Settings, assessment: Assessment) -> dic
         "逾期报送单位": late_units, "未报送单位": missing, "回复期限": None,
         "附件": annexes, "附件序号": {a["键"]: k for k, a in enumerate(annexes, 1)},
         "销号": review_figures(summary, ledger),
+        "金额": amount_figures(summary),
         **words,                      # 工作 / 整改工作 / 反馈来源 and how entries are named: the profile's wording
     }
+
+
+def amount_figures(summary) -> dict | None:
+    """整改金额 as the notice writes it (万元, two decimals, as the statistics sheet rounds); None without the column
+    or while no measure has an amount (a sentence of 0.00万元 would report what nobody filled in)."""
+    if summary.amounts is None or not summary.amounts.by_unit:
+        return None
+    total = summary.amounts.overall
+    return {"应整改": f"{amounts.cents(total.due):.2f}", "已整改": f"{amounts.cents(total.done):.2f}"}
 
 
 def review_figures(summary, ledger: Ledger) -> dict | None:

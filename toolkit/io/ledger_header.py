@@ -67,7 +67,7 @@ def find_header(rows: list[list], required: list[str], where: str,
                       f"请确认工作表未被改名或表头未被删除。")
 
 
-def _fill_merged(rows: list[list], merged: list, h: int, cols: dict[str, int]) -> list[str]:
+def fill_merged(rows: list[list], merged: list, h: int, cols: dict[str, int]) -> list[str]:
     """Give every row of a vertically merged cell the merged value (any column but 编号: an office merges
     cells whose rows share the value, be it 主题 or 完成情况); returns the ranges filled."""
     fill_cols = {c for n, c in cols.items() if n != vocab.ID}

@@ -9,10 +9,10 @@ from ..rules.lexicon import NONE
 from . import read_account
 from .ledger_header import (
     _fill_defaults,
-    _fill_merged,
     _Header,
     classify_header,
     duplicate_message,
+    fill_merged,
     find_header,
     merged_note,
     required_columns_for,
@@ -112,7 +112,7 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
         if typed:
             mapped[typed.replace("\n", "")] = name
     rows = [list(r) for r in rows]
-    filled = _fill_merged(rows, merged, h, cols | office_cols)   # an office column merged down means each row
+    filled = fill_merged(rows, merged, h, cols | office_cols)   # an office column merged down means each row
     _fill_defaults(rows, h, cols, office_cols, words)
     title = next((normalize.clean_text(v) for r in rows[:h] for v in r if normalize.clean_text(v)), "")
     layout = ReadLayout(h + 1, mapped, [c for c in vocab.OPTIONAL_COLUMNS if c not in cols], filled, title)

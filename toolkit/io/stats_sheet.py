@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from .. import vocab
 from ..assessment import Assessment
 from ..model import Ledger, Settings
-from ..rules import normalize
+from ..rules import amounts, normalize, order
 from ..rules.rollup import rollup_items
 from ..rules.stats import Counts, Summary
 from . import sheets
@@ -55,6 +55,8 @@ class _Ranges:
         self.status, self.type, self.reform = col(vocab.STATUS), col(vocab.ITEM_TYPE), col(vocab.REFORM)
         self.key, self.item, self.days = col(vocab.KEY_PROBLEM), col(vocab.ITEM), col(vocab.DAYS_OVERDUE)
         self.id = col(vocab.ID)
+        self.lead = col(vocab.LEAD_UNIT)
+        self.amount = col(vocab.AMOUNT) if vocab.AMOUNT in ledger.columns else ""
         n = len(ledger.owners) + 2
         ocol = lambda i: f"'{vocab.SHEET_OWNERS}'!${sheets.col_letter(i)}$3:${sheets.col_letter(i)}${max(n, 3)}"
         self.o_unit = ocol(vocab.OWNER_COLUMNS.index(vocab.OWNER_UNIT) + 1)
@@ -139,6 +141,7 @@ class StatsLayout:
     bodies: list[tuple[int, int, int]] = field(default_factory=list)  # (first row, last row, columns)
     percent: list[tuple[int, int]] = field(default_factory=list)
     delta: list[tuple[int, int]] = field(default_factory=list)
+    money: list[tuple[int, int]] = field(default_factory=list)       # 万元, two decimals
     chart: tuple[int, int, int] | None = None                         # (header row, first, last) of the unit table
     width: int = len(STAT_HEADERS)
 
@@ -260,7 +263,31 @@ def stats_layout(ledger: Ledger, settings: Settings, assessment: Assessment) -> 
             put(row, c, f'=COUNTIF({states},"{state}")', n)
         row += 1
         lay.bodies.append((first, row - 1, len(REVIEW_HEADERS)))
+    if summary.amounts is not None and rg.amount:
+        row += 1
+        first = section(f"{'七' if summary.review is not None else '六'}、整改金额（万元；措施完成情况为“{vocab.DONE}”的"
+                        f"计入已整改，按牵头单位计）", AMOUNT_HEADERS)
+        done = f'{rg.status}="{vocab.DONE}"'
+        groups = [("合计", [], summary.amounts.overall)]
+        groups += [(u, [_exact(rg.lead, u)], summary.amounts.by_unit[u])
+                   for u in order.in_order(summary.amounts.by_unit, assessment.unit_order)]
+        for name, match, total in groups:
+            lay.cells[(row, 1)] = name                # data: stays text, whatever it starts with
+            for c, (conditions, value) in enumerate([(match, total.due), (match + [done], total.done)], 2):
+                put(row, c, _amount_sum(conditions, rg.amount), float(amounts.cents(value)))
+                lay.money.append((row, c))
+            row += 1
+        lay.bodies.append((first, row - 1, len(AMOUNT_HEADERS)))
     return lay
+
+
+AMOUNT_HEADERS = ["名称", "应整改金额", "已整改金额"]
+
+
+def _amount_sum(conditions: list[str], amount: str) -> str:
+    """=ROUND(SUMPRODUCT(…),2): the amounts of the rows where every condition holds, in 万元 to two decimals
+    (the amount range is its own argument, so a blank cell adds nothing)."""
+    return "=ROUND(SUMPRODUCT(" + "".join(f"--({c})," for c in conditions) + amount + "),2)"
 
 
 REVIEW_HEADERS = [vocab.REVIEW_PENDING, vocab.CLOSED, "退回"]
@@ -280,7 +307,7 @@ def write_stats(book, ledger: Ledger, settings: Settings, assessment: Assessment
     for first, last, n in lay.bodies:
         for r in range(first, last + 1):
             body_cols[r] = n
-    percent, delta = set(lay.percent), set(lay.delta)
+    percent, delta, money = set(lay.percent), set(lay.delta), set(lay.money)
     body = book.fmt("body")
     pct = book.fmt("body", num_format="0.0%")
     dlt = book.fmt("body", num_format='+0.0%;-0.0%;"持平"')
@@ -303,6 +330,8 @@ def write_stats(book, ledger: Ledger, settings: Settings, assessment: Assessment
                     book.put(ws, r, c, v, book.fmt("section"))
                 continue
             fmt = pct if (r, c) in percent else dlt if (r, c) in delta else body
+            if (r, c) in money:
+                fmt = book.fmt("body", num_format="0.00")
             if c <= width or v is not None:
                 book.put(ws, r, c, v, fmt)
     if lay.chart:

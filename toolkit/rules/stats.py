@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from .. import vocab
 from ..model import HistoryRow, Ledger, Measure, Settings
+from .amounts import Amounts, amount_totals
 from .deadlines import overdue_ids
 from .review import ReviewCounts
 from .review import counts as review_counts
@@ -87,6 +88,7 @@ class Summary:
     by_key_problem: dict[str, Counts]
     weights: dict[str, float]
     review: ReviewCounts | None = None               # 销号审核 figures, when review is on
+    amounts: Amounts | None = None                   # 整改金额 totals, when the ledger carries the column
 
     def level(self, kind: str) -> Counts:
         """Counts of problems at one level: 重点问题, 具体问题, 举一反三, 整改意见, 推动改革促进发展."""
@@ -154,7 +156,8 @@ def summarise(ledger: Ledger, settings: Settings, today: dt.date,
         by_unit_lead[unit] = by_unit_lead.get(unit, 0) + (entry.role == vocab.ROLE_LEAD)
     return Summary(today, measures, items, key_problems, key_judged, by_unit, by_unit_lead,
                    by_category, by_key, dict(settings.weights),
-                   review_counts(ledger) if settings.review_required else None)
+                   review_counts(ledger) if settings.review_required else None,
+                   amount_totals(ledger))
 
 
 # ---------------------------------------------------------------- history (月调度)
