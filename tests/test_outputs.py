@@ -2,6 +2,7 @@
 it back, a new document kind is one entry, and writing them in forked processes gives the same files."""
 import hashlib
 import os
+from dataclasses import replace
 
 from tests.conftest import hand_in
 from toolkit import outputs, vocab
@@ -29,7 +30,7 @@ def count_calls(monkeypatch, module, name, calls=None):
 
 
 def test_a_full_run_whose_outputs_inputs_are_unchanged_rewrites_none_of_them(workspace, monkeypatch):
-    workspace.settle_seconds = 3600
+    workspace = replace(workspace, settle_seconds=3600)   # settings are frozen: a variant
     hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: vocab.DONE}})
     first = run_once(workspace)
     written = digests(first.notices)
@@ -48,7 +49,7 @@ def test_a_full_run_whose_outputs_inputs_are_unchanged_rewrites_none_of_them(wor
 
 
 def test_an_output_whose_file_was_removed_is_written_again_and_only_that_one(workspace, monkeypatch):
-    workspace.settle_seconds = 3600
+    workspace = replace(workspace, settle_seconds=3600)   # settings are frozen: a variant
     hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: vocab.DONE}})
     first = run_once(workspace)
     board = next(p for p in first.notices if p.name == "看板.html")
@@ -62,12 +63,12 @@ def test_an_output_whose_file_was_removed_is_written_again_and_only_that_one(wor
 
 def test_a_new_document_kind_is_one_entry_in_the_declared_list(workspace, monkeypatch):
     def one_line(run):
-        path = run.settings.path("output") / run.settings.current_period() / "一行.txt"
+        path = run.settings.path("output") / run.assessment.period / "一行.txt"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(f"基准日 {run.assessment.reference_date}", encoding="utf-8")
         return outputs.Made([path])
     monkeypatch.setattr(outputs, "OUTPUTS", [*outputs.OUTPUTS, outputs.Output("一行", ("master",), one_line)])
-    workspace.settle_seconds = 3600
+    workspace = replace(workspace, settle_seconds=3600)   # settings are frozen: a variant
     hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: vocab.DONE}})
     run_once(workspace)
     path = workspace.path("output") / "2024-08" / "一行.txt"
