@@ -784,10 +784,15 @@ class Server:
         def close_all() -> None:                           # on the loop's own thread, which then ends
             for dispatcher in list(self.sockets.values()):
                 dispatcher.close()
+        pulled = False
         if self.thread.is_alive():
-            self.httpd.trigger.pull_trigger(close_all)
+            try:
+                self.httpd.trigger.pull_trigger(close_all)
+                pulled = True
+            except OSError:                                # the loop closed its trigger already (it is ending)
+                pass
             self.thread.join(timeout=5)
-        else:
+        if not pulled:
             close_all()
         path = Path(self.service.settings.root) / STATE_FILE
         try:
