@@ -1,27 +1,14 @@
 """`check` on a ledger the current profile can't read: it names the built-in profile that reads it, how the
 columns map and the line of config.toml to write; or says that no profile reads it and which comes closest."""
-from pathlib import Path
 
-import openpyxl
 from click.testing import CliRunner
 
+from tests.test_profiles import office_book
 from toolkit import config, profile_demo
 from toolkit.check import check
 from toolkit.cli import cli
 from toolkit.profile_guess import advice
 from toolkit.rules import lexicon
-
-
-def book(path: Path, headers: list[str], rows: list[list]) -> Path:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "台账"
-    ws.append(["本单位的台账"])
-    ws.append(headers)
-    for row in rows:
-        ws.append(row)
-    wb.save(path)
-    return path
 
 
 def test_audit_ledger_checked_without_a_workspace_is_told_to_use_the_audit_profile_with_its_column_mapping(tmp_path):
@@ -69,7 +56,7 @@ def test_a_ledger_under_its_own_profile_gets_no_advice_though_the_default_would_
 
 def test_a_file_no_profile_reads_says_so_and_names_the_nearest_with_what_it_lacks(tmp_path):
     headers = ["序号", "审计项目", "问题类别", "审计发现问题", "整改措施", "整改责任单位", "完成时限", "整改进展"]
-    path = book(tmp_path / "缺列.xlsx", headers, [[1, "预算审计", "预算管理", "问题1", "措施甲", "财务处", "2024-06-30", ""]])
+    path = office_book(tmp_path / "缺列.xlsx", headers, [[1, "预算审计", "预算管理", "问题1", "措施甲", "财务处", "2024-06-30", ""]])
     result = CliRunner().invoke(cli, ["check", str(path)])
     assert result.exit_code == 1
     assert "按内置的4种其他配置方案也都读不出；最接近的是方案“审计整改”（工作表“台账”第2行表头缺少列 事项类型、完成情况）" \
@@ -78,7 +65,7 @@ def test_a_file_no_profile_reads_says_so_and_names_the_nearest_with_what_it_lack
 
 
 def test_a_sheet_with_no_ledger_header_at_all_is_said_to_have_none_under_any_profile(tmp_path):
-    path = book(tmp_path / "名单.xlsx", ["姓名", "电话"], [["张三", "123"]])
+    path = office_book(tmp_path / "名单.xlsx", ["姓名", "电话"], [["张三", "123"]])
     lines = advice(path, "巡视巡察整改", lexicon.NONE, None)
     assert lines[0] == "按当前方案“巡视巡察整改”读不出：前30行中找不到表头。"
     assert "也都在前30行中找不到表头" in lines[1]
