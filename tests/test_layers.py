@@ -19,7 +19,7 @@ LAYERS = [
     ("submissions", ["intake", "inbox", "archive", "readers", "merging"]),
     ("operations", ["distribute", "consolidate", "history", "check", "demo", "profile_demo", "profile_guess"]),
     ("application", ["guards", "results", "runstate", "outputs", "app"]),
-    ("front ends", ["__init__", "__main__", "cli", "click_zh", "excel", "excel_checks", "addin", "nightly", "serve", "wps", "autostart"]),
+    ("front ends", ["__init__", "__main__", "cli", "click_zh", "excel", "excel_checks", "addin", "nightly", "service_ops", "serve", "wps", "autostart"]),
 ]
 
 
