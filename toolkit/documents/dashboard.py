@@ -196,7 +196,7 @@ def render(board: Dashboard, settings: Settings | Path | None = None) -> str:
     """The page's HTML (看板.html.j2: the workspace's copy first, templating.folders)."""
     where = templating.folders(settings)
     try:
-        return environment(where).get_template(TEMPLATE).render(d=board, vocab=vocab, OVERDUE=OVERDUE)
+        return environment(where).get_template(TEMPLATE).render(**templating.wording(settings), d=board, vocab=vocab, OVERDUE=OVERDUE)
     except jinja2.TemplateError as exc:
         raise templating.located(TEMPLATE, where, exc) from None
 
