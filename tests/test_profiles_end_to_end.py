@@ -21,7 +21,7 @@ from toolkit.demo import stage_demo
 from toolkit.io import office
 from toolkit.io.ledger_file import read_ledger
 from toolkit.profile_demo import stage_profile_demo
-from toolkit.rules.stats import summarise
+from toolkit.assessment import assess
 
 # per profile: a status word of the list's own (the default's synonyms for it) that a unit types, and the status
 # it counts as: never 正在推进 or 未启动, so a row read wrongly keeps a status that tells
@@ -158,7 +158,7 @@ def test_each_profile_runs_end_to_end_on_its_demo_with_hostile_unit_files(tmp_pa
     wrong = {where: (value, again[where[0]][where[1]].value) for where, value in cached.items()
              if not same(value, again[where[0]][where[1]].value)}
     assert wrong == {}
-    summary = summarise(ledger, settings)
+    summary = assess(ledger, settings).summary
     rows = list(again[vocab.SHEET_STATS].iter_rows(values_only=True))
     total = next(r for r in rows if r and r[0] == "整改措施合计")
     assert [int(v) for v in total[1:7]] == summary.measures.row()
