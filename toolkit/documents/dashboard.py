@@ -85,6 +85,7 @@ class Dashboard:
     remind_days: int
     rungs: tuple = ()          # 督办梯次 per unit (documents/ladder.py UnitRung): issued and proposed
     unit_names: tuple[str, ...] = ()          # the filter's units, in the office's order
+    words: tuple[tuple[str, str], ...] = ()   # the profile's wording (templating.wording) for the trend's labels
 
     @property
     def overdue(self) -> list[LateItem]:
@@ -96,7 +97,7 @@ class Dashboard:
 
     @property
     def trend_svg(self) -> str:
-        return line_svg(self.trend)
+        return line_svg(self.trend, dict(self.words))
 
 
 def _delta(now: float, before: float | None) -> float | None:
@@ -132,13 +133,14 @@ def build(ledger: Ledger, settings: Settings, assessment: Assessment, rungs: tup
     return Dashboard(
         title=context["标题"], organisation=settings.organisation, period=period,
         reference_date=summary.reference_date, public_paragraph=paragraph,
-        trend_sentence=trend.trend_sentence(ledger.history, summary, period),
+        trend_sentence=trend.trend_sentence(ledger.history, summary, period, label=f"总体{context['完成率称谓']}"),
         previous_period=before.period if before else "", measures=context["措施"], levels=context["问题"],
         overall_delta=_delta(summary.measures.completion, before.completion if before else None),
         units=units, categories=categories, key_problems=keys, trend=points, late=late,
         missing=context["未报送单位"], late_units=context["逾期报送单位"], unit_leaders=unit_leaders,
         leader_views=leaders.views(ledger, rows, assessment.leader_order), remind_days=settings.remind_working_days,
-        rungs=tuple(rungs), unit_names=tuple(order.in_order(ledger.units, assessment.unit_order)))
+        rungs=tuple(rungs), unit_names=tuple(order.in_order(ledger.units, assessment.unit_order)),
+        words=tuple((k, v) for k, v in context.items() if k in vocab.NOTICE_WORDING))
 
 
 def _short(text: str, limit: int = 26) -> str:
@@ -147,11 +149,13 @@ def _short(text: str, limit: int = 26) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def line_svg(points: list[HistoryRow]) -> str:
-    """Inline SVG of the overall completion % per period (a note instead when there is one period)."""
+def line_svg(points: list[HistoryRow], words: dict[str, str] | None = None) -> str:
+    """Inline SVG of the overall completion % per period (a note instead when there is one period), labelled
+    in the profile's words."""
+    wd = {**vocab.NOTICE_WORDING, **(words or {})}
     w, h, left, right, top, bottom, inset = 560, 230, 44, 16, 26, 36, 36
     pw, ph = w - left - right, h - top - bottom
-    parts = [f'<svg class="trend" viewBox="0 0 {w} {h}" role="img" aria-label="总体完成率变化趋势">']
+    parts = [f'<svg class="trend" viewBox="0 0 {w} {h}" role="img" aria-label="总体{wd["完成率称谓"]}变化趋势">']
     for tick in range(0, 101, 25):
         y = top + ph * (1 - tick / 100)
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{w - right}" y2="{y:.1f}" class="grid"/>'
@@ -163,7 +167,7 @@ def line_svg(points: list[HistoryRow]) -> str:
         parts.append('<polyline class="line" points="' + " ".join(f"{x:.1f},{y:.1f}" for x, y in xy) + '"/>')
     for (x, y), p in zip(xy, points):
         parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" class="dot"><title>{escape(normalize.period_text(p.period))}：'
-                     f'完成率{p.completion:.1f}%，已完成{p.done}条/共{p.total}条</title></circle>'
+                     f'{wd["完成率称谓"]}{p.completion:.1f}%，{wd["已完成称谓"]}{p.done}{wd["计量"]}/共{p.total}{wd["计量"]}</title></circle>'
                      f'<text x="{x:.1f}" y="{y - 9:.1f}" text-anchor="middle" class="val" data-k="趋势.{escape(p.period)}">'
                      f'{p.completion:.1f}%</text>'
                      f'<text x="{x:.1f}" y="{h - 12}" text-anchor="middle" class="tick">{escape(normalize.period_text(p.period))}</text>')
@@ -196,7 +200,7 @@ def render(board: Dashboard, settings: Settings | Path | None = None) -> str:
     """The page's HTML (看板.html.j2: the workspace's copy first, templating.folders)."""
     where = templating.folders(settings)
     try:
-        return environment(where).get_template(TEMPLATE).render(d=board, vocab=vocab, OVERDUE=OVERDUE)
+        return environment(where).get_template(TEMPLATE).render(**templating.wording(settings), d=board, vocab=vocab, OVERDUE=OVERDUE)
     except jinja2.TemplateError as exc:
         raise templating.located(TEMPLATE, where, exc) from None
 

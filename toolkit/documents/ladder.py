@@ -96,13 +96,15 @@ def proposals(ledger: Ledger, settings: Settings, assessment: Assessment, issued
     return ladder.propose(standings(ledger, assessment), issued, rules_of(settings), assessment.period)
 
 
-def proposal_rows(props: list[Proposal]) -> list[list[str]]:
-    """The proposal list as a table (header first), as the CSV and the console show it."""
+def proposal_rows(props: list[Proposal], said: dict[str, str] | None = None) -> list[list[str]]:
+    """The proposal list as a table (header first), as the CSV and the console show it; said: each status
+    as the profile says it (templating.wording's 状态称谓)."""
+    said = said or {}
     rows = [["单位", vocab.ID, "拟发", "理由", "状态", "完成时限", "逾期工作日", vocab.STATUS, "上次发文"]]
     for p in props:
         last = f"{p.last.rung} {p.last.number}（{normalize.format_date(p.last.day)}）" if p.last else ""
         rows.append([p.unit, p.measure, p.rung, vocab.LADDER_REASONS[p.reason], p.state,
-                     normalize.format_date(p.due), str(p.workdays), p.status, last])
+                     normalize.format_date(p.due), str(p.workdays), said.get(p.status, p.status), last])
     return rows
 
 
@@ -110,7 +112,7 @@ def write_proposals(props: list[Proposal], settings: Settings, period: str) -> P
     """output/<期次>/拟发/拟发清单.csv (UTF-8 with BOM, so Excel and WPS open it), rewritten only when changed."""
     path = settings.path("output") / period / vocab.PROPOSED / LIST_NAME
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="\r\n").writerows(proposal_rows(props))
+    csv.writer(buf, lineterminator="\r\n").writerows(proposal_rows(props, templating.wording(settings)["状态称谓"]))
     text = "\ufeff" + buf.getvalue()
     if not path.exists() or path.read_text(encoding="utf-8") != text:
         fileio.atomic_write_text(path, text)

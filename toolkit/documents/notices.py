@@ -211,16 +211,18 @@ def _fonts_table(settings: Settings | None) -> dict:
 CHART_UNITS = 40   # more bars than this are unreadable on an A4 page: show the lagging ones
 
 
-def chart_png(assessment: Assessment, path: Path, font: str | None = None) -> Path | None:
-    """Bar chart of completion by unit, best on top (with many units, the CHART_UNITS lowest);
-    None when no CJK font is installed."""
+def chart_png(assessment: Assessment, path: Path, font: str | None = None,
+              words: dict[str, str] | None = None) -> Path | None:
+    """Bar chart of completion by unit, best on top (with many units, the CHART_UNITS lowest), titled in
+    the profile's words; None when no CJK font is installed."""
+    w = {**vocab.NOTICE_WORDING, **(words or {})}
     ranking = assessment.ranking
     day = normalize.format_date(assessment.reference_date)
-    title = f"各责任单位整改完成率（截至{day}）"
+    title = f"各责任单位{w['完成率全称']}（截至{day}）"
     if len(ranking) > CHART_UNITS:
         ranking = ranking[-CHART_UNITS:]
-        title = f"整改完成率最低的{CHART_UNITS}个责任单位（截至{day}）"
-    data = chart.bar_chart_png([(u, c.completion) for u, c in ranking], title, "整改措施完成率", font)
+        title = f"{w['完成率全称']}最低的{CHART_UNITS}个责任单位（截至{day}）"
+    data = chart.bar_chart_png([(u, c.completion) for u, c in ranking], title, w["措施称谓"] + w["完成率称谓"], font)
     if data is None:
         return None
     fileio.atomic_write_bytes(path, data)
@@ -367,20 +369,20 @@ def write_notices(ledger, settings: Settings, assessment: Assessment, kinds=KIND
                 fileio.atomic_write_text(path, text)
             written.append(path)
     if "通报" in kinds:
-        chart_file = folder / "各单位完成率.png"
+        chart_file = folder / f"各单位{context['完成率称谓']}.png"
         font = cjk_font(settings)
         if font is None:
             warnings.warn(NO_FONT, NoticeWarning, stacklevel=2)
-        trend_file = folder / "完成率逐月变化.png"
+        trend_file = folder / f"{context['完成率称谓']}逐月变化.png"
         with_trend = bool(font) and len(trend.series(ledger.history, trend.OVERALL, summary,
                                                      assessment.period)) >= 2
         text = render("进展通报.md.j2", dict(context, 图表=chart_file.name if font else "",
                                             趋势图=trend_file.name if with_trend else ""), settings)
         md = folder / "进展通报.md"
         if font and (not chart_file.exists() or not md.exists() or md.read_text(encoding="utf-8") != text):
-            chart_png(assessment, chart_file, font)
+            chart_png(assessment, chart_file, font, context)
             if with_trend:
-                trend.write_trend_chart(ledger.history, summary, assessment.period, trend_file)
+                trend.write_trend_chart(ledger.history, summary, assessment.period, trend_file, context)
         pair(text, md, {chart_file.name: chart_file, trend_file.name: trend_file})
         written += [p for p in (chart_file, trend_file) if font and p.exists() and p.name in text]
     if "督办单" in kinds:

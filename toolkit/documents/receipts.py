@@ -12,7 +12,7 @@ from ..io.fileio import safe_filename
 from ..model import Ledger, Settings
 from ..rules import normalize
 from .issuers import office_issuer
-from .templating import render
+from .templating import render, wording
 
 
 def receipt_context(unit: str, outcomes: list, settings: Settings, period: str, when: dt.datetime | None = None,
@@ -20,10 +20,11 @@ def receipt_context(unit: str, outcomes: list, settings: Settings, period: str, 
     """Variables of 回执.txt.j2: one unit's files this run, with every problem located, and (under
     销号审核, given the merged ledger) the unit's requests awaiting review and those returned."""
     reviews = ledger.reviews if ledger is not None else {}
+    said = wording(settings)["状态称谓"]      # the status as the unit's own list says it (办结, 序时推进 …)
     files = []
     for f in outcomes:
         s = f.submission
-        taken = [f"{u.measure_id}（{reviewed_status(u, reviews.get((u.measure_id, s.unit)))}）"
+        taken = [f"{u.measure_id}（{_said(reviewed_status(u, reviews.get((u.measure_id, s.unit))), said)}）"
                  for u in s.updates] if f.accepted else []
         files.append({"文件名": s.name, "收件时间": normalize.format_time(s.received), "结果": f.outcome,
                       "采纳条数": f.accepted, "采纳措施": taken, "逾期报送": f.late, "归档文件": f.archived.name,
@@ -60,6 +61,14 @@ def evidence_lines(files: list) -> list[str]:
             sent = f"，报送时名为“{name}”，因已有内容不同的同名文件而改名保存" if stored != name else ""
             by_measure.setdefault(e.measure_id, []).append(f"{stored}（SHA-256 {e.sha256[:12]}{sent}）")
     return [f"{mid}：{'、'.join(names)}" for mid, names in by_measure.items()]
+
+
+def _said(status: str, said: dict[str, str]) -> str:
+    """A status (possibly “已完成（待审核）”) with its leading status word in the profile's wording."""
+    for word, own in said.items():
+        if status.startswith(word):
+            return own + status[len(word):]
+    return status
 
 
 def write_receipts(files: list, ledger: Ledger, period: str, settings: Settings) -> list[Path]:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import jinja2
 
-from .. import resources
+from .. import resources, vocab
 from ..errors import SourceError
 from ..model import Settings
 from ..problems import Location
@@ -150,12 +150,20 @@ def _in_template(exc: BaseException) -> bool:
     return bool(_template_line(exc)[0])
 
 
+def wording(settings: Settings | Path | None = None) -> dict:
+    """The profile's words every template may use (措施称谓, 计量, 重点问题称谓 …, 工作 / 整改工作 / 反馈来源) and
+    状态称谓, each status as the list says it: one table, [wording], for every document."""
+    words = {**vocab.NOTICE_WORDING, **(settings.words if isinstance(settings, Settings) else {})}
+    return {**words, "状态称谓": {s: words[key] for s, key in vocab.STATUS_WORDING.items()}}
+
+
 def render(name: str, context: dict, settings: Settings | Path | None = None) -> str:
     """Render one template for a workspace (settings), a single folder (Path) or the package (None), with
-    full-width punctuation; any template error is a ToolkitError naming the file and line."""
+    the profile's words (wording) under the context's own variables and full-width punctuation; any
+    template error is a ToolkitError naming the file and line."""
     where = folders(settings)
     try:
-        return chinese(environment(where).get_template(name).render(**context))
+        return chinese(environment(where).get_template(name).render(**{**wording(settings), **context}))
     except jinja2.TemplateError as exc:
         raise located(name, where, exc) from None
     except (TypeError, ValueError, ZeroDivisionError, AttributeError, KeyError, IndexError) as exc:

@@ -109,10 +109,14 @@ def line_chart_png(points: list[HistoryRow], title: str) -> bytes | None:
     return out.getvalue()
 
 
-def write_trend_chart(history: list[HistoryRow], summary: Summary, period: str, path: Path) -> Path | None:
-    """The 通报's month-over-month chart of overall completion as a PNG file; None without a CJK font."""
+def write_trend_chart(history: list[HistoryRow], summary: Summary, period: str, path: Path,
+                      words: dict[str, str] | None = None) -> Path | None:
+    """The 通报's month-over-month chart of overall completion as a PNG file, titled in the profile's words;
+    None without a CJK font."""
+    w = {**vocab.NOTICE_WORDING, **(words or {})}
     points = series(history, OVERALL, summary, period)
-    data = line_chart_png(points, f"整改措施完成率逐月变化（截至{normalize.format_date(summary.reference_date)}）")
+    day = normalize.format_date(summary.reference_date)
+    data = line_chart_png(points, f"{w['措施称谓']}{w['完成率称谓']}逐月变化（截至{day}）")
     if data is None:
         return None
     fileio.atomic_write_bytes(path, data)
