@@ -5,9 +5,11 @@ from __future__ import annotations
 import openpyxl
 import pytest
 
+from tests.conftest import settings_for
 from tests.test_schema import audit_workspace
 from toolkit import vocab
-from toolkit.errors import LedgerError
+from toolkit.documents import dashboard, templating
+from toolkit.errors import LedgerError, SourceError
 from toolkit.io.ledger_file import read_ledger
 from toolkit.rules.amounts import amount_totals
 
@@ -49,3 +51,51 @@ def test_an_amount_merged_over_several_measures_stops_the_read_instead_of_counti
     problems: list[str] = []
     ledger = read_ledger(settings.master, settings, problems)      # check: reported, never read as 200
     assert len(problems) == 1 and ledger.measures["ZG-002"].amount is None
+
+
+ESCAPES = ["{{ cycler.__init__.__globals__.os.system('touch %s') }}",
+           "{{ ''.__class__.__mro__[1].__subclasses__() }}{{ lipsum.__globals__['os'].system('touch %s') }}"]
+
+
+@pytest.mark.parametrize("escape", ESCAPES)
+def test_a_workspace_template_reaching_python_internals_is_refused_by_file_and_line(tmp_path, escape):
+    settings = settings_for(tmp_path)
+    (tmp_path / "templates").mkdir()
+    marker = tmp_path / "ran"
+    (tmp_path / "templates" / "回执.txt.j2").write_text("回执\n" + escape.replace("%s", str(marker)), "utf-8")
+    with pytest.raises(SourceError) as caught:
+        templating.render("回执.txt.j2", {}, settings)
+    assert not marker.exists()
+    assert caught.value.kind == "template-error" and caught.value.location.row == 2
+    assert caught.value.location.file.endswith("回执.txt.j2")
+
+
+def test_the_dashboard_template_of_a_workspace_is_sandboxed_too(tmp_path):
+    (tmp_path / "看板.html.j2").write_text("{{ cycler.__init__.__globals__.os.getcwd() }}", "utf-8")
+    with pytest.raises(SourceError) as caught:
+        dashboard.render(None, tmp_path)          # the sandbox refuses before the board is looked at
+    assert caught.value.location.row == 1
+
+
+@pytest.mark.parametrize("target", ["/etc/hostname", "../config.toml"])
+def test_a_template_linked_to_a_file_outside_the_templates_folder_is_refused_by_file_and_line(tmp_path, target):
+    settings = settings_for(tmp_path)
+    (tmp_path / "config.toml").write_text("secret = 1", "utf-8")
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "片段.j2").symlink_to(target if target.startswith("/") else tmp_path / "config.toml")
+    (tmp_path / "templates" / "回执.txt.j2").write_text("回执\n\n{% include '片段.j2' %}", "utf-8")
+    with pytest.raises(SourceError) as caught:
+        templating.render("回执.txt.j2", {}, settings)
+    assert caught.value.location.row == 3 and caught.value.location.file.endswith("回执.txt.j2")
+    assert "secret" not in str(caught.value)
+
+
+@pytest.mark.parametrize("name", ["/etc/passwd", "../config.toml", "../../../etc/passwd"])
+def test_an_include_or_import_by_path_out_of_the_templates_folder_finds_nothing(tmp_path, name):
+    settings = settings_for(tmp_path)
+    (tmp_path / "config.toml").write_text("secret = 1", "utf-8")
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "回执.txt.j2").write_text(f"{{% import '{name}' as x %}}", "utf-8")
+    with pytest.raises(SourceError) as caught:
+        templating.render("回执.txt.j2", {}, settings)
+    assert caught.value.kind == "template-not-found"
