@@ -2,16 +2,22 @@
 template, the resident service's long-lived Workspace, and the declared outputs; one test per defect found."""
 from __future__ import annotations
 
+import http.client
+import json
+import socket
+
 import openpyxl
 import pytest
 
 from tests.conftest import settings_for
 from tests.test_schema import audit_workspace
+from tests.test_serve import served  # noqa: F401  (the fixture: a real server over the small workspace)
 from toolkit import vocab
 from toolkit.documents import dashboard, templating
 from toolkit.errors import LedgerError, SourceError
 from toolkit.io.ledger_file import read_ledger
 from toolkit.rules.amounts import amount_totals
+from toolkit.serve import TOKEN_HEADER
 
 
 def amount_cell(settings, mid: str) -> tuple[openpyxl.Workbook, object]:
@@ -99,3 +105,38 @@ def test_an_include_or_import_by_path_out_of_the_templates_folder_finds_nothing(
     with pytest.raises(SourceError) as caught:
         templating.render("回执.txt.j2", {}, settings)
     assert caught.value.kind == "template-not-found"
+
+
+def raw_post(port: int, token: str, body: bytes) -> tuple[int, bytes]:
+    """POST /api/refresh with these exact bytes (a real HTTP client)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request("POST", "/api/refresh", body=body, headers={"Host": f"127.0.0.1:{port}", TOKEN_HEADER: token,
+                                                              "Content-Type": "application/json"})
+    resp = conn.getresponse()
+    answer = resp.status, resp.read()
+    conn.close()
+    return answer
+
+
+def test_a_very_long_request_body_is_refused_as_too_large_and_the_server_keeps_serving(served):
+    service, client, _ = served
+    code, raw = raw_post(client.port, client.token, b'{"x": "' + b"a" * 200_000 + b'"}')
+    assert code == 413 and json.loads(raw)["kind"] == "config"
+    assert service.last == {}                                  # nothing ran
+    assert client.get("/api/status")[0] == 200
+
+
+def test_a_huge_announced_body_is_refused_before_the_server_reads_it(served):
+    service, client, _ = served
+    with socket.create_connection(("127.0.0.1", client.port), timeout=10) as sock:   # headers only: 100 MB announced
+        sock.sendall(f"POST /api/refresh HTTP/1.1\r\nHost: 127.0.0.1:{client.port}\r\n{TOKEN_HEADER}: {client.token}"
+                     f"\r\nContent-Length: {100 * 1024 ** 2}\r\n\r\n".encode())
+        assert sock.recv(64).startswith(b"HTTP/1.1 413")
+    assert service.last == {} and client.get("/api/status")[0] == 200
+
+
+@pytest.mark.parametrize("body", [b"{not json", "{\"date\": \"\u4e00\"".encode()])
+def test_a_request_body_that_is_not_json_is_the_callers_problem_not_a_server_error(served, body):
+    _, client, _ = served
+    code, raw = raw_post(client.port, client.token, body)
+    assert code == 400 and json.loads(raw)["kind"] == "config"
