@@ -9,11 +9,14 @@ import socket
 import openpyxl
 import pytest
 
-from tests.conftest import settings_for
+from tests.conftest import hand_in, settings_for
+from tests.test_outputs import count_calls
+from tests.test_reminders import workspace_on
 from tests.test_schema import audit_workspace
 from tests.test_serve import served  # noqa: F401  (the fixture: a real server over the small workspace)
 from toolkit import vocab
-from toolkit.documents import dashboard, templating
+from toolkit.app import Workspace
+from toolkit.documents import dashboard, ledger_print, notices, reminders, templating
 from toolkit.errors import LedgerError, SourceError
 from toolkit.io.ledger_file import read_ledger
 from toolkit.rules.amounts import amount_totals
@@ -140,3 +143,40 @@ def test_a_request_body_that_is_not_json_is_the_callers_problem_not_a_server_err
     _, client, _ = served
     code, raw = raw_post(client.port, client.token, body)
     assert code == 400 and json.loads(raw)["kind"] == "config"
+
+
+def test_an_output_edited_by_hand_between_runs_is_written_again_not_kept_as_this_runs(workspace):
+    hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: vocab.DONE}})
+    first = Workspace(workspace).run_once()
+    board = next(p for p in first.notices if p.name == "看板.html")
+    summary = next(p for p in first.notices if p.name.startswith("公开进展"))
+    as_written = {p: p.read_bytes() for p in (board, summary)}
+    for path in as_written:                              # a figure changed by hand in each
+        path.write_bytes(path.read_bytes().replace(b"1", b"9"))
+    again = Workspace(workspace).run_once()
+    assert {p: p.read_bytes() for p in as_written} == as_written
+    assert again.figures == first.figures
+
+
+def test_a_deleted_proposal_list_comes_back_on_the_next_run(workspace):
+    hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: vocab.DONE}})
+    Workspace(workspace).run_once()
+    listed = next(workspace.path("output").rglob("拟发清单.csv"))
+    listed.unlink()
+    Workspace(workspace).run_once()
+    assert listed.exists()
+
+
+def test_a_changed_reminder_template_rewrites_the_reminders_but_not_the_print_book(tmp_path, monkeypatch):
+    settings = workspace_on(tmp_path, "2024-08-22")
+    Workspace(settings).run_once()
+    (tmp_path / "templates").mkdir()
+    own = (templating.TEMPLATE_DIR / reminders.TEMPLATE).read_text("utf-8") + "\n本单位新增的一句话。\n"
+    (tmp_path / "templates" / reminders.TEMPLATE).write_text(own, "utf-8")
+    calls = count_calls(monkeypatch, reminders, "write_reminders")
+    count_calls(monkeypatch, notices, "write_notices", calls)
+    count_calls(monkeypatch, ledger_print, "build", calls)           # no template: its inputs are unchanged
+    report = Workspace(settings).run_once()
+    assert sorted(calls) == ["write_notices", "write_reminders"]
+    assert report.reminders and all("本单位新增的一句话" in p.read_text("utf-8") for p in report.reminders
+                                    if p.suffix == ".md")
