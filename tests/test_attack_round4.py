@@ -121,7 +121,7 @@ def raw_post(port: int, token: str, body: bytes) -> tuple[int, bytes]:
     return answer
 
 
-def test_a_very_long_request_body_is_refused_as_too_large_and_the_server_keeps_serving(served):
+def test_a_very_long_request_body_is_refused_as_too_large_and_the_server_keeps_serving(served):  # noqa: F811
     service, client, _ = served
     code, raw = raw_post(client.port, client.token, b'{"x": "' + b"a" * 200_000 + b'"}')
     assert code == 413 and json.loads(raw)["kind"] == "config"
@@ -129,7 +129,7 @@ def test_a_very_long_request_body_is_refused_as_too_large_and_the_server_keeps_s
     assert client.get("/api/status")[0] == 200
 
 
-def test_a_huge_announced_body_is_refused_before_the_server_reads_it(served):
+def test_a_huge_announced_body_is_refused_before_the_server_reads_it(served):  # noqa: F811
     service, client, _ = served
     with socket.create_connection(("127.0.0.1", client.port), timeout=10) as sock:   # headers only: 100 MB announced
         sock.sendall(f"POST /api/refresh HTTP/1.1\r\nHost: 127.0.0.1:{client.port}\r\n{TOKEN_HEADER}: {client.token}"
@@ -139,7 +139,7 @@ def test_a_huge_announced_body_is_refused_before_the_server_reads_it(served):
 
 
 @pytest.mark.parametrize("body", [b"{not json", "{\"date\": \"\u4e00\"".encode()])
-def test_a_request_body_that_is_not_json_is_the_callers_problem_not_a_server_error(served, body):
+def test_a_request_body_that_is_not_json_is_the_callers_problem_not_a_server_error(served, body):  # noqa: F811
     _, client, _ = served
     code, raw = raw_post(client.port, client.token, body)
     assert code == 400 and json.loads(raw)["kind"] == "config"
