@@ -14,10 +14,10 @@ from tests.test_outputs import count_calls
 from tests.test_reminders import workspace_on
 from tests.test_schema import audit_workspace
 from tests.test_serve import served  # noqa: F401  (the fixture: a real server over the small workspace)
-from toolkit import vocab
+from toolkit import profiles, vocab
 from toolkit.app import Workspace
 from toolkit.documents import dashboard, ledger_print, notices, reminders, templating
-from toolkit.errors import LedgerError, SourceError
+from toolkit.errors import ConfigError, LedgerError, SourceError
 from toolkit.io.ledger_file import read_ledger
 from toolkit.rules.amounts import amount_totals
 from toolkit.serve import TOKEN_HEADER
@@ -180,3 +180,20 @@ def test_a_changed_reminder_template_rewrites_the_reminders_but_not_the_print_bo
     assert sorted(calls) == ["write_notices", "write_reminders"]
     assert report.reminders and all("本单位新增的一句话" in p.read_text("utf-8") for p in report.reminders
                                     if p.suffix == ".md")
+
+
+AUDIT = (profiles.FOLDER / "审计整改.toml").read_text("utf-8")
+
+
+@pytest.mark.parametrize("line, edited, named", [
+    ('"牵头单位" = ["整改责任单位", "被审计单位"]', '"牵头单位" = ["整改责任单位", "完成情况"]', "完成情况"),
+    ('"整改措施" = ["整改措施及要求"]', '"整改措施" = ["整改措施及要求", "问题描述"]', "问题描述"),
+    ('"未整改" = "未启动"', '"已完成" = "未启动"', "已完成"),
+])
+def test_an_office_profile_whose_words_would_misread_a_column_or_be_ignored_is_refused_naming_the_word(
+        line, edited, named):
+    assert line in AUDIT
+    with pytest.raises(ConfigError) as caught:
+        profiles.from_toml(AUDIT.replace(line, edited), "本单位方案.toml")
+    assert "本单位方案.toml" in str(caught.value) and f"“{named}”" in str(caught.value)
+
