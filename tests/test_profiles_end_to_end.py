@@ -17,6 +17,7 @@ from tests.test_profiles import output_texts
 from tests.test_progress import strip_cached_values
 from toolkit import profiles, vocab
 from toolkit.app import Workspace
+from toolkit.assessment import dated
 from toolkit.demo import stage_demo
 from toolkit.io import office
 from toolkit.io.ledger_file import read_ledger
@@ -158,7 +159,7 @@ def test_each_profile_runs_end_to_end_on_its_demo_with_hostile_unit_files(tmp_pa
     wrong = {where: (value, again[where[0]][where[1]].value) for where, value in cached.items()
              if not same(value, again[where[0]][where[1]].value)}
     assert wrong == {}
-    summary = summarise(ledger, settings)
+    summary = summarise(ledger, settings, dated(settings).reference_date)
     rows = list(again[vocab.SHEET_STATS].iter_rows(values_only=True))
     total = next(r for r in rows if r and r[0] == "整改措施合计")
     assert [int(v) for v in total[1:7]] == summary.measures.row()
