@@ -94,7 +94,7 @@ OUTPUTS = [
     Output("拟发清单", ("master", "settings", "issued"), _proposals),
     Output("看板与领导调度单", ("master", "settings", "templates", "issued"), _dashboard),
     Output("台账打印版", ("master", "settings"), _print_book, cost=5.0, build=ledger_print.build),
-    Output("催报", ("master", "settings"), _reminders),
+    Output("催报", ("master", "settings", "templates"), _reminders),      # 催报.md.j2
 ]
 
 
@@ -109,14 +109,24 @@ def fingerprint(output: Output, digests: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps([output.name, [digests[i] for i in output.inputs]]).encode()).hexdigest()
 
 
+def stat_of(path: Path) -> list[int] | None:
+    """[size, mtime_ns] of an output file as written (None when it is gone): any later edit changes it."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
 def _reused(output: Output, fp: str, before: dict) -> Made | None:
-    """The last run's record of this output, when its inputs are unchanged and its files are all still there."""
+    """The last run's record of this output, when its inputs are unchanged and its files are all still as written."""
     last = before.get(output.name)
     if not last or not last.get("fingerprint") or last["fingerprint"] != fp:
         return None
     paths = [Path(p) for p in last.get("paths", [])]
-    if not all(p.exists() for p in paths):
-        return None
+    files = last.get("files") or {}
+    if not all(p.exists() and stat_of(p) == files.get(str(p)) for p in paths):
+        return None          # deleted or edited by hand since: written again, never a stale figure kept
     return Made(paths, last.get("data", {}), last.get("warnings", []), skipped=True)
 
 

@@ -34,6 +34,13 @@ def _stat(path: Path) -> list[int] | None:
     return [st.st_size, st.st_mtime_ns]
 
 
+def _as_written(outputs: dict) -> bool:
+    """Every file of every declared output still as the last run wrote it (size and time, as runstate.save
+    recorded them): a deleted 拟发清单 or a hand-edited 通报 makes the next run a complete one."""
+    return all(_stat(Path(p)) == list(v) if v is not None else False
+               for o in outputs.values() for p, v in (o.get("files") or {}).items())
+
+
 def state_path(settings: Settings) -> Path:
     return settings.master.with_name(f".{settings.master.stem}.state.json")
 
@@ -66,8 +73,8 @@ def quick_report(settings: Settings, started: dt.datetime, t0: float, when: Date
         return None
     written = [Path(p) for p in state.get("notices", [])]
     reminded = [Path(p) for p in state.get("reminders", [])]
-    if not all(p.exists() for p in written + reminded):
-        return None      # someone removed an output: regenerate
+    if not all(p.exists() for p in written + reminded) or not _as_written(state.get("outputs") or {}):
+        return None      # someone removed or edited an output: regenerate
     result = ConsolidationResult(when.period, settings.master, missing_units=state.get("missing", []))
     remind_by = dt.date.fromisoformat(state["remind_by"]) if state.get("remind_by") else None
     figures = Figures(**{"soon_days": settings.remind_working_days, **state["figures"]})

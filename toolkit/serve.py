@@ -331,7 +331,11 @@ class Api:
                                                     f"见工作文件夹中的 {TOKEN_FILE}）。")
             if not path.startswith("/api/"):
                 return self.refuse(404, "NotFound", "没有这个地址。")
-            code, answer = self.service.perform(path.removeprefix("/api/"), self.body(environ))
+            try:
+                params = self.body(environ)
+            except ConfigError as exc:           # the caller's request, not the server: 413 / 400, never a 500
+                return self.json(413 if exc.params.get("too_long") else 400, problem(exc))
+            code, answer = self.service.perform(path.removeprefix("/api/"), params)
             if "text/plain" in environ.get("HTTP_ACCEPT", ""):      # the Excel buttons: the words, not the data
                 return self.text(code, answer)
             return self.json(code, answer)
@@ -368,7 +372,8 @@ class Api:
         except ValueError:
             size = 0
         if size > MAX_BODY:
-            raise ConfigError("请求内容过长。")
+            raise ConfigError(f"请求内容过长（{size}字节，上限{MAX_BODY}字节）：按钮和控制台的请求不会这么长，"
+                              f"请检查调用本服务的程序。", too_long=True)
         raw = environ["wsgi.input"].read(size) if size else b""
         if not raw.strip():
             return {}
@@ -461,7 +466,9 @@ class Server:
         try:
             self.sockets: dict = {}        # waitress's socket map: the listener, the connections, its wake-up pipe
             self.httpd = create_server(self.app, map=self.sockets, host=host, port=port, threads=threads, ident="zhenggai",
-                                       expose_tracebacks=False, clear_untrusted_proxy_headers=True)
+                                       expose_tracebacks=False, clear_untrusted_proxy_headers=True,
+                                       # beyond this waitress answers 413 itself: a page can't make it buffer 1 GB
+                                       max_request_body_size=16 * MAX_BODY)
         except OSError as exc:
             raise ToolkitError(f"无法在 {host}:{port} 上启动服务：{exc.strerror or exc}。端口可能已被占用，"
                                f"请用 --port 指定另一个端口（如 --port {port + 1}）。") from None

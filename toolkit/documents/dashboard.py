@@ -14,6 +14,7 @@ from html import escape
 from pathlib import Path
 
 import jinja2
+from jinja2.sandbox import SandboxedEnvironment
 
 from .. import vocab
 from ..assessment import Assessment
@@ -186,7 +187,7 @@ def _signed(delta: float | None) -> str:
 
 @lru_cache(maxsize=4)
 def environment(where: tuple[Path, ...]) -> jinja2.Environment:
-    env = jinja2.Environment(loader=templating.loader(where), autoescape=True,
+    env = SandboxedEnvironment(loader=templating.loader(where), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["日期"] = normalize.format_date
     env.filters["期次"] = normalize.period_text

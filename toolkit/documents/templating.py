@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import jinja2
+from jinja2.sandbox import SandboxedEnvironment
 
 from .. import resources, vocab
 from ..errors import SourceError
@@ -91,9 +92,26 @@ def write_copies(settings: Settings) -> tuple[list[Path], list[Path]]:
     return written, kept
 
 
+class OutsideFolder(jinja2.TemplateError):
+    """A template file that is a link to a file outside its templates folder."""
+
+
+class FolderLoader(jinja2.FileSystemLoader):
+    """FileSystemLoader that reads only files inside its folders: a link in templates/ to /etc/passwd or to
+    config.toml is refused (jinja2 itself already refuses '..' and absolute names)."""
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        source, filename, uptodate = super().get_source(environment, template)
+        real = Path(filename).resolve()
+        if not any(real.is_relative_to(Path(f).resolve()) for f in self.searchpath):
+            raise OutsideFolder(f"“{template}”指向模板文件夹以外的文件 {real}，不予读取：模板只能引用"
+                                f"模板文件夹中的文件，请把它换成文件本身的副本")
+        return source, filename, uptodate
+
+
 def loader(where: tuple[Path, ...]) -> jinja2.BaseLoader:
     """A loader over the folders in order (jinja2 still reloads a template whose file changed)."""
-    return jinja2.FileSystemLoader([str(f) for f in where])
+    return FolderLoader([str(f) for f in where])
 
 
 FILTERS: dict[str, Callable] = {
@@ -105,8 +123,9 @@ FILTERS: dict[str, Callable] = {
 
 @lru_cache(maxsize=16)
 def environment(where: tuple[Path, ...] = (TEMPLATE_DIR,)) -> jinja2.Environment:
-    """One text environment per list of folders: each template is compiled once per process."""
-    env = jinja2.Environment(loader=loader(where), undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+    """One text environment per list of folders, compiled once per process; sandboxed, as an office's template
+    is a file handed around, not code (no __class__, __globals__ or os from a template)."""
+    env = SandboxedEnvironment(loader=loader(where), undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                              trim_blocks=True, lstrip_blocks=True, autoescape=False)
     env.filters.update(FILTERS)
     return env
@@ -141,6 +160,11 @@ def located(name: str, where: tuple[Path, ...], exc: BaseException) -> SourceErr
                            f"请改正该行（删除本工作区 templates 中的这个文件即改用内置模板）。",
                            kind="template-undefined-variable", where=Location(file=str(file), row=line or None),
                            name=name, detail=exc.message)
+    if isinstance(exc, jinja2.exceptions.SecurityError):     # the sandbox refused Python internals
+        return SourceError(f"模板 {file} {at}访问了模板不允许使用的程序内部对象（{exc.message}）：模板只能使用"
+                           f" {GUIDE} 中列出的变量。请改正该行（删除本工作区 templates 中的这个文件即改用内置模板）。",
+                           kind="template-error", where=Location(file=str(file), row=line or None), name=name,
+                           detail=str(exc.message))
     return SourceError(f"模板 {file} {at}出错：{exc}。请改正该行（删除本工作区 templates 中的这个文件即改用内置模板）。",
                        kind="template-error", where=Location(file=str(file), row=line or None), name=name,
                        detail=str(exc))

@@ -112,7 +112,8 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
         if typed:
             mapped[typed.replace("\n", "")] = name
     rows = [list(r) for r in rows]
-    filled = fill_merged(rows, merged, h, cols | office_cols)   # an office column merged down means each row
+    numbers = {c.header for c in LEDGER_COLUMNS if c.kind == "number"}
+    filled = fill_merged(rows, merged, h, {n: c for n, c in (cols | office_cols).items() if n not in numbers})
     _fill_defaults(rows, h, cols, office_cols, words)
     title = next((normalize.clean_text(v) for r in rows[:h] for v in r if normalize.clean_text(v)), "")
     layout = ReadLayout(h + 1, mapped, [c for c in vocab.OPTIONAL_COLUMNS if c not in cols], filled, title)
@@ -126,6 +127,12 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
     left_out: set[int] = set()
     again: dict[str, list[str]] = {}
     roles: dict[str, list[str]] = {}
+    for (r0, c0), (r1, c1) in merged:     # one amount merged over n measures would be counted n times
+        for name in sorted(n for n in numbers if n in cols and c0 <= cols[n] <= c1 and h < r0 < r1):
+            span = f"{cell_name(r0 + 1, cols[name] + 1)}:{cell_name(r1 + 1, cols[name] + 1)}"
+            found.append(f"{where}第{r0 + 1}行“{name}”列（{span}）是跨{r1 - r0 + 1}行的合并单元格：一个金额分不到"
+                         f"{r1 - r0 + 1}条措施上，按每行计入会重复统计。请取消合并，在每条措施所在行分别填写各自的金额"
+                         f"（不涉及金额的留空），再运行。")
 
     def get(row, name):
         c = cols.get(name)

@@ -14,6 +14,7 @@ from pathlib import Path
 from .. import vocab
 from ..errors import ConfigError
 from ..model import COLUMN
+from ..rules import normalize
 from ..rules.lexicon import Lexicon
 
 FOLDER = Path(__file__).resolve().parent
@@ -59,8 +60,24 @@ def _words(data: dict, key: str, where: str, canonical: list[str]) -> dict[str, 
     for word, target in table.items():
         if target not in canonical:
             _fail(where, f"[{key}] 中“{word}” = “{target}”：应为{'、'.join(canonical)}之一。")
+        if word in canonical and target != word:      # read as itself all the same: the line would be ignored
+            _fail(where, f"[{key}] 中“{word}” = “{target}”：“{word}”本身是规范用语，不能改指“{target}”。"
+                         f"请删去这一行，或把台账中的这个用语改成“{target}”。")
         out[word.replace(" ", "")] = target
     return out
+
+
+def _aliases(headers: dict, where: str) -> dict[str, list[str]]:
+    """[headers]: each alias names one column only, never another column's header or alias (the column
+    would silently be read as the wrong field, whichever came first)."""
+    owner = {normalize.clean_header(a): c.header for c in COLUMN.values() for a in c.aliases}
+    for name, aliases in headers.items():
+        for alias in aliases:
+            other = owner.setdefault(normalize.clean_header(alias), name)
+            if other != name:
+                _fail(where, f"[headers] 中“{name}”的别名“{alias}”已是“{other}”列的列名或别名：一个列名只能对应一列，"
+                             f"请删去或改写这个别名。")
+    return {h: [str(a) for a in v] for h, v in headers.items()}
 
 
 def from_toml(text: str, where: str) -> Profile:
@@ -95,7 +112,7 @@ def from_toml(text: str, where: str) -> Profile:
         status_words=_words(data, "status", where, vocab.STATUSES),
         deadline_words=_words(data, "deadlines", where, [vocab.LONG_TERM, vocab.ONGOING, vocab.IMMEDIATE]),
         item_type_words=_words(data, "item_types", where, vocab.ITEM_TYPES),
-        header_aliases={h: [str(a) for a in v] for h, v in headers.items()},
+        header_aliases=_aliases(headers, where),
         optional=tuple(optional), defaults={k: str(v) for k, v in defaults.items()})
     return Profile(**texts, description=str(data.get("description", "")), lexicon=lexicon, path=where,
                    wording=_wording(data, where))

@@ -57,16 +57,19 @@ _AMOUNT = re.compile(r"(-?\d+(?:\.\d+)?)(?:万元|万)?")
 
 
 def amount(value: object) -> float | None:
-    """An amount cell in 万元 (12.5, '12.5', '1,200万元'); None when blank, ValueError (Chinese) otherwise."""
+    """An amount cell in 万元 (12.5, '12.5', '1,200万元'), zero or more; None when blank, ValueError (Chinese) otherwise."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    text = clean_key(value).replace(",", "")
-    found = _AMOUNT.fullmatch(text)
-    if not found:
-        raise ValueError(f"“{clean_text(value)}”不是金额：请填写以万元为单位的数字（如 12.5），或留空")
-    return float(found[1])
+        number = float(value)
+    else:
+        found = _AMOUNT.fullmatch(clean_key(value).replace(",", ""))
+        if not found:
+            raise ValueError(f"“{clean_text(value)}”不是金额：请填写以万元为单位的数字（如 12.5），或留空")
+        number = float(found[1])
+    if number < 0:     # 应整改/已整改 totals would silently shrink: an amount is zero or more, as units' sheets require
+        raise ValueError(f"“{clean_text(value)}”是负数：整改金额须为零或正数（以万元为单位），请改正或留空")
+    return number
 
 
 def split_units(value: object) -> list[str]:
