@@ -158,7 +158,7 @@ def test_each_profile_runs_end_to_end_on_its_demo_with_hostile_unit_files(tmp_pa
     wrong = {where: (value, again[where[0]][where[1]].value) for where, value in cached.items()
              if not same(value, again[where[0]][where[1]].value)}
     assert wrong == {}
-    summary = summarise(ledger, settings)
+    summary = summarise(ledger, settings, settings.today())
     rows = list(again[vocab.SHEET_STATS].iter_rows(values_only=True))
     total = next(r for r in rows if r and r[0] == "整改措施合计")
     assert [int(v) for v in total[1:7]] == summary.measures.row()

@@ -33,7 +33,8 @@ def test_a_rejected_rows_problem_carries_its_location_in_the_json(workspace):
     problems = data["files"][0]["problems"]
     assert problems, data["files"]
     where = problems[0]["location"]
-    assert problems[0]["kind"] == "submission-row" and where["file"] == "医政处.xlsx"
+    assert problems[0]["kind"] == "status-unknown" and where["file"] == "医政处.xlsx"
+    assert problems[0]["params"]["value"] == "差不多了" and problems[0]["family"] == "input"
     assert where["sheet"] == vocab.SHEET_LEDGER and where["column"] == vocab.STATUS and where["row"] >= 3
     assert where["cell"].endswith(str(where["row"])) and problems[0]["fix"]
     assert consolidation_lines(data) == result.lines()
