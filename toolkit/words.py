@@ -19,6 +19,7 @@ GUIDANCE = {
 # ---- problem kinds. A template names its parameters in braces; a list parameter is joined with 、.
 # Kinds without a template here (the class-level ones such as "config" or "ledger") carry the sentence
 # their raise site wrote; new kinds go here.
+_TOML_CAUSES = "不符合 TOML 格式。常见原因：文字没有用英文双引号括起、用了中文引号或全角等号、同一配置项写了两次。"
 TEMPLATES: dict[str, str] = {
     # input: what a command or a button was asked to do does not fit
     "target-exists": "{path} 已存在，未覆盖。",
@@ -58,6 +59,29 @@ TEMPLATES: dict[str, str] = {
     "wps-manifest-malformed": "WPS 加载项的 manifest.xml 有误：{detail}",
     "wps-manifest-name": "WPS 加载项的 manifest.xml 中 <Name> 应为 {expected}（现为 {found}）。",
     "wps-publish-malformed": "{path} 格式有误（{detail}），为免破坏其他加载项的登记，未改动它。请修正或删除后重试。",
+    # input: the configuration file (config.toml) or one of its values
+    "config-not-a-date": "配置项 {key} 的值“{value}”不是日期，应写成 2024-08-31 或 today。",
+    "config-wrong-value": "配置项 {key} 的值“{value}”无效：应为{expected}。",
+    "config-not-a-time": "配置项 {key} = “{value}”应为 HH:MM，例如 02:00。",
+    "config-repeated-names": "配置项 {key} 中“{names}”出现了不止一次，每个名称只写一次（排在第一次出现的位置）。",
+    "config-unsafe-period": "配置项 {key} = “{value}”不能用作文件夹名（不能含 / \\ : * ? \" < > | 或 ..，"
+                            "不能以 . 开头），否则文件会写到工作文件夹之外。请写成 \"2024-08\" 这样的期次。",
+    "config-paper": "配置项 {key} = “{value}”应为 \"A4\"、\"A3\" 或 \"auto\"。",
+    "config-slip-placeholders": "配置项 {key} = “{value}”中只能用 {{年}}、{{月}}、{{序号}} 三个占位符，"
+                                "如 \"市卫健整改督〔{{年}}〕{{序号}}号\"。",
+    "config-slip-without-number": "配置项 {key} = “{value}”缺少 {{序号}}，各单位的督办单会同号，应写成如 \"〔{{年}}〕{{序号}}号\"。",
+    "config-encoding": "配置文件 {path} 的编码无法识别。请用记事本打开，另存为时编码选“UTF-8”。",
+    "config-missing": "找不到配置文件 {path}。可先运行 `python -m toolkit init {folder}` 生成一份。",
+    "config-toml": "配置文件 {path} 第{line}行第{column}列附近" + _TOML_CAUSES,
+    "config-toml-somewhere": "配置文件 {path} " + _TOML_CAUSES,
+    "config-unreadable": "无法读取配置文件 {path}：{reason}。",
+    "config-unknown-key": "配置中有未知的配置项 {name}。可用的有：{valid}。",
+    "config-unknown-key-near": "配置中有未知的配置项 {name}。是否想写“{near}”？可用的有：{valid}。",
+    "config-inbox-holds-workspace": "[paths] inbox = \"{written}\" 指向 {inbox}，其中包含{what}（{path}）。收件箱里的文件汇总后会被"
+                                    "归档并删除，本工具自己的文件不能放在收件箱中。请把 inbox 改为单独的文件夹，如 inbox = \"inbox\"。",
+    "config-inbox-in-written-folder": "[paths] inbox = \"{written}\" 指向 {inbox}，位于 paths.{key}（{folder}）之中。收件箱里的"
+                                      "文件汇总后会被归档并删除，程序自己写入的文件（归档原件、回执、备份等）不能当作报送文件。"
+                                      "请把 inbox 改为单独的文件夹，如 inbox = \"inbox\"。",
     # environment: a program, a folder or a file of the machine is missing, busy or damaged
     "outside-excel": "这个功能需要在 Excel 中通过“整改台账”选项卡的按钮运行；在命令行中请使用 python -m toolkit 的相应命令。",
     "opinion-garbled": "审核意见传递出错，请重新输入（或在命令行使用 python -m toolkit review）。",
