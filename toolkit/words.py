@@ -82,6 +82,10 @@ TEMPLATES: dict[str, str] = {
     "config-inbox-in-written-folder": "[paths] inbox = \"{written}\" 指向 {inbox}，位于 paths.{key}（{folder}）之中。收件箱里的"
                                       "文件汇总后会被归档并删除，程序自己写入的文件（归档原件、回执、备份等）不能当作报送文件。"
                                       "请把 inbox 改为单独的文件夹，如 inbox = \"inbox\"。",
+    "inbox-shared": "{why}。收件箱里的文件汇总后会被归档并删除，本次未做任何改动。请在 {config} 的 [paths] inbox 中改用本工作区自己的收件箱。",
+    "folder-claimed": "{word} {folder} 已被另一个工作区使用（其配置文件：{other}）。两个工作区共用{word}会互相删除或覆盖文件，"
+                      "本次未做任何改动。请在 {config} 的 [paths] {key} 中改用本工作区自己的{word}；"
+                      "若另一个工作区已不再使用，请删除标记文件 {marker} 后重试。",
     # environment: a program, a folder or a file of the machine is missing, busy or damaged
     "outside-excel": "这个功能需要在 Excel 中通过“整改台账”选项卡的按钮运行；在命令行中请使用 python -m toolkit 的相应命令。",
     "opinion-garbled": "审核意见传递出错，请重新输入（或在命令行使用 python -m toolkit review）。",
@@ -91,6 +95,16 @@ TEMPLATES: dict[str, str] = {
     "soffice-failed": "LibreOffice 转换失败（{missing}）：{detail}",
     "ms-ovba-missing": "缺少 ms-ovba，无法从源码生成 VBA 工程。请运行：pip install -e .[excel]",
     "addin-locked": "无法写入 {path}（{detail}）：Excel 可能正打开着它。请关闭 Excel 后重新运行 python -m toolkit excel install。",
+    "run-locked": "另一个操作（汇总、分发或生成通报）正在运行，已等待{seconds:g}秒仍未结束（锁文件 {lock}）。请稍后再试。",
+    "file-open-elsewhere": "{reason}，已等待{seconds:.0f}秒，本次未写入任何文件。请关闭该文件后重新运行。",
+    "history-busy": f"变更记录数据库“{vocab.HISTORY_DB}”被其他程序占用（如打开着它的数据库查看工具），"
+                    f"请关闭该程序后重新运行（数据库本身无需处理）。",
+    "history-unwritable": "无法写入变更记录数据库：{reason}。请清理磁盘或检查文件夹权限后重试。",
+    "history-damaged-in-run": f"变更记录数据库“{vocab.HISTORY_DB}”在运行中读写出错（{{detail}}），可能已损坏。"
+                              f"下次运行时会把它原样移到一旁并按归档文件重建；也可运行 `python -m toolkit history --rebuild`。",
+    "file-operation-failed": "{detail}",
+    "master-changed-meanwhile": "台账 {path} 在本次读取之后被改动（可能有另一个工作区或程序同时写入），为免覆盖该改动，"
+                                "本次未写入台账，收件箱中的文件原样保留。请确认只有一个工作区使用该台账后重新运行。",
     "register-damaged": "督办编号登记文件 {path} 已损坏，无法读取。请从备份恢复该文件；删除它会使督办单重新编号。",
 
 
