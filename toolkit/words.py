@@ -59,6 +59,19 @@ TEMPLATES: dict[str, str] = {
     "wps-manifest-malformed": "WPS 加载项的 manifest.xml 有误：{detail}",
     "wps-manifest-name": "WPS 加载项的 manifest.xml 中 <Name> 应为 {expected}（现为 {found}）。",
     "wps-publish-malformed": "{path} 格式有误（{detail}），为免破坏其他加载项的登记，未改动它。请修正或删除后重试。",
+    # input: the master ledger as the office keeps it
+    "ledger-missing": "找不到台账文件：{path}",
+    "ledger-is-folder": "无法打开台账文件“{name}”：这是一个文件夹。请指定未加密的 .xlsx 台账文件。",
+    "ledger-unopenable": "无法打开台账文件“{name}”：它不是 Excel 工作簿，或已损坏、加密。请指定未加密的 .xlsx 台账文件。",
+    "ledger-sheet-not-found": f"台账“{{name}}”中没有工作表“{vocab.SHEET_LEDGER}”，也没有带台账表头的工作表（现有：{{sheets}}）。",
+    "ledger-continuation-without-header": "“{name}”工作表“{sheet}”看来是“{base}”的续表，但{lack}，无法确定各列的含义。"
+                                          "请把“{base}”的表头行复制到“{sheet}”的数据上方（各表按自己的表头读取），"
+                                          "或把这些行移到“{base}”中，再运行。",
+    "ledger-header-missing-columns": "{place}第{row}行表头缺少列：{missing}。请补上这些列（列名须与模板一致，常见别名见使用说明）后再试。",
+    "ledger-header-not-found": "{place}前{rows}行中找不到表头（应含{columns}等列）。请确认工作表未被改名或表头未被删除。",
+    "ledger-columns-repeated": "{lines}",
+    "ledger-problems": "台账有{count}处需要先改正：\n{lines}",
+    "ledger-problems-many": "台账有{count}处需要先改正：\n{lines}\n……另有{more}处",
     # input: the configuration file (config.toml) or one of its values
     "config-not-a-date": "配置项 {key} 的值“{value}”不是日期，应写成 2024-08-31 或 today。",
     "config-wrong-value": "配置项 {key} 的值“{value}”无效：应为{expected}。",
@@ -217,8 +230,15 @@ FIXES: dict[str, str] = {
 def render(kind: str, params: Mapping[str, object]) -> str:
     """The sentence of one problem kind with its parameters (a list joined with 、, an empty one 无);
     KeyError for a kind without words."""
-    shown = {k: "、".join(map(str, v)) or "无" if isinstance(v, (list, tuple)) else v for k, v in params.items()}
+    shown = {k: _joined(k, v) if isinstance(v, (list, tuple)) else v for k, v in params.items()}
     return TEMPLATES[kind].format(**shown)
+
+
+def _joined(name: str, value: list | tuple) -> str:
+    """A list parameter as words: lines one a line, quoted column names side by side, others with 、 (无 if empty)."""
+    if name == "lines":
+        return "\n".join(map(str, value))
+    return ("" if name == "columns" else "、").join(map(str, value)) or "无"
 
 
 def render_fix(code: str, params: Mapping[str, object]) -> str:
