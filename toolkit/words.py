@@ -67,6 +67,9 @@ TEMPLATES: dict[str, str] = {
     "ledger-continuation-without-header": "“{name}”工作表“{sheet}”看来是“{base}”的续表，但{lack}，无法确定各列的含义。"
                                           "请把“{base}”的表头行复制到“{sheet}”的数据上方（各表按自己的表头读取），"
                                           "或把这些行移到“{base}”中，再运行。",
+    "ledger-several-sheets-for-buttons": f"台账“{{name}}”的整改措施在工作表{{sheets}}中，按钮只能在一张“{vocab.SHEET_LEDGER}”表上"
+                                         f"就地改写。请保存并关闭工作簿，运行一次“刷新统计”（python -m toolkit refresh），"
+                                         f"程序会把它们合并为一张“{vocab.SHEET_LEDGER}”表，之后即可使用按钮。",
     "ledger-header-missing-columns": "{place}第{row}行表头缺少列：{missing}。请补上这些列（列名须与模板一致，常见别名见使用说明）后再试。",
     "ledger-header-not-found": "{place}前{rows}行中找不到表头（应含{columns}等列）。请确认工作表未被改名或表头未被删除。",
     "ledger-columns-repeated": "{lines}",
@@ -235,10 +238,8 @@ def render(kind: str, params: Mapping[str, object]) -> str:
 
 
 def _joined(name: str, value: list | tuple) -> str:
-    """A list parameter as words: lines one a line, quoted column names side by side, others with 、 (无 if empty)."""
-    if name == "lines":
-        return "\n".join(map(str, value))
-    return ("" if name == "columns" else "、").join(map(str, value)) or "无"
+    """A list parameter as words: lines one a line, others joined with 、 (无 if empty)."""
+    return "\n".join(map(str, value)) if name == "lines" else "、".join(map(str, value)) or "无"
 
 
 def render_fix(code: str, params: Mapping[str, object]) -> str:

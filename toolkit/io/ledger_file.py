@@ -143,9 +143,8 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None
     words = getattr(settings, "lexicon", None) or NONE      # the profile's words, from the settings read with
     read, hidden_copies = ledger_sheets(sheet, sheet_names, name, hidden, account, problems, words)
     if in_place and read != [vocab.SHEET_LEDGER]:
-        raise LedgerError(f"台账“{name}”的整改措施在工作表{'、'.join(f'“{s}”' for s in read)}中，按钮只能在一张"
-                          f"“{vocab.SHEET_LEDGER}”表上就地改写。请保存并关闭工作簿，运行一次“刷新统计”"
-                          f"（python -m toolkit refresh），程序会把它们合并为一张“{vocab.SHEET_LEDGER}”表，之后即可使用按钮。")
+        raise LedgerError(kind="ledger-several-sheets-for-buttons", where=Location(file=name), name=name,
+                          sheets=[f"“{s}”" for s in read])
     unit_map = getattr(settings, "unit_map", {}) or {}
     measures: dict[str, Measure] = {}
     earlier: dict[str, tuple[str, int]] = {}
