@@ -350,7 +350,7 @@ def _read_package(sub: Submission, ledger: Ledger, settings: Settings, key: byte
     except evidence.MissingWorkbook as exc:
         inner, entries = _rest_of_earlier(sub, ledger, settings), exc.entries
         if inner is None:
-            return sub.reject(exc.kind, **exc.params)
+            return sub.reject(exc.kind, fix_kind=exc.fix_kind, **exc.params)
     except evidence.PackageError as exc:
         return sub.reject(exc.kind, fix_kind=exc.fix_kind or fix, **exc.params)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error):

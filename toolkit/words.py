@@ -237,7 +237,7 @@ def render(kind: str, params: Mapping[str, object]) -> str:
     return TEMPLATES[kind].format(**shown)
 
 
-def _joined(name: str, value: list | tuple) -> str:
+def _joined(name: str, value: list[object] | tuple[object, ...]) -> str:
     """A list parameter as words: lines one a line, others joined with 、 (无 if empty)."""
     return "\n".join(map(str, value)) if name == "lines" else "、".join(map(str, value)) or "无"
 
