@@ -68,7 +68,8 @@ def test_a_failed_command_gives_its_problem_as_json_or_one_line_with_the_guidanc
     failed = runner.invoke(cli, ["refresh", "-c", missing, "--json"])
     assert failed.exit_code == 1
     problem = json.loads(failed.stdout)
-    assert problem["family"] == "input" and problem["type"] == "ConfigError" and problem["kind"] == "config"
+    assert problem["family"] == "input" and problem["type"] == "ConfigError" and problem["kind"] == "config-missing"
+    assert problem["location"] == {"file": str(workspace.root / "没有这个文件夹" / "config.toml")}
     text = runner.invoke(cli, ["refresh", "-c", missing])
     assert text.exit_code == 1 and text.output.startswith("错误：找不到配置文件") and len(text.output.splitlines()) == 1
     assert text.output.strip().endswith(words.GUIDANCE[words.INPUT])
