@@ -89,7 +89,7 @@ def test_a_unit_cannot_update_another_units_rows(workspace):
     wb.save(workspace.path("inbox") / "x.xlsx")
     result = consolidate(workspace)
     problem = result.files[0].submission.problems[0]
-    assert "不属于市人民医院" in problem.message or "锁定" in problem.message
+    assert problem.kind in ("row-not-own-measure", "row-locked-changed") and (problem.row, problem.column) == (3, vocab.ID)
     assert read_ledger(workspace.master).measures["ZG-001"].status == vocab.IN_PROGRESS
 
 
@@ -100,7 +100,8 @@ def test_unknown_ids_are_errors(workspace):
     wb[vocab.SHEET_LEDGER].cell(3, 1).value = "ZG-999"
     wb.save(workspace.path("inbox") / "x.xlsx")
     problem = consolidate(workspace).files[0].submission.problems[0]
-    assert "ZG-999" in problem.message and "不存在" in problem.message and problem.column == vocab.ID
+    assert problem.kind == "row-id-unknown" and problem.params == {"measure_id": "ZG-999"}
+    assert (problem.sheet, problem.row, problem.column, problem.location.cell) == (vocab.SHEET_LEDGER, 3, vocab.ID, "A3")
 
 
 def test_co_owned_measure_takes_the_least_advanced_owner_status(workspace):
@@ -178,8 +179,8 @@ def test_text_that_looks_like_a_formula_stays_text_in_the_master(workspace):
 
 
 @pytest.mark.parametrize("content, expected", [
-    (b"", "空的"), (b"%PDF-1.4 not a workbook", "不是Excel"), (b"PK\x03\x04broken", "损坏"),
-    (b"just some text", "不是Excel"),
+    (b"", "file-empty"), (b"%PDF-1.4 not a workbook", "file-pdf"), (b"PK\x03\x04broken", "file-damaged"),
+    (b"just some text", "file-not-workbook"),
 ])
 def test_broken_files_are_rejected_clearly_and_the_run_continues(workspace, content, expected):
     (workspace.path("inbox")).mkdir(parents=True, exist_ok=True)
@@ -187,7 +188,8 @@ def test_broken_files_are_rejected_clearly_and_the_run_continues(workspace, cont
     hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: "已完成"}})
     result = consolidate(workspace)
     bad = next(f for f in result.files if f.submission.name == "坏文件.xlsx")
-    assert bad.outcome == vocab.OUTCOME_REJECTED and expected in bad.submission.problems[0].message
+    assert bad.outcome == vocab.OUTCOME_REJECTED and bad.submission.problems[0].kind == expected
+    assert bad.submission.problems[0].location.to_dict() == {"file": "坏文件.xlsx"}
     assert bad.archived.read_bytes() == content
     assert read_ledger(workspace.master).measures["ZG-001"].status == vocab.DONE
 

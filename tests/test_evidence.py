@@ -379,8 +379,9 @@ def test_too_many_files_give_their_own_reason_with_the_number(workspace, as_fold
     assert f.outcome == vocab.OUTCOME_REJECTED
     (problem,) = f.submission.problems
     word = "文件夹" if as_folder else "压缩包"
-    assert problem.message == f"{word}中有{len(photos) + 1}个文件，超过上限{evidence.MAX_ENTRIES}个"
-    assert "文件总数不超过1000个" in problem.fix and "压缩比" not in problem.message
+    assert problem.kind == "package-too-many-files" and problem.fix_kind == "count"
+    assert (problem.params["container"], problem.params["limit"]) == (word, evidence.MAX_ENTRIES)
+    assert str(problem.params["count"]) == str(len(photos) + 1)      # a folder counts as far as it looks: text
 
 
 def test_files_the_system_leaves_in_folders_are_skipped_with_one_line(workspace):
@@ -485,5 +486,5 @@ def test_a_folder_copied_with_its_old_times_waits_and_its_late_rest_is_taken_for
     (other / "ZG-001" / "照片.jpg").write_bytes(b"\xff\xd8\xff")
     (f,) = Workspace(s).consolidate().files
     (problem,) = f.submission.problems
-    assert problem.message == "文件夹最外层没有找到填报的工作簿，只有1个其他文件"
-    assert "复制时未复制完、其余部分后到，请把整个文件夹重新报送一次" in problem.fix
+    assert problem.kind == "package-without-workbook" and problem.params == {"container": "文件夹", "count": 1}
+    assert problem.fix_kind == "package-without-workbook"

@@ -83,8 +83,7 @@ def test_items_that_are_not_submissions_are_listed_never_followed_or_opened(work
     result = consolidate(workspace)
     assert [f.submission.name for f in result.files] == ["办公室.xlsx", "子文件夹"]
     folder = result.files[1]
-    assert folder.outcome == vocab.OUTCOME_REJECTED and "最外层没有找到填报的工作簿" in \
-        folder.submission.problems[0].message
+    assert folder.outcome == vocab.OUTCOME_REJECTED and folder.submission.problems[0].kind == "package-without-workbook"
     assert any("“子文件夹”" in p.read_text(encoding="utf-8") for p in result.receipts)
     reasons = {i.name: i.reason for i in result.ignored}
     assert set(reasons) == {"医政处.xlsx", ".同步", "空文件夹", ".DS_Store", "~$办公室.xlsx", "管道.xlsx"}
@@ -113,7 +112,7 @@ def test_an_unreadable_file_is_rejected_with_a_receipt_and_the_rest_is_consolida
     result = consolidate(workspace)
     outcomes = {f.submission.name: f for f in result.files}
     bad = outcomes[locked.name]
-    assert bad.outcome == vocab.OUTCOME_REJECTED and bad.archived is None and "没有读取该文件的权限" in bad.submission.problems[0].message
+    assert bad.outcome == vocab.OUTCOME_REJECTED and bad.archived is None and bad.submission.problems[0].kind == "file-no-read-permission"
     assert outcomes["办公室.xlsx"].outcome == vocab.OUTCOME_ACCEPTED
     assert len(result.receipts) == 2 and locked.exists()
     receipt = next(p for p in result.receipts if p.name.startswith(vocab.UNIDENTIFIED)).read_text(encoding="utf-8")
@@ -141,8 +140,9 @@ def test_a_reader_that_crashes_or_hangs_rejects_only_its_file(workspace, monkeyp
     result = consolidate(workspace)
     outcomes = {f.submission.name: f for f in result.files}
     assert outcomes[sent.name].outcome == vocab.OUTCOME_ACCEPTED
-    assert "意外退出" in outcomes[crash.name].submission.problems[0].message
-    assert "超过1秒" in outcomes[hang.name].submission.problems[0].message
+    assert outcomes[crash.name].submission.problems[0].kind == "file-reader-crashed"
+    (late,) = outcomes[hang.name].submission.problems
+    assert late.kind == "file-reader-timeout" and late.params == {"seconds": 1} and late.file == hang.name
     assert all(outcomes[n].outcome == vocab.OUTCOME_REJECTED for n in (crash.name, hang.name))
     assert len(result.receipts) == 3
     assert read_ledger(workspace.master).measures["ZG-001"].status == vocab.DONE
@@ -184,7 +184,7 @@ def test_a_file_rejected_for_an_office_mistake_can_be_taken_in_again(workspace):
     hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: "已完成"}})
     workspace = replace(workspace, period="2024-09")                # the office set the wrong period
     rejected = consolidate(workspace).files[0]
-    assert rejected.outcome == vocab.OUTCOME_REJECTED and "报送期次" in rejected.submission.problems[0].message
+    assert rejected.outcome == vocab.OUTCOME_REJECTED and rejected.submission.problems[0].kind == "template-period"
     workspace = replace(workspace, period="2024-08")                # fixed
     shutil.copy(rejected.archived, workspace.path("inbox") / "办公室.xlsx")
     assert consolidate(workspace).files[0].outcome == vocab.OUTCOME_DUPLICATE   # resent as it was: a duplicate

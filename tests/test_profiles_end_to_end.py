@@ -133,7 +133,8 @@ def test_each_profile_runs_end_to_end_on_its_demo_with_hostile_unit_files(tmp_pa
     assert ledger.owners[(mid, unit)].status == counted, texts
     # a word the list doesn't know is refused naming file, sheet, row and column, and the row keeps its status
     mid, row, unit = expect["unknown"]
-    assert any(p.row == row and p.column == vocab.STATUS and UNKNOWN_WORD in p.message for p in problems), texts
+    assert any(p.row == row and p.column == vocab.STATUS and p.kind == "status-unknown"
+               and p.params["value"] == UNKNOWN_WORD for p in problems), texts
     assert all(p.file == expect["hostile_file"] and p.sheet for p in problems), texts
     # a row that is not the unit's is named by its row, never silently merged
     foreign, extra = expect["foreign"]
@@ -141,7 +142,7 @@ def test_each_profile_runs_end_to_end_on_its_demo_with_hostile_unit_files(tmp_pa
     assert ledger.owners.get((foreign, unit)) is None
     # a blank status is named by its cell (the row keeps its status), never passed over in silence
     blank, row = expect["blank"]
-    assert any(p.row == row and p.column == vocab.STATUS and "为空" in p.message for p in problems), texts
+    assert any(p.row == row and p.column == vocab.STATUS and p.kind == "status-empty" for p in problems), texts
     # merged cells: the merged 完成情况 counts for both rows it covers, and the receipt says so
     a, b, unit, counted, was_merged = expect["merged"]
     merged_file = next(f for f in result.files if "合并单元格" in f.submission.name)

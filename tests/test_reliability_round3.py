@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import fill, hand_in, small_ledger
 from tests.test_workspace_folders import set_paths
-from toolkit import config, vocab
+from toolkit import config, vocab, words
 from toolkit.app import Workspace
 from toolkit.distribute import distribute
 from toolkit.errors import ConfigError, FileAccessError
@@ -157,11 +157,11 @@ def test_two_evidence_entries_of_one_name_are_both_refused_never_stored_as_the_s
 
 
 @pytest.mark.parametrize("name, head, says", [
-    ("市人民医院佐证.zip", b"7z\xbc\xaf\x27\x1c\x00\x04" + bytes(200), "7z压缩包"),
-    ("市人民医院佐证.zip", b"Rar!\x1a\x07\x01\x00" + bytes(200), "RAR压缩包"),
-    ("市人民医院佐证.rar", b"Rar!\x1a\x07\x00" + bytes(200), "RAR压缩包"),
-    ("市人民医院佐证.zip", b"PK\x03\x04" + bytes(200), "压缩包不完整"),        # cut short: no directory
-    ("市人民医院佐证.zip", b"", "0字节"),
+    ("市人民医院佐证.zip", b"7z\xbc\xaf\x27\x1c\x00\x04" + bytes(200), "file-other-archive"),
+    ("市人民医院佐证.zip", b"Rar!\x1a\x07\x01\x00" + bytes(200), "file-other-archive"),
+    ("市人民医院佐证.rar", b"Rar!\x1a\x07\x00" + bytes(200), "file-other-archive"),
+    ("市人民医院佐证.zip", b"PK\x03\x04" + bytes(200), "file-damaged"),        # cut short: no directory
+    ("市人民医院佐证.zip", b"", "file-empty"),
 ], ids=["7z-named-zip", "rar-named-zip", "rar", "cut-short-zip", "empty-zip"])
 def test_a_package_that_cannot_be_unpacked_asks_for_a_zip_again_not_for_an_xlsx_alone(workspace, name, head, says):
     s = workspace
@@ -169,5 +169,5 @@ def test_a_package_that_cannot_be_unpacked_asks_for_a_zip_again_not_for_an_xlsx_
     hand_in(s, "办公室", {"ZG-001": {vocab.STATUS: vocab.DONE}})
     result = Workspace(s).consolidate()
     (problem,) = next(f for f in result.files if f.submission.name == name).submission.problems
-    assert says in problem.message and "重新打包为 .zip" in problem.fix and "重新填写" not in problem.fix
+    assert problem.kind == says and problem.fix == words.FIXES["resend-package"]
     assert read_ledger(s.master).measures["ZG-001"].status == vocab.DONE

@@ -33,7 +33,8 @@ def test_a_rejected_rows_problem_carries_its_location_in_the_json(workspace):
     problems = data["files"][0]["problems"]
     assert problems, data["files"]
     where = problems[0]["location"]
-    assert problems[0]["kind"] == "submission-row" and where["file"] == "医政处.xlsx"
+    assert problems[0]["kind"] == "status-unknown" and where["file"] == "医政处.xlsx"
+    assert problems[0]["params"]["value"] == "差不多了" and problems[0]["family"] == "input"
     assert where["sheet"] == vocab.SHEET_LEDGER and where["column"] == vocab.STATUS and where["row"] >= 3
     assert where["cell"].endswith(str(where["row"])) and problems[0]["fix"]
     assert consolidation_lines(data) == result.lines()
@@ -67,7 +68,8 @@ def test_a_failed_command_gives_its_problem_as_json_or_one_line_with_the_guidanc
     failed = runner.invoke(cli, ["refresh", "-c", missing, "--json"])
     assert failed.exit_code == 1
     problem = json.loads(failed.stdout)
-    assert problem["family"] == "input" and problem["type"] == "ConfigError" and problem["kind"] == "config"
+    assert problem["family"] == "input" and problem["type"] == "ConfigError" and problem["kind"] == "config-missing"
+    assert problem["location"] == {"file": str(workspace.root / "没有这个文件夹" / "config.toml")}
     text = runner.invoke(cli, ["refresh", "-c", missing])
     assert text.exit_code == 1 and text.output.startswith("错误：找不到配置文件") and len(text.output.splitlines()) == 1
     assert text.output.strip().endswith(words.GUIDANCE[words.INPUT])

@@ -191,7 +191,8 @@ def test_a_template_issued_before_the_rename_is_taken_in_for_the_new_name_by_the
     fill(old, {"ZG-003": {vocab.STATUS: vocab.DONE}}, workspace.path("inbox") / "医政处.xlsx")
     refused = consolidate(workspace)
     assert refused.files[0].accepted == 0 and "“医政处” = " not in "\n".join(refused.lines())
-    assert "配置[units]" in "".join(p.fix for p in refused.files[0].submission.problems)
+    assert [(p.kind, p.params, p.sheet) for p in refused.files[0].submission.problems] == [
+        ("template-unit-unknown", {"unit": "医政处"}, vocab.SHEET_META)]
     workspace = replace(workspace, unit_map={"医政处": ["医政管理处"]})          # the office says so, and takes the file in again
     taken = consolidate(workspace, again=[refused.files[0].archived])
     assert (taken.files[0].unit, taken.files[0].accepted) == ("医政管理处", 2), taken.lines()

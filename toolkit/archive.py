@@ -25,8 +25,9 @@ class Snapshot:
     sha256: str
     received: dt.datetime
     notes: list[str] = field(default_factory=list)
-    error: str = ""
-    fix: str = ""                # what to do about error, when the general advice does not fit
+    error: str = ""              # the problem kind (toolkit.words) that kept the file from being read
+    error_fix: str = ""          # its fix's kind, when the general advice does not fit
+    error_params: dict = field(default_factory=dict)
     again: bool = False
     fresh: bool = False          # archived by this run (named after the file until it has been read)
     refused: list = field(default_factory=list)    # a folder's links and FIFOs, never opened (EvidenceFile)
@@ -88,7 +89,7 @@ def archive_copy(entry: InboxEntry, archive_dir: Path, index: dict[str, Path], r
         _discard(tmp)
         if _archive_side(exc, archive_dir):       # the office's folder, not the unit's file
             return Skipped(name, archive_trouble(archive_dir, exc))
-        return Snapshot(entry, name, None, "", received, error="没有读取该文件的权限")
+        return Snapshot(entry, name, None, "", received, error="file-no-read-permission")
     except (FileExistsError, NotADirectoryError) as exc:     # a file where the archive's folder should be
         _discard(tmp)
         return Skipped(name, archive_trouble(archive_dir, exc))
@@ -144,7 +145,8 @@ def archive_folder(entry: InboxEntry, archive_dir: Path, index: dict[str, Path],
         return Skipped(name, "文件夹在汇总开始后被移走")
     except evidence.PackageError as exc:
         tmp.unlink(missing_ok=True)
-        return Snapshot(entry, name, None, "", received, error=str(exc), fix=exc.fix)
+        return Snapshot(entry, name, None, "", received, error=exc.kind, error_fix=exc.fix_kind,
+                        error_params=exc.params)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         return Skipped(name, f"存档到归档文件夹 {archive_dir} 时出错（{_os_reason(exc)}），原文件夹留在收件箱")

@@ -9,12 +9,13 @@ import datetime as dt
 import difflib
 import re
 import tomllib
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 
 from . import profiles, vocab
 from .errors import ConfigError
 from .model import Settings
+from .problems import Location
 from .rules import normalize
 
 CONFIG_NAME = "config.toml"
@@ -32,11 +33,11 @@ def _date(value, key: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value) if isinstance(value, str) else _wrong(key, value, "日期")
     except ValueError:
-        raise ConfigError(f"配置项 {key} 的值“{value}”不是日期，应写成 2024-08-31 或 today。") from None
+        raise ConfigError(kind="config-not-a-date", key=key, value=f"{value}") from None
 
 
 def _wrong(key: str, value, what: str):
-    raise ConfigError(f"配置项 {key} 的值“{value}”无效：应为{what}。")
+    raise ConfigError(kind="config-wrong-value", key=key, value=f"{value}", expected=what)
 
 
 def _text(value, key: str) -> str:
@@ -72,7 +73,7 @@ def _clock(value, key: str) -> str:
     try:
         dt.time.fromisoformat(_text(value, key))
     except ValueError:
-        raise ConfigError(f"配置项 {key} = “{value}”应为 HH:MM，例如 02:00。") from None
+        raise ConfigError(kind="config-not-a-time", key=key, value=f"{value}") from None
     return value
 
 
@@ -84,8 +85,8 @@ def _unknown(key: str, valid, table: str = "") -> ConfigError:
     """An unknown key, named with the nearest valid one (a typo is the usual cause)."""
     name = f"[{table}] 中的“{key}”" if table else f"“{key}”"
     near = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.4)
-    hint = f"是否想写“{near[0]}”？" if near else ""
-    return ConfigError(f"配置中有未知的配置项 {name}。{hint}可用的有：{'、'.join(valid)}。")
+    return ConfigError(kind="config-unknown-key-near" if near else "config-unknown-key", name=name,
+                       near=near[0] if near else "", valid=list(valid))
 
 
 def _weights(value, key: str) -> dict[str, float]:
@@ -127,7 +128,7 @@ def _names(value, key: str) -> list[str]:
     names = [v.strip() for v in value]
     twice = sorted({n for n in names if names.count(n) > 1}, key=names.index)
     if twice:
-        raise ConfigError(f"配置项 {key} 中“{'、'.join(twice)}”出现了不止一次，每个名称只写一次（排在第一次出现的位置）。")
+        raise ConfigError(kind="config-repeated-names", key=key, names=twice)
     return names
 
 
@@ -136,8 +137,7 @@ def _period(value, key: str) -> str:
     output and outbox, so a path separator, `..` or a leading dot (which would write elsewhere) is refused."""
     period = normalize.period(_text(value, key))
     if _UNSAFE_PERIOD.search(period):      # '' is fine: the current month
-        raise ConfigError(f"配置项 {key} = “{value}”不能用作文件夹名（不能含 / \\ : * ? \" < > | 或 ..，"
-                          f"不能以 . 开头），否则文件会写到工作文件夹之外。请写成 \"2024-08\" 这样的期次。")
+        raise ConfigError(kind="config-unsafe-period", key=key, value=f"{value}")
     return period
 
 
@@ -145,7 +145,7 @@ def _paper(value, key: str) -> str:
     """[print] paper: A4, A3 or auto, however it was cased."""
     word = _text(value, key).strip().upper()
     if word not in ("A4", "A3", "AUTO"):
-        raise ConfigError(f"配置项 {key} = “{value}”应为 \"A4\"、\"A3\" 或 \"auto\"。")
+        raise ConfigError(kind="config-paper", key=key, value=f"{value}")
     return word.replace("AUTO", "auto")
 
 
@@ -166,11 +166,9 @@ def _slip_number(value, key: str) -> str:
     try:
         text.format(年=2024, 月=8, 序号=1)
     except (KeyError, IndexError, ValueError):
-        raise ConfigError(f"配置项 {key} = “{value}”中只能用 {{年}}、{{月}}、{{序号}} 三个占位符，"
-                          f"如 \"市卫健整改督〔{{年}}〕{{序号}}号\"。") from None
+        raise ConfigError(kind="config-slip-placeholders", key=key, value=f"{value}") from None
     if "{序号}" not in text:
-        raise ConfigError(f"配置项 {key} = “{value}”缺少 {{序号}}，各单位的督办单会同号，"
-                          f"应写成如 \"〔{{年}}〕{{序号}}号\"。")
+        raise ConfigError(kind="config-slip-without-number", key=key, value=f"{value}")
     return text
 
 
@@ -237,14 +235,7 @@ def _decode(raw: bytes, path: Path) -> str:
             return raw.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise ConfigError(f"配置文件 {path} 的编码无法识别。请用记事本打开，另存为时编码选“UTF-8”。")
-
-
-def _toml_error(exc: tomllib.TOMLDecodeError) -> str:
-    where = re.search(r"line (\d+), column (\d+)", str(exc))
-    at = f"第{where[1]}行第{where[2]}列附近" if where else ""
-    return (f"{at}不符合 TOML 格式。常见原因：文字没有用英文双引号括起、用了中文引号或全角等号、"
-            f"同一配置项写了两次。")
+    raise ConfigError(kind="config-encoding", where=Location(file=str(path)), path=path)
 
 
 def load(path: Path | None = None) -> Settings:
@@ -253,13 +244,16 @@ def load(path: Path | None = None) -> Settings:
     if path.is_dir() or path.suffix != ".toml":
         path = path / CONFIG_NAME
     if not path.exists():
-        raise ConfigError(f"找不到配置文件 {path}。可先运行 `python -m toolkit init {path.parent}` 生成一份。")
+        raise ConfigError(kind="config-missing", where=Location(file=str(path)), path=path, folder=path.parent)
     try:
         data = tomllib.loads(_decode(path.read_bytes(), path))
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"配置文件 {path} {_toml_error(exc)}") from None
+        at = re.search(r"line (\d+), column (\d+)", str(exc))
+        raise ConfigError(kind="config-toml" if at else "config-toml-somewhere", path=path, line=int(at[1]) if at else None,
+                          column=int(at[2]) if at else None,
+                          where=Location(file=str(path), row=int(at[1]) if at else None)) from None
     except OSError as exc:
-        raise ConfigError(f"无法读取配置文件 {path}：{exc.strerror}。") from None
+        raise ConfigError(kind="config-unreadable", where=Location(file=str(path)), path=path, reason=exc.strerror) from None
     return from_dict(data, path.parent.resolve(), str(path))
 
 
@@ -284,7 +278,7 @@ def from_dict(data: dict, root: Path, where: str = "配置") -> Settings:
         s = Settings(**d)
         check_folders(s)
     except ConfigError as exc:
-        raise ConfigError(f"{where}：{exc}") from None
+        raise ConfigError(f"{where}：{exc}", kind=exc.kind, where=replace(exc.location, file=where), **exc.params) from None
     return s
 
 
@@ -314,15 +308,12 @@ def check_folders(s: Settings) -> None:
            "paths.master": s.master, **{f"paths.{k}": s.path(k) for k in ("archive", "output", "backup")}}
     for what, path in own.items():
         if _within(path, inbox):
-            raise ConfigError(
-                f"[paths] inbox = \"{s.paths['inbox']}\" 指向 {inbox}，其中包含{what}（{path}）。收件箱里的文件汇总后会被"
-                f"归档并删除，本工具自己的文件不能放在收件箱中。请把 inbox 改为单独的文件夹，如 inbox = \"inbox\"。")
+            raise ConfigError(kind="config-inbox-holds-workspace", written=s.paths['inbox'], inbox=inbox, what=what,
+                              path=path)
     for key in WRITTEN_FOLDERS:        # and it lies in none of the folders the toolkit writes into
         if inbox.is_relative_to(s.path(key)):
-            raise ConfigError(
-                f"[paths] inbox = \"{s.paths['inbox']}\" 指向 {inbox}，位于 paths.{key}（{s.path(key)}）之中。收件箱里的"
-                f"文件汇总后会被归档并删除，程序自己写入的文件（归档原件、回执、备份等）不能当作报送文件。"
-                f"请把 inbox 改为单独的文件夹，如 inbox = \"inbox\"。")
+            raise ConfigError(kind="config-inbox-in-written-folder", written=s.paths['inbox'], inbox=inbox, key=key,
+                              folder=s.path(key))
 
 
 def _section(d: dict, table: str, values: dict) -> None:

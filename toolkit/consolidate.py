@@ -158,12 +158,9 @@ def take_in(ledger: Ledger, settings: Settings, entries: list, on_file=None, aga
     jobs = [(s.archived, s.name, s.sha256, s.received) for s in readable]
     subs = iter(read_all(jobs, ledger, replace(settings, period=period), on_file, ensure_secret(settings)))
     for snap in snaps:
-        if snap.archived is None and snap.entry.folder:
+        if snap.archived is None:
             sub = Submission(snap.entry.path, snap.name, "", snap.received).reject(
-                snap.error, snap.fix or evidence.FOLDER_FIX)
-        elif snap.archived is None:
-            sub = Submission(snap.entry.path, snap.name, "", snap.received).reject(
-                f"文件无法读取（{snap.error}）", "请报送单位重新发送，或由办公室调整文件权限后重新汇总")
+                snap.error, fix_kind=snap.error_fix or ("folder" if snap.entry.folder else ""), **snap.error_params)
         else:
             sub = next(subs)
             snap.archived = sub.path = file_under_unit(snap, sub, index)

@@ -21,6 +21,7 @@ from .inbox import CLAIM_SUFFIX
 from .io import history_db
 from .io.fileio import file_sha256
 from .model import Settings
+from .problems import Location
 
 log = logging.getLogger("toolkit")
 LOCK_NAME = ".整改台账.lock"
@@ -43,8 +44,8 @@ class RunLock:
         try:
             self._lock.acquire()
         except filelock.Timeout:
-            raise BusyError(f"另一个操作（汇总、分发或生成通报）正在运行，已等待{self.wait_seconds:g}秒仍未结束"
-                            f"（锁文件 {self.path}）。请稍后再试。") from None
+            raise BusyError(kind="run-locked", where=Location(file=str(self.path)), seconds=self.wait_seconds,
+                            lock=self.path) from None
         return self
 
     def __exit__(self, *exc) -> None:
@@ -97,7 +98,7 @@ def wait_until_free(paths: list[Path], wait_seconds: float) -> None:
     waited = 0.0
     while found := reasons():
         if waited >= wait_seconds:
-            raise BusyError(f"{found[0]}，已等待{waited:.0f}秒，本次未写入任何文件。请关闭该文件后重新运行。")
+            raise BusyError(kind="file-open-elsewhere", reason=found[0], seconds=waited)
         log.info("%s,%s秒后重试", found[0], POLL_SECONDS)
         time.sleep(POLL_SECONDS)
         waited += POLL_SECONDS
@@ -112,21 +113,19 @@ def file_errors(root: Path | None = None) -> Iterator[None]:
     except sqlite3.OperationalError as exc:             # the history database's disk, folder or another program
         log.warning("变更记录写入失败：%r", exc)
         if history_db.is_busy(exc):
-            raise BusyError(f"变更记录数据库“{vocab.HISTORY_DB}”被其他程序占用（如打开着它的数据库查看工具），"
-                            f"请关闭该程序后重新运行（数据库本身无需处理）。") from None
-        raise FileAccessError(f"无法写入变更记录数据库：{history_db.sqlite_reason(exc)}。"
-                              f"请清理磁盘或检查文件夹权限后重试。") from None
+            raise BusyError(kind="history-busy", where=Location(file=vocab.HISTORY_DB)) from None
+        raise FileAccessError(kind="history-unwritable", where=Location(file=vocab.HISTORY_DB),
+                              reason=history_db.sqlite_reason(exc)) from None
     except sqlite3.DatabaseError as exc:                # damage the opening check did not see: found next run
         log.warning("变更记录数据库出错：%r", exc)
-        raise HistoryError(f"变更记录数据库“{vocab.HISTORY_DB}”在运行中读写出错（{exc}），可能已损坏。"
-                           f"下次运行时会把它原样移到一旁并按归档文件重建；也可运行 "
-                           f"`python -m toolkit history --rebuild`。") from None
+        raise HistoryError(kind="history-damaged-in-run", where=Location(file=vocab.HISTORY_DB), detail=exc) from None
     except (OSError, xlsxwriter.exceptions.FileCreateError) as caught:
         exc = caught.args[0] if not isinstance(caught, OSError) and caught.args else caught
         if not isinstance(exc, OSError):
             exc = OSError(errno.EIO, str(exc))
         log.warning("文件操作失败：%r", exc)
-        raise FileAccessError(os_error_text(exc, root)) from None
+        raise FileAccessError(kind="file-operation-failed", where=Location(file=str(exc.filename or "")),
+                              detail=os_error_text(exc, root)) from None
 
 
 OS_ERRORS = {errno.ENOSPC: "磁盘空间不足", errno.EROFS: "所在位置是只读的", errno.EEXIST: "已有同名的文件",
@@ -293,8 +292,7 @@ def claim_folders(settings: Settings) -> None:
     naming the other workspace's config, when another workspace still using it has marked it first."""
     mine = Path(settings.root).resolve() / config.CONFIG_NAME
     if why := inbox_conflict(settings):
-        raise ConfigError(f"{why}。收件箱里的文件汇总后会被归档并删除，本次未做任何改动。"
-                          f"请在 {mine} 的 [paths] inbox 中改用本工作区自己的收件箱。")
+        raise ConfigError(kind="inbox-shared", where=Location(file=str(mine)), why=why, config=mine)
     for key, word in CLAIMED.items():
         marker = claim_marker(settings, key)
         if not marker.parent.is_dir():
@@ -314,10 +312,8 @@ def claim_folders(settings: Settings) -> None:
             if other is None or other == mine:
                 continue
         where = settings.master if key == "master" else settings.path(key)
-        raise ConfigError(
-            f"{word} {where} 已被另一个工作区使用（其配置文件：{other}）。两个工作区共用{word}会互相删除或覆盖文件，"
-            f"本次未做任何改动。请在 {mine} 的 [paths] {key} 中改用本工作区自己的{word}；"
-            f"若另一个工作区已不再使用，请删除标记文件 {marker} 后重试。")
+        raise ConfigError(kind="folder-claimed", where=Location(file=str(mine)), word=word, folder=where, other=other,
+                          config=mine, key=key, marker=marker)
 
 
 def master_bytes(path: Path) -> str | None:
@@ -333,5 +329,4 @@ def unchanged_since(path: Path, seen: str | None) -> None:
     another workspace or program writing the same file is not held off by it, and its update would be
     overwritten while its receipts say 已采纳. Nothing is written then; the inbox stays as it was."""
     if master_bytes(path) != seen:
-        raise BusyError(f"台账 {path} 在本次读取之后被改动（可能有另一个工作区或程序同时写入），为免覆盖该改动，"
-                        f"本次未写入台账，收件箱中的文件原样保留。请确认只有一个工作区使用该台账后重新运行。")
+        raise BusyError(kind="master-changed-meanwhile", where=Location(file=str(path)), path=path)

@@ -13,9 +13,10 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from xml.parsers import expat
 
-from . import vocab
+from . import vocab, words
 from .assessment import dated
 from .errors import HeaderError, LedgerError
 from .io import evidence, extent
@@ -25,6 +26,7 @@ from .io.ledger_header import fill_merged
 from .io.sheets import col_letter
 from .io.template_contract import META_TABLE_ROW, canon, ensure_secret, row_fingerprint, template_signature
 from .model import Ledger, Lexicon, Settings
+from .problems import Location, plain
 from .rules import normalize
 from .rules.lexicon import NONE
 
@@ -38,14 +40,32 @@ MAX_COLUMNS = 256            # the template has about twenty columns
 
 @dataclass
 class Problem:
-    """One thing wrong in a submission, located and explained."""
+    """One thing wrong in a submission: a stable kind code and its parameters (the words are in toolkit.words),
+    located by file, sheet, row and column; fix_kind names the fix when it is not the kind's own."""
     file: str
-    message: str
-    fix: str
+    kind: str
+    params: dict[str, Any] = field(default_factory=dict)
     sheet: str = ""
     row: int | None = None
     column: str = ""
     col_index: int | None = None
+    fix_kind: str = ""
+
+    @property
+    def message(self) -> str:
+        """What is wrong, in Chinese."""
+        return words.render(self.kind, self.params)
+
+    @property
+    def fix(self) -> str:
+        """What to do about it, in Chinese."""
+        return words.render_fix(self.fix_kind or self.kind, self.params)
+
+    @property
+    def location(self) -> Location:
+        """File, sheet, row, column (header) and cell, as a problem record carries them."""
+        cell = cell_name(self.row, self.col_index) if self.row and self.col_index else ""
+        return Location(file=self.file, sheet=self.sheet, row=self.row, column=self.column, cell=cell)
 
     @property
     def where(self) -> str:
@@ -61,6 +81,12 @@ class Problem:
 
     def text(self) -> str:
         return f"{self.where}:{self.message}。{self.fix}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The problem as JSON values: kind, family, location, parameters, and the words a receipt shows."""
+        return {"kind": self.kind, "family": words.INPUT, "location": self.location.to_dict(),
+                "params": {k: plain(v) for k, v in self.params.items()}, "message": self.message, "fix": self.fix,
+                "text": self.text()}
 
 
 @dataclass
@@ -89,36 +115,36 @@ class Submission:
     rejected: bool = False
     evidence: list = field(default_factory=list)     # EvidenceFile per entry of a .zip package
 
-    def reject(self, message: str, fix: str, **where) -> "Submission":
-        self.problems.append(Problem(self.name, message, fix, **where))
+    def reject(self, kind: str, *, sheet: str = "", row: int | None = None, column: str = "", fix_kind: str = "",
+               **params: Any) -> "Submission":
+        """Refuse the whole file for one problem (kind and parameters as in toolkit.words)."""
+        self.problems.append(Problem(self.name, kind, params, sheet, row, column, fix_kind=fix_kind))
         self.rejected = True
         return self
 
 
 OTHER_ARCHIVES = {b"7z\xbc\xaf\x27\x1c": "7z", b"Rar!\x1a\x07": "RAR", b"\x1f\x8b": "gzip", b"BZh": "bzip2",
                   b"\xfd7zXZ\x00": "xz", b"MSCF": "CAB"}
-PACKAGE_FIX = ("请把填好的工作簿和佐证材料重新打包为 .zip（在压缩软件中选择“ZIP”格式）后报送；"
-               "也可以先只报送填好的 .xlsx 工作簿")
 
 
 def _check_container(sub: Submission, settings: Settings) -> bool:
     """Reject what is not a readable, unencrypted, reasonably sized workbook before parsing it."""
     path = sub.path
     size = path.stat().st_size
-    fix_resend = "请用下发的模板重新填写并保存为 .xlsx 后报送"
+    resend = "resend"
     with open(path, "rb") as fh:
         head = fh.read(8)
     other = next((kind for magic, kind in OTHER_ARCHIVES.items() if head.startswith(magic)), "")
     if other or Path(sub.name).suffix.lower() in evidence.ARCHIVE_SUFFIXES:     # sent as a package: its evidence with it
-        fix_resend = PACKAGE_FIX
+        resend = "resend-package"
     if other:
-        sub.reject(f"文件是{other}压缩包，本工具只能拆开 .zip 压缩包", PACKAGE_FIX)
+        sub.reject("file-other-archive", format=other)
         return False
     if size == 0:
-        sub.reject("文件是空的（0字节），可能在传输中损坏", fix_resend)
+        sub.reject("file-empty", fix_kind=resend)
         return False
     if size > settings.max_file_mb * 1024 * 1024:
-        sub.reject(f"文件过大（{size / 1048576:.1f}MB，上限{settings.max_file_mb:g}MB）", "请删除嵌入的图片等附件后重新报送，佐证材料另行提交")
+        sub.reject("file-too-large", size_mb=size / 1048576, limit_mb=settings.max_file_mb)
         return False
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         import olefile
@@ -129,16 +155,15 @@ def _check_container(sub: Submission, settings: Settings) -> bool:
         except Exception:
             streams = set()
         if "EncryptedPackage" in streams:
-            sub.reject("文件设置了打开密码（已加密），无法读取", "请取消密码（文件→信息→保护工作簿→用密码进行加密，清空密码）后重新报送未加密的副本")
+            sub.reject("file-encrypted")
             return False
         if "Workbook" in streams or "Book" in streams:
             sub.notes.append("文件为旧版 .xls 格式，已按值读取；今后请保存为 .xlsx")
             return True
-        sub.reject("文件不是Excel工作簿（可能是Word文档或其他文件改了扩展名）", fix_resend)
+        sub.reject("file-ole-not-workbook", fix_kind=resend)
         return False
     if not head.startswith(b"PK"):
-        kind = "PDF文件" if head.startswith(b"%PDF") else "文本或其他文件"
-        sub.reject(f"文件不是Excel工作簿（看起来是{kind}）", fix_resend)
+        sub.reject("file-pdf" if head.startswith(b"%PDF") else "file-not-workbook", fix_kind=resend)
         return False
     try:
         with zipfile.ZipFile(path) as zf:
@@ -146,19 +171,19 @@ def _check_container(sub: Submission, settings: Settings) -> bool:
             names = {i.filename for i in infos}
             total = sum(i.file_size for i in infos)
     except (zipfile.BadZipFile, OSError, ValueError):
-        sub.reject("文件已损坏（压缩包不完整，可能下载或复制时中断），无法打开", fix_resend)
+        sub.reject("file-damaged", fix_kind=resend)
         return False
     if total > MAX_UNZIPPED_MB * 1048576 or (size and total / size > MAX_RATIO and total > 20 * 1048576):
-        sub.reject(f"文件解压后过大（{total / 1048576:.0f}MB），疑似异常文件，未予读取", fix_resend)
+        sub.reject("file-unzipped-too-large", fix_kind=resend, unzipped_mb=total / 1048576)
         return False
     if "xl/workbook.xml" not in names:
         if "word/document.xml" in names:
-            sub.reject("文件是Word文档，不是Excel工作簿", fix_resend)
+            sub.reject("file-word-document", fix_kind=resend)
         elif "content.xml" in names:
             sub.notes.append("文件为 ODS/ET 格式，已按值读取；今后请保存为 .xlsx")
             return True
         else:
-            sub.reject("文件已损坏或不是Excel工作簿（找不到工作簿内容）", fix_resend)
+            sub.reject("file-no-workbook-part", fix_kind=resend)
         return False
     if "xl/vbaProject.bin" in names:
         sub.notes.append("文件含宏，程序只读取单元格的值，未运行任何宏")
@@ -218,10 +243,8 @@ def _check_sizes(sub: Submission) -> bool:
     for sheet in (vocab.SHEET_META, vocab.SHEET_LEDGER):
         used = extents.get(sheet)
         if used and (used.rows > MAX_ROWS or used.columns > MAX_COLUMNS):
-            sub.reject(f"工作表“{sheet}”中单元格{used.far_cells()}有内容，使表格范围达到{used.span}"
-                       f"（{used.rows}行×{used.columns}列），远超模板的大小，未予读取",
-                       f"请删除{used.far_cells()}等表格右侧和下方多余的内容（或将有内容的区域复制到下发的模板中）后重新报送",
-                       sheet=sheet)
+            sub.reject("sheet-far-cells", sheet=sheet, sheet_name=sheet, far=used.far_cells(), span=used.span, rows=used.rows,
+                       columns=used.columns)
             return False
     return True
 
@@ -245,31 +268,28 @@ def read_submission(path: Path, ledger: Ledger, settings: Settings, received: dt
         wb = CalamineWorkbook.from_path(str(path))
         names = wb.sheet_names
     except Exception:
-        return sub.reject("文件无法读取（格式损坏或已加密）", "请用下发的模板重新填写并保存为 .xlsx 后报送")
+        return sub.reject("file-unreadable")
     if vocab.SHEET_META not in names:
-        return sub.reject(f"缺少模板信息（隐藏工作表“{vocab.SHEET_META}”），不是本期下发的模板",
-                          "请使用办公室下发的本单位模板填写，不要复制内容到新建的工作簿")
+        return sub.reject("template-info-missing")
     try:
         meta_rows = wb.get_sheet_by_name(vocab.SHEET_META).to_python(skip_empty_area=False)
     except Exception:
-        return sub.reject("模板信息无法读取", "请使用办公室下发的本单位模板重新填写")
+        return sub.reject("template-info-unreadable")
     meta = {normalize.clean_key(r[0]): r[1] for r in meta_rows[:META_TABLE_ROW - 2] if len(r) > 1}
     version = normalize.clean_key(meta.get(vocab.META_VERSION))
     sub.unit = normalize.clean_key(meta.get(vocab.META_UNIT))
     sub.period = normalize.clean_key(meta.get(vocab.META_PERIOD))
     if version != vocab.TEMPLATE_VERSION:
-        return sub.reject(f"模板版本为“{version or '空'}”，本期要求“{vocab.TEMPLATE_VERSION}”",
-                          "请下载本期模板重新填写", sheet=vocab.SHEET_META)
+        return sub.reject("template-version", sheet=vocab.SHEET_META, version=version or "空",
+                          required=vocab.TEMPLATE_VERSION)
     key = ensure_secret(settings) if key is None else key
     listed = [(normalize.clean_key(r[0]), normalize.clean_key(r[1]))
               for r in meta_rows[META_TABLE_ROW - 1:] if len(r) > 1 and normalize.clean_key(r[0])]
     signature = normalize.clean_key(meta.get(vocab.META_SIGNATURE))
     if not signature:
-        return sub.reject("模板没有办公室的签名（是旧版模板，或不是办公室下发的模板）", "请使用本期下发的模板填写后重新报送",
-                          sheet=vocab.SHEET_META)
+        return sub.reject("template-unsigned", sheet=vocab.SHEET_META)
     if not hmac.compare_digest(signature, template_signature(key, sub.unit, sub.period, listed)):
-        return sub.reject("模板签名不符，不是本办公室下发的模板（可能是按台账内容自行制作的表格，或模板信息被改动）",
-                          "请使用办公室下发给本单位的本期模板填写后重新报送", sheet=vocab.SHEET_META)
+        return sub.reject("template-signature", sheet=vocab.SHEET_META)
     issued = sub.unit
     aliases = {normalize.clean_key(k): v for k, v in (getattr(settings, "unit_map", None) or {}).items()}
     renamed = [u for u in (normalize.clean_key(t) for t in aliases.get(issued, [])) if ledger.has_unit(u)]
@@ -277,35 +297,29 @@ def read_submission(path: Path, ledger: Ledger, settings: Settings, received: dt
         sub.unit = renamed[0]
         sub.notes.append(f"模板是下发给“{issued}”的，该单位在台账中已改为“{sub.unit}”（配置[units]），按“{sub.unit}”汇总")
     if not ledger.has_unit(sub.unit):
-        return sub.reject(f"模板中的填报单位“{sub.unit}”不是台账中的责任单位",
-                          f"请使用办公室下发的本单位模板；如是该单位在台账中改了名，办公室可在配置[units]中写 "
-                          f"\"{sub.unit}\" = \"新名称\" 后重新汇总此文件", sheet=vocab.SHEET_META)
+        return sub.reject("template-unit-unknown", sheet=vocab.SHEET_META, unit=sub.unit)
     named = _named_unit(sub.name, ledger)
     if named and named != sub.unit and sub.unit not in normalize.clean_key(sub.name):
-        return sub.reject(f"文件名表明报送单位是“{named}”，但文件是下发给“{sub.unit}”的模板",
-                          f"请{named}使用本单位的模板填写后重新报送", sheet=vocab.SHEET_META)
+        return sub.reject("template-other-unit", sheet=vocab.SHEET_META, named=named, unit=sub.unit)
     period = dated(settings).period          # the consolidation hands its readers settings pinned to its period
     if sub.period != period:
-        return sub.reject(f"模板的报送期次为“{sub.period}”，本期为“{period}”", "请使用本期下发的模板填写",
-                          sheet=vocab.SHEET_META)
+        return sub.reject("template-period", sheet=vocab.SHEET_META, found=sub.period, period=period)
     planned = dict(listed)
     if vocab.SHEET_LEDGER not in names:
-        return sub.reject(f"找不到工作表“{vocab.SHEET_LEDGER}”", "请勿改动工作表名称，使用下发的模板重新填写")
+        return sub.reject("ledger-sheet-missing", sheet_name=vocab.SHEET_LEDGER)
     sheet = wb.get_sheet_by_name(vocab.SHEET_LEDGER)
     if sheet.total_height > MAX_ROWS:
-        return sub.reject(f"工作表有{sheet.total_height}行，远超本单位的{len(planned)}条措施", "请删除多余的行后重新报送",
-                          sheet=vocab.SHEET_LEDGER)
+        return sub.reject("ledger-sheet-too-long", sheet=vocab.SHEET_LEDGER, rows=sheet.total_height,
+                          planned=len(planned))
     rows = sheet.to_python(skip_empty_area=False)
     try:
         h, cols = find_header(rows, [vocab.ID] + vocab.LOCKED_COLUMNS[1:] + vocab.UNIT_COLUMNS,
                               f"文件“{sub.name}”工作表“{vocab.SHEET_LEDGER}”")
     except HeaderError as exc:
-        return sub.reject(f"表头缺少列：{'、'.join(exc.missing)}（可能被改名、删除或合并了单元格）",
-                          "请勿改动表头，使用下发的模板重新填写", sheet=vocab.SHEET_LEDGER, row=exc.row,
-                          column=exc.missing[0])
+        return sub.reject("header-columns-missing", sheet=vocab.SHEET_LEDGER, row=exc.row, column=exc.missing[0],
+                          missing=list(exc.missing))
     except LedgerError:
-        return sub.reject(f"找不到表头（应含“{vocab.ID}”“{vocab.MEASURE}”等列）", "请勿删除表头，使用下发的模板重新填写",
-                          sheet=vocab.SHEET_LEDGER)
+        return sub.reject("header-not-found", sheet=vocab.SHEET_LEDGER)
     filled = fill_merged(rows, sheet.merged_cell_ranges or [], h, cols)   # a merged 完成情况 speaks for each row
     if filled:
         sub.notes.append(f"合并单元格{'、'.join(filled[:5])}{'等' if len(filled) > 5 else ''}已按合并值读入所覆盖的每一行")
@@ -320,12 +334,12 @@ def _read_package(sub: Submission, ledger: Ledger, settings: Settings, key: byte
     entry matched to one of the unit's measures or refused by name (evidence.match), and checked
     against its extension (evidence.check_content); system files (Thumbs.db…) skipped in one note."""
     import tempfile
-    fix = "请把填报的工作簿放在压缩包最外层、佐证材料按编号分文件夹放好，重新打包为 .zip 后报送"
+    fix = "package"
     try:
         with zipfile.ZipFile(sub.path) as zf:
             word = evidence.kind_word(zf)
         if word == "文件夹":
-            fix = evidence.FOLDER_FIX
+            fix = "folder"
         member, entries = evidence.open_package(sub.path)
         with zipfile.ZipFile(sub.path) as zf:
             shown = evidence.entry_name(zf.getinfo(member))
@@ -336,11 +350,11 @@ def _read_package(sub: Submission, ledger: Ledger, settings: Settings, key: byte
     except evidence.MissingWorkbook as exc:
         inner, entries = _rest_of_earlier(sub, ledger, settings), exc.entries
         if inner is None:
-            return sub.reject(str(exc), exc.fix)
+            return sub.reject(exc.kind, fix_kind=exc.fix_kind, **exc.params)
     except evidence.PackageError as exc:
-        return sub.reject(str(exc), exc.fix or fix)
+        return sub.reject(exc.kind, fix_kind=exc.fix_kind or fix, **exc.params)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error):
-        return sub.reject("压缩包中的工作簿已损坏或无法解压（解压时校验不符或数据不完整，可能下载或复制时中断）", fix)
+        return sub.reject("package-workbook-damaged", fix_kind=fix)
     else:
         inner.path = sub.path
         inner.notes.insert(0, f"已从{word}中读取工作簿“{shown}”")
@@ -390,43 +404,44 @@ def _read_rows(sub: Submission, rows: list[list], h: int, cols: dict[str, int], 
         val = lambda name: row[cols[name]] if cols[name] < len(row) else None
         if not any(normalize.clean_text(val(n)) for n in vocab.COLUMNS if n in cols):
             continue
-        problem = lambda name, msg, fix: sub.problems.append(
-            Problem(sub.name, msg, fix, sheet, excel_row, name, cols[name] + 1))
+        problem = lambda name, kind, fix_kind="", **params: sub.problems.append(
+            Problem(sub.name, kind, params, sheet, excel_row, name, cols[name] + 1, fix_kind))
         mid = normalize.clean_key(val(vocab.ID))
         if not mid:
-            problem(vocab.ID, "编号为空", "本行未汇总；请勿新增行，如需补充措施请与办公室联系")
+            problem(vocab.ID, "row-id-empty")
             continue
         if mid in seen:
-            problem(vocab.ID, f"编号“{mid}”与第{seen[mid]}行重复", "重复行未汇总；请删除重复的行")
+            problem(vocab.ID, "row-id-repeated", measure_id=mid, first_row=seen[mid])
             continue
         seen[mid] = excel_row
         if mid not in ledger.measures:
-            problem(vocab.ID, f"编号“{mid}”在台账中不存在", "本行未汇总；请勿新增或改动编号")
+            problem(vocab.ID, "row-id-unknown", measure_id=mid)
             continue
         m = ledger.measures[mid]
         if sub.unit not in m.owners:
-            problem(vocab.ID, f"措施“{mid}”不属于{sub.unit}（牵头单位为{m.lead_unit}）", "本行未汇总；只能填报本单位负责的措施")
+            problem(vocab.ID, "row-not-own-measure", measure_id=mid, unit=sub.unit, lead=m.lead_unit)
             continue
         if mid not in planned:
-            problem(vocab.ID, f"措施“{mid}”不在下发给本单位的模板中（模板外新增的行）", "本行未汇总；请勿新增行")
+            problem(vocab.ID, "row-not-in-template", measure_id=mid)
             continue
         locked = [val(n) for n in vocab.LOCKED_COLUMNS]
         if not hmac.compare_digest(row_fingerprint(locked, key, issued or sub.unit, sub.period), planned[mid]):
             changed = [n for n, v, w in zip(vocab.LOCKED_COLUMNS, locked, m.locked_values()) if canon(v) != canon(w)]
             name = changed[0] if changed else vocab.MEASURE
-            problem(name, f"锁定的任务内容被改动（{'、'.join(changed) or '与下发模板不一致'}）",
-                    "本行未汇总；请勿改动锁定列，如任务需调整请书面报办公室")
+            problem(name, "row-locked-changed", changed=changed) if changed else problem(name, "row-locked-mismatch")
             continue
         raw_status = val(vocab.STATUS)
         status = normalize.status(raw_status, words)   # the profile's words too
         if status and normalize.clean_text(raw_status) != status:
             synonyms.setdefault(normalize.clean_text(raw_status), status)
         if status is None:
-            problem(vocab.STATUS, *normalize.unknown_status_message(raw_status))
+            hint = normalize.status_hint(raw_status)
+            problem(vocab.STATUS, "status-unknown", "status-unknown-hinted" if hint else "",
+                    value=normalize.clean_text(raw_status), hint=hint, statuses=list(vocab.STATUSES))
             status = ""     # only this cell is refused: the row's texts are still taken
         elif not status:    # the template showed the unit's status: a blank cell was cleared, it says nothing
-            problem(vocab.STATUS, "完成情况为空", f"该格未采纳（本行进展等文字已采纳，完成情况保持原值“"
-                    f"{ledger.counted_status(mid, sub.unit)}”）；请从下拉列表选择：{'、'.join(vocab.STATUSES)}")
+            problem(vocab.STATUS, "status-empty", kept=ledger.counted_status(mid, sub.unit),
+                    statuses=list(vocab.STATUSES))
         texts = {}
         for name in vocab.TEXT_COLUMNS:
             text = normalize.clean_text(val(name))

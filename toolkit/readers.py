@@ -16,7 +16,6 @@ log = logging.getLogger("toolkit")
 
 PARALLEL_FROM = 64      # files; below this one reader process is enough
 
-_FIX_RESEND = "请用下发的模板重新填写并保存为 .xlsx 后报送"
 
 
 
@@ -26,8 +25,7 @@ def _read_safely(job: tuple, ledger: Ledger, settings: Settings, key: bytes) -> 
         return read_submission(path, ledger, settings, received, name, sha, key=key)
     except Exception as exc:       # a reader bug must not stop the run: this file is rejected
         log.exception("读取 %s 时出错", name)
-        return Submission(path, name, sha, received).reject(
-            f"读取文件时出错（{type(exc).__name__}），文件可能构造异常", _FIX_RESEND)
+        return Submission(path, name, sha, received).reject("file-read-failed", error=type(exc).__name__)
 
 
 
@@ -88,21 +86,22 @@ class _Readers:
                 left = min(s[3] for s in busy) - time.monotonic()
                 ready = wait([s[1] for s in busy], max(left, 0))
                 for slot in busy:
-                    (i, job), failure = slot[2], ""
+                    (i, job), failure, params = slot[2], "", {}
                     if slot[1] in ready:
                         try:
                             done(i, slot[1].recv())
                         except (EOFError, OSError):
-                            failure = "读取文件时读取程序意外退出，文件可能已损坏或构造异常"
+                            failure = "file-reader-crashed"
                     elif time.monotonic() >= slot[3]:
-                        failure = f"读取文件超过{timeout:g}秒仍未完成，文件可能构造异常，已停止读取"
+                        failure, params = "file-reader-timeout", {"seconds": timeout}
                     else:
                         continue
                     slot[2] = None
                     if failure:
-                        log.warning("%s:%s", job[1], failure)
+                        sub = Submission(job[0], job[1], job[2], job[3]).reject(failure, **params)
+                        log.warning("%s:%s", job[1], sub.problems[0].message)
                         self._replace(slot)
-                        done(i, Submission(job[0], job[1], job[2], job[3]).reject(failure, _FIX_RESEND))
+                        done(i, sub)
         finally:
             for proc, conn, _, _ in self.slots:
                 try:

@@ -13,14 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from openpyxl.utils import get_column_letter
-
 from . import model, vocab
 from .assessment import Assessment
 from .consolidate import ConsolidationResult
 from .documents import notices, reminders
 from .intake import Problem as SubmissionProblem
-from .problems import Location
 from .rules.deadlines import CalendarWarning
 
 # ---------------------------------------------------------------- results as JSON values
@@ -51,12 +48,9 @@ def as_json(result: Any) -> str:
 
 
 def submission_problem(p: SubmissionProblem) -> dict[str, Any]:
-    """One thing wrong in a received file: its location, what is wrong and the fix, and the sentence a receipt shows."""
-    cell = f"{get_column_letter(p.col_index)}{p.row}" if p.row and p.col_index else ""
-    where = Location(file=p.file, sheet=p.sheet, row=p.row, column=p.column, cell=cell)
-    kind = "submission-row" if p.row else "submission-file"
-    return {"kind": kind, "family": "input", "location": where.to_dict(), "message": p.message, "fix": p.fix,
-            "text": p.text()}
+    """One thing wrong in a received file: its kind, location and parameters, what is wrong and the fix, and the
+    sentence a receipt shows."""
+    return p.to_dict()
 
 
 def consolidation_data(c: ConsolidationResult) -> dict[str, Any]:

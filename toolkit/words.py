@@ -19,6 +19,7 @@ GUIDANCE = {
 # ---- problem kinds. A template names its parameters in braces; a list parameter is joined with 、.
 # Kinds without a template here (the class-level ones such as "config" or "ledger") carry the sentence
 # their raise site wrote; new kinds go here.
+_TOML_CAUSES = "不符合 TOML 格式。常见原因：文字没有用英文双引号括起、用了中文引号或全角等号、同一配置项写了两次。"
 TEMPLATES: dict[str, str] = {
     # input: what a command or a button was asked to do does not fit
     "target-exists": "{path} 已存在，未覆盖。",
@@ -58,6 +59,49 @@ TEMPLATES: dict[str, str] = {
     "wps-manifest-malformed": "WPS 加载项的 manifest.xml 有误：{detail}",
     "wps-manifest-name": "WPS 加载项的 manifest.xml 中 <Name> 应为 {expected}（现为 {found}）。",
     "wps-publish-malformed": "{path} 格式有误（{detail}），为免破坏其他加载项的登记，未改动它。请修正或删除后重试。",
+    # input: the master ledger as the office keeps it
+    "ledger-missing": "找不到台账文件：{path}",
+    "ledger-is-folder": "无法打开台账文件“{name}”：这是一个文件夹。请指定未加密的 .xlsx 台账文件。",
+    "ledger-unopenable": "无法打开台账文件“{name}”：它不是 Excel 工作簿，或已损坏、加密。请指定未加密的 .xlsx 台账文件。",
+    "ledger-sheet-not-found": f"台账“{{name}}”中没有工作表“{vocab.SHEET_LEDGER}”，也没有带台账表头的工作表（现有：{{sheets}}）。",
+    "ledger-continuation-without-header": "“{name}”工作表“{sheet}”看来是“{base}”的续表，但{lack}，无法确定各列的含义。"
+                                          "请把“{base}”的表头行复制到“{sheet}”的数据上方（各表按自己的表头读取），"
+                                          "或把这些行移到“{base}”中，再运行。",
+    "ledger-several-sheets-for-buttons": f"台账“{{name}}”的整改措施在工作表{{sheets}}中，按钮只能在一张“{vocab.SHEET_LEDGER}”表上"
+                                         f"就地改写。请保存并关闭工作簿，运行一次“刷新统计”（python -m toolkit refresh），"
+                                         f"程序会把它们合并为一张“{vocab.SHEET_LEDGER}”表，之后即可使用按钮。",
+    "ledger-header-missing-columns": "{place}第{row}行表头缺少列：{missing}。请补上这些列（列名须与模板一致，常见别名见使用说明）后再试。",
+    "ledger-header-not-found": "{place}前{rows}行中找不到表头（应含{columns}等列）。请确认工作表未被改名或表头未被删除。",
+    "ledger-columns-repeated": "{lines}",
+    "ledger-problems": "台账有{count}处需要先改正：\n{lines}",
+    "ledger-problems-many": "台账有{count}处需要先改正：\n{lines}\n……另有{more}处",
+    # input: the configuration file (config.toml) or one of its values
+    "config-not-a-date": "配置项 {key} 的值“{value}”不是日期，应写成 2024-08-31 或 today。",
+    "config-wrong-value": "配置项 {key} 的值“{value}”无效：应为{expected}。",
+    "config-not-a-time": "配置项 {key} = “{value}”应为 HH:MM，例如 02:00。",
+    "config-repeated-names": "配置项 {key} 中“{names}”出现了不止一次，每个名称只写一次（排在第一次出现的位置）。",
+    "config-unsafe-period": "配置项 {key} = “{value}”不能用作文件夹名（不能含 / \\ : * ? \" < > | 或 ..，"
+                            "不能以 . 开头），否则文件会写到工作文件夹之外。请写成 \"2024-08\" 这样的期次。",
+    "config-paper": "配置项 {key} = “{value}”应为 \"A4\"、\"A3\" 或 \"auto\"。",
+    "config-slip-placeholders": "配置项 {key} = “{value}”中只能用 {{年}}、{{月}}、{{序号}} 三个占位符，"
+                                "如 \"市卫健整改督〔{{年}}〕{{序号}}号\"。",
+    "config-slip-without-number": "配置项 {key} = “{value}”缺少 {{序号}}，各单位的督办单会同号，应写成如 \"〔{{年}}〕{{序号}}号\"。",
+    "config-encoding": "配置文件 {path} 的编码无法识别。请用记事本打开，另存为时编码选“UTF-8”。",
+    "config-missing": "找不到配置文件 {path}。可先运行 `python -m toolkit init {folder}` 生成一份。",
+    "config-toml": "配置文件 {path} 第{line}行第{column}列附近" + _TOML_CAUSES,
+    "config-toml-somewhere": "配置文件 {path} " + _TOML_CAUSES,
+    "config-unreadable": "无法读取配置文件 {path}：{reason}。",
+    "config-unknown-key": "配置中有未知的配置项 {name}。可用的有：{valid}。",
+    "config-unknown-key-near": "配置中有未知的配置项 {name}。是否想写“{near}”？可用的有：{valid}。",
+    "config-inbox-holds-workspace": "[paths] inbox = \"{written}\" 指向 {inbox}，其中包含{what}（{path}）。收件箱里的文件汇总后会被"
+                                    "归档并删除，本工具自己的文件不能放在收件箱中。请把 inbox 改为单独的文件夹，如 inbox = \"inbox\"。",
+    "config-inbox-in-written-folder": "[paths] inbox = \"{written}\" 指向 {inbox}，位于 paths.{key}（{folder}）之中。收件箱里的"
+                                      "文件汇总后会被归档并删除，程序自己写入的文件（归档原件、回执、备份等）不能当作报送文件。"
+                                      "请把 inbox 改为单独的文件夹，如 inbox = \"inbox\"。",
+    "inbox-shared": "{why}。收件箱里的文件汇总后会被归档并删除，本次未做任何改动。请在 {config} 的 [paths] inbox 中改用本工作区自己的收件箱。",
+    "folder-claimed": "{word} {folder} 已被另一个工作区使用（其配置文件：{other}）。两个工作区共用{word}会互相删除或覆盖文件，"
+                      "本次未做任何改动。请在 {config} 的 [paths] {key} 中改用本工作区自己的{word}；"
+                      "若另一个工作区已不再使用，请删除标记文件 {marker} 后重试。",
     # environment: a program, a folder or a file of the machine is missing, busy or damaged
     "outside-excel": "这个功能需要在 Excel 中通过“整改台账”选项卡的按钮运行；在命令行中请使用 python -m toolkit 的相应命令。",
     "opinion-garbled": "审核意见传递出错，请重新输入（或在命令行使用 python -m toolkit review）。",
@@ -67,15 +111,142 @@ TEMPLATES: dict[str, str] = {
     "soffice-failed": "LibreOffice 转换失败（{missing}）：{detail}",
     "ms-ovba-missing": "缺少 ms-ovba，无法从源码生成 VBA 工程。请运行：pip install -e .[excel]",
     "addin-locked": "无法写入 {path}（{detail}）：Excel 可能正打开着它。请关闭 Excel 后重新运行 python -m toolkit excel install。",
+    "run-locked": "另一个操作（汇总、分发或生成通报）正在运行，已等待{seconds:g}秒仍未结束（锁文件 {lock}）。请稍后再试。",
+    "file-open-elsewhere": "{reason}，已等待{seconds:.0f}秒，本次未写入任何文件。请关闭该文件后重新运行。",
+    "history-busy": f"变更记录数据库“{vocab.HISTORY_DB}”被其他程序占用（如打开着它的数据库查看工具），"
+                    f"请关闭该程序后重新运行（数据库本身无需处理）。",
+    "history-unwritable": "无法写入变更记录数据库：{reason}。请清理磁盘或检查文件夹权限后重试。",
+    "history-damaged-in-run": f"变更记录数据库“{vocab.HISTORY_DB}”在运行中读写出错（{{detail}}），可能已损坏。"
+                              f"下次运行时会把它原样移到一旁并按归档文件重建；也可运行 `python -m toolkit history --rebuild`。",
+    "file-operation-failed": "{detail}",
+    "master-changed-meanwhile": "台账 {path} 在本次读取之后被改动（可能有另一个工作区或程序同时写入），为免覆盖该改动，"
+                                "本次未写入台账，收件箱中的文件原样保留。请确认只有一个工作区使用该台账后重新运行。",
     "register-damaged": "督办编号登记文件 {path} 已损坏，无法读取。请从备份恢复该文件；删除它会使督办单重新编号。",
+
+
+    # ---- a unit's submitted file (intake): what is wrong, located by the problem; its fix is in FIXES.
+    # The file as a whole: it is not a workbook we can read
+    "file-other-archive": "文件是{format}压缩包，本工具只能拆开 .zip 压缩包",
+    "file-empty": "文件是空的（0字节），可能在传输中损坏",
+    "file-too-large": "文件过大（{size_mb:.1f}MB，上限{limit_mb:g}MB）",
+    "file-encrypted": "文件设置了打开密码（已加密），无法读取",
+    "file-ole-not-workbook": "文件不是Excel工作簿（可能是Word文档或其他文件改了扩展名）",
+    "file-pdf": "文件不是Excel工作簿（看起来是PDF文件）",
+    "file-not-workbook": "文件不是Excel工作簿（看起来是文本或其他文件）",
+    "file-damaged": "文件已损坏（压缩包不完整，可能下载或复制时中断），无法打开",
+    "file-unzipped-too-large": "文件解压后过大（{unzipped_mb:.0f}MB），疑似异常文件，未予读取",
+    "file-word-document": "文件是Word文档，不是Excel工作簿",
+    "file-no-workbook-part": "文件已损坏或不是Excel工作簿（找不到工作簿内容）",
+    "file-unreadable": "文件无法读取（格式损坏或已加密）",
+    "file-no-read-permission": "文件无法读取（没有读取该文件的权限）",
+    "file-read-failed": "读取文件时出错（{error}），文件可能构造异常",
+    "file-reader-crashed": "读取文件时读取程序意外退出，文件可能已损坏或构造异常",
+    "file-reader-timeout": "读取文件超过{seconds:g}秒仍未完成，文件可能构造异常，已停止读取",
+    "sheet-far-cells": "工作表“{sheet_name}”中单元格{far}有内容，使表格范围达到{span}（{rows}行×{columns}列），远超模板的大小，未予读取",
+    # the file is a workbook, but not the template this office issued to this unit for this period
+    "template-info-missing": f"缺少模板信息（隐藏工作表“{vocab.SHEET_META}”），不是本期下发的模板",
+    "template-info-unreadable": "模板信息无法读取",
+    "template-version": "模板版本为“{version}”，本期要求“{required}”",
+    "template-unsigned": "模板没有办公室的签名（是旧版模板，或不是办公室下发的模板）",
+    "template-signature": "模板签名不符，不是本办公室下发的模板（可能是按台账内容自行制作的表格，或模板信息被改动）",
+    "template-unit-unknown": "模板中的填报单位“{unit}”不是台账中的责任单位",
+    "template-other-unit": "文件名表明报送单位是“{named}”，但文件是下发给“{unit}”的模板",
+    "template-period": "模板的报送期次为“{found}”，本期为“{period}”",
+    "ledger-sheet-missing": "找不到工作表“{sheet_name}”",
+    "ledger-sheet-too-long": "工作表有{rows}行，远超本单位的{planned}条措施",
+    "header-columns-missing": "表头缺少列：{missing}（可能被改名、删除或合并了单元格）",
+    "header-not-found": f"找不到表头（应含“{vocab.ID}”“{vocab.MEASURE}”等列）",
+    # a package (.zip) or a folder sent whole, with the workbook and its evidence
+    "package-too-large": "压缩包过大（上限{limit_mb}MB）",
+    "package-damaged": "压缩包已损坏，无法打开",
+    "package-too-many-files": "{container}中有{count}个文件，超过上限{limit}个",
+    "package-bomb": "压缩包解压后过大或压缩比异常（{count}个文件，共{unpacked_mb:.0f}MB，上限{limit_mb}MB、压缩比{ratio}倍），疑似异常文件",
+    "package-without-workbook": "{container}最外层没有找到填报的工作簿，只有{count}个其他文件",
+    "package-workbooks": "{container}最外层应有且只有一个填报的工作簿，没有找到",
+    "package-several-workbooks": "{container}最外层应有且只有一个填报的工作簿，发现{found}",
+    "package-workbook-size": "压缩包中工作簿的实际大小与声明不符",
+    "package-workbook-damaged": "压缩包中的工作簿已损坏或无法解压（解压时校验不符或数据不完整，可能下载或复制时中断）",
+    "folder-too-deep": "文件夹层级过深（超过{limit}层，如“{path}”）",
+    "folder-too-large": "文件夹过大（共{size_mb:.0f}MB，上限{limit_mb}MB）",
+    "folder-no-read-permission": "文件夹中的“{path}”没有读取权限",
+    # one row of the unit's sheet: only that row (or that cell) is refused
+    "row-id-empty": "编号为空",
+    "row-id-repeated": "编号“{measure_id}”与第{first_row}行重复",
+    "row-id-unknown": "编号“{measure_id}”在台账中不存在",
+    "row-not-own-measure": "措施“{measure_id}”不属于{unit}（牵头单位为{lead}）",
+    "row-not-in-template": "措施“{measure_id}”不在下发给本单位的模板中（模板外新增的行）",
+    "row-locked-changed": "锁定的任务内容被改动（{changed}）",
+    "row-locked-mismatch": "锁定的任务内容被改动（与下发模板不一致）",
+    "status-unknown": "“{value}”不是有效的完成情况",
+    "status-empty": "完成情况为空",
+}
+
+
+_RESEND = "请用下发的模板重新填写并保存为 .xlsx 后报送"
+_PACKAGE = ("请把填好的工作簿和佐证材料重新打包为 .zip（在压缩软件中选择“ZIP”格式）后报送；"
+            "也可以先只报送填好的 .xlsx 工作簿")
+_ROW_SKIPPED = "本行未汇总；"
+_STATUS_KEPT = "该格未采纳（本行进展等文字已采纳，完成情况保持原值"
+
+# ---- what a unit (or the office) is to do about each problem in a submitted file: the kind's own fix, or a shared
+# one the problem names (fix_kind: the same trouble in a file that came as a package or a folder is fixed otherwise)
+FIXES: dict[str, str] = {
+    "resend": _RESEND,
+    "resend-package": _PACKAGE,
+    "package": "请把填报的工作簿放在压缩包最外层、佐证材料按编号分文件夹放好，重新打包为 .zip 后报送",
+    "folder": "请把填报的工作簿放在文件夹最外层、佐证材料按编号分文件夹放好后，重新报送整个文件夹",
+    "count": "请每项措施只附必要的佐证材料（多张照片可合成一个PDF），使文件总数不超过{limit}个后重新报送",
+    "file-other-archive": _PACKAGE,
+    "file-too-large": "请删除嵌入的图片等附件后重新报送，佐证材料另行提交",
+    "file-encrypted": "请取消密码（文件→信息→保护工作簿→用密码进行加密，清空密码）后重新报送未加密的副本",
+    "file-no-read-permission": "请报送单位重新发送，或由办公室调整文件权限后重新汇总",
+    "sheet-far-cells": "请删除{far}等表格右侧和下方多余的内容（或将有内容的区域复制到下发的模板中）后重新报送",
+    "template-info-missing": "请使用办公室下发的本单位模板填写，不要复制内容到新建的工作簿",
+    "template-info-unreadable": "请使用办公室下发的本单位模板重新填写",
+    "template-version": "请下载本期模板重新填写",
+    "template-unsigned": "请使用本期下发的模板填写后重新报送",
+    "template-signature": "请使用办公室下发给本单位的本期模板填写后重新报送",
+    "template-unit-unknown": "请使用办公室下发的本单位模板；如是该单位在台账中改了名，办公室可在配置[units]中写 "
+                             "\"{unit}\" = \"新名称\" 后重新汇总此文件",
+    "template-other-unit": "请{named}使用本单位的模板填写后重新报送",
+    "template-period": "请使用本期下发的模板填写",
+    "ledger-sheet-missing": "请勿改动工作表名称，使用下发的模板重新填写",
+    "ledger-sheet-too-long": "请删除多余的行后重新报送",
+    "header-columns-missing": "请勿改动表头，使用下发的模板重新填写",
+    "header-not-found": "请勿删除表头，使用下发的模板重新填写",
+    "package-without-workbook": "请把填报的工作簿和全部佐证材料放在同一个{container}中重新报送（如果是上次报送的{container}"
+                                "复制时未复制完、其余部分后到，请把整个{container}重新报送一次）",
+    "folder-too-large": "请压缩过大的照片或扫描件，使文件夹总大小不超过{limit_mb}MB后重新报送",
+    "row-id-empty": _ROW_SKIPPED + "请勿新增行，如需补充措施请与办公室联系",
+    "row-id-repeated": "重复行未汇总；请删除重复的行",
+    "row-id-unknown": _ROW_SKIPPED + "请勿新增或改动编号",
+    "row-not-own-measure": _ROW_SKIPPED + "只能填报本单位负责的措施",
+    "row-not-in-template": _ROW_SKIPPED + "请勿新增行",
+    "row-locked-changed": _ROW_SKIPPED + "请勿改动锁定列，如任务需调整请书面报办公室",
+    "row-locked-mismatch": _ROW_SKIPPED + "请勿改动锁定列，如任务需调整请书面报办公室",
+    "status-unknown": _STATUS_KEPT + "）；请从下拉列表选择：{statuses}",
+    "status-unknown-hinted": _STATUS_KEPT + "）；如指“{hint}”，请填写“{hint}”；其他情况请从下拉列表选择：{statuses}",
+    "status-empty": _STATUS_KEPT + "“{kept}”）；请从下拉列表选择：{statuses}",
 }
 
 
 def render(kind: str, params: Mapping[str, object]) -> str:
     """The sentence of one problem kind with its parameters (a list joined with 、, an empty one 无);
     KeyError for a kind without words."""
-    shown = {k: "、".join(map(str, v)) or "无" if isinstance(v, (list, tuple)) else v for k, v in params.items()}
+    shown = {k: _joined(k, v) if isinstance(v, (list, tuple)) else v for k, v in params.items()}
     return TEMPLATES[kind].format(**shown)
+
+
+def _joined(name: str, value: list[object] | tuple[object, ...]) -> str:
+    """A list parameter as words: lines one a line, others joined with 、 (无 if empty)."""
+    return "\n".join(map(str, value)) if name == "lines" else "、".join(map(str, value)) or "无"
+
+
+def render_fix(code: str, params: Mapping[str, object]) -> str:
+    """What to do about a problem in a submitted file (its kind's fix, or the shared one it names), with its parameters;
+    the general advice (resend on the issued template) for a kind without a fix of its own."""
+    shown = {k: "、".join(map(str, v)) or "无" if isinstance(v, (list, tuple)) else v for k, v in params.items()}
+    return FIXES.get(code, _RESEND).format(**shown)
 
 
 def guidance(family: str) -> str:

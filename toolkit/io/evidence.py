@@ -24,7 +24,9 @@ import zipfile
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
+from typing import Any
 
+from .. import words
 from ..rules import normalize
 from .fileio import open_regular
 
@@ -37,7 +39,6 @@ MAX_EVIDENCE_MB = 100         # one evidence file
 MAX_DEPTH = 8                 # folder levels inside a package (a sub-folder per 编号 needs one)
 MAX_NAME_BYTES = 200          # one file name in UTF-8 (leaves room for the _hash the store may append)
 SNAPSHOT_COMMENT = "整改台账工具：收件箱中文件夹的存档".encode("utf-8")   # marks a folder's snapshot .zip
-FOLDER_FIX = "请把填报的工作簿放在文件夹最外层、佐证材料按编号分文件夹放好后，重新报送整个文件夹"
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".et", ".ods"}
 ALLOWED_SUFFIXES = {".pdf", ".ofd", ".doc", ".docx", ".wps", ".rtf", ".txt", ".odt", ".xls", ".xlsx", ".et", ".ods",
                     ".ppt", ".pptx", ".dps", ".odp", ".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff",
@@ -52,7 +53,6 @@ ARCHIVE_SUFFIXES = {".zip", ".rar", ".7z", ".tar", ".gz", ".tgz", ".bz2", ".xz",
 LITTER_NAMES = {"thumbs.db", "ehthumbs.db", "desktop.ini", ".ds_store", ".localized", "icon\r"}
 SAME_NAME = ("与压缩包中另外{count}个文件同名同路径（压缩包有问题，解压时会互相覆盖），无法确定哪一个是佐证材料，均未保存；"
              "请重新打包（每个文件只放一次）后报送")
-COUNT_FIX = "请每项措施只附必要的佐证材料（多张照片可合成一个PDF），使文件总数不超过{limit}个后重新报送"
 
 
 @dataclass(frozen=True)
@@ -102,20 +102,25 @@ def _plausible(char: str) -> bool:
 
 
 class PackageError(ValueError):
-    """The package as a whole cannot be taken in (the message says why, in Chinese; fix: what to do,
-    when it is not the general advice on how to lay out a package)."""
+    """The package as a whole cannot be taken in: a problem kind of a submitted file and its parameters (words
+    in toolkit.words); fix_kind names its fix when it is not the general advice on how to lay out a package."""
 
-    def __init__(self, message: str, fix: str = ""):
-        super().__init__(message)
-        self.fix = fix
+    def __init__(self, kind: str, fix_kind: str = "", **params: Any):
+        super().__init__(words.render(kind, params))
+        self.kind, self.fix_kind, self.params = kind, fix_kind, params
+
+    @property
+    def fix(self) -> str:
+        """What to do, in Chinese ("" when the general advice on a package's layout applies)."""
+        return words.render_fix(self.fix_kind, self.params) if self.fix_kind else ""
 
 
 class MissingWorkbook(PackageError):
     """A package with files but no workbook (entries: its files), e.g. the rest of a folder whose first
     part was taken in by an earlier run."""
 
-    def __init__(self, message: str, fix: str, entries: list[zipfile.ZipInfo]):
-        super().__init__(message, fix)
+    def __init__(self, entries: list[zipfile.ZipInfo], **params: Any):
+        super().__init__("package-without-workbook", "package-without-workbook", **params)
         self.entries = entries
 
 
@@ -169,33 +174,31 @@ def open_package(path: Path) -> tuple[str, list[zipfile.ZipInfo]]:
     """(the workbook's entry name, the other file entries) of a package; PackageError when the
     package is too big, a zip bomb, or has no single workbook outside the 编号 sub-folders."""
     if Path(path).stat().st_size > MAX_PACKAGE_MB * 1048576:
-        raise PackageError(f"压缩包过大（上限{MAX_PACKAGE_MB}MB）")
+        raise PackageError("package-too-large", limit_mb=MAX_PACKAGE_MB)
     try:
         with zipfile.ZipFile(path) as zf:
             infos = [i for i in zf.infolist() if not i.is_dir()]
             word = kind_word(zf)
     except (zipfile.BadZipFile, OSError, ValueError):
-        raise PackageError("压缩包已损坏，无法打开") from None
+        raise PackageError("package-damaged") from None
     total = sum(i.file_size for i in infos)
     if len(infos) > MAX_ENTRIES:
-        raise PackageError(f"{word}中有{len(infos)}个文件，超过上限{MAX_ENTRIES}个",
-                           COUNT_FIX.format(limit=MAX_ENTRIES))
+        raise PackageError("package-too-many-files", "count", container=word, count=len(infos), limit=MAX_ENTRIES)
     if total > MAX_UNPACKED_MB * 1048576 or any(_bomb(i.file_size, i.compress_size) for i in infos) \
             or _bomb(total, sum(i.compress_size for i in infos)):
-        raise PackageError(f"压缩包解压后过大或压缩比异常（{len(infos)}个文件，共{total / 1048576:.0f}MB，"
-                           f"上限{MAX_UNPACKED_MB}MB、压缩比{MAX_RATIO}倍），疑似异常文件")
+        raise PackageError("package-bomb", count=len(infos), unpacked_mb=total / 1048576, limit_mb=MAX_UNPACKED_MB,
+                           ratio=MAX_RATIO)
     books = [i for i in infos if PurePosixPath(i.filename).suffix.lower() in WORKBOOK_SUFFIXES
              and len(PurePosixPath(i.filename).parts) <= 2 and not _unsafe(i)
              and not PurePosixPath(i.filename).name.startswith(("~$", "."))]
     books = [i for i in books if len(PurePosixPath(i.filename).parts) == min(len(PurePosixPath(b.filename).parts)
                                                                              for b in books)]
     if not books and infos:
-        raise MissingWorkbook(f"{word}最外层没有找到填报的工作簿，只有{len(infos)}个其他文件",
-                           f"请把填报的工作簿和全部佐证材料放在同一个{word}中重新报送（如果是上次报送的{word}"
-                           f"复制时未复制完、其余部分后到，请把整个{word}重新报送一次）", infos)
+        raise MissingWorkbook(infos, container=word, count=len(infos))
     if len(books) != 1:
-        found = "、".join(entry_name(i) for i in books)
-        raise PackageError(f"{word}最外层应有且只有一个填报的工作簿，{'发现' + found if found else '没有找到'}")
+        if books:
+            raise PackageError("package-several-workbooks", container=word, found=[entry_name(i) for i in books])
+        raise PackageError("package-workbooks", container=word)
     return books[0].filename, [i for i in infos if i is not books[0]]
 
 
@@ -212,7 +215,7 @@ def extract_workbook(path: Path, member: str, target: Path) -> None:
         while block := src.read(min(1 << 20, limit + 1)):
             limit -= len(block)
             if limit < 0:
-                raise PackageError("压缩包中工作簿的实际大小与声明不符")
+                raise PackageError("package-workbook-size")
             out.write(block)
 
 
@@ -435,7 +438,7 @@ def list_folder(root: Path) -> list[FolderItem]:
                 path = rel + e.name
                 if stat.S_ISDIR(st.st_mode):
                     if depth >= MAX_DEPTH:
-                        raise PackageError(f"文件夹层级过深（超过{MAX_DEPTH}层，如“{path}”）")
+                        raise PackageError("folder-too-deep", limit=MAX_DEPTH, path=path)
                     out.append(FolderItem(path, "dir", 0, st.st_mtime_ns, st.st_ctime_ns))
                     stack.append((Path(e.path), path + "/", depth + 1))
                 else:
@@ -443,8 +446,8 @@ def list_folder(root: Path) -> list[FolderItem]:
                     out.append(FolderItem(path, kind, st.st_size if kind == "file" else 0, st.st_mtime_ns,
                                           st.st_ctime_ns))
                 if len(out) > 2 * MAX_ENTRIES:
-                    raise PackageError(f"文件夹中有{_count_files(root)}个文件，超过上限{MAX_ENTRIES}个",
-                                       COUNT_FIX.format(limit=MAX_ENTRIES))
+                    raise PackageError("package-too-many-files", "count", container="文件夹", count=_count_files(root),
+                                       limit=MAX_ENTRIES)
     return sorted(out, key=lambda i: i.path)
 
 
@@ -509,10 +512,9 @@ def snapshot_folder(root: Path, target: Path) -> list[EvidenceFile]:
     files = [i for i in items if i.kind == "file"]
     total = sum(i.size for i in files)
     if len(files) > MAX_ENTRIES:
-        raise PackageError(f"文件夹中有{len(files)}个文件，超过上限{MAX_ENTRIES}个", COUNT_FIX.format(limit=MAX_ENTRIES))
+        raise PackageError("package-too-many-files", "count", container="文件夹", count=len(files), limit=MAX_ENTRIES)
     if total > MAX_PACKAGE_MB * 1048576:
-        raise PackageError(f"文件夹过大（共{total / 1048576:.0f}MB，上限{MAX_PACKAGE_MB}MB）",
-                           f"请压缩过大的照片或扫描件，使文件夹总大小不超过{MAX_PACKAGE_MB}MB后重新报送")
+        raise PackageError("folder-too-large", "folder-too-large", size_mb=total / 1048576, limit_mb=MAX_PACKAGE_MB)
     with zipfile.ZipFile(target, "x", zipfile.ZIP_STORED) as zf:
         zf.comment = SNAPSHOT_COMMENT
         for item in files:
@@ -527,7 +529,7 @@ def snapshot_folder(root: Path, target: Path) -> list[EvidenceFile]:
                         out.write(block)
                     after = os.fstat(src.fileno())
             except PermissionError:
-                raise PackageError(f"文件夹中的“{item.path}”没有读取权限") from None
+                raise PackageError("folder-no-read-permission", path=item.path) from None
             except OSError as exc:      # vanished, or a level replaced by a link since it was listed
                 raise FolderChanging(f"文件夹中的“{item.path}”在存档时被移走或替换（{exc.strerror or exc}），"
                                      f"可能尚未复制完") from None

@@ -13,8 +13,10 @@ from pathlib import Path
 from .. import vocab
 from ..errors import HeaderError, LedgerError
 from ..model import SPARSE_COLUMNS, Ledger, Measure, ReadAccount, SheetLayout, SheetUse
+from ..problems import Location
 from ..rules import normalize
 from ..rules.lexicon import NONE
+from ..words import render as render_words
 from . import extent, history_db, read_account
 from .ledger_header import (  # noqa: F401  (re-exported)
     HEADER_SCAN_ROWS,
@@ -59,13 +61,13 @@ def read_ledger(path: Path, settings=None, problems: list[str] | None = None) ->
     from python_calamine import CalamineWorkbook
     path = Path(path)
     if not path.exists():
-        raise LedgerError(f"找不到台账文件：{path}")
+        raise LedgerError(kind="ledger-missing", where=Location(file=str(path)), path=path)
     extent.refuse_far_content(path)       # before calamine allocates a range a stray cell stretches
     try:
         wb = CalamineWorkbook.from_path(str(path))
     except Exception:         # calamine's reasons are English: say what it means
-        what = "这是一个文件夹" if path.is_dir() else "它不是 Excel 工作簿，或已损坏、加密"
-        raise LedgerError(f"无法打开台账文件“{path.name}”：{what}。请指定未加密的 .xlsx 台账文件。") from None
+        raise LedgerError(kind="ledger-is-folder" if path.is_dir() else "ledger-unopenable",
+                          where=Location(file=str(path)), name=path.name) from None
     names = wb.sheet_names
     hidden = [m.name for m in wb.sheets_metadata if str(m.visible).rsplit(".", 1)[-1] != "Visible"]
     saved = dt.datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
@@ -101,8 +103,8 @@ def ledger_sheets(rows_of, sheet_names: list[str], name: str, hidden, account: R
         found, hidden_copies = hidden_copies, []
         account.sheets += [SheetUse(read_account.SHEET_HIDDEN_READ, s) for s, _ in found]
     if not found:
-        raise LedgerError(f"台账“{name}”中没有工作表“{vocab.SHEET_LEDGER}”，也没有带台账表头的工作表"
-                          f"（现有：{'、'.join(sheet_names)}）。")
+        raise LedgerError(kind="ledger-sheet-not-found", where=Location(file=name), name=name,
+                          sheets=list(sheet_names))
     read = [s for s, _ in found]
     for sheet in sheet_names:
         if sheet in read or sheet in OWN_SHEETS or sheet in hidden or sheet in [s for s, _ in hidden_copies]:
@@ -111,11 +113,11 @@ def ledger_sheets(rows_of, sheet_names: list[str], name: str, hidden, account: R
         if base and any(normalize.clean_text(v) for row in rows_of(sheet) for v in row):
             exc = partial.get(sheet)
             lack = f"第{exc.row}行表头缺少列：{'、'.join(exc.missing)}" if exc else f"前{HEADER_SCAN_ROWS}行中没有台账表头"
-            message = (f"“{name}”工作表“{sheet}”看来是“{base}”的续表，但{lack}，无法确定各列的含义。"
-                       f"请把“{base}”的表头行复制到“{sheet}”的数据上方（各表按自己的表头读取），"
-                       f"或把这些行移到“{base}”中，再运行。")
+            params = dict(name=name, sheet=sheet, base=base, lack=lack)
+            message = render_words("ledger-continuation-without-header", params)
             if problems is None:
-                raise LedgerError(message)
+                raise LedgerError(kind="ledger-continuation-without-header",
+                                  where=Location(file=name, sheet=sheet, row=exc.row if exc else None), **params)
             problems.append(message)
     for sheet, exc in partial.items():
         account.sheets.append(SheetUse(read_account.SHEET_PARTIAL, sheet, (str(exc.row), "、".join(exc.missing))))
@@ -141,9 +143,8 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None
     words = getattr(settings, "lexicon", None) or NONE      # the profile's words, from the settings read with
     read, hidden_copies = ledger_sheets(sheet, sheet_names, name, hidden, account, problems, words)
     if in_place and read != [vocab.SHEET_LEDGER]:
-        raise LedgerError(f"台账“{name}”的整改措施在工作表{'、'.join(f'“{s}”' for s in read)}中，按钮只能在一张"
-                          f"“{vocab.SHEET_LEDGER}”表上就地改写。请保存并关闭工作簿，运行一次“刷新统计”"
-                          f"（python -m toolkit refresh），程序会把它们合并为一张“{vocab.SHEET_LEDGER}”表，之后即可使用按钮。")
+        raise LedgerError(kind="ledger-several-sheets-for-buttons", where=Location(file=name), name=name,
+                          sheets=[f"“{s}”" for s in read])
     unit_map = getattr(settings, "unit_map", {}) or {}
     measures: dict[str, Measure] = {}
     earlier: dict[str, tuple[str, int]] = {}

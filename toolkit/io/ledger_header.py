@@ -13,6 +13,7 @@ from ..errors import HeaderError, LedgerError
 from ..model import COLUMN, LEDGER_COLUMNS, Lexicon
 from ..rules import normalize
 from ..rules.lexicon import NONE
+from ..words import render as render_words
 from . import read_account
 from .sheets import cell_name
 
@@ -61,10 +62,10 @@ def find_header(rows: list[list], required: list[str], where: str,
     if best and best_hits >= max(2, len(required) // 2):
         r, names = best
         missing = [h for h in required if h not in names]
-        raise HeaderError(f"{where}第{r + 1}行表头缺少列：{'、'.join(missing)}。"
-                          f"请补上这些列（列名须与模板一致，常见别名见使用说明）后再试。", r + 1, missing)
-    raise LedgerError(f"{where}前{HEADER_SCAN_ROWS}行中找不到表头（应含{'、'.join(f'“{h}”' for h in required)}等列）。"
-                      f"请确认工作表未被改名或表头未被删除。")
+        raise HeaderError(render_words(HeaderError.kind, {"place": where, "row": r + 1, "missing": missing}), r + 1,
+                          missing)
+    raise LedgerError(kind="ledger-header-not-found", place=where, rows=HEADER_SCAN_ROWS,
+                      columns=[f"“{h}”" for h in required])
 
 
 def fill_merged(rows: list[list], merged: list, h: int, cols: dict[str, int]) -> list[str]:

@@ -101,7 +101,7 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
     if head.duplicates:
         found_columns = [duplicate_message(where, rows, h, *d, sub=sub) for d in head.duplicates]
         if problems is None:
-            raise LedgerError("\n".join(found_columns))
+            raise LedgerError(kind="ledger-columns-repeated", lines=found_columns)
         problems += found_columns
     cols = dict(head.fields)
     extras = {key: (rows[h][c] if c < len(rows[h]) else None) for c, key, _, _ in head.office}   # header as typed
@@ -241,8 +241,8 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
     if problems is not None:
         problems += found
     elif found:
-        shown = "\n".join(found[:20]) + (f"\n……另有{len(found) - 20}处" if len(found) > 20 else "")
-        raise LedgerError(f"台账有{len(found)}处需要先改正：\n{shown}")
+        raise LedgerError(kind="ledger-problems-many" if len(found) > 20 else "ledger-problems", count=len(found),
+                          lines=found[:20], more=len(found) - 20)
     notes = list(dict.fromkeys(notes)) + _role_notes(roles)
     if blank_status:
         notes.append(f"“{vocab.STATUS}”列有{len(blank_status)}个空白单元格（{'、'.join(blank_status[:5])}"

@@ -176,15 +176,6 @@ def status_hint(value: object) -> str:
     return ""
 
 
-def unknown_status_message(value: object) -> tuple[str, str]:
-    """(message, fix) for a status word nobody can read: only that cell is refused."""
-    hint = status_hint(value)
-    guess = f"如指“{hint}”，请填写“{hint}”；其他情况" if hint else ""
-    return (f"“{clean_text(value)}”不是有效的完成情况",
-            f"该格未采纳（本行进展等文字已采纳，完成情况保持原值）；{guess}"
-            f"请从下拉列表选择：{'、'.join(vocab.STATUSES)}")
-
-
 _NO_QUOTES = {ord(q): None for q in vocab.HEADER_QUOTES}
 _REFORM_YES = {w.upper() for w in vocab.REFORM_YES}
 _REFORM_NO = {w.upper() for w in vocab.REFORM_NO}
