@@ -20,7 +20,7 @@ from . import check as health
 from . import results, vocab
 from .app import Workspace
 from .documents.notices import KINDS
-from .errors import BusyError, ConfigError, EnvironmentProblem, ReviewError, ToolkitError
+from .errors import BusyError, ConfigError, EnvironmentProblem, ReviewError, ToolkitError, UsageError
 from .io.ledger_file import read_ledger
 
 log = logging.getLogger("toolkit")
@@ -84,7 +84,7 @@ def _date(params: dict) -> dt.date | None:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise ConfigError(f"日期“{text}”无法识别，请写成 2024-08-31 的形式。") from None
+        raise UsageError(kind="date-unreadable", text=text) from None
 
 
 def _review_targets(params: dict) -> list[tuple[str, str]]:
@@ -94,7 +94,7 @@ def _review_targets(params: dict) -> list[tuple[str, str]]:
         if str(mid).strip():
             out.append((str(mid).strip(), str(unit or "").strip()))
     if not out:
-        raise ReviewError("请选择要审核的措施（编号，或 编号与单位）。")
+        raise ReviewError(kind="review-no-target")
     return out
 
 
@@ -102,8 +102,7 @@ def _ledger_rows_targets(settings, params: dict) -> list[tuple[str, str]]:
     """(编号, '') of the measures on the master's 整改台账 rows an add-in had selected (its saved copy)."""
     sheet = str(params.get("sheet") or "")
     if sheet != vocab.SHEET_LEDGER:
-        raise ReviewError(f"请先在“{vocab.SHEET_REVIEW}”表（或“{vocab.SHEET_LEDGER}”表）中选中要审核的措施所在的行，"
-                          f"再点按钮（当前选中的是“{sheet}”表）。")
+        raise ReviewError(kind="review-selection", sheet=sheet)
     by_row = {m.row: m.id for m in read_ledger(settings.master, settings).measures.values()}
     rows = [int(r) for r in params.get("rows") or [] if str(r).isdigit()]
     return _review_targets({"targets": [by_row[r] for r in rows if r in by_row]})
@@ -114,7 +113,7 @@ def _conclusion(params: dict) -> str:
     found = {"agree": vocab.REVIEW_APPROVE, "return": vocab.REVIEW_RETURN}.get(word) or \
         vocab.REVIEW_CONCLUSION_WORDS.get(word)
     if not found:
-        raise ReviewError(f"审核结论“{word}”无法识别，请选择“{vocab.REVIEW_APPROVE}”或“{vocab.REVIEW_RETURN}”。")
+        raise ReviewError(kind="review-conclusion-unknown", word=word)
     return found
 
 

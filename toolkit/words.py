@@ -23,6 +23,9 @@ _TOML_CAUSES = "不符合 TOML 格式。常见原因：文字没有用英文双�
 TEMPLATES: dict[str, str] = {
     # input: what a command or a button was asked to do does not fit
     "target-exists": "{path} 已存在，未覆盖。",
+    "date-unreadable": "日期“{text}”无法识别，请写成 2024-08-31 的形式。",
+    "review-no-target": "请选择要审核的措施（编号，或 编号与单位）。",
+    "review-conclusion-unknown": f"审核结论“{{word}}”无法识别，请选择“{vocab.REVIEW_APPROVE}”或“{vocab.REVIEW_RETURN}”。",
     "profile-on-existing-workspace": "{path} 已存在，--profile 只在新建工作区时使用；要改用其他配置方案，请修改该文件中的 profile 一行。",
     "demo-target-not-empty": "{target} 不是空文件夹，也不是之前的演示目录。为免删除其中的文件，演示未运行；"
                              "请指定一个新的或空的文件夹，例如 {example}。",
