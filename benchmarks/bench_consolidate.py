@@ -18,6 +18,13 @@ Declared outputs (issue 23.4), before → after, back to back on 2 cores loaded 
 (c) 106.4 s → 61.9 s, peak 413 → 239 MB; (b) 8.06 → 4.61 s, so (c)/(b) 13.2 → 13.4 says only that the load
 moved; (d) 0.11 → 0.11 s; (e) 8.5 → 10.1 s. Writing the outputs serially / in threads / in forked processes:
 (c) 87.4 / 83.0 / 69.8 s (TOOLKIT_OUTPUTS=serial|threads|fork).
+
+Reading (issue 23.4, second round), before → after, back to back, load 5.6 → 7.2 → 6.6: (a) 40.3 → 59.2 s;
+(b) 4.54 → 3.93 s; (c) 82.4 → 49.1 s (reading the master 14.2 → 8.1, the reader pool 15.8 → 9.4), so (c)/(b)
+18.2 → 12.5; (d) 0.19 → 0.08 s; (e) 11.4 → 5.4 s. Profile first (cProfile, serial outputs, 64 s with its overhead):
+the master's used-range guard 8.4 s (2.5 million expat callbacks), its parse 6.3, the print book 13.6, the reader
+pool 10.4 (13 ms a unit file: range check 4.4, locked-cell fingerprints 3.8), master write 7.8, notices 5.2,
+history 4.2, dashboard 4.0. Still short of 3.0: see README 性能 for where the rest goes.
 """
 from __future__ import annotations
 

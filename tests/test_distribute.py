@@ -61,3 +61,14 @@ def test_distributing_twice_leaves_identical_files_alone(workspace):
     second = distribute(workspace)
     assert not any(d.written for d in second)
     assert {d.unit: d.path.stat().st_mtime_ns for d in second} == stamps
+
+
+def test_a_locked_cells_canonical_form_is_remembered_for_texts_only():
+    """canon memoises texts (a unit's rows repeat them); 1, 1.0 and True stay apart, and a date typed as text
+    still compares equal to the date."""
+    import datetime as dt
+
+    from toolkit.io.template_contract import canon
+    assert [canon(True), canon(1), canon(1.0), canon("1")] == ["True", "1", "1", "1"]
+    assert canon("2024年9月30日") == canon(dt.date(2024, 9, 30)) == "2024-09-30"
+    assert canon(" 关于 问题 ") == canon("关于问题") == "关于问题"

@@ -147,3 +147,25 @@ def test_a_master_with_one_character_in_xfd20000_is_refused_naming_the_cell(sett
 def test_a_master_saved_by_libreoffice_after_a_row_deletion_reads_normally(settings):
     with_sheet_xml(settings.master, vocab.SHEET_LEDGER, libreoffice_row_deletion_shape)
     assert len(read_ledger(settings.master, settings).measures) == 6
+
+
+@pytest.mark.parametrize("xml, expected", [
+    # rows and cells without r take the next position; a <v> after its cell closed is no content
+    ('<worksheet><sheetData><row><c><v>1</v></c><c/><c><is><t>x</t></is></c></row>'
+     '<row r="9"><c r="XFD9"/><v>1</v></row></sheetData></worksheet>', (1, 3, "A1", "C1")),
+    # any namespace prefix; a row number that is not a number counts on from the last row
+    ('<x:worksheet xmlns:x="u"><x:sheetData><x:row r="3"><x:c r="B0"><x:v>1</x:v></x:c><x:c><x:f>1</x:f></x:c>'
+     '</x:row><x:row r="zz"><x:c r="AA7"><x:v/></x:c></x:row></x:sheetData></x:worksheet>', (7, 27, "AA7", "AA7")),
+    # a reference that is not a cell's takes the next column; a row without cells still moves on
+    ('<w><c r="C5"><v>1</v><v>2</v></c><c r="ZZZZ9"><v>1</v></c><c r="a1"><f/></c><row r="100"/><c><is/></c></w>',
+     (100, 5, "A100", "E5")),
+    ('<w><v>1</v><c r="D2"></c><f/></w>', (0, 0, "", "")),
+])
+def test_the_extent_of_unusual_layouts_follows_the_readers_positions(xml, expected):
+    """The streamed scan (one handler call per element) on layouts no office program writes."""
+    import io
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("s.xml", xml)
+    used = extent.used_extent(zipfile.ZipFile(buf), "s.xml")
+    assert (used.rows, used.columns, used.lowest, used.rightmost) == expected

@@ -66,37 +66,48 @@ def sheet_members(zf: zipfile.ZipFile) -> dict[str, str]:
     return out
 
 
+_REF = re.compile(r"([A-Z]{1,3})([0-9]{1,7})")
+
+
 def used_extent(zf: zipfile.ZipFile, member: str) -> Extent:
     """The extent of the cells with content in one worksheet, parsed as a stream (flat memory);
     rows and cells without an r attribute take the next position, as readers do."""
-    state = {"row": 0, "col": 0, "in_cell": False, "counted": False}
-    far = {"rows": 0, "cols": 0, "lowest": "", "rightmost": ""}
+    # one Python call per element (2.5 million in a 30,000-measure master): local names, no regex cache
+    # lookup, the furthest cells named only at the end
+    row = col = far_row = far_col = 0
+    lowest = rightmost = (0, 0)
+    in_cell = counted = False
+    columns: dict[str, int] = {}
+    ref = _REF.fullmatch
 
     def start(name: str, attrs: dict[str, str]) -> None:
-        local = name.rsplit(":", 1)[-1]
-        if local == "row":
-            r = attrs.get("r", "")
-            state["row"] = int(r) if r.isdigit() else state["row"] + 1
-            state["col"] = 0
-        elif local == "c":
-            m = re.fullmatch(r"([A-Z]{1,3})([0-9]{1,7})", attrs.get("r", ""))
+        nonlocal row, col, far_row, far_col, lowest, rightmost, in_cell, counted
+        if ":" in name:
+            name = name.rsplit(":", 1)[-1]
+        if name == "c":
+            m = ref(attrs.get("r", ""))
             if m:
-                state["col"], state["row"] = column_number(m[1]), int(m[2])
+                letters = m[1]
+                col = columns.get(letters) or columns.setdefault(letters, column_number(letters))
+                row = int(m[2])
             else:
-                state["col"] += 1
-            state["in_cell"], state["counted"] = True, False
-        elif state["in_cell"] and not state["counted"] and local in CONTENT:
-            state["counted"] = True
-            row, col = state["row"], state["col"]
-            where = f"{col_letter(col)}{row}"
-            if row > far["rows"]:
-                far["rows"], far["lowest"] = row, where
-            if col > far["cols"]:
-                far["cols"], far["rightmost"] = col, where
+                col += 1
+            in_cell, counted = True, False
+        elif name == "row":
+            r = attrs.get("r", "")
+            row = int(r) if r.isdigit() else row + 1
+            col = 0
+        elif in_cell and not counted and name in CONTENT:
+            counted = True
+            if row > far_row:
+                far_row, lowest = row, (row, col)
+            if col > far_col:
+                far_col, rightmost = col, (row, col)
 
     def end(name: str) -> None:
-        if name.rsplit(":", 1)[-1] == "c":
-            state["in_cell"] = False
+        nonlocal in_cell
+        if name == "c" or name[-2:] == ":c":
+            in_cell = False
 
     parser = expat.ParserCreate()
     parser.StartElementHandler = start
@@ -105,7 +116,10 @@ def used_extent(zf: zipfile.ZipFile, member: str) -> Extent:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             parser.Parse(chunk, False)
         parser.Parse(b"", True)
-    return Extent(int(far["rows"]), int(far["cols"]), str(far["lowest"]), str(far["rightmost"]))
+
+    def cell(at: tuple[int, int]) -> str:
+        return f"{col_letter(at[1])}{at[0]}" if at[0] or at[1] else ""
+    return Extent(far_row, far_col, cell(lowest), cell(rightmost))
 
 
 def sheet_extents(path, names: list[str] | None = None) -> dict[str, Extent]:

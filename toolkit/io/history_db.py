@@ -72,8 +72,9 @@ def snapshot(ledger: Ledger, ids=None) -> Snapshot:
                     value = normalize.clean_text(getattr(entry, attr)) if entry else ""
                     if value:
                         out[(mid, unit, name)] = value
+    wanted = None if ids is None else set(ids)      # replay asks for one file's measures, once per file
     for (mid, unit), r in ledger.reviews.items():      # 申请销号 → 已销号 / 退回补充, per unit
-        if ids is None or mid in ids:
+        if wanted is None or mid in wanted:
             out[(mid, unit, vocab.REVIEW_FIELD)] = r.history_value()
     return out
 

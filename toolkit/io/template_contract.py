@@ -3,6 +3,7 @@ row fingerprints and the template signature, one floor below both so neither imp
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import json
@@ -20,6 +21,8 @@ def canon(value) -> str:
     """One locked cell as a comparable string (dates ISO, spaces and widths normalised)."""
     if value is None or value == "":
         return ""
+    if type(value) is str:
+        return _canon_text(value)
     if isinstance(value, (dt.date, dt.datetime)) or (isinstance(value, (int, float)) and not isinstance(value, bool)
                                                      and 20000 <= value <= 80000):
         try:
@@ -27,12 +30,21 @@ def canon(value) -> str:
             return d.isoformat() if isinstance(d, dt.date) else d
         except ValueError:
             pass
+    return _canon_key(value)
+
+
+def _canon_key(value: object) -> str:
+    """canon of a value that is not a date: its key, or the date it spells."""
     key = normalize.clean_key(value)
     try:  # a date typed as text in a locked cell compares equal to the real date
         d = normalize.deadline(key)
         return d.isoformat() if isinstance(d, dt.date) else d
     except ValueError:
         return key
+
+
+# texts only (1, 1.0 and True would share a cache entry): a unit's rows repeat the same themes and words
+_canon_text = functools.lru_cache(maxsize=8192)(_canon_key)
 
 
 SECRET_FILE = ".zhenggai/secret.key"   # in the workspace folder, never in any workbook
