@@ -20,6 +20,8 @@ median / p95 / max in ms:
 Before, the slow answers fell where the run held the GIL in the service (reading the master, "开始运行";
 merging and writing). After, the service process only waits on a pipe; the one answer over 100 ms (load
 average 9.5) was the OS not scheduling the service for that long, which the before runs suffered too.
+On the quiet machine (load average 1.1, nothing else running), 2026-12-06, after all of this session's merges:
+1000 units consolidated in 14.1 s while 275 status requests were answered in median 0.9 / p95 1.1 / max 3.3 ms.
 Consolidation took as long either way (a direct A/B of the same run in-process and in the child:
 57.0 s and 56.6 s under load).
 """
