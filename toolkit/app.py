@@ -391,7 +391,7 @@ class Workspace:
             seen = self.fingerprint(inbox=[])
             made = outputs.write_all(run, outputs.input_digests(run, seen["settings"], seen["templates"]), before)
         self._outputs_state = {name: {"fingerprint": fp, "paths": [str(x) for x in m.paths], "data": m.data,
-                                      "warnings": m.warnings, "files": {str(x): outputs.stat_of(x) for x in m.paths}}
+                                      "warnings": m.warnings, "files": {str(x): fileio.stat_of(x) for x in m.paths}}
                                for name, (fp, m) in made.items()}
         got = {name: m for name, (_, m) in made.items()}
         reminded = got["催报"]

@@ -16,6 +16,7 @@ from .assessment import Assessment
 from .consolidate import ConsolidationResult
 from .documents import dashboard, leaders, ledger_print, notices, reminders
 from .documents import ladder as ladder_docs
+from .io import fileio
 from .model import Ledger, Settings
 from .results import noted_warnings
 
@@ -109,15 +110,6 @@ def fingerprint(output: Output, digests: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps([output.name, [digests[i] for i in output.inputs]]).encode()).hexdigest()
 
 
-def stat_of(path: Path) -> list[int] | None:
-    """[size, mtime_ns] of an output file as written (None when it is gone): any later edit changes it."""
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return [st.st_size, st.st_mtime_ns]
-
-
 def _reused(output: Output, fp: str, before: dict) -> Made | None:
     """The last run's record of this output, when its inputs are unchanged and its files are all still as written."""
     last = before.get(output.name)
@@ -125,7 +117,7 @@ def _reused(output: Output, fp: str, before: dict) -> Made | None:
         return None
     paths = [Path(p) for p in last.get("paths", [])]
     files = last.get("files") or {}
-    if not all(p.exists() and stat_of(p) == files.get(str(p)) for p in paths):
+    if not all(p.exists() and fileio.stat_of(p) == files.get(str(p)) for p in paths):
         return None          # deleted or edited by hand since: written again, never a stale figure kept
     return Made(paths, last.get("data", {}), last.get("warnings", []), skipped=True)
 

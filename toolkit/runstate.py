@@ -26,18 +26,10 @@ def tree_digest(folder: Path) -> str:
     return h.hexdigest()
 
 
-def _stat(path: Path) -> list[int] | None:
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return None
-    return [st.st_size, st.st_mtime_ns]
-
-
 def _as_written(outputs: dict) -> bool:
     """Every file of every declared output still as the last run wrote it (size and time, as runstate.save
     recorded them): a deleted 拟发清单 or a hand-edited 通报 makes the next run a complete one."""
-    return all(_stat(Path(p)) == list(v) if v is not None else False
+    return all(fileio.stat_of(Path(p)) == list(v) if v is not None else False
                for o in outputs.values() for p, v in (o.get("files") or {}).items())
 
 
@@ -52,7 +44,7 @@ def fingerprint(settings: Settings, inbox: list | None = None) -> dict:
     if inbox is None:
         inbox = [list(e) for e in inbox_fingerprint(s.path("inbox"), own_folders(s))]
     text = json.dumps([asdict(s), dated(s).reference_date], default=str, sort_keys=True, ensure_ascii=False)
-    return {"master": _stat(s.master), "inbox": inbox,
+    return {"master": fileio.stat_of(s.master), "inbox": inbox,
             "settings": hashlib.sha256(text.encode()).hexdigest(),
             "templates": "+".join(tree_digest(f) for f in templating.digest_folders(s))}
 

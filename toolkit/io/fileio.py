@@ -21,6 +21,15 @@ def file_sha256(path: Path, regular_only: bool = False) -> str:
     return h.hexdigest()
 
 
+def stat_of(path: Path) -> list[int] | None:
+    """[size, mtime_ns] of a file as last written (None when it is gone): a later edit or replacement changes it."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
 def umask_mode(base: int = 0o666) -> int:
     """The mode a newly created file gets under the process umask (0644 under the usual 022)."""
     mask = os.umask(0)
