@@ -86,3 +86,26 @@ def test_status_words_reach_templates_in_the_profile_wording(tmp_path):
     said = templating.wording(settings)["状态称谓"]
     assert said[vocab.IN_PROGRESS] == "序时推进" and said[vocab.NOT_STARTED] == "尚未开展"
     assert templating.wording(config.from_dict({}, tmp_path / "d"))["状态称谓"][vocab.DONE] == vocab.DONE
+
+
+@pytest.mark.parametrize("profile", NON_DEFAULT)
+def test_the_statistics_sheet_of_a_profile_demo_speaks_its_wording(tmp_path, profile):
+    """整改进度统计's headings and labels (status columns, 完成率, 整改措施合计, section titles, the chart's words)
+    are the profile's; its formulas keep counting the ledger's own words, which a reader never sees as text."""
+    import openpyxl
+
+    from toolkit.io import stats_sheet
+    words = replaced_words(profiles.load(profile))
+    target = tmp_path / profile
+    result = CliRunner().invoke(cli, ["demo", "--profile", profile, str(target)])
+    assert result.exit_code == 0, result.output
+    master = target / "master" / f"{vocab.SHEET_LEDGER}.xlsx"
+    ws = openpyxl.load_workbook(master)[vocab.SHEET_STATS]
+    shown = [(c.coordinate, c.value) for row in ws.iter_rows() for c in row
+             if isinstance(c.value, str) and not c.value.startswith("=")]
+    label = stats_sheet.total_label({**vocab.NOTICE_WORDING, **profiles.load(profile).wording})
+    assert any(v == label for _, v in shown)
+    assert [(at, w) for at, v in shown for w in words if w in v] == []
+    with zipfile.ZipFile(master) as z:
+        charts = "".join(z.read(n).decode("utf-8") for n in z.namelist() if n.startswith("xl/charts/"))
+    assert charts and [w for w in words if w in re.sub(r"<c:f>.*?</c:f>", "", charts)] == []

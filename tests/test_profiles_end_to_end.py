@@ -19,7 +19,7 @@ from toolkit import profiles, vocab
 from toolkit.app import Workspace
 from toolkit.assessment import assess
 from toolkit.demo import stage_demo
-from toolkit.io import office
+from toolkit.io import office, stats_sheet
 from toolkit.io.ledger_file import read_ledger
 from toolkit.profile_demo import stage_profile_demo
 
@@ -161,7 +161,7 @@ def test_each_profile_runs_end_to_end_on_its_demo_with_hostile_unit_files(tmp_pa
     assert wrong == {}
     summary = assess(ledger, settings).summary
     rows = list(again[vocab.SHEET_STATS].iter_rows(values_only=True))
-    total = next(r for r in rows if r and r[0] == "整改措施合计")
+    total = next(r for r in rows if r and r[0] == stats_sheet.total_label(stats_sheet.labels(settings)))
     assert [int(v) for v in total[1:7]] == summary.measures.row()
 
     # notices and dashboard written; nothing says 巡视 in a list that isn't one

@@ -78,8 +78,24 @@ def _delta_value(counts: Counts, prev: float | None) -> float:
     return round((counts.completion - (prev or 0)) / 100, 3) + 0.0   # never -0.0
 
 
-STAT_HEADERS = ["名称", "总数", vocab.DONE, vocab.MOSTLY_DONE, vocab.IN_PROGRESS, vocab.NOT_STARTED, "逾期",
-                "完成率", "推进率", "较上期完成率变化"]
+def labels(settings: Settings) -> dict[str, str]:
+    """The profile's [wording] (vocab.NOTICE_WORDING under the settings' words): what the sheet's headings and
+    labels say. The formulas keep counting the ledger's own words (vocab.STATUSES, the item types)."""
+    return {**vocab.NOTICE_WORDING, **settings.words}
+
+
+def status_labels(words: dict[str, str]) -> list[str]:
+    """The four statuses as the profile says them, in vocab.STATUSES order."""
+    return [words[vocab.STATUS_WORDING[s]] for s in vocab.STATUSES]
+
+
+def stat_headers(words: dict[str, str]) -> list[str]:
+    """名称, 总数, the four statuses, 逾期, the completion rate, 推进率 and its change, in the profile's words."""
+    rate = words["完成率称谓"]
+    return ["名称", "总数", *status_labels(words), "逾期", rate, "推进率", f"较上期{rate}变化"]
+
+
+STAT_HEADERS = stat_headers(vocab.NOTICE_WORDING)
 
 
 def _countifs_counts(base: str, status_range: str, overdue: str) -> list[str]:
@@ -164,6 +180,10 @@ def stats_layout(ledger: Ledger, settings: Settings, assessment: Assessment) -> 
     w = settings.weights
     ref = vocab.NAME_REF_DATE
     F = sheets.Formula
+    words = labels(settings)
+    said = dict(zip(vocab.STATUSES, status_labels(words)))
+    headers = stat_headers(words)
+    measure, short, rate = words["措施称谓"], words["措施简称"], words["完成率称谓"]
 
     def put(r, c, v, value=None):
         lay.cells[(r, c)] = F(v, value) if isinstance(v, str) and v.startswith("=") else v
@@ -188,14 +208,13 @@ def stats_layout(ledger: Ledger, settings: Settings, assessment: Assessment) -> 
             lay.cells[(row, c)] = f
         lay.percent += [(row, first_col + 6), (row, first_col + 7)]
 
-    first = section("一、问题整改总体情况（按问题计）", ["层级", "总数", vocab.DONE, vocab.MOSTLY_DONE,
-                                                  vocab.IN_PROGRESS, vocab.NOT_STARTED])
+    first = section("一、问题整改总体情况（按问题计）", ["层级", "总数", *status_labels(words)])
     levels = [(vocab.KEY_PROBLEM, f'{rg.j_kind},"{vocab.KEY_PROBLEM}"'), (vocab.SPECIFIC, f'{rg.j_kind},"{vocab.SPECIFIC}"'),
               (vocab.RECOMMENDATION, f'{rg.j_kind},"{vocab.RECOMMENDATION}"'),
               (vocab.DRAW_LESSONS, f'{rg.j_kind},"{vocab.DRAW_LESSONS}"'), (vocab.REFORM, f'{rg.j_reform},"{vocab.YES}"')]
     for name, crit in levels:
         counts = summary.level(name)
-        put(row, 1, name)
+        put(row, 1, words["重点问题称谓"] if name == vocab.KEY_PROBLEM else name)
         put(row, 2, f"=COUNTIFS({crit})", counts.total)
         for c, (word, n) in enumerate(zip(vocab.STATUSES, counts.row()[1:5]), 3):
             put(row, c, f'=COUNTIFS({crit},{rg.j_final},"{word}")', n)
@@ -203,22 +222,24 @@ def stats_layout(ledger: Ledger, settings: Settings, assessment: Assessment) -> 
     lay.bodies.append((first, row - 1, 6))
     row += 1
 
-    first = section("二、整改措施完成情况（按类别）", STAT_HEADERS)
+    first = section(f"二、{measure}完成情况（按类别）", headers)
     cat_crit = {vocab.CATEGORY_KEY: f'{rg.type},"{vocab.SPECIFIC}"', vocab.DRAW_LESSONS: f'{rg.type},"{vocab.DRAW_LESSONS}"',
                 vocab.RECOMMENDATION: f'{rg.type},"{vocab.RECOMMENDATION}"', vocab.REFORM: f'{rg.reform},"{vocab.YES}"'}
     cats = [("整改措施合计", "", previous.get((vocab.SCOPE_OVERALL, "整改措施")), summary.measures)]
     cats += [(c, cat_crit[c], previous.get((vocab.SCOPE_CATEGORY, c)), summary.by_category[c]) for c in vocab.CATEGORIES]
+    named = {"整改措施合计": total_label(words), vocab.CATEGORY_KEY: f"{words['重点问题称谓']}整改"}
     for name, crit, prev, counts in cats:
-        put(row, 1, name)
+        put(row, 1, named.get(name, name))
         count_row(2, _countifs_counts(crit, rg.status, f'=COUNTIFS({crit}{"," if crit else ""}{rg.days},">0")'), counts)
         put(row, 10, _delta(f"H{row}", prev), _delta_value(counts, prev))
         lay.delta.append((row, 10))
         row += 1
-    lay.bodies.append((first, row - 1, len(STAT_HEADERS)))
+    lay.bodies.append((first, row - 1, len(headers)))
     row += 1
 
-    unit_headers = ["排名", "责任单位", "牵头措施数"] + STAT_HEADERS[1:]
-    first = section("三、各责任单位完成情况（按完成率排名，靠后单位在下；每条措施计入牵头及配合单位各一次）", unit_headers)
+    unit_headers = ["排名", "责任单位", f"牵头{short}数"] + headers[1:]
+    first = section(f"三、各责任单位完成情况（按{rate}排名，靠后单位在下；每{words['计量']}{short}计入牵头及配合单位"
+                    f"各一次）", unit_headers)
     for rank, (unit, counts) in enumerate(assessment.ranking, 1):
         match = [_exact(rg.o_unit, unit)]
         put(row, 1, rank)
@@ -235,27 +256,29 @@ def stats_layout(ledger: Ledger, settings: Settings, assessment: Assessment) -> 
         lay.chart = (first - 1, first, row - 1)
     row += 1
 
-    first = section("四、各重点问题整改措施完成情况", STAT_HEADERS)
+    first = section(f"四、各{words['重点问题称谓']}{measure}完成情况", headers)
     late_days = [f"ISNUMBER({rg.days})", f"{rg.days}>0"]
     for key, counts in summary.by_key_problem.items():
         lay.cells[(row, 1)] = key
         count_row(2, _exact_counts([_exact(rg.key, key)], rg.status, late_days), counts)
         row += 1
-    lay.bodies.append((first, row - 1, len(STAT_HEADERS)))
+    lay.bodies.append((first, row - 1, len(headers)))
     row += 1
 
-    first = section("五、各具体问题（事项）整改措施完成情况", STAT_HEADERS + ["事项类型", "认定状态"])
+    item = words["事项称谓"]
+    item_name = "具体问题（事项）" if item == vocab.NOTICE_WORDING["事项称谓"] else item
+    first = section(f"五、各{item_name}{'' if item == measure else measure}完成情况", headers + ["事项类型", "认定状态"])
     for it in summary.items:
         match = [_exact(rg.key, it.key_problem), _exact(rg.type, it.item_type), _exact(rg.item, it.item)]
         lay.cells[(row, 1)] = it.item
         count_row(2, _exact_counts(match, rg.status, late_days), it.measures)
         lay.cells[(row, 11)] = it.item_type
-        put(row, 12, it.status + (f"（{vocab.JUDGMENT}）" if it.judgment else ""))
+        put(row, 12, said.get(it.status, it.status) + (f"（{vocab.JUDGMENT}）" if it.judgment else ""))
         row += 1
-    lay.bodies.append((first, row - 1, len(STAT_HEADERS) + 2))
+    lay.bodies.append((first, row - 1, len(headers) + 2))
     if summary.review is not None:
         row += 1
-        first = section("六、销号审核情况（按单位的销号申请计；待审核、退回的不计入已完成）", REVIEW_HEADERS)
+        first = section(f"六、销号审核情况（按单位的销号申请计；待审核、退回的不计入{said[vocab.DONE]}）", REVIEW_HEADERS)
         states = f"'{vocab.SHEET_REVIEW}'!{sheets.col_letter(vocab.REVIEW_COLUMNS.index(vocab.REVIEW_STATE) + 1)}:" \
                  f"{sheets.col_letter(vocab.REVIEW_COLUMNS.index(vocab.REVIEW_STATE) + 1)}"
         r = summary.review
@@ -265,7 +288,7 @@ def stats_layout(ledger: Ledger, settings: Settings, assessment: Assessment) -> 
         lay.bodies.append((first, row - 1, len(REVIEW_HEADERS)))
     if summary.amounts is not None and rg.amount:
         row += 1
-        first = section(f"{'七' if summary.review is not None else '六'}、整改金额（万元；措施完成情况为“{vocab.DONE}”的"
+        first = section(f"{'七' if summary.review is not None else '六'}、整改金额（万元；{short}完成情况为“{said[vocab.DONE]}”的"
                         f"计入已整改，按牵头单位计）", AMOUNT_HEADERS)
         done = f'{rg.status}="{vocab.DONE}"'
         groups = [("合计", [], summary.amounts.overall)]
@@ -282,6 +305,11 @@ def stats_layout(ledger: Ledger, settings: Settings, assessment: Assessment) -> 
 
 
 AMOUNT_HEADERS = ["名称", "应整改金额", "已整改金额"]
+
+
+def total_label(words: dict[str, str]) -> str:
+    """The label of the statistics' overall row: 整改措施合计, or the profile's word for its entries (交办事项合计)."""
+    return f"{words['措施称谓']}合计"
 
 
 def _amount_sum(conditions: list[str], amount: str) -> str:
@@ -337,10 +365,11 @@ def write_stats(book, ledger: Ledger, settings: Settings, assessment: Assessment
     if lay.chart:
         header, first, last = lay.chart
         chart = book.wb.add_chart({"type": "bar"})
-        chart.add_series({"name": "完成率", "categories": [vocab.SHEET_STATS, first - 1, 1, last - 1, 1],
+        words = labels(settings)
+        chart.add_series({"name": words["完成率称谓"], "categories": [vocab.SHEET_STATS, first - 1, 1, last - 1, 1],
                           "values": [vocab.SHEET_STATS, first - 1, 9, last - 1, 9],
                           "fill": {"color": "#5B9BD5"}, "data_labels": {"value": True, "num_format": "0%"}})
-        chart.set_title({"name": "各责任单位整改完成率"})
+        chart.set_title({"name": f"各责任单位{words['完成率全称']}"})
         chart.set_x_axis({"min": 0, "max": 1, "num_format": "0%"})
         chart.set_y_axis({"reverse": True})     # best unit on top, lagging units at the bottom
         chart.set_legend({"none": True})
