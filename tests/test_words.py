@@ -79,9 +79,9 @@ def test_a_header_error_locates_its_row_and_names_the_missing_columns():
     assert error.problem.params == {"missing": ["完成时限"]} and error.missing == ["完成时限"]
 
 
-# Raises that still carry a sentence with only their class's kind, each with its reason. The service's
-# and the profiles' raises are converted next.
-CLASS_KIND_ONLY = {"serve.py", "profiles/__init__.py"}
+# Raises that still carry a sentence with only their class's kind, each with its reason. The profiles'
+# checks are converted next.
+CLASS_KIND_ONLY = {"profiles/__init__.py"}
 # errors whose class is itself a specific kind (its words are in the table under the class's kind)
 SPECIFIC_CLASSES = {"HeaderError"}
 TOOLKIT_ERRORS = {name for name in dir(errors) if isinstance(getattr(errors, name), type)
@@ -189,6 +189,12 @@ _MOVED = [
      "台账“台账.xlsx”工作表“整改台账”中单元格A30000、XFD3有内容，使表格范围达到A1:XFD30000（30000行×16384列），"
      "远超台账的大小；读取会耗尽内存，已停止，文件未改动。请打开该文件，删除A30000、XFD3中的内容"
      "（可按 Ctrl+End 跳到最后一个有内容的单元格）并保存后重新运行。"),
+    ("request-too-long", {"size": 70000, "limit": 65536},
+     "请求内容过长（70000字节，上限65536字节）：按钮和控制台的请求不会这么长，请检查调用本服务的程序。"),
+    ("request-not-json", {}, "请求内容不是 JSON。"),
+    ("service-busy", {"detail": "另一个操作刚刚结束，请再点一次。"}, "另一个操作刚刚结束，请再点一次。"),
+    ("port-unavailable", {"host": "127.0.0.1", "port": 8765, "reason": "Address already in use", "next_port": 8766},
+     "无法在 127.0.0.1:8765 上启动服务：Address already in use。端口可能已被占用，请用 --port 指定另一个端口（如 --port 8766）。"),
 ]
 
 

@@ -51,6 +51,8 @@ TEMPLATES: dict[str, str] = {
                           f"“{vocab.REVIEW_PENDING}”（单位已申请销号）的行可以审核；本次未作任何修改。",
     "review-typed-conclusion-differs": f"“{vocab.SHEET_REVIEW}”表中已手工填写了尚未办理的审核结论：{{named}}，与本次“{{chosen}}”不一致。"
                                        f"请先在该表改正或清空“{vocab.REVIEW_CONCLUSION}”单元格，再操作；本次未作任何修改。",
+    "request-too-long": "请求内容过长（{size}字节，上限{limit}字节）：按钮和控制台的请求不会这么长，请检查调用本服务的程序。",
+    "request-not-json": "请求内容不是 JSON。",
     # input: a template, an add-in source or a registration file the office keeps is malformed
     "template-undefined-variable": "模板“{name}”使用了未提供的变量：{detail}。可用变量见 templates/README.md。",
     "template-not-found": "找不到模板“{name}”（模板文件夹：{folder}）。",
@@ -153,6 +155,8 @@ TEMPLATES: dict[str, str] = {
     "history-unopenable": "无法打开变更记录数据库 {path}：{reason}。请把占据该位置的文件夹移走或检查"
                           "所在文件夹的权限后重试（数据库本身无需处理）。",
     "history-db-unwritable": "无法写入变更记录数据库 {path}：{reason}。请清理磁盘或检查文件夹权限后重试（数据库本身无需处理）。",
+    "service-busy": "{detail}",
+    "port-unavailable": "无法在 {host}:{port} 上启动服务：{reason}。端口可能已被占用，请用 --port 指定另一个端口（如 --port {next_port}）。",
     "file-operation-failed": "{detail}",
     "master-changed-meanwhile": "台账 {path} 在本次读取之后被改动（可能有另一个工作区或程序同时写入），为免覆盖该改动，"
                                 "本次未写入台账，收件箱中的文件原样保留。请确认只有一个工作区使用该台账后重新运行。",
