@@ -79,9 +79,8 @@ def test_a_header_error_locates_its_row_and_names_the_missing_columns():
     assert error.problem.params == {"missing": ["完成时限"]} and error.missing == ["完成时限"]
 
 
-# Raises that still carry a sentence with only their class's kind, each with its reason. The profiles'
-# checks are converted next.
-CLASS_KIND_ONLY = {"profiles/__init__.py"}
+# Raises that still carry a sentence with only their class's kind, each with its reason (none left).
+CLASS_KIND_ONLY: set[str] = set()
 # errors whose class is itself a specific kind (its words are in the table under the class's kind)
 SPECIFIC_CLASSES = {"HeaderError"}
 TOOLKIT_ERRORS = {name for name in dir(errors) if isinstance(getattr(errors, name), type)
@@ -192,6 +191,40 @@ _MOVED = [
     ("request-too-long", {"size": 70000, "limit": 65536},
      "请求内容过长（70000字节，上限65536字节）：按钮和控制台的请求不会这么长，请检查调用本服务的程序。"),
     ("request-not-json", {}, "请求内容不是 JSON。"),
+    ("profile-words-not-table", {"profile": "方案.toml", "key": "status"}, "配置方案 方案.toml：[status] 应为一节“用语 = 规范用语”。"),
+    ("profile-word-target", {"profile": "方案.toml", "key": "status", "word": "完成", "target": "好", "canonical": ["已完成", "未完成"]},
+     "配置方案 方案.toml：[status] 中“完成” = “好”：应为已完成、未完成之一。"),
+    ("profile-word-is-canonical", {"profile": "方案.toml", "key": "status", "word": "已完成", "target": "未完成"},
+     "配置方案 方案.toml：[status] 中“已完成” = “未完成”：“已完成”本身是规范用语，不能改指“未完成”。"
+     "请删去这一行，或把台账中的这个用语改成“未完成”。"),
+    ("profile-alias-taken", {"profile": "方案.toml", "name": "编号", "alias": "序号", "other": "措施"},
+     "配置方案 方案.toml：[headers] 中“编号”的别名“序号”已是“措施”列的列名或别名：一个列名只能对应一列，请删去或改写这个别名。"),
+    ("profile-toml", {"profile": "方案.toml", "detail": "Expected '=' (at line 1, column 3)"},
+     "配置方案 方案.toml：不符合 TOML 格式（Expected '=' (at line 1, column 3)）。"),
+    ("profile-unknown-key", {"profile": "方案.toml", "key": "xyz"}, "配置方案 方案.toml：未知的配置项“xyz”。"),
+    ("profile-unknown-key-near", {"profile": "方案.toml", "key": "titel", "near": "title"},
+     "配置方案 方案.toml：未知的配置项“titel”。是否想写“title”？"),
+    ("profile-missing-text", {"profile": "方案.toml", "key": "name"}, "配置方案 方案.toml：缺少 name（文字，用英文双引号括起）。"),
+    ("profile-headers", {"profile": "方案.toml", "columns": ["编号", "措施"]},
+     "配置方案 方案.toml：[headers] 应写成 规范列名 = [\"别名\", …]，规范列名为编号、措施之一。"),
+    ("profile-hierarchy", {"profile": "方案.toml", "columns": ["主题", "重点问题"]},
+     "配置方案 方案.toml：[hierarchy] optional 只能列主题、重点问题，defaults 只能给 optional 中的列。"),
+    ("profile-hierarchy-defaults", {"profile": "方案.toml"},
+     "配置方案 方案.toml：[hierarchy] 可省略的“重点问题”“事项”须在 defaults 中给出默认值，否则统计无法按层级计数。"),
+    ("profile-wording-not-table", {"profile": "方案.toml"}, "配置方案 方案.toml：[wording] 应为一节“用语名 = \"本清单的说法\"”。"),
+    ("profile-wording-unknown", {"profile": "方案.toml", "key": "甲", "names": ["条目", "分类依据"]},
+     "配置方案 方案.toml：[wording] 中未知的用语名“甲”。可用的有：条目、分类依据。"),
+    ("profile-wording-unknown-near", {"profile": "方案.toml", "key": "条", "near": "条目", "names": ["条目", "分类依据"]},
+     "配置方案 方案.toml：[wording] 中未知的用语名“条”。是否想写“条目”？可用的有：条目、分类依据。"),
+    ("profile-wording-not-text", {"profile": "方案.toml", "key": "条目"}, "配置方案 方案.toml：[wording] 中“条目”应为文字（用英文双引号括起）。"),
+    ("profile-wording-grouping", {"profile": "方案.toml"},
+     f"配置方案 方案.toml：[wording] 中“分类依据”应为{'、'.join(vocab.NOTICE_GROUPINGS)}之一（按事项类别或按重点问题分类）。"),
+    ("profile-file-missing", {"name": "方案.toml", "path": _P}, f"配置项 profile = “方案.toml”：找不到配置方案文件 {_P}。"),
+    ("profile-unknown", {"name": "乱写", "names": ["默认", "审计整改"]},
+     "配置项 profile = “乱写”不是内置的配置方案。可用的有：默认、审计整改；也可写本单位配置方案文件的路径，如 profile = \"本单位方案.toml\"。"),
+    ("profile-unknown-near", {"name": "审计", "near": "审计整改", "names": ["默认", "审计整改"]},
+     "配置项 profile = “审计”不是内置的配置方案。是否想写“审计整改”？可用的有：默认、审计整改；"
+     "也可写本单位配置方案文件的路径，如 profile = \"本单位方案.toml\"。"),
     ("service-busy", {"detail": "另一个操作刚刚结束，请再点一次。"}, "另一个操作刚刚结束，请再点一次。"),
     ("port-unavailable", {"host": "127.0.0.1", "port": 8765, "reason": "Address already in use", "next_port": 8766},
      "无法在 127.0.0.1:8765 上启动服务：Address already in use。端口可能已被占用，请用 --port 指定另一个端口（如 --port 8766）。"),

@@ -20,6 +20,7 @@ GUIDANCE = {
 # Kinds without a template here (the class-level ones such as "config" or "ledger") carry the sentence
 # their raise site wrote; new kinds go here.
 _TOML_CAUSES = "不符合 TOML 格式。常见原因：文字没有用英文双引号括起、用了中文引号或全角等号、同一配置项写了两次。"
+_PROFILE = "配置方案 {profile}："
 TEMPLATES: dict[str, str] = {
     # input: what a command or a button was asked to do does not fit
     "target-exists": "{path} 已存在，未覆盖。",
@@ -128,6 +129,30 @@ TEMPLATES: dict[str, str] = {
     "review-not-enabled": "销号审核未启用。如需启用，请在 {config} 中写入 [review] required = true。{waiting}",
     "signing-key-damaged": "模板签名密钥文件 {path} 已损坏。请从备份恢复该文件；如无备份，删除它后重新分发本期模板"
                            "（此前下发的模板将不再被接受）。",
+    # input: a configuration scheme (配置方案: a built-in profile or the office's own TOML) is malformed
+    "profile-words-not-table": _PROFILE + "[{key}] 应为一节“用语 = 规范用语”。",
+    "profile-word-target": _PROFILE + "[{key}] 中“{word}” = “{target}”：应为{canonical}之一。",
+    "profile-word-is-canonical": _PROFILE + "[{key}] 中“{word}” = “{target}”：“{word}”本身是规范用语，不能改指“{target}”。"
+                                            "请删去这一行，或把台账中的这个用语改成“{target}”。",
+    "profile-alias-taken": _PROFILE + "[headers] 中“{name}”的别名“{alias}”已是“{other}”列的列名或别名：一个列名只能对应一列，"
+                                      "请删去或改写这个别名。",
+    "profile-toml": _PROFILE + "不符合 TOML 格式（{detail}）。",
+    "profile-unknown-key": _PROFILE + "未知的配置项“{key}”。",
+    "profile-unknown-key-near": _PROFILE + "未知的配置项“{key}”。是否想写“{near}”？",
+    "profile-missing-text": _PROFILE + "缺少 {key}（文字，用英文双引号括起）。",
+    "profile-headers": _PROFILE + "[headers] 应写成 规范列名 = [\"别名\", …]，规范列名为{columns}之一。",
+    "profile-hierarchy": _PROFILE + "[hierarchy] optional 只能列{columns}，defaults 只能给 optional 中的列。",
+    "profile-hierarchy-defaults": _PROFILE + "[hierarchy] 可省略的“重点问题”“事项”须在 defaults 中给出默认值，否则统计无法按层级计数。",
+    "profile-wording-not-table": _PROFILE + "[wording] 应为一节“用语名 = \"本清单的说法\"”。",
+    "profile-wording-unknown": _PROFILE + "[wording] 中未知的用语名“{key}”。可用的有：{names}。",
+    "profile-wording-unknown-near": _PROFILE + "[wording] 中未知的用语名“{key}”。是否想写“{near}”？可用的有：{names}。",
+    "profile-wording-not-text": _PROFILE + "[wording] 中“{key}”应为文字（用英文双引号括起）。",
+    "profile-wording-grouping": _PROFILE + f"[wording] 中“分类依据”应为{'、'.join(vocab.NOTICE_GROUPINGS)}之一（按事项类别或按重点问题分类）。",
+    "profile-file-missing": "配置项 profile = “{name}”：找不到配置方案文件 {path}。",
+    "profile-unknown": "配置项 profile = “{name}”不是内置的配置方案。可用的有：{names}；"
+                       "也可写本单位配置方案文件的路径，如 profile = \"本单位方案.toml\"。",
+    "profile-unknown-near": "配置项 profile = “{name}”不是内置的配置方案。是否想写“{near}”？可用的有：{names}；"
+                            "也可写本单位配置方案文件的路径，如 profile = \"本单位方案.toml\"。",
     "inbox-shared": "{why}。收件箱里的文件汇总后会被归档并删除，本次未做任何改动。请在 {config} 的 [paths] inbox 中改用本工作区自己的收件箱。",
     "folder-claimed": "{word} {folder} 已被另一个工作区使用（其配置文件：{other}）。两个工作区共用{word}会互相删除或覆盖文件，"
                       "本次未做任何改动。请在 {config} 的 [paths] {key} 中改用本工作区自己的{word}；"
