@@ -124,7 +124,8 @@ def raw_post(port: int, token: str, body: bytes) -> tuple[int, bytes]:
 def test_a_very_long_request_body_is_refused_as_too_large_and_the_server_keeps_serving(served):  # noqa: F811
     service, client, _ = served
     code, raw = raw_post(client.port, client.token, b'{"x": "' + b"a" * 200_000 + b'"}')
-    assert code == 413 and json.loads(raw)["kind"] == "config"
+    answer = json.loads(raw)
+    assert code == 413 and (answer["type"], answer["kind"]) == ("ConfigError", "request-too-long")
     assert service.last == {}                                  # nothing ran
     assert client.get("/api/status")[0] == 200
 
@@ -142,7 +143,8 @@ def test_a_huge_announced_body_is_refused_before_the_server_reads_it(served):  #
 def test_a_request_body_that_is_not_json_is_the_callers_problem_not_a_server_error(served, body):  # noqa: F811
     _, client, _ = served
     code, raw = raw_post(client.port, client.token, body)
-    assert code == 400 and json.loads(raw)["kind"] == "config"
+    answer = json.loads(raw)
+    assert code == 400 and (answer["type"], answer["kind"]) == ("ConfigError", "request-not-json")
 
 
 def test_an_output_edited_by_hand_between_runs_is_written_again_not_kept_as_this_runs(workspace):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from toolkit import errors, words
+from toolkit import errors, vocab, words
 from toolkit.errors import EnvironmentProblem, InputError, MissingProgram, UsageError
 from toolkit.problems import Location
 
@@ -79,11 +79,8 @@ def test_a_header_error_locates_its_row_and_names_the_missing_columns():
     assert error.problem.params == {"missing": ["完成时限"]} and error.missing == ["完成时限"]
 
 
-# Raises that still carry a sentence with only their class's kind, each with its reason. The files are other
-# owners' this wave (the service, the app, the history, review rules, profiles); the next pass names their kinds.
-CLASS_KIND_ONLY = {"app.py", "serve.py", "history.py", "rules/review.py", "distribute.py", "consolidate.py",
-                   "io/extent.py", "io/history_db.py", "io/master_file.py", "io/template_contract.py",
-                   "profiles/__init__.py"}
+# Raises that still carry a sentence with only their class's kind, each with its reason (none left).
+CLASS_KIND_ONLY: set[str] = set()
 # errors whose class is itself a specific kind (its words are in the table under the class's kind)
 SPECIFIC_CLASSES = {"HeaderError"}
 TOOLKIT_ERRORS = {name for name in dir(errors) if isinstance(getattr(errors, name), type)
@@ -139,3 +136,116 @@ def test_every_problem_of_a_submitted_file_names_a_kind_and_a_fix_in_the_one_tab
 ], ids=["row", "cell", "file-in-a-package", "formatted-number"])
 def test_a_submission_kind_renders_the_receipt_sentence_units_have_always_read(kind, params, fix, text):
     assert f"{words.render(kind, params)}。{words.render_fix(fix or kind, params)}" == text
+
+
+# Each kind that replaced a sentence written at its raise site renders exactly that sentence (the old f-string
+# evaluated for the same representative values).
+_P = Path("/ws/台账.xlsx")
+_REFUSED = ["“ZG-001”（台账中没有该编号）", "“ZG-002”（医政处，未申请销号）"]
+_NAMED = ["措施“ZG-003”（医政处）为“同意销号”"]
+
+
+_MOVED = [
+    ("history-no-first-backup", {"folder": Path("/ws/backup")},
+     f"备份文件夹“{Path('/ws/backup')}”中找不到台账的最早备份，无法确定初始状态，不能重建变更记录。"),
+    ("history-archived-missing", {"path": _P, "unit": "医政处", "received": "2024-08-31T10:00:00"},
+     f"归档文件“{_P}”不存在（报送记录：医政处，2024-08-31T10:00:00），无法重建变更记录。请从备份恢复该文件后重试。"),
+    ("history-archived-altered", {"name": _P.name},
+     "归档文件“台账.xlsx”的内容与报送记录中的哈希不一致，可能被改动过。请从备份恢复原件后重试。"),
+    ("again-file-missing", {"path": _P}, f"找不到要重新汇总的文件 {_P}。请给出归档文件夹中该文件的位置。"),
+    ("units-not-in-ledger", {"units": ["医政处", "财务处"]}, "台账中没有这些责任单位：医政处、财务处。"),
+    ("config-of-ledger-workspace", {"config": Path("/ws/config.toml"), "detail": "收件箱有误。"},
+     f"{Path('/ws/config.toml')}：收件箱有误。"),
+    ("config-not-near-ledger", {"config": "config.toml"},
+     "在台账所在文件夹及其上两级中找不到配置文件 config.toml。请运行 python -m toolkit init 生成，并把台账放在 master 文件夹中。"),
+    ("target-exists", {"path": _P}, f"{_P} 已存在，未覆盖。"),
+    ("review-not-enabled", {"config": "config.toml", "waiting": "台账中还有1条待审核的销号申请。"},
+     "销号审核未启用。如需启用，请在 config.toml 中写入 [review] required = true。台账中还有1条待审核的销号申请。"),
+    ("review-not-enabled", {"config": "config.toml", "waiting": ""},
+     "销号审核未启用。如需启用，请在 config.toml 中写入 [review] required = true。"),
+    ("acceptance-incomplete", {"measure_id": "ZG-001", "missing": ["牵头单位", "办公室"], "party": "牵头单位"},
+     "措施“ZG-001”尚未完成三方验收（缺牵头单位、办公室），本次未销号。请先记录验收："
+     "python -m toolkit accept ZG-001 --party 牵头单位 -c 文件夹。"),
+    ("review-conclusion-invalid", {"word": "同意"}, "审核结论“同意”无法识别，应为同意销号/退回补充之一。"),
+    ("review-return-without-opinion", {}, "退回补充须写明审核意见（单位需补充的材料），本次未作任何修改。"),
+    ("review-nothing-selected", {}, "没有选中任何措施。请在“销号审核”表（或台账）中选中要审核的行，再操作。"),
+    ("review-not-pending", {"refused": _REFUSED},
+     f"以下措施没有待审核的销号申请：{'、'.join(_REFUSED)}。只有“{vocab.REVIEW_STATE}”为“待审核”（单位已申请销号）的行可以审核；本次未作任何修改。"),
+    ("review-typed-conclusion-differs", {"named": _NAMED, "chosen": "退回补充"},
+     f"“销号审核”表中已手工填写了尚未办理的审核结论：{'、'.join(_NAMED)}，与本次“退回补充”不一致。"
+     f"请先在该表改正或清空“审核结论”单元格，再操作；本次未作任何修改。"),
+    ("history-unopenable", {"path": _P, "reason": "磁盘已满"},
+     f"无法打开变更记录数据库 {_P}：磁盘已满。请把占据该位置的文件夹移走或检查所在文件夹的权限后重试（数据库本身无需处理）。"),
+    ("history-db-unwritable", {"path": _P, "reason": "磁盘已满"},
+     f"无法写入变更记录数据库 {_P}：磁盘已满。请清理磁盘或检查文件夹权限后重试（数据库本身无需处理）。"),
+    ("history-unknown-measure", {"measure_id": "ZG-009"}, "变更记录中没有措施“ZG-009”。请核对编号（见台账“编号”列）。"),
+    ("backup-verify-failed", {"path": _P},
+     f"台账备份 {_P} 校验失败（磁盘已满或文件在备份时被改动），台账未改动。请检查磁盘空间后重新运行。"),
+    ("signing-key-damaged", {"path": _P},
+     f"模板签名密钥文件 {_P} 已损坏。请从备份恢复该文件；如无备份，删除它后重新分发本期模板（此前下发的模板将不再被接受）。"),
+    ("ledger-far-cells", {"what": "台账", "name": "台账.xlsx", "sheet": "整改台账", "far": "A30000、XFD3",
+                          "span": "A1:XFD30000", "rows": 30000, "columns": 16384},
+     "台账“台账.xlsx”工作表“整改台账”中单元格A30000、XFD3有内容，使表格范围达到A1:XFD30000（30000行×16384列），"
+     "远超台账的大小；读取会耗尽内存，已停止，文件未改动。请打开该文件，删除A30000、XFD3中的内容"
+     "（可按 Ctrl+End 跳到最后一个有内容的单元格）并保存后重新运行。"),
+    ("request-too-long", {"size": 70000, "limit": 65536},
+     "请求内容过长（70000字节，上限65536字节）：按钮和控制台的请求不会这么长，请检查调用本服务的程序。"),
+    ("request-not-json", {}, "请求内容不是 JSON。"),
+    ("profile-words-not-table", {"profile": "方案.toml", "key": "status"}, "配置方案 方案.toml：[status] 应为一节“用语 = 规范用语”。"),
+    ("profile-word-target", {"profile": "方案.toml", "key": "status", "word": "完成", "target": "好", "canonical": ["已完成", "未完成"]},
+     "配置方案 方案.toml：[status] 中“完成” = “好”：应为已完成、未完成之一。"),
+    ("profile-word-is-canonical", {"profile": "方案.toml", "key": "status", "word": "已完成", "target": "未完成"},
+     "配置方案 方案.toml：[status] 中“已完成” = “未完成”：“已完成”本身是规范用语，不能改指“未完成”。"
+     "请删去这一行，或把台账中的这个用语改成“未完成”。"),
+    ("profile-alias-taken", {"profile": "方案.toml", "name": "编号", "alias": "序号", "other": "措施"},
+     "配置方案 方案.toml：[headers] 中“编号”的别名“序号”已是“措施”列的列名或别名：一个列名只能对应一列，请删去或改写这个别名。"),
+    ("profile-toml", {"profile": "方案.toml", "detail": "Expected '=' (at line 1, column 3)"},
+     "配置方案 方案.toml：不符合 TOML 格式（Expected '=' (at line 1, column 3)）。"),
+    ("profile-unknown-key", {"profile": "方案.toml", "key": "xyz"}, "配置方案 方案.toml：未知的配置项“xyz”。"),
+    ("profile-unknown-key-near", {"profile": "方案.toml", "key": "titel", "near": "title"},
+     "配置方案 方案.toml：未知的配置项“titel”。是否想写“title”？"),
+    ("profile-missing-text", {"profile": "方案.toml", "key": "name"}, "配置方案 方案.toml：缺少 name（文字，用英文双引号括起）。"),
+    ("profile-headers", {"profile": "方案.toml", "columns": ["编号", "措施"]},
+     "配置方案 方案.toml：[headers] 应写成 规范列名 = [\"别名\", …]，规范列名为编号、措施之一。"),
+    ("profile-hierarchy", {"profile": "方案.toml", "columns": ["主题", "重点问题"]},
+     "配置方案 方案.toml：[hierarchy] optional 只能列主题、重点问题，defaults 只能给 optional 中的列。"),
+    ("profile-hierarchy-defaults", {"profile": "方案.toml"},
+     "配置方案 方案.toml：[hierarchy] 可省略的“重点问题”“事项”须在 defaults 中给出默认值，否则统计无法按层级计数。"),
+    ("profile-wording-not-table", {"profile": "方案.toml"}, "配置方案 方案.toml：[wording] 应为一节“用语名 = \"本清单的说法\"”。"),
+    ("profile-wording-unknown", {"profile": "方案.toml", "key": "甲", "names": ["条目", "分类依据"]},
+     "配置方案 方案.toml：[wording] 中未知的用语名“甲”。可用的有：条目、分类依据。"),
+    ("profile-wording-unknown-near", {"profile": "方案.toml", "key": "条", "near": "条目", "names": ["条目", "分类依据"]},
+     "配置方案 方案.toml：[wording] 中未知的用语名“条”。是否想写“条目”？可用的有：条目、分类依据。"),
+    ("profile-wording-not-text", {"profile": "方案.toml", "key": "条目"}, "配置方案 方案.toml：[wording] 中“条目”应为文字（用英文双引号括起）。"),
+    ("profile-wording-grouping", {"profile": "方案.toml"},
+     f"配置方案 方案.toml：[wording] 中“分类依据”应为{'、'.join(vocab.NOTICE_GROUPINGS)}之一（按事项类别或按重点问题分类）。"),
+    ("profile-file-missing", {"name": "方案.toml", "path": _P}, f"配置项 profile = “方案.toml”：找不到配置方案文件 {_P}。"),
+    ("profile-unknown", {"name": "乱写", "names": ["默认", "审计整改"]},
+     "配置项 profile = “乱写”不是内置的配置方案。可用的有：默认、审计整改；也可写本单位配置方案文件的路径，如 profile = \"本单位方案.toml\"。"),
+    ("profile-unknown-near", {"name": "审计", "near": "审计整改", "names": ["默认", "审计整改"]},
+     "配置项 profile = “审计”不是内置的配置方案。是否想写“审计整改”？可用的有：默认、审计整改；"
+     "也可写本单位配置方案文件的路径，如 profile = \"本单位方案.toml\"。"),
+    ("service-busy", {"detail": "另一个操作刚刚结束，请再点一次。"}, "另一个操作刚刚结束，请再点一次。"),
+    ("port-unavailable", {"host": "127.0.0.1", "port": 8765, "reason": "Address already in use", "next_port": 8766},
+     "无法在 127.0.0.1:8765 上启动服务：Address already in use。端口可能已被占用，请用 --port 指定另一个端口（如 --port 8766）。"),
+]
+
+
+@pytest.mark.parametrize("kind, params, old", _MOVED, ids=[kind for kind, _, _ in _MOVED])
+def test_a_kind_moved_from_its_raise_site_renders_the_sentence_it_replaced(kind, params, old):
+    assert words.render(kind, params) == old
+
+
+@pytest.mark.parametrize("suffix, fmt, lost", [(".xlsm", "含宏的 .xlsm 格式", "，宏也会丢失"), (".ods", "ODS 格式（WPS/LibreOffice 表格）", "")])
+def test_a_master_in_another_format_is_refused_with_the_words_it_always_had(tmp_path, suffix, fmt, lost):
+    from toolkit.io import master_file
+    path = tmp_path / f"台账{suffix}"
+    old = (f"台账“{path.name}”是{fmt}。程序写台账时生成 .xlsx 工作簿，以原名覆盖会使文件无法打开{lost}，"
+           f"因此汇总、刷新统计和销号审核不写台账、不改动任何文件（体检和通报照常读取）。请用 WPS、Excel 或 "
+           f"LibreOffice 打开它，“另存为”Excel 工作簿（*.xlsx），保存为“台账.xlsx”，再把 config.toml 中 "
+           f"[paths] 的 master 改为这个新文件后重新运行；原文件保留作存档，程序不再改动它。")
+    assert master_file.format_problem(path) == old
+    with pytest.raises(errors.LedgerError) as caught:
+        master_file.check_format(path)
+    assert str(caught.value) == old and caught.value.kind == "ledger-not-xlsx"
+    assert caught.value.location.file == str(path)

@@ -74,10 +74,10 @@ class Workspace:
                 try:
                     config.check_folders(settings)
                 except ConfigError as exc:
-                    raise ConfigError(f"{folder / config.CONFIG_NAME}：{exc}") from None
+                    raise ConfigError(kind="config-of-ledger-workspace", where=Location(file=str(folder / config.CONFIG_NAME)),
+                                      config=folder / config.CONFIG_NAME, detail=str(exc)) from None
                 return cls(settings)
-        raise ConfigError(f"在台账所在文件夹及其上两级中找不到配置文件 {config.CONFIG_NAME}。"
-                          f"请运行 python -m toolkit init 生成，并把台账放在 master 文件夹中。")
+        raise ConfigError(kind="config-not-near-ledger", where=Location(file=str(path)), config=config.CONFIG_NAME)
 
     @classmethod
     def init(cls, folder: Path | str, profile: str = "") -> "Workspace":
@@ -85,7 +85,7 @@ class Workspace:
         shortcuts and an empty master (an existing config or master is kept); .created lists them."""
         path = Path(folder) / config.CONFIG_NAME
         if path.exists():
-            raise ConfigError(f"{path} 已存在，未覆盖。")
+            raise ConfigError(kind="target-exists", where=Location(file=str(path)), path=path)
         with file_errors():
             settings = config.load(config.write_default(folder, profile=profile))
             ensure_secret(settings)             # the key that signs this workspace's templates
@@ -200,8 +200,8 @@ class Workspace:
         with self.guarded(*([] if write else [s.master])):
             if not s.review_required:
                 waiting = review.pending_while_off(read_ledger(s.master, s), True) if s.master.exists() else []
-                raise ConfigError(f"销号审核未启用。如需启用，请在 {config.CONFIG_NAME} 中写入 [review] required = true。"
-                                  + "".join(waiting))
+                raise ConfigError(kind="review-not-enabled", where=Location(file=str(s.root / config.CONFIG_NAME)),
+                                  config=config.CONFIG_NAME, waiting="".join(waiting))
             self._check_writable("backup")
             if write is None:
                 master_file.check_format(s.master)
@@ -309,8 +309,8 @@ class Workspace:
         for mid, _ in targets:
             missing = [p for p in vocab.ACCEPTANCE_PARTIES if p not in db.accepted(mid.strip())]
             if missing:
-                raise ReviewError(f"措施“{mid}”尚未完成三方验收（缺{'、'.join(missing)}），本次未销号。请先记录验收："
-                                  f"python -m toolkit accept {mid} --party {missing[0]} -c 文件夹。")
+                raise ReviewError(kind="acceptance-incomplete", where=Location(file=str(self.settings.master)),
+                                  measure_id=mid, missing=missing, party=missing[0])
 
     def refresh(self, ledger: Ledger, write: Callable[[Assessment], None]) -> Assessment:
         """Excel 刷新统计: the figures of the open book, written into it by write(assessment) under the lock.

@@ -40,6 +40,7 @@ from .io.ledger_file import read_master
 from .io.template_contract import ensure_secret
 from .merging import judge, latest_applied, merge  # noqa: F401  (merge: tests patch it here)
 from .model import Ledger, LogEntry, Settings
+from .problems import Location
 from .readers import read_all
 from .rules import review
 
@@ -143,7 +144,7 @@ def take_in(ledger: Ledger, settings: Settings, entries: list, on_file=None, aga
         result.inbox_seen.append((e.name, e.size, e.mtime_ns))
     for path in again or []:
         if not Path(path).is_file():
-            raise SubmissionError(f"找不到要重新汇总的文件 {path}。请给出归档文件夹中该文件的位置。")
+            raise SubmissionError(kind="again-file-missing", where=Location(file=str(path)), path=path)
         snap = archive_copy(_entry(Path(path)), archive_dir, index, now, 0)
         if isinstance(snap, Skipped):
             result.deferred.append(snap)

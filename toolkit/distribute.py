@@ -28,6 +28,7 @@ from .io.template_contract import (  # noqa: F401  (names intake, the app and te
     template_signature,
 )
 from .model import WIDTHS, Ledger, Measure, Settings
+from .problems import Location
 from .rules import deadlines, normalize
 
 ROLE_COLUMN = "本单位角色"
@@ -210,7 +211,7 @@ def distribute(settings: Settings, units: list[str] | None = None, ledger: Ledge
     wanted = ledger.units if units is None else units
     unknown = [u for u in wanted if not ledger.has_unit(u)]
     if unknown:
-        raise LedgerError(f"台账中没有这些责任单位：{'、'.join(unknown)}。")
+        raise LedgerError(kind="units-not-in-ledger", where=Location(file=str(settings.master)), units=unknown)
     stems = unit_file_names(ledger.units)        # from every unit: a file's name does not depend on what is asked
     out = []
     for unit in dict.fromkeys(wanted):

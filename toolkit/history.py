@@ -36,6 +36,7 @@ from .io.history_db import (
 from .io.ledger_file import read_ledger
 from .merging import merge
 from .model import Ledger, LogEntry, Review, Settings
+from .problems import Location
 
 log = logging.getLogger("toolkit")
 
@@ -203,8 +204,8 @@ def rebuild_changes(settings: Settings, db: HistoryDB | None = None, notes: list
     current = read_ledger(settings.master, settings)
     first = oldest_backup(settings, notes)
     if first is None and current.log:
-        raise HistoryError(f"备份文件夹“{settings.path('backup')}”中找不到台账的最早备份，无法确定初始状态，"
-                           f"不能重建变更记录。")
+        raise HistoryError(kind="history-no-first-backup", where=Location(file=str(settings.path("backup"))),
+                           folder=settings.path("backup"))
     base = read_ledger(first, settings) if first else current
     live = db.changes() if db is not None else []
     initial = [c for c in live if c.source == vocab.SOURCE_INITIAL]
@@ -302,12 +303,11 @@ def _archived(ledger: Ledger, rec: LogEntry, settings: Settings):
     """The submission of an archived file, read again under its own period; its hash checked."""
     path = settings.path("archive") / rec.archived
     if not path.exists():
-        raise HistoryError(f"归档文件“{path}”不存在（报送记录：{rec.unit}，{rec.received}），"
-                           f"无法重建变更记录。请从备份恢复该文件后重试。")
+        raise HistoryError(kind="history-archived-missing", where=Location(file=str(path)),
+                           path=path, unit=rec.unit, received=rec.received)
     sub = read_submission(path, ledger, replace(settings, period=rec.period), dt.datetime.fromisoformat(rec.received))
     if sub.sha256 != rec.sha256:
-        raise HistoryError(f"归档文件“{path.name}”的内容与报送记录中的哈希不一致，可能被改动过。"
-                           f"请从备份恢复原件后重试。")
+        raise HistoryError(kind="history-archived-altered", where=Location(file=str(path)), name=path.name)
     return sub
 
 

@@ -216,7 +216,7 @@ class Service:
         """The schedule's job: a complete run, skipped (logged) while a press is running."""
         code, answer = self.perform("run", {}, by="定时")
         if code == 409:
-            raise BusyError(answer["message"])
+            raise BusyError(kind="service-busy", detail=answer["message"])
         if not answer["ok"]:
             log.error("定时运行未完成：%s", answer["message"])
 
@@ -372,15 +372,14 @@ class Api:
         except ValueError:
             size = 0
         if size > MAX_BODY:
-            raise ConfigError(f"请求内容过长（{size}字节，上限{MAX_BODY}字节）：按钮和控制台的请求不会这么长，"
-                              f"请检查调用本服务的程序。", too_long=True)
+            raise ConfigError(kind="request-too-long", size=size, limit=MAX_BODY, too_long=True)
         raw = environ["wsgi.input"].read(size) if size else b""
         if not raw.strip():
             return {}
         try:
             data = json.loads(raw.decode("utf-8"))
         except ValueError:
-            raise ConfigError("请求内容不是 JSON。") from None
+            raise ConfigError(kind="request-not-json") from None
         return data if isinstance(data, dict) else {}
 
     def get(self, path: str, query: dict):
@@ -470,8 +469,8 @@ class Server:
                                        # beyond this waitress answers 413 itself: a page can't make it buffer 1 GB
                                        max_request_body_size=16 * MAX_BODY)
         except OSError as exc:
-            raise ToolkitError(f"无法在 {host}:{port} 上启动服务：{exc.strerror or exc}。端口可能已被占用，"
-                               f"请用 --port 指定另一个端口（如 --port {port + 1}）。") from None
+            raise ToolkitError(kind="port-unavailable", host=host, port=port, reason=exc.strerror or str(exc),
+                               next_port=port + 1) from None
         self.host = host
         self.port = service.port = int(self.httpd.effective_port)
         self.thread = threading.Thread(target=self.httpd.run, name="zhenggai-http", daemon=True)

@@ -20,6 +20,7 @@ GUIDANCE = {
 # Kinds without a template here (the class-level ones such as "config" or "ledger") carry the sentence
 # their raise site wrote; new kinds go here.
 _TOML_CAUSES = "不符合 TOML 格式。常见原因：文字没有用英文双引号括起、用了中文引号或全角等号、同一配置项写了两次。"
+_PROFILE = "配置方案 {profile}："
 TEMPLATES: dict[str, str] = {
     # input: what a command or a button was asked to do does not fit
     "target-exists": "{path} 已存在，未覆盖。",
@@ -40,6 +41,19 @@ TEMPLATES: dict[str, str] = {
                                     "请核对单位名称，或先运行汇总更新拟发清单。",
     "review-selection": f"请先在“{vocab.SHEET_REVIEW}”表（或“{vocab.SHEET_LEDGER}”表）中选中要审核的措施所在的行，"
                         f"再点按钮（当前选中的是“{{sheet}}”表）。",
+    "again-file-missing": "找不到要重新汇总的文件 {path}。请给出归档文件夹中该文件的位置。",
+    "units-not-in-ledger": "台账中没有这些责任单位：{units}。",
+    "acceptance-incomplete": "措施“{measure_id}”尚未完成三方验收（缺{missing}），本次未销号。请先记录验收："
+                             "python -m toolkit accept {measure_id} --party {party} -c 文件夹。",
+    "review-conclusion-invalid": f"审核结论“{{word}}”无法识别，应为{'/'.join(vocab.REVIEW_CONCLUSIONS)}之一。",
+    "review-return-without-opinion": f"{vocab.REVIEW_RETURN}须写明{vocab.REVIEW_OPINION}（单位需补充的材料），本次未作任何修改。",
+    "review-nothing-selected": f"没有选中任何措施。请在“{vocab.SHEET_REVIEW}”表（或台账）中选中要审核的行，再操作。",
+    "review-not-pending": f"以下措施没有待审核的销号申请：{{refused}}。只有“{vocab.REVIEW_STATE}”为"
+                          f"“{vocab.REVIEW_PENDING}”（单位已申请销号）的行可以审核；本次未作任何修改。",
+    "review-typed-conclusion-differs": f"“{vocab.SHEET_REVIEW}”表中已手工填写了尚未办理的审核结论：{{named}}，与本次“{{chosen}}”不一致。"
+                                       f"请先在该表改正或清空“{vocab.REVIEW_CONCLUSION}”单元格，再操作；本次未作任何修改。",
+    "request-too-long": "请求内容过长（{size}字节，上限{limit}字节）：按钮和控制台的请求不会这么长，请检查调用本服务的程序。",
+    "request-not-json": "请求内容不是 JSON。",
     # input: a template, an add-in source or a registration file the office keeps is malformed
     "template-undefined-variable": "模板“{name}”使用了未提供的变量：{detail}。可用变量见 templates/README.md。",
     "template-not-found": "找不到模板“{name}”（模板文件夹：{folder}）。",
@@ -78,6 +92,14 @@ TEMPLATES: dict[str, str] = {
     "ledger-columns-repeated": "{lines}",
     "ledger-problems": "台账有{count}处需要先改正：\n{lines}",
     "ledger-problems-many": "台账有{count}处需要先改正：\n{lines}\n……另有{more}处",
+    "ledger-not-xlsx": "台账“{name}”是{format}。程序写台账时生成 .xlsx 工作簿，以原名覆盖会使文件无法打开{lost}，"
+                       "因此汇总、刷新统计和销号审核不写台账、不改动任何文件（体检和通报照常读取）。请用 WPS、Excel 或 "
+                       "LibreOffice 打开它，“另存为”Excel 工作簿（*.xlsx），保存为“{target}”，再把 {config} 中 "
+                       "[paths] 的 master 改为这个新文件后重新运行；原文件保留作存档，程序不再改动它。",
+    "ledger-far-cells": "{what}“{name}”工作表“{sheet}”中单元格{far}有内容，使表格范围达到{span}"
+                        "（{rows}行×{columns}列），远超{what}的大小；读取会耗尽内存，已停止，文件未改动。"
+                        "请打开该文件，删除{far}中的内容（可按 Ctrl+End 跳到最后一个有内容的单元格）并保存后重新运行。",
+    "backup-verify-failed": "台账备份 {path} 校验失败（磁盘已满或文件在备份时被改动），台账未改动。请检查磁盘空间后重新运行。",
     # input: the configuration file (config.toml) or one of its values
     "config-not-a-date": "配置项 {key} 的值“{value}”不是日期，应写成 2024-08-31 或 today。",
     "config-wrong-value": "配置项 {key} 的值“{value}”无效：应为{expected}。",
@@ -101,6 +123,36 @@ TEMPLATES: dict[str, str] = {
     "config-inbox-in-written-folder": "[paths] inbox = \"{written}\" 指向 {inbox}，位于 paths.{key}（{folder}）之中。收件箱里的"
                                       "文件汇总后会被归档并删除，程序自己写入的文件（归档原件、回执、备份等）不能当作报送文件。"
                                       "请把 inbox 改为单独的文件夹，如 inbox = \"inbox\"。",
+    "config-of-ledger-workspace": "{config}：{detail}",
+    "config-not-near-ledger": "在台账所在文件夹及其上两级中找不到配置文件 {config}。"
+                              "请运行 python -m toolkit init 生成，并把台账放在 master 文件夹中。",
+    "review-not-enabled": "销号审核未启用。如需启用，请在 {config} 中写入 [review] required = true。{waiting}",
+    "signing-key-damaged": "模板签名密钥文件 {path} 已损坏。请从备份恢复该文件；如无备份，删除它后重新分发本期模板"
+                           "（此前下发的模板将不再被接受）。",
+    # input: a configuration scheme (配置方案: a built-in profile or the office's own TOML) is malformed
+    "profile-words-not-table": _PROFILE + "[{key}] 应为一节“用语 = 规范用语”。",
+    "profile-word-target": _PROFILE + "[{key}] 中“{word}” = “{target}”：应为{canonical}之一。",
+    "profile-word-is-canonical": _PROFILE + "[{key}] 中“{word}” = “{target}”：“{word}”本身是规范用语，不能改指“{target}”。"
+                                            "请删去这一行，或把台账中的这个用语改成“{target}”。",
+    "profile-alias-taken": _PROFILE + "[headers] 中“{name}”的别名“{alias}”已是“{other}”列的列名或别名：一个列名只能对应一列，"
+                                      "请删去或改写这个别名。",
+    "profile-toml": _PROFILE + "不符合 TOML 格式（{detail}）。",
+    "profile-unknown-key": _PROFILE + "未知的配置项“{key}”。",
+    "profile-unknown-key-near": _PROFILE + "未知的配置项“{key}”。是否想写“{near}”？",
+    "profile-missing-text": _PROFILE + "缺少 {key}（文字，用英文双引号括起）。",
+    "profile-headers": _PROFILE + "[headers] 应写成 规范列名 = [\"别名\", …]，规范列名为{columns}之一。",
+    "profile-hierarchy": _PROFILE + "[hierarchy] optional 只能列{columns}，defaults 只能给 optional 中的列。",
+    "profile-hierarchy-defaults": _PROFILE + "[hierarchy] 可省略的“重点问题”“事项”须在 defaults 中给出默认值，否则统计无法按层级计数。",
+    "profile-wording-not-table": _PROFILE + "[wording] 应为一节“用语名 = \"本清单的说法\"”。",
+    "profile-wording-unknown": _PROFILE + "[wording] 中未知的用语名“{key}”。可用的有：{names}。",
+    "profile-wording-unknown-near": _PROFILE + "[wording] 中未知的用语名“{key}”。是否想写“{near}”？可用的有：{names}。",
+    "profile-wording-not-text": _PROFILE + "[wording] 中“{key}”应为文字（用英文双引号括起）。",
+    "profile-wording-grouping": _PROFILE + f"[wording] 中“分类依据”应为{'、'.join(vocab.NOTICE_GROUPINGS)}之一（按事项类别或按重点问题分类）。",
+    "profile-file-missing": "配置项 profile = “{name}”：找不到配置方案文件 {path}。",
+    "profile-unknown": "配置项 profile = “{name}”不是内置的配置方案。可用的有：{names}；"
+                       "也可写本单位配置方案文件的路径，如 profile = \"本单位方案.toml\"。",
+    "profile-unknown-near": "配置项 profile = “{name}”不是内置的配置方案。是否想写“{near}”？可用的有：{names}；"
+                            "也可写本单位配置方案文件的路径，如 profile = \"本单位方案.toml\"。",
     "inbox-shared": "{why}。收件箱里的文件汇总后会被归档并删除，本次未做任何改动。请在 {config} 的 [paths] inbox 中改用本工作区自己的收件箱。",
     "folder-claimed": "{word} {folder} 已被另一个工作区使用（其配置文件：{other}）。两个工作区共用{word}会互相删除或覆盖文件，"
                       "本次未做任何改动。请在 {config} 的 [paths] {key} 中改用本工作区自己的{word}；"
@@ -121,6 +173,15 @@ TEMPLATES: dict[str, str] = {
     "history-unwritable": "无法写入变更记录数据库：{reason}。请清理磁盘或检查文件夹权限后重试。",
     "history-damaged-in-run": f"变更记录数据库“{vocab.HISTORY_DB}”在运行中读写出错（{{detail}}），可能已损坏。"
                               f"下次运行时会把它原样移到一旁并按归档文件重建；也可运行 `python -m toolkit history --rebuild`。",
+    "history-no-first-backup": "备份文件夹“{folder}”中找不到台账的最早备份，无法确定初始状态，不能重建变更记录。",
+    "history-archived-missing": "归档文件“{path}”不存在（报送记录：{unit}，{received}），无法重建变更记录。请从备份恢复该文件后重试。",
+    "history-archived-altered": "归档文件“{name}”的内容与报送记录中的哈希不一致，可能被改动过。请从备份恢复原件后重试。",
+    "history-unknown-measure": f"变更记录中没有措施“{{measure_id}}”。请核对编号（见台账“{vocab.ID}”列）。",
+    "history-unopenable": "无法打开变更记录数据库 {path}：{reason}。请把占据该位置的文件夹移走或检查"
+                          "所在文件夹的权限后重试（数据库本身无需处理）。",
+    "history-db-unwritable": "无法写入变更记录数据库 {path}：{reason}。请清理磁盘或检查文件夹权限后重试（数据库本身无需处理）。",
+    "service-busy": "{detail}",
+    "port-unavailable": "无法在 {host}:{port} 上启动服务：{reason}。端口可能已被占用，请用 --port 指定另一个端口（如 --port {next_port}）。",
     "file-operation-failed": "{detail}",
     "master-changed-meanwhile": "台账 {path} 在本次读取之后被改动（可能有另一个工作区或程序同时写入），为免覆盖该改动，"
                                 "本次未写入台账，收件箱中的文件原样保留。请确认只有一个工作区使用该台账后重新运行。",

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from xml.parsers import expat
 
 from ..errors import LedgerError
+from ..problems import Location
 from .sheets import col_letter
 
 CONTENT = {"v", "f", "is"}      # children that give a <c> a value (a formula, a number, a string)
@@ -147,7 +148,6 @@ def refuse_far_content(path, what: str = "台账") -> None:
     for sheet, used in extents.items():
         if used.cells > MASTER_MAX_CELLS:
             far = used.far_cells()
-            raise LedgerError(
-                f"{what}“{path.name}”工作表“{sheet}”中单元格{far}有内容，使表格范围达到{used.span}"
-                f"（{used.rows}行×{used.columns}列），远超{what}的大小；读取会耗尽内存，已停止，文件未改动。"
-                f"请打开该文件，删除{far}中的内容（可按 Ctrl+End 跳到最后一个有内容的单元格）并保存后重新运行。")
+            raise LedgerError(kind="ledger-far-cells", where=Location(file=str(path), sheet=sheet, cell=far.split("、")[0]),
+                              what=what, name=path.name, sheet=sheet, far=far, span=used.span, rows=used.rows,
+                              columns=used.columns)

@@ -20,6 +20,7 @@ from .. import vocab
 from ..assessment import Dated, dated
 from ..errors import BusyError, FileAccessError, HistoryError, ToolkitError
 from ..model import UNIT_ATTRS, Ledger, LogEntry, Settings
+from ..problems import Location
 from ..rules import ladder, normalize, stats
 
 MEASURE_FIELDS = {vocab.STATUS: "status", vocab.DEADLINE: "deadline", **{h: a for h, a in UNIT_ATTRS.items()
@@ -184,8 +185,8 @@ class HistoryDB:
             self.conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=timeout)
         except sqlite3.Error as exc:         # a folder in its place, a missing or read-only folder
             what = "这个位置是一个文件夹，而不是数据库文件" if self.path.is_dir() else sqlite_reason(exc)
-            raise FileAccessError(f"无法打开变更记录数据库 {self.path}：{what}。请把占据该位置的文件夹移走或检查"
-                                  f"所在文件夹的权限后重试（数据库本身无需处理）。") from None
+            raise FileAccessError(kind="history-unopenable", where=Location(file=str(self.path)),
+                                  path=self.path, reason=what) from None
         try:
             if read_only:
                 return
@@ -199,8 +200,8 @@ class HistoryDB:
                 raise HistoryDamaged(self.path, str(exc)) from None
             if is_busy(exc):
                 raise busy_error(self.path, timeout) from None
-            raise FileAccessError(f"无法写入变更记录数据库 {self.path}：{sqlite_reason(exc)}。"
-                                  f"请清理磁盘或检查文件夹权限后重试（数据库本身无需处理）。") from None
+            raise FileAccessError(kind="history-db-unwritable", where=Location(file=str(self.path)),
+                                  path=self.path, reason=sqlite_reason(exc)) from None
         except sqlite3.DatabaseError as exc:
             self.conn.close()
             raise HistoryDamaged(self.path, str(exc)) from None
@@ -405,7 +406,7 @@ def story_lines(db: HistoryDB, measure_id: str, ledger: Ledger | None = None) ->
     changes = db.changes(mid)
     m = ledger.measures.get(mid) if ledger else None
     if not changes and m is None:
-        raise HistoryError(f"变更记录中没有措施“{mid}”。请核对编号（见台账“{vocab.ID}”列）。")
+        raise HistoryError(kind="history-unknown-measure", measure_id=mid)
     files = {rec.sha256: rec for rec in (ledger.log if ledger else [])}
     out = [f"措施{mid}：{m.measure}（牵头单位：{m.lead_unit}）" if m else f"措施{mid}"]
     out.append(f"共{len(changes)}条变更记录：")

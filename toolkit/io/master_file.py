@@ -17,11 +17,12 @@ from pathlib import Path
 
 from xlsxwriter.url import Url
 
-from .. import vocab
+from .. import vocab, words
 from ..assessment import Assessment, Dated, assess
 from ..config import CONFIG_NAME
 from ..errors import LedgerError
 from ..model import WIDTHS, Ledger, Settings, SheetLayout
+from ..problems import Location
 from ..rules import normalize, stats
 from ..rules.deadlines import days_overdue
 from . import ledger_sheets, sheets, stats_sheet
@@ -37,7 +38,12 @@ FORMATS = {".ods": "ODS 格式（WPS/LibreOffice 表格）", ".xls": "旧版 .xl
 def format_problem(path: Path) -> str:
     """Why the master at path cannot be written in place ('' when it can): the toolkit writes .xlsx
     bytes, and those under an .ods/.xls/.xlsm name make a file no program opens (and lose macros)."""
-    path = Path(path)
+    params = _format_params(Path(path))
+    return words.render("ledger-not-xlsx", params) if params else ""
+
+
+def _format_params(path: Path) -> dict[str, str]:
+    """The parameters of a ledger-not-xlsx problem of the master at path ({} when it may be written in place)."""
     suffix = path.suffix.lower()
     kind = FORMATS.get(suffix, f"{suffix or '无扩展名'}格式") if suffix != ".xlsx" else ""
     if not kind and path.is_file():
@@ -49,20 +55,17 @@ def format_problem(path: Path) -> str:
             package = False
         kind = "" if package else "其他格式的文件（内容不是 .xlsx 工作簿，只是扩展名为 .xlsx）"
     if not kind:
-        return ""
+        return {}
     target = path.with_suffix(".xlsx") if suffix != ".xlsx" else path.with_name(path.stem + "_转换.xlsx")
-    lost = "，宏也会丢失" if suffix == ".xlsm" else ""
-    return (f"台账“{path.name}”是{kind}。程序写台账时生成 .xlsx 工作簿，以原名覆盖会使文件无法打开{lost}，"
-            f"因此汇总、刷新统计和销号审核不写台账、不改动任何文件（体检和通报照常读取）。请用 WPS、Excel 或 "
-            f"LibreOffice 打开它，“另存为”Excel 工作簿（*.xlsx），保存为“{target.name}”，再把 {CONFIG_NAME} 中 "
-            f"[paths] 的 master 改为这个新文件后重新运行；原文件保留作存档，程序不再改动它。")
+    return {"name": path.name, "format": kind, "lost": "，宏也会丢失" if suffix == ".xlsm" else "",
+            "target": target.name, "config": CONFIG_NAME}
 
 
 def check_format(path: Path) -> None:
     """LedgerError before anything changes when the master is not an .xlsx the toolkit may rewrite."""
-    problem = format_problem(path)
-    if problem:
-        raise LedgerError(problem)
+    params = _format_params(Path(path))
+    if params:
+        raise LedgerError(kind="ledger-not-xlsx", where=Location(file=str(path)), **params)
 
 
 def content_digest(ledger: Ledger, settings: Settings, when: Dated) -> str:
@@ -109,7 +112,7 @@ def backup(path: Path, backup_dir: Path) -> Path | None:
         _, st = copy_hashed(path, tmp)
         os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))   # the backup keeps the master's save time
         if not _whole(tmp, full):
-            raise LedgerError(f"台账备份 {target} 校验失败（磁盘已满或文件在备份时被改动），台账未改动。请检查磁盘空间后重新运行。")
+            raise LedgerError(kind="backup-verify-failed", where=Location(file=str(target)), path=target)
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 from .. import vocab
 from ..errors import ConfigError
 from ..model import Settings
+from ..problems import Location
 from ..rules import normalize
 
 META_TABLE_ROW = 10          # the per-row fingerprint table starts here in 模板信息
@@ -83,8 +84,7 @@ def ensure_secret(settings: Settings) -> bytes:
     except (OSError, ValueError, UnicodeDecodeError):
         key = b""
     if len(key) != 32:
-        raise ConfigError(f"模板签名密钥文件 {path} 已损坏。请从备份恢复该文件；如无备份，删除它后重新分发本期模板"
-                          f"（此前下发的模板将不再被接受）。")
+        raise ConfigError(kind="signing-key-damaged", where=Location(file=str(path)), path=path)
     return key
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from .. import vocab
 from ..errors import ConfigError
 from ..model import COLUMN
+from ..problems import Location
 from ..rules import normalize
 from ..rules.lexicon import Lexicon
 
@@ -48,21 +49,23 @@ def builtin_names() -> list[str]:
     return [DEFAULT] + [n for n in names if n != DEFAULT]
 
 
-def _fail(where: str, message: str):
-    raise ConfigError(f"配置方案 {where}：{message}")
+def _at(where: str) -> Location:
+    """The profile file a problem is in (its path, or a built-in profile's file name)."""
+    return Location(file=where)
 
 
 def _words(data: dict, key: str, where: str, canonical: list[str]) -> dict[str, str]:
     table = data.get(key, {})
     if not isinstance(table, dict):
-        _fail(where, f"[{key}] 应为一节“用语 = 规范用语”。")
+        raise ConfigError(kind="profile-words-not-table", where=_at(where), profile=where, key=key)
     out = {}
     for word, target in table.items():
         if target not in canonical:
-            _fail(where, f"[{key}] 中“{word}” = “{target}”：应为{'、'.join(canonical)}之一。")
+            raise ConfigError(kind="profile-word-target", where=_at(where), profile=where, key=key, word=word,
+                              target=target, canonical=list(canonical))
         if word in canonical and target != word:      # read as itself all the same: the line would be ignored
-            _fail(where, f"[{key}] 中“{word}” = “{target}”：“{word}”本身是规范用语，不能改指“{target}”。"
-                         f"请删去这一行，或把台账中的这个用语改成“{target}”。")
+            raise ConfigError(kind="profile-word-is-canonical", where=_at(where), profile=where, key=key, word=word,
+                              target=target)
         out[word.replace(" ", "")] = target
     return out
 
@@ -75,8 +78,8 @@ def _aliases(headers: dict, where: str) -> dict[str, list[str]]:
         for alias in aliases:
             other = owner.setdefault(normalize.clean_header(alias), name)
             if other != name:
-                _fail(where, f"[headers] 中“{name}”的别名“{alias}”已是“{other}”列的列名或别名：一个列名只能对应一列，"
-                             f"请删去或改写这个别名。")
+                raise ConfigError(kind="profile-alias-taken", where=_at(where), profile=where, name=name, alias=alias,
+                                  other=other)
     return {h: [str(a) for a in v] for h, v in headers.items()}
 
 
@@ -85,29 +88,30 @@ def from_toml(text: str, where: str) -> Profile:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        _fail(where, f"不符合 TOML 格式（{exc}）。")
+        raise ConfigError(kind="profile-toml", where=_at(where), profile=where, detail=str(exc)) from exc
     known = {"name", "programme", "work", "source", "title", "office", "description",
              "status", "deadlines", "item_types", "headers", "hierarchy", "wording"}
     for key in data:
         if key not in known:
             near = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.4)
-            _fail(where, f"未知的配置项“{key}”。" + (f"是否想写“{near[0]}”？" if near else ""))
+            raise ConfigError(kind="profile-unknown-key-near" if near else "profile-unknown-key", where=_at(where),
+                              profile=where, key=key, **({"near": near[0]} if near else {}))
     texts = {}
     for key in ("name", "programme", "work", "source", "title", "office"):
         if not isinstance(data.get(key), str) or not data[key].strip():
-            _fail(where, f"缺少 {key}（文字，用英文双引号括起）。")
+            raise ConfigError(kind="profile-missing-text", where=_at(where), profile=where, key=key)
         texts[key] = data[key].strip()
     headers = data.get("headers", {})
     if not isinstance(headers, dict) or any(h not in COLUMN or not isinstance(v, list) for h, v in headers.items()):
-        _fail(where, f"[headers] 应写成 规范列名 = [\"别名\", …]，规范列名为{'、'.join(COLUMN)}之一。")
+        raise ConfigError(kind="profile-headers", where=_at(where), profile=where, columns=list(COLUMN))
     hierarchy = data.get("hierarchy", {})
     optional = hierarchy.get("optional", [])
     defaults = hierarchy.get("defaults", {})
     if any(c not in HIERARCHY for c in optional) or any(c not in optional for c in defaults):
-        _fail(where, f"[hierarchy] optional 只能列{'、'.join(HIERARCHY)}，defaults 只能给 optional 中的列。")
+        raise ConfigError(kind="profile-hierarchy", where=_at(where), profile=where, columns=HIERARCHY)
     if (vocab.KEY_PROBLEM in optional or vocab.ITEM in optional) and not all(
             c in defaults for c in optional if c in (vocab.KEY_PROBLEM, vocab.ITEM)):
-        _fail(where, "[hierarchy] 可省略的“重点问题”“事项”须在 defaults 中给出默认值，否则统计无法按层级计数。")
+        raise ConfigError(kind="profile-hierarchy-defaults", where=_at(where), profile=where)
     lexicon = Lexicon(
         status_words=_words(data, "status", where, vocab.STATUSES),
         deadline_words=_words(data, "deadlines", where, [vocab.LONG_TERM, vocab.ONGOING, vocab.IMMEDIATE]),
@@ -122,16 +126,16 @@ def _wording(data: dict, where: str) -> dict[str, str]:
     """[wording]: the 通报's words for the list's entries; each key one of vocab.NOTICE_WORDING's, each value text."""
     table = data.get("wording", {})
     if not isinstance(table, dict):
-        _fail(where, "[wording] 应为一节“用语名 = \"本清单的说法\"”。")
+        raise ConfigError(kind="profile-wording-not-table", where=_at(where), profile=where)
     for key, value in table.items():
         if key not in vocab.NOTICE_WORDING:
             near = difflib.get_close_matches(key, list(vocab.NOTICE_WORDING), n=1, cutoff=0.4)
-            _fail(where, f"[wording] 中未知的用语名“{key}”。" + (f"是否想写“{near[0]}”？" if near else "")
-                  + f"可用的有：{'、'.join(vocab.NOTICE_WORDING)}。")
+            raise ConfigError(kind="profile-wording-unknown-near" if near else "profile-wording-unknown", where=_at(where),
+                              profile=where, key=key, names=list(vocab.NOTICE_WORDING), **({"near": near[0]} if near else {}))
         if not isinstance(value, str) or not value.strip():
-            _fail(where, f"[wording] 中“{key}”应为文字（用英文双引号括起）。")
+            raise ConfigError(kind="profile-wording-not-text", where=_at(where), profile=where, key=key)
     if table.get("分类依据", vocab.NOTICE_GROUPINGS[0]) not in vocab.NOTICE_GROUPINGS:
-        _fail(where, f"[wording] 中“分类依据”应为{'、'.join(vocab.NOTICE_GROUPINGS)}之一（按事项类别或按重点问题分类）。")
+        raise ConfigError(kind="profile-wording-grouping", where=_at(where), profile=where)
     return {k: v.strip() for k, v in table.items()}
 
 
@@ -141,12 +145,11 @@ def load(name: str = "", root: Path | None = None) -> Profile:
     if name.endswith(".toml"):
         path = Path(name) if Path(name).is_absolute() or root is None else Path(root) / name
         if not path.is_file():
-            raise ConfigError(f"配置项 profile = “{name}”：找不到配置方案文件 {path}。")
+            raise ConfigError(kind="profile-file-missing", where=Location(file=str(path)), name=name, path=path)
         return from_toml(path.read_text(encoding="utf-8-sig"), str(path))
     if name not in builtin_names():
         near = difflib.get_close_matches(name, builtin_names(), n=1, cutoff=0.3)
-        hint = f"是否想写“{near[0]}”？" if near else ""
-        raise ConfigError(f"配置项 profile = “{name}”不是内置的配置方案。{hint}可用的有：{'、'.join(builtin_names())}；"
-                          f"也可写本单位配置方案文件的路径，如 profile = \"本单位方案.toml\"。")
+        raise ConfigError(kind="profile-unknown-near" if near else "profile-unknown", name=name, names=builtin_names(),
+                          **({"near": near[0]} if near else {}))
     path = FOLDER / f"{name}.toml"
     return from_toml(path.read_text(encoding="utf-8"), path.name)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from .. import vocab
 from ..errors import ReviewError
 from ..model import Ledger, OwnerEntry, Review
+from ..problems import Location
 from . import normalize
 from .rollup import recompute_measure
 
@@ -179,12 +180,12 @@ def decide(ledger: Ledger, targets: list[tuple[str, str]], word: str, opinion: s
     退回补充 without an opinion, is refused (ReviewError) and nothing is changed."""
     chosen = conclusion(word)
     if not chosen:
-        raise ReviewError(f"审核结论“{word}”无法识别，应为{'/'.join(vocab.REVIEW_CONCLUSIONS)}之一。")
+        raise ReviewError(kind="review-conclusion-invalid", word=word)
     opinion = normalize.clean_text(opinion)
     if chosen == vocab.REVIEW_RETURN and not opinion:
-        raise ReviewError(f"{vocab.REVIEW_RETURN}须写明{vocab.REVIEW_OPINION}（单位需补充的材料），本次未作任何修改。")
+        raise ReviewError(kind="review-return-without-opinion")
     if not targets:
-        raise ReviewError(f"没有选中任何措施。请在“{vocab.SHEET_REVIEW}”表（或台账）中选中要审核的行，再操作。")
+        raise ReviewError(kind="review-nothing-selected")
     pending, refused = [], []
     known = {m.casefold(): m for m in {*ledger.measures, *(u for _, u in ledger.reviews)}}
     for mid, unit in targets:          # 编号 and 单位 as typed: zg-041 is ZG-041
@@ -198,13 +199,13 @@ def decide(ledger: Ledger, targets: list[tuple[str, str]], word: str, opinion: s
                    "；".join(f"{r.unit}，{r.state}" for r in found) if found else f"{who}未申请销号")
             refused.append(f"“{mid}”（{why}）")
     if refused:
-        raise ReviewError(f"以下措施没有待审核的销号申请：{'、'.join(refused)}。只有“{vocab.REVIEW_STATE}”为"
-                          f"“{vocab.REVIEW_PENDING}”（单位已申请销号）的行可以审核；本次未作任何修改。")
+        raise ReviewError(kind="review-not-pending", where=Location(sheet=vocab.SHEET_REVIEW, column=vocab.REVIEW_STATE),
+                          refused=refused)
     typed = [r for r in pending if r.conclusion and r.conclusion != chosen]
     if typed:                        # a hand-typed decision not yet taken in is never overridden unseen
-        named = "、".join(f"措施“{r.measure_id}”（{r.unit}）为“{r.conclusion}”" for r in typed)
-        raise ReviewError(f"“{vocab.SHEET_REVIEW}”表中已手工填写了尚未办理的审核结论：{named}，与本次“{chosen}”不一致。"
-                          f"请先在该表改正或清空“{vocab.REVIEW_CONCLUSION}”单元格，再操作；本次未作任何修改。")
+        named = [f"措施“{r.measure_id}”（{r.unit}）为“{r.conclusion}”" for r in typed]
+        raise ReviewError(kind="review-typed-conclusion-differs",
+                          where=Location(sheet=vocab.SHEET_REVIEW, column=vocab.REVIEW_CONCLUSION), named=named, chosen=chosen)
     for r in pending:
         r.conclusion = chosen
         r.opinion = opinion          # the decision's own words, never the opinion of an earlier return
