@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 
 from .. import vocab
 from ..errors import HeaderError, LedgerError
-from ..model import COLUMN, LEDGER_COLUMNS, Lexicon
+from ..model import LEDGER_COLUMNS, Lexicon
 from ..rules import normalize
+from ..rules.header_fit import OPTIONAL, REQUIRED, header_aliases, required_columns  # noqa: F401  (their old home)
 from ..rules.lexicon import NONE
 from ..words import render as render_words
 from . import read_account
@@ -28,16 +29,6 @@ def _header_names(row: list, aliases: dict[str, str]) -> dict[str, int]:
         if key:
             cols.setdefault(aliases.get(key, key), c)
     return cols
-
-
-def header_aliases(required: list[str], words: Lexicon = NONE) -> dict[str, str]:
-    """{variant: canonical header} for the columns asked for (the schema's aliases, a table's own headers as they are)."""
-    out = {}
-    for name in required:
-        own = COLUMN[name].aliases if name in COLUMN else [name]
-        for variant in own + words.header_aliases.get(name, []):
-            out.setdefault(normalize.clean_header(variant), name)
-    return out
 
 
 def find_header(rows: list[list], required: list[str], where: str,
@@ -95,16 +86,6 @@ def merged_note(filled: list[str]) -> str:
 
 
 HEADERS = [c.header for c in LEDGER_COLUMNS]         # every field a ledger sheet's column may be read as
-REQUIRED = [c.header for c in LEDGER_COLUMNS if not c.optional]
-OPTIONAL = vocab.OPTIONAL_COLUMNS + [c.header for c in LEDGER_COLUMNS if c.optional and c.header not in vocab.OPTIONAL_COLUMNS]
-
-
-def required_columns(words: Lexicon = NONE) -> tuple[list[str], list[str]]:
-    """(required, optional) office columns under the profile's words (督查督办 has no 主题/重点问题 hierarchy)."""
-    extra = words.optional
-    return [c for c in REQUIRED if c not in extra], OPTIONAL + [c for c in extra if c in REQUIRED]
-
-
 def required_columns_for(where: str, words: Lexicon = NONE) -> tuple[list[str], str, list[str]]:
     """find_header's (required, where, optional) for an office ledger under the profile's words."""
     required, optional = required_columns(words)

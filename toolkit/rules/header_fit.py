@@ -10,8 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .. import vocab
+from ..model import COLUMN, LEDGER_COLUMNS
 from . import normalize
-from .lexicon import Lexicon
+from .lexicon import NONE, Lexicon
 
 SCAN_ROWS = 30          # as many rows as the ledger reader looks through for its header
 
@@ -35,27 +36,30 @@ class HeaderFit:
         return int(self.readable), -len(self.missing), len(self.mapped)
 
 
-def columns(lexicon: Lexicon) -> tuple[list[str], list[str]]:
-    """(required, optional) ledger columns under a lexicon: its optional hierarchy columns may be absent."""
-    required = [c for c in vocab.COLUMNS if c not in vocab.OPTIONAL_COLUMNS and c not in lexicon.optional]
-    optional = vocab.OPTIONAL_COLUMNS + [c for c in vocab.COLUMNS if c in lexicon.optional
-                                         and c not in vocab.OPTIONAL_COLUMNS]
-    return required, optional
+REQUIRED = [c.header for c in LEDGER_COLUMNS if not c.optional]
+OPTIONAL = vocab.OPTIONAL_COLUMNS + [c.header for c in LEDGER_COLUMNS if c.optional and c.header not in vocab.OPTIONAL_COLUMNS]
 
 
-def aliases(lexicon: Lexicon, names: Sequence[str]) -> dict[str, str]:
-    """{cleaned header variant: column} for the columns named, vocab's words first, then the lexicon's."""
+def required_columns(words: Lexicon = NONE) -> tuple[list[str], list[str]]:
+    """(required, optional) office columns under the profile's words (督查督办 has no 主题/重点问题 hierarchy)."""
+    extra = words.optional
+    return [c for c in REQUIRED if c not in extra], OPTIONAL + [c for c in extra if c in REQUIRED]
+
+
+def header_aliases(required: Sequence[str], words: Lexicon = NONE) -> dict[str, str]:
+    """{variant: canonical header} for the columns asked for (the schema's aliases, a table's own headers as they are)."""
     out: dict[str, str] = {}
-    for name in names:
-        for variant in vocab.HEADER_ALIASES.get(name, [name]) + lexicon.header_aliases.get(name, []):
+    for name in required:
+        own = COLUMN[name].aliases if name in COLUMN else [name]
+        for variant in own + words.header_aliases.get(name, []):
             out.setdefault(normalize.clean_header(variant), name)
     return out
 
 
 def fit(rows: Sequence[Sequence[object]], lexicon: Lexicon) -> HeaderFit:
     """The row among the first SCAN_ROWS that holds most of the lexicon's required columns, and how it maps."""
-    required, optional = columns(lexicon)
-    table = aliases(lexicon, required + optional)
+    required, optional = required_columns(lexicon)
+    table = header_aliases(required + optional, lexicon)
     best = HeaderFit(0, (), tuple(required), ())
     for r, row in enumerate(rows[:SCAN_ROWS]):
         found: dict[str, str] = {}          # column → header as typed (first occurrence wins)
