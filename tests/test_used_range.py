@@ -169,3 +169,53 @@ def test_the_extent_of_unusual_layouts_follows_the_readers_positions(xml, expect
         zf.writestr("s.xml", xml)
     used = extent.used_extent(zipfile.ZipFile(buf), "s.xml")
     assert (used.rows, used.columns, used.lowest, used.rightmost) == expected
+
+
+def _zipped(xml: str) -> zipfile.ZipFile:
+    import io
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("s.xml", xml)
+    return zipfile.ZipFile(buf)
+
+
+def test_the_quick_scan_gives_the_parsers_extent_on_the_books_we_and_openpyxl_write(settings, tmp_path):
+    """Every sheet of the master we write, and a book openpyxl wrote with a far formatted blank cell, takes
+    the quick scan (no fallback) and it agrees with the streamed parse cell for cell."""
+    other = tmp_path / "book.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws["B3"], ws["C2"], ws["D1"] = 1, "=1+1", "  文字 "
+    ws["Z900"].number_format = "0.0"
+    wb.save(other)
+    for path in (settings.master, other):
+        with zipfile.ZipFile(path) as zf:
+            for member in extent.sheet_members(zf).values():
+                with zf.open(member) as fh:
+                    quick = extent._scanned_extent(fh)
+                assert quick is not None and quick == extent._streamed_extent(zf, member)
+
+
+@pytest.mark.parametrize("xml", [
+    '<worksheet><sheetData><row r="1"><c><v>1</v></c></row></sheetData></worksheet>',       # a cell without r
+    '<x:worksheet xmlns:x="u"><x:row r="3"><x:c r="B3"><x:v>1</x:v></x:c></x:row></x:worksheet>',   # prefixed
+    '<worksheet><!-- <c r="XFD9"><v>1</v></c> --><c r="A1"><v>1</v></c></worksheet>',           # a comment
+    '<worksheet><c r="A1"><extLst/><v>1</v></c></worksheet>',        # content after another child
+    '<worksheet><c r="A1" s="1" x="a>b"><v>1</v></c><c r="XFD20000" x=\'>\'><v>1</v></c></worksheet>',
+])
+def test_layouts_the_quick_scan_does_not_know_go_to_the_parser_which_finds_every_cell(xml):
+    zf = _zipped(xml)
+    quick = extent._scanned_extent(zf.open("s.xml"))
+    assert quick is None or quick == extent._streamed_extent(zf, "s.xml")
+    assert extent.used_extent(zf, "s.xml") == extent._streamed_extent(zf, "s.xml")
+
+
+def test_the_quick_scan_finds_a_far_cell_across_its_chunks(monkeypatch):
+    """Chunks are cut before a cell, so a cell on a chunk boundary is seen whole, in any chunk size."""
+    cells = "".join(f'<c r="A{r}" t="inlineStr"><is><t>第{r}行</t></is></c>' for r in range(1, 400))
+    xml = f'<worksheet><sheetData><row r="1">{cells}<c r="XFD20000"><v>1</v></c></row></sheetData></worksheet>'
+    expected = extent._streamed_extent(_zipped(xml), "s.xml")
+    assert (expected.rows, expected.columns) == (20000, 16384)
+    for size in (7, 64, 1000):
+        monkeypatch.setattr(extent, "_CHUNK", size)
+        assert extent._scanned_extent(_zipped(xml).open("s.xml")) == expected

@@ -71,8 +71,77 @@ _REF = re.compile(r"([A-Z]{1,3})([0-9]{1,7})")
 
 
 def used_extent(zf: zipfile.ZipFile, member: str) -> Extent:
-    """The extent of the cells with content in one worksheet, parsed as a stream (flat memory);
-    rows and cells without an r attribute take the next position, as readers do."""
+    """The extent of the cells with content in one worksheet: the quick scan of the layout every office
+    program writes, else (an unusual layout) the streamed XML parse, which gives the same answer for any."""
+    with zf.open(member) as fh:
+        found = _scanned_extent(fh)
+    return found if found is not None else _streamed_extent(zf, member)
+
+
+# A cell as office programs write it: r first, then any attributes, then nothing (self-closed or </c>) or
+# its first child; group 3 is set when that child gives it content (f, v or is).
+_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"(?:\s+[\w.:-]+\s*=\s*(?:"[^"]*"|\'[^\']*\'))*\s*'
+                   rb'(?:/>|>\s*(?:</c>|<(f|v|is)[\s/>]))')
+_ANY_CELL = re.compile(rb"<c[\s/>]")
+# what the quick scan leaves to the parser: comments, CDATA, DOCTYPE and entities, processing
+# instructions, prefixed elements (a prefixed cell would not be seen)
+_UNUSUAL = re.compile(rb"<!|<\?(?!xml[\s?])|<[\w.-]+:c[\s/>]")
+_CHUNK = 1 << 22
+_MAX_CARRY = 1 << 26
+
+
+def _scanned_extent(fh) -> Extent | None:
+    """The extent by regular expressions over the XML in 4 MB chunks (cut before a "<c", so no cell is
+    split), or None when the sheet is laid out otherwise: any cell not of the common form, anything in
+    _UNUSUAL, a cell longer than 64 MB. Six times faster than the parse on a 30,000-row master."""
+    far_row = far_col = 0
+    lowest = rightmost = (0, 0)
+    columns: dict[bytes, int] = {}
+    carry = b""
+    while True:
+        chunk = fh.read(_CHUNK)
+        buf = carry + chunk
+        if chunk:
+            cut = buf.rfind(b"<c")
+            if cut < 0:
+                cut = max(buf.rfind(b"<"), 0)
+            part, carry = buf[:cut], buf[cut:]
+            if len(carry) > _MAX_CARRY:
+                return None
+        else:
+            part, carry = buf, b""
+        if _UNUSUAL.search(part):
+            return None
+        found = _CELL.findall(part)         # (letters, digits, content child): C-speed, then C-level maxima
+        if len(found) != len(_ANY_CELL.findall(part)):
+            return None
+        content = [f for f in found if f[2]]
+        if content:
+            letters = [f[0] for f in content]
+            rows = [int(f[1]) for f in content]
+            for name in set(letters).difference(columns):
+                columns[name] = column_number(name.decode())
+            cols = list(map(columns.__getitem__, letters))
+            top, wide = max(rows), max(cols)
+            if top > far_row:
+                i = rows.index(top)
+                far_row, lowest = top, (top, cols[i])
+            if wide > far_col:
+                i = cols.index(wide)
+                far_col, rightmost = wide, (rows[i], wide)
+        if not chunk:
+            return _extent(far_row, far_col, lowest, rightmost)
+
+
+def _extent(far_row: int, far_col: int, lowest: tuple[int, int], rightmost: tuple[int, int]) -> Extent:
+    def cell(at: tuple[int, int]) -> str:
+        return f"{col_letter(at[1])}{at[0]}" if at[0] or at[1] else ""
+    return Extent(far_row, far_col, cell(lowest), cell(rightmost))
+
+
+def _streamed_extent(zf: zipfile.ZipFile, member: str) -> Extent:
+    """The extent by a streamed XML parse (flat memory): any layout, rows and cells without an r attribute
+    taking the next position, as readers do."""
     # one Python call per element (2.5 million in a 30,000-measure master): local names, no regex cache
     # lookup, the furthest cells named only at the end
     row = col = far_row = far_col = 0
@@ -118,9 +187,7 @@ def used_extent(zf: zipfile.ZipFile, member: str) -> Extent:
             parser.Parse(chunk, False)
         parser.Parse(b"", True)
 
-    def cell(at: tuple[int, int]) -> str:
-        return f"{col_letter(at[1])}{at[0]}" if at[0] or at[1] else ""
-    return Extent(far_row, far_col, cell(lowest), cell(rightmost))
+    return _extent(far_row, far_col, lowest, rightmost)
 
 
 def sheet_extents(path, names: list[str] | None = None) -> dict[str, Extent]:

@@ -71,9 +71,14 @@ def read_ledger(path: Path, settings=None, problems: list[str] | None = None) ->
     names = wb.sheet_names
     hidden = [m.name for m in wb.sheets_metadata if str(m.visible).rsplit(".", 1)[-1] != "Visible"]
     saved = dt.datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
-    return ledger_from_sheets(lambda name: wb.get_sheet_by_name(name).to_python(skip_empty_area=False), names,
-                              path.name, settings, lambda name: wb.get_sheet_by_name(name).merged_cell_ranges or [],
-                              saved, problems, hidden)
+    loaded: dict = {}
+
+    def sheet(name: str):                 # calamine parses a sheet on each get: once each, for rows and merges
+        if name not in loaded:
+            loaded[name] = wb.get_sheet_by_name(name)
+        return loaded[name]
+    return ledger_from_sheets(lambda name: sheet(name).to_python(skip_empty_area=False), names, path.name, settings,
+                              lambda name: sheet(name).merged_cell_ranges or [], saved, problems, hidden)
 
 
 OWN_SHEETS = [vocab.SHEET_OWNERS, vocab.SHEET_JUDGMENT, vocab.SHEET_STATS, vocab.SHEET_OVERDUE, vocab.SHEET_HISTORY,

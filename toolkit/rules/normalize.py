@@ -18,12 +18,15 @@ _SPACES = re.compile(r"\s+")
 # Characters nobody sees (zero-width space/joiners, word joiner, BOM, soft hyphen) that copying from web pages,
 # WeChat and PDFs leaves in cells: one in a 重点问题 made a 15th problem, one in a unit name a 34th unit.
 _INVISIBLE = {ord(c): None for c in "\u200b\u200c\u200d\u2060\ufeff\u00ad"}
+_HAS_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]").search
 _EXCEL_EPOCH = dt.date(1899, 12, 30)  # serial 60 is Excel's phantom 1900-02-29
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def clean_key(value: object) -> str:
     """Canonical form of an id, unit name or status word: NFKC, no spaces at all."""
+    if type(value) is str and not _HAS_INVISIBLE(value):     # most cells: nothing to take out first
+        return _SPACES.sub("", unicodedata.normalize("NFKC", value))
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -34,6 +37,8 @@ def clean_key(value: object) -> str:
 
 def clean_text(value: object) -> str:
     """Free text as the unit wrote it, minus surrounding blanks; None → ''."""
+    if type(value) is str:          # most cells: a search in C, translated only when one is there
+        return (value.translate(_INVISIBLE) if _HAS_INVISIBLE(value) else value).strip()
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
