@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
+from typing import TypeVar
 
 from . import vocab
 
@@ -323,8 +324,12 @@ class Ledger:
 
     def copy(self) -> "Ledger":
         """An independent copy: the run works on it while the original stays the \"before\" of the history."""
-        return Ledger({k: replace(m, co_units=list(m.co_units), extra=dict(m.extra)) for k, m in self.measures.items()},
-                      {k: replace(o) for k, o in self.owners.items()},
+        def measure(m: Measure) -> Measure:
+            new = _clone(m)
+            new.co_units, new.extra = list(m.co_units), dict(m.extra)
+            return new
+        return Ledger({k: measure(m) for k, m in self.measures.items()},
+                      {k: _clone(o) for k, o in self.owners.items()},
                       dict(self.judgments), self.title,
                       list(self.log), list(self.history), self.digest,
                       list(self.extra_columns), {k: [list(r) for r in v] for k, v in self.other_sheets.items()},
@@ -333,6 +338,17 @@ class Ledger:
                       dict(self.extra_headers), list(self.hidden_sheets), self.account, self.sequence,
                       list(self.in_use), SheetLayout(self.sheet.header_row, dict(self.sheet.columns)))
 
+
+
+_R = TypeVar("_R")
+
+
+def _clone(record: _R) -> _R:
+    """A shallow copy of a record whose fields are all init fields (what dataclasses.replace(record) makes,
+    at a tenth of the cost: a run copies 30,000 measures and their owners twice)."""
+    new: _R = object.__new__(record.__class__)
+    new.__dict__.update(record.__dict__)
+    return new
 
 
 @dataclass

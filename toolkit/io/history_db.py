@@ -13,8 +13,8 @@ import os
 import re
 import sqlite3
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import NamedTuple
 
 from .. import vocab
 from ..assessment import Dated, dated
@@ -31,9 +31,9 @@ FILE_HASH = re.compile(r"[0-9a-f]{64}")
 Snapshot = dict[tuple[str, str, str], str]   # {(measure id, unit or '', field): value}, blanks left out
 
 
-@dataclass(frozen=True)
-class Change:
-    """One field of one measure (unit '') or of one owner's entry going from old to new."""
+class Change(NamedTuple):
+    """One field of one measure (unit '') or of one owner's entry going from old to new. A named tuple, not a
+    frozen dataclass: a first run over 30,000 measures makes 200,000 of them, at a quarter of the cost."""
     measure: str
     unit: str
     field: str
@@ -106,7 +106,7 @@ def diff_ledgers(before: Ledger, after: Ledger, source: str = vocab.SOURCE_OFFIC
     out = []
     for c in diff_snapshots(snapshot(before), snapshot(after), source, time or _now(), period):
         o = origin.get((c.measure, c.unit)) if c.unit else newest.get(c.measure)
-        out.append(replace(c, time=o[0], source=o[1], period=o[2]) if o else c)
+        out.append(c._replace(time=o[0], source=o[1], period=o[2]) if o else c)
     return out
 
 
@@ -333,7 +333,7 @@ class HistoryDB:
 
 
 def _row(c: Change) -> tuple:
-    return (c.measure, c.unit, c.field, c.old, c.new, c.source, c.time, c.period)
+    return tuple(c)
 
 
 def _now() -> str:

@@ -320,12 +320,17 @@ def row_height(values: list, widths: list[float], max_lines: int = 12) -> float:
     """Height in points that shows every wrapped line of the row (0: the default height will do)."""
     lines = 1
     for value, width in zip(values, widths):
-        if not isinstance(value, str) or not value or isinstance(value, Formula):
+        if value.__class__ is not str and (not isinstance(value, str) or isinstance(value, Formula)):
+            continue                                     # numbers, dates, blanks and our formulas never wrap
+        if not value:
             continue
         usable = int(max(width - 1, 4))
         if 2 * len(value) <= usable and "\n" not in value:
             continue                                     # one line, however wide its characters
-        count = sum(max(1, -(-display_width(part) // usable)) for part in value.split("\n"))
+        count = 0
+        for part in value.split("\n"):
+            wide = len(part) if part.isascii() else len(part.translate(_WIDE_AS_TWO))
+            count += max(1, -(-wide // usable))
         lines = max(lines, min(count, max_lines))
     return 0 if lines == 1 else round(lines * LINE_HEIGHT + 3, 1)
 
