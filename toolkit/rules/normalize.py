@@ -6,6 +6,7 @@ deadline words, and the guard that keeps unit text from ever becoming a formula.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from typing import Literal
@@ -25,14 +26,22 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 def clean_key(value: object) -> str:
     """Canonical form of an id, unit name or status word: NFKC, no spaces at all."""
-    if type(value) is str and not _HAS_INVISIBLE(value):     # most cells: nothing to take out first
-        return _SPACES.sub("", unicodedata.normalize("NFKC", value))
+    if type(value) is str:
+        return _clean_key_text(value)
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = unicodedata.normalize("NFKC", str(value).translate(_INVISIBLE))
     return _SPACES.sub("", text)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _clean_key_text(text: str) -> str:
+    """clean_key of a text, remembered: a ledger names its units, problems and statuses thousands of times."""
+    if _HAS_INVISIBLE(text):
+        text = text.translate(_INVISIBLE)
+    return _SPACES.sub("", unicodedata.normalize("NFKC", text))
 
 
 def clean_text(value: object) -> str:
@@ -99,7 +108,13 @@ def _role_of(text: str) -> str:
 def unit_roles(value: object) -> list[tuple[str, str]]:
     """A 牵头单位/配合单位 cell as (unit name, role written beside it: 牵头/配合/''), order kept, no repeats.
     `医政处（牵头）`, `医政处 (配合)` and `医政处【牵头单位】` are the unit 医政处 with a role, not new units."""
-    text = unicodedata.normalize("NFKC", "" if value is None else str(value))
+    return list(_unit_roles("" if value is None else str(value)))
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _unit_roles(cell: str) -> tuple[tuple[str, str], ...]:
+    """unit_roles of a cell's text, remembered: a ledger repeats the same unit cells on most of its rows."""
+    text = unicodedata.normalize("NFKC", cell)
     parts = [clean_key(p) for p in re.split("[" + re.escape(vocab.CO_UNIT_SEPARATORS) + "]+", text)]
     out: list[tuple[str, str]] = []
     for part in filter(None, parts):
@@ -116,7 +131,7 @@ def unit_roles(value: object) -> list[tuple[str, str]]:
             out.append((part, role))
         elif role and not out[known[0]][1]:
             out[known[0]] = (part, role)
-    return out
+    return tuple(out)
 
 
 _CJK = re.compile(r"^[\u4e00-\u9fff" + re.escape(vocab.PERSON_NAME_MARKS) + "]{2,4}$")
