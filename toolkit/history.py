@@ -54,22 +54,25 @@ def replay(ledger: Ledger, receipts: list[LogEntry], settings: Settings, submiss
     file's changes (source its hash, time its receipt). Files come from `submissions`
     ({sha256: Submission}) or else are read again from the archive."""
     out = []
+    roots = link_roots(settings)
     for rec in filter(lambda r: r.applied, receipts):
         sub = (submissions or {}).get(rec.sha256)
         sub = _archived(ledger, rec, settings) if sub is None else sub
         ids = list(dict.fromkeys(u.measure_id for u in sub.updates))
-        pre = without_own_links(snapshot(ledger, ids), settings)
+        pre = without_own_links(snapshot(ledger, ids), settings, roots)
         merge(ledger, sub, settings.review_required)
-        out += diff_snapshots(pre, without_own_links(snapshot(ledger, ids), settings), rec.sha256, rec.received,
+        out += diff_snapshots(pre, without_own_links(snapshot(ledger, ids), settings, roots), rec.sha256, rec.received,
                               rec.period)
     return out
 
 
-def without_own_links(snap: Snapshot, settings: Settings) -> Snapshot:
+def without_own_links(snap: Snapshot, settings: Settings, roots: tuple[Path, Path] | None = None) -> Snapshot:
     """A snapshot without the text the toolkit itself puts in a blank 佐证材料 cell (the path of the
-    measure's evidence folder under the archive, read back from its hyperlink): not an office edit."""
-    archive = settings.path("archive").resolve()
-    master = Path(settings.master).parent
+    measure's evidence folder under the archive, read back from its hyperlink): not an office edit.
+    roots: link_roots(settings), when the caller strips many snapshots."""
+    if not any(k[2] == vocab.EVIDENCE for k in snap):
+        return snap
+    archive, master = roots or link_roots(settings)
 
     def own(value: str) -> bool:
         path = Path(value.replace("\\", "/"))
@@ -78,6 +81,11 @@ def without_own_links(snap: Snapshot, settings: Settings) -> Snapshot:
         except (OSError, ValueError):
             return False
     return {k: v for k, v in snap.items() if not (k[2] == vocab.EVIDENCE and own(v))}
+
+
+def link_roots(settings: Settings) -> tuple[Path, Path]:
+    """(the archive folder resolved, the master's folder): what the toolkit's own evidence links are relative to."""
+    return settings.path("archive").resolve(), Path(settings.master).parent
 
 
 def run_changes(db: HistoryDB, settings: Settings, before: Ledger, after: Ledger, source: str = vocab.SOURCE_OFFICE,

@@ -60,17 +60,21 @@ def snapshot(ledger: Ledger, ids=None) -> Snapshot:
     """The recorded fields of a ledger (or of the given measures), as text. Owner entries are kept
     only for measures with several owners: a sole owner's state is the measure's own."""
     out: Snapshot = {}
-    for mid in (ledger.measures if ids is None else ids):
-        m = ledger.measures[mid]
-        for name, attr in MEASURE_FIELDS.items():
-            value = normalize.clean_text(getattr(m, attr))
+    text, measures, owners = normalize.clean_text, ledger.measures, ledger.owners     # 200,000 fields a run
+    fields, owner_fields = list(MEASURE_FIELDS.items()), list(OWNER_FIELDS.items())
+    for mid in (measures if ids is None else ids):
+        m = measures[mid]
+        for name, attr in fields:
+            value = text(getattr(m, attr))
             if value:
                 out[(mid, "", name)] = value
         if m.co_units:
             for unit in m.owners:
-                entry = ledger.owners.get((mid, unit))
-                for name, attr in OWNER_FIELDS.items():
-                    value = normalize.clean_text(getattr(entry, attr)) if entry else ""
+                entry = owners.get((mid, unit))
+                if entry is None:
+                    continue
+                for name, attr in owner_fields:
+                    value = text(getattr(entry, attr))
                     if value:
                         out[(mid, unit, name)] = value
     wanted = None if ids is None else set(ids)      # replay asks for one file's measures, once per file
