@@ -223,6 +223,7 @@ def issue(chosen: list[Proposal], ledger: Ledger, settings: Settings, assessment
 
 # ---------------------------------------------------------------- what the dashboard shows
 
+@templating.record
 @dataclass(frozen=True)
 class UnitRung:
     """A unit on the dashboard's ladder section: its current rung, what is proposed, what was issued."""

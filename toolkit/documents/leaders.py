@@ -18,11 +18,12 @@ from ..rules.deadlines import OVERDUE, LateRow, due_note
 from ..rules.stats import Counts
 from . import gongwen
 from .issuers import office_issuer
-from .templating import render
+from .templating import record, render
 
 FOLDER = "领导调度单"     # output/<期次>/领导调度单/
 
 
+@record
 @dataclass(frozen=True)
 class Line:
     """One measure on a leader's page."""
@@ -40,6 +41,7 @@ class Line:
         return due_note(self.state, self.days)
 
 
+@record
 @dataclass
 class UnitGroup:
     unit: str
@@ -59,6 +61,7 @@ class UnitGroup:
         return list(dict.fromkeys([self.unit] + [u for line in self.lines for u in line.co_units.split("、") if u]))
 
 
+@record
 @dataclass
 class LeaderView:
     """Everything under one 责任领导."""
