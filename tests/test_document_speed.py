@@ -12,6 +12,7 @@ from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from toolkit import vocab
 from toolkit.documents import dashboard, gongwen, ladder, leaders, templating
 from toolkit.model import Status
+from toolkit.rules import punct
 from toolkit.rules.deadlines import OVERDUE
 from toolkit.rules.stats import Counts
 
@@ -85,3 +86,21 @@ def test_text_width_by_script_runs_is_the_character_by_character_width():
     for text in samples:
         for size in (21, 28, 32, 44):
             assert gongwen._width(text, size) == width_char_by_char(text, size), (text, size)
+
+
+def chinese_line_by_line(text: str) -> str:
+    """templating.chinese as first written: every line through punct.fullwidth."""
+    return "\n".join(line if templating.IMAGE_LINE.match(line.strip()) else punct.fullwidth(line)
+                     for line in text.split("\n"))
+
+
+def test_lines_kept_as_they_are_are_those_fullwidth_would_keep():
+    pieces = ["整改", "a", "1", " ", ",", ":", "(", ")", '"', "“", "”", "=", "报告.xlsx", "\ue000", "\ue001", "，",
+              "![图](a.png)", "（", "见附件.docx"]
+    rng = random.Random(11)
+    texts = ["", "\n", "措施,明确分工", "报告.xlsx\ue000", "\ue000 报告.xlsx", "(甲单位)", "ZG-001 2024-08-31"]
+    texts += ["\n".join("".join(rng.choice(pieces) for _ in range(rng.randrange(0, 9))) for _ in range(4))
+              for _ in range(3000)]
+    texts += ["a.md " * 6500 + "\ue000", "“=”" * 6500]         # more file names than private-use characters
+    for text in texts:
+        assert templating.chinese(text) == chinese_line_by_line(text), text[:80]

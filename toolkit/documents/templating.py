@@ -46,12 +46,17 @@ def sentence(text: str) -> str:
 
 
 IMAGE_LINE = re.compile(r"^!\[.*\]\(.*\)$")
+# A line without these is what punct.fullwidth returns it as (no half-width mark to convert, no private-use
+# character its file-name masking could confuse; under 19,000 characters it cannot hold more names than it masks).
+HALF_MARKS = re.compile('[,;:!?()"\ue000-\uf8ff]')
+SHORT_LINE = 19000
 
 
 def chinese(text: str) -> str:
     """Rendered text with full-width punctuation in its Chinese sentences (data and config values included);
-    Markdown picture lines keep their syntax."""
-    return "\n".join(line if IMAGE_LINE.match(line.strip()) else punct.fullwidth(line) for line in text.split("\n"))
+    Markdown picture lines keep their syntax; a short line with no half-width mark is kept as it is (fast)."""
+    return "\n".join(line if (len(line) < SHORT_LINE and not HALF_MARKS.search(line)) or IMAGE_LINE.match(line.strip())
+                     else punct.fullwidth(line) for line in text.split("\n"))
 
 
 def profile_folder(profile: str) -> Path:
