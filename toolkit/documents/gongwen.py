@@ -336,11 +336,18 @@ def _run_in(text: str, fonts: "Fonts") -> str:
 
 def _para(runs: str, *, align: str = "both", first: int = 0, left: int = 0, hanging: int = 0, keep: bool = False,
           page_break: bool = False, line: int = LINE, keep_lines: bool = False) -> str:
+    return f'{_para_start(align, first, left, hanging, keep, page_break, line, keep_lines)}{runs}</w:p>'
+
+
+@lru_cache(maxsize=256)
+def _para_start(align: str, first: int, left: int, hanging: int, keep: bool, page_break: bool, line: int,
+                keep_lines: bool) -> str:
+    """A paragraph's opening and properties, built once per layout (a table's cells share a handful)."""
     ind = f'<w:ind w:left="{left}"' + (f' w:hanging="{hanging}"' if hanging else f' w:firstLine="{first}"') + "/>"
     return (f'<w:p><w:pPr>{"<w:keepNext/>" if keep else ""}{"<w:keepLines/>" if keep_lines else ""}'
             f'{"<w:pageBreakBefore/>" if page_break else ""}<w:widowControl/>{CJK_LINES}'
             f'<w:spacing w:before="0" w:after="0" w:line="{line}" w:lineRule="exact"/>{ind}'
-            f'<w:jc w:val="{align}"/></w:pPr>{runs}</w:p>')
+            f'<w:jc w:val="{align}"/></w:pPr>')
 
 
 SCRIPT_RUN = re.compile(r"[\x00-\u2e7f]+|[^\x00-\u2e7f]+")    # a run of Latin (below U+2E80) or of Asian characters
