@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import random
 
 import jinja2
 import pytest
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
+from tests.conftest import settings_for
+from tests.test_dashboard import two_leader_ledger
 from toolkit import vocab
+from toolkit.assessment import assess
 from toolkit.documents import dashboard, gongwen, ladder, leaders, templating
 from toolkit.model import Status
 from toolkit.rules import punct
@@ -104,3 +108,36 @@ def test_lines_kept_as_they_are_are_those_fullwidth_would_keep():
     texts += ["a.md " * 6500 + "\ue000", "“=”" * 6500]         # more file names than private-use characters
     for text in texts:
         assert templating.chinese(text) == chinese_line_by_line(text), text[:80]
+
+
+def test_an_edited_template_and_another_workspaces_words_are_never_served_from_a_memo(tmp_path):
+    """One process, as the resident service: the dashboard and 调度单 are written, the workspace's copies of their
+    templates edited, written again (the new text); a second workspace with another profile gets its own words."""
+    def documents(settings) -> tuple[str, str]:
+        ledger = two_leader_ledger()
+        assessment = assess(ledger, settings)
+        view = leaders.views(ledger, list(assessment.late))[0]
+        return (dashboard.render(dashboard.build(ledger, settings, assessment), settings),
+                templating.render("领导调度单.md.j2", leaders.slip_context(view, settings, assessment.dated), settings))
+
+    first = settings_for(tmp_path / "甲")
+    html, slip = documents(first)
+    own = first.root / "templates"
+    own.mkdir(parents=True)
+    for mark in ("标记一", "标记二"):
+        for name, line in (("看板.html.j2", "{% for v in d.leader_views %}" + mark + "{{ v.leader }}{% endfor %}"),
+                           ("领导调度单.md.j2", mark + "{% for u in 单位 %}{{ u.未完成措施[0].id }}{% endfor %}")):
+            path = own / name
+            path.write_text((templating.TEMPLATE_DIR / name).read_text(encoding="utf-8") + line + "\n", encoding="utf-8")
+            later = path.stat().st_mtime + (10 if mark == "标记一" else 20)
+            os.utime(path, (later, later))                  # a save seconds later, as an office edits it
+        edited_html, edited_slip = documents(first)
+        assert f"{mark}李××" in edited_html and edited_html.startswith(html[:200]) and edited_html != html
+        assert f"{mark}ZG-001" in edited_slip and edited_slip.startswith(slip)
+    other = settings_for(tmp_path / "乙", profile="督查督办")
+    other_html, other_slip = documents(other)
+    assert other_html != html and other_slip != slip
+    words = templating.wording(other)
+    assert words["措施称谓"] != templating.wording(first)["措施称谓"]
+    assert other_slip.startswith(f"# {words['措施称谓']}调度单") and slip.startswith("# 整改措施调度单")
+    assert "标记二ZG-001" in documents(first)[1] and documents(other) == (other_html, other_slip)
