@@ -14,7 +14,6 @@ from html import escape
 from pathlib import Path
 
 import jinja2
-from jinja2.sandbox import SandboxedEnvironment
 
 from .. import vocab
 from ..assessment import Assessment
@@ -29,6 +28,7 @@ FILE_NAME = "看板.html"
 TEMPLATE = "看板.html.j2"
 
 
+@templating.record
 @dataclass(frozen=True)
 class Bar:
     """One bar: a unit, category or key problem with its completion and change since last period."""
@@ -45,6 +45,7 @@ class Bar:
     leaders: tuple[str, ...] = ()
 
 
+@templating.record
 @dataclass(frozen=True)
 class LateItem:
     """A row of the overdue / due-soon list."""
@@ -61,6 +62,7 @@ class LateItem:
     units: tuple[str, ...]
 
 
+@templating.record
 @dataclass
 class Dashboard:
     """Everything the page shows, computed once from the run's summary."""
@@ -187,7 +189,7 @@ def _signed(delta: float | None) -> str:
 
 @lru_cache(maxsize=4)
 def environment(where: tuple[Path, ...]) -> jinja2.Environment:
-    env = SandboxedEnvironment(loader=templating.loader(where), autoescape=True,
+    env = templating.Sandbox(loader=templating.loader(where), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["日期"] = normalize.format_date
     env.filters["期次"] = normalize.period_text

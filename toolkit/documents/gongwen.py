@@ -305,11 +305,17 @@ TABLE_SIZE, TABLE_LINE = 21, 270   # 五号 (10.5 pt) at 13.5 pt in tables: a me
 NO_WRAP = re.compile(r"^(\d{4}年\d{1,2}月\d{1,2}日|\d+天|[\x00-\x7f]*)$")   # dates, day counts, ids: never split
 
 
-def _run(text: str, font: tuple[str, str], size: int, bold: bool = False) -> str:
+@lru_cache(maxsize=64)
+def _run_start(font: tuple[str, str], size: int, bold: bool) -> str:
+    """A run's opening and properties up to its text, built once per font, size and weight (a table has thousands)."""
     name = escape(font[0], {'"': "&quot;"})
     return (f'<w:r><w:rPr><w:rFonts w:ascii="{name}" w:hAnsi="{name}" w:eastAsia="{name}" w:cs="{name}" '
             f'w:hint="eastAsia"/>{"<w:b/>" if bold else ""}<w:sz w:val="{size}"/><w:szCs w:val="{size}"/></w:rPr>'
-            f'<w:t xml:space="preserve">{escape(text)}</w:t></w:r>')
+            '<w:t xml:space="preserve">')
+
+
+def _run(text: str, font: tuple[str, str], size: int, bold: bool = False) -> str:
+    return f'{_run_start(font, size, bold)}{escape(text)}</w:t></w:r>'
 
 
 # Chinese line breaking: punctuation never starts a line (kinsoku) nor hangs into the margin (overflowPunct
@@ -330,19 +336,33 @@ def _run_in(text: str, fonts: "Fonts") -> str:
 
 def _para(runs: str, *, align: str = "both", first: int = 0, left: int = 0, hanging: int = 0, keep: bool = False,
           page_break: bool = False, line: int = LINE, keep_lines: bool = False) -> str:
+    return f'{_para_start(align, first, left, hanging, keep, page_break, line, keep_lines)}{runs}</w:p>'
+
+
+@lru_cache(maxsize=256)
+def _para_start(align: str, first: int, left: int, hanging: int, keep: bool, page_break: bool, line: int,
+                keep_lines: bool) -> str:
+    """A paragraph's opening and properties, built once per layout (a table's cells share a handful)."""
     ind = f'<w:ind w:left="{left}"' + (f' w:hanging="{hanging}"' if hanging else f' w:firstLine="{first}"') + "/>"
     return (f'<w:p><w:pPr>{"<w:keepNext/>" if keep else ""}{"<w:keepLines/>" if keep_lines else ""}'
             f'{"<w:pageBreakBefore/>" if page_break else ""}<w:widowControl/>{CJK_LINES}'
             f'<w:spacing w:before="0" w:after="0" w:line="{line}" w:lineRule="exact"/>{ind}'
-            f'<w:jc w:val="{align}"/></w:pPr>{runs}</w:p>')
+            f'<w:jc w:val="{align}"/></w:pPr>')
 
 
+SCRIPT_RUN = re.compile(r"[\x00-\u2e7f]+|[^\x00-\u2e7f]+")    # a run of Latin (below U+2E80) or of Asian characters
+
+
+@lru_cache(maxsize=1 << 16)
 def _width(text: str, size: int = 32) -> int:
     """Twips the text takes at size (half-points; 32 is 三号): Chinese characters one em, ASCII at most 0.65 em
     (digits are half an em in 仿宋, wider in the Latin fonts a viewer may substitute), and a quarter em where
-    Chinese meets Latin (LibreOffice always spaces them apart; Word does unless told not to)."""
-    gaps = sum((ord(a) < 0x2E80) != (ord(b) < 0x2E80) for a, b in zip(text, text[1:]))   # Asian–Latin spacing
-    return sum(size * 13 // 2 if ord(c) < 0x2E80 else size * 10 for c in text) + gaps * size * 10 // 4
+    Chinese meets Latin (LibreOffice always spaces them apart; Word does unless told not to). Counted by runs
+    of one script and cached (a table measures each cell twice, and unit names and dates recur)."""
+    runs = SCRIPT_RUN.findall(text)
+    narrow = sum(len(r) for r in runs if r[0] < "\u2e80")
+    gaps = max(len(runs) - 1, 0)                                   # Asian–Latin spacing
+    return narrow * (size * 13 // 2) + (len(text) - narrow) * size * 10 + gaps * size * 10 // 4
 
 
 def _signature(name: str, date: str) -> tuple[int, int]:

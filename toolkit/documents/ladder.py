@@ -223,6 +223,7 @@ def issue(chosen: list[Proposal], ledger: Ledger, settings: Settings, assessment
 
 # ---------------------------------------------------------------- what the dashboard shows
 
+@templating.record
 @dataclass(frozen=True)
 class UnitRung:
     """A unit on the dashboard's ladder section: its current rung, what is proposed, what was issued."""
@@ -235,16 +236,20 @@ class UnitRung:
 def unit_rungs(ledger: Ledger, assessment: Assessment, props: list[Proposal], issued: list[Issued]) -> list[UnitRung]:
     """Units with a rung issued or proposed, highest rung first."""
     open_pairs = {(s.measure, s.unit) for s in standings(ledger, assessment)}
-    units = sorted({p.unit for p in props} | {i.unit for i in issued})
+    props_of: dict[str, list[Proposal]] = {}       # grouped once: not every proposal and notice per unit
+    for p in props:
+        props_of.setdefault(p.unit, []).append(p)
+    issued_of: dict[str, list[Issued]] = {}
+    for i in issued:
+        issued_of.setdefault(i.unit, []).append(i)
     out = []
-    for u in units:
+    for u in sorted(props_of.keys() | issued_of.keys()):
         docs: dict[tuple[str, str, dt.date], list[str]] = {}
-        for i in issued:
-            if i.unit == u:
-                docs.setdefault((i.rung, i.number, i.day), []).append(i.measure)
+        for i in issued_of.get(u, ()):
+            docs.setdefault((i.rung, i.number, i.day), []).append(i.measure)
         shown = [f"{r} {n}（{normalize.format_date(d)}）：{'、'.join(ms)}"
                  for (r, n, d), ms in sorted(docs.items(), key=lambda x: x[0][2], reverse=True)]
-        out.append(UnitRung(u, ladder.current_rung(u, issued, open_pairs),
-                            tuple(f"{p.rung}：{p.measure}" for p in props if p.unit == u), tuple(shown)))
+        out.append(UnitRung(u, ladder.current_rung(u, issued_of.get(u, ()), open_pairs),
+                            tuple(f"{p.rung}：{p.measure}" for p in props_of.get(u, ())), tuple(shown)))
     out.sort(key=lambda x: (-(ladder.level(x.rung) if x.rung else -1), x.unit))
     return out

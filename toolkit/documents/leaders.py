@@ -18,11 +18,12 @@ from ..rules.deadlines import OVERDUE, LateRow, due_note
 from ..rules.stats import Counts
 from . import gongwen
 from .issuers import office_issuer
-from .templating import render
+from .templating import record, render
 
 FOLDER = "领导调度单"     # output/<期次>/领导调度单/
 
 
+@record
 @dataclass(frozen=True)
 class Line:
     """One measure on a leader's page."""
@@ -40,6 +41,7 @@ class Line:
         return due_note(self.state, self.days)
 
 
+@record
 @dataclass
 class UnitGroup:
     unit: str
@@ -59,6 +61,7 @@ class UnitGroup:
         return list(dict.fromkeys([self.unit] + [u for line in self.lines for u in line.co_units.split("、") if u]))
 
 
+@record
 @dataclass
 class LeaderView:
     """Everything under one 责任领导."""
@@ -98,9 +101,14 @@ def views(ledger: Ledger, late: list[LateRow], leader_order: Sequence[str] = ())
         line = Line(m.id, m.measure, m.lead_unit, "、".join(m.co_units), m.status,
                     normalize.format_date(m.deadline) if not isinstance(m.deadline, str) else m.deadline,
                     r.state if r and r.state != vocab.DONE else "", r.days if r else None)
-        groups = by_leader.setdefault(leader, {})
-        groups.setdefault(m.lead_unit, UnitGroup(m.lead_unit)).lines.append(line)
-        counts.setdefault(leader, Counts()).add(m.status, line.state == OVERDUE)
+        groups = by_leader.get(leader)
+        if groups is None:                         # a new group or count only when first met, not one per measure
+            groups, counts[leader] = by_leader.setdefault(leader, {}), Counts()
+        group = groups.get(m.lead_unit)
+        if group is None:
+            group = groups[m.lead_unit] = UnitGroup(m.lead_unit)
+        group.lines.append(line)
+        counts[leader].add(m.status, line.state == OVERDUE)
     out = []
     for leader, groups in by_leader.items():
         for g in groups.values():

@@ -7,21 +7,25 @@ variable is an error (StrictUndefined), never a silent blank.
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 import shutil
 import traceback
+import types
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, TypeVar
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from .. import resources, vocab
 from ..errors import SourceError
-from ..model import Settings
+from ..model import Settings, Status
 from ..problems import Location
 from ..rules import normalize, punct
+from ..rules.stats import Counts
 
 TEMPLATE_DIR = resources.folder("templates")      # the package's templates: the fallback for every name
 PROFILE_FOLDER = "方案"                            # templates/方案/<配置方案>/: a profile's own wording of a template
@@ -42,12 +46,17 @@ def sentence(text: str) -> str:
 
 
 IMAGE_LINE = re.compile(r"^!\[.*\]\(.*\)$")
+# A line without these is what punct.fullwidth returns it as (no half-width mark to convert, no private-use
+# character its file-name masking could confuse; under 19,000 characters it cannot hold more names than it masks).
+HALF_MARKS = re.compile('[,;:!?()"\ue000-\uf8ff]')
+SHORT_LINE = 19000
 
 
 def chinese(text: str) -> str:
     """Rendered text with full-width punctuation in its Chinese sentences (data and config values included);
-    Markdown picture lines keep their syntax."""
-    return "\n".join(line if IMAGE_LINE.match(line.strip()) else punct.fullwidth(line) for line in text.split("\n"))
+    Markdown picture lines keep their syntax; a short line with no half-width mark is kept as it is (fast)."""
+    return "\n".join(line if (len(line) < SHORT_LINE and not HALF_MARKS.search(line)) or IMAGE_LINE.match(line.strip())
+                     else punct.fullwidth(line) for line in text.split("\n"))
 
 
 def profile_folder(profile: str) -> Path:
@@ -114,6 +123,41 @@ def loader(where: tuple[Path, ...]) -> jinja2.BaseLoader:
     return FolderLoader([str(f) for f in where])
 
 
+# Record types whose fields templates read by the hundred thousand (the dashboard, 调度单): plain data classes
+# of this package, registered with @record. PLAIN_VALUES: field values handed out as they are.
+RECORDS: set[type] = {types.ModuleType, Counts}   # vocab.DONE and each leader's counts in the dashboard's loops
+PLAIN_VALUES = frozenset({str, Status, int, float, bool, type(None), tuple, list, dict, dt.date, dt.datetime})
+_MISSING = object()
+T = TypeVar("T", bound=type)
+
+
+def record(cls: T) -> T:
+    """Register a data class whose fields templates read (Sandbox.getattr answers those from a memo)."""
+    RECORDS.add(cls)
+    return cls
+
+
+class Sandbox(SandboxedEnvironment):
+    """jinja2's sandbox asking its own attribute check once per (record type, name), not per access, for plain
+    data values only; everything else (methods, str.format, dicts, non-records) takes jinja2's full path."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._safe: dict[tuple[type, str], bool] = {}
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        kind = type(obj)
+        if kind in RECORDS and type(attribute) is str:
+            value = getattr(obj, attribute, _MISSING)
+            if type(value) in PLAIN_VALUES:
+                safe = self._safe.get((kind, attribute))
+                if safe is None:
+                    safe = self._safe[kind, attribute] = self.is_safe_attribute(obj, attribute, value)
+                if safe:
+                    return value
+        return super().getattr(obj, attribute)
+
+
 FILTERS: dict[str, Callable] = {
     "日期": normalize.format_date, "中文日期": normalize.format_date_cn, "百分比": pct,
     "期次": normalize.period_text, "句末": sentence,
@@ -125,8 +169,8 @@ FILTERS: dict[str, Callable] = {
 def environment(where: tuple[Path, ...] = (TEMPLATE_DIR,)) -> jinja2.Environment:
     """One text environment per list of folders, compiled once per process; sandboxed, as an office's template
     is a file handed around, not code (no __class__, __globals__ or os from a template)."""
-    env = SandboxedEnvironment(loader=loader(where), undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                             trim_blocks=True, lstrip_blocks=True, autoescape=False)
+    env = Sandbox(loader=loader(where), undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                  trim_blocks=True, lstrip_blocks=True, autoescape=False)
     env.filters.update(FILTERS)
     return env
 
