@@ -117,6 +117,22 @@ def test_rerunning_the_notices_rewrites_nothing(written):
     assert {k: p.stat().st_mtime_ns for k, p in files.items()} == stamps
 
 
+def test_a_change_of_fonts_reaches_every_docx_although_the_text_is_the_same(written):
+    """The .md texts stay, untouched; each .docx is rewritten in the newly configured body font."""
+    settings, files = written
+    md_stamps = {k: p.stat().st_mtime_ns for k, p in files.items() if p.suffix == ".md"}
+    settings = replace(settings, fonts={"body": ["仿宋", "FangSong"]})
+    ledger = read_ledger(settings.master)
+    notices.write_notices(ledger, settings, assess(ledger, settings))
+    assert {k: p.stat().st_mtime_ns for k, p in files.items() if p.suffix == ".md"} == md_stamps
+    docxs = [p for p in files.values() if p.suffix == ".docx"]
+    assert docxs
+    for path in docxs:
+        fonts = {r.font.name for para in docx.Document(str(path)).paragraphs for r in para.runs if r.font.name}
+        xml = __import__("zipfile").ZipFile(path).read("word/document.xml").decode()
+        assert "仿宋_GB2312" not in xml and "仿宋" in xml, (path.name, fonts)
+
+
 @needs_lo
 def test_docx_renders_in_libreoffice_with_its_text(written, tmp_path):
     settings, files = written

@@ -29,6 +29,8 @@ from functools import lru_cache
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from ..io import fileio
+
 # ---------------------------------------------------------------- fonts
 
 
@@ -658,3 +660,19 @@ def to_bytes(parts: list[Part], images: dict[str, Path] | None = None, fonts: Fo
 def render(text: str, images: dict[str, Path] | None = None, fonts: Fonts = Fonts(), author: str = "") -> bytes:
     """The .docx bytes of a Markdown notice."""
     return to_bytes(parse(text), images, fonts, author)
+
+
+def write_pair(text: str, md_path: Path, images: dict[str, Path] | None = None, fonts: Fonts | None = None,
+               author: str = "") -> tuple[list[Path], bool]:
+    """The Markdown and the .docx beside it, each rewritten only when its bytes changed (a rerun rewrites
+    nothing and a copy open in Word is left alone, while a change of [fonts] or signer reaches the .docx
+    although the text is the same); returns the paths and whether the .docx was (re)written. Each file is
+    judged by its own bytes, so a run stopped between the two is completed by the next."""
+    docx_path = md_path.with_suffix(".docx")
+    data = render(text, images, fonts or Fonts(), author)
+    rewritten = not (docx_path.exists() and docx_path.read_bytes() == data)
+    if rewritten:
+        fileio.atomic_write_bytes(docx_path, data)
+    if not (md_path.exists() and md_path.read_text(encoding="utf-8") == text):
+        fileio.atomic_write_text(md_path, text)
+    return [md_path, docx_path], rewritten

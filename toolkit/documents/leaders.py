@@ -10,7 +10,6 @@ from pathlib import Path
 
 from .. import vocab
 from ..assessment import Assessment, Dated
-from ..io import fileio
 from ..io.fileio import safe_filename
 from ..model import Ledger, Settings
 from ..rules import normalize, order
@@ -144,16 +143,12 @@ def slip_context(view: LeaderView, settings: Settings, when: Dated) -> dict:
 
 
 def write_slips(ledger: Ledger, settings: Settings, assessment: Assessment) -> list[Path]:
-    """output/<期次>/领导调度单/<责任领导>.md and .docx, rewritten only when the text changed."""
+    """output/<期次>/领导调度单/<责任领导>.md and .docx, each rewritten only when its bytes changed."""
     folder = settings.path("output") / assessment.period / FOLDER
     written = []
     for view in views(ledger, list(assessment.late), assessment.leader_order):
         text = render("领导调度单.md.j2", slip_context(view, settings, assessment.dated), settings)
         md = folder / f"{safe_filename(view.leader)}.md"
-        docx = md.with_suffix(".docx")
-        if not (md.exists() and docx.exists() and md.read_text(encoding="utf-8") == text):
-            fileio.atomic_write_bytes(docx, gongwen.render(text, fonts=gongwen.Fonts.from_config(dict(settings.fonts)),
-                                                           author=office_issuer(settings)))
-            fileio.atomic_write_text(md, text)
-        written += [md, docx]
+        written += gongwen.write_pair(text, md, None, gongwen.Fonts.from_config(dict(settings.fonts)),
+                                      office_issuer(settings))[0]
     return written

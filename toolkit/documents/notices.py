@@ -258,18 +258,6 @@ def slip_numbers(settings: Settings, period: str, units: list[str]) -> dict[str,
 
 # ---------------------------------------------------------------- writing every notice
 
-def _write_pair(text: str, md_path: Path, images: dict[str, Path] | None, fonts: gongwen.Fonts,
-                author: str) -> tuple[list[Path], bool]:
-    """Write the Markdown and, when the text changed, the .docx beside it (reruns rewrite nothing);
-    returns the paths and whether the .docx was (re)written."""
-    docx_path = md_path.with_suffix(".docx")
-    if md_path.exists() and docx_path.exists() and md_path.read_text(encoding="utf-8") == text:
-        return [md_path, docx_path], False
-    fileio.atomic_write_bytes(docx_path, gongwen.render(text, images, fonts, author))
-    fileio.atomic_write_text(md_path, text)
-    return [md_path, docx_path], True
-
-
 KINDS = ("通报", "督办单", "公开")
 NO_OFFICE = "未安装 LibreOffice，通报和督办单只生成了 .docx，未另存 PDF（安装方法见 scripts/install_system_deps.sh）。"
 NO_FONT = ("未找到能显示中文的字体，进展通报未附完成率图表。请安装中文字体：Debian/Ubuntu 运行"
@@ -355,7 +343,7 @@ def write_notices(ledger, settings: Settings, assessment: Assessment, kinds=KIND
     docx_files, changed = [], set()
 
     def pair(text: str, md: Path, images=None) -> None:
-        paths, rewritten = _write_pair(text, md, images, fonts, author)
+        paths, rewritten = gongwen.write_pair(text, md, images, fonts, author)
         written.extend(paths)
         docx_files.append(paths[1])
         if rewritten:

@@ -132,13 +132,9 @@ def write_reminders(ledger: Ledger, settings: Settings, missing_units: list[str]
     for unit in missing_units:
         text = render(TEMPLATE, context(unit, by_unit.get(unit, []), ledger, settings, cal, assessment.dated), settings)
         md = target / f"{stems.get(unit) or safe_filename(unit)}.md"
-        docx = md.with_suffix(".docx")
-        if not (md.exists() and docx.exists() and md.read_text(encoding="utf-8") == text):
-            fileio.atomic_write_bytes(docx, gongwen.render(text, fonts=gongwen.Fonts.from_config(dict(settings.fonts)),
-                                                           author=office_issuer(settings)))
-            fileio.atomic_write_text(md, text)
         result.units.append(unit)
-        result.paths += [md, docx]
+        result.paths += gongwen.write_pair(text, md, None, gongwen.Fonts.from_config(dict(settings.fonts)),
+                                           office_issuer(settings))[0]
     keep = set(result.paths)
     for stale in (target.iterdir() if target.is_dir() else []):
         if stale.suffix in (".md", ".docx") and not stale.name.startswith(("~$", ".~")) and stale not in keep:
