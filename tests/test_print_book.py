@@ -57,3 +57,42 @@ def test_the_print_book_prints_263_measures_on_a_quarter_of_the_pages_at_9_pt_or
     whole = [d for line in lines for d in re.findall(r"\d{4}年\d{1,2}月\d{1,2}日", line)]
     assert len(whole) == len(dates) + 1                                       # every date on one line (+ title)
     assert all(m.id in text for m in ledger.measures.values())
+
+
+def test_each_heading_is_one_filled_band_across_the_table_and_one_like_a_formula_stays_text(tmp_path, monkeypatch):
+    from collections import Counter
+
+    from xlsxwriter.worksheet import Worksheet
+
+    from tests.test_sheets import own_fills
+    from toolkit.io import sheets
+    settings = demo.demo_settings(tmp_path)
+    ledger = demo.demo_ledger()
+    first = next(iter(ledger.measures.values()))
+    for m in ledger.measures.values():
+        if m.item == first.item:
+            m.item = "=HYPERLINK(\"x\")" + m.item             # an item heading prints as the ledger writes it
+    a = assess(ledger, settings)
+    calls: Counter = Counter()
+
+    def counted(name, write):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return write(*args, **kwargs)
+        return wrapper
+    monkeypatch.setattr(sheets.Book, "put", counted("put", sheets.Book.put))
+    monkeypatch.setattr(Worksheet, "merge_range", counted("merge_range", Worksheet.merge_range))
+    path = ledger_print.build(ledger, settings, a, tmp_path / ledger_print.FILE_NAME)
+    assert calls == {"put": len(ledger_print.HEADERS), "merge_range": 1}     # only header and title: rows stream
+    ws = openpyxl.load_workbook(path)[ledger_print.SHEET]
+    printed = ledger_print.rows(ledger, a)
+    headings = [(r, kind, values[0]) for r, (kind, values) in enumerate(printed, 3) if kind != "measure"]
+    assert len(headings) > 100
+    assert sorted(str(m) for m in ws.merged_cells.ranges) == sorted(["A1:H1"] + [f"A{r}:H{r}" for r, _, _ in headings])
+    fills = own_fills(path)
+    colour = {"theme": "FFD9E1F2", "problem": "FFEDF1F9", "item": "FFF7F9FC"}
+    for r, kind, text in headings:
+        assert ws.cell(r, 1).value == text and [fills[f"{c}{r}"] for c in "ABCDEFGH"] == [colour[kind]] * 8, r
+    assert all(fills[f"B{r}"] is None for r, (kind, _) in enumerate(printed, 3) if kind == "measure")
+    like_formula = [ws.cell(r, 1) for r, _, text in headings if text.startswith("=")]
+    assert like_formula and all(c.data_type == "s" and c.quotePrefix for c in like_formula)

@@ -2,6 +2,7 @@
 import datetime as dt
 
 import openpyxl
+import pytest
 from python_calamine import CalamineWorkbook
 
 from toolkit.io import sheets
@@ -90,3 +91,41 @@ def test_a_title_longer_than_its_columns_wraps_so_a_printed_page_never_cuts_it(t
     wrapped, short = wb["长"], wb["短"]
     assert wrapped["A1"].alignment.wrap_text and wrapped.row_dimensions[1].height >= 22 * 3
     assert not short["A1"].alignment.wrap_text and short.row_dimensions[1].height < 30
+
+
+def own_fills(path, sheet: int = 1) -> dict[str, str | None]:
+    """Each written cell's own fill colour (None: no fill), read from the file: openpyxl gives the cells of a
+    merged range after the first no style of their own, so a band's fill is checked here."""
+    import zipfile
+    from xml.etree import ElementTree
+
+    ns = {"x": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
+    with zipfile.ZipFile(path) as z:
+        styles = ElementTree.fromstring(z.read("xl/styles.xml"))
+        cells = ElementTree.fromstring(z.read(f"xl/worksheets/sheet{sheet}.xml")).iterfind(".//x:c", ns)
+        colours = [(f.find("x:patternFill/x:fgColor", ns)) for f in styles.iterfind("x:fills/x:fill", ns)]
+        xf_fill = [int(xf.get("fillId", 0)) for xf in styles.iterfind("x:cellXfs/x:xf", ns)]
+        return {c.get("r"): (lambda col: col.get("rgb") if col is not None else None)(colours[xf_fill[int(c.get("s", 0))]])
+                for c in cells}
+
+
+@pytest.mark.parametrize("constant_memory", [True, False])
+def test_a_band_is_one_text_merged_across_its_columns_every_cell_in_its_format(tmp_path, constant_memory):
+    long = "二、" + "关于基层医疗卫生机构能力建设不足的问题" * 4
+    book = sheets.Book(tmp_path / "带.xlsx", constant_memory=constant_memory)
+    ws = book.sheet("表")
+    book.header_row(ws, 1, ["编号", "措施", "单位"])
+    band = book.fmt("body", bold=True, bg_color="#D9E1F2")
+    book.rows(ws, 2, [["ZG-001", "措施一", "甲"], sheets.Band("一、主题", 3, band), sheets.Band("=不是公式", 3, band),
+                      sheets.Band(long, 3, band), ["ZG-002", "=措施二", "乙"]], [book.fmt("body")] * 3, widths=[10, 20, 10])
+    book.close()
+    ws = openpyxl.load_workbook(tmp_path / "带.xlsx")["表"]
+    assert sorted(str(r) for r in ws.merged_cells.ranges) == ["A3:C3", "A4:C4", "A5:C5"]
+    assert [ws.cell(r, 1).value for r in range(2, 7)] == ["ZG-001", "一、主题", "=不是公式", long, "ZG-002"]
+    assert ws["A4"].data_type == "s" and ws["A4"].quotePrefix and not ws["A3"].quotePrefix   # text, never a formula
+    assert ws["B6"].value == "=措施二" and ws["B6"].quotePrefix and ws["A3"].font.b
+    fills = own_fills(tmp_path / "带.xlsx")
+    assert all(fills[f"{c}{r}"] == "FFD9E1F2" for r in (3, 4, 5) for c in "ABC")       # the fill covers each band
+    assert fills["A2"] is None and fills["C6"] is None
+    if constant_memory:            # heights from the band's whole width (40): the long heading takes two lines
+        assert ws.row_dimensions[5].height == sheets.row_height([long], [40]) > 0 and not ws.row_dimensions[3].height

@@ -29,6 +29,7 @@ def test_xlsxwriter_is_the_pinned_major_version():
     (Worksheet, "_write_single_row", ["self", "current_row_num"]),
     (Worksheet, "_check_dimensions", ["self", "row", "col"]),
     (Format, "_get_xf_index", ["self"]),
+    (Worksheet, "_write_merge_cells", ["self"]),
 ])
 def test_private_methods_sheets_uses_keep_their_signatures(owner, name, expected):
     func = getattr(owner, name, None)
@@ -41,6 +42,31 @@ def test_formulas_still_pass_through_prepare_formula():
     source = inspect.getsource(Worksheet._write_formula)
     assert "self._prepare_formula(formula)" in source, UPGRADE.format(
         major=PINNED_MAJOR, what="write_formula no longer calls self._prepare_formula, which Book.sheet replaces")
+
+
+def test_merges_are_still_written_by_write_merge_cells_from_the_merge_list():
+    source = inspect.getsource(Worksheet._assemble_xml_file)
+    assert "self._write_merge_cells()" in source and "self.merge = []" in inspect.getsource(Worksheet.__init__), \
+        UPGRADE.format(major=PINNED_MAJOR, what="merges no longer go through Worksheet.merge and _write_merge_cells, "
+                                                "which Book.sheet replaces and Book.rows appends to")
+
+
+def test_our_merge_cells_element_is_the_one_xlsxwriter_writes(tmp_path):
+    import re
+    import zipfile
+
+    def merges(path):
+        with zipfile.ZipFile(path) as z:
+            return re.search(r"<mergeCells.*?</mergeCells>", z.read("xl/worksheets/sheet1.xml").decode()).group(0)
+    plain = xlsxwriter.Workbook(str(tmp_path / "plain.xlsx"))
+    book = sheets.Book(tmp_path / "ours.xlsx", constant_memory=False)
+    for ws in (plain.add_worksheet("表"), book.sheet("表")):
+        for r0, c0, r1, c1 in ((0, 0, 0, 7), (2, 1, 4, 3), (9, 26, 9, 27), (20, 700, 21, 701)):
+            ws.merge_range(r0, c0, r1, c1, "合并", None)
+    plain.close()
+    book.close()
+    assert merges(tmp_path / "ours.xlsx") == merges(tmp_path / "plain.xlsx")
+    assert 'ref="AA10:AB10"' in merges(tmp_path / "plain.xlsx") and 'count="4"' in merges(tmp_path / "plain.xlsx")
 
 
 def test_constant_memory_sheet_exposes_the_row_file_and_fast_rows_use_it(tmp_path, monkeypatch):

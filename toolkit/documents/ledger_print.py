@@ -30,10 +30,10 @@ def _theme_number(n: int) -> str:
     return NUMBERS[n - 1] if n <= 10 else f"十{NUMBERS[n - 11]}" if n <= 19 else str(n)
 
 
-def rows(ledger: Ledger, assessment: Assessment) -> list[tuple[str, list]]:
+def rows(ledger: Ledger, assessment: Assessment) -> list[tuple[str, tuple[str, ...]]]:
     """(kind, values) per printed row: kind theme / problem / item (a heading across the table) or measure."""
     late = {r.measure.id: r for r in assessment.late if r.state == OVERDUE}
-    out: list[tuple[str, list]] = []
+    out: list[tuple[str, tuple[str, ...]]] = []   # tuples of text, which the collector stops scanning (0.3 s at 30,000)
     theme = problem = item = None
     themes = problems = items = 0
     for m in ledger.measures.values():
@@ -41,22 +41,22 @@ def rows(ledger: Ledger, assessment: Assessment) -> list[tuple[str, list]]:
             theme, problem, item = m.theme, None, None
             themes += 1
             if m.theme:
-                out.append(("theme", [f"{_theme_number(themes)}、{m.theme}"]))
+                out.append(("theme", (f"{_theme_number(themes)}、{m.theme}",)))
         if m.key_problem != problem:
             problem, item = m.key_problem, None
             problems += 1
             if m.key_problem:
-                out.append(("problem", [f"{problems}.{m.key_problem}"]))
+                out.append(("problem", (f"{problems}.{m.key_problem}",)))
         if m.item != item:
             item = m.item
             items += 1
             if m.item:
                 kind = f"（{m.item_type}）" if m.item_type else ""
-                out.append(("item", [f"{m.item}{kind}"]))
+                out.append(("item", (f"{m.item}{kind}",)))
         deadline = m.deadline if isinstance(m.deadline, str) else normalize.format_date(m.deadline) if m.deadline else ""
         status = m.status + (f"\n逾期{late[m.id].days}天" if m.id in late else "")
-        out.append(("measure", [m.id, m.measure, m.leader, m.lead_unit, "、".join(m.co_units), deadline, status,
-                                m.progress]))
+        out.append(("measure", (m.id, m.measure, m.leader, m.lead_unit, "、".join(m.co_units), deadline, status,
+                                m.progress)))
     return out
 
 
@@ -80,12 +80,12 @@ def build(ledger: Ledger, settings: Settings, assessment: Assessment, path: Path
     measures = [values for kind, values in printed if kind == "measure"]
     floors = sheets.print_floors(HEADERS, measures)
     for c in WHOLE:                # a date or a status split over two lines reads wrong
-        floors[c] = max([floors[c]] + [sheets.display_width(line) + 1.5 for v in measures
-                                       for line in str(v[c - 1]).split("\n")])
+        lines = {line for v in measures for line in str(v[c - 1]).split("\n")}
+        floors[c] = max([floors[c]] + [sheets.display_width(line) + 1.5 for line in lines])
     widths0 = {c: max(w, floors[c]) if c in WHOLE else w for c, w in WIDTHS.items()}
     fit = sheets.fit_print(widths0, len(HEADERS), floors, settings.print_paper)
     widths = [fit.widths[c] for c in range(1, len(HEADERS) + 1)]
-    book = sheets.Book(path, constant_memory=False)
+    book = sheets.Book(path)
     try:
         ws = book.sheet(SHEET)
         sheets.set_widths(ws, fit.widths)
@@ -97,20 +97,9 @@ def build(ledger: Ledger, settings: Settings, assessment: Assessment, path: Path
         heading = {"theme": book.fmt("body", bold=True, font_size=11, bg_color="#D9E1F2"),
                    "problem": book.fmt("body", bold=True, bg_color="#EDF1F9"),
                    "item": book.fmt("body", bg_color="#F7F9FC")}
-        total = sum(widths)
-        for r, (kind, values) in enumerate(printed, 3):
-            if kind == "measure":
-                height = sheets.row_height(values, widths)
-                if height:
-                    ws.set_row(r - 1, height)
-                for c, v in enumerate(values, 1):
-                    book.put(ws, r, c, v, centred if c in (1, 6, 7) else body)
-            else:
-                height = sheets.row_height(values, [total])
-                if height:
-                    ws.set_row(r - 1, height)
-                ws.merge_range(r - 1, 0, r - 1, len(HEADERS) - 1, "", heading[kind])
-                book.put(ws, r, 1, values[0], heading[kind])
+        fmts = [centred if c in WHOLE else body for c in range(1, len(HEADERS) + 1)]
+        book.rows(ws, 3, (values if kind == "measure" else sheets.Band(values[0], len(HEADERS), heading[kind])
+                          for kind, values in printed), fmts, widths=widths)
         sheets.page_setup(ws, 2, len(HEADERS), 2 + len(printed), fit.paper)
         ws.freeze_panes(2, 0)
         return book.close()
