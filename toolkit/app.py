@@ -18,7 +18,7 @@ from typing import Callable, Iterator
 from . import config, history, outputs, runstate, vocab
 from .assessment import Assessment, Dated, assess, dated
 from .check import write_empty_master
-from .consolidate import ConsolidationResult, consolidate
+from .consolidate import ConsolidationResult, archive_ahead, consolidate
 from .distribute import Distributed, distribute, ensure_secret, secret_path
 from .documents import ladder as ladder_docs
 from .documents import leaders, notices, reminders
@@ -146,8 +146,11 @@ class Workspace:
         if write is None:
             master_file.check_format(self.settings.master)     # before any file is archived
         notes: list[str] = []          # a damaged or deleted database, rebuilt: one line, and the run goes on
-        with history.open_recovering(self.settings, notes) as db:
+        with history.open_recovering(self.settings, notes) as db, contextlib.ExitStack() as stack:
             seen = master_bytes(self.settings.master)
+            ahead = None
+            if ledger is None and not again:       # the inbox copied into the archive while the master is read
+                ahead = stack.enter_context(archive_ahead(self.settings, dated(self.settings, when)))
             before = ledger if ledger is not None else read_master(self.settings)
             before.read_notes += notes
             self._restore_requests(before, db)
@@ -170,7 +173,7 @@ class Workspace:
                     after.recent_changes = history_db.recent_rows(db, master_file.CHANGES_SHOWN, run)
                     return base(after, settings, result)
             return consolidate(self.settings, on_file=on_file, ledger=before.copy(), write=recorded_write,
-                               again=again, on=when)
+                               again=again, on=when, ahead=ahead)
 
     def _restore_requests(self, ledger: Ledger, db) -> None:
         """A pending request whose 销号审核 row was deleted by hand comes back (the history knows it), with a note."""

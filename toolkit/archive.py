@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import logging
+import multiprocessing as mp
 import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import vocab
-from .inbox import SETTLE_SECONDS, InboxEntry, Skipped
+from .inbox import SETTLE_SECONDS, InboxEntry, Skipped, _received
 from .intake import Submission
 from .io import evidence
 from .io.fileio import copy_hashed, file_sha256, fit_name, safe_filename
@@ -203,3 +205,72 @@ def file_under_unit(snap: Snapshot, sub: Submission, index: dict[str, Path]) -> 
         os.replace(snap.archived, target)
         index[snap.sha256[:12] + snap.archived.suffix] = target
     return target
+
+
+AHEAD_FROM = 64      # files; below this, copying them while the master is read saves less than a fork costs
+log = logging.getLogger("toolkit")
+
+
+class Ahead:
+    """The inbox's files copied into the archive in a forked process while the run reads the master: copying is
+    file creation and fsync, reading is Python, so the two overlap (a second saved on 1,000 files). take_in
+    collects the snapshots; whatever this did not copy (no fork, a failed process) it copies itself, and a copy
+    already made is reused after its hash is checked, as on any rerun. Use it as a context manager: leaving it
+    early (the master could not be read) stops the process; a half-made copy is swept by the next run."""
+
+    def __init__(self, entries: list, ignored: list[Skipped], archive_dir: Path, settle: float, now: dt.datetime):
+        self.entries, self.ignored, self.archive_dir, self.now = entries, ignored, archive_dir, now
+        self.proc: mp.process.BaseProcess | None = None
+        if sum(isinstance(e, InboxEntry) for e in entries) < AHEAD_FROM or "fork" not in mp.get_all_start_methods():
+            return
+        ctx = mp.get_context("fork")
+        self.conn, child = ctx.Pipe(duplex=False)
+        self.proc = ctx.Process(target=_copy_ahead, args=(child, entries, archive_dir, settle, now), daemon=True)
+        self.proc.start()
+        child.close()
+
+    def collect(self) -> tuple[dict[int, Snapshot | Skipped], dict[str, Path] | None]:
+        """({position in entries: its snapshot}, the archive index as the copies left it), waiting for the copies;
+        ({}, None) when none were made ahead."""
+        if self.proc is None:
+            return {}, None
+        try:
+            snaps, index = self.conn.recv()
+        except (EOFError, OSError):          # the process failed: take_in copies every file itself
+            snaps, index = {}, None
+        self.close()
+        return snaps, index
+
+    def close(self) -> None:
+        if self.proc is not None:
+            self.conn.close()
+            if self.proc.is_alive():
+                self.proc.join(0.5)
+            if self.proc.is_alive():
+                self.proc.kill()
+            self.proc.join()
+            self.proc = None
+
+    def __enter__(self) -> "Ahead":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _copy_ahead(conn, entries: list, archive_dir: Path, settle: float, now: dt.datetime) -> None:
+    """In the forked process: copy each inbox entry as take_in would, send back the snapshots and the index."""
+    try:
+        sweep_leftovers(archive_dir)
+        index = archived_files(archive_dir)
+        done: dict[int, Snapshot | Skipped] = {}
+        for i, e in enumerate(entries):
+            if isinstance(e, InboxEntry):
+                received, _ = _received(e, now)
+                done[i] = (archive_folder if e.folder else archive_copy)(e, archive_dir, index, received, settle)
+        conn.send((done, index))
+    except Exception:
+        log.exception("提前归档收件箱文件时出错，改为逐个归档")
+    finally:
+        conn.close()
+        os._exit(0)

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import vocab
+from .archive import Ahead, archive_copy, archive_folder, archived_files, file_under_unit, sweep_leftovers
 from .archive import Snapshot as Snapshot  # noqa: F401  (re-exported: an older import path)
-from .archive import archive_copy, archive_folder, archived_files, file_under_unit, sweep_leftovers
 from .assessment import Assessment, Dated, assess, dated
 from .documents import receipts
 from .errors import SubmissionError
@@ -112,10 +112,12 @@ class ConsolidationResult:
 
 
 def take_in(ledger: Ledger, settings: Settings, entries: list, on_file=None, again: list | None = None,
-            ignored: list[Skipped] | None = None, when: Dated | None = None) -> ConsolidationResult:
+            ignored: list[Skipped] | None = None, when: Dated | None = None, ahead: Ahead | None = None,
+            ) -> ConsolidationResult:
     """Archive, check and merge the given inbox entries (or paths) into the ledger in memory (the
     master is not written). again: files rejected earlier for an office-side mistake, taken in
-    once more as if first received (never called duplicates). when: the run's date and period."""
+    once more as if first received (never called duplicates). when: the run's date and period.
+    ahead: the same entries being copied into the archive while the master was read (archive.Ahead)."""
     period = dated(settings, when).period
     result = ConsolidationResult(period, settings.master, ignored=list(ignored or []))
     archive_dir = settings.path("archive") / period
@@ -125,17 +127,19 @@ def take_in(ledger: Ledger, settings: Settings, entries: list, on_file=None, aga
         logged.setdefault(e.sha256, e)
     known = {h for h in logged if h}          # '' is a file that could not be read
     done_before = {(e.sha256, e.name, e.received): e for e in ledger.log}
-    sweep_leftovers(archive_dir)
-    index = archived_files(archive_dir)
+    copied, index = ahead.collect() if ahead is not None else ({}, None)
+    if index is None:
+        sweep_leftovers(archive_dir)
+        index = archived_files(archive_dir)
     latest = latest_applied(ledger, period)
-    now = dt.datetime.now().replace(microsecond=0)
+    now = ahead.now if ahead is not None else dt.datetime.now().replace(microsecond=0)
     snaps: list[Snapshot] = []
-    for e in (x if isinstance(x, InboxEntry) else _entry(Path(x)) for x in entries):
+    for i, e in enumerate(x if isinstance(x, InboxEntry) else _entry(Path(x)) for x in entries):
         if isinstance(e, Skipped):
             result.ignored.append(e)
             continue
         received, notes = _received(e, now)
-        snap = (archive_folder if e.folder else archive_copy)(e, archive_dir, index, received, settle)
+        snap = copied.get(i) or (archive_folder if e.folder else archive_copy)(e, archive_dir, index, received, settle)
         if isinstance(snap, Skipped):
             result.deferred.append(snap)
             continue
@@ -231,7 +235,7 @@ def clear_inbox(result: ConsolidationResult) -> None:
 
 def consolidate(settings: Settings, files: list[Path] | None = None, *, again: list[Path] | None = None,
                 remove_inbox: bool = True, on_file=None, ledger: Ledger | None = None,
-                write=None, on: Dated | None = None) -> ConsolidationResult:
+                write=None, on: Dated | None = None, ahead: Ahead | None = None) -> ConsolidationResult:
     """Take in every inbox file (or the given ones), update the master, write receipts.
 
     again: files rejected earlier because of an office-side mistake (e.g. a unit missing from the
@@ -242,14 +246,16 @@ def consolidate(settings: Settings, files: list[Path] | None = None, *, again: l
     ensure_secret(settings)
     when = dated(settings, on)                            # the run's date and period, fixed once (on: given)
     ledger = read_master(settings) if ledger is None else ledger
-    if files is None:
+    if ahead is not None:
+        entries, ignored = ahead.entries, ahead.ignored
+    elif files is None:
         entries, ignored = scan_inbox(settings.path("inbox"), own_folders(settings))
     else:
         entries, ignored = [_entry(Path(f)) for f in files], []
     review.apply_decisions(ledger, dt.datetime.now())     # the office's 销号审核 since the last run
     if not settings.review_required:
         ledger.read_notes += review.lift(ledger)           # review turned off: the requests left count as asked
-    result = take_in(ledger, settings, entries, on_file, again, ignored, when)
+    result = take_in(ledger, settings, entries, on_file, again, ignored, when, ahead)
     result.ledger, result.assessment = ledger, assess(ledger, settings, on=when)
     if write is None:
         result.master_changed = master_file.write_master(ledger, settings, result.assessment)
@@ -259,3 +265,10 @@ def consolidate(settings: Settings, files: list[Path] | None = None, *, again: l
     if remove_inbox and files is None:
         clear_inbox(result)
     return result
+
+
+def archive_ahead(settings: Settings, when: Dated) -> Ahead:
+    """The inbox scanned now and its files copied into the archive while the caller reads the master (archive.Ahead)."""
+    entries, ignored = scan_inbox(settings.path("inbox"), own_folders(settings))
+    return Ahead(entries, ignored, settings.path("archive") / when.period, float(settings.settle_seconds),
+                 dt.datetime.now().replace(microsecond=0))
