@@ -17,3 +17,11 @@ def test_a_history_change_is_sent_as_an_object_with_its_fields():
 
 def test_a_plain_tuple_is_still_a_list():
     assert to_data(("a", 1)) == ["a", 1]
+
+
+def test_the_cli_json_of_a_history_change_is_an_object_with_its_fields():
+    from toolkit.results import as_json
+    change = Change("ZG-001", "", "完成情况", "", "已完成", "初始导入", "2024-08-20 10:00:00", "2024-08")
+    assert json.loads(as_json([change]))[0] == {"measure": "ZG-001", "unit": "", "field": "完成情况", "old": "",
+                                                 "new": "已完成", "source": "初始导入", "time": "2024-08-20 10:00:00",
+                                                 "period": "2024-08"}
