@@ -156,9 +156,9 @@ def test_a_master_saved_by_libreoffice_after_a_row_deletion_reads_normally(setti
     # any namespace prefix; a row number that is not a number counts on from the last row
     ('<x:worksheet xmlns:x="u"><x:sheetData><x:row r="3"><x:c r="B0"><x:v>1</x:v></x:c><x:c><x:f>1</x:f></x:c>'
      '</x:row><x:row r="zz"><x:c r="AA7"><x:v/></x:c></x:row></x:sheetData></x:worksheet>', (7, 27, "AA7", "AA7")),
-    # a reference that is not a cell's takes the next column; a row without cells still moves on
+    # a reference is read as calamine reads it (any number of letters, either case); a row without cells moves on
     ('<w><c r="C5"><v>1</v><v>2</v></c><c r="ZZZZ9"><v>1</v></c><c r="a1"><f/></c><row r="100"/><c><is/></c></w>',
-     (100, 5, "A100", "E5")),
+     (100, 475254, "A100", "ZZZZ9")),
     ('<w><v>1</v><c r="D2"></c><f/></w>', (0, 0, "", "")),
 ])
 def test_the_extent_of_unusual_layouts_follows_the_readers_positions(xml, expected):
@@ -219,3 +219,46 @@ def test_the_quick_scan_finds_a_far_cell_across_its_chunks(monkeypatch):
     for size in (7, 64, 1000):
         monkeypatch.setattr(extent, "_CHUNK", size)
         assert extent._scanned_extent(_zipped(xml).open("s.xml")) == expected
+
+
+def _far_cell_written_as(ref: str, where: str = "</sheetData>"):
+    """An edit putting one number at ref, spelled as given (a cell reference calamine reads at its place)."""
+    def edit(data: bytes) -> bytes:
+        return data.replace(where.encode(), f'<row r="400"><c r="{ref}"><v>1</v></c></row>'.encode() + where.encode(), 1)
+    return edit
+
+
+@pytest.mark.parametrize("ref", ["xfd400", "XFD0000000400", "Xfd00400"])
+def test_a_far_cell_spelled_in_lower_case_or_with_leading_zeros_is_refused_in_a_unit_file(settings, ref):
+    """calamine reads xfd400 and XFD0000000400 as XFD400 (it would allocate the range): so does the guard."""
+    target = settings.path("inbox") / "办公室.xlsx"
+    with_sheet_xml(unit_file_filled(settings), vocab.SHEET_LEDGER, _far_cell_written_as(ref)).replace(target)
+    (f,) = consolidate(settings).files
+    assert f.outcome == vocab.OUTCOME_REJECTED
+    (problem,) = f.submission.problems
+    assert problem.kind == "sheet-far-cells" and problem.params["far"] == "XFD400"
+
+
+def test_a_master_with_a_far_cell_in_lower_case_is_refused_naming_the_cell(settings):
+    with_sheet_xml(settings.master, vocab.SHEET_LEDGER, _far_cell_written_as("xfd400"))
+    with pytest.raises(LedgerError) as err:
+        read_ledger(settings.master, settings)
+    assert err.value.kind == "ledger-far-cells" and "XFD400" in str(err.value)
+
+
+@pytest.mark.parametrize("cell", ['<c r="A400" r="XFD400"><v>1</v></c>', '<c r="A400" t="n" r="XFD400"><v>1</v></c>'])
+def test_a_cell_with_a_repeated_r_is_placed_where_calamine_places_it(settings, cell):
+    """XML expat refuses (a repeated attribute) that calamine reads anyway, at the last r: the guard does not
+    wave it through as 'not a layout we can inspect'."""
+    def edit(data: bytes) -> bytes:
+        return data.replace(b"</sheetData>", f'<row r="400">{cell}</row></sheetData>'.encode(), 1)
+    target = settings.path("inbox") / "办公室.xlsx"
+    with_sheet_xml(unit_file_filled(settings), vocab.SHEET_LEDGER, edit).replace(target)
+    (f,) = consolidate(settings).files
+    assert f.outcome == vocab.OUTCOME_REJECTED
+    (problem,) = f.submission.problems
+    assert problem.kind == "sheet-far-cells" and "XFD400" in problem.params["far"]
+    with_sheet_xml(settings.master, vocab.SHEET_LEDGER, edit)
+    with pytest.raises(LedgerError) as err:
+        read_ledger(settings.master, settings)
+    assert err.value.kind == "ledger-far-cells"

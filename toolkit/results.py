@@ -29,6 +29,8 @@ def data(value: Any) -> Any:
         return value.to_dict()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: data(getattr(value, f.name)) for f in dataclasses.fields(value) if f.repr}
+    if isinstance(value, tuple) and hasattr(value, "_fields"):     # a named tuple (history_db.Change): by field
+        return {name: data(v) for name, v in zip(value._fields, value)}
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, (dt.date, dt.datetime)):

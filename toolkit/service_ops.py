@@ -38,6 +38,8 @@ def to_data(value, paths: set[Path] | None = None):
     """A result (dataclasses, paths, dates, enums, lists) as plain JSON values; paths met are collected."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_data(getattr(value, f.name), paths) for f in dataclasses.fields(value) if f.repr}
+    if isinstance(value, tuple) and hasattr(value, "_fields"):     # a named tuple (history_db.Change): by field
+        return {name: to_data(v, paths) for name, v in zip(value._fields, value)}
     if isinstance(value, Path):
         if paths is not None:
             paths.add(value)

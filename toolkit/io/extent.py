@@ -67,7 +67,7 @@ def sheet_members(zf: zipfile.ZipFile) -> dict[str, str]:
     return out
 
 
-_REF = re.compile(r"([A-Z]{1,3})([0-9]{1,7})")
+_REF = re.compile(r"([A-Za-z]+)([0-9]+)")    # as calamine reads a cell's r: any case, any length (xfd020000 is XFD20000)
 
 
 def used_extent(zf: zipfile.ZipFile, member: str) -> Extent:
@@ -75,12 +75,17 @@ def used_extent(zf: zipfile.ZipFile, member: str) -> Extent:
     program writes, else (an unusual layout) the streamed XML parse, which gives the same answer for any."""
     with zf.open(member) as fh:
         found = _scanned_extent(fh)
-    return found if found is not None else _streamed_extent(zf, member)
+    if found is not None:
+        return found
+    try:
+        return _streamed_extent(zf, member)
+    except expat.ExpatError:          # not well-formed, yet calamine reads on (a repeated r, a stray end tag)
+        return _lenient_extent(zf, member)
 
 
 # A cell as office programs write it: r first, then any attributes, then nothing (self-closed or </c>) or
 # its first child; group 3 is set when that child gives it content (f, v or is).
-_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"(?:\s+[\w.:-]+\s*=\s*(?:"[^"]*"|\'[^\']*\'))*\s*'
+_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"(?:\s+(?!r\s*=)[\w.:-]+\s*=\s*(?:"[^"]*"|\'[^\']*\'))*\s*'
                    rb'(?:/>|>\s*(?:</c>|<(f|v|is)[\s/>]))')
 _ANY_CELL = re.compile(rb"<c[\s/>]")
 # what the quick scan leaves to the parser: comments, CDATA, DOCTYPE and entities, processing
@@ -158,7 +163,7 @@ def _streamed_extent(zf: zipfile.ZipFile, member: str) -> Extent:
             m = ref(attrs.get("r", ""))
             if m:
                 letters = m[1]
-                col = columns.get(letters) or columns.setdefault(letters, column_number(letters))
+                col = columns.get(letters) or columns.setdefault(letters, column_number(letters.upper()))
                 row = int(m[2])
             else:
                 col += 1
@@ -187,6 +192,39 @@ def _streamed_extent(zf: zipfile.ZipFile, member: str) -> Extent:
             parser.Parse(chunk, False)
         parser.Parse(b"", True)
 
+    return _extent(far_row, far_col, lowest, rightmost)
+
+
+_TAG = re.compile(rb"<(?:[\w.-]+:)?(c|row)(\s[^>]*)?/?>")
+_ANY_REF = re.compile(rb"""(?<![\w.:-])r\s*=\s*["']\s*([A-Za-z]*)([0-9]+)""")
+
+
+def _lenient_extent(zf: zipfile.ZipFile, member: str) -> Extent:
+    """For XML expat refuses: the furthest r of any cell or row tag (every one, as calamine takes the last of a
+    repeated r), and a cell without r counted one column further; may over-count (blank cells), never under."""
+    far_row = far_col = bare = 0
+    lowest = rightmost = (0, 0)
+    carry = b""
+    with zf.open(member) as fh:
+        while True:
+            chunk = fh.read(_CHUNK)
+            buf = carry + chunk
+            cut = max(buf.rfind(b"<"), 0) if chunk else len(buf)
+            part, carry = buf[:cut], buf[cut:]
+            for tag in _TAG.finditer(part):
+                refs = _ANY_REF.findall(tag[2] or b"")
+                if tag[1] == b"c" and not any(letters for letters, _ in refs):
+                    bare += 1
+                for letters, digits in refs:
+                    row, col = int(digits), column_number(letters.decode().upper()) if letters else 0
+                    if row > far_row:
+                        far_row, lowest = row, (row, max(col, 1))
+                    if col > far_col:
+                        far_col, rightmost = col, (row, col)
+            if not chunk:
+                break
+    if bare > far_col:
+        far_col, rightmost = bare, (max(far_row, 1), bare)
     return _extent(far_row, far_col, lowest, rightmost)
 
 
