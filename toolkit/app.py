@@ -148,9 +148,10 @@ class Workspace:
         notes: list[str] = []          # a damaged or deleted database, rebuilt: one line, and the run goes on
         with history.open_recovering(self.settings, notes) as db, contextlib.ExitStack() as stack:
             seen = master_bytes(self.settings.master)
+            when = dated(self.settings, when)      # once: the copies ahead and the run file into one period
             ahead = None
             if ledger is None and not again:       # the inbox copied into the archive while the master is read
-                ahead = stack.enter_context(archive_ahead(self.settings, dated(self.settings, when)))
+                ahead = stack.enter_context(archive_ahead(self.settings, when))
             before = ledger if ledger is not None else read_master(self.settings)
             before.read_notes += notes
             self._restore_requests(before, db)
