@@ -25,6 +25,11 @@ Reading (issue 23.4, second round), before → after, back to back, load 5.6 →
 the master's used-range guard 8.4 s (2.5 million expat callbacks), its parse 6.3, the print book 13.6, the reader
 pool 10.4 (13 ms a unit file: range check 4.4, locked-cell fingerprints 3.8), master write 7.8, notices 5.2,
 history 4.2, dashboard 4.0. Still short of 3.0: see README 性能 for where the rest goes.
+
+Third round (quiet machine, load < 1, one run each): (b) 2.24 → 2.27 s; (c) 16.38 → 12.35 s (three more runs:
+10.21, 12.07, 12.03), so (c)/(b) 7.30 → 5.45 (4.46–5.45); (d) 0.07 → 0.08 s; (e) 2.60 → 2.98 s. Reading the master
+4.7 → 2.3 s (regex used-range scan, clean_text fast path, one calamine parse a sheet), the print book 6.5 → 1.4 s CPU
+(constant memory, Band headings), writing the master 3.1 → 2.6 s, the inbox archived while the master is read.
 """
 from __future__ import annotations
 
