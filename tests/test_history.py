@@ -132,6 +132,31 @@ def test_month_over_month_counts_come_from_the_history(recorded):
     assert counts["2024-08"] == {vocab.DONE: 3, vocab.MOSTLY_DONE: 0, vocab.IN_PROGRESS: 3, vocab.NOT_STARTED: 0}
 
 
+def test_each_periods_snapshot_is_every_fields_latest_change_up_to_that_period(tmp_path):
+    """The one-pass replay against the definition, on runs recorded out of period order, a field cleared and set
+    again, the 初始导入 (no period) and a period asked for that the history has no changes in."""
+    import random
+    rng = random.Random(3)
+    with HistoryDB(tmp_path / "h.sqlite") as db:
+        periods = ["", "2024-06", "2024-07", "2024-09", "2024-08"]
+        for run in range(12):
+            period = periods[run % len(periods)]
+            db.add([Change(f"ZG-{rng.randrange(8):03d}", rng.choice(["", "办公室"]), rng.choice([vocab.STATUS, vocab.PROGRESS]),
+                           "", rng.choice(["", vocab.DONE, vocab.IN_PROGRESS, "进展" + str(run)]), vocab.SOURCE_OFFICE,
+                           f"2024-08-{run + 1:02d}T08:00:00", period) for _ in range(6)], f"d{run}", history_db.COMMITTED)
+        rows = [Change(*r[2:]) for r in db.conn.execute(f"{history_db.COMMITTED_ROWS} ORDER BY c.id")]
+        got = history_db.period_snapshots(db, {"2024-10", "2024-05"})
+    expected = []
+    for period in ["2024-06", "2024-07", "2024-08", "2024-09", "2024-10"]:
+        state: dict = {}
+        for c in sorted(rows, key=lambda c: c.period):      # stable: the order recorded within a period
+            if c.period <= period:
+                state[(c.measure, c.unit, c.field)] = c.new
+        expected.append((period, {k: v for k, v in state.items() if v}))
+    assert [(p, list(s.items())) for p, s in got] == [(p, list(s.items())) for p, s in expected]
+    assert any(not v for v in (c.new for c in rows)) and len({p for p, _ in got}) == 5
+
+
 def test_recent_rows_list_the_newest_first(recorded):
     settings, db = recorded
     rows = history_db.recent_rows(db, 3)

@@ -466,11 +466,13 @@ def period_snapshots(db: HistoryDB, also: set[str] = frozenset()) -> list[tuple[
     periods = {c.period for c in changes if c.period}
     periods |= {p for p in also if periods and p > min(periods)}
     out = []
-    for period in sorted(periods):
-        state: Snapshot = {}
-        for c in changes:
-            if c.period <= period:
-                state[(c.measure, c.unit, c.field)] = c.new
+    state: Snapshot = {}
+    i = 0
+    for period in sorted(periods):          # one pass: each period's changes are the next stretch of the list
+        while i < len(changes) and changes[i].period <= period:
+            c = changes[i]
+            state[(c.measure, c.unit, c.field)] = c.new
+            i += 1
         out.append((period, {k: v for k, v in state.items() if v}))
     return out
 
