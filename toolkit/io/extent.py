@@ -102,20 +102,8 @@ def _scanned_extent(fh) -> Extent | None:
     far_row = far_col = 0
     lowest = rightmost = (0, 0)
     columns: dict[bytes, int] = {}
-    carry = b""
-    while True:
-        chunk = fh.read(_CHUNK)
-        buf = carry + chunk
-        if chunk:
-            cut = buf.rfind(b"<c")
-            if cut < 0:
-                cut = max(buf.rfind(b"<"), 0)
-            part, carry = buf[:cut], buf[cut:]
-            if len(carry) > _MAX_CARRY:
-                return None
-        else:
-            part, carry = buf, b""
-        if _UNUSUAL.search(part):
+    for part in _parts(fh, b"<c", _MAX_CARRY):
+        if part is None or _UNUSUAL.search(part):
             return None
         found = _CELL.findall(part)         # (letters, digits, content child): C-speed, then C-level maxima
         if len(found) != len(_ANY_CELL.findall(part)):
@@ -134,8 +122,24 @@ def _scanned_extent(fh) -> Extent | None:
             if wide > far_col:
                 i = cols.index(wide)
                 far_col, rightmost = wide, (rows[i], wide)
-        if not chunk:
-            return _extent(far_row, far_col, lowest, rightmost)
+    return _extent(far_row, far_col, lowest, rightmost)
+
+
+def _parts(fh, mark: bytes, limit: int | None = None):
+    """The XML in pieces of about _CHUNK bytes, each cut before the last `mark` in it (else before its last
+    "<"), so no tag is split across two; None, and no more, once the rest held back would pass limit bytes."""
+    carry = b""
+    while chunk := fh.read(_CHUNK):
+        buf = carry + chunk
+        cut = buf.rfind(mark)
+        if cut < 0:
+            cut = max(buf.rfind(b"<"), 0)
+        carry = buf[cut:]
+        if limit is not None and len(carry) > limit:
+            yield None
+            return
+        yield buf[:cut]
+    yield carry
 
 
 def _extent(far_row: int, far_col: int, lowest: tuple[int, int], rightmost: tuple[int, int]) -> Extent:
@@ -204,14 +208,9 @@ def _lenient_extent(zf: zipfile.ZipFile, member: str) -> Extent:
     repeated r), and a cell without r counted one column further; may over-count (blank cells), never under."""
     far_row = far_col = bare = 0
     lowest = rightmost = (0, 0)
-    carry = b""
     with zf.open(member) as fh:
-        while True:
-            chunk = fh.read(_CHUNK)
-            buf = carry + chunk
-            cut = max(buf.rfind(b"<"), 0) if chunk else len(buf)
-            part, carry = buf[:cut], buf[cut:]
-            for tag in _TAG.finditer(part):
+        for part in _parts(fh, b"<"):
+            for tag in _TAG.finditer(part or b""):
                 refs = _ANY_REF.findall(tag[2] or b"")
                 if tag[1] == b"c" and not any(letters for letters, _ in refs):
                     bare += 1
@@ -221,8 +220,6 @@ def _lenient_extent(zf: zipfile.ZipFile, member: str) -> Extent:
                         far_row, lowest = row, (row, max(col, 1))
                     if col > far_col:
                         far_col, rightmost = col, (row, col)
-            if not chunk:
-                break
     if bare > far_col:
         far_col, rightmost = bare, (max(far_row, 1), bare)
     return _extent(far_row, far_col, lowest, rightmost)
