@@ -32,8 +32,7 @@ def clean_key(value: object) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = unicodedata.normalize("NFKC", str(value).translate(_INVISIBLE))
-    return _SPACES.sub("", text)
+    return _clean_key_text(str(value))
 
 
 @functools.lru_cache(maxsize=1 << 16)
