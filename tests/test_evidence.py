@@ -226,9 +226,9 @@ def test_a_folder_changed_after_its_snapshot_stays_in_the_inbox(workspace, monke
     sent = folder_package(s, s.path("inbox") / "办公室8月报送")
     write = master_file.write_master
 
-    def unit_adds_a_scan(ledger, settings, *rest):
+    def unit_adds_a_scan(ledger, settings, *rest, **named):
         (sent / "ZG-001" / "整改通知扫描件.pdf").write_bytes(SCAN + b" page 2")
-        return write(ledger, settings, *rest)
+        return write(ledger, settings, *rest, **named)
     monkeypatch.setattr(master_file, "write_master", unit_adds_a_scan)
     result = Workspace(s).consolidate()
     assert result.files[0].outcome == vocab.OUTCOME_ACCEPTED

@@ -347,3 +347,44 @@ def test_a_write_without_changes_adds_no_run(workspace):
                 master_file.write_master(ledger, workspace)
             assert (run is not None) == expected
         assert db.conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 1
+
+
+def test_comparing_ledgers_finds_every_change_a_whole_snapshot_finds_in_the_same_order(monkeypatch):
+    """diff_ledgers snapshots only the measures that may differ; what it returns is what comparing whole
+    snapshots returns, including a value that is equal but not the same text (1 and True) and owners, requests,
+    measures added and removed."""
+    from toolkit.model import OwnerEntry, Review
+    rng = random.Random(7)
+    for trial in range(30):
+        before = small_ledger()
+        before.owners[("ZG-002", "市人民医院")] = OwnerEntry("ZG-002", "市人民医院", vocab.ROLE_CO, vocab.IN_PROGRESS, "调研中")
+        before.reviews[("ZG-004", "办公室")] = Review("ZG-004", "办公室", "2024-08-01")
+        after = before.copy()
+        ids = list(after.measures)
+        for _ in range(rng.randint(0, 4)):
+            m = after.measures[rng.choice(ids)]
+            field = rng.choice(["progress", "evidence", "status", "deadline", "remark", "co_units"])
+            value = {"progress": rng.choice(["1", 1, True, 1.0, "新进展"]), "evidence": rng.choice(["", "文件"]),
+                     "status": rng.choice([vocab.DONE, vocab.IN_PROGRESS]), "remark": rng.choice(["", True, 1]),
+                     "deadline": rng.choice([dt.date(2024, 9, 30), "2024-09-30", "长期坚持"]),
+                     "co_units": rng.choice([[], ["市人民医院"], ["市人民医院", "办公室"]])}[field]
+            setattr(m, field, value)
+        if rng.random() < 0.3:
+            after.owners[("ZG-002", "市人民医院")].progress = rng.choice(["已完成", 1, True])
+        if rng.random() < 0.3:
+            after.owners.pop(("ZG-002", "市人民医院"))
+        if rng.random() < 0.3:
+            after.reviews[("ZG-004", "办公室")].state = vocab.REVIEW_RETURNED
+        if rng.random() < 0.3:
+            after.measures.pop(rng.choice(ids))
+        quick = history_db.diff_ledgers(before, after, time="t")
+        monkeypatch.setattr(history_db, "_touched", lambda b, a: set(b.measures) | set(a.measures))
+        whole = history_db.diff_ledgers(before, after, time="t")
+        monkeypatch.undo()
+        assert quick == whole, trial
+    before = small_ledger()
+    before.measures["ZG-001"].progress = 1
+    after = before.copy()
+    after.measures["ZG-001"].progress = True          # equal to 1, but another text in the history
+    assert [(c.measure, c.field, c.old, c.new) for c in history_db.diff_ledgers(before, after, time="t")] == \
+        [("ZG-001", vocab.PROGRESS, "1", "True")]

@@ -141,7 +141,8 @@ class Workspace:
     def _consolidate(self, on_file, ledger: Ledger | None, write, again=None, early=None,
                      when: Dated | None = None) -> ConsolidationResult:
         """Consolidate with every change recorded in the history, committed only once the master is in place
-        (early(ledger, settings, assessment): the run's outputs' first stages, started before that)."""
+        (early: an outputs.Ahead, started from the consolidated ledger and the digest of the master about to be
+        written, finished once it is in place)."""
         self._check_writable("archive", "backup", "output")
         if write is None:
             master_file.check_format(self.settings.master)     # before any file is archived
@@ -156,23 +157,28 @@ class Workspace:
             before.read_notes += notes
             self._restore_requests(before, db)
 
-            def base(after: Ledger, settings: Settings, result: ConsolidationResult):
+            def base(after: Ledger, settings: Settings, result: ConsolidationResult, digest: str):
                 if write:
                     return write(after, settings, result)
                 unchanged_since(settings.master, seen)
-                return master_file.write_master(after, settings, result.assessment)
+                return master_file.write_master(after, settings, result.assessment, digest=digest)
 
             # what differs beyond the files' own changes is then the office's 销号审核 decisions
             source = vocab.SOURCE_REVIEW if review.decisions_due(before) else vocab.SOURCE_OFFICE
 
             def recorded_write(after: Ledger, settings: Settings, result: ConsolidationResult):
+                digest = history.expected_digest(after, settings, result.assessment)     # once, for all three
                 if early:
-                    early(after, settings, result.assessment)
+                    early.start(result, digest)
                 # the files just read are replayed from memory, and the digest uses the run's assessment
                 with history.recording(db, settings, before, after, source, [f.submission for f in result.files],
-                                       result.assessment) as run:
+                                       result.assessment, digest) as run:
                     after.recent_changes = history_db.recent_rows(db, master_file.CHANGES_SHOWN, run)
-                    return base(after, settings, result)
+                    changed = base(after, settings, result, digest)
+                if early:               # what was written meanwhile, in place before the inbox is cleared
+                    early.finish()
+                    result.receipts = early.receipts
+                return changed
             return consolidate(self.settings, on_file=on_file, ledger=before.copy(), write=recorded_write,
                                again=again, on=when, ahead=ahead)
 
@@ -384,18 +390,23 @@ class Workspace:
         """Consolidate, then every declared output (toolkit.outputs.OUTPUTS) from the one assessment."""
         s = self.settings
         before = runstate.load(s).get("outputs", {})
-        early = outputs.Early()
-        with noted_warnings() as noted, contextlib.ExitStack() as stack:   # calendar gaps, no PDF converter or font
-            stack.enter_context(few_collections())
-            stack.callback(early.discard)
-            distributed = len(distribute(s)) if distribute_first else 0
-            result = self._consolidate(on_file, None, None, early=early.start, when=when)
+        seen = self.fingerprint(inbox=[])
+
+        def outputs_run(result: ConsolidationResult, digest: str) -> tuple[outputs.Run, dict[str, str]]:
             ledger, assessment = result.ledger, result.assessment
             issued = ladder_docs.issued_history(s)                      # the 督办梯次: proposals, not notices
             run = outputs.Run(s, ledger, assessment, result, issued, ladder_docs.proposals(ledger, s, assessment, issued),
-                              fileio.file_sha256(s.master) if s.master.exists() else "", early.collect())
-            seen = self.fingerprint(inbox=[])
-            made = outputs.write_all(run, outputs.input_digests(run, seen["settings"], seen["templates"]), before)
+                              digest)
+            return run, outputs.input_digests(run, seen["settings"], seen["templates"])
+        ahead = outputs.Ahead(outputs_run, before)
+        with noted_warnings() as noted, contextlib.ExitStack() as stack:   # calendar gaps, no PDF converter or font
+            stack.enter_context(few_collections())
+            stack.callback(ahead.discard)
+            distributed = len(distribute(s)) if distribute_first else 0
+            result = self._consolidate(on_file, None, None, early=ahead, when=when)
+            ledger, assessment = result.ledger, result.assessment
+            run, digests = outputs_run(result, ledger.digest)
+            made = ahead.made or outputs.write_all(run, digests, before)    # written ahead, or now
         self._outputs_state = {name: {"fingerprint": fp, "paths": [str(x) for x in m.paths], "data": m.data,
                                       "warnings": m.warnings, "files": {str(x): fileio.stat_of(x) for x in m.paths}}
                                for name, (fp, m) in made.items()}

@@ -261,7 +261,8 @@ def consolidate(settings: Settings, files: list[Path] | None = None, *, again: l
         result.master_changed = master_file.write_master(ledger, settings, result.assessment)
     else:
         result.master_changed = write(ledger, settings, result)
-    result.receipts = receipts.write_receipts(result.files, result.ledger, result.period, settings)
+    if not result.receipts:        # unless the write put them in place already (outputs.Ahead)
+        result.receipts = receipts.write_receipts(result.files, result.ledger, result.period, settings)
     if remove_inbox and files is None:
         clear_inbox(result)
     return result

@@ -105,21 +105,22 @@ def run_changes(db: HistoryDB, settings: Settings, before: Ledger, after: Ledger
 
 
 def record(db: HistoryDB, settings: Settings, before: Ledger, after: Ledger, source: str = vocab.SOURCE_OFFICE,
-           submissions=None, assessment=None) -> int | None:
+           submissions=None, assessment=None, digest: str = "") -> int | None:
     """Step 1 of a recorded write: store the run's changes as pending under the digest of the master
-    about to be written. Returns the run id for commit() (None when nothing changed)."""
+    about to be written (digest: expected_digest's, when the caller has it). Returns the run id for commit()
+    (None when nothing changed)."""
     period = dated(settings, assessment.dated if assessment else None).period    # the run's, when assessed
     return db.add(run_changes(db, settings, before, after, source, submissions, period=period),
-                  expected_digest(after, settings, assessment))
+                  digest or expected_digest(after, settings, assessment))
 
 
 @contextmanager
 def recording(db: HistoryDB, settings: Settings, before: Ledger, after: Ledger, source: str = vocab.SOURCE_OFFICE,
-              submissions=None, assessment=None):
+              submissions=None, assessment=None, digest: str = ""):
     """Wrap the master write: `with recording(db, settings, before, after): write_master(after, settings)`.
     Changes are pending before the write and committed after it; a failed write settles them
     against whatever master is on disk (a crash is settled by open_history the next time)."""
-    run = record(db, settings, before, after, source, submissions, assessment)
+    run = record(db, settings, before, after, source, submissions, assessment, digest)
     try:
         yield run
     except BaseException:

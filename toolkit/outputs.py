@@ -8,15 +8,15 @@ import json
 import logging
 import multiprocessing as mp
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
 from .assessment import Assessment
 from .consolidate import ConsolidationResult
-from .documents import dashboard, leaders, ledger_print, notices, reminders
+from .documents import dashboard, leaders, ledger_print, notices, receipts, reminders
 from .documents import ladder as ladder_docs
-from .io import fileio
+from .io import fileio, staging
 from .model import Ledger, Settings
 from .results import noted_warnings
 
@@ -38,8 +38,7 @@ class Run:
     result: ConsolidationResult
     issued: list = field(default_factory=list)        # 督办梯次 notices issued so far (history.sqlite)
     proposed: list = field(default_factory=list)      # this run's proposals from them
-    master_sha256: str = ""                           # the master as written, the ledger's fingerprint
-    built: dict[str, Path] = field(default_factory=dict)   # {output: its first stage, built while the master was written}
+    master_digest: str = ""                           # the master's content digest (参数 sheet): the ledger's fingerprint
 
 
 @dataclass
@@ -54,13 +53,12 @@ class Made:
 @dataclass(frozen=True)
 class Output:
     """One document kind of a run: its name, what it is written from, and how (cost: its share of the time,
-    larger first when written concurrently; build: a first stage needing only the assessment, into a
-    temporary file, started while the master is still being written)."""
+    larger first when written concurrently). A writer replaces files (fileio.atomic_write_*), never writes into
+    one: that is what lets Ahead write into a twin of hard links (tests/test_outputs.py holds it)."""
     name: str
     inputs: tuple[str, ...]
     write: Callable[[Run], Made]
     cost: float = 1.0
-    build: Callable[[Ledger, Settings, Assessment, Path], Path] | None = None
 
 
 def _notices(run: Run) -> Made:
@@ -78,7 +76,7 @@ def _dashboard(run: Run) -> Made:
 
 
 def _print_book(run: Run) -> Made:
-    return Made([ledger_print.write_print_book(run.ledger, run.settings, run.assessment, run.built.get("台账打印版"))])
+    return Made([ledger_print.write_print_book(run.ledger, run.settings, run.assessment)])
 
 
 def _reminders(run: Run) -> Made:
@@ -94,7 +92,7 @@ OUTPUTS = [
     Output("通报与督办单", ("master", "settings", "templates", "issued"), _notices),
     Output("拟发清单", ("master", "settings", "issued"), _proposals),
     Output("看板与领导调度单", ("master", "settings", "templates", "issued"), _dashboard),
-    Output("台账打印版", ("master", "settings"), _print_book, cost=5.0, build=ledger_print.build),
+    Output("台账打印版", ("master", "settings"), _print_book, cost=5.0),
     Output("催报", ("master", "settings", "templates"), _reminders),      # 催报.md.j2
 ]
 
@@ -102,7 +100,7 @@ OUTPUTS = [
 def input_digests(run: Run, settings_digest: str, templates_digest: str) -> dict[str, str]:
     """The digest of every input an output may declare, computed once per run."""
     issued = json.dumps([asdict(i) for i in run.issued], default=str, ensure_ascii=False, sort_keys=True)
-    return {"master": run.master_sha256, "settings": settings_digest, "templates": templates_digest,
+    return {"master": run.master_digest, "settings": settings_digest, "templates": templates_digest,
             "issued": hashlib.sha256(issued.encode()).hexdigest()}
 
 
@@ -178,52 +176,84 @@ def write_all(run: Run, digests: dict[str, str], before: dict) -> dict[str, tupl
 
 
 
-class Early:
-    """The outputs' first stages (Output.build), each in a forked process started as soon as the assessment
-    exists, so that they run while the history and the master are written. Each builds only a temporary
-    file; the output's write uses it once the master is in place, and discard() removes what was not used."""
+class Ahead:
+    """Every output, and the run's receipts, written in a forked process while the history and the master are
+    being written: into a staging twin of the output folder (toolkit.io.staging), moved into place by finish()
+    once the master is (and before the inbox is cleared), removed by discard() otherwise. Where it cannot start
+    (no fork, a small ledger, no hard links) or it fails, nothing was written ahead: the run writes the receipts
+    and the outputs itself after the master, as it always did.
 
-    def __init__(self) -> None:
-        self.started: dict[str, tuple[mp.process.BaseProcess, Path]] = {}
+    prepare(result, digest) gives the Run and its input digests from the consolidation about to be written."""
 
-    def start(self, ledger: Ledger, settings: Settings, assessment: Assessment) -> None:
-        if (CONCURRENCY != "fork" or len(ledger.measures) < PARALLEL_FROM
+    SCOPES = ("{period}",)                 # what the writers read or remove besides the output folder's own files
+    EXCLUDE = ("回执", "运行报告")          # only ever written, never read: not linked
+
+    def __init__(self, prepare: Callable[[ConsolidationResult, str], tuple[Run, dict[str, str]]], before: dict) -> None:
+        self.prepare, self.before = prepare, before
+        self.proc: mp.process.BaseProcess | None = None
+        self.conn = None
+        self.stage: staging.Stage | None = None
+        self.made: dict[str, tuple[str, Made]] | None = None      # once finished: what was written ahead
+        self.receipts: list[Path] = []
+
+    def start(self, result: ConsolidationResult, digest: str) -> None:
+        if (CONCURRENCY != "fork" or len(result.ledger.measures) < PARALLEL_FROM
                 or "fork" not in mp.get_all_start_methods()):
             return
-        folder = settings.path("output") / assessment.period
-        folder.mkdir(parents=True, exist_ok=True)
+        run, digests = self.prepare(result, digest)
+        output = run.settings.path("output")
+        staging.sweep(output)
+        self.stage = staging.open_stage(output, [s.format(period=run.assessment.period) for s in self.SCOPES],
+                                        self.EXCLUDE)
+        if self.stage is None:
+            return
+        twin = replace(run, settings=replace(run.settings, paths={**run.settings.paths, "output": str(self.stage.folder)}))
         ctx = mp.get_context("fork")
-        for i, o in enumerate(OUTPUTS):
-            if o.build is not None:
-                tmp = folder / f".~build-{i}-{os.getpid()}.xlsx"
-                proc = ctx.Process(target=_build_quietly, args=(o.build, ledger, settings, assessment, tmp), daemon=True)
-                proc.start()
-                self.started[o.name] = (proc, tmp)
+        self.conn, child = ctx.Pipe(duplex=False)
+        self.proc = ctx.Process(target=_ahead, args=(child, twin, digests, self.before))   # not daemonic: it forks writers
+        self.proc.start()
+        child.close()
 
-    def collect(self) -> dict[str, Path]:
-        """{output: its built file}, waiting for each build; a failed build is left to the output's write."""
-        out = {}
-        for name, (proc, tmp) in self.started.items():
-            proc.join()
-            if proc.exitcode == 0 and tmp.exists():
-                out[name] = tmp
-        return out
+    def finish(self) -> None:
+        """Wait for what is written ahead and move it into place (the master and its history are): made and
+        receipts; nothing when it was not started or failed (its twin is then removed)."""
+        if self.proc is None or self.stage is None:
+            return
+        try:
+            got = self.conn.recv()
+        except EOFError:
+            got = None
+        self.proc.join()
+        if got is None or self.proc.exitcode != 0:
+            self.discard()
+            return
+        stage = self.stage
+        staging.commit(stage)
+        self.stage, self.proc = None, None
+        made, receipts = got
+        for _, m in made.values():
+            m.paths = [stage.real_path(p) for p in m.paths]
+        self.made, self.receipts = made, [stage.real_path(p) for p in receipts]
 
     def discard(self) -> None:
-        for proc, tmp in self.started.values():
-            if proc.is_alive():
-                proc.kill()
-            proc.join()
-            tmp.unlink(missing_ok=True)
-        self.started.clear()
+        if self.proc is not None:
+            if self.proc.is_alive():
+                self.proc.kill()
+            self.proc.join()
+            self.proc = None
+        if self.stage is not None:
+            staging.discard(self.stage)
+            self.stage = None
 
 
-def _build_quietly(build: Callable, ledger: Ledger, settings: Settings, assessment: Assessment, tmp: Path) -> None:
-    """In a forked process: one first stage into tmp; exit code 1 when it failed (the write then builds again)."""
+def _ahead(conn, run: Run, digests: dict[str, str], before: dict) -> None:
+    """In a forked process: the receipts, then every output, into the twin; sends ({name: (fingerprint, Made)},
+    receipts), or None when something failed."""
     try:
-        with noted_warnings():
-            build(ledger, settings, assessment, tmp)
+        written = receipts.write_receipts(run.result.files, run.ledger, run.result.period, run.settings)
+        got = (write_all(run, digests, before), written)
     except Exception:
-        log.exception("预先生成 %s 时出错，稍后重新生成", tmp.name)
-        tmp.unlink(missing_ok=True)
-        os._exit(1)
+        log.exception("预先生成文书时出错，在写入台账后重新生成")
+        got = None
+    conn.send(got)
+    conn.close()

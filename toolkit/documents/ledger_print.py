@@ -60,11 +60,11 @@ def rows(ledger: Ledger, assessment: Assessment) -> list[tuple[str, tuple[str, .
     return out
 
 
-def write_print_book(ledger: Ledger, settings: Settings, assessment: Assessment, built: Path | None = None) -> Path:
+def write_print_book(ledger: Ledger, settings: Settings, assessment: Assessment) -> Path:
     """output/<期次>/台账打印版.xlsx, replaced only when its bytes changed (same content, same bytes), so a copy
-    open in Excel is left alone on a run that changed nothing. built: the same book built earlier (consumed)."""
+    open in Excel is left alone on a run that changed nothing."""
     path = settings.path("output") / assessment.period / FILE_NAME
-    fresh = built or build(ledger, settings, assessment, path.with_name(".~" + FILE_NAME))
+    fresh = build(ledger, settings, assessment, path.with_name(".~" + FILE_NAME))
     try:
         data = fresh.read_bytes()
     finally:

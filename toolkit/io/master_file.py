@@ -345,13 +345,13 @@ def prepare(ledger: Ledger, settings: Settings, assessment: Assessment | None = 
 
 
 def write_master(ledger: Ledger, settings: Settings, assessment: Assessment | None = None,
-                 path: Path | None = None) -> bool:
-    """Write the ledger into the master (backup first, atomic); False when nothing changed."""
-
+                 path: Path | None = None, digest: str = "") -> bool:
+    """Write the ledger into the master (backup first, atomic); False when nothing changed. digest: this
+    ledger's content_digest with this assessment, when the caller has it (history.expected_digest)."""
     path = Path(path or settings.master)
     check_format(path)
     assessment = prepare(ledger, settings, assessment)
-    digest = content_digest(ledger, settings, assessment.dated)
+    digest = digest or content_digest(ledger, settings, assessment.dated)
     if path.exists() and digest == ledger.digest:
         return False
     book = sheets.Book(path)
