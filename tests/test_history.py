@@ -388,3 +388,86 @@ def test_comparing_ledgers_finds_every_change_a_whole_snapshot_finds_in_the_same
     after.measures["ZG-001"].progress = True          # equal to 1, but another text in the history
     assert [(c.measure, c.field, c.old, c.new) for c in history_db.diff_ledgers(before, after, time="t")] == \
         [("ZG-001", vocab.PROGRESS, "1", "True")]
+
+
+def _changes_and_sheet(settings):
+    """The history's rows (without the clock) and the master's 变更记录 sheet (without its time column)."""
+    with history_db.open_history(settings) as db:
+        rows = [(c.measure, c.unit, c.field, c.old, c.new, c.source if c.from_file else c.source, c.period)
+                for c in db.changes()]
+        assert db.pending() == 0
+    ws = openpyxl.load_workbook(settings.master)[vocab.SHEET_CHANGES]
+    return rows, [[c.value for c in r][1:] for r in ws.iter_rows(min_row=3)]
+
+
+def two_workspaces(tmp_path):
+    """The same workspace twice, each with two units' files in the inbox and an office hand edit."""
+    import shutil
+
+    from tests.conftest import settings_for
+    first = replace(settings_for(tmp_path / "a"), settle_seconds=0)
+    master_file.write_master(small_ledger(), first)
+    first.path("inbox").mkdir(parents=True)
+    from toolkit.app import Workspace
+    Workspace(first).consolidate()                    # a history to build on
+    hand_in(first, "市人民医院", {"ZG-004": {vocab.STATUS: vocab.IN_PROGRESS}})
+    hand_in(first, "办公室", {"ZG-001": {vocab.STATUS: vocab.DONE, vocab.PROGRESS: "已印发"}})
+    shutil.copytree(tmp_path / "a", tmp_path / "b", symlinks=True)
+    return first, replace(first, root=tmp_path / "b")
+
+
+def test_changes_recorded_by_another_process_are_those_recorded_in_turn(tmp_path, monkeypatch):
+    from toolkit.app import Workspace
+    in_turn, alongside = two_workspaces(tmp_path)
+    Workspace(in_turn).consolidate()
+    real = history._record_alongside
+    mark = tmp_path / "recorder.pid"
+
+    def recorder(*a):
+        mark.write_text(str(os.getpid()))
+        real(*a)
+    monkeypatch.setattr(history, "_record_alongside", recorder)
+    monkeypatch.setattr(history, "ALONGSIDE_FROM", 0)
+    Workspace(alongside).consolidate()
+    assert mark.read_text() != str(os.getpid())             # recorded in the forked process
+    assert _changes_and_sheet(alongside) == _changes_and_sheet(in_turn)
+    assert any(r[0] == "ZG-004" and r[2] == vocab.STATUS for r in _changes_and_sheet(alongside)[0])
+
+
+@pytest.mark.parametrize("how", ["before storing", "after storing"])
+def test_a_recorder_that_dies_leaves_each_change_recorded_once(tmp_path, monkeypatch, how):
+    from toolkit.app import Workspace
+    in_turn, alongside = two_workspaces(tmp_path)
+    Workspace(in_turn).consolidate()
+
+    def dies(conn, settings, before, after, source, submissions, assessment, digest):
+        if how == "after storing":
+            db = HistoryDB(history_db.db_path(settings), checked=True)
+            history.record(db, settings, before, after, source, submissions, assessment, digest)
+            db.close()
+        os._exit(1)
+    monkeypatch.setattr(history, "_record_alongside", dies)
+    monkeypatch.setattr(history, "ALONGSIDE_FROM", 0)
+    Workspace(alongside).consolidate()
+    assert _changes_and_sheet(alongside) == _changes_and_sheet(in_turn)
+
+
+def test_a_master_that_cannot_be_written_leaves_nothing_the_recorder_stored(tmp_path, monkeypatch):
+    from toolkit.app import Workspace
+    from toolkit.errors import BusyError
+    in_turn, alongside = two_workspaces(tmp_path)
+    before = _changes_and_sheet(alongside)
+    monkeypatch.setattr(history, "ALONGSIDE_FROM", 0)
+    real = master_file.write_master
+
+    def busy(ledger, settings, *rest, recent=None, **named):
+        recent()                                   # the recorder has stored its pending run
+        raise BusyError("台账正在 Excel 中打开")
+    monkeypatch.setattr(master_file, "write_master", busy)
+    with pytest.raises(BusyError):
+        Workspace(alongside).consolidate()
+    assert _changes_and_sheet(alongside) == before
+    monkeypatch.setattr(master_file, "write_master", real)
+    Workspace(alongside).consolidate()                # and the next run records it all
+    Workspace(in_turn).consolidate()
+    assert _changes_and_sheet(alongside) == _changes_and_sheet(in_turn)

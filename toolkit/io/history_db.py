@@ -212,10 +212,12 @@ class HistoryDB:
     """The history database (WAL mode, every transaction synced): changes grouped in runs, each
     run pending until the master it belongs to has replaced the old one."""
 
-    def __init__(self, path: Path, read_only: bool = False, timeout: float = 5.0):
+    def __init__(self, path: Path, read_only: bool = False, timeout: float = 5.0, checked: bool = False):
         """Open (creating if need be) the database and check every page of it (PRAGMA quick_check: 0.1 s at
         300,000 rows), so damage is found here, not halfway through a run; read_only: only read what is
-        there (no schema, no pragmas, no check). timeout: how long to wait while another program holds it."""
+        there (no schema, no pragmas, no check); checked: a second connection to a database this run has
+        just opened and checked (every transaction synced, no schema, no check). timeout: how long to wait
+        while another program holds it."""
         self.path = Path(path)
         try:
             self.conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=timeout)
@@ -225,6 +227,9 @@ class HistoryDB:
                                   path=self.path, reason=what) from None
         try:
             if read_only:
+                return
+            if checked:
+                self.conn.execute("PRAGMA synchronous=FULL")
                 return
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=FULL")
@@ -261,8 +266,7 @@ class HistoryDB:
             conn.execute("DELETE FROM runs WHERE state = ?", (COMMITTED,))
             run = conn.execute("INSERT INTO runs (digest, state, time) VALUES (?, ?, ?)",
                                (digest, COMMITTED, _now())).lastrowid
-            conn.executemany("INSERT INTO changes (run, measure, unit, field, old, new, source, time, period) "
-                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [(run, *_row(c)) for c in rows])
+            _insert(conn, run, rows)
 
     @contextmanager
     def transaction(self):
@@ -281,9 +285,13 @@ class HistoryDB:
         with self.transaction() as conn:
             run = conn.execute("INSERT INTO runs (digest, state, time) VALUES (?, ?, ?)",
                                (digest, state, _now())).lastrowid
-            conn.executemany("INSERT INTO changes (run, measure, unit, field, old, new, source, time, period) "
-                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [(run, *_row(c)) for c in changes])
+            _insert(conn, run, changes)
         return run
+
+    def pending_run(self, digest: str) -> int | None:
+        """The newest pending run stored under this digest (None: none)."""
+        row = self.conn.execute("SELECT max(id) FROM runs WHERE state = ? AND digest = ?", (PENDING, digest)).fetchone()
+        return row[0] if row else None
 
     def commit(self, run: int | None) -> None:
         if run is None:
@@ -368,8 +376,11 @@ class HistoryDB:
                          (measure, party, name, day.isoformat(), _now()))
 
 
-def _row(c: Change) -> tuple:
-    return tuple(c)
+def _insert(conn: sqlite3.Connection, run: int, changes: list[Change]) -> None:
+    """A run's changes as rows of the changes table: each Change is the row itself (the run id is in the
+    statement), so 300,000 rows of a first import are not copied into new tuples first."""
+    conn.executemany("INSERT INTO changes (run, measure, unit, field, old, new, source, time, period) "
+                     f"VALUES ({int(run)}, ?, ?, ?, ?, ?, ?, ?, ?)", changes)
 
 
 def _now() -> str:
