@@ -127,8 +127,18 @@ OTHER_ARCHIVES = {b"7z\xbc\xaf\x27\x1c": "7z", b"Rar!\x1a\x07": "RAR", b"\x1f\x8
                   b"\xfd7zXZ\x00": "xz", b"MSCF": "CAB"}
 
 
-def _check_container(sub: Submission, settings: Settings) -> bool:
-    """Reject what is not a readable, unencrypted, reasonably sized workbook before parsing it."""
+def _open_zip(path: Path) -> zipfile.ZipFile | None:
+    """The file opened as a zip archive, once for all the checks that look inside it; None when it is no
+    zip or zipfile cannot read its directory (each check then judges as it would a failed opening)."""
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return None
+
+
+def _check_container(sub: Submission, settings: Settings, zf: zipfile.ZipFile | None) -> bool:
+    """Reject what is not a readable, unencrypted, reasonably sized workbook before parsing it
+    (zf: the file opened as a zip, None when it could not be)."""
     path = sub.path
     size = path.stat().st_size
     resend = "resend"
@@ -165,14 +175,12 @@ def _check_container(sub: Submission, settings: Settings) -> bool:
     if not head.startswith(b"PK"):
         sub.reject("file-pdf" if head.startswith(b"%PDF") else "file-not-workbook", fix_kind=resend)
         return False
-    try:
-        with zipfile.ZipFile(path) as zf:
-            infos = zf.infolist()
-            names = {i.filename for i in infos}
-            total = sum(i.file_size for i in infos)
-    except (zipfile.BadZipFile, OSError, ValueError):
+    if zf is None:
         sub.reject("file-damaged", fix_kind=resend)
         return False
+    infos = zf.infolist()
+    names = {i.filename for i in infos}
+    total = sum(i.file_size for i in infos)
     if total > MAX_UNZIPPED_MB * 1048576 or (size and total / size > MAX_RATIO and total > 20 * 1048576):
         sub.reject("file-unzipped-too-large", fix_kind=resend, unzipped_mb=total / 1048576)
         return False
@@ -195,13 +203,21 @@ def _check_container(sub: Submission, settings: Settings) -> bool:
 def formula_cells(path: Path, sheet: str, columns: set[int] | None = None) -> dict[tuple[int, int], str]:
     """{(row, col): '=formula'} of one sheet of an .xlsx/.xlsm (only the given columns), read from
     its XML: nothing is evaluated."""
-    import re
     try:
         with zipfile.ZipFile(path) as zf:
-            name = _sheet_member(zf, sheet)
-            if name is None:
-                return {}
-            xml = zf.read(name).decode("utf-8", "replace")
+            return zip_formula_cells(zf, sheet, columns)
+    except (zipfile.BadZipFile, OSError):
+        return {}
+
+
+def zip_formula_cells(zf: zipfile.ZipFile, sheet: str, columns: set[int] | None = None) -> dict[tuple[int, int], str]:
+    """formula_cells of an archive already open."""
+    import re
+    try:
+        name = _sheet_member(zf, sheet)
+        if name is None:
+            return {}
+        xml = zf.read(name).decode("utf-8", "replace")
     except (KeyError, zipfile.BadZipFile, OSError):
         return {}
     from html import unescape
@@ -232,12 +248,12 @@ def _sheet_member(zf: zipfile.ZipFile, sheet: str) -> str | None:
 _column_number = extent.column_number
 
 
-def _check_sizes(sub: Submission) -> bool:
+def _check_sizes(sub: Submission, zf: zipfile.ZipFile) -> bool:
     """Reject a sheet whose cells with content reach far beyond a template's, before any reader
     allocates them. Declared sizes do not count: LibreOffice leaves an empty row 1048576 and a
     dimension reaching it after a row is deleted, which is normal editing."""
     try:
-        extents = extent.sheet_extents(sub.path, [vocab.SHEET_META, vocab.SHEET_LEDGER])
+        extents = extent.zip_extents(zf, [vocab.SHEET_META, vocab.SHEET_LEDGER])
     except (KeyError, zipfile.BadZipFile, OSError, ValueError, expat.ExpatError):
         return True         # not an .xlsx layout we can inspect: the reader decides
     for sheet in (vocab.SHEET_META, vocab.SHEET_LEDGER):
@@ -257,11 +273,23 @@ def read_submission(path: Path, ledger: Ledger, settings: Settings, received: dt
     path = Path(path)
     received = received or dt.datetime.fromtimestamp(path.stat().st_mtime)
     sub = Submission(path, name or path.name, sha256 or file_sha256(path), received)
-    if zipfile.is_zipfile(path) and evidence.is_package(path):
+    zf = _open_zip(path)
+    try:
+        return _read_workbook(sub, zf, ledger, settings, key)
+    finally:
+        if zf is not None:
+            zf.close()
+
+
+def _read_workbook(sub: Submission, zf: zipfile.ZipFile | None, ledger: Ledger, settings: Settings,
+                   key: bytes | None) -> Submission:
+    """read_submission of a file opened as a zip once (zf; None when it is not one or could not be opened)."""
+    path = sub.path
+    if zf is not None and evidence.is_package_zip(zf):
         return _read_package(sub, ledger, settings, key)
-    if not _check_container(sub, settings):
+    if not _check_container(sub, settings, zf):
         return sub
-    if zipfile.is_zipfile(path) and not _check_sizes(sub):
+    if zf is not None and not _check_sizes(sub, zf):
         return sub
     from python_calamine import CalamineWorkbook
     try:
@@ -324,7 +352,8 @@ def read_submission(path: Path, ledger: Ledger, settings: Settings, received: dt
     if filled:
         sub.notes.append(f"合并单元格{'、'.join(filled[:5])}{'等' if len(filled) > 5 else ''}已按合并值读入所覆盖的每一行")
     text_columns = {cols[name] + 1 for name in vocab.TEXT_COLUMNS}
-    formulas = formula_cells(path, vocab.SHEET_LEDGER, text_columns) if zipfile.is_zipfile(path) else {}
+    formulas = (zip_formula_cells(zf, vocab.SHEET_LEDGER, text_columns) if zf is not None
+                else formula_cells(path, vocab.SHEET_LEDGER, text_columns) if zipfile.is_zipfile(path) else {})
     _read_rows(sub, rows, h, cols, ledger, planned, formulas, key, issued, settings.lexicon)
     return sub
 

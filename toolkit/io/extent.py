@@ -230,11 +230,16 @@ def sheet_extents(path, names: list[str] | None = None) -> dict[str, Extent]:
     if not zipfile.is_zipfile(path):
         return {}
     with zipfile.ZipFile(path) as zf:
-        if "xl/workbook.xml" not in zf.namelist():
-            return {}
-        members = sheet_members(zf)
-        return {name: used_extent(zf, member) for name, member in members.items()
-                if (names is None or name in names) and member in zf.namelist()}
+        return zip_extents(zf, names)
+
+
+def zip_extents(zf: zipfile.ZipFile, names: list[str] | None = None) -> dict[str, Extent]:
+    """sheet_extents of an archive already open ({} when it holds no workbook): a reader opens each file once."""
+    if "xl/workbook.xml" not in zf.namelist():
+        return {}
+    members = sheet_members(zf)
+    return {name: used_extent(zf, member) for name, member in members.items()
+            if (names is None or name in names) and member in zf.namelist()}
 
 
 MASTER_MAX_CELLS = 5_000_000     # a 3,000-measure master uses about 100,000 cells on its largest sheet
