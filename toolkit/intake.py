@@ -205,19 +205,19 @@ def formula_cells(path: Path, sheet: str, columns: set[int] | None = None) -> di
     its XML: nothing is evaluated."""
     try:
         with zipfile.ZipFile(path) as zf:
-            return zip_formula_cells(zf, sheet, columns)
+            return book_formula_cells(extent.Book(zf), sheet, columns)
     except (zipfile.BadZipFile, OSError):
         return {}
 
 
-def zip_formula_cells(zf: zipfile.ZipFile, sheet: str, columns: set[int] | None = None) -> dict[tuple[int, int], str]:
-    """formula_cells of an archive already open."""
+def book_formula_cells(book: extent.Book, sheet: str, columns: set[int] | None = None) -> dict[tuple[int, int], str]:
+    """formula_cells of an archive already open, its sheet's XML read once with the used-range scan."""
     import re
     try:
-        name = _sheet_member(zf, sheet)
+        name = book.members().get(sheet)
         if name is None:
             return {}
-        xml = zf.read(name).decode("utf-8", "replace")
+        xml = book.xml(name).decode("utf-8", "replace")
     except (KeyError, zipfile.BadZipFile, OSError):
         return {}
     from html import unescape
@@ -240,20 +240,15 @@ def _named_unit(filename: str, ledger: Ledger) -> str:
     return ""
 
 
-def _sheet_member(zf: zipfile.ZipFile, sheet: str) -> str | None:
-    """The zip member holding the named worksheet's XML (None if there is none)."""
-    return extent.sheet_members(zf).get(sheet)
-
-
 _column_number = extent.column_number
 
 
-def _check_sizes(sub: Submission, zf: zipfile.ZipFile) -> bool:
+def _check_sizes(sub: Submission, book: extent.Book) -> bool:
     """Reject a sheet whose cells with content reach far beyond a template's, before any reader
     allocates them. Declared sizes do not count: LibreOffice leaves an empty row 1048576 and a
     dimension reaching it after a row is deleted, which is normal editing."""
     try:
-        extents = extent.zip_extents(zf, [vocab.SHEET_META, vocab.SHEET_LEDGER])
+        extents = extent.book_extents(book, [vocab.SHEET_META, vocab.SHEET_LEDGER])
     except (KeyError, zipfile.BadZipFile, OSError, ValueError, expat.ExpatError):
         return True         # not an .xlsx layout we can inspect: the reader decides
     for sheet in (vocab.SHEET_META, vocab.SHEET_LEDGER):
@@ -289,7 +284,8 @@ def _read_workbook(sub: Submission, zf: zipfile.ZipFile | None, ledger: Ledger, 
         return _read_package(sub, ledger, settings, key)
     if not _check_container(sub, settings, zf):
         return sub
-    if zf is not None and not _check_sizes(sub, zf):
+    book = extent.Book(zf) if zf is not None else None
+    if book is not None and not _check_sizes(sub, book):
         return sub
     from python_calamine import CalamineWorkbook
     try:
@@ -352,7 +348,7 @@ def _read_workbook(sub: Submission, zf: zipfile.ZipFile | None, ledger: Ledger, 
     if filled:
         sub.notes.append(f"合并单元格{'、'.join(filled[:5])}{'等' if len(filled) > 5 else ''}已按合并值读入所覆盖的每一行")
     text_columns = {cols[name] + 1 for name in vocab.TEXT_COLUMNS}
-    formulas = (zip_formula_cells(zf, vocab.SHEET_LEDGER, text_columns) if zf is not None
+    formulas = (book_formula_cells(book, vocab.SHEET_LEDGER, text_columns) if book is not None
                 else formula_cells(path, vocab.SHEET_LEDGER, text_columns) if zipfile.is_zipfile(path) else {})
     _read_rows(sub, rows, h, cols, ledger, planned, formulas, key, issued, settings.lexicon)
     return sub
