@@ -217,9 +217,12 @@ def book_formula_cells(book: extent.Book, sheet: str, columns: set[int] | None =
         name = book.members().get(sheet)
         if name is None:
             return {}
-        xml = book.xml(name).decode("utf-8", "replace")
+        data = book.xml(name)
     except (KeyError, zipfile.BadZipFile, OSError):
         return {}
+    if b"<f" not in data:           # no formula element anywhere (most returned sheets): nothing to look for
+        return {}
+    xml = data.decode("utf-8", "replace")
     from html import unescape
     letters = "|".join(col_letter(c) for c in sorted(columns)) if columns else "[A-Z]+"
     out = {}
