@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import logging
+import re
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -200,6 +201,9 @@ def _check_container(sub: Submission, settings: Settings, zf: zipfile.ZipFile | 
     return True
 
 
+_FORMULA = re.compile(r"<f[^>]*>(.*?)</f>", re.S)
+
+
 def formula_cells(path: Path, sheet: str, columns: set[int] | None = None) -> dict[tuple[int, int], str]:
     """{(row, col): '=formula'} of one sheet of an .xlsx/.xlsm (only the given columns), read from
     its XML: nothing is evaluated."""
@@ -212,7 +216,6 @@ def formula_cells(path: Path, sheet: str, columns: set[int] | None = None) -> di
 
 def book_formula_cells(book: extent.Book, sheet: str, columns: set[int] | None = None) -> dict[tuple[int, int], str]:
     """formula_cells of an archive already open, its sheet's XML read once with the used-range scan."""
-    import re
     try:
         name = book.members().get(sheet)
         if name is None:
@@ -227,7 +230,7 @@ def book_formula_cells(book: extent.Book, sheet: str, columns: set[int] | None =
     letters = "|".join(col_letter(c) for c in sorted(columns)) if columns else "[A-Z]+"
     out = {}
     for cm in re.finditer(r'<c r="(' + letters + r')(\d+)"[^>]*>(.*?)</c>', xml, re.S):
-        fm = re.search(r"<f[^>]*>(.*?)</f>", cm[3], re.S)
+        fm = "<f" in cm[3] and _FORMULA.search(cm[3])      # most cells hold a value, not a formula
         if fm:
             out[(int(cm[2]), _column_number(cm[1]))] = "=" + unescape(fm[1])
     return out
