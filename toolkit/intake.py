@@ -429,11 +429,16 @@ def _read_rows(sub: Submission, rows: list[list], h: int, cols: dict[str, int], 
     seen: dict[str, int] = {}
     synonyms: dict[str, str] = {}
     sheet = vocab.SHEET_LEDGER
+    present = [cols[n] for n in vocab.COLUMNS if n in cols]          # where a row shows whether it is blank
+    locked_at = [cols[n] for n in vocab.LOCKED_COLUMNS]
+    width = max(cols.values()) + 1
     for r in range(h + 1, len(rows)):
         row = rows[r]
+        if len(row) < width:            # a short row (fill_merged adds empty ones) reads as blank cells at its end
+            row = list(row) + [None] * (width - len(row))
         excel_row = r + 1
-        val = lambda name: row[cols[name]] if cols[name] < len(row) else None
-        if not any(normalize.clean_text(val(n)) for n in vocab.COLUMNS if n in cols):
+        val = lambda name: row[cols[name]]
+        if not any(normalize.clean_text(row[i]) for i in present):
             continue
         problem = lambda name, kind, fix_kind="", **params: sub.problems.append(
             Problem(sub.name, kind, params, sheet, excel_row, name, cols[name] + 1, fix_kind))
@@ -455,7 +460,7 @@ def _read_rows(sub: Submission, rows: list[list], h: int, cols: dict[str, int], 
         if mid not in planned:
             problem(vocab.ID, "row-not-in-template", measure_id=mid)
             continue
-        locked = [val(n) for n in vocab.LOCKED_COLUMNS]
+        locked = [row[i] for i in locked_at]
         if not hmac.compare_digest(row_fingerprint(locked, key, issued or sub.unit, sub.period), planned[mid]):
             changed = [n for n, v, w in zip(vocab.LOCKED_COLUMNS, locked, m.locked_values()) if canon(v) != canon(w)]
             name = changed[0] if changed else vocab.MEASURE
