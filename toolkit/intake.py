@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import logging
+import re
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -127,8 +128,18 @@ OTHER_ARCHIVES = {b"7z\xbc\xaf\x27\x1c": "7z", b"Rar!\x1a\x07": "RAR", b"\x1f\x8
                   b"\xfd7zXZ\x00": "xz", b"MSCF": "CAB"}
 
 
-def _check_container(sub: Submission, settings: Settings) -> bool:
-    """Reject what is not a readable, unencrypted, reasonably sized workbook before parsing it."""
+def _open_zip(path: Path) -> zipfile.ZipFile | None:
+    """The file opened as a zip archive, once for all the checks that look inside it; None when it is no
+    zip or zipfile cannot read its directory (each check then judges as it would a failed opening)."""
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return None
+
+
+def _check_container(sub: Submission, settings: Settings, zf: zipfile.ZipFile | None) -> bool:
+    """Reject what is not a readable, unencrypted, reasonably sized workbook before parsing it
+    (zf: the file opened as a zip, None when it could not be)."""
     path = sub.path
     size = path.stat().st_size
     resend = "resend"
@@ -165,14 +176,12 @@ def _check_container(sub: Submission, settings: Settings) -> bool:
     if not head.startswith(b"PK"):
         sub.reject("file-pdf" if head.startswith(b"%PDF") else "file-not-workbook", fix_kind=resend)
         return False
-    try:
-        with zipfile.ZipFile(path) as zf:
-            infos = zf.infolist()
-            names = {i.filename for i in infos}
-            total = sum(i.file_size for i in infos)
-    except (zipfile.BadZipFile, OSError, ValueError):
+    if zf is None:
         sub.reject("file-damaged", fix_kind=resend)
         return False
+    infos = zf.infolist()
+    names = {i.filename for i in infos}
+    total = sum(i.file_size for i in infos)
     if total > MAX_UNZIPPED_MB * 1048576 or (size and total / size > MAX_RATIO and total > 20 * 1048576):
         sub.reject("file-unzipped-too-large", fix_kind=resend, unzipped_mb=total / 1048576)
         return False
@@ -192,23 +201,36 @@ def _check_container(sub: Submission, settings: Settings) -> bool:
     return True
 
 
+_FORMULA = re.compile(r"<f[^>]*>(.*?)</f>", re.S)
+
+
 def formula_cells(path: Path, sheet: str, columns: set[int] | None = None) -> dict[tuple[int, int], str]:
     """{(row, col): '=formula'} of one sheet of an .xlsx/.xlsm (only the given columns), read from
     its XML: nothing is evaluated."""
-    import re
     try:
         with zipfile.ZipFile(path) as zf:
-            name = _sheet_member(zf, sheet)
-            if name is None:
-                return {}
-            xml = zf.read(name).decode("utf-8", "replace")
+            return book_formula_cells(extent.Book(zf), sheet, columns)
+    except (zipfile.BadZipFile, OSError):
+        return {}
+
+
+def book_formula_cells(book: extent.Book, sheet: str, columns: set[int] | None = None) -> dict[tuple[int, int], str]:
+    """formula_cells of an archive already open, its sheet's XML read once with the used-range scan."""
+    try:
+        name = book.members().get(sheet)
+        if name is None:
+            return {}
+        data = book.xml(name)
     except (KeyError, zipfile.BadZipFile, OSError):
         return {}
+    if b"<f" not in data:           # no formula element anywhere (most returned sheets): nothing to look for
+        return {}
+    xml = data.decode("utf-8", "replace")
     from html import unescape
     letters = "|".join(col_letter(c) for c in sorted(columns)) if columns else "[A-Z]+"
     out = {}
     for cm in re.finditer(r'<c r="(' + letters + r')(\d+)"[^>]*>(.*?)</c>', xml, re.S):
-        fm = re.search(r"<f[^>]*>(.*?)</f>", cm[3], re.S)
+        fm = "<f" in cm[3] and _FORMULA.search(cm[3])      # most cells hold a value, not a formula
         if fm:
             out[(int(cm[2]), _column_number(cm[1]))] = "=" + unescape(fm[1])
     return out
@@ -224,20 +246,15 @@ def _named_unit(filename: str, ledger: Ledger) -> str:
     return ""
 
 
-def _sheet_member(zf: zipfile.ZipFile, sheet: str) -> str | None:
-    """The zip member holding the named worksheet's XML (None if there is none)."""
-    return extent.sheet_members(zf).get(sheet)
-
-
 _column_number = extent.column_number
 
 
-def _check_sizes(sub: Submission) -> bool:
+def _check_sizes(sub: Submission, book: extent.Book) -> bool:
     """Reject a sheet whose cells with content reach far beyond a template's, before any reader
     allocates them. Declared sizes do not count: LibreOffice leaves an empty row 1048576 and a
     dimension reaching it after a row is deleted, which is normal editing."""
     try:
-        extents = extent.sheet_extents(sub.path, [vocab.SHEET_META, vocab.SHEET_LEDGER])
+        extents = extent.book_extents(book, [vocab.SHEET_META, vocab.SHEET_LEDGER])
     except (KeyError, zipfile.BadZipFile, OSError, ValueError, expat.ExpatError):
         return True         # not an .xlsx layout we can inspect: the reader decides
     for sheet in (vocab.SHEET_META, vocab.SHEET_LEDGER):
@@ -257,11 +274,24 @@ def read_submission(path: Path, ledger: Ledger, settings: Settings, received: dt
     path = Path(path)
     received = received or dt.datetime.fromtimestamp(path.stat().st_mtime)
     sub = Submission(path, name or path.name, sha256 or file_sha256(path), received)
-    if zipfile.is_zipfile(path) and evidence.is_package(path):
+    zf = _open_zip(path)
+    try:
+        return _read_workbook(sub, zf, ledger, settings, key)
+    finally:
+        if zf is not None:
+            zf.close()
+
+
+def _read_workbook(sub: Submission, zf: zipfile.ZipFile | None, ledger: Ledger, settings: Settings,
+                   key: bytes | None) -> Submission:
+    """read_submission of a file opened as a zip once (zf; None when it is not one or could not be opened)."""
+    path = sub.path
+    if zf is not None and evidence.is_package_zip(zf):
         return _read_package(sub, ledger, settings, key)
-    if not _check_container(sub, settings):
+    if not _check_container(sub, settings, zf):
         return sub
-    if zipfile.is_zipfile(path) and not _check_sizes(sub):
+    book = extent.Book(zf) if zf is not None else None
+    if book is not None and not _check_sizes(sub, book):
         return sub
     from python_calamine import CalamineWorkbook
     try:
@@ -324,7 +354,8 @@ def read_submission(path: Path, ledger: Ledger, settings: Settings, received: dt
     if filled:
         sub.notes.append(f"合并单元格{'、'.join(filled[:5])}{'等' if len(filled) > 5 else ''}已按合并值读入所覆盖的每一行")
     text_columns = {cols[name] + 1 for name in vocab.TEXT_COLUMNS}
-    formulas = formula_cells(path, vocab.SHEET_LEDGER, text_columns) if zipfile.is_zipfile(path) else {}
+    formulas = (book_formula_cells(book, vocab.SHEET_LEDGER, text_columns) if book is not None
+                else formula_cells(path, vocab.SHEET_LEDGER, text_columns) if zipfile.is_zipfile(path) else {})
     _read_rows(sub, rows, h, cols, ledger, planned, formulas, key, issued, settings.lexicon)
     return sub
 
@@ -398,11 +429,16 @@ def _read_rows(sub: Submission, rows: list[list], h: int, cols: dict[str, int], 
     seen: dict[str, int] = {}
     synonyms: dict[str, str] = {}
     sheet = vocab.SHEET_LEDGER
+    present = [cols[n] for n in vocab.COLUMNS if n in cols]          # where a row shows whether it is blank
+    locked_at = [cols[n] for n in vocab.LOCKED_COLUMNS]
+    width = max(cols.values()) + 1
     for r in range(h + 1, len(rows)):
         row = rows[r]
+        if len(row) < width:            # a short row (fill_merged adds empty ones) reads as blank cells at its end
+            row = list(row) + [None] * (width - len(row))
         excel_row = r + 1
-        val = lambda name: row[cols[name]] if cols[name] < len(row) else None
-        if not any(normalize.clean_text(val(n)) for n in vocab.COLUMNS if n in cols):
+        val = lambda name: row[cols[name]]
+        if not any(normalize.clean_text(row[i]) for i in present):
             continue
         problem = lambda name, kind, fix_kind="", **params: sub.problems.append(
             Problem(sub.name, kind, params, sheet, excel_row, name, cols[name] + 1, fix_kind))
@@ -424,7 +460,7 @@ def _read_rows(sub: Submission, rows: list[list], h: int, cols: dict[str, int], 
         if mid not in planned:
             problem(vocab.ID, "row-not-in-template", measure_id=mid)
             continue
-        locked = [val(n) for n in vocab.LOCKED_COLUMNS]
+        locked = [row[i] for i in locked_at]
         if not hmac.compare_digest(row_fingerprint(locked, key, issued or sub.unit, sub.period), planned[mid]):
             changed = [n for n, v, w in zip(vocab.LOCKED_COLUMNS, locked, m.locked_values()) if canon(v) != canon(w)]
             name = changed[0] if changed else vocab.MEASURE

@@ -136,10 +136,15 @@ def is_package(path: Path) -> bool:
     """A .zip that is not itself an Office file, or a folder's snapshot: a workbook with its evidence."""
     try:
         with zipfile.ZipFile(path) as zf:
-            return zf.comment == SNAPSHOT_COMMENT or (
-                "[Content_Types].xml" not in zf.namelist() and "mimetype" not in zf.namelist())
+            return is_package_zip(zf)
     except (zipfile.BadZipFile, OSError, ValueError):
         return False
+
+
+def is_package_zip(zf: zipfile.ZipFile) -> bool:
+    """is_package of an archive already open (a reader opens each file once for all its checks)."""
+    names = zf.namelist()
+    return zf.comment == SNAPSHOT_COMMENT or ("[Content_Types].xml" not in names and "mimetype" not in names)
 
 
 def _unsafe(info: zipfile.ZipInfo) -> str:

@@ -8,6 +8,7 @@ Declared sizes are not content: LibreOffice writes `<dimension ref="A1:S1048576"
 """
 from __future__ import annotations
 
+import io
 import re
 import zipfile
 from dataclasses import dataclass
@@ -70,10 +71,11 @@ def sheet_members(zf: zipfile.ZipFile) -> dict[str, str]:
 _REF = re.compile(r"([A-Za-z]+)([0-9]+)")    # as calamine reads a cell's r: any case, any length (xfd020000 is XFD20000)
 
 
-def used_extent(zf: zipfile.ZipFile, member: str) -> Extent:
+def used_extent(zf: zipfile.ZipFile, member: str, data: bytes | None = None) -> Extent:
     """The extent of the cells with content in one worksheet: the quick scan of the layout every office
-    program writes, else (an unusual layout) the streamed XML parse, which gives the same answer for any."""
-    with zf.open(member) as fh:
+    program writes, else (an unusual layout) the streamed XML parse, which gives the same answer for any.
+    data: the member's XML when it is already read (a sheet of at most one chunk), else it is streamed."""
+    with (io.BytesIO(data) if data is not None else zf.open(member)) as fh:
         found = _scanned_extent(fh)
     if found is not None:
         return found
@@ -230,11 +232,44 @@ def sheet_extents(path, names: list[str] | None = None) -> dict[str, Extent]:
     if not zipfile.is_zipfile(path):
         return {}
     with zipfile.ZipFile(path) as zf:
-        if "xl/workbook.xml" not in zf.namelist():
-            return {}
-        members = sheet_members(zf)
-        return {name: used_extent(zf, member) for name, member in members.items()
-                if (names is None or name in names) and member in zf.namelist()}
+        return book_extents(Book(zf), names)
+
+
+class Book:
+    """An .xlsx archive already open, for the checks that each look into it (the used-range scan, then the
+    formula scan): where its sheets are, and a sheet's XML, each read once. Only what was read is kept: a
+    read that failed is tried again on the next use, failing as it did."""
+
+    def __init__(self, zf: zipfile.ZipFile):
+        self.zf = zf
+        self._members: dict[str, str] | None = None
+        self._xml: dict[str, bytes] = {}
+
+    def members(self) -> dict[str, str]:
+        """sheet_members of the archive."""
+        if self._members is None:
+            self._members = sheet_members(self.zf)
+        return self._members
+
+    def xml(self, member: str) -> bytes:
+        """One member's XML, whatever its size (the caller has checked the archive's unzipped size)."""
+        if member not in self._xml:
+            self._xml[member] = self.zf.read(member)
+        return self._xml[member]
+
+    def small_xml(self, member: str) -> bytes | None:
+        """The member's XML when it fits in one chunk of the scan (so no more memory than streaming it), else None."""
+        return self.xml(member) if self.zf.getinfo(member).file_size <= _CHUNK else None
+
+
+def book_extents(book: Book, names: list[str] | None = None) -> dict[str, Extent]:
+    """sheet_extents of an archive already open ({} when it holds no workbook): a reader opens each file once."""
+    zf = book.zf
+    if "xl/workbook.xml" not in zf.namelist():
+        return {}
+    members = book.members()
+    return {name: used_extent(zf, member, book.small_xml(member)) for name, member in members.items()
+            if (names is None or name in names) and member in zf.namelist()}
 
 
 MASTER_MAX_CELLS = 5_000_000     # a 3,000-measure master uses about 100,000 cells on its largest sheet

@@ -88,12 +88,15 @@ def ensure_secret(settings: Settings) -> bytes:
     return key
 
 
+_JSON = json.JSONEncoder(ensure_ascii=False).encode     # json.dumps(..., ensure_ascii=False), its encoder made once
+
+
 def row_fingerprint(values: list, key: bytes, unit: str, period: str) -> str:
     """Fingerprint of one row's locked cells, keyed with the workspace secret and bound to the
     unit and period the template was issued for."""
-    payload = json.dumps([normalize.clean_key(unit), normalize.clean_key(period), [canon(v) for v in values]],
-                         ensure_ascii=False).encode()
-    return hmac.new(key, payload, hashlib.sha256).hexdigest()[:32]
+    cells = [_canon_text(v) if v and type(v) is str else canon(v) for v in values]    # texts straight to the cache
+    payload = _JSON([normalize.clean_key(unit), normalize.clean_key(period), cells]).encode()
+    return hmac.digest(key, payload, "sha256").hex()[:32]
 
 
 def template_signature(key: bytes, unit: str, period: str, fingerprints: list[tuple[str, str]]) -> str:
