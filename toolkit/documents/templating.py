@@ -128,6 +128,7 @@ def loader(where: tuple[Path, ...]) -> jinja2.BaseLoader:
 RECORDS: set[type] = {types.ModuleType, Counts}   # vocab.DONE and each leader's counts in the dashboard's loops
 PLAIN_VALUES = frozenset({str, Status, int, float, bool, type(None), tuple, list, dict, dt.date, dt.datetime})
 _MISSING = object()
+DICT_ATTRIBUTES = frozenset(dir(dict))   # names a dict answers as attributes (items, get …): jinja2 prefers those
 T = TypeVar("T", bound=type)
 
 
@@ -139,7 +140,8 @@ def record(cls: T) -> T:
 
 class Sandbox(SandboxedEnvironment):
     """jinja2's sandbox asking its own attribute check once per (record type, name), not per access, for plain
-    data values only; everything else (methods, str.format, dicts, non-records) takes jinja2's full path."""
+    data values only, and reading a plain dict's key (i.编号) straight from the dict, as jinja2 ends up doing
+    after its attribute lookup fails; everything else (methods, str.format, non-records) takes jinja2's full path."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -147,7 +149,11 @@ class Sandbox(SandboxedEnvironment):
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         kind = type(obj)
-        if kind in RECORDS and type(attribute) is str:
+        if kind is dict and type(attribute) is str and attribute not in DICT_ATTRIBUTES:
+            value = obj.get(attribute, _MISSING)
+            if value is not _MISSING:
+                return value
+        elif kind in RECORDS and type(attribute) is str:
             value = getattr(obj, attribute, _MISSING)
             if type(value) in PLAIN_VALUES:
                 safe = self._safe.get((kind, attribute))
