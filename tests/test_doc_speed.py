@@ -40,6 +40,18 @@ def test_a_table_cell_from_the_memo_is_the_cell_built_anew():
     assert "仿宋_GB2312" not in gongwen._table(rows[1:], other)       # a change of [fonts] reaches the cells
 
 
+@pytest.mark.parametrize("rows, widths", [
+    ((("序号", "编号", "整改措施", "完成时限"), ("1", "ZG-001", "制定方案，明确分工。" * 4, "2024年9月1日"), ("2", "ZG-002")),
+     [594, 990, 5378, 1882]),
+    ((("名次", "责任单位"), ("1", "甲单位", "多出的一格")), [594, 1014, 7236]),
+    ((("序号", "整改措施", "配合单位", "完成时限"), ("1", "制定方案。" * 9, "乙单位、丙单位、丁单位" * 2, "长期坚持")),
+     [594, 3537, 3699, 1014])])
+def test_column_widths_of_a_ragged_table_are_those_measured_cell_by_cell(rows, widths):
+    """The widths the cell-by-cell measure gave before columns were measured whole (a short row's missing
+    cells empty; a wrapping column down to five characters or its header)."""
+    assert gongwen._column_widths(rows) == widths
+
+
 def test_the_core_properties_follow_the_title_and_the_author():
     parts = gongwen.parse("# 督办单\n\n正文。\n")
     a, b = gongwen.to_bytes(parts, author="甲办公室"), gongwen.to_bytes(parts, author="乙办公室")

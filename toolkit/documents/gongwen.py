@@ -27,6 +27,7 @@ import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, Callable
 from xml.sax.saxutils import escape
 
 from ..io import fileio
@@ -388,15 +389,16 @@ def _column_widths(rows: tuple) -> list[int]:
     """Twips per column: each column as wide as its longest text, except that the widest column (a
     measure's text) keeps at least 40% of the table; the others then wrap, down to their header's width."""
     n = max(len(r) for r in rows)
-    natural = [max(_width(r[i], TABLE_SIZE) if i < len(r) else 0 for r in rows) + PADDING + 60 for i in range(n)]
+    columns = list(zip(*(tuple(r) + ("",) * (n - len(r)) for r in rows)))    # a short row's missing cells empty
+    natural = [max(_width(text, TABLE_SIZE) for text in column) + PADDING + 60 for column in columns]
     main = max(range(n), key=lambda i: natural[i])
     others = [i for i in range(n) if i != main]
     budget = TEXT_WIDTH - min(natural[main], max(TEXT_WIDTH * 2 // 5, TEXT_WIDTH - sum(natural[i] for i in others)))
     widths = list(natural)
     wanted = sum(natural[i] for i in others)
     if wanted > budget:
-        floor = {i: natural[i] if all(NO_WRAP.match(r[i] if i < len(r) else "") for r in rows[1:])
-                 else min(natural[i], max(_width(rows[0][i] if i < len(rows[0]) else "", TABLE_SIZE),
+        floor = {i: natural[i] if all(map(NO_WRAP.match, columns[i][1:]))
+                 else min(natural[i], max(_width(columns[i][0], TABLE_SIZE),
                                           5 * TABLE_SIZE * 10) + PADDING + 60)
                  for i in others}   # ids, numbers and dates never wrap; texts wrap at five characters
         spare = max(budget - sum(floor.values()), 0)
@@ -684,9 +686,17 @@ def write_pair(text: str, md_path: Path, images: dict[str, Path] | None = None, 
     judged by its own bytes, so a run stopped between the two is completed by the next."""
     docx_path = md_path.with_suffix(".docx")
     data = render(text, images, fonts or Fonts(), author)
-    rewritten = not (docx_path.exists() and docx_path.read_bytes() == data)
+    rewritten = _present(docx_path, Path.read_bytes) != data
     if rewritten:
         fileio.atomic_write_bytes(docx_path, data)
-    if not (md_path.exists() and md_path.read_text(encoding="utf-8") == text):
+    if _present(md_path, lambda p: p.read_text(encoding="utf-8")) != text:
         fileio.atomic_write_text(md_path, text)
     return [md_path, docx_path], rewritten
+
+
+def _present(path: Path, read: Callable[[Path], Any]) -> Any:
+    """What read gives for the file, None when there is none (read straight away, not looked for first)."""
+    try:
+        return read(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
