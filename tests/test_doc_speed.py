@@ -1,13 +1,18 @@
 """The document writers' shortcuts give what the long way gives: tables parsed in one pass, table cells and
 core.xml built once, a plain dict's keys read straight from the dict and its methods' and loop's attribute check
-memoised by the sandbox."""
+memoised by the sandbox, the dashboard's chunks joined as plain text."""
 from __future__ import annotations
 
 import jinja2
 import pytest
 from jinja2.sandbox import SandboxedEnvironment
 
-from toolkit.documents import gongwen, templating
+from tests.conftest import settings_for
+from tests.test_dashboard import two_leader_ledger
+from toolkit import vocab
+from toolkit.assessment import assess
+from toolkit.documents import dashboard, gongwen, templating
+from toolkit.rules.deadlines import OVERDUE
 
 TABLES = """# 关于整改进展情况的通报
 
@@ -82,3 +87,15 @@ def test_a_dicts_or_loops_internals_are_still_refused(source):
 def test_a_missing_key_is_still_an_error_naming_it():
     with pytest.raises(jinja2.UndefinedError, match="缺少"):
         templating.Sandbox(undefined=jinja2.StrictUndefined).from_string("{{ i.缺少 }}").render(i={"编号": 1})
+
+
+def test_the_dashboard_joined_from_plain_chunks_is_jinja2s_own_rendering(tmp_path):
+    settings = settings_for(tmp_path)
+    ledger = two_leader_ledger()
+    board = dashboard.build(ledger, settings, assess(ledger, settings))
+    board.title = "整改<台账>&进展"                   # still escaped
+    where = templating.folders(settings)
+    theirs = dashboard.environment(where).get_template(dashboard.TEMPLATE).render(
+        **templating.wording(settings), d=board, vocab=vocab, OVERDUE=OVERDUE)
+    page = dashboard.render(board, settings)
+    assert page == theirs and type(page) is str and "整改&lt;台账&gt;&amp;进展" in page
