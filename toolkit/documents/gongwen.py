@@ -27,6 +27,7 @@ import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, Callable
 from xml.sax.saxutils import escape
 
 from ..io import fileio
@@ -184,6 +185,7 @@ DOC_NUMBER = re.compile(r"^\S{0,4}编号：\S+$")
 def parse(text: str) -> list[Part]:
     """Our Markdown as a list of typed parts, with the keep-with-next chains the layout needs."""
     parts: list[Part] = []
+    tables: dict[int, list[tuple]] = {}     # a table's rows by its part's index, made a tuple once at the end
     mode, title_seen = "body", False
     for raw in text.splitlines():
         s = raw.strip()
@@ -191,12 +193,13 @@ def parse(text: str) -> list[Part]:
             continue
         if s.startswith("|"):
             cells = tuple(c.strip().replace("**", "") for c in s.strip("|").split("|"))
-            if all(set(c) <= set("-: ") for c in cells):
+            if not any(c.strip("-: ") for c in cells):       # the |---|:--| rule under the header
                 continue
             if parts and parts[-1].kind == "table":
-                parts[-1] = Part("table", "", parts[-1].rows + (cells,))
+                tables[len(parts) - 1].append(cells)
             else:
-                parts.append(Part("table", "", (cells,)))
+                tables[len(parts)] = [cells]
+                parts.append(Part("table", ""))
         elif s == "---":
             parts = _keep_tail(parts) + [Part("blank", "", keep=True)]
             mode = "signature"
@@ -234,7 +237,7 @@ def parse(text: str) -> list[Part]:
         else:
             mode = "body" if mode == "annex-list" else mode
             parts.append(Part("body", s.removeprefix("- ").replace("**", "")))
-    return parts
+    return [Part("table", "", tuple(tables[i])) if i in tables else p for i, p in enumerate(parts)]
 
 
 def _keep_tail(parts: list[Part]) -> list[Part]:
@@ -386,15 +389,16 @@ def _column_widths(rows: tuple) -> list[int]:
     """Twips per column: each column as wide as its longest text, except that the widest column (a
     measure's text) keeps at least 40% of the table; the others then wrap, down to their header's width."""
     n = max(len(r) for r in rows)
-    natural = [max(_width(r[i], TABLE_SIZE) if i < len(r) else 0 for r in rows) + PADDING + 60 for i in range(n)]
+    columns = list(zip(*(tuple(r) + ("",) * (n - len(r)) for r in rows)))    # a short row's missing cells empty
+    natural = [max(_width(text, TABLE_SIZE) for text in column) + PADDING + 60 for column in columns]
     main = max(range(n), key=lambda i: natural[i])
     others = [i for i in range(n) if i != main]
     budget = TEXT_WIDTH - min(natural[main], max(TEXT_WIDTH * 2 // 5, TEXT_WIDTH - sum(natural[i] for i in others)))
     widths = list(natural)
     wanted = sum(natural[i] for i in others)
     if wanted > budget:
-        floor = {i: natural[i] if all(NO_WRAP.match(r[i] if i < len(r) else "") for r in rows[1:])
-                 else min(natural[i], max(_width(rows[0][i] if i < len(rows[0]) else "", TABLE_SIZE),
+        floor = {i: natural[i] if all(map(NO_WRAP.match, columns[i][1:]))
+                 else min(natural[i], max(_width(columns[i][0], TABLE_SIZE),
                                           5 * TABLE_SIZE * 10) + PADDING + 60)
                  for i in others}   # ids, numbers and dates never wrap; texts wrap at five characters
         spare = max(budget - sum(floor.values()), 0)
@@ -418,14 +422,20 @@ def _table(rows: tuple, fonts: Fonts) -> str:
     for k, row in enumerate(rows):
         header = k == 0
         out.append(f'<w:tr><w:trPr><w:cantSplit/>{"<w:tblHeader/>" if header else ""}</w:trPr>')
-        for i, w in enumerate(widths):
-            text = row[i] if i < len(row) else ""
-            short = _width(text, TABLE_SIZE) <= w - PADDING
-            runs = _run(text, fonts.heading if header else fonts.body, TABLE_SIZE)
-            out.append(f'<w:tc><w:tcPr><w:tcW w:w="{w}" w:type="dxa"/><w:vAlign w:val="center"/></w:tcPr>'
-                       + _para(runs, align="center" if header or short else "left", line=TABLE_LINE) + "</w:tc>")
+        font = fonts.heading if header else fonts.body
+        out.extend(_cell(row[i] if i < len(row) else "", w, font, header) for i, w in enumerate(widths))
         out.append("</w:tr>")
     return "".join(out) + "</w:tbl>"
+
+
+@lru_cache(maxsize=4096)
+def _cell(text: str, width: int, font: tuple[str, str], header: bool) -> str:
+    """One table cell, centred when a header or when its text fits one line; built once per text, width and
+    font (dates, day counts, unit names and measure texts recur in every table)."""
+    short = _width(text, TABLE_SIZE) <= width - PADDING
+    runs = _run(text, font, TABLE_SIZE)
+    return (f'<w:tc><w:tcPr><w:tcW w:w="{width}" w:type="dxa"/><w:vAlign w:val="center"/></w:tcPr>'
+            + _para(runs, align="center" if header or short else "left", line=TABLE_LINE) + "</w:tc>")
 
 
 IMAGE_WIDTH_MM, IMAGE_HEIGHT_MM = 156, 200
@@ -600,6 +610,12 @@ def _core(title: str, author: str) -> str:
             f'<cp:lastModifiedBy>{escape(author, q)}</cp:lastModifiedBy></cp:coreProperties>')
 
 
+@lru_cache(maxsize=16)
+def _core_member(title: str, author: str) -> tuple[bytes, int, bytes, int, int]:
+    """docProps/core.xml compressed once per title and author (every 督办单 of a run shares both)."""
+    return _deflated("docProps/core.xml", _core(title, author).encode())
+
+
 DOS_TIME, DOS_DATE = 0, (2024 - 1980) << 9 | 1 << 5 | 1   # 2024-01-01 00:00: fixed, so bytes repeat
 
 
@@ -651,7 +667,7 @@ def to_bytes(parts: list[Part], images: dict[str, Path] | None = None, fonts: Fo
     title = next((p.text for p in parts if p.kind == "title"), "")
     document = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<w:document {NS_DOC}><w:body>'
                 f'{body_xml(parts, fonts, pngs)}{SECTION}</w:body></w:document>')
-    members = list(static) + [rels[len(pngs)], _deflated("docProps/core.xml", _core(title, author).encode()),
+    members = list(static) + [rels[len(pngs)], _core_member(title, author),
                               _deflated("word/document.xml", document.encode("utf-8"))]
     members += [_stored(f"word/media/image{n}.png", png) for n, png in enumerate(pngs.values(), 1)]
     return _zip(members)
@@ -670,9 +686,17 @@ def write_pair(text: str, md_path: Path, images: dict[str, Path] | None = None, 
     judged by its own bytes, so a run stopped between the two is completed by the next."""
     docx_path = md_path.with_suffix(".docx")
     data = render(text, images, fonts or Fonts(), author)
-    rewritten = not (docx_path.exists() and docx_path.read_bytes() == data)
+    rewritten = _present(docx_path, Path.read_bytes) != data
     if rewritten:
         fileio.atomic_write_bytes(docx_path, data)
-    if not (md_path.exists() and md_path.read_text(encoding="utf-8") == text):
+    if _present(md_path, lambda p: p.read_text(encoding="utf-8")) != text:
         fileio.atomic_write_text(md_path, text)
     return [md_path, docx_path], rewritten
+
+
+def _present(path: Path, read: Callable[[Path], Any]) -> Any:
+    """What read gives for the file, None when there is none (read straight away, not looked for first)."""
+    try:
+        return read(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import jinja2
+from jinja2.runtime import LoopContext
 from jinja2.sandbox import SandboxedEnvironment
 
 from .. import resources, vocab
@@ -125,9 +126,11 @@ def loader(where: tuple[Path, ...]) -> jinja2.BaseLoader:
 
 # Record types whose fields templates read by the hundred thousand (the dashboard, 调度单): plain data classes
 # of this package, registered with @record. PLAIN_VALUES: field values handed out as they are.
-RECORDS: set[type] = {types.ModuleType, Counts}   # vocab.DONE and each leader's counts in the dashboard's loops
+RECORDS: set[type] = {types.ModuleType, Counts,    # vocab.DONE and each leader's counts in the dashboard's loops
+                      LoopContext}                 # loop.index in every table row
 PLAIN_VALUES = frozenset({str, Status, int, float, bool, type(None), tuple, list, dict, dt.date, dt.datetime})
 _MISSING = object()
+DICT_ATTRIBUTES = frozenset(dir(dict))   # names a dict answers as attributes (items, get …): jinja2 prefers those
 T = TypeVar("T", bound=type)
 
 
@@ -138,23 +141,37 @@ def record(cls: T) -> T:
 
 
 class Sandbox(SandboxedEnvironment):
-    """jinja2's sandbox asking its own attribute check once per (record type, name), not per access, for plain
-    data values only; everything else (methods, str.format, dicts, non-records) takes jinja2's full path."""
+    """jinja2's sandbox asking its own attribute check once per (type, name), not per access, for a record's
+    plain data values and a plain dict's methods (状态称谓.get), and reading a plain dict's key (i.编号) straight
+    from the dict, as jinja2 ends up doing after its attribute lookup fails; everything else (str.format,
+    other methods, non-records) takes jinja2's full path."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._safe: dict[tuple[type, str], bool] = {}
 
+    def _allowed(self, obj: Any, attribute: str, value: Any) -> bool:
+        """jinja2's attribute check, asked once per (type, name): it looks at the type and the name only."""
+        safe = self._safe.get((type(obj), attribute))
+        if safe is None:
+            safe = self._safe[type(obj), attribute] = self.is_safe_attribute(obj, attribute, value)
+        return safe
+
     def getattr(self, obj: Any, attribute: str) -> Any:
         kind = type(obj)
-        if kind in RECORDS and type(attribute) is str:
-            value = getattr(obj, attribute, _MISSING)
-            if type(value) in PLAIN_VALUES:
-                safe = self._safe.get((kind, attribute))
-                if safe is None:
-                    safe = self._safe[kind, attribute] = self.is_safe_attribute(obj, attribute, value)
-                if safe:
+        if kind is dict and type(attribute) is str:
+            if attribute not in DICT_ATTRIBUTES:
+                value = obj.get(attribute, _MISSING)
+                if value is not _MISSING:
                     return value
+            else:
+                value = getattr(obj, attribute)      # a dict's method (get, items …): never a str.format to wrap
+                if self._allowed(obj, attribute, value):
+                    return value
+        elif kind in RECORDS and type(attribute) is str:
+            value = getattr(obj, attribute, _MISSING)
+            if type(value) in PLAIN_VALUES and self._allowed(obj, attribute, value):
+                return value
         return super().getattr(obj, attribute)
 
 
