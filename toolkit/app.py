@@ -157,12 +157,11 @@ class Workspace:
             before.read_notes += notes
             self._restore_requests(before, db)
 
-            def base(after: Ledger, settings: Settings, result: ConsolidationResult, digest: str, recent):
+            def base(after: Ledger, settings: Settings, result: ConsolidationResult, digest: str):
                 if write:
-                    after.recent_changes = recent()
                     return write(after, settings, result)
                 unchanged_since(settings.master, seen)
-                return master_file.write_master(after, settings, result.assessment, digest=digest, recent=recent)
+                return master_file.write_master(after, settings, result.assessment, digest=digest)
 
             # what differs beyond the files' own changes is then the office's 销号审核 decisions
             source = vocab.SOURCE_REVIEW if review.decisions_due(before) else vocab.SOURCE_OFFICE
@@ -171,12 +170,11 @@ class Workspace:
                 digest = history.expected_digest(after, settings, result.assessment)     # once, for all three
                 if early:
                     early.start(result, digest)
-                # the files just read are replayed from memory (by another process while the master is
-                # written, for a large ledger), and the digest uses the run's assessment
-                with history.recording_alongside(db, settings, before, after, source,
-                                                 [f.submission for f in result.files], result.assessment,
-                                                 digest) as pending:
-                    changed = base(after, settings, result, digest, pending.rows)
+                # the files just read are replayed from memory, and the digest uses the run's assessment
+                with history.recording(db, settings, before, after, source, [f.submission for f in result.files],
+                                       result.assessment, digest) as run:
+                    after.recent_changes = history_db.recent_rows(db, master_file.CHANGES_SHOWN, run)
+                    changed = base(after, settings, result, digest)
                 if early:               # what was written meanwhile, in place before the inbox is cleared
                     early.finish()
                     result.receipts = early.receipts

@@ -119,106 +119,15 @@ def recording(db: HistoryDB, settings: Settings, before: Ledger, after: Ledger, 
               submissions=None, assessment=None, digest: str = ""):
     """Wrap the master write: `with recording(db, settings, before, after): write_master(after, settings)`.
     Changes are pending before the write and committed after it; a failed write settles them
-    against whatever master is on disk (a crash is settled by open_history the next time). Yields the run id."""
-    with recording_alongside(db, settings, before, after, source, submissions, assessment, digest,
-                             alongside=False) as pending:
-        yield pending.run()
-
-
-ALONGSIDE_FROM = 5000     # measures; below this a forked recorder costs more than it saves
-
-
-class Pending:
-    """A run's changes being stored as pending, by a forked process or (small ledgers, no fork, the recorder
-    failed) in this one: run() is the run id once they are in the database, rows() the 变更记录 rows then."""
-
-    def __init__(self, db: HistoryDB, digest: str, store, proc=None, conn=None):
-        self.db, self.digest, self.store, self.proc, self.conn = db, digest, store, proc, conn
-        self._run: int | None = None
-        self._rows: list[list] | None = None
-        self._stored = False
-
-    def run(self) -> int | None:
-        if not self._stored:
-            self._stored = True
-            self._run = self.store() if self.proc is None else self._from_recorder()
-        return self._run
-
-    def _from_recorder(self) -> int | None:
-        try:
-            got = self.conn.recv()
-        except EOFError:
-            got = None
-        self.proc.join()
-        if got is not None and self.proc.exitcode == 0:
-            run, self._rows = got
-            return run
-        log.warning("另一进程记录变更失败，改由本进程记录")       # what it stored (pending, this digest) is this run's
-        found = self.db.pending_run(self.digest)
-        return found if found is not None else self.store()
-
-    def rows(self) -> list[list]:
-        run = self.run()
-        if self._rows is None:
-            self._rows = history_db.recent_rows(self.db, master_file.CHANGES_SHOWN, run)
-        return self._rows
-
-    def stop(self) -> None:
-        """Wait for a recorder still at work (after a failed write, which then settles what it stored)."""
-        if self.proc is not None and not self._stored:
-            self.proc.join()
-
-
-@contextmanager
-def recording_alongside(db: HistoryDB, settings: Settings, before: Ledger, after: Ledger,
-                        source: str = vocab.SOURCE_OFFICE, submissions=None, assessment=None, digest: str = "",
-                        alongside: bool = True):
-    """recording(), with the run's changes worked out and stored as pending by a forked process while the
-    caller writes the master: `with recording_alongside(...) as pending: write_master(..., recent=pending.rows)`.
-    The write asks for pending.rows() (the 变更记录 sheet) before it replaces the master, so the changes are in
-    the database, pending, before the master is replaced, as with recording(); small ledgers (and alongside
-    False) record in this process, when first asked."""
-    import multiprocessing as mp
-    digest = digest or expected_digest(after, settings, assessment)
-
-    def store() -> int | None:
-        return record(db, settings, before, after, source, submissions, assessment, digest)
-    if not alongside or len(after.measures) < ALONGSIDE_FROM or "fork" not in mp.get_all_start_methods():
-        pending = Pending(db, digest, store)
-    else:
-        ctx = mp.get_context("fork")
-        conn, child = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=_record_alongside, daemon=True,
-                           args=(child, settings, before, after, source, submissions, assessment, digest))
-        proc.start()
-        child.close()
-        pending = Pending(db, digest, store, proc, conn)
+    against whatever master is on disk (a crash is settled by open_history the next time)."""
+    run = record(db, settings, before, after, source, submissions, assessment, digest)
     try:
-        yield pending
-        run = pending.run()
+        yield run
     except BaseException:
-        pending.stop()
         db.recover(master_digest(settings.master))
         raise
     _sync_folder(settings.master.parent)    # the master's rename is on disk before the run is committed
     db.commit(run)
-
-
-def _record_alongside(conn, settings: Settings, before: Ledger, after: Ledger, source: str, submissions,
-                      assessment, digest: str) -> None:
-    """In a forked process: store the run's changes as pending through a connection of its own; sends
-    (run id, 变更记录 rows), or None when it could not."""
-    try:
-        db = HistoryDB(history_db.db_path(settings), timeout=max(float(settings.lock_wait_seconds), 0.0),
-                       checked=True)
-        run = record(db, settings, before, after, source, submissions, assessment, digest)
-        got = (run, history_db.recent_rows(db, master_file.CHANGES_SHOWN, run))
-        db.close()
-    except BaseException:
-        log.exception("记录变更时出错")
-        got = None
-    conn.send(got)
-    conn.close()
 
 
 def _sync_folder(folder: Path) -> None:

@@ -212,12 +212,10 @@ class HistoryDB:
     """The history database (WAL mode, every transaction synced): changes grouped in runs, each
     run pending until the master it belongs to has replaced the old one."""
 
-    def __init__(self, path: Path, read_only: bool = False, timeout: float = 5.0, checked: bool = False):
+    def __init__(self, path: Path, read_only: bool = False, timeout: float = 5.0):
         """Open (creating if need be) the database and check every page of it (PRAGMA quick_check: 0.1 s at
         300,000 rows), so damage is found here, not halfway through a run; read_only: only read what is
-        there (no schema, no pragmas, no check); checked: a second connection to a database this run has
-        just opened and checked (every transaction synced, no schema, no check). timeout: how long to wait
-        while another program holds it."""
+        there (no schema, no pragmas, no check). timeout: how long to wait while another program holds it."""
         self.path = Path(path)
         try:
             self.conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=timeout)
@@ -227,9 +225,6 @@ class HistoryDB:
                                   path=self.path, reason=what) from None
         try:
             if read_only:
-                return
-            if checked:
-                self.conn.execute("PRAGMA synchronous=FULL")
                 return
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=FULL")
@@ -287,11 +282,6 @@ class HistoryDB:
                                (digest, state, _now())).lastrowid
             _insert(conn, run, changes)
         return run
-
-    def pending_run(self, digest: str) -> int | None:
-        """The newest pending run stored under this digest (None: none)."""
-        row = self.conn.execute("SELECT max(id) FROM runs WHERE state = ? AND digest = ?", (PENDING, digest)).fetchone()
-        return row[0] if row else None
 
     def commit(self, run: int | None) -> None:
         if run is None:

@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
 
@@ -346,11 +345,9 @@ def prepare(ledger: Ledger, settings: Settings, assessment: Assessment | None = 
 
 
 def write_master(ledger: Ledger, settings: Settings, assessment: Assessment | None = None,
-                 path: Path | None = None, digest: str = "", recent: Callable[[], list] | None = None) -> bool:
+                 path: Path | None = None, digest: str = "") -> bool:
     """Write the ledger into the master (backup first, atomic); False when nothing changed. digest: this
-    ledger's content_digest with this assessment, when the caller has it (history.expected_digest);
-    recent: the 变更记录 rows, asked for only once the ledger sheet is written and always before the master
-    is replaced (history.recording_alongside stores the run's changes meanwhile)."""
+    ledger's content_digest with this assessment, when the caller has it (history.expected_digest)."""
     path = Path(path or settings.master)
     check_format(path)
     assessment = prepare(ledger, settings, assessment)
@@ -362,8 +359,6 @@ def write_master(ledger: Ledger, settings: Settings, assessment: Assessment | No
     try:
         _write_ledger_sheet(book, ledger, settings, assessment)
         stats_sheet.write_stats(book, ledger, settings, assessment)
-        if recent is not None:
-            ledger.recent_changes = recent()
         for name, table in derived_tables(ledger, settings, assessment).items():
             ws = book.sheet(name)
             book.table(ws, table)
