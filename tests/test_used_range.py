@@ -262,3 +262,37 @@ def test_a_cell_with_a_repeated_r_is_placed_where_calamine_places_it(settings, c
     with pytest.raises(LedgerError) as err:
         read_ledger(settings.master, settings)
     assert err.value.kind == "ledger-far-cells"
+
+
+def test_a_large_masters_sheets_scanned_in_two_processes_give_the_extents_of_one(settings, monkeypatch, tmp_path):
+    """From SPLIT_FROM bytes the master's sheets are scanned half here, half in a forked process: the same
+    extents in the same order, a far cell found whichever half its sheet fell in, and a failed second process
+    made good here."""
+    one = extent.sheet_extents(settings.master)
+    assert len(one) >= 4
+    monkeypatch.setattr(extent, "SPLIT_FROM", 0)
+    real, seen = extent._scan_apart, tmp_path / "apart.txt"
+
+    def apart(conn, path, wanted):
+        seen.write_text("、".join(name for name, _ in wanted), encoding="utf-8")
+        real(conn, path, wanted)
+    monkeypatch.setattr(extent, "_scan_apart", apart)
+    assert list(extent.sheet_extents(settings.master).items()) == list(one.items())
+    apart_sheets = seen.read_text(encoding="utf-8").split("、")
+    here = [sheet for sheet in one if sheet not in apart_sheets]
+    assert here and apart_sheets and set(here + apart_sheets) == set(one)        # the largest here, the rest apart
+    for sheet in [here[0], apart_sheets[0], apart_sheets[-1]]:
+        wb = openpyxl.load_workbook(settings.master)
+        wb[sheet]["XFD20000"] = "x"
+        wb.save(settings.master)
+        with pytest.raises(LedgerError) as err:
+            read_ledger(settings.master, settings)
+        assert (err.value.location.sheet, err.value.location.cell) == (sheet, "XFD20000")
+        del wb[sheet]["XFD20000"]
+        wb.save(settings.master)
+
+    def dies(conn, path, wanted):
+        import os
+        os._exit(1)
+    monkeypatch.setattr(extent, "_scan_apart", dies)
+    assert list(extent.sheet_extents(settings.master).items()) == list(one.items())

@@ -9,6 +9,7 @@ Declared sizes are not content: LibreOffice writes `<dimension ref="A1:S1048576"
 from __future__ import annotations
 
 import io
+import multiprocessing as mp
 import re
 import zipfile
 from dataclasses import dataclass
@@ -227,12 +228,59 @@ def _lenient_extent(zf: zipfile.ZipFile, member: str) -> Extent:
     return _extent(far_row, far_col, lowest, rightmost)
 
 
+SPLIT_FROM = 16 << 20      # bytes of sheet XML; from here a second process scans about half of them (the master)
+
+
 def sheet_extents(path, names: list[str] | None = None) -> dict[str, Extent]:
-    """{sheet: used extent} of an .xlsx/.xlsm (the named sheets, or all); {} for any other file."""
+    """{sheet: used extent} of an .xlsx/.xlsm (the named sheets, or all); {} for any other file. A large
+    workbook's sheets are scanned in two processes (the sheets in two halves by size), same answers."""
     if not zipfile.is_zipfile(path):
         return {}
     with zipfile.ZipFile(path) as zf:
-        return book_extents(Book(zf), names)
+        book = Book(zf)
+        wanted = _wanted(book, names)
+        sizes = {m: zf.getinfo(m).file_size for _, m in wanted}
+        if len(wanted) < 2 or sum(sizes.values()) < SPLIT_FROM or "fork" not in mp.get_all_start_methods():
+            return {name: used_extent(zf, member, book.small_xml(member)) for name, member in wanted}
+        mine: list[tuple[str, str]] = []
+        theirs: list[tuple[str, str]] = []
+        for name, member in sorted(wanted, key=lambda w: -sizes[w[1]]):     # the larger half-sum takes the next
+            (mine if sum(sizes[m] for _, m in mine) <= sum(sizes[m] for _, m in theirs) else theirs).append((name, member))
+        ctx = mp.get_context("fork")
+        conn, child = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=_scan_apart, args=(child, path, theirs), daemon=True)
+        proc.start()
+        child.close()
+        found = {name: used_extent(zf, member, book.small_xml(member)) for name, member in mine}
+        try:
+            apart = conn.recv()
+        except EOFError:
+            apart = None
+        proc.join()
+        if apart is None:          # the other process failed: scanned here (raising what it met, if anything)
+            apart = {name: used_extent(zf, member, book.small_xml(member)) for name, member in theirs}
+        return {name: found[name] if name in found else apart[name] for name, _ in wanted}
+
+
+def _scan_apart(conn, path, wanted: list[tuple[str, str]]) -> None:
+    """In a forked process: the extents of some sheets, through an archive opened here (a shared file offset
+    would mix the two processes' reads); sends {sheet: Extent}, or None when a scan failed."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            got = {name: used_extent(zf, member) for name, member in wanted}
+    except Exception:
+        got = None
+    conn.send(got)
+    conn.close()
+
+
+def _wanted(book: "Book", names: list[str] | None) -> list[tuple[str, str]]:
+    """(sheet, member) of the named sheets (or all) that the archive holds; none without a workbook part."""
+    listed = book.zf.namelist()
+    if "xl/workbook.xml" not in listed:
+        return []
+    return [(name, member) for name, member in book.members().items()
+            if (names is None or name in names) and member in listed]
 
 
 class Book:
@@ -264,12 +312,7 @@ class Book:
 
 def book_extents(book: Book, names: list[str] | None = None) -> dict[str, Extent]:
     """sheet_extents of an archive already open ({} when it holds no workbook): a reader opens each file once."""
-    zf = book.zf
-    if "xl/workbook.xml" not in zf.namelist():
-        return {}
-    members = book.members()
-    return {name: used_extent(zf, member, book.small_xml(member)) for name, member in members.items()
-            if (names is None or name in names) and member in zf.namelist()}
+    return {name: used_extent(book.zf, member, book.small_xml(member)) for name, member in _wanted(book, names)}
 
 
 MASTER_MAX_CELLS = 5_000_000     # a 3,000-measure master uses about 100,000 cells on its largest sheet
