@@ -64,3 +64,11 @@ def test_overlong_text_is_cut_with_a_marker():
 def test_excel_phantom_leap_day_is_refused():
     with pytest.raises(ValueError):
         normalize.excel_serial_to_date(60)
+
+
+def test_a_cell_is_filled_exactly_when_its_clean_text_is_not_empty():
+    import datetime as dt
+    values = [None, "", " ", "\u3000", "\n\t", "\u200b", "\u200b \ufeff", "\u00ad", "x", " x ", "\u200bx", "0", 0, 0.0,
+              1.5, 3.0, True, False, dt.date(2024, 8, 31), dt.datetime(2024, 8, 31, 9, 0), "　整改　", "=1+1"]
+    assert [normalize.filled(v) for v in values] == [bool(normalize.clean_text(v)) for v in values]
+    assert normalize.filled("x") and not normalize.filled("\u200b\u3000")

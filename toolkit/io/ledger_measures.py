@@ -36,25 +36,31 @@ def _account_cells(account: ReadAccount, sheet: str, rows: list[list], h: int, h
                 else:
                     account.read += 1
                     title_seen = True
-    full = lambda c, first: tuple(r + 1 for r in range(first, len(rows))
-                                  if c < len(rows[r]) and normalize.clean_text(rows[r][c]) and r not in left_out)
-    fields = set(head.fields.values())
-    account.read += sum(1 for c in fields for r in range(h, len(rows))
-                        if c < len(rows[r]) and normalize.clean_text(rows[r][c]) and r not in left_out)
+    fields = sorted(set(head.fields.values()))
+    watched = sorted({c for c, *_ in head.office} | set(head.computed) | {other for _, _, other in head.duplicates})
+    rows_of: dict[int, list[int]] = {c: [] for c in watched}      # the filled rows of each column listed below
+    read, filled = 0, normalize.filled
+    for r in range(h, len(rows)):           # one pass: from the header row on, rows with a problem left out
+        if r in left_out:
+            continue
+        row = rows[r]
+        n = len(row)
+        read += sum(1 for c in fields if c < n and filled(row[c]))
+        for c in watched:
+            if c < n and filled(row[c]):
+                rows_of[c].append(r + 1)
+    account.read += read
     for c, _, kind, params in head.office:
-        cells = full(c, h)
-        if cells:
-            account.kept.append(CellUse(kind, sheet, c + 1, cells, params))
+        if rows_of[c]:
+            account.kept.append(CellUse(kind, sheet, c + 1, tuple(rows_of[c]), params))
     for c in head.computed:
-        cells = full(c, h)
-        if cells:
-            account.unused.append(CellUse(read_account.UNUSED_COMPUTED, sheet, c + 1, cells,
+        if rows_of[c]:
+            account.unused.append(CellUse(read_account.UNUSED_COMPUTED, sheet, c + 1, tuple(rows_of[c]),
                                           (vocab.HELPER_COLUMNS[c - head.computed[0]],)))
-    for name, read, other in head.duplicates:
-        cells = full(other, h)
-        if cells:
-            account.unused.append(CellUse(read_account.UNUSED_DUPLICATE, sheet, other + 1, cells,
-                                          (name, cell_name(h + 1, read + 1))))
+    for name, read_col, other in head.duplicates:
+        if rows_of[other]:
+            account.unused.append(CellUse(read_account.UNUSED_DUPLICATE, sheet, other + 1, tuple(rows_of[other]),
+                                          (name, cell_name(h + 1, read_col + 1))))
     by_col: dict[int, list[int]] = {}
     for r in sorted(left_out):
         for c, v in enumerate(rows[r]):
