@@ -153,9 +153,11 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
             typed_types.setdefault(item_key(row), set()).add(normalize.item_type(get(row, vocab.ITEM_TYPE), words) or "")
     blank_type: list[str] = []
 
+    seen_paths: dict[tuple, str] = {}      # variant_text of a (column, path as written) already judged on this sheet
+    has_text = normalize.filled
     for r in range(h + 1, len(rows)):
         row = rows[r]
-        if not any(normalize.clean_text(v) for v in row):
+        if not any(map(has_text, row)):
             continue
         excel_row = r + 1
         at = lambda name: f"{where}第{excel_row}行“{name}”列（{cell_name(excel_row, cols[name] + 1)}）"
@@ -219,8 +221,11 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
         for path in ([vocab.THEME], [vocab.KEY_PROBLEM], [vocab.KEY_PROBLEM, vocab.ITEM]):
             name = path[-1]
             if name in cols and len(found) == before:
-                variant = variant_text(texts, name, [get(row, n) for n in path], sheet,
-                                       cell_name(excel_row, cols[name] + 1))
+                written = (name, *(get(row, n) for n in path))     # the same words give the same answer:
+                variant = seen_paths.get(written)                  # the first of their key is registered
+                if variant is None:
+                    variant = seen_paths[written] = variant_text(texts, name, list(written[1:]), sheet,
+                                                                 cell_name(excel_row, cols[name] + 1))
                 if variant:
                     found.append(f"{at(name)}{variant}")
         if len(found) > before:
