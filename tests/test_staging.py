@@ -23,13 +23,14 @@ def test_writes_removals_and_new_files_reach_the_folder_only_on_commit(tmp_path)
     before = tree(out)
     stage = staging.open_stage(out, ["2024-08"], ("回执",))
     assert stage is not None and stage.folder.parent == out.parent
-    assert tree(stage.folder) == {k: v for k, v in before.items() if k.startswith(("督办编号", "2024-08/通报", "2024-08/催报"))}
+    assert tree(stage.folder) == {**{k: v for k, v in before.items() if k.startswith(("督办编号", "2024-08/通报", "2024-08/催报"))},
+                                  staging.MARKER: str(os.getpid()).encode()}
     fileio.atomic_write_text(stage.folder / "2024-08/通报/a.md", "新")
     fileio.atomic_write_text(stage.folder / "2024-08/看板.html", "<p>")
     fileio.atomic_write_text(stage.folder / "督办编号.json", '{"甲": 1}')
     (stage.folder / "2024-08/催报/乙.md").unlink()
     assert tree(out) == before                                  # nothing seen before the commit
-    staging.commit(stage)
+    assert staging.commit(stage) is True
     assert tree(out) == {**{k: v for k, v in before.items() if k != "2024-08/催报/乙.md"},
                          "2024-08/通报/a.md": "新".encode(), "2024-08/看板.html": b"<p>", "督办编号.json": '{"甲": 1}'.encode()}
     assert not stage.folder.exists()

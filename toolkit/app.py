@@ -36,7 +36,7 @@ from .guards import (  # noqa: F401  (os_error_text, owner_files: the front ends
     wait_until_free,
 )
 from .inbox import left_behind, own_folders, scan_inbox
-from .io import fileio, history_db, master_file, shortcuts
+from .io import fileio, history_db, master_file, shortcuts, staging
 from .io.ledger_file import read_ledger, read_master
 from .model import Ledger, Settings
 from .problems import Location
@@ -399,6 +399,7 @@ class Workspace:
                               digest)
             return run, outputs.input_digests(run, seen["settings"], seen["templates"])
         ahead = outputs.Ahead(outputs_run, before)
+        staging.sweep(s.path("output"))     # a killed run's twin (outputs.Ahead), whichever way this run writes
         with noted_warnings() as noted, contextlib.ExitStack() as stack:   # calendar gaps, no PDF converter or font
             stack.enter_context(few_collections())
             stack.callback(ahead.discard)

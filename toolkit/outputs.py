@@ -8,6 +8,7 @@ import json
 import logging
 import multiprocessing as mp
 import os
+import signal
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
@@ -186,7 +187,7 @@ class Ahead:
     prepare(result, digest) gives the Run and its input digests from the consolidation about to be written."""
 
     SCOPES = ("{period}",)                 # what the writers read or remove besides the output folder's own files
-    EXCLUDE = ("回执", "运行报告")          # only ever written, never read: not linked
+    EXCLUDE = ("运行报告",)                 # written by the run itself, at its end: not linked
 
     def __init__(self, prepare: Callable[[ConsolidationResult, str], tuple[Run, dict[str, str]]], before: dict) -> None:
         self.prepare, self.before = prepare, before
@@ -202,7 +203,6 @@ class Ahead:
             return
         run, digests = self.prepare(result, digest)
         output = run.settings.path("output")
-        staging.sweep(output)
         self.stage = staging.open_stage(output, [s.format(period=run.assessment.period) for s in self.SCOPES],
                                         self.EXCLUDE)
         if self.stage is None:
@@ -228,17 +228,24 @@ class Ahead:
             self.discard()
             return
         stage = self.stage
-        staging.commit(stage)
         self.stage, self.proc = None, None
+        if not staging.commit(stage):
+            log.warning("输出文件夹在运行期间有改动（%s），文档改为在台账写好后重新生成", stage.real)
+            return
         made, receipts = got
+        twin, real = str(stage.folder), str(stage.real)
         for _, m in made.values():
             m.paths = [stage.real_path(p) for p in m.paths]
+            m.warnings = [w.replace(twin, real) for w in m.warnings]      # a warning names the folder in place
         self.made, self.receipts = made, [stage.real_path(p) for p in receipts]
 
     def discard(self) -> None:
         if self.proc is not None:
             if self.proc.is_alive():
-                self.proc.kill()
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)      # the writer and the writers it forked
+                except (AttributeError, OSError):
+                    self.proc.kill()
             self.proc.join()
             self.proc = None
         if self.stage is not None:
@@ -249,6 +256,10 @@ class Ahead:
 def _ahead(conn, run: Run, digests: dict[str, str], before: dict) -> None:
     """In a forked process: the receipts, then every output, into the twin; sends ({name: (fingerprint, Made)},
     receipts), or None when something failed."""
+    try:
+        os.setpgid(0, 0)          # its own process group, so that discard() ends the writers it forks with it
+    except (AttributeError, OSError):
+        pass
     try:
         written = receipts.write_receipts(run.result.files, run.ledger, run.result.period, run.settings)
         got = (write_all(run, digests, before), written)

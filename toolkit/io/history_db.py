@@ -112,6 +112,8 @@ def diff_ledgers(before: Ledger, after: Ledger, source: str = vocab.SOURCE_OFFIC
     touched = _touched(before, after)
     old_ids = [mid for mid in before.measures if mid in touched]       # each side in its own order, as a
     new_ids = [mid for mid in after.measures if mid in touched]         # whole snapshot would list them
+    if touched.difference(old_ids, new_ids):     # a 销号 request whose measure neither holds: the whole snapshots
+        old_ids, new_ids = None, None
     for c in diff_snapshots(snapshot(before, old_ids), snapshot(after, new_ids), source, time or _now(), period):
         o = origin.get((c.measure, c.unit)) if c.unit else newest.get(c.measure)
         out.append(c._replace(time=o[0], source=o[1], period=o[2]) if o else c)

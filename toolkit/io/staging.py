@@ -9,6 +9,7 @@ leaves the linked one alone; commit() then moves what they wrote into place and 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,26 +32,33 @@ class Stage:
             return Path(path)
 
 
+MARKER = ".~stage-owner"     # in the twin's root: the twin is whole (a twin without it is never committed)
+
+
 def twin_name(real: Path) -> str:
     return f"{PREFIX}{real.name}-"
 
 
+def _is_twin_of(real: Path, name: str) -> bool:
+    """Whether a folder name is one of real's twins (.~stage-<name>-<pid>), never a sibling folder's."""
+    return re.fullmatch(re.escape(twin_name(real)) + r"\d+", name) is not None
+
+
 def open_stage(real: Path, scopes: list[str], exclude: tuple[str, ...] = ()) -> Stage | None:
     """A twin of the output folder `real`, with its own files and every file under the given sub-folders (but not
-    those named in exclude) hard-linked in; None where the file system has no hard links (the caller then writes
-    after the master, as a run without a twin does)."""
+    those named in exclude) hard-linked in; None where no twin can be made (no hard links, a name too long, a parent
+    folder the user may not write in): the caller then writes after the master, as a run without a twin does."""
     real = Path(real)
     real.mkdir(parents=True, exist_ok=True)
-    folder = real.parent / f"{twin_name(real)}{os.getpid()}"
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir()
-    stage = Stage(real, folder)
+    stage = Stage(real, real.parent / f"{twin_name(real)}{os.getpid()}")
     try:
+        shutil.rmtree(stage.folder, ignore_errors=True)
+        stage.folder.mkdir()
         st = os.stat(real)
-        os.chmod(folder, st.st_mode & 0o7777)       # new documents get the folder's mode and group, as in place
-        if hasattr(os, "chown") and os.stat(folder).st_gid != st.st_gid:
+        os.chmod(stage.folder, st.st_mode & 0o7777)       # new documents get the folder's mode and group, as in place
+        if hasattr(os, "chown") and os.stat(stage.folder).st_gid != st.st_gid:
             try:
-                os.chown(folder, -1, st.st_gid)
+                os.chown(stage.folder, -1, st.st_gid)
             except OSError:
                 pass
         for entry in os.scandir(real):
@@ -63,6 +71,7 @@ def open_stage(real: Path, scopes: list[str], exclude: tuple[str, ...] = ()) -> 
                     path = Path(dirpath) / name
                     if not name.startswith(".~") and not path.is_symlink():
                         _link(stage, path)
+        (stage.folder / MARKER).write_text(str(os.getpid()), encoding="utf-8")
     except OSError:
         discard(stage)
         return None
@@ -74,37 +83,47 @@ def _link(stage: Stage, path: Path) -> None:
     target = stage.folder / rel
     target.parent.mkdir(parents=True, exist_ok=True)
     os.link(path, target)
-    st = os.lstat(target)
-    stage.linked[rel.as_posix()] = (st.st_dev, st.st_ino)
+    stage.linked[rel.as_posix()] = _ident(target)
 
 
-def commit(stage: Stage) -> None:
+def _ident(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def commit(stage: Stage) -> bool:
     """Move every file written into the twin into place and remove from the output folder the linked files the
-    writers removed (each only while it is still the file linked in), then the twin itself."""
-    kept = set()
+    writers removed (each only while it is still the file linked in), then remove the twin. Nothing is moved, and
+    False returned, when the twin is not whole (its marker gone) or a file to be replaced is no longer the one the
+    writers read (saved over or added in the output folder meanwhile): the caller then writes again, in place."""
+    if not (stage.folder / MARKER).is_file():
+        discard(stage)
+        return False
+    kept, moves = set(), []
     for dirpath, _, filenames in os.walk(stage.folder):
         for name in filenames:
             staged = Path(dirpath) / name
             rel = staged.relative_to(stage.folder).as_posix()
-            st = os.lstat(staged)
-            if stage.linked.get(rel) == (st.st_dev, st.st_ino):
-                kept.add(rel)                  # not written by this run: the file in place stands
+            if rel == MARKER:
                 continue
-            target = stage.real / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staged, target)
             kept.add(rel)
-    for rel, ident in stage.linked.items():
-        if rel in kept:
-            continue
+            if stage.linked.get(rel) != _ident(staged):
+                moves.append(rel)      # written by this run (a linked file left alone stands as it is)
+    if any(_ident(stage.real / rel) != stage.linked.get(rel) for rel in moves):
+        discard(stage)
+        return False
+    for rel in moves:
         target = stage.real / rel
-        try:
-            st = os.lstat(target)
-        except FileNotFoundError:
-            continue
-        if (st.st_dev, st.st_ino) == ident:
-            target.unlink()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(stage.folder / rel, target)
+    for rel, ident in stage.linked.items():
+        if rel not in kept and _ident(stage.real / rel) == ident:
+            (stage.real / rel).unlink()
     discard(stage)
+    return True
 
 
 def discard(stage: Stage) -> None:
@@ -115,7 +134,10 @@ def discard(stage: Stage) -> None:
 def sweep(real: Path) -> None:
     """Remove the twins a killed run left beside the output folder (only ever called under the workspace lock)."""
     real = Path(real)
-    if real.parent.is_dir():
-        for leftover in real.parent.glob(f"{twin_name(real)}*"):
-            if leftover.is_dir() and not leftover.is_symlink():
-                shutil.rmtree(leftover, ignore_errors=True)
+    try:
+        entries = list(os.scandir(real.parent))
+    except OSError:
+        return
+    for entry in entries:
+        if _is_twin_of(real, entry.name) and entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
