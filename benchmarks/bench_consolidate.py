@@ -32,8 +32,8 @@ Third round (quiet machine, load < 1, one run each): (b) 2.24 → 2.27 s; (c) 16
 (constant memory, Band headings), writing the master 3.1 → 2.6 s, the inbox archived while the master is read.
 
 Fourth round (quiet machine, but about 15% slower than in the third round: (b) 2.24 → 2.6 s for the same code),
-session start (8df7c08) and end measured interleaved, two runs each: (c) 14.56, 15.04 → 10.62, 11.23 s, so (c)/(b)
-5.66, 5.79 → 4.06, 4.23 (two more runs of the end: 3.88, 3.98); (d) 0.10 → 0.09 s; (e) 3.36, 3.45 → 3.28, 3.48 s.
+session start (8df7c08) and end measured interleaved, four runs each: (c) 14.56, 15.04, 11.53, 13.67 → 10.62, 11.23,
+10.33, 10.59 s, so (c)/(b) 5.66, 5.79, 4.56, 5.35 → 4.06, 4.23, 4.01, 4.22; (d) 0.10 → 0.09 s; (e) about 3.1–3.5 s both.
 Every output and the receipts are written ahead, into a staging twin of the output folder, while the history and the
 master are written (outputs.Ahead, io/staging.py); the master's far-cell guard scans its sheets in two processes;
 unit files are opened once; the document writers build each table cell once. The documents written ahead are in
