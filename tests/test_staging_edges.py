@@ -135,3 +135,78 @@ def test_a_leftover_twin_of_a_folder_named_with_brackets_is_swept(tmp_path):
     fileio.atomic_write_text(leftover / "2024-08/x.md", "被杀的运行留下的")
     staging.sweep(out)
     assert not leftover.exists()
+
+
+def _running(marker: str) -> list[int]:
+    """The processes whose command line names marker (a run's forked writers keep their parent's)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and marker in (proc / "cmdline").read_bytes().decode(errors="replace"):
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
+AHEAD_RUN = """
+import sys
+from dataclasses import replace
+from pathlib import Path
+from tests.conftest import settings_for
+from toolkit import outputs
+from toolkit.app import run_once
+outputs.PARALLEL_FROM = 0                   # the small workspace writes its documents ahead, into the twin
+settings = replace(settings_for(Path(sys.argv[1])), settle_seconds=0)
+print("ready", flush=True)
+run_once(settings)
+print("done", flush=True)
+"""
+
+
+def test_a_run_killed_while_writing_ahead_is_made_whole_by_the_next_run(workspace, tmp_path):
+    """SIGKILL at random points of a run writing its documents ahead (before, during and after the twin's commit):
+    the next run leaves no twin and the same documents, receipts and inbox as a run never interrupted."""
+    import random
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+    root = Path(__file__).resolve().parents[1]
+    hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: vocab.DONE}})
+    hand_in(workspace, "市人民医院", {"ZG-002": {vocab.PROGRESS: "已完成调研"}})
+    pristine = tmp_path / "pristine"
+    shutil.copytree(workspace.root, pristine, symlinks=True)
+    script = tmp_path / "ahead_run.py"
+    script.write_text(AHEAD_RUN, encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]))
+
+    def documents(settings) -> dict[str, bytes]:    # the run report and PDFs carry their own times
+        out = settings.path("output")
+        return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
+                if p.is_file() and "运行报告" not in p.parts and p.suffix != ".pdf"}
+    run_once(workspace)                               # the reference: never interrupted
+    expected = documents(workspace)
+    rng = random.Random(23)
+    killed = 0
+    for attempt in range(5):
+        case = tmp_path / f"case{attempt}"
+        shutil.copytree(pristine, case, symlinks=True)
+        settings = replace(workspace, root=case)
+        proc = subprocess.Popen([sys.executable, str(script), str(case)], stdout=subprocess.PIPE, env=env, cwd=root)
+        assert proc.stdout.readline().strip() == b"ready"
+        time.sleep(rng.uniform(0.05, 1.2))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+        killed += proc.returncode == -signal.SIGKILL
+        deadline = time.monotonic() + 1.0          # a forked writer left behind ends itself with its run
+        while _running(str(case)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _running(str(case))
+        run_once(settings)
+        assert not list(case.glob(".~stage-*")) and not list(case.rglob(".~tmp-*"))
+        assert documents(settings) == expected
+        assert not list(settings.path("inbox").iterdir())
+    assert killed >= 3

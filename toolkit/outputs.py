@@ -9,6 +9,8 @@ import logging
 import multiprocessing as mp
 import os
 import signal
+import threading
+import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
@@ -253,13 +255,26 @@ class Ahead:
             self.stage = None
 
 
+def _end_with_parent(parent: int, own_group: bool) -> None:
+    """In the writer: end it, and the writers it forked, once the run that started it is gone (killed): an orphan
+    would go on writing into a twin that nobody commits, beside the next run."""
+    while os.getppid() == parent:
+        time.sleep(0.1)
+    if own_group:
+        os.killpg(0, signal.SIGKILL)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
 def _ahead(conn, run: Run, digests: dict[str, str], before: dict) -> None:
     """In a forked process: the receipts, then every output, into the twin; sends ({name: (fingerprint, Made)},
     receipts), or None when something failed."""
+    parent = os.getppid()
     try:
         os.setpgid(0, 0)          # its own process group, so that discard() ends the writers it forks with it
+        own_group = True
     except (AttributeError, OSError):
-        pass
+        own_group = False
+    threading.Thread(target=_end_with_parent, args=(parent, own_group), daemon=True).start()
     try:
         written = receipts.write_receipts(run.result.files, run.ledger, run.result.period, run.settings)
         got = (write_all(run, digests, before), written)
