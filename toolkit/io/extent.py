@@ -241,7 +241,7 @@ def sheet_extents(path, names: list[str] | None = None) -> dict[str, Extent]:
         wanted = _wanted(book, names)
         sizes = {m: zf.getinfo(m).file_size for _, m in wanted}
         if len(wanted) < 2 or sum(sizes.values()) < SPLIT_FROM or "fork" not in mp.get_all_start_methods():
-            return {name: used_extent(zf, member, book.small_xml(member)) for name, member in wanted}
+            return _scan(book, wanted)
         mine: list[tuple[str, str]] = []
         theirs: list[tuple[str, str]] = []
         for name, member in sorted(wanted, key=lambda w: -sizes[w[1]]):     # the larger half-sum takes the next
@@ -251,14 +251,14 @@ def sheet_extents(path, names: list[str] | None = None) -> dict[str, Extent]:
         proc = ctx.Process(target=_scan_apart, args=(child, path, theirs), daemon=True)
         proc.start()
         child.close()
-        found = {name: used_extent(zf, member, book.small_xml(member)) for name, member in mine}
+        found = _scan(book, mine)
         try:
             apart = conn.recv()
         except EOFError:
             apart = None
         proc.join()
         if apart is None:          # the other process failed: scanned here (raising what it met, if anything)
-            apart = {name: used_extent(zf, member, book.small_xml(member)) for name, member in theirs}
+            apart = _scan(book, theirs)
         return {name: found[name] if name in found else apart[name] for name, _ in wanted}
 
 
@@ -267,7 +267,7 @@ def _scan_apart(conn, path, wanted: list[tuple[str, str]]) -> None:
     would mix the two processes' reads); sends {sheet: Extent}, or None when a scan failed."""
     try:
         with zipfile.ZipFile(path) as zf:
-            got = {name: used_extent(zf, member) for name, member in wanted}
+            got = _scan(Book(zf), wanted)
     except Exception:
         got = None
     conn.send(got)
@@ -312,7 +312,12 @@ class Book:
 
 def book_extents(book: Book, names: list[str] | None = None) -> dict[str, Extent]:
     """sheet_extents of an archive already open ({} when it holds no workbook): a reader opens each file once."""
-    return {name: used_extent(book.zf, member, book.small_xml(member)) for name, member in _wanted(book, names)}
+    return _scan(book, _wanted(book, names))
+
+
+def _scan(book: Book, sheets: list[tuple[str, str]]) -> dict[str, Extent]:
+    """{sheet: used extent} of the given (sheet, member) pairs of an open archive."""
+    return {name: used_extent(book.zf, member, book.small_xml(member)) for name, member in sheets}
 
 
 MASTER_MAX_CELLS = 5_000_000     # a 3,000-measure master uses about 100,000 cells on its largest sheet
