@@ -406,7 +406,7 @@ class Workspace:
             distributed = len(distribute(s)) if distribute_first else 0
             result = self._consolidate(on_file, None, None, early=ahead, when=when)
             ledger, assessment = result.ledger, result.assessment
-            run, digests = outputs_run(result, ledger.digest)
+            run, digests = ahead.prepared or outputs_run(result, ledger.digest)
             made = ahead.made or outputs.write_all(run, digests, before)    # written ahead, or now
         self._outputs_state = {name: {"fingerprint": fp, "paths": [str(x) for x in m.paths], "data": m.data,
                                       "warnings": m.warnings, "files": {str(x): fileio.stat_of(x) for x in m.paths}}

@@ -196,6 +196,7 @@ class Ahead:
         self.proc: mp.process.BaseProcess | None = None
         self.conn = None
         self.stage: staging.Stage | None = None
+        self.prepared: tuple[Run, dict[str, str]] | None = None   # the Run written from, once started
         self.made: dict[str, tuple[str, Made]] | None = None      # once finished: what was written ahead
         self.receipts: list[Path] = []
 
@@ -203,7 +204,7 @@ class Ahead:
         if (CONCURRENCY != "fork" or len(result.ledger.measures) < PARALLEL_FROM
                 or "fork" not in mp.get_all_start_methods()):
             return
-        run, digests = self.prepare(result, digest)
+        run, digests = self.prepared = self.prepare(result, digest)
         output = run.settings.path("output")
         self.stage = staging.open_stage(output, [s.format(period=run.assessment.period) for s in self.SCOPES],
                                         self.EXCLUDE)
