@@ -210,3 +210,23 @@ def test_a_run_killed_while_writing_ahead_is_made_whole_by_the_next_run(workspac
         assert documents(settings) == expected
         assert not list(settings.path("inbox").iterdir())
     assert killed >= 3
+
+
+def test_half_written_files_of_a_killed_run_are_removed_by_the_next_run(workspace):
+    """A run killed while saving the master, a backup or a document in place leaves its .~tmp-* file;
+    the next run (under the workspace lock) removes them all and nothing else."""
+    run_once(workspace)
+    period = next(p for p in workspace.path("output").iterdir() if p.is_dir() and p.name[:1].isdigit())
+    left = [workspace.master.parent / ".~tmp-ms5lz3i1.xlsx", workspace.path("backup") / ".~tmp-整改台账_x.xlsx",
+            workspace.path("output") / ".~tmp-k2j4h5g6.json", period / ".~tmp-a1b2c3d4.docx"]
+    for p in left:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(b"half")
+    kept = [workspace.master.parent / "~tmp-notes.txt", period / "tmp-说明.docx"]     # not ours: kept
+    for p in kept:
+        p.write_bytes(b"user")
+    hand_in(workspace, "办公室", {"ZG-001": {vocab.STATUS: vocab.DONE}})
+    run_once(workspace)
+    assert [p for p in left if p.exists()] == []
+    assert all(p.read_bytes() == b"user" for p in kept)
+    assert not list(workspace.root.rglob(".~tmp-*"))

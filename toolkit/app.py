@@ -400,6 +400,8 @@ class Workspace:
             return run, outputs.input_digests(run, seen["settings"], seen["templates"])
         ahead = outputs.Ahead(outputs_run, before)
         staging.sweep(s.path("output"))     # a killed run's twin (outputs.Ahead), whichever way this run writes
+        for folder, recursive in ((s.master.parent, False), (s.path("output"), True), (s.path("backup"), False)):
+            fileio.sweep_temps(folder, recursive)   # and the half-written files of a run killed while writing in place
         with noted_warnings() as noted, contextlib.ExitStack() as stack:   # calendar gaps, no PDF converter or font
             stack.enter_context(few_collections())
             stack.callback(ahead.discard)

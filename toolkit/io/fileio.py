@@ -73,6 +73,26 @@ def atomic_write_bytes(path: Path, data: bytes, durable: bool = False) -> None:
         raise
 
 
+def sweep_temps(folder: Path, recursive: bool = False) -> int:
+    """Remove the half-written .~tmp-* files a killed run left in one of the workspace's own folders
+    (only ever called under the workspace lock, when no other run writes there); the number removed."""
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for entry in entries:
+        try:
+            if entry.name.startswith(".~tmp-") and entry.is_file(follow_symlinks=False):
+                os.unlink(entry.path)
+                removed += 1
+            elif recursive and entry.is_dir(follow_symlinks=False) and not entry.name.startswith(".~"):
+                removed += sweep_temps(Path(entry.path), True)
+        except OSError:
+            continue          # the next run tries again
+    return removed
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
