@@ -7,6 +7,8 @@ import errno
 import logging
 import multiprocessing as mp
 import os
+import pickle
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -213,41 +215,55 @@ log = logging.getLogger("toolkit")
 
 class Ahead:
     """The inbox's files copied into the archive in a forked process while the run reads the master: copying is
-    file creation and fsync, reading is Python, so the two overlap (a second saved on 1,000 files). take_in
-    collects the snapshots; whatever this did not copy (no fork, a failed process) it copies itself, and a copy
-    already made is reused after its hash is checked, as on any rerun. Use it as a context manager: leaving it
-    early (the master could not be read) stops the process; a half-made copy is swept by the next run."""
+    file creation and fsync, reading is Python, so the two overlap (a second saved on 1,000 files). Then, with
+    then(path, name, sha256, received), the same process reads each copy as far as it can without the ledger
+    (readers.parse_early) until take_in collects. take_in collects the snapshots; whatever this did not copy (no
+    fork, a failed process) it copies itself, and a copy already made is reused after its hash is checked, as on
+    any rerun. Use it as a context manager: leaving it early (the master could not be read) stops the process; a
+    half-made copy is swept by the next run."""
 
-    def __init__(self, entries: list, ignored: list[Skipped], archive_dir: Path, settle: float, now: dt.datetime):
+    def __init__(self, entries: list, ignored: list[Skipped], archive_dir: Path, settle: float, now: dt.datetime,
+                 then=None):
         self.entries, self.ignored, self.archive_dir, self.now = entries, ignored, archive_dir, now
         self.proc: mp.process.BaseProcess | None = None
+        self.early: dict[tuple, object] = {}    # (archived path, name, sha256, received) → what then() made of it
         if sum(isinstance(e, InboxEntry) for e in entries) < AHEAD_FROM or "fork" not in mp.get_all_start_methods():
+            return
+        try:
+            self.spool = tempfile.TemporaryFile(prefix="zhenggai-ahead-")   # gone with its last descriptor
+        except OSError:
             return
         ctx = mp.get_context("fork")
         self.conn, child = ctx.Pipe(duplex=False)
-        self.proc = ctx.Process(target=_copy_ahead, args=(child, entries, archive_dir, settle, now), daemon=True)
+        self.proc = ctx.Process(target=_copy_ahead, args=(child, self.spool, entries, archive_dir, settle, now, then),
+                                daemon=True)
         self.proc.start()
         child.close()
 
     def collect(self) -> tuple[dict[int, Snapshot | Skipped], dict[str, Path] | None]:
-        """({position in entries: its snapshot}, the archive index as the copies left it), waiting for the copies;
-        ({}, None) when none were made ahead."""
+        """({position in entries: its snapshot}, the archive index as the copies left it), waiting for the copies
+        and stopping the reading ahead where it is (self.early: what it read); ({}, None) when none were made ahead."""
         if self.proc is None:
             return {}, None
         try:
-            snaps, index = self.conn.recv()
-        except (EOFError, OSError):          # the process failed: take_in copies every file itself
-            snaps, index = {}, None
+            copied = self.conn.recv()         # the copies are made and in the spool
+        except (EOFError, OSError):           # the process failed: take_in copies every file itself
+            copied = False
         self.close()
+        if not copied:
+            return {}, None
+        records = _spooled(self.spool)
+        self.spool.close()
+        if not records:
+            return {}, None
+        snaps, index = records[0]
+        self.early = dict(records[1:])
         return snaps, index
 
     def close(self) -> None:
         if self.proc is not None:
             self.conn.close()
-            if self.proc.is_alive():
-                self.proc.join(0.5)
-            if self.proc.is_alive():
-                self.proc.kill()
+            self.proc.kill()                  # copying is over (collect) or abandoned; reading ahead only reads
             self.proc.join()
             self.proc = None
 
@@ -258,8 +274,29 @@ class Ahead:
         self.close()
 
 
-def _copy_ahead(conn, entries: list, archive_dir: Path, settle: float, now: dt.datetime) -> None:
-    """In the forked process: copy each inbox entry as take_in would, send back the snapshots and the index."""
+def _spool(fh, record) -> None:
+    """Append one record to the spool: its length, then its pickle (a record cut short by a kill is dropped)."""
+    data = pickle.dumps(record, pickle.HIGHEST_PROTOCOL)
+    fh.write(len(data).to_bytes(8, "little") + data)
+    fh.flush()
+
+
+def _spooled(fh) -> list:
+    """Every whole record of the spool, in order."""
+    fh.seek(0)
+    data, out, at = fh.read(), [], 0
+    while at + 8 <= len(data):
+        size = int.from_bytes(data[at:at + 8], "little")
+        if at + 8 + size > len(data):
+            break
+        out.append(pickle.loads(data[at + 8:at + 8 + size]))
+        at += 8 + size
+    return out
+
+
+def _copy_ahead(conn, spool, entries: list, archive_dir: Path, settle: float, now: dt.datetime, then) -> None:
+    """In the forked process: copy each inbox entry as take_in would, spool the snapshots and the index and say so;
+    then spool (the reader's job, then(...)) for each copy, until killed or done."""
     try:
         sweep_leftovers(archive_dir)
         index = archived_files(archive_dir)
@@ -268,9 +305,21 @@ def _copy_ahead(conn, entries: list, archive_dir: Path, settle: float, now: dt.d
             if isinstance(e, InboxEntry):
                 received, _ = _received(e, now)
                 done[i] = (archive_folder if e.folder else archive_copy)(e, archive_dir, index, received, settle)
-        conn.send((done, index))
+        _spool(spool, (done, index))
+        conn.send(True)
     except Exception:
         log.exception("提前归档收件箱文件时出错，改为逐个归档")
+        os._exit(0)
+    try:
+        if then is not None:
+            os.nice(19)        # only idle time: the run's own processes (the master's far-cell scan) come first
+        for snap in done.values():
+            if then is not None and isinstance(snap, Snapshot) and snap.archived is not None:
+                got = then(snap.archived, snap.name, snap.sha256, snap.received)
+                if got is not None:
+                    _spool(spool, ((str(snap.archived), snap.name, snap.sha256, snap.received), got))
+    except Exception:          # a full disk, say: the readers read what is not spooled
+        pass
     finally:
         conn.close()
         os._exit(0)

@@ -41,7 +41,7 @@ from .io.template_contract import ensure_secret
 from .merging import judge, latest_applied, merge  # noqa: F401  (merge: tests patch it here)
 from .model import Ledger, LogEntry, Settings
 from .problems import Location
-from .readers import read_all
+from .readers import parse_early, read_all
 from .rules import review
 
 log = logging.getLogger("toolkit")
@@ -161,7 +161,8 @@ def take_in(ledger: Ledger, settings: Settings, entries: list, on_file=None, aga
         snaps.append(snap)
     readable = [s for s in snaps if s.archived is not None]
     jobs = [(s.archived, s.name, s.sha256, s.received) for s in readable]
-    subs = iter(read_all(jobs, ledger, replace(settings, period=period), on_file, ensure_secret(settings)))
+    subs = iter(read_all(jobs, ledger, replace(settings, period=period), on_file, ensure_secret(settings),
+                         ahead.early if ahead is not None else None))
     for snap in snaps:
         if snap.archived is None:
             sub = Submission(snap.entry.path, snap.name, "", snap.received).reject(
@@ -272,4 +273,5 @@ def archive_ahead(settings: Settings, when: Dated) -> Ahead:
     """The inbox scanned now and its files copied into the archive while the caller reads the master (archive.Ahead)."""
     entries, ignored = scan_inbox(settings.path("inbox"), own_folders(settings))
     return Ahead(entries, ignored, settings.path("archive") / when.period, float(settings.settle_seconds),
-                 dt.datetime.now().replace(microsecond=0))
+                 dt.datetime.now().replace(microsecond=0),
+                 parse_early(replace(settings, period=when.period), ensure_secret(settings)))

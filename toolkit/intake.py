@@ -285,9 +285,49 @@ def read_submission(path: Path, ledger: Ledger, settings: Settings, received: dt
 def _read_workbook(sub: Submission, zf: zipfile.ZipFile | None, ledger: Ledger, settings: Settings,
                    key: bytes | None) -> Submission:
     """read_submission of a file opened as a zip once (zf; None when it is not one or could not be opened)."""
-    path = sub.path
     if zf is not None and evidence.is_package_zip(zf):
         return _read_package(sub, ledger, settings, key)
+    got = _parse_workbook(sub, zf, settings, key)
+    return got if isinstance(got, Submission) else judge_parsed(got, ledger, settings)
+
+
+@dataclass
+class Parsed:
+    """A unit workbook read as far as it can be without the ledger (a signed template of this workspace):
+    judge_parsed makes of it exactly the Submission read_submission would, so the reading may happen
+    before the master is read (readers.parse_early)."""
+    sub: Submission                   # the unit and period of its 模板信息, no problem yet
+    planned: dict[str, str]           # 编号 → fingerprint, as the template was issued
+    rest: tuple[str, dict] | None = None    # the first check after the unit's that failed: (kind, reject's arguments)
+    error: Exception | None = None    # or what reading the sheet raised (read_submission raises it after the unit checks)
+    rows: list[list] = field(default_factory=list)
+    h: int = 0
+    cols: dict[str, int] = field(default_factory=dict)
+    filled: list[str] = field(default_factory=list)
+    formulas: dict[tuple[int, int], str] = field(default_factory=dict)
+    fingerprints: dict[int, str] = field(default_factory=dict)    # row index → its locked cells' fingerprint
+
+
+def parse_submission(path: Path, settings: Settings, received: dt.datetime, name: str, sha256: str,
+                     key: bytes) -> Submission | Parsed | None:
+    """What of read_submission needs no ledger: a rejected Submission (final whatever the ledger), a Parsed for
+    judge_parsed, or None for a package (.zip with evidence), which only read_submission reads."""
+    sub = Submission(Path(path), name, sha256, received)
+    zf = _open_zip(sub.path)
+    try:
+        if zf is not None and evidence.is_package_zip(zf):
+            return None
+        return _parse_workbook(sub, zf, settings, key)
+    finally:
+        if zf is not None:
+            zf.close()
+
+
+def _parse_workbook(sub: Submission, zf: zipfile.ZipFile | None, settings: Settings,
+                    key: bytes | None) -> Submission | Parsed:
+    """Every check of a workbook that needs no ledger, in read_submission's order: the container, the sizes, the
+    template info and its signature; then the ledger sheet read ahead of the unit checks that come first."""
+    path = sub.path
     if not _check_container(sub, settings, zf):
         return sub
     book = extent.Book(zf) if zf is not None else None
@@ -320,6 +360,58 @@ def _read_workbook(sub: Submission, zf: zipfile.ZipFile | None, ledger: Ledger, 
         return sub.reject("template-unsigned", sheet=vocab.SHEET_META)
     if not hmac.compare_digest(signature, template_signature(key, sub.unit, sub.period, listed)):
         return sub.reject("template-signature", sheet=vocab.SHEET_META)
+    parsed = Parsed(sub, dict(listed))
+    try:
+        parsed.rest = _parse_sheet(parsed, wb, names, book, settings, key)
+    except Exception as exc:      # raised where read_submission would: after the unit checks
+        parsed.error = exc
+    return parsed
+
+
+def _parse_sheet(parsed: Parsed, wb, names: list[str], book: extent.Book | None, settings: Settings,
+                 key: bytes) -> tuple[str, dict] | None:
+    """The period and the ledger sheet of a signed template: the first check that fails, as (kind, reject's
+    arguments), else None with the rows, header, merged cells, formulas and fingerprints in parsed."""
+    sub = parsed.sub
+    period = dated(settings).period          # the consolidation hands its readers settings pinned to its period
+    if sub.period != period:
+        return "template-period", {"sheet": vocab.SHEET_META, "found": sub.period, "period": period}
+    if vocab.SHEET_LEDGER not in names:
+        return "ledger-sheet-missing", {"sheet_name": vocab.SHEET_LEDGER}
+    sheet = wb.get_sheet_by_name(vocab.SHEET_LEDGER)
+    if sheet.total_height > MAX_ROWS:
+        return "ledger-sheet-too-long", {"sheet": vocab.SHEET_LEDGER, "rows": sheet.total_height,
+                                         "planned": len(parsed.planned)}
+    rows = sheet.to_python(skip_empty_area=False)
+    try:
+        h, cols = find_header(rows, [vocab.ID] + vocab.LOCKED_COLUMNS[1:] + vocab.UNIT_COLUMNS,
+                              f"文件“{sub.name}”工作表“{vocab.SHEET_LEDGER}”")
+    except HeaderError as exc:
+        return "header-columns-missing", {"sheet": vocab.SHEET_LEDGER, "row": exc.row, "column": exc.missing[0],
+                                          "missing": list(exc.missing)}
+    except LedgerError:
+        return "header-not-found", {"sheet": vocab.SHEET_LEDGER}
+    parsed.filled = fill_merged(rows, sheet.merged_cell_ranges or [], h, cols)   # a merged 完成情况 speaks for each row
+    text_columns = {cols[name] + 1 for name in vocab.TEXT_COLUMNS}
+    parsed.formulas = (book_formula_cells(book, vocab.SHEET_LEDGER, text_columns) if book is not None
+                       else formula_cells(sub.path, vocab.SHEET_LEDGER, text_columns) if zipfile.is_zipfile(sub.path)
+                       else {})
+    parsed.rows, parsed.h, parsed.cols = rows, h, cols
+    present = [cols[n] for n in vocab.COLUMNS if n in cols]
+    locked_at = [cols[n] for n in vocab.LOCKED_COLUMNS]
+    width = max(cols.values()) + 1
+    for r in range(h + 1, len(rows)):        # each row _read_rows may check, as it pads it
+        row = rows[r]
+        if len(row) < width:
+            row = list(row) + [None] * (width - len(row))
+        if normalize.clean_key(row[cols[vocab.ID]]) and any(normalize.clean_text(row[i]) for i in present):
+            parsed.fingerprints[r] = row_fingerprint([row[i] for i in locked_at], key, sub.unit, sub.period)
+    return None
+
+
+def judge_parsed(parsed: Parsed, ledger: Ledger, settings: Settings) -> Submission:
+    """The checks of a parsed workbook that need the ledger (its unit, then every row), in read_submission's order."""
+    sub = parsed.sub
     issued = sub.unit
     aliases = {normalize.clean_key(k): v for k, v in (getattr(settings, "unit_map", None) or {}).items()}
     renamed = [u for u in (normalize.clean_key(t) for t in aliases.get(issued, [])) if ledger.has_unit(u)]
@@ -331,32 +423,15 @@ def _read_workbook(sub: Submission, zf: zipfile.ZipFile | None, ledger: Ledger, 
     named = _named_unit(sub.name, ledger)
     if named and named != sub.unit and sub.unit not in normalize.clean_key(sub.name):
         return sub.reject("template-other-unit", sheet=vocab.SHEET_META, named=named, unit=sub.unit)
-    period = dated(settings).period          # the consolidation hands its readers settings pinned to its period
-    if sub.period != period:
-        return sub.reject("template-period", sheet=vocab.SHEET_META, found=sub.period, period=period)
-    planned = dict(listed)
-    if vocab.SHEET_LEDGER not in names:
-        return sub.reject("ledger-sheet-missing", sheet_name=vocab.SHEET_LEDGER)
-    sheet = wb.get_sheet_by_name(vocab.SHEET_LEDGER)
-    if sheet.total_height > MAX_ROWS:
-        return sub.reject("ledger-sheet-too-long", sheet=vocab.SHEET_LEDGER, rows=sheet.total_height,
-                          planned=len(planned))
-    rows = sheet.to_python(skip_empty_area=False)
-    try:
-        h, cols = find_header(rows, [vocab.ID] + vocab.LOCKED_COLUMNS[1:] + vocab.UNIT_COLUMNS,
-                              f"文件“{sub.name}”工作表“{vocab.SHEET_LEDGER}”")
-    except HeaderError as exc:
-        return sub.reject("header-columns-missing", sheet=vocab.SHEET_LEDGER, row=exc.row, column=exc.missing[0],
-                          missing=list(exc.missing))
-    except LedgerError:
-        return sub.reject("header-not-found", sheet=vocab.SHEET_LEDGER)
-    filled = fill_merged(rows, sheet.merged_cell_ranges or [], h, cols)   # a merged 完成情况 speaks for each row
-    if filled:
+    if parsed.error is not None:
+        raise parsed.error
+    if parsed.rest is not None:
+        return sub.reject(parsed.rest[0], **parsed.rest[1])
+    if parsed.filled:
+        filled = parsed.filled
         sub.notes.append(f"合并单元格{'、'.join(filled[:5])}{'等' if len(filled) > 5 else ''}已按合并值读入所覆盖的每一行")
-    text_columns = {cols[name] + 1 for name in vocab.TEXT_COLUMNS}
-    formulas = (book_formula_cells(book, vocab.SHEET_LEDGER, text_columns) if book is not None
-                else formula_cells(path, vocab.SHEET_LEDGER, text_columns) if zipfile.is_zipfile(path) else {})
-    _read_rows(sub, rows, h, cols, ledger, planned, formulas, key, issued, settings.lexicon)
+    _read_rows(sub, parsed.rows, parsed.h, parsed.cols, ledger, parsed.planned, parsed.formulas,
+               parsed.fingerprints, settings.lexicon)
     return sub
 
 
@@ -422,10 +497,10 @@ def _rest_of_earlier(sub: Submission, ledger: Ledger, settings: Settings) -> Sub
 
 
 def _read_rows(sub: Submission, rows: list[list], h: int, cols: dict[str, int], ledger: Ledger,
-               planned: dict[str, str], formulas: dict[tuple[int, int], str], key: bytes, issued: str = "",
+               planned: dict[str, str], formulas: dict[tuple[int, int], str], fingerprints: dict[int, str],
                words: Lexicon = NONE) -> None:
-    """Judge every row of a unit's sheet; issued: the unit the template was signed for (its old name when
-    the unit was renamed since)."""
+    """Judge every row of a unit's sheet; fingerprints: each row's locked cells' fingerprint, bound to the unit
+    the template was signed for (its old name when the unit was renamed since), see _parse_sheet."""
     seen: dict[str, int] = {}
     synonyms: dict[str, str] = {}
     sheet = vocab.SHEET_LEDGER
@@ -461,7 +536,7 @@ def _read_rows(sub: Submission, rows: list[list], h: int, cols: dict[str, int], 
             problem(vocab.ID, "row-not-in-template", measure_id=mid)
             continue
         locked = [row[i] for i in locked_at]
-        if not hmac.compare_digest(row_fingerprint(locked, key, issued or sub.unit, sub.period), planned[mid]):
+        if not hmac.compare_digest(fingerprints[r], planned[mid]):
             changed = [n for n, v, w in zip(vocab.LOCKED_COLUMNS, locked, m.locked_values()) if canon(v) != canon(w)]
             name = changed[0] if changed else vocab.MEASURE
             problem(name, "row-locked-changed", changed=changed) if changed else problem(name, "row-locked-mismatch")

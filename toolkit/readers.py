@@ -7,7 +7,7 @@ import os
 import time
 from collections import deque
 
-from .intake import Submission, read_submission
+from .intake import Parsed, Submission, judge_parsed, parse_submission, read_submission
 from .io.template_contract import ensure_secret
 from .model import Ledger, Settings
 
@@ -71,9 +71,11 @@ class _Readers:
         slot[1].close()
         slot[:] = self._start()
 
-    def run(self, jobs: list[tuple], timeout: float, done) -> None:
+    def run(self, jobs: list[tuple[int, tuple]], timeout: float, done, meanwhile=None) -> None:
+        """Read each (index, job), calling done(index, Submission); meanwhile(): a piece of this process's own
+        work, done while every reader is busy (False once there is none left)."""
         from multiprocessing.connection import wait
-        todo = deque(enumerate(jobs))
+        todo = deque(jobs)
         try:
             while True:
                 for slot in self.slots:
@@ -83,7 +85,8 @@ class _Readers:
                 busy = [s for s in self.slots if s[2] is not None]
                 if not busy:
                     return
-                left = min(s[3] for s in busy) - time.monotonic()
+                more = meanwhile is not None and meanwhile()
+                left = 0 if more else min(s[3] for s in busy) - time.monotonic()
                 ready = wait([s[1] for s in busy], max(left, 0))
                 for slot in busy:
                     (i, job), failure, params = slot[2], "", {}
@@ -118,10 +121,11 @@ class _Readers:
 
 
 def read_all(jobs: list[tuple], ledger: Ledger, settings: Settings, on_file=None,
-             key: bytes | None = None) -> list[Submission]:
+             key: bytes | None = None, early: dict[tuple, Submission | Parsed] | None = None) -> list[Submission]:
     """Read and check every (archived path, name as received, sha256, received) job, in reader
     processes with a time limit per file (two of them when there are many files); where fork is
-    unavailable, e.g. Windows, in this process and without a time limit."""
+    unavailable, e.g. Windows, in this process and without a time limit. early: files read before the master
+    was (parse_early; by job, its path as text), judged here against the ledger while the readers read the rest."""
     import multiprocessing as mp
     key = ensure_secret(settings) if key is None else key
     out: list[Submission | None] = [None] * len(jobs)
@@ -134,11 +138,48 @@ def read_all(jobs: list[tuple], ledger: Ledger, settings: Settings, on_file=None
             on_file(count[0], len(jobs), sub.name)
     if not jobs:
         return []
-    if "fork" not in mp.get_all_start_methods():
-        for i, job in enumerate(jobs):
+    early = dict(early or {})
+    keys = [(str(path), *job) for path, *job in jobs]
+    ahead = deque((i, early.pop(k)) for i, k in enumerate(keys) if k in early)     # each one judged once
+    taken = {i for i, _ in ahead}
+    rest = [(i, job) for i, job in enumerate(jobs) if i not in taken]
+
+    def judge_one() -> bool:
+        """One file read early, judged here; False once none is left."""
+        if not ahead:
+            return False
+        i, got = ahead.popleft()
+        done(i, _judge_safely(got, jobs[i], ledger, settings))
+        return True
+    if rest and "fork" in mp.get_all_start_methods():
+        workers = 2 if len(rest) >= PARALLEL_FROM and (os.cpu_count() or 1) >= 2 else 1
+        _Readers(workers, ledger, settings, key).run(rest, float(settings.read_timeout_seconds), done, judge_one)
+    else:
+        for i, job in rest:
             done(i, _read_safely(job, ledger, settings, key))
-        return out
-    workers = 2 if len(jobs) >= PARALLEL_FROM and (os.cpu_count() or 1) >= 2 else 1
-    _Readers(workers, ledger, settings, key).run(jobs, float(settings.read_timeout_seconds),
-                                            done)
+    while judge_one():
+        pass
     return out
+
+
+def parse_early(settings: Settings, key: bytes):
+    """What archive.Ahead's process does with each file it copied while the run reads the master: the reading that
+    needs no ledger (intake.parse_submission); None leaves a file to the readers (a package, a failure)."""
+    def parse(path, name: str, sha: str, received) -> Submission | Parsed | None:
+        try:
+            got = parse_submission(path, settings, received, name, sha, key)
+        except Exception:          # read again by a reader, with its time limit, and judged there
+            return None
+        return None if isinstance(got, Parsed) and got.error is not None else got
+    return parse
+
+
+def _judge_safely(got: Submission | Parsed, job: tuple, ledger: Ledger, settings: Settings) -> Submission:
+    """A file read early, judged against the ledger (a rejected Submission is final as it is)."""
+    if isinstance(got, Submission):
+        return got
+    try:
+        return judge_parsed(got, ledger, settings)
+    except Exception as exc:       # as _read_safely: a bug rejects this file, the run goes on
+        log.exception("读取 %s 时出错", job[1])
+        return Submission(job[0], job[1], job[2], job[3]).reject("file-read-failed", error=type(exc).__name__)
