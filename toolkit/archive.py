@@ -272,6 +272,8 @@ class Ahead:
 
     def __exit__(self, *exc) -> None:
         self.close()
+        if hasattr(self, "spool"):
+            self.spool.close()
 
 
 def _spool(fh, record) -> None:
