@@ -378,7 +378,7 @@ class Api:
             return {}
         try:
             data = json.loads(raw.decode("utf-8"))
-        except ValueError:
+        except (ValueError, RecursionError):           # RecursionError: arrays nested thousands deep
             raise ConfigError(kind="request-not-json") from None
         return data if isinstance(data, dict) else {}
 
