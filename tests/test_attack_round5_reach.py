@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from tests.test_serve import served  # noqa: F401  (the fixture)
 from toolkit import vocab
 from toolkit.cli import cli
-from toolkit.serve import TOKEN_HEADER
+from toolkit.serve import TOKEN_HEADER, Server, Service, opener
 
 D = dt.datetime
 PLACEHOLDERS = {"title": None, "organisation": "市卫生健康委", "subject": "市卫生健康委",
@@ -279,3 +279,24 @@ def test_a_request_body_nested_thousands_deep_is_not_json_to_us_not_a_server_err
     code, answer = raw(client.port, client.token, "/api/refresh", b"[" * 60_000)
     assert code == 400 and answer["kind"] == "request-not-json", answer
     assert service.last == {}
+
+
+def test_status_while_the_config_is_broken_says_what_is_wrong_as_the_operations_do_not_a_server_error(tmp_path):
+    """The console polls /api/status; with config.toml edited into a misspelt profile it answered 500 (a traceback
+    in the log, 请求处理出错) while POST /api/refresh answered the same problem as 400 profile-unknown-near."""
+    root = office(tmp_path, "审计整改", "2024年度审计整改", "整改台账", AUDIT_HEADERS, AUDIT_ROWS)
+    with Server(Service(opener(root)), port=0) as server:
+        config = root / "config.toml"
+        config.write_text(config.read_text(encoding="utf-8").replace('profile = "审计整改"', 'profile = "审计整该"'),
+                          encoding="utf-8")
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+        conn.request("GET", "/api/status", headers={"Host": f"127.0.0.1:{server.port}"})
+        resp = conn.getresponse()
+        code, answer = resp.status, json.loads(resp.read())
+        conn.close()
+        assert code < 500 and answer["ok"] is False and answer["kind"] == "profile-unknown-near", answer
+        _, refused = raw(server.port, server.token, "/api/refresh", b"{}")
+        assert refused["kind"] == answer["kind"] and refused["message"] == answer["message"]
+        result = CliRunner().invoke(cli, ["refresh", "-c", str(root), "--json"])
+        assert result.exit_code != 0 and json.loads(result.output[result.output.index("{"):result.output.rindex("}") + 1]
+                                                    )["kind"] == answer["kind"]

@@ -387,9 +387,9 @@ class Api:
         first = {k: v[0] for k, v in query.items()}
         if path in ("/", "/index.html"):
             return self.console()
-        if path == "/api/status":
-            return self.json(200, {"ok": True, **service.status()})
         try:
+            if path == "/api/status":        # a config broken since the start: its problem, not a 500
+                return self.json(200, {"ok": True, **service.status()})
             if path == "/api/reviews":
                 return self.json(200, service.reviews())
             if path == "/api/history":
