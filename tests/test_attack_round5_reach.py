@@ -4,18 +4,22 @@ counted independently; and the resident service's request parameters and bodies 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import http.client
 import json
 import os
 import re
+import threading
+import time
 from pathlib import Path
 
 import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from tests.test_serve import served  # noqa: F401  (the fixture)
+from tests.test_serve import served, serving  # noqa: F401  (served: the fixture)
 from toolkit import vocab
+from toolkit.app import Workspace
 from toolkit.cli import cli
 from toolkit.serve import TOKEN_HEADER, Server, Service, opener
 
@@ -321,3 +325,30 @@ def test_status_while_the_config_is_broken_says_what_is_wrong_as_the_operations_
         result = CliRunner().invoke(cli, ["refresh", "-c", str(root), "--json"])
         assert result.exit_code != 0 and json.loads(result.output[result.output.index("{"):result.output.rindex("}") + 1]
                                                     )["kind"] == answer["kind"]
+
+
+class SlowToOpen(Workspace):
+    """A workspace whose opening takes a while in the service's own process (a config on a slow network share):
+    the service opens it as a press begins, before the operation's process starts."""
+
+    def __init__(self, settings, gate: Path):
+        super().__init__(settings)
+        if gate.exists() and os.getpid() == int(gate.read_text()):
+            time.sleep(2)
+
+
+def test_a_second_press_while_the_first_is_starting_is_told_what_runs_not_that_it_just_ended(workspace, tmp_path):
+    """The first press holds the one-at-a-time lock while it reads the workspace, before it names its job: a
+    second press then was told “另一个操作刚刚结束，请再点一次” though the first had only begun (and runs on)."""
+    gate = tmp_path / "slow"
+    with serving(functools.partial(SlowToOpen, workspace, gate)) as (service, client):
+        gate.write_text(str(os.getpid()))
+        first: list = []
+        worker = threading.Thread(target=lambda: first.append(client.post("refresh")))
+        worker.start()
+        time.sleep(0.5)
+        code, answer, _ = client.post("notices")
+        worker.join(120)
+        assert first[0][0] == 200
+        assert code == 409 and answer["type"] == "BusyError"
+        assert answer["message"].startswith("“刷新统计”正在运行"), answer["message"]

@@ -145,11 +145,12 @@ class Service:
         if not self._one.acquire(blocking=False):
             return 409, self.busy_answer()
         try:
+            # named first: a press while this one reads the workspace is told it runs, not that it just ended
+            self.job = Job(operation, TITLES[operation], dt.datetime.now().replace(microsecond=0), "开始运行", by=by)
             try:
                 self._info = self._read_info()
             except Exception:                    # a broken config: the run itself says what is wrong
                 self._info = None
-            self.job = Job(operation, TITLES[operation], dt.datetime.now().replace(microsecond=0), "开始运行", by=by)
             try:
                 code, answer = self._in_child(operation, params or {})
             except Exception as exc:             # the child could not be started (out of memory, handles)
