@@ -352,3 +352,16 @@ def test_a_second_press_while_the_first_is_starting_is_told_what_runs_not_that_i
         assert first[0][0] == 200
         assert code == 409 and answer["type"] == "BusyError"
         assert answer["message"].startswith("“刷新统计”正在运行"), answer["message"]
+
+
+def test_issue_asked_with_all_false_as_text_issues_nothing_instead_of_every_proposal(served):  # noqa: F811
+    """bool("false") is True: {"all": "false"} numbered and issued every proposed 告诫书/督办单 (no undo)."""
+    _, client, s = served
+    code, answer = raw(client.port, client.token, "/api/run", b"{}")
+    assert code == 200, answer
+    assert any((s.path("output") / "2024-08" / "拟发").iterdir())
+    code, answer = raw(client.port, client.token, "/api/issue", json.dumps({"all": "false"}).encode())
+    assert code == 422 and answer["kind"] == "ladder-issue-unspecified", answer
+    code, answer = raw(client.port, client.token, "/api/issue", json.dumps({"all": "maybe"}).encode())
+    assert code < 500 and answer["kind"] == "request-parameter-not-flag", answer
+    assert not (s.path("output") / "2024-08" / "发文").exists()

@@ -102,6 +102,19 @@ def _listed(params: dict, name: str) -> list:
     return value
 
 
+def _flag(params: dict, name: str, default: bool = False) -> bool:
+    """A yes/no parameter: true/false, 1/0 or those words as text (“false” is no, not a non-empty text)."""
+    value = params.get(name, default)
+    if isinstance(value, bool) or value in (0, 1):
+        return bool(value)
+    word = str(value).strip().casefold() if isinstance(value, str) else None
+    if word in ("true", "1", "yes", "是"):
+        return True
+    if word in ("false", "0", "no", "否", ""):
+        return False
+    raise UsageError(kind="request-parameter-not-flag", name=name, value=json.dumps(value, ensure_ascii=False)[:60])
+
+
 def _review_targets(params: dict) -> list[tuple[str, str]]:
     out = []
     for item in _listed(params, "targets"):
@@ -143,7 +156,7 @@ def op_consolidate(ws: Workspace, params: dict, progress: Progress):
 
 
 def op_run(ws: Workspace, params: dict, progress: Progress):
-    report = ws.run_once(bool(params.get("distribute")), on_file=progress)
+    report = ws.run_once(_flag(params, "distribute"), on_file=progress)
     return report, report.lines()
 
 
@@ -181,7 +194,7 @@ def op_review(ws: Workspace, params: dict, progress: Progress):
 
 
 def op_history(ws: Workspace, params: dict, progress: Progress):
-    rebuilt, lines = ws.history(str(params.get("id") or "").strip() or None, bool(params.get("rebuild")))
+    rebuilt, lines = ws.history(str(params.get("id") or "").strip() or None, _flag(params, "rebuild"))
     head = [f"已按归档文件重建变更记录{rebuilt}条。"] if rebuilt is not None else []
     return {"rebuilt": rebuilt, "lines": lines}, head + lines
 
@@ -190,7 +203,7 @@ def op_issue(ws: Workspace, params: dict, progress: Progress):
     """发出拟发文书: by units / rungs when given, else every proposal (the console's button)."""
     units = [str(u) for u in _listed(params, "units")]
     rungs = [str(r) for r in _listed(params, "rungs")]
-    done = ws.issue(units, rungs, bool(params.get("all", not (units or rungs))), _date(params))
+    done = ws.issue(units, rungs, _flag(params, "all", not (units or rungs)), _date(params))
     return done, done.lines()
 
 
