@@ -18,9 +18,10 @@ import pytest
 from click.testing import CliRunner
 
 from tests.test_serve import served, serving  # noqa: F401  (served: the fixture)
-from toolkit import vocab
+from toolkit import profiles, vocab
 from toolkit.app import Workspace
 from toolkit.cli import cli
+from toolkit.rules import normalize
 from toolkit.serve import TOKEN_HEADER, Server, Service, opener
 
 D = dt.datetime
@@ -172,18 +173,28 @@ def supervision_office(tmp_path: Path) -> Path:
     root = office(tmp_path, "督查督办", "2024年督查督办", "督办台账", TASK_HEADERS, TASK_ROWS)
     cli_ok("distribute", "-c", str(root))
     hand_back(root, {"人事处": {"2": "已办结"}, "医政处": {"2": "办理中", "3": "办结。", "4": "已办结"},
-                     "市人民医院": {"4": "办结", "5": "正在办理中"}, "市疾病预防控制中心": {"6": "未办理"},
+                     "市人民医院": {"4": "办结", "5": "正在办理中"}, "市疾病预防控制中心": {"6": "尚未办理"},
                      "规划发展与信息化处": {"1": "已办结", "8": "办理中"}, "财务处": {"1": "已办结", "7": "已办结"}})
     return root
 
 
-def test_a_supervision_unit_writing_its_under_way_word_with_zhong_is_taken_not_refused(tmp_path):
-    """正在办理 is the list's own word; “正在办理中” (as 正在推进中 is for 巡视) was refused as not a status."""
+def test_a_supervision_unit_writing_its_words_with_zhong_or_shangwei_is_taken_not_refused(tmp_path):
+    """正在办理 and 未办理 are the list's own words; “正在办理中” (as 正在推进中 is for 巡视) and “尚未办理” (what its
+    own notices print) were refused as not a status."""
     root = supervision_office(tmp_path)
     out = cli_ok("nightly", "-c", str(root))
     assert "采纳6个（其中部分采纳0个），退回0个" in out, out
     receipt = next((root / "output" / "2024-08" / "回执").glob("市人民医院*.txt")).read_text(encoding="utf-8")
     assert "不是有效的完成情况" not in receipt
+
+
+@pytest.mark.parametrize("profile", profiles.builtin_names())
+def test_every_status_word_a_profile_prints_is_read_back_as_that_status(profile):
+    """督查督办's documents say “尚未办理N件” / “当前尚未办理”, and a unit typing 尚未办理 back was refused."""
+    loaded = profiles.load(profile)
+    said = {**vocab.NOTICE_WORDING, **loaded.wording}
+    assert {status: normalize.status(said[key], loaded.lexicon) for status, key in vocab.STATUS_WORDING.items()} == {
+        status: status for status in vocab.STATUS_WORDING}
 
 
 def test_the_supervision_dashboard_counts_due_soon_matters_in_its_own_measure_word(tmp_path):
