@@ -376,3 +376,20 @@ def test_issue_asked_with_all_false_as_text_issues_nothing_instead_of_every_prop
     code, answer = raw(client.port, client.token, "/api/issue", json.dumps({"all": "maybe"}).encode())
     assert code < 500 and answer["kind"] == "request-parameter-not-flag", answer
     assert not (s.path("output") / "2024-08" / "发文").exists()
+
+
+def test_the_excel_button_over_http_says_what_the_same_button_says_through_xlwings_when_the_machine_is_in_the_way(
+        workspace, tmp_path):
+    """The Excel buttons call the service (Accept: text/plain) when it runs, else xlwings: for the machine's trouble
+    (the run lock held) xlwings shows the message and, under it, what to do; over HTTP only the message came."""
+    from dataclasses import replace
+
+    from toolkit.guards import LOCK_NAME, RunLock
+    from toolkit.words import ENVIRONMENT, GUIDANCE
+    settings = replace(workspace, lock_wait_seconds=0.5)
+    with serving(opener(settings)) as (_, client), RunLock(settings.root / LOCK_NAME):
+        code, answer, _ = client.post("refresh")
+        assert code == 409 and answer["kind"] == "run-locked" and answer["family"] == ENVIRONMENT
+        code, text, _ = client.post("refresh", headers={"Accept": "text/plain"})
+        assert code == 409
+        assert text.decode("utf-8") == f"{answer['message']}\n{GUIDANCE[ENVIRONMENT]}"

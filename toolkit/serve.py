@@ -44,6 +44,7 @@ from .service_ops import (  # noqa: F401  (problem, status_of, answer_of: the te
     status_of,
     to_data,
 )
+from .words import ENVIRONMENT
 
 log = logging.getLogger("toolkit")
 
@@ -361,8 +362,11 @@ class Api:
 
     @staticmethod
     def text(code: int, answer: dict) -> tuple[int, list, bytes]:
-        """An answer as the lines a person reads (the message, when it failed)."""
+        """An answer as the lines a person reads: when it failed, the message, and for the machine's trouble what
+        to do under it, as the xlwings button says it (excel._button)."""
         words = "\n".join(answer.get("lines") or []) if answer.get("ok") else str(answer.get("message", ""))
+        if not answer.get("ok") and answer.get("family") == ENVIRONMENT and answer.get("guidance"):
+            words += "\n" + str(answer["guidance"])
         body = words.encode("utf-8")
         return code, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))], body
 
