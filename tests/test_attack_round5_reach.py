@@ -274,6 +274,15 @@ def raw(port: int, token: str, path: str, body: bytes) -> tuple[int, dict]:
     return answer
 
 
+def test_review_targets_given_as_bare_numbers_or_nulls_are_read_not_a_server_error(served):  # noqa: F811
+    """{"targets": [5]} ran list(5): a TypeError, answered 500 运行出错."""
+    _, client, _ = served
+    for targets in ([5], [None], [["ZG-001", None]]):
+        code, answer = raw(client.port, client.token, "/api/review",
+                           json.dumps({"targets": targets, "conclusion": "agree"}).encode())
+        assert code < 500 and answer["type"] != "InternalError", (targets, answer)
+
+
 @pytest.mark.parametrize("op, body", [("review", {"targets": 5, "conclusion": "agree"}),
                                       ("distribute", {"units": {"医政处": 1}}),
                                       ("notices", {"kinds": 7}),

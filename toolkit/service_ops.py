@@ -104,7 +104,9 @@ def _listed(params: dict, name: str) -> list:
 
 def _flag(params: dict, name: str, default: bool = False) -> bool:
     """A yes/no parameter: true/false, 1/0 or those words as text (“false” is no, not a non-empty text)."""
-    value = params.get(name, default)
+    value = params.get(name)
+    if value is None:
+        return default
     if isinstance(value, bool) or value in (0, 1):
         return bool(value)
     word = str(value).strip().casefold() if isinstance(value, str) else None
@@ -118,7 +120,7 @@ def _flag(params: dict, name: str, default: bool = False) -> bool:
 def _review_targets(params: dict) -> list[tuple[str, str]]:
     out = []
     for item in _listed(params, "targets"):
-        mid, unit = (item, "") if isinstance(item, str) else (list(item) + [""])[:2]
+        mid, unit = (list(item) + [""])[:2] if isinstance(item, list) else (item if item is not None else "", "")
         if str(mid).strip():
             out.append((str(mid).strip(), str(unit or "").strip()))
     if not out:
