@@ -44,6 +44,7 @@ from .service_ops import (  # noqa: F401  (problem, status_of, answer_of: the te
     status_of,
     to_data,
 )
+from .words import ENVIRONMENT
 
 log = logging.getLogger("toolkit")
 
@@ -145,11 +146,12 @@ class Service:
         if not self._one.acquire(blocking=False):
             return 409, self.busy_answer()
         try:
+            # named first: a press while this one reads the workspace is told it runs, not that it just ended
+            self.job = Job(operation, TITLES[operation], dt.datetime.now().replace(microsecond=0), "开始运行", by=by)
             try:
                 self._info = self._read_info()
             except Exception:                    # a broken config: the run itself says what is wrong
                 self._info = None
-            self.job = Job(operation, TITLES[operation], dt.datetime.now().replace(microsecond=0), "开始运行", by=by)
             try:
                 code, answer = self._in_child(operation, params or {})
             except Exception as exc:             # the child could not be started (out of memory, handles)
@@ -360,8 +362,11 @@ class Api:
 
     @staticmethod
     def text(code: int, answer: dict) -> tuple[int, list, bytes]:
-        """An answer as the lines a person reads (the message, when it failed)."""
+        """An answer as the lines a person reads: when it failed, the message, and for the machine's trouble what
+        to do under it, as the xlwings button says it (excel._button)."""
         words = "\n".join(answer.get("lines") or []) if answer.get("ok") else str(answer.get("message", ""))
+        if not answer.get("ok") and answer.get("family") == ENVIRONMENT and answer.get("guidance"):
+            words += "\n" + str(answer["guidance"])
         body = words.encode("utf-8")
         return code, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))], body
 
@@ -378,7 +383,7 @@ class Api:
             return {}
         try:
             data = json.loads(raw.decode("utf-8"))
-        except ValueError:
+        except (ValueError, RecursionError):           # RecursionError: arrays nested thousands deep
             raise ConfigError(kind="request-not-json") from None
         return data if isinstance(data, dict) else {}
 
@@ -387,9 +392,9 @@ class Api:
         first = {k: v[0] for k, v in query.items()}
         if path in ("/", "/index.html"):
             return self.console()
-        if path == "/api/status":
-            return self.json(200, {"ok": True, **service.status()})
         try:
+            if path == "/api/status":        # a config broken since the start: its problem, not a 500
+                return self.json(200, {"ok": True, **service.status()})
             if path == "/api/reviews":
                 return self.json(200, service.reviews())
             if path == "/api/history":

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import json
 import logging
 import os
 import re
@@ -89,10 +90,37 @@ def _date(params: dict) -> dt.date | None:
         raise UsageError(kind="date-unreadable", text=text) from None
 
 
+def _listed(params: dict, name: str) -> list:
+    """A list parameter: one text is a list of one (not its characters); a number or an object is refused."""
+    value = params.get(name)
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list):
+        raise UsageError(kind="request-parameter-not-list", name=name, value=json.dumps(value, ensure_ascii=False)[:60])
+    return value
+
+
+def _flag(params: dict, name: str, default: bool = False) -> bool:
+    """A yes/no parameter: true/false, 1/0 or those words as text (“false” is no, not a non-empty text)."""
+    value = params.get(name)
+    if value is None:
+        return default
+    if isinstance(value, bool) or value in (0, 1):
+        return bool(value)
+    word = str(value).strip().casefold() if isinstance(value, str) else None
+    if word in ("true", "1", "yes", "是"):
+        return True
+    if word in ("false", "0", "no", "否", ""):
+        return False
+    raise UsageError(kind="request-parameter-not-flag", name=name, value=json.dumps(value, ensure_ascii=False)[:60])
+
+
 def _review_targets(params: dict) -> list[tuple[str, str]]:
     out = []
-    for item in params.get("targets") or []:
-        mid, unit = (item, "") if isinstance(item, str) else (list(item) + [""])[:2]
+    for item in _listed(params, "targets"):
+        mid, unit = (list(item) + [""])[:2] if isinstance(item, list) else (item if item is not None else "", "")
         if str(mid).strip():
             out.append((str(mid).strip(), str(unit or "").strip()))
     if not out:
@@ -106,7 +134,7 @@ def _ledger_rows_targets(settings, params: dict) -> list[tuple[str, str]]:
     if sheet != vocab.SHEET_LEDGER:
         raise ReviewError(kind="review-selection", sheet=sheet)
     by_row = {m.row: m.id for m in read_ledger(settings.master, settings).measures.values()}
-    rows = [int(r) for r in params.get("rows") or [] if str(r).isdigit()]
+    rows = [int(r) for r in _listed(params, "rows") if str(r).isdigit()]
     return _review_targets({"targets": [by_row[r] for r in rows if r in by_row]})
 
 
@@ -130,7 +158,7 @@ def op_consolidate(ws: Workspace, params: dict, progress: Progress):
 
 
 def op_run(ws: Workspace, params: dict, progress: Progress):
-    report = ws.run_once(bool(params.get("distribute")), on_file=progress)
+    report = ws.run_once(_flag(params, "distribute"), on_file=progress)
     return report, report.lines()
 
 
@@ -149,7 +177,7 @@ def op_highlight(ws: Workspace, params: dict, progress: Progress):
 
 
 def op_notices(ws: Workspace, params: dict, progress: Progress):
-    kinds = [k for k in params.get("kinds") or [] if k in KINDS] or list(KINDS)
+    kinds = [str(k) for k in _listed(params, "kinds")] or list(KINDS)      # an unknown kind is refused by name
     written = ws.notices(kinds, _date(params))
     data = {"files": list(written), "warnings": written.warnings}
     folder = f"：{written[0].parent}" if written else ""
@@ -168,16 +196,16 @@ def op_review(ws: Workspace, params: dict, progress: Progress):
 
 
 def op_history(ws: Workspace, params: dict, progress: Progress):
-    rebuilt, lines = ws.history(str(params.get("id") or "").strip() or None, bool(params.get("rebuild")))
+    rebuilt, lines = ws.history(str(params.get("id") or "").strip() or None, _flag(params, "rebuild"))
     head = [f"已按归档文件重建变更记录{rebuilt}条。"] if rebuilt is not None else []
     return {"rebuilt": rebuilt, "lines": lines}, head + lines
 
 
 def op_issue(ws: Workspace, params: dict, progress: Progress):
     """发出拟发文书: by units / rungs when given, else every proposal (the console's button)."""
-    units = [str(u) for u in params.get("units") or []]
-    rungs = [str(r) for r in params.get("rungs") or []]
-    done = ws.issue(units, rungs, bool(params.get("all", not (units or rungs))), _date(params))
+    units = [str(u) for u in _listed(params, "units")]
+    rungs = [str(r) for r in _listed(params, "rungs")]
+    done = ws.issue(units, rungs, _flag(params, "all", not (units or rungs)), _date(params))
     return done, done.lines()
 
 
@@ -187,7 +215,7 @@ def op_check(ws: Workspace, params: dict, progress: Progress):
 
 
 def op_distribute(ws: Workspace, params: dict, progress: Progress):
-    done = ws.distribute([str(u) for u in params.get("units") or []] or None)
+    done = ws.distribute([str(u) for u in _listed(params, "units")] or None)
     written = sum(d.written for d in done)
     where = f"模板位置：{done[0].path.parent}" if done else ""
     return done, [f"分发完成：{len(done)}个单位，新写入{written}个，未变化{len(done) - written}个。", where]

@@ -54,6 +54,8 @@ TEMPLATES: dict[str, str] = {
                                        f"请先在该表改正或清空“{vocab.REVIEW_CONCLUSION}”单元格，再操作；本次未作任何修改。",
     "request-too-long": "请求内容过长（{size}字节，上限{limit}字节）：按钮和控制台的请求不会这么长，请检查调用本服务的程序。",
     "request-not-json": "请求内容不是 JSON。",
+    "request-parameter-not-list": "请求参数“{name}”应为列表（如 [\"医政处\"]），收到的是 {value}。",
+    "request-parameter-not-flag": "请求参数“{name}”应为 true 或 false，收到的是 {value}。",
     # input: a template, an add-in source or a registration file the office keeps is malformed
     "template-undefined-variable": "模板“{name}”使用了未提供的变量：{detail}。可用变量见 templates/README.md。",
     "template-not-found": "找不到模板“{name}”（模板文件夹：{folder}）。",

@@ -179,6 +179,12 @@ def status(value: object, words: Lexicon = NONE) -> Status | Literal[""] | None:
         return Status(vocab.STATUS_SYNONYMS[key])
     if key in words.status_words:           # the profile's own words (未整改, 未办结…)
         return Status(words.status_words[key])
+    base = key[:-1] if key.endswith("中") else ""        # “正在办理中”: an under-way word said with 中
+    if (vocab.STATUS_SYNONYMS.get(base) or words.status_words.get(base)) == vocab.IN_PROGRESS:
+        return Status.IN_PROGRESS
+    base = "未" + key[2:] if key[:2] in ("尚未", "暂未") else ""   # “尚未办理”, “暂未整改”: the list's 未… word
+    if found := vocab.STATUS_SYNONYMS.get(base) or words.status_words.get(base):
+        return Status(found)
     m = _PERCENT.match(key)
     if m and m["prefix"] in vocab.STATUS_PERCENT_PREFIXES:
         n = float(m["n"])

@@ -12,10 +12,10 @@ def rollup(statuses: list[str], long_term: list[bool]) -> str:
         return vocab.NOT_STARTED
     if all(s == vocab.DONE for s in statuses):
         return vocab.DONE
+    if all(s == vocab.NOT_STARTED for s in statuses):      # none started: not 基本完成, long-term or not
+        return vocab.NOT_STARTED
     if all(s in (vocab.DONE, vocab.MOSTLY_DONE) or lt for s, lt in zip(statuses, long_term)):
         return vocab.MOSTLY_DONE
-    if all(s == vocab.NOT_STARTED for s in statuses):
-        return vocab.NOT_STARTED
     return vocab.IN_PROGRESS
 
 
