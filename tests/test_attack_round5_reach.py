@@ -220,16 +220,18 @@ def test_the_supervision_dashboard_names_its_levels_as_the_list_does_not_as_a_xu
     assert labels == ["来源", "交办事项"], labels
 
 
-@pytest.mark.xfail(strict=True, reason="the 督查督办 公开进展 names every unit of 单位排名 (承办 and 协办 alike, by its own "
-                   "status) as “尚有未办结事项的承办单位”: a 协办单位 whose part is unfinished is called 承办单位, and the 承办单位 "
-                   "of an unfinished 事项 whose own part is done is left out; the word or the count must change")
-def test_the_supervision_paragraph_names_as_undertakers_only_units_that_undertake_an_unfinished_matter(tmp_path):
+def test_the_supervision_paragraph_names_each_unit_by_its_own_unfinished_part_and_says_so(tmp_path):
+    """The paragraph counts each unit's own part (承办 or 协办, as 单位排名 does): it said “尚有未办结事项的承办单位”,
+    naming 医政处 (only 协办 of the unfinished 事项 2) a 承办单位; now the words say what is counted."""
     root = supervision_office(tmp_path)
     cli_ok("nightly", "-c", str(root))
     paragraph = (notice_folder(root) / "公开进展段落.txt").read_text(encoding="utf-8")
-    named = dict(re.findall(r"([^：、]+?)(\d+)件", paragraph.split("尚有未办结事项的承办单位")[1].split("：", 1)[1]))
-    # by hand, from the ledger: unfinished 事项 2 (承办 人事处), 5 (市人民医院), 6 (市疾病预防控制中心), 8 (规划发展与信息化处)
-    assert named == {"人事处": "1", "市人民医院": "1", "市疾病预防控制中心": "1", "规划发展与信息化处": "1"}
+    assert "承办单位" not in paragraph.replace("承办或协办", "")
+    lead, named = paragraph.split("本单位承办或协办的部分尚未办结的单位")[1].split("：", 1)
+    # by hand: 事项 2 (协办 医政处 办理中), 5 (市人民医院), 6 (市疾病预防控制中心), 8 (规划发展与信息化处) are unfinished parts
+    assert lead == "4个"
+    assert dict(re.findall(r"([^：、]+?)(\d+)件", named)) == {"医政处": "1", "市人民医院": "1", "市疾病预防控制中心": "1",
+                                                            "规划发展与信息化处": "1"}
 
 
 # ---------------------------------------------------------------- 责任清单: a task not yet begun
