@@ -262,6 +262,8 @@ def test_a_duty_task_not_yet_begun_is_not_counted_mostly_done_because_it_runs_al
     assert stats["任务类别"][4] == 0 and stats["任务类别"][3] == 1          # 意识形态工作: one done, one not begun
     board = (root / "output" / "2024-08" / "看板.html").read_text(encoding="utf-8")
     assert 'data-k="问题.具体问题.未启动">1<' in board
+    wechat = next(notice_folder(root).glob("微信*.txt")).read_text(encoding="utf-8")
+    assert wechat.count("截至") == 1 and "共明确年度任务6项，目前已完成2项" in wechat     # not “截至…，截至目前”
 
 
 # ---------------------------------------------------------------- the service's request parameters

@@ -126,7 +126,7 @@ TOTALS = {   # how each profile's paragraph states the total: (opening, unit, st
     "民主生活会整改": ("共制定整改措施{total}条，", "条", MEASURE_WORDS),
     "督查督办": ("共{total}件，", "件", {vocab.DONE: "已办结", vocab.MOSTLY_DONE: "基本办结", vocab.IN_PROGRESS: "正在办理",
                                      vocab.NOT_STARTED: "尚未办理"}),
-    "责任清单": ("共明确年度任务{total}项，截至目前", "项", {vocab.DONE: "已完成", vocab.MOSTLY_DONE: "基本完成",
+    "责任清单": ("共明确年度任务{total}项，目前", "项", {vocab.DONE: "已完成", vocab.MOSTLY_DONE: "基本完成",
                                                 vocab.IN_PROGRESS: "序时推进", vocab.NOT_STARTED: "尚未开展"}),
 }
 
