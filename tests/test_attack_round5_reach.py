@@ -406,3 +406,12 @@ def test_the_excel_button_over_http_says_what_the_same_button_says_through_xlwin
         code, text, _ = client.post("refresh", headers={"Accept": "text/plain"})
         assert code == 409
         assert text.decode("utf-8") == f"{answer['message']}\n{GUIDANCE[ENVIRONMENT]}"
+
+
+def test_check_names_the_levels_of_a_supervision_list_by_the_lists_own_words(tmp_path):
+    """`check` of a 督查督办 ledger printed 巡视's levels (主题…；重点问题…；具体问题…；“举一反三”事项0个…)."""
+    root = supervision_office(tmp_path)
+    out = cli_ok("check", "-c", str(root))
+    line = next(x for x in out.splitlines() if "责任单位" in x and "个；" in x and x.startswith("  "))
+    assert "交办事项8件" in line and "来源" in line
+    assert not any(w in line for w in ("重点问题", "具体问题", "举一反三", "整改措施", "主题")), line

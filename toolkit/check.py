@@ -36,6 +36,7 @@ class CheckReport:
     suspicious: list[str] = field(default_factory=list)    # worth a look, does not stop a run
     notes: list[str] = field(default_factory=list)         # what reading did (merged cells, [units] mapping…)
     profile_advice: list[str] = field(default_factory=list)  # unreadable under this profile: which one reads it
+    words: dict[str, str] = field(default_factory=lambda: dict(vocab.NOTICE_WORDING))   # the profile's names of levels
 
     @property
     def ok(self) -> bool:
@@ -63,9 +64,7 @@ class CheckReport:
         if self.counts:
             c = self.counts
             out.append("二、层级统计")
-            out.append(f"  主题{c['主题']}个；重点问题{c[vocab.KEY_PROBLEM]}个；具体问题{c[vocab.SPECIFIC]}个；"
-                       f"“举一反三”事项{c[vocab.DRAW_LESSONS]}个；整改意见{c[vocab.RECOMMENDATION]}条；"
-                       f"推动改革促进发展事项{c[vocab.REFORM]}个；整改措施{c[vocab.MEASURE]}条；责任单位{c['单位']}个")
+            out.append("  " + level_line(c, self.words))
         if self.paragraph:
             out.append("三、公开进展段落（按台账现有数据计算" + ("，有问题的行未计入，仅供参考" if self.problems else "") + "）")
             out.append(f"  {self.paragraph}")
@@ -81,6 +80,28 @@ class CheckReport:
         out.append(f"结论：有{len(self.problems)}处须先改正，否则汇总、统计和通报会在读台账时停止。" if self.problems
                    else "结论：台账可以正常使用。")
         return out
+
+
+LEVEL_WORDS = ("主题称谓", "重点问题称谓", "事项称谓", "措施称谓", "计量")
+
+
+def level_line(c: dict[str, int], words: dict[str, str]) -> str:
+    """The 层级统计 line: the 巡视 ledger's every level, or another list's levels by its own names (each name once,
+    levels it does not have left out)."""
+    if all(words.get(k) == vocab.NOTICE_WORDING[k] for k in LEVEL_WORDS):
+        return (f"主题{c['主题']}个；重点问题{c[vocab.KEY_PROBLEM]}个；具体问题{c[vocab.SPECIFIC]}个；"
+                f"“举一反三”事项{c[vocab.DRAW_LESSONS]}个；整改意见{c[vocab.RECOMMENDATION]}条；"
+                f"推动改革促进发展事项{c[vocab.REFORM]}个；整改措施{c[vocab.MEASURE]}条；责任单位{c['单位']}个")
+    levels = [(words["主题称谓"], c["主题"], "个"), (words["重点问题称谓"], c[vocab.KEY_PROBLEM], "个"),
+              (words["事项称谓"], c[vocab.SPECIFIC], "个"), ("“举一反三”事项", c[vocab.DRAW_LESSONS], "个"),
+              ("整改意见", c[vocab.RECOMMENDATION], "条"), ("推动改革促进发展事项", c[vocab.REFORM], "个")]
+    named = {words["措施称谓"]}
+    parts = []
+    for name, count, unit in levels:
+        if count and name not in named:
+            named.add(name)
+            parts.append(f"{name}{count}{unit}")
+    return "；".join(parts + [f"{words['措施称谓']}{c[vocab.MEASURE]}{words['计量']}", f"责任单位{c['单位']}个"])
 
 
 def settings_for(target: Path | None, config_path: Path | None) -> tuple[Path, config.Settings]:
@@ -101,7 +122,7 @@ def settings_for(target: Path | None, config_path: Path | None) -> tuple[Path, c
 
 def check(path: Path, settings: config.Settings) -> CheckReport:
     """Read the ledger at path without writing anything and report on it."""
-    report = CheckReport(Path(path))
+    report = CheckReport(Path(path), words={**vocab.NOTICE_WORDING, **settings.words})
     report.problems += config.placeholders(settings.root)     # init's neutral values the office has not filled
     try:
         ledger = read_ledger(path, settings, report.problems)
