@@ -130,3 +130,23 @@ def test_the_console_fits_a_phone_and_a_desk_without_sideways_scrolling(console)
         browser.resize(1100, 900)
         browser.screenshot(SHOT)
     assert not browser.errors()
+
+
+def test_a_refusal_for_the_machines_trouble_shows_what_to_do_under_the_message(tmp_path):
+    """The run lock held (family environment): the report shows the message and, under it, the guidance, as the
+    service's text answer, the WPS add-in and the Excel button do."""
+    from dataclasses import replace
+
+    from tests.cdp import Chromium
+    from toolkit.guards import LOCK_NAME, RunLock
+    from toolkit.words import ENVIRONMENT, GUIDANCE
+    settings = replace(demo_with_review(tmp_path / "demo"), lock_wait_seconds=0.5)
+    with Server(Service(opener(settings)), port=0) as server, Chromium() as browser, RunLock(settings.root / LOCK_NAME):
+        browser.open(server.url)
+        browser.wait_for("document.body.dataset.ready === '1'")
+        browser.js("document.body.removeAttribute('data-last')")
+        browser.click("button[data-op=refresh]")
+        browser.wait_for("document.body.dataset.last")
+        assert browser.js("document.body.dataset.last") == "refresh:fail"
+        lines = browser.js("Array.from(document.querySelectorAll('#report div')).map(d => d.textContent)")
+        assert lines[0].startswith("未完成：另一个操作") and lines[-1] == GUIDANCE[ENVIRONMENT]

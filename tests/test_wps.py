@@ -131,6 +131,25 @@ def test_without_the_service_the_wps_add_in_says_so_in_chinese_and_leaves_the_le
 
 
 @needs_chromium
+def test_a_wps_button_refused_for_the_machines_trouble_says_what_to_do_under_the_message(demo, tmp_path):
+    """The run lock held (family environment): the alert is the message and, under it, the guidance, as the
+    service's text answer and the Excel button give them."""
+    from dataclasses import replace
+
+    from tests.cdp import Chromium
+    from toolkit.guards import LOCK_NAME, RunLock
+    from toolkit.words import ENVIRONMENT, GUIDANCE
+    s = replace(demo, lock_wait_seconds=0.5)
+    with Server(Service(opener(s)), port=0) as server, Chromium() as browser, RunLock(s.root / LOCK_NAME):
+        installed = wps.install(s.root, dest=tmp_path / "jsaddons", port=server.port)
+        open_addin(browser, installed.folder, s.master)
+        assert press(browser, "ZG_Refresh", "refresh") == "refresh:failed"
+        text = next(c[1] for c in calls(browser) if c[0] == "alert")
+        assert text.startswith("刷新统计未完成")
+        assert text.rstrip().endswith(GUIDANCE[ENVIRONMENT]) and "另一个操作" in text
+
+
+@needs_chromium
 def test_the_console_button_opens_the_services_page_in_a_task_pane(demo, tmp_path):
     from tests.cdp import Chromium
     with Chromium() as browser:

@@ -13,6 +13,12 @@
   function app() { return global.Application || (global.wps && global.wps.Application); }
   function say(text, title) { global.alert((title ? title + "\n\n" : "") + text); }
   function mark(value) { if (global.document && document.body) document.body.dataset.last = value; }
+  // A refusal as a person reads it: the message, and for the machine's trouble (family environment) what to do
+  // under it, as the service's text answer and the Excel button say it.
+  function failure(data) {
+    var text = (data && data.message) || "服务拒绝了请求。";
+    return data && data.family === "environment" && data.guidance ? text + "\n" + data.guidance : text;
+  }
 
   function startHint() {
     var where = CONFIG.root ? "“" + CONFIG.root + "”" : "工作文件夹";
@@ -79,7 +85,7 @@
       return mark(operation + ":offline");
     }
     if (status.status !== 200 || !status.data.ok) {
-      say(status.data.message || "服务拒绝了请求。", title + "未完成");
+      say(failure(status.data), title + "未完成");
       return mark(operation + ":failed");
     }
     if (status.data.running) {
@@ -106,7 +112,7 @@
       if (path) app().Workbooks.Open(path);
     }
     var data = answer.data || {};
-    say(data.ok ? (data.lines || []).join("\n") : data.message, title + (data.ok ? "完成" : "未完成"));
+    say(data.ok ? (data.lines || []).join("\n") : failure(data), title + (data.ok ? "完成" : "未完成"));
     mark(operation + ":" + (data.ok ? "ok" : "failed"));
     return data;
   }
