@@ -274,6 +274,9 @@ _WORD_SYNONYMS = {"长期坚持": vocab.LONG_TERM, "长期": vocab.LONG_TERM, "�
 
 
 def _month_end(year: int, month: int) -> dt.date:
+    """The last day of a month; ValueError for a month that does not exist (2024.13, 2024年0月)."""
+    if not 1 <= month <= 12:
+        raise ValueError(month)
     nxt = dt.date(year + month // 12, month % 12 + 1, 1)
     return nxt - dt.timedelta(days=1)
 
