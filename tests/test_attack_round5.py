@@ -82,3 +82,59 @@ def test_a_responsibility_header_over_lead_and_co_units_reads_each_column_as_its
     assert sum(1 for m in ledger.measures.values() if m.co_units) == sum(
         1 for r in range(5, ws.max_row + 1) if ws.cell(r, co).value)
     assert check.check(book, demo.demo_settings(tmp_path)).ok
+
+
+# ---------------------------------------------------------------- formulas saved without their results
+
+def status_formulas(wb, ws, h):
+    """The 完成情况 of rows 4..19 as formulas (an export script, or openpyxl): saved without a result."""
+    c = h["完成情况"]
+    for r in range(4, 20):
+        ws.cell(r, c).value = f'=IF(1=1,"{ws.cell(r, c).value}","")'
+
+
+def test_status_formulas_saved_without_results_stop_the_read_naming_the_cells(seed_book, tmp_path):
+    """calamine reads a formula without a saved result as a blank cell: 16 measures (14 of them 已完成) were
+    counted 未启动 — 已完成220条 published instead of 234 — with only a note about blank cells."""
+    book = edit(seed_book, tmp_path / "formulas.xlsx", status_formulas)
+    with pytest.raises(LedgerError) as exc:
+        read_ledger(book, demo.demo_settings(tmp_path))
+    assert exc.value.kind == "ledger-formulas-not-computed"
+    assert exc.value.location.sheet == vocab.SHEET_LEDGER and exc.value.location.cell == "M4"
+    assert "16个" in str(exc.value)
+    report = check.check(book, demo.demo_settings(tmp_path))
+    assert not report.ok and any("M4" in p for p in report.problems)
+
+
+@needs_lo
+def test_the_same_formulas_saved_with_their_results_publish_the_seed_figures(seed_book, tmp_path):
+    book = edit(seed_book, tmp_path / "formulas.xlsx", status_formulas)
+    calculated = office.convert(book, "xlsx", tmp_path / "lo", recalc=True)
+    text, ledger = paragraph(calculated, demo.demo_settings(tmp_path))
+    for figure in SEED_FIGURES:
+        assert figure in text
+    assert len(ledger.measures) == 263
+
+
+def test_our_own_helper_formulas_without_results_do_not_stop_the_read(tmp_path):
+    """A master the toolkit wrote, then saved by a program that drops results (openpyxl): 逾期天数 is ours and
+    recomputed on each run, so it never stops the read."""
+    from tests.conftest import settings_for, small_ledger
+    from toolkit.io import master_file
+    settings = settings_for(tmp_path)
+    master_file.write_master(small_ledger(), settings)
+    wb = openpyxl.load_workbook(settings.master)
+    wb.save(settings.master)
+    ledger = read_ledger(settings.master, settings)
+    assert len(ledger.measures) == 6 and ledger.measures["ZG-005"].status == vocab.DONE
+
+
+def test_a_date_deadline_formula_without_a_result_is_not_read_as_an_empty_deadline(seed_book, tmp_path):
+    def change(wb, ws, h):
+        ws.cell(5, h["完成\n时间"]).value = "=DATE(2024,6,30)"
+    book = edit(seed_book, tmp_path / "date.xlsx", change)
+    with pytest.raises(LedgerError) as exc:
+        read_ledger(book, demo.demo_settings(tmp_path))
+    letter = openpyxl.utils.get_column_letter(header_cols(openpyxl.load_workbook(book)[vocab.SHEET_LEDGER])["完成\n时间"])
+    assert exc.value.kind == "ledger-formulas-not-computed" and exc.value.location.cell == f"{letter}5"
+    assert "为空" not in str(exc.value)

@@ -96,6 +96,9 @@ TEMPLATES: dict[str, str] = {
                        "因此汇总、刷新统计和销号审核不写台账、不改动任何文件（体检和通报照常读取）。请用 WPS、Excel 或 "
                        "LibreOffice 打开它，“另存为”Excel 工作簿（*.xlsx），保存为“{target}”，再把 {config} 中 "
                        "[paths] 的 master 改为这个新文件后重新运行；原文件保留作存档，程序不再改动它。",
+    "ledger-formulas-not-computed": "台账“{name}”工作表“{sheet}”中有{count}个公式没有保存计算结果（{cells}），"
+                                    "程序不计算公式，无法知道这些单元格的值，已停止，文件未改动。请用 Excel 或 WPS "
+                                    "打开该文件并保存一次（保存时会算出并存下公式的结果），或把公式换成数值后重新运行。",
     "ledger-far-cells": "{what}“{name}”工作表“{sheet}”中单元格{far}有内容，使表格范围达到{span}"
                         "（{rows}行×{columns}列），远超{what}的大小；读取会耗尽内存，已停止，文件未改动。"
                         "请打开该文件，删除{far}中的内容（可按 Ctrl+End 跳到最后一个有内容的单元格）并保存后重新运行。",

@@ -7,6 +7,7 @@ ledger_tables: the side sheets); their public names are re-exported here so call
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -78,7 +79,8 @@ def read_ledger(path: Path, settings=None, problems: list[str] | None = None) ->
             loaded[name] = wb.get_sheet_by_name(name)
         return loaded[name]
     return ledger_from_sheets(lambda name: sheet(name).to_python(skip_empty_area=False), names, path.name, settings,
-                              lambda name: sheet(name).merged_cell_ranges or [], saved, problems, hidden)
+                              lambda name: sheet(name).merged_cell_ranges or [], saved, problems, hidden,
+                              uncomputed=extent.uncomputed_formulas(path))
 
 
 OWN_SHEETS = [vocab.SHEET_OWNERS, vocab.SHEET_JUDGMENT, vocab.SHEET_STATS, vocab.SHEET_OVERDUE, vocab.SHEET_HISTORY,
@@ -130,12 +132,25 @@ def ledger_sheets(rows_of, sheet_names: list[str], name: str, hidden, account: R
     return read, [s for s, _ in hidden_copies]
 
 
+def _unknown_cells(rows: list[list], cells: list[str], where: str, words=NONE) -> list[str]:
+    """The cells of a ledger sheet's rows below its header whose formula has no saved result, but for the
+    helper columns the toolkit computes itself (their formulas are written again on each run)."""
+    if not cells:
+        return []
+    h, _ = find_header(rows, *required_columns_for(where, words), words=words)
+    ours = {c + 1 for c in classify_header(rows, h, where, words).computed}
+    at = [(ref, re.match(r"([A-Z]+)(\d+)$", ref)) for ref in cells]
+    return [ref for ref, m in at if m and int(m[2]) > h + 1 and extent.column_number(m[1]) not in ours]
+
+
 def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None, merged_of=None,
-                       saved: str = "", problems: list[str] | None = None, hidden=(), in_place: bool = False) -> Ledger:
+                       saved: str = "", problems: list[str] | None = None, hidden=(), in_place: bool = False,
+                       uncomputed: dict[str, list[str]] | None = None) -> Ledger:
     """A Ledger from sheet contents (rows from A1) — a file read by calamine or a book open in Excel.
     merged_of(sheet) gives its merged ranges ((r0, c0), (r1, c1)), 0-based; hidden names the hidden sheets.
     Every sheet with the ledger's header is read, in order; with in_place (an open book written cell by
-    cell) the ledger must be the one sheet 整改台账."""
+    cell) the ledger must be the one sheet 整改台账; uncomputed names each sheet's formulas saved without a result,
+    which stop the read of a ledger sheet (their value is unknown, never a blank)."""
     cache: dict[str, list] = {}
 
     def sheet(n: str) -> list:
@@ -147,6 +162,15 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None
     account = ReadAccount()
     words = getattr(settings, "lexicon", None) or NONE      # the profile's words, from the settings read with
     read, hidden_copies = ledger_sheets(sheet, sheet_names, name, hidden, account, problems, words)
+    for s in read:
+        cells = _unknown_cells(sheet(s), (uncomputed or {}).get(s, []), f"“{name}”工作表“{s}”", words)
+        if cells:
+            params = dict(name=name, sheet=s, cells="、".join(cells[:5]) + ("等" if len(cells) > 5 else ""),
+                          count=len(cells))
+            if problems is None:
+                raise LedgerError(kind="ledger-formulas-not-computed",
+                                  where=Location(file=name, sheet=s, cell=cells[0]), **params)
+            problems.append(render_words("ledger-formulas-not-computed", params))
     if in_place and read != [vocab.SHEET_LEDGER]:
         raise LedgerError(kind="ledger-several-sheets-for-buttons", where=Location(file=name), name=name,
                           sheets=[f"“{s}”" for s in read])
