@@ -138,3 +138,24 @@ def test_a_date_deadline_formula_without_a_result_is_not_read_as_an_empty_deadli
     letter = openpyxl.utils.get_column_letter(header_cols(openpyxl.load_workbook(book)[vocab.SHEET_LEDGER])["完成\n时间"])
     assert exc.value.kind == "ledger-formulas-not-computed" and exc.value.location.cell == f"{letter}5"
     assert "为空" not in str(exc.value)
+
+
+# ---------------------------------------------------------------- a hidden 方面 sheet
+
+def test_a_hidden_sheet_of_its_own_measures_stops_instead_of_publishing_without_them(seed_book, tmp_path):
+    """One sheet per 方面, the finished fourth one hidden: it was taken for an old copy and left out, and the run
+    published 重点问题12个 … 整改措施232条 (the seed has 14 and 263) with check saying all was well."""
+    from tests.test_read_account import split_by_theme
+    split_by_theme(seed_book, tmp_path / "split.xlsx")
+    wb = openpyxl.load_workbook(tmp_path / "split.xlsx")
+    hidden = wb[wb.sheetnames[3]]
+    hidden.sheet_state = "hidden"
+    own = [hidden.cell(r, 2).value for r in range(4, hidden.max_row + 1) if hidden.cell(r, 2).value]
+    wb.save(tmp_path / "hidden.xlsx")
+    with pytest.raises(LedgerError) as exc:
+        read_ledger(tmp_path / "hidden.xlsx", demo.demo_settings(tmp_path))
+    assert exc.value.kind == "ledger-hidden-sheet-with-other-measures"
+    assert (exc.value.location.sheet, exc.value.location.cell) == (hidden.title, "B4")
+    assert f"{len(own)}条措施" in str(exc.value) and f"“{own[0]}”" in str(exc.value)
+    report = check.check(tmp_path / "hidden.xlsx", demo.demo_settings(tmp_path))
+    assert not report.ok and any(hidden.title in p for p in report.problems)

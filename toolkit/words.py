@@ -81,6 +81,10 @@ TEMPLATES: dict[str, str] = {
     "ledger-is-folder": "无法打开台账文件“{name}”：这是一个文件夹。请指定未加密的 .xlsx 台账文件。",
     "ledger-unopenable": "无法打开台账文件“{name}”：它不是 Excel 工作簿，或已损坏、加密。请指定未加密的 .xlsx 台账文件。",
     "ledger-sheet-not-found": f"台账“{{name}}”中没有工作表“{vocab.SHEET_LEDGER}”，也没有带台账表头的工作表（现有：{{sheets}}）。",
+    "ledger-hidden-sheet-with-other-measures": "“{name}”工作表“{sheet}”是隐藏的工作表，表头与台账相同，其中{count}条措施"
+                                               "（{cells}）不在读入的台账中：它不是台账的旧副本，不读入就会少算这些措施。"
+                                               "如它是台账的一部分，请取消隐藏；如是不再使用的旧表，请删除它或把它移出"
+                                               "台账工作簿，再运行。",
     "ledger-continuation-without-header": "“{name}”工作表“{sheet}”看来是“{base}”的续表，但{lack}，无法确定各列的含义。"
                                           "请把“{base}”的表头行复制到“{sheet}”的数据上方（各表按自己的表头读取），"
                                           "或把这些行移到“{base}”中，再运行。",

@@ -143,6 +143,14 @@ def _unknown_cells(rows: list[list], cells: list[str], where: str, words=NONE) -
     return [ref for ref, m in at if m and int(m[2]) > h + 1 and extent.column_number(m[1]) not in ours]
 
 
+def _other_measures(rows: list[list], where: str, words, known: dict) -> list[str]:
+    """The id cells of a hidden ledger sheet whose measures the ledger read does not have (“B5“ZG-264””)."""
+    h, cols = find_header(rows, *required_columns_for(where, words), words=words)
+    c = cols[vocab.ID]
+    ids = [(r, normalize.measure_id(row[c])) for r, row in enumerate(rows[h + 1:], h + 1) if c < len(row)]
+    return [f"{cell_name(r + 1, c + 1)}“{mid}”" for r, mid in ids if mid and mid not in known]
+
+
 def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None, merged_of=None,
                        saved: str = "", problems: list[str] | None = None, hidden=(), in_place: bool = False,
                        uncomputed: dict[str, list[str]] | None = None) -> Ledger:
@@ -205,6 +213,14 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None
         notes.insert(0, f"台账的整改措施在{len(read)}张工作表中（{'、'.join(f'“{s}”' for s in read)}），已按顺序全部读入"
                         f"（共{len(measures)}条措施）；写回台账时合并为一张“{vocab.SHEET_LEDGER}”工作表，"
                         f"办公室自己的列一并保留。")
+    for s in hidden_copies:         # an old copy repeats the ledger's ids: measures of its own are a hidden part
+        cells = _other_measures(sheet(s), f"“{name}”工作表“{s}”", words, measures)
+        if cells:
+            params = dict(name=name, sheet=s, count=len(cells), cells="、".join(cells[:3]) + ("等" if len(cells) > 3 else ""))
+            if problems is None:
+                raise LedgerError(kind="ledger-hidden-sheet-with-other-measures",
+                                  where=Location(file=name, sheet=s, cell=cells[0].split("“")[0]), **params)
+            problems.append(render_words("ledger-hidden-sheet-with-other-measures", params))
     notes += [read_account.sheet_text(u) + "。" for u in account.sheets
               if u.kind in (read_account.SHEET_HIDDEN_LEDGER, read_account.SHEET_HIDDEN_READ)]
     owners, renamed = parse_owners(sheet(vocab.SHEET_OWNERS), measures, unit_map, notes, words)
