@@ -159,3 +159,32 @@ def test_a_hidden_sheet_of_its_own_measures_stops_instead_of_publishing_without_
     assert f"{len(own)}条措施" in str(exc.value) and f"“{own[0]}”" in str(exc.value)
     report = check.check(tmp_path / "hidden.xlsx", demo.demo_settings(tmp_path))
     assert not report.ok and any(hidden.title in p for p in report.problems)
+
+
+# ---------------------------------------------------------------- co-owner cells with 等 and joining marks
+
+@pytest.mark.parametrize("typed, unit", [("医政处、市人民医院等", "市人民医院等"), ("医政处 等", "等")])
+def test_a_co_owner_cell_ending_in_etc_stops_naming_the_cell_instead_of_making_a_unit(seed_book, tmp_path, typed, unit):
+    """`医政处 等` made a 34th unit named 等 (and `市人民医院等` one named so), each with its own template, listed
+    among the units that had not reported, with check saying all was well."""
+    def change(wb, ws, h):
+        ws.cell(10, h["配合单位"]).value = typed
+    book = edit(seed_book, tmp_path / "etc.xlsx", change)
+    with pytest.raises(LedgerError) as exc:
+        read_ledger(book, demo.demo_settings(tmp_path))
+    letter = openpyxl.utils.get_column_letter(header_cols(openpyxl.load_workbook(book)[vocab.SHEET_LEDGER])["配合单位"])
+    assert f"（{letter}10）“{unit}”是对多个单位的统称" in str(exc.value)
+    assert not check.check(book, demo.demo_settings(tmp_path)).ok
+
+
+def test_a_joining_mark_between_two_co_owners_is_no_unit(seed_book, tmp_path):
+    """`医政处 & 市人民医院` made a unit named `&`."""
+    def change(wb, ws, h):
+        ws.cell(10, h["配合单位"]).value = "医政处 & 市人民医院"
+    book = edit(seed_book, tmp_path / "amp.xlsx", change)
+    text, ledger = paragraph(book, demo.demo_settings(tmp_path))
+    for figure in SEED_FIGURES:
+        assert figure in text
+    mid = openpyxl.load_workbook(book)[vocab.SHEET_LEDGER].cell(10, 2).value
+    assert ledger.measures[mid].co_units == ["医政处", "市人民医院"]
+    assert sorted(ledger.units) == sorted(read_ledger(seed_book).units) and len(ledger.units) == 33

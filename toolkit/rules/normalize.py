@@ -127,6 +127,8 @@ def _unit_roles(cell: str) -> tuple[tuple[str, str], ...]:
     parts = [clean_key(p) for p in re.split("[" + re.escape(vocab.CO_UNIT_SEPARATORS) + "]+", text)]
     out: list[tuple[str, str]] = []
     for part in filter(None, parts):
+        if not any(ch.isalnum() for ch in part):    # “医政处 & 市人民医院”: a joining mark, never a unit
+            continue
         role = _role_of(part)
         if role:                                  # a marker standing alone belongs to the name before it
             if out and not out[-1][1]:
