@@ -18,7 +18,7 @@ from ..problems import Location
 from ..rules import normalize
 from ..rules.lexicon import NONE
 from ..words import render as render_words
-from . import extent, history_db, read_account
+from . import extent, history_db, ods, read_account
 from .ledger_header import (  # noqa: F401  (re-exported)
     HEADER_SCAN_ROWS,
     REQUIRED,
@@ -78,8 +78,17 @@ def read_ledger(path: Path, settings=None, problems: list[str] | None = None) ->
         if name not in loaded:
             loaded[name] = wb.get_sheet_by_name(name)
         return loaded[name]
+    opendoc: list = []
+
+    def merged(name: str) -> list:        # calamine reports no merged cells of an .ods: read from its content.xml
+        found = sheet(name).merged_cell_ranges
+        if found is None:
+            if not opendoc:
+                opendoc.append(ods.merged_ranges(path))
+            found = opendoc[0].get(name)
+        return found or []
     return ledger_from_sheets(lambda name: sheet(name).to_python(skip_empty_area=False), names, path.name, settings,
-                              lambda name: sheet(name).merged_cell_ranges or [], saved, problems, hidden,
+                              merged, saved, problems, hidden,
                               uncomputed=extent.uncomputed_formulas(path))
 
 
