@@ -3,6 +3,8 @@ month that does not exist, a two-row header whose labels are fields, formulas sa
 per defect found, each on a real file and with the figures counted here from the file itself."""
 from __future__ import annotations
 
+import datetime as dt
+
 import openpyxl
 import pytest
 
@@ -221,3 +223,35 @@ def test_an_ods_master_with_merged_status_cells_publishes_the_seed_figures(seed_
     assert sum(m.status == vocab.DONE for m in ledger.measures.values()) == 234
     assert not any("空白单元格" in n for n in ledger.read_notes)
     assert ledger.layout.merged
+
+
+@needs_lo
+def test_a_unit_workbook_saved_as_ods_with_a_merged_status_is_read_as_the_xlsx_is(workspace):
+    """The same merged 完成情况 was read for both rows from an .xlsx, but from an .ods the second row was blank
+    and refused (完成情况为空, 部分采纳)."""
+    import os
+    import shutil
+
+    from toolkit.app import Workspace
+    from toolkit.distribute import distribute
+    (d,) = distribute(workspace, ["办公室"])
+    wb = openpyxl.load_workbook(d.path)
+    ws = wb[vocab.SHEET_LEDGER]
+    cols = {ws.cell(2, c).value: c for c in range(1, ws.max_column + 1)}
+    rows = {ws.cell(r, cols[vocab.ID]).value: r for r in range(3, ws.max_row + 1)}
+    assert rows["ZG-005"] == rows["ZG-001"] + 1
+    ws.protection.sheet = False               # the unit lifted the protection to merge
+    ws.cell(rows["ZG-001"], cols[vocab.STATUS]).value = vocab.MOSTLY_DONE
+    ws.merge_cells(start_row=rows["ZG-001"], start_column=cols[vocab.STATUS], end_row=rows["ZG-005"],
+                   end_column=cols[vocab.STATUS])
+    wb.save(workspace.root / "merged.xlsx")
+    saved = office.convert(workspace.root / "merged.xlsx", "ods", workspace.root / "ods")
+    target = workspace.path("inbox") / "办公室.ods"
+    shutil.copy(saved, target)
+    when = dt.datetime(2024, 8, 20, 10, 0).timestamp()
+    os.utime(target, (when, when))
+    result = Workspace(workspace).consolidate()
+    (outcome,) = result.files
+    assert outcome.outcome == vocab.OUTCOME_ACCEPTED and outcome.submission.problems == []
+    ms = read_ledger(workspace.master).measures
+    assert (ms["ZG-001"].status, ms["ZG-005"].status) == (vocab.MOSTLY_DONE, vocab.MOSTLY_DONE)

@@ -20,7 +20,7 @@ from xml.parsers import expat
 from . import vocab, words
 from .assessment import dated
 from .errors import HeaderError, LedgerError
-from .io import evidence, extent
+from .io import evidence, extent, ods
 from .io.fileio import file_sha256
 from .io.ledger_file import cell_name, find_header
 from .io.ledger_header import fill_merged
@@ -350,7 +350,10 @@ def _read_workbook(sub: Submission, zf: zipfile.ZipFile | None, ledger: Ledger, 
                           missing=list(exc.missing))
     except LedgerError:
         return sub.reject("header-not-found", sheet=vocab.SHEET_LEDGER)
-    filled = fill_merged(rows, sheet.merged_cell_ranges or [], h, cols)   # a merged 完成情况 speaks for each row
+    merged = sheet.merged_cell_ranges
+    if merged is None:                      # calamine reports no merged cells of an .ods: read from its content.xml
+        merged = ods.merged_ranges(path).get(vocab.SHEET_LEDGER)
+    filled = fill_merged(rows, merged or [], h, cols)   # a merged 完成情况 speaks for each row
     if filled:
         sub.notes.append(f"合并单元格{'、'.join(filled[:5])}{'等' if len(filled) > 5 else ''}已按合并值读入所覆盖的每一行")
     text_columns = {cols[name] + 1 for name in vocab.TEXT_COLUMNS}
