@@ -255,3 +255,50 @@ def test_a_unit_workbook_saved_as_ods_with_a_merged_status_is_read_as_the_xlsx_i
     assert outcome.outcome == vocab.OUTCOME_ACCEPTED and outcome.submission.problems == []
     ms = read_ledger(workspace.master).measures
     assert (ms["ZG-001"].status, ms["ZG-005"].status) == (vocab.MOSTLY_DONE, vocab.MOSTLY_DONE)
+
+
+# ---------------------------------------------------------------- the proposal list opened in Excel or WPS
+
+def late_hostile_workspace(root):
+    """The small workspace with ZG-001 (overdue) led by `=市急救中心` under the id `=1+1`."""
+    from dataclasses import replace
+
+    from tests.conftest import settings_for, small_ledger
+    from toolkit.io import master_file
+    from toolkit.io.ledger_file import owners_from_measures
+    settings = replace(settings_for(root), settle_seconds=0)
+    ledger = small_ledger()
+    ledger.measures = {("=1+1" if k == "ZG-001" else k): (replace(m, id="=1+1", lead_unit="=市急救中心")
+                                                         if k == "ZG-001" else m) for k, m in ledger.measures.items()}
+    ledger.owners = owners_from_measures(ledger.measures)
+    master_file.write_master(ledger, settings)
+    settings.path("inbox").mkdir(parents=True)
+    return settings
+
+
+def test_the_proposal_list_csv_keeps_a_unit_name_and_an_id_that_look_like_formulas_as_text(tmp_path):
+    """拟发清单.csv (written for Excel and WPS to open) held `=市急救中心` and `=1+1` bare: Excel runs them as
+    formulas (#NAME?, 2). Each such text cell carries the apostrophe that marks it as text."""
+    import csv
+
+    from toolkit.app import Workspace
+    settings = late_hostile_workspace(tmp_path)
+    Workspace(settings).run_once()
+    path = next(tmp_path.rglob("拟发清单.csv"))
+    rows = list(csv.reader(path.read_text("utf-8-sig").splitlines()))
+    mine = [r for r in rows[1:] if r[0].endswith("=市急救中心")]
+    assert mine and all(r[0] == "'=市急救中心" and r[1] == "'=1+1" for r in mine)
+    assert not any(c.startswith(("=", "+", "@")) for r in rows for c in r)
+    assert all(r[6].lstrip("-").isdigit() for r in rows[1:])          # 逾期工作日 (−2: due in two days) stays a number
+
+
+@needs_lo
+def test_libreoffice_opens_the_proposal_list_without_a_formula(tmp_path):
+    from toolkit.app import Workspace
+    settings = late_hostile_workspace(tmp_path)
+    Workspace(settings).run_once()
+    path = next(tmp_path.rglob("拟发清单.csv"))
+    opened = office.convert(path, "xlsx", tmp_path / "lo", infilter="CSV:44,34,76")
+    ws = openpyxl.load_workbook(opened).active
+    assert not [c.coordinate for row in ws.iter_rows() for c in row if c.data_type == "f"]
+    assert any("=市急救中心" in str(c.value) for row in ws.iter_rows() for c in row)
