@@ -302,3 +302,54 @@ def test_libreoffice_opens_the_proposal_list_without_a_formula(tmp_path):
     ws = openpyxl.load_workbook(opened).active
     assert not [c.coordinate for row in ws.iter_rows() for c in row if c.data_type == "f"]
     assert any("=市急救中心" in str(c.value) for row in ws.iter_rows() for c in row)
+
+
+# ---------------------------------------------------------------- the office's judgments (问题研判)
+
+def judged_master(tmp_path, edits):
+    """The seed ledger written as our master, with the office's judgments typed into 问题研判 (row: values)."""
+    from toolkit.io import master_file
+    settings = demo.demo_settings(tmp_path)
+    master_file.write_master(demo.seed_ledger(), settings)
+    wb = openpyxl.load_workbook(settings.master)
+    ws = wb[vocab.SHEET_JUDGMENT]
+    cols = {ws.cell(2, c).value: c for c in range(1, ws.max_column + 1)}
+    for row, values in edits.items():
+        for header, value in values.items():
+            ws.cell(row, cols[header]).value = value if value is not None else ws.cell(row, cols[header]).value
+    wb.save(settings.master)
+    return settings, cols
+
+
+def test_a_judgment_the_toolkit_cannot_read_stops_naming_its_cell_instead_of_being_dropped(tmp_path):
+    """`已完成（经党委会研究）` pasted into 办公室研判 (past the dropdown) was dropped without a word: the computed
+    status was published for that 重点问题 (已完成整改8个 where the office had judged 9), check said all was well."""
+    settings, cols = judged_master(tmp_path, {3: {vocab.JUDGMENT: "已完成（经党委会研究）"}, 4: {vocab.JUDGMENT: "已完成"}})
+    letter = openpyxl.utils.get_column_letter(cols[vocab.JUDGMENT])
+    with pytest.raises(LedgerError) as exc:
+        read_ledger(settings.master, settings)
+    assert f"工作表“{vocab.SHEET_JUDGMENT}”第3行" in str(exc.value) and f"（{letter}3）“已完成（经党委会研究）”" in str(exc.value)
+    assert "第4行" not in str(exc.value)
+    report = check.check(settings.master, settings)
+    assert not report.ok and any(f"{letter}3" in p for p in report.problems)
+
+
+def test_a_judgment_of_a_problem_the_ledger_no_longer_has_stops_naming_its_cell(tmp_path):
+    """A judgment whose 重点问题 was typed with a full-width comma (or renamed in the ledger since) judged nothing,
+    silently."""
+    settings, cols = judged_master(tmp_path, {3: {vocab.JUDGMENT: "已完成"}})
+    wb = openpyxl.load_workbook(settings.master)
+    ws = wb[vocab.SHEET_JUDGMENT]
+    key = ws.cell(3, cols[vocab.KEY_PROBLEM])
+    assert "," in key.value
+    key.value = key.value.replace(",", "，")
+    wb.save(settings.master)
+    with pytest.raises(LedgerError) as exc:
+        read_ledger(settings.master, settings)
+    assert f"工作表“{vocab.SHEET_JUDGMENT}”第3行" in str(exc.value) and "在台账中没有" in str(exc.value)
+
+
+def test_readable_judgments_still_win_over_the_computed_status(tmp_path):
+    settings, _ = judged_master(tmp_path, {3: {vocab.JUDGMENT: "已完成"}, 4: {vocab.JUDGMENT: "已完成。"}})
+    text, ledger = paragraph(settings.master, settings)
+    assert len(ledger.judgments) == 2 and "重点问题14个，目前已完成整改9个，基本完成5个" in text

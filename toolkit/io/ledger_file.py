@@ -32,7 +32,12 @@ from .ledger_header import (  # noqa: F401  (re-exported)
     two_row_header,
 )
 from .ledger_measures import parse_measures, variant_text  # noqa: F401  (re-exported)
-from .ledger_owners import owners_from_measures, parse_judgments, parse_owners  # noqa: F401  (re-exported)
+from .ledger_owners import (  # noqa: F401  (re-exported)
+    judgment_problems,
+    owners_from_measures,
+    parse_judgments,
+    parse_owners,
+)
 from .ledger_tables import (  # noqa: F401  (re-exported)
     history_row,
     log_entry,
@@ -234,6 +239,11 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None
               if u.kind in (read_account.SHEET_HIDDEN_LEDGER, read_account.SHEET_HIDDEN_READ)]
     owners, renamed = parse_owners(sheet(vocab.SHEET_OWNERS), measures, unit_map, notes, words)
     judgments = parse_judgments(sheet(vocab.SHEET_JUDGMENT), words)
+    unread = judgment_problems(sheet(vocab.SHEET_JUDGMENT), measures, name, words)
+    if unread and problems is None:
+        raise LedgerError(kind="ledger-problems", count=len(unread), lines=unread, more=0)
+    if unread:
+        problems += unread
     log = [log_entry(r) for r in parse_table(sheet(vocab.SHEET_LOG), vocab.LOG_COLUMNS, vocab.SHEET_LOG)]
     moved = [e for e in log if e.unit in renamed]
     log = [replace(e, unit=renamed[e.unit]) if e.unit in renamed else e for e in log]   # reported: under its new name
