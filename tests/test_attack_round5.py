@@ -353,3 +353,31 @@ def test_readable_judgments_still_win_over_the_computed_status(tmp_path):
     settings, _ = judged_master(tmp_path, {3: {vocab.JUDGMENT: "已完成"}, 4: {vocab.JUDGMENT: "已完成。"}})
     text, ledger = paragraph(settings.master, settings)
     assert len(ledger.judgments) == 2 and "重点问题14个，目前已完成整改9个，基本完成5个" in text
+
+
+def test_a_units_status_corrected_in_the_owner_sheet_to_no_status_word_stops_naming_its_cell(tmp_path):
+    """单位填报明细 is read: 已完成 typed there for 市人民医院 on ZG-002 counts for it. `已完成（待核）` was dropped
+    without a word and the unit's earlier 正在推进 counted in its published figures."""
+    from tests.conftest import settings_for, small_ledger
+    from toolkit.io import master_file
+    from toolkit.rules.stats import summarise
+
+    def owner_status(word):
+        settings = settings_for(tmp_path / word)
+        master_file.write_master(small_ledger(), settings)
+        wb = openpyxl.load_workbook(settings.master)
+        ws = wb[vocab.SHEET_OWNERS]
+        cols = {ws.cell(2, c).value: c for c in range(1, ws.max_column + 1)}
+        (row,) = [r for r in range(3, ws.max_row + 1) if (ws.cell(r, cols[vocab.ID]).value,
+                                                            ws.cell(r, cols[vocab.OWNER_UNIT]).value) == ("ZG-002", "市人民医院")]
+        ws.cell(row, cols[vocab.STATUS]).value = word
+        wb.save(settings.master)
+        return settings, f"{openpyxl.utils.get_column_letter(cols[vocab.STATUS])}{row}"
+
+    settings, _ = owner_status(vocab.DONE)
+    ledger = read_ledger(settings.master, settings)
+    assert summarise(ledger, settings, settings.today()).by_unit["市人民医院"].done == 1
+    settings, cell = owner_status("已完成（待核）")
+    with pytest.raises(LedgerError) as exc:
+        read_ledger(settings.master, settings)
+    assert f"工作表“{vocab.SHEET_OWNERS}”" in str(exc.value) and f"（{cell}）“已完成（待核）”" in str(exc.value)

@@ -34,6 +34,7 @@ from .ledger_header import (  # noqa: F401  (re-exported)
 from .ledger_measures import parse_measures, variant_text  # noqa: F401  (re-exported)
 from .ledger_owners import (  # noqa: F401  (re-exported)
     judgment_problems,
+    owner_problems,
     owners_from_measures,
     parse_judgments,
     parse_owners,
@@ -239,7 +240,8 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None
               if u.kind in (read_account.SHEET_HIDDEN_LEDGER, read_account.SHEET_HIDDEN_READ)]
     owners, renamed = parse_owners(sheet(vocab.SHEET_OWNERS), measures, unit_map, notes, words)
     judgments = parse_judgments(sheet(vocab.SHEET_JUDGMENT), words)
-    unread = judgment_problems(sheet(vocab.SHEET_JUDGMENT), measures, name, words)
+    unread = (owner_problems(sheet(vocab.SHEET_OWNERS), measures, name, words)
+              + judgment_problems(sheet(vocab.SHEET_JUDGMENT), measures, name, words))
     if unread and problems is None:
         raise LedgerError(kind="ledger-problems", count=len(unread), lines=unread, more=0)
     if unread:

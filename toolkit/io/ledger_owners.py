@@ -174,3 +174,18 @@ def judgment_problems(rows: list[list], measures: dict[str, Measure], name: str,
             out.append(f"{at}的研判“{typed}”所对的{vocab.KEY_PROBLEM}“{key}”{f'、{vocab.ITEM}“{item}”' if item else ''}"
                        f"在台账中没有（台账中的文字改过了？）：请按台账中的写法改正这一行，或清空这一研判。")
     return out
+
+
+def owner_problems(rows: list[list], measures: dict[str, Measure], name: str, words: Lexicon = NONE) -> list[str]:
+    """The 完成情况 cells of 单位填报明细 (a unit's own status, which the office may correct there) that are no status
+    word: read, each would be left out unsaid and the unit's earlier status counted."""
+    if not rows:
+        return []
+    h, cols = find_header(rows, [vocab.ID, vocab.OWNER_UNIT, vocab.STATUS], f"工作表“{vocab.SHEET_OWNERS}”")
+    out = []
+    for r, row in enumerate(rows[h + 1:], h + 2):
+        val = lambda field: row[cols[field]] if cols[field] < len(row) else None
+        if normalize.clean_key(val(vocab.ID)) in measures and normalize.status(val(vocab.STATUS), words) is None:
+            out.append(f"“{name}”工作表“{vocab.SHEET_OWNERS}”第{r}行“{vocab.STATUS}”列（{cell_name(r, cols[vocab.STATUS] + 1)}）"
+                       f"“{normalize.clean_text(val(vocab.STATUS))}”无法识别，应为{'/'.join(vocab.STATUSES)}之一。")
+    return out
