@@ -381,3 +381,28 @@ def test_a_units_status_corrected_in_the_owner_sheet_to_no_status_word_stops_nam
     with pytest.raises(LedgerError) as exc:
         read_ledger(settings.master, settings)
     assert f"工作表“{vocab.SHEET_OWNERS}”" in str(exc.value) and f"（{cell}）“已完成（待核）”" in str(exc.value)
+
+
+# ---------------------------------------------------------------- a merge that spans two blocks
+
+def test_a_merged_item_spanning_two_key_problems_stops_instead_of_counting_a_46th_item(tmp_path):
+    """The 重点问题 merge of the first problem dragged one row too far (D4:D21, the next problem's first row): its
+    merged 事项 (E21:E22) then sat under two 重点问题 and was counted twice — 具体问题46个 published for 45."""
+    book = office_workbook(tmp_path / "merged.xlsx", demo.seed_ledger(), merge=vocab.MERGE_FILL_COLUMNS)
+
+    def change(wb, ws, h):
+        c = h["重点问题"]
+        first, second = sorted((r for r in ws.merged_cells.ranges if r.min_col == r.max_col == c),
+                               key=lambda r: r.min_row)[:2]
+        assert first.max_row + 1 == second.min_row
+        ws.unmerge_cells(str(first))
+        ws.unmerge_cells(str(second))
+        ws.cell(second.min_row + 1, c).value = ws.cell(second.min_row, c).value
+        ws.cell(second.min_row, c).value = None
+        ws.merge_cells(start_row=first.min_row, start_column=c, end_row=first.max_row + 1, end_column=c)
+        ws.merge_cells(start_row=second.min_row + 1, start_column=c, end_row=second.max_row, end_column=c)
+    book = edit(book, tmp_path / "overmerged.xlsx", change)
+    with pytest.raises(LedgerError) as exc:
+        read_ledger(book, demo.demo_settings(tmp_path))
+    assert "“事项”列的合并单元格E21:E22跨了两个重点问题" in str(exc.value)
+    assert not check.check(book, demo.demo_settings(tmp_path)).ok

@@ -144,6 +144,23 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
         c = cols.get(name)
         return row[c] if c is not None and c < len(row) else None
 
+    levels = [n for n in (vocab.THEME, vocab.KEY_PROBLEM, vocab.ITEM) if n in cols]
+    for (r0, c0), (r1, c1) in merged:     # one merged 事项 is one item: its rows cannot sit under two 重点问题
+        for i, name in enumerate(levels):
+            if not (h < r0 < r1 and c0 <= cols[name] <= c1):
+                continue
+            for upper in levels[:i]:
+                first = normalize.clean_key(get(rows[r0], upper))
+                other = next((r for r in range(r0 + 1, r1 + 1) if normalize.clean_key(get(rows[r], upper)) != first), None)
+                if other is not None:
+                    span = f"{cell_name(r0 + 1, cols[name] + 1)}:{cell_name(r1 + 1, cols[name] + 1)}"
+                    found.append(f"{where}“{name}”列的合并单元格{span}跨了两个{upper}（第{r0 + 1}行是“"
+                                 f"{normalize.clean_text(get(rows[r0], upper))}”，第{other + 1}行是“"
+                                 f"{normalize.clean_text(get(rows[other], upper))}”）：一个{name}只属于一个{upper}，"
+                                 f"程序无法判断这几行各属哪一个，按行统计会多算或少算。请调整合并范围，使它只覆盖同一"
+                                 f"{upper}下的行，再运行。")
+                    break
+
     def item_key(row) -> tuple[str, str]:
         return normalize.clean_key(get(row, vocab.KEY_PROBLEM)), normalize.clean_key(get(row, vocab.ITEM))
 
