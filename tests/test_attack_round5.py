@@ -406,3 +406,40 @@ def test_a_merged_item_spanning_two_key_problems_stops_instead_of_counting_a_46t
         read_ledger(book, demo.demo_settings(tmp_path))
     assert "“事项”列的合并单元格E21:E22跨了两个重点问题" in str(exc.value)
     assert not check.check(book, demo.demo_settings(tmp_path)).ok
+
+
+# ---------------------------------------------------------------- a damaged sheet in the master
+
+def test_a_damaged_office_sheet_in_the_master_stops_with_its_name_not_a_traceback(seed_book, tmp_path):
+    """A 填表说明 sheet whose XML was cut short (an interrupted copy): `nightly` ended in a python_calamine
+    XmlError traceback. The run now names the sheet, and the file is left as it was."""
+    import os
+    import subprocess
+    import sys
+    import zipfile
+    from pathlib import Path
+    wb = openpyxl.load_workbook(seed_book)
+    note = wb.create_sheet("填表说明")
+    for i in range(50):
+        note.append([f"说明{i}", i])
+    wb.save(tmp_path / "whole.xlsx")
+    book = tmp_path / "damaged.xlsx"
+    with zipfile.ZipFile(tmp_path / "whole.xlsx") as zin, zipfile.ZipFile(book, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            zout.writestr(info, data[:len(data) // 2] if info.filename == "xl/worksheets/sheet2.xml" else data)
+    with pytest.raises(LedgerError) as exc:
+        read_ledger(book, demo.demo_settings(tmp_path))
+    assert exc.value.kind == "ledger-sheet-unreadable" and exc.value.location.sheet == "填表说明"
+    root = tmp_path / "ws"
+    (root / "master").mkdir(parents=True)
+    (root / "config.toml").write_text('title = "巡视整改"\nperiod = "2024-08"\nreference_date = "2024-08-31"\n'
+                                      'notice_pdf = false\n', encoding="utf-8")
+    master = root / "master" / "整改台账.xlsx"
+    master.write_bytes(book.read_bytes())
+    repo = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-m", "toolkit", "nightly", "-c", str(root)], capture_output=True, text=True,
+                          cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)})
+    assert done.returncode != 0 and "Traceback" not in done.stdout + done.stderr
+    assert "“填表说明”已损坏" in done.stdout + done.stderr
+    assert master.read_bytes() == book.read_bytes()

@@ -103,6 +103,9 @@ TEMPLATES: dict[str, str] = {
     "ledger-formulas-not-computed": "台账“{name}”工作表“{sheet}”中有{count}个公式没有保存计算结果（{cells}），"
                                     "程序不计算公式，无法知道这些单元格的值，已停止，文件未改动。请用 Excel 或 WPS "
                                     "打开该文件并保存一次（保存时会算出并存下公式的结果），或把公式换成数值后重新运行。",
+    "ledger-sheet-unreadable": "台账“{name}”中的工作表“{sheet}”已损坏，无法读取；程序改写台账会丢失这张表，已停止，文件未改动。"
+                               "请用 Excel 或 WPS 打开该文件（它们会提示修复），确认“{sheet}”的内容后保存；如这张表不再需要，"
+                               "也可把它删除后保存，再运行。",
     "ledger-far-cells": "{what}“{name}”工作表“{sheet}”中单元格{far}有内容，使表格范围达到{span}"
                         "（{rows}行×{columns}列），远超{what}的大小；读取会耗尽内存，已停止，文件未改动。"
                         "请打开该文件，删除{far}中的内容（可按 Ctrl+End 跳到最后一个有内容的单元格）并保存后重新运行。",

@@ -82,7 +82,11 @@ def read_ledger(path: Path, settings=None, problems: list[str] | None = None) ->
 
     def sheet(name: str):                 # calamine parses a sheet on each get: once each, for rows and merges
         if name not in loaded:
-            loaded[name] = wb.get_sheet_by_name(name)
+            try:
+                loaded[name] = wb.get_sheet_by_name(name)
+            except Exception:     # one damaged sheet: rewriting the master would lose it, so say which and stop
+                raise LedgerError(kind="ledger-sheet-unreadable", where=Location(file=str(path), sheet=name),
+                                  name=path.name, sheet=name) from None
         return loaded[name]
     opendoc: list = []
 
