@@ -325,16 +325,17 @@ _CELL_REF = re.compile(rb'\br="([A-Za-z]+[0-9]+)"')
 _TEXT_RESULT = re.compile(rb'\bt="str"')
 
 
-def uncomputed_formulas(path) -> dict[str, list[str]]:
+def uncomputed_formulas(path, names: list[str] | None = None) -> dict[str, list[str]]:
     """{sheet: cells} of the formulas saved without a result (a workbook written by a program that does not
-    calculate, as openpyxl does): their value is unknown, and a reader would take it for a blank cell."""
+    calculate, as openpyxl does) in the named sheets (or all): their value is unknown, and a reader would take
+    it for a blank cell."""
     try:
         if not zipfile.is_zipfile(path):
             return {}
         with zipfile.ZipFile(path) as zf:
             book = Book(zf)
             out = {}
-            for name, member in _wanted(book, None):
+            for name, member in _wanted(book, names):
                 data = book.xml(member)
                 if b"<f" not in data:
                     continue

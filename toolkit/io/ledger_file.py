@@ -99,7 +99,7 @@ def read_ledger(path: Path, settings=None, problems: list[str] | None = None) ->
         return found or []
     return ledger_from_sheets(lambda name: sheet(name).to_python(skip_empty_area=False), names, path.name, settings,
                               merged, saved, problems, hidden,
-                              uncomputed=extent.uncomputed_formulas(path))
+                              uncomputed=extent.uncomputed_formulas(path, [n for n in names if n not in OWN_SHEETS]))
 
 
 OWN_SHEETS = [vocab.SHEET_OWNERS, vocab.SHEET_JUDGMENT, vocab.SHEET_STATS, vocab.SHEET_OVERDUE, vocab.SHEET_HISTORY,
