@@ -468,3 +468,30 @@ def test_a_notices_row_with_an_unreadable_date_does_not_end_the_night_in_a_trace
     report = Workspace(workspace).run_once()
     assert report.consolidation.count(vocab.OUTCOME_ACCEPTED) == 1 and report.notices
     assert any("8月20日" in w for w in report.warnings)
+
+
+def test_a_key_problem_merge_that_cuts_an_item_typed_on_each_row_stops_instead_of_counting_it_twice(tmp_path):
+    """The same dragged 重点问题 merge with 事项 typed on every row (not merged): its first row went to the first
+    problem, the rest to the second — 具体问题46个 published for 45, nothing said."""
+    book = office_workbook(tmp_path / "merged.xlsx", demo.seed_ledger(), merge=[vocab.THEME, vocab.KEY_PROBLEM])
+    cut = {}
+
+    def change(wb, ws, h):
+        c = h["重点问题"]
+        first, second = sorted((r for r in ws.merged_cells.ranges if r.min_col == r.max_col == c),
+                               key=lambda r: r.min_row)[:2]
+        ws.unmerge_cells(str(first))
+        ws.unmerge_cells(str(second))
+        ws.cell(second.min_row + 1, c).value = ws.cell(second.min_row, c).value
+        ws.cell(second.min_row, c).value = None
+        ws.merge_cells(start_row=first.min_row, start_column=c, end_row=first.max_row + 1, end_column=c)
+        ws.merge_cells(start_row=second.min_row + 1, start_column=c, end_row=second.max_row, end_column=c)
+        item = h["事项"]
+        assert ws.cell(second.min_row, item).value == ws.cell(second.min_row + 1, item).value
+        cut["range"] = f"{openpyxl.utils.get_column_letter(c)}{first.min_row}:{openpyxl.utils.get_column_letter(c)}" \
+                       f"{first.max_row + 1}"
+    book = edit(book, tmp_path / "cut.xlsx", change)
+    with pytest.raises(LedgerError) as exc:
+        read_ledger(book, demo.demo_settings(tmp_path))
+    assert f"“重点问题”列的合并单元格{cut['range']}把事项" in str(exc.value) and "分到了两个重点问题下" in str(exc.value)
+    assert str(exc.value).count("分到了两个重点问题下") == 1
