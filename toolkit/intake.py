@@ -20,7 +20,7 @@ from xml.parsers import expat
 from . import vocab, words
 from .assessment import dated
 from .errors import HeaderError, LedgerError
-from .io import evidence, extent
+from .io import evidence, extent, ods
 from .io.fileio import file_sha256
 from .io.ledger_file import cell_name, find_header
 from .io.ledger_header import fill_merged
@@ -391,7 +391,10 @@ def _parse_sheet(parsed: Parsed, wb, names: list[str], book: extent.Book | None,
                                           "missing": list(exc.missing)}
     except LedgerError:
         return "header-not-found", {"sheet": vocab.SHEET_LEDGER}
-    parsed.filled = fill_merged(rows, sheet.merged_cell_ranges or [], h, cols)   # a merged 完成情况 speaks for each row
+    merged = sheet.merged_cell_ranges
+    if merged is None:                      # calamine reports no merged cells of an .ods: read from its content.xml
+        merged = ods.merged_ranges(sub.path).get(vocab.SHEET_LEDGER)
+    parsed.filled = fill_merged(rows, merged or [], h, cols)   # a merged 完成情况 speaks for each row
     text_columns = {cols[name] + 1 for name in vocab.TEXT_COLUMNS}
     parsed.formulas = (book_formula_cells(book, vocab.SHEET_LEDGER, text_columns) if book is not None
                        else formula_cells(sub.path, vocab.SHEET_LEDGER, text_columns) if zipfile.is_zipfile(sub.path)

@@ -162,7 +162,7 @@ COLLECTIVE_UNIT_WORDS = ["委属各单位", "各处室", "相关单位", "有关
                          "各区卫生健康局", "各区卫生健康委", "各区", "委机关各处室", "各医疗机构", "相关部门",
                          "有关部门", "各部门", "各直属单位", "全体", "所有单位"]
 COLLECTIVE_UNIT_PREFIXES = ("各", "相关", "有关", "全体", "所有")
-COLLECTIVE_UNIT_SUFFIXES = ("等单位", "等部门", "等处室")
+COLLECTIVE_UNIT_SUFFIXES = ("等单位", "等部门", "等处室", "等")      # 市人民医院等, or 等 alone: and others unnamed
 # A role written beside a unit name (医政处（牵头）, 人事处(配合)): the role, not part of the name.
 UNIT_ROLE_WORDS = {"牵头": ROLE_LEAD, "牵头单位": ROLE_LEAD, "主责": ROLE_LEAD, "主责单位": ROLE_LEAD,
                    "主办": ROLE_LEAD, "主办单位": ROLE_LEAD, "配合": ROLE_CO, "配合单位": ROLE_CO,

@@ -83,6 +83,10 @@ TEMPLATES: dict[str, str] = {
     "ledger-is-folder": "无法打开台账文件“{name}”：这是一个文件夹。请指定未加密的 .xlsx 台账文件。",
     "ledger-unopenable": "无法打开台账文件“{name}”：它不是 Excel 工作簿，或已损坏、加密。请指定未加密的 .xlsx 台账文件。",
     "ledger-sheet-not-found": f"台账“{{name}}”中没有工作表“{vocab.SHEET_LEDGER}”，也没有带台账表头的工作表（现有：{{sheets}}）。",
+    "ledger-hidden-sheet-with-other-measures": "“{name}”工作表“{sheet}”是隐藏的工作表，表头与台账相同，其中{count}条措施"
+                                               "（{cells}）不在读入的台账中：它不是台账的旧副本，不读入就会少算这些措施。"
+                                               "如它是台账的一部分，请取消隐藏；如是不再使用的旧表，请删除它或把它移出"
+                                               "台账工作簿，再运行。",
     "ledger-continuation-without-header": "“{name}”工作表“{sheet}”看来是“{base}”的续表，但{lack}，无法确定各列的含义。"
                                           "请把“{base}”的表头行复制到“{sheet}”的数据上方（各表按自己的表头读取），"
                                           "或把这些行移到“{base}”中，再运行。",
@@ -98,6 +102,12 @@ TEMPLATES: dict[str, str] = {
                        "因此汇总、刷新统计和销号审核不写台账、不改动任何文件（体检和通报照常读取）。请用 WPS、Excel 或 "
                        "LibreOffice 打开它，“另存为”Excel 工作簿（*.xlsx），保存为“{target}”，再把 {config} 中 "
                        "[paths] 的 master 改为这个新文件后重新运行；原文件保留作存档，程序不再改动它。",
+    "ledger-formulas-not-computed": "台账“{name}”工作表“{sheet}”中有{count}个公式没有保存计算结果（{cells}），"
+                                    "程序不计算公式，无法知道这些单元格的值，已停止，文件未改动。请用 Excel 或 WPS "
+                                    "打开该文件并保存一次（保存时会算出并存下公式的结果），或把公式换成数值后重新运行。",
+    "ledger-sheet-unreadable": "台账“{name}”中的工作表“{sheet}”已损坏，无法读取；程序改写台账会丢失这张表，已停止，文件未改动。"
+                               "请用 Excel 或 WPS 打开该文件（它们会提示修复），确认“{sheet}”的内容后保存；如这张表不再需要，"
+                               "也可把它删除后保存，再运行。",
     "ledger-far-cells": "{what}“{name}”工作表“{sheet}”中单元格{far}有内容，使表格范围达到{span}"
                         "（{rows}行×{columns}列），远超{what}的大小；读取会耗尽内存，已停止，文件未改动。"
                         "请打开该文件，删除{far}中的内容（可按 Ctrl+End 跳到最后一个有内容的单元格）并保存后重新运行。",

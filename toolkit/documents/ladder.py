@@ -108,11 +108,24 @@ def proposal_rows(props: list[Proposal], said: dict[str, str] | None = None) -> 
     return rows
 
 
+def _csv_text(value: str) -> str:
+    """A CSV cell Excel and WPS open as the text it is: text they would run as a formula (=市急救中心, =1+1) gets
+    the apostrophe that marks a cell as text; numbers (the -2 of 逾期工作日) stay numbers."""
+    if not normalize.looks_like_formula(value):
+        return value
+    try:
+        float(value)
+        return value
+    except ValueError:
+        return "'" + value
+
+
 def write_proposals(props: list[Proposal], settings: Settings, period: str) -> Path:
     """output/<期次>/拟发/拟发清单.csv (UTF-8 with BOM, so Excel and WPS open it), rewritten only when changed."""
     path = settings.path("output") / period / vocab.PROPOSED / LIST_NAME
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="\r\n").writerows(proposal_rows(props, templating.wording(settings)["状态称谓"]))
+    rows = [[_csv_text(v) for v in row] for row in proposal_rows(props, templating.wording(settings)["状态称谓"])]
+    csv.writer(buf, lineterminator="\r\n").writerows(rows)
     text = "\ufeff" + buf.getvalue()
     if not path.exists() or path.read_text(encoding="utf-8") != text:
         fileio.atomic_write_text(path, text)

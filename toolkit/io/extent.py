@@ -320,6 +320,34 @@ def _scan(book: Book, sheets: list[tuple[str, str]]) -> dict[str, Extent]:
     return {name: used_extent(book.zf, member, book.small_xml(member)) for name, member in sheets}
 
 
+_FORMULA_CELL = re.compile(rb'<c\b([^>]*)>\s*<f\b[^>]*?(?:/>|>[^<]*</f>)\s*(?:<v>([^<]*)</v>|<v\s*/>)?\s*</c>')
+_CELL_REF = re.compile(rb'\br="([A-Za-z]+[0-9]+)"')
+_TEXT_RESULT = re.compile(rb'\bt="str"')
+
+
+def uncomputed_formulas(path, names: list[str] | None = None) -> dict[str, list[str]]:
+    """{sheet: cells} of the formulas saved without a result (a workbook written by a program that does not
+    calculate, as openpyxl does) in the named sheets (or all): their value is unknown, and a reader would take
+    it for a blank cell."""
+    try:
+        if not zipfile.is_zipfile(path):
+            return {}
+        with zipfile.ZipFile(path) as zf:
+            book = Book(zf)
+            out = {}
+            for name, member in _wanted(book, names):
+                data = book.xml(member)
+                if b"<f" not in data:
+                    continue
+                cells = [_CELL_REF.search(m[1]) for m in _FORMULA_CELL.finditer(data)
+                         if not (m[2] or b"").strip() and not _TEXT_RESULT.search(m[1])]
+                if cells:
+                    out[name] = [c[1].decode().upper() for c in cells if c]
+            return out
+    except (KeyError, zipfile.BadZipFile, OSError, ValueError):
+        return {}            # not an .xlsx layout we can inspect: the reader decides
+
+
 MASTER_MAX_CELLS = 5_000_000     # a 3,000-measure master uses about 100,000 cells on its largest sheet
 
 

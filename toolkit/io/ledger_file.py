@@ -7,6 +7,7 @@ ledger_tables: the side sheets); their public names are re-exported here so call
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from ..problems import Location
 from ..rules import normalize
 from ..rules.lexicon import NONE
 from ..words import render as render_words
-from . import extent, history_db, read_account
+from . import extent, history_db, ods, read_account
 from .ledger_header import (  # noqa: F401  (re-exported)
     HEADER_SCAN_ROWS,
     REQUIRED,
@@ -31,7 +32,13 @@ from .ledger_header import (  # noqa: F401  (re-exported)
     two_row_header,
 )
 from .ledger_measures import parse_measures, variant_text  # noqa: F401  (re-exported)
-from .ledger_owners import owners_from_measures, parse_judgments, parse_owners  # noqa: F401  (re-exported)
+from .ledger_owners import (  # noqa: F401  (re-exported)
+    judgment_problems,
+    owner_problems,
+    owners_from_measures,
+    parse_judgments,
+    parse_owners,
+)
 from .ledger_tables import (  # noqa: F401  (re-exported)
     history_row,
     log_entry,
@@ -75,10 +82,24 @@ def read_ledger(path: Path, settings=None, problems: list[str] | None = None) ->
 
     def sheet(name: str):                 # calamine parses a sheet on each get: once each, for rows and merges
         if name not in loaded:
-            loaded[name] = wb.get_sheet_by_name(name)
+            try:
+                loaded[name] = wb.get_sheet_by_name(name)
+            except Exception:     # one damaged sheet: rewriting the master would lose it, so say which and stop
+                raise LedgerError(kind="ledger-sheet-unreadable", where=Location(file=str(path), sheet=name),
+                                  name=path.name, sheet=name) from None
         return loaded[name]
+    opendoc: list = []
+
+    def merged(name: str) -> list:        # calamine reports no merged cells of an .ods: read from its content.xml
+        found = sheet(name).merged_cell_ranges
+        if found is None:
+            if not opendoc:
+                opendoc.append(ods.merged_ranges(path))
+            found = opendoc[0].get(name)
+        return found or []
     return ledger_from_sheets(lambda name: sheet(name).to_python(skip_empty_area=False), names, path.name, settings,
-                              lambda name: sheet(name).merged_cell_ranges or [], saved, problems, hidden)
+                              merged, saved, problems, hidden,
+                              uncomputed=extent.uncomputed_formulas(path, [n for n in names if n not in OWN_SHEETS]))
 
 
 OWN_SHEETS = [vocab.SHEET_OWNERS, vocab.SHEET_JUDGMENT, vocab.SHEET_STATS, vocab.SHEET_OVERDUE, vocab.SHEET_HISTORY,
@@ -130,12 +151,33 @@ def ledger_sheets(rows_of, sheet_names: list[str], name: str, hidden, account: R
     return read, [s for s, _ in hidden_copies]
 
 
+def _unknown_cells(rows: list[list], cells: list[str], where: str, words=NONE) -> list[str]:
+    """The cells of a ledger sheet's rows below its header whose formula has no saved result, but for the
+    helper columns the toolkit computes itself (their formulas are written again on each run)."""
+    if not cells:
+        return []
+    h, _ = find_header(rows, *required_columns_for(where, words), words=words)
+    ours = {c + 1 for c in classify_header(rows, h, where, words).computed}
+    at = [(ref, re.match(r"([A-Z]+)(\d+)$", ref)) for ref in cells]
+    return [ref for ref, m in at if m and int(m[2]) > h + 1 and extent.column_number(m[1]) not in ours]
+
+
+def _other_measures(rows: list[list], where: str, words, known: dict) -> list[str]:
+    """The id cells of a hidden ledger sheet whose measures the ledger read does not have (“B5“ZG-264””)."""
+    h, cols = find_header(rows, *required_columns_for(where, words), words=words)
+    c = cols[vocab.ID]
+    ids = [(r, normalize.measure_id(row[c])) for r, row in enumerate(rows[h + 1:], h + 1) if c < len(row)]
+    return [f"{cell_name(r + 1, c + 1)}“{mid}”" for r, mid in ids if mid and mid not in known]
+
+
 def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None, merged_of=None,
-                       saved: str = "", problems: list[str] | None = None, hidden=(), in_place: bool = False) -> Ledger:
+                       saved: str = "", problems: list[str] | None = None, hidden=(), in_place: bool = False,
+                       uncomputed: dict[str, list[str]] | None = None) -> Ledger:
     """A Ledger from sheet contents (rows from A1) — a file read by calamine or a book open in Excel.
     merged_of(sheet) gives its merged ranges ((r0, c0), (r1, c1)), 0-based; hidden names the hidden sheets.
     Every sheet with the ledger's header is read, in order; with in_place (an open book written cell by
-    cell) the ledger must be the one sheet 整改台账."""
+    cell) the ledger must be the one sheet 整改台账; uncomputed names each sheet's formulas saved without a result,
+    which stop the read of a ledger sheet (their value is unknown, never a blank)."""
     cache: dict[str, list] = {}
 
     def sheet(n: str) -> list:
@@ -147,6 +189,15 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None
     account = ReadAccount()
     words = getattr(settings, "lexicon", None) or NONE      # the profile's words, from the settings read with
     read, hidden_copies = ledger_sheets(sheet, sheet_names, name, hidden, account, problems, words)
+    for s in read:
+        cells = _unknown_cells(sheet(s), (uncomputed or {}).get(s, []), f"“{name}”工作表“{s}”", words)
+        if cells:
+            params = dict(name=name, sheet=s, cells="、".join(cells[:5]) + ("等" if len(cells) > 5 else ""),
+                          count=len(cells))
+            if problems is None:
+                raise LedgerError(kind="ledger-formulas-not-computed",
+                                  where=Location(file=name, sheet=s, cell=cells[0]), **params)
+            problems.append(render_words("ledger-formulas-not-computed", params))
     if in_place and read != [vocab.SHEET_LEDGER]:
         raise LedgerError(kind="ledger-several-sheets-for-buttons", where=Location(file=name), name=name,
                           sheets=[f"“{s}”" for s in read])
@@ -181,10 +232,24 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None
         notes.insert(0, f"台账的整改措施在{len(read)}张工作表中（{'、'.join(f'“{s}”' for s in read)}），已按顺序全部读入"
                         f"（共{len(measures)}条措施）；写回台账时合并为一张“{vocab.SHEET_LEDGER}”工作表，"
                         f"办公室自己的列一并保留。")
+    for s in hidden_copies:         # an old copy repeats the ledger's ids: measures of its own are a hidden part
+        cells = _other_measures(sheet(s), f"“{name}”工作表“{s}”", words, measures)
+        if cells:
+            params = dict(name=name, sheet=s, count=len(cells), cells="、".join(cells[:3]) + ("等" if len(cells) > 3 else ""))
+            if problems is None:
+                raise LedgerError(kind="ledger-hidden-sheet-with-other-measures",
+                                  where=Location(file=name, sheet=s, cell=cells[0].split("“")[0]), **params)
+            problems.append(render_words("ledger-hidden-sheet-with-other-measures", params))
     notes += [read_account.sheet_text(u) + "。" for u in account.sheets
               if u.kind in (read_account.SHEET_HIDDEN_LEDGER, read_account.SHEET_HIDDEN_READ)]
     owners, renamed = parse_owners(sheet(vocab.SHEET_OWNERS), measures, unit_map, notes, words)
     judgments = parse_judgments(sheet(vocab.SHEET_JUDGMENT), words)
+    unread = (owner_problems(sheet(vocab.SHEET_OWNERS), measures, name, words)
+              + judgment_problems(sheet(vocab.SHEET_JUDGMENT), measures, name, words))
+    if unread and problems is None:
+        raise LedgerError(kind="ledger-problems", count=len(unread), lines=unread, more=0)
+    if unread:
+        problems += unread
     log = [log_entry(r) for r in parse_table(sheet(vocab.SHEET_LOG), vocab.LOG_COLUMNS, vocab.SHEET_LOG)]
     moved = [e for e in log if e.unit in renamed]
     log = [replace(e, unit=renamed[e.unit]) if e.unit in renamed else e for e in log]   # reported: under its new name

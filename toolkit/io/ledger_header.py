@@ -197,7 +197,8 @@ def classify_header(rows: list[list], h: int, sheet: str, words: Lexicon = NONE)
 def two_row_header(rows: list[list], h: int, merged: list, words: Lexicon = NONE) -> tuple[list[list], dict[int, str]]:
     """(rows, {0-based col: its label in the second header row}) for a header written on two rows: a header
     cell merged across columns (完成情况 over 8月 | 9月) with the columns' own labels on the row below, which
-    holds nothing else. Each such column is headed by the merged word (a field's word claims the field, so
+    holds nothing else. Each such column is headed by its label when the label is a field's word (责任单位 over
+    牵头单位 | 配合单位), else by the merged word (a field's word claims the field, so
     two months of 完成情况 are two 完成情况 columns), else by the word and its label (联系人姓名); the row of
     labels is header, not a measure. Anything else: the rows unchanged."""
     spans = [(c0, c1) for (r0, c0), (r1, c1) in merged if r0 == h and r1 == h and c1 > c0]
@@ -213,7 +214,10 @@ def two_row_header(rows: list[list], h: int, merged: list, words: Lexicon = NONE
         word = normalize.clean_text(header[c0])
         for c in range(c0, c1 + 1):
             label = below.get(c, "")
-            header[c] = word if normalize.clean_header(word) in aliases or not label else word + label
+            if normalize.clean_header(label) in aliases:     # 责任单位 over 牵头单位 | 配合单位: the label names its field
+                header[c] = label
+            else:
+                header[c] = word if normalize.clean_header(word) in aliases or not label else word + label
     return [list(r) for r in rows[:h]] + [header, []] + [list(r) for r in rows[h + 2:]], {
         c: f"{cell_name(h + 2, c + 1)}“{label}”" for c, label in below.items()}
 

@@ -144,6 +144,40 @@ def parse_measures(rows: list[list], where: str, merged: list = (), unit_map: di
         c = cols.get(name)
         return row[c] if c is not None and c < len(row) else None
 
+    levels = [n for n in (vocab.THEME, vocab.KEY_PROBLEM, vocab.ITEM) if n in cols]
+    edges: set[tuple[str, int]] = set()   # (column, the upper row of two) already said: each edge once
+    for (r0, c0), (r1, c1) in merged:     # one merged 事项 is one item: its rows cannot sit under two 重点问题
+        for i, name in enumerate(levels):
+            if not (h < r0 < r1 and c0 <= cols[name] <= c1):
+                continue
+            for upper in levels[:i]:
+                first = normalize.clean_key(get(rows[r0], upper))
+                other = next((r for r in range(r0 + 1, r1 + 1) if normalize.clean_key(get(rows[r], upper)) != first), None)
+                if other is not None:
+                    span = f"{cell_name(r0 + 1, cols[name] + 1)}:{cell_name(r1 + 1, cols[name] + 1)}"
+                    found.append(f"{where}“{name}”列的合并单元格{span}跨了两个{upper}（第{r0 + 1}行是“"
+                                 f"{normalize.clean_text(get(rows[r0], upper))}”，第{other + 1}行是“"
+                                 f"{normalize.clean_text(get(rows[other], upper))}”）：一个{name}只属于一个{upper}，"
+                                 f"程序无法判断这几行各属哪一个，按行统计会多算或少算。请调整合并范围，使它只覆盖同一"
+                                 f"{upper}下的行，再运行。")
+                    break
+            below = levels[i + 1] if i + 1 < len(levels) else None
+            for inside, outside in ((r1, r1 + 1), (r0, r0 - 1)):   # its edge cuts a 事项 typed on each row in two
+                if below is None or not h < outside < len(rows) or (name, min(inside, outside)) in edges:
+                    continue
+                same = lambda field: normalize.clean_key(get(rows[inside], field)) == normalize.clean_key(
+                    get(rows[outside], field))
+                if (normalize.clean_key(get(rows[inside], below)) and same(below) and not same(name)
+                        and (vocab.ITEM_TYPE not in cols or same(vocab.ITEM_TYPE))):
+                    edges.add((name, min(inside, outside)))
+                    span = f"{cell_name(r0 + 1, cols[name] + 1)}:{cell_name(r1 + 1, cols[name] + 1)}"
+                    found.append(f"{where}“{name}”列的合并单元格{span}把{below}“"
+                                 f"{normalize.clean_text(get(rows[inside], below))}”分到了两个{name}下（第{inside + 1}行属“"
+                                 f"{normalize.clean_text(get(rows[inside], name))}”，第{outside + 1}行属“"
+                                 f"{normalize.clean_text(get(rows[outside], name))}”），这个{below}会按两个统计。"
+                                 f"请调整合并范围，使同一{below}的各行属于同一{name}；如确是两个不同的{below}，"
+                                 f"请把文字写得不同，再运行。")
+
     def item_key(row) -> tuple[str, str]:
         return normalize.clean_key(get(row, vocab.KEY_PROBLEM)), normalize.clean_key(get(row, vocab.ITEM))
 

@@ -6,6 +6,7 @@ from ..model import Lexicon, Measure, OwnerEntry
 from ..rules import normalize
 from ..rules.lexicon import NONE
 from .ledger_header import find_header
+from .sheets import cell_name
 
 
 def _units(value, where, unit_map: dict[str, list[str]], problems: list[str],
@@ -150,4 +151,41 @@ def parse_judgments(rows: list[list], words: Lexicon = NONE) -> dict[tuple[str, 
         status = normalize.status(val(vocab.JUDGMENT), words)
         if status:
             out[(normalize.clean_text(val(vocab.KEY_PROBLEM)), normalize.clean_text(val(vocab.ITEM)))] = status
+    return out
+
+
+def judgment_problems(rows: list[list], measures: dict[str, Measure], name: str, words: Lexicon = NONE) -> list[str]:
+    """The office's judgments in 问题研判 that would be left out unsaid: a word that is no status, or a 重点问题/事项
+    the ledger no longer has (its text changed since); each named by its cell."""
+    if not rows:
+        return []
+    h, cols = find_header(rows, [vocab.KEY_PROBLEM, vocab.ITEM, vocab.JUDGMENT], f"工作表“{vocab.SHEET_JUDGMENT}”")
+    known = {(m.key_problem, "") for m in measures.values()} | {(m.key_problem, m.item) for m in measures.values()}
+    out = []
+    for r, row in enumerate(rows[h + 1:], h + 2):
+        val = lambda field: row[cols[field]] if cols[field] < len(row) else None
+        typed = normalize.clean_text(val(vocab.JUDGMENT))
+        at = f"“{name}”工作表“{vocab.SHEET_JUDGMENT}”第{r}行“{vocab.JUDGMENT}”列（{cell_name(r, cols[vocab.JUDGMENT] + 1)}）"
+        status = normalize.status(val(vocab.JUDGMENT), words)
+        key, item = normalize.clean_text(val(vocab.KEY_PROBLEM)), normalize.clean_text(val(vocab.ITEM))
+        if status is None:
+            out.append(f"{at}“{typed}”无法识别，应为{'/'.join(vocab.STATUSES)}之一（或留空，按计算状态统计）。")
+        elif status and (key, item) not in known:
+            out.append(f"{at}的研判“{typed}”所对的{vocab.KEY_PROBLEM}“{key}”{f'、{vocab.ITEM}“{item}”' if item else ''}"
+                       f"在台账中没有（台账中的文字改过了？）：请按台账中的写法改正这一行，或清空这一研判。")
+    return out
+
+
+def owner_problems(rows: list[list], measures: dict[str, Measure], name: str, words: Lexicon = NONE) -> list[str]:
+    """The 完成情况 cells of 单位填报明细 (a unit's own status, which the office may correct there) that are no status
+    word: read, each would be left out unsaid and the unit's earlier status counted."""
+    if not rows:
+        return []
+    h, cols = find_header(rows, [vocab.ID, vocab.OWNER_UNIT, vocab.STATUS], f"工作表“{vocab.SHEET_OWNERS}”")
+    out = []
+    for r, row in enumerate(rows[h + 1:], h + 2):
+        val = lambda field: row[cols[field]] if cols[field] < len(row) else None
+        if normalize.clean_key(val(vocab.ID)) in measures and normalize.status(val(vocab.STATUS), words) is None:
+            out.append(f"“{name}”工作表“{vocab.SHEET_OWNERS}”第{r}行“{vocab.STATUS}”列（{cell_name(r, cols[vocab.STATUS] + 1)}）"
+                       f"“{normalize.clean_text(val(vocab.STATUS))}”无法识别，应为{'/'.join(vocab.STATUSES)}之一。")
     return out

@@ -127,6 +127,8 @@ def _unit_roles(cell: str) -> tuple[tuple[str, str], ...]:
     parts = [clean_key(p) for p in re.split("[" + re.escape(vocab.CO_UNIT_SEPARATORS) + "]+", text)]
     out: list[tuple[str, str]] = []
     for part in filter(None, parts):
+        if not any(ch.isalnum() for ch in part):    # “医政处 & 市人民医院”: a joining mark, never a unit
+            continue
         role = _role_of(part)
         if role:                                  # a marker standing alone belongs to the name before it
             if out and not out[-1][1]:
@@ -280,6 +282,9 @@ _WORD_SYNONYMS = {"长期坚持": vocab.LONG_TERM, "长期": vocab.LONG_TERM, "�
 
 
 def _month_end(year: int, month: int) -> dt.date:
+    """The last day of a month; ValueError for a month that does not exist (2024.13, 2024年0月)."""
+    if not 1 <= month <= 12:
+        raise ValueError(month)
     nxt = dt.date(year + month // 12, month % 12 + 1, 1)
     return nxt - dt.timedelta(days=1)
 
