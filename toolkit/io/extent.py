@@ -320,7 +320,8 @@ def _scan(book: Book, sheets: list[tuple[str, str]]) -> dict[str, Extent]:
     return {name: used_extent(book.zf, member, book.small_xml(member)) for name, member in sheets}
 
 
-_FORMULA_CELL = re.compile(rb'<c\b([^>]*)>\s*<f\b[^>]*?(?:/>|>[^<]*</f>)\s*(?:<v>([^<]*)</v>|<v\s*/>)?\s*</c>')
+_FORMULA_REST = re.compile(rb'<f\b[^>]*?(?:/>|>[^<]*</f>)\s*(?:<v>([^<]*)</v>|<v\s*/>)?\s*</c>')
+_CELL_OPEN = re.compile(rb'<c\b([^>]*)>\s*')
 _CELL_REF = re.compile(rb'\br="([A-Za-z]+[0-9]+)"')
 _TEXT_RESULT = re.compile(rb'\bt="str"')
 
@@ -339,13 +340,25 @@ def uncomputed_formulas(path, names: list[str] | None = None) -> dict[str, list[
                 data = book.xml(member)
                 if b"<f" not in data:
                     continue
-                cells = [_CELL_REF.search(m[1]) for m in _FORMULA_CELL.finditer(data)
-                         if not (m[2] or b"").strip() and not _TEXT_RESULT.search(m[1])]
+                cells = [_CELL_REF.search(attrs) for attrs in _without_result(data)
+                         if not _TEXT_RESULT.search(attrs)]
                 if cells:
                     out[name] = [c[1].decode().upper() for c in cells if c]
             return out
     except (KeyError, zipfile.BadZipFile, OSError, ValueError):
         return {}            # not an .xlsx layout we can inspect: the reader decides
+
+
+def _without_result(data: bytes):
+    """The attributes of each <c> whose formula has no result (<v> absent or empty), found from each <f (a master
+    holds a million cells and thirty thousand formulas: matching from every <c took 0.14 s, from <f 0.02)."""
+    for m in _FORMULA_REST.finditer(data):
+        if (m[1] or b"").strip():
+            continue
+        start = data.rfind(b"<c", 0, m.start())
+        opening = _CELL_OPEN.fullmatch(data, start, m.start()) if start >= 0 else None
+        if opening is not None:           # the <f opens its cell, as the cell's pattern required
+            yield opening[1]
 
 
 MASTER_MAX_CELLS = 5_000_000     # a 3,000-measure master uses about 100,000 cells on its largest sheet
