@@ -18,6 +18,7 @@ from .assessment import Assessment
 from .consolidate import ConsolidationResult
 from .documents import notices, reminders
 from .intake import Problem as SubmissionProblem
+from .io.history_db import HistoryWarning
 from .rules.deadlines import CalendarWarning
 
 # ---------------------------------------------------------------- results as JSON values
@@ -267,8 +268,9 @@ def noted_warnings() -> Iterator[list[str]]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", CalendarWarning)
         warnings.simplefilter("always", notices.NoticeWarning)
+        warnings.simplefilter("always", HistoryWarning)
         yield noted
-    kinds = (CalendarWarning, notices.NoticeWarning)
+    kinds = (CalendarWarning, notices.NoticeWarning, HistoryWarning)
     noted += sorted({str(w.message) for w in caught if issubclass(w.category, kinds)})
     for w in caught:
         if not issubclass(w.category, kinds):

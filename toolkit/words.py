@@ -185,6 +185,9 @@ TEMPLATES: dict[str, str] = {
     "history-unwritable": "无法写入变更记录数据库：{reason}。请清理磁盘或检查文件夹权限后重试。",
     "history-damaged-in-run": f"变更记录数据库“{vocab.HISTORY_DB}”在运行中读写出错（{{detail}}），可能已损坏。"
                               f"下次运行时会把它原样移到一旁并按归档文件重建；也可运行 `python -m toolkit history --rebuild`。",
+    "history-notice-unreadable": "变更记录数据库“{db}”中已发文记录“{rung} {number}”（措施{measure}）的日期“{day}”或"
+                                 "期限“{due}”不是“2024-08-20”这样的写法，本次运行不计这一条（其余发文记录照常使用）。"
+                                 "请用数据库工具把它改为这样的写法，或删除这条记录",
     "history-no-first-backup": "备份文件夹“{folder}”中找不到台账的最早备份，无法确定初始状态，不能重建变更记录。",
     "history-archived-missing": "归档文件“{path}”不存在（报送记录：{unit}，{received}），无法重建变更记录。请从备份恢复该文件后重试。",
     "history-archived-altered": "归档文件“{name}”的内容与报送记录中的哈希不一致，可能被改动过。请从备份恢复原件后重试。",

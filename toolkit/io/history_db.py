@@ -13,11 +13,12 @@ import operator
 import os
 import re
 import sqlite3
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
-from .. import vocab
+from .. import vocab, words
 from ..assessment import Dated, dated
 from ..errors import BusyError, FileAccessError, HistoryError, ToolkitError
 from ..model import UNIT_ATTRS, Ledger, LogEntry, Settings
@@ -146,6 +147,10 @@ def _touched(before: Ledger, after: Ledger) -> set[str]:
         if a is None or b is None or a.history_value() != b.history_value():
             out.add(key[0])
     return out
+
+
+class HistoryWarning(UserWarning):
+    """One record of the history that cannot be read and is left out (the rest is used): said in the run report."""
 
 
 # ---------------------------------------------------------------- the database
@@ -337,8 +342,15 @@ class HistoryDB:
                 "FROM notices" + (" WHERE measure = ?" if measure else "") + " ORDER BY id", (measure,) if measure else ())
         except sqlite3.OperationalError:         # a database opened read-only from before the table existed
             return []
-        return [ladder.Issued(m, u, r, n, dt.date.fromisoformat(d), i, s, dt.date.fromisoformat(due), st, pr, pe)
-                for m, u, r, n, d, i, s, due, st, pr, pe in cur]
+        out = []
+        for m, u, r, n, d, i, s, due, st, pr, pe in cur:
+            try:
+                out.append(ladder.Issued(m, u, r, n, dt.date.fromisoformat(d), i, s, dt.date.fromisoformat(due),
+                                         st, pr, pe))
+            except (TypeError, ValueError):      # a row edited by hand in a database viewer: this row only
+                warnings.warn(words.render("history-notice-unreadable", {
+                    "db": vocab.HISTORY_DB, "rung": r, "number": n, "measure": m, "day": d, "due": due}), HistoryWarning)
+        return out
 
     def next_serial(self, rung: str, year: str) -> int:
         """The next 序号 of a rung's numbers in a year (each rung numbered on its own, from 1)."""
