@@ -108,7 +108,7 @@ def test_every_raise_names_a_specific_kind_with_words_unless_allow_listed():
 def test_every_problem_of_a_submitted_file_names_a_kind_and_a_fix_in_the_one_table():
     named, forwarded = [], []
     # serve.py's reject() refuses an HTTP request, not a submitted file
-    for f, line, call in [c for c in calls("reject") if c[0] != "serve.py"] + calls("PackageError") + [
+    for f, line, call in [c for c in calls("reject") if c[0] != "serve.py"] + calls("PackageError") + calls("Refusal") + [
             c for c in calls("problem") if c[0] == "intake.py"]:
         first = call.args[1] if f == "intake.py" and getattr(call.func, "id", "") == "problem" else (
             call.args[0] if call.args else None)

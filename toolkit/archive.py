@@ -260,6 +260,11 @@ class Ahead:
         self.early = dict(records[1:])
         return snaps, index
 
+    def take_early(self) -> dict[tuple, object]:
+        """What was read ahead (see collect), handed over: the reader judges and lets go of each file in turn."""
+        early, self.early = self.early, {}
+        return early
+
     def close(self) -> None:
         if self.proc is not None:
             self.conn.close()

@@ -161,8 +161,8 @@ def take_in(ledger: Ledger, settings: Settings, entries: list, on_file=None, aga
         snaps.append(snap)
     readable = [s for s in snaps if s.archived is not None]
     jobs = [(s.archived, s.name, s.sha256, s.received) for s in readable]
-    subs = iter(read_all(jobs, ledger, replace(settings, period=period), on_file, ensure_secret(settings),
-                         ahead.early if ahead is not None else None))
+    early = ahead.take_early() if ahead is not None else None
+    subs = iter(read_all(jobs, ledger, replace(settings, period=period), on_file, ensure_secret(settings), early))
     for snap in snaps:
         if snap.archived is None:
             sub = Submission(snap.entry.path, snap.name, "", snap.received).reject(

@@ -291,6 +291,17 @@ def _read_workbook(sub: Submission, zf: zipfile.ZipFile | None, ledger: Ledger, 
     return got if isinstance(got, Submission) else judge_parsed(got, ledger, settings)
 
 
+class Refusal:
+    """A whole-file refusal found ahead of the checks that come before it (Parsed.rest): a problem kind and
+    Submission.reject's arguments, applied once those checks have passed."""
+
+    def __init__(self, kind: str, **args: Any):
+        self.kind, self.args = kind, args
+
+    def apply(self, sub: "Submission") -> "Submission":
+        return sub.reject(self.kind, **self.args)
+
+
 @dataclass
 class Parsed:
     """A unit workbook read as far as it can be without the ledger (a signed template of this workspace):
@@ -298,7 +309,7 @@ class Parsed:
     before the master is read (readers.parse_early)."""
     sub: Submission                   # the unit and period of its 模板信息, no problem yet
     planned: dict[str, str]           # 编号 → fingerprint, as the template was issued
-    rest: tuple[str, dict] | None = None    # the first check after the unit's that failed: (kind, reject's arguments)
+    rest: Refusal | None = None       # the first check after the unit's that failed
     error: Exception | None = None    # or what reading the sheet raised (read_submission raises it after the unit checks)
     rows: list[list] = field(default_factory=list)
     h: int = 0
@@ -369,28 +380,28 @@ def _parse_workbook(sub: Submission, zf: zipfile.ZipFile | None, settings: Setti
 
 
 def _parse_sheet(parsed: Parsed, wb, names: list[str], book: extent.Book | None, settings: Settings,
-                 key: bytes) -> tuple[str, dict] | None:
-    """The period and the ledger sheet of a signed template: the first check that fails, as (kind, reject's
-    arguments), else None with the rows, header, merged cells, formulas and fingerprints in parsed."""
+                 key: bytes) -> Refusal | None:
+    """The period and the ledger sheet of a signed template: the first check that fails, else None with the rows,
+    header, merged cells, formulas and fingerprints in parsed."""
     sub = parsed.sub
     period = dated(settings).period          # the consolidation hands its readers settings pinned to its period
     if sub.period != period:
-        return "template-period", {"sheet": vocab.SHEET_META, "found": sub.period, "period": period}
+        return Refusal("template-period", sheet=vocab.SHEET_META, found=sub.period, period=period)
     if vocab.SHEET_LEDGER not in names:
-        return "ledger-sheet-missing", {"sheet_name": vocab.SHEET_LEDGER}
+        return Refusal("ledger-sheet-missing", sheet_name=vocab.SHEET_LEDGER)
     sheet = wb.get_sheet_by_name(vocab.SHEET_LEDGER)
     if sheet.total_height > MAX_ROWS:
-        return "ledger-sheet-too-long", {"sheet": vocab.SHEET_LEDGER, "rows": sheet.total_height,
-                                         "planned": len(parsed.planned)}
+        return Refusal("ledger-sheet-too-long", sheet=vocab.SHEET_LEDGER, rows=sheet.total_height,
+                       planned=len(parsed.planned))
     rows = sheet.to_python(skip_empty_area=False)
     try:
         h, cols = find_header(rows, [vocab.ID] + vocab.LOCKED_COLUMNS[1:] + vocab.UNIT_COLUMNS,
                               f"文件“{sub.name}”工作表“{vocab.SHEET_LEDGER}”")
     except HeaderError as exc:
-        return "header-columns-missing", {"sheet": vocab.SHEET_LEDGER, "row": exc.row, "column": exc.missing[0],
-                                          "missing": list(exc.missing)}
+        return Refusal("header-columns-missing", sheet=vocab.SHEET_LEDGER, row=exc.row, column=exc.missing[0],
+                       missing=list(exc.missing))
     except LedgerError:
-        return "header-not-found", {"sheet": vocab.SHEET_LEDGER}
+        return Refusal("header-not-found", sheet=vocab.SHEET_LEDGER)
     merged = sheet.merged_cell_ranges
     if merged is None:                      # calamine reports no merged cells of an .ods: read from its content.xml
         merged = ods.merged_ranges(sub.path).get(vocab.SHEET_LEDGER)
@@ -429,7 +440,7 @@ def judge_parsed(parsed: Parsed, ledger: Ledger, settings: Settings) -> Submissi
     if parsed.error is not None:
         raise parsed.error
     if parsed.rest is not None:
-        return sub.reject(parsed.rest[0], **parsed.rest[1])
+        return parsed.rest.apply(sub)
     if parsed.filled:
         filled = parsed.filled
         sub.notes.append(f"合并单元格{'、'.join(filled[:5])}{'等' if len(filled) > 5 else ''}已按合并值读入所覆盖的每一行")

@@ -138,7 +138,7 @@ def read_all(jobs: list[tuple], ledger: Ledger, settings: Settings, on_file=None
             on_file(count[0], len(jobs), sub.name)
     if not jobs:
         return []
-    early = dict(early or {})
+    early = early if early is not None else {}       # taken from: each one is let go once judged
     keys = [(str(path), *job) for path, *job in jobs]
     ahead = deque((i, early.pop(k)) for i, k in enumerate(keys) if k in early)     # each one judged once
     taken = {i for i, _ in ahead}
