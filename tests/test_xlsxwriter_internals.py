@@ -83,3 +83,25 @@ def test_constant_memory_sheet_exposes_the_row_file_and_fast_rows_use_it(tmp_pat
     assert book.rows(ws, 1, [["甲", 1], ["乙", 2]], [book.fmt("body")] * 2) == 2
     assert ws.previous_row == 1 and (ws.dim_rowmax, ws.dim_colmax) == (1, 1)
     book.close()
+
+
+def test_workbooks_are_packed_at_the_toolkits_deflate_level():
+    """sheets replaces the ZipFile xlsxwriter's _store_workbook packs with (ZIP_LEVEL instead of zlib's 6)."""
+    import xlsxwriter.workbook
+    from xlsxwriter.workbook import Workbook
+    assert "ZipFile(" in inspect.getsource(Workbook._store_workbook), UPGRADE.format(
+        major=PINNED_MAJOR, what="Workbook._store_workbook no longer creates its ZipFile by that name")
+    assert xlsxwriter.workbook.ZipFile is sheets._LeveledZipFile
+
+
+def test_a_workbook_packed_faster_reads_back_the_same(tmp_path):
+    import zipfile
+    book = sheets.Book(tmp_path / "a.xlsx")
+    ws = book.sheet("表")
+    for r in range(200):
+        ws.write_string(r, 0, f"第{r}行：已印发实施方案并组织落实，召开推进会议3次")
+    book.close()
+    with zipfile.ZipFile(tmp_path / "a.xlsx") as zf:
+        assert zf.testzip() is None
+        sheet = zf.read("xl/worksheets/sheet1.xml").decode("utf-8")
+    assert "第199行：已印发实施方案并组织落实" in sheet

@@ -621,7 +621,7 @@ DOS_TIME, DOS_DATE = 0, (2024 - 1980) << 9 | 1 << 5 | 1   # 2024-01-01 00:00: fi
 
 def _deflated(name: str, data: bytes) -> tuple[bytes, int, bytes, int, int]:
     """(name, crc, raw-deflated data, size, method 8) of one zip member, compressed once."""
-    co = zlib.compressobj(6, zlib.DEFLATED, -15)
+    co = zlib.compressobj(fileio.ZIP_LEVEL, zlib.DEFLATED, -15)
     return name.encode(), zlib.crc32(data), co.compress(data) + co.flush(), len(data), 8
 
 

@@ -8,6 +8,8 @@ import stat
 import tempfile
 from pathlib import Path
 
+ZIP_LEVEL = 3     # deflate level of the workbooks and .docx written: zlib's 6 took 0.38 s of a 30,000-measure master,
+                  # 3 takes 0.16 s for a file 18% larger (5.1 → 6.0 MB); Excel, WPS, Word and LibreOffice read any level
 NAME_MAX = 255          # bytes of one file name on the usual file systems (ext4, NTFS counts UTF-16 units)
 
 

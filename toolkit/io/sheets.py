@@ -14,17 +14,30 @@ import os
 import re
 import tempfile
 import unicodedata
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import xlsxwriter
+import xlsxwriter.workbook
 from xlsxwriter.utility import xl_col_to_name
 
-from .fileio import adopt_mode
+from .fileio import ZIP_LEVEL, adopt_mode
 
 DATE_FORMAT = "yyyy-mm-dd"
+
+
+class _LeveledZipFile(zipfile.ZipFile):
+    """The zip file xlsxwriter packs a workbook into, compressing at ZIP_LEVEL (it takes zlib's default)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("compresslevel", ZIP_LEVEL)
+        super().__init__(*args, **kwargs)
+
+
+xlsxwriter.workbook.ZipFile = _LeveledZipFile     # type: ignore[misc]  # every workbook this process writes
 HEADER_BG = "#DDEBF7"
 FILL_IN_BG = "#FCE4D6"   # header of the columns units fill in
 FONT = "宋体"
