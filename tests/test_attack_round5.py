@@ -391,16 +391,8 @@ def test_a_merged_item_spanning_two_key_problems_stops_instead_of_counting_a_46t
     book = office_workbook(tmp_path / "merged.xlsx", demo.seed_ledger(), merge=vocab.MERGE_FILL_COLUMNS)
 
     def change(wb, ws, h):
-        c = h["重点问题"]
-        first, second = sorted((r for r in ws.merged_cells.ranges if r.min_col == r.max_col == c),
-                               key=lambda r: r.min_row)[:2]
+        first, second = drag_key_problem_merge(ws, h)
         assert first.max_row + 1 == second.min_row
-        ws.unmerge_cells(str(first))
-        ws.unmerge_cells(str(second))
-        ws.cell(second.min_row + 1, c).value = ws.cell(second.min_row, c).value
-        ws.cell(second.min_row, c).value = None
-        ws.merge_cells(start_row=first.min_row, start_column=c, end_row=first.max_row + 1, end_column=c)
-        ws.merge_cells(start_row=second.min_row + 1, start_column=c, end_row=second.max_row, end_column=c)
     book = edit(book, tmp_path / "overmerged.xlsx", change)
     with pytest.raises(LedgerError) as exc:
         read_ledger(book, demo.demo_settings(tmp_path))
@@ -474,21 +466,27 @@ def test_a_key_problem_merge_that_cuts_an_item_typed_on_each_row_stops_instead_o
     cut = {}
 
     def change(wb, ws, h):
-        c = h["重点问题"]
-        first, second = sorted((r for r in ws.merged_cells.ranges if r.min_col == r.max_col == c),
-                               key=lambda r: r.min_row)[:2]
-        ws.unmerge_cells(str(first))
-        ws.unmerge_cells(str(second))
-        ws.cell(second.min_row + 1, c).value = ws.cell(second.min_row, c).value
-        ws.cell(second.min_row, c).value = None
-        ws.merge_cells(start_row=first.min_row, start_column=c, end_row=first.max_row + 1, end_column=c)
-        ws.merge_cells(start_row=second.min_row + 1, start_column=c, end_row=second.max_row, end_column=c)
+        first, second = drag_key_problem_merge(ws, h)
         item = h["事项"]
         assert ws.cell(second.min_row, item).value == ws.cell(second.min_row + 1, item).value
-        cut["range"] = f"{openpyxl.utils.get_column_letter(c)}{first.min_row}:{openpyxl.utils.get_column_letter(c)}" \
-                       f"{first.max_row + 1}"
+        c = openpyxl.utils.get_column_letter(h["重点问题"])
+        cut["range"] = f"{c}{first.min_row}:{c}{first.max_row + 1}"
     book = edit(book, tmp_path / "cut.xlsx", change)
     with pytest.raises(LedgerError) as exc:
         read_ledger(book, demo.demo_settings(tmp_path))
     assert f"“重点问题”列的合并单元格{cut['range']}把事项" in str(exc.value) and "分到了两个重点问题下" in str(exc.value)
     assert str(exc.value).count("分到了两个重点问题下") == 1
+
+
+def drag_key_problem_merge(ws, h):
+    """Drag the first 重点问题 merge one row too far (into the second problem's first row), as a careless office does;
+    the two ranges as they were."""
+    c = h["重点问题"]
+    first, second = sorted((r for r in ws.merged_cells.ranges if r.min_col == r.max_col == c), key=lambda r: r.min_row)[:2]
+    ws.unmerge_cells(str(first))
+    ws.unmerge_cells(str(second))
+    ws.cell(second.min_row + 1, c).value = ws.cell(second.min_row, c).value
+    ws.cell(second.min_row, c).value = None
+    ws.merge_cells(start_row=first.min_row, start_column=c, end_row=first.max_row + 1, end_column=c)
+    ws.merge_cells(start_row=second.min_row + 1, start_column=c, end_row=second.max_row, end_column=c)
+    return first, second
