@@ -1,0 +1,64 @@
+"""Review of reading ahead (archive.Ahead → readers.parse_early → intake.judge_parsed): the files read while the
+master is read must come out exactly as the reader pool would have made them, whatever the timing."""
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import replace
+
+import pytest
+
+from tests.test_archive_ahead import _inbox, _judged, _outcome
+from toolkit import archive, intake, vocab
+from toolkit.app import Workspace
+
+pytestmark = pytest.mark.skipif("fork" not in __import__("multiprocessing").get_all_start_methods(),
+                                reason="the copies are made ahead only where processes fork (not on Windows)")
+
+
+def _read_everything_ahead(monkeypatch, seen: list | None = None) -> None:
+    """collect() only once the copying process has read the whole inbox (a slow master, say)."""
+    collect = archive.Ahead.collect
+
+    def after_reading_everything(self):
+        if self.proc is not None:
+            self.proc.join(60)
+        got = collect(self)
+        if seen is not None:
+            seen.append(dict(self.early))
+        return got
+    monkeypatch.setattr(archive.Ahead, "collect", after_reading_everything)
+
+
+def _twin(workspace, tmp_path_factory, **changes):
+    _inbox(workspace)
+    workspace = replace(workspace, **changes)
+    other = replace(workspace, root=tmp_path_factory.mktemp("serial"))
+    shutil.copytree(workspace.root, other.root, dirs_exist_ok=True)
+    return workspace, other
+
+
+def test_a_file_slower_than_the_time_limit_is_refused_whether_or_not_it_was_read_ahead(workspace, tmp_path_factory,
+                                                                                        monkeypatch):
+    """A file whose reading takes longer than read_timeout_seconds is refused by the readers (file-reader-timeout);
+    read ahead, with no time limit, it was taken in when the master took long enough to read: the outcome
+    depended on the timing."""
+    ahead_ws, serial_ws = _twin(workspace, tmp_path_factory, read_timeout_seconds=1)
+    real = intake._parse_workbook
+
+    def slow(sub, *a, **k):
+        if sub.name == "市人民医院.xlsx":
+            time.sleep(2.5)
+        return real(sub, *a, **k)
+    monkeypatch.setattr(intake, "_parse_workbook", slow)
+    _read_everything_ahead(monkeypatch)
+    monkeypatch.setattr(archive, "AHEAD_FROM", 1)
+    ahead_result = Workspace(ahead_ws).consolidate()
+    monkeypatch.setattr(archive, "AHEAD_FROM", 10_000)
+    serial_result = Workspace(serial_ws).consolidate()
+    timed_out = [f.submission.name for f in serial_result.files
+                 if any(p.kind == "file-reader-timeout" for p in f.submission.problems)]
+    assert timed_out == ["市人民医院.xlsx"]
+    assert _judged(ahead_result) == _judged(serial_result)
+    assert _outcome(ahead_ws, ahead_result) == _outcome(serial_ws, serial_result)
+    assert ahead_result.count(vocab.OUTCOME_ACCEPTED) == 1
