@@ -62,3 +62,25 @@ def test_a_file_slower_than_the_time_limit_is_refused_whether_or_not_it_was_read
     assert _judged(ahead_result) == _judged(serial_result)
     assert _outcome(ahead_ws, ahead_result) == _outcome(serial_ws, serial_result)
     assert ahead_result.count(vocab.OUTCOME_ACCEPTED) == 1
+
+
+def test_a_fork_that_fails_for_the_copying_process_leaves_every_file_to_the_run(workspace, tmp_path_factory,
+                                                                                 monkeypatch):
+    """fork() refused (EAGAIN: too many processes, ENOMEM) when the copying process starts: the run copies and
+    reads every file itself, as when fork is unavailable; it ended in a traceback before any file was read."""
+    import errno
+    import multiprocessing.context as mpc
+    ahead_ws, serial_ws = _twin(workspace, tmp_path_factory)
+    real, calls = mpc.ForkProcess._Popen, []
+
+    def refused_once(process_obj):
+        calls.append(process_obj)
+        if len(calls) == 1:
+            raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+        return real(process_obj)
+    monkeypatch.setattr(mpc.ForkProcess, "_Popen", staticmethod(refused_once))
+    monkeypatch.setattr(archive, "AHEAD_FROM", 1)
+    ahead_result = Workspace(ahead_ws).consolidate()
+    monkeypatch.setattr(archive, "AHEAD_FROM", 10_000)
+    assert calls and calls[0]._target is archive._copy_ahead
+    assert _outcome(ahead_ws, ahead_result) == _outcome(serial_ws, Workspace(serial_ws).consolidate())

@@ -237,7 +237,12 @@ class Ahead:
         self.conn, child = ctx.Pipe(duplex=False)
         self.proc = ctx.Process(target=_copy_ahead, args=(child, self.spool, entries, archive_dir, settle, now, then),
                                 daemon=True)
-        self.proc.start()
+        try:
+            self.proc.start()
+        except OSError:                       # fork refused (too many processes, no memory): take_in does it all
+            self.proc = None
+            self.conn.close()
+            self.spool.close()
         child.close()
 
     def collect(self) -> tuple[dict[int, Snapshot | Skipped], dict[str, Path] | None]:
