@@ -84,3 +84,68 @@ def test_a_fork_that_fails_for_the_copying_process_leaves_every_file_to_the_run(
     monkeypatch.setattr(archive, "AHEAD_FROM", 10_000)
     assert calls and calls[0]._target is archive._copy_ahead
     assert _outcome(ahead_ws, ahead_result) == _outcome(serial_ws, Workspace(serial_ws).consolidate())
+
+
+_KILLED_MID_RUN = r'''
+import os, signal, sys, time
+from dataclasses import replace
+from pathlib import Path
+from tests.conftest import settings_for
+from toolkit import app, archive, consolidate
+root, pidfile = Path(sys.argv[1]), Path(sys.argv[2])
+settings = replace(settings_for(root), settle_seconds=0)
+real = consolidate.parse_early
+def hanging(settings, key):
+    def parse(path, *a):
+        pidfile.write_text(str(os.getpid()))
+        time.sleep(600)                      # a file that hangs its reader
+    return parse
+def killed(settings):
+    while not pidfile.exists():
+        time.sleep(0.05)
+    os.kill(os.getpid(), signal.SIGKILL)     # the nightly task killed, the machine out of memory…
+consolidate.parse_early = hanging
+archive.AHEAD_FROM = 1
+app.read_master = killed
+app.Workspace(settings).consolidate()
+'''
+
+
+def test_a_run_killed_while_reading_ahead_leaves_no_process_holding_the_workspace(workspace, tmp_path):
+    """The run killed (-9) while the copying process is stuck on a file that hangs: that process lived on, orphaned,
+    with nobody left to stop it (a hang that spins takes a core for good, one more process each such night)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from toolkit.guards import LOCK_NAME, RunLock
+    _inbox(workspace)
+    pidfile = tmp_path / "ahead.pid"
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    with open(tmp_path / "stderr.txt", "wb") as err:        # no pipe: the process left behind would hold it
+        proc = subprocess.run([sys.executable, "-c", _KILLED_MID_RUN, str(workspace.root), str(pidfile)], env=env,
+                              timeout=120, stdout=subprocess.DEVNULL, stderr=err)
+    assert proc.returncode == -signal.SIGKILL, (tmp_path / "stderr.txt").read_text()
+    child = int(pidfile.read_text())
+    try:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and _alive(child):
+            time.sleep(0.1)
+        alive = _alive(child)
+        with RunLock(workspace.root / LOCK_NAME, 0):
+            pass
+        assert not alive
+    finally:
+        if _alive(child):
+            os.kill(child, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    """Whether pid runs (a zombie, dead but not yet reaped by init, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

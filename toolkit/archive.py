@@ -306,9 +306,23 @@ def _spooled(fh) -> list:
     return out
 
 
+def _end_with_parent() -> None:
+    """In the forked process: killed when the run's process ends, however it ends (Linux), so that a file whose
+    reading hangs keeps no process alive; gone at once if the run is already gone."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, 9)         # PR_SET_PDEATHSIG, SIGKILL
+    except (OSError, AttributeError):                         # not Linux: collect() or __exit__ ends it
+        pass
+    parent = mp.parent_process()
+    if parent is not None and os.getppid() != parent.pid:
+        os._exit(0)
+
+
 def _copy_ahead(conn, spool, entries: list, archive_dir: Path, settle: float, now: dt.datetime, then) -> None:
     """In the forked process: copy each inbox entry as take_in would, spool the snapshots and the index and say so;
     then spool (the reader's job, then(...)) for each copy, until killed or done."""
+    _end_with_parent()
     try:
         sweep_leftovers(archive_dir)
         index = archived_files(archive_dir)
