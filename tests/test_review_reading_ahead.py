@@ -149,3 +149,48 @@ def _alive(pid: int) -> bool:
             return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_a_run_that_reads_ahead_leaves_no_descriptor_or_process_behind(twin_runs, monkeypatch):
+    """The service runs night after night in one process: the spool, the pipe and the copying process are gone
+    once the run is over, whether the process read everything, died, or the master could not be read."""
+    import multiprocessing as mp
+    import os
+
+    def open_fds() -> set[str]:
+        return set(os.listdir("/proc/self/fd"))
+    monkeypatch.setattr(archive, "AHEAD_FROM", 1)
+    ws = twin_runs
+    Workspace(ws).consolidate()                  # imports and caches warmed
+    before = open_fds()
+    for _ in range(2):
+        _inbox(ws)
+        Workspace(ws).consolidate()
+    good = ws.master.read_bytes()
+    _inbox(ws)
+    ws.master.write_bytes(b"not a workbook")
+    with pytest.raises(Exception) as err:
+        Workspace(ws).consolidate()
+    assert getattr(err.value, "kind", "").startswith("ledger")
+    ws.master.write_bytes(good)
+    assert open_fds() - before == set()
+    assert mp.active_children() == []
+
+
+@pytest.fixture
+def twin_runs(workspace):
+    _inbox(workspace)
+    return workspace
+
+
+def test_a_spool_record_cut_short_by_the_kill_is_dropped_and_those_before_it_kept(tmp_path):
+    """The copying process is killed where it is: a record half written (its length, or part of its pickle) is
+    left out; the readers read that file."""
+    with open(tmp_path / "spool", "w+b") as fh:
+        archive._spool(fh, ("snapshots", {}))
+        archive._spool(fh, (("a", "a.xlsx"), "first"))
+        whole = fh.tell()
+        archive._spool(fh, (("b", "b.xlsx"), "x" * 10_000))
+        for cut in (fh.tell() - 1, whole + 500, whole + 8, whole + 3):
+            fh.truncate(cut)
+            assert archive._spooled(fh) == [("snapshots", {}), (("a", "a.xlsx"), "first")]
