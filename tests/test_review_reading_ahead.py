@@ -194,3 +194,37 @@ def test_a_spool_record_cut_short_by_the_kill_is_dropped_and_those_before_it_kep
         for cut in (fh.tell() - 1, whole + 500, whole + 8, whole + 3):
             fh.truncate(cut)
             assert archive._spooled(fh) == [("snapshots", {}), (("a", "a.xlsx"), "first")]
+
+
+def _cannot_load():
+    raise MemoryError("the spool read back on a machine short of memory")
+
+
+class _Unloadable:
+    """A result the copying process spools, which cannot be read back (here by design; in life: memory, EIO)."""
+
+    def __reduce__(self):
+        return _cannot_load, ()
+
+
+def test_a_spool_record_that_cannot_be_read_back_leaves_its_file_to_the_readers(workspace, tmp_path_factory,
+                                                                                 monkeypatch):
+    """The spool is read in the run's process: a record that does not load ended the night in a traceback, after
+    the copies were made; the files read ahead before it are kept, it and those after go to the readers."""
+    from toolkit import consolidate
+    ahead_ws, serial_ws = _twin(workspace, tmp_path_factory)
+    real = consolidate.parse_early
+
+    def odd(settings, key):
+        parse = real(settings, key)
+        return lambda path, name, *a: _Unloadable() if name == "市人民医院.xlsx" else parse(path, name, *a)
+    monkeypatch.setattr(consolidate, "parse_early", odd)
+    seen: list = []
+    _read_everything_ahead(monkeypatch, seen)
+    monkeypatch.setattr(archive, "AHEAD_FROM", 1)
+    ahead_result = Workspace(ahead_ws).consolidate()
+    monkeypatch.setattr(archive, "AHEAD_FROM", 10_000)
+    serial_result = Workspace(serial_ws).consolidate()
+    assert _judged(ahead_result) == _judged(serial_result)
+    assert _outcome(ahead_ws, ahead_result) == _outcome(serial_ws, serial_result)
+    assert seen and 0 < len(seen[0]) < 3

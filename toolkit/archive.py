@@ -294,14 +294,23 @@ def _spool(fh, record) -> None:
 
 
 def _spooled(fh) -> list:
-    """Every whole record of the spool, in order."""
-    fh.seek(0)
-    data, out, at = fh.read(), [], 0
+    """Every whole record of the spool, in order, up to the first that cannot be read back (memory, a damaged
+    temp disk): what is not read back is copied or read by the run itself."""
+    try:
+        fh.seek(0)
+        data = fh.read()
+    except OSError:
+        return []
+    out, at = [], 0
     while at + 8 <= len(data):
         size = int.from_bytes(data[at:at + 8], "little")
         if at + 8 + size > len(data):
             break
-        out.append(pickle.loads(data[at + 8:at + 8 + size]))
+        try:
+            out.append(pickle.loads(data[at + 8:at + 8 + size]))
+        except Exception:
+            log.warning("提前读取的结果无法取回，其余文件照常读取", exc_info=True)
+            break
         at += 8 + size
     return out
 
