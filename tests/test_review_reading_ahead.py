@@ -2,18 +2,27 @@
 master is read must come out exactly as the reader pool would have made them, whatever the timing."""
 from __future__ import annotations
 
+import re
 import shutil
 import time
 from dataclasses import replace
 
 import pytest
 
-from tests.test_archive_ahead import _inbox, _judged, _outcome
+from tests.test_archive_ahead import _inbox, _judged
+from tests.test_archive_ahead import _outcome as _outcome_at_once
 from toolkit import archive, intake, vocab
 from toolkit.app import Workspace
 
 pytestmark = pytest.mark.skipif("fork" not in __import__("multiprocessing").get_all_start_methods(),
                                 reason="the copies are made ahead only where processes fork (not on Windows)")
+
+
+def _outcome(workspace, result) -> tuple:
+    """test_archive_ahead._outcome, the archive's names without the time of receipt of a file not read as a
+    workbook (说明.txt: received now, and the two runs compared run a second apart)."""
+    files, ignored, archived, owners, inbox = _outcome_at_once(workspace, result)
+    return files, ignored, [(re.sub(r"_\d{8}-\d{6}_", "_", n), h) for n, h in archived], owners, inbox
 
 
 def _read_everything_ahead(monkeypatch, seen: list | None = None) -> None:
@@ -228,3 +237,43 @@ def test_a_spool_record_that_cannot_be_read_back_leaves_its_file_to_the_readers(
     assert _judged(ahead_result) == _judged(serial_result)
     assert _outcome(ahead_ws, ahead_result) == _outcome(serial_ws, serial_result)
     assert seen and 0 < len(seen[0]) < 3
+
+
+@pytest.mark.parametrize("fails_at", [1, 2, 3])
+def test_a_full_disk_under_the_spool_leaves_what_was_not_spooled_to_the_run(workspace, tmp_path_factory, monkeypatch,
+                                                                           fails_at):
+    """ENOSPC for the snapshots (1) or for a file read ahead (the readers read it and every one after): the same
+    night. At 1 the copies were all made, then the run took them for copies of an earlier run, which keep their
+    names: 说明.txt was archived as 说明_… where it is 未识别_说明_… (a workbook under its file's name, not its unit's)."""
+    import errno
+    ahead_ws, serial_ws = _twin(workspace, tmp_path_factory)
+    real, calls = archive._spool, []
+
+    def full(fh, record):
+        calls.append(1)
+        if len(calls) == fails_at:
+            fh.write(b"\x10\x00\x00")                # a few bytes made it to the disk
+            fh.flush()
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(fh, record)
+    monkeypatch.setattr(archive, "_spool", full)
+    _read_everything_ahead(monkeypatch)
+    monkeypatch.setattr(archive, "AHEAD_FROM", 1)
+    ahead_result = Workspace(ahead_ws).consolidate()
+    monkeypatch.setattr(archive, "AHEAD_FROM", 10_000)
+    serial_result = Workspace(serial_ws).consolidate()
+    assert _judged(ahead_result) == _judged(serial_result)
+    assert _outcome(ahead_ws, ahead_result) == _outcome(serial_ws, serial_result)
+
+
+def test_no_usable_temp_folder_for_the_spool_leaves_every_file_to_the_run(workspace, tmp_path_factory, monkeypatch):
+    import errno
+
+    def no_temp(**_):
+        raise FileNotFoundError(errno.ENOENT, "No usable temporary directory found")
+    ahead_ws, serial_ws = _twin(workspace, tmp_path_factory)
+    monkeypatch.setattr(archive.tempfile, "TemporaryFile", no_temp)
+    monkeypatch.setattr(archive, "AHEAD_FROM", 1)
+    ahead_result = Workspace(ahead_ws).consolidate()
+    monkeypatch.setattr(archive, "AHEAD_FROM", 10_000)
+    assert _outcome(ahead_ws, ahead_result) == _outcome(serial_ws, Workspace(serial_ws).consolidate())

@@ -255,6 +255,8 @@ class Ahead:
         except (EOFError, OSError):           # the process failed: take_in copies every file itself
             copied = False
         self.close()
+        if isinstance(copied, tuple):         # the spool had no room for them: they came through the pipe
+            return copied
         if not copied:
             return {}, None
         records = _spooled(self.spool)
@@ -329,7 +331,8 @@ def _end_with_parent() -> None:
 
 
 def _copy_ahead(conn, spool, entries: list, archive_dir: Path, settle: float, now: dt.datetime, then) -> None:
-    """In the forked process: copy each inbox entry as take_in would, spool the snapshots and the index and say so;
+    """In the forked process: copy each inbox entry as take_in would, spool the snapshots and the index and say so
+    (or send them, when the spool has no room: the copies made here are named as the run names its own);
     then spool (the reader's job, then(...)) for each copy, until killed or done."""
     _end_with_parent()
     try:
@@ -340,7 +343,11 @@ def _copy_ahead(conn, spool, entries: list, archive_dir: Path, settle: float, no
             if isinstance(e, InboxEntry):
                 received, _ = _received(e, now)
                 done[i] = (archive_folder if e.folder else archive_copy)(e, archive_dir, index, received, settle)
-        _spool(spool, (done, index))
+        try:
+            _spool(spool, (done, index))
+        except OSError:        # no room for the spool (its temp folder full): the snapshots through the pipe
+            conn.send((done, index))
+            os._exit(0)
         conn.send(True)
     except Exception:
         log.exception("提前归档收件箱文件时出错，改为逐个归档")
