@@ -237,7 +237,12 @@ class Ahead:
         self.conn, child = ctx.Pipe(duplex=False)
         self.proc = ctx.Process(target=_copy_ahead, args=(child, self.spool, entries, archive_dir, settle, now, then),
                                 daemon=True)
-        self.proc.start()
+        try:
+            self.proc.start()
+        except OSError:                       # fork refused (too many processes, no memory): take_in does it all
+            self.proc = None
+            self.conn.close()
+            self.spool.close()
         child.close()
 
     def collect(self) -> tuple[dict[int, Snapshot | Skipped], dict[str, Path] | None]:
@@ -250,6 +255,8 @@ class Ahead:
         except (EOFError, OSError):           # the process failed: take_in copies every file itself
             copied = False
         self.close()
+        if isinstance(copied, tuple):         # the spool had no room for them: they came through the pipe
+            return copied
         if not copied:
             return {}, None
         records = _spooled(self.spool)
@@ -289,21 +296,45 @@ def _spool(fh, record) -> None:
 
 
 def _spooled(fh) -> list:
-    """Every whole record of the spool, in order."""
-    fh.seek(0)
-    data, out, at = fh.read(), [], 0
+    """Every whole record of the spool, in order, up to the first that cannot be read back (memory, a damaged
+    temp disk): what is not read back is copied or read by the run itself."""
+    try:
+        fh.seek(0)
+        data = fh.read()
+    except OSError:
+        return []
+    out, at = [], 0
     while at + 8 <= len(data):
         size = int.from_bytes(data[at:at + 8], "little")
         if at + 8 + size > len(data):
             break
-        out.append(pickle.loads(data[at + 8:at + 8 + size]))
+        try:
+            out.append(pickle.loads(data[at + 8:at + 8 + size]))
+        except Exception:
+            log.warning("提前读取的结果无法取回，其余文件照常读取", exc_info=True)
+            break
         at += 8 + size
     return out
 
 
+def _end_with_parent() -> None:
+    """In the forked process: killed when the run's process ends, however it ends (Linux), so that a file whose
+    reading hangs keeps no process alive; gone at once if the run is already gone."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, 9)         # PR_SET_PDEATHSIG, SIGKILL
+    except (OSError, AttributeError):                         # not Linux: collect() or __exit__ ends it
+        pass
+    parent = mp.parent_process()
+    if parent is not None and os.getppid() != parent.pid:
+        os._exit(0)
+
+
 def _copy_ahead(conn, spool, entries: list, archive_dir: Path, settle: float, now: dt.datetime, then) -> None:
-    """In the forked process: copy each inbox entry as take_in would, spool the snapshots and the index and say so;
+    """In the forked process: copy each inbox entry as take_in would, spool the snapshots and the index and say so
+    (or send them, when the spool has no room: the copies made here are named as the run names its own);
     then spool (the reader's job, then(...)) for each copy, until killed or done."""
+    _end_with_parent()
     try:
         sweep_leftovers(archive_dir)
         index = archived_files(archive_dir)
@@ -312,7 +343,11 @@ def _copy_ahead(conn, spool, entries: list, archive_dir: Path, settle: float, no
             if isinstance(e, InboxEntry):
                 received, _ = _received(e, now)
                 done[i] = (archive_folder if e.folder else archive_copy)(e, archive_dir, index, received, settle)
-        _spool(spool, (done, index))
+        try:
+            _spool(spool, (done, index))
+        except OSError:        # no room for the spool (its temp folder full): the snapshots through the pipe
+            conn.send((done, index))
+            os._exit(0)
         conn.send(True)
     except Exception:
         log.exception("提前归档收件箱文件时出错，改为逐个归档")

@@ -164,11 +164,17 @@ def read_all(jobs: list[tuple], ledger: Ledger, settings: Settings, on_file=None
 
 def parse_early(settings: Settings, key: bytes):
     """What archive.Ahead's process does with each file it copied while the run reads the master: the reading that
-    needs no ledger (intake.parse_submission); None leaves a file to the readers (a package, a failure)."""
+    needs no ledger (intake.parse_submission); None leaves a file to the readers (a package, a failure, a
+    reading longer than their time limit)."""
+    limit = float(settings.read_timeout_seconds)
+
     def parse(path, name: str, sha: str, received) -> Submission | Parsed | None:
+        start = time.monotonic()
         try:
             got = parse_submission(path, settings, received, name, sha, key)
         except Exception:          # read again by a reader, with its time limit, and judged there
+            return None
+        if time.monotonic() - start >= limit:     # a reader would have stopped it: its time limit decides
             return None
         return None if isinstance(got, Parsed) and got.error is not None else got
     return parse
