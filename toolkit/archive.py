@@ -298,22 +298,16 @@ def _spool(fh, record) -> None:
 def _spooled(fh) -> list:
     """Every whole record of the spool, in order, up to the first that cannot be read back (memory, a damaged
     temp disk): what is not read back is copied or read by the run itself."""
+    out = []
     try:
         fh.seek(0)
-        data = fh.read()
-    except OSError:
-        return []
-    out, at = [], 0
-    while at + 8 <= len(data):
-        size = int.from_bytes(data[at:at + 8], "little")
-        if at + 8 + size > len(data):
-            break
-        try:
-            out.append(pickle.loads(data[at + 8:at + 8 + size]))
-        except Exception:
-            log.warning("提前读取的结果无法取回，其余文件照常读取", exc_info=True)
-            break
-        at += 8 + size
+        while len(head := fh.read(8)) == 8:      # one record at a time: the spool is never in memory twice
+            data = fh.read(int.from_bytes(head, "little"))
+            if len(data) < int.from_bytes(head, "little"):
+                break                                # cut short by the kill
+            out.append(pickle.loads(data))
+    except Exception:          # a damaged temp disk, memory: what is not read back is copied or read by the run
+        log.warning("提前读取的结果无法取回，其余文件照常读取", exc_info=True)
     return out
 
 
