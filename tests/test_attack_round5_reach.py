@@ -415,3 +415,21 @@ def test_check_names_the_levels_of_a_supervision_list_by_the_lists_own_words(tmp
     line = next(x for x in out.splitlines() if "责任单位" in x and "个；" in x and x.startswith("  "))
     assert "交办事项8件" in line and "来源" in line
     assert not any(w in line for w in ("重点问题", "具体问题", "举一反三", "整改措施", "主题")), line
+
+
+def test_a_supervision_dashboard_is_a_work_board_not_a_rectification_one(tmp_path):
+    """The dashboard's title said “督查督办事项整改工作看板”: 整改 is the 巡视/审计 lists' word, not a 督办 list's."""
+    root = supervision_office(tmp_path)
+    cli_ok("nightly", "-c", str(root))
+    board = (root / "output" / "2024-08" / "看板.html").read_text(encoding="utf-8")
+    assert "<h1>2024年督查督办工作看板</h1>" in board and "整改工作看板" not in board
+
+
+def test_a_supervision_lists_receipts_and_slips_do_not_call_its_work_rectification(tmp_path):
+    """Receipts said “…整改台账已收到” and 督办单 “将整改进展…反馈” to units of a 督查督办 list."""
+    root = supervision_office(tmp_path)
+    cli_ok("nightly", "-c", str(root))
+    receipts = [p.read_text(encoding="utf-8") for p in (root / "output" / "2024-08" / "回执").glob("*.txt")]
+    assert receipts and all("2024年8月台账已收到" in r for r in receipts)
+    slips = [p.read_text(encoding="utf-8") for p in (notice_folder(root) / "督办单").glob("*.md")]
+    assert slips and all("前将工作进展、逾期原因" in s and "整改进展" not in s for s in slips)
