@@ -61,10 +61,7 @@ def test_a_file_slower_than_the_time_limit_is_refused_whether_or_not_it_was_read
         return real(sub, *a, **k)
     monkeypatch.setattr(intake, "_parse_workbook", slow)
     _read_everything_ahead(monkeypatch)
-    monkeypatch.setattr(archive, "AHEAD_FROM", 1)
-    ahead_result = Workspace(ahead_ws).consolidate()
-    monkeypatch.setattr(archive, "AHEAD_FROM", 10_000)
-    serial_result = Workspace(serial_ws).consolidate()
+    ahead_result, serial_result = _both_ways(monkeypatch, ahead_ws, serial_ws)
     timed_out = [f.submission.name for f in serial_result.files
                  if any(p.kind == "file-reader-timeout" for p in f.submission.problems)]
     assert timed_out == ["市人民医院.xlsx"]
@@ -230,10 +227,7 @@ def test_a_spool_record_that_cannot_be_read_back_leaves_its_file_to_the_readers(
     monkeypatch.setattr(consolidate, "parse_early", odd)
     seen: list = []
     _read_everything_ahead(monkeypatch, seen)
-    monkeypatch.setattr(archive, "AHEAD_FROM", 1)
-    ahead_result = Workspace(ahead_ws).consolidate()
-    monkeypatch.setattr(archive, "AHEAD_FROM", 10_000)
-    serial_result = Workspace(serial_ws).consolidate()
+    ahead_result, serial_result = _both_ways(monkeypatch, ahead_ws, serial_ws)
     assert _judged(ahead_result) == _judged(serial_result)
     assert _outcome(ahead_ws, ahead_result) == _outcome(serial_ws, serial_result)
     assert seen and 0 < len(seen[0]) < 3
@@ -258,10 +252,7 @@ def test_a_full_disk_under_the_spool_leaves_what_was_not_spooled_to_the_run(work
         real(fh, record)
     monkeypatch.setattr(archive, "_spool", full)
     _read_everything_ahead(monkeypatch)
-    monkeypatch.setattr(archive, "AHEAD_FROM", 1)
-    ahead_result = Workspace(ahead_ws).consolidate()
-    monkeypatch.setattr(archive, "AHEAD_FROM", 10_000)
-    serial_result = Workspace(serial_ws).consolidate()
+    ahead_result, serial_result = _both_ways(monkeypatch, ahead_ws, serial_ws)
     assert _judged(ahead_result) == _judged(serial_result)
     assert _outcome(ahead_ws, ahead_result) == _outcome(serial_ws, serial_result)
 
@@ -293,3 +284,11 @@ def test_a_copying_process_killed_after_its_copies_files_them_as_the_run_would(w
     ahead_result = Workspace(ahead_ws).consolidate()
     monkeypatch.setattr(archive, "AHEAD_FROM", 10_000)
     assert _outcome(ahead_ws, ahead_result) == _outcome(serial_ws, Workspace(serial_ws).consolidate())
+
+
+def _both_ways(monkeypatch, ahead_ws, serial_ws):
+    """One consolidation copying (and reading) ahead, its twin copying in turn: (ahead result, serial result)."""
+    monkeypatch.setattr(archive, "AHEAD_FROM", 1)
+    ahead_result = Workspace(ahead_ws).consolidate()
+    monkeypatch.setattr(archive, "AHEAD_FROM", 10_000)
+    return ahead_result, Workspace(serial_ws).consolidate()
