@@ -239,7 +239,9 @@ def wording(settings: Settings | Path | None = None) -> dict:
     """The profile's words every template may use (措施称谓, 计量, 重点问题称谓 …, 工作 / 整改工作 / 反馈来源) and
     状态称谓, each status as the list says it: one table, [wording], for every document."""
     words = {**vocab.NOTICE_WORDING, **(settings.words if isinstance(settings, Settings) else {})}
-    return {**words, "状态称谓": {s: words[key] for s, key in vocab.STATUS_WORDING.items()}}
+    rectifying = "整改" in words.get("整改工作", "整改")      # 巡视/审计/民主生活会 lists; not 督查督办, 责任清单
+    return {**words, "状态称谓": {s: words[key] for s, key in vocab.STATUS_WORDING.items()},
+            "整改称谓": "整改" if rectifying else ""}
 
 
 def render(name: str, context: dict, settings: Settings | Path | None = None) -> str:
