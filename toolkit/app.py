@@ -37,7 +37,7 @@ from .guards import (  # noqa: F401  (os_error_text, owner_files: the front ends
 )
 from .inbox import left_behind, own_folders, scan_inbox
 from .io import fileio, history_db, master_file, shortcuts, staging
-from .io.ledger_file import read_ledger, read_master
+from .io.ledger_file import read_ledger, read_master, remember_later
 from .model import Ledger, Settings
 from .problems import Location
 from .results import Decided, Figures, Refreshed, RunReport, Written, noted_warnings  # noqa: F401
@@ -136,7 +136,10 @@ class Workspace:
         An Excel button passes the open book's ledger and a write() saving that book: the book is
         open by definition, so only the lock is taken, not the master's open-check."""
         with self.guarded(*([] if write else [self.settings.master])), few_collections():
-            return self._consolidate(on_file, ledger, write, again)
+            result = self._consolidate(on_file, ledger, write, again)
+        if write is None and result.master_changed:       # the next run finds the master it wrote already read
+            remember_later(self.settings, len(result.ledger.measures))
+        return result
 
     def _consolidate(self, on_file, ledger: Ledger | None, write, again=None, early=None,
                      when: Dated | None = None) -> ConsolidationResult:
@@ -375,13 +378,16 @@ class Workspace:
         slips += files_under(s.path("output") / when.period / vocab.PROPOSED)   # and the 拟发清单
         with self.guarded(s.master, *files_under(self.notice_folder(when)), *slips, *outbox):
             report = None if distribute_first else self._quick_report(started, t0, when)
-            if report is None:
+            full = report is None
+            if full:
                 report = self._full_run(distribute_first, on_file, started, t0, when)
                 self._save_state(report)
             report.warnings[:0] = config.unfilled_start(s)   # said afresh by every run, quick or not; never stored
             folder = s.path("output") / when.period / "运行报告"
             report.report_path = folder / f"{started:%Y%m%d-%H%M%S}-{os.getpid()}.txt"
             fileio.atomic_write_text(report.report_path, "\n".join(report.lines()) + "\n")
+        if full:            # the next run finds the master as this one left it already read (io.ledger_cache)
+            remember_later(s, len(report.consolidation.ledger.measures))
         for line in report.lines():
             log.info(line)
         return report

@@ -7,7 +7,12 @@ ledger_tables: the side sheets); their public names are re-exported here so call
 from __future__ import annotations
 
 import datetime as dt
+import os
+import pickle
 import re
+import subprocess
+import sys
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,7 +23,7 @@ from ..problems import Location
 from ..rules import normalize
 from ..rules.lexicon import NONE
 from ..words import render as render_words
-from . import extent, history_db, ods, read_account
+from . import extent, history_db, ledger_cache, ods, read_account
 from .ledger_header import (  # noqa: F401  (re-exported)
     HEADER_SCAN_ROWS,
     REQUIRED,
@@ -53,10 +58,48 @@ from .sheets import cell_name  # noqa: F401  (re-exported: intake imports it fro
 
 def read_master(settings, problems: list[str] | None = None) -> Ledger:
     """The workspace's master as a run works on it, in two explicit steps: the file as it is (read_ledger,
-    which opens nothing else), then the earlier periods' 历史进度 figures replayed from the change history."""
-    ledger = read_ledger(settings.master, settings, problems)
+    which opens nothing else; or its result for these very bytes, kept by remember), then the earlier periods'
+    历史进度 figures replayed from the change history."""
+    ledger = ledger_cache.recall(settings) if problems is None else None
+    if ledger is None:
+        ledger = read_ledger(settings.master, settings, problems)
     history_db.load_figures(ledger, settings)
     return ledger
+
+
+def remember(settings) -> bool:
+    """Read the master as it is now (read_ledger, in full) and keep the result for the next read_master
+    (ledger_cache); False when it could not be read (the next run reads it and says why) or kept. The bytes
+    keyed are the bytes read: a copy of them, under the master's own name and time, is what is read."""
+    master = Path(settings.master)
+    try:
+        data, st = ledger_cache.snapshot(master)
+        with tempfile.TemporaryDirectory(prefix="zhenggai-read-") as folder:
+            copy = Path(folder) / master.name
+            copy.write_bytes(data)
+            os.utime(copy, ns=(st.st_atime_ns, st.st_mtime_ns))
+            ledger = read_ledger(copy, settings)
+        ledger_cache.keep(settings, data, st, ledger)
+    except Exception:         # the master cannot be read (the next run says why) or the cache not kept
+        return False
+    return True
+
+
+def remember_later(settings, measures: int) -> None:
+    """remember() in a process of its own that outlives the caller (a master of ledger_cache.CACHE_FROM measures
+    or more): the run that wrote the master ends now, and the next one finds it read. A fresh interpreter, in a
+    session of its own, holding none of the caller's files, locks, pipes or sockets; what it cannot do, it skips."""
+    if measures < ledger_cache.CACHE_FROM:
+        return
+    package = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package, os.environ.get("PYTHONPATH")]))}
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True, env=env)
+        proc.stdin.write(pickle.dumps(settings, pickle.HIGHEST_PROTOCOL))
+        proc.stdin.close()
+    except (OSError, pickle.PicklingError, AttributeError, TypeError):   # no interpreter to start, or a pipe gone
+        pass
 
 
 def read_ledger(path: Path, settings=None, problems: list[str] | None = None) -> Ledger:
@@ -284,3 +327,8 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None
         ledger.digest = ""
     notice_decisions(ledger, saved or dt.datetime.now().strftime("%Y-%m-%d %H:%M"))
     return ledger
+
+
+if __name__ == "__main__":       # remember_later's process: the settings come through standard input
+    os.nice(10)
+    remember(pickle.load(sys.stdin.buffer))
