@@ -129,3 +129,29 @@ def test_a_band_is_one_text_merged_across_its_columns_every_cell_in_its_format(t
     assert fills["A2"] is None and fills["C6"] is None
     if constant_memory:            # heights from the band's whole width (40): the long heading takes two lines
         assert ws.row_dimensions[5].height == sheets.row_height([long], [40]) > 0 and not ws.row_dimensions[3].height
+
+
+def test_row_heights_are_the_lines_the_widest_cell_needs_whatever_the_shortcuts():
+    """_height skips a cell that cannot need more lines than the row has already: the same heights as measuring
+    every cell (display_width), on rows of wide, narrow, multi-line and mixed texts."""
+    import math
+    import random
+    rng = random.Random(7)
+    alphabet = ["整", "改", "Ａ", "a", "1", " ", "“", "—", "\n", "·", "😀"]
+
+    def measured(values, widths, max_lines=12):
+        lines = 1
+        for v, w in zip(values, widths):
+            if not isinstance(v, str) or isinstance(v, sheets.Formula) or not v:
+                continue
+            room = int(max(w - 1, 4))
+            count = sum(max(1, math.ceil(sheets.display_width(part) / room)) for part in v.split("\n"))
+            lines = max(lines, min(count, max_lines))
+        return 0 if lines == 1 else round(lines * sheets.LINE_HEIGHT + 3, 1)
+
+    for _ in range(3000):
+        n = rng.randint(1, 8)
+        widths = [rng.choice([5, 8, 12, 20, 40]) for _ in range(n)]
+        values = ["".join(rng.choice(alphabet) for _ in range(rng.choice([0, 3, 10, 30, 90, 400]))) for _ in range(n)]
+        values = [rng.choice([v, 7, None, sheets.Formula("=1+1", 2)]) if rng.random() < 0.2 else v for v in values]
+        assert sheets.row_height(values, widths) == measured(values, widths), (values, widths)

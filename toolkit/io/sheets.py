@@ -405,12 +405,14 @@ def _height(values: list, room: list[int], max_lines: int = 12) -> float:
             continue                                     # numbers, dates, blanks and our formulas never wrap
         if not value:
             continue
-        if 2 * len(value) <= usable and "\n" not in value:
-            continue                                     # one line, however wide its characters
+        if "\n" not in value and -(-2 * len(value) // usable) <= lines:
+            continue            # even all wide it needs no more lines than the row has already (one, at least)
         count = 0
         for part in value.split("\n"):   # display_width inlined: this runs for every cell of a 30,000-row sheet
             count += max(1, -(-(len(part) if part.isascii() else len(part.translate(_WIDE_AS_TWO))) // usable))
         lines = max(lines, min(count, max_lines))
+        if lines == max_lines:
+            break
     return 0 if lines == 1 else round(lines * LINE_HEIGHT + 3, 1)
 
 
