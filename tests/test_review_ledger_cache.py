@@ -29,6 +29,80 @@ def _arrived(settings, seconds: float = 60):
     return ledger_cache.recall(settings)
 
 
+def test_the_reader_process_keeps_the_reading_where_python_has_no_os_nice(staged):
+    """Windows' os module has no nice(): the process left behind must still read and keep the master."""
+    code = ("import os, runpy\n"
+            "del os.nice\n"
+            "runpy.run_module('toolkit.io.ledger_file', run_name='__main__', alter_sys=True)\n")
+    done = subprocess.run([sys.executable, "-c", code], input=pickle.dumps(staged), cwd=ROOT,
+                          capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")[-2000:]
+    recalled = ledger_cache.recall(staged)
+    assert recalled is not None and recalled == read_ledger(staged.master, staged)
+
+
+def _is_reader(args) -> bool:
+    return isinstance(args, (list, tuple)) and "toolkit.io.ledger_file" in args
+
+
+def _reader_started(monkeypatch) -> list:
+    started = []
+    real = subprocess.Popen
+
+    def popen(args, *rest, **kwargs):
+        proc = real(args, *rest, **kwargs)
+        if _is_reader(args):
+            started.append(proc)
+        return proc
+    monkeypatch.setattr(subprocess, "Popen", popen)
+    return started
+
+
+@pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="reads the process's folder from /proc")
+def test_the_reader_left_behind_does_not_sit_in_the_workspace_folder(staged, monkeypatch):
+    """Started from the workspace folder (the double-click shortcuts do), the reader must not keep it as its
+    working folder: a USB stick or share could not be ejected, a Windows folder not renamed, while it reads."""
+    monkeypatch.chdir(staged.root)
+    monkeypatch.setattr(ledger_cache, "CACHE_FROM", 1)
+    started = _reader_started(monkeypatch)
+    Workspace(staged).run_once()
+    assert len(started) == 1
+    proc = started[0]
+    try:
+        cwd = Path(os.readlink(f"/proc/{proc.pid}/cwd"))
+    except OSError:
+        cwd = None                       # already ended: nothing held
+    assert cwd is None or Path(staged.root).resolve() not in [cwd, *cwd.parents]
+    assert _arrived(staged) == read_ledger(staged.master, staged)
+    proc.wait(60)
+
+
+@pytest.mark.parametrize("failure", [ValueError("embedded null byte"), subprocess.SubprocessError("no fork"),
+                                     RecursionError("deep"), FileNotFoundError(2, "no python")])
+def test_a_reader_that_cannot_start_never_stops_the_run(staged, monkeypatch, failure):
+    monkeypatch.setattr(ledger_cache, "CACHE_FROM", 1)
+
+    real = subprocess.Popen
+
+    def refuse(args, *rest, **kwargs):
+        if _is_reader(args):
+            raise failure
+        return real(args, *rest, **kwargs)
+    monkeypatch.setattr(subprocess, "Popen", refuse)
+    report = Workspace(staged).run_once()
+    assert report.consolidation.master_changed
+    assert ledger_cache.recall(staged) is None
+
+
+def test_a_python_that_is_not_one_leaves_no_cache_and_no_error(staged, monkeypatch, tmp_path):
+    monkeypatch.setattr(ledger_cache, "CACHE_FROM", 1)
+    monkeypatch.setattr(sys, "executable", "/bin/true" if Path("/bin/true").exists() else str(tmp_path / "none"))
+    Workspace(staged).run_once()
+    time.sleep(0.5)
+    assert ledger_cache.recall(staged) is None
+    assert len(read_master(staged).measures) == 263
+
+
 @pytest.mark.skipif(not hasattr(os, "getuid") or os.getuid() != 0, reason="gives a file to another account (root only)")
 def test_a_cache_and_key_another_account_wrote_are_never_unpickled(staged, tmp_path):
     """A colleague who may write .zhenggai can put a key of their own and a cache signed with it there:
