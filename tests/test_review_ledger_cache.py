@@ -139,3 +139,32 @@ def test_a_cache_others_may_write_is_not_trusted(staged):
     assert ledger_cache.recall(staged) is not None
     os.chmod(cache, 0o666)
     assert ledger_cache.recall(staged) is None
+
+
+_UPGRADED_UNDER_A_RUNNING_SERVICE = """
+import pickle, subprocess, sys
+from pathlib import Path
+from toolkit.io import ledger_cache
+from toolkit.io.ledger_file import read_ledger
+settings = pickle.load(sys.stdin.buffer)
+source = Path(ledger_cache.__file__).with_name("ledger_file.py")      # the toolkit upgraded on disk meanwhile
+text = source.read_text(encoding="utf-8")
+source.write_text(text.replace("    notice_decisions(ledger, saved",
+                               "    ledger.title += '（新版本）'\\n    notice_decisions(ledger, saved"), encoding="utf-8")
+subprocess.run([sys.executable, "-m", "toolkit.io.ledger_file"], input=pickle.dumps(settings), check=True)
+recalled = ledger_cache.recall(settings)
+print("same" if recalled is None or recalled == read_ledger(settings.master, settings) else recalled.title)
+"""
+
+
+def test_a_service_running_older_code_never_takes_a_reading_newer_code_kept(staged, tmp_path):
+    """The resident service runs the code it started with; a reader started after an upgrade runs the new one,
+    so the service must not take that reading as its own (its fingerprint is of the code it runs)."""
+    import shutil
+    package = tmp_path / "pkg"
+    shutil.copytree(ROOT / "toolkit", package / "toolkit", ignore=shutil.ignore_patterns("__pycache__"))
+    env = {**os.environ, "PYTHONPATH": str(package)}
+    done = subprocess.run([sys.executable, "-c", _UPGRADED_UNDER_A_RUNNING_SERVICE], input=pickle.dumps(staged),
+                          cwd=package, env=env, capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")[-2000:]
+    assert done.stdout.decode().strip() == "same"

@@ -123,3 +123,6 @@ def keep(settings: Settings, data: bytes, st: os.stat_result, ledger: Ledger) ->
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+code_fingerprint()    # taken as the code is loaded: a service still running older code after an upgrade keeps its own
