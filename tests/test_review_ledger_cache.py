@@ -11,7 +11,7 @@ import pytest
 
 from toolkit import demo
 from toolkit.app import Workspace
-from toolkit.io import ledger_cache, ledger_file
+from toolkit.io import ledger_cache
 from toolkit.io.ledger_file import read_ledger, read_master, remember
 
 ROOT = Path(__file__).resolve().parents[1]
