@@ -17,12 +17,13 @@ import hashlib
 import hmac
 import os
 import pickle
+import stat
 import sys
+import tempfile
 from importlib import metadata
 from pathlib import Path
 
 from ..model import Ledger, Settings
-from .fileio import atomic_write_bytes
 from .template_contract import ensure_secret, secret_path
 
 CACHE_FILE = ".zhenggai/ledger-cache.pickle"     # beside the workspace key, never in any workbook
@@ -65,14 +66,30 @@ def snapshot(path: Path) -> tuple[bytes, os.stat_result]:
         return fh.read(), os.fstat(fh.fileno())
 
 
+def _own_bytes(path: Path) -> bytes | None:
+    """The file's bytes when it is a regular file only this account could have written (POSIX: its owner, no group
+    or other write bit), checked on the very file read; else None. A colleague who may write .zhenggai could put a
+    key of their own there beside a cache signed with it: the HMAC would check out, the owner does not."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    with open(os.open(path, flags), "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        if hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & 0o022):
+            return None
+        return fh.read()
+
+
 def recall(settings: Settings) -> Ledger | None:
     """read_ledger(settings.master, settings) as remember() kept it for the master's present bytes, or None."""
     cache = cache_path(settings)
     if not cache.is_file() or not secret_path(settings).is_file():
         return None
     try:
+        blob = _own_bytes(cache)
+        if blob is None:
+            return None
         data, st = snapshot(Path(settings.master))
-        blob = cache.read_bytes()
         key = _key(data, Path(settings.master).name, st, settings)
         head = len(_TAG) + 32 + 32
         if blob[:len(_TAG)] != _TAG or blob[len(_TAG):len(_TAG) + 32] != key:
@@ -97,4 +114,15 @@ def keep(settings: Settings, data: bytes, st: os.stat_result, ledger: Ledger) ->
     body = pickle.dumps(ledger, pickle.HIGHEST_PROTOCOL)
     signed = _TAG + _key(data, Path(settings.master).name, st, settings)
     mac = hmac.new(ensure_secret(settings), signed + body, hashlib.sha256).digest()
-    atomic_write_bytes(cache_path(settings), signed + mac + body)
+    path = cache_path(settings)
+    fd, tmp = tempfile.mkstemp(prefix=".~tmp-", suffix=path.suffix, dir=path.parent)   # 0600: this account's alone
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(signed + mac + body)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+code_fingerprint()    # taken as the code is loaded: a service still running older code after an upgrade keeps its own

@@ -93,12 +93,18 @@ def remember_later(settings, measures: int) -> None:
         return
     package = str(Path(__file__).resolve().parents[2])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package, os.environ.get("PYTHONPATH")]))}
+    quiet = getattr(subprocess, "BELOW_NORMAL_PRIORITY_CLASS", 0) | getattr(subprocess, "CREATE_NO_WINDOW", 0)
     try:
+        settings = replace(settings, root=Path(settings.root).resolve())    # it works from the toolkit's folder
+        blob = pickle.dumps(settings, pickle.HIGHEST_PROTOCOL)
         proc = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True, env=env)
-        proc.stdin.write(pickle.dumps(settings, pickle.HIGHEST_PROTOCOL))
-        proc.stdin.close()
-    except (OSError, pickle.PicklingError, AttributeError, TypeError):   # no interpreter to start, or a pipe gone
+                                stderr=subprocess.DEVNULL, start_new_session=True, env=env, cwd=package,
+                                creationflags=quiet)
+        try:
+            proc.stdin.write(blob)
+        finally:
+            proc.stdin.close()   # whatever happened: the run keeps no end of the pipe
+    except Exception:        # no interpreter to start, a pipe gone, settings it cannot take: the next run reads
         pass
 
 
@@ -330,5 +336,6 @@ def ledger_from_sheets(rows_of, sheet_names: list[str], name: str, settings=None
 
 
 if __name__ == "__main__":       # remember_later's process: the settings come through standard input
-    os.nice(10)
+    if hasattr(os, "nice"):      # Windows has none: there its priority class was set when it was started
+        os.nice(10)
     remember(pickle.load(sys.stdin.buffer))
