@@ -16,6 +16,29 @@ from toolkit.model import Ledger, Measure
 
 REF = dt.date(2024, 8, 30)  # a Friday
 
+MERGES_COMPARED: list[int] = []     # how many runs took the merges' record and matched a replay (test_history counts)
+
+
+@pytest.fixture(autouse=True)
+def merges_record_what_a_replay_records(monkeypatch):
+    """Every run of every test that records its files' changes from the consolidation's own merges
+    (history.merged_changes) is checked against replaying the files (history.replay, the way it was done before):
+    the same rows, in the same order, and nothing left for diff_ledgers."""
+    import copy
+
+    from toolkit import history
+    real = history.run_changes
+
+    def both(db, settings, before, after, source=vocab.SOURCE_OFFICE, submissions=None, *, period, merged=None):
+        got = real(db, settings, before, after, source, submissions, period=period, merged=merged)
+        receipts = history.new_receipts(before.log, after.log)
+        if merged is not None and list(merged) == [r.sha256 for r in receipts if r.applied]:
+            replayed = real(db, settings, before, after, source, copy.deepcopy(submissions), period=period)
+            assert got == replayed, (got, replayed)
+            MERGES_COMPARED.append(len(got))
+        return got
+    monkeypatch.setattr(history, "run_changes", both)
+
 
 def small_ledger() -> Ledger:
     """Six measures, three units; ZG-002 is co-owned by 医政处 and 市人民医院."""

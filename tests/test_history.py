@@ -388,3 +388,24 @@ def test_comparing_ledgers_finds_every_change_a_whole_snapshot_finds_in_the_same
     after.measures["ZG-001"].progress = True          # equal to 1, but another text in the history
     assert [(c.measure, c.field, c.old, c.new) for c in history_db.diff_ledgers(before, after, time="t")] == \
         [("ZG-001", vocab.PROGRESS, "1", "True")]
+
+
+def test_a_run_takes_each_files_changes_from_its_own_merges(tmp_path, monkeypatch):
+    """The consolidation keeps each file's measures before and after its merge; the history records those rows
+    instead of merging every file again (the conftest fixture checks them against a replay in every test; a run
+    that also acts on a 销号审核 decision took in more than the files, keeps no record and replays)."""
+    from tests.conftest import MERGES_COMPARED
+    from toolkit import demo, history
+    from toolkit.app import Workspace
+    settings = demo.stage_demo(tmp_path / "ws")
+    replays = []
+    real = history.replay
+    monkeypatch.setattr(history, "replay", lambda *a, **k: replays.append(1) or real(*a, **k))
+    compared = len(MERGES_COMPARED)
+    result = Workspace(settings).consolidate()
+    assert result.merged is not None and len(result.merged) == result.count(*vocab.APPLIED_OUTCOMES) > 20
+    assert len(MERGES_COMPARED) == compared + 1 and MERGES_COMPARED[-1] > 100     # rows, and the replay agreed
+    assert replays == [1]                           # the fixture's own replay, nothing of the run's
+    with history_db.HistoryDB(history_db.db_path(settings)) as db:
+        from_files = [c for c in db.changes() if c.from_file]
+    assert {c.source for c in from_files} <= set(result.merged) and len({c.source for c in from_files}) > 20

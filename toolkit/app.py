@@ -175,7 +175,7 @@ class Workspace:
                     early.start(result, digest)
                 # the files just read are replayed from memory, and the digest uses the run's assessment
                 with history.recording(db, settings, before, after, source, [f.submission for f in result.files],
-                                       result.assessment, digest) as run:
+                                       result.assessment, digest, result.merged) as run:
                     after.recent_changes = history_db.recent_rows(db, master_file.CHANGES_SHOWN, run)
                     changed = base(after, settings, result, digest)
                 if early:               # what was written meanwhile, in place before the inbox is cleared
@@ -183,7 +183,7 @@ class Workspace:
                     result.receipts = early.receipts
                 return changed
             return consolidate(self.settings, on_file=on_file, ledger=before.copy(), write=recorded_write,
-                               again=again, on=when, ahead=ahead)
+                               again=again, on=when, ahead=ahead, record_merges=True)
 
     def _restore_requests(self, ledger: Ledger, db) -> None:
         """A pending request whose 销号审核 row was deleted by hand comes back (the history knows it), with a note."""

@@ -36,6 +36,7 @@ from .inbox import (  # noqa: F401  (inbox_files, inbox_fingerprint, left_behind
 )
 from .intake import Submission
 from .io import evidence, master_file
+from .io.history_db import snapshot
 from .io.ledger_file import read_master
 from .io.template_contract import ensure_secret
 from .merging import judge, latest_applied, merge  # noqa: F401  (merge: tests patch it here)
@@ -82,6 +83,10 @@ class ConsolidationResult:
     # quick no-op check compares inbox_fingerprint() with it, so a file that arrived during the run,
     # or was deferred, is looked at again next time
     inbox_seen: list[tuple[str, int, int]] = field(default_factory=list)
+    # with record_merges, when the run took in nothing but the files (no 销号审核 decision, no lifted request):
+    # {sha256: (snapshot of the file's measures before its merge, after it)} in the order merged, which is what
+    # history.replay would find by merging each file again into the ledger as read
+    merged: dict[str, tuple] | None = field(default=None, repr=False)
 
     def count(self, *outcomes: str) -> int:
         return sum(1 for f in self.files if f.outcome in outcomes)
@@ -113,13 +118,15 @@ class ConsolidationResult:
 
 def take_in(ledger: Ledger, settings: Settings, entries: list, on_file=None, again: list | None = None,
             ignored: list[Skipped] | None = None, when: Dated | None = None, ahead: Ahead | None = None,
-            ) -> ConsolidationResult:
+            record_merges: bool = False) -> ConsolidationResult:
     """Archive, check and merge the given inbox entries (or paths) into the ledger in memory (the
     master is not written). again: files rejected earlier for an office-side mistake, taken in
     once more as if first received (never called duplicates). when: the run's date and period.
-    ahead: the same entries being copied into the archive while the master was read (archive.Ahead)."""
+    ahead: the same entries being copied into the archive while the master was read (archive.Ahead).
+    record_merges: keep each merged file's measures before and after its merge (ConsolidationResult.merged)."""
     period = dated(settings, when).period
-    result = ConsolidationResult(period, settings.master, ignored=list(ignored or []))
+    result = ConsolidationResult(period, settings.master, ignored=list(ignored or []),
+                                 merged={} if record_merges else None)
     archive_dir = settings.path("archive") / period
     settle = float(settings.settle_seconds)
     logged: dict[str, LogEntry] = {}
@@ -179,8 +186,14 @@ def take_in(ledger: Ledger, settings: Settings, entries: list, on_file=None, aga
         if recovered is not None:     # recorded by a run that stopped before clearing the inbox
             outcome, accepted = recovered.outcome, recovered.accepted
         else:
+            ids = pre = None
+            if result.merged is not None and sub.updates and not sub.rejected:
+                ids = list(dict.fromkeys(u.measure_id for u in sub.updates if u.measure_id in ledger.measures))
+                pre = snapshot(ledger, ids)
             outcome, accepted = judge(ledger, sub, set() if snap.again else known, latest,
                                       settings.review_required)
+            if result.merged is not None and outcome in vocab.APPLIED_OUTCOMES:
+                result.merged[sub.sha256] = (pre or {}, snapshot(ledger, ids) if ids is not None else {})
         if sub.evidence and outcome in vocab.APPLIED_OUTCOMES:     # stored untouched, with hashes
             sub.evidence = _store_evidence(snap.archived, sub, archive_dir / evidence.FOLDER / evidence.safe_part(sub.unit))
         late = bool(settings.submit_by and sub.received.date() > settings.submit_by)
@@ -236,14 +249,16 @@ def clear_inbox(result: ConsolidationResult) -> None:
 
 def consolidate(settings: Settings, files: list[Path] | None = None, *, again: list[Path] | None = None,
                 remove_inbox: bool = True, on_file=None, ledger: Ledger | None = None,
-                write=None, on: Dated | None = None, ahead: Ahead | None = None) -> ConsolidationResult:
+                write=None, on: Dated | None = None, ahead: Ahead | None = None,
+                record_merges: bool = False) -> ConsolidationResult:
     """Take in every inbox file (or the given ones), update the master, write receipts.
 
     again: files rejected earlier because of an office-side mistake (e.g. a unit missing from the
     ledger), to take in once more now that it is fixed. on_file(i, n, name) is called as each
     file has been read (progress bars, Excel's status bar). By default the master file is read
     and written; the Excel button passes the open book's ledger and a write(ledger, settings, result)
-    that puts the result (its .assessment: the figures, computed once) into the open book and saves it."""
+    that puts the result (its .assessment: the figures, computed once) into the open book and saves it.
+    record_merges: keep what each file's merge changed, for the history (ConsolidationResult.merged)."""
     ensure_secret(settings)
     when = dated(settings, on)                            # the run's date and period, fixed once (on: given)
     ledger = read_master(settings) if ledger is None else ledger
@@ -253,10 +268,11 @@ def consolidate(settings: Settings, files: list[Path] | None = None, *, again: l
         entries, ignored = scan_inbox(settings.path("inbox"), own_folders(settings))
     else:
         entries, ignored = [_entry(Path(f)) for f in files], []
-    review.apply_decisions(ledger, dt.datetime.now())     # the office's 销号审核 since the last run
-    if not settings.review_required:
-        ledger.read_notes += review.lift(ledger)           # review turned off: the requests left count as asked
-    result = take_in(ledger, settings, entries, on_file, again, ignored, when, ahead)
+    taken = review.apply_decisions(ledger, dt.datetime.now())     # the office's 销号审核 since the last run
+    lifted = [] if settings.review_required else review.lift(ledger)   # review turned off: requests count as asked
+    ledger.read_notes += lifted
+    result = take_in(ledger, settings, entries, on_file, again, ignored, when, ahead,
+                     record_merges=record_merges and not taken and not lifted)
     result.ledger, result.assessment = ledger, assess(ledger, settings, on=when)
     if write is None:
         result.master_changed = master_file.write_master(ledger, settings, result.assessment)

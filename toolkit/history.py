@@ -89,38 +89,55 @@ def link_roots(settings: Settings) -> tuple[Path, Path]:
 
 
 def run_changes(db: HistoryDB, settings: Settings, before: Ledger, after: Ledger, source: str = vocab.SOURCE_OFFICE,
-                submissions=None, *, period: str) -> list[Change]:
+                submissions=None, *, period: str, merged: dict | None = None) -> list[Change]:
     """Everything a run is about to make true: the first time, the whole ledger as 初始导入; then the
     office's hand edits since the last recorded write (办公室修改, timed by the master file); then each
-    received file's changes; whatever else differs in `after` is recorded under `source`."""
+    received file's changes; whatever else differs in `after` is recorded under `source`. merged: the
+    consolidation's record of each file's merge (ConsolidationResult.merged), used instead of a replay."""
     stamp = _mtime(settings.master)
-    current = before.copy()
     if db.is_empty():
         out = diff_snapshots({}, snapshot(before), vocab.SOURCE_INITIAL, stamp, "")
     else:
         out = diff_snapshots(db.state(), without_own_links(snapshot(before), settings), vocab.SOURCE_OFFICE,
                              stamp, period)
-    out += replay(current, new_receipts(before.log, after.log), settings, {s.sha256: s for s in submissions or []})
+    receipts = new_receipts(before.log, after.log)
+    if merged is not None and list(merged) == [r.sha256 for r in receipts if r.applied]:
+        return out + merged_changes(merged, receipts, settings)
+    current = before.copy()
+    out += replay(current, receipts, settings, {s.sha256: s for s in submissions or []})
     return out + diff_ledgers(current, after, source, _now(), period)
 
 
+def merged_changes(merged: dict, receipts: list[LogEntry], settings: Settings) -> list[Change]:
+    """What replay would record, from the consolidation's own merges: it merged exactly the applied new files, in
+    their order, into the ledger as read with nothing else taken in (ConsolidationResult.merged), so merging each
+    again into a copy gives the same snapshots, and the copy then differs from `after` in nothing replay records."""
+    roots = link_roots(settings)
+    out = []
+    for rec in filter(lambda r: r.applied, receipts):
+        pre, post = merged[rec.sha256]
+        out += diff_snapshots(without_own_links(pre, settings, roots), without_own_links(post, settings, roots),
+                              rec.sha256, rec.received, rec.period)
+    return out
+
+
 def record(db: HistoryDB, settings: Settings, before: Ledger, after: Ledger, source: str = vocab.SOURCE_OFFICE,
-           submissions=None, assessment=None, digest: str = "") -> int | None:
+           submissions=None, assessment=None, digest: str = "", merged: dict | None = None) -> int | None:
     """Step 1 of a recorded write: store the run's changes as pending under the digest of the master
     about to be written (digest: expected_digest's, when the caller has it). Returns the run id for commit()
     (None when nothing changed)."""
     period = dated(settings, assessment.dated if assessment else None).period    # the run's, when assessed
-    return db.add(run_changes(db, settings, before, after, source, submissions, period=period),
+    return db.add(run_changes(db, settings, before, after, source, submissions, period=period, merged=merged),
                   digest or expected_digest(after, settings, assessment))
 
 
 @contextmanager
 def recording(db: HistoryDB, settings: Settings, before: Ledger, after: Ledger, source: str = vocab.SOURCE_OFFICE,
-              submissions=None, assessment=None, digest: str = ""):
+              submissions=None, assessment=None, digest: str = "", merged: dict | None = None):
     """Wrap the master write: `with recording(db, settings, before, after): write_master(after, settings)`.
     Changes are pending before the write and committed after it; a failed write settles them
     against whatever master is on disk (a crash is settled by open_history the next time)."""
-    run = record(db, settings, before, after, source, submissions, assessment, digest)
+    run = record(db, settings, before, after, source, submissions, assessment, digest, merged)
     try:
         yield run
     except BaseException:
