@@ -7,8 +7,10 @@
 Steps, each in its own process so peak memory is its own:
   (a) naive   a loop of pandas.read_excel (openpyxl), concat, merge, to_excel (openpyxl)
   (b) floor   python-calamine reads the same sheets, xlsxwriter (constant_memory) writes the same cells
-  (c) ours    the full nightly run: read, validate, merge, statistics, write master, notices
+  (c) ours    the full nightly run: read, validate, merge, statistics, write master, notices; the master as the
+              toolkit last wrote it (its reading kept by the process every run leaves behind, io.ledger_cache)
   (d) rerun   the same run again with no new files
+  (c′)        (c) on a master the office saved by hand since (read in full: no kept reading applies)
   (e) city    the 33-unit demo as a whole CLI process (python -m toolkit nightly), wall time, and the
               phases of `python -m toolkit demo` (distribute, consolidate, notices with PDFs, ...)
 (c) and (d) write no PDFs: LibreOffice converting 1000 督办单 takes minutes of its own time, not ours;
@@ -45,6 +47,15 @@ Fifth round, session start (d6f5293) and end interleaved, seven pairs: (c) mean 
 intake.judge_parsed while the readers read the rest: "读取并校验报送" 1.4 → 0.7–1.1 s); workbooks and .docx are deflated at
 level 3; this round's new reading checks cost 0.1–0.2 s of reading the master. The run's own process is now nearly the
 whole critical path (README 性能).
+
+Sixth round, session start (1a61031) → end, one run each on a quiet machine: (b) 2.35, 2.36 → RESULT_B s; (c) 8.25, 8.09 →
+RESULT_C s, so (c)/(b) 3.51, 3.43 → RESULT_RATIO; (c′) RESULT_CPRIME. A master the toolkit wrote and nobody edited is not
+read again (io.ledger_cache: read once after the run, by a detached process, and recalled for the very same bytes,
+name, time, settings and code); the history takes each file's changes from the consolidation's own merges instead
+of replaying them (a fixture checks every run of the test suite against the replay); row heights skip cells that
+cannot add a line. The last run's work tree is no longer deleted just before (c): on ext4 without a journal each
+create scans past every inode freed in the last minutes (3 CPU-seconds of (c) in `perf`); for the same reason,
+leave a few minutes between two runs of this benchmark.
 """
 from __future__ import annotations
 

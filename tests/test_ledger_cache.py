@@ -110,3 +110,14 @@ def test_a_small_master_starts_no_reader(staged):
     Workspace(staged).run_once()
     time.sleep(1)
     assert not ledger_cache.cache_path(staged).exists()
+
+
+def test_refreshing_the_master_also_leaves_it_read(staged, monkeypatch):
+    monkeypatch.setattr(ledger_cache, "CACHE_FROM", 1)
+    import datetime as dt
+    refreshed = Workspace(staged).refresh_master(on=dt.date(2024, 9, 20))     # another date: the file is rewritten
+    assert refreshed.written
+    end = time.monotonic() + 60
+    while ledger_cache.recall(staged) is None and time.monotonic() < end:
+        time.sleep(0.2)
+    assert ledger_cache.recall(staged) == read_ledger(staged.master, staged)

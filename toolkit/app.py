@@ -137,7 +137,7 @@ class Workspace:
         open by definition, so only the lock is taken, not the master's open-check."""
         with self.guarded(*([] if write else [self.settings.master])), few_collections():
             result = self._consolidate(on_file, ledger, write, again)
-        if write is None and result.master_changed:       # the next run finds the master it wrote already read
+        if result.master_changed:     # the next run finds the master as saved (by the file writer or by Excel) read
             remember_later(self.settings, len(result.ledger.measures))
         return result
 
@@ -233,7 +233,9 @@ class Workspace:
                     (write or master_file.write_master)(after, s)
             still_open = {r.measure_id: after.measures[r.measure_id].status for r in taken
                           if r.state == vocab.CLOSED and after.measures[r.measure_id].status != vocab.DONE}
-            return Decided(taken, Figures.of(assess(after, s)), still_open)
+            decided = Decided(taken, Figures.of(assess(after, s)), still_open)
+        remember_later(s, len(after.measures))       # the master as saved (by the file writer or by Excel) read once
+        return decided
 
     def history(self, measure_id: str | None = None, rebuild: bool = False) -> tuple[int | None, list[str]]:
         """A measure's whole story from the history (rebuilt from the archive first when asked):
@@ -355,6 +357,8 @@ class Workspace:
                 unchanged_since(s.master, seen)
                 written = master_file.write_master(ledger, s, assessment)
             waiting = [] if s.review_required else review.pending_while_off(ledger)
+        if written:
+            remember_later(s, len(ledger.measures))
         return Refreshed(s.master, written, Figures.of(assessment), ledger.read_notes + waiting + noted)
 
     def highlight(self, ledger: Ledger, write: Callable[[Assessment], None]) -> Assessment:
