@@ -274,7 +274,13 @@ def test_addin_is_a_macro_package_with_the_ribbon(built):
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # olevba leaves a zip to the GC
 def test_olevba_extracts_every_button_sub(built):
-    from oletools.olevba import VBA_Parser
+    import gc
+    gc.collect()        # Python 3.11: a finalizer that imports, run by a collection in the middle of an import, breaks
+    gc.disable()        # importlib's per-thread lock bookkeeping (KeyError in _ModuleLock.acquire; re-entrant from 3.12)
+    try:
+        from oletools.olevba import VBA_Parser
+    finally:
+        gc.enable()
     parser = VBA_Parser(str(built[".xlam"]))
     code = {stream.split("/")[-1]: text for _, stream, _, text in parser.extract_macros()}
     parser.close()
