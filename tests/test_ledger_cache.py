@@ -121,3 +121,14 @@ def test_refreshing_the_master_also_leaves_it_read(staged, monkeypatch):
     while ledger_cache.recall(staged) is None and time.monotonic() < end:
         time.sleep(0.2)
     assert ledger_cache.recall(staged) == read_ledger(staged.master, staged)
+
+
+def test_a_reader_killed_long_ago_leaves_no_half_written_cache_behind(staged):
+    folder = ledger_cache.cache_path(staged).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    old, fresh = folder / ".~tmp-killed.pickle", folder / ".~tmp-writing.pickle"
+    for path in (old, fresh):
+        path.write_bytes(b"half")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    assert remember(staged)
+    assert not old.exists() and fresh.exists()       # a reader still writing is left alone

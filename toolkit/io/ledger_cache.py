@@ -20,6 +20,7 @@ import pickle
 import stat
 import sys
 import tempfile
+import time
 from importlib import metadata
 from pathlib import Path
 
@@ -115,6 +116,7 @@ def keep(settings: Settings, data: bytes, st: os.stat_result, ledger: Ledger) ->
     signed = _TAG + _key(data, Path(settings.master).name, st, settings)
     mac = hmac.new(ensure_secret(settings), signed + body, hashlib.sha256).digest()
     path = cache_path(settings)
+    _sweep_stale(path.parent, path.suffix)
     fd, tmp = tempfile.mkstemp(prefix=".~tmp-", suffix=path.suffix, dir=path.parent)   # 0600: this account's alone
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -123,6 +125,17 @@ def keep(settings: Settings, data: bytes, st: os.stat_result, ledger: Ledger) ->
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _sweep_stale(folder: Path, suffix: str, age: float = 3600) -> None:
+    """Remove the half-written caches of readers killed long ago (an hour: a reader still writing is left alone)."""
+    now = time.time()
+    for leftover in folder.glob(f".~tmp-*{suffix}"):
+        try:
+            if now - leftover.stat().st_mtime > age:
+                leftover.unlink()
+        except OSError:
+            pass
 
 
 code_fingerprint()    # taken as the code is loaded: a service still running older code after an upgrade keeps its own
