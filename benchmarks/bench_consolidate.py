@@ -48,9 +48,9 @@ intake.judge_parsed while the readers read the rest: "读取并校验报送" 1.4
 level 3; this round's new reading checks cost 0.1–0.2 s of reading the master. The run's own process is now nearly the
 whole critical path (README 性能).
 
-Sixth round, session start (1a61031) → end, one run each on a quiet machine: (b) 2.35, 2.36 → 2.28, 2.23 s; (c) 8.25, 8.09 →
-6.55, 6.44 s, so (c)/(b) 3.51, 3.43 → 2.87, 2.88 (3.07, 3.09 right after
-another run of this benchmark); (c′) 7.67, 7.68 s (3.36, 3.44). A master the toolkit wrote and nobody edited is not
+Sixth round, session start (1a61031) → end, one run each on a quiet machine: (b) 2.35, 2.36 → 2.28, 2.23, 2.17 s; (c) 8.25, 8.09
+→ 6.55, 6.44, 6.15 s, so (c)/(b) 3.51, 3.43 → 2.87, 2.88, 2.83 (3.07, 3.09 right after another run of this
+benchmark); (c′) 7.67, 7.68, 7.28 s (3.36, 3.44, 3.35). A master the toolkit wrote and nobody edited is not
 read again (io.ledger_cache: read once after the run, by a detached process, and recalled for the very same bytes,
 name, time, settings and code); the history takes each file's changes from the consolidation's own merges instead
 of replaying them (a fixture checks every run of the test suite against the replay); row heights skip cells that
