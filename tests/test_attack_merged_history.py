@@ -139,3 +139,31 @@ def test_a_copy_received_later_than_the_file_merged_does_not_stand_in_for_it(app
 
 def first_hash(result) -> str:
     return result.files[0].submission.sha256
+
+
+def test_evidence_linked_by_the_toolkit_then_a_plain_file_for_the_same_measures(workspace):
+    from tests.test_evidence import SCAN, package
+    Workspace(workspace).consolidate()
+    package(workspace, "市人民医院", {"ZG-004": {vocab.STATUS: "正在推进", vocab.PROGRESS: "扫描件见附件"},
+                                   "ZG-002": {vocab.PROGRESS: "医院推进"}}, {"ZG-004/扫描件.pdf": SCAN})
+    result = run_from_merges(workspace)                     # blank 佐证材料: the toolkit links the folder
+    assert "扫描件" in str(result.files[0].submission.evidence) and result.files[0].outcome == vocab.OUTCOME_ACCEPTED
+    from tests.conftest import ledger_sheet
+    wb, ws, cols, at = ledger_sheet(workspace.master)
+    assert ws.cell(at["ZG-004"], cols[vocab.EVIDENCE]).hyperlink.target.endswith("市人民医院/ZG-004")   # the toolkit's own
+    hand_in(workspace, "市人民医院", {"ZG-004": {vocab.PROGRESS: "再推进"}, "ZG-002": {vocab.EVIDENCE: "某文"}},
+            when=T + dt.timedelta(hours=2))                  # the distributed book carries the link's text
+    run_from_merges(workspace)
+
+
+def test_a_file_recorded_by_a_killed_run_is_recovered_beside_a_new_file(workspace, monkeypatch):
+    from toolkit import consolidate as consolidate_module
+    Workspace(workspace).consolidate()
+    hand_in(workspace, "医政处", {"ZG-002": {vocab.PROGRESS: "被中断的一次"}})
+    with monkeypatch.context() as m:                        # the master written, the inbox not cleared: killed
+        m.setattr(consolidate_module, "clear_inbox", lambda result: None)
+        run_from_merges(workspace)
+    hand_in(workspace, "办公室", {"ZG-001": {vocab.PROGRESS: "新的一份"}}, when=T + dt.timedelta(hours=1))
+    result = run_from_merges(workspace)
+    assert sorted(f.outcome for f in result.files) == [vocab.OUTCOME_ACCEPTED] * 2
+    assert len(result.merged) == 1
