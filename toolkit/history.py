@@ -104,7 +104,10 @@ def run_changes(db: HistoryDB, settings: Settings, before: Ledger, after: Ledger
     if merged is not None and list(merged) == [r.sha256 for r in receipts if r.applied]:
         return out + merged_changes(merged, receipts, settings)
     current = before.copy()
-    out += replay(current, receipts, settings, {s.sha256: s for s in submissions or []})
+    files: dict = {}
+    for s in submissions or []:      # a file's first copy of the run is the one judged (a later copy: 重复报送,
+        files.setdefault(s.sha256, s)    # received at another time, which a legacy 退回补充 compares with)
+    out += replay(current, receipts, settings, files)
     return out + diff_ledgers(current, after, source, _now(), period)
 
 
