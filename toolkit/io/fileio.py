@@ -6,6 +6,7 @@ import os
 import re
 import stat
 import tempfile
+import time
 from pathlib import Path
 
 ZIP_LEVEL = 3     # deflate level of the workbooks and .docx written: zlib's 6 took 0.38 s of a 30,000-measure master,
@@ -75,17 +76,20 @@ def atomic_write_bytes(path: Path, data: bytes, durable: bool = False) -> None:
         raise
 
 
-def sweep_temps(folder: Path, recursive: bool = False) -> int:
+def sweep_temps(folder: Path, recursive: bool = False, older_than: float = 0) -> int:
     """Remove the half-written .~tmp-* files a killed run left in one of the workspace's own folders
-    (only ever called under the workspace lock, when no other run writes there); the number removed."""
+    (only ever called under the workspace lock, when no other run writes there; older_than: only those untouched
+    for that many seconds, where a writer that holds no lock may still be writing); the number removed."""
     removed = 0
+    now = time.time()
     try:
         entries = list(os.scandir(folder))
     except OSError:
         return 0
     for entry in entries:
         try:
-            if entry.name.startswith(".~tmp-") and entry.is_file(follow_symlinks=False):
+            if (entry.name.startswith(".~tmp-") and entry.is_file(follow_symlinks=False)
+                    and now - entry.stat(follow_symlinks=False).st_mtime >= older_than):
                 os.unlink(entry.path)
                 removed += 1
             elif recursive and entry.is_dir(follow_symlinks=False) and not entry.name.startswith(".~"):

@@ -20,11 +20,11 @@ import pickle
 import stat
 import sys
 import tempfile
-import time
 from importlib import metadata
 from pathlib import Path
 
 from ..model import Ledger, Settings
+from .fileio import sweep_temps
 from .template_contract import ensure_secret, secret_path
 
 CACHE_FILE = ".zhenggai/ledger-cache.pickle"     # beside the workspace key, never in any workbook
@@ -61,7 +61,7 @@ def _key(data: bytes, name: str, st: os.stat_result, settings: Settings) -> byte
     return h.digest()
 
 
-def snapshot(path: Path) -> tuple[bytes, os.stat_result]:
+def bytes_and_status(path: Path) -> tuple[bytes, os.stat_result]:
     """The file's bytes and its status, from one open: both of the same version, whatever replaces it meanwhile."""
     with open(path, "rb") as fh:
         return fh.read(), os.fstat(fh.fileno())
@@ -90,7 +90,7 @@ def recall(settings: Settings) -> Ledger | None:
         blob = _own_bytes(cache)
         if blob is None:
             return None
-        data, st = snapshot(Path(settings.master))
+        data, st = bytes_and_status(Path(settings.master))
         key = _key(data, Path(settings.master).name, st, settings)
         head = len(_TAG) + 32 + 32
         if blob[:len(_TAG)] != _TAG or blob[len(_TAG):len(_TAG) + 32] != key:
@@ -116,7 +116,7 @@ def keep(settings: Settings, data: bytes, st: os.stat_result, ledger: Ledger) ->
     signed = _TAG + _key(data, Path(settings.master).name, st, settings)
     mac = hmac.new(ensure_secret(settings), signed + body, hashlib.sha256).digest()
     path = cache_path(settings)
-    _sweep_stale(path.parent, path.suffix)
+    sweep_temps(path.parent, older_than=3600)   # readers killed long ago; one still writing is left alone
     fd, tmp = tempfile.mkstemp(prefix=".~tmp-", suffix=path.suffix, dir=path.parent)   # 0600: this account's alone
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -125,17 +125,6 @@ def keep(settings: Settings, data: bytes, st: os.stat_result, ledger: Ledger) ->
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def _sweep_stale(folder: Path, suffix: str, age: float = 3600) -> None:
-    """Remove the half-written caches of readers killed long ago (an hour: a reader still writing is left alone)."""
-    now = time.time()
-    for leftover in folder.glob(f".~tmp-*{suffix}"):
-        try:
-            if now - leftover.stat().st_mtime > age:
-                leftover.unlink()
-        except OSError:
-            pass
 
 
 code_fingerprint()    # taken as the code is loaded: a service still running older code after an upgrade keeps its own

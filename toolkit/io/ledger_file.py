@@ -73,7 +73,7 @@ def remember(settings) -> bool:
     keyed are the bytes read: a copy of them, under the master's own name and time, is what is read."""
     master = Path(settings.master)
     try:
-        data, st = ledger_cache.snapshot(master)
+        data, st = ledger_cache.bytes_and_status(master)
         with tempfile.TemporaryDirectory(prefix="zhenggai-read-") as folder:
             copy = Path(folder) / master.name
             copy.write_bytes(data)
